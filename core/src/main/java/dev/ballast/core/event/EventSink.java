@@ -1,0 +1,14 @@
+package dev.ballast.core.event;
+
+/**
+ * Where the engine and the guests publish events. Implementations must not allocate per event;
+ * the journal's implementation claims a slot in a Disruptor ring and fills it. May be called from
+ * several threads (a vCPU thread, a device thread, the migration thread).
+ */
+@FunctionalInterface
+public interface EventSink {
+    void publish(EventType type, long timeNs, long a, long b, long c);
+
+    /** A sink that drops everything. */
+    EventSink NONE = (type, timeNs, a, b, c) -> { };
+}

@@ -1,0 +1,48 @@
+package dev.ballast.core.run;
+
+import java.util.List;
+
+/**
+ * The result of one migration run, as {@code --json} writes it. Times are milliseconds;
+ * {@code timeModel} says whether they are {@code virtual} (simulated clock) or {@code wall}.
+ */
+public record RunReport(
+        String backend,
+        String workload,
+        String policy,
+        long guestMemBytes,
+        long seed,
+        String timeModel,
+        String outcome,
+        double totalTimeMs,
+        double downtimeMs,
+        double setupTimeMs,
+        int iterations,
+        long transferredBytes,
+        Pages pages,
+        Hints hints,
+        Balloon balloon,
+        Verify verify,
+        Journal journal,
+        List<Attempt> attempts,
+        List<RunReport> hops,
+        double wallTimeMs) {
+
+    /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
+    public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) { }
+
+    /** Free page hinting: requests issued, ranges and pages the guest reported, and requests rejected. */
+    public record Hints(long requests, long ranges, long pages, long applied, long rejected) { }
+
+    /** Balloon activity seen while migrating. */
+    public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive) { }
+
+    /** The end-of-run check of DESIGN.md's invariants. {@code violation} names the first broken one, or is null. */
+    public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) { }
+
+    /** Where the run's journal is, how many events it holds and their digest (null fields when not journaled). */
+    public record Journal(String path, long events, String digest) { }
+
+    /** One try of a migration that may have failed and been retried. */
+    public record Attempt(String outcome, String cause, double timeMs, long transferredBytes) { }
+}
