@@ -1,0 +1,42 @@
+package dev.ballast.core.engine;
+
+/**
+ * The engine's settings, checked once here.
+ *
+ * @param bandwidthBytesPerSec migration bandwidth limit, 0 for none
+ * @param downtimeLimitNs      stop-and-copy starts when the rest fits this at the measured bandwidth
+ * @param maxIterations        passes before stop-and-copy is forced
+ * @param timeCapNs            time before stop-and-copy is forced (0: none)
+ * @param firstCommandId       the first free page hint command id
+ * @param pagesPerStep         at most this many pages handled in one step (a bounded unit of work)
+ * @param requestsPerStep      at most this many guest requests drained in one step
+ * @param pageHeaderBytes      bytes in front of every page and fill record on the wire
+ */
+public record EngineConfig(long bandwidthBytesPerSec, long downtimeLimitNs, int maxIterations, long timeCapNs,
+                           long firstCommandId, int pagesPerStep, int requestsPerStep, int pageHeaderBytes) {
+    public EngineConfig {
+        if (bandwidthBytesPerSec < 0) throw new IllegalArgumentException("bandwidthBytesPerSec=" + bandwidthBytesPerSec + ": must be >= 0");
+        if (downtimeLimitNs <= 0) throw new IllegalArgumentException("downtimeLimitNs=" + downtimeLimitNs + ": must be > 0");
+        if (maxIterations < 1) throw new IllegalArgumentException("maxIterations=" + maxIterations + ": must be >= 1");
+        if (timeCapNs < 0) throw new IllegalArgumentException("timeCapNs=" + timeCapNs + ": must be >= 0");
+        if (pagesPerStep < 64) throw new IllegalArgumentException("pagesPerStep=" + pagesPerStep + ": must be >= 64");
+        if (requestsPerStep < 1) throw new IllegalArgumentException("requestsPerStep=" + requestsPerStep + ": must be >= 1");
+        if (pageHeaderBytes < 0) throw new IllegalArgumentException("pageHeaderBytes=" + pageHeaderBytes + ": must be >= 0");
+    }
+
+    public static EngineConfig defaults() {
+        return new EngineConfig(0, 300_000_000L, 30, 0, 0x8000_0000L, 4096, 65_536, 8);
+    }
+
+    public EngineConfig withLimits(long bandwidth, long downtimeNs, int iterations, long capNs) {
+        return new EngineConfig(bandwidth, downtimeNs, iterations, capNs, firstCommandId, pagesPerStep, requestsPerStep, pageHeaderBytes);
+    }
+
+    public EngineConfig withFirstCommandId(long id) {
+        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, id, pagesPerStep, requestsPerStep, pageHeaderBytes);
+    }
+
+    public EngineConfig withPageHeaderBytes(int bytes) {
+        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, firstCommandId, pagesPerStep, requestsPerStep, bytes);
+    }
+}

@@ -1,0 +1,32 @@
+package dev.ballast.core.engine;
+
+import dev.ballast.core.mem.RamLayout;
+
+/**
+ * The way to the destination. Implementations move page contents from the source (they know
+ * where it is) and may fail at any call with a {@link LinkException}. Pages are named by (block,
+ * offset); an implementation that crosses a wire names blocks by name.
+ */
+public interface PageLink {
+    /**
+     * Opens the migration: the destination learns the layout, refuses one that differs, and
+     * reports the pages it does not hold yet (a fresh destination: all; a destination resuming
+     * after a failure: what it never received).
+     */
+    void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException;
+
+    /** Sends pages with their contents, as they are now on the source. */
+    void sendPages(int block, long offset, long count) throws LinkException;
+
+    /** Sends pages as a short record: every byte of each page equals {@code fillByte}. */
+    void sendFill(int block, long offset, long count, int fillByte) throws LinkException;
+
+    /** Tells the destination which pages are in the balloon ({@code ballooned}) or no longer are. */
+    void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException;
+
+    /** Marks the end of a pass over the bitmap. */
+    void endIteration(int iteration) throws LinkException;
+
+    /** Ends the migration: the destination has everything, starts the guest and acknowledges. */
+    void complete() throws LinkException;
+}

@@ -1,0 +1,17 @@
+package dev.ballast.core.policy;
+
+/**
+ * Balloon skip: pages in the balloon are neither scanned nor sent. Only safe while the guest tells
+ * the host before it reuses a deflated page (MUST_TELL_HOST): otherwise the guest may write a page
+ * the host still thinks is in the balloon, and skipping it would lose that write. Without that
+ * promise this policy switches itself off.
+ */
+public class BalloonPolicy implements MigrationPolicy {
+    @Override
+    public String name() { return "balloon"; }
+
+    @Override
+    public boolean skipBalloon(PolicyContext ctx) {
+        return ctx.features().mustTellHost();
+    }
+}

@@ -1,0 +1,14 @@
+package dev.ballast.core.policy;
+
+/** Free page hints and balloon skip together. */
+public class HintBalloonPolicy extends HintPolicy {
+    private final BalloonPolicy balloon = new BalloonPolicy();
+
+    @Override
+    public String name() { return "hint+balloon"; }
+
+    @Override
+    public boolean skipBalloon(PolicyContext ctx) {
+        return balloon.skipBalloon(ctx);
+    }
+}

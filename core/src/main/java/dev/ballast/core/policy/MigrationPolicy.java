@@ -1,0 +1,47 @@
+package dev.ballast.core.policy;
+
+import dev.ballast.core.engine.Phase;
+
+/**
+ * What a migration may skip, and the safety rules that go with it. The engine calls these hooks
+ * from its own thread, in a fixed order:
+ *
+ * <pre>
+ *   onSetup ─▶ (onRequest)* ─▶ beforeSync ─▶ afterSync ─▶ (onRequest)* ─▶ beforeSync ─▶ …
+ *        … ─▶ beforeSync ─▶ [guest paused] final sync ─▶ afterSync (guest not running) ─▶ onStopAndCopy ─▶ onEnd
+ * </pre>
+ *
+ * A policy changes the migration only through its {@link PolicyContext}. Implement this to try an
+ * optimization of your own; every hook has a no-op default.
+ */
+public interface MigrationPolicy {
+    /** The name that {@code --policy} and the journal use. */
+    String name();
+
+    /** After the dirty log was started and the bitmap filled for the bulk stage. */
+    default void onSetup(PolicyContext ctx) { }
+
+    /** Just before each dirty-log sync (including the final one, with the guest paused). */
+    default void beforeSync(PolicyContext ctx) { }
+
+    /** Just after each dirty-log sync; {@code ctx.guestRunning()} is false after the final one. */
+    default void afterSync(PolicyContext ctx) { }
+
+    /** The guest is paused and the final sync done; what is left goes out now. */
+    default void onStopAndCopy(PolicyContext ctx) { }
+
+    /** The migration ended ({@link Phase#COMPLETED}, {@link Phase#FAILED} or {@link Phase#CANCELLED}). */
+    default void onEnd(PolicyContext ctx, Phase outcome) { }
+
+    /** A free page hint from the guest: command id, first PFN, pages, as the guest sent them. */
+    default void onHint(PolicyContext ctx, long commandId, long pfn, long pages) { }
+
+    /** A range of the guest's whole free page bitmap, answering {@code commandId}. */
+    default void onFreeBitmap(PolicyContext ctx, long commandId, long pfn, long pages) { }
+
+    /** The guest's free page bitmap answering {@code commandId} is complete. */
+    default void onFreeBitmapEnd(PolicyContext ctx, long commandId) { }
+
+    /** Whether pages in the balloon are neither scanned nor sent right now. */
+    default boolean skipBalloon(PolicyContext ctx) { return false; }
+}

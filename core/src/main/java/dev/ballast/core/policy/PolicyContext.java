@@ -1,0 +1,43 @@
+package dev.ballast.core.policy;
+
+import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.Phase;
+import dev.ballast.core.event.RejectReason;
+import dev.ballast.core.mem.RamLayout;
+
+/** What a policy may see and do. Implemented by the engine. */
+public interface PolicyContext {
+    RamLayout layout();
+
+    GuestFeatures features();
+
+    Phase phase();
+
+    /** Passes over the bitmap begun so far (the bulk stage is pass 1). */
+    int iteration();
+
+    /** Dirty-log syncs done so far. */
+    long syncs();
+
+    boolean guestRunning();
+
+    /** The first command id this run may use (in [0x80000000, 0xFFFFFFFF]). */
+    long firstCommandId();
+
+    /** Sends a command to the guest's free page hint device (a new id, {@link CommandIds#STOP} or {@link CommandIds#DONE}). */
+    void hintCommand(long commandId);
+
+    /** Asks the guest for a whole free page bitmap. */
+    void requestFreeBitmap(long commandId);
+
+    /**
+     * The guest says these pages (inside one block) are free: they leave the migration bitmap.
+     * When {@code poisonByte} is not zero they must still read as poison on the destination, so
+     * they are sent as short fill records instead of with their data. Returns the pages that
+     * were still to be sent.
+     */
+    long skipFree(int block, long offset, long pages, int poisonByte);
+
+    /** Rejects and counts a guest request. */
+    void reject(RejectReason reason, long pfn, long pages);
+}

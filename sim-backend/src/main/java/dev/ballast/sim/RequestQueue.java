@@ -1,0 +1,70 @@
+package dev.ballast.sim;
+
+import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.event.EventType;
+
+/**
+ * The guest's requests waiting for the host, oldest first, as parallel primitive arrays (no
+ * object per request). Each carries the number of dirty-log syncs the guest had seen when it
+ * produced it, so a checker can tell a stale hint from a fresh one.
+ */
+final class RequestQueue {
+    private EventType[] types = new EventType[256];
+    private long[] a = new long[256];
+    private long[] b = new long[256];
+    private long[] c = new long[256];
+    private long[] epoch = new long[256];
+    private int head;
+    private int tail;
+    private long lastEpoch = -1;
+
+    void add(EventType type, long va, long vb, long vc, long producedInEpoch) {
+        if (tail == types.length) grow();
+        types[tail] = type;
+        a[tail] = va;
+        b[tail] = vb;
+        c[tail] = vc;
+        epoch[tail] = producedInEpoch;
+        tail++;
+    }
+
+    int size() { return tail - head; }
+
+    /** The sync epoch of the request handed out last. */
+    long lastEpoch() { return lastEpoch; }
+
+    int drain(GuestRequests into, int max) {
+        int n = 0;
+        while (head < tail && n < max) {
+            int i = head++;
+            lastEpoch = epoch[i];
+            into.request(types[i], a[i], b[i], c[i]);
+            types[i] = null;
+            n++;
+        }
+        if (head == tail) {
+            head = 0;
+            tail = 0;
+        }
+        return n;
+    }
+
+    private void grow() {
+        int live = tail - head;
+        int cap = live * 2 < types.length ? types.length : types.length * 2;
+        EventType[] nt = new EventType[cap];
+        long[] na = new long[cap], nb = new long[cap], nc = new long[cap], ne = new long[cap];
+        System.arraycopy(types, head, nt, 0, live);
+        System.arraycopy(a, head, na, 0, live);
+        System.arraycopy(b, head, nb, 0, live);
+        System.arraycopy(c, head, nc, 0, live);
+        System.arraycopy(epoch, head, ne, 0, live);
+        types = nt;
+        a = na;
+        b = nb;
+        c = nc;
+        epoch = ne;
+        head = 0;
+        tail = live;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.ballast.sim;
+
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamLayout;
+
+/**
+ * Checks invariant 3, no needless resend: remembers which pages were sent and not written since.
+ * Sending such a page again is recorded as a violation.
+ */
+final class ResendLedger {
+    private final PageBitmap sentClean;
+    private final RamLayout layout;
+    private final Violations violations;
+
+    ResendLedger(RamLayout layout, Violations violations) {
+        this.layout = layout;
+        this.sentClean = new PageBitmap(layout.totalPages());
+        this.violations = violations;
+    }
+
+    void onWrite(long index) {
+        sentClean.clear(index);
+    }
+
+    void onWriteRange(long from, long to) {
+        sentClean.clearRange(from, to);
+    }
+
+    void onSent(long from, long to) {
+        long again = sentClean.nextSetBit(from, to);
+        if (again < to) {
+            violations.record(3, "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
+        }
+        sentClean.setRange(from, to);
+    }
+}

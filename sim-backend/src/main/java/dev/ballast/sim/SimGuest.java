@@ -1,0 +1,496 @@
+package dev.ballast.sim;
+
+import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.engine.SourceGuest;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.policy.CommandIds;
+
+import java.util.ArrayDeque;
+
+/**
+ * A simulated guest with its host-side devices: memory, an allocator, a balloon driver, a free
+ * page hint driver, page poisoning and dirty logging. Page contents are modelled compactly, one
+ * {@code int} a page: {@code 0} is a page of zeros, a negative value {@code -b} a page filled with
+ * byte {@code b}, and a positive value a version that no other write of the run has produced.
+ *
+ * <p>Single-threaded: the simulator calls it between engine steps and the engine calls it during
+ * them. Not final: tests plant bugs in subclasses (for example a host that forgets to mark its
+ * own writes dirty).
+ */
+public class SimGuest implements SourceGuest {
+    /** Largest range in one balloon message: a PFN array holds 256 entries, a bitmap message 32768 bits. */
+    static final int PFN_ARRAY_MAX = 256;
+    static final int BITMAP_MESSAGE_MAX = 32768;
+
+    final RamLayout layout;
+    final RamBlock[] blocks;
+    final long totalPages;
+    final GuestFeatures features;
+    final boolean balloonBitmapMessages;
+    final SimCosts costs;
+    final PageAllocator alloc;
+    final PageBitmap balloon;
+    final PageBitmap held;
+    final PageBitmap dirty;
+    final PageBitmap hostDirty;
+    final Violations violations;
+    private final RequestQueue queue = new RequestQueue();
+    private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
+
+    int[][] content;
+    private int version;
+    private boolean logging;
+    private boolean running = true;
+    private long syncs;
+    private ResendLedger ledger;
+    private long nowNs;
+
+    /** Pages the host's devices write into (used rings): in use for the guest's whole life. */
+    final long[] ringPages;
+    private int ringCursor;
+
+    // The free page hint driver.
+    final int hintOrder;
+    final double hintBlocksPerNs;
+    private long hintLiveId = -1;
+    private boolean hintReporting;
+    private int hintScanBlock;
+    private long hintScan;
+    private double hintCredit;
+    private long freeBitmapId = -1;
+
+    // Counters for the report.
+    long balloonMessages;
+    long hintMessages;
+
+    public SimGuest(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs,
+                    Violations violations, int hintOrder, double hintBlocksPerSecond) {
+        this.layout = layout;
+        this.blocks = layout.blocks().toArray(RamBlock[]::new);
+        this.totalPages = layout.totalPages();
+        this.features = features;
+        this.balloonBitmapMessages = balloonBitmapMessages;
+        this.costs = costs;
+        this.violations = violations;
+        this.alloc = new PageAllocator(layout);
+        this.balloon = new PageBitmap(totalPages);
+        this.held = new PageBitmap(totalPages);
+        this.dirty = new PageBitmap(totalPages);
+        this.hostDirty = new PageBitmap(totalPages);
+        this.hintOrder = hintOrder;
+        this.hintBlocksPerNs = hintBlocksPerSecond / 1e9;
+        this.content = new int[blocks.length][];
+        int poison = features.poisonByte();
+        for (int i = 0; i < blocks.length; i++) {
+            content[i] = new int[Math.toIntExact(blocks[i].pages())];
+            if (poison != 0) java.util.Arrays.fill(content[i], -poison);
+        }
+        // Two pages for the devices' used rings, allocated before anything else.
+        this.ringPages = new long[2];
+        for (int i = 0; i < ringPages.length; i++) {
+            ringPages[i] = alloc.alloc(0);
+            write(ringPages[i]);
+        }
+    }
+
+    // ------------------------------------------------------------------ the guest's memory
+
+    int read(long index) {
+        RamBlock b = blockOf(index);
+        return content[b.index()][(int) (index - b.firstIndex())];
+    }
+
+    private void set(long index, int value) {
+        RamBlock b = blockOf(index);
+        content[b.index()][(int) (index - b.firstIndex())] = value;
+    }
+
+    private int nextVersion() {
+        version = version == Integer.MAX_VALUE ? 1 : version + 1;
+        return version;
+    }
+
+    /** The guest writes a page. */
+    public void write(long index) {
+        set(index, nextVersion());
+        if (logging) dirty.set(index);
+        if (ledger != null) ledger.onWrite(index);
+    }
+
+    /** The guest writes every page of [index, index+pages). */
+    public void writeRange(long index, long pages) {
+        RamBlock b = blockOf(index);
+        int[] c = content[b.index()];
+        int off = (int) (index - b.firstIndex());
+        for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
+        if (logging) dirty.setRange(index, index + pages);
+        if (ledger != null) ledger.onWriteRange(index, index + pages);
+    }
+
+    /** The host writes a page of guest memory (a device's used ring). */
+    public void hostWrite(long index) {
+        set(index, nextVersion());
+        markHostDirty(index);
+        if (ledger != null) ledger.onWrite(index);
+    }
+
+    /** Marks a page the host wrote as dirty, as every writer must be tracked. */
+    protected void markHostDirty(long index) {
+        if (logging) hostDirty.set(index);
+    }
+
+    /** A device answers the guest: the host writes the next used-ring entry. */
+    void deviceReply() {
+        hostWrite(ringPages[ringCursor]);
+        ringCursor = (ringCursor + 1) % ringPages.length;
+    }
+
+    public long allocPages(int order) {
+        return alloc.alloc(order);
+    }
+
+    /** The guest frees pages; under poisoning it fills them with the poison value first. */
+    public void freePages(long index, long pages) {
+        int poison = features.poisonByte();
+        if (poison != 0) {
+            RamBlock b = blockOf(index);
+            int off = (int) (index - b.firstIndex());
+            java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
+            if (logging) dirty.setRange(index, index + pages);
+            if (ledger != null) ledger.onWriteRange(index, index + pages);
+        }
+        alloc.free(index, pages);
+    }
+
+    /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver. */
+    public boolean inUse(long index) {
+        return !alloc.isFree(index) && !balloon.get(index) && !held.get(index);
+    }
+
+    public boolean isRingPage(long index) {
+        for (long r : ringPages) if (r == index) return true;
+        return false;
+    }
+
+    public long freePageCount() { return alloc.freePages(); }
+
+    public long balloonPageCount() { return balloon.count(); }
+
+    void setLedger(ResendLedger l) { this.ledger = l; }
+
+    /** The guest now runs on this memory (the destination's, after a migration). */
+    void adopt(int[][] memory) {
+        this.content = memory;
+    }
+
+    void setNow(long ns) { this.nowNs = ns; }
+
+    long syncCount() { return syncs; }
+
+    /** The sync epoch of the request the engine took last. */
+    long lastDrainedEpoch() { return queue.lastEpoch(); }
+
+    private RamBlock blockOf(long index) {
+        for (RamBlock b : blocks) if (index < b.endIndex()) return b;
+        throw new IndexOutOfBoundsException("page index " + index);
+    }
+
+    private long pfn(long index) {
+        RamBlock b = blockOf(index);
+        return b.firstPfn() + (index - b.firstIndex());
+    }
+
+    // ------------------------------------------------------------------ the balloon driver
+
+    /** Inflates by up to {@code pages}, largest blocks first; returns the pages inflated. */
+    public long inflate(long pages, boolean tellHost) {
+        long done = 0;
+        int order = 18;
+        while (done < pages && order >= 0) {
+            if ((1L << order) > pages - done) {
+                order--;
+                continue;
+            }
+            long i = alloc.alloc(order);
+            if (i < 0) {
+                order--;
+                continue;
+            }
+            long n = 1L << order;
+            balloon.setRange(i, i + n);
+            // The host gives the pages back to its own memory (madvise): they read as zero.
+            RamBlock b = blockOf(i);
+            int off = (int) (i - b.firstIndex());
+            java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
+            if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
+            done += n;
+        }
+        return done;
+    }
+
+    /**
+     * Deflates up to {@code pages} from the balloon, lowest pages first, and returns the first
+     * page index and count deflated (the pages are free again). With MUST_TELL_HOST the host is
+     * told before the pages can be reused; without it, the host is told {@code lateNs} later.
+     */
+    public long[] deflate(long pages, long lateNs) {
+        long i = balloon.nextSetBit(0);
+        if (i < 0) return null;
+        RamBlock b = blockOf(i);
+        long end = Math.min(balloon.nextClearBit(i, b.endIndex()), i + pages);
+        long n = end - i;
+        if (features.mustTellHost()) {
+            message(EventType.BALLOON_DEFLATE, i, n);
+        } else {
+            lateDeflates.add(new long[] {nowNs + lateNs, i, n});
+        }
+        balloon.clearRange(i, end);
+        alloc.free(i, n);
+        return new long[] {i, n};
+    }
+
+    private void message(EventType type, long index, long pages) {
+        int max = balloonBitmapMessages ? BITMAP_MESSAGE_MAX : PFN_ARRAY_MAX;
+        long mode = balloonBitmapMessages ? 1 : 0;
+        for (long o = 0; o < pages; o += max) {
+            long n = Math.min(max, pages - o);
+            queue.add(type, mode, pfn(index + o), n, syncs);
+            balloonMessages++;
+            deviceReply();
+        }
+    }
+
+    // ------------------------------------------------------------------ the hint driver
+
+    /** The guest's drivers do their work for {@code dtNs} of virtual time. */
+    void tick(long dtNs) {
+        while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
+            long[] d = lateDeflates.poll();
+            message(EventType.BALLOON_DEFLATE, d[1], d[2]);
+        }
+        if (!running) return;
+        if (freeBitmapId >= 0) sendFreeBitmap();
+        if (hintReporting) reportHints(dtNs);
+    }
+
+    private void reportHints(long dtNs) {
+        hintCredit += dtNs * hintBlocksPerNs;
+        long size = 1L << hintOrder;
+        long runStart = -1;
+        long runPages = 0;
+        while (hintCredit >= 1) {
+            long found = findFreeBlock(size);
+            if (found < 0) {
+                hintReporting = false;
+                break;
+            }
+            hintCredit--;
+            alloc.take(found, size);
+            held.setRange(found, found + size);
+            if (runStart >= 0 && runStart + runPages == found && blockOf(runStart) == blockOf(found) && runPages < (1L << 18)) {
+                runPages += size;
+            } else {
+                if (runStart >= 0) hint(runStart, runPages);
+                runStart = found;
+                runPages = size;
+            }
+        }
+        if (runStart >= 0) hint(runStart, runPages);
+        if (!hintReporting) hintCredit = 0;
+    }
+
+    private void hint(long index, long pages) {
+        queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs);
+        hintMessages++;
+        deviceReply();
+    }
+
+    /** The next aligned fully free block of {@code size} pages from the driver's scan position. */
+    private long findFreeBlock(long size) {
+        PageBitmap free = alloc.freeMap();
+        while (hintScanBlock < blocks.length) {
+            RamBlock b = blocks[hintScanBlock];
+            long base = b.firstIndex();
+            long i = Math.max(hintScan, base);
+            i = base + ((i - base + size - 1) / size) * size;
+            while (i + size <= b.endIndex()) {
+                long f = free.nextSetBit(i, b.endIndex());
+                if (f >= b.endIndex()) break;
+                if (f > i) {
+                    i = base + ((f - base + size - 1) / size) * size;
+                    continue;
+                }
+                long c = free.nextClearBit(i, i + size);
+                if (c == i + size) {
+                    hintScan = i + size;
+                    return i;
+                }
+                i = base + ((c - base) / size + 1) * size;
+            }
+            hintScanBlock++;
+            hintScan = 0;
+        }
+        return -1;
+    }
+
+    private void releaseHeld() {
+        long i = held.nextSetBit(0);
+        while (i >= 0) {
+            long e = held.nextClearBit(i);
+            held.clearRange(i, e);
+            alloc.free(i, e - i);
+            i = e < totalPages ? held.nextSetBit(e) : -1;
+        }
+    }
+
+    private void sendFreeBitmap() {
+        long id = freeBitmapId;
+        freeBitmapId = -1;
+        PageBitmap free = alloc.freeMap();
+        for (RamBlock b : blocks) {
+            long i = free.nextSetBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = free.nextClearBit(i, b.endIndex());
+                queue.add(EventType.FREE_BITMAP, id, pfn(i), e - i, syncs);
+                i = free.nextSetBit(e, b.endIndex());
+            }
+        }
+        queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs);
+        hintMessages++;
+        deviceReply();
+    }
+
+    // ------------------------------------------------------------------ SourceGuest
+
+    @Override public RamLayout layout() { return layout; }
+
+    @Override public GuestFeatures features() { return features; }
+
+    @Override
+    public void startDirtyLog() {
+        logging = true;
+    }
+
+    @Override
+    public void syncDirtyLog(PageRanges out) {
+        syncs++;
+        costs.cpu(costs.profile.syncNsPerGiB() * (double) layout.totalBytes() / (1L << 30));
+        dirty.or(hostDirty);
+        hostDirty.clearAll();
+        for (RamBlock b : blocks) {
+            long i = dirty.nextSetBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = dirty.nextClearBit(i, b.endIndex());
+                out.range(b.index(), i - b.firstIndex(), e - i);
+                i = dirty.nextSetBit(e, b.endIndex());
+            }
+        }
+        dirty.clearAll();
+    }
+
+    @Override
+    public void clearDirty(int block, long offset, long count) {
+        long g = blocks[block].firstIndex() + offset;
+        dirty.clearRange(g, g + count);
+        hostDirty.clearRange(g, g + count);
+    }
+
+    @Override
+    public void restoreDirty(int block, long offset, long count) {
+        long g = blocks[block].firstIndex() + offset;
+        dirty.setRange(g, g + count);
+    }
+
+    @Override
+    public void stopDirtyLog() {
+        logging = false;
+        dirty.clearAll();
+        hostDirty.clearAll();
+    }
+
+    public boolean dirtyLogging() { return logging; }
+
+    @Override
+    public long classify(int block, long offset, long max) {
+        int[] c = content[block];
+        int from = (int) offset;
+        int to = (int) (offset + max);
+        int i = from;
+        if (c[i] == 0) {
+            while (i < to && c[i] == 0) i++;
+            costs.cpu((i - from) * (costs.profile.zeroCheckNsPerPage() + costs.profile.scanNsPerPage()));
+            return i - from;
+        }
+        while (i < to && c[i] != 0) i++;
+        costs.cpu((i - from) * (costs.profile.dataCheckNsPerPage() + costs.profile.scanNsPerPage()));
+        return -(i - from);
+    }
+
+    @Override
+    public void pause() { running = false; }
+
+    @Override
+    public void resume() { running = true; }
+
+    @Override
+    public boolean running() { return running; }
+
+    @Override
+    public void hintCommand(long id) {
+        if (id != CommandIds.STOP && id != CommandIds.DONE && !CommandIds.isRequest(id)) {
+            long wire = id & 0xFFFF_FFFFL;
+            violations.record(4, "the host sent free page hint command id 0x" + Long.toHexString(id)
+                    + ", which is not in [0x80000000, 0xffffffff]; the guest reads it as 0x" + Long.toHexString(wire)
+                    + (wire <= 1 ? (wire == 0 ? " (STOP)" : " (DONE)") : ""));
+        }
+        long wire = id & 0xFFFF_FFFFL;
+        deviceReply();
+        if (wire == CommandIds.STOP) {
+            hintReporting = false;
+        } else if (wire == CommandIds.DONE) {
+            hintReporting = false;
+            hintLiveId = -1;
+            releaseHeld();
+        } else {
+            releaseHeld();
+            hintLiveId = wire;
+            hintReporting = features.freePageHint();
+            hintScanBlock = 0;
+            hintScan = 0;
+            hintCredit = 0;
+        }
+    }
+
+    @Override
+    public void requestFreeBitmap(long id) {
+        deviceReply();
+        if (features.freeBitmap()) freeBitmapId = id;
+    }
+
+    @Override
+    public void balloonState(GuestRequests ballooned) {
+        for (RamBlock b : blocks) {
+            long i = balloon.nextSetBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = balloon.nextClearBit(i, b.endIndex());
+                ballooned.request(EventType.BALLOON_INFLATE, 2, pfn(i), e - i);
+                i = balloon.nextSetBit(e, b.endIndex());
+            }
+        }
+    }
+
+    @Override
+    public int drainRequests(GuestRequests into, int max) {
+        return queue.drain(into, max);
+    }
+
+    /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */
+    public void injectRequest(EventType type, long a, long b, long c) {
+        queue.add(type, a, b, c, syncs);
+    }
+}

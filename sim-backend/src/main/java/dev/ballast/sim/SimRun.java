@@ -1,0 +1,312 @@
+package dev.ballast.sim;
+
+import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.engine.EngineStats;
+import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.MigrationEngine;
+import dev.ballast.core.engine.Phase;
+import dev.ballast.core.engine.SourceGuest;
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.policy.MigrationPolicy;
+import dev.ballast.core.policy.Policies;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.FailPoint;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * One simulated run of a scenario: a guest boots and runs its workload on a virtual clock, the
+ * engine migrates it (retrying after injected failures, hop after hop for a chain), and at the
+ * end every invariant of DESIGN.md is checked. One thread; the same scenario and seed give the
+ * same events, byte for byte.
+ */
+public final class SimRun {
+    /** How often the guest's workload and drivers run, in virtual time. */
+    static final long TICK_NS = 1_000_000L;
+    /** How long the guest runs between a failed attempt and its retry, and between hops. */
+    static final long RETRY_DELAY_NS = 100_000_000L;
+    static final long HOP_GAP_NS = 200_000_000L;
+    static final int MAX_ATTEMPTS = 4;
+    static final long MAX_STEPS = 50_000_000L;
+
+    /**
+     * Ways for tests to plant bugs through the same seams a user's own code would use: the
+     * policy, the guest (a subclass) and the engine's view of it (a wrapper).
+     */
+    public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source) {
+        public static final Hooks NONE = new Hooks(null, null, null);
+
+        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source); }
+
+        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source); }
+
+        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s); }
+    }
+
+    /** Makes the guest; a test may return a subclass. */
+    @FunctionalInterface
+    public interface GuestFactory {
+        SimGuest create(RamLayout layout, GuestFeatures features, boolean bitmapMessages, SimCosts costs, Violations v);
+    }
+
+    private final Scenario scenario;
+    private final RamLayout layout;
+    private final Hooks hooks;
+    private final EventSink events;
+    private final Backend.Progress progress;
+
+    private SimCosts costs;
+    private SimGuest guest;
+    private Workload workload;
+    private Violations violations;
+    private long nextTickNs;
+
+    public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
+        if (!scenario.backend().equals("sim")) throw new IllegalArgumentException("backend=" + scenario.backend() + ": SimRun runs sim scenarios");
+        if (layout.totalBytes() > (2L << 40)) {
+            throw new IllegalArgumentException("mem=" + layout.totalBytes() + ": the simulator holds at most 2T");
+        }
+        this.scenario = scenario;
+        this.layout = layout;
+        this.hooks = hooks;
+        this.events = events;
+        this.progress = progress;
+        Policies.factory(scenario.policy()); // fails early on an unknown policy
+    }
+
+    public SimRun(Scenario scenario) {
+        this(scenario, RamLayout.pcLike(scenario.guestMemBytes()), Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
+    }
+
+    /** The guest after the run (for tests that look inside). */
+    public SimGuest guest() { return guest; }
+
+    public RunReport run() {
+        long wallStart = System.nanoTime();
+        SplittableRandom root = new SplittableRandom(scenario.seed());
+        SplittableRandom guestRandom = root.split();
+        SplittableRandom faultRandom = root.split();
+        costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
+        violations = new Violations();
+        GuestFeatures features = new GuestFeatures(scenario.mustTellHost(), true, true, scenario.poisonByte());
+        boolean bitmapMessages = scenario.balloonMessages().equals("bitmap");
+        guest = hooks.guest() != null
+                ? hooks.guest().create(layout, features, bitmapMessages, costs, violations)
+                : new SimGuest(layout, features, bitmapMessages, costs, violations, 10, 1e6);
+        workload = Workload.create(scenario.workload(), guest, guestRandom);
+        workload.boot();
+        nextTickNs = 0;
+
+        long bandwidthBytes = scenario.bandwidthBitsPerSec() / 8;
+        EngineConfig cfg = new EngineConfig(bandwidthBytes, scenario.downtimeLimitNs(), scenario.maxIterations(),
+                scenario.timeCapNs(), scenario.hintStartCommandId(), 4096, 65_536, scenario.costProfile().pageHeaderBytes());
+
+        List<RunReport> hops = new ArrayList<>();
+        for (int hop = 0; hop < scenario.chain(); hop++) {
+            if (hop > 0) runGuestFor(HOP_GAP_NS);
+            hops.add(migrateOnce(cfg, hop, faultRandom));
+            if (!hops.getLast().outcome().equals("completed")) break;
+        }
+        double wallMs = (System.nanoTime() - wallStart) / 1e6;
+        return hops.size() == 1 && scenario.chain() == 1 ? withWall(hops.getFirst(), wallMs) : aggregate(hops, wallMs);
+    }
+
+    private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
+        SimDestination dest = new SimDestination(layout);
+        ResendLedger ledger = new ResendLedger(layout, violations);
+        guest.setLedger(ledger);
+        long hopStart = costs.worldNs();
+        List<RunReport.Attempt> attempts = new ArrayList<>();
+        EngineStats sum = null;
+        EngineStats last = null;
+        CheckingSink sink = new CheckingSink(events, guest, violations, layout);
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            long attemptStart = costs.worldNs();
+            long failAfterPages = -1;
+            long failAtNs = -1;
+            if (attempt == 0 && scenario.failAt() != null) {
+                FailPoint fp = FailPoint.parse(scenario.failAt());
+                if (fp.random()) failAfterPages = (long) (layout.totalPages() * (0.05 + 0.9 * faultRandom.nextDouble()));
+                else if (fp.fractionOfPages() >= 0) failAfterPages = (long) (layout.totalPages() * fp.fractionOfPages());
+                else failAtNs = attemptStart + fp.atNs();
+            }
+            SimLink link = new SimLink(guest, dest, costs, ledger, failAfterPages, failAtNs);
+            MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
+            SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
+            MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
+            drive(engine, hop);
+            last = engine.stats();
+            sum = sum == null ? last : add(sum, last);
+            attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(java.util.Locale.ROOT),
+                    last.failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
+            if (last.phase() == Phase.COMPLETED) break;
+            if (!guest.running() || !guest.dirtyLogging()) {
+                violations.record(6, "after the failed attempt the source guest was " + (guest.running() ? "running" : "paused")
+                        + " with dirty logging " + (guest.dirtyLogging() ? "on" : "off"));
+            }
+            runGuestFor(RETRY_DELAY_NS);
+        }
+        long hopNs = costs.worldNs() - hopStart;
+        RunReport.Verify verify;
+        if (last.phase() == Phase.COMPLETED) {
+            verify = verify(dest);
+            guest.adopt(dest.content);
+            guest.resume();
+        } else {
+            verify = new RunReport.Verify(0, 0, !violations.any(), violations.first());
+        }
+        return report(sum, last, hopNs, verify, attempts);
+    }
+
+    private void drive(MigrationEngine engine, int hop) {
+        long steps = 0;
+        long lastProgress = 0;
+        while (!engine.phase().isTerminal()) {
+            runGuestUntil(costs.worldNs());
+            int work = engine.doWork();
+            costs.endStep(1_000);
+            if (work == 0 && engine.wakeAtNs() > costs.worldNs()) costs.advanceTo(engine.wakeAtNs());
+            if (++steps > MAX_STEPS) {
+                throw new IllegalStateException("the migration did not end within " + MAX_STEPS + " steps (seed " + scenario.seed() + ")");
+            }
+            if (steps - lastProgress >= 256) {
+                lastProgress = steps;
+                progress.update(engine.phase().name().toLowerCase(java.util.Locale.ROOT) + (hop > 0 ? " (hop " + (hop + 1) + ")" : ""),
+                        engine.iteration(), engine.passProgress(), engine.transferredBytes());
+            }
+        }
+    }
+
+    private void runGuestFor(long ns) {
+        costs.advanceTo(costs.worldNs() + ns);
+        runGuestUntil(costs.worldNs());
+    }
+
+    /** Runs the guest's workload and drivers up to virtual time {@code t}. */
+    private void runGuestUntil(long t) {
+        while (nextTickNs <= t) {
+            guest.setNow(nextTickNs);
+            if (guest.running()) workload.tick(TICK_NS);
+            guest.tick(TICK_NS);
+            nextTickNs += TICK_NS;
+        }
+        guest.setNow(t);
+    }
+
+    /** Invariants 1, 2 and 5 at the end of a hop: what the guest uses holds what it wrote. */
+    private RunReport.Verify verify(SimDestination dest) {
+        long checked = 0;
+        long mismatched = 0;
+        int poison = scenario.poisonByte();
+        for (RamBlock b : layout.blocks()) {
+            int[] src = guest.content[b.index()];
+            int[] dst = dest.content[b.index()];
+            for (int i = 0; i < src.length; i++) {
+                long index = b.firstIndex() + i;
+                if (guest.inUse(index)) {
+                    checked++;
+                    if (src[i] != dst[i]) {
+                        mismatched++;
+                        int inv = guest.isRingPage(index) ? 5 : 1;
+                        violations.record(inv, "page " + layout.describeIndex(index) + " holds " + describe(dst[i])
+                                + " on the destination but " + describe(src[i]) + " on the source"
+                                + (inv == 5 ? " (a page the host writes: a device ring)" : ""));
+                    }
+                } else if (poison != 0 && !guest.balloon.get(index)) {
+                    checked++;
+                    if (dst[i] != -poison) {
+                        mismatched++;
+                        violations.record(2, "free page " + layout.describeIndex(index) + " reads " + describe(dst[i])
+                                + " on the destination, not the poison value 0x" + Integer.toHexString(poison));
+                    }
+                }
+            }
+        }
+        events.publish(EventType.VERIFY, costs.worldNs(), checked, mismatched, -1);
+        return new RunReport.Verify(checked, mismatched, !violations.any(), violations.first());
+    }
+
+    private static String describe(int v) {
+        if (v == 0) return "zeros";
+        if (v < 0) return "bytes 0x" + Integer.toHexString(-v);
+        return "version " + v;
+    }
+
+    private static EngineStats add(EngineStats a, EngineStats b) {
+        return new EngineStats(b.phase(), a.iterations() + b.iterations(), a.syncs() + b.syncs(), a.totalNs() + b.totalNs(),
+                b.setupNs(), b.downtimeNs(), a.transferredBytes() + b.transferredBytes(), a.pagesNormal() + b.pagesNormal(),
+                a.pagesZero() + b.pagesZero(), a.skippedBalloon() + b.skippedBalloon(), a.skippedFree() + b.skippedFree(),
+                a.resent() + b.resent(), a.hintRequests() + b.hintRequests(), a.hintRanges() + b.hintRanges(),
+                a.hintPages() + b.hintPages(), a.hintRejected() + b.hintRejected(), a.rejected() + b.rejected(),
+                a.balloonInflated() + b.balloonInflated(), a.balloonDeflated() + b.balloonDeflated(),
+                a.balloonRejected() + b.balloonRejected(), b.balloonSkipActive(), b.failureCause(), b.failureMessage(),
+                b.lastBandwidthBytesPerSec());
+    }
+
+    private RunReport report(EngineStats s, EngineStats last, long hopNs, RunReport.Verify verify, List<RunReport.Attempt> attempts) {
+        return new RunReport("sim", scenario.workload().toString(), scenario.policy(), layout.totalBytes(), scenario.seed(),
+                "virtual", last.phase().name().toLowerCase(java.util.Locale.ROOT),
+                hopNs / 1e6, last.downtimeNs() / 1e6, last.setupNs() / 1e6, s.iterations(), s.transferredBytes(),
+                new RunReport.Pages(s.pagesNormal(), s.pagesZero(), s.skippedBalloon(), s.skippedFree(), s.resent()),
+                new RunReport.Hints(s.hintRequests(), s.hintRanges(), s.hintPages(), s.skippedFree(), s.hintRejected()),
+                new RunReport.Balloon(s.balloonInflated(), s.balloonDeflated(), s.balloonRejected(), s.balloonSkipActive()),
+                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
+    }
+
+    private static RunReport withWall(RunReport r, double wallMs) {
+        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
+                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
+    }
+
+    /** A chain: the sums over its hops, with each hop's own report under {@code hops}. */
+    private RunReport aggregate(List<RunReport> hops, double wallMs) {
+        double total = 0, downtime = 0, setup = 0;
+        int iterations = 0;
+        long bytes = 0, normal = 0, zero = 0, sb = 0, sf = 0, resent = 0, hr = 0, hrange = 0, hp = 0, ha = 0, hrej = 0;
+        long bi = 0, bd = 0, brej = 0, checked = 0, mismatched = 0;
+        List<RunReport.Attempt> attempts = new ArrayList<>();
+        boolean ok = true;
+        for (RunReport h : hops) {
+            total += h.totalTimeMs();
+            downtime += h.downtimeMs();
+            setup += h.setupTimeMs();
+            iterations += h.iterations();
+            bytes += h.transferredBytes();
+            normal += h.pages().normal();
+            zero += h.pages().zero();
+            sb += h.pages().skippedBalloon();
+            sf += h.pages().skippedFree();
+            resent += h.pages().resent();
+            hr += h.hints().requests();
+            hrange += h.hints().ranges();
+            hp += h.hints().pages();
+            ha += h.hints().applied();
+            hrej += h.hints().rejected();
+            bi += h.balloon().inflatedPages();
+            bd += h.balloon().deflatedPages();
+            brej += h.balloon().rejected();
+            checked += h.verify().checkedPages();
+            mismatched += h.verify().mismatchedPages();
+            ok &= h.verify().ok();
+            attempts.addAll(h.attempts());
+        }
+        RunReport lastHop = hops.getLast();
+        boolean completed = hops.size() == scenario.chain() && lastHop.outcome().equals("completed");
+        return new RunReport("sim", scenario.workload().toString(), scenario.policy(), layout.totalBytes(), scenario.seed(),
+                "virtual", completed ? "completed" : lastHop.outcome(), total, downtime, setup, iterations, bytes,
+                new RunReport.Pages(normal, zero, sb, sf, resent), new RunReport.Hints(hr, hrange, hp, ha, hrej),
+                new RunReport.Balloon(bi, bd, brej, lastHop.balloon().skipActive()),
+                new RunReport.Verify(checked, mismatched, ok && !violations.any(), violations.first()),
+                new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
+    }
+}
