@@ -241,6 +241,7 @@ public final class MigrationEngine {
     }
 
     private void stopAndCopy() {
+        now = readClock();
         source.pause();
         pauseNs = now;
         publish(EventType.GUEST_RUN_STATE, 1, 0, 0);
@@ -306,7 +307,8 @@ public final class MigrationEngine {
                 break;
             }
             RamBlock b = blockOf(s);
-            long runEnd = toSend.nextClearBit(s, b.endIndex());
+            // Never look further than this step can go: skipped pages cost 1/64 of a sent one.
+            long runEnd = toSend.nextClearBit(s, Math.min(b.endIndex(), s + (budget << 6)));
             long p = s;
             while (p < runEnd && budget > 0) {
                 long q;
@@ -317,7 +319,7 @@ public final class MigrationEngine {
                     publish(EventType.SKIP_BALLOON, b.index(), p - b.firstIndex(), q - p);
                     budget -= 1 + ((q - p) >>> 6);
                 } else {
-                    long limit = Math.min(runEnd, p + budget);
+                    long limit = Math.min(runEnd, p + Math.min(budget, allowancePages()));
                     if (skipBalloon) limit = balloon.nextSetBit(p, limit);
                     if (fill.get(p)) {
                         q = fill.nextClearBit(p, limit);
@@ -400,6 +402,13 @@ public final class MigrationEngine {
         }
         wakeAtNs = 0;
         return false;
+    }
+
+    /** Pages that still fit the bandwidth window (at least one, so a step always makes progress). */
+    private long allowancePages() {
+        long bw = cfg.bandwidthBytesPerSec();
+        if (bw == 0) return Long.MAX_VALUE;
+        return Math.max(1, (bw / 10 - windowBytes + pageBytes - 1) / pageBytes);
     }
 
     private RamBlock blockOf(long index) {

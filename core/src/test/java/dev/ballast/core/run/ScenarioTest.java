@@ -1,0 +1,36 @@
+package dev.ballast.core.run;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ScenarioTest {
+    @Test
+    void shouldParseWorkloadsWithArgumentsAndParameters() {
+        WorkloadSpec w = WorkloadSpec.parse("balloon:12.5,used=30%,rate=2MiB/s");
+        assertThat(w.name()).isEqualTo("balloon");
+        assertThat(w.arg()).isEqualTo("12.5");
+        assertThat(w.param("used", "x")).isEqualTo("30%");
+        assertThat(w.param("missing", "d")).isEqualTo("d");
+        assertThat(w).hasToString("balloon:12.5,used=30%,rate=2MiB/s");
+    }
+
+    @Test
+    void shouldNameTheBadSettingInItsMessage() {
+        assertThatThrownBy(() -> WorkloadSpec.parse("hog")).hasMessageStartingWith("workload=hog: unknown workload");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,rate")).hasMessageContaining("not key=value");
+        Scenario s = Scenario.sim(1L << 30, "idle", "legacy", 1);
+        assertThatThrownBy(() -> s.withGuest(0, true, "pfn", 0x7FFF_FFFFL)).hasMessageStartingWith("hint-start-id=0x7fffffff");
+        assertThatThrownBy(() -> s.withFailAt("soon")).hasMessageStartingWith("fail-at=soon");
+        assertThatThrownBy(() -> s.withChain(0)).hasMessageStartingWith("chain=0");
+        assertThatThrownBy(() -> Scenario.sim(1000, "idle", "legacy", 1)).hasMessageStartingWith("mem=1000");
+    }
+
+    @Test
+    void shouldParseFailPoints() {
+        assertThat(FailPoint.parse("40%").fractionOfPages()).isEqualTo(0.4);
+        assertThat(FailPoint.parse("250ms").atNs()).isEqualTo(250_000_000L);
+        assertThat(FailPoint.parse("random").random()).isTrue();
+    }
+}
