@@ -1,0 +1,15 @@
+package dev.ballast.cli;
+
+import java.io.PrintStream;
+import java.util.Map;
+
+/**
+ * What a command runs against: the backends, the environment, the two output streams and whether
+ * a progress line may be drawn on stderr. Tests make their own.
+ */
+record Context(Backends backends, Map<String, String> env, PrintStream out, PrintStream err, boolean progress) {
+
+    boolean debug() {
+        return "1".equals(env.get("BALLAST_DEBUG"));
+    }
+}
