@@ -40,7 +40,7 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         Map<String, String> env = System.getenv();
-        Context ctx = new Context(Backends.discover(), env, System.out, System.err, Terminal.stderrIsTerminal(env));
+        Context ctx = new Context(Backends.discover(), env, System.out, System.err, () -> Terminal.stderrIsTerminal(env));
         int code = execute(ctx, args);
         System.out.flush();
         System.err.flush();

@@ -16,7 +16,14 @@ final class Terminal {
      * True when stderr is a terminal ({@code isatty(2)} through FFM; where that is not possible,
      * {@link java.io.Console#isTerminal()}) and neither {@code TERM=dumb} nor {@code BALLAST_PROGRESS=0}.
      */
-    static boolean stderrIsTerminal(Map<String, String> env) {
+    static synchronized boolean stderrIsTerminal(Map<String, String> env) {
+        if (answer == null) answer = check(env);
+        return answer;
+    }
+
+    private static Boolean answer;
+
+    private static boolean check(Map<String, String> env) {
         if ("0".equals(env.get("BALLAST_PROGRESS")) || "dumb".equals(env.get("TERM"))) return false;
         try {
             Linker linker = Linker.nativeLinker();

@@ -15,7 +15,7 @@ import java.util.function.Function;
  * from them. Policy {@code broken} fails verification; policies it does not know are refused as a
  * real backend refuses them, with an {@link IllegalArgumentException}.
  */
-class FakeBackend implements Backend {
+public class FakeBackend implements Backend {
     static final Set<String> POLICIES = Set.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "broken");
 
     private final String name;
