@@ -23,12 +23,14 @@ import java.util.function.DoubleSupplier;
 /** {@code ballast calibrate}: measures this host's cost profile and writes it where {@code run} finds it. */
 @Command(name = "calibrate", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Measures what a migration's per-page work costs on this host and writes the cost profile that the",
-            "simulator's clock uses: zero check of an all-zero 4 KiB page (every byte read), data check of a",
-            "non-zero page (stops at the first non-zero word), copy of a page into a send buffer, the bitmap walk",
-            "per page, and loopback TCP throughput and latency. Pages live off-heap in a working set larger than",
-            "the caches, each figure is the median of several passes. The page header (8 bytes) and the",
-            "dirty-log sync cost are kept from the defaults. Takes about 10 to 30 seconds."})
+            "Measures this host's cost profile for the simulator.",
+            "",
+            "Measures what a migration's per-page work costs on this host and writes the cost profile that the "
+                    + "simulator's clock uses: zero check of an all-zero 4 KiB page (every byte read), data check of a "
+                    + "non-zero page (stops at the first non-zero word), copy of a page into a send buffer, the bitmap "
+                    + "walk per page, and loopback TCP throughput and latency. Pages live off-heap in a working set "
+                    + "larger than the caches; each figure is the median of several passes. The page header (8 bytes) "
+                    + "and the dirty-log sync cost are kept from the defaults. Takes a few seconds."})
 final class CalibrateCommand implements Callable<Integer> {
     private static final long TCP_STREAM_MAX_NS = 1_500_000_000L;
     private static final int TCP_STREAMS = 3;

@@ -16,9 +16,11 @@ import java.util.concurrent.Callable;
 /** {@code ballast compare}: the same scenario and seed under every policy, as a table. */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Runs the same scenario, with the same seed, under every built-in policy (or those of --policies) and",
-            "prints a table: time, downtime, iterations, bytes and pages sent or skipped, and each policy's time",
-            "and bytes as a percentage of legacy."},
+            "Runs one scenario under every policy and prints a table.",
+            "",
+            "The same scenario and seed run under every built-in policy (or those of --policies); the table shows "
+                    + "time, downtime, iterations, bytes and pages sent or skipped, and each policy's time and bytes as a "
+                    + "percentage of legacy's."},
         footer = {
             "",
             "Examples:",
@@ -33,7 +35,7 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     ScenarioOptions options;
 
-    @Option(names = "--policies", paramLabel = "A,B,...", split = ",",
+    @Option(names = "--policies", paramLabel = "A,B,...", split = ",", order = 4,
             description = "The policies to compare, in this order. Default: legacy, balloon, hint, bitmap, hint+balloon.")
     List<String> policies;
 

@@ -20,8 +20,8 @@ public final class ExitCodes {
                 "Exit codes:",
                 "  0  success" + (runs ? " (every run verified)" : ""),
                 "  1  error while running (I/O, /dev/kvm missing or unusable, ...)",
-                "  2  bad command line: unknown option, bad value, or a setting the backend refuses"));
-        if (runs) lines.add("  3  a run broke an invariant: verify failed (the first broken invariant and page are printed)");
+                "  2  bad command line: an unknown option or a bad value"));
+        if (runs) lines.add("  3  a run broke an invariant (verify failed; the first one is printed)");
         lines.add("");
         lines.add("Set BALLAST_DEBUG=1 to see the stack trace of an error.");
         return lines.toArray(String[]::new);

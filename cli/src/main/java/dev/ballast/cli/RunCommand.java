@@ -12,7 +12,11 @@ import java.util.concurrent.Callable;
 
 /** {@code ballast run}: one migration (with its chain and retries), its summary and its JSON. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = "Runs one live migration of a guest under one policy, checks every invariant, and prints what it cost.",
+        description = {
+            "Runs one live migration and checks every invariant.",
+            "",
+            "Migrates a guest under one policy (with a chain of migrations and an injected link failure, if asked), "
+                    + "checks every invariant of DESIGN.md at the end, and prints what it cost."},
         footer = {
             "",
             "Examples:",
@@ -25,7 +29,7 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ScenarioOptions options;
 
-    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "legacy",
+    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "legacy", order = 4,
             description = "Migration policy: legacy, balloon, hint, bitmap, hint+balloon, or any other the backend knows. "
                     + "Default: ${DEFAULT-VALUE}.")
     String policy;
