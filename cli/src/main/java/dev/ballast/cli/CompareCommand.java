@@ -1,0 +1,82 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code ballast compare}: the same scenario and seed under every policy, as a table. */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = {
+            "Runs one scenario under every policy and prints a table.",
+            "",
+            "The same scenario and seed run under every built-in policy (or those of --policies); the table shows "
+                    + "time, downtime, iterations, bytes and pages sent or skipped, and each policy's time and bytes as a "
+                    + "percentage of legacy's."},
+        footer = {
+            "",
+            "Examples:",
+            "  ballast compare --mem 8G --workload idle",
+            "  ballast compare --mem 16G --workload balloon:25 --policies legacy,balloon --json cmp.json"})
+final class CompareCommand implements Callable<Integer> {
+    /** The built-in policies, in the order the table shows them. */
+    static final List<String> BUILT_IN = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon");
+
+    private final Context ctx;
+
+    @Mixin
+    ScenarioOptions options;
+
+    @Option(names = "--policies", paramLabel = "A,B,...", split = ",", order = 4,
+            description = "The policies to compare, in this order. Default: legacy, balloon, hint, bitmap, hint+balloon.")
+    List<String> policies;
+
+    CompareCommand(Context ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Integer call() {
+        List<String> chosen = policies == null ? BUILT_IN : List.copyOf(new LinkedHashSet<>(policies.stream()
+                .map(String::trim).filter(p -> !p.isEmpty()).toList()));
+        if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
+
+        Backend backend = ctx.backends().get(options.backend);
+        CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
+        List<Scenario> scenarios = new ArrayList<>();
+        for (String p : chosen) scenarios.add(options.toScenario(p, profile.profile()));
+
+        PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
+        human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile));
+        human.flush();
+
+        List<RunReport> reports = new ArrayList<>();
+        for (int i = 0; i < scenarios.size(); i++) {
+            String label = "[" + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]";
+            reports.add(Runs.run(ctx, backend, scenarios.get(i), label));
+        }
+        human.println();
+        human.print(ReportText.compareTable(reports));
+        human.println(reports.getFirst().timeModel() + " time; total wall time "
+                + ReportText.ms(reports.stream().mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
+        human.flush();
+        if (options.json != null) Runs.writeJson(options.json, reports, ctx.out());
+
+        int code = ExitCodes.OK;
+        for (RunReport r : reports) {
+            if (r.verify() != null && !r.verify().ok()) {
+                ctx.err().println("ballast: " + Runs.violation(r));
+                code = ExitCodes.INVARIANT_BROKEN;
+            }
+        }
+        return code;
+    }
+}

@@ -1,0 +1,105 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.run.FailPoint;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.Units;
+import dev.ballast.core.run.WorkloadSpec;
+import picocli.CommandLine.ITypeConverter;
+
+import java.util.Locale;
+
+/**
+ * Option value converters. Each throws {@link IllegalArgumentException} with the reason only; the
+ * command line prefixes the option and the value ({@code --mem 8X: size '8X': expected ...}).
+ */
+final class Converters {
+    private Converters() { }
+
+    /** {@code 512M}, {@code 8G}, {@code 1T}: bytes, binary multiples. */
+    static final class Size implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return Units.parseSize(value);
+        }
+    }
+
+    /** {@code 10Gbit}, {@code 100Mbit}, {@code 1.25GB/s}, {@code 0} (unlimited): bits per second. */
+    static final class Bandwidth implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return Units.parseBandwidth(value);
+        }
+    }
+
+    /** {@code 2s}, {@code 300ms}, {@code 50us}; a bare number is milliseconds. */
+    static final class Duration implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return Units.parseDurationNs(value);
+        }
+    }
+
+    /** {@code name[:arg][,key=value...]}. */
+    static final class Workload implements ITypeConverter<WorkloadSpec> {
+        @Override
+        public WorkloadSpec convert(String value) {
+            return WorkloadSpec.parse(value);
+        }
+    }
+
+    /** {@code 40%}, {@code 250ms}, {@code random}: checked here, kept as text for the scenario. */
+    static final class FailAt implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            FailPoint.parse(value);
+            return value.trim();
+        }
+    }
+
+    /** A byte, {@code 0xaa} or {@code 170}. */
+    static final class Byte implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            long v = parseInteger(value, "a byte, 0x00..0xff or 0..255");
+            if (v < 0 || v > 0xff) throw new IllegalArgumentException("must be a byte, 0x00..0xff or 0..255");
+            return (int) v;
+        }
+    }
+
+    /** A free page hint command id in [0x80000000, 0xFFFFFFFF], hex or decimal. */
+    static final class CommandId implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            String range = "[0x80000000, 0xffffffff] (0 and 1 mean stop and done)";
+            long v = parseInteger(value, "a command id in " + range);
+            if (v < Scenario.MIN_COMMAND_ID || v > Scenario.MAX_COMMAND_ID) {
+                throw new IllegalArgumentException("must be in " + range);
+            }
+            return v;
+        }
+    }
+
+    /** {@code pfn} or {@code bitmap}. */
+    static final class BalloonMessages implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
+            if (!v.equals("pfn") && !v.equals("bitmap")) {
+                throw new IllegalArgumentException("expected pfn (PFN arrays) or bitmap");
+            }
+            return v;
+        }
+    }
+
+    /** A non-negative integer, {@code 0x}-prefixed hex or decimal. */
+    static long parseInteger(String value, String expected) {
+        String t = value.trim().toLowerCase(Locale.ROOT).replace("_", "");
+        try {
+            long v = t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : Long.parseLong(t);
+            if (v < 0) throw new NumberFormatException();
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("expected " + expected);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package dev.ballast.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Constructor;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+
+/**
+ * The {@code ballast} command. Every error becomes one line on stderr and an exit code (see
+ * {@link ExitCodes}); {@code BALLAST_DEBUG=1} adds the stack trace.
+ */
+@Command(name = "ballast", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        usageHelpAutoWidth = true,
+        subcommands = {RunCommand.class, CompareCommand.class, CalibrateCommand.class},
+        description = "A live-migration test bench for VMs: legacy pre-copy against balloon skip, free page hints "
+                + "and free page bitmaps, on a simulated or a real KVM guest.")
+public final class Main implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        Map<String, String> env = System.getenv();
+        Context ctx = new Context(Backends.discover(), env, System.out, System.err, () -> Terminal.stderrIsTerminal(env));
+        int code = execute(ctx, args);
+        System.out.flush();
+        System.err.flush();
+        System.exit(code);
+    }
+
+    /** Runs the command line against this context and returns the exit code; never throws. */
+    public static int execute(Context ctx, String... args) {
+        CommandLine cl = commandLine(ctx);
+        try {
+            return cl.execute(args);
+        } catch (RuntimeException | Error e) {
+            return fail(ctx, e);
+        }
+    }
+
+    static CommandLine commandLine(Context ctx) {
+        CommandLine cl = new CommandLine(new Main(), new Factory(ctx));
+        cl.setOut(new PrintWriter(ctx.out(), true));
+        cl.setErr(new PrintWriter(ctx.err(), true));
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, args) -> usageError(ctx, ex));
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(ctx, ex));
+        footer(cl, false);
+        footer(cl.getSubcommands().get("run"), true);
+        footer(cl.getSubcommands().get("compare"), true);
+        footer(cl.getSubcommands().get("calibrate"), false);
+        return cl;
+    }
+
+    private static void footer(CommandLine cl, boolean runs) {
+        List<String> lines = new ArrayList<>(List.of(cl.getCommandSpec().usageMessage().footer()));
+        lines.addAll(List.of(ExitCodes.helpFooter(runs)));
+        cl.getCommandSpec().usageMessage().footer(lines.toArray(String[]::new));
+    }
+
+    /** {@code ballast} with no command: the usage on stderr, exit 2. */
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCodes.USAGE;
+    }
+
+    private static int usageError(Context ctx, ParameterException ex) {
+        debug(ctx, ex);
+        ctx.err().println("ballast: " + describe(ex));
+        ctx.err().flush();
+        return ExitCodes.USAGE;
+    }
+
+    /** One line for a bad command line: {@code --mem 8X: size '8X': expected ...}. */
+    static String describe(ParameterException ex) {
+        String command = ex.getCommandLine() == null ? "ballast" : ex.getCommandLine().getCommandSpec().qualifiedName();
+        if (ex.getArgSpec() instanceof OptionSpec option && ex.getValue() != null && ex.getCause() != null
+                && ex.getCause().getMessage() != null) {
+            return option.longestName() + " " + ex.getValue() + ": " + stripNameValue(ex.getCause().getMessage());
+        }
+        if (ex instanceof UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            String what = u.getUnmatched().getFirst();
+            if (!what.startsWith("-")) return "unexpected argument '" + what + "'; see '" + command + " --help'";
+            String name = what.contains("=") ? what.substring(0, what.indexOf('=')) : what;
+            List<String> near = ex.getCommandLine() == null ? List.of() : nearest(name, ex.getCommandLine().getCommandSpec());
+            return "unknown option '" + name + "'" + (near.isEmpty() ? "" : " (did you mean " + String.join(" or ", near) + "?)")
+                    + "; see '" + command + " --help'";
+        }
+        String msg = oneLine(ex.getMessage());
+        return ex.getArgSpec() == null && ex.getCause() == null && ex.getMessage().startsWith("--")
+                ? msg : msg + "; see '" + command + " --help'";
+    }
+
+    /** Option names of the command within two edits of {@code name}, that it is a prefix of, or that share all but its last two characters. */
+    static List<String> nearest(String name, CommandSpec spec) {
+        return spec.options().stream().flatMap(o -> java.util.Arrays.stream(o.names()))
+                .filter(n -> n.startsWith("--") && (n.startsWith(name) || editDistance(n, name) <= 2
+                        || name.length() >= 7 && commonPrefix(n, name) >= name.length() - 2))
+                .distinct().sorted(java.util.Comparator.comparingInt((String n) -> editDistance(n, name)).thenComparing(n -> n))
+                .limit(3).toList();
+    }
+
+    private static int commonPrefix(String a, String b) {
+        int i = 0;
+        while (i < a.length() && i < b.length() && a.charAt(i) == b.charAt(i)) i++;
+        return i;
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev; prev = cur; cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** {@code workload=foo: unknown...} after {@code --workload foo:} says the value twice; keep the reason. */
+    private static String stripNameValue(String message) {
+        return oneLine(message.replaceFirst("^[a-z][a-z-]*=[^ ]*: ", ""));
+    }
+
+    /** Any failure after parsing: a usage error (exit 2) or a runtime error (exit 1), in one line. */
+    static int fail(Context ctx, Throwable e) {
+        debug(ctx, e);
+        if (e instanceof ParameterException pe) return usageError(ctx, pe);
+        if (e instanceof UsageException) {
+            ctx.err().println("ballast: " + oneLine(e.getMessage()));
+            return ExitCodes.USAGE;
+        }
+        ctx.err().println("ballast: " + explain(e));
+        ctx.err().flush();
+        return ExitCodes.ERROR;
+    }
+
+    static String explain(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof UncheckedIOException || t instanceof CommandLine.ExecutionException
+                || t instanceof java.util.concurrent.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException)
+                && t.getCause() != null && t.getMessage() == null) {
+            t = t.getCause();
+        }
+        if (t instanceof UncheckedIOException u && u.getCause() != null) {
+            String outer = u.getMessage();
+            String inner = explain(u.getCause());
+            return outer == null || outer.endsWith(inner) || outer.equals(u.getCause().toString()) ? inner : oneLine(outer);
+        }
+        if (t instanceof NoSuchFileException f) return "no such file: " + f.getFile();
+        if (t instanceof AccessDeniedException f) return "permission denied: " + f.getFile();
+        if (t instanceof FileAlreadyExistsException f) return "already exists: " + f.getFile();
+        if (t instanceof OutOfMemoryError) {
+            return "out of memory (" + t.getMessage() + "); give the JVM more heap, e.g. BALLAST_JAVA_OPTS=-Xmx8g";
+        }
+        String msg = t.getMessage();
+        if (msg == null || msg.isBlank()) return t.getClass().getSimpleName();
+        if (t instanceof IOException || t instanceof UnsupportedOperationException || t instanceof IllegalStateException
+                || t instanceof IllegalArgumentException) {
+            return oneLine(msg);
+        }
+        return oneLine(msg) + " (" + t.getClass().getSimpleName() + ")";
+    }
+
+    static String oneLine(String s) {
+        return s == null ? "" : s.strip().replaceAll("\\s*\\R\\s*", "; ");
+    }
+
+    private static void debug(Context ctx, Throwable e) {
+        if (ctx.debug()) e.printStackTrace(ctx.err());
+    }
+
+    /** Makes commands that take a {@link Context}; everything else the default way. */
+    private record Factory(Context ctx) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            try {
+                Constructor<K> c = cls.getDeclaredConstructor(Context.class);
+                return c.newInstance(ctx);
+            } catch (NoSuchMethodException e) {
+                return CommandLine.defaultFactory().create(cls);
+            }
+        }
+    }
+
+    /** {@code ballast 0.1.0 (Java 25.0.3, Eclipse Adoptium)}. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in != null) p.load(in);
+            }
+            return new String[] {"ballast " + p.getProperty("version", "(unknown version)") + " (Java "
+                    + Runtime.version() + ", " + System.getProperty("java.vendor") + ")"};
+        }
+    }
+}

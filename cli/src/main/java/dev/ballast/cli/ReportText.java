@@ -1,0 +1,138 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Units;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Human-readable text of run reports: the summary of {@code run} and the table of {@code compare}. */
+final class ReportText {
+    private ReportText() { }
+
+    /** The summary of one run, a few aligned lines. */
+    static String summary(RunReport r) {
+        StringBuilder sb = new StringBuilder();
+        line(sb, "outcome", r.outcome());
+        line(sb, "total", ms(r.totalTimeMs()) + " ms (" + r.timeModel() + " time)");
+        line(sb, "downtime", ms(r.downtimeMs()) + " ms");
+        line(sb, "setup", ms(r.setupTimeMs()) + " ms");
+        line(sb, "iterations", Integer.toString(r.iterations()));
+        line(sb, "transferred", Units.formatBytes(r.transferredBytes()) + " (" + count(r.transferredBytes()) + " bytes)");
+        if (r.pages() != null) {
+            var p = r.pages();
+            line(sb, "pages", "normal " + count(p.normal()) + ", zero " + count(p.zero())
+                    + ", skipped balloon " + count(p.skippedBalloon()) + ", skipped free " + count(p.skippedFree())
+                    + ", resent " + count(p.resent()));
+        }
+        if (r.hints() != null && r.hints().requests() > 0) {
+            var h = r.hints();
+            line(sb, "hints", "requests " + count(h.requests()) + ", ranges " + count(h.ranges()) + ", pages "
+                    + count(h.pages()) + " (applied " + count(h.applied()) + ", rejected " + count(h.rejected()) + ")");
+        }
+        if (r.balloon() != null && (r.balloon().inflatedPages() > 0 || r.balloon().deflatedPages() > 0
+                || r.balloon().skipActive())) {
+            var b = r.balloon();
+            line(sb, "balloon", "inflated " + count(b.inflatedPages()) + ", deflated " + count(b.deflatedPages())
+                    + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off"));
+        }
+        if (r.attempts() != null && r.attempts().size() > 1) {
+            int i = 1;
+            for (RunReport.Attempt a : r.attempts()) {
+                line(sb, i == 1 ? "attempts" : "", i++ + ". " + a.outcome() + (a.cause() == null ? "" : " (" + a.cause() + ")")
+                        + ", " + ms(a.timeMs()) + " ms, " + Units.formatBytes(a.transferredBytes()));
+            }
+        }
+        if (r.hops() != null && r.hops().size() > 1) {
+            int i = 1;
+            for (RunReport hop : r.hops()) {
+                line(sb, i == 1 ? "hops" : "", i++ + ". " + hop.outcome() + ", " + ms(hop.totalTimeMs()) + " ms, downtime "
+                        + ms(hop.downtimeMs()) + " ms, " + Units.formatBytes(hop.transferredBytes()) + ", verify "
+                        + verifyWord(hop));
+            }
+        }
+        var v = r.verify();
+        if (v != null) {
+            line(sb, "verify", verifyWord(r) + " (" + count(v.checkedPages()) + " pages checked, "
+                    + count(v.mismatchedPages()) + " mismatched)" + (v.ok() || v.violation() == null ? "" : ": " + v.violation()));
+        }
+        if (r.journal() != null && r.journal().path() != null) {
+            line(sb, "journal", r.journal().path() + " (" + count(r.journal().events()) + " events)");
+        }
+        line(sb, "wall time", ms(r.wallTimeMs()) + " ms");
+        return sb.toString();
+    }
+
+    /** The table of a comparison, one row per policy; percentages are of the {@code legacy} row when there is one. */
+    static String compareTable(List<RunReport> reports) {
+        RunReport legacy = reports.stream().filter(r -> "legacy".equals(r.policy())).findFirst().orElse(null);
+        List<String> header = new ArrayList<>(List.of("policy", "total ms", "downtime ms", "iter", "transferred",
+                "normal", "zero", "skip-balloon", "skip-free", "verify"));
+        if (legacy != null) {
+            header.add("time %legacy");
+            header.add("bytes %legacy");
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (RunReport r : reports) {
+            var p = r.pages();
+            List<String> row = new ArrayList<>(List.of(r.policy(), ms(r.totalTimeMs()), ms(r.downtimeMs()),
+                    Integer.toString(r.iterations()), Units.formatBytes(r.transferredBytes()),
+                    p == null ? "-" : count(p.normal()), p == null ? "-" : count(p.zero()),
+                    p == null ? "-" : count(p.skippedBalloon()), p == null ? "-" : count(p.skippedFree()),
+                    verifyWord(r)));
+            if (legacy != null) {
+                row.add(percent(r.totalTimeMs(), legacy.totalTimeMs()));
+                row.add(percent(r.transferredBytes(), legacy.transferredBytes()));
+            }
+            rows.add(row);
+        }
+        return table(header, rows);
+    }
+
+    /** Aligned columns: the first left-aligned, the others right-aligned, two spaces apart. */
+    static String table(List<String> header, List<List<String>> rows) {
+        int[] width = new int[header.size()];
+        for (int c = 0; c < width.length; c++) {
+            width[c] = header.get(c).length();
+            for (List<String> row : rows) width[c] = Math.max(width[c], row.get(c).length());
+        }
+        StringBuilder sb = new StringBuilder();
+        appendRow(sb, header, width);
+        for (List<String> row : rows) appendRow(sb, row, width);
+        return sb.toString();
+    }
+
+    private static void appendRow(StringBuilder sb, List<String> cells, int[] width) {
+        StringBuilder line = new StringBuilder();
+        for (int c = 0; c < cells.size(); c++) {
+            if (c > 0) line.append("  ");
+            String cell = cells.get(c);
+            String pad = " ".repeat(width[c] - cell.length());
+            line.append(c == 0 ? cell + pad : pad + cell);
+        }
+        sb.append(line.toString().stripTrailing()).append('\n');
+    }
+
+    private static String verifyWord(RunReport r) {
+        if (r.verify() == null) return "-";
+        return r.verify().ok() ? "ok" : "FAILED";
+    }
+
+    private static void line(StringBuilder sb, String key, String value) {
+        sb.append(String.format(Locale.ROOT, "  %-12s %s%n", key, value));
+    }
+
+    static String ms(double v) {
+        return String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    static String count(long v) {
+        return String.format(Locale.ROOT, "%,d", v);
+    }
+
+    static String percent(double value, double of) {
+        if (of == 0) return value == 0 ? "100.0%" : "-";
+        return String.format(Locale.ROOT, "%.1f%%", 100.0 * value / of);
+    }
+}

@@ -1,0 +1,124 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.WorkloadSpec;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options of one migration scenario, shared by {@code run} and {@code compare}. */
+final class ScenarioOptions {
+
+    @Option(names = "--backend", order = 1, paramLabel = "sim|kvm", defaultValue = "sim",
+            description = "Guest backend: sim (deterministic simulation) or kvm (a real guest). Default: ${DEFAULT-VALUE}.")
+    String backend;
+
+    @Option(names = "--mem", order = 2, paramLabel = "SIZE", defaultValue = "8G", converter = Converters.Size.class,
+            description = "Guest RAM, e.g. 512M, 8G, 1T. Default: ${DEFAULT-VALUE}.")
+    long memBytes;
+
+    @Option(names = "--workload", order = 3, paramLabel = "SPEC", defaultValue = "idle", converter = Converters.Workload.class,
+            description = "name[:arg][,key=value...]: idle, memhog, compile, random-write, balloon:P, deflate-race. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    WorkloadSpec workload;
+
+    @Option(names = "--seed", order = 5, paramLabel = "N", defaultValue = "1",
+            description = "Root seed; the same seed and settings give the same run. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--bandwidth", order = 6, paramLabel = "RATE", converter = Converters.Bandwidth.class,
+            description = "Migration bandwidth limit, e.g. 10Gbit, 100Mbit, 1.25GB/s; 0 = unlimited. "
+                    + "Default: 10Gbit on sim, unlimited on kvm.")
+    Long bandwidthBitsPerSec;
+
+    @Option(names = "--downtime", order = 7, paramLabel = "TIME", defaultValue = "2s", converter = Converters.Duration.class,
+            description = "Downtime limit: stop-and-copy starts when the rest fits it. Default: ${DEFAULT-VALUE}.")
+    long downtimeNs;
+
+    @Option(names = "--max-iterations", order = 8, paramLabel = "N", defaultValue = "30",
+            description = "Force stop-and-copy after this many passes. Default: ${DEFAULT-VALUE}.")
+    int maxIterations;
+
+    @Option(names = "--time-cap", order = 9, paramLabel = "TIME", defaultValue = "0", converter = Converters.Duration.class,
+            description = "Force stop-and-copy after this long; 0 = no cap. Default: none.")
+    long timeCapNs;
+
+    @Option(names = "--chain", order = 10, paramLabel = "N", defaultValue = "1",
+            description = "Migrations in a row (A to B to C ...), each destination the next source. Default: ${DEFAULT-VALUE}.")
+    int chain;
+
+    @Option(names = "--fail-at", order = 11, paramLabel = "WHEN", converter = Converters.FailAt.class,
+            description = "Fail the link once, then retry: after 40%% of the guest's pages, at 250ms, or random.")
+    String failAt;
+
+    @Option(names = "--poison", order = 12, paramLabel = "BYTE", defaultValue = "0", converter = Converters.Byte.class,
+            description = "The guest poisons free pages with this byte (0xaa or 170); 0 = no poisoning.")
+    int poisonByte;
+
+    @Option(names = "--no-tell-host", order = 13,
+            description = "The guest reuses deflated pages without telling the host first (no MUST_TELL_HOST).")
+    boolean noTellHost;
+
+    @Option(names = "--balloon-messages", order = 14, paramLabel = "pfn|bitmap", defaultValue = "pfn",
+            converter = Converters.BalloonMessages.class,
+            description = "How the balloon driver sends page ranges: PFN arrays or bitmaps. Default: ${DEFAULT-VALUE}.")
+    String balloonMessages;
+
+    @Option(names = "--hint-start-id", order = 15, paramLabel = "ID", defaultValue = "0x80000000", converter = Converters.CommandId.class,
+            description = "First free page hint command id, in [0x80000000, 0xffffffff]. Default: ${DEFAULT-VALUE}.")
+    long hintStartId;
+
+    @Option(names = "--profile", order = 16, paramLabel = "defaults|FILE",
+            description = "Cost profile for the simulator's clock: defaults, or a file. Default: the profile that "
+                    + "`ballast calibrate` wrote, if there is one (see its --out), else the built-in defaults.")
+    String profile;
+
+    @Option(names = "--json", order = 17, paramLabel = "FILE",
+            description = "Write the results as JSON to FILE (- for standard output).")
+    String json;
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1", order = 18)
+    JournalChoice journalChoice;
+
+    static final class JournalChoice {
+        @Option(names = "--journal", order = 18, paramLabel = "DIR", description = "Directory for the run's journal.")
+        Path dir;
+
+        @Option(names = "--no-journal", order = 19, description = "Keep no journal.")
+        boolean none;
+    }
+
+    JournalOptions journal() {
+        if (journalChoice == null) return JournalOptions.DEFAULT;
+        return journalChoice.none ? new JournalOptions(null, false) : new JournalOptions(journalChoice.dir, true);
+    }
+
+    boolean jsonToStdout() {
+        return "-".equals(json);
+    }
+
+    /** The bandwidth limit: as given, else the backend's default (10 Gbit/s on the simulator, none on KVM). */
+    long bandwidth() {
+        if (bandwidthBitsPerSec != null) return bandwidthBitsPerSec;
+        return backend.equals("kvm") ? 0 : 10_000_000_000L;
+    }
+
+    /** The scenario; a setting the scenario refuses is a usage error. */
+    Scenario toScenario(String policy, CostProfile costProfile) {
+        try {
+            return new Scenario(backend, memBytes, workload, policy, seed, bandwidth(), downtimeNs, maxIterations,
+                    timeCapNs, chain, failAt, poisonByte, !noTellHost, balloonMessages, hintStartId, costProfile);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(asOption(e.getMessage()), e);
+        }
+    }
+
+    /** {@code chain=0: must be ...} as the user wrote it: {@code --chain 0: must be ...}. */
+    static String asOption(String message) {
+        if (message == null) return "invalid scenario";
+        var m = java.util.regex.Pattern.compile("^([a-z][a-z-]*)=(\\S*): (.*)$", java.util.regex.Pattern.DOTALL).matcher(message);
+        return m.matches() ? "--" + m.group(1) + " " + m.group(2) + ": " + m.group(3) : message;
+    }
+}

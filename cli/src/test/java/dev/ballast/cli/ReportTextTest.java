@@ -1,0 +1,46 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.run.RunReport;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ReportTextTest {
+    @Test
+    void shouldAlignTheFirstColumnLeftAndTheOthersRight() {
+        String t = ReportText.table(List.of("policy", "ms"), List.of(List.of("legacy", "1769.0"), List.of("hint+balloon", "2.5")));
+
+        assertThat(t).isEqualTo("""
+                policy            ms
+                legacy        1769.0
+                hint+balloon     2.5
+                """);
+    }
+
+    @Test
+    void shouldSummarizeARunWithItsVerdict() {
+        RunReport r = new RunReport("sim", "idle", "hint", 8L << 30, 1, "virtual", "COMPLETED", 259.04, 12.3, 0.5, 4,
+                345L << 20, new RunReport.Pages(1000, 20, 0, 2_000_000, 3), new RunReport.Hints(4, 100, 2_000_000, 4, 0),
+                new RunReport.Balloon(0, 0, 0, false), new RunReport.Verify(2_097_152, 0, true, null),
+                new RunReport.Journal(null, 0, null), List.of(), List.of(), 40);
+
+        String s = ReportText.summary(r);
+
+        assertThat(s).contains("  total        259.0 ms (virtual time)")
+                .contains("  transferred  345.0 MiB (361,758,720 bytes)")
+                .contains("skipped free 2,000,000")
+                .contains("  hints        requests 4, ranges 100, pages 2,000,000 (applied 4, rejected 0)")
+                .contains("  verify       ok (2,097,152 pages checked, 0 mismatched)")
+                .doesNotContain("balloon  ")
+                .doesNotContain("journal");
+    }
+
+    @Test
+    void shouldGivePercentagesOfTheBaseline() {
+        assertThat(ReportText.percent(259, 1769)).isEqualTo("14.6%");
+        assertThat(ReportText.percent(0, 0)).isEqualTo("100.0%");
+        assertThat(ReportText.percent(5, 0)).isEqualTo("-");
+    }
+}

@@ -1,0 +1,206 @@
+package dev.ballast.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.WorkloadSpec;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RunCommandTest {
+    /** The fields of DESIGN.md's JSON, in its order. */
+    static final List<String> DESIGN_FIELDS = List.of("backend", "workload", "policy", "guestMemBytes", "seed", "timeModel",
+            "totalTimeMs", "downtimeMs", "setupTimeMs", "iterations", "transferredBytes", "pages", "hints", "verify", "journal");
+
+    @TempDir
+    Path dir;
+
+    FakeBackend sim;
+    FakeBackend kvm;
+    Cli cli;
+
+    @BeforeEach
+    void setUp() {
+        sim = new FakeBackend("sim");
+        kvm = new FakeBackend("kvm");
+        cli = new Cli(dir.resolve("config"), Backends.of(sim, kvm));
+    }
+
+    @Test
+    void shouldRunTheSeedsDefaultsWithoutOptions() {
+        Cli.Result r = cli.run("run");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(sim.scenarios).containsExactly(Scenario.sim(8L << 30, "idle", "legacy", 1));
+        assertThat(r.out()).contains("ballast run: sim, 8.0 GiB guest, workload idle, policy legacy, seed 1, bandwidth 10 Gbit/s")
+                .contains("cost profile: built-in defaults (no calibrated profile at " + dir.resolve("config"));
+        assertThat(r.err()).isEmpty();
+    }
+
+    @Test
+    void shouldPassEveryOptionIntoTheScenario() {
+        Cli.Result r = cli.run("run", "--mem", "512M", "--workload", "random-write,rate=200MiB/s", "--policy", "hint+balloon",
+                "--seed", "7", "--bandwidth", "1Gbit", "--downtime", "300ms", "--max-iterations", "5", "--time-cap", "10s",
+                "--chain", "3", "--fail-at", "40%", "--poison", "0xaa", "--no-tell-host", "--balloon-messages", "bitmap",
+                "--hint-start-id", "0xfffffff0", "--profile", "defaults", "--no-journal");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios).containsExactly(new Scenario("sim", 512L << 20, WorkloadSpec.parse("random-write,rate=200MiB/s"),
+                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, "40%", 0xaa, false, "bitmap",
+                0xfffffff0L, CostProfile.defaults()));
+    }
+
+    @Test
+    void shouldAcceptDecimalPoisonAndRandomFailPoint() {
+        Cli.Result r = cli.run("run", "--poison", "170", "--fail-at", "random", "--hint-start-id", "4294967295");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        Scenario s = sim.scenarios.getFirst();
+        assertThat(s.poisonByte()).isEqualTo(0xaa);
+        assertThat(s.failAt()).isEqualTo("random");
+        assertThat(s.hintStartCommandId()).isEqualTo(0xffff_ffffL);
+    }
+
+    @Test
+    void shouldLeaveKvmBandwidthUnlimitedByDefault() {
+        Cli.Result r = cli.run("run", "--backend", "kvm", "--mem", "1G");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(kvm.scenarios.getFirst().bandwidthBitsPerSec()).isZero();
+        assertThat(r.out()).contains("bandwidth unlimited").doesNotContain("cost profile");
+    }
+
+    @Test
+    void shouldTreatBandwidthZeroAsUnlimited() {
+        assertThat(cli.run("run", "--bandwidth", "0").exitCode()).isZero();
+        assertThat(sim.scenarios.getFirst().bandwidthBitsPerSec()).isZero();
+    }
+
+    @Test
+    void shouldWriteTheJsonFieldsOfTheDesignInItsOrder() throws Exception {
+        Path json = dir.resolve("out/run.json");
+
+        Cli.Result r = cli.run("run", "--mem", "64M", "--policy", "hint", "--json", json.toString());
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode n = new ObjectMapper().readTree(json.toFile());
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        assertThat(names).containsSubsequence(DESIGN_FIELDS);
+        assertThat(n.get("backend").asText()).isEqualTo("sim");
+        assertThat(n.get("workload").asText()).isEqualTo("idle");
+        assertThat(n.get("policy").asText()).isEqualTo("hint");
+        assertThat(n.get("guestMemBytes").asLong()).isEqualTo(64L << 20);
+        assertThat(n.get("seed").asLong()).isEqualTo(1);
+        assertThat(n.get("timeModel").asText()).isEqualTo("virtual");
+        assertThat(n.get("totalTimeMs").isNumber()).isTrue();
+        assertThat(fieldNames(n.get("pages"))).containsSubsequence("normal", "zero", "skippedBalloon", "skippedFree");
+        assertThat(fieldNames(n.get("hints"))).containsSubsequence("requests", "ranges", "pages");
+        assertThat(fieldNames(n.get("verify"))).containsSubsequence("checkedPages", "mismatchedPages", "ok");
+        assertThat(n.get("verify").get("ok").asBoolean()).isTrue();
+        assertThat(fieldNames(n.get("journal"))).containsExactly("path", "events", "digest");
+        assertThat(n.get("journal").get("path").isNull()).isTrue();
+    }
+
+    @Test
+    void shouldWriteOnlyJsonToStdoutWithDash() throws Exception {
+        Cli.Result r = cli.run("run", "--mem", "64M", "--json", "-");
+
+        assertThat(r.exitCode()).isZero();
+        JsonNode n = new ObjectMapper().readTree(r.out());
+        assertThat(n.get("policy").asText()).isEqualTo("legacy");
+        assertThat(r.err()).contains("ballast run: sim").contains("verify");
+    }
+
+    @Test
+    void shouldExitWith3AndNameTheViolationWhenVerifyFails() throws Exception {
+        Path json = dir.resolve("broken.json");
+
+        Cli.Result r = cli.run("run", "--policy", "broken", "--json", json.toString());
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.INVARIANT_BROKEN);
+        assertThat(r.errLines()).containsExactly(
+                "ballast: invariant broken (policy broken, seed 1): invariant 1 (no lost write): pfn 0x1234 in ram-low differs");
+        assertThat(r.out()).contains("verify       FAILED");
+        assertThat(new ObjectMapper().readTree(json.toFile()).get("verify").get("ok").asBoolean()).isFalse();
+    }
+
+    @Test
+    void shouldUseTheCalibratedProfileWhenThereIsOneAndSaySo() throws Exception {
+        CostProfile measured = new CostProfile(100, 10, 200, 0.01, 8, 10_000, 40_000_000_000L, 2_000_000, "calibrated on testhost");
+        Path file = CostProfiles.defaultPath(cli.env);
+        CostProfiles.write(file, measured);
+
+        Cli.Result r = cli.run("run");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios.getFirst().costProfile()).isEqualTo(measured);
+        assertThat(r.out()).contains("cost profile: " + file + " (calibrated on testhost)");
+    }
+
+    @Test
+    void shouldPreferDefaultsWhenAskedEvenIfCalibrated() throws Exception {
+        CostProfiles.write(CostProfiles.defaultPath(cli.env),
+                new CostProfile(100, 10, 200, 0.01, 8, 10_000, 40_000_000_000L, 2_000_000, "calibrated"));
+
+        Cli.Result r = cli.run("run", "--profile", "defaults");
+
+        assertThat(sim.scenarios.getFirst().costProfile()).isEqualTo(CostProfile.defaults());
+        assertThat(r.out()).contains("cost profile: built-in defaults");
+    }
+
+    @Test
+    void shouldReadAProfileFileGivenByName() throws Exception {
+        Path file = dir.resolve("p.json");
+        CostProfile p = new CostProfile(1, 2, 3, 0.5, 16, 5, 1_000_000, 7, "mine");
+        CostProfiles.write(file, p);
+
+        Cli.Result r = cli.run("run", "--profile", file.toString());
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios.getFirst().costProfile()).isEqualTo(p);
+    }
+
+    @Test
+    void shouldRejectAMissingProfileFileAsUsage() {
+        Cli.Result r = cli.run("run", "--profile", dir.resolve("nope.json").toString());
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).containsExactly("ballast: --profile " + dir.resolve("nope.json") + ": no such file");
+    }
+
+    @Test
+    void shouldFailInOneLineOnADamagedCalibratedProfile() throws Exception {
+        Path file = CostProfiles.defaultPath(cli.env);
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "{\"zeroCheckNsPerPage\": 1}");
+
+        Cli.Result r = cli.run("run");
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.err()).startsWith("ballast: cost profile " + file + ": not a cost profile").contains("ballast calibrate");
+    }
+
+    @Test
+    void shouldDrawNoProgressWhenStderrIsNotATerminal() {
+        Cli.Result r = cli.run("run");
+
+        assertThat(r.err()).doesNotContain("\r");
+    }
+
+    static List<String> fieldNames(JsonNode n) {
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
