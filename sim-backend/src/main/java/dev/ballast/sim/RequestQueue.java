@@ -14,12 +14,19 @@ final class RequestQueue {
     private long[] b = new long[256];
     private long[] c = new long[256];
     private long[] epoch = new long[256];
+    private long[] readyAt = new long[256];
     private int head;
     private int tail;
     private long lastEpoch = -1;
 
     void add(EventType type, long va, long vb, long vc, long producedInEpoch) {
+        add(type, va, vb, vc, producedInEpoch, Long.MIN_VALUE);
+    }
+
+    /** Adds a request that the host sees only from {@code readyAtNs} on (it is still in flight until then). */
+    void add(EventType type, long va, long vb, long vc, long producedInEpoch, long readyAtNs) {
         if (tail == types.length) grow();
+        readyAt[tail] = readyAtNs;
         types[tail] = type;
         a[tail] = va;
         b[tail] = vb;
@@ -33,9 +40,10 @@ final class RequestQueue {
     /** The sync epoch of the request handed out last. */
     long lastEpoch() { return lastEpoch; }
 
-    int drain(GuestRequests into, int max) {
+    /** Hands out, oldest first, at most {@code max} requests that have arrived by {@code nowNs}. */
+    int drain(GuestRequests into, int max, long nowNs) {
         int n = 0;
-        while (head < tail && n < max) {
+        while (head < tail && n < max && readyAt[head] <= nowNs) {
             int i = head++;
             lastEpoch = epoch[i];
             into.request(types[i], a[i], b[i], c[i]);
@@ -53,17 +61,19 @@ final class RequestQueue {
         int live = tail - head;
         int cap = live * 2 < types.length ? types.length : types.length * 2;
         EventType[] nt = new EventType[cap];
-        long[] na = new long[cap], nb = new long[cap], nc = new long[cap], ne = new long[cap];
+        long[] na = new long[cap], nb = new long[cap], nc = new long[cap], ne = new long[cap], nr = new long[cap];
         System.arraycopy(types, head, nt, 0, live);
         System.arraycopy(a, head, na, 0, live);
         System.arraycopy(b, head, nb, 0, live);
         System.arraycopy(c, head, nc, 0, live);
         System.arraycopy(epoch, head, ne, 0, live);
+        System.arraycopy(readyAt, head, nr, 0, live);
         types = nt;
         a = na;
         b = nb;
         c = nc;
         epoch = ne;
+        readyAt = nr;
         head = 0;
         tail = live;
     }

@@ -26,6 +26,12 @@ public class SimGuest implements SourceGuest {
     /** Largest range in one balloon message: a PFN array holds 256 entries, a bitmap message 32768 bits. */
     static final int PFN_ARRAY_MAX = 256;
     static final int BITMAP_MESSAGE_MAX = 32768;
+    /**
+     * How long a free page report takes to reach the host: the guest does not wait for it, so a
+     * report can still be in flight when the host syncs the dirty log. (Balloon requests have no
+     * such delay: the guest waits until the host has taken them.)
+     */
+    static final long HINT_DELIVERY_NS = 1_500_000L;
 
     final RamLayout layout;
     final RamBlock[] blocks;
@@ -305,7 +311,7 @@ public class SimGuest implements SourceGuest {
     }
 
     private void hint(long index, long pages) {
-        queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs);
+        queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs, nowNs + HINT_DELIVERY_NS);
         hintMessages++;
         deviceReply();
     }
@@ -356,11 +362,11 @@ public class SimGuest implements SourceGuest {
             long i = free.nextSetBit(b.firstIndex(), b.endIndex());
             while (i < b.endIndex()) {
                 long e = free.nextClearBit(i, b.endIndex());
-                queue.add(EventType.FREE_BITMAP, id, pfn(i), e - i, syncs);
+                queue.add(EventType.FREE_BITMAP, id, pfn(i), e - i, syncs, nowNs + HINT_DELIVERY_NS);
                 i = free.nextSetBit(e, b.endIndex());
             }
         }
-        queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs);
+        queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs, nowNs + HINT_DELIVERY_NS);
         hintMessages++;
         deviceReply();
     }
@@ -486,7 +492,7 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public int drainRequests(GuestRequests into, int max) {
-        return queue.drain(into, max);
+        return queue.drain(into, max, nowNs);
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */

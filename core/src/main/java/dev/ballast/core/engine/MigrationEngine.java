@@ -75,6 +75,7 @@ public final class MigrationEngine {
     private long windowBytes;
     private long wakeAtNs;
     private long syncDirtyPages;
+    private boolean stopPending;
     private volatile boolean cancelRequested;
     private FailureCause failureCause;
     private String failureMessage;
@@ -137,6 +138,11 @@ public final class MigrationEngine {
                 return 1;
             }
             int work = source.drainRequests(requestHandler, cfg.requestsPerStep());
+            if (stopPending) {
+                stopPending = false;
+                stopAndCopy();
+                return work + 1;
+            }
             updateBalloonSkip();
             if (throttled()) return work;
             work += walk();
@@ -236,7 +242,8 @@ public final class MigrationEngine {
             policy.afterSync(ctx);
             startPass(Phase.ITERATE);
         } else {
-            stopAndCopy();
+            // The guest runs on while the decision is acted on; it is paused at the next step.
+            stopPending = true;
         }
     }
 
@@ -246,9 +253,11 @@ public final class MigrationEngine {
         pauseNs = now;
         publish(EventType.GUEST_RUN_STATE, 1, 0, 0);
         policy.beforeSync(ctx);
+        // What the policy does now (ending a hint request) makes the host write guest memory:
+        // the final sync comes after it, so those writes go out too.
+        policy.onStopAndCopy(ctx);
         sync();
         policy.afterSync(ctx);
-        policy.onStopAndCopy(ctx);
         updateBalloonSkip();
         startPass(Phase.STOP_AND_COPY);
     }

@@ -8,7 +8,7 @@ import dev.ballast.core.engine.Phase;
  *
  * <pre>
  *   onSetup ─▶ (onRequest)* ─▶ beforeSync ─▶ afterSync ─▶ (onRequest)* ─▶ beforeSync ─▶ …
- *        … ─▶ beforeSync ─▶ [guest paused] final sync ─▶ afterSync (guest not running) ─▶ onStopAndCopy ─▶ onEnd
+ *        … ─▶ [guest paused] beforeSync ─▶ onStopAndCopy ─▶ final sync ─▶ afterSync (guest not running) ─▶ onEnd
  * </pre>
  *
  * A policy changes the migration only through its {@link PolicyContext}. Implement this to try an
@@ -27,7 +27,11 @@ public interface MigrationPolicy {
     /** Just after each dirty-log sync; {@code ctx.guestRunning()} is false after the final one. */
     default void afterSync(PolicyContext ctx) { }
 
-    /** The guest is paused and the final sync done; what is left goes out now. */
+    /**
+     * The guest is paused for stop-and-copy; the final sync follows, so anything the host writes
+     * into guest memory because of what this hook does is still sent. Nothing may write guest
+     * memory after the final sync.
+     */
     default void onStopAndCopy(PolicyContext ctx) { }
 
     /** The migration ended ({@link Phase#COMPLETED}, {@link Phase#FAILED} or {@link Phase#CANCELLED}). */
