@@ -1,7 +1,6 @@
 package dev.ballast.sim;
 
 import dev.ballast.core.event.EventSink;
-import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
@@ -13,6 +12,6 @@ public final class SimBackend implements Backend {
 
     @Override
     public RunReport run(Scenario scenario, EventSink events, Progress progress) {
-        return new SimRun(scenario, RamLayout.pcLike(scenario.guestMemBytes()), SimRun.Hooks.NONE, events, progress).run();
+        return new SimRun(scenario, scenario.layout(), SimRun.Hooks.NONE, events, progress).run();
     }
 }

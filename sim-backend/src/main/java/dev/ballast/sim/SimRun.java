@@ -84,7 +84,7 @@ public final class SimRun {
     }
 
     public SimRun(Scenario scenario) {
-        this(scenario, RamLayout.pcLike(scenario.guestMemBytes()), Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
+        this(scenario, scenario.layout(), Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
     }
 
     /** The guest after the run (for tests that look inside). */
@@ -97,7 +97,7 @@ public final class SimRun {
         SplittableRandom faultRandom = root.split();
         costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
         violations = new Violations();
-        GuestFeatures features = new GuestFeatures(scenario.mustTellHost(), true, true, scenario.poisonByte());
+        GuestFeatures features = scenario.features();
         boolean bitmapMessages = scenario.balloonMessages().equals("bitmap");
         guest = hooks.guest() != null
                 ? hooks.guest().create(layout, features, bitmapMessages, costs, violations)
@@ -106,9 +106,7 @@ public final class SimRun {
         workload.boot();
         nextTickNs = 0;
 
-        long bandwidthBytes = scenario.bandwidthBitsPerSec() / 8;
-        EngineConfig cfg = new EngineConfig(bandwidthBytes, scenario.downtimeLimitNs(), scenario.maxIterations(),
-                scenario.timeCapNs(), scenario.hintStartCommandId(), 4096, 65_536, scenario.costProfile().pageHeaderBytes());
+        EngineConfig cfg = scenario.engineConfig();
 
         List<RunReport> hops = new ArrayList<>();
         for (int hop = 0; hop < scenario.chain(); hop++) {

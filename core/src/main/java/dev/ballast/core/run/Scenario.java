@@ -64,6 +64,22 @@ public record Scenario(
         if (failAt != null) FailPoint.parse(failAt);
     }
 
+    /** The guest's RAM blocks: PC-like, with the hole below 4 GiB for guests over 3 GiB. */
+    public dev.ballast.core.mem.RamLayout layout() {
+        return dev.ballast.core.mem.RamLayout.pcLike(guestMemBytes);
+    }
+
+    /** What the guest's balloon device offers: both kinds of free page reports, poisoning and MUST_TELL_HOST as set. */
+    public dev.ballast.core.engine.GuestFeatures features() {
+        return new dev.ballast.core.engine.GuestFeatures(mustTellHost, true, true, poisonByte);
+    }
+
+    /** The engine's settings for this scenario. */
+    public dev.ballast.core.engine.EngineConfig engineConfig() {
+        return new dev.ballast.core.engine.EngineConfig(bandwidthBitsPerSec / 8, downtimeLimitNs, maxIterations, timeCapNs,
+                hintStartCommandId, 4096, 65_536, costProfile.pageHeaderBytes());
+    }
+
     /** A simulated scenario with the seeds' settings: 10 Gbit/s, 2 s downtime, 30 iterations at most. */
     public static Scenario sim(long guestMemBytes, String workload, String policy, long seed) {
         return new Scenario("sim", guestMemBytes, WorkloadSpec.parse(workload), policy, seed,

@@ -1,0 +1,117 @@
+package dev.ballast.replay;
+
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.sim.SimRun;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ReplayTest {
+    private static final long M = 1L << 20;
+
+    /** Records a run's events in memory. */
+    static final class Recording implements EventSink {
+        final List<long[]> events = new ArrayList<>();
+
+        @Override
+        public void publish(EventType type, long timeNs, long a, long b, long c) {
+            events.add(new long[] {type.id(), timeNs, a, b, c});
+        }
+
+        EventStream stream() {
+            int[] i = {0};
+            return into -> {
+                if (i[0] >= events.size()) return false;
+                long[] e = events.get(i[0]);
+                into.set(i[0]++, EventType.byId((int) e[0]), e[1], e[2], e[3], e[4]);
+                return true;
+            };
+        }
+    }
+
+    static Recording record(Scenario s) {
+        Recording r = new Recording();
+        new SimRun(s, s.layout(), SimRun.Hooks.NONE, r, Backend.Progress.NONE).run();
+        return r;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"idle,legacy", "memhog,hint", "compile,bitmap", "random-write,hint+balloon", "balloon:25,balloon", "deflate-race,hint+balloon",
+            "deflate-race,balloon", "compile,hint"})
+    void shouldReproduceEveryDecision(String workload, String policy) {
+        Scenario s = Scenario.sim(512 * M, workload, policy, 5);
+        Recording rec = record(s);
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNull();
+        assertThat(r.truncated()).isFalse();
+        assertThat(r.events()).isEqualTo(rec.events.size());
+        assertThat(r.migrations()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldReplayRetriesAndChainsAsSeparateMigrations() {
+        Scenario s = Scenario.sim(512 * M, "random-write", "hint", 8).withFailAt("30%").withChain(3);
+        Recording rec = record(s);
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.ok()).as(String.valueOf(r.divergence())).isTrue();
+        assertThat(r.migrations()).isEqualTo(6); // each hop fails once, then its retry completes
+    }
+
+    @Test
+    void shouldReplayPoisonAndAGuestWithoutMustTellHost() {
+        Scenario s = Scenario.sim(512 * M, "deflate-race", "hint+balloon", 8).withGuest(0x5A, false, "bitmap", 0xFFFF_FFF0L);
+        Recording rec = record(s);
+        assertThat(Replay.run(RunManifest.of(s), rec.stream()).ok()).isTrue();
+    }
+
+    @Test
+    void shouldReportTheFirstAlteredEvent() {
+        Scenario s = Scenario.sim(256 * M, "idle", "hint", 5);
+        Recording rec = record(s);
+        int victim = -1;
+        for (int i = 0; i < rec.events.size(); i++) {
+            if (rec.events.get(i)[0] == EventType.SEND_NORMAL.id()) { victim = i; break; }
+        }
+        rec.events.get(victim)[4] += 1; // one more page than was sent
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNotNull();
+        assertThat(r.divergence().eventNumber()).isEqualTo(victim);
+        assertThat(r.divergence().expected()).startsWith("SEND_NORMAL");
+    }
+
+    @Test
+    void shouldReportAnAlteredInputWhereTheDecisionsPart() {
+        Scenario s = Scenario.sim(256 * M, "idle", "hint", 5);
+        Recording rec = record(s);
+        // a hint that claims other pages: the engine then skips different pages than recorded
+        int hint = -1;
+        for (int i = 0; i < rec.events.size(); i++) {
+            if (rec.events.get(i)[0] == EventType.HINT.id()) { hint = i; break; }
+        }
+        rec.events.get(hint)[3] += 1024;
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNotNull();
+        assertThat(r.divergence().eventNumber()).isGreaterThan(hint);
+    }
+
+    @Test
+    void shouldSayWhenTheRecordingIsCutShort() {
+        Scenario s = Scenario.sim(256 * M, "compile", "legacy", 5);
+        Recording rec = record(s);
+        int keep = rec.events.size() / 2;
+        rec.events.subList(keep, rec.events.size()).clear();
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.truncated()).isTrue();
+        assertThat(r.ok()).isTrue();
+        assertThat(r.events()).isLessThanOrEqualTo(keep);
+    }
+}
