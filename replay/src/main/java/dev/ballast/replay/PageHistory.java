@@ -1,0 +1,169 @@
+package dev.ballast.replay;
+
+import dev.ballast.core.engine.Phase;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.event.RejectReason;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.run.RunManifest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One page's whole story in a run, from its events alone: when it was dirtied, hinted,
+ * ballooned, sent or skipped, and why — what a reviewer reads to answer "why was this page sent
+ * twice?" or "why was it lost?".
+ */
+public final class PageHistory {
+    private final RamLayout layout;
+    private final long pfn;
+    private final int block;
+    private final long offset;
+    private final List<String> lines = new ArrayList<>();
+
+    private long timeNs;
+    private int migration;
+    private int pass;
+    private long sync;
+    private long lastHintCommand = -1;
+    private boolean pending;
+    private boolean sentThisMigration;
+    private boolean dirtySinceSend;
+    private boolean ballooned;
+    private boolean hinted;
+    private long sends;
+
+    private PageHistory(RamLayout layout, long pfn) {
+        this.layout = layout;
+        this.pfn = pfn;
+        long index = layout.indexOfPfn(pfn);
+        if (index < 0) throw new IllegalArgumentException("PFN 0x" + Long.toHexString(pfn) + " is not RAM in this guest (" + layout + ")");
+        RamBlock b = layout.blockOfIndex(index);
+        this.block = b.index();
+        this.offset = index - b.firstIndex();
+    }
+
+    /** Reads the whole stream and tells the page's story. */
+    public static List<String> of(RunManifest m, EventStream stream, long pfn) {
+        PageHistory h = new PageHistory(m.layout(), pfn);
+        h.lines.add("PFN 0x" + Long.toHexString(pfn) + " is " + m.layout().describeIndex(m.layout().indexOfPfn(pfn)));
+        Event e = new Event();
+        while (stream.next(e)) h.apply(e);
+        if (h.migration == 0) h.lines.add("no migration in this journal");
+        return h.lines;
+    }
+
+    private boolean covers(long a, long b, long c) {
+        return a == block && offset >= b && offset < b + c;
+    }
+
+    private boolean coversPfn(long first, long pages) {
+        return pages > 0 && pfn >= first && pfn - first < pages;
+    }
+
+    private void say(Event e, String what) {
+        lines.add(String.format(Locale.ROOT, "  #%-9d %12.3f ms  %s", e.number, timeNs / 1e6, what));
+    }
+
+    private void apply(Event e) {
+        long a = e.a, b = e.b, c = e.c;
+        switch (e.type) {
+            case STEP -> timeNs = e.timeNs;
+            case PHASE -> {
+                Phase p = Phase.byOrdinal(a);
+                pass = (int) b;
+                if (p == Phase.SETUP) {
+                    migration++;
+                    pending = false;
+                    sentThisMigration = false;
+                    dirtySinceSend = false;
+                    hinted = false;
+                    lines.add("migration " + migration + ":");
+                } else if (p.isTerminal()) {
+                    verdict(e, p);
+                }
+            }
+            case SYNC_BEGIN -> sync = a;
+            case DIRTY -> {
+                if (!covers(a, b, c)) return;
+                pending = true;
+                hinted = false;
+                if (sync == 0) {
+                    say(e, "the destination does not have it: to be sent in the bulk stage");
+                } else {
+                    dirtySinceSend |= sentThisMigration;
+                    say(e, "dirty at sync " + sync + (sentThisMigration ? ": written after it was sent, so it goes again" : ""));
+                }
+            }
+            case CONTENT -> {
+                if (covers(a, b, Math.abs(c))) say(e, "content checked: " + (c > 0 ? "all zeros" : "not zero"));
+            }
+            case SEND_NORMAL, SEND_FILL -> {
+                long n = e.type == EventType.SEND_FILL ? c & ((1L << 48) - 1) : c;
+                if (!covers(a, b, n)) return;
+                int fill = e.type == EventType.SEND_FILL ? (int) (c >>> 48) : -1;
+                String how = e.type == EventType.SEND_NORMAL ? "sent with its data"
+                        : fill == 0 ? "sent as a zero page" : "sent as a poison page (0x" + Integer.toHexString(fill) + "), being free";
+                String again = "";
+                if (sentThisMigration) again = dirtySinceSend ? " (again: it was written after it was last sent)"
+                        : " (AGAIN WITHOUT A WRITE: a needless resend)";
+                say(e, how + " in pass " + pass + again);
+                sends++;
+                pending = false;
+                sentThisMigration = true;
+                dirtySinceSend = false;
+            }
+            case SKIP_BALLOON -> {
+                if (!covers(a, b, c)) return;
+                say(e, "skipped: it is in the balloon");
+                pending = false;
+            }
+            case SKIP_FREE -> {
+                if (!covers(a, b, c)) return;
+                say(e, "cleared from the bitmap: the guest hinted it free (command 0x" + Long.toHexString(lastHintCommand) + ")");
+                pending = false;
+                hinted = true;
+            }
+            case HINT, FREE_BITMAP -> {
+                lastHintCommand = a;
+                if (coversPfn(b, c)) {
+                    say(e, (e.type == EventType.HINT ? "the guest hinted it free" : "the guest's free bitmap lists it")
+                            + ", answering command 0x" + Long.toHexString(a));
+                }
+            }
+            case BALLOON_INFLATE -> {
+                if (!coversPfn(b, c)) return;
+                ballooned = true;
+                say(e, a == 2 ? "in the balloon when the migration started" : "put in the balloon (inflate)");
+            }
+            case BALLOON_DEFLATE -> {
+                if (!coversPfn(b, c)) return;
+                ballooned = false;
+                say(e, "taken out of the balloon (deflate)");
+            }
+            case REJECT -> {
+                if (coversPfn(b, c)) say(e, "a guest request naming it was rejected: " + RejectReason.byCode(a));
+            }
+            case LINK_FAILED -> say(e, "the link failed here");
+            case GUEST_RUN_STATE -> { if (a == 1) say(e, "the guest is paused: stop-and-copy"); }
+            default -> { }
+        }
+    }
+
+    private void verdict(Event e, Phase outcome) {
+        String what;
+        if (outcome != Phase.COMPLETED) {
+            what = "migration " + outcome.name().toLowerCase(Locale.ROOT) + (pending ? ": still to be sent, given back to the dirty log" : "");
+        } else if (pending) {
+            what = "completed with the page STILL DIRTY AND UNSENT: if the guest uses it, its last write is lost";
+        } else if (!sentThisMigration) {
+            what = "completed without sending it" + (ballooned ? " (in the balloon)" : hinted ? " (free, as the guest said)"
+                    : " (the destination had it already)");
+        } else {
+            what = "completed; the destination has what was sent last";
+        }
+        say(e, what);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.ballast.replay;
+
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.policy.HintPolicy;
+import dev.ballast.core.policy.PolicyContext;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.sim.SimGuest;
+import dev.ballast.sim.SimRun;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PageHistoryTest {
+    private static final long M = 1L << 20;
+
+    @Test
+    void shouldTellAPagesStoryFromSetupToTheEnd() {
+        Scenario s = Scenario.sim(256 * M, "idle", "hint", 5);
+        ReplayTest.Recording rec = ReplayTest.record(s);
+        List<String> story = PageHistory.of(RunManifest.of(s), rec.stream(), 0); // a device ring page: written and sent
+        assertThat(story.getFirst()).isEqualTo("PFN 0x0 is ram-low+0x0 (PFN 0x0)");
+        assertThat(story).anyMatch(l -> l.contains("the destination does not have it"));
+        assertThat(story).anyMatch(l -> l.contains("sent with its data in pass 1"));
+        assertThat(story.getLast()).contains("completed");
+    }
+
+    @Test
+    void shouldTellWhyAFreePageWasNotSent() {
+        Scenario s = Scenario.sim(256 * M, "idle", "hint", 5);
+        List<String> story = PageHistory.of(RunManifest.of(s), ReplayTest.record(s).stream(), 60_000);
+        assertThat(story).anyMatch(l -> l.contains("the guest hinted it free, answering command 0x80000000"));
+        assertThat(story).anyMatch(l -> l.contains("cleared from the bitmap"));
+        assertThat(story.getLast()).contains("completed without sending it (free, as the guest said)");
+    }
+
+    @Test
+    void shouldPointAtTheLostPageOfABrokenPolicy() {
+        // a hint policy that never stops hinting: the checker names a page; its story shows a stale hint clearing it
+        Scenario s = Scenario.sim(1L << 30, "random-write,rate=300MiB/s,used=30%", "hint", 13);
+        ReplayTest.Recording rec = new ReplayTest.Recording();
+        RunReport r = new SimRun(s, s.layout(), SimRun.Hooks.NONE
+                .withGuest((layout, features, bitmap, costs, v) -> new SimGuest(layout, features, bitmap, costs, v, 6, 2_000))
+                .withPolicy(() -> new HintPolicy() {
+                    @Override public void beforeSync(PolicyContext ctx) { }
+                    @Override public void afterSync(PolicyContext ctx) { }
+                }), rec, Backend.Progress.NONE).run();
+        assertThat(r.verify().ok()).isFalse();
+        Matcher m = Pattern.compile("PFN 0x([0-9a-f]+)").matcher(r.verify().violation());
+        assertThat(m.find()).as(r.verify().violation()).isTrue();
+        List<String> story = PageHistory.of(RunManifest.of(s), rec.stream(), Long.parseLong(m.group(1), 16));
+        assertThat(story).anyMatch(l -> l.contains("cleared from the bitmap"));
+    }
+
+    @Test
+    void shouldRefuseAPfnThatIsNotRam() {
+        Scenario s = Scenario.sim(4L << 30, "idle", "legacy", 5);
+        long inTheHole = (3L << 30) / RamLayout.PAGE_SIZE;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PageHistory.of(RunManifest.of(s), e -> false, inTheHole))
+                .hasMessageContaining("is not RAM");
+    }
+}
