@@ -15,7 +15,8 @@
  *   0x000000  control block           (CTL_*)
  *   0x001000  command ring  host->guest (RING_*, 256 entries of 64 bytes)
  *   0x006000  reply ring    guest->host
- *   0x00B000  GDT + TSS (built by the host, only for the descriptor caches' sake)
+ *   0x00B000  GDT, then at 0x00B100 a TSS whose I/O permission bitmap opens the PORT_* ports
+ *             to CPL 3 (built by the host; RFLAGS.IOPL = 3 is not honoured by kvm_pvm)
  *   0x010000  guest image: header, text, data, bss (at most 448 KiB)
  *   0x080000  stack (512 KiB, grows down from 0x100000)
  *   0x100000  page tables (PML4, PDPTs, PDs with 2 MiB pages, U/S set on every level)
@@ -100,6 +101,7 @@
 #define OP_VERIFY_ALL          4 /* (): same reply, over every page ever written */
 #define OP_SPIN                5 /* (token): loop with no exits until CTL_SPIN_STOP == token; reply (iterations) */
 #define OP_READ_VERSION        6 /* (pfn): reply (version) */
+#define OP_EXITS               7 /* (n): n exits to PORT_NOP, to measure what an exit costs; reply (n) */
 
 #define ST_OK                  0
 #define ST_BAD_OP              1
@@ -109,6 +111,7 @@
 #define PORT_DOORBELL          0x10 /* a reply is ready and the host asked to be woken */
 #define PORT_SLEEP             0x11 /* the command ring is empty: resume me when it is not */
 #define PORT_PANIC             0x12 /* the guest cannot go on: CTL_PANIC_CODE says why */
+#define PORT_NOP               0x13 /* nothing: the host just runs the guest again (OP_EXITS) */
 
 #define PANIC_BAD_CONTROL      1
 #define PANIC_BAD_RING         2

@@ -245,6 +245,10 @@ static void execute(const struct entry *c) {
         if (idx < 0) r.status = ST_BAD_RANGE; else r.args[0] = versions[idx];
         break;
     }
+    case OP_EXITS:
+        for (u64 i = 0; i < c->args[0]; i++) outb(PORT_NOP, 0);
+        r.args[0] = c->args[0];
+        break;
     default: r.status = ST_BAD_OP; break;
     }
     CTL_U64(CTL_STAT_COMMANDS_OFF) += 1;

@@ -12,7 +12,7 @@ public record Regs(long rax, long rbx, long rcx, long rdx, long rsi, long rdi, l
 
     /** RFLAGS bit 1, always set. */
     public static final long RFLAGS_FIXED = 0x2;
-    /** RFLAGS.IOPL = 3: port I/O allowed at CPL 3. */
+    /** RFLAGS.IOPL = 3: port I/O allowed at CPL 3 on ordinary KVM (this machine's kvm_pvm ignores it). */
     public static final long RFLAGS_IOPL3 = 0x3000;
 
     /** Registers to start at {@code rip} with stack {@code rsp}; everything else zero. */
