@@ -39,6 +39,9 @@ public final class GuestChannel {
         this.replies = new Ring(sys.asSlice(GuestAbi.SYS_REPLY_RING_OFF));
         this.doorbells = doorbells;
         this.hostWrites = hostWrites;
+        // A destination continues the source's ids (the last command posted is in the ring).
+        long last = commands.lastPostedId();
+        this.nextId = last + 1;
     }
 
     public Ring commandRing() {

@@ -92,6 +92,12 @@ public final class Ring {
         return e;
     }
 
+    /** The id of the last entry published (0 when none ever was). */
+    public long lastPostedId() {
+        int tail = tail();
+        return tail == 0 ? 0 : mem.get(JAVA_LONG, entry(tail - 1) + ENT_ID_OFF);
+    }
+
     /** Consumer: takes the oldest entry, or returns null when the ring is empty. */
     public Reply poll() {
         int head = mem.get(JAVA_INT, RING_HEAD_OFF);

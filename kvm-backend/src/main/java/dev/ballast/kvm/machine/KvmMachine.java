@@ -134,7 +134,12 @@ public final class KvmMachine implements AutoCloseable {
         return runner.lastPauseNanos();
     }
 
-    /** I/O exits so far (doorbells and sleeps). */
+    /** {@code PORT_DOORBELL} exits so far. */
+    public long doorbells() {
+        return runner.doorbellCount();
+    }
+
+    /** I/O exits so far (doorbells, sleeps, OP_EXITS). */
     public long ioExits() {
         return runner.ioExits();
     }
