@@ -107,7 +107,8 @@ public final class GuestChannel {
                 throw new TimeoutException("no reply to command " + id + " within " + timeout);
             }
             if (now < spinUntil) {
-                Thread.onSpinWait();
+                // yield rather than spin: on a busy host the vCPU thread may be waiting for this very CPU
+                Thread.yield();
                 continue;
             }
             long seen = doorbells.doorbellCount();
