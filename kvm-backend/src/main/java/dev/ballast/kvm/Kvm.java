@@ -42,7 +42,12 @@ public final class Kvm implements AutoCloseable {
 
     /** Opens {@code /dev/kvm} and checks the API version. */
     public static Kvm open() {
-        return new Kvm(LibC.open(DEVICE, LibC.O_RDWR | LibC.O_CLOEXEC));
+        return open(DEVICE);
+    }
+
+    /** Opens a KVM device node (normally {@code /dev/kvm}) and checks the API version. */
+    public static Kvm open(String device) {
+        return new Kvm(LibC.open(device, LibC.O_RDWR | LibC.O_CLOEXEC));
     }
 
     /** The raw fd, for tests and for ioctls Ballast does not wrap. */

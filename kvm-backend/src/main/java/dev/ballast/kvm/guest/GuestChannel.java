@@ -15,7 +15,9 @@ import java.util.concurrent.TimeoutException;
  */
 public final class GuestChannel {
     /** How long {@link #await} polls before it asks the guest for a doorbell. */
-    private static final long SPIN_NANOS = 50_000;
+    private static final long POLL_NANOS = 50_000;
+    /** The first part of it busy-spins; the rest yields the CPU between polls. */
+    private static final long BUSY_SPIN_NANOS = 10_000;
     private static final VarHandle INT = JAVA_INT.varHandle();
 
     /** Told which bytes of the system slot the host wrote (they must count as dirty). */
@@ -92,7 +94,7 @@ public final class GuestChannel {
      */
     public synchronized Reply await(long id, Duration timeout) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        long start = System.nanoTime();
         for (;;) {
             Reply r = poll();
             if (r != null) {
@@ -106,8 +108,12 @@ public final class GuestChannel {
             if (now > deadline) {
                 throw new TimeoutException("no reply to command " + id + " within " + timeout);
             }
-            if (now < spinUntil) {
-                // yield rather than spin: on a busy host the vCPU thread may be waiting for this very CPU
+            if (now - start < BUSY_SPIN_NANOS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (now - start < POLL_NANOS) {
+                // on a busy host the vCPU thread may be waiting for this very CPU
                 Thread.yield();
                 continue;
             }

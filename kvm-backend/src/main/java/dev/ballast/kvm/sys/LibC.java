@@ -77,6 +77,7 @@ public final class LibC {
     private LibC() {
     }
 
+    @SuppressWarnings("restricted") // native access is the point of this class; tests and launcher enable it
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         MemorySegment symbol = LIBC.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("C library function not found: " + name));
@@ -173,6 +174,7 @@ public final class LibC {
      *
      * @param what names the mapping in an error message
      */
+    @SuppressWarnings("restricted")
     public static MemorySegment mmap(String what, long length, int prot, int flags, int fd, long offset, Arena arena) {
         MemorySegment capture = CAPTURE.get();
         MemorySegment addr;
