@@ -67,8 +67,9 @@ public final class Kvm implements AutoCloseable {
 
     /**
      * {@code KVM_GET_SUPPORTED_CPUID}: a {@code struct kvm_cpuid2} with its entries, in {@code arena}.
-     * Needed at least so that the guest's MAXPHYADDR covers the system slot at 1 TiB (without
-     * CPUID, KVM assumes 36 physical address bits).
+     * Needed at least so that the guest's MAXPHYADDR covers the system slot at 1 TiB: without
+     * {@code KVM_SET_CPUID2}, KVM assumes 36 physical address bits and rejects a CR3 at 1 TiB
+     * ({@code KVM_SET_SREGS} fails with EINVAL).
      */
     public MemorySegment supportedCpuid(Arena arena) {
         for (int n = 64; ; n *= 2) {

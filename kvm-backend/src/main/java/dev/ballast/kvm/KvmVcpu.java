@@ -57,7 +57,7 @@ public final class KvmVcpu implements AutoCloseable {
     public VcpuExit run() {
         int rc = LibC.ioctlOrErrno(fd, Vcpu.KVM_RUN, 0L);
         if (rc < 0) {
-            if (-rc == Errno.EINTR || -rc == Errno.EAGAIN) {
+            if (-rc == Errno.EINTR) {
                 return new VcpuExit.Interrupted();
             }
             throw new NativeException(Vcpu.KVM_RUN.name(), -rc);

@@ -14,10 +14,14 @@ import java.util.concurrent.TimeoutException;
  * sleeping guest only when it posts a command. One caller at a time.
  */
 public final class GuestChannel {
-    /** How long {@link #await} polls before it asks the guest for a doorbell. */
-    private static final long POLL_NANOS = 50_000;
-    /** The first part of it busy-spins; the rest yields the CPU between polls. */
-    private static final long BUSY_SPIN_NANOS = 10_000;
+    /**
+     * How long {@link #await} polls before it asks the guest for a doorbell. Short on purpose
+     * (measured on this 2-core machine under other tenants' load): an awake guest on a free CPU
+     * answers a NOP in about 1 µs; when the host thread and the vCPU thread end up sharing a CPU,
+     * a longer spin only delays the guest (50 µs of spinning: 88 µs round trips; 5 µs: 42 µs), and
+     * {@code Thread.yield()} instead hands the CPU to other processes for a whole slice (530 µs).
+     */
+    private static final long POLL_NANOS = 5_000;
     private static final VarHandle INT = JAVA_INT.varHandle();
 
     /** Told which bytes of the system slot the host wrote (they must count as dirty). */
@@ -108,13 +112,8 @@ public final class GuestChannel {
             if (now > deadline) {
                 throw new TimeoutException("no reply to command " + id + " within " + timeout);
             }
-            if (now - start < BUSY_SPIN_NANOS) {
-                Thread.onSpinWait();
-                continue;
-            }
             if (now - start < POLL_NANOS) {
-                // on a busy host the vCPU thread may be waiting for this very CPU
-                Thread.yield();
+                Thread.onSpinWait();
                 continue;
             }
             long seen = doorbells.doorbellCount();
