@@ -106,6 +106,18 @@ public final class KvmVm implements AutoCloseable {
     }
 
     /**
+     * {@code KVM_GET_DIRTY_LOG} of a slot of {@code pages} pages, as 64-bit words (bit
+     * {@code i % 64} of word {@code i / 64} for page {@code i} of the slot).
+     */
+    public long[] getDirtyLog(int slot, long pages) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bitmap = arena.allocate((pages + 63) / 64 * 8, 8);
+            getDirtyLog(slot, bitmap);
+            return bitmap.toArray(JAVA_LONG);
+        }
+    }
+
+    /**
      * {@code KVM_CLEAR_DIRTY_LOG}: clears (and write-protects again) the pages whose bits are set
      * in {@code bitmap}, which covers {@code numPages} pages from {@code firstPage} (a multiple
      * of 64).

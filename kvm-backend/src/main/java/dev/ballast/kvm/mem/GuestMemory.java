@@ -33,15 +33,20 @@ public final class GuestMemory implements AutoCloseable {
         this.vm = vm;
         this.layout = layout;
         this.dirtyLogMode = mode;
-        if (mode == DirtyLogMode.MANUAL_CLEAR) {
-            vm.enableManualDirtyLogProtect();
-        }
-        int slot = 0;
-        for (GuestLayout.BlockSpec spec : layout.allBlocks()) {
-            MemorySegment host = LibC.mmapAnonymous(spec.name(), spec.bytes(), arena);
-            RamBlock block = new RamBlock(spec.name(), slot++, spec.gpa(), host);
-            vm.setUserMemoryRegion(block.slot(), KvmConstants.KVM_MEM_LOG_DIRTY_PAGES, block.gpa(), host);
-            all.add(block);
+        try {
+            if (mode == DirtyLogMode.MANUAL_CLEAR) {
+                vm.enableManualDirtyLogProtect();
+            }
+            int slot = 0;
+            for (GuestLayout.BlockSpec spec : layout.allBlocks()) {
+                MemorySegment host = LibC.mmapAnonymous(spec.name(), spec.bytes(), arena);
+                RamBlock block = new RamBlock(spec.name(), slot++, spec.gpa(), host);
+                vm.setUserMemoryRegion(block.slot(), KvmConstants.KVM_MEM_LOG_DIRTY_PAGES, block.gpa(), host);
+                all.add(block);
+            }
+        } catch (RuntimeException e) {
+            arena.close(); // the slots die with the VM, which the caller closes
+            throw e;
         }
         this.system = all.getLast();
         this.ramBlocks.addAll(all.subList(0, all.size() - 1));
