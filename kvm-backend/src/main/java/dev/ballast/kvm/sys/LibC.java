@@ -1,0 +1,254 @@
+package dev.ballast.kvm.sys;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The C library calls the VMM needs, through {@code java.lang.foreign}. Every call that sets
+ * errno captures it ({@code captureCallState("errno")}) into a segment owned by the calling
+ * thread, so vCPU threads can make calls concurrently; a failure becomes a
+ * {@link NativeException} that names the call.
+ */
+public final class LibC {
+    public static final int O_RDWR = 0x2;
+    public static final int O_CLOEXEC = 0x80000;
+
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTNEED = 4;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    /** One errno segment per thread: vCPU threads call concurrently. Freed with its thread. */
+    private static final ThreadLocal<MemorySegment> CAPTURE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
+    // int open(const char *path, int flags, ...)
+    private static final MethodHandle OPEN = downcall("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    // int close(int fd)
+    private static final MethodHandle CLOSE = downcall("close",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    // int ioctl(int fd, unsigned long request, ...) with a pointer argument
+    private static final MethodHandle IOCTL_PTR = downcall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    // int ioctl(int fd, unsigned long request, ...) with an integer argument
+    private static final MethodHandle IOCTL_LONG = downcall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), CAPTURE_ERRNO);
+    // int munmap(void *addr, size_t length)
+    private static final MethodHandle MUNMAP = downcall("munmap",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    // int madvise(void *addr, size_t length, int advice)
+    private static final MethodHandle MADVISE = downcall("madvise",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    // pthread_t pthread_self(void)
+    private static final MethodHandle PTHREAD_SELF = downcall("pthread_self",
+            FunctionDescriptor.of(JAVA_LONG));
+    // int pthread_kill(pthread_t thread, int sig): returns an error number, does not set errno
+    private static final MethodHandle PTHREAD_KILL = downcall("pthread_kill",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    // pid_t gettid(void)
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+
+    private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
+
+    private LibC() {
+    }
+
+    @SuppressWarnings("restricted") // native access is the point of this class; tests and launcher enable it
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        MemorySegment symbol = LIBC.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("C library function not found: " + name));
+        return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    private static int errno(MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /** {@code open(path, flags)}; returns the fd. */
+    public static int open(String path, int flags) {
+        MemorySegment capture = CAPTURE.get();
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = (int) OPEN.invokeExact(capture, arena.allocateFrom(path), flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeException("open(" + path + ")", errno(capture));
+        }
+        return fd;
+    }
+
+    /** {@code close(fd)}. */
+    public static void close(int fd) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) CLOSE.invokeExact(capture, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new NativeException("close(" + fd + ")", errno(capture));
+        }
+    }
+
+    /** {@code ioctl(fd, request, arg)} with a pointer; returns its non-negative result. */
+    public static int ioctl(int fd, KvmIoctls.Request request, MemorySegment arg) {
+        int rc = ioctlOrErrno(fd, request, arg);
+        if (rc < 0) {
+            throw new NativeException(request.name(), -rc);
+        }
+        return rc;
+    }
+
+    /** {@code ioctl(fd, request, arg)} with an integer; returns its non-negative result. */
+    public static int ioctl(int fd, KvmIoctls.Request request, long arg) {
+        int rc = ioctlOrErrno(fd, request, arg);
+        if (rc < 0) {
+            throw new NativeException(request.name(), -rc);
+        }
+        return rc;
+    }
+
+    /** {@code ioctl(fd, request, arg)}; returns its result, or {@code -errno} when it failed. */
+    public static int ioctlOrErrno(int fd, KvmIoctls.Request request, MemorySegment arg) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) IOCTL_PTR.invokeExact(capture, fd, request.number(), arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return rc < 0 ? -errno(capture) : rc;
+    }
+
+    /** {@code ioctl(fd, request, arg)}; returns its result, or {@code -errno} when it failed. */
+    public static int ioctlOrErrno(int fd, KvmIoctls.Request request, long arg) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) IOCTL_LONG.invokeExact(capture, fd, request.number(), arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return rc < 0 ? -errno(capture) : rc;
+    }
+
+    /**
+     * {@code mmap}; the mapping is owned by {@code arena}: it is unmapped when the arena closes.
+     *
+     * @param what names the mapping in an error message
+     */
+    @SuppressWarnings("restricted")
+    public static MemorySegment mmap(String what, long length, int prot, int flags, int fd, long offset, Arena arena) {
+        MemorySegment capture = CAPTURE.get();
+        MemorySegment addr;
+        try {
+            addr = (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (addr.equals(MAP_FAILED)) {
+            throw new NativeException("mmap(" + what + ", " + length + " bytes)", errno(capture));
+        }
+        return addr.reinterpret(length, arena, segment -> munmap(segment));
+    }
+
+    /** Anonymous private memory, owned by {@code arena}; pages are allocated by the kernel on first touch. */
+    public static MemorySegment mmapAnonymous(String what, long length, Arena arena) {
+        return mmap(what, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0, arena);
+    }
+
+    private static void munmap(MemorySegment segment) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) MUNMAP.invokeExact(capture, segment, segment.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new NativeException("munmap", errno(capture));
+        }
+    }
+
+    /** {@code madvise(segment, advice)}; the segment must start on a page boundary. */
+    public static void madvise(MemorySegment segment, int advice) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) MADVISE.invokeExact(capture, segment, segment.byteSize(), advice);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new NativeException("madvise(" + advice + ")", errno(capture));
+        }
+    }
+
+    /** The calling thread's {@code pthread_t}. */
+    public static long pthreadSelf() {
+        try {
+            return (long) PTHREAD_SELF.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The calling thread's kernel thread id. */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pthread_kill(thread, signal)}. */
+    public static void pthreadKill(long thread, int signal) {
+        int rc;
+        try {
+            rc = (int) PTHREAD_KILL.invokeExact(thread, signal);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc != 0) {
+            throw new NativeException("pthread_kill(" + signal + ")", rc);
+        }
+    }
+}
