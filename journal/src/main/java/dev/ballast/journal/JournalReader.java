@@ -76,6 +76,7 @@ public final class JournalReader implements AutoCloseable {
     private byte[] doc = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
     private int docLength;
     private long docIndex = NO_INDEX;
+    private long docFileOffset = -1;
 
     // cursor state: the batch loaded in doc
     private long batchIndex = NO_INDEX;
@@ -96,7 +97,7 @@ public final class JournalReader implements AutoCloseable {
         long first = queue.firstIndex();
         long last = queue.lastIndex();
         if (first == Long.MAX_VALUE || last < 0 || last < first) {
-            throw damage("holds no complete document (cut short before its header was written)", -1, NO_INDEX);
+            throw damage("no complete document (the writer died before writing the header)", -1, NO_INDEX);
         }
         this.cycle = rollCycle.toCycle(first);
         if (rollCycle.toCycle(last) != cycle) {
@@ -109,7 +110,7 @@ public final class JournalReader implements AutoCloseable {
         // header
         tailer.toStart();
         if (!readDocument(tailer)) {
-            throw damage("holds no complete document (cut short before its header was written)", -1, first);
+            throw damage("no complete document (the writer died before writing the header)", -1, first);
         }
         this.header = parseHeader();
 
@@ -118,9 +119,11 @@ public final class JournalReader implements AutoCloseable {
         long fIndex = NO_INDEX;
         long lastCheckpoint = NO_INDEX;
         long available = 0;
+        long endOfLastDocument = docFileOffset + docLength;
         for (long seq = lastSeq; seq > firstSeq; seq--) {
             long index = indexOf(seq);
             if (!moveAndRead(probe, index)) continue;
+            if (seq == lastSeq) endOfLastDocument = docFileOffset + docLength;
             int kind = kind();
             if (kind == KIND_FOOTER && seq == lastSeq) {
                 verifyChecksum(-1);
@@ -140,6 +143,15 @@ public final class JournalReader implements AutoCloseable {
                 break;
             } else {
                 throw damage("garbled document (" + JournalFormat.kindName(kind) + ")", -1, index);
+            }
+        }
+        if (f == null) {
+            // No footer: the writer died, or a damaged document hides the rest from Chronicle.
+            // Complete documents after the last one Chronicle shows tell the two apart.
+            long found = JournalScan.findCompleteDocumentAfter(JournalScan.queueFile(directory), endOfLastDocument);
+            if (found >= 0) {
+                throw damage(directory, "after", "the next document is unreadable, but complete documents"
+                        + " follow it (file offset " + found + ")", available, last, null);
             }
         }
         this.footer = f;
@@ -179,8 +191,9 @@ public final class JournalReader implements AutoCloseable {
             queue.close();
             throw e;
         } catch (RuntimeException | InternalError e) {
+            JournalException located = locateDamage(directory, queue, e);
             queue.close();
-            throw new JournalException("damaged journal " + directory + ": cannot read it: " + JournalWriter.describe(e), e);
+            throw located;
         }
     }
 
@@ -378,6 +391,40 @@ public final class JournalReader implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
 
     /**
+     * Chronicle failed while opening (typically on a garbled length that points past the file):
+     * walks the documents from the start to name the last good event and the failing index.
+     */
+    private static JournalException locateDamage(Path directory, SingleChronicleQueue queue, Throwable original) {
+        long events = 0;
+        long index = NO_INDEX;
+        try (ExcerptTailer t = queue.createTailer()) {
+            t.toStart();
+            while (true) {
+                index = t.index();
+                try (DocumentContext dc = t.readingDocument()) {
+                    if (!dc.isPresent()) break;
+                    index = dc.index();
+                    Bytes<?> b = dc.wire().bytes();
+                    long start = b.readPosition();
+                    long length = b.readRemaining();
+                    if (length >= BATCH_RECORDS_OFFSET && b.readInt(start + KIND_OFFSET) == KIND_BATCH) {
+                        int count = b.readInt(start + BATCH_COUNT_OFFSET);
+                        if (length != BATCH_RECORDS_OFFSET + (long) count * RecordDescriptor.LENGTH) {
+                            return damage(directory, "at", "garbled batch document (" + length + " bytes for "
+                                    + count + " records)", events, index, original);
+                        }
+                        events = b.readLong(start + BATCH_FIRST_EVENT_OFFSET) + count;
+                    }
+                }
+            }
+        } catch (RuntimeException | InternalError e) {
+            return damage(directory, "at", "garbled document (" + JournalWriter.describe(e) + ")", events, index, e);
+        }
+        return damage(directory, "after", "cannot read the journal (" + JournalWriter.describe(original) + ")",
+                events, index, original);
+    }
+
+    /**
      * Reads documents from the sequential tailer until a batch; checks it and makes it current.
      * If {@code position} is -1 the batch's first event is taken as is (after a seek).
      */
@@ -434,8 +481,8 @@ public final class JournalReader implements AutoCloseable {
         } catch (JournalException e) {
             throw e;
         } catch (RuntimeException | InternalError e) {
-            throw damage("cannot read the document after event " + Math.max(position, 0)
-                    + " (" + JournalWriter.describe(e) + ")", Math.max(position, 0), docIndex, e);
+            throw damage("cannot read the next document (" + JournalWriter.describe(e) + ")",
+                    Math.max(position, 0), docIndex, e);
         }
     }
 
@@ -443,12 +490,11 @@ public final class JournalReader implements AutoCloseable {
     private void reachedEnd() {
         long at = tailer.index();
         if (footer != null) {
-            throw damage("ends at event " + position + " but its footer is further on: a document in between is unreadable",
-                    position, at);
+            throw damage("the next document is unreadable; the footer lies beyond it", position, at);
         }
         if (position < events) {
-            throw damage("ends at event " + position + " but holds complete documents up to event " + events
-                    + ": a document in between is unreadable", position, at);
+            throw damage("the next document is unreadable; complete documents up to event " + events
+                    + " lie beyond it", position, at);
         }
         ended = true;
     }
@@ -503,6 +549,7 @@ public final class JournalReader implements AutoCloseable {
             if (!dc.isPresent()) return false;
             docIndex = dc.index();
             Bytes<?> bytes = dc.wire().bytes();
+            docFileOffset = bytes.readPosition();
             long length = bytes.readRemaining();
             if (length < CHECKED_OFFSET || length > Integer.MAX_VALUE - 16) {
                 throw damage("garbled document of " + length + " bytes", Math.max(position, 0), docIndex);
@@ -584,14 +631,20 @@ public final class JournalReader implements AutoCloseable {
     }
 
     private JournalException damage(String what, long eventNumber, long index, Throwable cause) {
-        StringBuilder sb = new StringBuilder("damaged journal ").append(directory).append(": ").append(what);
-        if (eventNumber >= 0 || index != NO_INDEX) {
-            sb.append(" at");
-            if (eventNumber >= 0) sb.append(" event ").append(eventNumber);
-            if (index != NO_INDEX) {
-                sb.append(eventNumber >= 0 ? ", " : " ").append("Chronicle index 0x").append(Long.toHexString(index));
-            }
+        return damage(directory, "at", what, eventNumber, index, cause);
+    }
+
+    /** {@code damaged journal DIR at event N (Chronicle index 0x...): what} — one line. */
+    static JournalException damage(Path directory, String preposition, String what, long eventNumber, long index,
+            Throwable cause) {
+        StringBuilder sb = new StringBuilder("damaged journal ").append(directory);
+        if (eventNumber >= 0) {
+            sb.append(' ').append(preposition).append(" event ").append(eventNumber);
+            if (index != NO_INDEX) sb.append(" (Chronicle index 0x").append(Long.toHexString(index)).append(')');
+        } else if (index != NO_INDEX) {
+            sb.append(' ').append(preposition).append(" Chronicle index 0x").append(Long.toHexString(index));
         }
+        sb.append(": ").append(what);
         return new JournalException(sb.toString(), eventNumber, index, cause);
     }
 }
