@@ -73,7 +73,10 @@ public final class JournalReader implements AutoCloseable {
     private final CRC32C crc = new CRC32C();
     private final EventRecord record = new EventRecord();
 
+    /** The working document: the last one read (probes, checks). */
     private byte[] doc = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
+    /** The cursor's batch; swapped with {@link #doc} when a batch becomes current, so probes never clobber it. */
+    private byte[] batchBuffer = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
     private int docLength;
     private long docIndex = NO_INDEX;
     private long docFileOffset = -1;
@@ -230,7 +233,7 @@ public final class JournalReader implements AutoCloseable {
         while (recordIndex >= batchCount) {
             if (ended || !loadNextBatch()) return false;
         }
-        record.wrap(doc, BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH);
+        record.wrap(batchBuffer, BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH);
         recordIndex++;
         current = position++;
         return true;
@@ -279,11 +282,12 @@ public final class JournalReader implements AutoCloseable {
             long seq = batchSeqContaining(Math.min(eventNumber, events - 1));
             current = -1;
             ended = false;
-            if (seq < 0) { // no batch at all: an empty journal
+            if (seq < 0) { // no batch at all: an empty journal; continue after the header
                 batchCount = 0;
                 recordIndex = 0;
                 position = 0;
-                tailer.moveToIndex(indexOf(firstSeq + 1));
+                tailer.moveToIndex(indexOf(firstSeq));
+                readDocument(tailer);
                 return;
             }
             long index = indexOf(seq);
@@ -365,7 +369,8 @@ public final class JournalReader implements AutoCloseable {
         seek(0);
         while (true) {
             if (recordIndex < batchCount) {
-                digest.update(doc, BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH, batchCount - recordIndex);
+                digest.update(batchBuffer, BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH,
+                        batchCount - recordIndex);
                 position += batchCount - recordIndex;
                 recordIndex = batchCount;
             }
@@ -456,6 +461,9 @@ public final class JournalReader implements AutoCloseable {
                                         + " (damaged, or written by a newer Ballast)", first + i, docIndex);
                             }
                         }
+                        byte[] swap = batchBuffer;
+                        batchBuffer = doc;
+                        doc = swap;
                         batchIndex = docIndex;
                         batchFirst = first;
                         batchCount = count;
@@ -509,9 +517,10 @@ public final class JournalReader implements AutoCloseable {
             long found = -1;
             long firstEvent = 0;
             for (long s = mid; s <= hi; s++) { // skip checkpoints and the footer
-                if (moveAndRead(probe, indexOf(s)) && kind() == KIND_BATCH) {
+                long first = peekBatchFirstEvent(indexOf(s));
+                if (first >= 0) {
                     found = s;
-                    firstEvent = getLong(BATCH_FIRST_EVENT_OFFSET);
+                    firstEvent = first;
                     break;
                 }
             }
@@ -537,6 +546,22 @@ public final class JournalReader implements AutoCloseable {
 
     private long indexOf(long seq) {
         return rollCycle.toIndex(cycle, seq);
+    }
+
+    /**
+     * The first event number of the batch document at {@code index}, read in place without copying
+     * the document; -1 if there is no document there or it is not a batch. The batch found last is
+     * checked in full when it is loaded.
+     */
+    private long peekBatchFirstEvent(long index) {
+        if (!probe.moveToIndex(index)) return -1;
+        try (DocumentContext dc = probe.readingDocument()) {
+            if (!dc.isPresent()) return -1;
+            Bytes<?> b = dc.wire().bytes();
+            long start = b.readPosition();
+            if (b.readRemaining() < BATCH_RECORDS_OFFSET || b.readInt(start + KIND_OFFSET) != KIND_BATCH) return -1;
+            return b.readLong(start + BATCH_FIRST_EVENT_OFFSET);
+        }
     }
 
     private boolean moveAndRead(ExcerptTailer t, long index) {

@@ -12,6 +12,7 @@ import java.util.Map;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.From;
 import net.jqwik.api.Property;
@@ -95,6 +96,16 @@ class JournalDeterminismTest {
         java.util.Collections.swap(swapped, 0, swapped.size() - 1);
         if (!swapped.equals(events)) assertThat(digestOf(swapped)).isNotEqualTo(digestOf(events));
         assertThat(digestOf(events.subList(0, events.size() - 1))).isNotEqualTo(digestOf(events));
+    }
+
+    /** Pins the digest's definition (values from an independent re-implementation of the Javadoc). */
+    @Example
+    void digestHasFixedKnownValues() {
+        JournalDigest d = new JournalDigest();
+        assertThat(JournalDigest.toHex(d.value())).isEqualTo("075751f36609cdda");
+        d.update(EventType.SEND_NORMAL.id(), 12_345_678, 0, 0x1200, 64);
+        d.update(EventType.END.id(), 99, 4, 1L << 40, -1);
+        assertThat(JournalDigest.toHex(d.value())).isEqualTo("ec06d5cf88ea93d8");
     }
 
     @Property(tries = 5)

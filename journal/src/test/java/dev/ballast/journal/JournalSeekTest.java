@@ -114,6 +114,21 @@ class JournalSeekTest {
     }
 
     @Test
+    void shouldKeepTheCursorWhileLookingUpCheckpoints() {
+        try (JournalReader r = JournalReader.open(dir)) {
+            r.seek(123_456);
+            for (long n = 123_456; n < 123_456 + 500; n++) {
+                assertThat(r.next()).isTrue();
+                assertThat(r.record().a()).isEqualTo(n);
+                if (n % 50 == 0) {
+                    assertThat(r.lastCheckpointAtOrBefore(n * 3 % EVENTS)).isNotNull();
+                    assertThat(r.record().a()).isEqualTo(n); // the flyweight still shows the cursor's record
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldHandRecordsToACallback() {
         try (JournalReader r = JournalReader.open(dir)) {
             r.seek(1000);
