@@ -1,0 +1,58 @@
+package dev.ballast.journal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.event.EventType;
+import org.junit.jupiter.api.Test;
+
+class EventDissectorTest {
+
+    @Test
+    void shouldPrintARangeEventReadably() {
+        assertThat(EventDissector.toString(1234, EventType.SEND_NORMAL, 12_345_678, 0, 0x1200, 64))
+                .isEqualTo("#1234 t=12.345ms SEND_NORMAL block=0 offset=0x1200 pages=64");
+    }
+
+    @Test
+    void shouldDecodeCodedFields() {
+        assertThat(EventDissector.toString(1, EventType.SEND_FILL, 0, 1, 0x10, 64 | 0x5AL << 48))
+                .endsWith("SEND_FILL block=1 offset=0x10 pages=64 fill=0x5a");
+        assertThat(EventDissector.toString(2, EventType.HINT_COMMAND, 0, 1, 0, 0)).endsWith("HINT_COMMAND cmd=done kind=hint");
+        assertThat(EventDissector.toString(3, EventType.HINT, 0, 0x80000001L, 0x4000, 512))
+                .endsWith("HINT cmd=0x80000001 pfn=0x4000 pages=512");
+        assertThat(EventDissector.toString(4, EventType.REJECT, 0, 1, 0x10, 1)).endsWith("REJECT reason=STALE_COMMAND pfn=0x10 pages=1");
+        assertThat(EventDissector.toString(5, EventType.LINK_FAILED, 0, 2, 0, 0)).endsWith("LINK_FAILED cause=TIMEOUT");
+        assertThat(EventDissector.toString(6, EventType.CONTENT, 0, 0, 8, -3)).endsWith("CONTENT block=0 offset=0x8 pages=3 nonzero");
+        assertThat(EventDissector.toString(7, EventType.CANCEL, 1_500, 9, 9, 9)).isEqualTo("#7 t=0.001ms CANCEL");
+        assertThat(EventDissector.toString(8, EventType.GUEST_RUN_STATE, -2_000_000, 1, 0, 0)).isEqualTo("#8 t=-2.000ms GUEST_RUN_STATE paused=yes");
+    }
+
+    @Test
+    void shouldNameAllThreeFieldsOfRangeEventsTheSameWay() {
+        for (EventType t : new EventType[] {EventType.DIRTY, EventType.SEND_NORMAL, EventType.SKIP_BALLOON, EventType.SKIP_FREE}) {
+            assertThat(EventDissector.fields(t)).extracting(EventDissector.Field::name).containsExactly("block", "offset", "pages");
+        }
+        for (EventType t : EventType.values()) assertThat(EventDissector.fields(t)).hasSizeLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void shouldPrintAnUnknownTypeWithoutFailing() {
+        byte[] buf = new byte[RecordDescriptor.LENGTH];
+        RecordDescriptor.encode(buf, 0, 63, 0, 1, 2, 3);
+        assertThat(new EventRecord().wrap(buf, 0).toString()).isEqualTo("t=0.000ms UNKNOWN(type=63) a=1 b=2 c=3");
+    }
+
+    @Test
+    void shouldLayOutRecordsAsDescribed() {
+        byte[] buf = new byte[RecordDescriptor.LENGTH * 2];
+        RecordDescriptor.encode(buf, RecordDescriptor.LENGTH, EventType.VERIFY.id(), 7, -1, 2, 3);
+        EventRecord r = new EventRecord().wrap(buf, RecordDescriptor.LENGTH);
+        assertThat(buf[RecordDescriptor.LENGTH]).isEqualTo((byte) 41);
+        assertThat(r.type()).isEqualTo(EventType.VERIFY);
+        assertThat(r.flags()).isZero();
+        assertThat(r.timeNs()).isEqualTo(7);
+        assertThat(r.a()).isEqualTo(-1);
+        assertThat(r.word(4)).isEqualTo(3);
+        assertThat(buf[RecordDescriptor.LENGTH + RecordDescriptor.A_OFFSET]).isEqualTo((byte) 0xFF);
+    }
+}
