@@ -61,7 +61,7 @@ final class CompareCommand implements Callable<Integer> {
         List<RunReport> reports = new ArrayList<>();
         for (int i = 0; i < scenarios.size(); i++) {
             String label = "[" + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]";
-            reports.add(Runs.run(ctx, backend, scenarios.get(i), label));
+            reports.add(Runs.run(ctx, backend, scenarios.get(i), label, Runs.journalDir(ctx, options.journal(), scenarios.get(i), true)));
         }
         human.println();
         human.print(ReportText.compareTable(reports));

@@ -12,6 +12,8 @@ public final class ExitCodes {
     public static final int USAGE = 2;
     /** A run completed but broke one of DESIGN.md's invariants ({@code verify.ok} is false). */
     public static final int INVARIANT_BROKEN = 3;
+    /** A replay made a decision that differs from the journal's ({@code ballast replay}). */
+    public static final int REPLAY_DIVERGED = 4;
 
     /** The footer every command's help ends with; {@code runs} adds code 3, which only run and compare give. */
     static String[] helpFooter(boolean runs) {

@@ -30,7 +30,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "ballast", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         usageHelpAutoWidth = true,
-        subcommands = {RunCommand.class, CompareCommand.class, CalibrateCommand.class},
+        subcommands = {RunCommand.class, CompareCommand.class, JournalCommands.ReplayCommand.class,
+            JournalCommands.InspectCommand.class, JournalCommands.DiffCommand.class, CalibrateCommand.class},
         description = "A live-migration test bench for VMs: legacy pre-copy against balloon skip, free page hints "
                 + "and free page bitmaps, on a simulated or a real KVM guest.")
 public final class Main implements Callable<Integer> {
@@ -207,16 +208,22 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** Ballast's version, from the build. */
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return p.getProperty("version", "(unknown version)");
+    }
+
     /** {@code ballast 0.1.0 (Java 25.0.3, Eclipse Adoptium)}. */
     static final class Version implements IVersionProvider {
         @Override
-        public String[] getVersion() throws IOException {
-            Properties p = new Properties();
-            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-                if (in != null) p.load(in);
-            }
-            return new String[] {"ballast " + p.getProperty("version", "(unknown version)") + " (Java "
-                    + Runtime.version() + ", " + System.getProperty("java.vendor") + ")"};
+        public String[] getVersion() {
+            return new String[] {"ballast " + version() + " (Java " + Runtime.version() + ", " + System.getProperty("java.vendor") + ")"};
         }
     }
 }

@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
         human.println(Runs.header("run", scenario, policy, profile));
         human.flush();
 
-        RunReport report = Runs.run(ctx, backend, scenario, "");
+        RunReport report = Runs.run(ctx, backend, scenario, "", Runs.journalDir(ctx, options.journal(), scenario, false));
         human.print(ReportText.summary(report));
         human.flush();
         if (options.json != null) Runs.writeJson(options.json, report, ctx.out());

@@ -4,7 +4,10 @@ import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.Units;
+import dev.ballast.journal.JournalDigest;
+import dev.ballast.replay.Journals;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,13 +23,60 @@ final class Runs {
      * Runs the scenario. The backend refusing a setting (an unknown policy, say) with an
      * {@link IllegalArgumentException} is a usage error.
      */
-    static RunReport run(Context ctx, Backend backend, Scenario scenario, String label) {
+    static RunReport run(Context ctx, Backend backend, Scenario scenario, String label, Path journalDir) {
+        Journals.Recorder recorder = null;
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
-            return backend.run(scenario, EventSink.NONE, progress);
+            RunManifest manifest = RunManifest.of(scenario);
+            if (journalDir != null) recorder = new Journals.Recorder(journalDir, manifest, journalExtras(scenario));
+            RunReport r = backend.run(scenario, recorder == null ? EventSink.NONE : recorder, progress);
+            if (recorder == null) return r;
+            recorder.close();
+            return withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
+                    JournalDigest.toHex(recorder.digest())));
         } catch (IllegalArgumentException e) {
             throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
+        } finally {
+            if (recorder != null) recorder.close();
         }
+    }
+
+    /**
+     * Where a run's journal goes: {@code --journal DIR} as given (for a compare, one folder per
+     * policy inside it), none with {@code --no-journal}, else a new folder under {@code runs/}
+     * (or {@code $BALLAST_RUNS}) named after the run.
+     */
+    static Path journalDir(Context ctx, JournalOptions journal, Scenario s, boolean onePerPolicy) {
+        if (!journal.enabled()) return null;
+        String name = s.backend() + "-" + s.workload().toString().replaceAll("[^A-Za-z0-9.=-]+", "_") + "-"
+                + s.policy().replace('+', '_') + "-s" + s.seed();
+        if (journal.dir() != null) return onePerPolicy ? journal.dir().resolve(s.policy().replace('+', '_')) : journal.dir();
+        Path runs = Path.of(ctx.env().getOrDefault("BALLAST_RUNS", "runs"));
+        String stamp = STAMP.format(java.time.LocalDateTime.now());
+        Path dir = runs.resolve(stamp + "-" + name);
+        for (int i = 2; Files.exists(dir); i++) dir = runs.resolve(stamp + "-" + name + "-" + i);
+        return dir;
+    }
+
+    private static final java.time.format.DateTimeFormatter STAMP = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+
+    private static java.util.Map<String, String> journalExtras(Scenario s) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("ballastVersion", Main.version());
+        m.put("javaVersion", System.getProperty("java.version"));
+        m.put("createdAt", java.time.Instant.now().toString());
+        try {
+            m.put("scenario", Json.MAPPER.writeValueAsString(s));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return m;
+    }
+
+    private static RunReport withJournal(RunReport r, RunReport.Journal j) {
+        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
+                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
     }
 
     /** The line that says what is about to run. */

@@ -17,6 +17,7 @@ final class Cli {
         this.backends = backends;
         env.put("XDG_CONFIG_HOME", configHome.toString());
         env.put("HOME", configHome.toString());
+        env.put("BALLAST_RUNS", configHome.resolve("runs").toString());
     }
 
     record Result(int exitCode, String out, String err) {

@@ -1,0 +1,183 @@
+package dev.ballast.cli;
+
+import dev.ballast.journal.EventDissector;
+import dev.ballast.journal.JournalDigest;
+import dev.ballast.journal.JournalReader;
+import dev.ballast.replay.Journals;
+import dev.ballast.replay.Replay;
+import dev.ballast.replay.RunState;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code ballast replay}, {@code inspect} and {@code diff}: what a journal can tell. */
+final class JournalCommands {
+    private JournalCommands() { }
+
+    static Path existing(Path dir) {
+        if (!Files.isDirectory(dir)) throw new UsageException("no journal at " + dir + " (a journal is a directory)");
+        return dir;
+    }
+
+    @Command(name = "replay", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+            description = {"Re-runs the engine from a journal alone and checks every decision.",
+                "",
+                "No guest and no KVM: the inputs the engine consumed (clock readings, dirty-log syncs, guest requests, "
+                        + "page contents, link failures) are fed back in the order it consumed them. Prints one line when "
+                        + "every decision matches; otherwise the first event that differs, expected and actual."},
+            footer = {"", "Exit codes:", "  0  every decision matches (also for a journal cut short: up to its last complete event)",
+                "  1  the journal is damaged or unreadable (the position is named)", "  2  bad command line",
+                "  4  the replay diverged (the event is named)"})
+    static final class ReplayCommand implements Callable<Integer> {
+        private final Context ctx;
+
+        @Parameters(index = "0", paramLabel = "JOURNAL", description = "The journal's directory.")
+        Path journal;
+
+        ReplayCommand(Context ctx) { this.ctx = ctx; }
+
+        @Override
+        public Integer call() {
+            Path dir = existing(journal);
+            String digest;
+            boolean cutShort;
+            long total;
+            try (JournalReader r = JournalReader.open(dir)) {
+                cutShort = r.cutShort();
+                total = r.events();
+                digest = cutShort ? null : JournalDigest.toHex(r.verifyDigest());
+            }
+            long t0 = System.nanoTime();
+            Replay.Result res = Journals.replay(dir);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            if (!res.ok()) {
+                Replay.Divergence d = res.divergence();
+                ctx.err().println("ballast: replay diverged at event " + d.eventNumber() + ": the journal has " + d.expected()
+                        + ", the replay gave " + d.actual());
+                return ExitCodes.REPLAY_DIVERGED;
+            }
+            String rate = String.format(Locale.ROOT, "%.1f M events/s", res.events() / Math.max(ms, 0.001) / 1e3);
+            if (cutShort || res.truncated()) {
+                ctx.out().println("replayed " + res.events() + " of " + total + " events (" + res.migrations()
+                        + " migration(s)): every decision matches; the journal was cut short there" + " [" + rate + "]");
+            } else {
+                ctx.out().println("replayed " + res.events() + " events (" + res.migrations() + " migration(s)): every decision matches, digest "
+                        + digest + " [" + rate + "]");
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+            description = {"Tells one page's history, or the state of the run at one event.",
+                "",
+                "--page PFN: every time the page was dirtied, hinted, ballooned, sent or skipped, and why; the tool for "
+                        + "'why was this page sent twice, skipped, lost?'. --at EVENT: phase, pass, pages left and counters "
+                        + "just after that event, found through the journal's index and state checkpoints."},
+            footer = {"", "Examples:", "  ballast inspect runs/…-hint-s1 --page 0x1234", "  ballast inspect runs/…-hint-s1 --at 100000"})
+    static final class InspectCommand implements Callable<Integer> {
+        private final Context ctx;
+
+        @Parameters(index = "0", paramLabel = "JOURNAL", description = "The journal's directory.")
+        Path journal;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        What what;
+
+        static final class What {
+            @Option(names = "--page", paramLabel = "PFN", description = "A guest page frame number (0x… hex or decimal).")
+            String page;
+
+            @Option(names = "--at", paramLabel = "EVENT", description = "An event number.")
+            Long at;
+
+            @Option(names = "--events", paramLabel = "FROM[:COUNT]", description = "Print events from FROM (20 by default).")
+            String events;
+        }
+
+        InspectCommand(Context ctx) { this.ctx = ctx; }
+
+        @Override
+        public Integer call() {
+            Path dir = existing(journal);
+            try (JournalReader r = JournalReader.open(dir)) {
+                if (what.at != null && (what.at < 0 || what.at >= r.events())) {
+                    throw new UsageException("--at " + what.at + ": the journal holds events 0 to " + (r.events() - 1));
+                }
+                if (what.page != null && Journals.manifest(r).layout().indexOfPfn(parsePfn(what.page)) < 0) {
+                    throw new UsageException("--page " + what.page + ": not a RAM page of this guest (" + Journals.manifest(r).layout() + ")");
+                }
+            }
+            if (what.page != null) {
+                for (String line : Journals.pageHistory(dir, parsePfn(what.page))) ctx.out().println(line);
+            } else if (what.at != null) {
+                long t0 = System.nanoTime();
+                RunState s = Journals.stateAt(dir, what.at);
+                double ms = (System.nanoTime() - t0) / 1e6;
+                ctx.out().print(s.describe());
+                ctx.out().printf(Locale.ROOT, "(found in %.1f ms)%n", ms);
+            } else {
+                printEvents(dir, what.events);
+            }
+            return ExitCodes.OK;
+        }
+
+        private void printEvents(Path dir, String spec) {
+            String[] p = spec.split(":");
+            long from;
+            long count;
+            try {
+                from = Long.parseLong(p[0]);
+                count = p.length > 1 ? Long.parseLong(p[1]) : 20;
+            } catch (NumberFormatException e) {
+                throw new UsageException("--events " + spec + ": expected FROM or FROM:COUNT");
+            }
+            try (JournalReader r = JournalReader.open(dir)) {
+                if (from < 0 || from >= r.events()) throw new UsageException("--events " + spec + ": the journal holds events 0 to " + (r.events() - 1));
+                r.seek(from);
+                StringBuilder sb = new StringBuilder();
+                for (long i = 0; i < count && r.next(); i++) {
+                    sb.setLength(0);
+                    ctx.out().println(EventDissector.dissect(r.eventNumber(), r.record(), sb));
+                }
+            }
+        }
+
+        static long parsePfn(String s) {
+            try {
+                String t = s.trim().toLowerCase(Locale.ROOT);
+                return t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : Long.parseLong(t);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--page " + s + ": expected a page frame number, 0x1234 or 4660");
+            }
+        }
+    }
+
+    @Command(name = "diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+            description = {"Says where two journals first differ and how their runs differ.",
+                "",
+                "For the same scenario under two policies, two seeds, or a run and its replay."})
+    static final class DiffCommand implements Callable<Integer> {
+        private final Context ctx;
+
+        @Parameters(index = "0", paramLabel = "JOURNAL_A")
+        Path left;
+
+        @Parameters(index = "1", paramLabel = "JOURNAL_B")
+        Path right;
+
+        DiffCommand(Context ctx) { this.ctx = ctx; }
+
+        @Override
+        public Integer call() {
+            for (String line : Journals.diff(existing(left), existing(right))) ctx.out().println(line);
+            return ExitCodes.OK;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.ballast.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ballast.journal.JournalFormat;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Journals as a user meets them: written by run and compare, read by replay, inspect and diff. */
+class JournalCommandsTest {
+    @TempDir
+    Path config;
+
+    Cli cli;
+
+    @BeforeEach
+    void setUp() {
+        Backends backends = Backends.discover();
+        assumeTrue(backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
+                "no sim backend registered");
+        cli = new Cli(config, backends);
+    }
+
+    private Path run(String policy, String... more) throws IOException {
+        Path dir = config.resolve("j-" + policy.replace('+', '_') + "-" + more.length);
+        String[] args = Stream.concat(Stream.of("run", "--mem", "256M", "--workload", "compile", "--policy", policy,
+                "--journal", dir.toString(), "--json", "-"), Stream.of(more)).toArray(String[]::new);
+        Cli.Result r = cli.run(args);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode n = new ObjectMapper().readTree(r.out());
+        assertThat(n.get("journal").get("path").asText()).isEqualTo(dir.toString());
+        assertThat(n.get("journal").get("events").asLong()).isPositive();
+        assertThat(n.get("journal").get("digest").asText()).hasSize(16);
+        return dir;
+    }
+
+    @Test
+    void shouldWriteAJournalByDefaultUnderRuns() {
+        Cli.Result r = cli.run("run", "--mem", "64M", "--workload", "idle");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(config.resolve("runs").toFile().list()).hasSize(1);
+        Cli.Result none = cli.run("run", "--mem", "64M", "--workload", "idle", "--no-journal");
+        assertThat(none.exitCode()).isZero();
+        assertThat(config.resolve("runs").toFile().list()).hasSize(1);
+    }
+
+    @Test
+    void shouldReplayAJournalAndReproduceEveryDecision() throws IOException {
+        Path j = run("hint", "--fail-at", "30%");
+        Cli.Result r = cli.run("replay", j.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("every decision matches").contains("2 migration(s)");
+    }
+
+    @Test
+    void shouldTellAPagesHistoryAndTheStateAtAnEvent() throws IOException {
+        Path j = run("hint+balloon");
+        Cli.Result page = cli.run("inspect", j.toString(), "--page", "0x0");
+        assertThat(page.exitCode()).as(page.err()).isZero();
+        assertThat(page.out()).contains("PFN 0x0 is ram-low+0x0").contains("sent with its data in pass 1");
+        Cli.Result at = cli.run("inspect", j.toString(), "--at", "200");
+        assertThat(at.exitCode()).as(at.err()).isZero();
+        assertThat(at.out()).contains("event         200").contains("phase");
+        Cli.Result bad = cli.run("inspect", j.toString(), "--at", "999999999");
+        assertThat(bad.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(bad.errLines()).hasSize(1);
+    }
+
+    @Test
+    void shouldShowWhereTwoPoliciesPart() throws IOException {
+        Cli.Result r = cli.run("diff", run("legacy").toString(), run("hint").toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("header policy: legacy | hint").contains("first difference at event");
+    }
+
+    @Test
+    void shouldReportDamageWithItsPositionInOneLine() throws IOException {
+        Path j = run("bitmap");
+        Path cq4;
+        try (Stream<Path> files = Files.list(j)) {
+            cq4 = files.filter(p -> p.toString().endsWith(".cq4")).findFirst().orElseThrow();
+        }
+        // flip a byte inside the records of the second batch document ("BJBT", little-endian, 4-byte aligned)
+        byte[] all = Files.readAllBytes(cq4);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(all).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long at = -1;
+        int seen = 0;
+        for (int i = 0; i + 4 <= all.length && at < 0; i += 4) {
+            if (bb.getInt(i) == JournalFormat.KIND_BATCH && ++seen == 2) at = i + JournalFormat.BATCH_RECORDS_OFFSET + 100;
+        }
+        assertThat(at).as("a second batch document").isPositive();
+        try (RandomAccessFile f = new RandomAccessFile(cq4.toFile(), "rw")) {
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x5A);
+        }
+        Cli.Result r = cli.run("replay", j.toString());
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.err()).contains("event").containsIgnoringCase("damaged");
+    }
+
+    @Test
+    void shouldRefuseSomethingThatIsNotAJournal() {
+        Cli.Result r = cli.run("replay", config.resolve("nothing-here").toString());
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).hasSize(1);
+    }
+}

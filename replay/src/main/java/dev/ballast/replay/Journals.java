@@ -1,0 +1,164 @@
+package dev.ballast.replay;
+
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.run.RunManifest;
+import dev.ballast.journal.Checkpoint;
+import dev.ballast.journal.EventDissector;
+import dev.ballast.journal.EventRecord;
+import dev.ballast.journal.JournalReader;
+import dev.ballast.journal.JournalWriter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the command line does with journals: record a run with checkpoints, replay it, tell one
+ * page's history, show the state at an event, and compare two journals.
+ */
+public final class Journals {
+    private Journals() { }
+
+    /** Events between two state checkpoints: {@code --at} reads at most this many after a seek. */
+    public static final long CHECKPOINT_EVERY = 1L << 18;
+
+    /** The events of a journal, from where its reader stands, as an {@link EventStream}. */
+    public static EventStream stream(JournalReader reader) {
+        return into -> {
+            if (!reader.next()) return false;
+            EventRecord r = reader.record();
+            EventType t = r.type();
+            into.set(reader.eventNumber(), t, r.timeNs(), r.a(), r.b(), r.c());
+            return true;
+        };
+    }
+
+    public static RunManifest manifest(JournalReader reader) {
+        return RunManifest.fromMetadata(reader.header().metadata());
+    }
+
+    /**
+     * A sink for a run's events into a journal that also keeps the run's state from the events and
+     * writes it as a checkpoint every {@link #CHECKPOINT_EVERY} events. Publishing is serialized,
+     * so the event numbers it counts are the journal's.
+     */
+    public static final class Recorder implements EventSink, AutoCloseable {
+        private final JournalWriter writer;
+        private final RunState state;
+        private long events;
+
+        public Recorder(Path dir, RunManifest manifest, Map<String, String> extra) {
+            Map<String, String> meta = new java.util.LinkedHashMap<>(manifest.toMetadata());
+            meta.putAll(extra);
+            this.writer = JournalWriter.create(dir, meta);
+            this.state = new RunState(manifest);
+        }
+
+        @Override
+        public synchronized void publish(EventType type, long timeNs, long a, long b, long c) {
+            writer.publish(type, timeNs, a, b, c);
+            state.apply(events, type, timeNs, a, b, c);
+            events++;
+            // A checkpoint numbered n holds the state after events 0..n-1.
+            if ((events & (CHECKPOINT_EVERY - 1)) == 0) writer.checkpoint(events, state.snapshot());
+        }
+
+        public Path directory() { return writer.directory(); }
+
+        /** Closes the journal; then {@link #events()} and {@link #digest()} are final. */
+        @Override
+        public synchronized void close() {
+            writer.close();
+        }
+
+        public long events() { return writer.events(); }
+
+        public long digest() { return writer.digest(); }
+    }
+
+    /** Replays a journal: every decision re-made and checked. */
+    public static Replay.Result replay(Path dir) {
+        try (JournalReader r = JournalReader.open(dir)) {
+            return Replay.run(manifest(r), stream(r));
+        }
+    }
+
+    /** The state of the run just after event {@code n}: from the last checkpoint at or before it, then forward. */
+    public static RunState stateAt(Path dir, long n) {
+        try (JournalReader r = JournalReader.open(dir)) {
+            if (n < 0 || n >= r.events()) {
+                throw new IllegalArgumentException("--at " + n + ": the journal holds events 0 to " + (r.events() - 1));
+            }
+            RunManifest m = manifest(r);
+            Checkpoint cp = r.lastCheckpointAtOrBefore(n);
+            RunState s = cp == null ? new RunState(m) : RunState.restore(m, cp.payload());
+            long from = cp == null ? 0 : cp.eventNumber();
+            if (from <= n) {
+                r.seek(from);
+                EventStream es = stream(r);
+                Event e = new Event();
+                while (es.next(e)) {
+                    s.apply(e);
+                    if (e.number >= n) break;
+                }
+            }
+            return s;
+        }
+    }
+
+    /** One page's history. */
+    public static List<String> pageHistory(Path dir, long pfn) {
+        try (JournalReader r = JournalReader.open(dir)) {
+            return PageHistory.of(manifest(r), stream(r), pfn);
+        }
+    }
+
+    /** Where two journals first differ, and how their runs differ in sum. */
+    public static List<String> diff(Path left, Path right) {
+        List<String> out = new ArrayList<>();
+        try (JournalReader a = JournalReader.open(left); JournalReader b = JournalReader.open(right)) {
+            RunManifest ma = manifest(a);
+            RunManifest mb = manifest(b);
+            Map<String, String> ha = a.header().metadata();
+            Map<String, String> hb = b.header().metadata();
+            for (String k : ha.keySet()) {
+                if (!ha.get(k).equals(hb.get(k))) out.add("header " + k + ": " + ha.get(k) + " | " + hb.get(k));
+            }
+            RunState sa = new RunState(ma);
+            RunState sb = new RunState(mb);
+            EventStream ea = stream(a);
+            EventStream eb = stream(b);
+            Event x = new Event();
+            Event y = new Event();
+            long first = -1;
+            boolean moreA = ea.next(x);
+            boolean moreB = eb.next(y);
+            while (moreA || moreB) {
+                if (first < 0 && (moreA != moreB || !x.sameAs(y.type, y.timeNs, y.a, y.b, y.c))) {
+                    first = moreA ? x.number : y.number;
+                    out.add("first difference at event " + first + ":");
+                    out.add("  " + (moreA ? EventDissector.toString(x.number, x.type, x.timeNs, x.a, x.b, x.c) : "(no more events)"));
+                    out.add("  " + (moreB ? EventDissector.toString(y.number, y.type, y.timeNs, y.a, y.b, y.c) : "(no more events)"));
+                }
+                if (moreA) {
+                    sa.apply(x);
+                    moreA = ea.next(x);
+                }
+                if (moreB) {
+                    sb.apply(y);
+                    moreB = eb.next(y);
+                }
+            }
+            if (first < 0) out.add("the event streams are the same (" + a.events() + " events)");
+            out.add("at the end:");
+            String[] la = sa.describe().split("\n");
+            String[] lb = sb.describe().split("\n");
+            for (int i = 0; i < la.length; i++) {
+                out.add(String.format(java.util.Locale.ROOT, "  %-60s | %s", la[i], i < lb.length ? lb[i].substring(Math.min(14, lb[i].length())) : ""));
+            }
+        }
+        return out;
+    }
+}
