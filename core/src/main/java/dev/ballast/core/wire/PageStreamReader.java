@@ -95,8 +95,16 @@ public final class PageStreamReader {
     // ------------------------------------------------------------------ records
 
     private boolean readRecord() throws IOException, WireException {
+        if (state == State.COMPLETED) {
+            // Whatever follows COMPLETE, whole record or stray bytes, should not be there.
+            try {
+                if (!frame.readHeader()) return false;
+            } catch (WireException malformed) {
+                // reported as what it is: something after COMPLETE
+            }
+            throw frame.reject(UNEXPECTED_RECORD, "a record after COMPLETE");
+        }
         if (!frame.readHeader()) {
-            if (state == State.COMPLETED) return false;
             throw frame.reject(TRUNCATED, state == State.HANDSHAKE ? "the stream ends before HELLO" : "the stream ends before COMPLETE");
         }
         RecordType t = frame.type;
@@ -107,7 +115,6 @@ public final class PageStreamReader {
             case STREAMING -> {
                 if (t == RecordType.HELLO) throw frame.reject(UNEXPECTED_RECORD, "a second HELLO");
             }
-            case COMPLETED -> throw frame.reject(UNEXPECTED_RECORD, "a record after COMPLETE");
             default -> throw new IllegalStateException(state.name());
         }
         frame.readPayload();
