@@ -68,7 +68,7 @@ record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls,
                     for (int i = 0; i < k && p < pages; i++) {
                         long len = 1 + r.nextLong(Math.min(8, pages - p));
                         calls.add(new long[] {BALLOON, block, p, len, set});
-                        p += len + (r.nextBoolean() ? 0 : r.nextInt(3));
+                        p += len + (r.nextInt(3) == 0 ? 0 : 1 + r.nextInt(3));
                     }
                 }
                 default -> calls.add(new long[] {ITERATION, ++iteration, 0, 0, 0});
