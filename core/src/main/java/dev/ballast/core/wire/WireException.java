@@ -3,7 +3,7 @@ package dev.ballast.core.wire;
 /**
  * A page stream was rejected. The message is one line that names the reason, the record type and
  * the stream offset of the record's first byte, e.g.
- * {@code OUT_OF_RANGE: PAGES record at stream offset 4160: pages [250, 260) run past the end of block ram-low (256 pages)}.
+ * {@code OUT_OF_RANGE: PAGES record at stream offset 4169: pages [250, +10) run past the end of block ram-low (256 pages)}.
  */
 public final class WireException extends Exception {
     private static final long serialVersionUID = 1L;
