@@ -34,6 +34,8 @@ import static dev.ballast.core.wire.WireFormat.*;
  * allocated per page or per record.
  *
  * <p>Single-threaded. After a {@link LinkException} the writer is dead: every further call throws.
+ * When a write fails because the destination closed the connection, the writer reads the ERROR
+ * the destination may have sent before closing, so the failure says why.
  */
 public final class PageStreamWriter implements PageLink {
 
@@ -109,8 +111,7 @@ public final class PageStreamWriter implements PageLink {
         if (this.layout != null) throw new IllegalStateException("open() called twice");
         if (poisonByte < 0 || poisonByte > 255) throw new IllegalArgumentException("poisonByte=" + poisonByte + " must be in 0..255");
         if (layout.blockCount() > MAX_BLOCKS) throw new IllegalArgumentException("layout has " + layout.blockCount() + " blocks; the wire carries at most " + MAX_BLOCKS);
-        this.layout = layout;
-        this.blockPages = new long[layout.blockCount()];
+        long[] pages = new long[layout.blockCount()];
         int len = HELLO_BLOCKS_OFFSET;
         byte[][] names = new byte[layout.blockCount()][];
         for (RamBlock b : layout.blocks()) {
@@ -118,9 +119,11 @@ public final class PageStreamWriter implements PageLink {
             if (n.length > MAX_NAME_BYTES) throw new IllegalArgumentException("block name " + b.name() + " is longer than " + MAX_NAME_BYTES + " bytes of UTF-8");
             if (b.endPfn() > MAX_PFN) throw new IllegalArgumentException("block " + b.name() + " ends at PFN " + Frames.hex(b.endPfn()) + ", past " + Frames.hex(MAX_PFN));
             names[b.index()] = n;
-            blockPages[b.index()] = b.pages();
+            pages[b.index()] = b.pages();
             len += BLOCK_ENTRY_FIXED_LENGTH + n.length;
         }
+        this.layout = layout;
+        this.blockPages = pages;
         int at = pos;
         Frames.putHeader(buf, at, RecordType.HELLO, 0, len);
         buf.putShort(at + HELLO_VERSION_OFFSET, (short) VERSION);
