@@ -1,0 +1,109 @@
+package dev.ballast.core.wire;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ReadableByteChannel;
+
+import static dev.ballast.core.wire.WireFormat.*;
+import static dev.ballast.core.wire.WireException.Reason.*;
+
+/**
+ * Reads one record at a time from a channel into a reusable buffer, checking its header (magic,
+ * type, direction, flags, length) before it reads the payload, so a hostile length never makes it
+ * read or allocate more than the longest record of the type. Single-threaded.
+ */
+final class FrameIn {
+    private final ReadableByteChannel ch;
+    private final boolean toDestination;
+    private final int maxLength;
+    /** Holds the current record from offset 0; replaced by a larger one when a record needs it. */
+    ByteBuffer buf;
+
+    /** Stream offset of the current record's first byte. */
+    long recordOffset;
+    /** Stream offset of the next byte to read. */
+    long offset;
+    RecordType type;
+    int flags;
+    /** The current record's length, header included. */
+    int length;
+
+    /** @param toDestination whether this end is the destination (reads what the source sends) */
+    FrameIn(ReadableByteChannel ch, boolean toDestination) {
+        this.ch = ch;
+        this.toDestination = toDestination;
+        int max = 0;
+        for (RecordType t : RecordType.values()) {
+            if (toDestination ? t.toDestination() : t.toSource()) max = Math.max(max, t.maxLength());
+        }
+        this.maxLength = max;
+        this.buf = ByteBuffer.allocateDirect(Math.min(INITIAL_CAPACITY, max)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static final int INITIAL_CAPACITY = 64 << 10;
+
+    /**
+     * Reads and checks the next header. Returns false at a clean end of stream (no byte of a
+     * further record); a stream that ends inside the header is TRUNCATED.
+     */
+    boolean readHeader() throws IOException, WireException {
+        recordOffset = offset;
+        type = null;
+        buf.clear().limit(HEADER_LENGTH);
+        int n = fill();
+        if (n == 0) return false;
+        if (n < HEADER_LENGTH) throw reject(TRUNCATED, "the stream ends " + n + " bytes into a record header");
+        int magic = Frames.u16(buf, MAGIC_OFFSET);
+        if (magic != MAGIC) throw reject(BAD_MAGIC, "magic " + Frames.hex(magic) + ", expected " + Frames.hex(MAGIC));
+        int code = Frames.u8(buf, TYPE_OFFSET);
+        RecordType t = RecordType.byCode(code);
+        if (t == null) throw reject(UNKNOWN_TYPE, "type " + code + " is not a record type");
+        type = t;
+        if (toDestination ? !t.toDestination() : !t.toSource()) {
+            throw reject(UNEXPECTED_RECORD, "a " + t + " record travels the other way");
+        }
+        flags = Frames.u8(buf, FLAGS_OFFSET);
+        if ((flags & ~t.allowedFlags()) != 0) throw reject(BAD_FLAGS, "flags " + Frames.hex(flags) + " not defined for this type");
+        long len = Frames.u32(buf, LENGTH_OFFSET) + HEADER_LENGTH;
+        if (!t.lengthFits(len)) {
+            throw reject(BAD_LENGTH, "length " + len + " does not fit the type (" + t.minLength() + ".." + t.maxLength() + " bytes)");
+        }
+        length = (int) len;
+        return true;
+    }
+
+    /** Reads the rest of the record whose header {@link #readHeader()} accepted. */
+    void readPayload() throws IOException, WireException {
+        if (length > buf.capacity()) {
+            // Only after the header passed: never more than the longest record of an allowed type.
+            ByteBuffer bigger = ByteBuffer.allocateDirect(Math.min(maxLength, Math.max(length, 2 * buf.capacity()))).order(ByteOrder.LITTLE_ENDIAN);
+            bigger.put(buf.flip());
+            buf = bigger;
+        }
+        buf.limit(length);
+        int n = fill();
+        if (n < length - HEADER_LENGTH) {
+            throw reject(TRUNCATED, "the stream ends " + (HEADER_LENGTH + n) + " bytes into a record of " + length);
+        }
+        buf.clear();
+    }
+
+    /** Reads until the buffer's limit or the end of the stream; returns the bytes read. */
+    private int fill() throws IOException {
+        int start = buf.position();
+        while (buf.hasRemaining()) {
+            int r = ch.read(buf);
+            if (r < 0) break;
+            if (r == 0) Thread.onSpinWait();
+        }
+        int n = buf.position() - start;
+        offset += n;
+        return n;
+    }
+
+    /** A rejection of the current record. */
+    WireException reject(WireException.Reason reason, String detail) {
+        return new WireException(reason, type, recordOffset, detail);
+    }
+}

@@ -1,0 +1,13 @@
+package dev.ballast.core.wire;
+
+import dev.ballast.core.mem.RamLayout;
+
+/**
+ * A handshake as the destination received it.
+ *
+ * @param version    the protocol version the source speaks
+ * @param sessionId  the source's id for the migration (a run id); a resumed migration reuses it
+ * @param poisonByte the value the guest fills free pages with, 0 when it does not poison
+ * @param layout     the source's layout, blocks in the source's order: wire block id i is {@code layout.block(i)}
+ */
+public record Hello(int version, long sessionId, int poisonByte, RamLayout layout) { }

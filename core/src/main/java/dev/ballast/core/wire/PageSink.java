@@ -1,0 +1,42 @@
+package dev.ballast.core.wire;
+
+import dev.ballast.core.engine.PageRanges;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Where a {@link PageStreamReader} applies the records it has validated. Blocks are the
+ * destination's own block indexes: the reader has already mapped the wire's block ids by name.
+ * Every call names a range that lies inside its block; nothing of a rejected record arrives here.
+ * Calls come from the reader's thread, one at a time.
+ */
+public interface PageSink {
+    /**
+     * The handshake arrived and its layout matches this destination's. Report, in local block
+     * numbering, the pages this destination does not hold yet: a fresh destination reports
+     * every page; one resuming a failed migration of the same session reports what it never
+     * received. Throw a {@link WireException} (reason {@code REFUSED}) to refuse the migration.
+     */
+    void open(Hello hello, PageRanges missing) throws WireException;
+
+    /**
+     * Pages with their contents: {@code data} holds {@code count * 4096} bytes between its
+     * position and its limit. It is a view on the reader's buffer, valid only during the call.
+     */
+    void writePages(int block, long offset, int count, ByteBuffer data);
+
+    /** Pages whose every byte equals {@code fillByte} (zero pages are fill 0). */
+    void fill(int block, long offset, long count, int fillByte);
+
+    /** Pages that entered the balloon ({@code ballooned}) or left it. */
+    void balloon(int block, long offset, long count, boolean ballooned);
+
+    /** The source finished a pass over its bitmap. */
+    default void iterationEnd(int iteration) { }
+
+    /**
+     * The stream is complete and its digest matched: start the guest, let it check itself, and
+     * say what it found. The reader sends the answer to the source.
+     */
+    Verdict complete();
+}

@@ -1,0 +1,368 @@
+package dev.ballast.core.wire;
+
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.ballast.core.wire.WireException.Reason.*;
+import static dev.ballast.core.wire.WireFormat.*;
+
+/**
+ * The destination end of a page stream. Reads records from {@code in}, validates each one
+ * completely (header, every field, every range, its place in the protocol) before anything of it
+ * reaches the {@link PageSink}, maps the wire's block ids to local blocks by name, and answers on
+ * {@code out}: HELLO_ACK to the handshake, COMPLETE_ACK to COMPLETE, ERROR to anything it
+ * rejects (a rejected handshake is answered with a refusing HELLO_ACK instead).
+ *
+ * <p>A rejection throws a {@link WireException} and leaves the reader failed; the owner closes
+ * the connection. Both channels must be blocking. Single-threaded; validating and applying a
+ * record allocates nothing.
+ */
+public final class PageStreamReader {
+    private enum State { HANDSHAKE, STREAMING, COMPLETED, FAILED }
+
+    private final WritableByteChannel out;
+    private final RamLayout local;
+    private final PageSink sink;
+    private final FrameIn frame;
+    private ByteBuffer buf;
+    private final StreamDigest digest = new StreamDigest();
+
+    private State state = State.HANDSHAKE;
+    private Hello hello;
+    private int[] wireToLocal;
+    private long[] wirePages;
+    private String[] wireNames;
+    private int lastIteration;
+    private Verdict verdict;
+
+    public PageStreamReader(ReadableByteChannel in, WritableByteChannel out, RamLayout local, PageSink sink) {
+        this.out = out;
+        this.local = local;
+        this.sink = sink;
+        this.frame = new FrameIn(in, true);
+    }
+
+    /** Reads the whole migration, from HELLO to COMPLETE, and returns the verdict sent to the source. */
+    public Verdict run() throws IOException, WireException {
+        while (step()) {
+            // one record a step
+        }
+        return verdict;
+    }
+
+    /**
+     * Reads, validates and applies one record. Returns true while more records are expected,
+     * false once COMPLETE has been answered, and false again at a clean end of stream after
+     * that; a record after COMPLETE is rejected.
+     */
+    public boolean step() throws IOException, WireException {
+        if (state == State.FAILED) throw new IllegalStateException("the reader rejected the stream already");
+        try {
+            return readRecord();
+        } catch (WireException e) {
+            State was = state;
+            state = State.FAILED;
+            answerRejection(was, e);
+            throw e;
+        }
+    }
+
+    /** The handshake, once it has been accepted; else null. */
+    public Hello hello() { return hello; }
+
+    /** The verdict sent to the source, once COMPLETE has been answered; else null. */
+    public Verdict verdict() { return verdict; }
+
+    /** Stream bytes read so far. */
+    public long streamOffset() { return frame.offset; }
+
+    /** Records accepted so far. */
+    public long records() { return digest.records() + (verdict != null ? 1 : 0); }
+
+    /** The running digest of the records accepted so far (COMPLETE excluded). */
+    public long digest() { return digest.digest(); }
+
+    // ------------------------------------------------------------------ records
+
+    private boolean readRecord() throws IOException, WireException {
+        if (state == State.COMPLETED) {
+            // Whatever follows COMPLETE, whole record or stray bytes, should not be there.
+            try {
+                if (!frame.readHeader()) return false;
+            } catch (WireException malformed) {
+                // reported as what it is: something after COMPLETE
+            }
+            throw frame.reject(UNEXPECTED_RECORD, "a record after COMPLETE");
+        }
+        if (!frame.readHeader()) {
+            throw frame.reject(TRUNCATED, state == State.HANDSHAKE ? "the stream ends before HELLO" : "the stream ends before COMPLETE");
+        }
+        RecordType t = frame.type;
+        switch (state) {
+            case HANDSHAKE -> {
+                if (t != RecordType.HELLO && t != RecordType.ERROR) throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before HELLO");
+            }
+            case STREAMING -> {
+                if (t == RecordType.HELLO) throw frame.reject(UNEXPECTED_RECORD, "a second HELLO");
+            }
+            default -> throw new IllegalStateException(state.name());
+        }
+        frame.readPayload();
+        buf = frame.buf;
+        switch (t) {
+            case HELLO -> onHello();
+            case PAGES -> onPages();
+            case FILL -> onFill();
+            case BALLOON -> onBalloon();
+            case ITERATION_END -> onIterationEnd();
+            case COMPLETE -> {
+                onComplete();
+                return false;
+            }
+            case ERROR -> onError();
+            default -> throw new IllegalStateException(t.name()); // FrameIn let only source-to-destination types through
+        }
+        return true;
+    }
+
+    private void onPages() throws WireException {
+        int block = wireBlock(PAGES_BLOCK_OFFSET);
+        long count = Frames.u32(buf, PAGES_COUNT_OFFSET);
+        long offset = buf.getLong(PAGES_PAGE_OFFSET);
+        if (count == 0 || count > MAX_PAGES_PER_RECORD) throw frame.reject(BAD_COUNT, "count " + count + " pages, expected 1.." + MAX_PAGES_PER_RECORD);
+        if (PAGES_DATA_OFFSET + count * PAGE_SIZE != frame.length) {
+            throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + count + " pages");
+        }
+        checkRange(block, offset, count);
+        digest.fold(buf, 0, frame.length);
+        buf.limit(frame.length).position(PAGES_DATA_OFFSET);
+        sink.writePages(wireToLocal[block], offset, (int) count, buf);
+        buf.clear();
+    }
+
+    private void onFill() throws WireException {
+        int block = wireBlock(FILL_BLOCK_OFFSET);
+        int fill = Frames.u8(buf, FILL_BYTE_OFFSET);
+        if ((buf.getInt(FILL_BYTE_OFFSET) & 0xFFFFFF00) != 0) throw frame.reject(BAD_FIELD, "reserved bytes not zero");
+        long offset = buf.getLong(FILL_PAGE_OFFSET);
+        long count = buf.getLong(FILL_COUNT_OFFSET);
+        checkCount(count);
+        checkRange(block, offset, count);
+        digest.fold(buf, 0, frame.length);
+        sink.fill(wireToLocal[block], offset, count, fill);
+    }
+
+    private void onBalloon() throws WireException {
+        int block = wireBlock(BALLOON_BLOCK_OFFSET);
+        int op = buf.getInt(BALLOON_OP_OFFSET);
+        if (op != BALLOON_SET && op != BALLOON_CLEAR) throw frame.reject(BAD_FIELD, "operation " + Frames.hex(op & 0xFF) + " or reserved bytes not zero");
+        long n = Frames.u32(buf, BALLOON_RANGE_COUNT_OFFSET);
+        if (buf.getInt(BALLOON_RESERVED2_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        if (n == 0 || n > MAX_RANGES_PER_RECORD) throw frame.reject(BAD_COUNT, n + " ranges, expected 1.." + MAX_RANGES_PER_RECORD);
+        if (BALLOON_RANGES_OFFSET + n * BALLOON_RANGE_LENGTH != frame.length) {
+            throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + n + " ranges");
+        }
+        long end = 0;
+        for (int i = 0; i < n; i++) {
+            int at = BALLOON_RANGES_OFFSET + i * BALLOON_RANGE_LENGTH;
+            long offset = buf.getLong(at);
+            long count = buf.getLong(at + 8);
+            checkCount(count);
+            checkRange(block, offset, count);
+            if (offset < end) {
+                throw frame.reject(UNORDERED_RANGES, "range " + i + " [" + offset + ", " + (offset + count) + ") starts before the end " + end + " of the range before it");
+            }
+            end = offset + count;
+        }
+        digest.fold(buf, 0, frame.length);
+        int localBlock = wireToLocal[block];
+        boolean set = op == BALLOON_SET;
+        for (int i = 0; i < n; i++) {
+            int at = BALLOON_RANGES_OFFSET + i * BALLOON_RANGE_LENGTH;
+            sink.balloon(localBlock, buf.getLong(at), buf.getLong(at + 8), set);
+        }
+    }
+
+    private void onIterationEnd() throws WireException {
+        int it = buf.getInt(ITERATION_OFFSET);
+        if (buf.getInt(ITERATION_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        if (it <= lastIteration) {
+            throw frame.reject(BAD_ITERATION, "iteration " + Integer.toUnsignedString(it) + " after iteration " + lastIteration);
+        }
+        lastIteration = it;
+        digest.fold(buf, 0, frame.length);
+        sink.iterationEnd(it);
+    }
+
+    private void onComplete() throws IOException, WireException {
+        long d = buf.getLong(COMPLETE_DIGEST_OFFSET);
+        long records = buf.getLong(COMPLETE_RECORDS_OFFSET);
+        long bytes = buf.getLong(COMPLETE_BYTES_OFFSET);
+        if (records != digest.records() || bytes != digest.bytes() || d != digest.digest()) {
+            throw frame.reject(DIGEST_MISMATCH, "the source sent " + records + " records, " + bytes + " bytes, digest " + Frames.hex(d)
+                    + "; this end read " + digest.records() + " records, " + digest.bytes() + " bytes, digest " + Frames.hex(digest.digest()));
+        }
+        state = State.COMPLETED;
+        Verdict v = sink.complete();
+        verdict = v.withDigest(digest.digest());
+        Frames.writeFully(out, Frames.verdict(verdict));
+    }
+
+    private void onError() throws WireException {
+        int code = Frames.u16(buf, ERROR_CODE_OFFSET);
+        int n = Frames.u16(buf, ERROR_MESSAGE_LENGTH_OFFSET);
+        WireException.Reason r = WireException.Reason.byCode(code);
+        String text = n == frame.length - ERROR_MESSAGE_OFFSET ? Frames.utf8(buf, ERROR_MESSAGE_OFFSET, n) : null;
+        throw frame.reject(PEER_ERROR, "the source sent " + (r == null ? "code " + code : r.name()) + ": "
+                + (text == null ? "(unreadable message)" : Frames.printable(text)));
+    }
+
+    // ------------------------------------------------------------------ handshake
+
+    private void onHello() throws IOException, WireException {
+        int version = Frames.u16(buf, HELLO_VERSION_OFFSET);
+        if (version != VERSION) throw frame.reject(UNSUPPORTED_VERSION, "version " + version + ", this end speaks " + VERSION);
+        int poison = Frames.u8(buf, HELLO_POISON_OFFSET);
+        if (buf.get(HELLO_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved byte not zero");
+        long n = Frames.u32(buf, HELLO_BLOCK_COUNT_OFFSET);
+        long session = buf.getLong(HELLO_SESSION_OFFSET);
+        if (n == 0 || n > MAX_BLOCKS) throw frame.reject(BAD_COUNT, n + " blocks, expected 1.." + MAX_BLOCKS);
+        String[] names = new String[(int) n];
+        long[] firstPfn = new long[(int) n];
+        long[] pages = new long[(int) n];
+        int at = HELLO_BLOCKS_OFFSET;
+        for (int i = 0; i < n; i++) {
+            if (at + BLOCK_ENTRY_FIXED_LENGTH > frame.length) throw frame.reject(BAD_LENGTH, "the record ends inside block entry " + i);
+            firstPfn[i] = buf.getLong(at + BLOCK_FIRST_PFN_OFFSET);
+            pages[i] = buf.getLong(at + BLOCK_PAGES_OFFSET);
+            int nameLen = Frames.u8(buf, at + BLOCK_NAME_LENGTH_OFFSET);
+            if (nameLen == 0) throw frame.reject(BAD_LAYOUT, "block " + i + " has an empty name");
+            if (at + BLOCK_ENTRY_FIXED_LENGTH + nameLen > frame.length) throw frame.reject(BAD_LENGTH, "the record ends inside the name of block " + i);
+            String name = Frames.utf8(buf, at + BLOCK_NAME_OFFSET, nameLen);
+            if (name == null) throw frame.reject(BAD_FIELD, "the name of block " + i + " is not UTF-8");
+            if (!Frames.nameFits(name)) throw frame.reject(BAD_LAYOUT, "the name of block " + i + " has " + name.length() + " characters, expected 1.." + MAX_NAME_CHARS);
+            names[i] = name;
+            String what = "block " + i + " (" + Frames.printable(name) + ", first PFN " + Frames.hex(firstPfn[i]) + ", " + pages[i] + " pages)";
+            if (firstPfn[i] < 0 || firstPfn[i] >= MAX_PFN) throw frame.reject(BAD_LAYOUT, what + ": first PFN past " + Frames.hex(MAX_PFN));
+            if (pages[i] <= 0 || pages[i] > MAX_PFN - firstPfn[i]) throw frame.reject(BAD_LAYOUT, what + ": no pages, or runs past PFN " + Frames.hex(MAX_PFN));
+            for (int j = 0; j < i; j++) {
+                if (names[j].equals(name)) throw frame.reject(BAD_LAYOUT, what + ": the name appears twice");
+                if (firstPfn[i] < firstPfn[j] + pages[j] && firstPfn[j] < firstPfn[i] + pages[i]) {
+                    throw frame.reject(BAD_LAYOUT, what + " overlaps block " + j + " (" + Frames.printable(names[j]) + ")");
+                }
+            }
+            at += BLOCK_ENTRY_FIXED_LENGTH + nameLen;
+        }
+        if (at != frame.length) throw frame.reject(BAD_LENGTH, "length " + frame.length + ", but the blocks end at " + at);
+
+        // Same blocks by name, first PFN and size; the order may differ.
+        if (n != local.blockCount()) {
+            throw frame.reject(LAYOUT_MISMATCH, "the source has " + n + " blocks " + Arrays.toString(names) + ", this end " + local.blockCount() + " (" + local + ")");
+        }
+        int[] map = new int[(int) n];
+        for (int i = 0; i < n; i++) {
+            RamBlock b = local.blockNamed(names[i]);
+            if (b == null) throw frame.reject(LAYOUT_MISMATCH, "block " + Frames.printable(names[i]) + " is not RAM here (" + local + ")");
+            if (b.firstPfn() != firstPfn[i] || b.pages() != pages[i]) {
+                throw frame.reject(LAYOUT_MISMATCH, "block " + b.name() + ": the source has first PFN " + Frames.hex(firstPfn[i]) + ", " + pages[i]
+                        + " pages; this end " + Frames.hex(b.firstPfn()) + ", " + b.pages() + " pages");
+            }
+            map[i] = b.index();
+        }
+        List<RamLayout.Spec> specs = new ArrayList<>();
+        for (int i = 0; i < n; i++) specs.add(new RamLayout.Spec(names[i], firstPfn[i], pages[i]));
+        this.wireToLocal = map;
+        this.wirePages = pages;
+        this.wireNames = names;
+        Hello h = new Hello(version, session, poison, RamLayout.of(specs));
+        digest.fold(buf, 0, frame.length);
+
+        Missing missing = new Missing();
+        sink.open(h, missing::add);
+        this.hello = h;
+        this.state = State.STREAMING;
+        for (ByteBuffer ack : Frames.acceptance(session, missing.sorted(), missing.count())) Frames.writeFully(out, ack);
+    }
+
+    /** The sink's missing ranges, in wire block ids, sorted and merged for HELLO_ACK. */
+    private final class Missing {
+        private final Map<Integer, List<long[]>> byWireBlock = new HashMap<>();
+        private int count;
+
+        void add(int localBlock, long offset, long count) {
+            if (localBlock < 0 || localBlock >= local.blockCount() || offset < 0 || count <= 0 || count > local.block(localBlock).pages() - offset) {
+                throw new IllegalArgumentException("the sink reported a missing range (block " + localBlock + ", offset " + offset + ", count " + count + ") outside " + local);
+            }
+            int wire = -1;
+            for (int i = 0; i < wireToLocal.length; i++) if (wireToLocal[i] == localBlock) wire = i;
+            byWireBlock.computeIfAbsent(wire, k -> new ArrayList<>()).add(new long[] {offset, count});
+        }
+
+        long[] sorted() {
+            List<long[]> out = new ArrayList<>();
+            for (int w = 0; w < wireToLocal.length; w++) {
+                List<long[]> rs = byWireBlock.get(w);
+                if (rs == null) continue;
+                rs.sort((a, b) -> Long.compare(a[0], b[0]));
+                long s = -1, e = -1;
+                for (long[] r : rs) {
+                    if (s >= 0 && r[0] <= e) {
+                        e = Math.max(e, r[0] + r[1]);
+                        continue;
+                    }
+                    if (s >= 0) out.add(new long[] {w, s, e - s});
+                    s = r[0];
+                    e = r[0] + r[1];
+                }
+                if (s >= 0) out.add(new long[] {w, s, e - s});
+            }
+            count = out.size();
+            long[] flat = new long[3 * count];
+            for (int i = 0; i < count; i++) System.arraycopy(out.get(i), 0, flat, 3 * i, 3);
+            return flat;
+        }
+
+        int count() { return count; }
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    /** The wire block id at {@code at}, checked against the handshake. */
+    private int wireBlock(int at) throws WireException {
+        long b = Frames.u32(buf, at);
+        if (b >= wirePages.length) throw frame.reject(UNKNOWN_BLOCK, "block id " + b + ", the handshake has " + wirePages.length + " blocks");
+        return (int) b;
+    }
+
+    private void checkCount(long count) throws WireException {
+        if (count <= 0 || count > MAX_PFN) throw frame.reject(BAD_COUNT, "count " + Long.toUnsignedString(count) + " pages");
+    }
+
+    /** {@code [offset, offset + count)} inside the block, without overflow. */
+    private void checkRange(int block, long offset, long count) throws WireException {
+        long pages = wirePages[block];
+        if (offset < 0 || offset >= pages || count > pages - offset) {
+            throw frame.reject(OUT_OF_RANGE, "pages [" + Long.toUnsignedString(offset) + ", +" + Long.toUnsignedString(count)
+                    + ") run past the end of block " + wireNames[block] + " (" + pages + " pages)");
+        }
+    }
+
+    /** Tells the source why (best effort: the connection may be gone). */
+    private void answerRejection(State was, WireException e) {
+        if (e.reason() == PEER_ERROR) return;
+        ByteBuffer answer = was == State.HANDSHAKE && e.reason() != TRUNCATED
+                ? Frames.refusal(frame.type == RecordType.HELLO && buf != null ? buf.getLong(HELLO_SESSION_OFFSET) : 0, e.reason(), e.messageWithoutReason())
+                : Frames.error(e.reason(), e.messageWithoutReason());
+        Frames.tryWrite(out, answer);
+    }
+}

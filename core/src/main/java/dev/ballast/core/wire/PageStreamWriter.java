@@ -1,0 +1,540 @@
+package dev.ballast.core.wire;
+
+import dev.ballast.core.engine.LinkException;
+import dev.ballast.core.engine.PageLink;
+import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.event.FailureCause;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.InterruptedByTimeoutException;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import static dev.ballast.core.wire.WireFormat.*;
+
+/**
+ * The source end of a page stream: a {@link PageLink} that encodes what the engine sends into
+ * records on {@code out} and reads the destination's answers (HELLO_ACK, COMPLETE_ACK, ERROR)
+ * from {@code in}. Both channels must be blocking.
+ *
+ * <p>Records are built in place in one reusable direct buffer and written when it fills, at the
+ * end of every iteration and at completion. Consecutive pages of one block go into one PAGES
+ * record (up to {@link Options#maxPagesPerRecord()}), adjacent fills of one value into one FILL,
+ * consecutive ascending balloon ranges of one block and operation into one BALLOON. Page
+ * contents are copied from the {@link PageSource} when {@link #sendPages} is called. Nothing is
+ * allocated per page or per record.
+ *
+ * <p>Single-threaded. After a {@link LinkException} the writer is dead: every further call throws.
+ * When a write fails because the destination closed the connection, the writer reads the ERROR
+ * the destination may have sent before closing, so the failure says why.
+ */
+public final class PageStreamWriter implements PageLink {
+
+    /**
+     * @param sessionId          the migration's id (a run id), echoed by the destination
+     * @param maxPagesPerRecord  pages per PAGES record, 1..{@value WireFormat#MAX_PAGES_PER_RECORD}
+     * @param maxRangesPerRecord ranges per BALLOON record, 1..{@value WireFormat#MAX_RANGES_PER_RECORD}
+     * @param bufferBytes        the output buffer; at least one record of the largest kind, which it grows to
+     */
+    public record Options(long sessionId, int maxPagesPerRecord, int maxRangesPerRecord, int bufferBytes) {
+        public Options {
+            if (maxPagesPerRecord < 1 || maxPagesPerRecord > MAX_PAGES_PER_RECORD) {
+                throw new IllegalArgumentException("maxPagesPerRecord=" + maxPagesPerRecord + " must be in 1.." + MAX_PAGES_PER_RECORD);
+            }
+            if (maxRangesPerRecord < 1 || maxRangesPerRecord > MAX_RANGES_PER_RECORD) {
+                throw new IllegalArgumentException("maxRangesPerRecord=" + maxRangesPerRecord + " must be in 1.." + MAX_RANGES_PER_RECORD);
+            }
+            if (bufferBytes < 0 || bufferBytes > 1 << 30) throw new IllegalArgumentException("bufferBytes=" + bufferBytes + " must be in 0..1 GiB");
+        }
+
+        /** 256 pages (1 MiB) a record, 4096 ranges a record, a 4 MiB buffer. */
+        public static Options defaults(long sessionId) {
+            return new Options(sessionId, 256, 4096, 4 << 20);
+        }
+    }
+
+    private static final int NONE = 0, PAGES = 1, FILL = 2, BALLOON = 3;
+
+    private final WritableByteChannel out;
+    private final ReadableByteChannel in;
+    private final PageSource source;
+    private final Options options;
+    private final ByteBuffer buf;
+    private final MemorySegment seg;
+    private final int capacity;
+    private final StreamDigest digest = new StreamDigest();
+
+    private RamLayout layout;
+    private long[] blockPages;
+    /** Bytes of complete or open records in {@link #buf}, from 0. */
+    private int pos;
+    private long bytesFlushed;
+
+    // the record still open at the end of the buffer, if any
+    private int open = NONE;
+    private int openStart;
+    private int openBlock;
+    private long openNext;
+    private long openCount;
+    private int openValue;
+
+    private boolean completed;
+    private LinkException failure;
+    private Verdict verdict;
+
+    public PageStreamWriter(WritableByteChannel out, ReadableByteChannel in, PageSource source, Options options) {
+        this.out = out;
+        this.in = in;
+        this.source = source;
+        this.options = options;
+        int need = Math.max(PAGES_DATA_OFFSET + options.maxPagesPerRecord() * PAGE_SIZE,
+                Math.max(BALLOON_RANGES_OFFSET + options.maxRangesPerRecord() * BALLOON_RANGE_LENGTH, RecordType.HELLO.maxLength()));
+        this.capacity = Math.max(need, options.bufferBytes());
+        this.buf = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+        this.seg = MemorySegment.ofBuffer(buf);
+    }
+
+    // ------------------------------------------------------------------ PageLink
+
+    @Override
+    public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
+        alive();
+        if (this.layout != null) throw new IllegalStateException("open() called twice");
+        if (poisonByte < 0 || poisonByte > 255) throw new IllegalArgumentException("poisonByte=" + poisonByte + " must be in 0..255");
+        if (layout.blockCount() > MAX_BLOCKS) throw new IllegalArgumentException("layout has " + layout.blockCount() + " blocks; the wire carries at most " + MAX_BLOCKS);
+        long[] pages = new long[layout.blockCount()];
+        int len = HELLO_BLOCKS_OFFSET;
+        byte[][] names = new byte[layout.blockCount()][];
+        for (RamBlock b : layout.blocks()) {
+            byte[] n = b.name().getBytes(StandardCharsets.UTF_8);
+            if (n.length > MAX_NAME_BYTES) throw new IllegalArgumentException("block name " + b.name() + " is longer than " + MAX_NAME_BYTES + " bytes of UTF-8");
+            if (b.endPfn() > MAX_PFN) throw new IllegalArgumentException("block " + b.name() + " ends at PFN " + Frames.hex(b.endPfn()) + ", past " + Frames.hex(MAX_PFN));
+            names[b.index()] = n;
+            pages[b.index()] = b.pages();
+            len += BLOCK_ENTRY_FIXED_LENGTH + n.length;
+        }
+        this.layout = layout;
+        this.blockPages = pages;
+        int at = pos;
+        Frames.putHeader(buf, at, RecordType.HELLO, 0, len);
+        buf.putShort(at + HELLO_VERSION_OFFSET, (short) VERSION);
+        buf.put(at + HELLO_POISON_OFFSET, (byte) poisonByte);
+        buf.put(at + HELLO_RESERVED_OFFSET, (byte) 0);
+        buf.putInt(at + HELLO_BLOCK_COUNT_OFFSET, layout.blockCount());
+        buf.putLong(at + HELLO_SESSION_OFFSET, options.sessionId());
+        int e = at + HELLO_BLOCKS_OFFSET;
+        for (RamBlock b : layout.blocks()) {
+            buf.putLong(e + BLOCK_FIRST_PFN_OFFSET, b.firstPfn());
+            buf.putLong(e + BLOCK_PAGES_OFFSET, b.pages());
+            buf.put(e + BLOCK_NAME_LENGTH_OFFSET, (byte) names[b.index()].length);
+            buf.put(e + BLOCK_NAME_OFFSET, names[b.index()]);
+            e += BLOCK_ENTRY_FIXED_LENGTH + names[b.index()].length;
+        }
+        pos = at + len;
+        digest.fold(buf, at, len);
+        flushOrFail();
+        long[] ranges = readAcceptance();
+        for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
+    }
+
+    @Override
+    public void sendPages(int block, long offset, long count) throws LinkException {
+        streaming();
+        checkRange(block, offset, count);
+        try {
+            while (count > 0) {
+                if (open != PAGES || openBlock != block || openNext != offset
+                        || openCount == options.maxPagesPerRecord() || capacity - pos < PAGE_SIZE) {
+                    closeOpen();
+                    ensure(PAGES_DATA_OFFSET + PAGE_SIZE);
+                    openStart = pos;
+                    Frames.putHeader(buf, pos, RecordType.PAGES, 0, PAGES_DATA_OFFSET);
+                    buf.putInt(pos + PAGES_BLOCK_OFFSET, block);
+                    buf.putLong(pos + PAGES_PAGE_OFFSET, offset);
+                    pos += PAGES_DATA_OFFSET;
+                    open = PAGES;
+                    openBlock = block;
+                    openNext = offset;
+                    openCount = 0;
+                }
+                long room = Math.min(options.maxPagesPerRecord() - openCount, (capacity - pos) / PAGE_SIZE);
+                int n = (int) Math.min(count, room);
+                source.copyPages(block, offset, n, seg, pos);
+                pos += n * PAGE_SIZE;
+                openCount += n;
+                openNext += n;
+                offset += n;
+                count -= n;
+            }
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
+    @Override
+    public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
+        streaming();
+        checkRange(block, offset, count);
+        if (fillByte < 0 || fillByte > 255) throw new IllegalArgumentException("fillByte=" + fillByte + " must be in 0..255");
+        if (open == FILL && openBlock == block && openValue == fillByte && openNext == offset) {
+            openCount += count;
+            openNext += count;
+            return;
+        }
+        try {
+            closeOpen();
+            ensure(FILL_LENGTH);
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        openStart = pos;
+        Frames.putHeader(buf, pos, RecordType.FILL, 0, FILL_LENGTH);
+        buf.putInt(pos + FILL_BLOCK_OFFSET, block);
+        buf.putInt(pos + FILL_BYTE_OFFSET, fillByte); // the fill byte and three reserved zero bytes
+        buf.putLong(pos + FILL_PAGE_OFFSET, offset);
+        pos += FILL_LENGTH;
+        open = FILL;
+        openBlock = block;
+        openValue = fillByte;
+        openNext = offset + count;
+        openCount = count;
+    }
+
+    @Override
+    public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException {
+        streaming();
+        checkRange(block, offset, count);
+        int op = ballooned ? BALLOON_SET : BALLOON_CLEAR;
+        if (open == BALLOON && openBlock == block && openValue == op && offset >= openNext) {
+            if (offset == openNext) {
+                // Touches the last range: grow it.
+                buf.putLong(pos - 8, buf.getLong(pos - 8) + count);
+                openNext += count;
+                return;
+            }
+            if (openCount < options.maxRangesPerRecord() && capacity - pos >= BALLOON_RANGE_LENGTH) {
+                buf.putLong(pos, offset);
+                buf.putLong(pos + 8, count);
+                pos += BALLOON_RANGE_LENGTH;
+                openCount++;
+                openNext = offset + count;
+                return;
+            }
+        }
+        try {
+            closeOpen();
+            ensure(BALLOON_RANGES_OFFSET + BALLOON_RANGE_LENGTH);
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        openStart = pos;
+        Frames.putHeader(buf, pos, RecordType.BALLOON, 0, BALLOON_RANGES_OFFSET);
+        buf.putInt(pos + BALLOON_BLOCK_OFFSET, block);
+        buf.putInt(pos + BALLOON_OP_OFFSET, op); // the op byte and three reserved zero bytes
+        buf.putLong(pos + BALLOON_RANGE_COUNT_OFFSET, 0); // count, patched at close, and a reserved zero
+        buf.putLong(pos + BALLOON_RANGES_OFFSET, offset);
+        buf.putLong(pos + BALLOON_RANGES_OFFSET + 8, count);
+        pos += BALLOON_RANGES_OFFSET + BALLOON_RANGE_LENGTH;
+        open = BALLOON;
+        openBlock = block;
+        openValue = op;
+        openCount = 1;
+        openNext = offset + count;
+    }
+
+    @Override
+    public void endIteration(int iteration) throws LinkException {
+        streaming();
+        if (iteration < 1) throw new IllegalArgumentException("iteration=" + iteration + " must be >= 1");
+        try {
+            closeOpen();
+            ensure(ITERATION_END_LENGTH);
+            Frames.putHeader(buf, pos, RecordType.ITERATION_END, 0, ITERATION_END_LENGTH);
+            buf.putInt(pos + ITERATION_OFFSET, iteration);
+            buf.putInt(pos + ITERATION_RESERVED_OFFSET, 0);
+            digest.fold(buf, pos, ITERATION_END_LENGTH);
+            pos += ITERATION_END_LENGTH;
+            drain();
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
+    @Override
+    public void complete() throws LinkException {
+        streaming();
+        try {
+            closeOpen();
+            ensure(COMPLETE_LENGTH);
+            Frames.putHeader(buf, pos, RecordType.COMPLETE, 0, COMPLETE_LENGTH);
+            buf.putLong(pos + COMPLETE_DIGEST_OFFSET, digest.digest());
+            buf.putLong(pos + COMPLETE_RECORDS_OFFSET, digest.records());
+            buf.putLong(pos + COMPLETE_BYTES_OFFSET, digest.bytes());
+            pos += COMPLETE_LENGTH;
+            drain();
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        completed = true;
+        verdict = readVerdict();
+    }
+
+    // ------------------------------------------------------------------ more
+
+    /** Writes every record built so far. */
+    public void flush() throws LinkException {
+        alive();
+        flushOrFail();
+    }
+
+    /**
+     * Tells the destination that the source gives the migration up (an ERROR record, reason
+     * ABORTED), as far as the channel still takes it; never throws. The writer is dead afterwards.
+     */
+    public void abort(String why) {
+        if (failure != null) return;
+        failure = new LinkException(FailureCause.PROTOCOL, "the source aborted the migration: " + why);
+        try {
+            ByteBuffer e = Frames.error(WireException.Reason.ABORTED, why);
+            if (open != NONE) closeOpen();
+            flushBuffer();
+            Frames.writeFully(out, e);
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: the link may be gone already
+        }
+    }
+
+    /** What the destination answered to COMPLETE, or null before. */
+    public Verdict verdict() { return verdict; }
+
+    /** The running digest of the records built so far. */
+    public long digest() { return digest.digest(); }
+
+    /** Stream bytes written to the channel so far. */
+    public long bytesWritten() { return bytesFlushed; }
+
+    // ------------------------------------------------------------------ internals
+
+    private void alive() throws LinkException {
+        if (failure != null) throw new LinkException(failure.failureCause(), "the link failed earlier: " + failure.getMessage());
+    }
+
+    private void streaming() throws LinkException {
+        alive();
+        if (layout == null) throw new IllegalStateException("open() first");
+        if (completed) throw new IllegalStateException("the migration is complete");
+    }
+
+    private void checkRange(int block, long offset, long count) {
+        if (block < 0 || block >= blockPages.length || offset < 0 || count <= 0 || count > blockPages[block] - offset) {
+            throw new IllegalArgumentException("range (block " + block + ", offset " + offset + ", count " + count + ") is outside the layout " + layout);
+        }
+    }
+
+    /** Closes the open record: its counts and length into the header, its bytes into the digest. */
+    private void closeOpen() {
+        switch (open) {
+            case NONE -> { return; }
+            case PAGES -> buf.putInt(openStart + PAGES_COUNT_OFFSET, (int) openCount);
+            case FILL -> buf.putLong(openStart + FILL_COUNT_OFFSET, openCount);
+            case BALLOON -> buf.putInt(openStart + BALLOON_RANGE_COUNT_OFFSET, (int) openCount);
+            default -> throw new IllegalStateException();
+        }
+        int len = pos - openStart;
+        buf.putInt(openStart + LENGTH_OFFSET, len - HEADER_LENGTH);
+        digest.fold(buf, openStart, len);
+        open = NONE;
+    }
+
+    /** Makes room for {@code bytes} more, writing out what the buffer holds if it must. */
+    private void ensure(int bytes) throws IOException {
+        if (capacity - pos < bytes) drain();
+    }
+
+    private void drain() throws IOException {
+        closeOpen();
+        flushBuffer();
+    }
+
+    private void flushBuffer() throws IOException {
+        if (pos == 0) return;
+        buf.limit(pos).position(0);
+        try {
+            Frames.writeFully(out, buf);
+        } finally {
+            bytesFlushed += buf.position();
+            buf.clear();
+            pos = 0;
+        }
+    }
+
+    private void flushOrFail() throws LinkException {
+        try {
+            drain();
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
+    private LinkException fail(IOException e) {
+        FailureCause cause = causeOf(e);
+        String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        if (cause == FailureCause.PEER_CLOSED && !(e instanceof ClosedChannelException)) {
+            // The destination closed: it may have said why before it did.
+            String why = peerError();
+            if (why != null) {
+                return failure = new LinkException(FailureCause.PROTOCOL, "the destination rejected the stream: " + why);
+            }
+        }
+        return failure = new LinkException(cause, "page stream: " + msg);
+    }
+
+    private LinkException fail(FailureCause cause, String msg) {
+        return failure = new LinkException(cause, msg);
+    }
+
+    private static FailureCause causeOf(IOException e) {
+        if (e instanceof SocketTimeoutException || e instanceof InterruptedByTimeoutException) return FailureCause.TIMEOUT;
+        if (e instanceof ClosedChannelException) return FailureCause.PEER_CLOSED;
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("Broken pipe") || m.contains("Connection reset") || m.contains("closed")) return FailureCause.PEER_CLOSED;
+        return FailureCause.IO;
+    }
+
+    /** After the destination closed on us: the ERROR it sent before, if any. Never throws. */
+    private String peerError() {
+        try {
+            FrameIn f = new FrameIn(in, false);
+            if (!f.readHeader() || f.type != RecordType.ERROR) return null;
+            f.readPayload();
+            return describeError(f);
+        } catch (IOException | WireException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String describeError(FrameIn f) {
+        ByteBuffer b = f.buf;
+        int code = Frames.u16(b, ERROR_CODE_OFFSET);
+        int n = Frames.u16(b, ERROR_MESSAGE_LENGTH_OFFSET);
+        WireException.Reason r = WireException.Reason.byCode(code);
+        String text = n == f.length - ERROR_MESSAGE_OFFSET ? Frames.utf8(b, ERROR_MESSAGE_OFFSET, n) : null;
+        return (r == null ? "code " + code : r.name()) + ": " + (text == null ? "(unreadable message)" : Frames.printable(text));
+    }
+
+    /** Tells the destination why its answer was rejected (best effort) and fails. */
+    private LinkException reject(WireException e) {
+        try {
+            Frames.writeFully(out, Frames.error(e.reason(), e.messageWithoutReason()));
+        } catch (IOException | RuntimeException ignored) {
+            // best effort
+        }
+        return fail(FailureCause.PROTOCOL, "bad answer from the destination: " + e.getMessage());
+    }
+
+    /** Reads HELLO_ACK records up to the last; returns the missing ranges as (block, offset, count) triples. */
+    private long[] readAcceptance() throws LinkException {
+        FrameIn f = new FrameIn(in, false);
+        long[] ranges = new long[48];
+        int n = 0;
+        int lastBlock = -1;
+        long lastEnd = 0;
+        try {
+            while (true) {
+                if (!f.readHeader()) throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered HELLO");
+                if (f.type == RecordType.ERROR) {
+                    f.readPayload();
+                    throw fail(FailureCause.PROTOCOL, "the destination rejected HELLO: " + describeError(f));
+                }
+                if (f.type != RecordType.HELLO_ACK) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected HELLO_ACK");
+                f.readPayload();
+                ByteBuffer b = f.buf;
+                int status = Frames.u16(b, ACK_STATUS_OFFSET);
+                int msgLen = Frames.u16(b, ACK_MESSAGE_LENGTH_OFFSET);
+                long count = Frames.u32(b, ACK_RANGE_COUNT_OFFSET);
+                if (count > MAX_RANGES_PER_RECORD) throw f.reject(WireException.Reason.BAD_COUNT, count + " ranges");
+                if (msgLen > MAX_MESSAGE_BYTES || ACK_RANGES_OFFSET + count * MISSING_RANGE_LENGTH + msgLen != f.length) {
+                    throw f.reject(WireException.Reason.BAD_LENGTH, "length " + f.length + " does not match " + count + " ranges and a message of " + msgLen + " bytes");
+                }
+                int msgAt = ACK_RANGES_OFFSET + (int) count * MISSING_RANGE_LENGTH;
+                String msg = Frames.utf8(b, msgAt, msgLen);
+                if (msg == null) throw f.reject(WireException.Reason.BAD_FIELD, "the message is not UTF-8");
+                if (status != 0) {
+                    WireException.Reason r = WireException.Reason.byCode(status);
+                    throw fail(FailureCause.PROTOCOL, "the destination refused the migration: "
+                            + (r == null ? "code " + status : r.name()) + ": " + Frames.printable(msg));
+                }
+                long session = b.getLong(ACK_SESSION_OFFSET);
+                if (session != options.sessionId()) {
+                    throw f.reject(WireException.Reason.BAD_FIELD, "session " + Frames.hex(session) + ", expected " + Frames.hex(options.sessionId()));
+                }
+                for (int i = 0; i < count; i++) {
+                    int at = ACK_RANGES_OFFSET + i * MISSING_RANGE_LENGTH;
+                    long block = Frames.u32(b, at + MISSING_BLOCK_OFFSET);
+                    long off = b.getLong(at + MISSING_OFFSET_OFFSET);
+                    long cnt = b.getLong(at + MISSING_COUNT_OFFSET);
+                    String where = "missing range " + i + " (block " + block + ", offset " + off + ", count " + cnt + ")";
+                    if (b.getInt(at + MISSING_RESERVED_OFFSET) != 0) throw f.reject(WireException.Reason.BAD_FIELD, where + ": reserved field not zero");
+                    if (block >= blockPages.length) throw f.reject(WireException.Reason.UNKNOWN_BLOCK, where + ": the handshake has " + blockPages.length + " blocks");
+                    if (cnt <= 0 || cnt > MAX_PFN) throw f.reject(WireException.Reason.BAD_COUNT, where);
+                    long pages = blockPages[(int) block];
+                    if (off < 0 || off >= pages || cnt > pages - off) throw f.reject(WireException.Reason.OUT_OF_RANGE, where + ": the block has " + pages + " pages");
+                    if (block < lastBlock || (block == lastBlock && off < lastEnd)) {
+                        throw f.reject(WireException.Reason.UNORDERED_RANGES, where + " overlaps or precedes the range before it");
+                    }
+                    lastBlock = (int) block;
+                    lastEnd = off + cnt;
+                    if (n + 3 > ranges.length) ranges = Arrays.copyOf(ranges, ranges.length * 2);
+                    ranges[n++] = block;
+                    ranges[n++] = off;
+                    ranges[n++] = cnt;
+                }
+                if ((f.flags & FLAG_MORE) == 0) return Arrays.copyOf(ranges, n);
+            }
+        } catch (IOException e) {
+            throw fail(e);
+        } catch (WireException e) {
+            throw reject(e);
+        }
+    }
+
+    private Verdict readVerdict() throws LinkException {
+        FrameIn f = new FrameIn(in, false);
+        try {
+            if (!f.readHeader()) throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered COMPLETE");
+            f.readPayload();
+            ByteBuffer b = f.buf;
+            if (f.type == RecordType.ERROR) throw fail(FailureCause.PROTOCOL, "the destination rejected the stream: " + describeError(f));
+            if (f.type != RecordType.COMPLETE_ACK) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected COMPLETE_ACK");
+            long d = b.getLong(VERDICT_DIGEST_OFFSET);
+            long checked = b.getLong(VERDICT_CHECKED_OFFSET);
+            long bad = b.getLong(VERDICT_BAD_OFFSET);
+            int ok = Frames.u8(b, VERDICT_OK_OFFSET);
+            int msgLen = Frames.u16(b, VERDICT_MESSAGE_LENGTH_OFFSET);
+            if (msgLen != f.length - VERDICT_MESSAGE_OFFSET) throw f.reject(WireException.Reason.BAD_LENGTH, "message length " + msgLen + " in a record of " + f.length);
+            if (ok > 1 || b.get(VERDICT_RESERVED_OFFSET) != 0 || b.getInt(VERDICT_RESERVED2_OFFSET) != 0) {
+                throw f.reject(WireException.Reason.BAD_FIELD, "ok=" + ok + " or a reserved field not zero");
+            }
+            if (checked < 0 || bad < 0 || bad > checked) throw f.reject(WireException.Reason.BAD_COUNT, "checked " + checked + " pages, bad " + bad);
+            String msg = Frames.utf8(b, VERDICT_MESSAGE_OFFSET, msgLen);
+            if (msg == null) throw f.reject(WireException.Reason.BAD_FIELD, "the message is not UTF-8");
+            if (d != digest.digest()) {
+                throw fail(FailureCause.PROTOCOL, "the destination's stream digest " + Frames.hex(d) + " differs from the source's " + Frames.hex(digest.digest()));
+            }
+            return new Verdict(d, checked, bad, ok == 1, Frames.printable(msg));
+        } catch (IOException e) {
+            throw fail(e);
+        } catch (WireException e) {
+            throw reject(e);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.ballast.core.wire;
+
+/**
+ * The byte layout of the page-stream protocol, version {@value #VERSION}. Every integer is
+ * little-endian; every offset below counts from the first byte of the record (its header).
+ * {@code docs/wire-protocol.md} draws every record and says what each field may hold.
+ *
+ * <p>Every record starts with the same header:
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-------------------------------+---------------+---------------+
+ *  |        magic (0xBA11)         |     type      |     flags     |  0
+ *  +-------------------------------+---------------+---------------+
+ *  |             payload length (bytes after this header)          |  4
+ *  +---------------------------------------------------------------+
+ *  |                         payload ...                           |  8
+ * </pre>
+ *
+ * <p>The page record, for example:
+ * <pre>
+ *  +---------------------------------------------------------------+
+ *  |                      header (type 3)                          |  0
+ *  +---------------------------------------------------------------+
+ *  |                      block id (u32)                           |  8
+ *  +---------------------------------------------------------------+
+ *  |                      page count n (u32)                       | 12
+ *  +---------------------------------------------------------------+
+ *  |                      offset in block, pages (u64)             | 16
+ *  +---------------------------------------------------------------+
+ *  |                      n x 4096 bytes of page contents        ... 24
+ * </pre>
+ *
+ * <p>Block ids are positions in the HELLO's block list (the sender's order); the destination
+ * maps them to its own blocks by name. Reserved fields are zero; a reader rejects anything else,
+ * so a later version can give them a meaning.
+ */
+public final class WireFormat {
+    private WireFormat() { }
+
+    public static final int VERSION = 1;
+    public static final int MAGIC = 0xBA11;
+    public static final int PAGE_SIZE = 4096;
+
+    // ---------------------------------------------------------------- header
+    public static final int MAGIC_OFFSET = 0;
+    public static final int TYPE_OFFSET = 2;
+    public static final int FLAGS_OFFSET = 3;
+    public static final int LENGTH_OFFSET = 4;
+    public static final int HEADER_LENGTH = 8;
+
+    /** HELLO_ACK flag: more HELLO_ACK records follow with further missing ranges. */
+    public static final int FLAG_MORE = 0x01;
+
+    // ---------------------------------------------------------------- HELLO
+    public static final int HELLO_VERSION_OFFSET = 8;        // u16
+    public static final int HELLO_POISON_OFFSET = 10;        // u8
+    public static final int HELLO_RESERVED_OFFSET = 11;      // u8
+    public static final int HELLO_BLOCK_COUNT_OFFSET = 12;   // u32
+    public static final int HELLO_SESSION_OFFSET = 16;       // u64
+    public static final int HELLO_BLOCKS_OFFSET = 24;        // entries
+    /** In a HELLO block entry, relative to the entry. */
+    public static final int BLOCK_FIRST_PFN_OFFSET = 0;      // u64
+    public static final int BLOCK_PAGES_OFFSET = 8;          // u64
+    public static final int BLOCK_NAME_LENGTH_OFFSET = 16;   // u8
+    public static final int BLOCK_NAME_OFFSET = 17;          // bytes
+    public static final int BLOCK_ENTRY_FIXED_LENGTH = 17;
+
+    // ---------------------------------------------------------------- HELLO_ACK
+    public static final int ACK_STATUS_OFFSET = 8;           // u16: 0 accepted, else a WireException.Reason code
+    public static final int ACK_MESSAGE_LENGTH_OFFSET = 10;  // u16
+    public static final int ACK_RANGE_COUNT_OFFSET = 12;     // u32
+    public static final int ACK_SESSION_OFFSET = 16;         // u64
+    public static final int ACK_RANGES_OFFSET = 24;          // ranges, then the message
+    /** In a HELLO_ACK missing range, relative to the range. */
+    public static final int MISSING_BLOCK_OFFSET = 0;        // u32
+    public static final int MISSING_RESERVED_OFFSET = 4;     // u32
+    public static final int MISSING_OFFSET_OFFSET = 8;       // u64
+    public static final int MISSING_COUNT_OFFSET = 16;       // u64
+    public static final int MISSING_RANGE_LENGTH = 24;
+
+    // ---------------------------------------------------------------- PAGES
+    public static final int PAGES_BLOCK_OFFSET = 8;          // u32
+    public static final int PAGES_COUNT_OFFSET = 12;         // u32
+    public static final int PAGES_PAGE_OFFSET = 16;          // u64
+    public static final int PAGES_DATA_OFFSET = 24;
+
+    // ---------------------------------------------------------------- FILL
+    public static final int FILL_BLOCK_OFFSET = 8;           // u32
+    public static final int FILL_BYTE_OFFSET = 12;           // u8
+    public static final int FILL_RESERVED_OFFSET = 13;       // 3 bytes
+    public static final int FILL_PAGE_OFFSET = 16;           // u64
+    public static final int FILL_COUNT_OFFSET = 24;          // u64
+    public static final int FILL_LENGTH = 32;
+
+    // ---------------------------------------------------------------- BALLOON
+    public static final int BALLOON_BLOCK_OFFSET = 8;        // u32
+    public static final int BALLOON_OP_OFFSET = 12;          // u8: 1 set (in the balloon), 0 clear
+    public static final int BALLOON_RESERVED_OFFSET = 13;    // 3 bytes
+    public static final int BALLOON_RANGE_COUNT_OFFSET = 16; // u32
+    public static final int BALLOON_RESERVED2_OFFSET = 20;   // u32
+    public static final int BALLOON_RANGES_OFFSET = 24;      // (offset u64, count u64) pairs
+    public static final int BALLOON_RANGE_LENGTH = 16;
+    public static final int BALLOON_CLEAR = 0;
+    public static final int BALLOON_SET = 1;
+
+    // ---------------------------------------------------------------- ITERATION_END
+    public static final int ITERATION_OFFSET = 8;            // u32
+    public static final int ITERATION_RESERVED_OFFSET = 12;  // u32
+    public static final int ITERATION_END_LENGTH = 16;
+
+    // ---------------------------------------------------------------- COMPLETE
+    public static final int COMPLETE_DIGEST_OFFSET = 8;      // u64
+    public static final int COMPLETE_RECORDS_OFFSET = 16;    // u64
+    public static final int COMPLETE_BYTES_OFFSET = 24;      // u64
+    public static final int COMPLETE_LENGTH = 32;
+
+    // ---------------------------------------------------------------- COMPLETE_ACK
+    public static final int VERDICT_DIGEST_OFFSET = 8;       // u64
+    public static final int VERDICT_CHECKED_OFFSET = 16;     // u64
+    public static final int VERDICT_BAD_OFFSET = 24;         // u64
+    public static final int VERDICT_OK_OFFSET = 32;          // u8: 0 or 1
+    public static final int VERDICT_RESERVED_OFFSET = 33;    // u8
+    public static final int VERDICT_MESSAGE_LENGTH_OFFSET = 34; // u16
+    public static final int VERDICT_RESERVED2_OFFSET = 36;   // u32
+    public static final int VERDICT_MESSAGE_OFFSET = 40;
+
+    // ---------------------------------------------------------------- ERROR
+    public static final int ERROR_CODE_OFFSET = 8;           // u16: a WireException.Reason code
+    public static final int ERROR_MESSAGE_LENGTH_OFFSET = 10; // u16
+    public static final int ERROR_RESERVED_OFFSET = 12;      // u32
+    public static final int ERROR_MESSAGE_OFFSET = 16;
+
+    // ---------------------------------------------------------------- limits
+    public static final int MAX_BLOCKS = 256;
+    public static final int MAX_NAME_BYTES = 255;
+    /** Block names as {@link dev.ballast.core.mem.RamBlock} allows them: 1 to 64 characters. */
+    public static final int MAX_NAME_CHARS = 64;
+    public static final int MAX_PAGES_PER_RECORD = 1024;
+    public static final int MAX_RANGES_PER_RECORD = 65536;
+    public static final int MAX_MESSAGE_BYTES = 1024;
+    /** Guest-physical frames are below 2^52 (a 64-bit physical address of 4 KiB pages). */
+    public static final long MAX_PFN = 1L << 52;
+
+    /** The longest record of any type, header included (a full PAGES record). */
+    public static final int MAX_RECORD_LENGTH = PAGES_DATA_OFFSET + MAX_PAGES_PER_RECORD * PAGE_SIZE;
+
+    /** Seed of the stream digest before the first record. */
+    public static final long DIGEST_SEED = 0;
+}
