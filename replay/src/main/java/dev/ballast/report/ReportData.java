@@ -111,11 +111,17 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
 
     /**
      * Counters per time bucket of {@code bucketMs}: the pages still to send (most and last in the
-     * bucket), the throughput, pages sent, pages the guest hinted free, pages cleared as free, and
-     * balloon inflates and deflates.
+     * bucket), the throughput, pages sent, pages the guest hinted free, pages cleared as free,
+     * balloon inflates and deflates, and the pages in the balloon at the bucket's end. The throughput is averaged over {@code rateWindowMs} around each
+     * bucket: an engine sends a step's pages at one instant and a rate limit lets them out in bursts
+     * per 100 ms window, so a bucket alone would show spikes and gaps that no link saw.
      */
-    public record Series(double bucketMs, long[] pendingMax, long[] pendingEnd, double[] gbps, long[] sentPages,
-                         long[] hintedPages, long[] freedPages, long[] inflatedPages, long[] deflatedPages) { }
+    public record Series(double bucketMs, double rateWindowMs, long[] pendingMax, long[] pendingEnd, double[] gbps,
+                         long[] sentPages, long[] hintedPages, long[] freedPages, long[] inflatedPages, long[] deflatedPages,
+                         long[] balloonPages) { }
+
+    /** The longest the throughput is averaged over: the engine's rate-limit window. */
+    public static final long RATE_WINDOW_NS = 100_000_000L;
 
     /**
      * Guest memory in guest-physical order: RAM blocks and the holes between them.
@@ -185,7 +191,9 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
         private final long[] lastZero;
         private final long[] free;
         private final long[] ballooned;
+        private final long[] inBalloon;
         private long pending;
+        private long balloonLevel;
 
         private long events;
         private long lastNumber = -1;
@@ -241,6 +249,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             lastZero = new long[w];
             free = new long[w];
             ballooned = new long[w];
+            inBalloon = new long[w];
         }
 
         long readSoFar() {
@@ -298,11 +307,13 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                             inflated += c;
                             buckets.inflated(rel(t), c);
                         }
+                        balloon(t, b, c, true);
                     }
                     case BALLOON_DEFLATE -> {
                         if (c <= 0) break;
                         deflated += c;
                         buckets.deflated(rel(t), c);
+                        balloon(t, b, c, false);
                     }
                     case REJECT -> rejected++;
                     case LINK_FAILED -> linkFailures++;
@@ -323,6 +334,16 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             } catch (RuntimeException x) {
                 throw bad(e, describe(x));
             }
+        }
+
+        /** Follows the balloon's size; a range that is not all RAM is one the engine rejects, and changes nothing. */
+        private void balloon(long t, long pfn, long pages, boolean inflate) {
+            if (pfn < 0 || layout.splitPfnRange(pfn, pages, (blk, o, n) -> { }) > 0) return;
+            layout.splitPfnRange(pfn, pages, (blk, o, n) -> {
+                long p = blk.firstIndex() + o;
+                balloonLevel += inflate ? setCounting(inBalloon, p, p + n) : -clearCounting(inBalloon, p, p + n);
+            });
+            buckets.balloon(rel(t), balloonLevel);
         }
 
         private ReportException bad(Event e, String what) {
@@ -357,7 +378,8 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                 outcome = null;
                 transferredOpen = 0;
                 pending = 0;
-                for (long[] bits : new long[][] {toSend, sentOnce, sentTwice, lastZero, free, ballooned}) Arrays.fill(bits, 0);
+                balloonLevel = 0;
+                for (long[] bits : new long[][] {toSend, sentOnce, sentTwice, lastZero, free, ballooned, inBalloon}) Arrays.fill(bits, 0);
                 pSent = pZero = pResent = pFree = pBalloon = 0;
                 passOpen = false;
                 pass = 0;
@@ -452,6 +474,18 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                 long m = mask(i, first, last, from, to);
                 n += Long.bitCount(m & ~w[i]);
                 w[i] |= m;
+            }
+            return n;
+        }
+
+        /** Clears [from, to); returns how many bits were set. */
+        private static long clearCounting(long[] w, long from, long to) {
+            long n = 0;
+            int first = (int) (from >>> 6), last = (int) ((to - 1) >>> 6);
+            for (int i = first; i <= last; i++) {
+                long m = mask(i, first, last, from, to);
+                n += Long.bitCount(m & w[i]);
+                w[i] &= ~m;
             }
             return n;
         }
@@ -602,6 +636,8 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
         private final long[] freed = new long[MAX_BUCKETS];
         private final long[] inflated = new long[MAX_BUCKETS];
         private final long[] deflated = new long[MAX_BUCKETS];
+        private final long[] balloonEnd = new long[MAX_BUCKETS];
+        private final boolean[] balloonSampled = new boolean[MAX_BUCKETS];
         // the bucket of the last time asked for, so most events cost no division
         private long cachedFrom = 0, cachedTo = widthNs;
         private int cached;
@@ -634,11 +670,14 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                 freed[k] = freed[x] + freed[y];
                 inflated[k] = inflated[x] + inflated[y];
                 deflated[k] = deflated[x] + deflated[y];
+                balloonEnd[k] = balloonSampled[y] ? balloonEnd[y] : balloonEnd[x];
+                balloonSampled[k] = balloonSampled[x] || balloonSampled[y];
             }
-            for (long[] a : new long[][] {pendingMax, pendingEnd, bytes, sent, hinted, freed, inflated, deflated}) {
+            for (long[] a : new long[][] {pendingMax, pendingEnd, bytes, sent, hinted, freed, inflated, deflated, balloonEnd}) {
                 Arrays.fill(a, half, MAX_BUCKETS, 0);
             }
             Arrays.fill(sampled, half, MAX_BUCKETS, false);
+            Arrays.fill(balloonSampled, half, MAX_BUCKETS, false);
             widthNs *= 2;
             used = (used + 1) / 2;
             cachedFrom = 0;
@@ -670,13 +709,20 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
 
         void deflated(long t, long pages) { deflated[at(t)] += pages; }
 
+        void balloon(long t, long level) {
+            int i = at(t);
+            balloonEnd[i] = level;
+            balloonSampled[i] = true;
+        }
+
         Series series(long endNs) {
             at(endNs);
             int n = Math.max(1, used);
-            long[] max = new long[n], end = new long[n];
-            double[] gbps = new double[n];
-            long carry = 0;
+            long[] max = new long[n], end = new long[n], inBalloon = new long[n];
+            long carry = 0, level = 0;
             for (int i = 0; i < n; i++) {
+                if (balloonSampled[i]) level = balloonEnd[i];
+                inBalloon[i] = level;
                 if (sampled[i]) {
                     max[i] = pendingMax[i];
                     end[i] = pendingEnd[i];
@@ -685,11 +731,22 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                     max[i] = carry;
                     end[i] = carry;
                 }
-                long span = Math.min(widthNs, endNs - i * widthNs);
-                gbps[i] = span > 0 ? Math.round(bytes[i] * 8.0 / span * 1e4) / 1e4 : 0;
             }
-            return new Series(widthNs / 1e6, max, end, gbps, Arrays.copyOf(sent, n), Arrays.copyOf(hinted, n),
-                    Arrays.copyOf(freed, n), Arrays.copyOf(inflated, n), Arrays.copyOf(deflated, n));
+            // a centred window of the rate limit's length, but no more than an eighth of the run
+            long windowNs = Math.max(widthNs, Math.min(RATE_WINDOW_NS, endNs / 8));
+            int half = (int) (windowNs / widthNs / 2);
+            double[] gbps = new double[n];
+            long inWindow = 0;
+            int lo = 0, hi = -1; // buckets [lo, hi] summed in inWindow
+            for (int i = 0; i < n; i++) {
+                int from = Math.max(0, i - half), to = Math.min(n - 1, i + half);
+                while (hi < to) inWindow += bytes[++hi];
+                while (lo < from) inWindow -= bytes[lo++];
+                long span = Math.min((long) (to + 1) * widthNs, Math.max(endNs, 1)) - (long) from * widthNs;
+                gbps[i] = span > 0 ? Math.round(inWindow * 8.0 / span * 1e4) / 1e4 : 0;
+            }
+            return new Series(widthNs / 1e6, (2 * half + 1) * widthNs / 1e6, max, end, gbps, Arrays.copyOf(sent, n),
+                    Arrays.copyOf(hinted, n), Arrays.copyOf(freed, n), Arrays.copyOf(inflated, n), Arrays.copyOf(deflated, n), inBalloon);
         }
     }
 }

@@ -61,6 +61,26 @@ class ReportDataTest {
     }
 
     @Test
+    void shouldReadAHundredMillionEventsOfATebibyteGuestInSeconds() {
+        Scenario s = Scenario.sim(1024 * G, "idle", "hint", 1);
+        long events = 100_000_000L;
+        RunInput run = new RunInput("synthetic", dev.ballast.core.run.RunManifest.of(s), () -> new SyntheticRun(s.layout(), events));
+        ReportData.read(new RunInput("warm-up", run.manifest(), () -> new SyntheticRun(s.layout(), 5_000_000L)));
+        long t0 = System.nanoTime();
+        ReportData d = ReportData.read(run);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "report data: %,d events of a 1 TiB guest in %.2f s (%.0f M events/s)%n",
+                d.totals().events(), seconds, d.totals().events() / seconds / 1e6);
+        assertThat(d.totals().events()).isGreaterThanOrEqualTo(events);
+        assertThat(d.totals().outcome()).isEqualTo("COMPLETED");
+        assertThat(d.series().pendingMax().length).isLessThanOrEqualTo(ReportData.MAX_BUCKETS);
+        assertThat(d.memory().regions().stream().mapToInt(r -> r.cells().length()).sum()).isLessThanOrEqualTo(2 * ReportData.MAP_CELLS);
+        assertThat(d.passes().size()).isLessThan(20);
+        // generous: the point is seconds, not minutes, on a shared machine
+        assertThat(seconds).isLessThan(60);
+    }
+
+    @Test
     void shouldShowTheHoleBetweenTheBlocks() {
         ReportData d = ReportData.read(Recorded.run(Scenario.sim(8 * G, "idle", "legacy", 1)).input());
         List<ReportData.Region> r = d.memory().regions();
