@@ -110,7 +110,7 @@ class HtmlReportBrowserTest {
         long t1 = System.nanoTime();
         double opened = check(html, 6, OUT.resolve("report-1tib.png"));
         System.out.printf(java.util.Locale.ROOT, "1 TiB guest, %,d events: report written in %.2f s, drawn in %.2f s, %,d bytes%n",
-                run.events, (t1 - t0) / 1e9, opened, Files.size(html));
+                run.count(), (t1 - t0) / 1e9, opened, Files.size(html));
         assertThat(opened).as("seconds until every chart has drawn").isLessThan(10);
     }
 
