@@ -8,6 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,6 +40,10 @@ final class CompareCommand implements Callable<Integer> {
             description = "The policies to compare, in this order. Default: legacy, balloon, hint, bitmap, hint+balloon.")
     List<String> policies;
 
+    @Option(names = "--report", paramLabel = "FILE", order = 5,
+            description = "Also draw the runs side by side into this HTML file (needs their journals).")
+    Path report;
+
     CompareCommand(Context ctx) {
         this.ctx = ctx;
     }
@@ -48,6 +53,7 @@ final class CompareCommand implements Callable<Integer> {
         List<String> chosen = policies == null ? BUILT_IN : List.copyOf(new LinkedHashSet<>(policies.stream()
                 .map(String::trim).filter(p -> !p.isEmpty()).toList()));
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
+        if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
 
         Backend backend = ctx.backends().get(options.backend);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
@@ -69,6 +75,10 @@ final class CompareCommand implements Callable<Integer> {
                 + ReportText.ms(reports.stream().mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
         human.flush();
         if (options.json != null) Runs.writeJson(options.json, reports, ctx.out());
+        if (report != null) {
+            ReportCommand.write(reports.stream().map(r -> Path.of(r.journal().path())).toList(), report);
+            human.println("wrote " + report);
+        }
 
         int code = ExitCodes.OK;
         for (RunReport r : reports) {

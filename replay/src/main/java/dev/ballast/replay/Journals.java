@@ -35,6 +35,44 @@ public final class Journals {
         };
     }
 
+    /**
+     * Opens a journal for a report: its manifest now, its events each time the supplier is called
+     * (from the first event; each call opens a reader that closes when its stream ends). Readers
+     * still open are closed by {@link ReportSource#close()}.
+     */
+    public static final class ReportSource implements AutoCloseable {
+        private final Path dir;
+        private final RunManifest manifest;
+        private final List<JournalReader> open = new ArrayList<>();
+
+        public ReportSource(Path dir) {
+            this.dir = dir;
+            try (JournalReader r = JournalReader.open(dir)) {
+                this.manifest = Journals.manifest(r);
+            }
+        }
+
+        public RunManifest manifest() { return manifest; }
+
+        public EventStream events() {
+            JournalReader r = JournalReader.open(dir);
+            open.add(r);
+            EventStream s = stream(r);
+            return into -> {
+                if (s.next(into)) return true;
+                r.close();
+                open.remove(r);
+                return false;
+            };
+        }
+
+        @Override
+        public void close() {
+            for (JournalReader r : open) r.close();
+            open.clear();
+        }
+    }
+
     public static RunManifest manifest(JournalReader reader) {
         return RunManifest.fromMetadata(reader.header().metadata());
     }
