@@ -33,4 +33,17 @@ final class ResendLedger {
         }
         sentClean.setRange(from, to);
     }
+
+    /**
+     * A page sent as a fill of what a free page holds, not read from the guest: when the guest has
+     * written it since (content differs from the fill) the destination's copy is out of date at
+     * once, as if written after the send.
+     */
+    void onFilled(long index, boolean current) {
+        if (sentClean.get(index)) {
+            violations.record(3, "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
+        }
+        if (current) sentClean.set(index);
+        else sentClean.clear(index);
+    }
 }

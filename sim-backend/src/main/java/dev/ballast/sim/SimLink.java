@@ -79,10 +79,16 @@ final class SimLink implements PageLink {
     @Override
     public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
         check();
-        java.util.Arrays.fill(dst.content[block], (int) offset, (int) (offset + count), fillByte == 0 ? 0 : -fillByte);
+        int fill = fillByte == 0 ? 0 : -fillByte;
+        java.util.Arrays.fill(dst.content[block], (int) offset, (int) (offset + count), fill);
         long g = src.blocks[block].firstIndex() + offset;
         dst.received.setRange(g, g + count);
-        ledger.onSent(g, g + count);
+        if (fillByte == 0) {
+            ledger.onSent(g, g + count); // a zero page the engine found zero: its current content
+        } else {
+            int[] c = src.content[block];
+            for (int i = 0; i < count; i++) ledger.onFilled(g + i, c[(int) offset + i] == fill);
+        }
         costs.bytes(header + 8L);
         pagesSent += count;
     }

@@ -348,10 +348,14 @@ public final class MigrationEngine {
         return work;
     }
 
+    /**
+     * Sends pages the guest said were free as poison. Their tracking is not re-armed: the fill is
+     * not read from the guest, so a write since the guest's report must stay in the dirty log for
+     * the next sync (a guest need not hold the pages of a free bitmap).
+     */
     private void sendPoison(RamBlock b, long p, long q) throws LinkException {
         int poison = features.poisonByte();
         long off = p - b.firstIndex();
-        source.clearDirty(b.index(), off, q - p);
         link.sendFill(b.index(), off, q - p, poison);
         fill.clearRange(p, q);
         skippedFree += q - p;
