@@ -6,6 +6,7 @@ import dev.ballast.core.run.RunManifest;
 import dev.ballast.journal.Checkpoint;
 import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.EventRecord;
+import dev.ballast.journal.JournalFormat;
 import dev.ballast.journal.JournalReader;
 import dev.ballast.journal.JournalWriter;
 
@@ -99,8 +100,12 @@ public final class Journals {
             writer.publish(type, timeNs, a, b, c);
             state.apply(events, type, timeNs, a, b, c);
             events++;
-            // A checkpoint numbered n holds the state after events 0..n-1.
-            if ((events & (CHECKPOINT_EVERY - 1)) == 0) writer.checkpoint(events, state.snapshot());
+            // A checkpoint numbered n holds the state after events 0..n-1. One too large to keep is
+            // left out: a reader then starts from the one before.
+            if ((events & (CHECKPOINT_EVERY - 1)) == 0) {
+                byte[] snapshot = state.snapshot();
+                if (snapshot.length <= JournalFormat.MAX_CHECKPOINT_PAYLOAD) writer.checkpoint(events, snapshot);
+            }
         }
 
         public Path directory() { return writer.directory(); }

@@ -151,8 +151,13 @@ public final class RunState {
 
     // ------------------------------------------------------------------ checkpoints
 
-    private static final int SNAPSHOT_VERSION = 1;
+    private static final int SNAPSHOT_VERSION = 2;
 
+    /**
+     * The state as bytes: the counters, then the pages still to send as runs, each a varint gap
+     * from the end of the previous run and a varint length (a few bytes a run, however large the
+     * guest).
+     */
     public byte[] snapshot() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -162,21 +167,34 @@ public final class RunState {
                     lastRemainingBytes, lastBandwidth}) {
                 out.writeLong(v);
             }
-            long[] runs = {0};
-            toSend.forEachRun((s, e) -> runs[0]++);
-            out.writeLong(runs[0]);
+            long[] prevEnd = {0};
             toSend.forEachRun((s, e) -> {
-                try {
-                    out.writeLong(s);
-                    out.writeLong(e - s);
-                } catch (IOException x) {
-                    throw new UncheckedIOException(x);
-                }
+                varint(bytes, s - prevEnd[0]);
+                varint(bytes, e - s);
+                prevEnd[0] = e;
             });
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    private static void varint(ByteArrayOutputStream out, long v) {
+        while ((v & ~0x7FL) != 0) {
+            out.write((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        out.write((int) v);
+    }
+
+    private static long varint(DataInputStream in) throws IOException {
+        long v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            int b = in.readUnsignedByte();
+            v |= (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return v;
+        }
+        throw new IOException("varint too long");
     }
 
     /** A state from a checkpoint; a payload this version cannot read is an error. */
@@ -203,11 +221,11 @@ public final class RunState {
             s.failures = in.readLong();
             s.lastRemainingBytes = in.readLong();
             s.lastBandwidth = in.readLong();
-            long runs = in.readLong();
-            for (long i = 0; i < runs; i++) {
-                long start = in.readLong();
-                long len = in.readLong();
-                s.toSend.setRange(start, start + len);
+            long end = 0;
+            while (in.available() > 0) {
+                long start = end + varint(in);
+                end = start + varint(in);
+                s.toSend.setRange(start, end);
             }
         } catch (IOException | IndexOutOfBoundsException e) {
             throw new IllegalArgumentException("damaged checkpoint: " + e.getMessage());
