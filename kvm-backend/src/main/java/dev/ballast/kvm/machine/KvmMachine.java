@@ -78,6 +78,7 @@ public final class KvmMachine implements AutoCloseable {
     public synchronized void start(VcpuState state) {
         checkNotStarted();
         vcpu.restoreState(state);
+        channel.continueIds();
         started = true;
         runner.start();
     }
