@@ -137,8 +137,10 @@ public final class PageInstaller implements Destination {
         long g = b.firstIndex() + offset;
         for (long p = 0; p < count; p++) {
             long at = (offset + p) * GuestAbi.PAGE_SIZE;
-            if (fillByte == 0 && KvmGuest.isZero(mem, at)) {
-                continue; // already zero: leave the page untouched
+            // A page never received was never touched here, so it is zero without a look (a look
+            // would fault it in); one received before is checked, and written only if it is not.
+            if (fillByte == 0 && (!received.get(g + p) || KvmGuest.isZero(mem, at))) {
+                continue;
             }
             mem.asSlice(at, GuestAbi.PAGE_SIZE).fill((byte) fillByte);
         }
