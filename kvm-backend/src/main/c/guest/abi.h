@@ -21,12 +21,16 @@
  *   0x080000  stack (512 KiB, grows down from 0x100000)
  *   0x100000  page tables (PML4, PDPTs, PDs with 2 MiB pages, U/S set on every level)
  *   after     version table: one u32 per RAM page (0 = never written), in block order
+ *   then      (each page-aligned; addresses in the control block) the request ring (guest->host),
+ *             BALLOON_BUFS balloon message buffers, the allocator's free map, the hint driver's
+ *             held map, the balloon map (one bit per RAM page each) and the workload's object
+ *             ring (one u32 per RAM page)
  *   size rounded up to 2 MiB
  */
 #ifndef BALLAST_GUEST_ABI_H
 #define BALLAST_GUEST_ABI_H
 
-#define ABI_VERSION            1
+#define ABI_VERSION            2
 
 #define SYS_GPA                0x10000000000ULL
 #define SYS_CTL_OFF            0x000000
@@ -68,7 +72,51 @@
 #define CTL_STAT_PAGES_WRITTEN_OFF  0x1C8 /* u64, guest */
 #define CTL_STAT_PAGES_VERIFIED_OFF 0x1D0 /* u64, guest */
 #define CTL_STAT_SLEEPS_OFF    0x1D8 /* u64, guest */
-#define CTL_SIZE               0x200
+/* Host-written at boot: where the guest's larger structures are, and its clock. */
+#define CTL_TSC_KHZ_OFF        0x200 /* u64, host: TSC ticks per millisecond (KVM_GET_TSC_KHZ) */
+#define CTL_REQ_RING_GPA_OFF   0x208 /* u64, host: the request ring (guest -> host) */
+#define CTL_BALLOON_BUF_GPA_OFF 0x210 /* u64, host: BALLOON_BUFS buffers of PAGE_SIZE */
+#define CTL_FREE_MAP_GPA_OFF   0x218 /* u64, host: allocator free map, bit i = RAM page index i is free */
+#define CTL_HELD_MAP_GPA_OFF   0x220 /* u64, host: pages the hint driver holds */
+#define CTL_BALLOON_MAP_GPA_OFF 0x228 /* u64, host: pages in the balloon (the guest's view) */
+#define CTL_OBJS_GPA_OFF       0x230 /* u64, host: the workload's live allocations, u32 each */
+#define CTL_HOST_WANTS_REQUESTS_OFF 0x240 /* u32: host sets when it waits for requests, guest clears before ringing */
+#define CTL_USED_PFN_OFF       0x280 /* u64, guest: the RAM page the devices write (USED_*), ~0 when none */
+#define CTL_SLEEP_NS_OFF       0x288 /* u64, guest: longest PORT_SLEEP it wants (0: until a command) */
+#define CTL_STAT_REQUESTS_OFF  0x290 /* u64, guest: request entries posted */
+#define CTL_STAT_TICKS_OFF     0x298 /* u64, guest: workload ticks */
+#define CTL_WL_OFF             0x2C0 /* u64[WL_COUNT], host: the workload and the drivers' settings */
+#define CTL_SIZE               0x400
+
+/* Workload parameters (u64 each, at CTL_WL_OFF + 8 * WL_*). Rates in bytes per second. */
+#define WL_KIND                0  /* WK_* */
+#define WL_SEED                1
+#define WL_USED_PAGES          2  /* pages written at boot and kept */
+#define WL_HOG_PAGES           3  /* memhog: pages written then freed before the migration */
+#define WL_WS_PAGES            4  /* compile: working set */
+#define WL_RATE_BPS            5  /* rewrites of live pages */
+#define WL_CHURN_BPS           6  /* compile: new allocations (the oldest freed) */
+#define WL_KEEP_PAGES          7  /* balloon, deflate-race: pages left to the guest, the rest ballooned */
+#define WL_STEP_PAGES          8  /* deflate-race: pages deflated at a time */
+#define WL_EVERY_US            9  /* deflate-race: how often */
+#define WL_LATE_US             10 /* deflate-race without MUST_TELL_HOST: how late the host is told */
+#define WL_POISON              11 /* the poison byte, 0 when free pages are not poisoned */
+#define WL_FLAGS               12 /* WF_* */
+#define WL_HINT_ORDER          13 /* free page hints report aligned free blocks of 2^order pages */
+#define WL_COUNT               16
+
+#define WK_NONE                0  /* no activity of its own: only commands */
+#define WK_IDLE                1
+#define WK_MEMHOG              2
+#define WK_COMPILE             3
+#define WK_RANDOM_WRITE        4
+#define WK_BALLOON             5
+#define WK_DEFLATE_RACE        6
+
+#define WF_MUST_TELL_HOST      1  /* wait for the host before reusing a deflated page */
+#define WF_BALLOON_BITMAP      2  /* balloon messages as bitmaps (else PFN arrays) */
+#define WF_FREE_PAGE_HINT      4
+#define WF_FREE_BITMAP         8
 
 /*
  * Single-producer single-consumer ring. head and tail count entries forever (mod 2^32);
@@ -102,6 +150,39 @@
 #define OP_SPIN                5 /* (token): loop with no exits until CTL_SPIN_STOP == token; reply (iterations) */
 #define OP_READ_VERSION        6 /* (pfn): reply (version) */
 #define OP_EXITS               7 /* (n): n exits to PORT_NOP, to measure what an exit costs; reply (n) */
+#define OP_PROLOGUE            8 /* (): the workload's boot (CTL_WL_*), then it runs; reply (in use, free, ballooned) */
+#define OP_HINT_CMD            9 /* (id): free page hint command: a new id [0x80000000, 0xffffffff], 0 stop, 1 done */
+#define OP_FREE_BITMAP         10 /* (id): send the whole free page bitmap, answering id */
+#define OP_SELF_CHECK          11 /* (): reply (checked, bad, first bad pfn or ~0, its CHECK_*, in use, free) */
+#define OP_INJECT              12 /* (op, id, a0, a1, a2, a3): post this raw request (tests of bad guests) */
+#define OP_STATS               13 /* (): reply (in use, free, held, ballooned, live objects, requests posted) */
+#define OP_BALLOON             14 /* (1 inflate / 0 deflate, pages): reply (pages moved, first pfn) */
+#define OP_ALLOC_WRITE         15 /* (pages, min order, max order): allocate, write and keep; reply (pages) */
+#define OP_FREE_OLDEST         16 /* (keep pages): free the oldest allocations down to keep; reply (pages kept) */
+#define OP_NO_REPLY            0x80000000U /* flag on op: the guest posts no reply */
+
+/* Requests, guest -> host, on the request ring. Ranges are (pfn, pages) pairs in args; a pair
+ * with pages = 0 ends the list. */
+#define REQ_HINT               0x101 /* id = command id; up to 3 ranges */
+#define REQ_FREE_BITMAP        0x102 /* id = command id; up to 3 ranges of free pages */
+#define REQ_FREE_BITMAP_END    0x103 /* id = command id */
+#define REQ_BALLOON            0x104 /* (1 inflate / 0 deflate, BM_*, buffer, count, base pfn) */
+#define BM_PFNS                0  /* buffer holds count u32 PFNs */
+#define BM_BITMAP              1  /* buffer holds count bits, bit i = base pfn + i */
+#define BALLOON_BUFS           16
+#define BALLOON_PFNS_MAX       256
+#define BALLOON_BITS_MAX       32768
+
+/* The devices' page in guest RAM (the used ring of a virtio device, in short): the host writes
+ * it after every batch of requests, so it is guest memory the host writes. */
+#define USED_MAGIC             0x44455355474C4C42ULL /* "BLLGUSED" little-endian */
+#define USED_MAGIC_WORD        0
+#define USED_CONSUMED_WORD     1 /* request entries the host has finished (the ring head) */
+
+/* What OP_SELF_CHECK found wrong first. */
+#define CHECK_STAMP            1 /* a page in use does not hold what the guest last wrote */
+#define CHECK_POISON           2 /* a free page does not hold the poison byte */
+#define CHECK_USED             5 /* the devices' page is older than what the guest saw */
 
 #define ST_OK                  0
 #define ST_BAD_OP              1
@@ -115,6 +196,7 @@
 
 #define PANIC_BAD_CONTROL      1
 #define PANIC_BAD_RING         2
+#define PANIC_NO_MEMORY        3
 
 /*
  * Page stamp: the first four words of a stamped page, then 508 payload words.

@@ -124,6 +124,11 @@ public final class KvmVcpu implements AutoCloseable {
         LibC.ioctl(fd, Vcpu.KVM_SET_CPUID2, cpuid2);
     }
 
+    /** {@code KVM_GET_TSC_KHZ}: the rate of the guest's time stamp counter. */
+    public long tscKhz() {
+        return LibC.ioctl(fd, Vcpu.KVM_GET_TSC_KHZ, 0L);
+    }
+
     public Regs getRegs() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(KVM_REGS);

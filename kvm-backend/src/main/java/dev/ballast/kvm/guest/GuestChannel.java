@@ -50,6 +50,14 @@ public final class GuestChannel {
         this.nextId = last + 1;
     }
 
+    /**
+     * Continues the command ids of whoever posted last into this ring (a destination whose system
+     * slot was just copied in), so that ids never repeat.
+     */
+    public synchronized void continueIds() {
+        nextId = Math.max(nextId, commands.lastPostedId() + 1);
+    }
+
     public Ring commandRing() {
         return commands;
     }

@@ -65,6 +65,7 @@ public final class SystemSlot {
         writeControlBlock(sys, layout, idleSpins);
         Ring.format(sys.asSlice(GuestAbi.SYS_CMD_RING_OFF));
         Ring.format(sys.asSlice(GuestAbi.SYS_REPLY_RING_OFF));
+        Ring.format(sys.asSlice(layout.requestRingOffset()));
         writeGdt(sys);
         MemorySegment.copy(MemorySegment.ofArray(image.bytes()), 0, sys, image.loadGpa() - SYS_GPA, image.bytes().length);
         writePageTables(sys, layout);
@@ -83,6 +84,27 @@ public final class SystemSlot {
         c.set(JAVA_LONG, GuestAbi.CTL_VERSIONS_GPA_OFF, SYS_GPA + layout.versionTableOffset());
         c.set(JAVA_LONG, GuestAbi.CTL_TOTAL_PAGES_OFF, layout.ramPages());
         c.set(JAVA_LONG, GuestAbi.CTL_IDLE_SPINS_OFF, idleSpins);
+        c.set(JAVA_LONG, GuestAbi.CTL_REQ_RING_GPA_OFF, SYS_GPA + layout.requestRingOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_BALLOON_BUF_GPA_OFF, SYS_GPA + layout.balloonBufOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_FREE_MAP_GPA_OFF, SYS_GPA + layout.freeMapOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_HELD_MAP_GPA_OFF, SYS_GPA + layout.heldMapOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_BALLOON_MAP_GPA_OFF, SYS_GPA + layout.balloonMapOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_OBJS_GPA_OFF, SYS_GPA + layout.objectsOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_USED_PFN_OFF, -1L);
+    }
+
+    /**
+     * Writes the guest's settings (TSC rate and the {@code WL_*} workload parameters) into the
+     * control block of an installed slot, before the guest starts.
+     */
+    public static void writeSettings(MemorySegment sys, long tscKhz, long[] workload) {
+        if (workload.length > GuestAbi.WL_COUNT) {
+            throw new IllegalArgumentException("at most " + GuestAbi.WL_COUNT + " workload parameters: " + workload.length);
+        }
+        sys.set(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_TSC_KHZ_OFF, tscKhz);
+        for (int i = 0; i < workload.length; i++) {
+            sys.set(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * i, workload[i]);
+        }
     }
 
     /** A GDT with the descriptors the segment registers claim, so that a reload would find them. */

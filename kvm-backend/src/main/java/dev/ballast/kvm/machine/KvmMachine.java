@@ -56,8 +56,17 @@ public final class KvmMachine implements AutoCloseable {
     }
 
     public synchronized void boot(GuestImage image) {
+        boot(image, new long[0]);
+    }
+
+    /**
+     * Installs the guest program with these workload and driver settings ({@code WL_*} of
+     * {@code abi.h}; the guest starts its workload at {@code OP_PROLOGUE}), and starts it.
+     */
+    public synchronized void boot(GuestImage image, long[] workload) {
         checkNotStarted();
         SystemSlot.install(memory.system().host(), layout, image, config.idleSpins());
+        SystemSlot.writeSettings(memory.system().host(), vcpu.tscKhz(), workload);
         memory.markHostWrite(memory.system(), 0, memory.system().bytes());
         vcpu.setSregs(SystemSlot.longModeSregs(vcpu.getSregs()));
         vcpu.setRegs(SystemSlot.entryRegs(image));
@@ -69,6 +78,7 @@ public final class KvmMachine implements AutoCloseable {
     public synchronized void start(VcpuState state) {
         checkNotStarted();
         vcpu.restoreState(state);
+        channel.continueIds();
         started = true;
         runner.start();
     }
@@ -132,6 +142,11 @@ public final class KvmMachine implements AutoCloseable {
     /** Duration of the last {@link #pause()}, from the request to the vCPU thread parked. */
     public long lastPauseNanos() {
         return runner.lastPauseNanos();
+    }
+
+    /** The vCPU thread's doorbells, for a device that waits for the guest's requests. */
+    public dev.ballast.kvm.guest.Doorbells doorbellSource() {
+        return runner;
     }
 
     /** {@code PORT_DOORBELL} exits so far. */

@@ -150,15 +150,24 @@ final class VcpuRunner implements Doorbells {
         return true;
     }
 
-    /** The guest has nothing to do: wait until the host posts a command (or wants a pause or stop). */
+    /**
+     * The guest has nothing to do: wait until the host posts a command (or wants a pause or stop),
+     * or until the time the guest asked for in {@code CTL_SLEEP_NS} (its next workload tick).
+     */
     private boolean sleepUntilCommand() throws IllegalStateException {
         ioExits++;
         sleeps++;
+        long sleepNs = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_SLEEP_NS_OFF);
+        long deadline = System.nanoTime() + (sleepNs > 0 ? Math.min(sleepNs, 1_000_000_000L) : 0);
         lock.lock();
         try {
             while (commands.isEmpty() && !pauseRequested && !stopRequested) {
+                long left = sleepNs > 0 ? deadline - System.nanoTime() : 50_000_000L;
+                if (left <= 0) {
+                    break;
+                }
                 try {
-                    changed.await(50, TimeUnit.MILLISECONDS);
+                    changed.awaitNanos(Math.min(left, 50_000_000L));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;

@@ -4,6 +4,7 @@ import static dev.ballast.kvm.guest.GuestAbi.PAGE_SIZE;
 import static dev.ballast.kvm.guest.GuestAbi.SYS_GPA;
 import static dev.ballast.kvm.guest.GuestAbi.SYS_PT_OFF;
 
+import dev.ballast.kvm.guest.GuestAbi;
 import java.util.List;
 
 /**
@@ -22,16 +23,26 @@ import java.util.List;
  *   +0x3000  system PD: 2 MiB pages of the system slot
  *   +0x4000  PDs of RAM, one per GiB (the hole's entries stay not-present)
  * </pre>
- * then the version table (one u32 per RAM page), and the slot is rounded up to 2 MiB.
+ * then the version table (one u32 per RAM page); then, each page-aligned, the request ring
+ * (guest to host), the balloon message buffers, the guest allocator's free map, the hint driver's
+ * held map and the guest's balloon map (a bit per RAM page each) and the workload's object ring
+ * (a u32 per RAM page); the slot is rounded up to 2 MiB.
  *
  * @param ramBytes          guest RAM, a multiple of 2 MiB
  * @param ramBlocks         the RAM blocks in guest-physical order
  * @param systemBytes       size of the system slot
  * @param ramGibSpan        GiB of guest-physical space up to the end of RAM (one PD each)
  * @param versionTableOffset offset of the version table in the system slot
+ * @param requestRingOffset  offset of the request ring (guest to host)
+ * @param balloonBufOffset   offset of the balloon message buffers
+ * @param freeMapOffset      offset of the guest allocator's free map
+ * @param heldMapOffset      offset of the hint driver's held map
+ * @param balloonMapOffset   offset of the guest's balloon map
+ * @param objectsOffset      offset of the workload's object ring
  */
 public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemBytes, int ramGibSpan,
-                          long versionTableOffset) {
+                          long versionTableOffset, long requestRingOffset, long balloonBufOffset, long freeMapOffset,
+                          long heldMapOffset, long balloonMapOffset, long objectsOffset) {
 
     public static final long KIB = 1024;
     public static final long MIB = 1024 * KIB;
@@ -88,12 +99,20 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
         }
         int gibSpan = (int) ((end + GIB - 1) / GIB);
         long versionTable = PT_RAM_PDS + (long) gibSpan * PAGE_SIZE;
-        long versionBytes = roundUp(ramBytes / PAGE_SIZE * 4, PAGE_SIZE);
-        long systemBytes = roundUp(versionTable + versionBytes, HUGE_PAGE);
+        long pages = ramBytes / PAGE_SIZE;
+        long requestRing = versionTable + roundUp(pages * 4, PAGE_SIZE);
+        long balloonBufs = requestRing + roundUp(GuestAbi.RING_BYTES, PAGE_SIZE);
+        long bitmapBytes = roundUp((pages + 63) / 64 * 8, PAGE_SIZE);
+        long freeMap = balloonBufs + (long) GuestAbi.BALLOON_BUFS * PAGE_SIZE;
+        long heldMap = freeMap + bitmapBytes;
+        long balloonMap = heldMap + bitmapBytes;
+        long objects = balloonMap + bitmapBytes;
+        long systemBytes = roundUp(objects + roundUp(pages * 4, PAGE_SIZE), HUGE_PAGE);
         if (systemBytes > GIB) {
             throw new IllegalArgumentException("system slot over 1 GiB for ramBytes=" + ramBytes);
         }
-        return new GuestLayout(ramBytes, blocks, systemBytes, gibSpan, versionTable);
+        return new GuestLayout(ramBytes, blocks, systemBytes, gibSpan, versionTable, requestRing, balloonBufs, freeMap,
+                heldMap, balloonMap, objects);
     }
 
     static long roundUp(long v, long to) {

@@ -16,7 +16,12 @@ import java.util.List;
  * {@link GuestLayout}. Owns the mappings (one shared arena); close it after the VM fd.
  *
  * <p>The dirty log of a block is KVM's log ORed with the pages the host itself wrote into guest
- * memory ({@link #markHostWrite}): KVM only sees the guest's writes.
+ * memory ({@link #markHostWrite}), since KVM only sees the guest's writes, and with the pages a
+ * failed migration gave back ({@link #restoreDirty}). {@link #rearmDirty} re-arms tracking of a
+ * range just before the host reads it: a write before the call is forgotten (it is in what the
+ * host is about to read), a write after it is in the next {@link #syncDirtyLog}. In
+ * {@link DirtyLogMode#MANUAL_CLEAR} that is one {@code KVM_CLEAR_DIRTY_LOG} of the range; with
+ * plain {@code GET} it costs a read of the whole slot's log.
  */
 public final class GuestMemory implements AutoCloseable {
     private final KvmVm vm;
@@ -28,6 +33,9 @@ public final class GuestMemory implements AutoCloseable {
     private final List<RamBlock> all = new ArrayList<>();
     private final MemorySegment[] kvmBitmaps;
     private final long[][] hostDirty;
+    /** Per block: pages known dirty but not yet reported (read from KVM early, or given back). Guarded like hostDirty. */
+    private final long[][] pending;
+    private final MemorySegment[] clearMasks;
 
     private GuestMemory(KvmVm vm, GuestLayout layout, DirtyLogMode mode) {
         this.vm = vm;
@@ -52,9 +60,13 @@ public final class GuestMemory implements AutoCloseable {
         this.ramBlocks.addAll(all.subList(0, all.size() - 1));
         this.kvmBitmaps = new MemorySegment[all.size()];
         this.hostDirty = new long[all.size()][];
+        this.pending = new long[all.size()][];
+        this.clearMasks = new MemorySegment[all.size()];
         for (RamBlock b : all) {
             kvmBitmaps[b.slot()] = arena.allocate(words(b) * 8L, 8);
+            clearMasks[b.slot()] = arena.allocate(words(b) * 8L, 8);
             hostDirty[b.slot()] = new long[words(b)];
+            pending[b.slot()] = new long[words(b)];
         }
     }
 
@@ -146,23 +158,112 @@ public final class GuestMemory implements AutoCloseable {
     /**
      * Reads and clears the dirty log of a block: one bit per page of the block (bit {@code i % 64}
      * of word {@code i / 64} for page {@code i}), set where the guest or the host wrote since the
-     * last read.
+     * last read (or since the page was last re-armed), or where a range was given back.
      */
     public long[] syncDirtyLog(RamBlock block) {
+        long[] words = readKvmLog(block);
+        long[] host = hostDirty[block.slot()];
+        long[] early = pending[block.slot()];
+        synchronized (host) {
+            for (int i = 0; i < words.length; i++) {
+                words[i] |= host[i] | early[i];
+                host[i] = 0;
+                early[i] = 0;
+            }
+        }
+        return words;
+    }
+
+    /** KVM's log of a block since the last read, which it clears (re-protecting exactly the pages read). */
+    private long[] readKvmLog(RamBlock block) {
         MemorySegment bitmap = kvmBitmaps[block.slot()];
         vm.getDirtyLog(block.slot(), bitmap);
         if (dirtyLogMode == DirtyLogMode.MANUAL_CLEAR) {
             vm.clearDirtyLog(block.slot(), 0, (int) block.pages(), bitmap);
         }
-        long[] words = bitmap.toArray(JAVA_LONG);
-        long[] host = hostDirty[block.slot()];
-        synchronized (host) {
-            for (int i = 0; i < words.length; i++) {
-                words[i] |= host[i];
-                host[i] = 0;
+        return bitmap.toArray(JAVA_LONG);
+    }
+
+    /**
+     * Re-arms dirty tracking of pages [firstPage, firstPage+count) of a block: what was written
+     * before is forgotten, a write after this call is in the next {@link #syncDirtyLog}.
+     */
+    public void rearmDirty(RamBlock block, long firstPage, long count) {
+        checkRange(block, firstPage, count);
+        if (count == 0) {
+            return;
+        }
+        long end = firstPage + count;
+        if (dirtyLogMode == DirtyLogMode.MANUAL_CLEAR) {
+            long from = firstPage & ~63L;
+            long to = Math.min((end + 63) & ~63L, block.pages());
+            MemorySegment mask = clearMasks[block.slot()];
+            int n = (int) ((to - from + 63) / 64);
+            for (int w = 0; w < n; w++) {
+                long lo = from + 64L * w;
+                long a = Math.max(firstPage, lo) - lo;
+                long b = Math.min(end, lo + 64) - lo;
+                mask.setAtIndex(JAVA_LONG, w, b <= a ? 0 : bits(a, b));
+            }
+            vm.clearDirtyLog(block.slot(), from, (int) (to - from), mask);
+        } else {
+            long[] words = readKvmLog(block);
+            long[] early = pending[block.slot()];
+            synchronized (hostDirty[block.slot()]) {
+                for (int i = 0; i < words.length; i++) {
+                    early[i] |= words[i];
+                }
             }
         }
-        return words;
+        long[] host = hostDirty[block.slot()];
+        synchronized (host) {
+            clearBits(host, firstPage, end);
+            clearBits(pending[block.slot()], firstPage, end);
+        }
+    }
+
+    /** Marks pages dirty again (a migration that did not send them gives them back). */
+    public void restoreDirty(RamBlock block, long firstPage, long count) {
+        checkRange(block, firstPage, count);
+        long[] early = pending[block.slot()];
+        synchronized (hostDirty[block.slot()]) {
+            for (long p = firstPage; p < firstPage + count; p++) {
+                early[(int) (p >>> 6)] |= 1L << p;
+            }
+        }
+    }
+
+    /** Forgets everything logged so far for a block: tracking starts afresh. */
+    public void resetDirty(RamBlock block) {
+        readKvmLog(block);
+        long[] host = hostDirty[block.slot()];
+        synchronized (host) {
+            java.util.Arrays.fill(host, 0);
+            java.util.Arrays.fill(pending[block.slot()], 0);
+        }
+    }
+
+    private static void checkRange(RamBlock block, long firstPage, long count) {
+        if (firstPage < 0 || count < 0 || firstPage + count > block.pages()) {
+            throw new IllegalArgumentException("page range past the block: block=" + block.name() + " firstPage="
+                    + firstPage + " count=" + count + " blockPages=" + block.pages());
+        }
+    }
+
+    /** Bits [a, b) of a word, 0 <= a < b <= 64. */
+    private static long bits(long a, long b) {
+        long hi = b >= 64 ? -1L : (1L << b) - 1;
+        return hi & ~((1L << a) - 1);
+    }
+
+    private static void clearBits(long[] words, long from, long to) {
+        for (long p = from; p < to;) {
+            int w = (int) (p >>> 6);
+            long a = p & 63;
+            long b = Math.min(64, to - (p - a));
+            words[w] &= ~bits(a, b);
+            p += b - a;
+        }
     }
 
     @Override

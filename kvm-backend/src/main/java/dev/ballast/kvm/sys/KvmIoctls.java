@@ -71,5 +71,7 @@ public final class KvmIoctls {
         public static final Request KVM_SET_SREGS = new Request("KVM_SET_SREGS", 0x4138AE84L);
         /** {@code _IOW(KVMIO, 0x90, struct kvm_cpuid2)} */
         public static final Request KVM_SET_CPUID2 = new Request("KVM_SET_CPUID2", 0x4008AE90L);
+        /** {@code _IO(KVMIO, 0xa3)}: returns the guest's TSC rate in kHz */
+        public static final Request KVM_GET_TSC_KHZ = new Request("KVM_GET_TSC_KHZ", 0xAEA3L);
     }
 }

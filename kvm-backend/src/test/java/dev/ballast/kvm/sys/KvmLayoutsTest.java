@@ -97,7 +97,7 @@ class KvmLayoutsTest {
                 }
             }
         }
-        assertThat(compared).isEqualTo(17); // KVM_CHECK_EXTENSION is on both the system and the VM fd
+        assertThat(compared).isEqualTo(18); // KVM_CHECK_EXTENSION is on both the system and the VM fd
     }
 
     @Test

@@ -1,0 +1,369 @@
+package dev.ballast.kvm.device;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.event.RejectReason;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.kvm.guest.Doorbells;
+import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.mem.GuestMemory;
+import dev.ballast.kvm.mem.RamBlock;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The host's balloon and free page hint devices: a thread that takes the guest's requests from
+ * the request ring ({@code abi.h}, {@code REQ_*}), checks them, acts on them and queues them for
+ * the engine. Nothing the guest writes is trusted: a balloon message with a bad buffer, count or
+ * mode, an entry with an unknown op, or ring indexes that make no sense become a
+ * {@link EventType#REJECT} request and the device goes on. Balloon ranges that are RAM are given
+ * back to the host ({@code madvise}) and recorded in the device's balloon bitmap; ranges that are
+ * not are passed on untouched for the engine to reject. Hints go to the engine as the guest sent
+ * them (the policy judges their command id and range).
+ *
+ * <p>After every batch the device writes how many requests it has finished into the guest's
+ * used page (a RAM page the guest chose, {@code CTL_USED_PFN}): memory the host writes, so it is
+ * marked dirty. The guest waits on it before it reuses a balloon buffer, and, with
+ * MUST_TELL_HOST, before it touches a deflated page.
+ *
+ * <p>Requests reach the engine's queue only from {@link #balloonState} on (the engine's setup);
+ * before that the balloon bitmap is the state.
+ */
+public final class GuestDevices implements AutoCloseable {
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    /** How long the device polls an empty ring before it asks the guest for a doorbell. */
+    private static final long POLL_NANOS = 50_000;
+    private static final int BATCH = 256;
+
+    private final GuestMemory memory;
+    private final RamLayout layout;
+    private final MemorySegment sys;
+    private final MemorySegment ring;
+    private final MemorySegment buffers;
+    private final Doorbells doorbells;
+    private final RamBlock[] hostBlocks;
+    private final PageBitmap balloon;
+    private final RequestQueue queue = new RequestQueue();
+    private final Object lock = new Object();
+
+    private Thread thread;
+    private volatile boolean closed;
+    private boolean forwarding;
+
+    // counters, guarded by lock
+    private long requests;
+    private long rejected;
+    private long balloonMessages;
+    private long discardedPages;
+
+    /**
+     * @param layout   the RAM blocks as the engine names them (same names and PFNs as {@code memory}'s)
+     * @param doorbells the vCPU thread's doorbells (the guest rings when the device waits)
+     */
+    public GuestDevices(GuestMemory memory, RamLayout layout, Doorbells doorbells) {
+        this.memory = memory;
+        this.layout = layout;
+        this.sys = memory.system().host();
+        this.ring = sys.asSlice(memory.layout().requestRingOffset(), GuestAbi.RING_BYTES);
+        this.buffers = sys.asSlice(memory.layout().balloonBufOffset(), (long) GuestAbi.BALLOON_BUFS * GuestAbi.PAGE_SIZE);
+        this.doorbells = doorbells;
+        this.hostBlocks = new RamBlock[layout.blockCount()];
+        for (int i = 0; i < layout.blockCount(); i++) {
+            dev.ballast.core.mem.RamBlock b = layout.block(i);
+            RamBlock h = memory.block(b.name());
+            if (h.firstPfn() != b.firstPfn() || h.pages() != b.pages()) {
+                throw new IllegalArgumentException("block " + b.name() + " differs between the layout (" + b + ") and the VM ("
+                        + h.firstPfn() + "+" + h.pages() + ")");
+            }
+            hostBlocks[i] = h;
+        }
+        this.balloon = new PageBitmap(layout.totalPages());
+    }
+
+    /** Starts the device thread. */
+    public synchronized void start() {
+        if (thread != null) {
+            throw new IllegalStateException("devices already started");
+        }
+        thread = Thread.ofPlatform().name("kvm-devices").daemon(true).start(this::loop);
+    }
+
+    public RequestQueue queue() {
+        return queue;
+    }
+
+    private void loop() {
+        long idleSince = -1;
+        while (!closed) {
+            int n;
+            synchronized (lock) {
+                n = process(BATCH);
+            }
+            if (n > 0) {
+                idleSince = -1;
+                continue;
+            }
+            long now = System.nanoTime();
+            if (idleSince < 0) {
+                idleSince = now;
+            }
+            if (now - idleSince < POLL_NANOS) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long seen = doorbells.doorbellCount();
+            setWantsRequests(1);
+            VarHandle.fullFence(); // Dekker with the guest: it stores its tail, then loads the flag
+            if (pending() != 0) {
+                setWantsRequests(0);
+                continue;
+            }
+            try {
+                doorbells.awaitDoorbell(seen, 20_000_000L);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (doorbells.failure() != null) {
+                return; // the guest is gone; quiesce() still empties the ring if asked
+            }
+            idleSince = -1;
+        }
+    }
+
+    private void setWantsRequests(int v) {
+        INT.setVolatile(sys, (long) GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_HOST_WANTS_REQUESTS_OFF, v);
+        memory.markHostWrite(memory.system(), GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_HOST_WANTS_REQUESTS_OFF, 4);
+    }
+
+    private int tail() {
+        return (int) INT.getAcquire(ring, (long) GuestAbi.RING_TAIL_OFF);
+    }
+
+    private int head() {
+        return ring.get(JAVA_INT, GuestAbi.RING_HEAD_OFF);
+    }
+
+    /** Entries waiting in the ring (as the indexes say). */
+    private int pending() {
+        return tail() - head();
+    }
+
+    /**
+     * Handles every request the guest has posted. Call with the vCPU paused (stop-and-copy): what
+     * the guest asked for before it stopped is done, and its used page written, before the final
+     * dirty-log sync.
+     */
+    public void quiesce() {
+        synchronized (lock) {
+            while (process(BATCH) > 0) {
+                // until the ring is empty
+            }
+        }
+    }
+
+    /** Takes up to {@code max} entries off the ring. Holds {@code lock}. */
+    private int process(int max) {
+        int head = head();
+        int tail = tail();
+        int n = tail - head;
+        if (n == 0) {
+            return 0;
+        }
+        if (Integer.compareUnsigned(n, GuestAbi.RING_CAPACITY) > 0) {
+            // Garbage indexes: nothing in the ring can be trusted. Skip to the tail.
+            reject(RejectReason.MALFORMED, Integer.toUnsignedLong(head), Integer.toUnsignedLong(tail));
+            finish(tail);
+            return 1;
+        }
+        n = Math.min(n, max);
+        for (int i = 0; i < n; i++) {
+            long e = GuestAbi.RING_ENTRIES_OFF + (long) ((head + i) & (GuestAbi.RING_CAPACITY - 1)) * GuestAbi.RING_ENTRY_SIZE;
+            handle(ring.get(JAVA_INT, e + GuestAbi.ENT_OP_OFF), ring.get(JAVA_LONG, e + GuestAbi.ENT_ID_OFF),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 8),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 16), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 24),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 32), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 40));
+        }
+        finish(head + n);
+        return n;
+    }
+
+    /** Publishes the new head and tells the guest through its used page. */
+    private void finish(int newHead) {
+        INT.setRelease(ring, (long) GuestAbi.RING_HEAD_OFF, newHead);
+        memory.markHostWrite(memory.system(), memory.layout().requestRingOffset() + GuestAbi.RING_HEAD_OFF, 4);
+        long usedPfn = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_USED_PFN_OFF);
+        RamBlock b = memory.blockOfPfn(usedPfn);
+        if (b == null || b == memory.system()) {
+            return; // no used page (yet), or a guest that named something else: nothing to write
+        }
+        MemorySegment page = b.page(usedPfn);
+        page.set(JAVA_LONG, 8L * GuestAbi.USED_CONSUMED_WORD, Integer.toUnsignedLong(newHead));
+        page.set(JAVA_LONG, 8L * GuestAbi.USED_MAGIC_WORD, GuestAbi.USED_MAGIC);
+        // Written first, marked after: a dirty-log sync between the two would otherwise lose the write.
+        memory.markHostWrite(b, (usedPfn - b.firstPfn()) * GuestAbi.PAGE_SIZE, 16);
+    }
+
+    private void handle(int op, long id, long a0, long a1, long a2, long a3, long a4, long a5) {
+        requests++;
+        switch (op) {
+            case GuestAbi.REQ_HINT, GuestAbi.REQ_FREE_BITMAP -> {
+                EventType type = op == GuestAbi.REQ_HINT ? EventType.HINT : EventType.FREE_BITMAP;
+                long[] r = {a0, a1, a2, a3, a4, a5};
+                int ranges = 0;
+                for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
+                    forward(type, id, r[2 * k], r[2 * k + 1]);
+                    ranges++;
+                }
+                if (ranges == 0) {
+                    reject(RejectReason.MALFORMED, op, id);
+                }
+            }
+            case GuestAbi.REQ_FREE_BITMAP_END -> forward(EventType.FREE_BITMAP_END, id, 0, 0);
+            case GuestAbi.REQ_BALLOON -> balloonMessage(a0, a1, a2, a3, a4);
+            default -> reject(RejectReason.MALFORMED, Integer.toUnsignedLong(op), id);
+        }
+    }
+
+    private void balloonMessage(long inflate, long mode, long buffer, long count, long base) {
+        long max = mode == GuestAbi.BM_PFNS ? GuestAbi.BALLOON_PFNS_MAX : GuestAbi.BALLOON_BITS_MAX;
+        if ((inflate != 0 && inflate != 1) || (mode != GuestAbi.BM_PFNS && mode != GuestAbi.BM_BITMAP)
+                || buffer < 0 || buffer >= GuestAbi.BALLOON_BUFS || count <= 0 || count > max) {
+            reject(RejectReason.MALFORMED, GuestAbi.REQ_BALLOON, buffer);
+            return;
+        }
+        balloonMessages++;
+        boolean in = inflate == 1;
+        MemorySegment buf = buffers.asSlice(buffer * GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
+        long runStart = -1;
+        long runPages = 0;
+        for (long i = 0; i < count; i++) {
+            long pfn;
+            if (mode == GuestAbi.BM_PFNS) {
+                pfn = Integer.toUnsignedLong(buf.getAtIndex(JAVA_INT, i));
+            } else {
+                if ((buf.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) == 0) {
+                    continue;
+                }
+                pfn = base + i;
+            }
+            if (runPages > 0 && runStart + runPages == pfn) {
+                runPages++;
+                continue;
+            }
+            if (runPages > 0) {
+                balloonRun(in, mode, runStart, runPages);
+            }
+            runStart = pfn;
+            runPages = 1;
+        }
+        if (runPages > 0) {
+            balloonRun(in, mode, runStart, runPages);
+        }
+    }
+
+    /** A run of the guest's balloon message: acted on when it is all RAM, and passed on either way. */
+    private void balloonRun(boolean inflate, long mode, long pfn, long pages) {
+        long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> { });
+        if (outside == 0) {
+            layout.splitPfnRange(pfn, pages, (b, o, n) -> {
+                long g = b.firstIndex() + o;
+                if (inflate) {
+                    balloon.setRange(g, g + n);
+                    memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
+                    discardedPages += n;
+                } else {
+                    balloon.clearRange(g, g + n);
+                }
+            });
+        }
+        forward(inflate ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, mode, pfn, pages);
+    }
+
+    private void forward(EventType type, long a, long b, long c) {
+        if (forwarding) {
+            queue.add(type, a, b, c);
+        }
+    }
+
+    private void reject(RejectReason reason, long b, long c) {
+        rejected++;
+        // REJECT always reaches the engine once it listens: garbage is counted even between migrations.
+        if (forwarding) {
+            queue.add(EventType.REJECT, reason.ordinal(), b, c);
+        }
+    }
+
+    /**
+     * Reports the pages in the balloon now, as PFN ranges ({@code BALLOON_INFLATE}, mode 2), and
+     * from now on queues every request for {@link #queue()}: the two happen at once, so a
+     * request is either in the state or in the queue.
+     */
+    public void balloonState(GuestRequests into) {
+        synchronized (lock) {
+            queue.clear();
+            for (dev.ballast.core.mem.RamBlock b : layout.blocks()) {
+                long i = balloon.nextSetBit(b.firstIndex(), b.endIndex());
+                while (i < b.endIndex()) {
+                    long e = balloon.nextClearBit(i, b.endIndex());
+                    into.request(EventType.BALLOON_INFLATE, 2, b.firstPfn() + (i - b.firstIndex()), e - i);
+                    i = balloon.nextSetBit(e, b.endIndex());
+                }
+            }
+            forwarding = true;
+        }
+    }
+
+    /** Sets pages of the device's balloon bitmap (a destination learns them from the source). */
+    public void setBalloon(int block, long offset, long count, boolean ballooned) {
+        synchronized (lock) {
+            long g = layout.block(block).firstIndex() + offset;
+            if (ballooned) {
+                balloon.setRange(g, g + count);
+            } else {
+                balloon.clearRange(g, g + count);
+            }
+        }
+    }
+
+    public long balloonPages() {
+        synchronized (lock) {
+            return balloon.count();
+        }
+    }
+
+    /** What the devices have done so far. */
+    public Stats stats() {
+        synchronized (lock) {
+            return new Stats(requests, rejected, balloonMessages, discardedPages);
+        }
+    }
+
+    /**
+     * @param requests        ring entries handled
+     * @param rejected        entries (or ring states) rejected as garbage by the device itself
+     * @param balloonMessages well-formed balloon messages
+     * @param discardedPages  pages given back to the host with madvise
+     */
+    public record Stats(long requests, long rejected, long balloonMessages, long discardedPages) { }
+
+    @Override
+    public void close() {
+        closed = true;
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

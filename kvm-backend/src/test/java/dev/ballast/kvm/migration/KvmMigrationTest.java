@@ -1,0 +1,181 @@
+package dev.ballast.kvm.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.WorkloadSpec;
+import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.testing.KvmTests;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongPredicate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** In-process migrations of a small real guest, checked by the guest itself on the destination. */
+class KvmMigrationTest {
+    static final long MEM = 128L << 20;
+
+    static Scenario scenario(long mem, String workload, String policy) {
+        return new Scenario("kvm", mem, WorkloadSpec.parse(workload), policy, 7, 0, 300_000_000L, 30, 0, 1, null, 0, true,
+                "pfn", Scenario.MIN_COMMAND_ID, CostProfile.defaults());
+    }
+
+    static RunReport run(Scenario s) {
+        return run(s, EventSink.NONE, KvmRun.Hooks.NONE);
+    }
+
+    static RunReport run(Scenario s, EventSink events, KvmRun.Hooks hooks) {
+        RunReport r = new KvmRun(s, events, Backend.Progress.NONE, hooks).run();
+        System.out.printf("%s %s%s: %s in %.0f ms (downtime %.1f ms), %d iterations, %d bytes, %s, %s, %s, %s, attempts %d%n",
+                s.workload(), s.policy(), s.failAt() == null ? "" : " fail-at " + s.failAt(), r.outcome(), r.totalTimeMs(),
+                r.downtimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(), r.balloon(), r.verify(),
+                r.attempts().size());
+        return r;
+    }
+
+    static void assertVerified(RunReport r) {
+        assertThat(r.outcome()).isEqualTo("completed");
+        assertThat(r.verify().ok()).as(String.valueOf(r.verify().violation())).isTrue();
+        assertThat(r.verify().mismatchedPages()).isZero();
+        assertThat(r.verify().checkedPages()).isGreaterThan(0);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "balloon", "hint", "bitmap", "hint+balloon"})
+    void shouldMigrateAnIdleGuestThatVerifiesItself(String policy) {
+        KvmTests.assumeKvm();
+        RunReport r = run(scenario(MEM, "idle", policy));
+        assertVerified(r);
+        assertThat(r.verify().checkedPages()).isGreaterThan(1000);
+        if (policy.startsWith("hint") || policy.equals("bitmap")) {
+            assertThat(r.pages().skippedFree()).as("free pages skipped").isGreaterThan(MEM / 4096 / 2);
+        } else {
+            assertThat(r.pages().skippedFree()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"memhog,hint", "compile,legacy", "compile,hint", "random-write,hint+balloon", "balloon:25,balloon",
+                "balloon:25,hint+balloon", "deflate-race,balloon", "deflate-race,hint+balloon"})
+    void shouldMigrateEveryWorkload(String workload, String policy) {
+        KvmTests.assumeKvm();
+        RunReport r = run(scenario(MEM, workload, policy));
+        assertVerified(r);
+        if (workload.startsWith("balloon")) {
+            assertThat(r.pages().skippedBalloon()).isGreaterThan(MEM / 4096 / 2);
+            assertThat(r.balloon().skipActive()).isTrue();
+        }
+    }
+
+    @Test
+    void shouldSwitchBalloonSkipOffWithoutMustTellHostAndStillVerify() {
+        KvmTests.assumeKvm();
+        Scenario s = scenario(MEM, "deflate-race,every=5ms,late=20ms", "balloon").withGuest(0, false, "bitmap", Scenario.MIN_COMMAND_ID);
+        RunReport r = run(s);
+        assertVerified(r);
+        assertThat(r.balloon().skipActive()).isFalse();
+        assertThat(r.pages().skippedBalloon()).isZero();
+    }
+
+    /**
+     * Not {@code bitmap}: see {@link #shouldNotLoseAWriteToAPageTheFreeBitmapReportedUnderPoisoning}.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "hint", "hint+balloon"})
+    void shouldKeepPoisonOnFreePages(String policy) {
+        KvmTests.assumeKvm();
+        Scenario s = scenario(MEM, "compile", policy).withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID);
+        RunReport r = run(s);
+        assertVerified(r);
+        assertThat(r.verify().checkedPages()).as("free pages are checked for poison too").isGreaterThan(MEM / 4096 / 2);
+    }
+
+    /**
+     * Fails today, on this backend and on the simulator alike ({@code ballast run --backend sim
+     * --mem 1G --workload compile --policy bitmap --poison 0xAA}): the engine sends a page that a
+     * free bitmap reported as a poison fill record, and calls {@code clearDirty} on it first; the
+     * bitmap's pages are not held, so a page the guest reused and wrote after the report loses
+     * that write. A fix belongs in core ({@code MigrationEngine.sendPoison} must not re-arm pages
+     * whose report the guest did not hold, or the bitmap policy must not use fill records).
+     */
+    @org.junit.jupiter.api.Disabled("engine bug in core: MigrationEngine.sendPoison clears the dirty log of unheld bitmap pages")
+    @Test
+    void shouldNotLoseAWriteToAPageTheFreeBitmapReportedUnderPoisoning() {
+        KvmTests.assumeKvm();
+        Scenario s = scenario(MEM, "compile", "bitmap").withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID);
+        assertVerified(run(s));
+    }
+
+    @Test
+    void shouldFailTheSelfCheckWhenTheDestinationDropsAPage() {
+        KvmTests.assumeKvm();
+        LongPredicate dropOne = new LongPredicate() {
+            private boolean dropped;
+
+            @Override
+            public boolean test(long index) {
+                if (!dropped && index >= 1000) {
+                    dropped = true;
+                    return true;
+                }
+                return false;
+            }
+        };
+        RunReport r = run(scenario(MEM, "idle,rate=0", "legacy"), EventSink.NONE, new KvmRun.Hooks(dropOne, null));
+        assertThat(r.outcome()).isEqualTo("completed");
+        assertThat(r.verify().ok()).isFalse();
+        assertThat(r.verify().mismatchedPages()).isEqualTo(1);
+        assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write): page ram-low+0x");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"30%", "20ms"})
+    void shouldResumeAfterALinkFailure(String failAt) {
+        KvmTests.assumeKvm();
+        RunReport r = run(scenario(MEM, "random-write,rate=20MiB/s", "hint").withFailAt(failAt));
+        assertVerified(r);
+        assertThat(r.attempts()).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(r.attempts().getFirst().outcome()).isEqualTo("failed");
+    }
+
+    @Test
+    void shouldMigrateAlongAChain() {
+        KvmTests.assumeKvm();
+        RunReport r = run(scenario(MEM, "compile", "hint+balloon").withChain(3));
+        assertVerified(r);
+        assertThat(r.hops()).hasSize(3).allMatch(h -> h.verify().ok());
+    }
+
+    @Test
+    void shouldRejectABadGuestsRequestsAndGoOn() {
+        KvmTests.assumeKvm();
+        AtomicInteger rejects = new AtomicInteger();
+        EventSink count = (type, t, a, b, c) -> {
+            if (type == EventType.REJECT) {
+                rejects.incrementAndGet();
+            }
+        };
+        long pages = MEM / 4096;
+        KvmRun.Hooks inject = new KvmRun.Hooks(null, g -> {
+            long live = Scenario.MIN_COMMAND_ID; // the first request's id
+            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, live, pages + 100, 1024, 0, 0); // a hint outside RAM
+            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, live + 5, 2048, 1024, 0, 0);   // a stale command id
+            g.call(GuestAbi.OP_INJECT, 0x777, 1, 2, 3, 4, 5);                            // garbage
+            var buf = g.machine().memory().system().host().asSlice(g.machine().memory().layout().balloonBufOffset(), 4096);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) pages + 1);
+            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, GuestAbi.BM_PFNS, 0, 1); // a balloon PFN outside RAM
+        });
+        RunReport r = run(scenario(MEM, "idle", "hint+balloon"), count, inject);
+        assertVerified(r);
+        assertThat(r.hints().rejected()).isEqualTo(2);
+        assertThat(r.balloon().rejected()).isEqualTo(1);
+        assertThat(rejects.get()).as("REJECT events: the garbage as it came, and the three decisions").isEqualTo(4);
+    }
+}
