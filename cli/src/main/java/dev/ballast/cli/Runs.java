@@ -5,6 +5,7 @@ import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Units;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.replay.Journals;
@@ -32,7 +33,7 @@ final class Runs {
             RunReport r = backend.run(scenario, recorder == null ? EventSink.NONE : recorder, progress);
             if (recorder == null) return r;
             recorder.close();
-            return withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
+            return RunReports.withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
                     JournalDigest.toHex(recorder.digest())));
         } catch (IllegalArgumentException e) {
             throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
@@ -73,11 +74,6 @@ final class Runs {
         return m;
     }
 
-    private static RunReport withJournal(RunReport r, RunReport.Journal j) {
-        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
-    }
 
     /** The line that says what is about to run. */
     static String header(String command, Scenario s, String policies, CostProfiles.Resolved profile) {

@@ -14,6 +14,7 @@ import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
@@ -131,7 +132,7 @@ public final class KvmRun {
             }
         }
         double wallMs = (System.nanoTime() - wallStart) / 1e6;
-        return hops.size() == 1 && scenario.chain() == 1 ? withWall(hops.getFirst(), wallMs) : aggregate(hops, wallMs);
+        return RunReports.run(scenario, hops, violation, wallMs);
     }
 
     private record Hop(RunReport report, boolean completed) { }
@@ -161,7 +162,7 @@ public final class KvmRun {
             MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, events, Clock.SYSTEM);
             drive(engine, source, hop, attempt == 0 && hop == 0 ? hooks.onMigrating() : null);
             last = engine.stats();
-            sum = sum == null ? last : add(sum, last);
+            sum = sum == null ? last : RunReports.add(sum, last);
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), last.failureMessage(),
                     last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) {
@@ -176,7 +177,7 @@ public final class KvmRun {
         long hopNs = System.nanoTime() - hopStart;
         boolean completed = last.phase() == Phase.COMPLETED;
         RunReport.Verify verify = completed ? selfCheck(dest) : new RunReport.Verify(0, 0, violation == null, violation);
-        return new Hop(report(sum, last, hopNs, verify, attempts), completed);
+        return new Hop(RunReports.hop(scenario, "wall", sum, last, hopNs, verify, attempts), completed);
     }
 
     private void drive(MigrationEngine engine, KvmGuest source, int hop, java.util.function.Consumer<KvmGuest> onMigrating) {
@@ -246,76 +247,5 @@ public final class KvmRun {
         for (long left = ns; left > 0; left = end - System.nanoTime()) {
             LockSupport.parkNanos(left);
         }
-    }
-
-    private static EngineStats add(EngineStats a, EngineStats b) {
-        return new EngineStats(b.phase(), a.iterations() + b.iterations(), a.syncs() + b.syncs(), a.totalNs() + b.totalNs(),
-                b.setupNs(), b.downtimeNs(), a.transferredBytes() + b.transferredBytes(), a.pagesNormal() + b.pagesNormal(),
-                a.pagesZero() + b.pagesZero(), a.skippedBalloon() + b.skippedBalloon(), a.skippedFree() + b.skippedFree(),
-                a.resent() + b.resent(), a.hintRequests() + b.hintRequests(), a.hintRanges() + b.hintRanges(),
-                a.hintPages() + b.hintPages(), a.hintRejected() + b.hintRejected(), a.rejected() + b.rejected(),
-                a.balloonInflated() + b.balloonInflated(), a.balloonDeflated() + b.balloonDeflated(),
-                a.balloonRejected() + b.balloonRejected(), b.balloonSkipActive(), b.failureCause(), b.failureMessage(),
-                b.lastBandwidthBytesPerSec());
-    }
-
-    private RunReport report(EngineStats s, EngineStats last, long hopNs, RunReport.Verify verify, List<RunReport.Attempt> attempts) {
-        return new RunReport("kvm", scenario.workload().toString(), scenario.policy(), layout.totalBytes(), scenario.seed(),
-                "wall", last.phase().name().toLowerCase(Locale.ROOT),
-                hopNs / 1e6, last.downtimeNs() / 1e6, last.setupNs() / 1e6, s.iterations(), s.transferredBytes(),
-                new RunReport.Pages(s.pagesNormal(), s.pagesZero(), s.skippedBalloon(), s.skippedFree(), s.resent()),
-                new RunReport.Hints(s.hintRequests(), s.hintRanges(), s.hintPages(), s.skippedFree(), s.hintRejected()),
-                new RunReport.Balloon(s.balloonInflated(), s.balloonDeflated(), s.balloonRejected(), s.balloonSkipActive()),
-                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
-    }
-
-    private static RunReport withWall(RunReport r, double wallMs) {
-        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
-    }
-
-    /** A chain: the sums over its hops, with each hop's own report under {@code hops}. */
-    private RunReport aggregate(List<RunReport> hops, double wallMs) {
-        double total = 0;
-        double downtime = 0;
-        double setup = 0;
-        int iterations = 0;
-        long bytes = 0, normal = 0, zero = 0, sb = 0, sf = 0, resent = 0, hr = 0, hrange = 0, hp = 0, ha = 0, hrej = 0;
-        long bi = 0, bd = 0, brej = 0, checked = 0, mismatched = 0;
-        List<RunReport.Attempt> attempts = new ArrayList<>();
-        boolean ok = true;
-        for (RunReport h : hops) {
-            total += h.totalTimeMs();
-            downtime += h.downtimeMs();
-            setup += h.setupTimeMs();
-            iterations += h.iterations();
-            bytes += h.transferredBytes();
-            normal += h.pages().normal();
-            zero += h.pages().zero();
-            sb += h.pages().skippedBalloon();
-            sf += h.pages().skippedFree();
-            resent += h.pages().resent();
-            hr += h.hints().requests();
-            hrange += h.hints().ranges();
-            hp += h.hints().pages();
-            ha += h.hints().applied();
-            hrej += h.hints().rejected();
-            bi += h.balloon().inflatedPages();
-            bd += h.balloon().deflatedPages();
-            brej += h.balloon().rejected();
-            checked += h.verify().checkedPages();
-            mismatched += h.verify().mismatchedPages();
-            ok &= h.verify().ok();
-            attempts.addAll(h.attempts());
-        }
-        RunReport lastHop = hops.getLast();
-        boolean completed = hops.size() == scenario.chain() && lastHop.outcome().equals("completed");
-        return new RunReport("kvm", scenario.workload().toString(), scenario.policy(), layout.totalBytes(), scenario.seed(),
-                "wall", completed ? "completed" : lastHop.outcome(), total, downtime, setup, iterations, bytes,
-                new RunReport.Pages(normal, zero, sb, sf, resent), new RunReport.Hints(hr, hrange, hp, ha, hrej),
-                new RunReport.Balloon(bi, bd, brej, lastHop.balloon().skipActive()),
-                new RunReport.Verify(checked, mismatched, ok && violation == null, violation),
-                new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
     }
 }

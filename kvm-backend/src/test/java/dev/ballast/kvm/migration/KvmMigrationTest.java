@@ -84,33 +84,14 @@ class KvmMigrationTest {
         assertThat(r.pages().skippedBalloon()).isZero();
     }
 
-    /**
-     * Not {@code bitmap}: see {@link #shouldNotLoseAWriteToAPageTheFreeBitmapReportedUnderPoisoning}.
-     */
     @ParameterizedTest
-    @ValueSource(strings = {"legacy", "hint", "hint+balloon"})
+    @ValueSource(strings = {"legacy", "hint", "bitmap", "hint+balloon"})
     void shouldKeepPoisonOnFreePages(String policy) {
         KvmTests.assumeKvm();
         Scenario s = scenario(MEM, "compile", policy).withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s);
         assertVerified(r);
         assertThat(r.verify().checkedPages()).as("free pages are checked for poison too").isGreaterThan(MEM / 4096 / 2);
-    }
-
-    /**
-     * Fails today, on this backend and on the simulator alike ({@code ballast run --backend sim
-     * --mem 1G --workload compile --policy bitmap --poison 0xAA}): the engine sends a page that a
-     * free bitmap reported as a poison fill record, and calls {@code clearDirty} on it first; the
-     * bitmap's pages are not held, so a page the guest reused and wrote after the report loses
-     * that write. A fix belongs in core ({@code MigrationEngine.sendPoison} must not re-arm pages
-     * whose report the guest did not hold, or the bitmap policy must not use fill records).
-     */
-    @org.junit.jupiter.api.Disabled("engine bug in core: MigrationEngine.sendPoison clears the dirty log of unheld bitmap pages")
-    @Test
-    void shouldNotLoseAWriteToAPageTheFreeBitmapReportedUnderPoisoning() {
-        KvmTests.assumeKvm();
-        Scenario s = scenario(MEM, "compile", "bitmap").withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID);
-        assertVerified(run(s));
     }
 
     @Test

@@ -1,0 +1,97 @@
+package dev.ballast.core.run;
+
+import dev.ballast.core.engine.EngineStats;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Building {@link RunReport}s from the engine's statistics: what every backend does alike. */
+public final class RunReports {
+    private RunReports() { }
+
+    /** The sum of two attempts of one migration: counters add up, the rest is the later attempt's. */
+    public static EngineStats add(EngineStats a, EngineStats b) {
+        return new EngineStats(b.phase(), a.iterations() + b.iterations(), a.syncs() + b.syncs(), a.totalNs() + b.totalNs(),
+                b.setupNs(), b.downtimeNs(), a.transferredBytes() + b.transferredBytes(), a.pagesNormal() + b.pagesNormal(),
+                a.pagesZero() + b.pagesZero(), a.skippedBalloon() + b.skippedBalloon(), a.skippedFree() + b.skippedFree(),
+                a.resent() + b.resent(), a.hintRequests() + b.hintRequests(), a.hintRanges() + b.hintRanges(),
+                a.hintPages() + b.hintPages(), a.hintRejected() + b.hintRejected(), a.rejected() + b.rejected(),
+                a.balloonInflated() + b.balloonInflated(), a.balloonDeflated() + b.balloonDeflated(),
+                a.balloonRejected() + b.balloonRejected(), b.balloonSkipActive(), b.failureCause(), b.failureMessage(),
+                b.lastBandwidthBytesPerSec());
+    }
+
+    /**
+     * One migration (a hop of a chain) from its attempts' summed statistics {@code sum} and its
+     * last attempt's {@code last}; {@code hopNs} runs from the first attempt's start to the end.
+     */
+    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
+                                RunReport.Verify verify, List<RunReport.Attempt> attempts) {
+        return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), timeModel,
+                last.phase().name().toLowerCase(Locale.ROOT), hopNs / 1e6, last.downtimeNs() / 1e6, last.setupNs() / 1e6,
+                sum.iterations(), sum.transferredBytes(),
+                new RunReport.Pages(sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()),
+                new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
+                new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive()),
+                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
+    }
+
+    /**
+     * A whole run: a single migration as it is, or a chain as the sums over its hops with each
+     * hop's own report under {@code hops}. {@code violation} is the run's first broken invariant.
+     */
+    public static RunReport run(Scenario s, List<RunReport> hops, String violation, double wallMs) {
+        if (s.chain() == 1 && hops.size() == 1) return withWall(hops.getFirst(), wallMs);
+        double total = 0, downtime = 0, setup = 0;
+        int iterations = 0;
+        long bytes = 0, normal = 0, zero = 0, sb = 0, sf = 0, resent = 0, hr = 0, hrange = 0, hp = 0, ha = 0, hrej = 0;
+        long bi = 0, bd = 0, brej = 0, checked = 0, mismatched = 0;
+        List<RunReport.Attempt> attempts = new ArrayList<>();
+        boolean ok = true;
+        for (RunReport h : hops) {
+            total += h.totalTimeMs();
+            downtime += h.downtimeMs();
+            setup += h.setupTimeMs();
+            iterations += h.iterations();
+            bytes += h.transferredBytes();
+            normal += h.pages().normal();
+            zero += h.pages().zero();
+            sb += h.pages().skippedBalloon();
+            sf += h.pages().skippedFree();
+            resent += h.pages().resent();
+            hr += h.hints().requests();
+            hrange += h.hints().ranges();
+            hp += h.hints().pages();
+            ha += h.hints().applied();
+            hrej += h.hints().rejected();
+            bi += h.balloon().inflatedPages();
+            bd += h.balloon().deflatedPages();
+            brej += h.balloon().rejected();
+            checked += h.verify().checkedPages();
+            mismatched += h.verify().mismatchedPages();
+            ok &= h.verify().ok();
+            attempts.addAll(h.attempts());
+        }
+        RunReport last = hops.getLast();
+        boolean completed = hops.size() == s.chain() && last.outcome().equals("completed");
+        return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), last.timeModel(),
+                completed ? "completed" : last.outcome(), total, downtime, setup, iterations, bytes,
+                new RunReport.Pages(normal, zero, sb, sf, resent), new RunReport.Hints(hr, hrange, hp, ha, hrej),
+                new RunReport.Balloon(bi, bd, brej, last.balloon().skipActive()),
+                new RunReport.Verify(checked, mismatched, ok && violation == null, violation),
+                new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
+    }
+
+    public static RunReport withWall(RunReport r, double wallMs) {
+        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
+                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
+    }
+
+    public static RunReport withJournal(RunReport r, RunReport.Journal j) {
+        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
+                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
+    }
+}
