@@ -1,0 +1,70 @@
+package dev.ballast.replay;
+
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.journal.JournalReader;
+import dev.ballast.sim.SimRun;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class JournalsTest {
+    @TempDir
+    Path tmp;
+
+    private Path record(String name, Scenario s) {
+        Path dir = tmp.resolve(name);
+        try (Journals.Recorder rec = new Journals.Recorder(dir, RunManifest.of(s), Map.of("createdAt", name))) {
+            new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).run();
+        }
+        return dir;
+    }
+
+    private static long digest(Path dir) {
+        try (JournalReader r = JournalReader.open(dir)) {
+            return r.verifyDigest();
+        }
+    }
+
+    @Test
+    void shouldWriteTheSameEventsForTheSameSeed() {
+        Scenario s = Scenario.sim(512L << 20, "deflate-race", "hint+balloon", 11).withFailAt("40%");
+        long a = digest(record("a", s));
+        long b = digest(record("b", s));
+        long c = digest(record("c", s.withSeed(12)));
+        assertThat(a).isEqualTo(b);
+        assertThat(c).isNotEqualTo(a);
+    }
+
+    @Test
+    void shouldFindTheStateAtAnyEventThroughCheckpoints() {
+        // enough events for several checkpoints
+        Scenario s = Scenario.sim(2L << 30, "random-write,rate=2GiB/s,used=80%", "legacy", 3).withLimits(10_000_000_000L, 1, 30, 0);
+        Path dir = record("big", s);
+        long events;
+        try (JournalReader r = JournalReader.open(dir)) {
+            events = r.events();
+            assertThat(r.lastCheckpointAtOrBefore(events - 1)).isNotNull();
+        }
+        assertThat(events).isGreaterThan(3 * Journals.CHECKPOINT_EVERY);
+        // the state found through a checkpoint equals the state read from the start
+        RunManifest m = RunManifest.of(s);
+        for (long n : new long[] {0, Journals.CHECKPOINT_EVERY - 1, Journals.CHECKPOINT_EVERY, events / 2 + 17, events - 1}) {
+            RunState slow = new RunState(m);
+            try (JournalReader r = JournalReader.open(dir)) {
+                EventStream es = Journals.stream(r);
+                Event e = new Event();
+                while (es.next(e)) {
+                    slow.apply(e);
+                    if (e.number == n) break;
+                }
+            }
+            assertThat(Journals.stateAt(dir, n).describe()).as("event %d", n).isEqualTo(slow.describe());
+        }
+    }
+}
