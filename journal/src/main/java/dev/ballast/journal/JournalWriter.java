@@ -95,7 +95,7 @@ public final class JournalWriter implements EventSink, AutoCloseable {
      * Tuning. {@code ringSize} is a power of two (slots of about 64 bytes each);
      * {@code maxRecordsPerDocument} bounds a batch document (4096 records = 160 KiB).
      */
-    public record Settings(int ringSize, Wait waitStrategy, int maxRecordsPerDocument) {
+    public record Settings(int ringSize, Wait waitStrategy, int maxRecordsPerDocument, StateTracker tracker) {
         public Settings {
             if (ringSize < 2 || Integer.bitCount(ringSize) != 1) {
                 throw new IllegalArgumentException("ringSize=" + ringSize + ": must be a power of two >= 2");
@@ -107,20 +107,32 @@ public final class JournalWriter implements EventSink, AutoCloseable {
             }
         }
 
+        public Settings(int ringSize, Wait waitStrategy, int maxRecordsPerDocument) {
+            this(ringSize, waitStrategy, maxRecordsPerDocument, null);
+        }
+
         public static Settings defaults() {
-            return new Settings(1 << 16, Wait.SLEEPING, 4096);
+            return new Settings(1 << 16, Wait.SLEEPING, 4096, null);
         }
 
         public Settings withWaitStrategy(Wait w) {
-            return new Settings(ringSize, w, maxRecordsPerDocument);
+            return new Settings(ringSize, w, maxRecordsPerDocument, tracker);
         }
 
         public Settings withRingSize(int size) {
-            return new Settings(size, waitStrategy, maxRecordsPerDocument);
+            return new Settings(size, waitStrategy, maxRecordsPerDocument, tracker);
         }
 
         public Settings withMaxRecordsPerDocument(int max) {
-            return new Settings(ringSize, waitStrategy, max);
+            return new Settings(ringSize, waitStrategy, max, tracker);
+        }
+
+        /** Checkpoints from a tracker that follows the events on the consumer thread. */
+        public Settings withTracker(StateTracker t) {
+            if (t != null && (t.interval() < 1 || Long.bitCount(t.interval()) != 1)) {
+                throw new IllegalArgumentException("tracker interval=" + t.interval() + ": must be a power of two");
+            }
+            return new Settings(ringSize, waitStrategy, maxRecordsPerDocument, t);
         }
     }
 
@@ -165,7 +177,7 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         }
         this.ring = RingBuffer.createMultiProducer(Slot::new, settings.ringSize(), settings.waitStrategy().create());
         this.consumer = new Consumer(queue, JournalWriter.encodeHeader(metadata), settings.maxRecordsPerDocument(),
-                droppedAfterClose);
+                droppedAfterClose, settings.tracker());
         this.processor = new BatchEventProcessorBuilder()
                 .setMaxBatchSize(settings.maxRecordsPerDocument())
                 .build(ring, ring.newBarrier(), consumer);
@@ -399,7 +411,11 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         volatile long failedAtEvent = -1;
         volatile String checkpointProblem;
 
-        Consumer(SingleChronicleQueue queue, byte[] headerDocument, int maxRecords, AtomicLong droppedAfterClose) {
+        private final StateTracker tracker;
+
+        Consumer(SingleChronicleQueue queue, byte[] headerDocument, int maxRecords, AtomicLong droppedAfterClose,
+                 StateTracker tracker) {
+            this.tracker = tracker;
             this.queue = queue;
             this.droppedAfterClose = droppedAfterClose;
             this.headerDocument = headerDocument;
@@ -428,7 +444,9 @@ public final class JournalWriter implements EventSink, AutoCloseable {
                     RecordDescriptor.encode(batch, BATCH_RECORDS_OFFSET + pending * RecordDescriptor.LENGTH,
                             slot.typeId, slot.timeNs, slot.a, slot.b, slot.c);
                     digest.update(slot.typeId, slot.timeNs, slot.a, slot.b, slot.c);
+                    long number = nextEvent + pending;
                     if (++pending == maxRecords) flush();
+                    if (tracker != null) track(number, slot);
                 } else if (footerWritten) {
                     droppedAfterClose.incrementAndGet(); // a producer that raced close()
                 }
@@ -466,10 +484,23 @@ public final class JournalWriter implements EventSink, AutoCloseable {
                 batches++;
                 nextEvent += pending;
                 pending = 0;
-                writtenEvents = nextEvent;
+                // digest first: a reader that sees the new event count then sees its digest too
                 writtenDigest = digest.value();
+                writtenEvents = nextEvent;
             } catch (Throwable t) {
                 fail(t);
+            }
+        }
+
+        /** Feeds the tracker and, every interval, stores its state as the checkpoint after this event. */
+        private void track(long number, Slot slot) {
+            tracker.onEvent(number, EventType.byId(slot.typeId), slot.timeNs, slot.a, slot.b, slot.c);
+            if (((number + 1) & (tracker.interval() - 1)) == 0) {
+                byte[] payload = tracker.checkpoint();
+                if (payload != null && payload.length <= JournalFormat.MAX_CHECKPOINT_PAYLOAD) {
+                    flush();
+                    writeCheckpoint(number + 1, payload);
+                }
             }
         }
 

@@ -80,7 +80,9 @@ class JournalCutShortTest {
             assertThat(r.record().a()).isEqualTo(n / 2);
             Checkpoint cp = r.lastCheckpointAtOrBefore(n);
             assertThat(cp).isNotNull();
-            assertThat(cp.eventNumber()).isEqualTo(n / 100_000 * 100_000);
+            // the child may die after a batch and before the checkpoint that follows it
+            assertThat(cp.eventNumber() % 100_000).isZero();
+            assertThat(cp.eventNumber()).isBetween(n / 100_000 * 100_000 - 100_000, n / 100_000 * 100_000);
             assertThat(new String(cp.payload())).isEqualTo(Long.toString(cp.eventNumber()));
         }
     }

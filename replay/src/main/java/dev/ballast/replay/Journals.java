@@ -6,9 +6,9 @@ import dev.ballast.core.run.RunManifest;
 import dev.ballast.journal.Checkpoint;
 import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.EventRecord;
-import dev.ballast.journal.JournalFormat;
 import dev.ballast.journal.JournalReader;
 import dev.ballast.journal.JournalWriter;
+import dev.ballast.journal.StateTracker;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,40 +79,40 @@ public final class Journals {
     }
 
     /**
-     * A sink for a run's events into a journal that also keeps the run's state from the events and
-     * writes it as a checkpoint every {@link #CHECKPOINT_EVERY} events. Publishing is serialized,
-     * so the event numbers it counts are the journal's.
+     * A run's journal, with checkpoints of the run's state every {@link #CHECKPOINT_EVERY} events:
+     * a {@link RunState} follows the events on the journal's consumer thread, so producers only
+     * publish into the ring.
      */
     public static final class Recorder implements EventSink, AutoCloseable {
         private final JournalWriter writer;
-        private final RunState state;
-        private long events;
 
         public Recorder(Path dir, RunManifest manifest, Map<String, String> extra) {
             Map<String, String> meta = new java.util.LinkedHashMap<>(manifest.toMetadata());
             meta.putAll(extra);
-            this.writer = JournalWriter.create(dir, meta);
-            this.state = new RunState(manifest);
+            RunState state = new RunState(manifest);
+            StateTracker tracker = new StateTracker() {
+                @Override
+                public void onEvent(long number, EventType type, long timeNs, long a, long b, long c) {
+                    state.apply(number, type, timeNs, a, b, c);
+                }
+
+                @Override public byte[] checkpoint() { return state.snapshot(); }
+
+                @Override public long interval() { return CHECKPOINT_EVERY; }
+            };
+            this.writer = JournalWriter.create(dir, meta, JournalWriter.Settings.defaults().withTracker(tracker));
         }
 
         @Override
-        public synchronized void publish(EventType type, long timeNs, long a, long b, long c) {
+        public void publish(EventType type, long timeNs, long a, long b, long c) {
             writer.publish(type, timeNs, a, b, c);
-            state.apply(events, type, timeNs, a, b, c);
-            events++;
-            // A checkpoint numbered n holds the state after events 0..n-1. One too large to keep is
-            // left out: a reader then starts from the one before.
-            if ((events & (CHECKPOINT_EVERY - 1)) == 0) {
-                byte[] snapshot = state.snapshot();
-                if (snapshot.length <= JournalFormat.MAX_CHECKPOINT_PAYLOAD) writer.checkpoint(events, snapshot);
-            }
         }
 
         public Path directory() { return writer.directory(); }
 
         /** Closes the journal; then {@link #events()} and {@link #digest()} are final. */
         @Override
-        public synchronized void close() {
+        public void close() {
             writer.close();
         }
 

@@ -113,7 +113,12 @@ class GuestDriversTest {
             if (!mustTellHost) {
                 assertThat(drain(g)).noneMatch(r -> r.type() == EventType.BALLOON_DEFLATE); // not told yet
             }
-            List<Req> out = drainUntil(g, EventType.BALLOON_DEFLATE);
+            // the host is told in several messages (256 PFNs each as arrays): wait for all of them
+            List<Req> out = new ArrayList<>();
+            await("1200 deflated pages told", () -> {
+                out.addAll(drain(g));
+                return out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::c).sum() >= 1200;
+            });
             assertThat(out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::c).sum()).isEqualTo(1200);
             assertThat(out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::b).min().orElseThrow())
                     .isEqualTo(d.arg(1));
