@@ -464,35 +464,27 @@ public final class MigrationEngine {
     private void onRequest(EventType type, long a, long b, long c) {
         publish(type, a, b, c);
         switch (type) {
-            case HINT -> {
-                hintRanges++;
-                if (badLength(c, b)) {
-                    hintRejected++;
-                    ctx.reject(RejectReason.BAD_LENGTH, b, c);
-                    return;
-                }
-                hintPages += c;
-                long before = rejected;
-                policy.onHint(ctx, a, b, c);
-                if (rejected != before) hintRejected++;
-            }
-            case FREE_BITMAP -> {
-                hintRanges++;
-                if (badLength(c, b)) {
-                    hintRejected++;
-                    ctx.reject(RejectReason.BAD_LENGTH, b, c);
-                    return;
-                }
-                hintPages += c;
-                long before = rejected;
-                policy.onFreeBitmap(ctx, a, b, c);
-                if (rejected != before) hintRejected++;
-            }
+            case HINT, FREE_BITMAP -> onFreeReport(type, a, b, c);
             case FREE_BITMAP_END -> policy.onFreeBitmapEnd(ctx, a);
             case BALLOON_INFLATE, BALLOON_DEFLATE -> onBalloon(type == EventType.BALLOON_INFLATE, b, c);
             case REJECT -> rejected++;
             default -> throw new IllegalStateException("not a guest request: " + type);
         }
+    }
+
+    /** A hint or a range of a free bitmap: counted, checked for a sane length, then the policy's. */
+    private void onFreeReport(EventType type, long commandId, long pfn, long pages) {
+        hintRanges++;
+        if (badLength(pages, pfn)) {
+            hintRejected++;
+            ctx.reject(RejectReason.BAD_LENGTH, pfn, pages);
+            return;
+        }
+        hintPages += pages;
+        long before = rejected;
+        if (type == EventType.HINT) policy.onHint(ctx, commandId, pfn, pages);
+        else policy.onFreeBitmap(ctx, commandId, pfn, pages);
+        if (rejected != before) hintRejected++;
     }
 
     private boolean badLength(long pages, long pfn) {
