@@ -71,6 +71,7 @@ public final class EventDissector {
         def(EventType.FREE_BITMAP_END, f("cmd", COMMAND));
         def(EventType.BALLOON_INFLATE, f("encoding", RANGE_ENCODING), f("pfn", HEX), f("pages", DEC));
         def(EventType.BALLOON_DEFLATE, f("encoding", RANGE_ENCODING), f("pfn", HEX), f("pages", DEC));
+        def(EventType.COMMAND_BASE, f("lastCmd", COMMAND));
         def(EventType.CONTENT, f("block", DEC), f("offset", HEX), f("pages", CONTENT_COUNT));
 
         def(EventType.PHASE, f("phase", PHASE), f("iteration", DEC));

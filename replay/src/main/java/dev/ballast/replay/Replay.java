@@ -158,6 +158,11 @@ public final class Replay {
         @Override public void resume() { running = true; }
         @Override public boolean running() { return running; }
         @Override public void hintCommand(long commandId) { }
+
+        @Override
+        public long lastCommandId() {
+            return expect(EventType.COMMAND_BASE, "the device's last command id").a;
+        }
         @Override public void requestFreeBitmap(long commandId) { }
 
         @Override

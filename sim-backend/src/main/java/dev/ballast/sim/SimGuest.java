@@ -64,6 +64,8 @@ public class SimGuest implements SourceGuest {
     final int hintOrder;
     final double hintBlocksPerNs;
     private long hintLiveId = -1;
+    /** The last request id the device was given, over every migration of this guest. */
+    private long lastRequestId = -1;
     private boolean hintReporting;
     private int hintScanBlock;
     private long hintScan;
@@ -465,6 +467,7 @@ public class SimGuest implements SourceGuest {
         } else {
             releaseHeld();
             hintLiveId = wire;
+            lastRequestId = wire;
             hintReporting = features.freePageHint();
             hintScanBlock = 0;
             hintScan = 0;
@@ -473,7 +476,13 @@ public class SimGuest implements SourceGuest {
     }
 
     @Override
+    public long lastCommandId() {
+        return lastRequestId;
+    }
+
+    @Override
     public void requestFreeBitmap(long id) {
+        if (CommandIds.isRequest(id)) lastRequestId = id;
         deviceReply();
         if (features.freeBitmap()) freeBitmapId = id;
     }

@@ -185,6 +185,19 @@ class SimRunTest {
     }
 
     @Test
+    void shouldNotReuseACommandIdOfAnEarlierMigration() {
+        // each migration of one guest (the retry after a failure, the next hop) goes on from the
+        // device's last command id: a report still in flight from the failed attempt is stale
+        Scenario s = Scenario.sim(512 * M, "compile", "hint", 4).withFailAt("20%").withChain(2);
+        java.util.List<Long> ids = new java.util.ArrayList<>();
+        RunReport r = new SimRun(s, s.layout(), SimRun.Hooks.NONE, (type, t, a, b, c) -> {
+            if (type == EventType.HINT_COMMAND && a >= Scenario.MIN_COMMAND_ID) ids.add(a);
+        }, Backend.Progress.NONE).run();
+        assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
+        assertThat(ids).hasSizeGreaterThan(3).doesNotHaveDuplicates();
+    }
+
+    @Test
     void shouldCatchACommandIdThatDoesNotWrap() {
         Scenario s = Scenario.sim(512 * M, "random-write,rate=400MiB/s", "hint", 3).withGuest(0, true, "pfn", 0xFFFF_FFFFL)
                 .withLimits(2_000_000_000L, 20_000_000L, 30, 0);
@@ -287,6 +300,7 @@ class SimRunTest {
         @Override public void resume() { g.resume(); }
         @Override public boolean running() { return g.running(); }
         @Override public void hintCommand(long commandId) { g.hintCommand(commandId); }
+        @Override public long lastCommandId() { return g.lastCommandId(); }
         @Override public void requestFreeBitmap(long commandId) { g.requestFreeBitmap(commandId); }
         @Override public void balloonState(GuestRequests ballooned) { g.balloonState(ballooned); }
         @Override public int drainRequests(GuestRequests into, int max) { return g.drainRequests(into, max); }

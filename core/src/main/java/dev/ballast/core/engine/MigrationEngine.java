@@ -75,6 +75,7 @@ public final class MigrationEngine {
     private long windowBytes;
     private long wakeAtNs;
     private long syncDirtyPages;
+    private long firstCommandId;
     private boolean stopPending;
     private volatile boolean cancelRequested;
     private FailureCause failureCause;
@@ -197,6 +198,9 @@ public final class MigrationEngine {
 
     private void setup() throws LinkException {
         publishPhase();
+        long last = source.lastCommandId();
+        publish(EventType.COMMAND_BASE, last, 0, 0);
+        firstCommandId = last < 0 ? cfg.firstCommandId() : CommandIds.next(last);
         source.startDirtyLog();
         publish(EventType.SYNC_BEGIN, 0, 0, 0);
         syncDirtyPages = 0;
@@ -567,7 +571,7 @@ public final class MigrationEngine {
         @Override public int iteration() { return iteration; }
         @Override public long syncs() { return syncs; }
         @Override public boolean guestRunning() { return source.running(); }
-        @Override public long firstCommandId() { return cfg.firstCommandId(); }
+        @Override public long firstCommandId() { return firstCommandId; }
 
         @Override
         public void hintCommand(long commandId) {

@@ -49,6 +49,15 @@ public interface SourceGuest {
 
     boolean running();
 
+    /**
+     * The last request id the free page hint device issued, in this migration or any before it
+     * (-1 if none): the device's state, which moves with the guest. A new migration goes on from
+     * it, so a report the guest made for an earlier migration can never carry a live id.
+     */
+    default long lastCommandId() {
+        return -1;
+    }
+
     /** Sends a command to the free page hint device: a new command id, {@code 0} stop, {@code 1} done. */
     void hintCommand(long commandId);
 

@@ -36,6 +36,8 @@ public enum EventType {
     BALLOON_INFLATE(10, Kind.INPUT),
     /** input: balloon deflate as the guest sent it. a as for inflate, b=first PFN, c=pages. */
     BALLOON_DEFLATE(11, Kind.INPUT),
+    /** input: the last command id the guest's hint device issued before this migration (-1: none), at setup. */
+    COMMAND_BASE(13, Kind.INPUT),
     /** input: answer to a content question: a=block, b=offset, c=count of pages that are all zero (c&gt;0) or all non-zero (-c). */
     CONTENT(12, Kind.INPUT),
 

@@ -21,7 +21,10 @@ public interface PolicyContext {
 
     boolean guestRunning();
 
-    /** The first command id this run may use (in [0x80000000, 0xFFFFFFFF]). */
+    /**
+     * The first command id this migration may use (in [0x80000000, 0xFFFFFFFF]): the one after the
+     * device's last, or the run's first for a guest whose device never issued one.
+     */
     long firstCommandId();
 
     /** Sends a command to the guest's free page hint device (a new id, {@link CommandIds#STOP} or {@link CommandIds#DONE}). */
