@@ -316,6 +316,37 @@ public class SimGuest implements SourceGuest {
         deviceReply();
     }
 
+    /** Whether the allocator has this page free (for subclasses that model drivers of their own). */
+    protected final boolean isFree(long index) {
+        return alloc.isFree(index);
+    }
+
+    /**
+     * Reports the free guest-physical range [pfn, pfn+pages) for the live free page hint request,
+     * as a hint driver of a subclass's own would: the range may cross from one RAM block into the
+     * next where the two are adjacent in guest-physical memory. The pages are held until the
+     * request is done, like those the built-in driver reports. Reports nothing and returns false
+     * when no request is live or some page of the range is not free RAM.
+     */
+    protected boolean reportFreeRange(long pfn, long pages) {
+        if (hintLiveId < 0 || !features.freePageHint() || pages <= 0) return false;
+        long[] free = {0};
+        long outside = layout.splitPfnRange(pfn, pages, (b, off, n) -> {
+            long g = b.firstIndex() + off;
+            free[0] += alloc.freeMap().countRange(g, g + n);
+        });
+        if (outside > 0 || free[0] != pages) return false;
+        layout.splitPfnRange(pfn, pages, (b, off, n) -> {
+            long g = b.firstIndex() + off;
+            alloc.take(g, n);
+            held.setRange(g, g + n);
+        });
+        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + HINT_DELIVERY_NS);
+        hintMessages++;
+        deviceReply();
+        return true;
+    }
+
     /** The next aligned fully free block of {@code size} pages from the driver's scan position. */
     private long findFreeBlock(long size) {
         PageBitmap free = alloc.freeMap();
