@@ -275,11 +275,13 @@ public class SimGuest implements SourceGuest {
 
     /** The guest's drivers do their work for {@code dtNs} of virtual time. */
     void tick(long dtNs) {
+        // A paused guest's drivers do nothing: a late deflate message goes out once it runs again
+        // (on the destination, after a migration), so its device reply never lands after the final sync.
+        if (!running) return;
         while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
             long[] d = lateDeflates.poll();
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
         }
-        if (!running) return;
         if (freeBitmapId >= 0) sendFreeBitmap();
         if (hintReporting) reportHints(dtNs);
     }
