@@ -97,6 +97,9 @@ public final class SimRun {
     /** The guest after the run (for tests that look inside). */
     public SimGuest guest() { return guest; }
 
+    /** Every invariant the run broke (for tests that look past the first). */
+    public Violations violations() { return violations; }
+
     public RunReport run() {
         long wallStart = System.nanoTime();
         SplittableRandom root = new SplittableRandom(scenario.seed());
