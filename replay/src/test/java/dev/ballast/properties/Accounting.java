@@ -33,6 +33,7 @@ final class Accounting implements EventSink {
     long bytesReported;
     long engines;
     long hintRanges;
+    long skipRuns;
 
     // the engine in progress
     private PageBitmap missing;
@@ -87,10 +88,12 @@ final class Accounting implements EventSink {
                 sent(a, b, n);
             }
             case SKIP_BALLOON -> {
+                skipRuns++;
                 skippedBalloon += c;
                 if (pass == 1) accounted.setRange(index(a, b), index(a, b) + c);
             }
             case SKIP_FREE -> {
+                skipRuns++;
                 if (pass == 1) accounted.setRange(index(a, b), index(a, b) + c);
             }
             case HINT, FREE_BITMAP -> hintRanges++;

@@ -106,6 +106,14 @@ public final class Generators {
         return Arbitraries.oneOf(compile(), randomWrite(), deflateRace());
     }
 
+    /** Workloads whose guest writes nothing while it migrates (the host still writes its device rings). */
+    public static Arbitrary<String> quietWorkloads() {
+        return Arbitraries.oneOf(
+                percent(1, 30).map(u -> "idle,used=" + u + "%,rate=0MiB/s"),
+                Combinators.combine(percent(1, 20), percent(10, 95)).as((u, h) -> "memhog,used=" + u + "%,hog=" + h + "%,rate=0MiB/s"),
+                Combinators.combine(percent(5, 90), percent(10, 90)).as((p, u) -> "balloon:" + p + ",used=" + u + "%,rate=0MiB/s"));
+    }
+
     private static Arbitrary<Integer> percent(int min, int max) {
         return Arbitraries.integers().between(min, max);
     }
