@@ -45,6 +45,12 @@ public class SimGuest implements SourceGuest {
     final PageBitmap dirty;
     final PageBitmap hostDirty;
     final Violations violations;
+    /**
+     * The guest's requests, one queue per kind of virtqueue: balloon messages (inflate, deflate),
+     * which the guest waits on, so the host has them before the guest goes on; and free page
+     * reports, which arrive late. A report still in flight never holds a balloon message up.
+     */
+    private final RequestQueue balloonQueue = new RequestQueue();
     private final RequestQueue queue = new RequestQueue();
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
 
@@ -198,7 +204,7 @@ public class SimGuest implements SourceGuest {
 
     long syncCount() { return syncs; }
 
-    /** The sync epoch of the request the engine took last. */
+    /** The sync epoch of the free page report the engine took last. */
     long lastDrainedEpoch() { return queue.lastEpoch(); }
 
     private RamBlock blockOf(long index) {
@@ -265,7 +271,7 @@ public class SimGuest implements SourceGuest {
         long mode = balloonBitmapMessages ? 1 : 0;
         for (long o = 0; o < pages; o += max) {
             long n = Math.min(max, pages - o);
-            queue.add(type, mode, pfn(index + o), n, syncs);
+            balloonQueue.add(type, mode, pfn(index + o), n, syncs);
             balloonMessages++;
             deviceReply();
         }
@@ -525,11 +531,13 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public int drainRequests(GuestRequests into, int max) {
-        return queue.drain(into, max, nowNs);
+        int n = balloonQueue.drain(into, max, nowNs);
+        return n + queue.drain(into, max - n, nowNs);
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */
     public void injectRequest(EventType type, long a, long b, long c) {
-        queue.add(type, a, b, c, syncs);
+        boolean report = type == EventType.HINT || type == EventType.FREE_BITMAP || type == EventType.FREE_BITMAP_END;
+        (report ? queue : balloonQueue).add(type, a, b, c, syncs);
     }
 }
