@@ -10,13 +10,13 @@ final class Budget {
     private Budget() { }
 
     /** The general invariant property: every part of the scenario drawn at random. */
-    static final int ANY = 400;
+    static final int ANY = 2000;
     /** A property focused on one invariant (its generator spends every try where the invariant can break). */
-    static final int FOCUSED = 250;
+    static final int FOCUSED = 1000;
     /** Properties that run each case twice or more (replay, digest, legacy comparison). */
-    static final int PAIRS = 150;
+    static final int PAIRS = 300;
     /** Wire properties: a live writer and reader, or a hostile stream and its prefix. */
-    static final int WIRE = 400;
+    static final int WIRE = 500;
     /** Migrations of a real KVM guest (about a second each). */
     static final int KVM = 4;
 

@@ -37,7 +37,8 @@ public final class Generators {
 
     /** Two or three blocks, at least two of them adjacent in guest-physical memory, in any host order. */
     public static Arbitrary<SimCase.Layout> adjacentLayouts() {
-        return layouts(Arbitraries.integers().between(2, 3), Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(0L)), Tuple.of(1, holes())))
+        return layouts(Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(2)), Tuple.of(4, Arbitraries.just(3))),
+                Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)), Tuple.of(1, holes())))
                 .filter(SimCase.Layout::hasAdjacentBlocks);
     }
 
@@ -202,6 +203,14 @@ public final class Generators {
                 Arbitraries.integers().between(1, 30).shrinkTowards(30),
                 Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)), Tuple.of(1, Arbitraries.longs().between(5, 2_000).map(ms -> ms * 1_000_000L)))
         ).as(SimCase.Limits::new);
+    }
+
+    /** Limits that make a migration take several passes: short downtimes, links down to 200 Mbit/s. */
+    public static Arbitrary<SimCase.Limits> manyPassLimits() {
+        return Combinators.combine(
+                Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
+                Arbitraries.longs().between(1, 100).map(ms -> ms * 1_000_000L),
+                Arbitraries.integers().between(3, 30), Arbitraries.just(0L)).as(SimCase.Limits::new);
     }
 
     /** A link failure (at a share of the guest's pages, a time, or anywhere), a cancel, or both; sometimes a chain. */

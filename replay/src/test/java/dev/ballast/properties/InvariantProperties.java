@@ -54,7 +54,8 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<SimCase> busy() {
-        return cases().workload(busyWorkloads()).faults(Arbitraries.just(SimCase.Faults.NONE)).build();
+        return cases().workload(busyWorkloads()).limits(Arbitraries.oneOf(limits(), manyPassLimits()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE)).build();
     }
 
     /** 2. A poisoning guest's free pages read as poison on the destination, whatever was skipped. */

@@ -89,14 +89,6 @@ class RecoveryProperties {
                 .build();
     }
 
-    /** Limits that make a migration take several passes, so a failure can land after a dirty-log sync. */
-    static Arbitrary<SimCase.Limits> manyPassLimits() {
-        return Combinators.combine(
-                Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
-                Arbitraries.longs().between(1, 100).map(ms -> ms * 1_000_000L),
-                Arbitraries.integers().between(3, 30), Arbitraries.just(0L)).as(SimCase.Limits::new);
-    }
-
     private static java.util.List<RunReport> hops(RunReport r) {
         return r.hops().isEmpty() ? java.util.List.of(r) : r.hops();
     }
