@@ -18,7 +18,7 @@ final class Budget {
     /** Wire properties: a live writer and reader, or a hostile stream and its prefix. */
     static final int WIRE = 500;
     /** Migrations of a real KVM guest (about a second each). */
-    static final int KVM = 4;
+    static final int KVM = 10;
 
     /** The soak factor: {@code -Dballast.soak=N} multiplies every property's tries by N (1 in CI). */
     static int soakFactor() {
