@@ -45,6 +45,12 @@ public class SimGuest implements SourceGuest {
     final PageBitmap dirty;
     final PageBitmap hostDirty;
     final Violations violations;
+    /**
+     * The guest's requests, one queue per kind of virtqueue: balloon messages (inflate, deflate),
+     * which the guest waits on, so the host has them before the guest goes on; and free page
+     * reports, which arrive late. A report still in flight never holds a balloon message up.
+     */
+    private final RequestQueue balloonQueue = new RequestQueue();
     private final RequestQueue queue = new RequestQueue();
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
 
@@ -200,7 +206,7 @@ public class SimGuest implements SourceGuest {
 
     long syncCount() { return syncs; }
 
-    /** The sync epoch of the request the engine took last. */
+    /** The sync epoch of the free page report the engine took last. */
     long lastDrainedEpoch() { return queue.lastEpoch(); }
 
     private RamBlock blockOf(long index) {
@@ -267,7 +273,7 @@ public class SimGuest implements SourceGuest {
         long mode = balloonBitmapMessages ? 1 : 0;
         for (long o = 0; o < pages; o += max) {
             long n = Math.min(max, pages - o);
-            queue.add(type, mode, pfn(index + o), n, syncs);
+            balloonQueue.add(type, mode, pfn(index + o), n, syncs);
             balloonMessages++;
             deviceReply();
         }
@@ -277,11 +283,13 @@ public class SimGuest implements SourceGuest {
 
     /** The guest's drivers do their work for {@code dtNs} of virtual time. */
     void tick(long dtNs) {
+        // A paused guest's drivers do nothing: a late deflate message goes out once it runs again
+        // (on the destination, after a migration), so its device reply never lands after the final sync.
+        if (!running) return;
         while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
             long[] d = lateDeflates.poll();
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
         }
-        if (!running) return;
         if (freeBitmapId >= 0) sendFreeBitmap();
         if (hintReporting) reportHints(dtNs);
     }
@@ -316,6 +324,37 @@ public class SimGuest implements SourceGuest {
         queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs, nowNs + HINT_DELIVERY_NS);
         hintMessages++;
         deviceReply();
+    }
+
+    /** Whether the allocator has this page free (for subclasses that model drivers of their own). */
+    protected final boolean isFree(long index) {
+        return alloc.isFree(index);
+    }
+
+    /**
+     * Reports the free guest-physical range [pfn, pfn+pages) for the live free page hint request,
+     * as a hint driver of a subclass's own would: the range may cross from one RAM block into the
+     * next where the two are adjacent in guest-physical memory. The pages are held until the
+     * request is done, like those the built-in driver reports. Reports nothing and returns false
+     * when no request is live or some page of the range is not free RAM.
+     */
+    protected boolean reportFreeRange(long pfn, long pages) {
+        if (hintLiveId < 0 || !features.freePageHint() || pages <= 0) return false;
+        long[] free = {0};
+        long outside = layout.splitPfnRange(pfn, pages, (b, off, n) -> {
+            long g = b.firstIndex() + off;
+            free[0] += alloc.freeMap().countRange(g, g + n);
+        });
+        if (outside > 0 || free[0] != pages) return false;
+        layout.splitPfnRange(pfn, pages, (b, off, n) -> {
+            long g = b.firstIndex() + off;
+            alloc.take(g, n);
+            held.setRange(g, g + n);
+        });
+        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + HINT_DELIVERY_NS);
+        hintMessages++;
+        deviceReply();
+        return true;
     }
 
     /** The next aligned fully free block of {@code size} pages from the driver's scan position. */
@@ -501,11 +540,13 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public int drainRequests(GuestRequests into, int max) {
-        return queue.drain(into, max, nowNs);
+        int n = balloonQueue.drain(into, max, nowNs);
+        return n + queue.drain(into, max - n, nowNs);
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */
     public void injectRequest(EventType type, long a, long b, long c) {
-        queue.add(type, a, b, c, syncs);
+        boolean report = type == EventType.HINT || type == EventType.FREE_BITMAP || type == EventType.FREE_BITMAP_END;
+        (report ? queue : balloonQueue).add(type, a, b, c, syncs);
     }
 }

@@ -21,6 +21,7 @@ import dev.ballast.core.run.Scenario;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -41,16 +42,21 @@ public final class SimRun {
 
     /**
      * Ways for tests to plant bugs through the same seams a user's own code would use: the
-     * policy, the guest (a subclass) and the engine's view of it (a wrapper).
+     * policy, the guest (a subclass) and the engine's view of it (a wrapper); and to watch each
+     * engine the run creates (one per attempt), e.g. to cancel it from a wrapped guest.
      */
-    public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source) {
-        public static final Hooks NONE = new Hooks(null, null, null);
+    public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source,
+                        Consumer<MigrationEngine> engine) {
+        public static final Hooks NONE = new Hooks(null, null, null, null);
 
-        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source); }
+        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine); }
 
-        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source); }
+        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine); }
 
-        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s); }
+        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine); }
+
+        /** Called with every engine the run creates, before its first step. */
+        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e); }
     }
 
     /** Makes the guest; a test may return a subclass. */
@@ -90,6 +96,9 @@ public final class SimRun {
 
     /** The guest after the run (for tests that look inside). */
     public SimGuest guest() { return guest; }
+
+    /** Every invariant the run broke (for tests that look past the first). */
+    public Violations violations() { return violations; }
 
     public RunReport run() {
         long wallStart = System.nanoTime();
@@ -142,6 +151,7 @@ public final class SimRun {
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
             MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
+            if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
             last = engine.stats();
             sum = sum == null ? last : RunReports.add(sum, last);

@@ -13,17 +13,26 @@ public final class Violations {
         "nothing from the wire is trusted",
     };
 
+    /** At most this many violations are kept word for word; the rest are only counted. */
+    public static final int KEPT = 64;
+
     private String first;
     private int firstInvariant;
     private long count;
+    private final java.util.List<String> kept = new java.util.ArrayList<>();
 
     public void record(int invariant, String what) {
         count++;
+        String v = "invariant " + invariant + " (" + NAMES[invariant] + "): " + what;
+        if (kept.size() < KEPT) kept.add(v);
         if (first == null) {
             firstInvariant = invariant;
-            first = "invariant " + invariant + " (" + NAMES[invariant] + "): " + what;
+            first = v;
         }
     }
+
+    /** The first {@link #KEPT} violations, in the order they were found. */
+    public java.util.List<String> all() { return java.util.List.copyOf(kept); }
 
     public boolean any() { return count > 0; }
 

@@ -28,7 +28,12 @@ public record RunManifest(String backend, String workload, String policy, long s
     public static final String KEY_COST_PROFILE = "costProfile";
 
     public static RunManifest of(Scenario s) {
-        return new RunManifest(s.backend(), s.workload().toString(), s.policy(), s.seed(), s.layout(),
+        return of(s, s.layout());
+    }
+
+    /** The manifest of a run of {@code s} on another layout than its PC-like one (a simulator run of any layout). */
+    public static RunManifest of(Scenario s, RamLayout layout) {
+        return new RunManifest(s.backend(), s.workload().toString(), s.policy(), s.seed(), layout,
                 s.engineConfig(), s.features(), s.costProfile());
     }
 

@@ -1,0 +1,163 @@
+package dev.ballast.properties;
+
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+
+import static dev.ballast.properties.Generators.*;
+
+/**
+ * DESIGN.md's invariants 1 to 5 over random simulated migrations: one property that draws every
+ * part of the scenario at random, and one focused on each invariant, whose generator spends its
+ * tries where that invariant can break. Each run checks every invariant (the simulator's
+ * checkers: the destination against the guest, the resend ledger, the hint epochs, the host's
+ * writes); a property fails on the first broken one.
+ */
+@AddLifecycleHook(DebuggableFailures.class)
+class InvariantProperties {
+    private static long[] before;
+    private static long t0;
+
+    @BeforeContainer
+    static void start() {
+        before = Tally.snapshot();
+        t0 = System.nanoTime();
+    }
+
+    @AfterContainer
+    static void end() {
+        Tally.report("InvariantProperties", before, System.nanoTime() - t0);
+    }
+
+    /** Every invariant, everything drawn at random: layouts, workloads, policies, guests, limits, faults, seeds. */
+    @Property(tries = Budget.ANY, shrinking = ShrinkingMode.BOUNDED)
+    void everyInvariantHolds(@ForAll("anything") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> anything() {
+        return cases().build();
+    }
+
+    /** 1 and 5. No lost write: guests that keep writing, reuse what they freed and talk to their devices while they migrate. */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void noWriteIsLost(@ForAll("busy") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> busy() {
+        return cases().workload(busyWorkloads()).limits(Arbitraries.oneOf(limits(), manyPassLimits()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE)).build();
+    }
+
+    /** 2. A poisoning guest's free pages read as poison on the destination, whatever was skipped. */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void poisonIsPreserved(@ForAll("poisoned") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> poisoned() {
+        return cases()
+                .guest(guests(Arbitraries.integers().between(1, 255), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.of(false, true)))
+                .policy(Arbitraries.of("hint", "bitmap", "hint+balloon", "legacy"))
+                .workload(Arbitraries.oneOf(memhog(), compile(), idle(), deflateRace()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
+    }
+
+    /** 3. No page is sent twice unless it was written in between: short downtimes and busy guests make many passes. */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void noPageIsSentAgainWithoutAWrite(@ForAll("manyPasses") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> manyPasses() {
+        Arbitrary<SimCase.Limits> tight = net.jqwik.api.Combinators.combine(
+                Arbitraries.longs().between(100, 10_000).map(m -> m * 1_000_000L),
+                Arbitraries.longs().between(1, 20).map(ms -> ms * 1_000_000L),
+                Arbitraries.integers().between(2, 30), Arbitraries.just(0L)).as(SimCase.Limits::new);
+        return cases().limits(tight).workload(busyWorkloads()).build();
+    }
+
+    /**
+     * 4. Hints are never stale: hint drivers slow enough to still be reporting when the dirty log is
+     * synced, command ids near the wrap, policies that hint.
+     */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void hintsAreNeverStale(@ForAll("hinting") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> hinting() {
+        Arbitrary<Long> nearWrap = Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(3, Arbitraries.longs().between(0, 6).map(k -> dev.ballast.core.policy.CommandIds.MAX - k)),
+                net.jqwik.api.Tuple.of(1, hintStartIds()));
+        return cases().policy(hintPolicies())
+                .guest(guests(poisons(), Arbitraries.of(true, false), nearWrap, Arbitraries.of(10_000, 2_000, 500, 100_000), Arbitraries.of(false, true)))
+                .limits(net.jqwik.api.Combinators.combine(
+                        Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
+                        Arbitraries.longs().between(1, 50).map(ms -> ms * 1_000_000L),
+                        Arbitraries.integers().between(4, 30), Arbitraries.just(0L)).as(SimCase.Limits::new))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
+    }
+
+    /** 5. Every writer is tracked: guests whose devices answer often (balloon traffic, hint requests), pages the host writes. */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void hostWritesAreTracked(@ForAll("deviceTraffic") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> deviceTraffic() {
+        return cases().policy(Arbitraries.of("hint", "bitmap", "hint+balloon", "balloon"))
+                .workload(Arbitraries.oneOf(deflateRace(), compile(), idle()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
+    }
+
+    /**
+     * A hint whose range crosses from one RAM block into the next (adjacent in guest-physical memory,
+     * whatever order the host lists them in) is split at the boundary: it clears exactly the pages it names.
+     */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void hintsAcrossBlockBoundariesAreSplit(@ForAll("boundaries") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> boundaries() {
+        return cases().layout(adjacentLayouts()).policy(hintPolicies())
+                .guest(guests(poisons(), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.just(true)))
+                .workload(Arbitraries.oneOf(randomWrite(), compile(), idle()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
+    }
+
+    /**
+     * Balloon skip survives a guest that takes pages back from its balloon while it migrates: with
+     * MUST_TELL_HOST the host hears of it first, without it the skip must be off.
+     */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void balloonSkipSurvivesDeflateRaces(@ForAll("deflateRaces") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> deflateRaces() {
+        return cases().workload(deflateRace()).policy(Arbitraries.of("balloon", "hint+balloon"))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.ballast.properties;
+
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.kvm.KvmAvailability;
+import dev.ballast.kvm.migration.KvmRun;
+import dev.ballast.replay.Journals;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Runs a {@link KvmCase} on the KVM backend (in process: a source VM and a destination VM). */
+final class KvmRunner {
+    private KvmRunner() { }
+
+    record Outcome(KvmCase kvmCase, RunReport report, String violation) {
+        boolean completed() { return report.outcome().equals("completed"); }
+    }
+
+    static boolean usable() {
+        return KvmAvailability.check().usable();
+    }
+
+    static String whyNot() {
+        return KvmAvailability.check().reason();
+    }
+
+    static Outcome run(KvmCase k, EventSink events) {
+        long t0 = System.nanoTime();
+        try {
+            RunReport r = new KvmRun(k.scenario(), events, Backend.Progress.NONE, KvmRun.Hooks.NONE).run();
+            return new Outcome(k, r, r.verify().violation());
+        } finally {
+            Tally.kvmMigration(System.nanoTime() - t0);
+        }
+    }
+
+    static Outcome journal(KvmCase k, Path dir, Map<String, String> extra) {
+        Map<String, String> meta = new LinkedHashMap<>(extra);
+        meta.put("case", k.toString());
+        try (Journals.Recorder rec = new Journals.Recorder(dir, RunManifest.of(k.scenario()), meta)) {
+            return run(k, rec);
+        }
+    }
+}
