@@ -50,6 +50,7 @@ public final class PageStreamReader {
     private WireSecret secret;
     private byte[] sourceNonce;
     private byte[] destNonce;
+    private boolean authenticated;
 
     /** The STATE section being received (0: none), its length and the next offset expected. */
     private int stateSection;
@@ -94,7 +95,7 @@ public final class PageStreamReader {
     }
 
     /** Whether the source has proven the secret (false when none is required). */
-    public boolean authenticated() { return secret != null && state != State.AUTH && sourceNonce != null; }
+    public boolean authenticated() { return authenticated; }
 
     /** Reads the whole migration, from HELLO to COMPLETE, and returns the verdict sent to the source. */
     public Verdict run() throws IOException, WireException {
@@ -354,6 +355,7 @@ public final class PageStreamReader {
         if (!WireAuth.same(proof, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce))) {
             throw frame.reject(AUTH_FAILED, "the source's proof does not match this destination's secret");
         }
+        authenticated = true;
         state = State.HANDSHAKE;
     }
 

@@ -175,7 +175,7 @@ public final class DestinationServer implements AutoCloseable {
                     r.streamOffset(), (System.nanoTime() - t0) / 1e6));
         } catch (WireException e) {
             reason = e.getMessage();
-            if (e.reason() == WireException.Reason.AUTH_FAILED) {
+            if (e.reason() == WireException.Reason.AUTH_FAILED || (options.secret() != null && !r.authenticated())) {
                 outcome = "unauthenticated";
                 log("connection from " + peer + " dropped: authentication failed: " + e.getMessage());
             } else {

@@ -4,6 +4,7 @@ import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.FailureCause;
+import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.PageStreamWriter;
 import dev.ballast.core.wire.Verdict;
@@ -53,6 +54,13 @@ public final class WireLink implements PageLink, AutoCloseable {
     private PageStreamWriter writer;
     private long pagesSent;
     private LinkException dead;
+    private RamLayout layout;
+    /** Pages the destination said it lacked when this attempt opened. */
+    private PageBitmap missingAtOpen;
+    /** Pages sent (with data or as a fill) by this attempt. */
+    private PageBitmap sent;
+    /** Pages whose send by this attempt may have been lost while the destination holds an older copy. */
+    private PageBitmap atRisk;
 
     /**
      * @param secret         proven to the destination before the handshake, or null
@@ -82,9 +90,55 @@ public final class WireLink implements PageLink, AutoCloseable {
     }
 
     private LinkException down(LinkException e) {
+        if (dead == null) giveBackAtRisk();
         dead = e;
         close();
         return e;
+    }
+
+    /**
+     * Records a send. Nothing on the wire says what the destination applied before a failure:
+     * what was sent but lost in flight is, for a page sent for the first time to a destination
+     * that lacked it, still missing there (the resume asks for it again); but for a page the
+     * destination already held (from an earlier pass or attempt), it is neither missing nor dirty,
+     * and would be lost. Those are marked.
+     */
+    private void sending(int block, long offset, long count) {
+        long g = layout.block(block).firstIndex() + offset;
+        long[] s = sent.words();
+        long[] m = missingAtOpen.words();
+        long[] r = atRisk.words();
+        long end = g + count;
+        for (long i = g; i < end; ) {
+            int w = (int) (i >>> 6);
+            int lo = (int) (i & 63);
+            int hi = (int) Math.min(64, end - ((long) w << 6));
+            long mask = (hi == 64 ? -1L : (1L << hi) - 1) & (-1L << lo);
+            r[w] |= (s[w] | ~m[w]) & mask;
+            s[w] |= mask;
+            i = ((long) w + 1) << 6;
+        }
+    }
+
+    /** After a failure: the pages at risk go back into the source's dirty log, so the next attempt sends them. */
+    private void giveBackAtRisk() {
+        if (atRisk == null) return;
+        for (var b : layout.blocks()) {
+            long i = atRisk.nextSetBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = atRisk.nextClearBit(i, b.endIndex());
+                source.restoreDirty(b.index(), i - b.firstIndex(), e - i);
+                pagesGivenBack += e - i;
+                i = atRisk.nextSetBit(e, b.endIndex());
+            }
+        }
+    }
+
+    private long pagesGivenBack;
+
+    /** Pages this link put back into the dirty log when it failed (sent, maybe lost, older copy at the destination). */
+    public long pagesGivenBack() {
+        return pagesGivenBack;
     }
 
     @Override
@@ -98,8 +152,16 @@ public final class WireLink implements PageLink, AutoCloseable {
         }
         writer = new PageStreamWriter(connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session));
         if (secret != null) writer.authenticate(secret);
+        this.layout = layout;
+        this.missingAtOpen = new PageBitmap(layout.totalPages());
+        this.sent = new PageBitmap(layout.totalPages());
+        this.atRisk = new PageBitmap(layout.totalPages());
         try {
-            writer.open(layout, poisonByte, missing);
+            writer.open(layout, poisonByte, (block, offset, count) -> {
+                long g = layout.block(block).firstIndex() + offset;
+                missingAtOpen.setRange(g, g + count);
+                missing.range(block, offset, count);
+            });
         } catch (LinkException e) {
             throw down(e);
         }
@@ -108,6 +170,7 @@ public final class WireLink implements PageLink, AutoCloseable {
     @Override
     public void sendPages(int block, long offset, long count) throws LinkException {
         check();
+        sending(block, offset, count);
         try {
             writer.sendPages(block, offset, count);
         } catch (LinkException e) {
@@ -119,6 +182,7 @@ public final class WireLink implements PageLink, AutoCloseable {
     @Override
     public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
         check();
+        sending(block, offset, count);
         try {
             writer.sendFill(block, offset, count, fillByte);
         } catch (LinkException e) {
