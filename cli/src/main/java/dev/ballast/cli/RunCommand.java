@@ -70,6 +70,12 @@ final class RunCommand implements Callable<Integer> {
             ctx.err().println("ballast: " + Runs.violation(report));
             return ExitCodes.INVARIANT_BROKEN;
         }
+        if (dest != null && !report.outcome().equals("completed")) {
+            var attempts = report.attempts();
+            ctx.err().println("ballast: the migration to " + dest.getHostString() + ":" + dest.getPort() + " " + report.outcome() + " after "
+                    + attempts.size() + " attempt(s)" + (attempts.isEmpty() ? "" : ": " + attempts.getLast().cause()));
+            return ExitCodes.ERROR;
+        }
         return ExitCodes.OK;
     }
 
