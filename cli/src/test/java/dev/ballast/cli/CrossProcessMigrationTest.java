@@ -40,6 +40,7 @@ class CrossProcessMigrationTest {
         final Process process;
         final List<String> lines = new CopyOnWriteArrayList<>();
         final int port;
+        volatile boolean eof;
 
         Dest(Process p) throws Exception {
             this.process = p;
@@ -52,6 +53,8 @@ class CrossProcessMigrationTest {
                     }
                 } catch (IOException ignored) {
                     // the process ended
+                } finally {
+                    eof = true;
                 }
             });
             this.port = Integer.parseInt(await(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)"), 60).group(1));
@@ -64,7 +67,7 @@ class CrossProcessMigrationTest {
                     Matcher m = p.matcher(l);
                     if (m.find()) return m;
                 }
-                if (!process.isAlive() && lines.stream().noneMatch(l -> p.matcher(l).find())) {
+                if (eof && lines.stream().noneMatch(l -> p.matcher(l).find())) {
                     throw new IllegalStateException("the destination exited (" + process.exitValue() + ") before printing " + p + ": " + lines);
                 }
                 Thread.sleep(20);
@@ -142,7 +145,8 @@ class CrossProcessMigrationTest {
             assertThat(r.get("verify").get("checkedPages").asLong()).isPositive();
         }
         assertThat(d.lines.stream().filter(l -> l.contains("verify ok"))).hasSize(5);
-        d.process.destroy(); // SIGTERM
+        // SIGTERM through the handle: Process.destroy() would also close our end of its output
+        d.process.toHandle().destroy();
         assertThat(d.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(d.process.exitValue()).as("a clean exit on SIGTERM").isZero();
         d.await(Pattern.compile("ballast dest: stopped$"), 10);
