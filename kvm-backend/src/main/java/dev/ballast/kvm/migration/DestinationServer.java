@@ -170,9 +170,10 @@ public final class DestinationServer implements AutoCloseable {
         try {
             verdict = r.run();
             outcome = "completed";
-            log(String.format(Locale.ROOT, "migration 0x%x from %s: %s; %s stream bytes in %.0f ms", r.hello().sessionId(), peer,
+            log(String.format(Locale.ROOT, "migration 0x%x from %s: %s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
+                    r.hello().sessionId(), peer,
                     verdict.ok() ? "verify ok (" + verdict.checkedPages() + " pages checked)" : "verify FAILED: " + verdict.message(),
-                    r.streamOffset(), (System.nanoTime() - t0) / 1e6));
+                    r.streamOffset(), (System.nanoTime() - t0) / 1e6, residentMiB()));
         } catch (WireException e) {
             reason = e.getMessage();
             if (e.reason() == WireException.Reason.AUTH_FAILED || (options.secret() != null && !r.authenticated())) {
@@ -243,6 +244,18 @@ public final class DestinationServer implements AutoCloseable {
         }
         log(s);
         return s;
+    }
+
+    /** VmRSS of this process, in MiB (-1 where /proc says nothing). */
+    static long residentMiB() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     static String hostPort(InetSocketAddress a) {
