@@ -15,6 +15,32 @@ import java.util.Locale;
 final class Converters {
     private Converters() { }
 
+    /** {@code HOST:PORT} or {@code [IPv6]:PORT}, resolved now. */
+    static final class HostPort implements ITypeConverter<java.net.InetSocketAddress> {
+        @Override
+        public java.net.InetSocketAddress convert(String value) {
+            return parseHostPort(value);
+        }
+    }
+
+    static java.net.InetSocketAddress parseHostPort(String value) {
+        String v = value.trim();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0 || colon == v.length() - 1) throw new IllegalArgumentException("'" + value + "': expected HOST:PORT");
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "': the port is not a number");
+        }
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("'" + value + "': the port must be in 0..65535");
+        java.net.InetSocketAddress a = new java.net.InetSocketAddress(host, port);
+        if (a.isUnresolved()) throw new IllegalArgumentException("'" + value + "': cannot resolve " + host);
+        return a;
+    }
+
     /** {@code 512M}, {@code 8G}, {@code 1T}: bytes, binary multiples. */
     static final class Size implements ITypeConverter<Long> {
         @Override

@@ -22,7 +22,8 @@ import java.util.concurrent.Callable;
             "Examples:",
             "  ballast run --mem 8G --workload idle --policy hint",
             "  ballast run --mem 1T --workload balloon:12.5 --policy balloon --json run.json",
-            "  ballast run --workload memhog --policy bitmap --fail-at 40%% --chain 3"})
+            "  ballast run --workload memhog --policy bitmap --fail-at 40%% --chain 3",
+            "  ballast run --backend kvm --mem 1G --policy hint --dest 127.0.0.1:7400"})
 final class RunCommand implements Callable<Integer> {
     private final Context ctx;
 
@@ -34,13 +35,26 @@ final class RunCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     String policy;
 
+    @Option(names = "--dest", paramLabel = "HOST:PORT", order = 30, converter = Converters.HostPort.class,
+            description = "Migrate to a `ballast dest` at this address over TCP (kvm backend).")
+    java.net.InetSocketAddress dest;
+
+    @Option(names = "--secret-file", paramLabel = "FILE", order = 31,
+            description = "With --dest: prove this shared secret (at least 16 bytes, mode 600) to the destination.")
+    java.nio.file.Path secretFile;
+
+    @Option(names = "--timeout", paramLabel = "TIME", order = 32, defaultValue = "30s", converter = Converters.Duration.class,
+            description = "With --dest: a destination that moves no byte this long while the source waits on it is stalled; 0 = never. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    long timeoutNs;
+
     RunCommand(Context ctx) {
         this.ctx = ctx;
     }
 
     @Override
     public Integer call() {
-        Backend backend = ctx.backends().get(options.backend);
+        Backend backend = dest == null ? ctx.backends().get(options.backend) : remoteBackend();
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
         Scenario scenario = options.toScenario(policy, profile.profile());
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
@@ -56,6 +70,34 @@ final class RunCommand implements Callable<Integer> {
             ctx.err().println("ballast: " + Runs.violation(report));
             return ExitCodes.INVARIANT_BROKEN;
         }
+        if (dest != null && !report.outcome().equals("completed")) {
+            var attempts = report.attempts();
+            ctx.err().println("ballast: the migration to " + dest.getHostString() + ":" + dest.getPort() + " " + report.outcome() + " after "
+                    + attempts.size() + " attempt(s)" + (attempts.isEmpty() ? "" : ": " + attempts.getLast().cause()));
+            return ExitCodes.ERROR;
+        }
         return ExitCodes.OK;
+    }
+
+    /** The kvm backend migrating to a {@code ballast dest} in another process. */
+    private Backend remoteBackend() {
+        if (!options.backend.equals("kvm")) throw new UsageException("--dest: needs --backend kvm");
+        if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
+        dev.ballast.core.wire.WireSecret secret;
+        try {
+            secret = secretFile == null ? null : dev.ballast.core.wire.WireSecret.read(secretFile);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--secret-file " + e.getMessage(), e);
+        }
+        var remote = new dev.ballast.kvm.migration.KvmRun.Remote(dest, secret, timeoutNs);
+        return new Backend() {
+            @Override
+            public String name() { return "kvm"; }
+
+            @Override
+            public dev.ballast.core.run.RunReport run(Scenario s, dev.ballast.core.event.EventSink events, Progress progress) {
+                return new dev.ballast.kvm.migration.KvmRun(s, events, progress, dev.ballast.kvm.migration.KvmRun.Hooks.NONE, remote).run();
+            }
+        };
     }
 }

@@ -152,8 +152,8 @@ class MainTest {
 
         assertThat(r.out()).contains("--backend", "--mem", "--workload", "--policy", "--seed", "--bandwidth", "--downtime",
                 "--max-iterations", "--time-cap", "--chain", "--fail-at", "--poison", "--no-tell-host", "--balloon-messages",
-                "--hint-start-id", "--profile", "--json", "--journal", "--no-journal", "  3  a run broke an invariant");
-        assertThat(r.out()).doesNotContain("--dest");
+                "--hint-start-id", "--profile", "--json", "--journal", "--no-journal", "  3  a run broke an invariant",
+                "--dest", "--secret-file", "--timeout");
     }
 
     @Test

@@ -80,6 +80,7 @@ final class Frames {
         b.putLong(VERDICT_BAD_OFFSET, v.badPages());
         b.put(VERDICT_OK_OFFSET, (byte) (v.ok() ? 1 : 0));
         b.putShort(VERDICT_MESSAGE_LENGTH_OFFSET, (short) m.length);
+        b.putInt(VERDICT_CHECK_MICROS_OFFSET, (int) v.checkMicros());
         b.put(VERDICT_MESSAGE_OFFSET, m);
         return b;
     }
@@ -119,6 +120,14 @@ final class Frames {
             out[r] = b;
         }
         return out;
+    }
+
+    /** An authentication record of {@code type} with the mechanism field set and room for its payload. */
+    static ByteBuffer auth(RecordType type) {
+        ByteBuffer b = allocate(type.minLength());
+        putHeader(b, 0, type, 0, b.capacity());
+        b.putShort(AUTH_MECHANISM_OFFSET, (short) AUTH_HMAC_SHA256);
+        return b;
     }
 
     /** Writes all of {@code b} (from its position to its limit). */

@@ -31,6 +31,17 @@ public interface PageSink {
     /** Pages that entered the balloon ({@code ballooned}) or left it. */
     void balloon(int block, long offset, long count, boolean ballooned);
 
+    /**
+     * A chunk of an opaque state section (version 2: the guest's device and vCPU state, sent at
+     * stop-and-copy). The reader has checked that chunks of a section arrive in order, from offset
+     * 0 to {@code total}, one section at a time, each section once; what a section holds is the
+     * sink's to check. {@code data} is a view on the reader's buffer, valid only during the call.
+     * Refuse (before writing anything of it) by throwing a {@link WireException}.
+     */
+    default void state(int section, long total, long offset, ByteBuffer data) throws WireException {
+        throw new WireException(WireException.Reason.REFUSED, "this destination takes no state (section " + section + ")");
+    }
+
     /** The source finished a pass over its bitmap. */
     default void iterationEnd(int iteration) { }
 

@@ -28,10 +28,12 @@ import static dev.ballast.core.wire.WireFormat.*;
  * record allocates nothing.
  */
 public final class PageStreamReader {
-    private enum State { HANDSHAKE, STREAMING, COMPLETED, FAILED }
+    private enum State { AUTH, HANDSHAKE, STREAMING, COMPLETED, FAILED }
 
     private final WritableByteChannel out;
-    private final RamLayout local;
+    /** The destination's layout; null until HELLO for a reader that adopts the source's. */
+    private RamLayout local;
+    private final boolean adoptLayout;
     private final PageSink sink;
     private final FrameIn frame;
     private ByteBuffer buf;
@@ -45,12 +47,55 @@ public final class PageStreamReader {
     private int lastIteration;
     private Verdict verdict;
 
+    private WireSecret secret;
+    private byte[] sourceNonce;
+    private byte[] destNonce;
+    private boolean authenticated;
+
+    /** The STATE section being received (0: none), its length and the next offset expected. */
+    private int stateSection;
+    private long stateTotal;
+    private long stateNext;
+    private final boolean[] sectionsDone = new boolean[MAX_STATE_SECTION + 1];
+
+    /** A destination with a layout of its own: the HELLO's must have the same blocks, in any order. */
     public PageStreamReader(ReadableByteChannel in, WritableByteChannel out, RamLayout local, PageSink sink) {
+        this(in, out, local, sink, false);
+        if (local == null) throw new IllegalArgumentException("local layout is null; use adoptingLayout()");
+    }
+
+    private PageStreamReader(ReadableByteChannel in, WritableByteChannel out, RamLayout local, PageSink sink, boolean adopt) {
         this.out = out;
         this.local = local;
+        this.adoptLayout = adopt;
         this.sink = sink;
         this.frame = new FrameIn(in, true);
     }
+
+    /**
+     * A destination that has no layout before the migration (it creates its guest from the
+     * handshake): the HELLO's layout, once validated, becomes the local one, in the source's block
+     * order. The sink's {@link PageSink#open} sees it and may refuse it.
+     */
+    public static PageStreamReader adoptingLayout(ReadableByteChannel in, WritableByteChannel out, PageSink sink) {
+        return new PageStreamReader(in, out, null, sink, true);
+    }
+
+    /**
+     * Requires the source to prove it holds {@code secret} (AUTH_INIT, AUTH_CHALLENGE,
+     * AUTH_RESPONSE) before its HELLO. Call before the first {@link #step()}. A source that does
+     * not authenticate, or proves a different secret, is rejected ({@code AUTH_FAILED}) before
+     * anything reaches the sink.
+     */
+    public PageStreamReader requireSecret(WireSecret secret) {
+        if (state != State.HANDSHAKE || frame.offset != 0) throw new IllegalStateException("requireSecret() before the first step");
+        this.secret = secret;
+        this.state = State.AUTH;
+        return this;
+    }
+
+    /** Whether the source has proven the secret (false when none is required). */
+    public boolean authenticated() { return authenticated; }
 
     /** Reads the whole migration, from HELLO to COMPLETE, and returns the verdict sent to the source. */
     public Verdict run() throws IOException, WireException {
@@ -105,21 +150,38 @@ public final class PageStreamReader {
             throw frame.reject(UNEXPECTED_RECORD, "a record after COMPLETE");
         }
         if (!frame.readHeader()) {
-            throw frame.reject(TRUNCATED, state == State.HANDSHAKE ? "the stream ends before HELLO" : "the stream ends before COMPLETE");
+            throw frame.reject(TRUNCATED, switch (state) {
+                case AUTH -> "the stream ends before authentication";
+                case HANDSHAKE -> "the stream ends before HELLO";
+                default -> "the stream ends before COMPLETE";
+            });
         }
         RecordType t = frame.type;
         switch (state) {
+            case AUTH -> {
+                if (t == RecordType.HELLO) throw frame.reject(AUTH_FAILED, "this destination requires authentication before HELLO");
+                if (t == RecordType.AUTH_RESPONSE && sourceNonce == null) throw frame.reject(UNEXPECTED_RECORD, "AUTH_RESPONSE before AUTH_INIT");
+                if (t == RecordType.AUTH_INIT && sourceNonce != null) throw frame.reject(UNEXPECTED_RECORD, "a second AUTH_INIT");
+                if (t != RecordType.AUTH_INIT && t != RecordType.AUTH_RESPONSE && t != RecordType.ERROR) {
+                    throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before authentication");
+                }
+            }
             case HANDSHAKE -> {
+                if (t == RecordType.AUTH_INIT && secret == null) throw frame.reject(AUTH_FAILED, "this destination has no secret to authenticate with");
                 if (t != RecordType.HELLO && t != RecordType.ERROR) throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before HELLO");
             }
             case STREAMING -> {
                 if (t == RecordType.HELLO) throw frame.reject(UNEXPECTED_RECORD, "a second HELLO");
+                if (t == RecordType.AUTH_INIT || t == RecordType.AUTH_RESPONSE) throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record after HELLO");
             }
             default -> throw new IllegalStateException(state.name());
         }
         frame.readPayload();
         buf = frame.buf;
         switch (t) {
+            case AUTH_INIT -> onAuthInit();
+            case AUTH_RESPONSE -> onAuthResponse();
+            case STATE -> onState();
             case HELLO -> onHello();
             case PAGES -> onPages();
             case FILL -> onFill();
@@ -204,7 +266,46 @@ public final class PageStreamReader {
         sink.iterationEnd(it);
     }
 
+    private void onState() throws WireException {
+        long section = Frames.u32(buf, STATE_SECTION_OFFSET);
+        if (section == 0 || section > MAX_STATE_SECTION) throw frame.reject(BAD_FIELD, "section " + section + ", expected 1.." + MAX_STATE_SECTION);
+        if (buf.getInt(STATE_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        long offset = buf.getLong(STATE_OFFSET_OFFSET);
+        long total = buf.getLong(STATE_TOTAL_OFFSET);
+        int n = frame.length - STATE_DATA_OFFSET;
+        String what = "section " + section + " bytes [" + Long.toUnsignedString(offset) + ", +" + n + ") of " + Long.toUnsignedString(total);
+        if (total <= 0 || total > MAX_STATE_BYTES) throw frame.reject(BAD_COUNT, what + ": a section holds 1.." + MAX_STATE_BYTES + " bytes");
+        if (offset < 0 || offset >= total || n > total - offset) throw frame.reject(OUT_OF_RANGE, what + ": past the section's end");
+        if (stateSection == 0) {
+            if (sectionsDone[(int) section]) throw frame.reject(UNEXPECTED_RECORD, what + ": the section was sent whole already");
+            if (offset != 0) throw frame.reject(UNORDERED_RANGES, what + ": a section starts at offset 0");
+        } else {
+            if (section != stateSection) throw frame.reject(UNORDERED_RANGES, what + ": section " + stateSection + " is not complete (" + stateNext + " of " + stateTotal + " bytes)");
+            if (total != stateTotal) throw frame.reject(BAD_FIELD, what + ": the section's length was " + stateTotal);
+            if (offset != stateNext) throw frame.reject(UNORDERED_RANGES, what + ": expected offset " + stateNext);
+        }
+        buf.limit(frame.length).position(STATE_DATA_OFFSET);
+        try {
+            sink.state((int) section, total, offset, buf);
+        } catch (WireException e) {
+            throw frame.reject(e.reason(), e.detail());
+        } finally {
+            buf.clear();
+        }
+        digest.fold(buf, 0, frame.length);
+        stateSection = (int) section;
+        stateTotal = total;
+        stateNext = offset + n;
+        if (stateNext == total) {
+            sectionsDone[stateSection] = true;
+            stateSection = 0;
+        }
+    }
+
     private void onComplete() throws IOException, WireException {
+        if (stateSection != 0) {
+            throw frame.reject(BAD_LENGTH, "state section " + stateSection + " ends after " + stateNext + " of its " + stateTotal + " bytes");
+        }
         long d = buf.getLong(COMPLETE_DIGEST_OFFSET);
         long records = buf.getLong(COMPLETE_RECORDS_OFFSET);
         long bytes = buf.getLong(COMPLETE_BYTES_OFFSET);
@@ -225,6 +326,37 @@ public final class PageStreamReader {
         String text = n == frame.length - ERROR_MESSAGE_OFFSET ? Frames.utf8(buf, ERROR_MESSAGE_OFFSET, n) : null;
         throw frame.reject(PEER_ERROR, "the source sent " + (r == null ? "code " + code : r.name()) + ": "
                 + (text == null ? "(unreadable message)" : Frames.printable(text)));
+    }
+
+    // ------------------------------------------------------------------ authentication
+
+    private void checkAuthHeader() throws WireException {
+        int mechanism = Frames.u16(buf, AUTH_MECHANISM_OFFSET);
+        if (mechanism != AUTH_HMAC_SHA256) throw frame.reject(AUTH_FAILED, "mechanism " + mechanism + ", this end knows " + AUTH_HMAC_SHA256 + " (HMAC-SHA256)");
+        if (buf.getShort(AUTH_RESERVED_OFFSET) != 0 || buf.getInt(AUTH_RESERVED_OFFSET + 2) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+    }
+
+    private void onAuthInit() throws IOException, WireException {
+        checkAuthHeader();
+        byte[] n = new byte[AUTH_NONCE_LENGTH];
+        buf.get(AUTH_INIT_NONCE_OFFSET, n);
+        sourceNonce = n;
+        destNonce = WireAuth.nonce();
+        ByteBuffer c = Frames.auth(RecordType.AUTH_CHALLENGE);
+        c.put(AUTH_CHALLENGE_NONCE_OFFSET, destNonce);
+        c.put(AUTH_CHALLENGE_MAC_OFFSET, WireAuth.destinationProof(secret.bytes(), sourceNonce, destNonce));
+        Frames.writeFully(out, c);
+    }
+
+    private void onAuthResponse() throws WireException {
+        checkAuthHeader();
+        byte[] proof = new byte[AUTH_MAC_LENGTH];
+        buf.get(AUTH_RESPONSE_MAC_OFFSET, proof);
+        if (!WireAuth.same(proof, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce))) {
+            throw frame.reject(AUTH_FAILED, "the source's proof does not match this destination's secret");
+        }
+        authenticated = true;
+        state = State.HANDSHAKE;
     }
 
     // ------------------------------------------------------------------ handshake
@@ -265,6 +397,11 @@ public final class PageStreamReader {
         }
         if (at != frame.length) throw frame.reject(BAD_LENGTH, "length " + frame.length + ", but the blocks end at " + at);
 
+        if (adoptLayout) {
+            List<RamLayout.Spec> adopted = new ArrayList<>();
+            for (int i = 0; i < n; i++) adopted.add(new RamLayout.Spec(names[i], firstPfn[i], pages[i]));
+            local = RamLayout.of(adopted);
+        }
         // Same blocks by name, first PFN and size; the order may differ.
         if (n != local.blockCount()) {
             throw frame.reject(LAYOUT_MISMATCH, "the source has " + n + " blocks " + Arrays.toString(names) + ", this end " + local.blockCount() + " (" + local + ")");
@@ -360,7 +497,8 @@ public final class PageStreamReader {
     /** Tells the source why (best effort: the connection may be gone). */
     private void answerRejection(State was, WireException e) {
         if (e.reason() == PEER_ERROR) return;
-        ByteBuffer answer = was == State.HANDSHAKE && e.reason() != TRUNCATED
+        boolean handshake = was == State.HANDSHAKE || (was == State.AUTH && frame.type == RecordType.HELLO);
+        ByteBuffer answer = handshake && e.reason() != TRUNCATED
                 ? Frames.refusal(frame.type == RecordType.HELLO && buf != null ? buf.getLong(HELLO_SESSION_OFFSET) : 0, e.reason(), e.messageWithoutReason())
                 : Frames.error(e.reason(), e.messageWithoutReason());
         Frames.tryWrite(out, answer);

@@ -90,6 +90,7 @@ public final class PageStreamWriter implements PageLink {
     private boolean completed;
     private LinkException failure;
     private Verdict verdict;
+    private WireSecret secret;
 
     public PageStreamWriter(WritableByteChannel out, ReadableByteChannel in, PageSource source, Options options) {
         this.out = out;
@@ -103,12 +104,23 @@ public final class PageStreamWriter implements PageLink {
         this.seg = MemorySegment.ofBuffer(buf);
     }
 
+    /**
+     * Proves {@code secret} to the destination (and has the destination prove it back) before the
+     * HELLO that {@link #open} sends. Call before {@code open}.
+     */
+    public PageStreamWriter authenticate(WireSecret secret) {
+        if (layout != null) throw new IllegalStateException("authenticate() before open()");
+        this.secret = secret;
+        return this;
+    }
+
     // ------------------------------------------------------------------ PageLink
 
     @Override
     public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
         alive();
         if (this.layout != null) throw new IllegalStateException("open() called twice");
+        if (secret != null) authenticateNow();
         if (poisonByte < 0 || poisonByte > 255) throw new IllegalArgumentException("poisonByte=" + poisonByte + " must be in 0..255");
         if (layout.blockCount() > MAX_BLOCKS) throw new IllegalArgumentException("layout has " + layout.blockCount() + " blocks; the wire carries at most " + MAX_BLOCKS);
         long[] pages = new long[layout.blockCount()];
@@ -288,6 +300,37 @@ public final class PageStreamWriter implements PageLink {
         verdict = readVerdict();
     }
 
+    /**
+     * Sends {@code data} as state section {@code section} (1..{@value WireFormat#MAX_STATE_SECTION}),
+     * in STATE records of at most {@value WireFormat#MAX_STATE_CHUNK} bytes: the guest's device and
+     * vCPU state at stop-and-copy. Each section at most once per stream, before {@link #complete}.
+     */
+    public void sendState(int section, MemorySegment data) throws LinkException {
+        streaming();
+        if (section < 1 || section > MAX_STATE_SECTION) throw new IllegalArgumentException("section=" + section + " must be in 1.." + MAX_STATE_SECTION);
+        long total = data.byteSize();
+        if (total < 1 || total > MAX_STATE_BYTES) throw new IllegalArgumentException("state of " + total + " bytes; a section holds 1.." + MAX_STATE_BYTES);
+        int chunk = Math.min(MAX_STATE_CHUNK, capacity - STATE_DATA_OFFSET);
+        try {
+            closeOpen();
+            for (long off = 0; off < total; ) {
+                int n = (int) Math.min(chunk, total - off);
+                ensure(STATE_DATA_OFFSET + n);
+                Frames.putHeader(buf, pos, RecordType.STATE, 0, STATE_DATA_OFFSET + n);
+                buf.putInt(pos + STATE_SECTION_OFFSET, section);
+                buf.putInt(pos + STATE_RESERVED_OFFSET, 0);
+                buf.putLong(pos + STATE_OFFSET_OFFSET, off);
+                buf.putLong(pos + STATE_TOTAL_OFFSET, total);
+                MemorySegment.copy(data, off, seg, pos + STATE_DATA_OFFSET, n);
+                digest.fold(buf, pos, STATE_DATA_OFFSET + n);
+                pos += STATE_DATA_OFFSET + n;
+                off += n;
+            }
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
     // ------------------------------------------------------------------ more
 
     /** Writes every record built so far. */
@@ -441,6 +484,41 @@ public final class PageStreamWriter implements PageLink {
         return fail(FailureCause.PROTOCOL, "bad answer from the destination: " + e.getMessage());
     }
 
+    /** AUTH_INIT, the destination's AUTH_CHALLENGE checked, AUTH_RESPONSE. */
+    private void authenticateNow() throws LinkException {
+        byte[] sourceNonce = WireAuth.nonce();
+        ByteBuffer init = Frames.auth(RecordType.AUTH_INIT);
+        init.put(AUTH_INIT_NONCE_OFFSET, sourceNonce);
+        FrameIn f = new FrameIn(in, false);
+        try {
+            Frames.writeFully(out, init);
+            bytesFlushed += init.capacity();
+            if (!f.readHeader()) throw fail(FailureCause.PEER_CLOSED, "the destination closed before it answered AUTH_INIT");
+            f.readPayload();
+            ByteBuffer b = f.buf;
+            if (f.type == RecordType.ERROR) throw fail(FailureCause.PROTOCOL, "the destination refused authentication: " + describeError(f));
+            if (f.type != RecordType.AUTH_CHALLENGE) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected AUTH_CHALLENGE");
+            if (Frames.u16(b, AUTH_MECHANISM_OFFSET) != AUTH_HMAC_SHA256 || b.getShort(AUTH_RESERVED_OFFSET) != 0 || b.getInt(AUTH_RESERVED_OFFSET + 2) != 0) {
+                throw f.reject(WireException.Reason.BAD_FIELD, "mechanism " + Frames.u16(b, AUTH_MECHANISM_OFFSET) + " or a reserved field not zero");
+            }
+            byte[] destNonce = new byte[AUTH_NONCE_LENGTH];
+            byte[] proof = new byte[AUTH_MAC_LENGTH];
+            b.get(AUTH_CHALLENGE_NONCE_OFFSET, destNonce);
+            b.get(AUTH_CHALLENGE_MAC_OFFSET, proof);
+            if (!WireAuth.same(proof, WireAuth.destinationProof(secret.bytes(), sourceNonce, destNonce))) {
+                throw f.reject(WireException.Reason.AUTH_FAILED, "the destination's proof does not match this source's secret");
+            }
+            ByteBuffer response = Frames.auth(RecordType.AUTH_RESPONSE);
+            response.put(AUTH_RESPONSE_MAC_OFFSET, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce));
+            Frames.writeFully(out, response);
+            bytesFlushed += response.capacity();
+        } catch (IOException e) {
+            throw fail(e);
+        } catch (WireException e) {
+            throw reject(e);
+        }
+    }
+
     /** Reads HELLO_ACK records up to the last; returns the missing ranges as (block, offset, count) triples. */
     private long[] readAcceptance() throws LinkException {
         FrameIn f = new FrameIn(in, false);
@@ -521,7 +599,7 @@ public final class PageStreamWriter implements PageLink {
             int ok = Frames.u8(b, VERDICT_OK_OFFSET);
             int msgLen = Frames.u16(b, VERDICT_MESSAGE_LENGTH_OFFSET);
             if (msgLen != f.length - VERDICT_MESSAGE_OFFSET) throw f.reject(WireException.Reason.BAD_LENGTH, "message length " + msgLen + " in a record of " + f.length);
-            if (ok > 1 || b.get(VERDICT_RESERVED_OFFSET) != 0 || b.getInt(VERDICT_RESERVED2_OFFSET) != 0) {
+            if (ok > 1 || b.get(VERDICT_RESERVED_OFFSET) != 0) {
                 throw f.reject(WireException.Reason.BAD_FIELD, "ok=" + ok + " or a reserved field not zero");
             }
             if (checked < 0 || bad < 0 || bad > checked) throw f.reject(WireException.Reason.BAD_COUNT, "checked " + checked + " pages, bad " + bad);
@@ -530,7 +608,7 @@ public final class PageStreamWriter implements PageLink {
             if (d != digest.digest()) {
                 throw fail(FailureCause.PROTOCOL, "the destination's stream digest " + Frames.hex(d) + " differs from the source's " + Frames.hex(digest.digest()));
             }
-            return new Verdict(d, checked, bad, ok == 1, Frames.printable(msg));
+            return new Verdict(d, checked, bad, ok == 1, Frames.printable(msg), Frames.u32(b, VERDICT_CHECK_MICROS_OFFSET));
         } catch (IOException e) {
             throw fail(e);
         } catch (WireException e) {

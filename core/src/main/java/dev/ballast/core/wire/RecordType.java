@@ -20,7 +20,15 @@ public enum RecordType {
     COMPLETE(7, true, 0, COMPLETE_LENGTH, COMPLETE_LENGTH, 1),
     COMPLETE_ACK(8, false, 0, VERDICT_MESSAGE_OFFSET, VERDICT_MESSAGE_OFFSET + MAX_MESSAGE_BYTES, 1),
     /** Sent by whichever side rejects; travels both ways. */
-    ERROR(9, true, 0, ERROR_MESSAGE_OFFSET, ERROR_MESSAGE_OFFSET + MAX_MESSAGE_BYTES, 1);
+    ERROR(9, true, 0, ERROR_MESSAGE_OFFSET, ERROR_MESSAGE_OFFSET + MAX_MESSAGE_BYTES, 1),
+    /** Version 2: the source's nonce, opening authentication. */
+    AUTH_INIT(10, true, 0, AUTH_INIT_LENGTH, AUTH_INIT_LENGTH, 1),
+    /** Version 2: the destination's nonce and its proof of the secret. */
+    AUTH_CHALLENGE(11, false, 0, AUTH_CHALLENGE_LENGTH, AUTH_CHALLENGE_LENGTH, 1),
+    /** Version 2: the source's proof of the secret. */
+    AUTH_RESPONSE(12, true, 0, AUTH_RESPONSE_LENGTH, AUTH_RESPONSE_LENGTH, 1),
+    /** Version 2: a chunk of an opaque device or vCPU state section. */
+    STATE(13, true, 0, STATE_DATA_OFFSET + 1, STATE_DATA_OFFSET + MAX_STATE_CHUNK, 1);
 
     private static final RecordType[] BY_CODE = new RecordType[16];
     static {

@@ -47,7 +47,9 @@ public final class WireException extends Exception {
         /** The peer sent an ERROR record. */
         PEER_ERROR(18),
         /** The source gave up the migration (cancelled or failed on its side). */
-        ABORTED(19);
+        ABORTED(19),
+        /** Authentication failed: a wrong proof, none where the destination requires one, or one it cannot check. */
+        AUTH_FAILED(20);
 
         private final int code;
 

@@ -38,7 +38,7 @@ package dev.ballast.core.wire;
 public final class WireFormat {
     private WireFormat() { }
 
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int MAGIC = 0xBA11;
     public static final int PAGE_SIZE = 4096;
 
@@ -122,7 +122,8 @@ public final class WireFormat {
     public static final int VERDICT_OK_OFFSET = 32;          // u8: 0 or 1
     public static final int VERDICT_RESERVED_OFFSET = 33;    // u8
     public static final int VERDICT_MESSAGE_LENGTH_OFFSET = 34; // u16
-    public static final int VERDICT_RESERVED2_OFFSET = 36;   // u32
+    /** Version 2: microseconds from the guest's start on the destination to the verdict (the self-check), saturated at 2^32 - 1. */
+    public static final int VERDICT_CHECK_MICROS_OFFSET = 36; // u32
     public static final int VERDICT_MESSAGE_OFFSET = 40;
 
     // ---------------------------------------------------------------- ERROR
@@ -130,6 +131,38 @@ public final class WireFormat {
     public static final int ERROR_MESSAGE_LENGTH_OFFSET = 10; // u16
     public static final int ERROR_RESERVED_OFFSET = 12;      // u32
     public static final int ERROR_MESSAGE_OFFSET = 16;
+
+    // ---------------------------------------------------------------- STATE (version 2)
+    public static final int STATE_SECTION_OFFSET = 8;        // u32: 1..MAX_STATE_SECTION
+    public static final int STATE_RESERVED_OFFSET = 12;      // u32
+    public static final int STATE_OFFSET_OFFSET = 16;        // u64: bytes into the section
+    public static final int STATE_TOTAL_OFFSET = 24;         // u64: the section's length
+    public static final int STATE_DATA_OFFSET = 32;
+    /** Bytes of section data in one STATE record, at most. */
+    public static final int MAX_STATE_CHUNK = 1 << 20;
+    /** The longest section. */
+    public static final long MAX_STATE_BYTES = 1L << 30;
+    /** Section ids are 1..255. */
+    public static final int MAX_STATE_SECTION = 255;
+
+    // ---------------------------------------------------------------- authentication (version 2)
+    /** AUTH_INIT, AUTH_CHALLENGE, AUTH_RESPONSE: u16 mechanism, then reserved bytes up to offset 16. */
+    public static final int AUTH_MECHANISM_OFFSET = 8;       // u16
+    public static final int AUTH_RESERVED_OFFSET = 10;       // u16 + u32
+    /** HMAC-SHA256 over nonces from both ends, keyed with the shared secret. */
+    public static final int AUTH_HMAC_SHA256 = 1;
+    public static final int AUTH_NONCE_LENGTH = 32;
+    public static final int AUTH_MAC_LENGTH = 32;
+    /** AUTH_INIT: the source's nonce. */
+    public static final int AUTH_INIT_NONCE_OFFSET = 16;
+    public static final int AUTH_INIT_LENGTH = AUTH_INIT_NONCE_OFFSET + AUTH_NONCE_LENGTH;
+    /** AUTH_CHALLENGE: the destination's nonce, then the destination's proof. */
+    public static final int AUTH_CHALLENGE_NONCE_OFFSET = 16;
+    public static final int AUTH_CHALLENGE_MAC_OFFSET = AUTH_CHALLENGE_NONCE_OFFSET + AUTH_NONCE_LENGTH;
+    public static final int AUTH_CHALLENGE_LENGTH = AUTH_CHALLENGE_MAC_OFFSET + AUTH_MAC_LENGTH;
+    /** AUTH_RESPONSE: the source's proof. */
+    public static final int AUTH_RESPONSE_MAC_OFFSET = 16;
+    public static final int AUTH_RESPONSE_LENGTH = AUTH_RESPONSE_MAC_OFFSET + AUTH_MAC_LENGTH;
 
     // ---------------------------------------------------------------- limits
     public static final int MAX_BLOCKS = 256;

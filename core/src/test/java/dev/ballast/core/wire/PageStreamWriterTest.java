@@ -72,7 +72,7 @@ class PageStreamWriterTest {
         assertThat(s[TYPE_OFFSET]).isEqualTo((byte) 1);
         assertThat(s[FLAGS_OFFSET]).isZero();
         assertThat(b.getInt(LENGTH_OFFSET)).isEqualTo(s.length - HEADER_LENGTH).isEqualTo(16 + 17 + 7 + 17 + 8);
-        assertThat(b.getShort(HELLO_VERSION_OFFSET)).isEqualTo((short) 1);
+        assertThat(b.getShort(HELLO_VERSION_OFFSET)).isEqualTo((short) VERSION);
         assertThat(s[HELLO_POISON_OFFSET]).isEqualTo((byte) 0x5A);
         assertThat(b.getInt(HELLO_BLOCK_COUNT_OFFSET)).isEqualTo(2);
         assertThat(b.getLong(HELLO_SESSION_OFFSET)).isEqualTo(SESSION);

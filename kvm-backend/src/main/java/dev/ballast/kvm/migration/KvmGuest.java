@@ -42,7 +42,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     private final KvmMachine machine;
     private final GuestDevices devices;
     private final RamLayout layout;
-    private final GuestFeatures features;
+    private GuestFeatures features;
     private final RamBlock[] blocks;
     private boolean logging;
     private boolean started;
@@ -94,6 +94,12 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         machine.start(state);
         devices.start();
         started = true;
+    }
+
+    /** A destination learns the guest's features with its state, before it starts it. */
+    void adoptFeatures(GuestFeatures f) {
+        if (started) throw new IllegalStateException("the guest runs already");
+        this.features = f;
     }
 
     public boolean started() {

@@ -1,0 +1,130 @@
+package dev.ballast.cli;
+
+import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.wire.WireSecret;
+import dev.ballast.kvm.migration.DestinationServer;
+import dev.ballast.kvm.migration.HopMigration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code ballast dest}: a destination for kvm runs in another process. */
+@Command(name = "dest", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = {
+            "Receives KVM migrations over TCP, one at a time, until stopped (SIGINT or SIGTERM).",
+            "",
+            "For each migration it creates the destination VM from the handshake's layout, installs the pages, starts the "
+                    + "guest, lets it check itself and reports the verdict to the source; then it forwards the guest "
+                    + "(--forward) or stops it, and waits for the next. A migration that fails is kept, so the source's "
+                    + "retry resumes it. One line on standard output per event."},
+        footer = {
+            "",
+            "Examples:",
+            "  ballast dest --listen 127.0.0.1:7400",
+            "  ballast dest --listen 10.0.0.2:7400 --secret-file /etc/ballast/secret",
+            "  ballast dest --listen 127.0.0.1:7401 --forward 127.0.0.1:7402 --policy hint"})
+final class DestCommand implements Callable<Integer> {
+    private final Context ctx;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", required = true, order = 1, converter = Converters.HostPort.class,
+            description = "Address to listen on (port 0: any free port, printed). Other than loopback, --secret-file is required.")
+    InetSocketAddress listen;
+
+    @Option(names = "--secret-file", paramLabel = "FILE", order = 2,
+            description = "Sources must prove this shared secret (challenge and response, HMAC-SHA256; at least 16 bytes, mode 600). "
+                    + "Also proven to the --forward destination.")
+    Path secretFile;
+
+    @Option(names = "--timeout", paramLabel = "TIME", order = 3, defaultValue = "30s", converter = Converters.Duration.class,
+            description = "A peer that moves no byte this long while this end waits on it is stalled and dropped; 0 = never. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    long timeoutNs;
+
+    @Option(names = "--max-mem", paramLabel = "SIZE", order = 4, defaultValue = "256G", converter = Converters.Size.class,
+            description = "The largest guest accepted. Default: ${DEFAULT-VALUE}.")
+    long maxMemBytes;
+
+    @Option(names = "--forward", paramLabel = "HOST:PORT", order = 5, converter = Converters.HostPort.class,
+            description = "Migrate every guest that verified here on to this destination (a chain across processes).")
+    InetSocketAddress forward;
+
+    @Option(names = "--policy", paramLabel = "NAME", order = 6, defaultValue = "legacy",
+            description = "With --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
+    String policy;
+
+    @Option(names = "--bandwidth", paramLabel = "RATE", order = 7, defaultValue = "0", converter = Converters.Bandwidth.class,
+            description = "With --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
+    long bandwidthBitsPerSec;
+
+    @Option(names = "--downtime", paramLabel = "TIME", order = 8, defaultValue = "2s", converter = Converters.Duration.class,
+            description = "With --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
+    long downtimeNs;
+
+    DestCommand(Context ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
+        WireSecret secret;
+        try {
+            secret = secretFile == null ? null : WireSecret.read(secretFile);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--secret-file " + e.getMessage(), e);
+        }
+        DestinationServer.Forward fwd = null;
+        if (forward != null) {
+            EngineConfig cfg;
+            HopMigration.Settings settings;
+            try {
+                cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
+                        CostProfile.defaults().pageHeaderBytes());
+                settings = new HopMigration.Settings(cfg, policy, secret, 4, -1, -1);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
+            }
+            fwd = new DestinationServer.Forward(forward, secret, settings);
+        }
+        DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+        DestinationServer.Options options;
+        try {
+            options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, fwd, null, line -> {
+                synchronized (ctx.out()) {
+                    ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
+                    ctx.out().flush();
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(ScenarioOptions.asOption(e.getMessage()).replace("--listen", "--listen"), e);
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        sun.misc.SignalHandler onSignal = sig -> stop.countDown();
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
+        DestinationServer server;
+        try {
+            server = DestinationServer.start(options);
+        } catch (IOException e) {
+            throw new UncheckedIOException("--listen " + listen.getHostString() + ":" + listen.getPort() + ": " + e.getMessage(), e);
+        }
+        try {
+            stop.await();
+            options.log().accept("stopping");
+        } finally {
+            server.close();
+        }
+        options.log().accept("stopped");
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,193 @@
+package dev.ballast.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ballast.kvm.KvmAvailability;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Migrations between processes: {@code ballast dest} runs as a child JVM, {@code ballast run
+ * --dest} in this one. Every policy verifies; a chain A → B → C across three processes verifies
+ * on C; a destination with a secret takes the source that proves it and drops one that does not;
+ * SIGTERM stops a destination cleanly.
+ */
+class CrossProcessMigrationTest {
+    @TempDir
+    Path tmp;
+
+    private final List<Dest> dests = new ArrayList<>();
+
+    /** A {@code ballast dest} child process and the lines it printed. */
+    static final class Dest {
+        final Process process;
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        final int port;
+        volatile boolean eof;
+
+        Dest(Process p) throws Exception {
+            this.process = p;
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String l; (l = r.readLine()) != null; ) {
+                        lines.add(l);
+                        System.out.println("[dest " + p.pid() + "] " + l);
+                    }
+                } catch (IOException ignored) {
+                    // the process ended
+                } finally {
+                    eof = true;
+                }
+            });
+            this.port = Integer.parseInt(await(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)"), 60).group(1));
+        }
+
+        Matcher await(Pattern p, int seconds) throws InterruptedException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (System.nanoTime() < end) {
+                for (String l : lines) {
+                    Matcher m = p.matcher(l);
+                    if (m.find()) return m;
+                }
+                if (eof && lines.stream().noneMatch(l -> p.matcher(l).find())) {
+                    throw new IllegalStateException("the destination exited (" + process.exitValue() + ") before printing " + p + ": " + lines);
+                }
+                Thread.sleep(20);
+            }
+            throw new IllegalStateException("no line matching " + p + " in " + lines);
+        }
+
+        String address() {
+            return "127.0.0.1:" + port;
+        }
+    }
+
+    Dest dest(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElseThrow());
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("--") || a.startsWith("-D")) cmd.add(a);
+        }
+        cmd.add("-Xmx512m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("dest");
+        cmd.add("--listen");
+        cmd.add("127.0.0.1:0");
+        cmd.add("--timeout");
+        cmd.add("10s");
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Dest d = new Dest(p);
+        dests.add(d);
+        return d;
+    }
+
+    @AfterEach
+    void stopDestinations() throws InterruptedException {
+        for (Dest d : dests) {
+            d.process.destroy(); // SIGTERM
+            if (!d.process.waitFor(20, TimeUnit.SECONDS)) d.process.destroyForcibly();
+        }
+    }
+
+    static void assumeKvm() {
+        KvmAvailability a = KvmAvailability.check();
+        Assumptions.assumeTrue(a.usable(), () -> "KVM not usable: " + a.reason());
+    }
+
+    Cli cli() {
+        return new Cli(tmp, Backends.discover());
+    }
+
+    JsonNode run(String policy, String destAddress, String... extra) throws IOException {
+        Path json = tmp.resolve("run-" + policy.replace('+', '_') + "-" + System.nanoTime() + ".json");
+        List<String> args = new ArrayList<>(List.of("run", "--backend", "kvm", "--mem", "128M", "--workload", "compile", "--policy", policy,
+                "--dest", destAddress, "--no-journal", "--json", json.toString()));
+        args.addAll(List.of(extra));
+        Cli.Result r = cli().run(args.toArray(String[]::new));
+        System.out.println(r.out() + r.err());
+        assertThat(Files.exists(json)).as(r.err()).isTrue();
+        JsonNode n = Json.MAPPER.readTree(json.toFile());
+        n = n.isArray() ? n.get(0) : n;
+        ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("exitCode", r.exitCode());
+        return n;
+    }
+
+    @Test
+    void shouldMigrateToAnotherProcessWithEveryPolicyAndStopOnSigterm() throws Exception {
+        assumeKvm();
+        Dest d = dest();
+        for (String policy : List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon")) {
+            JsonNode r = run(policy, d.address());
+            assertThat(r.get("exitCode").asInt()).isZero();
+            assertThat(r.get("outcome").asText()).isEqualTo("completed");
+            assertThat(r.get("verify").get("ok").asBoolean()).as(policy).isTrue();
+            assertThat(r.get("verify").get("checkedPages").asLong()).isPositive();
+        }
+        assertThat(d.lines.stream().filter(l -> l.contains("verify ok"))).hasSize(5);
+        // SIGTERM through the handle: Process.destroy() would also close our end of its output
+        d.process.toHandle().destroy();
+        assertThat(d.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(d.process.exitValue()).as("a clean exit on SIGTERM").isZero();
+        d.await(Pattern.compile("ballast dest: stopped$"), 10);
+    }
+
+    @Test
+    void shouldRunAChainAcrossThreeProcessesThatVerifiesAtTheEnd() throws Exception {
+        assumeKvm();
+        Dest c = dest();
+        Dest b = dest("--forward", c.address(), "--policy", "hint");
+        JsonNode r = run("hint+balloon", b.address());
+        assertThat(r.get("verify").get("ok").asBoolean()).isTrue();
+        b.await(Pattern.compile("forward to 127\\.0\\.0\\.1:" + c.port + ": completed .* verify ok"), 60);
+        c.await(Pattern.compile("migration 0x[0-9a-f]+ from 127\\.0\\.0\\.1:\\d+: verify ok"), 60);
+    }
+
+    @Test
+    void shouldTakeASourceThatProvesTheSecretAndDropOneThatDoesNot() throws Exception {
+        assumeKvm();
+        Path secret = tmp.resolve("secret");
+        Files.writeString(secret, "a shared secret of the test bench\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        Path other = tmp.resolve("other");
+        Files.writeString(other, "not the secret the destination holds\n");
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rw-------"));
+        Dest d = dest("--secret-file", secret.toString());
+        JsonNode bad = run("hint", d.address(), "--secret-file", other.toString());
+        assertThat(bad.get("outcome").asText()).isEqualTo("failed");
+        assertThat(bad.get("exitCode").asInt()).isEqualTo(ExitCodes.ERROR);
+        assertThat(bad.get("attempts").get(0).get("cause").asText()).contains("AUTH_FAILED");
+        d.await(Pattern.compile("dropped: authentication failed"), 30);
+        JsonNode none = run("hint", d.address());
+        assertThat(none.get("outcome").asText()).isEqualTo("failed");
+        JsonNode good = run("hint", d.address(), "--secret-file", secret.toString());
+        assertThat(good.get("verify").get("ok").asBoolean()).isTrue();
+    }
+
+    @Test
+    void shouldRefuseToListenBeyondLoopbackWithoutASecret() {
+        Cli.Result r = cli().run("dest", "--listen", "0.0.0.0:0");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("not a loopback address").contains("--secret-file");
+    }
+}

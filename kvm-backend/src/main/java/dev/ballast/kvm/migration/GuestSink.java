@@ -1,0 +1,257 @@
+package dev.ballast.kvm.migration;
+
+import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.wire.Hello;
+import dev.ballast.core.wire.PageSink;
+import dev.ballast.core.wire.Verdict;
+import dev.ballast.core.wire.WireException;
+import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.mem.GuestLayout;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.function.LongPredicate;
+
+/**
+ * The destination of a KVM migration, behind a {@link dev.ballast.core.wire.PageStreamReader}:
+ * creates the destination VM when a handshake arrives (or resumes the one of a failed migration of
+ * the same session), installs pages, fills and balloon ranges, takes the guest's state sections,
+ * and at COMPLETE starts the guest and lets it check itself: its answer is the verdict.
+ *
+ * <p>The reader has validated every record before it arrives here; this sink checks what only it
+ * can: that the layout is a Ballast KVM guest's that this host will hold, and that the state
+ * sections have the sizes of this guest's. A zero fill for a page never received is not even
+ * read, so pages never sent are never touched (they take no host memory).
+ *
+ * <p>Remembers what it received, so a retried migration of the same session (a resume) is asked
+ * only for the rest. Calls come from one thread at a time (the reader's).
+ */
+public final class GuestSink implements PageSink, AutoCloseable {
+    /** Makes the VM that receives a guest of this layout. */
+    @FunctionalInterface
+    public interface Factory {
+        KvmGuest incoming(RamLayout layout, int poisonByte);
+    }
+
+    /** What this sink did, for logs and tests. */
+    public record Counters(long pagesWritten, long pagesFilled, long balloonRanges, long stateBytes, long guestsCreated) { }
+
+    private final Factory factory;
+    private final LongPredicate drop;
+    private final long maxGuestBytes;
+
+    private KvmGuest guest;
+    private Hello hello;
+    private long session;
+    private PageBitmap received;
+    private long systemReceived;
+    private final MemorySegment vcpu = Arena.ofAuto().allocate(GuestState.VCPU_BYTES, 8);
+    private long vcpuReceived;
+    private SelfCheck check;
+    private boolean completed;
+
+    private long pagesWritten;
+    private long pagesFilled;
+    private long balloonRanges;
+    private long stateBytes;
+    private long guestsCreated;
+
+    /**
+     * @param maxGuestBytes the largest guest this destination accepts
+     * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
+     */
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
+        this.factory = factory;
+        this.maxGuestBytes = maxGuestBytes;
+        this.drop = drop == null ? i -> false : drop;
+    }
+
+    @Override
+    public void open(Hello h, PageRanges missing) throws WireException {
+        RamLayout l = h.layout();
+        long bytes = l.totalPages() * RamLayout.PAGE_SIZE;
+        if (bytes % GuestLayout.HUGE_PAGE != 0 || !sameBlocks(l, RamLayout.pcLike(bytes))) {
+            throw new WireException(WireException.Reason.REFUSED, "the layout " + l + " is not a Ballast KVM guest's (PC-like, a multiple of 2 MiB)");
+        }
+        if (bytes > maxGuestBytes) {
+            throw new WireException(WireException.Reason.REFUSED, "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes (" + (maxGuestBytes >> 20) + " MiB)");
+        }
+        boolean resume = guest != null && !completed && session == h.sessionId() && sameBlocks(guest.layout(), l);
+        if (!resume) {
+            closeGuest();
+            try {
+                guest = factory.incoming(l, h.poisonByte());
+            } catch (RuntimeException e) {
+                throw new WireException(WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
+            }
+            guestsCreated++;
+            received = new PageBitmap(l.totalPages());
+            completed = false;
+            check = null;
+        }
+        hello = h;
+        session = h.sessionId();
+        systemReceived = 0;
+        vcpuReceived = 0;
+        RamLayout g = guest.layout();
+        for (RamBlock b : g.blocks()) {
+            // The source sends its whole balloon state again at the start of every attempt.
+            guest.devices().setBalloon(b.index(), 0, b.pages(), false);
+            long i = received.nextClearBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = received.nextSetBit(i, b.endIndex());
+                missing.range(l.blockNamed(b.name()).index(), i - b.firstIndex(), e - i);
+                i = received.nextClearBit(e, b.endIndex());
+            }
+        }
+    }
+
+    private static boolean sameBlocks(RamLayout a, RamLayout b) {
+        if (a.blockCount() != b.blockCount()) return false;
+        for (RamBlock x : a.blocks()) {
+            RamBlock y = b.blockNamed(x.name());
+            if (y == null || y.firstPfn() != x.firstPfn() || y.pages() != x.pages()) return false;
+        }
+        return true;
+    }
+
+    /** The guest's block for a block of the handshake's layout. */
+    private RamBlock local(int block) {
+        return guest.layout().blockNamed(hello.layout().block(block).name());
+    }
+
+    @Override
+    public void writePages(int block, long offset, int count, ByteBuffer data) {
+        RamBlock b = local(block);
+        MemorySegment src = MemorySegment.ofBuffer(data);
+        MemorySegment mem = guest.blockMemory(b.index());
+        long g = b.firstIndex() + offset;
+        long p = 0;
+        while (p < count) {
+            long q = p;
+            while (q < count && !drop.test(g + q)) q++;
+            if (q > p) {
+                MemorySegment.copy(src, p * GuestAbi.PAGE_SIZE, mem, (offset + p) * GuestAbi.PAGE_SIZE, (q - p) * GuestAbi.PAGE_SIZE);
+            }
+            p = q + 1; // q is dropped (or past the end)
+        }
+        received.setRange(g, g + count);
+        pagesWritten += count;
+    }
+
+    @Override
+    public void fill(int block, long offset, long count, int fillByte) {
+        RamBlock b = local(block);
+        MemorySegment mem = guest.blockMemory(b.index());
+        long g = b.firstIndex() + offset;
+        for (long p = 0; p < count; p++) {
+            long at = (offset + p) * GuestAbi.PAGE_SIZE;
+            // A page never received was never touched here, so it is zero without a look (a look
+            // would fault it in); one received before is checked, and written only if it is not.
+            if (fillByte == 0 && (!received.get(g + p) || KvmGuest.isZero(mem, at))) continue;
+            mem.asSlice(at, GuestAbi.PAGE_SIZE).fill((byte) fillByte);
+        }
+        received.setRange(g, g + count);
+        pagesFilled += count;
+    }
+
+    @Override
+    public void balloon(int block, long offset, long count, boolean ballooned) {
+        guest.devices().setBalloon(local(block).index(), offset, count, ballooned);
+        balloonRanges++;
+    }
+
+    @Override
+    public void state(int section, long total, long offset, ByteBuffer data) throws WireException {
+        int n = data.remaining();
+        MemorySegment src = MemorySegment.ofBuffer(data);
+        switch (section) {
+            case GuestState.SECTION_SYSTEM -> {
+                MemorySegment sys = guest.machine().memory().system().host();
+                if (total != sys.byteSize()) {
+                    throw new WireException(WireException.Reason.BAD_LENGTH, "system state of " + total + " bytes; this guest's system slot has " + sys.byteSize());
+                }
+                MemorySegment.copy(src, 0, sys, offset, n);
+                systemReceived = offset + n;
+            }
+            case GuestState.SECTION_VCPU -> {
+                if (total != GuestState.VCPU_BYTES) {
+                    throw new WireException(WireException.Reason.BAD_LENGTH, "vCPU state of " + total + " bytes, expected " + GuestState.VCPU_BYTES);
+                }
+                MemorySegment.copy(src, 0, vcpu, offset, n);
+                vcpuReceived = offset + n;
+            }
+            default -> throw new WireException(WireException.Reason.REFUSED, "state section " + section + " means nothing to a KVM destination");
+        }
+        stateBytes += n;
+    }
+
+    @Override
+    public Verdict complete() {
+        long sysBytes = guest.machine().memory().system().bytes();
+        if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
+            return Verdict.of(0, 0, false, "the stream carried no complete guest state (system " + systemReceived + " of " + sysBytes
+                    + " bytes, vCPU " + vcpuReceived + " of " + GuestState.VCPU_BYTES + "); the guest was not started");
+        }
+        GuestState.Vcpu v;
+        try {
+            v = GuestState.decodeVcpu(vcpu);
+        } catch (IllegalArgumentException e) {
+            return Verdict.of(0, 0, false, "bad vCPU state: " + e.getMessage() + "; the guest was not started");
+        }
+        long t0 = System.nanoTime();
+        try {
+            guest.adoptFeatures(v.features(hello.poisonByte()));
+            guest.start(v.state());
+            check = SelfCheck.run(guest, hello.poisonByte());
+        } catch (RuntimeException e) {
+            completed = true;
+            return Verdict.of(0, 0, false, "the guest did not run on the destination: " + e.getMessage(), (System.nanoTime() - t0) / 1000);
+        } finally {
+            completed = true;
+        }
+        long micros = (System.nanoTime() - t0) / 1000;
+        return Verdict.of(check.checkedPages(), check.badPages(), check.ok(),
+                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(), micros);
+    }
+
+    /** The last self-check, or null. */
+    public SelfCheck lastCheck() { return check; }
+
+    /** Whether the last migration completed (its guest was started, or failed to). */
+    public boolean completed() { return completed; }
+
+    /**
+     * Hands the guest of a completed migration over (to be the next source, or to be closed);
+     * the next migration gets a new VM.
+     */
+    public KvmGuest takeGuest() {
+        KvmGuest g = guest;
+        guest = null;
+        completed = false;
+        received = null;
+        return g;
+    }
+
+    /** The guest being received, or null. */
+    public KvmGuest guest() { return guest; }
+
+    public Counters counters() {
+        return new Counters(pagesWritten, pagesFilled, balloonRanges, stateBytes, guestsCreated);
+    }
+
+    private void closeGuest() {
+        if (guest != null) {
+            guest.close();
+            guest = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeGuest();
+    }
+}
