@@ -85,6 +85,7 @@
 #define CTL_SLEEP_NS_OFF       0x288 /* u64, guest: longest PORT_SLEEP it wants (0: until a command) */
 #define CTL_STAT_REQUESTS_OFF  0x290 /* u64, guest: request entries posted */
 #define CTL_STAT_TICKS_OFF     0x298 /* u64, guest: workload ticks */
+#define CTL_LAST_CMD_ID_OFF    0x2A0 /* u64, host: the last free page hint request id the host's device issued (0: none); device state that moves with the guest */
 #define CTL_WL_OFF             0x2C0 /* u64[WL_COUNT], host: the workload and the drivers' settings */
 #define CTL_SIZE               0x400
 

@@ -5,6 +5,7 @@ import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.policy.CommandIds;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.VcpuState;
 import dev.ballast.kvm.device.GuestDevices;
@@ -253,12 +254,32 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
 
     @Override
     public void hintCommand(long commandId) {
+        rememberCommandId(commandId);
         post(GuestAbi.OP_HINT_CMD, commandId);
     }
 
     @Override
     public void requestFreeBitmap(long commandId) {
+        rememberCommandId(commandId);
         post(GuestAbi.OP_FREE_BITMAP, commandId);
+    }
+
+    /**
+     * The device's last request id lives in the system slot's control block, so it moves with the
+     * guest to the destination (in this process or another) and the next migration goes on from it.
+     */
+    @Override
+    public long lastCommandId() {
+        long id = machine.memory().system().host().get(java.lang.foreign.ValueLayout.JAVA_LONG,
+                GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF);
+        return id == 0 ? -1 : id;
+    }
+
+    private void rememberCommandId(long id) {
+        if (!CommandIds.isRequest(id)) return;
+        var memory = machine.memory();
+        memory.system().host().set(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF, id);
+        memory.markHostWrite(memory.system(), GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF, 8);
     }
 
     @Override

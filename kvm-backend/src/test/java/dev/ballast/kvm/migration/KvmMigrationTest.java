@@ -40,6 +40,18 @@ class KvmMigrationTest {
         return r;
     }
 
+    @org.junit.jupiter.api.Test
+    void shouldGoOnFromTheDevicesLastCommandIdInTheNextMigration() {
+        KvmTests.assumeKvm();
+        java.util.List<Long> ids = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Scenario s = scenario(MEM, "compile", "hint").withChain(2).withFailAt("30%");
+        RunReport r = run(s, (type, t, a, b, c) -> {
+            if (type == dev.ballast.core.event.EventType.HINT_COMMAND && a >= Scenario.MIN_COMMAND_ID) ids.add(a);
+        }, KvmRun.Hooks.NONE);
+        assertVerified(r);
+        assertThat(ids).hasSizeGreaterThanOrEqualTo(3).doesNotHaveDuplicates();
+    }
+
     static void assertVerified(RunReport r) {
         assertThat(r.outcome()).isEqualTo("completed");
         assertThat(r.verify().ok()).as(String.valueOf(r.verify().violation())).isTrue();
