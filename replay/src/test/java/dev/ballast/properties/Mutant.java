@@ -2,6 +2,7 @@ package dev.ballast.properties;
 
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;

@@ -1,6 +1,7 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.engine.MigrationEngine;
+import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.mem.RamLayout;

@@ -1,6 +1,6 @@
 package dev.ballast.sim;
 
-import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
@@ -222,7 +222,7 @@ class SimRunTest {
 
     /** The engine's view of a guest that forgets what a failed migration gives back. */
     static SourceGuest forgetfulOnFailure(SourceGuest g) {
-        return new Delegating(g) {
+        return new ForwardingSourceGuest(g) {
             @Override public void restoreDirty(int block, long offset, long count) { }
         };
     }
@@ -238,7 +238,7 @@ class SimRunTest {
     @Test
     void shouldCatchAStopAndCopyWithoutTheFinalSync() {
         Scenario s = Scenario.sim(512 * M, "random-write,rate=200MiB/s", "legacy", 2);
-        RunReport bad = run(s, SimRun.Hooks.NONE.withSource(g -> new Delegating(g) {
+        RunReport bad = run(s, SimRun.Hooks.NONE.withSource(g -> new ForwardingSourceGuest(g) {
             @Override public void syncDirtyLog(PageRanges dirty) { if (running()) super.syncDirtyLog(dirty); }
         }));
         assertThat(bad.verify().violation()).startsWith("invariant 1 (no lost write)");
@@ -280,29 +280,5 @@ class SimRunTest {
         RunReport balloonSkip = run(Scenario.sim(16 * G, "balloon:25", "balloon", 1));
         assertThat(balloonSkip.totalTimeMs()).isLessThan(balloonLegacy.totalTimeMs());
         assertThat(balloonSkip.pages().skippedBalloon()).isEqualTo(12 * G / 4096);
-    }
-
-    /** Passes everything to another SourceGuest; tests override one method to plant a bug. */
-    static class Delegating implements SourceGuest {
-        final SourceGuest g;
-
-        Delegating(SourceGuest g) { this.g = g; }
-
-        @Override public RamLayout layout() { return g.layout(); }
-        @Override public dev.ballast.core.engine.GuestFeatures features() { return g.features(); }
-        @Override public void startDirtyLog() { g.startDirtyLog(); }
-        @Override public void syncDirtyLog(PageRanges dirty) { g.syncDirtyLog(dirty); }
-        @Override public void clearDirty(int block, long offset, long count) { g.clearDirty(block, offset, count); }
-        @Override public void restoreDirty(int block, long offset, long count) { g.restoreDirty(block, offset, count); }
-        @Override public void stopDirtyLog() { g.stopDirtyLog(); }
-        @Override public long classify(int block, long offset, long max) { return g.classify(block, offset, max); }
-        @Override public void pause() { g.pause(); }
-        @Override public void resume() { g.resume(); }
-        @Override public boolean running() { return g.running(); }
-        @Override public void hintCommand(long commandId) { g.hintCommand(commandId); }
-        @Override public long lastCommandId() { return g.lastCommandId(); }
-        @Override public void requestFreeBitmap(long commandId) { g.requestFreeBitmap(commandId); }
-        @Override public void balloonState(GuestRequests ballooned) { g.balloonState(ballooned); }
-        @Override public int drainRequests(GuestRequests into, int max) { return g.drainRequests(into, max); }
     }
 }
