@@ -123,6 +123,17 @@ class SimRunTest {
         assertThat(r.pages().skippedFree()).isGreaterThan(r.pages().normal());
     }
 
+    @ParameterizedTest
+    @CsvSource({"10", "16", "21"})
+    void shouldNotResendAHintedPageThatTheGuestPoisonedBeforeItsReport(long seed) {
+        // the guest frees (and so poisons: a write) pages while it migrates, then reports them free
+        // and holds them; the dirty bit of the poisoning must not send them again after their fill
+        Scenario s = Scenario.sim(64 * M, "compile,churn=800MiB/s,ws=30%", "hint", seed)
+                .withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID).withLimits(1_000_000_000L, 5_000_000L, 8, 0);
+        RunReport r = run(s);
+        assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
+    }
+
     @Test
     void shouldSendAPageReusedAfterAFreeBitmapUnderPoisoning() {
         // the guest does not hold the pages of a free bitmap: it may write one before the walk reaches it

@@ -604,6 +604,23 @@ public final class MigrationEngine {
         }
 
         @Override
+        public long skipHeldFree(int block, long offset, long pages, int poisonByte) {
+            long g = checkedIndex(block, offset, pages, "free range");
+            long base = blocks[block].firstIndex();
+            // Only pages still to be sent in this pass: what they are now goes out (or, skipped,
+            // does not matter), so an older dirty bit would only send them again. A page sent
+            // already keeps its dirty bit: the guest's freeing changed it since it was sent.
+            long end = g + pages;
+            long i = toSend.nextSetBit(g, end);
+            while (i < end) {
+                long e = toSend.nextClearBit(i, end);
+                source.clearDirty(block, i - base, e - i);
+                i = toSend.nextSetBit(e, end);
+            }
+            return skipFree(block, offset, pages, poisonByte);
+        }
+
+        @Override
         public void reject(RejectReason reason, long pfn, long pages) {
             rejected++;
             publish(EventType.REJECT, reason.ordinal(), pfn, pages);

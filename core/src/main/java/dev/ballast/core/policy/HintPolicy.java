@@ -63,10 +63,13 @@ public class HintPolicy implements MigrationPolicy {
         applyHint(ctx, pfn, pages);
     }
 
-    /** Clears a hinted range, split at block boundaries; rejects what is not RAM. */
+    /**
+     * Clears a hinted range, split at block boundaries; rejects what is not RAM. The guest holds
+     * hinted pages while the request is live (it is, or the hint would have been rejected).
+     */
     protected void applyHint(PolicyContext ctx, long pfn, long pages) {
         int poison = ctx.features().poisonByte();
-        long outside = ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipFree(block.index(), offset, n, poison));
+        long outside = ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipHeldFree(block.index(), offset, n, poison));
         if (outside > 0) ctx.reject(RejectReason.OUT_OF_RANGE, pfn, pages);
     }
 

@@ -41,6 +41,14 @@ public interface PolicyContext {
      */
     long skipFree(int block, long offset, long pages, int poisonByte);
 
+    /**
+     * As {@link #skipFree}, for pages the guest holds until the request is done (free page hints):
+     * nothing can have written them since the guest reported them, so a dirty bit they carry is
+     * from before (the guest's own freeing, which under poisoning writes the page) and is dropped
+     * now, rather than sending them again at the next sync.
+     */
+    long skipHeldFree(int block, long offset, long pages, int poisonByte);
+
     /** Rejects and counts a guest request. */
     void reject(RejectReason reason, long pfn, long pages);
 }
