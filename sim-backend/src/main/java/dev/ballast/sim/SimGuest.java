@@ -400,12 +400,8 @@ public class SimGuest implements SourceGuest {
         freeBitmapId = -1;
         PageBitmap free = alloc.freeMap();
         for (RamBlock b : blocks) {
-            long i = free.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = free.nextClearBit(i, b.endIndex());
-                queue.add(EventType.FREE_BITMAP, id, pfn(i), e - i, syncs, nowNs + HINT_DELIVERY_NS);
-                i = free.nextSetBit(e, b.endIndex());
-            }
+            free.forEachRun(b.firstIndex(), b.endIndex(),
+                    (s, e) -> queue.add(EventType.FREE_BITMAP, id, pfn(s), e - s, syncs, nowNs + HINT_DELIVERY_NS));
         }
         queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs, nowNs + HINT_DELIVERY_NS);
         hintMessages++;
@@ -430,12 +426,7 @@ public class SimGuest implements SourceGuest {
         dirty.or(hostDirty);
         hostDirty.clearAll();
         for (RamBlock b : blocks) {
-            long i = dirty.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = dirty.nextClearBit(i, b.endIndex());
-                out.range(b.index(), i - b.firstIndex(), e - i);
-                i = dirty.nextSetBit(e, b.endIndex());
-            }
+            dirty.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> out.range(b.index(), s - b.firstIndex(), e - s));
         }
         dirty.clearAll();
     }
@@ -529,12 +520,8 @@ public class SimGuest implements SourceGuest {
     @Override
     public void balloonState(GuestRequests ballooned) {
         for (RamBlock b : blocks) {
-            long i = balloon.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = balloon.nextClearBit(i, b.endIndex());
-                ballooned.request(EventType.BALLOON_INFLATE, 2, pfn(i), e - i);
-                i = balloon.nextSetBit(e, b.endIndex());
-            }
+            balloon.forEachRun(b.firstIndex(), b.endIndex(),
+                    (s, e) -> ballooned.request(EventType.BALLOON_INFLATE, 2, pfn(s), e - s));
         }
     }
 

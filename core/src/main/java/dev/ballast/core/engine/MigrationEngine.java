@@ -299,12 +299,7 @@ public final class MigrationEngine {
     /** A migration that did not complete returns what it took from the dirty log but did not send. */
     private void giveBack() {
         for (RamBlock b : blocks) {
-            long i = toSend.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = toSend.nextClearBit(i, b.endIndex());
-                source.restoreDirty(b.index(), i - b.firstIndex(), e - i);
-                i = toSend.nextSetBit(e, b.endIndex());
-            }
+            toSend.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> source.restoreDirty(b.index(), s - b.firstIndex(), e - s));
         }
     }
 
@@ -610,13 +605,7 @@ public final class MigrationEngine {
             // Only pages still to be sent in this pass: what they are now goes out (or, skipped,
             // does not matter), so an older dirty bit would only send them again. A page sent
             // already keeps its dirty bit: the guest's freeing changed it since it was sent.
-            long end = g + pages;
-            long i = toSend.nextSetBit(g, end);
-            while (i < end) {
-                long e = toSend.nextClearBit(i, end);
-                source.clearDirty(block, i - base, e - i);
-                i = toSend.nextSetBit(e, end);
-            }
+            toSend.forEachRun(g, g + pages, (s, e) -> source.clearDirty(block, s - base, e - s));
             return skipFree(block, offset, pages, poisonByte);
         }
 

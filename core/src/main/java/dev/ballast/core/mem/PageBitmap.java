@@ -205,11 +205,16 @@ public final class PageBitmap {
 
     /** Reports each maximal run of set bits as [start, end). */
     public void forEachRun(RunConsumer c) {
-        long i = nextSetBit(0);
-        while (i >= 0) {
-            long end = nextClearBit(i);
+        forEachRun(0, size, c);
+    }
+
+    /** Reports each maximal run of set bits inside [from, to) as [start, end), cut at the bounds. */
+    public void forEachRun(long from, long to, RunConsumer c) {
+        long i = nextSetBit(from, to);
+        while (i < to) {
+            long end = nextClearBit(i, to);
             c.run(i, end);
-            i = end < size ? nextSetBit(end) : -1;
+            i = nextSetBit(end, to);
         }
     }
 

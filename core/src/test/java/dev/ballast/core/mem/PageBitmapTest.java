@@ -39,6 +39,18 @@ class PageBitmapTest {
             assertThat(b.nextClearBit(q, lim)).isEqualTo(Math.min(ref.nextClearBit(q), lim));
             assertThat(b.countRange(q, lim)).isEqualTo(ref.get(q, lim).cardinality());
             assertThat(b.count()).isEqualTo(ref.cardinality());
+            BitSet runs = new BitSet();
+            long[] last = {-1};
+            b.forEachRun(q, lim, (rs, re) -> {
+                assertThat(rs).isGreaterThan(last[0]).isGreaterThanOrEqualTo(q);
+                assertThat(re).isLessThanOrEqualTo(lim);
+                last[0] = re;
+                runs.set((int) rs, (int) re);
+            });
+            BitSet want = (BitSet) ref.clone();
+            want.clear(0, q);
+            want.clear(lim, size);
+            assertThat(runs).isEqualTo(want);
         }
     }
 

@@ -306,12 +306,8 @@ public final class GuestDevices implements AutoCloseable {
         synchronized (lock) {
             queue.clear();
             for (dev.ballast.core.mem.RamBlock b : layout.blocks()) {
-                long i = balloon.nextSetBit(b.firstIndex(), b.endIndex());
-                while (i < b.endIndex()) {
-                    long e = balloon.nextClearBit(i, b.endIndex());
-                    into.request(EventType.BALLOON_INFLATE, 2, b.firstPfn() + (i - b.firstIndex()), e - i);
-                    i = balloon.nextSetBit(e, b.endIndex());
-                }
+                balloon.forEachRun(b.firstIndex(), b.endIndex(),
+                        (s, e) -> into.request(EventType.BALLOON_INFLATE, 2, b.firstPfn() + (s - b.firstIndex()), e - s));
             }
             forwarding = true;
         }

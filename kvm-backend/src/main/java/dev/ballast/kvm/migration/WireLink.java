@@ -124,13 +124,10 @@ public final class WireLink implements PageLink, AutoCloseable {
     private void giveBackAtRisk() {
         if (atRisk == null) return;
         for (var b : layout.blocks()) {
-            long i = atRisk.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = atRisk.nextClearBit(i, b.endIndex());
-                source.restoreDirty(b.index(), i - b.firstIndex(), e - i);
-                pagesGivenBack += e - i;
-                i = atRisk.nextSetBit(e, b.endIndex());
-            }
+            atRisk.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> {
+                source.restoreDirty(b.index(), s - b.firstIndex(), e - s);
+                pagesGivenBack += e - s;
+            });
         }
     }
 
