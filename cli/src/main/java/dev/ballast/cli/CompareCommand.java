@@ -55,13 +55,13 @@ final class CompareCommand implements Callable<Integer> {
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
 
-        Backend backend = ctx.backends().get(options.backend);
+        Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
         List<Scenario> scenarios = new ArrayList<>();
         for (String p : chosen) scenarios.add(options.toScenario(p, profile.profile()));
 
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
-        human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile));
+        human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile, options.prealloc));
         human.flush();
 
         List<RunReport> reports = new ArrayList<>();

@@ -31,6 +31,7 @@ import java.util.concurrent.CountDownLatch;
             "",
             "Examples:",
             "  ballast dest --listen 127.0.0.1:7400",
+            "  ballast dest --listen 127.0.0.1:7400 --prealloc 4G",
             "  ballast dest --listen 10.0.0.2:7400 --secret-file /etc/ballast/secret",
             "  ballast dest --listen 127.0.0.1:7401 --forward 127.0.0.1:7402 --policy hint"})
 final class DestCommand implements Callable<Integer> {
@@ -54,19 +55,25 @@ final class DestCommand implements Callable<Integer> {
             description = "The largest guest accepted. Default: ${DEFAULT-VALUE}.")
     long maxMemBytes;
 
-    @Option(names = "--forward", paramLabel = "HOST:PORT", order = 5, converter = Converters.HostPort.class,
+    @Option(names = "--prealloc", paramLabel = "SIZE", order = 5, defaultValue = "0", converter = Converters.Size.class,
+            description = "The RAM size of the guests expected: the VM for one is made, with all of its memory allocated, before "
+                    + "the first migration and again after each (as QEMU's -mem-prealloc), so pages arriving pay no first-touch "
+                    + "fault. 0 = none: memory is allocated as pages arrive, and pages never sent are never touched. Default: none.")
+    long preallocBytes;
+
+    @Option(names = "--forward", paramLabel = "HOST:PORT", order = 6, converter = Converters.HostPort.class,
             description = "Migrate every guest that verified here on to this destination (a chain across processes).")
     InetSocketAddress forward;
 
-    @Option(names = "--policy", paramLabel = "NAME", order = 6, defaultValue = "legacy",
+    @Option(names = "--policy", paramLabel = "NAME", order = 7, defaultValue = "legacy",
             description = "With --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
     String policy;
 
-    @Option(names = "--bandwidth", paramLabel = "RATE", order = 7, defaultValue = "0", converter = Converters.Bandwidth.class,
+    @Option(names = "--bandwidth", paramLabel = "RATE", order = 8, defaultValue = "0", converter = Converters.Bandwidth.class,
             description = "With --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
     long bandwidthBitsPerSec;
 
-    @Option(names = "--downtime", paramLabel = "TIME", order = 8, defaultValue = "2s", converter = Converters.Duration.class,
+    @Option(names = "--downtime", paramLabel = "TIME", order = 9, defaultValue = "2s", converter = Converters.Duration.class,
             description = "With --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
 
@@ -99,7 +106,7 @@ final class DestCommand implements Callable<Integer> {
         DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
         DestinationServer.Options options;
         try {
-            options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, fwd, null, line -> {
+            options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, preallocBytes, fwd, null, line -> {
                 synchronized (ctx.out()) {
                     ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
                     ctx.out().flush();

@@ -54,11 +54,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Backend backend = dest == null ? ctx.backends().get(options.backend) : remoteBackend();
+        Backend backend = dest == null ? options.backend(ctx) : remoteBackend();
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
         Scenario scenario = options.toScenario(policy, profile.profile());
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
-        human.println(Runs.header("run", scenario, policy, profile));
+        human.println(Runs.header("run", scenario, policy, profile, options.prealloc));
         human.flush();
 
         RunReport report = Runs.run(ctx, backend, scenario, "", Runs.journalDir(ctx, options.journal(), scenario, false));
@@ -82,6 +82,7 @@ final class RunCommand implements Callable<Integer> {
     /** The kvm backend migrating to a {@code ballast dest} in another process. */
     private Backend remoteBackend() {
         if (!options.backend.equals("kvm")) throw new UsageException("--dest: needs --backend kvm");
+        if (options.prealloc) throw new UsageException("--prealloc: with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
         if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
         dev.ballast.core.wire.WireSecret secret;
         try {

@@ -76,11 +76,12 @@ final class Runs {
 
 
     /** The line that says what is about to run. */
-    static String header(String command, Scenario s, String policies, CostProfiles.Resolved profile) {
+    static String header(String command, Scenario s, String policies, CostProfiles.Resolved profile, boolean prealloc) {
         StringBuilder sb = new StringBuilder("ballast ").append(command).append(": ").append(s.backend())
                 .append(", ").append(Units.formatBytes(s.guestMemBytes())).append(" guest, workload ").append(s.workload())
                 .append(", policy ").append(policies).append(", seed ").append(s.seed())
                 .append(", bandwidth ").append(s.bandwidthBitsPerSec() == 0 ? "unlimited" : bits(s.bandwidthBitsPerSec()));
+        if (prealloc) sb.append(", destination memory preallocated");
         if (s.backend().equals("sim")) sb.append("\ncost profile: ").append(profile.description());
         return sb.toString();
     }

@@ -75,6 +75,12 @@ final class ScenarioOptions {
                     + "`ballast calibrate` wrote, if there is one (see its --out), else the built-in defaults.")
     String profile;
 
+    @Option(names = "--prealloc", order = 16,
+            description = "kvm: the destination VM is made, and all of its memory allocated, before each migration starts "
+                    + "(as QEMU's -mem-prealloc), so pages arriving pay no first-touch fault. Default: memory is allocated "
+                    + "as pages arrive, and pages never sent are never touched.")
+    boolean prealloc;
+
     @Option(names = "--json", order = 17, paramLabel = "FILE",
             description = "Write the results as JSON to FILE (- for standard output).")
     String json;
@@ -97,6 +103,14 @@ final class ScenarioOptions {
 
     boolean jsonToStdout() {
         return "-".equals(json);
+    }
+
+    /** The backend that runs the scenario: the named one, or KVM with destinations that preallocate. */
+    dev.ballast.core.run.Backend backend(Context ctx) {
+        dev.ballast.core.run.Backend b = ctx.backends().get(backend);
+        if (!prealloc) return b;
+        if (!backend.equals("kvm")) throw new UsageException("--prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
+        return new dev.ballast.kvm.migration.KvmBackend(true);
     }
 
     /** The bandwidth limit: as given, else the backend's default (10 Gbit/s on the simulator, none on KVM). */

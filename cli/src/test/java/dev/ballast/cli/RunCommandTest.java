@@ -172,6 +172,17 @@ class RunCommandTest {
     }
 
     @Test
+    void shouldRejectPreallocOutsideAnInProcessKvmRun() {
+        Cli.Result sim = cli.run("run", "--prealloc");
+        assertThat(sim.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(sim.errLines()).containsExactly("ballast: --prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
+
+        Cli.Result remote = cli.run("run", "--backend", "kvm", "--prealloc", "--dest", "127.0.0.1:9");
+        assertThat(remote.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(remote.errLines()).containsExactly("ballast: --prealloc: with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
+    }
+
+    @Test
     void shouldRejectAMissingProfileFileAsUsage() {
         Cli.Result r = cli.run("run", "--profile", dir.resolve("nope.json").toString());
 

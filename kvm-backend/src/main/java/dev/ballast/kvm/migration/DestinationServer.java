@@ -2,12 +2,14 @@ package dev.ballast.kvm.migration;
 
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.wire.PageStreamReader;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireException;
 import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.Kvm;
+import dev.ballast.kvm.mem.GuestLayout;
 import dev.ballast.kvm.net.StallGuard;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -40,11 +42,14 @@ public final class DestinationServer implements AutoCloseable {
     /**
      * @param timeoutNs     a peer that moves no byte this long while a read or write waits is stalled (0: never)
      * @param maxGuestBytes the largest guest accepted
+     * @param preallocBytes 0, or the RAM size of the guests expected: the VM for one is made, with all of
+     *                      its memory allocated, before the first migration and again after each one
+     *                      that took it ({@link GuestSink#prepare}), as QEMU's {@code -mem-prealloc}
      * @param forward       where verified guests go next, or null
      * @param dropPage      page indexes whose data this destination loses on purpose (tests), or null
      * @param log           one line per event
      */
-    public record Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, Forward forward,
+    public record Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, long preallocBytes, Forward forward,
                           LongPredicate dropPage, Consumer<String> log) {
         public Options {
             if (listen.isUnresolved()) throw new IllegalArgumentException("listen=" + listen.getHostString() + ": cannot resolve the address");
@@ -53,6 +58,10 @@ public final class DestinationServer implements AutoCloseable {
                         + " that other hosts can reach needs --secret-file");
             }
             if (timeoutNs < 0) throw new IllegalArgumentException("timeout=" + timeoutNs + "ns: must be >= 0");
+            if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
+                throw new IllegalArgumentException("prealloc=" + preallocBytes + ": must be a multiple of 2M, at most the largest guest taken ("
+                        + maxGuestBytes + ")");
+            }
         }
     }
 
@@ -133,6 +142,7 @@ public final class DestinationServer implements AutoCloseable {
     }
 
     private void serve() {
+        prepare();
         log("listening on " + address().getHostString() + ":" + address().getPort()
                 + (options.secret() != null ? ", sources must prove the shared secret" : "")
                 + (options.forward() != null ? ", verified guests go on to " + hostPort(options.forward().address()) : ""));
@@ -212,9 +222,24 @@ public final class DestinationServer implements AutoCloseable {
         GuestSink.Counters after = sink.counters();
         GuestSink.Counters delta = new GuestSink.Counters(after.pagesWritten() - before.pagesWritten(), after.pagesFilled() - before.pagesFilled(),
                 after.balloonRanges() - before.balloonRanges(), after.stateBytes() - before.stateBytes(), after.guestsCreated() - before.guestsCreated());
+        if (!stopping) prepare();
         synchronized (this) {
             served.add(new Served(peer, outcome, reason, verdict, delta, forward, started));
             notifyAll();
+        }
+    }
+
+    /** With {@code --prealloc}: makes the next guest's VM and allocates its memory, unless a migration left one waiting. */
+    private void prepare() {
+        if (options.preallocBytes() == 0 || sink.prepared() || (sink.guest() != null && !sink.completed())) return;
+        long t0 = System.nanoTime();
+        try {
+            sink.prepare(RamLayout.pcLike(options.preallocBytes()));
+            log(String.format(Locale.ROOT, "prepared the VM of a %d MiB guest, all of its memory allocated, in %.0f ms",
+                    options.preallocBytes() >> 20, (System.nanoTime() - t0) / 1e6));
+        } catch (RuntimeException e) {
+            log("could not prepare the VM of a " + (options.preallocBytes() >> 20) + " MiB guest (" + e.getMessage()
+                    + "); the next one is made when its migration starts");
         }
     }
 

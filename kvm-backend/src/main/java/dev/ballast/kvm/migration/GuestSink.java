@@ -27,7 +27,8 @@ import java.util.function.LongPredicate;
  * read, so pages never sent are never touched (they take no host memory).
  *
  * <p>Remembers what it received, so a retried migration of the same session (a resume) is asked
- * only for the rest. Calls come from one thread at a time (the reader's).
+ * only for the rest. With {@link #prepare}, the VM of the next migration is made, and its memory
+ * allocated, before that migration starts. Calls come from one thread at a time (the reader's).
  */
 public final class GuestSink implements PageSink, AutoCloseable {
     /** Makes the VM that receives a guest of this layout. */
@@ -44,6 +45,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final long maxGuestBytes;
 
     private KvmGuest guest;
+    /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
+    private KvmGuest spare;
     private Hello hello;
     private long session;
     private PageBitmap received;
@@ -72,20 +75,20 @@ public final class GuestSink implements PageSink, AutoCloseable {
     @Override
     public void open(Hello h, PageRanges missing) throws WireException {
         RamLayout l = h.layout();
-        long bytes = l.totalPages() * RamLayout.PAGE_SIZE;
-        if (bytes % GuestLayout.HUGE_PAGE != 0 || !sameBlocks(l, RamLayout.pcLike(bytes))) {
-            throw new WireException(WireException.Reason.REFUSED, "the layout " + l + " is not a Ballast KVM guest's (PC-like, a multiple of 2 MiB)");
-        }
-        if (bytes > maxGuestBytes) {
-            throw new WireException(WireException.Reason.REFUSED, "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes (" + (maxGuestBytes >> 20) + " MiB)");
-        }
+        String refusal = refusal(l);
+        if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
         boolean resume = guest != null && !completed && session == h.sessionId() && sameBlocks(guest.layout(), l);
         if (!resume) {
             closeGuest();
-            try {
-                guest = factory.incoming(l, h.poisonByte());
-            } catch (RuntimeException e) {
-                throw new WireException(WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
+            if (spare != null && sameBlocks(spare.layout(), l)) {
+                guest = spare;
+                spare = null;
+            } else {
+                try {
+                    guest = factory.incoming(l, h.poisonByte());
+                } catch (RuntimeException e) {
+                    throw new WireException(WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
+                }
             }
             guestsCreated++;
             received = new PageBitmap(l.totalPages());
@@ -107,6 +110,46 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 i = received.nextClearBit(e, b.endIndex());
             }
         }
+    }
+
+    /** Why this destination will not take a guest of this layout, or null. */
+    private String refusal(RamLayout l) {
+        long bytes = l.totalPages() * RamLayout.PAGE_SIZE;
+        if (bytes % GuestLayout.HUGE_PAGE != 0 || !sameBlocks(l, RamLayout.pcLike(bytes))) {
+            return "the layout " + l + " is not a Ballast KVM guest's (PC-like, a multiple of 2 MiB)";
+        }
+        if (bytes > maxGuestBytes) {
+            return "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes (" + (maxGuestBytes >> 20) + " MiB)";
+        }
+        return null;
+    }
+
+    /**
+     * Makes the VM for a guest of this layout now and allocates all of its memory
+     * ({@link dev.ballast.kvm.mem.GuestMemory#populate}), as a QEMU destination started with
+     * {@code -mem-prealloc} does: the next migration of this layout that is not a resume arrives
+     * into memory that is already there, and pays no first-touch fault per page. Replaces the
+     * VM an earlier call made, if no migration took it.
+     *
+     * @throws IllegalArgumentException if this destination would refuse a guest of this layout
+     */
+    public void prepare(RamLayout layout) {
+        String refusal = refusal(layout);
+        if (refusal != null) throw new IllegalArgumentException(refusal);
+        closeSpare();
+        KvmGuest g = factory.incoming(layout, 0); // the guest's features arrive with its state
+        try {
+            g.machine().memory().populate();
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+        spare = g;
+    }
+
+    /** Whether a VM made by {@link #prepare} waits for a migration. */
+    public boolean prepared() {
+        return spare != null;
     }
 
     private static boolean sameBlocks(RamLayout a, RamLayout b) {
@@ -250,8 +293,16 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
     }
 
+    private void closeSpare() {
+        if (spare != null) {
+            spare.close();
+            spare = null;
+        }
+    }
+
     @Override
     public void close() {
         closeGuest();
+        closeSpare();
     }
 }

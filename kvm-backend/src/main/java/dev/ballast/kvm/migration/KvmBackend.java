@@ -11,6 +11,18 @@ import dev.ballast.core.run.Scenario;
  * that says why.
  */
 public final class KvmBackend implements Backend {
+    private final boolean prealloc;
+
+    /** Destinations allocate their memory as pages arrive. */
+    public KvmBackend() {
+        this(false);
+    }
+
+    /** @param prealloc whether each destination allocates all of its memory before its migration starts */
+    public KvmBackend(boolean prealloc) {
+        this.prealloc = prealloc;
+    }
+
     @Override
     public String name() {
         return "kvm";
@@ -18,6 +30,6 @@ public final class KvmBackend implements Backend {
 
     @Override
     public RunReport run(Scenario scenario, EventSink events, Progress progress) {
-        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE).run();
+        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, null, prealloc).run();
     }
 }

@@ -65,13 +65,24 @@ public final class KvmRun {
     private final Backend.Progress progress;
     private final Hooks hooks;
     private final Remote remote;
+    private final boolean prealloc;
     private String violation;
 
     public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks) {
-        this(scenario, events, progress, hooks, null);
+        this(scenario, events, progress, hooks, null, false);
     }
 
     public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, Remote remote) {
+        this(scenario, events, progress, hooks, remote, false);
+    }
+
+    /**
+     * @param remote   the destination in another process, or null for one in this process
+     * @param prealloc the destination in this process allocates all of its memory before each
+     *                 migration starts (as QEMU's {@code -mem-prealloc}); a remote one decides
+     *                 that itself ({@code ballast dest --prealloc})
+     */
+    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, Remote remote, boolean prealloc) {
         if (!scenario.backend().equals("kvm")) {
             throw new IllegalArgumentException("backend=" + scenario.backend() + ": KvmRun runs kvm scenarios");
         }
@@ -80,6 +91,9 @@ public final class KvmRun {
         }
         if (scenario.guestMemBytes() > 256L << 30) {
             throw new IllegalArgumentException("mem=" + scenario.guestMemBytes() + ": the KVM backend runs guests of at most 256G");
+        }
+        if (remote != null && prealloc) {
+            throw new IllegalArgumentException("prealloc: a destination in another process preallocates its own memory (ballast dest --prealloc)");
         }
         if (remote != null && scenario.chain() != 1) {
             throw new IllegalArgumentException("chain=" + scenario.chain() + ": with --dest, a chain runs across processes (ballast dest --forward)");
@@ -91,6 +105,7 @@ public final class KvmRun {
         this.progress = progress;
         this.hooks = hooks;
         this.remote = remote;
+        this.prealloc = prealloc;
         // settings are checked before KVM is touched, too
         WorkloadSettings.of(scenario.workload(), scenario.features(), bitmaps(), layout, scenario.seed());
     }
@@ -129,8 +144,11 @@ public final class KvmRun {
                         HopMigration.sleepNs(HOP_GAP_NS);
                     }
                     KvmGuest next;
+                    if (prealloc) {
+                        progress.update("prealloc", 0, 0, 0);
+                    }
                     try (Target target = remote != null ? Target.remote(remote.address(), remote.timeoutNs())
-                            : Target.local(kvm, layout, features, hooks.dropPage())) {
+                            : Target.local(kvm, layout, features, hooks.dropPage(), prealloc)) {
                         HopMigration.Result h = HopMigration.migrate(settings(hop, faultRandom), source, target, events, progress,
                                 hop > 0 ? " (hop " + (hop + 1) + ")" : "", hop == 0 ? hooks.onMigrating() : null);
                         if (h.violation() != null && violation == null) {

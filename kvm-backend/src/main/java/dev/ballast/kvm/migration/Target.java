@@ -33,9 +33,15 @@ public sealed interface Target extends AutoCloseable {
     @Override
     void close();
 
-    /** A destination VM in this process, behind a reader on its own thread. */
-    static Local local(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop) {
-        return new Local(kvm, layout, features, drop);
+    /**
+     * A destination VM in this process, behind a reader on its own thread.
+     *
+     * @param prealloc make the VM and allocate all of its memory now, before the migration starts
+     *                 ({@link GuestSink#prepare}); else it is made at the handshake and its pages
+     *                 are allocated as they arrive
+     */
+    static Local local(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop, boolean prealloc) {
+        return new Local(kvm, layout, features, drop, prealloc);
     }
 
     /** A {@code ballast dest} at {@code address}. */
@@ -50,9 +56,17 @@ public sealed interface Target extends AutoCloseable {
         private final GuestSink sink;
         private volatile Exception readerFailure;
 
-        Local(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop) {
+        Local(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop, boolean prealloc) {
             this.layout = layout;
             this.sink = new GuestSink((l, poison) -> KvmGuest.incoming(kvm, l, features), Long.MAX_VALUE, drop);
+            if (prealloc) {
+                try {
+                    sink.prepare(layout);
+                } catch (RuntimeException e) {
+                    sink.close();
+                    throw e;
+                }
+            }
         }
 
         @Override

@@ -31,6 +31,8 @@ public final class LibC {
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
+    /** Linux 5.14+: fault the range in, writable, as a write would (EINVAL on older kernels). */
+    public static final int MADV_POPULATE_WRITE = 23;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();

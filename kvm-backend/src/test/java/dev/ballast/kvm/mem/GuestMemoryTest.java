@@ -37,6 +37,22 @@ class GuestMemoryTest {
     }
 
     @Test
+    void shouldAllocateEveryPageWhenPopulatedAndLeaveItZero() {
+        KvmTests.assumeKvm();
+        long ram = 128 * GuestLayout.MIB;
+        try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(ram))) {
+            long before = Rss.bytes();
+            m.memory().populate();
+            long after = Rss.bytes();
+            System.out.printf("RSS %d MiB -> %d MiB after populating a %d MiB guest%n", before >> 20, after >> 20, ram >> 20);
+            assertThat(after - before).isGreaterThanOrEqualTo(ram);
+            for (RamBlock b : m.memory().allBlocks()) {
+                assertThat(b.host().mismatch(java.lang.foreign.MemorySegment.ofArray(new byte[(int) b.bytes()]))).as(b.name()).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
     void shouldRejectADiscardThatIsNotPageAlignedOrPastTheBlock() {
         KvmTests.assumeKvm();
         try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(4 * GuestLayout.MIB))) {

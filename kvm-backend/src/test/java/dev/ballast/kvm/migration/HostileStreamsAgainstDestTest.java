@@ -204,7 +204,7 @@ class HostileStreamsAgainstDestTest {
     void shouldRejectEveryHostileStreamWithoutWritingAndServeAGoodMigrationAfter() throws Exception {
         KvmTests.assumeKvm();
         try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                null, 5_000_000_000L, MAX, null, null, line -> { }))) {
+                null, 5_000_000_000L, MAX, 0, null, null, line -> { }))) {
             Set<String> distinct = new HashSet<>();
             int sent = 0;
             int rejected = 0;

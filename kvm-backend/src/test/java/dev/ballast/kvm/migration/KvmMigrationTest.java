@@ -52,6 +52,16 @@ class KvmMigrationTest {
         assertThat(ids).hasSizeGreaterThanOrEqualTo(3).doesNotHaveDuplicates();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "hint"})
+    void shouldMigrateIntoPreallocatedDestinationMemory(String policy) {
+        KvmTests.assumeKvm();
+        Scenario s = scenario(MEM, "memhog", policy).withChain(2);
+        RunReport r = new KvmRun(s, EventSink.NONE, Backend.Progress.NONE, KvmRun.Hooks.NONE, null, true).run();
+        assertVerified(r);
+        assertThat(r.hops()).hasSize(2);
+    }
+
     static void assertVerified(RunReport r) {
         assertThat(r.outcome()).isEqualTo("completed");
         assertThat(r.verify().ok()).as(String.valueOf(r.verify().violation())).isTrue();

@@ -36,8 +36,12 @@ class RemoteMigrationTest {
     final List<String> log = new CopyOnWriteArrayList<>();
 
     DestinationServer dest(WireSecret secret) throws Exception {
+        return dest(secret, 0);
+    }
+
+    DestinationServer dest(WireSecret secret, long preallocBytes) throws Exception {
         return DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), secret,
-                TIMEOUT_NS, 1L << 30, null, null, line -> {
+                TIMEOUT_NS, 1L << 30, preallocBytes, null, null, line -> {
                     log.add(line);
                     System.out.println("[dest] " + line);
                 }));
@@ -66,6 +70,31 @@ class RemoteMigrationTest {
     }
 
     @Test
+    void shouldMigrateIntoAPreparedVmAndPrepareTheNextOne() throws Exception {
+        KvmTests.assumeKvm();
+        try (DestinationServer d = dest(null, MEM)) {
+            for (int i = 1; i <= 2; i++) {
+                KvmMigrationTest.assertVerified(run(KvmMigrationTest.scenario(MEM, "compile", "hint"), d.address(), null, TIMEOUT_NS));
+                DestinationServer.Served s = d.awaitServed(i, Duration.ofSeconds(10)).getLast();
+                assertThat(s.verdict().ok()).isTrue();
+                assertThat(s.counters().guestsCreated()).isEqualTo(1);
+            }
+            // one prepared before the first migration, one after each
+            assertThat(log.stream().filter(l -> l.startsWith("prepared the VM of a 128 MiB guest"))).hasSize(3);
+            // a guest of another size is not put into it, and still verifies
+            KvmMigrationTest.assertVerified(run(KvmMigrationTest.scenario(2 * MEM, "idle", "hint"), d.address(), null, TIMEOUT_NS));
+        }
+    }
+
+    @Test
+    void shouldRefuseToPreallocateWhatItWouldNotTake() {
+        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, 0, 1L << 30,
+                2L << 30, null, null, l -> { })).hasMessageContaining("prealloc=2147483648");
+        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, 0, 1L << 30,
+                (1L << 20) + 4096, null, null, l -> { })).hasMessageContaining("multiple of 2M");
+    }
+
+    @Test
     void shouldAcceptTheRightSecretAndDropEveryOtherSourceUntouched() throws Exception {
         KvmTests.assumeKvm();
         try (DestinationServer d = dest(SECRET)) {
@@ -90,7 +119,7 @@ class RemoteMigrationTest {
 
     @Test
     void shouldRefuseToListenBeyondLoopbackWithoutASecret() {
-        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress("0.0.0.0", 0), null, 0, 1L << 30, null, null, l -> { }))
+        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress("0.0.0.0", 0), null, 0, 1L << 30, 0, null, null, l -> { }))
                 .hasMessageContaining("not a loopback address").hasMessageContaining("--secret-file");
     }
 
@@ -144,7 +173,7 @@ class RemoteMigrationTest {
         // connection at a time, so the retry waits for it to drop the stalled one).
         long timeout = 1_000_000_000L;
         try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                null, 1_500_000_000L, 1L << 30, null, null, log::add));
+                null, 1_500_000_000L, 1L << 30, 0, null, null, log::add));
              CuttingProxy proxy = new CuttingProxy(d::address, new CuttingProxy.Rule(true, RecordType.ITERATION_END, 1, CuttingProxy.Action.STALL, null))) {
             RunReport r = run(KvmMigrationTest.scenario(MEM, "compile", "legacy"), proxy.address(), null, timeout);
             KvmMigrationTest.assertVerified(r);
