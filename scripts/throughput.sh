@@ -3,20 +3,31 @@
 #
 # 1. This machine's memory copy and loopback TCP bandwidth (scripts/Bandwidth.java).
 # 2. An in-process `legacy` migration of a written-full guest (memhog: 90 % of RAM written,
-#    every page sent with its data), through the page stream over in-memory pipes.
-# 3. The same migration to a `ballast dest` over loopback TCP.
-# 4. The same in-process migration with and without its journal (the journal's overhead).
+#    every page sent with its data), through the page stream over in-memory pipes: once with the
+#    destination's memory allocated as pages arrive (the default), once preallocated (--prealloc).
+# 3. The same migration to a `ballast dest --prealloc` over loopback TCP (and to a lazily
+#    allocating one).
+# 4. The journal's overhead: in-process runs with and without the journal, interleaved, the
+#    medians compared.
 # Prints each throughput (bytes sent / migration time) and its ratio.
 #
-# usage: scripts/throughput.sh [--mem 4G]
+# usage: scripts/throughput.sh [--mem 4G] [--repeat 3]
 set -euo pipefail
 mem=4G
-[[ ${1:-} == --mem ]] && mem=$2
+repeat=3
+while (($#)); do
+    case $1 in
+        --mem) mem=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
+        *) echo "usage: $0 [--mem 4G] [--repeat N]" >&2; exit 2 ;;
+    esac
+done
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 java=${BALLAST_JAVA:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}
 work=$(mktemp -d /tmp/throughput.XXXXXX)
 dest_pid=
-cleanup() { [[ -n $dest_pid ]] && kill -TERM "$dest_pid" 2> /dev/null; wait 2> /dev/null; rm -rf "$work"; }
+stop_dest() { [[ -n $dest_pid ]] && kill -TERM "$dest_pid" 2> /dev/null && wait "$dest_pid" 2> /dev/null; dest_pid=; }
+cleanup() { stop_dest; rm -rf "$work"; }
 trap cleanup EXIT
 "$root/ballast" --version > /dev/null
 
@@ -24,27 +35,52 @@ trap cleanup EXIT
 memcpy=$(awk '/memcpy_MBps/ {print $2}' "$work/bw")
 tcp=$(awk '/loopback_tcp_MBps/ {print $2}' "$work/bw")
 
-rate() { # json -> MB/s
+rate() { # json -> "MB/s ms bytes verify"
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.0f %.0f %d %s" % (r["transferredBytes"]/r["totalTimeMs"]/1e3, r["totalTimeMs"], r["transferredBytes"], r["verify"]["ok"]))' "$1"
 }
+pct() { python3 -c "print('%.1f %%' % (100*$1/$2))"; }
 run=("$root/ballast" run --backend kvm --mem "$mem" --workload memhog --policy legacy)
 
-"${run[@]}" --no-journal --json "$work/inproc.json" > /dev/null
-read -r inproc inproc_ms inproc_bytes inproc_ok < <(rate "$work/inproc.json")
-"${run[@]}" --journal "$work/journal" --json "$work/journaled.json" > /dev/null
-read -r jr jr_ms jr_bytes jr_ok < <(rate "$work/journaled.json")
+start_dest() { # extra dest options...
+    "$root/ballast" dest --listen 127.0.0.1:0 "$@" > "$work/dest.log" 2>&1 &
+    dest_pid=$!
+    for _ in $(seq 1 1200); do grep -q "listening on" "$work/dest.log" && break; sleep 0.1; done
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/dest.log")
+}
 
-"$root/ballast" dest --listen 127.0.0.1:0 > "$work/dest.log" 2>&1 &
-dest_pid=$!
-for _ in $(seq 1 600); do grep -q "listening on" "$work/dest.log" && break; sleep 0.1; done
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/dest.log")
+"${run[@]}" --no-journal --json "$work/lazy.json" > /dev/null
+read -r lazy lazy_ms lazy_bytes lazy_ok < <(rate "$work/lazy.json")
+"${run[@]}" --no-journal --prealloc --json "$work/inproc.json" > /dev/null
+read -r inproc inproc_ms inproc_bytes inproc_ok < <(rate "$work/inproc.json")
+
+start_dest --prealloc "$mem"
 "${run[@]}" --no-journal --dest "127.0.0.1:$port" --json "$work/tcp.json" > /dev/null
 read -r overtcp tcp_ms tcp_bytes tcp_ok < <(rate "$work/tcp.json")
+stop_dest
+start_dest
+"${run[@]}" --no-journal --dest "127.0.0.1:$port" --json "$work/tcplazy.json" > /dev/null
+read -r tcplazy tcplazy_ms _ tcplazy_ok < <(rate "$work/tcplazy.json")
+stop_dest
 
-printf 'memory copy           %6s MB/s\n' "$memcpy"
-printf 'loopback TCP          %6s MB/s\n' "$tcp"
-printf 'in-process migration  %6s MB/s  (%s ms, %s bytes, verify %s) = %s of memory copy\n' "$inproc" "$inproc_ms" "$inproc_bytes" "$inproc_ok" \
-    "$(python3 -c "print('%.1f %%' % (100*$inproc/$memcpy))")"
-printf 'over loopback TCP     %6s MB/s  (%s ms, %s bytes, verify %s) = %s of loopback TCP\n' "$overtcp" "$tcp_ms" "$tcp_bytes" "$tcp_ok" \
-    "$(python3 -c "print('%.1f %%' % (100*$overtcp/$tcp))")"
-printf 'journal overhead      %s ms with journal / %s ms without = %s\n' "$jr_ms" "$inproc_ms" "$(python3 -c "print('%.3f' % ($jr_ms/$inproc_ms))")"
+# The journal's overhead: with and without, interleaved, destination preallocated (so the
+# host's first touches of fresh memory do not decide which run is slower).
+with=() without=()
+for i in $(seq 1 "$repeat"); do
+    "${run[@]}" --prealloc --journal "$work/journal-$i" --json "$work/j$i.json" > /dev/null
+    with+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totalTimeMs"])' "$work/j$i.json")")
+    rm -rf "$work/journal-$i"
+    "${run[@]}" --prealloc --no-journal --json "$work/n$i.json" > /dev/null
+    without+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totalTimeMs"])' "$work/n$i.json")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+jm=$(median "${with[@]}")
+nm=$(median "${without[@]}")
+
+printf 'memory copy                     %6s MB/s\n' "$memcpy"
+printf 'loopback TCP                    %6s MB/s\n' "$tcp"
+printf 'in process, destination lazy    %6s MB/s  (%s ms, %s bytes, verify %s) = %s of memory copy\n' "$lazy" "$lazy_ms" "$lazy_bytes" "$lazy_ok" "$(pct "$lazy" "$memcpy")"
+printf 'in process, --prealloc          %6s MB/s  (%s ms, %s bytes, verify %s) = %s of memory copy\n' "$inproc" "$inproc_ms" "$inproc_bytes" "$inproc_ok" "$(pct "$inproc" "$memcpy")"
+printf 'loopback TCP, dest --prealloc   %6s MB/s  (%s ms, %s bytes, verify %s) = %s of loopback TCP\n' "$overtcp" "$tcp_ms" "$tcp_bytes" "$tcp_ok" "$(pct "$overtcp" "$tcp")"
+printf 'loopback TCP, dest lazy         %6s MB/s  (%s ms, verify %s) = %s of loopback TCP\n' "$tcplazy" "$tcplazy_ms" "$tcplazy_ok" "$(pct "$tcplazy" "$tcp")"
+printf 'journal overhead                median %s ms with journal / %s ms without = %s  (with: %s; without: %s)\n' "$jm" "$nm" \
+    "$(python3 -c "print('%.3f' % ($jm/$nm))")" "${with[*]}" "${without[*]}"

@@ -56,9 +56,9 @@ public final class PageStreamWriter implements PageLink {
             if (bufferBytes < 0 || bufferBytes > 1 << 30) throw new IllegalArgumentException("bufferBytes=" + bufferBytes + " must be in 0..1 GiB");
         }
 
-        /** 256 pages (1 MiB) a record, 4096 ranges a record, a 4 MiB buffer. */
+        /** 256 pages (1 MiB) a record, 4096 ranges a record, a 1 MiB buffer (grown to hold one record of 256 pages). */
         public static Options defaults(long sessionId) {
-            return new Options(sessionId, 256, 4096, 4 << 20);
+            return new Options(sessionId, 256, 4096, 1 << 20);
         }
     }
 

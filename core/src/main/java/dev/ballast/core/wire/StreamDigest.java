@@ -2,12 +2,19 @@ package dev.ballast.core.wire;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.zip.CRC32C;
 
 /**
- * The running digest of a page stream: XXH64 of each record's bytes (header included), seeded with
- * the digest of everything before it, starting from {@link WireFormat#DIGEST_SEED}. Both ends fold
- * every record the source sends, HELLO first, COMPLETE excluded (it carries the result). Reads
- * with absolute gets: no allocation, no change to the buffer's position.
+ * The running digest of a page stream: each record's bytes (header included) are checksummed with
+ * CRC32C, and the checksum and the record's length are mixed into the digest of everything before
+ * it, starting from {@link WireFormat#DIGEST_SEED}:
+ * {@code d = avalanche(d ^ (length << 32 | crc32c(record)))}, with XXH64's final avalanche. Both
+ * ends fold every record the source sends, HELLO first, COMPLETE excluded (it carries the result).
+ * CRC32C runs on the CPU's own instruction (about 3× the speed of XXH64 in Java here), and every
+ * byte of a migration passes through it twice. A fold allocates nothing (one view of the buffer is
+ * kept) and leaves the buffer's position alone.
+ *
+ * <p>{@link #xxh64} stays as a general 64-bit hash of buffer ranges (tests hash page contents with it).
  */
 public final class StreamDigest {
     private static final long P1 = 0x9E3779B185EBCA87L;
@@ -19,12 +26,33 @@ public final class StreamDigest {
     private long digest = WireFormat.DIGEST_SEED;
     private long records;
     private long bytes;
+    private final CRC32C crc = new CRC32C();
+    private ByteBuffer viewOf;
+    private ByteBuffer view;
 
-    /** Folds the record at {@code [from, from + length)} of {@code buf} (which must be little-endian) into the digest. */
+    /** Folds the record at {@code [from, from + length)} of {@code buf} into the digest. */
     public void fold(ByteBuffer buf, int from, int length) {
-        digest = xxh64(buf, from, length, digest);
+        if (buf != viewOf) {
+            view = buf.duplicate();
+            viewOf = buf;
+        }
+        view.limit(from + length).position(from);
+        crc.reset();
+        crc.update(view);
+        digest = mix(digest, length, (int) crc.getValue());
         records++;
         bytes += length;
+    }
+
+    /** The digest after a record of {@code length} bytes whose CRC32C is {@code crc32c}, from {@code digest}. */
+    public static long mix(long digest, int length, int crc32c) {
+        long h = digest ^ ((long) length << 32 | (crc32c & 0xFFFFFFFFL));
+        h ^= h >>> 33;
+        h *= P2;
+        h ^= h >>> 29;
+        h *= P3;
+        h ^= h >>> 32;
+        return h;
     }
 
     public long digest() { return digest; }

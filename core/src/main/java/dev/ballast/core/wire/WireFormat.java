@@ -38,7 +38,7 @@ package dev.ballast.core.wire;
 public final class WireFormat {
     private WireFormat() { }
 
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     public static final int MAGIC = 0xBA11;
     public static final int PAGE_SIZE = 4096;
 

@@ -61,6 +61,35 @@ class StreamDigestTest {
     }
 
     @Test
+    void shouldFoldEachRecordsCrc32cAndLengthAsTheProtocolDocumentSays() {
+        // CRC32C (Castagnoli), not CRC32: the check value of "123456789" is 0xE3069283
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update("123456789".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(c.getValue()).isEqualTo(0xE3069283L);
+
+        byte[] b = pattern(5000);
+        long d = WireFormat.DIGEST_SEED;
+        for (int[] r : new int[][] {{0, 48}, {48, 4096}, {4144, 856}}) {
+            java.util.zip.CRC32C rc = new java.util.zip.CRC32C();
+            rc.update(b, r[0], r[1]);
+            long x = d ^ ((long) r[1] << 32 | rc.getValue());
+            x ^= x >>> 33;
+            x *= 0xC2B2AE3D27D4EB4FL;
+            x ^= x >>> 29;
+            x *= 0x165667B19E3779F9L;
+            d = x ^ (x >>> 32);
+        }
+        StreamDigest s = new StreamDigest();
+        ByteBuffer direct = ByteBuffer.allocateDirect(b.length).put(b).flip();
+        s.fold(direct, 0, 48);
+        s.fold(direct, 48, 4096);
+        s.fold(le(b), 4144, 856);
+        assertThat(s.digest()).isEqualTo(d);
+        assertThat(direct.position()).isZero();
+        assertThat(direct.limit()).isEqualTo(b.length);
+    }
+
+    @Test
     void shouldChainRecordsSoThatOrderAndBoundariesCount() {
         byte[] b = pattern(64);
         StreamDigest ab = new StreamDigest();

@@ -50,8 +50,8 @@ public sealed interface Target extends AutoCloseable {
     }
 
     final class Local implements Target {
-        /** The source's stream buffer is 4 MiB; the pipe holds two of them. */
-        static final int PIPE_BYTES = 8 << 20;
+        /** The source's stream buffer holds one record of 1 MiB; the pipe holds two of them. */
+        static final int PIPE_BYTES = 2 * (1 << 20) + 8192;
         private final RamLayout layout;
         private final GuestSink sink;
         private volatile Exception readerFailure;
