@@ -8,11 +8,14 @@
 # --dest ...` in the source namespace with the arguments given after --, and removes everything
 # it created on exit, also when interrupted.
 #
-# usage: scripts/netns-migrate.sh [--rate 10gbit] [--delay 0ms] [--loss 0%] [--port 7400] [--keep-log FILE] -- RUN-ARGS...
-# e.g.   scripts/netns-migrate.sh -- --mem 4G --workload idle --policy hint --json out.json
+# With --prealloc SIZE the destination makes the guest's VM, all of its memory allocated, before
+# the migration starts (ballast dest --prealloc SIZE); the wait for it is not part of the run.
+#
+# usage: scripts/netns-migrate.sh [--rate 10gbit] [--delay 0ms] [--loss 0%] [--port 7400] [--prealloc SIZE] [--keep-log FILE] -- RUN-ARGS...
+# e.g.   scripts/netns-migrate.sh --prealloc 4G -- --mem 4G --workload idle --policy hint --json out.json
 set -euo pipefail
 
-rate=10gbit delay= loss= port=7400 keeplog=
+rate=10gbit delay= loss= port=7400 keeplog= prealloc=0
 while (($#)); do
     case $1 in
         --rate) rate=$2; shift 2 ;;
@@ -20,8 +23,9 @@ while (($#)); do
         --loss) loss=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --keep-log) keeplog=$2; shift 2 ;;
+        --prealloc) prealloc=$2; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "netns-migrate: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -86,7 +90,7 @@ echo "netns-migrate: $src (10.77.0.1) <-> $dst (10.77.0.2), ${shape[*]}" >&2
 
 head -c 32 /dev/urandom | base64 > "$work/secret"
 chmod 600 "$work/secret"
-ip netns exec "$dst" "$ballast" dest --listen "10.77.0.2:$port" --secret-file "$work/secret" > "$work/dest.log" 2>&1 &
+ip netns exec "$dst" "$ballast" dest --listen "10.77.0.2:$port" --secret-file "$work/secret" --prealloc "$prealloc" > "$work/dest.log" 2>&1 &
 dest_pid=$!
 for _ in $(seq 1 600); do
     grep -q "listening on" "$work/dest.log" && break
