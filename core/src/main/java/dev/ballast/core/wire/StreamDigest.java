@@ -45,8 +45,12 @@ public final class StreamDigest {
     }
 
     /** The digest after a record of {@code length} bytes whose CRC32C is {@code crc32c}, from {@code digest}. */
-    public static long mix(long digest, int length, int crc32c) {
-        long h = digest ^ ((long) length << 32 | (crc32c & 0xFFFFFFFFL));
+    private static long mix(long digest, int length, int crc32c) {
+        return avalanche(digest ^ ((long) length << 32 | (crc32c & 0xFFFFFFFFL)));
+    }
+
+    /** XXH64's final mix. */
+    private static long avalanche(long h) {
         h ^= h >>> 33;
         h *= P2;
         h ^= h >>> 29;
@@ -106,12 +110,7 @@ public final class StreamDigest {
             h = Long.rotateLeft(h, 11) * P1;
             p++;
         }
-        h ^= h >>> 33;
-        h *= P2;
-        h ^= h >>> 29;
-        h *= P3;
-        h ^= h >>> 32;
-        return h;
+        return avalanche(h);
     }
 
     private static long round(long acc, long input) {
