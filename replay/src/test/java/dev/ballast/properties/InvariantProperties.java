@@ -7,8 +7,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 
 import static dev.ballast.properties.Generators.*;
 
@@ -20,21 +18,8 @@ import static dev.ballast.properties.Generators.*;
  * writes); a property fails on the first broken one.
  */
 @AddLifecycleHook(DebuggableFailures.class)
+@AddLifecycleHook(Tally.PerClass.class)
 class InvariantProperties {
-    private static long[] before;
-    private static long t0;
-
-    @BeforeContainer
-    static void start() {
-        before = Tally.snapshot();
-        t0 = System.nanoTime();
-    }
-
-    @AfterContainer
-    static void end() {
-        Tally.report("InvariantProperties", before, System.nanoTime() - t0);
-    }
-
     /** Every invariant, everything drawn at random: layouts, workloads, policies, guests, limits, faults, seeds. */
     @Property(tries = Budget.ANY, shrinking = ShrinkingMode.BOUNDED)
     void everyInvariantHolds(@ForAll("anything") SimCase c) {

@@ -13,8 +13,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,21 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * one seed gives one digest, and the statistics add up.
  */
 @AddLifecycleHook(DebuggableFailures.class)
+@AddLifecycleHook(Tally.PerClass.class)
 class JournalProperties {
-    private static long[] before;
-    private static long t0;
-
-    @BeforeContainer
-    static void start() {
-        before = Tally.snapshot();
-        t0 = System.nanoTime();
-    }
-
-    @AfterContainer
-    static void end() {
-        Tally.report("JournalProperties", before, System.nanoTime() - t0);
-    }
-
     @Provide
     Arbitrary<SimCase> anything() {
         return cases().build();

@@ -13,7 +13,6 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.junit.jupiter.api.Assumptions;
 
@@ -26,20 +25,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Few tries (a run takes about a second); skipped, with the reason, where /dev/kvm is not usable.
  */
 @AddLifecycleHook(DebuggableFailures.class)
+@AddLifecycleHook(Tally.PerClass.class)
 class KvmProperties {
-    private static long[] before;
-    private static long t0;
-
     @BeforeContainer
     static void start() {
-        before = Tally.snapshot();
-        t0 = System.nanoTime();
         if (!KvmRunner.usable()) System.out.println("[properties] KVM properties skipped: " + KvmRunner.whyNot());
-    }
-
-    @AfterContainer
-    static void end() {
-        Tally.report("KvmProperties", before, System.nanoTime() - t0);
     }
 
     private static void assumeKvm() {

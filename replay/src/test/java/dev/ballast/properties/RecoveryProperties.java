@@ -9,8 +9,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 
 import static dev.ballast.properties.Generators.*;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,21 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * keeps invariant 1 (and every other).
  */
 @AddLifecycleHook(DebuggableFailures.class)
+@AddLifecycleHook(Tally.PerClass.class)
 class RecoveryProperties {
-    private static long[] before;
-    private static long t0;
-
-    @BeforeContainer
-    static void start() {
-        before = Tally.snapshot();
-        t0 = System.nanoTime();
-    }
-
-    @AfterContainer
-    static void end() {
-        Tally.report("RecoveryProperties", before, System.nanoTime() - t0);
-    }
-
     /** A link failure anywhere (in the bulk stage, in a later pass, at a time), then the retry: nothing lost. */
     @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
     void aFailedMigrationThenANewOneLoseNothing(@ForAll("failing") SimCase c) {

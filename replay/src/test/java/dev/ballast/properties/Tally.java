@@ -3,8 +3,13 @@ package dev.ballast.properties;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import net.jqwik.api.lifecycle.AroundContainerHook;
+import net.jqwik.api.lifecycle.ContainerLifecycleContext;
 
 /**
  * Counts the migrations the suite runs and the time they take, for the figures the README gives
@@ -13,6 +18,29 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Tally {
     private Tally() { }
+
+    /** A property class's share, reported when the class ends: {@code @AddLifecycleHook(Tally.PerClass.class)}. */
+    static final class PerClass implements AroundContainerHook {
+        private static final Map<String, long[]> STARTED = new ConcurrentHashMap<>();
+
+        private static String name(ContainerLifecycleContext c) {
+            return c.optionalContainerClass().map(Class::getSimpleName).orElse(c.label());
+        }
+
+        @Override
+        public void beforeContainer(ContainerLifecycleContext c) {
+            long[] s = snapshot();
+            long[] withStart = Arrays.copyOf(s, s.length + 1);
+            withStart[s.length] = System.nanoTime();
+            STARTED.put(name(c), withStart);
+        }
+
+        @Override
+        public void afterContainer(ContainerLifecycleContext c) {
+            long[] b = STARTED.remove(name(c));
+            if (b != null) report(name(c), Arrays.copyOf(b, b.length - 1), System.nanoTime() - b[b.length - 1]);
+        }
+    }
 
     private static final AtomicLong MIGRATIONS = new AtomicLong();
     private static final AtomicLong NANOS = new AtomicLong();

@@ -7,8 +7,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
 
 import java.util.Arrays;
 
@@ -21,21 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and writes nothing out of bounds — nothing at all of the rejected record.
  */
 @AddLifecycleHook(DebuggableFailures.class)
+@AddLifecycleHook(Tally.PerClass.class)
 class WireProperties {
-    private static long[] before;
-    private static long t0;
-
-    @BeforeContainer
-    static void start() {
-        before = Tally.snapshot();
-        t0 = System.nanoTime();
-    }
-
-    @AfterContainer
-    static void end() {
-        Tally.report("WireProperties", before, System.nanoTime() - t0);
-    }
-
     @Provide
     Arbitrary<WireCase> streams() {
         return WireGenerators.cases();

@@ -56,12 +56,7 @@ class FakeGuest implements SourceGuest {
         syncs++;
         beforeEachSync.accept(this);
         for (RamBlock b : layout.blocks()) {
-            long i = dirty.nextSetBit(b.firstIndex(), b.endIndex());
-            while (i < b.endIndex()) {
-                long e = dirty.nextClearBit(i, b.endIndex());
-                out.range(b.index(), i - b.firstIndex(), e - i);
-                i = dirty.nextSetBit(e, b.endIndex());
-            }
+            dirty.forEachRun(b.firstIndex(), b.endIndex(), (i, e) -> out.range(b.index(), i - b.firstIndex(), e - i));
         }
         dirty.clearAll();
     }

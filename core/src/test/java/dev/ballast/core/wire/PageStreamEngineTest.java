@@ -78,12 +78,7 @@ class PageStreamEngineTest {
         public void syncDirtyLog(PageRanges out) {
             if (running) for (int i = 0; i < writesPerSync; i++) write(random.nextInt(version.length));
             for (RamBlock b : layout.blocks()) {
-                long i = dirty.nextSetBit(b.firstIndex(), b.endIndex());
-                while (i < b.endIndex()) {
-                    long e = dirty.nextClearBit(i, b.endIndex());
-                    out.range(b.index(), i - b.firstIndex(), e - i);
-                    i = dirty.nextSetBit(e, b.endIndex());
-                }
+                dirty.forEachRun(b.firstIndex(), b.endIndex(), (i, e) -> out.range(b.index(), i - b.firstIndex(), e - i));
             }
             dirty.clearAll();
         }

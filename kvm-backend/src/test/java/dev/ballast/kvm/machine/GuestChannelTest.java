@@ -7,41 +7,16 @@ import static dev.ballast.kvm.guest.GuestAbi.ST_BAD_OP;
 import static dev.ballast.kvm.guest.GuestAbi.ST_BAD_RANGE;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.guest.GuestAbi;
 import dev.ballast.kvm.guest.Reply;
 import dev.ballast.kvm.mem.GuestLayout;
-import dev.ballast.kvm.testing.KvmTests;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Host and guest talking through the shared-memory rings. */
-class GuestChannelTest {
-    private Kvm kvm;
-    private KvmMachine machine;
-
-    @BeforeEach
-    void boot() {
-        KvmTests.assumeKvm();
-        kvm = Kvm.open();
-        machine = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB));
-        machine.boot();
-    }
-
-    @AfterEach
-    void close() {
-        if (machine != null) {
-            machine.close();
-        }
-        if (kvm != null) {
-            kvm.close();
-        }
-    }
-
+class GuestChannelTest extends BootedMachine {
     private boolean guestSleeps() {
         return (machine.channel().control(GuestAbi.CTL_GUEST_SLEEPING_OFF) & 0xFFFFFFFFL) == 1;
     }

@@ -3,40 +3,14 @@ package dev.ballast.kvm.machine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.guest.GuestAbi;
 import dev.ballast.kvm.guest.Reply;
-import dev.ballast.kvm.mem.GuestLayout;
-import dev.ballast.kvm.testing.KvmTests;
 import java.time.Duration;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** pause() stops the guest wherever it is, even in a loop that never exits; resume() lets it go on. */
-class PauseResumeTest {
-    private Kvm kvm;
-    private KvmMachine machine;
-
-    @BeforeEach
-    void boot() {
-        KvmTests.assumeKvm();
-        kvm = Kvm.open();
-        machine = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB));
-        machine.boot();
-    }
-
-    @AfterEach
-    void close() {
-        if (machine != null) {
-            machine.close();
-        }
-        if (kvm != null) {
-            kvm.close();
-        }
-    }
-
+class PauseResumeTest extends BootedMachine {
     private long spinCounter() {
         return machine.channel().control(GuestAbi.CTL_SPIN_COUNTER_OFF);
     }
