@@ -9,11 +9,16 @@ import java.nio.channels.SocketChannel;
 /**
  * This machine's reference bandwidths, for scripts/throughput.sh: memory copy (MemorySegment.copy
  * of 64 MiB blocks between two 1 GiB buffers, already faulted in) and loopback TCP (one blocking
- * connection, 4 MiB writes and reads, 2 GiB). Prints "memcpy_MBps N" and "loopback_tcp_MBps N".
- * Run with JDK 25: java scripts/Bandwidth.java
+ * connection, 4 MiB writes and reads, 2 GiB). Prints "memcpy_MBps N" and "loopback_tcp_MBps N";
+ * with the argument "tcp", only the second. Run with JDK 25: java scripts/Bandwidth.java [tcp]
  */
 public class Bandwidth {
     public static void main(String[] args) throws Exception {
+        if (args.length == 0 || !args[0].equals("tcp")) memcpy();
+        tcp();
+    }
+
+    static void memcpy() {
         long n = 1L << 30;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment src = a.allocate(n, 4096);
@@ -28,6 +33,9 @@ public class Bandwidth {
             }
             System.out.printf("memcpy_MBps %.0f%n", n / (best / 1e9) / 1e6);
         }
+    }
+
+    static void tcp() throws Exception {
         long total = 2L << 30;
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             Thread reader = Thread.ofPlatform().start(() -> {

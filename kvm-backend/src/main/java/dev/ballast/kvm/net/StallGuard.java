@@ -1,6 +1,12 @@
 package dev.ballast.kvm.net;
 
+import dev.ballast.core.wire.ReadThreshold;
+import dev.ballast.kvm.sys.Errno;
+import dev.ballast.kvm.sys.LibC;
+import dev.ballast.kvm.sys.NativeException;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
@@ -19,6 +25,13 @@ import java.util.concurrent.TimeUnit;
  * {@link Stalled}, an {@link InterruptedByTimeoutException}, which the page stream reports as
  * {@code TIMEOUT}. Waiting for nothing (no call under way) never times out: a source that is
  * throttled by its bandwidth limit is not a stalled peer.
+ *
+ * <p>Reads go through {@code poll} and a non-blocking {@code recv} on a duplicate of the socket's
+ * descriptor, so that a reader can wait for many bytes at once ({@link ReadThreshold}, with
+ * {@code SO_RCVLOWAT}): a blocking {@code read} that has copied part of what it waits for sleeps
+ * until the threshold's worth of <em>new</em> bytes arrives, which may never come at the end of a
+ * stream. Where the JDK hides the descriptor the reads are the channel's own, one wake-up a
+ * segment.
  */
 public final class StallGuard implements AutoCloseable {
     private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -48,13 +61,18 @@ public final class StallGuard implements AutoCloseable {
     private volatile long readSince;
     private volatile long writeSince;
     private volatile String stalled;
-    private final ReadableByteChannel in = new In();
+    /** A duplicate of the socket's descriptor for the reads, or -1; closed (under {@link #fdLock}) by {@link #close}. */
+    private int readFd;
+    private final Object fdLock = new Object();
+    private final ReadableByteChannel in;
     private final WritableByteChannel out = new Out();
 
     /** @param timeoutNs 0 for no timeout */
     public StallGuard(SocketChannel channel, long timeoutNs) {
         this.channel = channel;
         this.timeoutNs = timeoutNs;
+        this.readFd = SocketFd.duplicate(channel);
+        this.in = readFd >= 0 ? new PolledIn() : new In();
         if (timeoutNs > 0) {
             long period = Math.max(10_000_000L, Math.min(timeoutNs / 4, 250_000_000L));
             this.check = TIMER.scheduleAtFixedRate(this::check, period, period, TimeUnit.NANOSECONDS);
@@ -116,6 +134,59 @@ public final class StallGuard implements AutoCloseable {
         public void close() throws IOException { StallGuard.this.close(); }
     }
 
+    /** Reads by poll and non-blocking recv, waking after a threshold of bytes. */
+    private final class PolledIn implements ReadableByteChannel, ReadThreshold {
+        /** Longest wait in poll before the channel's state is looked at again. */
+        private static final int POLL_MS = 50;
+        /** The socket's SO_RCVLOWAT as last set. */
+        private int lowWatermark = 1;
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return read(dst, 1);
+        }
+
+        @Override
+        public int read(ByteBuffer dst, int wakeAfter) throws IOException {
+            if (!dst.hasRemaining()) return 0;
+            if (!dst.isDirect()) throw new IllegalArgumentException("reads into direct buffers only");
+            if (stalled != null) throw new Stalled(stalled);
+            int want = Math.max(1, Math.min(wakeAfter, dst.remaining()));
+            MemorySegment into = MemorySegment.ofBuffer(dst);
+            readSince = System.nanoTime();
+            try {
+                synchronized (fdLock) {
+                    while (true) {
+                        if (readFd < 0 || !channel.isOpen()) throw translate(new ClosedChannelException());
+                        long n = LibC.recvNow(readFd, into);
+                        if (n > 0) {
+                            dst.position(dst.position() + (int) n);
+                            return (int) n;
+                        }
+                        if (n == 0) return -1;
+                        if (n == -Errno.ECONNRESET) throw new SocketException("Connection reset");
+                        if (n != -Errno.EAGAIN && n != -Errno.EINTR) throw translate(new IOException("recv: " + Errno.name((int) -n)));
+                        if (want != lowWatermark) {
+                            SocketFd.setReceiveLowWatermark(readFd, want);
+                            lowWatermark = want;
+                        }
+                        LibC.poll(readFd, LibC.POLLIN, POLL_MS);
+                    }
+                }
+            } catch (NativeException e) {
+                throw translate(new IOException(e.getMessage(), e));
+            } finally {
+                readSince = 0;
+            }
+        }
+
+        @Override
+        public boolean isOpen() { return channel.isOpen(); }
+
+        @Override
+        public void close() throws IOException { StallGuard.this.close(); }
+    }
+
     private final class Out implements WritableByteChannel {
         @Override
         public int write(ByteBuffer src) throws IOException {
@@ -144,6 +215,12 @@ public final class StallGuard implements AutoCloseable {
             channel.close();
         } catch (IOException ignored) {
             // nothing more to do
+        }
+        synchronized (fdLock) {
+            if (readFd >= 0) {
+                LibC.close(readFd);
+                readFd = -1;
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ public final class Errno {
     public static final int ERANGE = 34;
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
+    public static final int ECONNRESET = 104;
 
     private static final String[] NAMES = new String[134];
 
@@ -35,6 +36,8 @@ public final class Errno {
         System.arraycopy(names, 0, NAMES, 0, names.length);
         NAMES[75] = "EOVERFLOW";
         NAMES[95] = "EOPNOTSUPP";
+        NAMES[104] = "ECONNRESET";
+        NAMES[107] = "ENOTCONN";
         NAMES[110] = "ETIMEDOUT";
         NAMES[125] = "ECANCELED";
         NAMES[133] = "EHWPOISON";

@@ -3,6 +3,7 @@ package dev.ballast.kvm.sys;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -31,6 +32,9 @@ public final class LibC {
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final short POLLIN = 0x1;
+    public static final int F_DUPFD_CLOEXEC = 1030;
     /** Linux 5.14+: fault the range in, writable, as a write would (EINVAL on older kernels). */
     public static final int MADV_POPULATE_WRITE = 23;
 
@@ -71,8 +75,24 @@ public final class LibC {
     // int pthread_kill(pthread_t thread, int sig): returns an error number, does not set errno
     private static final MethodHandle PTHREAD_KILL = downcall("pthread_kill",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    // int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
+    private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+    // ssize_t recv(int fd, void *buf, size_t length, int flags)
+    private static final MethodHandle RECV = downcall("recv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    // int poll(struct pollfd *fds, nfds_t n, int timeout)
+    private static final MethodHandle POLL = downcall("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    // int fcntl(int fd, int cmd, ...) with an integer argument
+    private static final MethodHandle FCNTL = downcall("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
     // pid_t gettid(void)
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+
+    /** Eight bytes per thread for the small structures passed by pointer (an int option, a pollfd). */
+    private static final ThreadLocal<MemorySegment> SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8, 8));
 
     private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
 
@@ -113,6 +133,76 @@ public final class LibC {
             throw new NativeException("open(" + path + ")", errno(capture));
         }
         return fd;
+    }
+
+    /** {@code setsockopt(fd, level, name, &value, sizeof(int))}. */
+    public static void setsockoptInt(int fd, int level, int name, int value) {
+        MemorySegment capture = CAPTURE.get();
+        MemorySegment scratch = SCRATCH.get();
+        scratch.set(JAVA_INT, 0, value);
+        int r;
+        try {
+            r = (int) SETSOCKOPT.invokeExact(capture, fd, level, name, scratch, 4);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new NativeException("setsockopt(" + fd + ", " + level + ", " + name + ", " + value + ")", errno(capture));
+        }
+    }
+
+    /**
+     * {@code recv(fd, into, into.byteSize(), MSG_DONTWAIT)}: the bytes read, 0 at the end of the
+     * stream, or minus the errno ({@code -EAGAIN}: nothing to read now).
+     */
+    public static long recvNow(int fd, MemorySegment into) {
+        MemorySegment capture = CAPTURE.get();
+        long r;
+        try {
+            r = (long) RECV.invokeExact(capture, fd, into, into.byteSize(), MSG_DONTWAIT);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return r >= 0 ? r : -errno(capture);
+    }
+
+    /**
+     * {@code poll} on one descriptor for {@code events}: the events that occurred, 0 when the
+     * timeout passed or a signal interrupted the wait.
+     */
+    public static int poll(int fd, short events, int timeoutMs) {
+        MemorySegment capture = CAPTURE.get();
+        MemorySegment pfd = SCRATCH.get();
+        pfd.set(JAVA_INT, 0, fd);
+        pfd.set(JAVA_SHORT, 4, events);
+        pfd.set(JAVA_SHORT, 6, (short) 0);
+        int r;
+        try {
+            r = (int) POLL.invokeExact(capture, pfd, 1L, timeoutMs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) {
+            int e = errno(capture);
+            if (e == Errno.EINTR) return 0;
+            throw new NativeException("poll(" + fd + ")", e);
+        }
+        return r == 0 ? 0 : pfd.get(JAVA_SHORT, 6);
+    }
+
+    /** {@code dup(fd)}; returns the new descriptor (close-on-exec). */
+    public static int dupCloseOnExec(int fd) {
+        MemorySegment capture = CAPTURE.get();
+        int r;
+        try {
+            r = (int) FCNTL.invokeExact(capture, fd, F_DUPFD_CLOEXEC, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) {
+            throw new NativeException("fcntl(" + fd + ", F_DUPFD_CLOEXEC)", errno(capture));
+        }
+        return r;
     }
 
     /** {@code close(fd)}. */
