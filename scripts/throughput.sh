@@ -34,6 +34,19 @@ cleanup() { stop_dest; rm -rf "$work"; }
 trap cleanup EXIT
 "$root/ballast" --version > /dev/null
 
+# Waits (at most 20 s) until the CPUs are at least 85 % idle over half a second: this machine's
+# kernel hands a finished run's freed memory back to its host for a while, and a measure taken
+# then reads low.
+settle() {
+    for _ in $(seq 1 40); do
+        read -r _ u n s i w q sq st _ < /proc/stat; a=$((u + n + s + w + q + sq + st)); b=$i
+        sleep 0.5
+        read -r _ u n s i w q sq st _ < /proc/stat; a2=$((u + n + s + w + q + sq + st)); b2=$i
+        (( (b2 - b) * 100 >= 85 * (a2 - a + b2 - b) )) && return
+    done
+}
+settle
+
 "$java" "$root/scripts/Bandwidth.java" | tee "$work/bw"
 memcpy=$(awk '/memcpy_MBps/ {print $2}' "$work/bw")
 tcp=$(awk '/loopback_tcp_MBps/ {print $2}' "$work/bw")
@@ -59,6 +72,9 @@ read -r inproc inproc_ms inproc_bytes inproc_ok < <(rate "$work/inproc.json")
 start_dest --prealloc "$mem"
 tcp_rates=() tcp_refs=() tcp_ratios=() tcp_oks=()
 for i in $(seq 1 "$repeat"); do
+    # The destination prepares the next guest's memory after each migration: not while measuring.
+    for _ in $(seq 1 600); do (($(grep -c "prepared the VM" "$work/dest.log") >= i)) && break; sleep 0.1; done
+    settle
     ref=$("$java" "$root/scripts/Bandwidth.java" tcp | awk '/loopback_tcp_MBps/ {print $2}')
     "${run[@]}" --no-journal --dest "127.0.0.1:$port" --json "$work/tcp$i.json" > /dev/null
     read -r r r_ms _ r_ok < <(rate "$work/tcp$i.json")

@@ -142,6 +142,7 @@ public final class DestinationServer implements AutoCloseable {
     }
 
     private void serve() {
+        StallGuard.warmUp();
         prepare();
         log("listening on " + address().getHostString() + ":" + address().getPort()
                 + (options.secret() != null ? ", sources must prove the shared secret" : "")

@@ -138,6 +138,7 @@ public sealed interface Target extends AutoCloseable {
         Remote(InetSocketAddress address, long timeoutNs) {
             this.address = address;
             this.timeoutNs = timeoutNs;
+            StallGuard.warmUp();
         }
 
         @Override
