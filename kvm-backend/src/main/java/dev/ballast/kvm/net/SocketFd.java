@@ -7,10 +7,10 @@ import java.nio.channels.SocketChannel;
 
 /**
  * The file descriptor behind a {@link SocketChannel}, for the socket options that
- * {@code java.net} does not offer ({@code SO_RCVLOWAT}). The JDK keeps it in
- * {@code sun.nio.ch}, which the launcher and the tests open ({@code --add-exports
- * java.base/sun.nio.ch=ALL-UNNAMED}); without that, {@link #of} answers -1 and the options are
- * left at the kernel's defaults.
+ * {@code java.net} does not offer ({@code SO_RCVLOWAT}) and for reads by {@code poll} and
+ * {@code recv}. The JDK keeps it in {@code sun.nio.ch}, which the launcher and the tests open
+ * ({@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED}); without that, {@link #duplicate}
+ * answers -1 and the socket is read through the channel.
  */
 public final class SocketFd {
     public static final int SOL_SOCKET = 1;
@@ -32,7 +32,7 @@ public final class SocketFd {
     }
 
     /** The channel's descriptor, or -1 where the JDK does not let it be read. */
-    public static int of(SocketChannel channel) {
+    private static int of(SocketChannel channel) {
         if (GET_FD_VAL == null) return -1;
         try {
             return (int) GET_FD_VAL.invoke(channel);
