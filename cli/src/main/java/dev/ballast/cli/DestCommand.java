@@ -90,6 +90,7 @@ final class DestCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("--secret-file " + e.getMessage(), e);
         }
+        if (secret != null) secret.warmUp(); // not inside the migration's handshake
         DestinationServer.Forward fwd = null;
         if (forward != null) {
             EngineConfig cfg;

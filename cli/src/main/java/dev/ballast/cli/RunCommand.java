@@ -90,6 +90,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("--secret-file " + e.getMessage(), e);
         }
+        if (secret != null) secret.warmUp(); // not inside the migration's handshake
         var remote = new dev.ballast.kvm.migration.KvmRun.Remote(dest, secret, timeoutNs);
         return new Backend() {
             @Override
