@@ -1,5 +1,11 @@
 package dev.ballast.journal;
 
+import static dev.ballast.core.hash.Xxh64.P1;
+import static dev.ballast.core.hash.Xxh64.P5;
+import static dev.ballast.core.hash.Xxh64.avalanche;
+import static dev.ballast.core.hash.Xxh64.merge;
+import static dev.ballast.core.hash.Xxh64.round;
+
 /**
  * The running 64-bit digest of a journal's event stream: fast, deterministic, and independent of
  * how the records were split into documents, so identical streams give identical digests.
@@ -7,7 +13,7 @@ package dev.ballast.journal;
  * <p>Definition (format version 1), in the style of xxHash64 with one lane per record word, so the
  * five multiply chains run in parallel. Each record is its five little-endian 64-bit words
  * {@code w0..w4} ({@link RecordDescriptor}: type id and flags, time, a, b, c). With the xxHash64
- * primes {@code P1..P5}:
+ * primes {@code P1..P5} and its pieces ({@link dev.ballast.core.hash.Xxh64}):
  * <pre>
  *   round(v, w)  = rotl64(v + w * P2, 31) * P1
  *   lane k       = P5 + k * P1, then for each record: lane k = round(lane k, w_k)
@@ -22,12 +28,6 @@ package dev.ballast.journal;
  * forged it. Not thread-safe; each writer or reader owns one.
  */
 public final class JournalDigest {
-    static final long P1 = 0x9E3779B185EBCA87L;
-    static final long P2 = 0xC2B2AE3D27D4EB4FL;
-    static final long P3 = 0x165667B19E3779F9L;
-    static final long P4 = 0x85EBCA77C2B2AE63L;
-    static final long P5 = 0x27D4EB2F165667C5L;
-
     private long v0;
     private long v1;
     private long v2;
@@ -82,12 +82,7 @@ public final class JournalDigest {
         h = merge(h, v3);
         h = merge(h, v4);
         h += count * RecordDescriptor.LENGTH;
-        h ^= h >>> 33;
-        h *= P2;
-        h ^= h >>> 29;
-        h *= P3;
-        h ^= h >>> 32;
-        return h;
+        return avalanche(h);
     }
 
     /** Records added so far. */
@@ -102,14 +97,6 @@ public final class JournalDigest {
         v3 = P5 + 3 * P1;
         v4 = P5 + 4 * P1;
         count = 0;
-    }
-
-    private static long round(long v, long w) {
-        return Long.rotateLeft(v + w * P2, 31) * P1;
-    }
-
-    private static long merge(long h, long v) {
-        return (h ^ round(0, v)) * P1 + P4;
     }
 
     /** The digest as journals and reports print it: 16 hex digits. */

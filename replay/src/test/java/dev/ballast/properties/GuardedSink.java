@@ -1,12 +1,12 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.hash.Xxh64;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.Hello;
 import dev.ballast.core.wire.PageSink;
-import dev.ballast.core.wire.StreamDigest;
 import dev.ballast.core.wire.Verdict;
 
 import java.nio.ByteBuffer;
@@ -49,7 +49,7 @@ final class GuardedSink implements PageSink {
     static long fillHash(int fill) {
         byte[] p = new byte[4096];
         Arrays.fill(p, (byte) fill);
-        return StreamDigest.xxh64(ByteBuffer.wrap(p).order(ByteOrder.LITTLE_ENDIAN), 0, 4096, 7);
+        return Xxh64.hash(ByteBuffer.wrap(p).order(ByteOrder.LITTLE_ENDIAN), 0, 4096, 7);
     }
 
     private boolean inside(String call, int block, long offset, long count) {
@@ -77,7 +77,7 @@ final class GuardedSink implements PageSink {
         log.add("pages " + block + "+" + offset + "x" + count);
         if (!inside("writePages", block, offset, count)) return;
         long[] h = pages.get(layout.block(block).name());
-        for (int i = 0; i < count; i++) h[(int) offset + i] = StreamDigest.xxh64(data, data.position() + i * 4096, 4096, 7);
+        for (int i = 0; i < count; i++) h[(int) offset + i] = Xxh64.hash(data, data.position() + i * 4096, 4096, 7);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.engine.LinkException;
+import dev.ballast.core.hash.Xxh64;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.PageSink;
@@ -53,7 +54,7 @@ final class WireRunner {
     }
 
     static long hash(byte[] page) {
-        return StreamDigest.xxh64(ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN), 0, 4096, 7);
+        return Xxh64.hash(ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN), 0, 4096, 7);
     }
 
     /** The source's memory: every page's current version, by source block index. */

@@ -1,5 +1,6 @@
 package dev.ballast.core.wire;
 
+import dev.ballast.core.hash.Xxh64;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Set;
@@ -18,7 +19,7 @@ final class MalformedStreams {
 
     static void add(byte[] stream) {
         ByteBuffer b = ByteBuffer.wrap(stream).order(ByteOrder.LITTLE_ENDIAN);
-        SEEN.add(new Key(stream.length, StreamDigest.xxh64(b, 0, stream.length, 1), StreamDigest.xxh64(b, 0, stream.length, 2)));
+        SEEN.add(new Key(stream.length, Xxh64.hash(b, 0, stream.length, 1), Xxh64.hash(b, 0, stream.length, 2)));
     }
 
     static int count() { return SEEN.size(); }

@@ -1,5 +1,6 @@
 package dev.ballast.core.wire;
 
+import dev.ballast.core.hash.Xxh64;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -20,7 +21,7 @@ class StreamDigestTest {
 
     private static long xxh(String s) {
         byte[] b = s.getBytes(StandardCharsets.US_ASCII);
-        return StreamDigest.xxh64(le(b), 0, b.length, 0);
+        return Xxh64.hash(le(b), 0, b.length, 0);
     }
 
     private static byte[] pattern(int n) {
@@ -46,7 +47,7 @@ class StreamDigestTest {
         };
         for (int[] v : vectors) {
             byte[] b = pattern(v[0]);
-            assertThat((int) StreamDigest.xxh64(le(b), 0, b.length, 0)).as("length %d", v[0]).isEqualTo(v[1]);
+            assertThat((int) Xxh64.hash(le(b), 0, b.length, 0)).as("length %d", v[0]).isEqualTo(v[1]);
         }
     }
 
@@ -55,9 +56,9 @@ class StreamDigestTest {
         byte[] all = pattern(700);
         byte[] copy = java.util.Arrays.copyOfRange(all, from, from + len);
         ByteBuffer direct = ByteBuffer.allocateDirect(700).order(ByteOrder.LITTLE_ENDIAN).put(all);
-        long expected = StreamDigest.xxh64(le(copy), 0, len, seed);
-        assertThat(StreamDigest.xxh64(le(all), from, len, seed)).isEqualTo(expected);
-        assertThat(StreamDigest.xxh64(direct, from, len, seed)).isEqualTo(expected);
+        long expected = Xxh64.hash(le(copy), 0, len, seed);
+        assertThat(Xxh64.hash(le(all), from, len, seed)).isEqualTo(expected);
+        assertThat(Xxh64.hash(direct, from, len, seed)).isEqualTo(expected);
     }
 
     @Test
@@ -108,6 +109,6 @@ class StreamDigestTest {
 
     @Test
     void shouldRefuseABigEndianBuffer() {
-        assertThatThrownBy(() -> StreamDigest.xxh64(ByteBuffer.allocate(8), 0, 8, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Xxh64.hash(ByteBuffer.allocate(8), 0, 8, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 }

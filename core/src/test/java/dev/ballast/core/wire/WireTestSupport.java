@@ -2,6 +2,7 @@ package dev.ballast.core.wire;
 
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.hash.Xxh64;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
@@ -59,7 +60,7 @@ final class WireTestSupport {
 
     static long hashOf(byte[] page) {
         ByteBuffer b = ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN);
-        return StreamDigest.xxh64(b, 0, page.length, 7);
+        return Xxh64.hash(b, 0, page.length, 7);
     }
 
     static long fillHash(int fill) {
@@ -156,9 +157,9 @@ final class WireTestSupport {
             if (data.remaining() != count * PAGE_SIZE) throw new AssertionError("writePages: " + data.remaining() + " bytes for " + count + " pages");
             long[] h = pages.get(b.name());
             for (int i = 0; i < count; i++) {
-                h[(int) offset + i] = StreamDigest.xxh64(data, data.position() + i * PAGE_SIZE, PAGE_SIZE, 7);
+                h[(int) offset + i] = Xxh64.hash(data, data.position() + i * PAGE_SIZE, PAGE_SIZE, 7);
             }
-            log.add("pages " + b.name() + "+" + offset + " x" + count + " " + Long.toHexString(StreamDigest.xxh64(data, data.position(), data.remaining(), 0)));
+            log.add("pages " + b.name() + "+" + offset + " x" + count + " " + Long.toHexString(Xxh64.hash(data, data.position(), data.remaining(), 0)));
         }
 
         @Override
