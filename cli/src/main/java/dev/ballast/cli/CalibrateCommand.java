@@ -44,6 +44,9 @@ final class CalibrateCommand implements Callable<Integer> {
                     + "else ~/.config/ballast/cost-profile.json, where `ballast run` looks for it.")
     Path out;
 
+    @Option(names = "--force", description = "Overwrite FILE even if it exists and is not a JSON file.")
+    boolean force;
+
     @Option(names = "--working-set", paramLabel = "SIZE", defaultValue = "1G", converter = Converters.Size.class,
             description = "Off-heap memory the page measurements walk; keep it well above the caches. Default: ${DEFAULT-VALUE}.")
     long workingSetBytes;
@@ -78,6 +81,7 @@ final class CalibrateCommand implements Callable<Integer> {
         if (tcpRoundTrips < 1) throw new UsageException("--tcp-round-trips " + tcpRoundTrips + ": must be at least 1");
         if (bitmapPages < 64 || bitmapPages > 1L << 34) throw new UsageException("--bitmap-pages " + bitmapPages + ": must be in [64, 2^34]");
         Path target = out != null ? out : CostProfiles.defaultPath(ctx.env());
+        OutputFile.check(out != null ? "--out" : "the profile", target, OutputFile.Kind.JSON, force, java.util.List.of());
         PrintStream o = ctx.out();
         CostProfile d = CostProfile.defaults();
         o.printf(Locale.ROOT, "calibrating on %s (%d cpus): %s of off-heap pages, median of %d passes%n",
@@ -142,7 +146,8 @@ final class CalibrateCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }
-        o.println("wrote " + target + (out == null ? " (`ballast run` and `compare` use it unless --profile says otherwise)" : ""));
+        o.println("wrote " + target + (out == null ? " (`ballast run` and `compare` use it unless --profile says otherwise)"
+                : "; use it with `ballast run --profile " + target + "` (or `compare --profile ...`)"));
         o.println("note: the run's --bandwidth (default 10Gbit) still caps the link; loopback only sets the ceiling.");
         return ExitCodes.OK;
     }

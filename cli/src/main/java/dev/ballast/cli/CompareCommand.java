@@ -54,6 +54,7 @@ final class CompareCommand implements Callable<Integer> {
                 .map(String::trim).filter(p -> !p.isEmpty()).toList()));
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
+        options.checkOutputs(report);
 
         Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());

@@ -34,11 +34,15 @@ final class ReportCommand implements Callable<Integer> {
             description = "The HTML file to write. Default: ${DEFAULT-VALUE}.")
     Path output;
 
+    @Option(names = "--force", description = "Overwrite FILE even if it exists and is not an HTML file.")
+    boolean force;
+
     ReportCommand(Context ctx) { this.ctx = ctx; }
 
     @Override
     public Integer call() {
         for (Path j : journals) JournalCommands.existing(j);
+        OutputFile.check("-o", output, OutputFile.Kind.HTML, force, journals);
         write(journals, output);
         ctx.out().println("wrote " + output + " (" + journals.size() + " run" + (journals.size() == 1 ? "" : "s") + ")");
         return ExitCodes.OK;

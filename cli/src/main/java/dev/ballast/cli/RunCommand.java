@@ -54,6 +54,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        options.checkOutputs(null);
         Backend backend = dest == null ? options.backend(ctx) : remoteBackend();
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
         Scenario scenario = options.toScenario(policy, profile.profile());

@@ -85,6 +85,10 @@ final class ScenarioOptions {
             description = "Write the results as JSON to FILE (- for standard output).")
     String json;
 
+    @Option(names = "--force", order = 17,
+            description = "Overwrite an existing output file (--json, --report) even if it is not what this command writes.")
+    boolean force;
+
     @ArgGroup(exclusive = true, multiplicity = "0..1", order = 18)
     JournalChoice journalChoice;
 
@@ -103,6 +107,23 @@ final class ScenarioOptions {
 
     boolean jsonToStdout() {
         return "-".equals(json);
+    }
+
+    /**
+     * Checks the output files before any work starts: {@code --json} (unless standard output) and {@code extra}
+     * (an option name and its path, e.g. compare's {@code --report}), against the profile and journal they must not
+     * overwrite.
+     */
+    void checkOutputs(Path report) {
+        java.util.List<Path> inputs = new java.util.ArrayList<>();
+        if (profile != null && !profile.equals("defaults")) inputs.add(Path.of(profile));
+        if (journal().dir() != null) inputs.add(journal().dir());
+        if (json != null && !jsonToStdout()) OutputFile.check("--json", Path.of(json), OutputFile.Kind.JSON, force, inputs);
+        if (report != null) OutputFile.check("--report", report, OutputFile.Kind.HTML, force, inputs);
+        if (json != null && !jsonToStdout() && report != null
+                && Path.of(json).toAbsolutePath().normalize().equals(report.toAbsolutePath().normalize())) {
+            throw new UsageException("--json " + json + ": is also the --report file; name two files");
+        }
     }
 
     /** The backend that runs the scenario: the named one, or KVM with destinations that preallocate. */
