@@ -41,8 +41,20 @@ final class CompareCommand implements Callable<Integer> {
     List<String> policies;
 
     @Option(names = "--report", paramLabel = "FILE", order = 5,
-            description = "Also draw the runs side by side into this HTML file (needs their journals).")
+            description = "Also draw the runs side by side into this HTML file (needs their journals; with --repeat, "
+                    + "the last round's).")
     Path report;
+
+    @Option(names = "--repeat", paramLabel = "N", order = 6, defaultValue = "1",
+            description = "Rounds of every policy, interleaved: round r starts with the r-th policy, so no policy always "
+                    + "runs first. With N > 1 the table shows each figure's median and range, and time and bytes as the "
+                    + "median of each round's ratio to legacy. Default: ${DEFAULT-VALUE}.")
+    int repeat;
+
+    @Option(names = "--no-warm-up", order = 7,
+            description = "On a backend that measures wall time (kvm), skip the untimed migration of every policy that "
+                    + "otherwise runs first, so that no timed run pays for a cold JVM.")
+    boolean noWarmUp;
 
     CompareCommand(Context ctx) {
         this.ctx = ctx;
@@ -53,6 +65,7 @@ final class CompareCommand implements Callable<Integer> {
         List<String> chosen = policies == null ? BUILT_IN : List.copyOf(new LinkedHashSet<>(policies.stream()
                 .map(String::trim).filter(p -> !p.isEmpty()).toList()));
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
+        if (repeat < 1 || repeat > 1000) throw new UsageException("--repeat " + repeat + ": must be in [1, 1000]");
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
         options.checkOutputs(report);
 
@@ -65,24 +78,43 @@ final class CompareCommand implements Callable<Integer> {
         human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile, options.prealloc));
         human.flush();
 
-        List<RunReport> reports = new ArrayList<>();
-        for (int i = 0; i < scenarios.size(); i++) {
-            String label = "[" + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]";
-            reports.add(Runs.run(ctx, backend, scenarios.get(i), label, Runs.journalDir(ctx, options.journal(), scenarios.get(i), true)));
+        if (backend.measuresWallTime() && !noWarmUp) {
+            // A cold JVM compiles the page path during the first migration: as legacy ran first, it looked slower
+            // than it is, and every other policy looked better. Warm every policy's path first, untimed.
+            for (int i = 0; i < scenarios.size(); i++) {
+                Runs.run(ctx, backend, scenarios.get(i), "[warm-up " + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]", null);
+            }
         }
+        int k = scenarios.size();
+        List<List<RunReport>> rounds = new ArrayList<>();
+        for (int round = 0; round < repeat; round++) {
+            RunReport[] byPolicy = new RunReport[k];
+            for (int j = 0; j < k; j++) {
+                int i = (j + round) % k;
+                String label = "[" + chosen.get(i) + " " + (round * k + j + 1) + "/" + repeat * k + "]";
+                Path journalDir = Runs.journalDir(ctx, options.journal(), scenarios.get(i), true);
+                if (journalDir != null && repeat > 1 && options.journal().dir() != null) {
+                    journalDir = journalDir.resolveSibling(journalDir.getFileName() + "-r" + (round + 1));
+                }
+                byPolicy[i] = Runs.run(ctx, backend, scenarios.get(i), label, journalDir);
+            }
+            rounds.add(List.of(byPolicy));
+        }
+        List<RunReport> reports = rounds.getLast();
         human.println();
-        human.print(ReportText.compareTable(reports));
-        human.println(reports.getFirst().timeModel() + " time; total wall time "
-                + ReportText.ms(reports.stream().mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
+        human.print(repeat == 1 ? ReportText.compareTable(reports) : ReportText.compareRounds(rounds));
+        human.println(reports.getFirst().timeModel() + " time" + (repeat == 1 ? "" : ", " + repeat + " interleaved rounds")
+                + (backend.measuresWallTime() && !noWarmUp ? ", after an untimed warm-up of every policy" : "")
+                + "; total wall time " + ReportText.ms(rounds.stream().flatMap(List::stream).mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
         human.flush();
-        if (options.json != null) Runs.writeJson(options.json, reports, ctx.out());
+        if (options.json != null) Runs.writeJson(options.json, repeat == 1 ? reports : Runs.roundsJson(rounds), ctx.out());
         if (report != null) {
             ReportCommand.write(reports.stream().map(r -> Path.of(r.journal().path())).toList(), report);
             human.println("wrote " + report);
         }
 
         int code = ExitCodes.OK;
-        for (RunReport r : reports) {
+        for (RunReport r : rounds.stream().flatMap(List::stream).toList()) {
             if (r.verify() != null && !r.verify().ok()) {
                 ctx.err().println("ballast: " + Runs.violation(r));
                 code = ExitCodes.INVARIANT_BROKEN;

@@ -90,6 +90,69 @@ final class ReportText {
         return table(header, rows);
     }
 
+    /**
+     * The table of {@code compare --repeat}: per policy, the median of each figure over the rounds with its range
+     * (min-max), and time and bytes as the median of each round's ratio to that round's legacy run, with their range:
+     * a ratio within one round pairs runs made under the same conditions.
+     */
+    static String compareRounds(List<List<RunReport>> rounds) {
+        List<RunReport> first = rounds.getFirst();
+        int legacyIndex = -1;
+        for (int i = 0; i < first.size(); i++) if ("legacy".equals(first.get(i).policy())) legacyIndex = i;
+        List<String> header = new ArrayList<>(List.of("policy", "total ms (range)", "downtime ms (range)", "iter",
+                "transferred", "normal", "zero", "skip-free", "verify"));
+        if (legacyIndex >= 0) {
+            header.add("time %legacy (range)");
+            header.add("bytes %legacy (range)");
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < first.size(); i++) {
+            int p = i;
+            List<RunReport> runs = rounds.stream().map(r -> r.get(p)).toList();
+            long failed = runs.stream().filter(r -> r.verify() != null && !r.verify().ok()).count();
+            List<String> row = new ArrayList<>(List.of(first.get(i).policy(),
+                    withRange(runs.stream().mapToDouble(RunReport::totalTimeMs).toArray(), 1),
+                    withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray(), 1),
+                    Long.toString(Math.round(median(runs.stream().mapToDouble(RunReport::iterations).toArray()))),
+                    Units.formatBytes(Math.round(median(runs.stream().mapToDouble(RunReport::transferredBytes).toArray()))),
+                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().normal()).toArray()))),
+                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().zero()).toArray()))),
+                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().skippedFree()).toArray()))),
+                    failed == 0 ? "ok" : "FAILED " + failed + "/" + runs.size()));
+            if (legacyIndex >= 0) {
+                int l = legacyIndex;
+                row.add(percentRange(rounds.stream().mapToDouble(r -> ratio(r.get(p).totalTimeMs(), r.get(l).totalTimeMs())).toArray()));
+                row.add(percentRange(rounds.stream().mapToDouble(r -> ratio(r.get(p).transferredBytes(), r.get(l).transferredBytes())).toArray()));
+            }
+            rows.add(row);
+        }
+        return table(header, rows);
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    private static double ratio(double value, double of) {
+        return of == 0 ? (value == 0 ? 1 : Double.NaN) : value / of;
+    }
+
+    private static String withRange(double[] values, int decimals) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        String f = "%." + decimals + "f";
+        return String.format(Locale.ROOT, f + " (" + f + "-" + f + ")", median(v), v[0], v[v.length - 1]);
+    }
+
+    private static String percentRange(double[] ratios) {
+        double[] v = java.util.Arrays.stream(ratios).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        if (v.length == 0) return "-";
+        return String.format(Locale.ROOT, "%.1f%% (%.1f-%.1f)", 100 * median(v), 100 * v[0], 100 * v[v.length - 1]);
+    }
+
     /** Aligned columns: the first left-aligned, the others right-aligned, two spaces apart. */
     static String table(List<String> header, List<List<String>> rows) {
         int[] width = new int[header.size()];

@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** What {@code run} and {@code compare} share: running one scenario with progress, and writing JSON. */
 final class Runs {
@@ -109,6 +110,19 @@ final class Runs {
         } catch (IOException e) {
             throw new UncheckedIOException("--json " + target + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The runs of {@code compare --repeat}: every report, in policy order within its round, with its round number. */
+    static Object roundsJson(List<List<RunReport>> rounds) {
+        var array = Json.MAPPER.createArrayNode();
+        for (int i = 0; i < rounds.size(); i++) {
+            for (RunReport r : rounds.get(i)) {
+                com.fasterxml.jackson.databind.node.ObjectNode n = Json.MAPPER.valueToTree(r);
+                n.put("round", i + 1);
+                array.add(n);
+            }
+        }
+        return array;
     }
 
     /** One line naming the first broken invariant and page. */

@@ -115,4 +115,60 @@ class CompareCommandTest {
         for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith(prefix)) return i;
         return -1;
     }
+
+    @Test
+    void shouldInterleaveRepeatedRoundsSoNoPolicyAlwaysRunsFirst() throws Exception {
+        Path json = dir.resolve("rounds.json");
+        Cli.Result r = cli.run("compare", "--policies", "legacy,hint,bitmap", "--repeat", "3", "--json", json.toString());
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios).extracting(Scenario::policy).containsExactly(
+                "legacy", "hint", "bitmap", "hint", "bitmap", "legacy", "bitmap", "legacy", "hint");
+        JsonNode runs = new ObjectMapper().readTree(json.toFile());
+        assertThat(runs).hasSize(9);
+        assertThat(runs.get(0).get("round").asInt()).isEqualTo(1);
+        assertThat(runs.get(8).get("round").asInt()).isEqualTo(3);
+        assertThat(runs.get(3).get("policy").asText()).isEqualTo("legacy");
+    }
+
+    @Test
+    void shouldShowMediansRangesAndThePerRoundRatioToLegacy() {
+        // Every run takes 10 ms longer than the one before it: legacy (1000 ms) and hint (333.3 ms) take turns going first.
+        sim.driftMsPerRun = 10;
+        Cli.Result r = cli.run("compare", "--policies", "legacy,hint", "--repeat", "3");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        int header = indexOfLineStartingWith(lines, "policy");
+        assertThat(lines.get(header)).contains("total ms (range)", "time %legacy (range)");
+        // legacy ran 1st, 4th, 5th: 1000, 1030, 1040 ms.
+        assertThat(lines.get(header + 1)).startsWith("legacy").contains("1030.0 (1000.0-1040.0)", "100.0% (100.0-100.0)");
+        // hint ran 2nd, 3rd, 6th: 343.3, 353.3, 383.3 ms; its ratio per round 343.3/1000, 353.3/1030, 383.3/1040.
+        assertThat(lines.get(header + 2)).startsWith("hint").contains("353.3 (343.3-383.3)", "34.3% (34.3-36.9)");
+        assertThat(r.out()).contains("3 interleaved rounds");
+    }
+
+    @Test
+    void shouldWarmUpEveryPolicyUntimedOnABackendThatMeasuresWallTime() {
+        sim.wallTime = true;
+        sim.driftMsPerRun = 10;
+        Cli.Result r = cli.run("compare", "--policies", "legacy,hint", "--no-journal");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios).extracting(Scenario::policy).containsExactly("legacy", "hint", "legacy", "hint");
+        assertThat(r.out()).contains("after an untimed warm-up of every policy");
+        // The table shows the timed runs (3rd and 4th: legacy 1000 + 20, hint 333.3 + 30), not the warm-up.
+        assertThat(r.out()).contains("1020.0", "363.3").doesNotContain("1000.0 ");
+
+        sim.scenarios.clear();
+        assertThat(cli.run("compare", "--policies", "legacy,hint", "--no-warm-up").exitCode()).isZero();
+        assertThat(sim.scenarios).hasSize(2);
+    }
+
+    @Test
+    void shouldRefuseARepeatOutOfRange() {
+        Cli.Result r = cli.run("compare", "--repeat", "0");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).containsExactly("ballast: --repeat 0: must be in [1, 1000]");
+        assertThat(sim.scenarios).isEmpty();
+    }
 }

@@ -21,6 +21,10 @@ public class FakeBackend implements Backend {
     private final String name;
     final List<Scenario> scenarios = new ArrayList<>();
     Function<Scenario, RuntimeException> failure = s -> null;
+    /** Whether it says it measures wall time, as KVM does. */
+    boolean wallTime;
+    /** Added to every run's total time, run after run: a backend that gets faster as it warms (or slower). */
+    double driftMsPerRun;
 
     FakeBackend(String name) {
         this.name = name;
@@ -37,6 +41,11 @@ public class FakeBackend implements Backend {
     }
 
     @Override
+    public boolean measuresWallTime() {
+        return wallTime;
+    }
+
+    @Override
     public RunReport run(Scenario s, EventSink events, Progress progress) {
         if (!POLICIES.contains(s.policy())) {
             throw new IllegalArgumentException("policy=" + s.policy() + ": unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
@@ -47,7 +56,7 @@ public class FakeBackend implements Backend {
         progress.update("BULK", 1, 0.5, 1234);
         long pages = s.guestMemBytes() / 4096;
         int index = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "broken").indexOf(s.policy());
-        double time = 1000.0 / (index + 1);
+        double time = 1000.0 / (index + 1) + driftMsPerRun * (scenarios.size() - 1);
         long sent = pages * 4096 / (index + 1);
         boolean ok = !s.policy().equals("broken");
         return new RunReport(name, s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), "virtual", "COMPLETED",

@@ -19,6 +19,15 @@ public interface Backend {
      */
     RunReport run(Scenario scenario, EventSink events, Progress progress);
 
+    /**
+     * Whether the backend's times are wall-clock times of real work (KVM), which a cold JVM, caches and the host's
+     * memory make vary from run to run, rather than a model's virtual times, which the same scenario repeats exactly.
+     * A fair comparison on such a backend warms up first and repeats its rounds.
+     */
+    default boolean measuresWallTime() {
+        return false;
+    }
+
     /** Told how far a run is. Implementations must be cheap: called up to a few hundred times a second. */
     @FunctionalInterface
     interface Progress {

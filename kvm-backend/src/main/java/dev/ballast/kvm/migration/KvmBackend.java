@@ -29,6 +29,11 @@ public final class KvmBackend implements Backend {
     }
 
     @Override
+    public boolean measuresWallTime() {
+        return true;
+    }
+
+    @Override
     public RunReport run(Scenario scenario, EventSink events, Progress progress) {
         return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, null, prealloc).run();
     }
