@@ -2,6 +2,7 @@ package dev.ballast.sim;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 
 /**
@@ -27,7 +28,7 @@ final class CheckingSink implements EventSink {
     public void publish(EventType type, long timeNs, long a, long b, long c) {
         if (type == EventType.SKIP_FREE && guest.lastDrainedEpoch() != guest.syncCount()) {
             long index = layout.block((int) a).firstIndex() + b;
-            violations.record(4, "a hint produced before dirty-log sync " + guest.syncCount() + " cleared "
+            violations.record(Invariant.HINTS_NEVER_STALE, "a hint produced before dirty-log sync " + guest.syncCount() + " cleared "
                     + c + " pages from " + layout.describeIndex(index) + " after it");
         }
         next.publish(type, timeNs, a, b, c);

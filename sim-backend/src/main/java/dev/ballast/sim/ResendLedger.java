@@ -1,5 +1,6 @@
 package dev.ballast.sim;
 
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 
@@ -29,7 +30,7 @@ final class ResendLedger {
     void onSent(long from, long to) {
         long again = sentClean.nextSetBit(from, to);
         if (again < to) {
-            violations.record(3, "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(Invariant.NO_NEEDLESS_RESEND, "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
         }
         sentClean.setRange(from, to);
     }
@@ -41,7 +42,7 @@ final class ResendLedger {
      */
     void onFilled(long index, boolean current) {
         if (sentClean.get(index)) {
-            violations.record(3, "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(Invariant.NO_NEEDLESS_RESEND, "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
         }
         if (current) sentClean.set(index);
         else sentClean.clear(index);

@@ -5,6 +5,7 @@ import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
@@ -482,7 +483,7 @@ public class SimGuest implements SourceGuest {
     public void hintCommand(long id) {
         if (id != CommandIds.STOP && id != CommandIds.DONE && !CommandIds.isRequest(id)) {
             long wire = id & 0xFFFF_FFFFL;
-            violations.record(4, "the host sent free page hint command id 0x" + Long.toHexString(id)
+            violations.record(Invariant.HINTS_NEVER_STALE, "the host sent free page hint command id 0x" + Long.toHexString(id)
                     + ", which is not in [0x80000000, 0xffffffff]; the guest reads it as 0x" + Long.toHexString(wire)
                     + (wire <= 1 ? (wire == 0 ? " (STOP)" : " (DONE)") : ""));
         }

@@ -8,6 +8,7 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.MigrationPolicy;
@@ -159,7 +160,7 @@ public final class SimRun {
                     last.failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             if (!guest.running() || !guest.dirtyLogging()) {
-                violations.record(6, "after the failed attempt the source guest was " + (guest.running() ? "running" : "paused")
+                violations.record(Invariant.FAILURE_LOSES_NOTHING, "after the failed attempt the source guest was " + (guest.running() ? "running" : "paused")
                         + " with dirty logging " + (guest.dirtyLogging() ? "on" : "off"));
             }
             runGuestFor(RETRY_DELAY_NS);
@@ -225,16 +226,16 @@ public final class SimRun {
                     checked++;
                     if (src[i] != dst[i]) {
                         mismatched++;
-                        int inv = guest.isRingPage(index) ? 5 : 1;
+                        Invariant inv = guest.isRingPage(index) ? Invariant.EVERY_WRITER_TRACKED : Invariant.NO_LOST_WRITE;
                         violations.record(inv, "page " + layout.describeIndex(index) + " holds " + describe(dst[i])
                                 + " on the destination but " + describe(src[i]) + " on the source"
-                                + (inv == 5 ? " (a page the host writes: a device ring)" : ""));
+                                + (inv == Invariant.EVERY_WRITER_TRACKED ? " (a page the host writes: a device ring)" : ""));
                     }
                 } else if (poison != 0 && !guest.balloon.get(index)) {
                     checked++;
                     if (dst[i] != -poison) {
                         mismatched++;
-                        violations.record(2, "free page " + layout.describeIndex(index) + " reads " + describe(dst[i])
+                        violations.record(Invariant.POISON_PRESERVED, "free page " + layout.describeIndex(index) + " reads " + describe(dst[i])
                                 + " on the destination, not the poison value 0x" + Integer.toHexString(poison));
                     }
                 }

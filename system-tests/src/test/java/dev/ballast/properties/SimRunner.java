@@ -4,6 +4,7 @@ import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
@@ -39,8 +40,8 @@ final class SimRunner {
 
         /** The number of the first broken invariant, or 0. */
         int invariant() {
-            if (violation == null || !violation.startsWith("invariant ")) return 0;
-            return Integer.parseInt(violation.substring(10, violation.indexOf(' ', 10)));
+            Invariant i = Invariant.named(violation);
+            return i == null ? 0 : i.number();
         }
     }
 

@@ -6,6 +6,7 @@ import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
@@ -81,7 +82,7 @@ public final class HopMigration {
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), cause, last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {
-                violation = KvmRun.invariant(6, "after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
+                violation = Invariant.FAILURE_LOSES_NOTHING.violation("after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
                         + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
             }
             if (attempt + 1 < s.maxAttempts()) sleepNs(RETRY_DELAY_NS); // the guest runs on, then the migration resumes
