@@ -14,7 +14,7 @@ import dev.ballast.sim.Violations;
  * aligned blocks, the free pages at the seam of two RAM blocks that are adjacent in guest-physical
  * memory are reported as one range, the end of the lower block and the start of the upper one. A
  * guest sees guest-physical memory, not the host's blocks, so such a hint is legal and the host
- * must split it (DESIGN.md, the hint policy). Not a bug: a guest model that properties over hint
+ * must split it (docs/policies.md, hint). Not a bug: a guest model that properties over hint
  * ranges need. Not final: a mutant overrides how the host marks its own writes.
  */
 class CaseGuest extends SimGuest {
