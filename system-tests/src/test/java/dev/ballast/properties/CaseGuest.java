@@ -1,12 +1,8 @@
 package dev.ballast.properties;
 
-import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.mem.RamBlock;
-import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
-import dev.ballast.sim.SimCosts;
 import dev.ballast.sim.SimGuest;
-import dev.ballast.sim.Violations;
 
 /**
  * The simulated guest of a {@link SimCase}: the built-in guest with the case's hint driver (block
@@ -23,8 +19,8 @@ class CaseGuest extends SimGuest {
 
     private final boolean boundaryHints;
 
-    CaseGuest(RamLayout layout, GuestFeatures features, boolean bitmapMessages, SimCosts costs, Violations v, SimCase.Guest g) {
-        super(layout, features, bitmapMessages, costs, v, g.hintOrder(), g.hintBlocksPerSec());
+    CaseGuest(SimGuest.Setup setup, SimCase.Guest g) {
+        super(setup.withHintDriver(g.hintOrder(), g.hintBlocksPerSec()));
         this.boundaryHints = g.boundaryHints();
     }
 

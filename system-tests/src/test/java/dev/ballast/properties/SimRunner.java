@@ -73,7 +73,7 @@ final class SimRunner {
 
     /** The run's hooks: the case's guest, its cancel, then the mutant. */
     static SimRun.Hooks hooks(SimCase c, Mutant m) {
-        SimRun.Hooks h = SimRun.Hooks.NONE.withGuest((layout, features, bitmap, costs, v) -> new CaseGuest(layout, features, bitmap, costs, v, c.guest()));
+        SimRun.Hooks h = SimRun.Hooks.NONE.withGuest(s -> new CaseGuest(s, c.guest()));
         if (c.faults().cancelAt() >= 0) {
             Canceller k = new Canceller((long) (c.faults().cancelAt() * c.layout().pages()));
             h = h.withEngine(k::engine).withSource(k::wrap);

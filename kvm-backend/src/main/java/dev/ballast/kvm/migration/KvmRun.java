@@ -7,6 +7,7 @@ import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
@@ -35,7 +36,6 @@ import java.util.function.LongPredicate;
  * destination (in this process; across processes, {@code ballast dest --forward} does).
  */
 public final class KvmRun {
-    static final long HOP_GAP_NS = 200_000_000L;
 
     /**
      * Ways for tests to break a run on purpose.
@@ -134,7 +134,7 @@ public final class KvmRun {
                 source.call(GuestAbi.OP_PROLOGUE);
                 for (int hop = 0; hop < scenario.chain(); hop++) {
                     if (hop > 0) {
-                        HopMigration.sleepNs(HOP_GAP_NS);
+                        HopMigration.sleepNs(DriverOptions.DEFAULTS.hopGapNs());
                     }
                     KvmGuest next;
                     if (prealloc) {
@@ -180,7 +180,7 @@ public final class KvmRun {
             }
         }
         return new HopMigration.Settings(scenario.engineConfig(), scenario.policy(), remote == null ? null : remote.secret(),
-                HopMigration.MAX_ATTEMPTS, failAfterPages, failAtNs);
+                DriverOptions.DEFAULTS, failAfterPages, failAtNs);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */
