@@ -26,9 +26,10 @@ import java.util.function.UnaryOperator;
 
 /**
  * One simulated run of a scenario: a guest boots and runs its workload on a virtual clock, the
- * engine migrates it (retrying after injected failures, hop after hop for a chain), and at the
- * end every invariant of {@code docs/invariants.md} is checked. One thread; the same scenario and seed give the
- * same events, byte for byte.
+ * engine migrates it (retrying after injected failures, hop after hop for a chain), and the
+ * run's {@link SimCheckers} check every invariant of {@code docs/invariants.md} as it goes and at
+ * the end of each hop. Its knobs are {@link SimOptions}. One thread; the same scenario and seed
+ * give the same events, byte for byte.
  */
 public final class SimRun {
     /**
