@@ -51,8 +51,9 @@ public class BulkStageBenchmark {
         RamLayout layout = RamLayout.pcLike(BYTES);
         CostProfile profile = CostProfile.defaults();
         SimCosts costs = new SimCosts(profile, 0);
-        Violations v = new Violations();
-        SimGuest guest = new SimGuest(layout, new GuestFeatures(true, false, false, 0), false, costs, v, 10, 1e6);
+        GuestFeatures features = new GuestFeatures(true, false, false, 0);
+        SimCheckers checkers = new SimCheckers(layout, features.poisonByte());
+        SimGuest guest = new SimGuest(new SimGuest.Setup(layout, features, false, costs, checkers, SimOptions.DEFAULTS));
         if (bitmap.equals("sent")) {
             for (RamBlock b : layout.blocks()) {
                 long from = Math.max(b.firstIndex(), 2);
@@ -62,7 +63,7 @@ public class BulkStageBenchmark {
         } else {
             guest.inflate(PAGES * 95L / 100, false);
         }
-        SimLink link = new SimLink(guest, new SimDestination(layout), costs, new ResendLedger(layout, v), -1, -1);
+        SimLink link = new SimLink(guest, new SimDestination(layout), costs, checkers.resend, -1, -1);
         EngineConfig cfg = EngineConfig.defaults().withLimits(0, 2_000_000_000L, 30, 0);
         engine = new MigrationEngine(cfg, guest, link, new BalloonPolicy(), EventSink.NONE, costs);
         engine.doWork(); // setup

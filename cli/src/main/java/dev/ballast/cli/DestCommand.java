@@ -2,6 +2,7 @@ package dev.ballast.cli;
 
 import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.migration.DestinationServer;
@@ -98,7 +99,7 @@ final class DestCommand implements Callable<Integer> {
             try {
                 cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
                         CostProfile.defaults().pageHeaderBytes());
-                settings = new HopMigration.Settings(cfg, policy, secret, 4, -1, -1);
+                settings = new HopMigration.Settings(cfg, policy, secret, DriverOptions.DEFAULTS, -1, -1);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
             }

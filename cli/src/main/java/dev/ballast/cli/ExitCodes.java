@@ -1,6 +1,6 @@
 package dev.ballast.cli;
 
-/** The exit codes of the {@code ballast} command, as every command's {@code --help} footer lists them. */
+/** The exit codes of the {@code ballast} command, as every command's {@code --help} footer and {@code docs/reference.md} list them. */
 public final class ExitCodes {
     private ExitCodes() { }
 
@@ -10,7 +10,7 @@ public final class ExitCodes {
     public static final int ERROR = 1;
     /** The command line was wrong: an unknown option, a bad value, a setting the backend refuses. */
     public static final int USAGE = 2;
-    /** A run completed but broke one of DESIGN.md's invariants ({@code verify.ok} is false). */
+    /** A run completed but broke one of the invariants of {@code docs/invariants.md} ({@code verify.ok} is false). */
     public static final int INVARIANT_BROKEN = 3;
     /** A replay made a decision that differs from the journal's ({@code ballast replay}). */
     public static final int REPLAY_DIVERGED = 4;

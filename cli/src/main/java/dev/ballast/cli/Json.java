@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
  * The one JSON mapper of the command line. Records serialize as objects with their components in
- * declaration order, which is the order of DESIGN.md's fields; reading a record requires every field.
+ * declaration order, which is the order of the fields {@code docs/reference.md} lists for {@code --json}; reading a record requires every field.
  */
 final class Json {
     private Json() { }

@@ -69,7 +69,28 @@ public final class Main implements Callable<Integer> {
         footer(cl.getSubcommands().get("run"), true);
         footer(cl.getSubcommands().get("compare"), true);
         footer(cl.getSubcommands().get("calibrate"), false);
+        for (CommandLine sub : cl.getSubcommands().values()) docs(sub, DOCS.getOrDefault(sub.getCommandName(), DOCS_DEFAULT));
+        docs(cl, DOCS_ALL);
         return cl;
+    }
+
+    /** Where each command's help sends the reader: files of {@code docs/} in the repository, never a document outside it. */
+    static final String DOCS_ALL = "Documentation (in the repository's docs/): invariants.md (the invariants by number and name), "
+            + "policies.md (the policies), seeds.md (the QEMU and Linux patch series this bench comes from; not --seed), "
+            + "reference.md (every command's exit codes, messages, --json).";
+    static final String DOCS_DEFAULT = "Exit codes and messages of every command: docs/reference.md in the repository.";
+    static final Map<String, String> DOCS = Map.of(
+            "run", "See docs/invariants.md (what each invariant means), docs/policies.md (the policies), docs/seeds.md "
+                    + "(the patch series the policies come from; --seed is the random seed) and docs/reference.md (exit codes, --json).",
+            "compare", "See docs/policies.md (the policies), docs/invariants.md (what each invariant means), docs/seeds.md "
+                    + "(the patch series and their figures; --seed is the random seed) and docs/reference.md (exit codes, --json).",
+            "report", "The seeds' figures beside each run come from the patch series of docs/seeds.md; exit codes: docs/reference.md.");
+
+    private static void docs(CommandLine cl, String line) {
+        List<String> lines = new ArrayList<>(List.of(cl.getCommandSpec().usageMessage().footer()));
+        lines.add("");
+        lines.add(line);
+        cl.getCommandSpec().usageMessage().footer(lines.toArray(String[]::new));
     }
 
     private static void footer(CommandLine cl, boolean runs) {

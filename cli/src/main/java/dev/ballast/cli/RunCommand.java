@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
             "Runs one live migration and checks every invariant.",
             "",
             "Migrates a guest under one policy (with a chain of migrations and an injected link failure, if asked), "
-                    + "checks every invariant of DESIGN.md at the end, and prints what it cost."},
+                    + "checks every invariant at the end (docs/invariants.md in the repository), and prints what it cost."},
         footer = {
             "",
             "Examples:",
@@ -31,7 +31,7 @@ final class RunCommand implements Callable<Integer> {
     ScenarioOptions options;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "legacy", order = 4,
-            description = "Migration policy: legacy, balloon, hint, bitmap, hint+balloon, or any other the backend knows. "
+            description = "Migration policy (docs/policies.md): legacy, balloon, hint, bitmap, hint+balloon, or any other the backend knows. "
                     + "Default: ${DEFAULT-VALUE}.")
     String policy;
 

@@ -25,7 +25,8 @@ final class ScenarioOptions {
     WorkloadSpec workload;
 
     @Option(names = "--seed", order = 5, paramLabel = "N", defaultValue = "1",
-            description = "Root seed; the same seed and settings give the same run. Default: ${DEFAULT-VALUE}.")
+            description = "Random seed of the run (not one of the seeds, the patch series of docs/seeds.md); "
+                    + "the same seed and settings give the same run. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--bandwidth", order = 6, paramLabel = "RATE", converter = Converters.Bandwidth.class,

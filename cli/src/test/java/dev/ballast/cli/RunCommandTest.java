@@ -17,7 +17,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RunCommandTest {
-    /** The fields of DESIGN.md's JSON, in its order. */
+    /** The fields every run's JSON starts with, in their order (docs/reference.md, --json). */
     static final List<String> DESIGN_FIELDS = List.of("backend", "workload", "policy", "guestMemBytes", "seed", "timeModel",
             "totalTimeMs", "downtimeMs", "setupTimeMs", "iterations", "transferredBytes", "pages", "hints", "verify", "journal");
 

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the seeds measured (DESIGN.md, "Reference results": 8 GiB guests on a ~10 Gbit/s link,
+ * What the seeds measured ({@code docs/seeds.md}, "Reference results": 8 GiB guests on a ~10 Gbit/s link,
  * downtime 2 s, unless the case says otherwise), so a report can put a run next to the figure of
  * the same case. A run matches a case when its workload (with no extra parameters) and guest size
  * are the case's, and its policy is {@code legacy} (the baseline column) or the case's policy (the

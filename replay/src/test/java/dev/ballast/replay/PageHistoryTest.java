@@ -46,7 +46,7 @@ class PageHistoryTest {
         Scenario s = Scenario.sim(1L << 30, "random-write,rate=300MiB/s,used=30%", "hint", 13);
         ReplayTest.Recording rec = new ReplayTest.Recording();
         RunReport r = new SimRun(s, s.layout(), SimRun.Hooks.NONE
-                .withGuest((layout, features, bitmap, costs, v) -> new SimGuest(layout, features, bitmap, costs, v, 6, 2_000))
+                .withGuest(g -> new SimGuest(g.withHintDriver(6, 2_000)))
                 .withPolicy(() -> new HintPolicy() {
                     @Override public void beforeSync(PolicyContext ctx) { }
                     @Override public void afterSync(PolicyContext ctx) { }

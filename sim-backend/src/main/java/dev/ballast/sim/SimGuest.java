@@ -15,8 +15,8 @@ import java.util.ArrayDeque;
 /**
  * A simulated guest with its host-side devices: memory, an allocator, a balloon driver, a free
  * page hint driver, page poisoning and dirty logging. Page contents are modelled compactly, one
- * {@code int} a page: {@code 0} is a page of zeros, a negative value {@code -b} a page filled with
- * byte {@code b}, and a positive value a version that no other write of the run has produced.
+ * {@code int} a page ({@link PageContent}). It tells the run's {@link SimCheckers} what they need
+ * to see (every write, every hint command) and checks nothing itself.
  *
  * <p>Single-threaded: the simulator calls it between engine steps and the engine calls it during
  * them. Not final: tests plant bugs in subclasses (for example a host that forgets to mark its
@@ -26,12 +26,18 @@ public class SimGuest implements SourceGuest {
     /** Largest range in one balloon message: a PFN array holds 256 entries, a bitmap message 32768 bits. */
     static final int PFN_ARRAY_MAX = 256;
     static final int BITMAP_MESSAGE_MAX = 32768;
+
     /**
-     * How long a free page report takes to reach the host: the guest does not wait for it, so a
-     * report can still be in flight when the host syncs the dirty log. (Balloon requests have no
-     * such delay: the guest waits until the host has taken them.)
+     * What a guest is made of: its memory and devices, the run's cost meters and checkers, and the
+     * simulator's knobs (its hint driver's block size, speed and delivery delay).
      */
-    static final long HINT_DELIVERY_NS = 1_500_000L;
+    public record Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
+                        SimOptions options) {
+        /** The same guest with a hint driver that reports blocks of 2^order pages at this rate. */
+        public Setup withHintDriver(int order, double blocksPerSec) {
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec));
+        }
+    }
 
     final RamLayout layout;
     final RamBlock[] blocks;
@@ -44,7 +50,8 @@ public class SimGuest implements SourceGuest {
     final PageBitmap held;
     final PageBitmap dirty;
     final PageBitmap hostDirty;
-    final Violations violations;
+    final SimCheckers checkers;
+    final long hintDeliveryNs;
     /**
      * The guest's requests, one queue per kind of virtqueue: balloon messages (inflate, deflate),
      * which the guest waits on, so the host has them before the guest goes on; and free page
@@ -59,7 +66,6 @@ public class SimGuest implements SourceGuest {
     private boolean logging;
     private boolean running = true;
     private long syncs;
-    private ResendLedger ledger;
     private long nowNs;
 
     /** Pages the host's devices write into (used rings): in use for the guest's whole life. */
@@ -82,22 +88,22 @@ public class SimGuest implements SourceGuest {
     long balloonMessages;
     long hintMessages;
 
-    public SimGuest(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs,
-                    Violations violations, int hintOrder, double hintBlocksPerSecond) {
-        this.layout = layout;
+    public SimGuest(Setup setup) {
+        this.layout = setup.layout();
         this.blocks = layout.blocks().toArray(RamBlock[]::new);
         this.totalPages = layout.totalPages();
-        this.features = features;
-        this.balloonBitmapMessages = balloonBitmapMessages;
-        this.costs = costs;
-        this.violations = violations;
+        this.features = setup.features();
+        this.balloonBitmapMessages = setup.balloonBitmapMessages();
+        this.costs = setup.costs();
+        this.checkers = setup.checkers();
+        this.hintDeliveryNs = setup.options().hintDeliveryNs();
         this.alloc = new PageAllocator(layout);
         this.balloon = new PageBitmap(totalPages);
         this.held = new PageBitmap(totalPages);
         this.dirty = new PageBitmap(totalPages);
         this.hostDirty = new PageBitmap(totalPages);
-        this.hintOrder = hintOrder;
-        this.hintBlocksPerNs = hintBlocksPerSecond / 1e9;
+        this.hintOrder = setup.options().hintOrder();
+        this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
         this.content = new int[blocks.length][];
         int poison = features.poisonByte();
         for (int i = 0; i < blocks.length; i++) {
@@ -133,7 +139,7 @@ public class SimGuest implements SourceGuest {
     public void write(long index) {
         set(index, nextVersion());
         if (logging) dirty.set(index);
-        if (ledger != null) ledger.onWrite(index);
+        checkers.resend.onWrite(index);
     }
 
     /** The guest writes every page of [index, index+pages). */
@@ -143,14 +149,14 @@ public class SimGuest implements SourceGuest {
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
         if (logging) dirty.setRange(index, index + pages);
-        if (ledger != null) ledger.onWriteRange(index, index + pages);
+        checkers.resend.onWriteRange(index, index + pages);
     }
 
     /** The host writes a page of guest memory (a device's used ring). */
     public void hostWrite(long index) {
         set(index, nextVersion());
         markHostDirty(index);
-        if (ledger != null) ledger.onWrite(index);
+        checkers.resend.onWrite(index);
     }
 
     /** Marks a page the host wrote as dirty, as every writer must be tracked. */
@@ -176,7 +182,7 @@ public class SimGuest implements SourceGuest {
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
             if (logging) dirty.setRange(index, index + pages);
-            if (ledger != null) ledger.onWriteRange(index, index + pages);
+            checkers.resend.onWriteRange(index, index + pages);
         }
         alloc.free(index, pages);
     }
@@ -194,8 +200,6 @@ public class SimGuest implements SourceGuest {
     public long freePageCount() { return alloc.freePages(); }
 
     public long balloonPageCount() { return balloon.count(); }
-
-    void setLedger(ResendLedger l) { this.ledger = l; }
 
     /** The guest now runs on this memory (the destination's, after a migration). */
     void adopt(int[][] memory) {
@@ -321,7 +325,7 @@ public class SimGuest implements SourceGuest {
     }
 
     private void hint(long index, long pages) {
-        queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs, nowNs + HINT_DELIVERY_NS);
+        queue.add(EventType.HINT, hintLiveId, pfn(index), pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
         deviceReply();
     }
@@ -351,7 +355,7 @@ public class SimGuest implements SourceGuest {
             alloc.take(g, n);
             held.setRange(g, g + n);
         });
-        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + HINT_DELIVERY_NS);
+        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
         deviceReply();
         return true;
@@ -401,9 +405,9 @@ public class SimGuest implements SourceGuest {
         PageBitmap free = alloc.freeMap();
         for (RamBlock b : blocks) {
             free.forEachRun(b.firstIndex(), b.endIndex(),
-                    (s, e) -> queue.add(EventType.FREE_BITMAP, id, pfn(s), e - s, syncs, nowNs + HINT_DELIVERY_NS));
+                    (s, e) -> queue.add(EventType.FREE_BITMAP, id, pfn(s), e - s, syncs, nowNs + hintDeliveryNs));
         }
-        queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs, nowNs + HINT_DELIVERY_NS);
+        queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
         deviceReply();
     }
@@ -480,12 +484,7 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public void hintCommand(long id) {
-        if (id != CommandIds.STOP && id != CommandIds.DONE && !CommandIds.isRequest(id)) {
-            long wire = id & 0xFFFF_FFFFL;
-            violations.record(4, "the host sent free page hint command id 0x" + Long.toHexString(id)
-                    + ", which is not in [0x80000000, 0xffffffff]; the guest reads it as 0x" + Long.toHexString(wire)
-                    + (wire <= 1 ? (wire == 0 ? " (STOP)" : " (DONE)") : ""));
-        }
+        checkers.hints.onHintCommand(id);
         long wire = id & 0xFFFF_FFFFL;
         deviceReply();
         if (wire == CommandIds.STOP) {

@@ -9,13 +9,14 @@ import dev.ballast.core.mem.RamLayout;
 
 /**
  * The simulated link: moves page contents from the source guest to the destination, charges the
- * bytes to the link and the copies to the migration thread, and fails where it is told to.
+ * bytes to the link and the copies to the migration thread, and fails where it is told to. It
+ * tells the resend checker (invariant 3) what it sends.
  */
 final class SimLink implements PageLink {
     private final SimGuest src;
     private final SimDestination dst;
     private final SimCosts costs;
-    private final ResendLedger ledger;
+    private final NoNeedlessResendChecker resend;
     private final int header;
     private final long failAfterPages;
     private final long failAtNs;
@@ -26,11 +27,11 @@ final class SimLink implements PageLink {
      * @param failAfterPages fail once this many pages were sent (-1: never)
      * @param failAtNs       fail at the first call at or after this virtual time (-1: never)
      */
-    SimLink(SimGuest src, SimDestination dst, SimCosts costs, ResendLedger ledger, long failAfterPages, long failAtNs) {
+    SimLink(SimGuest src, SimDestination dst, SimCosts costs, NoNeedlessResendChecker resend, long failAfterPages, long failAtNs) {
         this.src = src;
         this.dst = dst;
         this.costs = costs;
-        this.ledger = ledger;
+        this.resend = resend;
         this.header = costs.profile.pageHeaderBytes();
         this.failAfterPages = failAfterPages;
         this.failAtNs = failAtNs;
@@ -70,7 +71,7 @@ final class SimLink implements PageLink {
         System.arraycopy(src.content[block], (int) offset, dst.content[block], (int) offset, (int) count);
         long g = src.blocks[block].firstIndex() + offset;
         dst.received.setRange(g, g + count);
-        ledger.onSent(g, g + count);
+        resend.onSent(g, g + count);
         costs.cpu(count * costs.profile.copyNsPerPage());
         costs.bytes(count * (RamLayout.PAGE_SIZE + (long) header));
         pagesSent += count;
@@ -79,15 +80,15 @@ final class SimLink implements PageLink {
     @Override
     public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
         check();
-        int fill = fillByte == 0 ? 0 : -fillByte;
+        int fill = PageContent.filled(fillByte);
         java.util.Arrays.fill(dst.content[block], (int) offset, (int) (offset + count), fill);
         long g = src.blocks[block].firstIndex() + offset;
         dst.received.setRange(g, g + count);
         if (fillByte == 0) {
-            ledger.onSent(g, g + count); // a zero page the engine found zero: its current content
+            resend.onSent(g, g + count); // a zero page the engine found zero: its current content
         } else {
             int[] c = src.content[block];
-            for (int i = 0; i < count; i++) ledger.onFilled(g + i, c[(int) offset + i] == fill);
+            for (int i = 0; i < count; i++) resend.onFilled(g + i, c[(int) offset + i] == fill);
         }
         costs.bytes(header + 8L);
         pagesSent += count;

@@ -8,7 +8,6 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
-import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
@@ -27,19 +26,12 @@ import java.util.function.UnaryOperator;
 
 /**
  * One simulated run of a scenario: a guest boots and runs its workload on a virtual clock, the
- * engine migrates it (retrying after injected failures, hop after hop for a chain), and at the
- * end every invariant of DESIGN.md is checked. One thread; the same scenario and seed give the
- * same events, byte for byte.
+ * engine migrates it (retrying after injected failures, hop after hop for a chain), and the
+ * run's {@link SimCheckers} check every invariant of {@code docs/invariants.md} as it goes and at
+ * the end of each hop. Its knobs are {@link SimOptions}. One thread; the same scenario and seed
+ * give the same events, byte for byte.
  */
 public final class SimRun {
-    /** How often the guest's workload and drivers run, in virtual time. */
-    static final long TICK_NS = 1_000_000L;
-    /** How long the guest runs between a failed attempt and its retry, and between hops. */
-    static final long RETRY_DELAY_NS = 100_000_000L;
-    static final long HOP_GAP_NS = 200_000_000L;
-    static final int MAX_ATTEMPTS = 4;
-    static final long MAX_STEPS = 50_000_000L;
-
     /**
      * Ways for tests to plant bugs through the same seams a user's own code would use: the
      * policy, the guest (a subclass) and the engine's view of it (a wrapper); and to watch each
@@ -62,7 +54,7 @@ public final class SimRun {
     /** Makes the guest; a test may return a subclass. */
     @FunctionalInterface
     public interface GuestFactory {
-        SimGuest create(RamLayout layout, GuestFeatures features, boolean bitmapMessages, SimCosts costs, Violations v);
+        SimGuest create(SimGuest.Setup setup);
     }
 
     private final Scenario scenario;
@@ -70,14 +62,19 @@ public final class SimRun {
     private final Hooks hooks;
     private final EventSink events;
     private final Backend.Progress progress;
+    private final SimOptions options;
 
     private SimCosts costs;
     private SimGuest guest;
     private Workload workload;
-    private Violations violations;
+    private SimCheckers checkers;
     private long nextTickNs;
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
+        this(scenario, layout, hooks, events, progress, SimOptions.DEFAULTS);
+    }
+
+    public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress, SimOptions options) {
         if (!scenario.backend().equals("sim")) throw new IllegalArgumentException("backend=" + scenario.backend() + ": SimRun runs sim scenarios");
         if (layout.totalBytes() > (2L << 40)) {
             throw new IllegalArgumentException("mem=" + layout.totalBytes() + ": the simulator holds at most 2T");
@@ -87,6 +84,7 @@ public final class SimRun {
         this.hooks = hooks;
         this.events = events;
         this.progress = progress;
+        this.options = options;
         Policies.factory(scenario.policy()); // fails early on an unknown policy
     }
 
@@ -98,7 +96,7 @@ public final class SimRun {
     public SimGuest guest() { return guest; }
 
     /** Every invariant the run broke (for tests that look past the first). */
-    public Violations violations() { return violations; }
+    public Violations violations() { return checkers.violations(); }
 
     public RunReport run() {
         long wallStart = System.nanoTime();
@@ -106,12 +104,10 @@ public final class SimRun {
         SplittableRandom guestRandom = root.split();
         SplittableRandom faultRandom = root.split();
         costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
-        violations = new Violations();
         GuestFeatures features = scenario.features();
-        boolean bitmapMessages = scenario.balloonMessages().equals("bitmap");
-        guest = hooks.guest() != null
-                ? hooks.guest().create(layout, features, bitmapMessages, costs, violations)
-                : new SimGuest(layout, features, bitmapMessages, costs, violations, 10, 1e6);
+        checkers = new SimCheckers(layout, features.poisonByte());
+        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages().equals("bitmap"), costs, checkers, options);
+        guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         workload = Workload.create(scenario.workload(), guest, guestRandom);
         workload.boot();
         nextTickNs = 0;
@@ -120,24 +116,23 @@ public final class SimRun {
 
         List<RunReport> hops = new ArrayList<>();
         for (int hop = 0; hop < scenario.chain(); hop++) {
-            if (hop > 0) runGuestFor(HOP_GAP_NS);
+            if (hop > 0) runGuestFor(options.driver().hopGapNs());
             hops.add(migrateOnce(cfg, hop, faultRandom));
             if (!hops.getLast().outcome().equals("completed")) break;
         }
         double wallMs = (System.nanoTime() - wallStart) / 1e6;
-        return RunReports.run(scenario, hops, violations.first(), wallMs);
+        return RunReports.run(scenario, hops, checkers.violations().first(), wallMs);
     }
 
     private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
         SimDestination dest = new SimDestination(layout);
-        ResendLedger ledger = new ResendLedger(layout, violations);
-        guest.setLedger(ledger);
+        checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();
         EngineStats sum = null;
         EngineStats last = null;
-        CheckingSink sink = new CheckingSink(events, guest, violations, layout);
-        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        EventSink sink = checkers.hints.watching(events, guest);
+        for (int attempt = 0; attempt < options.driver().maxAttempts(); attempt++) {
             long attemptStart = costs.worldNs();
             long failAfterPages = -1;
             long failAtNs = -1;
@@ -147,7 +142,7 @@ public final class SimRun {
                 else if (fp.fractionOfPages() >= 0) failAfterPages = (long) (layout.totalPages() * fp.fractionOfPages());
                 else failAtNs = attemptStart + fp.atNs();
             }
-            SimLink link = new SimLink(guest, dest, costs, ledger, failAfterPages, failAtNs);
+            SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs);
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
             MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
@@ -158,11 +153,8 @@ public final class SimRun {
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(java.util.Locale.ROOT),
                     last.failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
-            if (!guest.running() || !guest.dirtyLogging()) {
-                violations.record(6, "after the failed attempt the source guest was " + (guest.running() ? "running" : "paused")
-                        + " with dirty logging " + (guest.dirtyLogging() ? "on" : "off"));
-            }
-            runGuestFor(RETRY_DELAY_NS);
+            checkers.failure.afterFailedAttempt(guest);
+            runGuestFor(options.driver().retryDelayNs());
         }
         long hopNs = costs.worldNs() - hopStart;
         RunReport.Verify verify;
@@ -171,7 +163,7 @@ public final class SimRun {
             guest.adopt(dest.content);
             guest.resume();
         } else {
-            verify = new RunReport.Verify(0, 0, !violations.any(), violations.first());
+            verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
         return RunReports.hop(scenario, "virtual", sum, last, hopNs, verify, attempts);
     }
@@ -182,10 +174,10 @@ public final class SimRun {
         while (!engine.phase().isTerminal()) {
             runGuestUntil(costs.worldNs());
             int work = engine.doWork();
-            costs.endStep(1_000);
+            costs.endStep(options.minStepNs());
             if (work == 0 && engine.wakeAtNs() > costs.worldNs()) costs.advanceTo(engine.wakeAtNs());
-            if (++steps > MAX_STEPS) {
-                throw new IllegalStateException("the migration did not end within " + MAX_STEPS + " steps (seed " + scenario.seed() + ")");
+            if (++steps > options.maxSteps()) {
+                throw new IllegalStateException("the migration did not end within " + options.maxSteps() + " steps (seed " + scenario.seed() + ")");
             }
             if (steps - lastProgress >= 256) {
                 lastProgress = steps;
@@ -204,49 +196,17 @@ public final class SimRun {
     private void runGuestUntil(long t) {
         while (nextTickNs <= t) {
             guest.setNow(nextTickNs);
-            if (guest.running()) workload.tick(TICK_NS);
-            guest.tick(TICK_NS);
-            nextTickNs += TICK_NS;
+            if (guest.running()) workload.tick(options.tickNs());
+            guest.tick(options.tickNs());
+            nextTickNs += options.tickNs();
         }
         guest.setNow(t);
     }
 
-    /** Invariants 1, 2 and 5 at the end of a hop: what the guest uses holds what it wrote. */
+    /** Invariants 1, 2 and 5 at the end of a hop that completed ({@link SimCheckers#endOfHop}), and its VERIFY event. */
     private RunReport.Verify verify(SimDestination dest) {
-        long checked = 0;
-        long mismatched = 0;
-        int poison = scenario.poisonByte();
-        for (RamBlock b : layout.blocks()) {
-            int[] src = guest.content[b.index()];
-            int[] dst = dest.content[b.index()];
-            for (int i = 0; i < src.length; i++) {
-                long index = b.firstIndex() + i;
-                if (guest.inUse(index)) {
-                    checked++;
-                    if (src[i] != dst[i]) {
-                        mismatched++;
-                        int inv = guest.isRingPage(index) ? 5 : 1;
-                        violations.record(inv, "page " + layout.describeIndex(index) + " holds " + describe(dst[i])
-                                + " on the destination but " + describe(src[i]) + " on the source"
-                                + (inv == 5 ? " (a page the host writes: a device ring)" : ""));
-                    }
-                } else if (poison != 0 && !guest.balloon.get(index)) {
-                    checked++;
-                    if (dst[i] != -poison) {
-                        mismatched++;
-                        violations.record(2, "free page " + layout.describeIndex(index) + " reads " + describe(dst[i])
-                                + " on the destination, not the poison value 0x" + Integer.toHexString(poison));
-                    }
-                }
-            }
-        }
-        events.publish(EventType.VERIFY, costs.worldNs(), checked, mismatched, -1);
-        return new RunReport.Verify(checked, mismatched, !violations.any(), violations.first());
-    }
-
-    private static String describe(int v) {
-        if (v == 0) return "zeros";
-        if (v < 0) return "bytes 0x" + Integer.toHexString(-v);
-        return "version " + v;
+        SimCheckers.Checked c = checkers.endOfHop(guest, dest);
+        events.publish(EventType.VERIFY, costs.worldNs(), c.pages(), c.mismatched(), -1);
+        return new RunReport.Verify(c.pages(), c.mismatched(), !checkers.violations().any(), checkers.violations().first());
     }
 }

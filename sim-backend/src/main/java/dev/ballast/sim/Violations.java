@@ -1,29 +1,26 @@
 package dev.ballast.sim;
 
-/** The invariants of DESIGN.md broken during a run; keeps the first, counts all. */
-public final class Violations {
-    public static final String[] NAMES = {
-        "",
-        "no lost write",
-        "poison preserved",
-        "no needless resend",
-        "hints are never stale",
-        "every writer is tracked",
-        "failure loses nothing",
-        "nothing from the wire is trusted",
-    };
+import dev.ballast.core.invariant.Invariant;
 
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The invariants ({@code docs/invariants.md}) that the simulator's checkers found broken during a
+ * run: keeps the first, the first {@link #KEPT} word for word, and counts all.
+ */
+public final class Violations {
     /** At most this many violations are kept word for word; the rest are only counted. */
     public static final int KEPT = 64;
 
     private String first;
-    private int firstInvariant;
+    private Invariant firstInvariant;
     private long count;
-    private final java.util.List<String> kept = new java.util.ArrayList<>();
+    private final List<String> kept = new ArrayList<>();
 
-    public void record(int invariant, String what) {
+    public void record(Invariant invariant, String what) {
         count++;
-        String v = "invariant " + invariant + " (" + NAMES[invariant] + "): " + what;
+        String v = invariant.violation(what);
         if (kept.size() < KEPT) kept.add(v);
         if (first == null) {
             firstInvariant = invariant;
@@ -32,7 +29,7 @@ public final class Violations {
     }
 
     /** The first {@link #KEPT} violations, in the order they were found. */
-    public java.util.List<String> all() { return java.util.List.copyOf(kept); }
+    public List<String> all() { return List.copyOf(kept); }
 
     public boolean any() { return count > 0; }
 
@@ -41,5 +38,6 @@ public final class Violations {
     /** The first broken invariant with its page, or null. */
     public String first() { return first; }
 
-    public int firstInvariant() { return firstInvariant; }
+    /** The first broken invariant, or null. */
+    public Invariant firstInvariant() { return firstInvariant; }
 }

@@ -1,12 +1,8 @@
 package dev.ballast.properties;
 
-import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.mem.RamBlock;
-import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
-import dev.ballast.sim.SimCosts;
 import dev.ballast.sim.SimGuest;
-import dev.ballast.sim.Violations;
 
 /**
  * The simulated guest of a {@link SimCase}: the built-in guest with the case's hint driver (block
@@ -14,7 +10,7 @@ import dev.ballast.sim.Violations;
  * aligned blocks, the free pages at the seam of two RAM blocks that are adjacent in guest-physical
  * memory are reported as one range, the end of the lower block and the start of the upper one. A
  * guest sees guest-physical memory, not the host's blocks, so such a hint is legal and the host
- * must split it (DESIGN.md, the hint policy). Not a bug: a guest model that properties over hint
+ * must split it (docs/policies.md, hint). Not a bug: a guest model that properties over hint
  * ranges need. Not final: a mutant overrides how the host marks its own writes.
  */
 class CaseGuest extends SimGuest {
@@ -23,8 +19,8 @@ class CaseGuest extends SimGuest {
 
     private final boolean boundaryHints;
 
-    CaseGuest(RamLayout layout, GuestFeatures features, boolean bitmapMessages, SimCosts costs, Violations v, SimCase.Guest g) {
-        super(layout, features, bitmapMessages, costs, v, g.hintOrder(), g.hintBlocksPerSec());
+    CaseGuest(SimGuest.Setup setup, SimCase.Guest g) {
+        super(setup.withHintDriver(g.hintOrder(), g.hintBlocksPerSec()));
         this.boundaryHints = g.boundaryHints();
     }
 

@@ -6,7 +6,7 @@ import dev.ballast.core.run.RunReport;
 final class Checks {
     private Checks() { }
 
-    /** The run completed (every hop, after its retries) and broke no invariant of DESIGN.md. */
+    /** The run completed (every hop, after its retries) and broke no invariant of docs/invariants.md. */
     static void clean(SimRunner.Outcome o) {
         for (String v : o.violations()) {
             if (o.known().explain(v) == null) throw new AssertionError(v);

@@ -11,7 +11,7 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 import static dev.ballast.properties.Generators.*;
 
 /**
- * DESIGN.md's invariants 1 to 5 over random simulated migrations: one property that draws every
+ * The invariants 1 to 5 of docs/invariants.md over random simulated migrations: one property that draws every
  * part of the scenario at random, and one focused on each invariant, whose generator spends its
  * tries where that invariant can break. Each run checks every invariant (the simulator's
  * checkers: the destination against the guest, the resend ledger, the hint epochs, the host's

@@ -2,6 +2,7 @@ package dev.ballast.properties;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 
@@ -61,13 +62,13 @@ final class KnownIssues implements EventSink {
 
     /** Which known issue explains this violation, or null. */
     String explain(String violation) {
-        if (FAIL || violation == null || !violation.startsWith("invariant ")) return null;
-        int inv = violation.charAt(10) - '0';
+        Invariant inv = Invariant.named(violation);
+        if (FAIL || inv == null) return null;
         Matcher m = PFN.matcher(violation);
         if (!m.find()) return null;
         long index = layout.indexOfPfn(Long.parseLong(m.group(1), 16));
         if (index < 0) return null;
-        if (inv == 3 && resentAfterPoison.get(index)) {
+        if (inv == Invariant.NO_NEEDLESS_RESEND && resentAfterPoison.get(index)) {
             POISON_RESENDS.incrementAndGet();
             return "known issue (a poison fill leaves an older dirty bit behind)";
         }

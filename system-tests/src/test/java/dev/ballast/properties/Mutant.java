@@ -78,7 +78,7 @@ public enum Mutant {
     },
     HOST_WRITES_UNTRACKED(11, "host-side writes to guest memory (ring replies) not marked dirty", "SimGuest subclass") {
         @Override SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
-            return h.withGuest((layout, features, bitmap, costs, v) -> new CaseGuest(layout, features, bitmap, costs, v, c.guest()) {
+            return h.withGuest(s -> new CaseGuest(s, c.guest()) {
                 @Override protected void markHostDirty(long index) { }
             });
         }

@@ -14,7 +14,7 @@ import static dev.ballast.properties.Generators.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * DESIGN.md's invariant 6: a migration that fails or is cancelled leaves the source running with
+ * Invariant 6 of docs/invariants.md: a migration that fails or is cancelled leaves the source running with
  * its dirty tracking intact, and what follows — a new migration, or a chain A → B → C — still
  * keeps invariant 1 (and every other).
  */

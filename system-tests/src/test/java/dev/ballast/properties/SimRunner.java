@@ -4,6 +4,7 @@ import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
@@ -39,8 +40,8 @@ final class SimRunner {
 
         /** The number of the first broken invariant, or 0. */
         int invariant() {
-            if (violation == null || !violation.startsWith("invariant ")) return 0;
-            return Integer.parseInt(violation.substring(10, violation.indexOf(' ', 10)));
+            Invariant i = Invariant.named(violation);
+            return i == null ? 0 : i.number();
         }
     }
 
@@ -72,7 +73,7 @@ final class SimRunner {
 
     /** The run's hooks: the case's guest, its cancel, then the mutant. */
     static SimRun.Hooks hooks(SimCase c, Mutant m) {
-        SimRun.Hooks h = SimRun.Hooks.NONE.withGuest((layout, features, bitmap, costs, v) -> new CaseGuest(layout, features, bitmap, costs, v, c.guest()));
+        SimRun.Hooks h = SimRun.Hooks.NONE.withGuest(s -> new CaseGuest(s, c.guest()));
         if (c.faults().cancelAt() >= 0) {
             Canceller k = new Canceller((long) (c.faults().cancelAt() * c.layout().pages()));
             h = h.withEngine(k::engine).withSource(k::wrap);

@@ -13,7 +13,7 @@ import java.util.Arrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The wire formats (DESIGN.md invariant 7 and the (block, offset) rule): a page stream and the
+ * The wire formats (invariant 7 of docs/invariants.md and the (block, offset) rule): a page stream and the
  * balloon bitmap (as ranges) reach a destination that lists its blocks in another order exactly
  * as the source sent them; hostile input is rejected with a typed error ({@link WireException})
  * and writes nothing out of bounds — nothing at all of the rejected record.

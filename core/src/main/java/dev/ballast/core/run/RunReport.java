@@ -37,7 +37,7 @@ public record RunReport(
     /** Balloon activity seen while migrating. */
     public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive) { }
 
-    /** The end-of-run check of DESIGN.md's invariants. {@code violation} names the first broken one, or is null. */
+    /** The end-of-run check of the invariants ({@code docs/invariants.md}). {@code violation} names the first broken one, or is null. */
     public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) { }
 
     /** Where the run's journal is, how many events it holds and their digest (null fields when not journaled). */

@@ -6,9 +6,11 @@ import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
 import dev.ballast.core.wire.Verdict;
@@ -23,22 +25,19 @@ import java.util.function.Consumer;
 /**
  * One migration of a running KVM guest to a {@link Target}, with its retries: the engine on the
  * wall clock through a {@link WireLink}; a failed attempt leaves the source running with its
- * dirty log, and after {@link #RETRY_DELAY_NS} the next attempt resumes (same session: the
+ * dirty log, and after the driver's retry delay ({@link DriverOptions}) the next attempt resumes (same session: the
  * destination asks only for what it lacks). Used by {@code ballast run} for every hop and by
  * {@code ballast dest --forward}.
  */
 public final class HopMigration {
-    static final long RETRY_DELAY_NS = 100_000_000L;
-    static final int MAX_ATTEMPTS = 4;
-
     /**
+     * @param driver         attempts and the delay before each retry
      * @param failAfterPages the first attempt's link fails after this many pages (-1: never)
      * @param failAtNs       the first attempt's link fails at this {@link System#nanoTime()} (-1: never)
      */
-    public record Settings(EngineConfig engine, String policy, WireSecret secret, int maxAttempts, long failAfterPages, long failAtNs) {
+    public record Settings(EngineConfig engine, String policy, WireSecret secret, DriverOptions driver, long failAfterPages, long failAtNs) {
         public Settings {
             Policies.factory(policy);
-            if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts=" + maxAttempts + " must be >= 1");
         }
     }
 
@@ -62,7 +61,7 @@ public final class HopMigration {
         Verdict verdict = null;
         String violation = null;
         long start = System.nanoTime();
-        for (int attempt = 0; attempt < s.maxAttempts(); attempt++) {
+        for (int attempt = 0; attempt < s.driver().maxAttempts(); attempt++) {
             long failAtNs = attempt == 0 && s.failAtNs() >= 0 ? s.failAtNs() : -1;
             long failAfter = attempt == 0 ? s.failAfterPages() : -1;
             MigrationPolicy policy = Policies.create(s.policy());
@@ -81,10 +80,10 @@ public final class HopMigration {
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), cause, last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {
-                violation = KvmRun.invariant(6, "after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
+                violation = Invariant.FAILURE_LOSES_NOTHING.violation("after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
                         + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
             }
-            if (attempt + 1 < s.maxAttempts()) sleepNs(RETRY_DELAY_NS); // the guest runs on, then the migration resumes
+            if (attempt + 1 < s.driver().maxAttempts()) sleepNs(s.driver().retryDelayNs()); // the guest runs on, then the migration resumes
         }
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);

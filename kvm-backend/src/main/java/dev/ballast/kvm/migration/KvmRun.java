@@ -3,9 +3,11 @@ package dev.ballast.kvm.migration;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
@@ -34,11 +36,6 @@ import java.util.function.LongPredicate;
  * destination (in this process; across processes, {@code ballast dest --forward} does).
  */
 public final class KvmRun {
-    static final long HOP_GAP_NS = 200_000_000L;
-    static final String[] INVARIANTS = {
-        "", "no lost write", "poison preserved", "no needless resend", "hints are never stale",
-        "every writer is tracked", "failure loses nothing", "nothing from the wire is trusted",
-    };
 
     /**
      * Ways for tests to break a run on purpose.
@@ -122,10 +119,6 @@ public final class KvmRun {
         }
     }
 
-    static String invariant(int n, String what) {
-        return "invariant " + n + " (" + INVARIANTS[n] + "): " + what;
-    }
-
     public RunReport run() {
         requireKvm();
         long wallStart = System.nanoTime();
@@ -141,7 +134,7 @@ public final class KvmRun {
                 source.call(GuestAbi.OP_PROLOGUE);
                 for (int hop = 0; hop < scenario.chain(); hop++) {
                     if (hop > 0) {
-                        HopMigration.sleepNs(HOP_GAP_NS);
+                        HopMigration.sleepNs(DriverOptions.DEFAULTS.hopGapNs());
                     }
                     KvmGuest next;
                     if (prealloc) {
@@ -187,14 +180,15 @@ public final class KvmRun {
             }
         }
         return new HopMigration.Settings(scenario.engineConfig(), scenario.policy(), remote == null ? null : remote.secret(),
-                HopMigration.MAX_ATTEMPTS, failAfterPages, failAtNs);
+                DriverOptions.DEFAULTS, failAfterPages, failAtNs);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */
     private RunReport.Verify verify(Verdict v, SelfCheck local) {
         progress.update("verify", 0, 1, 0);
         if (!v.ok() && violation == null) {
-            violation = v.message().startsWith("invariant ") ? v.message() : invariant(1, "the destination's verdict: " + v.message());
+            violation = Invariant.named(v.message()) != null ? v.message()
+                    : Invariant.NO_LOST_WRITE.violation("the destination's verdict: " + v.message());
         }
         long first = local != null ? local.firstBadIndex() : -1;
         events.publish(EventType.VERIFY, System.nanoTime(), v.checkedPages(), v.badPages(), first);

@@ -1,5 +1,6 @@
 package dev.ballast.kvm.migration;
 
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.kvm.guest.GuestAbi;
 import dev.ballast.kvm.guest.Reply;
@@ -9,7 +10,7 @@ import dev.ballast.kvm.guest.Reply;
  * it last wrote, free pages hold the poison value, the devices' page is as new as the guest saw
  * it. Its result decides {@code verify}; the first bad page names the broken invariant.
  *
- * @param violation the first broken invariant in the words of {@link KvmRun#INVARIANTS}, or null
+ * @param violation the first broken invariant in the words of {@link Invariant#violation}, or null
  * @param firstBadIndex the first bad page's index in the layout, or -1
  */
 public record SelfCheck(long checkedPages, long badPages, long firstBadIndex, String violation, long micros) {
@@ -30,11 +31,11 @@ public record SelfCheck(long checkedPages, long badPages, long firstBadIndex, St
         long index = layout.indexOfPfn(pfn);
         String page = index >= 0 ? layout.describeIndex(index) : "PFN 0x" + Long.toHexString(pfn);
         String v = switch ((int) c.arg(3)) {
-            case GuestAbi.CHECK_POISON -> KvmRun.invariant(2, "free page " + page + " does not read as the poison value 0x"
+            case GuestAbi.CHECK_POISON -> Invariant.POISON_PRESERVED.violation("free page " + page + " does not read as the poison value 0x"
                     + Integer.toHexString(poisonByte) + " on the destination (" + bad + " pages bad)");
-            case GuestAbi.CHECK_USED -> KvmRun.invariant(5, "page " + page + ", which the host's devices write, is older on the"
+            case GuestAbi.CHECK_USED -> Invariant.EVERY_WRITER_TRACKED.violation("page " + page + ", which the host's devices write, is older on the"
                     + " destination than what the guest saw on the source (" + bad + " pages bad)");
-            default -> KvmRun.invariant(1, "page " + page + " does not hold what the guest last wrote on the destination ("
+            default -> Invariant.NO_LOST_WRITE.violation("page " + page + " does not hold what the guest last wrote on the destination ("
                     + bad + " pages bad)");
         };
         return new SelfCheck(checked, bad, index, v, micros);

@@ -1,21 +1,28 @@
 package dev.ballast.sim;
 
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 
 /**
- * Checks invariant 3, no needless resend: remembers which pages were sent and not written since.
- * Sending such a page again is recorded as a violation.
+ * Invariant 3, no needless resend: remembers which pages were sent and not written since. Sending
+ * such a page again is a violation. The guest reports every write to it, the link every send; a
+ * new hop starts with nothing sent.
  */
-final class ResendLedger {
+final class NoNeedlessResendChecker {
     private final PageBitmap sentClean;
     private final RamLayout layout;
     private final Violations violations;
 
-    ResendLedger(RamLayout layout, Violations violations) {
+    NoNeedlessResendChecker(RamLayout layout, Violations violations) {
         this.layout = layout;
         this.sentClean = new PageBitmap(layout.totalPages());
         this.violations = violations;
+    }
+
+    /** A new migration (hop) begins: its destination has nothing yet. */
+    void startHop() {
+        sentClean.clearAll();
     }
 
     void onWrite(long index) {
@@ -29,7 +36,8 @@ final class ResendLedger {
     void onSent(long from, long to) {
         long again = sentClean.nextSetBit(from, to);
         if (again < to) {
-            violations.record(3, "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(Invariant.NO_NEEDLESS_RESEND,
+                    "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
         }
         sentClean.setRange(from, to);
     }
@@ -41,7 +49,8 @@ final class ResendLedger {
      */
     void onFilled(long index, boolean current) {
         if (sentClean.get(index)) {
-            violations.record(3, "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(Invariant.NO_NEEDLESS_RESEND,
+                    "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
         }
         if (current) sentClean.set(index);
         else sentClean.clear(index);

@@ -1,0 +1,23 @@
+package dev.ballast.core.run;
+
+/**
+ * How a backend drives its migrations around the engine, the same for the simulator and KVM: how
+ * many attempts a migration gets when its link fails, how long the guest runs on before the retry,
+ * and how long between the hops of a chain. Nothing here injects a fault; the defaults are what
+ * every run uses.
+ *
+ * @param maxAttempts  attempts of one migration (hop) before it is given up; the first plus the retries
+ * @param retryDelayNs the guest runs on this long after a failed attempt, then the migration resumes
+ * @param hopGapNs     the guest runs this long on each destination before it migrates on (a chain)
+ */
+public record DriverOptions(int maxAttempts, long retryDelayNs, long hopGapNs) {
+    public static final DriverOptions DEFAULTS = new DriverOptions(4, 100_000_000L, 200_000_000L);
+
+    public DriverOptions {
+        if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts=" + maxAttempts + " must be >= 1");
+        if (retryDelayNs < 0) throw new IllegalArgumentException("retryDelayNs=" + retryDelayNs + " must be >= 0");
+        if (hopGapNs < 0) throw new IllegalArgumentException("hopGapNs=" + hopGapNs + " must be >= 0");
+    }
+
+    public DriverOptions withMaxAttempts(int n) { return new DriverOptions(n, retryDelayNs, hopGapNs); }
+}

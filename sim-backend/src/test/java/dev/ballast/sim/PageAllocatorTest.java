@@ -1,0 +1,62 @@
+package dev.ballast.sim;
+
+import dev.ballast.core.mem.RamLayout;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class PageAllocatorTest {
+    /** Two blocks of 40 and 24 pages, the second at an odd PFN. */
+    private static final RamLayout LAYOUT = RamLayout.of(List.of(new RamLayout.Spec("a", 0, 40), new RamLayout.Spec("b", 1001, 24)));
+
+    @Test
+    void shouldAllocateBlocksAlignedToTheirSizeWithinARamBlock() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        for (int k = 0; k < 6; k++) {
+            long i = a.alloc(3);
+            assertThat(i).isNotNegative();
+            long base = LAYOUT.blockOfIndex(i).firstIndex();
+            assertThat((i - base) % 8).isZero();
+            assertThat(i + 8).isLessThanOrEqualTo(LAYOUT.blockOfIndex(i).endIndex());
+        }
+        assertThat(a.freePages()).isEqualTo(64 - 48);
+    }
+
+    @Test
+    void shouldGoOnFromWhereTheLastAllocationEnded() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        long first = a.alloc(0);
+        a.free(first, 1);
+        assertThat(a.alloc(0)).isEqualTo(first + 1); // next fit: not the page just freed
+    }
+
+    @Test
+    void shouldSayWhenNoBlockOfThatSizeIsFree() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        assertThat(a.alloc(6)).isEqualTo(-1); // 64 pages, but no block holds 64
+        assertThat(a.alloc(5)).isEqualTo(0);
+        assertThat(a.alloc(5)).isEqualTo(-1);
+        assertThat(a.freePages()).isEqualTo(32);
+    }
+
+    @Test
+    void shouldTakeAFreeRangeAndRefuseOneThatIsNot() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        a.take(10, 5);
+        assertThat(a.isFree(9)).isTrue();
+        assertThat(a.isFree(10)).isFalse();
+        assertThat(a.freePages()).isEqualTo(59);
+        assertThatThrownBy(() -> a.take(12, 4)).isInstanceOf(IllegalStateException.class).hasMessage("range is not free");
+    }
+
+    @Test
+    void shouldRefuseADoubleFree() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        long i = a.alloc(2);
+        a.free(i, 4);
+        assertThatThrownBy(() -> a.free(i, 4)).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("double free of 4 pages");
+    }
+}
