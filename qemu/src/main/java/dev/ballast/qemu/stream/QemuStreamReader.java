@@ -45,8 +45,8 @@ public final class QemuStreamReader {
     static final int MAX_BLOCKS = 1024;
     static final int MAX_MACHINE_TYPE = 256;
     static final int BUFFER_BYTES = 1 << 20;
-    /** Free space below which the buffer is compacted before a read (the largest record other than setup fits). */
-    private static final int MIN_FREE = 64 << 10;
+    /** The largest record other than RAM's setup: word, name, page. */
+    static final int MAX_PAGE_RECORD = 8 + 1 + 255 + PAGE_SIZE;
 
     // Section types (QEMU_VM_* in savevm.c).
     static final int EOF = 0x00, SUBSECTION = 0x05, VMDESCRIPTION = 0x06, CONFIGURATION = 0x07, COMMAND = 0x08,
@@ -66,8 +66,10 @@ public final class QemuStreamReader {
 
     private final ReadableByteChannel in;
     private final ValidatedBytesSink sink;
-    private final byte[] buf = new byte[BUFFER_BYTES];
-    private final ByteBuffer window = ByteBuffer.wrap(buf);
+    private final byte[] buf;
+    private final ByteBuffer window;
+    /** Free space below which the buffer is compacted before a read. */
+    private final int minFree;
 
     private long base;          // stream offset of buf[0]
     private int pos;            // next byte to parse
@@ -92,8 +94,19 @@ public final class QemuStreamReader {
 
     /** @param sink receives the validated raw bytes, or null */
     public QemuStreamReader(ReadableByteChannel in, ValidatedBytesSink sink) {
+        this(in, sink, BUFFER_BYTES);
+    }
+
+    /** A smaller buffer for tests that run the reader thousands of times. */
+    QemuStreamReader(ReadableByteChannel in, ValidatedBytesSink sink, int bufferBytes) {
+        if (bufferBytes < 4 * MAX_PAGE_RECORD) {
+            throw new IllegalArgumentException("buffer of " + bufferBytes + " bytes is too small");
+        }
         this.in = in;
         this.sink = sink;
+        this.buf = new byte[bufferBytes];
+        this.window = ByteBuffer.wrap(buf);
+        this.minFree = Math.min(64 << 10, bufferBytes / 4);
     }
 
     public QemuStreamReader(InputStream in, ValidatedBytesSink sink) {
@@ -103,13 +116,22 @@ public final class QemuStreamReader {
     /**
      * Reads header, configuration and every section up to and including RAM's END, calling {@code visitor} per
      * record. Returns the offset of the first byte after RAM (where device state starts). All validated bytes
-     * have been passed to the sink when this returns.
+     * have been passed to the sink when this returns or throws.
      */
     public long readRam(QemuStreamVisitor visitor) throws IOException, QemuStreamException {
         if (started) {
             throw new IllegalStateException("a QemuStreamReader reads one stream once");
         }
         started = true;
+        try {
+            return readSections(visitor);
+        } catch (QemuStreamException e) {
+            flushValidated(); // the records before the refused one are good: the sink has all of them
+            throw e;
+        }
+    }
+
+    private long readSections(QemuStreamVisitor visitor) throws IOException, QemuStreamException {
         readHeader(visitor);
         while (!ramEnded) {
             begin();
@@ -533,7 +555,7 @@ public final class QemuStreamReader {
         }
     }
 
-    private boolean available(int n) throws IOException {
+    private boolean available(int n) throws IOException, QemuStreamException {
         while (limit - pos < n) {
             if (!fill()) {
                 return false;
@@ -543,9 +565,9 @@ public final class QemuStreamReader {
     }
 
     /** Hands validated bytes on, makes room, reads once. False at the end of the input. */
-    private boolean fill() throws IOException {
+    private boolean fill() throws IOException, QemuStreamException {
         flushValidated();
-        if (buf.length - limit < MIN_FREE) {
+        if (buf.length - limit < minFree) {
             int shift = committed;
             System.arraycopy(buf, shift, buf, 0, limit - shift);
             base += shift;
@@ -554,6 +576,9 @@ public final class QemuStreamReader {
             recStart -= shift;
             committed = 0;
             flushed = 0;
+            if (limit == buf.length) {
+                throw unsupported(at(recStart), "a record longer than the reader's buffer of " + buf.length + " bytes");
+            }
         }
         while (true) {
             window.limit(buf.length).position(limit);

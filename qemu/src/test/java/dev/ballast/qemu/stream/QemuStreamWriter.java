@@ -28,6 +28,7 @@ final class QemuStreamWriter {
     private long zero;
     private long normal;
     private long ramEnd = -1;
+    private final java.util.BitSet pageData = new java.util.BitSet();
 
     static QemuStreamWriter q35(long pcRamBytes) {
         QemuStreamWriter w = new QemuStreamWriter();
@@ -104,6 +105,7 @@ final class QemuStreamWriter {
 
     QemuStreamWriter page(String block, long offset, byte fill) {
         recordHeader(block, offset, NORMAL);
+        pageData.set(out.size(), out.size() + PAGE);
         for (int i = 0; i < PAGE; i++) {
             out.write((fill + i * 7) & 0xff);
         }
@@ -170,6 +172,11 @@ final class QemuStreamWriter {
         for (int i = eventEnds.size() - 2; i >= 0 && eventEnds.get(i) == -1L; i--) {
             eventEnds.set(i, (long) out.size());
         }
+    }
+
+    /** Whether byte {@code i} is inside a page's 4096 data bytes (not structure). */
+    boolean isPageData(int i) {
+        return pageData.get(i);
     }
 
     int size() {

@@ -11,8 +11,13 @@ record Runs(List<String> events, List<Long> ends, byte[] forwarded, QemuStreamEx
             QemuStreamReader reader) {
 
     static Runs read(byte[] stream, int chunk, boolean checkData) {
+        return read(stream, chunk, checkData, QemuStreamReader.BUFFER_BYTES);
+    }
+
+    static Runs read(byte[] stream, int chunk, boolean checkData, int bufferBytes) {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        QemuStreamReader reader = new QemuStreamReader(new ChunkedChannel(stream, chunk), (b, off, len) -> sink.write(b, off, len));
+        QemuStreamReader reader = new QemuStreamReader(new ChunkedChannel(stream, chunk),
+                (b, off, len) -> sink.write(b, off, len), bufferBytes);
         RecordingVisitor v = new RecordingVisitor(reader, checkData);
         try {
             long end = reader.readRam(v);
