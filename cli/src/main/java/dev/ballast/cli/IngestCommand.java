@@ -1,5 +1,6 @@
 package dev.ballast.cli;
 
+import dev.ballast.qemu.stream.DeviceStateWalker;
 import dev.ballast.qemu.stream.QemuStreamException;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
@@ -26,9 +27,9 @@ import java.util.concurrent.Callable;
             "Reads a QEMU migration stream saved to a file and prints a summary.",
             "",
             "FILE is a stream saved by QEMU 7.2 (x86-64, plain pre-copy), e.g. with QMP's migrate "
-                    + "uri=\"exec:cat > FILE\". Every record up to the end of RAM is validated; device state after it "
-                    + "is counted, not interpreted. Prints the RAM blocks with their zero and normal pages, the "
-                    + "sections, and the offset where RAM ends. A record this reader does not accept (XBZRLE, "
+                    + "uri=\"exec:cat > FILE\". Every record up to the end of RAM is validated. Prints the RAM blocks with their zero and normal pages, the "
+                    + "sections, and the offset where RAM ends. When the file ends with QEMU's VM description, the "
+                    + "device sections are walked with it to EOF. A record this reader does not accept (XBZRLE, "
                     + "compression, multifd, postcopy or return-path commands, or anything malformed) ends the command "
                     + "with one line naming it and its byte offset (exit code 1)."})
 final class IngestCommand implements Callable<Integer> {
@@ -48,6 +49,7 @@ final class IngestCommand implements Callable<Integer> {
         long ramEnd;
         long rest;
         QemuStreamReader reader;
+        DeviceStateWalker.Result devices = null;
         try (FileChannel ch = FileChannel.open(file)) {
             reader = new QemuStreamReader(ch, null);
             try {
@@ -58,6 +60,15 @@ final class IngestCommand implements Callable<Integer> {
                 return ExitCodes.ERROR;
             }
             rest = reader.transferRest();
+            if (DeviceStateWalker.findDescription(ch) >= 0) {
+                try {
+                    devices = DeviceStateWalker.walk(ch, ramEnd);
+                } catch (QemuStreamException e) {
+                    ctx.err().println("ballast: ingest " + file + ": " + e.getMessage()
+                            + " (RAM was valid; its device state is not)");
+                    return ExitCodes.ERROR;
+                }
+            }
         }
         PrintStream o = ctx.out();
         o.printf(Locale.ROOT, "QEMU stream %s: %,d bytes, machine %s%n", file, size, reader.machineType());
@@ -71,7 +82,14 @@ final class IngestCommand implements Callable<Integer> {
                 reader.normalPages(), reader.normalPages() * QemuStreamReader.PAGE_SIZE);
         o.printf(Locale.ROOT, "sections: START 1, PART %d, END 1 (the END is the stop-and-copy: %,d zero, %,d normal)%n",
                 reader.partSections(), tally.endZero, tally.endNormal);
-        o.printf(Locale.ROOT, "RAM ends at byte %,d; %,d bytes of device state follow (not interpreted)%n", ramEnd, rest);
+        if (devices == null) {
+            o.printf(Locale.ROOT, "RAM ends at byte %,d; %,d bytes of device state follow (not interpreted: no VM "
+                    + "description at the end of the file)%n", ramEnd, rest);
+        } else {
+            o.printf(Locale.ROOT, "RAM ends at byte %,d; %d device sections follow, walked with QEMU's VM description "
+                    + "to EOF at byte %,d; the description is %,d bytes%n", ramEnd, devices.devices().size(),
+                    devices.eofOffset(), devices.descriptionBytes());
+        }
         return ExitCodes.OK;
     }
 

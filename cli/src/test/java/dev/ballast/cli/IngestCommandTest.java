@@ -69,6 +69,19 @@ class IngestCommandTest {
         return o.toByteArray();
     }
 
+    /** The same stream with QEMU's VM description after EOF. */
+    static byte[] withDescription() {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        o.writeBytes(stream());
+        byte[] json = ("{\"page_size\": 4096, \"devices\": [{\"name\": \"timer\", \"instance_id\": 0, "
+                + "\"vmsd_name\": \"timer\", \"version\": 2, \"fields\": [{\"name\": \"t\", \"type\": \"int64\", "
+                + "\"size\": 8}]}]}").getBytes(StandardCharsets.US_ASCII);
+        o.write(6);
+        be32(o, json.length);
+        o.writeBytes(json);
+        return o.toByteArray();
+    }
+
     @Test
     void shouldSummariseASavedStream() throws Exception {
         Path f = dir.resolve("s.bin");
@@ -78,11 +91,28 @@ class IngestCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("machine pc-q35-7.2", "RAM: 20,480 bytes in 2 blocks",
                 "records: 2 zero, 2 normal (8,192 bytes of page data)", "PART 1, END 1", "END is the stop-and-copy: 0 zero, 1 normal",
-                "RAM ends at byte 8,376; 33 bytes of device state follow");
+                "RAM ends at byte 8,376; 33 bytes of device state follow (not interpreted");
         assertThat(r.out().lines().filter(l -> l.strip().startsWith("pc.ram")).findFirst().orElseThrow())
                 .matches("\\s*pc\\.ram\\s+16,384\\s+4\\s+1\\s+2");
         assertThat(r.out().lines().filter(l -> l.strip().startsWith("pc.bios")).findFirst().orElseThrow())
                 .matches("\\s*pc\\.bios\\s+4,096\\s+1\\s+1\\s+0");
+    }
+
+    @Test
+    void shouldWalkTheDeviceStateWhenTheFileHasAVmDescription() throws Exception {
+        Path f = dir.resolve("d.bin");
+        Files.write(f, withDescription());
+        Cli.Result r = new Cli(dir, Backends.of()).run("ingest", f.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("RAM ends at byte 8,376; 1 device sections follow, walked with QEMU's VM "
+                + "description to EOF at byte 8,408");
+        byte[] bad = withDescription();
+        bad[8376 + 1 + 4 + 6 + 8 + 8] = 0x11; // the timer's footer
+        Files.write(f, bad);
+        Cli.Result x = new Cli(dir, Backends.of()).run("ingest", f.toString());
+        assertThat(x.exitCode()).isEqualTo(ExitCodes.ERROR);
+        assertThat(x.errLines()).hasSize(1);
+        assertThat(x.err()).contains("QEMU stream, byte 8403: device section 'timer' does not end with its footer");
     }
 
     @Test

@@ -32,6 +32,8 @@ final class QemuEnvironment {
             long t0 = System.nanoTime();
             try {
                 Path work = Files.createTempDirectory("ballast-qemu-test-");
+                // saved streams are ~90 MB each: gone when the test JVM ends (QEMU processes are closed by then)
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(work)));
                 GuestImage image = GuestImage.prepare(GuestImage.defaultCache());
                 Qemu qemu = Qemu.find(null, image, work);
                 state = new QemuEnvironment(qemu, image, work, (System.nanoTime() - t0) / 1_000_000);
@@ -42,6 +44,16 @@ final class QemuEnvironment {
             }
         }
         return state instanceof QemuEnvironment e ? e : null;
+    }
+
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.err.println("qemu tests: could not delete " + root + ": " + e.getMessage());
+        }
     }
 
     static String reason() {

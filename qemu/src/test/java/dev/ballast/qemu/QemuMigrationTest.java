@@ -1,5 +1,6 @@
 package dev.ballast.qemu;
 
+import dev.ballast.qemu.stream.DeviceStateWalker;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
@@ -133,6 +134,12 @@ class QemuMigrationTest {
                     }
                 });
                 long rest = reader.transferRest();
+                DeviceStateWalker.Result devices = DeviceStateWalker.walk(ch, ramEnd);
+                System.out.printf("qemu: saved stream's %d device sections walked with its VM description to EOF at"
+                        + " byte %d: %s%n", devices.devices().size(), devices.eofOffset(), devices.devices());
+                assertThat(devices.eofOffset() + 1 + devices.descriptionBytes()).isEqualTo(Files.size(file));
+                assertThat(devices.devices()).contains("cpu", "globalstate")
+                        .anySatisfy(d -> assertThat(d).endsWith("/virtio-balloon"));
                 System.out.printf("qemu: saved stream, hint on: %d bytes, RAM ends at %d, %d bytes of device state"
                                 + " after it; blocks %s; normal %d = reader %d, duplicate %d = reader %d%n",
                         Files.size(file), ramEnd, rest, blocks.get(), stats.normalPages(), reader.normalPages(),

@@ -5,6 +5,8 @@
  * calls a {@link dev.ballast.qemu.stream.QemuStreamVisitor} once per validated record, hands the validated raw
  * bytes to a {@link dev.ballast.qemu.stream.ValidatedBytesSink} (the tap forwards them), and stops at the end of
  * RAM: device state has no length field and is not interpreted. Anything else is refused with one
- * {@link dev.ballast.qemu.stream.QemuStreamException} naming the byte offset. Uses only the JDK.
+ * {@link dev.ballast.qemu.stream.QemuStreamException} naming the byte offset. For a saved file,
+ * {@link dev.ballast.qemu.stream.DeviceStateWalker} walks the device sections to EOF with the VM description (JSON,
+ * read with Jackson) that QEMU appends. Uses the JDK and Jackson only.
  */
 package dev.ballast.qemu.stream;

@@ -125,15 +125,32 @@ final class QemuStreamWriter {
         }
     }
 
-    /** Device sections, EOF and a VM description, as they follow RAM (not read by the reader). */
+    /**
+     * Device sections, EOF and a VM description, as they follow RAM (not read by the reader; walked by
+     * {@link DeviceStateWalker}): a timer of three fields, a cpu with an array, a nested struct array and a
+     * subsection.
+     */
     QemuStreamWriter devicesAndEof() {
         sectionHeader(FULL, 3, "timer", 0, 2).be64(123456789L).be64(0).be32(0);
         u8(FOOTER).be32(3);
-        sectionHeader(FULL, 4, "cpu", 0, 12).bytes(new byte[300]);
+        sectionHeader(FULL, 4, "cpu", 0, 12).bytes(new byte[300]).bytes(new byte[2 * 6]);
+        u8(SUBSECTION).name("cpu/msr").be32(1).be64(0x1234);
         u8(FOOTER).be32(4);
         u8(VM_EOF);
-        byte[] json = "{\"page_size\": 4096, \"devices\": []}".getBytes(StandardCharsets.US_ASCII);
-        u8(VMDESC).be32(json.length).bytes(json);
+        String json = """
+                {"page_size": 4096, "devices": [
+                 {"name": "timer", "instance_id": 0, "vmsd_name": "timer", "version": 2, "fields": [
+                   {"name": "a", "type": "int64", "size": 8}, {"name": "b", "type": "int64", "size": 8},
+                   {"name": "c", "type": "uint32", "size": 4}]},
+                 {"name": "cpu", "instance_id": 0, "vmsd_name": "cpu", "version": 12, "fields": [
+                   {"name": "regs", "array_len": 75, "type": "uint32", "size": 4},
+                   {"name": "segs", "array_len": 2, "type": "struct", "struct": {"vmsd_name": "seg", "version": 1,
+                     "fields": [{"name": "sel", "type": "uint16", "size": 2}, {"name": "base", "type": "uint32", "size": 4}]},
+                    "size": 6}],
+                  "subsections": [{"vmsd_name": "cpu/msr", "version": 1,
+                    "fields": [{"name": "msr", "type": "uint64", "size": 8}]}]}]}""";
+        byte[] b = json.getBytes(StandardCharsets.US_ASCII);
+        u8(VMDESC).be32(b.length).bytes(b);
         return this;
     }
 
