@@ -1,0 +1,45 @@
+package dev.ballast.qemu;
+
+import dev.ballast.qemu.guest.GuestImage;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One QEMU guest's command line: q35, one vCPU, {@code memMiB} of RAM, no default devices, the kernel and Ballast's
+ * initramfs, the serial console to a file, QMP on a unix socket, and a virtio balloon whose free page hinting is on
+ * or off (QEMU 7.2 needs an iothread for hinting). {@code incoming} is null for a source, or QEMU's
+ * {@code -incoming} URI for a destination; the destination's command line is otherwise the same.
+ */
+public record MachineSpec(Accelerator accel, long memMiB, boolean freePageHint, GuestImage image, String workload,
+                          String extraKernelArgs) {
+
+    public MachineSpec {
+        if (memMiB < 64) {
+            throw new IllegalArgumentException("memMiB=" + memMiB + " (at least 64)");
+        }
+    }
+
+    List<String> arguments(String qemu, String serialFile, String qmpSocket, String incoming) {
+        List<String> a = new ArrayList<>(List.of(qemu,
+                "-accel", accel.qemuName(),
+                "-machine", "q35",
+                "-smp", "1",
+                "-m", memMiB + "M",
+                "-nodefaults", "-display", "none",
+                "-kernel", image.kernel().toString(),
+                "-initrd", image.initrd().toString(),
+                "-append", "console=ttyS0 panic=-1 quiet ballast.workload=" + workload
+                        + (extraKernelArgs.isBlank() ? "" : " " + extraKernelArgs),
+                "-serial", "file:" + serialFile,
+                "-qmp", "unix:" + qmpSocket + ",server=on,wait=off",
+                "-object", "iothread,id=iot0",
+                "-device", "virtio-balloon-pci,id=balloon0,free-page-hint=" + (freePageHint ? "on" : "off")
+                        + ",iothread=iot0"));
+        if (incoming != null) {
+            a.add("-incoming");
+            a.add(incoming);
+        }
+        return a;
+    }
+}

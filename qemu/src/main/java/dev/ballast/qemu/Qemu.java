@@ -1,0 +1,91 @@
+package dev.ballast.qemu;
+
+import dev.ballast.qemu.guest.GuestImage;
+import dev.ballast.qemu.guest.QemuUnavailableException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A QEMU installation: the {@code qemu-system-x86_64} binary, its version, and the accelerator it can use here.
+ * The accelerator is found <em>by trying</em>: QEMU boots the guest with {@code -accel kvm}, and KVM is chosen only if
+ * the kernel prints on the serial console within {@link #KVM_PROBE_TIMEOUT}. Merely opening {@code /dev/kvm} is not
+ * enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot a stock kernel (with
+ * {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the guest never prints). On an ordinary KVM host
+ * a kernel prints within milliseconds. The result is kept per binary for the life of the JVM.
+ */
+public record Qemu(String binary, String version, Accelerator accelerator) {
+    public static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(8);
+    private static final ConcurrentHashMap<String, Accelerator> PROBED = new ConcurrentHashMap<>();
+
+    /** {@code qemu-system-x86_64} from PATH (or {@code binary} if given), probed for its accelerator. */
+    public static Qemu find(String binary, GuestImage image, Path workDir) throws QemuUnavailableException, IOException {
+        String bin = binary != null ? binary : onPath("qemu-system-x86_64");
+        String version = version(bin);
+        Accelerator accel = PROBED.get(bin);
+        if (accel == null) {
+            accel = probe(bin, image, workDir);
+            PROBED.put(bin, accel);
+        }
+        return new Qemu(bin, version, accel);
+    }
+
+    private static String onPath(String name) throws QemuUnavailableException {
+        String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+        for (String dir : path.split(":")) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        throw new QemuUnavailableException(name + " is not installed (Debian: apt-get install qemu-system-x86)");
+    }
+
+    private static String version(String bin) throws QemuUnavailableException {
+        try {
+            Process p = new ProcessBuilder(bin, "--version").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new QemuUnavailableException(bin + " --version failed: " + out.strip());
+            }
+            String first = out.lines().findFirst().orElse("");
+            int i = first.indexOf("version ");
+            return i < 0 ? first : first.substring(i + "version ".length()).split(" ")[0];
+        } catch (IOException e) {
+            throw new QemuUnavailableException(bin + " cannot be run: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new QemuUnavailableException("interrupted while asking " + bin + " for its version");
+        }
+    }
+
+    /** KVM if a guest booted with {@code -accel kvm} prints within the timeout; TCG otherwise. */
+    static Accelerator probe(String bin, GuestImage image, Path workDir) throws IOException {
+        Path dev = Path.of("/dev/kvm");
+        if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
+            return Accelerator.TCG;
+        }
+        MachineSpec spec = new MachineSpec(Accelerator.KVM, 128, false, image, "idle", "earlyprintk=ttyS0 loglevel=7");
+        Path dir = Files.createTempDirectory(workDir, "kvm-probe-");
+        try (QemuMachine m = QemuMachine.start(bin, spec, dir, null)) {
+            long deadline = System.nanoTime() + KVM_PROBE_TIMEOUT.toNanos();
+            while (System.nanoTime() < deadline && m.isAlive()) {
+                if (m.serialHasOutput()) {
+                    return Accelerator.KVM;
+                }
+                Thread.sleep(50);
+            }
+            return Accelerator.TCG;
+        } catch (IOException | InterruptedException | dev.ballast.qemu.qmp.QmpException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return Accelerator.TCG; // QEMU refused -accel kvm
+        }
+    }
+}

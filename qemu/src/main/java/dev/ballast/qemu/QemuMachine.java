@@ -1,0 +1,132 @@
+package dev.ballast.qemu;
+
+import dev.ballast.qemu.qmp.QmpClient;
+import dev.ballast.qemu.qmp.QmpException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running QEMU process with its QMP connection and serial log, all files in its own directory. Closing it asks
+ * QEMU to quit and kills it if it does not within two seconds.
+ */
+public final class QemuMachine implements AutoCloseable {
+    private final Process process;
+    private final QmpClient qmp;
+    private final Path serial;
+    private final Path log;
+    private final long startedNanos;
+
+    private QemuMachine(Process process, QmpClient qmp, Path serial, Path log, long startedNanos) {
+        this.process = process;
+        this.qmp = qmp;
+        this.serial = serial;
+        this.log = log;
+        this.startedNanos = startedNanos;
+    }
+
+    /** Starts QEMU; {@code incoming} is null for a source or a {@code -incoming} URI for a destination. */
+    public static QemuMachine start(String qemu, MachineSpec spec, Path dir, String incoming)
+            throws IOException, QmpException {
+        Files.createDirectories(dir);
+        Path serial = dir.resolve("serial.log");
+        Path socket = dir.resolve("qmp.sock");
+        Path log = dir.resolve("qemu.log");
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(serial);
+        List<String> args = spec.arguments(qemu, serial.toString(), socket.toString(), incoming);
+        Files.writeString(dir.resolve("command"), String.join(" ", args) + "\n");
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(20));
+            return new QemuMachine(p, qmp, serial, log, t0);
+        } catch (IOException | QmpException e) {
+            p.destroyForcibly();
+            throw new IOException("QEMU did not start: " + e.getMessage() + lastLine(log));
+        }
+    }
+
+    public QmpClient qmp() {
+        return qmp;
+    }
+
+    public Path serialLog() {
+        return serial;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /**
+     * Waits until the serial console shows a line starting with {@code prefix}; returns that line. Fails when the
+     * process exits or {@code timeout} passes.
+     */
+    public String awaitSerialLine(String prefix, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (Files.exists(serial)) {
+                for (String line : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
+                    if (line.startsWith(prefix)) {
+                        return line;
+                    }
+                }
+            }
+            if (!process.isAlive()) {
+                throw new IOException("QEMU exited (" + process.exitValue() + ") before the guest printed '"
+                        + prefix + "'" + lastLine(log));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the guest did not print '" + prefix + "' within " + timeout.toSeconds()
+                        + " s; its console is in " + serial);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Whether the serial console has any output yet. */
+    boolean serialHasOutput() throws IOException {
+        return Files.exists(serial) && Files.size(serial) > 0;
+    }
+
+    /** Nanoseconds since the process was started. */
+    public long nanosSinceStart() {
+        return System.nanoTime() - startedNanos;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (process.isAlive()) {
+                qmp.execute("quit");
+            }
+        } catch (IOException | QmpException e) {
+            // QEMU closes the socket as it quits; the process check below decides
+        } finally {
+            qmp.close();
+            try {
+                if (!process.waitFor(2, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            return Files.readAllLines(log, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank())
+                    .reduce((a, b) -> b).map(l -> " (QEMU: " + l.strip() + ")").orElse("");
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
