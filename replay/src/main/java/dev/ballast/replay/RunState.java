@@ -5,7 +5,6 @@ import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.run.RunManifest;
 
 import java.io.ByteArrayInputStream;
@@ -78,9 +77,9 @@ public final class RunState {
                 transferredBytes += c * pageBytes;
             }
             case SEND_FILL -> {
-                long n = c & ((1L << 48) - 1);
+                long n = EventType.SendFill.pages(c);
                 toSend.clearRange(index(a, b), index(a, b) + n);
-                if ((c >>> 48) == 0) pagesZero += n;
+                if (EventType.SendFill.zero(c)) pagesZero += n;
                 else skippedFree += n;
                 transferredBytes += headerBytes + 8L;
             }
@@ -91,7 +90,7 @@ public final class RunState {
             case SKIP_FREE -> {
                 if (poisonByte == 0) skippedFree += toSend.clearRangeCounting(index(a, b), index(a, b) + c);
             }
-            case HINT_COMMAND -> { if (b == 1 || CommandIds.isRequest(a)) hintRequests++; }
+            case HINT_COMMAND -> { if (EventType.HintCommand.startsRequest(a, b)) hintRequests++; }
             case HINT, FREE_BITMAP -> {
                 hintRanges++;
                 if (c > 0) hintPages += c;

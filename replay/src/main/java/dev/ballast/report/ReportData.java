@@ -5,7 +5,6 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.Event;
 import dev.ballast.replay.EventStream;
@@ -172,7 +171,6 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
 
     /** The single pass. Bitmaps over the layout's page index space; per-event work is bounded by the event's range. */
     private static final class Reader {
-        private static final long COUNT_MASK = (1L << 48) - 1;
         private static final int DATA = 0, ZERO_FILL = 1, POISON_FILL = 2;
 
         private final RunInput run;
@@ -273,7 +271,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                         buckets.pending(rel(t), pending);
                     }
                     case SEND_NORMAL -> send(e, t, a, b, c, DATA);
-                    case SEND_FILL -> send(e, t, a, b, c & COUNT_MASK, (c >>> 48) == 0 ? ZERO_FILL : POISON_FILL);
+                    case SEND_FILL -> send(e, t, a, b, EventType.SendFill.pages(c), EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
                     case SKIP_BALLOON -> {
                         long p = index(e, a, b, c);
                         long n = skipBalloon(p, p + c);
@@ -299,10 +297,10 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                             buckets.hinted(rel(t), c);
                         }
                     }
-                    case HINT_COMMAND -> { if (b == 1 || CommandIds.isRequest(a)) hintRequests++; }
+                    case HINT_COMMAND -> { if (EventType.HintCommand.startsRequest(a, b)) hintRequests++; }
                     case BALLOON_INFLATE -> {
                         if (c <= 0) break;
-                        if (a == 2) balloonAtStart += c;
+                        if (EventType.Balloon.atSetup(a)) balloonAtStart += c;
                         else {
                             inflated += c;
                             buckets.inflated(rel(t), c);
