@@ -5,6 +5,7 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.RunFold;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.BalloonPolicy;
@@ -28,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The simulated bulk stage of an 8 GiB guest (2 Mi pages): the engine walks the migration bitmap
  * and the simulated link moves the pages, with the journal off. {@code sent}: every page holds
- * data and goes out; {@code skipped}: 95% of the guest is in the balloon and skipped. Score: guest
+ * data and goes out; {@code skipped}: 95% of the guest is in the balloon and skipped; {@code sink}
+ * {@code fold}: the events also go through a {@link RunFold}, as in a simulated run. Score: guest
  * pages per microsecond of real time. (Lives in the simulator's package to build its parts.)
  */
 @State(Scope.Thread)
@@ -43,6 +45,10 @@ public class BulkStageBenchmark {
 
     @Param({"sent", "skipped"})
     public String bitmap;
+
+    /** Where the events go: nowhere, or through the run's fold as a simulated run's hop feeds them. */
+    @Param({"none", "fold"})
+    public String sink;
 
     private MigrationEngine engine;
 
@@ -65,7 +71,8 @@ public class BulkStageBenchmark {
         }
         SimLink link = new SimLink(guest, new SimDestination(layout), costs, checkers.resend, -1, -1);
         EngineConfig cfg = EngineConfig.defaults().withLimits(0, 2_000_000_000L, 30, 0);
-        engine = new MigrationEngine(cfg, guest, link, new BalloonPolicy(), EventSink.NONE, costs);
+        EventSink events = sink.equals("fold") ? EventSink.both(EventSink.NONE, new RunFold(layout, 0, cfg.pageHeaderBytes())) : EventSink.NONE;
+        engine = new MigrationEngine(cfg, guest, link, new BalloonPolicy(), events, costs);
         engine.doWork(); // setup
     }
 

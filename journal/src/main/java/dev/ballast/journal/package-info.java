@@ -9,8 +9,8 @@
  *       position.</li>
  *   <li>{@link dev.ballast.journal.JournalFormat} and {@link dev.ballast.journal.RecordDescriptor} —
  *       the on-disk layout; {@link dev.ballast.journal.EventRecord} — the flyweight over a record;
- *       {@link dev.ballast.journal.EventDissector} — the one table of field names, and the
- *       printer; {@link dev.ballast.journal.JournalDigest} — the stream digest.</li>
+ *       {@link dev.ballast.journal.EventDissector} — prints a record from the fields
+ *       {@link dev.ballast.core.event.EventType} defines; {@link dev.ballast.journal.JournalDigest} — the stream digest.</li>
  * </ul>
  */
 package dev.ballast.journal;

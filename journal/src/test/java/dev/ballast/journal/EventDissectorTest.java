@@ -2,6 +2,7 @@ package dev.ballast.journal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.core.event.EventField;
 import dev.ballast.core.event.EventType;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class EventDissectorTest {
 
     @Test
     void shouldDecodeCodedFields() {
-        assertThat(EventDissector.toString(1, EventType.SEND_FILL, 0, 1, 0x10, 64 | 0x5AL << 48))
+        assertThat(EventDissector.toString(1, EventType.SEND_FILL, 0, 1, 0x10, EventType.SendFill.c(64, 0x5A)))
                 .endsWith("SEND_FILL block=1 offset=0x10 pages=64 fill=0x5a");
         assertThat(EventDissector.toString(2, EventType.HINT_COMMAND, 0, 1, 0, 0)).endsWith("HINT_COMMAND cmd=done kind=hint");
         assertThat(EventDissector.toString(3, EventType.HINT, 0, 0x80000001L, 0x4000, 512))
@@ -28,11 +29,32 @@ class EventDissectorTest {
     }
 
     @Test
+    void shouldNameTheConvergenceDecisionTheEngineWrote() {
+        // c is Convergence.Decision's ordinal, not a yes/no: 2 is the iteration cap
+        assertThat(EventDissector.toString(9, EventType.CONVERGENCE, 0, 4096, 1000, 2))
+                .endsWith("CONVERGENCE remainingBytes=4096 bandwidthBytesPerS=1000 decision=ITERATION_CAP");
+        assertThat(EventDissector.toString(10, EventType.CONVERGENCE, 0, 0, 0, 0)).endsWith("decision=CONTINUE");
+    }
+
+    @Test
+    void shouldSayABalloonRangeWasReportedAtSetup() {
+        assertThat(EventDissector.toString(11, EventType.BALLOON_INFLATE, 0, 2, 0x100, 8))
+                .endsWith("BALLOON_INFLATE source=setup pfn=0x100 pages=8");
+        assertThat(EventDissector.toString(12, EventType.BALLOON_DEFLATE, 0, 1, 0x100, 8))
+                .endsWith("BALLOON_DEFLATE source=bitmap pfn=0x100 pages=8");
+    }
+
+    @Test
+    void shouldPrintPhasesByName() {
+        assertThat(EventDissector.toString(13, EventType.PHASE, 0, 3, 4, 0)).endsWith("PHASE phase=STOP_AND_COPY iteration=4");
+    }
+
+    @Test
     void shouldNameAllThreeFieldsOfRangeEventsTheSameWay() {
         for (EventType t : new EventType[] {EventType.DIRTY, EventType.SEND_NORMAL, EventType.SKIP_BALLOON, EventType.SKIP_FREE}) {
-            assertThat(EventDissector.fields(t)).extracting(EventDissector.Field::name).containsExactly("block", "offset", "pages");
+            assertThat(t.fields()).extracting(EventField::name).containsExactly("block", "offset", "pages");
         }
-        for (EventType t : EventType.values()) assertThat(EventDissector.fields(t)).hasSizeLessThanOrEqualTo(3);
+        for (EventType t : EventType.values()) assertThat(t.fields()).hasSizeLessThanOrEqualTo(3);
     }
 
     @Test

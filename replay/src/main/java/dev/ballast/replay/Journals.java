@@ -136,8 +136,9 @@ public final class Journals {
             }
             RunManifest m = manifest(r);
             Checkpoint cp = r.lastCheckpointAtOrBefore(n);
-            RunState s = cp == null ? new RunState(m) : RunState.restore(m, cp.payload());
-            long from = cp == null ? 0 : cp.eventNumber();
+            RunState s = cp == null ? null : RunState.restore(m, cp.payload());
+            long from = s == null ? 0 : cp.eventNumber();
+            if (s == null) s = new RunState(m); // no checkpoint, or one of an earlier format: from the start
             if (from <= n) {
                 r.seek(from);
                 EventStream es = stream(r);

@@ -98,12 +98,12 @@ public final class PageHistory {
                 }
             }
             case CONTENT -> {
-                if (covers(a, b, Math.abs(c))) say(e, "content checked: " + (c > 0 ? "all zeros" : "not zero"));
+                if (covers(a, b, EventType.Content.pages(c))) say(e, "content checked: " + (EventType.Content.zero(c) ? "all zeros" : "not zero"));
             }
             case SEND_NORMAL, SEND_FILL -> {
-                long n = e.type == EventType.SEND_FILL ? c & ((1L << 48) - 1) : c;
+                long n = e.type == EventType.SEND_FILL ? EventType.SendFill.pages(c) : c;
                 if (!covers(a, b, n)) return;
-                int fill = e.type == EventType.SEND_FILL ? (int) (c >>> 48) : -1;
+                int fill = e.type == EventType.SEND_FILL ? EventType.SendFill.fillByte(c) : -1;
                 String how = e.type == EventType.SEND_NORMAL ? "sent with its data"
                         : fill == 0 ? "sent as a zero page" : "sent as a poison page (0x" + Integer.toHexString(fill) + "), being free";
                 String again = "";
@@ -136,7 +136,7 @@ public final class PageHistory {
             case BALLOON_INFLATE -> {
                 if (!coversPfn(b, c)) return;
                 ballooned = true;
-                say(e, a == 2 ? "in the balloon when the migration started" : "put in the balloon (inflate)");
+                say(e, EventType.Balloon.atSetup(a) ? "in the balloon when the migration started" : "put in the balloon (inflate)");
             }
             case BALLOON_DEFLATE -> {
                 if (!coversPfn(b, c)) return;

@@ -180,7 +180,7 @@ public final class Replay {
 
         @Override
         public void balloonState(GuestRequests ballooned) {
-            while (next(EventType.BALLOON_INFLATE) && in.peek(0).a == 2) {
+            while (next(EventType.BALLOON_INFLATE) && EventType.Balloon.atSetup(in.peek(0).a)) {
                 Event e = in.peek(0);
                 ballooned.request(e.type, e.a, e.b, e.c);
             }

@@ -1,11 +1,12 @@
 package dev.ballast.report;
 
 import dev.ballast.core.engine.Convergence;
+import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.event.RunFold;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.Event;
 import dev.ballast.replay.EventStream;
@@ -65,6 +66,10 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
     }
 
     /**
+     * The run's totals. The counters of pages, bytes, hints, rejects and link failures are core's
+     * {@link RunFold} (what the engine counts, summed over migrations); the balloon's are the
+     * pages the guest's messages named.
+     *
      * @param outcome        the last migration's final phase, or {@code UNFINISHED} when the events stop before its end
      * @param events         events read
      * @param migrations     migrations in the events (retries and the hops of a chain each count)
@@ -172,7 +177,6 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
 
     /** The single pass. Bitmaps over the layout's page index space; per-event work is bounded by the event's range. */
     private static final class Reader {
-        private static final long COUNT_MASK = (1L << 48) - 1;
         private static final int DATA = 0, ZERO_FILL = 1, POISON_FILL = 2;
 
         private final RunInput run;
@@ -210,11 +214,10 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
         private boolean ended;
         private Phase outcome;
         private double downtimeMs;
-        private int linkFailures;
-        private long transferredEnded;
-        private long transferredOpen;
-        private long normal, zero, skippedFree, skippedBalloon, resent;
-        private long hintRequests, hintRanges, hintPages, balloonAtStart, inflated, deflated, rejected;
+        /** The run's counters, as the engine counts them: the totals come from here. */
+        private final RunFold fold;
+        /** The balloon as the guest asked for it (pages per message), which the report draws apart from the engine's counts. */
+        private long balloonAtStart, inflated, deflated;
         private Verify verify;
 
         // the pass being walked
@@ -240,6 +243,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             this.pageBytes = RamLayout.PAGE_SIZE + (long) header;
             this.fillBytes = header + 8L;
             this.poisons = manifest.features().poisonByte() != 0;
+            this.fold = new RunFold(layout, manifest.features().poisonByte(), header);
             long words = (layout.totalPages() + 63) >>> 6;
             if (words > Integer.MAX_VALUE) throw new ReportException(run.label() + ": a guest of " + layout.totalBytes() + " bytes is too large to draw");
             int w = (int) words;
@@ -273,12 +277,11 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                         buckets.pending(rel(t), pending);
                     }
                     case SEND_NORMAL -> send(e, t, a, b, c, DATA);
-                    case SEND_FILL -> send(e, t, a, b, c & COUNT_MASK, (c >>> 48) == 0 ? ZERO_FILL : POISON_FILL);
+                    case SEND_FILL -> send(e, t, a, b, EventType.SendFill.pages(c), EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
                     case SKIP_BALLOON -> {
                         long p = index(e, a, b, c);
                         long n = skipBalloon(p, p + c);
                         pending -= n;
-                        skippedBalloon += c;
                         pBalloon += c;
                         buckets.pending(rel(t), pending);
                     }
@@ -287,22 +290,16 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                         if (!poisons) {
                             long n = skipFree(p, p + c);
                             pending -= n;
-                            skippedFree += n;
                             pFree += n;
                             buckets.freed(rel(t), n, pending);
                         }
                     }
                     case HINT, FREE_BITMAP -> {
-                        hintRanges++;
-                        if (c > 0) {
-                            hintPages += c;
-                            buckets.hinted(rel(t), c);
-                        }
+                        if (c > 0) buckets.hinted(rel(t), c);
                     }
-                    case HINT_COMMAND -> { if (b == 1 || CommandIds.isRequest(a)) hintRequests++; }
                     case BALLOON_INFLATE -> {
                         if (c <= 0) break;
-                        if (a == 2) balloonAtStart += c;
+                        if (EventType.Balloon.atSetup(a)) balloonAtStart += c;
                         else {
                             inflated += c;
                             buckets.inflated(rel(t), c);
@@ -315,8 +312,6 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                         buckets.deflated(rel(t), c);
                         balloon(t, b, c, false);
                     }
-                    case REJECT -> rejected++;
-                    case LINK_FAILED -> linkFailures++;
                     case CONVERGENCE -> {
                         if (checks.size() < MAX_LIST) {
                             checks.add(new Check(migration, pass, ms(t), a, b, Convergence.Decision.values()[(int) c].name()));
@@ -325,10 +320,11 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                     case ITERATION_END -> {
                         if (passOpen) closePass(t, b, c);
                     }
-                    case END -> onEnd(t, Phase.byOrdinal(a), b, c);
+                    case END -> onEnd(t, Phase.byOrdinal(a), c);
                     case VERIFY -> verify = new Verify(a, b, c);
                     default -> { }
                 }
+                fold.apply(e.number, e.type, t, a, b, c);
             } catch (ReportException x) {
                 throw x;
             } catch (RuntimeException x) {
@@ -376,7 +372,6 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                 migration++;
                 ended = false;
                 outcome = null;
-                transferredOpen = 0;
                 pending = 0;
                 balloonLevel = 0;
                 for (long[] bits : new long[][] {toSend, sentOnce, sentTwice, lastZero, free, ballooned, inBalloon}) Arrays.fill(bits, 0);
@@ -422,7 +417,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             pSent = pZero = pResent = pFree = pBalloon = 0;
         }
 
-        private void onEnd(long t, Phase p, long transferred, long downtimeNs) {
+        private void onEnd(long t, Phase p, long downtimeNs) {
             if (migration == 0) throw new IllegalStateException("an end before any migration began");
             if (spanName != null) {
                 addSpan(phases, spanName, spanStartNs, t);
@@ -431,8 +426,6 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             if (passOpen) closePass(t, -1, -1);
             ended = true;
             outcome = p;
-            transferredEnded += transferred;
-            transferredOpen = 0;
             downtimeMs = downtimeNs / 1e6;
             if (downtimeNs > 0 && downtimes.size() < MAX_LIST) {
                 downtimes.add(new Span(migration, "downtime", ms(t - downtimeNs), ms(t)));
@@ -444,23 +437,18 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             long p = index(e, block, offset, n);
             long again = markSent(p, p + n, how);
             long first = n - again;
-            resent += again;
             pResent += again;
             long bytes;
             if (how == DATA) {
-                normal += n;
                 pSent += first;
                 bytes = n * pageBytes;
             } else if (how == ZERO_FILL) {
-                zero += n;
                 pZero += first;
                 bytes = fillBytes;
             } else {
-                skippedFree += n;
                 pFree += first;
                 bytes = fillBytes;
             }
-            transferredOpen += bytes;
             buckets.sent(rel(t), n, bytes, pending);
         }
 
@@ -556,10 +544,11 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
             String out = ended ? outcome.name() : "UNFINISHED";
             int lastIterations = 0;
             for (Pass p : passes) if (p.migration() == migration) lastIterations = Math.max(lastIterations, p.pass());
-            Totals totals = new Totals(out, events, migration, linkFailures, ms(endNs) - ms(firstStartNs),
+            EngineStats f = fold.runStats();
+            Totals totals = new Totals(out, events, migration, (int) fold.linkFailures(), ms(endNs) - ms(firstStartNs),
                     setupEndNs < 0 ? 0 : ms(setupEndNs) - ms(firstStartNs), ended ? downtimeMs : 0, lastIterations,
-                    transferredEnded + transferredOpen, normal, zero, skippedFree, skippedBalloon, resent, hintRequests, hintRanges,
-                    hintPages, balloonAtStart, inflated, deflated, rejected);
+                    f.transferredBytes(), f.pagesNormal(), f.pagesZero(), f.skippedFree(), f.skippedBalloon(), f.resent(),
+                    f.hintRequests(), f.hintRanges(), f.hintPages(), balloonAtStart, inflated, deflated, f.rejected());
             return new ReportData(run.label(), Settings.of(manifest), totals, verify, List.copyOf(passes), List.copyOf(phases),
                     List.copyOf(downtimes), List.copyOf(checks), buckets.series(rel(endNs)), memoryMap(),
                     SeedFigures.forRun(manifest));

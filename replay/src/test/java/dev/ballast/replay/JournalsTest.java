@@ -3,11 +3,18 @@ package dev.ballast.replay;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.event.EventType;
 import dev.ballast.journal.JournalReader;
+import dev.ballast.journal.JournalWriter;
+import dev.ballast.journal.StateTracker;
 import dev.ballast.sim.SimRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -66,5 +73,52 @@ class JournalsTest {
             }
             assertThat(Journals.stateAt(dir, n).describe()).as("event %d", n).isEqualTo(slow.describe());
         }
+    }
+
+    /** Checkpoints as journals written before the fold kept its own bookkeeping stored them: version 2, 18 longs, the pages to send. */
+    private static byte[] formerCheckpoint(long eventNumber) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(2);
+            out.writeLong(eventNumber);
+            for (int i = 1; i < 18; i++) out.writeLong(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    @Test
+    void shouldFindTheStateAtAnEventOfAJournalWithCheckpointsOfTheFormerFormat() {
+        Scenario s = Scenario.sim(256L << 20, "compile", "hint", 4);
+        RunManifest m = RunManifest.of(s);
+        Path dir = tmp.resolve("former");
+        StateTracker former = new StateTracker() {
+            long last = -1;
+
+            @Override public void onEvent(long number, EventType type, long timeNs, long a, long b, long c) { last = number; }
+
+            @Override public byte[] checkpoint() { return formerCheckpoint(last); }
+
+            @Override public long interval() { return 1024; }
+        };
+        try (JournalWriter w = JournalWriter.create(dir, m.toMetadata(), JournalWriter.Settings.defaults().withTracker(former))) {
+            new SimRun(s, s.layout(), SimRun.Hooks.NONE, w, Backend.Progress.NONE).run();
+        }
+        long n;
+        try (JournalReader r = JournalReader.open(dir)) {
+            n = r.events() - 5;
+            assertThat(r.lastCheckpointAtOrBefore(n)).isNotNull();
+        }
+        RunState slow = new RunState(m);
+        try (JournalReader r = JournalReader.open(dir)) {
+            EventStream es = Journals.stream(r);
+            Event e = new Event();
+            while (es.next(e)) {
+                slow.apply(e);
+                if (e.number == n) break;
+            }
+        }
+        assertThat(Journals.stateAt(dir, n).describe()).isEqualTo(slow.describe());
     }
 }

@@ -68,10 +68,10 @@ final class SyntheticRun implements EventStream {
         RamBlock b = layout.block(block);
         switch (sub) {
             case 0 -> emit(e, EventType.STEP, number, 0, 0);
-            case 1 -> emit(e, EventType.CONTENT, block, offset, -32);
+            case 1 -> emit(e, EventType.CONTENT, block, offset, EventType.Content.c(32, false));
             case 2 -> emit(e, EventType.SEND_NORMAL, block, offset, 32);
-            case 3 -> emit(e, EventType.CONTENT, block, offset + 32, 32);
-            case 4 -> emit(e, EventType.SEND_FILL, block, offset + 32, 32);
+            case 3 -> emit(e, EventType.CONTENT, block, offset + 32, EventType.Content.c(32, true));
+            case 4 -> emit(e, EventType.SEND_FILL, block, offset + 32, EventType.SendFill.c(32, 0));
             case 5 -> emit(e, EventType.HINT, 0x8000_0000L, b.firstPfn() + offset + 64, 64);
             default -> emit(e, EventType.SKIP_FREE, block, offset + 64, 64);
         }

@@ -274,7 +274,7 @@ public class SimGuest implements SourceGuest {
 
     private void message(EventType type, long index, long pages) {
         int max = balloonBitmapMessages ? BITMAP_MESSAGE_MAX : PFN_ARRAY_MAX;
-        long mode = balloonBitmapMessages ? 1 : 0;
+        long mode = EventType.Balloon.of(balloonBitmapMessages);
         for (long o = 0; o < pages; o += max) {
             long n = Math.min(max, pages - o);
             balloonQueue.add(type, mode, pfn(index + o), n, syncs);
@@ -520,7 +520,7 @@ public class SimGuest implements SourceGuest {
     public void balloonState(GuestRequests ballooned) {
         for (RamBlock b : blocks) {
             balloon.forEachRun(b.firstIndex(), b.endIndex(),
-                    (s, e) -> ballooned.request(EventType.BALLOON_INFLATE, 2, pfn(s), e - s));
+                    (s, e) -> ballooned.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, pfn(s), e - s));
         }
     }
 

@@ -8,6 +8,8 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.event.RunFold;
+import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
@@ -129,9 +131,10 @@ public final class SimRun {
         checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();
-        EngineStats sum = null;
+        // The hop's statistics are its events' (the engines' own counters are the tests' cross-check).
+        RunFold fold = new RunFold(layout, scenario.poisonByte(), cfg.pageHeaderBytes());
         EngineStats last = null;
-        EventSink sink = checkers.hints.watching(events, guest);
+        EventSink sink = checkers.hints.watching(EventSink.both(events, fold), guest);
         for (int attempt = 0; attempt < options.driver().maxAttempts(); attempt++) {
             long attemptStart = costs.worldNs();
             long failAfterPages = -1;
@@ -148,10 +151,9 @@ public final class SimRun {
             MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
             if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
-            last = engine.stats();
-            sum = sum == null ? last : RunReports.add(sum, last);
+            last = fold.migrationStats();
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(java.util.Locale.ROOT),
-                    last.failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
+                    engine.stats().failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             checkers.failure.afterFailedAttempt(guest);
             runGuestFor(options.driver().retryDelayNs());
@@ -165,7 +167,7 @@ public final class SimRun {
         } else {
             verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
-        return RunReports.hop(scenario, "virtual", sum, last, hopNs, verify, attempts);
+        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts);
     }
 
     private void drive(MigrationEngine engine, int hop) {

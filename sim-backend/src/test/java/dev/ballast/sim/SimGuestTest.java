@@ -39,7 +39,7 @@ class SimGuestTest {
                             injectRequest(EventType.HINT, id, 1L << 40, 100);                  // far past the end
                             injectRequest(EventType.HINT, id - 1, 0, 1000);                    // stale id
                             injectRequest(EventType.HINT, id, 0, -5);                          // negative length
-                            injectRequest(EventType.BALLOON_INFLATE, 0, (5L << 30) / 4096, 1); // past the end of RAM
+                            injectRequest(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, (5L << 30) / 4096, 1); // past the end of RAM
                             injectRequest(EventType.REJECT, 3, 0, 0);                          // garbage in a ring
                         }
                     }

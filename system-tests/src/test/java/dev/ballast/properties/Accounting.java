@@ -17,8 +17,6 @@ import java.util.List;
  * Every problem found is kept as a line of text.
  */
 final class Accounting implements EventSink {
-    private static final long COUNT_MASK = (1L << 48) - 1;
-
     private final RamLayout layout;
     private final int header;
     final List<String> problems = new ArrayList<>();
@@ -80,8 +78,8 @@ final class Accounting implements EventSink {
                 sent(a, b, c);
             }
             case SEND_FILL -> {
-                long n = c & COUNT_MASK;
-                if ((c >>> 48) == 0) zero += n;
+                long n = EventType.SendFill.pages(c);
+                if (EventType.SendFill.zero(c)) zero += n;
                 else poisonFilled += n;
                 fillRecords++;
                 engineBytesFromPages += header + 8L;

@@ -49,7 +49,7 @@ final class KnownIssues implements EventSink {
     public void publish(EventType type, long timeNs, long a, long b, long c) {
         switch (type) {
             case SEND_NORMAL -> sent(index(a, b), c, false);
-            case SEND_FILL -> sent(index(a, b), c & ((1L << 48) - 1), (c >>> 48) != 0);
+            case SEND_FILL -> sent(index(a, b), EventType.SendFill.pages(c), !EventType.SendFill.zero(c));
             default -> { }
         }
     }

@@ -359,7 +359,7 @@ public final class MigrationEngine {
         fill.clearRange(p, q);
         skippedFree += q - p;
         sent(p, q, cfg.pageHeaderBytes() + 8L);
-        publish(EventType.SEND_FILL, b.index(), off, (q - p) | ((long) poison << 48));
+        publish(EventType.SEND_FILL, b.index(), off, EventType.SendFill.c(q - p, poison));
     }
 
     /** Sends [p, q) of block b, zero runs as fill records and the rest with their data. */
@@ -380,7 +380,7 @@ public final class MigrationEngine {
                 link.sendFill(bi, off, n, 0);
                 pagesZero += n;
                 sent(p, p + n, cfg.pageHeaderBytes() + 8L);
-                publish(EventType.SEND_FILL, bi, off, n);
+                publish(EventType.SEND_FILL, bi, off, EventType.SendFill.c(n, 0));
             } else {
                 link.sendPages(bi, off, n);
                 pagesNormal += n;
@@ -570,15 +570,15 @@ public final class MigrationEngine {
 
         @Override
         public void hintCommand(long commandId) {
-            if (CommandIds.isRequest(commandId)) hintRequests++;
-            publish(EventType.HINT_COMMAND, commandId, 0, 0);
+            if (EventType.HintCommand.startsRequest(commandId, EventType.HintCommand.HINT)) hintRequests++;
+            publish(EventType.HINT_COMMAND, commandId, EventType.HintCommand.HINT, 0);
             source.hintCommand(commandId);
         }
 
         @Override
         public void requestFreeBitmap(long commandId) {
-            hintRequests++;
-            publish(EventType.HINT_COMMAND, commandId, 1, 0);
+            if (EventType.HintCommand.startsRequest(commandId, EventType.HintCommand.FREE_BITMAP)) hintRequests++;
+            publish(EventType.HINT_COMMAND, commandId, EventType.HintCommand.FREE_BITMAP, 0);
             source.requestFreeBitmap(commandId);
         }
 

@@ -11,4 +11,12 @@ public interface EventSink {
 
     /** A sink that drops everything. */
     EventSink NONE = (type, timeNs, a, b, c) -> { };
+
+    /** Publishes each event to {@code first}, then to {@code second}. */
+    static EventSink both(EventSink first, EventSink second) {
+        return (type, timeNs, a, b, c) -> {
+            first.publish(type, timeNs, a, b, c);
+            second.publish(type, timeNs, a, b, c);
+        };
+    }
 }

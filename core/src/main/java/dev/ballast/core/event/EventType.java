@@ -1,75 +1,111 @@
 package dev.ballast.core.event;
 
+import static dev.ballast.core.event.EventField.BLOCK;
+import static dev.ballast.core.event.EventField.COMMAND;
+import static dev.ballast.core.event.EventField.OFFSET;
+import static dev.ballast.core.event.EventField.PAGES;
+import static dev.ballast.core.event.EventField.PFN;
+import static dev.ballast.core.event.EventField.of;
+import static dev.ballast.core.event.FieldFormat.BALLOON_SOURCE;
+import static dev.ballast.core.event.FieldFormat.BOOL;
+import static dev.ballast.core.event.FieldFormat.CONTENT_COUNT;
+import static dev.ballast.core.event.FieldFormat.DEC;
+import static dev.ballast.core.event.FieldFormat.DECISION;
+import static dev.ballast.core.event.FieldFormat.FAILURE_CAUSE;
+import static dev.ballast.core.event.FieldFormat.FILL_COUNT;
+import static dev.ballast.core.event.FieldFormat.HINT_KIND;
+import static dev.ballast.core.event.FieldFormat.REJECT_REASON;
+
+import dev.ballast.core.policy.CommandIds;
+import java.util.List;
+
 /**
- * The catalogue of everything the engine consumes and decides. Every event is a fixed record of a
- * type, the engine time it happened at (nanoseconds) and three 64-bit fields {@code a, b, c}
- * whose meaning each type states below. Pages are always named as (block index, offset in block);
- * raw guest requests keep the guest's PFNs because a request that names no RAM must still be
- * recorded as the guest sent it.
+ * The catalogue of everything the engine consumes and decides: one definition per event, which
+ * the engine encodes with, and the journal's dissector, the replay, the folds of a run and the
+ * report decode with. Every event is a fixed record of a type, the engine time it happened at
+ * (nanoseconds) and three 64-bit fields {@code a, b, c}; each type below lists its fields in that
+ * order (name, {@linkplain FieldFormat how the value is coded}, meaning), and a field whose value
+ * packs more than one number has its encoder and decoders in the nested class named after the
+ * type ({@link SendFill}, {@link Content}, {@link HintCommand}, {@link Balloon}). Pages are always
+ * named as (block index, offset in block); raw guest requests keep the guest's PFNs because a
+ * request that names no RAM must still be recorded as the guest sent it.
  *
  * <p>Types marked <b>input</b> are what the engine consumed, in the order it consumed them: a
  * replay feeds them back. Types marked <b>decision</b> are what the engine did: a replay checks
  * them. Types marked <b>info</b> are neither (the guest's own view, kept for inspection).
  *
- * <p>Ids are stable: they are written to journals. Never renumber; only append.
+ * <p>Ids and field codings are stable: they are written to journals. Never renumber or recode;
+ * only append. A new event is a new constant here with its fields (the dissector prints it from
+ * them), published where it happens.
  */
 public enum EventType {
-    /** input: one engine step began; time is the clock reading the step used. a=step number. */
-    STEP(1, Kind.INPUT),
-    /** input: the link failed or the peer went away. a=failure cause code ({@link FailureCause}). */
-    LINK_FAILED(2, Kind.INPUT),
+    /** input: one engine step began; the event's time is the clock reading the step used. */
+    STEP(1, Kind.INPUT, of("step", DEC, "clock readings before this one, from 0")),
+    /** input: the link failed or the peer went away. */
+    LINK_FAILED(2, Kind.INPUT, of("cause", FAILURE_CAUSE, "why")),
     /** input: the user cancelled. */
     CANCEL(3, Kind.INPUT),
-    /** input: a dirty-log sync began. a=sync number. */
-    SYNC_BEGIN(4, Kind.INPUT),
-    /** input: pages reported dirty by the sync. a=block, b=offset, c=count. */
-    DIRTY(5, Kind.INPUT),
-    /** input: the dirty-log sync ended. a=sync number, b=dirty pages reported. */
-    SYNC_END(6, Kind.INPUT),
-    /** input: a free page hint as the guest sent it. a=command id, b=first PFN, c=pages. */
-    HINT(7, Kind.INPUT),
-    /** input: a free page bitmap range as the guest sent it. a=command id, b=first PFN, c=pages. */
-    FREE_BITMAP(8, Kind.INPUT),
-    /** input: the guest's free page bitmap for command a is complete. */
-    FREE_BITMAP_END(9, Kind.INPUT),
-    /** input: balloon inflate as the guest sent it. a=0 for PFN array, 1 for bitmap, b=first PFN, c=pages. */
-    BALLOON_INFLATE(10, Kind.INPUT),
-    /** input: balloon deflate as the guest sent it. a as for inflate, b=first PFN, c=pages. */
-    BALLOON_DEFLATE(11, Kind.INPUT),
-    /** input: the last command id the guest's hint device issued before this migration (-1: none), at setup. */
-    COMMAND_BASE(13, Kind.INPUT),
-    /** input: answer to a content question: a=block, b=offset, c=count of pages that are all zero (c&gt;0) or all non-zero (-c). */
-    CONTENT(12, Kind.INPUT),
+    /** input: a dirty-log sync began (sync 0 is the setup's: the pages the destination lacks follow as DIRTY). */
+    SYNC_BEGIN(4, Kind.INPUT, of("sync", DEC, "sync number in this migration, 0 at setup")),
+    /** input: pages reported dirty by the sync (at sync 0: pages the destination lacks). */
+    DIRTY(5, Kind.INPUT, BLOCK, OFFSET, PAGES),
+    /** input: the dirty-log sync ended. */
+    SYNC_END(6, Kind.INPUT, of("sync", DEC, "sync number"), of("dirtyPages", DEC, "pages the sync reported")),
+    /** input: a free page hint as the guest sent it. */
+    HINT(7, Kind.INPUT, COMMAND, PFN, PAGES),
+    /** input: a free page bitmap range as the guest sent it. */
+    FREE_BITMAP(8, Kind.INPUT, COMMAND, PFN, PAGES),
+    /** input: the guest's free page bitmap for a command is complete. */
+    FREE_BITMAP_END(9, Kind.INPUT, COMMAND),
+    /**
+     * input: pages put in the balloon as the guest sent them, or (source {@link Balloon#AT_SETUP}) as
+     * the device reported its balloon when the migration began.
+     */
+    BALLOON_INFLATE(10, Kind.INPUT, of("source", BALLOON_SOURCE, "how the range came: see Balloon"), PFN, PAGES),
+    /** input: pages taken out of the balloon as the guest sent them. */
+    BALLOON_DEFLATE(11, Kind.INPUT, of("source", BALLOON_SOURCE, "how the range came: see Balloon"), PFN, PAGES),
+    /** input: at setup, the last command id the guest's hint device issued before this migration. */
+    COMMAND_BASE(13, Kind.INPUT, of("lastCmd", FieldFormat.COMMAND, "the device's last command id, -1 for none")),
+    /** input: the answer to a content question about pages about to be sent. */
+    CONTENT(12, Kind.INPUT, BLOCK, OFFSET, of("pages", CONTENT_COUNT, "n > 0: n pages all zero; -n: n pages all non-zero (see Content)")),
 
-    /** decision: the engine entered a phase. a=phase ordinal ({@link dev.ballast.core.engine.Phase}), b=iteration. */
-    PHASE(20, Kind.DECISION),
-    /** decision: pages sent with their data. a=block, b=offset, c=count. */
-    SEND_NORMAL(21, Kind.DECISION),
-    /** decision: pages sent as a short fill record (zero, or the poison value). a=block, b=offset, c=count | fill byte &lt;&lt; 48. */
-    SEND_FILL(22, Kind.DECISION),
-    /** decision: pages not sent because they are in the balloon. a=block, b=offset, c=count. */
-    SKIP_BALLOON(23, Kind.DECISION),
-    /** decision: pages cleared from the migration bitmap by a hint or free bitmap. a=block, b=offset, c=count. */
-    SKIP_FREE(24, Kind.DECISION),
-    /** decision: a command sent to the guest's hint device. a=command id (0 stop, 1 done), b=0 for hint, 1 for free bitmap. */
-    HINT_COMMAND(25, Kind.DECISION),
-    /** decision: a guest request rejected. a=reject reason ({@link RejectReason}), b=first PFN, c=pages. */
-    REJECT(26, Kind.DECISION),
-    /** decision: convergence was checked. a=remaining bytes, b=bandwidth bytes/s, c=1 if stop-and-copy follows. */
-    CONVERGENCE(27, Kind.DECISION),
-    /** decision: the balloon skip was switched on (a=1) or off (a=0). */
-    BALLOON_SKIP(28, Kind.DECISION),
-    /** decision: an iteration (pass over the bitmap) ended. a=iteration, b=pages sent in it, c=bytes sent in it. */
-    ITERATION_END(29, Kind.DECISION),
-    /** decision: the guest was paused (a=1) or resumed on the source (a=0). */
-    GUEST_RUN_STATE(30, Kind.DECISION),
-    /** decision: the migration ended. a=final phase ordinal, b=transferred bytes, c=downtime ns. */
-    END(31, Kind.DECISION),
+    /** decision: the engine entered a phase. */
+    PHASE(20, Kind.DECISION, of("phase", FieldFormat.PHASE, "Phase ordinal"), of("iteration", DEC, "pass number, the bulk stage is 1")),
+    /** decision: pages sent with their data. */
+    SEND_NORMAL(21, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: pages sent as one short fill record: zero pages, or free pages sent as the poison value. */
+    SEND_FILL(22, Kind.DECISION, BLOCK, OFFSET, of("pages", FILL_COUNT, "page count and fill byte: see SendFill")),
+    /** decision: pages not sent because they are in the balloon. */
+    SKIP_BALLOON(23, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /**
+     * decision: pages a hint or free bitmap named free, cleared from the migration bitmap (under
+     * page poisoning they are marked to go as a poison fill instead).
+     */
+    SKIP_FREE(24, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: a command sent to the guest's hint device. */
+    HINT_COMMAND(25, Kind.DECISION, of("cmd", FieldFormat.COMMAND, "command id (0 stop, 1 done, else a request)"),
+            of("kind", HINT_KIND, "hint or free bitmap: see HintCommand")),
+    /** decision: a guest request rejected. */
+    REJECT(26, Kind.DECISION, of("reason", REJECT_REASON, "why"), PFN, PAGES),
+    /** decision: convergence was checked after a sync; anything but CONTINUE pauses the guest at the next step. */
+    CONVERGENCE(27, Kind.DECISION, of("remainingBytes", DEC, "bytes still to send"),
+            of("bandwidthBytesPerS", DEC, "bandwidth of the last pass"), of("decision", DECISION, "Convergence.Decision ordinal")),
+    /** decision: the balloon skip was switched on or off. */
+    BALLOON_SKIP(28, Kind.DECISION, of("on", BOOL, "1 on, 0 off")),
+    /** decision: an iteration (pass over the bitmap) ended. */
+    ITERATION_END(29, Kind.DECISION, of("iteration", DEC, "pass number"), of("pages", DEC, "pages sent in it"),
+            of("bytes", DEC, "bytes sent in it")),
+    /** decision: the guest was paused (stop-and-copy) or resumed on the source (a migration that did not complete). */
+    GUEST_RUN_STATE(30, Kind.DECISION, of("paused", BOOL, "1 paused, 0 resumed")),
+    /** decision: the migration ended. */
+    END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
+            of("downtimeNs", DEC, "from the pause to the end, 0 if never paused")),
 
-    /** info: the guest wrote a page (sim only, sampled on request). a=block, b=offset, c=version. */
-    GUEST_WRITE(40, Kind.INFO),
-    /** info: a check after the run. a=checked pages, b=mismatched pages, c=first bad page index or -1. */
-    VERIFY(41, Kind.INFO);
+    /** info: the guest wrote a page (sim only, sampled on request). */
+    GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
+    /** info: a check after the run. */
+    VERIFY(41, Kind.INFO, of("checkedPages", DEC, "pages checked"), of("mismatchedPages", DEC, "pages that differ"),
+            of("firstBadPage", DEC, "first bad page index, -1 for none"));
 
     /** What an event is to a replay. */
     public enum Kind { INPUT, DECISION, INFO }
@@ -84,10 +120,12 @@ public enum EventType {
 
     private final int id;
     private final Kind kind;
+    private final List<EventField> fields;
 
-    EventType(int id, Kind kind) {
+    EventType(int id, Kind kind, EventField... fields) {
         this.id = id;
         this.kind = kind;
+        this.fields = List.of(fields);
     }
 
     /** The stable id written to journals. */
@@ -95,8 +133,110 @@ public enum EventType {
 
     public Kind kind() { return kind; }
 
+    /** The fields this type uses, in order a, b, c; fields it does not use are absent (and written as 0). */
+    public List<EventField> fields() { return fields; }
+
     /** The type with this id, or null if no type has it. */
     public static EventType byId(int id) {
         return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+
+    /** Appends {@code TYPE name=value ...}: the fields as {@link #fields()} name and format them. */
+    public StringBuilder appendTo(long a, long b, long c, StringBuilder out) {
+        out.append(name());
+        for (int i = 0; i < fields.size(); i++) {
+            EventField f = fields.get(i);
+            out.append(' ').append(f.name()).append('=');
+            f.format().append(i == 0 ? a : i == 1 ? b : c, out);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ coded fields
+
+    /** {@link #SEND_FILL}'s {@code c}: the page count in the low 48 bits, the fill byte in bits 48..55. */
+    public static final class SendFill {
+        private static final int SHIFT = 48;
+        private static final long COUNT_MASK = (1L << SHIFT) - 1;
+
+        private SendFill() { }
+
+        /** The {@code c} of a fill record of {@code pages} pages of {@code fillByte} (0: zero pages). */
+        public static long c(long pages, int fillByte) {
+            return (pages & COUNT_MASK) | ((long) (fillByte & 0xFF) << SHIFT);
+        }
+
+        public static long pages(long c) {
+            return c & COUNT_MASK;
+        }
+
+        public static int fillByte(long c) {
+            return (int) ((c >>> SHIFT) & 0xFF);
+        }
+
+        /** Zero pages (as opposed to free pages sent as the poison value). */
+        public static boolean zero(long c) {
+            return fillByte(c) == 0;
+        }
+    }
+
+    /** {@link #CONTENT}'s {@code c}: {@code n > 0} for n pages that are all zero, {@code -n} for n all non-zero. */
+    public static final class Content {
+        private Content() { }
+
+        public static long c(long pages, boolean zero) {
+            return zero ? pages : -pages;
+        }
+
+        public static long pages(long c) {
+            return Math.abs(c);
+        }
+
+        public static boolean zero(long c) {
+            return c > 0;
+        }
+    }
+
+    /** {@link #HINT_COMMAND}'s {@code b}: which device protocol the command belongs to. */
+    public static final class HintCommand {
+        /** A free page hint command: stop, done, or a new request. */
+        public static final long HINT = 0;
+        /** A request for the whole free page bitmap. */
+        public static final long FREE_BITMAP = 1;
+
+        private HintCommand() { }
+
+        /**
+         * Whether a {@code HINT_COMMAND} starts a request to the guest (what {@code hints.requests}
+         * counts): every free bitmap request, and hint commands whose id is a request id (not stop
+         * or done).
+         */
+        public static boolean startsRequest(long a, long b) {
+            return b == FREE_BITMAP || CommandIds.isRequest(a);
+        }
+    }
+
+    /** {@link #BALLOON_INFLATE}'s and {@link #BALLOON_DEFLATE}'s {@code a}: how the range reached the host. */
+    public static final class Balloon {
+        /** The guest sent a PFN array. */
+        public static final long PFNS = 0;
+        /** The guest sent a bitmap. */
+        public static final long BITMAP = 1;
+        /**
+         * Not a guest message: the device's balloon when the migration began, reported at setup
+         * (inflate only). Replay answers the engine's {@code balloonState} with these.
+         */
+        public static final long AT_SETUP = 2;
+
+        private Balloon() { }
+
+        /** The guest's message encoding as this field codes it. */
+        public static long of(boolean bitmap) {
+            return bitmap ? BITMAP : PFNS;
+        }
+
+        public static boolean atSetup(long a) {
+            return a == AT_SETUP;
+        }
     }
 }

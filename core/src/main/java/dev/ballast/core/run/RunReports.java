@@ -6,21 +6,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** Building {@link RunReport}s from the engine's statistics: what every backend does alike. */
+/**
+ * Building {@link RunReport}s from a hop's statistics (a {@link dev.ballast.core.event.RunFold}
+ * over its events): what every backend does alike.
+ */
 public final class RunReports {
     private RunReports() { }
-
-    /** The sum of two attempts of one migration: counters add up, the rest is the later attempt's. */
-    public static EngineStats add(EngineStats a, EngineStats b) {
-        return new EngineStats(b.phase(), a.iterations() + b.iterations(), a.syncs() + b.syncs(), a.totalNs() + b.totalNs(),
-                b.setupNs(), b.downtimeNs(), a.transferredBytes() + b.transferredBytes(), a.pagesNormal() + b.pagesNormal(),
-                a.pagesZero() + b.pagesZero(), a.skippedBalloon() + b.skippedBalloon(), a.skippedFree() + b.skippedFree(),
-                a.resent() + b.resent(), a.hintRequests() + b.hintRequests(), a.hintRanges() + b.hintRanges(),
-                a.hintPages() + b.hintPages(), a.hintRejected() + b.hintRejected(), a.rejected() + b.rejected(),
-                a.balloonInflated() + b.balloonInflated(), a.balloonDeflated() + b.balloonDeflated(),
-                a.balloonRejected() + b.balloonRejected(), b.balloonSkipActive(), b.failureCause(), b.failureMessage(),
-                b.lastBandwidthBytesPerSec());
-    }
 
     /**
      * One migration (a hop of a chain) from its attempts' summed statistics {@code sum} and its

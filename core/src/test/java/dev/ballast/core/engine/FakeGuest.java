@@ -103,7 +103,7 @@ class FakeGuest implements SourceGuest {
 
     @Override
     public void balloonState(GuestRequests ballooned) {
-        balloonNow.forEachRun((s, e) -> ballooned.request(EventType.BALLOON_INFLATE, 2, layout.pfnOfIndex(s), e - s));
+        balloonNow.forEachRun((s, e) -> ballooned.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, layout.pfnOfIndex(s), e - s));
     }
 
     @Override

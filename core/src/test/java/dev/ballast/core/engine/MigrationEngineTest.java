@@ -203,7 +203,7 @@ class MigrationEngineTest {
         g.onHintCommand = id -> { if (CommandIds.isRequest(id)) g.request(EventType.HINT, id, 0, 1024); };
         h.run();
         assertThat(h.link.content).containsOnly(-0xAA);
-        assertThat(h.of(EventType.SEND_FILL)).allSatisfy(e -> assertThat(e[4] >>> 48).isEqualTo(0xAA));
+        assertThat(h.of(EventType.SEND_FILL)).allSatisfy(e -> assertThat((long) EventType.SendFill.fillByte(e[4])).isEqualTo(0xAA));
         assertThat(h.engine.stats().pagesNormal()).isZero();
     }
 
@@ -227,7 +227,7 @@ class MigrationEngineTest {
         Harness h = new Harness(g, new BalloonPolicy(), cfg());
         g.beforeEachSync = x -> {
             if (x.syncs == 1) {
-                x.request(EventType.BALLOON_DEFLATE, 0, 10, 1); // told before reuse
+                x.request(EventType.BALLOON_DEFLATE, EventType.Balloon.PFNS, 10, 1); // told before reuse
                 x.write(10);
             }
         };
@@ -238,8 +238,8 @@ class MigrationEngineTest {
     @Test
     void shouldRejectBalloonRequestsOutsideRam() {
         FakeGuest g = new FakeGuest(oneBlock(1024));
-        g.request(EventType.BALLOON_INFLATE, 0, 1000, 100);
-        g.request(EventType.BALLOON_INFLATE, 0, 5, 0);
+        g.request(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, 1000, 100);
+        g.request(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, 5, 0);
         Harness h = new Harness(g, new BalloonPolicy(), cfg()).run();
         assertThat(h.engine.stats().balloonRejected()).isEqualTo(2);
         assertThat(h.engine.balloonBitmap().count()).isZero();

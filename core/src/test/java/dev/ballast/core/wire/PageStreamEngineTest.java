@@ -119,7 +119,7 @@ class PageStreamEngineTest {
             int n = 0;
             while (!requests.isEmpty() && n < max) {
                 long[] r = requests.poll();
-                into.request(r[0] == 1 ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, 0, r[1], r[2]);
+                into.request(r[0] == 1 ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, EventType.Balloon.PFNS, r[1], r[2]);
                 n++;
             }
             return n;

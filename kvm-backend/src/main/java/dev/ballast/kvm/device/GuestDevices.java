@@ -280,7 +280,7 @@ public final class GuestDevices implements AutoCloseable {
                 }
             });
         }
-        forward(inflate ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, mode, pfn, pages);
+        forward(inflate ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, EventType.Balloon.of(mode == GuestAbi.BM_BITMAP), pfn, pages);
     }
 
     private void forward(EventType type, long a, long b, long c) {
@@ -298,7 +298,7 @@ public final class GuestDevices implements AutoCloseable {
     }
 
     /**
-     * Reports the pages in the balloon now, as PFN ranges ({@code BALLOON_INFLATE}, mode 2), and
+     * Reports the pages in the balloon now, as PFN ranges ({@code BALLOON_INFLATE} from {@link EventType.Balloon#AT_SETUP}), and
      * from now on queues every request for {@link #queue()}: the two happen at once, so a
      * request is either in the state or in the queue.
      */
@@ -307,7 +307,7 @@ public final class GuestDevices implements AutoCloseable {
             queue.clear();
             for (dev.ballast.core.mem.RamBlock b : layout.blocks()) {
                 balloon.forEachRun(b.firstIndex(), b.endIndex(),
-                        (s, e) -> into.request(EventType.BALLOON_INFLATE, 2, b.firstPfn() + (s - b.firstIndex()), e - s));
+                        (s, e) -> into.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, b.firstPfn() + (s - b.firstIndex()), e - s));
             }
             forwarding = true;
         }

@@ -6,13 +6,13 @@ import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.RunFold;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.RunReport;
-import dev.ballast.core.run.RunReports;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireSecret;
 import java.util.ArrayList;
@@ -56,27 +56,33 @@ public final class HopMigration {
                                  String label, Consumer<KvmGuest> onMigrating) {
         long session = ThreadLocalRandom.current().nextLong();
         List<RunReport.Attempt> attempts = new ArrayList<>();
+        // The hop's statistics are its events' (the engines' own counters are the tests' cross-check).
+        RunFold fold = new RunFold(source.layout(), source.features().poisonByte(), s.engine().pageHeaderBytes());
+        EventSink sink = EventSink.both(events, fold);
         EngineStats sum = null;
         EngineStats last = null;
         Verdict verdict = null;
         String violation = null;
         long start = System.nanoTime();
+        String failureMessage = null;
         for (int attempt = 0; attempt < s.driver().maxAttempts(); attempt++) {
             long failAtNs = attempt == 0 && s.failAtNs() >= 0 ? s.failAtNs() : -1;
             long failAfter = attempt == 0 ? s.failAfterPages() : -1;
             MigrationPolicy policy = Policies.create(s.policy());
             try (WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs)) {
-                MigrationEngine engine = new MigrationEngine(s.engine(), source, link, policy, events, Clock.SYSTEM);
+                MigrationEngine engine = new MigrationEngine(s.engine(), source, link, policy, sink, Clock.SYSTEM);
                 drive(engine, source, label, progress, attempt == 0 ? onMigrating : null);
                 link.close();
-                last = engine.stats();
+                last = fold.migrationStats();
+                sum = fold.runStats();
                 if (last.phase() == Phase.COMPLETED) {
                     verdict = link.verdict();
                     last = withoutCheck(last, verdict.checkMicros() * 1000);
+                    sum = withoutCheck(sum, verdict.checkMicros() * 1000);
                 }
+                failureMessage = engine.stats().failureMessage();
             }
-            sum = sum == null ? last : RunReports.add(sum, last);
-            String cause = last.failureCause() == null ? null : last.failureCause() + ": " + last.failureMessage();
+            String cause = last.failureCause() == null ? null : last.failureCause() + ": " + failureMessage;
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), cause, last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {

@@ -99,7 +99,7 @@ class GuestDriversTest {
             assertThat(g.call(GuestAbi.OP_BALLOON, 1, 5000).arg(0)).isEqualTo(5000);
             await("the device to take 5000 pages", () -> g.devices().balloonPages() == 5000);
             List<Req> in = drain(g);
-            assertThat(in).allMatch(r -> r.type() == EventType.BALLOON_INFLATE && r.a() == (bitmaps ? 1 : 0));
+            assertThat(in).allMatch(r -> r.type() == EventType.BALLOON_INFLATE && r.a() == EventType.Balloon.of(bitmaps));
             assertThat(in.stream().mapToLong(Req::c).sum()).isEqualTo(5000);
             assertThat(g.devices().stats().discardedPages()).isEqualTo(5000);
 
@@ -215,7 +215,7 @@ class GuestDriversTest {
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) PAGES + 10);
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, GuestAbi.BM_PFNS, 0, 1);
             List<Req> out = drainUntil(g, EventType.BALLOON_INFLATE);
-            assertThat(out).containsExactly(new Req(EventType.BALLOON_INFLATE, 0, PAGES + 10, 1));
+            assertThat(out).containsExactly(new Req(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, PAGES + 10, 1));
             assertThat(g.devices().balloonPages()).isZero();
 
             // garbage ring indexes: rejected, skipped, and the ring works again

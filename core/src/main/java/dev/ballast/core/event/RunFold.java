@@ -1,0 +1,412 @@
+package dev.ballast.core.event;
+
+import dev.ballast.core.engine.EngineStats;
+import dev.ballast.core.engine.Phase;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A run as its events tell it, without the engine: the one fold of the {@linkplain EventType
+ * catalogue}. It follows each migration (an attempt or a hop: every {@code PHASE SETUP} starts
+ * one) with the engine's own bookkeeping — the pages still to send, the pages sent once, the
+ * balloon — and counts what the engine counts, so {@link #migrationStats()} equals the engine's
+ * {@link dev.ballast.core.engine.MigrationEngine#stats()} for the same migration (a test holds
+ * them against each other for every policy), and {@link #runStats()} sums every migration seen.
+ * Checkpoints ({@link #snapshot()}, {@link #restore}) let a reader jump to any event, and
+ * {@code inspect --at}, {@code diff} and the report read their counters from here.
+ *
+ * <p>Applying an event allocates nothing. Not thread-safe: one thread feeds it.
+ */
+public final class RunFold implements EventSink {
+    private final RamLayout layout;
+    private final long[] blockFirst;
+    private final long totalPages;
+    private final int poisonByte;
+    private final long pageBytes;
+    private final long fillBytes;
+
+    // the current migration's page state, as the engine keeps it
+    private final PageBitmap toSend;
+    private final PageBitmap sentOnce;
+    private final PageBitmap balloon;
+    private final BalloonRange balloonRange = new BalloonRange();
+
+    private final Tally finished = new Tally();
+    private final Tally current = new Tally();
+
+    private long eventNumber = -1;
+    private long stepNs;
+    private long lastNs;
+    private int migration;
+    private Phase phase = Phase.SETUP;
+    private int iteration;
+    private long syncs;
+    private long startNs = -1;
+    private long setupEndNs = -1;
+    private long endNs = -1;
+    private long downtimeNs;
+    private int failureCause = -1;
+    private boolean balloonSkip;
+    /** The last convergence check, of whichever migration made it. */
+    private long lastRemainingBytes;
+    private long lastCheckBandwidth;
+    /** The current migration's last measured bandwidth (0 until it checks convergence). */
+    private long lastBandwidth;
+    private long linkFailures;
+    /** The guest request whose REJECTs are being counted against it: 0 none, 1 a hint or bitmap range, 2 a balloon range. */
+    private int openRequest;
+    private boolean openRejected;
+    // what the migrations before the current one add up to, beyond their tallies
+    private long finishedIterations;
+    private long finishedSyncs;
+    private long finishedNs;
+
+    /** Counters that add up over migrations. */
+    private static final class Tally {
+        long transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent;
+        long hintRequests, hintRanges, hintPages, hintRejected, rejected;
+        long balloonInflated, balloonDeflated, balloonRejected;
+
+        long[] toArray() {
+            return new long[] {transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent, hintRequests,
+                    hintRanges, hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected};
+        }
+
+        void fromArray(long[] v) {
+            transferredBytes = v[0]; pagesNormal = v[1]; pagesZero = v[2]; skippedBalloon = v[3]; skippedFree = v[4];
+            resent = v[5]; hintRequests = v[6]; hintRanges = v[7]; hintPages = v[8]; hintRejected = v[9]; rejected = v[10];
+            balloonInflated = v[11]; balloonDeflated = v[12]; balloonRejected = v[13];
+        }
+
+        static final int SIZE = 14;
+
+        void addTo(Tally into) {
+            long[] a = toArray();
+            long[] b = into.toArray();
+            for (int i = 0; i < SIZE; i++) b[i] += a[i];
+            into.fromArray(b);
+        }
+    }
+
+    public RunFold(RamLayout layout, int poisonByte, int pageHeaderBytes) {
+        this.layout = layout;
+        this.blockFirst = layout.blocks().stream().mapToLong(RamBlock::firstIndex).toArray();
+        this.totalPages = layout.totalPages();
+        this.poisonByte = poisonByte;
+        this.pageBytes = RamLayout.PAGE_SIZE + (long) pageHeaderBytes;
+        this.fillBytes = pageHeaderBytes + 8L;
+        this.toSend = new PageBitmap(totalPages);
+        this.sentOnce = new PageBitmap(totalPages);
+        this.balloon = new PageBitmap(totalPages);
+    }
+
+    /** Applies the next event, numbered after the last one applied. */
+    @Override
+    public void publish(EventType type, long timeNs, long a, long b, long c) {
+        apply(eventNumber + 1, type, timeNs, a, b, c);
+    }
+
+    /** Applies one event (its number must follow the last one applied). */
+    public void apply(long number, EventType type, long time, long a, long b, long c) {
+        eventNumber = number;
+        if (type.kind() != EventType.Kind.INFO) lastNs = time;
+        if (type.kind() == EventType.Kind.INPUT && type != EventType.HINT && type != EventType.FREE_BITMAP
+                && type != EventType.BALLOON_INFLATE && type != EventType.BALLOON_DEFLATE) {
+            openRequest = 0;
+        }
+        Tally t = current;
+        switch (type) {
+            case STEP -> stepNs = time;
+            case PHASE -> {
+                Phase p = Phase.byOrdinal(a);
+                if (p == Phase.SETUP) newMigration(time);
+                if (p == Phase.BULK && setupEndNs < 0) setupEndNs = time;
+                phase = p;
+                iteration = (int) b;
+            }
+            case SYNC_BEGIN -> { if (a > 0) syncs = a; }
+            case DIRTY -> toSend.setRange(index(a, b), index(a, b) + c);
+            case SEND_NORMAL -> {
+                sent(index(a, b), c);
+                t.pagesNormal += c;
+                t.transferredBytes += c * pageBytes;
+            }
+            case SEND_FILL -> {
+                long n = EventType.SendFill.pages(c);
+                sent(index(a, b), n);
+                if (EventType.SendFill.zero(c)) t.pagesZero += n;
+                else t.skippedFree += n;
+                t.transferredBytes += fillBytes;
+            }
+            case SKIP_BALLOON -> {
+                toSend.clearRange(index(a, b), index(a, b) + c);
+                t.skippedBalloon += c;
+            }
+            case SKIP_FREE -> {
+                if (poisonByte == 0) t.skippedFree += toSend.clearRangeCounting(index(a, b), index(a, b) + c);
+            }
+            case HINT_COMMAND -> { if (EventType.HintCommand.startsRequest(a, b)) t.hintRequests++; }
+            case HINT, FREE_BITMAP -> {
+                t.hintRanges++;
+                if (!badLength(b, c)) t.hintPages += c;
+                open(1);
+            }
+            case BALLOON_INFLATE, BALLOON_DEFLATE -> {
+                open(2);
+                if (!badLength(b, c) && layout.splitPfnRange(b, c, BalloonRange.NONE) == 0) {
+                    balloonRange.inflate = type == EventType.BALLOON_INFLATE;
+                    layout.splitPfnRange(b, c, balloonRange);
+                }
+            }
+            case REJECT -> {
+                t.rejected++;
+                if (a == RejectReason.MALFORMED.ordinal()) {
+                    openRequest = 0; // a message the device could not parse: a request of its own
+                } else if (openRequest != 0 && !openRejected) {
+                    openRejected = true;
+                    if (openRequest == 1) t.hintRejected++;
+                    else t.balloonRejected++;
+                }
+            }
+            case LINK_FAILED -> {
+                linkFailures++;
+                failureCause = (int) a;
+            }
+            case CONVERGENCE -> {
+                lastRemainingBytes = a;
+                lastCheckBandwidth = b;
+                lastBandwidth = b;
+            }
+            case BALLOON_SKIP -> balloonSkip = a == 1;
+            case END -> {
+                endNs = time;
+                downtimeNs = c;
+            }
+            default -> { }
+        }
+    }
+
+    private void open(int request) {
+        openRequest = request;
+        openRejected = false;
+    }
+
+    private boolean badLength(long pfn, long pages) {
+        return pages <= 0 || pages > totalPages || pfn < 0;
+    }
+
+    private void sent(long p, long n) {
+        toSend.clearRange(p, p + n);
+        current.resent += sentOnce.countRange(p, p + n);
+        sentOnce.setRange(p, p + n);
+    }
+
+    private void newMigration(long time) {
+        if (migration > 0) {
+            current.addTo(finished);
+            finishedIterations += iteration;
+            finishedSyncs += syncs;
+            finishedNs += elapsedNs();
+        }
+        current.fromArray(new long[Tally.SIZE]);
+        migration++;
+        toSend.clearAll();
+        sentOnce.clearAll();
+        balloon.clearAll();
+        iteration = 0;
+        syncs = 0;
+        startNs = time;
+        setupEndNs = -1;
+        endNs = -1;
+        downtimeNs = 0;
+        failureCause = -1;
+        balloonSkip = false;
+        lastBandwidth = 0;
+        openRequest = 0;
+    }
+
+    private long index(long block, long offset) {
+        return blockFirst[(int) block] + offset;
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    /** The checkpoint format; checkpoints of other versions are not restored (a reader then starts from the first event). */
+    public static final int SNAPSHOT_VERSION = 3;
+
+    /**
+     * The state as bytes: the version, the scalars and counters, then the pages still to send,
+     * sent once and in the balloon, each as a varint count of runs and per run a varint gap from
+     * the previous run's end and a varint length (a few bytes a run, however large the guest).
+     */
+    public byte[] snapshot() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(SNAPSHOT_VERSION);
+            for (long v : scalars()) out.writeLong(v);
+            for (long v : finished.toArray()) out.writeLong(v);
+            for (long v : current.toArray()) out.writeLong(v);
+            out.flush();
+            for (PageBitmap bits : new PageBitmap[] {toSend, sentOnce, balloon}) writeRuns(bits, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private long[] scalars() {
+        return new long[] {eventNumber, stepNs, lastNs, migration, phase.ordinal(), iteration, syncs, startNs, setupEndNs, endNs,
+                downtimeNs, failureCause, balloonSkip ? 1 : 0, lastRemainingBytes, lastBandwidth, linkFailures, openRequest,
+                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth};
+    }
+
+    private void scalars(long[] v) {
+        eventNumber = v[0]; stepNs = v[1]; lastNs = v[2]; migration = (int) v[3]; phase = Phase.byOrdinal(v[4]);
+        iteration = (int) v[5]; syncs = v[6]; startNs = v[7]; setupEndNs = v[8]; endNs = v[9]; downtimeNs = v[10];
+        failureCause = (int) v[11]; balloonSkip = v[12] == 1; lastRemainingBytes = v[13]; lastBandwidth = v[14];
+        linkFailures = v[15]; openRequest = (int) v[16]; openRejected = v[17] == 1; finishedIterations = v[18];
+        finishedSyncs = v[19]; finishedNs = v[20]; lastCheckBandwidth = v[21];
+    }
+
+    private static final int SCALARS = 22;
+
+    private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
+        long[] runs = {0};
+        bits.forEachRun((s, e) -> runs[0]++);
+        varint(out, runs[0]);
+        long[] prevEnd = {0};
+        bits.forEachRun((s, e) -> {
+            varint(out, s - prevEnd[0]);
+            varint(out, e - s);
+            prevEnd[0] = e;
+        });
+    }
+
+    private static void readRuns(PageBitmap bits, DataInputStream in) throws IOException {
+        long runs = varint(in);
+        long end = 0;
+        for (long i = 0; i < runs; i++) {
+            long start = end + varint(in);
+            end = start + varint(in);
+            bits.setRange(start, end);
+        }
+    }
+
+    private static void varint(ByteArrayOutputStream out, long v) {
+        while ((v & ~0x7FL) != 0) {
+            out.write((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        out.write((int) v);
+    }
+
+    private static long varint(DataInputStream in) throws IOException {
+        long v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            int b = in.readUnsignedByte();
+            v |= (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return v;
+        }
+        throw new IOException("varint too long");
+    }
+
+    /** The version a checkpoint payload was written in. */
+    public static int snapshotVersion(byte[] payload) {
+        return payload.length < 4 ? -1 : ((payload[0] & 0xFF) << 24) | ((payload[1] & 0xFF) << 16) | ((payload[2] & 0xFF) << 8) | (payload[3] & 0xFF);
+    }
+
+    /**
+     * The state a checkpoint holds, or null if it was written by an earlier version (a reader
+     * then folds from the first event). A payload that does not read whole is an error.
+     */
+    public static RunFold restore(RamLayout layout, int poisonByte, int pageHeaderBytes, byte[] payload) {
+        int v = snapshotVersion(payload);
+        if (v >= 0 && v < SNAPSHOT_VERSION) return null;
+        if (v != SNAPSHOT_VERSION) throw new IllegalArgumentException("checkpoint of unknown version " + v);
+        RunFold s = new RunFold(layout, poisonByte, pageHeaderBytes);
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload))) {
+            in.readInt();
+            long[] scalars = new long[SCALARS];
+            for (int i = 0; i < SCALARS; i++) scalars[i] = in.readLong();
+            s.scalars(scalars);
+            for (Tally t : new Tally[] {s.finished, s.current}) {
+                long[] v2 = new long[Tally.SIZE];
+                for (int i = 0; i < Tally.SIZE; i++) v2[i] = in.readLong();
+                t.fromArray(v2);
+            }
+            for (PageBitmap bits : new PageBitmap[] {s.toSend, s.sentOnce, s.balloon}) readRuns(bits, in);
+            if (in.available() > 0) throw new IOException(in.available() + " bytes too many");
+        } catch (IOException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("damaged checkpoint: " + e.getMessage());
+        }
+        return s;
+    }
+
+    /** Follows the balloon as the engine does: counts the pages whose state changed. */
+    private final class BalloonRange implements RamLayout.BlockRangeConsumer {
+        static final RamLayout.BlockRangeConsumer NONE = (blk, o, n) -> { };
+        boolean inflate;
+
+        @Override
+        public void range(RamBlock block, long offset, long pages) {
+            long g = block.firstIndex() + offset;
+            if (inflate) current.balloonInflated += balloon.setRangeCounting(g, g + pages);
+            else current.balloonDeflated += balloon.clearRangeCounting(g, g + pages);
+        }
+    }
+
+    // ------------------------------------------------------------------ what it says
+
+    public long eventNumber() { return eventNumber; }
+    /** The clock reading of the last engine step. */
+    public long timeNs() { return stepNs; }
+    /** Migrations seen (attempts and hops each count). */
+    public int migration() { return migration; }
+    public Phase phase() { return phase; }
+    public int iteration() { return iteration; }
+    public long syncs() { return syncs; }
+    public long pagesLeft() { return toSend.count(); }
+    public boolean pending(long pageIndex) { return toSend.get(pageIndex); }
+    public long linkFailures() { return linkFailures; }
+    /** The bytes left at the last convergence check of any migration so far. */
+    public long lastRemainingBytes() { return lastRemainingBytes; }
+    /** The bandwidth at the last convergence check of any migration so far. */
+    public long lastCheckBandwidthBytesPerSec() { return lastCheckBandwidth; }
+
+    /**
+     * The current (last) migration's statistics, as its engine's {@code stats()} gives them, but
+     * for the failure message (not in the events: null) and the bandwidth (whole bytes per second).
+     */
+    public EngineStats migrationStats() {
+        return stats(current, iteration, syncs, elapsedNs());
+    }
+
+    /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */
+    public EngineStats runStats() {
+        Tally sum = new Tally();
+        finished.addTo(sum);
+        current.addTo(sum);
+        return stats(sum, finishedIterations + iteration, finishedSyncs + syncs, finishedNs + elapsedNs());
+    }
+
+    /** The current migration's time so far, as the engine measures it: from its first step to its end. */
+    private long elapsedNs() {
+        return startNs < 0 ? 0 : (endNs >= 0 ? endNs : lastNs) - startNs;
+    }
+
+    private EngineStats stats(Tally t, long iterations, long syncCount, long total) {
+        return new EngineStats(phase, (int) iterations, syncCount, total, setupEndNs < 0 ? 0 : setupEndNs - startNs,
+                endNs < 0 ? 0 : downtimeNs, t.transferredBytes, t.pagesNormal, t.pagesZero, t.skippedBalloon, t.skippedFree,
+                t.resent, t.hintRequests, t.hintRanges, t.hintPages, t.hintRejected, t.rejected, t.balloonInflated,
+                t.balloonDeflated, t.balloonRejected, balloonSkip,
+                failureCause < 0 ? null : FailureCause.byCode(failureCause).name(), null, lastBandwidth);
+    }
+}

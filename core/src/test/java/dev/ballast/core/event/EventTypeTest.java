@@ -1,0 +1,55 @@
+package dev.ballast.core.event;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.policy.CommandIds;
+import org.junit.jupiter.api.Test;
+
+class EventTypeTest {
+
+    @Test
+    void shouldCodeFieldsAsJournalsAlreadyHoldThem() {
+        // journals of every format version so far hold these exact values: never recode
+        assertThat(EventType.SendFill.c(64, 0x5A)).isEqualTo(64 | 0x5AL << 48);
+        assertThat(EventType.SendFill.c(64, 0)).isEqualTo(64);
+        assertThat(EventType.Content.c(3, true)).isEqualTo(3);
+        assertThat(EventType.Content.c(3, false)).isEqualTo(-3);
+        assertThat(EventType.HintCommand.HINT).isZero();
+        assertThat(EventType.HintCommand.FREE_BITMAP).isEqualTo(1);
+        assertThat(EventType.Balloon.of(false)).isZero();
+        assertThat(EventType.Balloon.of(true)).isEqualTo(1);
+        assertThat(EventType.Balloon.AT_SETUP).isEqualTo(2);
+        assertThat(EventType.SEND_FILL.id()).isEqualTo(22);
+        assertThat(EventType.BALLOON_INFLATE.id()).isEqualTo(10);
+    }
+
+    @Test
+    void shouldDecodeWhatItEncodes() {
+        long c = EventType.SendFill.c((1L << 48) - 1, 0xFF);
+        assertThat(EventType.SendFill.pages(c)).isEqualTo((1L << 48) - 1);
+        assertThat(EventType.SendFill.fillByte(c)).isEqualTo(0xFF);
+        assertThat(EventType.SendFill.zero(c)).isFalse();
+        assertThat(EventType.SendFill.zero(EventType.SendFill.c(7, 0))).isTrue();
+        assertThat(EventType.Content.pages(EventType.Content.c(9, false))).isEqualTo(9);
+        assertThat(EventType.Content.zero(EventType.Content.c(9, false))).isFalse();
+        assertThat(EventType.Balloon.atSetup(EventType.Balloon.AT_SETUP)).isTrue();
+        assertThat(EventType.Balloon.atSetup(EventType.Balloon.PFNS)).isFalse();
+    }
+
+    @Test
+    void shouldCountEveryBitmapRequestAndOnlyHintCommandsThatAreRequests() {
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.MIN, EventType.HintCommand.HINT)).isTrue();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.STOP, EventType.HintCommand.HINT)).isFalse();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.HINT)).isFalse();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.FREE_BITMAP)).isTrue();
+    }
+
+    @Test
+    void shouldDefineAtMostThreeUniquelyNamedFieldsPerType() {
+        for (EventType t : EventType.values()) {
+            assertThat(t.fields()).hasSizeLessThanOrEqualTo(3);
+            assertThat(t.fields()).extracting(EventField::name).doesNotHaveDuplicates();
+            assertThat(t.fields()).allSatisfy(f -> assertThat(f.meaning()).isNotBlank());
+        }
+    }
+}
