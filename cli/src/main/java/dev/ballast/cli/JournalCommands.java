@@ -47,9 +47,11 @@ final class JournalCommands {
             Path dir = existing(journal);
             String digest;
             boolean cutShort;
+            String cutAt;
             long total;
             try (JournalReader r = JournalReader.open(dir)) {
                 cutShort = r.cutShort();
+                cutAt = r.cutShortAt();
                 total = r.events();
                 digest = cutShort ? null : JournalDigest.toHex(r.verifyDigest());
             }
@@ -65,7 +67,8 @@ final class JournalCommands {
             String rate = String.format(Locale.ROOT, "%.1f M events/s", res.events() / Math.max(ms, 0.001) / 1e3);
             if (cutShort || res.truncated()) {
                 ctx.out().println("replayed " + res.events() + " of " + total + " events (" + res.migrations()
-                        + " migration(s)): every decision matches; the journal was cut short there" + " [" + rate + "]");
+                        + " migration(s)): every decision matches; the journal was cut short there"
+                        + (cutAt == null ? "" : " (" + cutAt + ")") + " [" + rate + "]");
             } else {
                 ctx.out().println("replayed " + res.events() + " events (" + res.migrations() + " migration(s)): every decision matches, digest "
                         + digest + " [" + rate + "]");

@@ -182,6 +182,11 @@ public final class Main implements Callable<Integer> {
         return ExitCodes.ERROR;
     }
 
+    /**
+     * The one line a user reads for a failure, with no Java class name: Ballast's own exceptions and the
+     * JDK's I/O and argument errors carry messages meant for users; anything else is an internal error,
+     * and {@code BALLAST_DEBUG=1} shows its stack trace.
+     */
     static String explain(Throwable e) {
         Throwable t = e;
         while ((t instanceof UncheckedIOException || t instanceof CommandLine.ExecutionException
@@ -201,12 +206,12 @@ public final class Main implements Callable<Integer> {
             return "out of memory (" + t.getMessage() + "); give the JVM more heap, e.g. BALLAST_JAVA_OPTS=-Xmx8g";
         }
         String msg = t.getMessage();
-        if (msg == null || msg.isBlank()) return t.getClass().getSimpleName();
-        if (t instanceof IOException || t instanceof UnsupportedOperationException || t instanceof IllegalStateException
-                || t instanceof IllegalArgumentException) {
-            return oneLine(msg);
-        }
-        return oneLine(msg) + " (" + t.getClass().getSimpleName() + ")";
+        boolean meantForUsers = t.getClass().getName().startsWith("dev.ballast.") || t instanceof IOException
+                || t instanceof UnsupportedOperationException || t instanceof IllegalStateException
+                || t instanceof IllegalArgumentException;
+        if (meantForUsers && msg != null && !msg.isBlank()) return oneLine(msg);
+        return "internal error: " + (msg == null || msg.isBlank() ? "a failure with no message" : oneLine(msg))
+                + " (BALLAST_DEBUG=1 shows the stack trace)";
     }
 
     static String oneLine(String s) {

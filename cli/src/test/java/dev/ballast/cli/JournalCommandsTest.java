@@ -117,4 +117,17 @@ class JournalCommandsTest {
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(r.errLines()).hasSize(1);
     }
+
+    /** A journal of format 1 (before documents carried their header's id) still replays: see journal's JournalRoundTripTest. */
+    @Test
+    void shouldReplayAJournalOfTheFormerFormat() throws IOException {
+        Path dir = Files.createDirectories(config.resolve("format1"));
+        try (var in = new java.util.zip.GZIPInputStream(
+                JournalCommandsTest.class.getResourceAsStream("format1-compile-hint-seed1.cq4.gz"))) {
+            Files.copy(in, dir.resolve("20261203H.cq4"));
+        }
+        Cli.Result r = cli.run("replay", dir.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("replayed 1617 events").contains("every decision matches, digest 062c715c7fe7a066");
+    }
 }

@@ -116,13 +116,15 @@ class MainTest {
     }
 
     @Test
-    void shouldNameTheExceptionOfAnUnexpectedError() {
+    void shouldCallAnUnexpectedErrorAnInternalErrorAndPointAtTheStackTrace() {
         sim.failure = s -> new NullPointerException("boom");
 
         Cli.Result r = cli.run("run");
 
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
-        assertThat(r.err()).isEqualTo("ballast: boom (NullPointerException)\n");
+        assertThat(r.err()).isEqualTo("ballast: internal error: boom (BALLAST_DEBUG=1 shows the stack trace)\n");
+        cli.env.put("BALLAST_DEBUG", "1");
+        assertThat(cli.run("run").err()).contains("java.lang.NullPointerException: boom").contains("\tat ");
     }
 
     @Test
@@ -170,5 +172,20 @@ class MainTest {
 
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).startsWith("ballast ").contains("Java 25");
+    }
+
+    @Test
+    void shouldNeverEndAnErrorLineWithAJavaClassName() {
+        dev.ballast.journal.JournalException damaged = new dev.ballast.journal.JournalException(
+                "damaged journal j at event 5 (Chronicle index 0x1): checksum mismatch in batch document");
+        assertThat(Main.explain(damaged)).isEqualTo(damaged.getMessage());
+        assertThat(Main.explain(new IllegalStateException("the link is down"))).isEqualTo("the link is down");
+        for (Throwable unexpected : new Throwable[] {new NullPointerException("Cannot invoke \"x\" because \"y\" is null"),
+                new InternalError("a fault occurred in an unsafe memory access operation"), new ClassCastException(),
+                new IndexOutOfBoundsException("Index 7 out of bounds for length 7")}) {
+            assertThat(Main.explain(unexpected)).as(unexpected.toString())
+                    .startsWith("internal error: ").endsWith("(BALLAST_DEBUG=1 shows the stack trace)")
+                    .doesNotContain(unexpected.getClass().getSimpleName());
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.ballast.journal;
 
 import static dev.ballast.journal.JournalFormat.BATCH_COUNT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_FIRST_EVENT_OFFSET;
+import static dev.ballast.journal.JournalFormat.BATCH_HEADER_ID_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_LAST_CHECKPOINT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_RECORDS_OFFSET;
 import static dev.ballast.journal.JournalFormat.CHECKED_OFFSET;
@@ -18,15 +19,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
-import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
-import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
-import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
-import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
 
 /**
  * Reads a journal written by {@link JournalWriter}: single-threaded, sequential and seekable.
@@ -40,14 +41,19 @@ import net.openhft.chronicle.wire.DocumentContext;
  *     }
  * }
  * }</pre>
- * {@link #seek} finds the batch document holding an event by a binary search over Chronicle's
- * index (documents' first-event numbers), never by reading from the start.
+ * The queue file is read below Chronicle ({@link QueueFile}): mapped read-only, its documents found
+ * from Chronicle's excerpt headers, so a reader never writes into the journal, never reads past the
+ * end of a file cut short, and needs neither {@code metadata.cq4t} nor Chronicle's index.
+ * {@link #seek} finds the batch document holding an event by a binary search over the documents'
+ * first-event numbers, never by reading events from the start.
  *
  * <p>Every document is checked as it is read: its checksum, its place in the event sequence, its
- * record types. A journal whose writer died ({@code kill -9}) has no footer: it reads up to its
- * last complete batch and {@link #cutShort()} says so. Damage is reported as a
- * {@link JournalException} whose one-line message names the event number and Chronicle index.
- * Not thread-safe: one reader per thread.
+ * record types, and (format 2) that it carries the id of this journal's header. A journal whose
+ * writer died ({@code kill -9}) or whose file was cut has no footer: it reads up to its last complete
+ * batch and {@link #cutShort()} says so; a last document that is not whole (its checksum fails and
+ * nothing complete follows it) is where the journal was cut. Damage is reported as a
+ * {@link JournalException} whose one-line message names the event number and Chronicle index, or the
+ * file offset. Not thread-safe: one reader per thread.
  */
 public final class JournalReader implements AutoCloseable {
 
@@ -57,19 +63,20 @@ public final class JournalReader implements AutoCloseable {
         void onRecord(long eventNumber, EventRecord record);
     }
 
+    /** The roll cycle {@link JournalWriter} writes with: it gives the Chronicle indexes in messages and checkpoint pointers. */
+    private static final RollCycle ROLL_CYCLE = LargeRollCycles.HUGE_DAILY;
+
     private final Path directory;
-    private final SingleChronicleQueue queue;
-    private final ExcerptTailer tailer;   // sequential cursor
-    private final ExcerptTailer probe;    // random access: seek, tail, checkpoints
-    private final RollCycle rollCycle;
+    private final QueueFile file;
     private final int cycle;
-    private final long firstSeq;          // the header document
-    private final long lastSeq;           // the last complete document
+    private final long lastSeq;           // the last complete document used
     private final JournalHeader header;
+    private final int headerId;           // what every later document carries: the header's checksum (format 2), 0 (format 1)
     private final JournalFooter footer;
     private final long footerIndex;
     private final long lastCheckpointIndexAtEnd;
     private final long events;
+    private final String cutShortAt;
     private final CRC32C crc = new CRC32C();
     private final EventRecord record = new EventRecord();
 
@@ -79,9 +86,9 @@ public final class JournalReader implements AutoCloseable {
     private byte[] batchBuffer = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
     private int docLength;
     private long docIndex = NO_INDEX;
-    private long docFileOffset = -1;
 
-    // cursor state: the batch loaded in doc
+    // cursor state
+    private long nextSeq;                 // the document the cursor reads next
     private long batchIndex = NO_INDEX;
     private long batchFirst;
     private int batchCount;
@@ -90,77 +97,84 @@ public final class JournalReader implements AutoCloseable {
     private long current = -1;           // number of the record record() shows
     private boolean ended;
 
-    private JournalReader(Path directory, SingleChronicleQueue queue) {
+    private JournalReader(Path directory, QueueFile file) {
         this.directory = directory;
-        this.queue = queue;
-        this.rollCycle = queue.rollCycle();
-        this.tailer = queue.createTailer();
-        this.probe = queue.createTailer();
-
-        long first = queue.firstIndex();
-        long last = queue.lastIndex();
-        if (first == Long.MAX_VALUE || last < 0 || last < first) {
-            throw damage("no complete document (the writer died before writing the header)", -1, NO_INDEX);
-        }
-        this.cycle = rollCycle.toCycle(first);
-        if (rollCycle.toCycle(last) != cycle) {
-            throw damage("spans several cycle files (0x" + Integer.toHexString(cycle) + " to 0x"
-                    + Integer.toHexString(rollCycle.toCycle(last)) + "); a journal is one file", -1, last);
-        }
-        this.firstSeq = rollCycle.toSequenceNumber(first);
-        this.lastSeq = rollCycle.toSequenceNumber(last);
+        this.file = file;
+        this.cycle = cycleOf(file.path());
+        if (file.documents() == 0) throw noHeader();
 
         // header
-        tailer.toStart();
-        if (!readDocument(tailer)) {
-            throw damage("no complete document (the writer died before writing the header)", -1, first);
-        }
+        readDocument(0);
         this.header = parseHeader();
+        this.headerId = header.formatVersion() >= 2 ? RecordDescriptor.getInt(doc, CRC_OFFSET) : 0;
 
         // tail: footer, or the last complete batch
         JournalFooter f = null;
         long fIndex = NO_INDEX;
         long lastCheckpoint = NO_INDEX;
         long available = 0;
-        long endOfLastDocument = docFileOffset + docLength;
-        for (long seq = lastSeq; seq > firstSeq; seq--) {
+        long last = file.documents() - 1;
+        String cut = null;
+        long follows = -2; // not looked yet
+        for (long seq = last; seq > 0; seq--) {
             long index = indexOf(seq);
-            if (!moveAndRead(probe, index)) continue;
-            if (seq == lastSeq) endOfLastDocument = docFileOffset + docLength;
+            boolean tooShort = file.length(seq) < CHECKED_OFFSET; // cut inside its length word, say
+            if (!tooShort) readDocument(seq);
+            if (seq == last && cut == null && (tooShort || !whole())) {
+                // Not whole and last: the journal was cut inside it, unless complete documents follow.
+                follows = followingDocument();
+                if (follows < 0) {
+                    cut = "the document at Chronicle index 0x" + Long.toHexString(index) + " (file offset "
+                            + (file.offset(seq) - Integer.BYTES) + ") is incomplete";
+                    last--;
+                    continue;
+                }
+            }
+            if (tooShort) readDocument(seq); // damage: says so with its position
             int kind = kind();
-            if (kind == KIND_FOOTER && seq == lastSeq) {
+            if (kind == KIND_FOOTER && seq == last) {
                 verifyChecksum(-1);
+                int length = header.formatVersion() >= 2 ? JournalFormat.FOOTER_LENGTH : JournalFormat.FOOTER_LENGTH_V1;
+                if (docLength < length) throw damage("garbled footer document (" + docLength + " bytes)", -1, index);
                 f = new JournalFooter(getLong(JournalFormat.FOOTER_EVENTS_OFFSET),
                         getLong(JournalFormat.FOOTER_DIGEST_OFFSET), getLong(JournalFormat.FOOTER_BATCHES_OFFSET));
+                if (header.formatVersion() >= 2) checkHeaderId(getInt(JournalFormat.FOOTER_HEADER_ID_OFFSET), f.events(), index);
                 fIndex = index;
                 lastCheckpoint = getLong(JournalFormat.FOOTER_LAST_CHECKPOINT_OFFSET);
                 available = f.events();
                 break;
             } else if (kind == KIND_CHECKPOINT) {
                 verifyChecksum(-1);
+                checkHeaderId(getInt(JournalFormat.CHECKPOINT_HEADER_ID_OFFSET), getLong(JournalFormat.CHECKPOINT_EVENT_OFFSET), index);
                 if (lastCheckpoint == NO_INDEX) lastCheckpoint = index;
             } else if (kind == KIND_BATCH) {
-                verifyChecksum(getLong(BATCH_FIRST_EVENT_OFFSET));
+                long first = getLong(BATCH_FIRST_EVENT_OFFSET);
+                verifyChecksum(first);
+                checkHeaderId(getInt(BATCH_HEADER_ID_OFFSET), first, index);
                 if (lastCheckpoint == NO_INDEX) lastCheckpoint = getLong(BATCH_LAST_CHECKPOINT_OFFSET);
-                available = getLong(BATCH_FIRST_EVENT_OFFSET) + getInt(BATCH_COUNT_OFFSET);
+                available = first + getInt(BATCH_COUNT_OFFSET);
                 break;
             } else {
                 throw damage("garbled document (" + JournalFormat.kindName(kind) + ")", -1, index);
             }
         }
         if (f == null) {
-            // No footer: the writer died, or a damaged document hides the rest from Chronicle.
-            // Complete documents after the last one Chronicle shows tell the two apart.
-            long found = JournalScan.findCompleteDocumentAfter(JournalScan.queueFile(directory), endOfLastDocument);
-            if (found >= 0) {
+            // No footer: the writer died or the file was cut, or a damaged document hides the rest.
+            // Complete documents after where the walk stopped tell them apart.
+            if (follows == -2) follows = followingDocument();
+            if (follows >= 0) {
                 throw damage(directory, "after", "the next document is unreadable, but complete documents"
-                        + " follow it (file offset " + found + ")", available, last, null);
+                        + " follow it (file offset " + follows + ")", available, indexOf(last + 1), null);
             }
+            if (cut == null) cut = endOfData();
         }
+        this.lastSeq = last;
         this.footer = f;
         this.footerIndex = fIndex;
         this.lastCheckpointIndexAtEnd = lastCheckpoint;
         this.events = available;
+        this.cutShortAt = cut;
+        this.nextSeq = 1;
         this.docIndex = NO_INDEX;
         this.docLength = 0;
     }
@@ -175,28 +189,28 @@ public final class JournalReader implements AutoCloseable {
         if (!Files.isDirectory(directory)) {
             throw new JournalException("no journal at " + directory + ": not a directory");
         }
+        List<Path> queues;
         try (var files = Files.list(directory)) {
-            if (files.noneMatch(p -> p.getFileName().toString().endsWith(".cq4"))) {
-                throw new JournalException("no journal in " + directory + ": no queue file (*.cq4)");
-            }
+            queues = files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
         } catch (IOException e) {
             throw new JournalException("cannot read journal directory " + directory + ": " + e.getMessage(), e);
         }
-        SingleChronicleQueue queue;
+        if (queues.isEmpty()) throw new JournalException("no journal in " + directory + ": no queue file (*.cq4)");
+        if (queues.size() > 1) {
+            throw new JournalException("damaged journal " + directory + ": it holds " + queues.size() + " queue files ("
+                    + queues.getFirst().getFileName() + " to " + queues.getLast().getFileName() + "); a journal is one");
+        }
+        QueueFile file;
         try {
-            queue = SingleChronicleQueueBuilder.single(directory.toFile()).readOnly(true).build();
-        } catch (RuntimeException | InternalError e) {
-            throw new JournalException("cannot open journal " + directory + ": " + JournalWriter.describe(e), e);
+            file = QueueFile.open(queues.getFirst());
+        } catch (IOException e) {
+            throw new JournalException("cannot read journal " + directory + ": " + e.getMessage(), e);
         }
         try {
-            return new JournalReader(directory, queue);
-        } catch (JournalException e) {
-            queue.close();
+            return new JournalReader(directory, file);
+        } catch (RuntimeException | Error e) {
+            file.close();
             throw e;
-        } catch (RuntimeException | InternalError e) {
-            JournalException located = locateDamage(directory, queue, e);
-            queue.close();
-            throw located;
         }
     }
 
@@ -216,6 +230,11 @@ public final class JournalReader implements AutoCloseable {
     /** True if the writer never closed the journal (no footer): it reads up to its last complete batch. */
     public boolean cutShort() {
         return footer == null;
+    }
+
+    /** Where a journal cut short ends, in words (e.g. {@code the queue file ends inside the document at file offset 547812}); null if it was not cut short. */
+    public String cutShortAt() {
+        return cutShortAt;
     }
 
     /** Events the journal holds: the footer's count, or if cut short, those up to the last complete batch. */
@@ -271,44 +290,35 @@ public final class JournalReader implements AutoCloseable {
 
     /**
      * Positions the cursor so that {@link #next()} returns event {@code eventNumber}; {@code events()}
-     * positions at the end. Binary search over the batch documents through Chronicle's index: reads
-     * O(log documents) document headers, never the journal from its start.
+     * positions at the end. Binary search over the batch documents: reads O(log documents) document
+     * headers, never the journal's events from its start.
      *
      * @throws IllegalArgumentException if {@code eventNumber} is negative or past {@link #events()}
      */
     public void seek(long eventNumber) {
         checkEventNumber(eventNumber);
-        try {
-            long seq = batchSeqContaining(Math.min(eventNumber, events - 1));
-            current = -1;
-            ended = false;
-            if (seq < 0) { // no batch at all: an empty journal; continue after the header
-                batchCount = 0;
-                recordIndex = 0;
-                position = 0;
-                tailer.moveToIndex(indexOf(firstSeq));
-                readDocument(tailer);
-                return;
-            }
-            long index = indexOf(seq);
-            if (!tailer.moveToIndex(index)) {
-                throw damage("cannot move to batch document", eventNumber, index);
-            }
-            position = -1; // loadNextBatch takes the first event from the document it lands on
-            if (!loadNextBatch() || batchIndex != index) {
-                throw damage("batch document vanished while seeking", eventNumber, index);
-            }
-            if (eventNumber < batchFirst || eventNumber > batchFirst + batchCount) {
-                throw damage("batch document holds events " + batchFirst + ".." + (batchFirst + batchCount - 1)
-                        + " where the index search expected event " + eventNumber, eventNumber, index);
-            }
-            recordIndex = (int) (eventNumber - batchFirst);
-            position = eventNumber;
-        } catch (JournalException e) {
-            throw e;
-        } catch (RuntimeException | InternalError e) {
-            throw damage("cannot read (" + JournalWriter.describe(e) + ")", eventNumber, NO_INDEX, e);
+        long seq = batchSeqContaining(Math.min(eventNumber, events - 1));
+        current = -1;
+        ended = false;
+        if (seq < 0) { // no batch at all: an empty journal; continue after the header
+            batchCount = 0;
+            recordIndex = 0;
+            position = 0;
+            nextSeq = 1;
+            return;
         }
+        long index = indexOf(seq);
+        nextSeq = seq;
+        position = -1; // loadNextBatch takes the first event from the document it lands on
+        if (!loadNextBatch() || batchIndex != index) {
+            throw damage("batch document vanished while seeking", eventNumber, index);
+        }
+        if (eventNumber < batchFirst || eventNumber > batchFirst + batchCount) {
+            throw damage("batch document holds events " + batchFirst + ".." + (batchFirst + batchCount - 1)
+                    + " where the search expected event " + eventNumber, eventNumber, index);
+        }
+        recordIndex = (int) (eventNumber - batchFirst);
+        position = eventNumber;
     }
 
     /**
@@ -318,37 +328,34 @@ public final class JournalReader implements AutoCloseable {
      */
     public Checkpoint lastCheckpointAtOrBefore(long eventNumber) {
         if (eventNumber < 0) throw new IllegalArgumentException("eventNumber=" + eventNumber + ": must be >= 0");
-        try {
-            long index;
-            if (eventNumber >= events) {
-                index = lastCheckpointIndexAtEnd;
-            } else {
-                long seq = batchSeqContaining(eventNumber);
-                long batch = indexOf(seq);
-                if (!moveAndRead(probe, batch) || kind() != KIND_BATCH) {
-                    throw damage("batch document expected", eventNumber, batch);
-                }
-                verifyChecksum(eventNumber);
-                index = getLong(BATCH_LAST_CHECKPOINT_OFFSET);
-            }
-            if (index == NO_INDEX) return null;
-            if (!moveAndRead(probe, index) || kind() != KIND_CHECKPOINT) {
-                throw damage("checkpoint pointer leads to no checkpoint", eventNumber, index);
-            }
-            verifyChecksum(-1);
-            long at = getLong(JournalFormat.CHECKPOINT_EVENT_OFFSET);
-            int length = getInt(JournalFormat.CHECKPOINT_LENGTH_OFFSET);
-            if (length < 0 || length > docLength - JournalFormat.CHECKPOINT_PAYLOAD_OFFSET || at > eventNumber) {
-                throw damage("garbled checkpoint document", eventNumber, index);
-            }
-            byte[] payload = new byte[length];
-            System.arraycopy(doc, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET, payload, 0, length);
-            return new Checkpoint(at, payload, index);
-        } catch (JournalException e) {
-            throw e;
-        } catch (RuntimeException | InternalError e) {
-            throw damage("cannot read (" + JournalWriter.describe(e) + ")", eventNumber, NO_INDEX, e);
+        long index;
+        if (eventNumber >= events) {
+            index = lastCheckpointIndexAtEnd;
+        } else {
+            long seq = batchSeqContaining(eventNumber);
+            long batch = indexOf(seq);
+            readDocument(seq);
+            if (kind() != KIND_BATCH) throw damage("batch document expected", eventNumber, batch);
+            verifyChecksum(eventNumber);
+            index = getLong(BATCH_LAST_CHECKPOINT_OFFSET);
         }
+        if (index == NO_INDEX) return null;
+        long seq = ROLL_CYCLE.toSequenceNumber(index);
+        if (index < 0 || seq <= 0 || seq > lastSeq) {
+            throw damage("checkpoint pointer leads to no checkpoint", eventNumber, index);
+        }
+        readDocument(seq);
+        if (kind() != KIND_CHECKPOINT) throw damage("checkpoint pointer leads to no checkpoint", eventNumber, index);
+        verifyChecksum(-1);
+        long at = getLong(JournalFormat.CHECKPOINT_EVENT_OFFSET);
+        int length = getInt(JournalFormat.CHECKPOINT_LENGTH_OFFSET);
+        if (length < 0 || length > docLength - JournalFormat.CHECKPOINT_PAYLOAD_OFFSET || at > eventNumber) {
+            throw damage("garbled checkpoint document", eventNumber, index);
+        }
+        checkHeaderId(getInt(JournalFormat.CHECKPOINT_HEADER_ID_OFFSET), at, index);
+        byte[] payload = new byte[length];
+        System.arraycopy(doc, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET, payload, 0, length);
+        return new Checkpoint(at, payload, index);
     }
 
     /**
@@ -390,113 +397,152 @@ public final class JournalReader implements AutoCloseable {
 
     @Override
     public void close() {
-        queue.close();
+        file.close();
     }
 
     // ---------------------------------------------------------------------------------------------
 
-    /**
-     * Chronicle failed while opening (typically on a garbled length that points past the file):
-     * walks the documents from the start to name the last good event and the failing index.
-     */
-    private static JournalException locateDamage(Path directory, SingleChronicleQueue queue, Throwable original) {
-        long events = 0;
-        long index = NO_INDEX;
-        try (ExcerptTailer t = queue.createTailer()) {
-            t.toStart();
-            while (true) {
-                index = t.index();
-                try (DocumentContext dc = t.readingDocument()) {
-                    if (!dc.isPresent()) break;
-                    index = dc.index();
-                    Bytes<?> b = dc.wire().bytes();
-                    long start = b.readPosition();
-                    long length = b.readRemaining();
-                    if (length >= BATCH_RECORDS_OFFSET && b.readInt(start + KIND_OFFSET) == KIND_BATCH) {
-                        int count = b.readInt(start + BATCH_COUNT_OFFSET);
-                        if (length != BATCH_RECORDS_OFFSET + (long) count * RecordDescriptor.LENGTH) {
-                            return damage(directory, "at", "garbled batch document (" + length + " bytes for "
-                                    + count + " records)", events, index, original);
-                        }
-                        events = b.readLong(start + BATCH_FIRST_EVENT_OFFSET) + count;
-                    }
-                }
-            }
-        } catch (RuntimeException | InternalError e) {
-            return damage(directory, "at", "garbled document (" + JournalWriter.describe(e) + ")", events, index, e);
+    /** No data document at all: say where the file stops making sense. */
+    private JournalException noHeader() {
+        String name = file.path().getFileName().toString();
+        if (file.size() == 0) {
+            return damageAtOffset(0, "the queue file " + name + " is empty (the writer died before it wrote anything)");
         }
-        return damage(directory, "after", "cannot read the journal (" + JournalWriter.describe(original) + ")",
-                events, index, original);
+        JournalException garbled = garbledBeforeHeader();
+        if (garbled != null) return garbled;
+        return damageAtOffset(file.end(), "no journal header: " + switch (file.endReason()) {
+            case FILE_CUT -> "the queue file " + name + " (" + file.size() + " bytes) ends inside a document";
+            case INCOMPLETE -> "the document there is marked incomplete (the writer died while writing it, or the file is damaged there)";
+            case NOTHING_WRITTEN, END_OF_FILE -> "nothing was written after Chronicle's own header";
+        });
     }
 
+    /** Largest part of the file searched for a header that Chronicle's garbled excerpt headers hide: it follows Chronicle's index, about 512 KiB in. */
+    private static final long HEADER_SEARCH_BYTES = 16L << 20;
+
     /**
-     * Reads documents from the sequential tailer until a batch; checks it and makes it current.
-     * If {@code position} is -1 the batch's first event is taken as is (after a seek).
+     * If a journal header lies in the file where the walk through Chronicle's excerpt headers did not
+     * find it, Chronicle's own header or index excerpts before it are damaged: that damage, or null.
      */
+    private JournalException garbledBeforeHeader() {
+        long limit = Math.min(file.size(), HEADER_SEARCH_BYTES) - JournalFormat.HEADER_ENTRIES_OFFSET;
+        for (long at = Integer.BYTES; at <= limit; at += Integer.BYTES) {
+            if (file.intAt(at) == KIND_HEADER && file.longAt(at + JournalFormat.HEADER_MAGIC_OFFSET) == JournalFormat.MAGIC) {
+                if (file.documents() > 0 && file.offset(0) == at) return null;
+                return damageAtOffset(Math.min(file.end(), at), "Chronicle's excerpt headers before the journal's header"
+                        + " (at file offset " + at + ") are garbled");
+            }
+        }
+        return null;
+    }
+
+    /** Why the documents end where they do, for a journal with no footer. */
+    private String endOfData() {
+        long at = file.end();
+        return switch (file.endReason()) {
+            case FILE_CUT -> "the queue file (" + file.size() + " bytes) ends inside the document at file offset " + at;
+            case END_OF_FILE -> "the queue file ends at file offset " + at;
+            case INCOMPLETE -> "the document at file offset " + at + " was never completed (the writer died)";
+            case NOTHING_WRITTEN -> "nothing was written after file offset " + at + " (the writer died)";
+        };
+    }
+
+    /** The file offset of a complete, checksum-valid document after the end of the walk, or -1. */
+    private long followingDocument() {
+        if (file.endReason() == QueueFile.End.END_OF_FILE) return -1;
+        // FILE_CUT too: a garbled length that points past the end of the file looks like a cut, but
+        // the documents after it are still there
+        return JournalScan.findCompleteDocumentAfter(file.path(), file.end() + Integer.BYTES);
+    }
+
+    /** True if the document in {@link #doc} is whole: a known kind, a checksum that matches, a consistent length. */
+    private boolean whole() {
+        if (docLength < CHECKED_OFFSET) return false;
+        int kind = kind();
+        if (kind != KIND_BATCH && kind != KIND_CHECKPOINT && kind != KIND_FOOTER) return false;
+        crc.reset();
+        crc.update(doc, CHECKED_OFFSET, docLength - CHECKED_OFFSET);
+        if ((int) crc.getValue() != RecordDescriptor.getInt(doc, CRC_OFFSET)) return false;
+        return kind != KIND_BATCH || (docLength >= BATCH_RECORDS_OFFSET
+                && (long) RecordDescriptor.getInt(doc, BATCH_COUNT_OFFSET) * RecordDescriptor.LENGTH == docLength - BATCH_RECORDS_OFFSET);
+    }
+
+    private void checkHeaderId(int id, long eventNumber, long index) {
+        if (id != headerId) {
+            throw damage(header.formatVersion() >= 2
+                    ? "its header belongs to another run (the header's id is " + hex(headerId) + ", this document carries "
+                            + hex(id) + ")"
+                    : "a format 1 document with a non-zero reserved field (" + hex(id) + ")", Math.max(eventNumber, 0), index);
+        }
+    }
+
+    private static String hex(int id) {
+        return String.format("%08x", id);
+    }
+
+    /** Reads documents from the cursor until a batch; checks it and makes it current. If {@code position} is -1 the batch's first event is taken as is (after a seek). */
     private boolean loadNextBatch() {
-        try {
-            while (true) {
-                if (!readDocument(tailer)) {
-                    reachedEnd();
+        while (true) {
+            if (nextSeq > lastSeq) {
+                reachedEnd();
+                return false;
+            }
+            readDocument(nextSeq++);
+            int kind = kind();
+            switch (kind) {
+                case KIND_BATCH -> {
+                    long first = getLong(BATCH_FIRST_EVENT_OFFSET);
+                    verifyChecksum(position < 0 ? first : position);
+                    int count = getInt(BATCH_COUNT_OFFSET);
+                    if (count <= 0 || (long) count * RecordDescriptor.LENGTH != docLength - BATCH_RECORDS_OFFSET) {
+                        throw damage("garbled batch document (count " + count + ", " + docLength + " bytes)",
+                                first, docIndex);
+                    }
+                    if (position >= 0 && first != position) {
+                        throw damage("batch document starts at event " + first + " where event " + position
+                                + " was expected (a document is missing or repeated)", position, docIndex);
+                    }
+                    checkHeaderId(getInt(BATCH_HEADER_ID_OFFSET), first, docIndex);
+                    for (int i = 0; i < count; i++) {
+                        int typeId = RecordDescriptor.getU16(doc, BATCH_RECORDS_OFFSET + i * RecordDescriptor.LENGTH);
+                        if (EventType.byId(typeId) == null) {
+                            throw damage("unknown event type id " + typeId
+                                    + " (damaged, or written by a newer Ballast)", first + i, docIndex);
+                        }
+                    }
+                    byte[] swap = batchBuffer;
+                    batchBuffer = doc;
+                    doc = swap;
+                    batchIndex = docIndex;
+                    batchFirst = first;
+                    batchCount = count;
+                    recordIndex = 0;
+                    position = first;
+                    return true;
+                }
+                case KIND_CHECKPOINT -> {
+                    verifyChecksum(Math.max(position, 0));
+                    checkHeaderId(getInt(JournalFormat.CHECKPOINT_HEADER_ID_OFFSET), Math.max(position, 0), docIndex);
+                }
+                case KIND_FOOTER -> {
+                    verifyChecksum(position);
+                    long total = getLong(JournalFormat.FOOTER_EVENTS_OFFSET);
+                    if (total != position) {
+                        throw damage("footer says " + total + " events but " + position + " were read",
+                                position, docIndex);
+                    }
+                    ended = true;
                     return false;
                 }
-                int kind = kind();
-                switch (kind) {
-                    case KIND_BATCH -> {
-                        long first = getLong(BATCH_FIRST_EVENT_OFFSET);
-                        verifyChecksum(position < 0 ? first : position);
-                        int count = getInt(BATCH_COUNT_OFFSET);
-                        if (count <= 0 || (long) count * RecordDescriptor.LENGTH != docLength - BATCH_RECORDS_OFFSET) {
-                            throw damage("garbled batch document (count " + count + ", " + docLength + " bytes)",
-                                    first, docIndex);
-                        }
-                        if (position >= 0 && first != position) {
-                            throw damage("batch document starts at event " + first + " where event " + position
-                                    + " was expected (a document is missing or repeated)", position, docIndex);
-                        }
-                        for (int i = 0; i < count; i++) {
-                            int typeId = RecordDescriptor.getU16(doc, BATCH_RECORDS_OFFSET + i * RecordDescriptor.LENGTH);
-                            if (EventType.byId(typeId) == null) {
-                                throw damage("unknown event type id " + typeId
-                                        + " (damaged, or written by a newer Ballast)", first + i, docIndex);
-                            }
-                        }
-                        byte[] swap = batchBuffer;
-                        batchBuffer = doc;
-                        doc = swap;
-                        batchIndex = docIndex;
-                        batchFirst = first;
-                        batchCount = count;
-                        recordIndex = 0;
-                        position = first;
-                        return true;
-                    }
-                    case KIND_CHECKPOINT -> verifyChecksum(Math.max(position, 0));
-                    case KIND_FOOTER -> {
-                        verifyChecksum(position);
-                        long total = getLong(JournalFormat.FOOTER_EVENTS_OFFSET);
-                        if (total != position) {
-                            throw damage("footer says " + total + " events but " + position + " were read",
-                                    position, docIndex);
-                        }
-                        ended = true;
-                        return false;
-                    }
-                    default -> throw damage("unexpected " + JournalFormat.kindName(kind) + " document",
-                            Math.max(position, 0), docIndex);
-                }
+                default -> throw damage("unexpected " + JournalFormat.kindName(kind) + " document",
+                        Math.max(position, 0), docIndex);
             }
-        } catch (JournalException e) {
-            throw e;
-        } catch (RuntimeException | InternalError e) {
-            throw damage("cannot read the next document (" + JournalWriter.describe(e) + ")",
-                    Math.max(position, 0), docIndex, e);
         }
     }
 
     /** No more complete documents: fine only where the journal says it ends. */
     private void reachedEnd() {
-        long at = tailer.index();
+        long at = indexOf(nextSeq);
         if (footer != null) {
             throw damage("the next document is unreadable; the footer lies beyond it", position, at);
         }
@@ -509,7 +555,7 @@ public final class JournalReader implements AutoCloseable {
 
     /** The sequence number of the batch document holding {@code eventNumber}, or -1 if there are no batches. */
     private long batchSeqContaining(long eventNumber) {
-        long lo = firstSeq + 1;
+        long lo = 1;
         long hi = lastSeq;
         long best = -1;
         while (lo <= hi) {
@@ -517,7 +563,7 @@ public final class JournalReader implements AutoCloseable {
             long found = -1;
             long firstEvent = 0;
             for (long s = mid; s <= hi; s++) { // skip checkpoints and the footer
-                long first = peekBatchFirstEvent(indexOf(s));
+                long first = peekBatchFirstEvent(s);
                 if (first >= 0) {
                     found = s;
                     firstEvent = first;
@@ -545,46 +591,37 @@ public final class JournalReader implements AutoCloseable {
     }
 
     private long indexOf(long seq) {
-        return rollCycle.toIndex(cycle, seq);
+        return ROLL_CYCLE.toIndex(cycle, seq);
     }
 
-    /**
-     * The first event number of the batch document at {@code index}, read in place without copying
-     * the document; -1 if there is no document there or it is not a batch. The batch found last is
-     * checked in full when it is loaded.
-     */
-    private long peekBatchFirstEvent(long index) {
-        if (!probe.moveToIndex(index)) return -1;
-        try (DocumentContext dc = probe.readingDocument()) {
-            if (!dc.isPresent()) return -1;
-            Bytes<?> b = dc.wire().bytes();
-            long start = b.readPosition();
-            if (b.readRemaining() < BATCH_RECORDS_OFFSET || b.readInt(start + KIND_OFFSET) != KIND_BATCH) return -1;
-            return b.readLong(start + BATCH_FIRST_EVENT_OFFSET);
+    /** The cycle a queue file's name gives (days since 1970 for the daily cycles), or 0: only for the indexes printed. */
+    private static int cycleOf(Path queueFile) {
+        String name = queueFile.getFileName().toString();
+        if (name.length() < 8) return 0;
+        try {
+            return (int) LocalDate.parse(name.substring(0, 8), DateTimeFormatter.BASIC_ISO_DATE).toEpochDay();
+        } catch (DateTimeParseException e) {
+            return 0;
         }
     }
 
-    private boolean moveAndRead(ExcerptTailer t, long index) {
-        return t.moveToIndex(index) && readDocument(t);
+    /** The first event number of the batch document {@code seq}, read in place; -1 if it is not a batch. The batch found last is checked in full when it is loaded. */
+    private long peekBatchFirstEvent(long seq) {
+        if (file.length(seq) < BATCH_RECORDS_OFFSET || file.getInt(seq, KIND_OFFSET) != KIND_BATCH) return -1;
+        return file.getLong(seq, BATCH_FIRST_EVENT_OFFSET);
     }
 
-    /** Copies the next complete document of {@code t} into {@link #doc}; false if there is none. */
-    private boolean readDocument(ExcerptTailer t) {
-        try (DocumentContext dc = t.readingDocument()) {
-            if (!dc.isPresent()) return false;
-            docIndex = dc.index();
-            Bytes<?> bytes = dc.wire().bytes();
-            docFileOffset = bytes.readPosition();
-            long length = bytes.readRemaining();
-            if (length < CHECKED_OFFSET || length > Integer.MAX_VALUE - 16) {
-                throw damage("garbled document of " + length + " bytes", Math.max(position, 0), docIndex);
-            }
-            if (length > doc.length) doc = new byte[(int) Math.max(length, doc.length * 2L)];
-            int n = bytes.read(doc, 0, (int) length);
-            if (n != length) throw damage("truncated document", Math.max(position, 0), docIndex);
-            docLength = (int) length;
-            return true;
+    /** Copies document {@code seq} into {@link #doc}. */
+    private void readDocument(long seq) {
+        docIndex = indexOf(seq);
+        int length = file.length(seq);
+        if (length < CHECKED_OFFSET) {
+            docLength = 0;
+            throw damage("garbled document of " + length + " bytes", Math.max(position, 0), docIndex);
         }
+        if (length > doc.length) doc = new byte[(int) Math.min(Integer.MAX_VALUE - 16, Math.max(length, doc.length * 2L))];
+        file.copy(seq, doc);
+        docLength = length;
     }
 
     private int kind() {
@@ -621,13 +658,23 @@ public final class JournalReader implements AutoCloseable {
         long index = docIndex;
         if (kind() != KIND_HEADER || docLength < JournalFormat.HEADER_ENTRIES_OFFSET
                 || getLong(JournalFormat.HEADER_MAGIC_OFFSET) != JournalFormat.MAGIC) {
-            throw new JournalException("not a Ballast journal: " + directory + " (its first document has no journal header)",
-                    -1, index, null);
+            long at = file.offset(0);
+            if (doc[docLength - 1] == 0) { // a header never ends in a zero byte: this one was cut, the rest never written
+                int zeros = docLength;
+                while (zeros > 0 && doc[zeros - 1] == 0) zeros--;
+                throw damage("the header document (file offset " + at + ") was cut: its bytes from file offset "
+                        + (at + zeros) + " on are zeros", -1, index);
+            }
+            JournalException garbled = garbledBeforeHeader();
+            if (garbled != null) throw garbled;
+            throw new JournalException("not a Ballast journal: " + directory + " (its first document, at file offset "
+                    + at + ", has no journal header)", -1, index, null);
         }
         int version = getInt(JournalFormat.HEADER_VERSION_OFFSET);
-        if (version != JournalFormat.FORMAT_VERSION) {
+        if (version < JournalFormat.OLDEST_FORMAT_VERSION || version > JournalFormat.FORMAT_VERSION) {
             throw new JournalException("journal " + directory + " has format version " + version
-                    + "; this Ballast reads only version " + JournalFormat.FORMAT_VERSION, -1, index, null);
+                    + "; this Ballast reads versions " + JournalFormat.OLDEST_FORMAT_VERSION + " to "
+                    + JournalFormat.FORMAT_VERSION, -1, index, null);
         }
         verifyChecksum(-1);
         int entries = getInt(JournalFormat.HEADER_ENTRY_COUNT_OFFSET);
@@ -652,11 +699,12 @@ public final class JournalReader implements AutoCloseable {
     }
 
     private JournalException damage(String what, long eventNumber, long index) {
-        return damage(what, eventNumber, index, null);
+        return damage(directory, "at", what, eventNumber, index, null);
     }
 
-    private JournalException damage(String what, long eventNumber, long index, Throwable cause) {
-        return damage(directory, "at", what, eventNumber, index, cause);
+    private JournalException damageAtOffset(long fileOffset, String what) {
+        return new JournalException("damaged journal " + directory + " at file offset " + fileOffset + ": " + what,
+                JournalException.NONE, NO_INDEX, null);
     }
 
     /** {@code damaged journal DIR at event N (Chronicle index 0x...): what} — one line. */

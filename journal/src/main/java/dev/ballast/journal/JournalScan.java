@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
@@ -22,15 +21,6 @@ final class JournalScan {
     private static final int CHUNK = 1 << 20;
 
     private JournalScan() { }
-
-    static Path queueFile(Path dir) {
-        try (var files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().findFirst()
-                    .orElseThrow(() -> new JournalException("no journal in " + dir + ": no queue file (*.cq4)"));
-        } catch (IOException e) {
-            throw new JournalException("cannot read journal directory " + dir + ": " + e.getMessage(), e);
-        }
-    }
 
     /**
      * The file offset of the first complete, checksum-valid journal document (batch, checkpoint or

@@ -4,7 +4,7 @@ import static dev.ballast.journal.JournalFormat.BATCH_COUNT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_FIRST_EVENT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_LAST_CHECKPOINT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_RECORDS_OFFSET;
-import static dev.ballast.journal.JournalFormat.BATCH_RESERVED_OFFSET;
+import static dev.ballast.journal.JournalFormat.BATCH_HEADER_ID_OFFSET;
 import static dev.ballast.journal.JournalFormat.CHECKED_OFFSET;
 import static dev.ballast.journal.JournalFormat.CRC_OFFSET;
 import static dev.ballast.journal.JournalFormat.KIND_OFFSET;
@@ -353,9 +353,11 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         queue.close();
     }
 
+    /** The first line of a failure's message, for a one-line error (no class name: the cause keeps it for BALLAST_DEBUG). */
     static String describe(Throwable t) {
         String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m.lines().findFirst().orElse(""));
+        String line = m == null ? "" : m.strip().lines().findFirst().orElse("");
+        return line.isEmpty() ? "an unexpected failure with no message" : line;
     }
 
     static byte[] encodeHeader(Map<String, String> metadata) {
@@ -391,6 +393,8 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         final CountDownLatch finished = new CountDownLatch(1);
         private final SingleChronicleQueue queue;
         private final byte[] headerDocument;
+        /** The header's checksum, which every later document carries ({@link JournalFormat}). */
+        private final int headerId;
         private final int maxRecords;
         private final byte[] batch;
         private final byte[] small = new byte[Math.max(JournalFormat.FOOTER_LENGTH, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET)];
@@ -419,6 +423,7 @@ public final class JournalWriter implements EventSink, AutoCloseable {
             this.queue = queue;
             this.droppedAfterClose = droppedAfterClose;
             this.headerDocument = headerDocument;
+            this.headerId = RecordDescriptor.getInt(headerDocument, CRC_OFFSET);
             this.maxRecords = maxRecords;
             this.batch = new byte[BATCH_RECORDS_OFFSET + maxRecords * RecordDescriptor.LENGTH];
             this.writtenDigest = digest.value();
@@ -476,7 +481,7 @@ public final class JournalWriter implements EventSink, AutoCloseable {
                 RecordDescriptor.putInt(batch, KIND_OFFSET, JournalFormat.KIND_BATCH);
                 RecordDescriptor.putLong(batch, BATCH_FIRST_EVENT_OFFSET, nextEvent);
                 RecordDescriptor.putInt(batch, BATCH_COUNT_OFFSET, pending);
-                RecordDescriptor.putInt(batch, BATCH_RESERVED_OFFSET, 0);
+                RecordDescriptor.putInt(batch, BATCH_HEADER_ID_OFFSET, headerId);
                 RecordDescriptor.putLong(batch, BATCH_LAST_CHECKPOINT_OFFSET, lastCheckpointIndex);
                 int length = BATCH_RECORDS_OFFSET + pending * RecordDescriptor.LENGTH;
                 checksum(batch, length);
@@ -519,7 +524,7 @@ public final class JournalWriter implements EventSink, AutoCloseable {
                 RecordDescriptor.putLong(doc, JournalFormat.CHECKPOINT_EVENT_OFFSET, eventNumber);
                 RecordDescriptor.putLong(doc, JournalFormat.CHECKPOINT_PREVIOUS_OFFSET, lastCheckpointIndex);
                 RecordDescriptor.putInt(doc, JournalFormat.CHECKPOINT_LENGTH_OFFSET, payload.length);
-                RecordDescriptor.putInt(doc, JournalFormat.CHECKPOINT_RESERVED_OFFSET, 0);
+                RecordDescriptor.putInt(doc, JournalFormat.CHECKPOINT_HEADER_ID_OFFSET, headerId);
                 System.arraycopy(payload, 0, doc, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET, payload.length);
                 checksum(doc, length);
                 lastCheckpointIndex = append(doc, length);
@@ -537,6 +542,8 @@ public final class JournalWriter implements EventSink, AutoCloseable {
                 RecordDescriptor.putLong(doc, JournalFormat.FOOTER_DIGEST_OFFSET, digest.value());
                 RecordDescriptor.putLong(doc, JournalFormat.FOOTER_LAST_CHECKPOINT_OFFSET, lastCheckpointIndex);
                 RecordDescriptor.putLong(doc, JournalFormat.FOOTER_BATCHES_OFFSET, batches);
+                RecordDescriptor.putInt(doc, JournalFormat.FOOTER_HEADER_ID_OFFSET, headerId);
+                RecordDescriptor.putInt(doc, JournalFormat.FOOTER_RESERVED_OFFSET, 0);
                 checksum(doc, JournalFormat.FOOTER_LENGTH);
                 append(doc, JournalFormat.FOOTER_LENGTH);
             } catch (Throwable t) {

@@ -23,9 +23,13 @@ class JournalDamageTest {
 
     /** 10 batch documents of 100 events, event i has a = i. */
     private Path journal(String name) {
+        return journal(name, Map.of("k", "v"));
+    }
+
+    private Path journal(String name, Map<String, String> metadata) {
         Path dir = tmp.resolve(name);
         JournalWriter.Settings settings = JournalWriter.Settings.defaults().withMaxRecordsPerDocument(PER_DOCUMENT);
-        try (JournalWriter w = JournalWriter.create(dir, Map.of("k", "v"), settings)) {
+        try (JournalWriter w = JournalWriter.create(dir, metadata, settings)) {
             // publish in bursts that fill whole documents, so the layout is the same every time
             for (int i = 0; i < EVENTS; i++) {
                 if (i % PER_DOCUMENT == 0) while (w.events() < i) Thread.onSpinWait();
@@ -148,15 +152,84 @@ class JournalDamageTest {
     }
 
     @Test
-    void shouldReportATruncatedQueueFile() throws Exception {
+    void shouldReadAQueueFileCutInsideADocumentUpToItsLastCompleteEvent() throws Exception {
         Path dir = journal("truncated");
         JournalFiles.Batch b = batch(dir, 500);
         JournalFiles.truncate(dir, b.offset() + 50);
-        assertDamageNear(() -> readAll(dir), b.first());
+        assertCutShortAt(dir, b.first(), "the queue file (" + (b.offset() + 50) + " bytes) ends inside the document at file offset "
+                + (b.offset() - 4));
+
+        // the same cut as a crash leaves it: the file keeps its size, the rest reads as zeros
+        Path zeroed = journal("zeroed-tail");
+        JournalFiles.Batch z = batch(zeroed, 500);
+        long size = java.nio.file.Files.size(JournalFiles.queueFile(zeroed));
+        JournalFiles.truncate(zeroed, z.offset() + 50);
+        JournalFiles.truncate(zeroed, size);
+        assertCutShortAt(zeroed, z.first(), "(file offset " + (z.offset() - 4) + ") is incomplete");
 
         Path dir2 = journal("stub");
         JournalFiles.truncate(dir2, 1000);
-        assertDamage(() -> readAll(dir2), "garbled document");
+        assertThatThrownBy(() -> JournalReader.open(dir2)).isInstanceOf(JournalException.class)
+                .hasMessage("damaged journal " + dir2 + " at file offset 200: no journal header: the queue file "
+                        + JournalFiles.queueFile(dir2).getFileName() + " (1000 bytes) ends inside a document");
+    }
+
+    @Test
+    void shouldReadAJournalCutInsideTheLengthWordOfItsLastDocument() throws Exception {
+        Path dir = journal("cut-length");
+        long footer = JournalFiles.documentOffsets(dir, JournalFormat.KIND_FOOTER).getFirst();
+        // a crash that left one byte of the footer's length word: a 4-byte document, then zeros
+        JournalFiles.write(dir, footer - 4, new byte[JournalFormat.FOOTER_LENGTH + 4]);
+        JournalFiles.write(dir, footer - 4, new byte[] {4});
+        assertCutShortAt(dir, EVENTS, "(file offset " + (footer - 4) + ") is incomplete");
+    }
+
+    private static void assertCutShortAt(Path dir, long events, String where) {
+        try (JournalReader r = JournalReader.open(dir)) {
+            assertThat(r.cutShort()).isTrue();
+            assertThat(r.events()).isEqualTo(events);
+            assertThat(r.cutShortAt()).contains(where);
+            long n = 0;
+            while (r.next()) assertThat(r.record().a()).isEqualTo(n++);
+            assertThat(n).isEqualTo(events);
+            r.seek(events / 2);
+            assertThat(r.next()).isTrue();
+            assertThat(r.record().a()).isEqualTo(events / 2);
+        }
+    }
+
+    @Test
+    void shouldAnswerAnEmptyQueueFileAtOnceWithAPosition() throws Exception {
+        Path dir = journal("empty");
+        JournalFiles.truncate(dir, 0);
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> JournalReader.open(dir)).isInstanceOf(JournalException.class)
+                .hasMessage("damaged journal " + dir + " at file offset 0: the queue file "
+                        + JournalFiles.queueFile(dir).getFileName() + " is empty (the writer died before it wrote anything)");
+        assertThat(System.nanoTime() - t0).as("no wait for a header that never comes").isLessThan(5_000_000_000L);
+    }
+
+    @Test
+    void shouldNotNeedChroniclesMetadataFile() throws Exception {
+        Path dir = journal("no-metadata");
+        java.nio.file.Files.delete(dir.resolve("metadata.cq4t"));
+        readAll(dir);
+        assertThat(dir.resolve("metadata.cq4t")).as("a reader writes nothing").doesNotExist();
+        Path garbled = journal("garbled-metadata");
+        java.nio.file.Files.write(garbled.resolve("metadata.cq4t"), new byte[] {1, 2, 3});
+        readAll(garbled);
+    }
+
+    @Test
+    void shouldRejectAHeaderFromAnotherJournal() throws Exception {
+        Path a = journal("a", Map.of("seed", "1"));
+        Path b = journal("b", Map.of("seed", "2"));
+        long header = JournalFiles.documentOffsets(a, JournalFormat.KIND_HEADER).getFirst();
+        assertThat(JournalFiles.documentOffsets(b, JournalFormat.KIND_HEADER).getFirst()).isEqualTo(header);
+        int length = JournalFiles.readInt(a, header - 4) & 0x3FFF_FFFF;
+        byte[] doc = JournalFiles.read(a, header, length);
+        JournalFiles.write(b, header, doc);
+        assertDamage(() -> JournalReader.open(b).close(), "its header belongs to another run");
     }
 
     @Test
@@ -165,7 +238,7 @@ class JournalDamageTest {
         long header = JournalFiles.documentOffsets(dir, JournalFormat.KIND_HEADER).getFirst();
         JournalFiles.writeInt(dir, header + JournalFormat.HEADER_VERSION_OFFSET, 7);
         assertThatThrownBy(() -> JournalReader.open(dir)).isInstanceOf(JournalException.class)
-                .hasMessage("journal " + dir + " has format version 7; this Ballast reads only version 1");
+                .hasMessage("journal " + dir + " has format version 7; this Ballast reads versions 1 to 2");
     }
 
     @Test

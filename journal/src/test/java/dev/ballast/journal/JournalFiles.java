@@ -75,6 +75,22 @@ final class JournalFiles {
         }
     }
 
+    static byte[] read(Path dir, long offset, int length) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(queueFile(dir).toFile(), "r")) {
+            byte[] b = new byte[length];
+            f.seek(offset);
+            f.readFully(b);
+            return b;
+        }
+    }
+
+    static void write(Path dir, long offset, byte[] bytes) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(queueFile(dir).toFile(), "rw")) {
+            f.seek(offset);
+            f.write(bytes);
+        }
+    }
+
     static void truncate(Path dir, long length) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(queueFile(dir).toFile(), "rw")) {
             f.setLength(length);

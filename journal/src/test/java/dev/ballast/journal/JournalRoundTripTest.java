@@ -88,4 +88,29 @@ class JournalRoundTripTest {
         assertThatThrownBy(() -> JournalReader.open(tmp.resolve("missing")))
                 .isInstanceOf(JournalException.class).hasMessageContaining("not a directory");
     }
+
+    /**
+     * A journal of format 1, as Ballast wrote it before format 2 bound documents to their header
+     * ({@code ballast run --mem 64M --workload compile --policy hint --seed 1} at commit 068d380; its queue
+     * file ends after the footer, 590,924 bytes, gzipped): still read, its digest still verified.
+     */
+    @Test
+    void shouldReadAJournalOfTheFormerFormat() throws Exception {
+        Path dir = java.nio.file.Files.createDirectories(tmp.resolve("format1"));
+        try (var in = new java.util.zip.GZIPInputStream(
+                JournalRoundTripTest.class.getResourceAsStream("format1-compile-hint-seed1.cq4.gz"))) {
+            java.nio.file.Files.copy(in, dir.resolve("20261203H.cq4"));
+        }
+        try (JournalReader r = JournalReader.open(dir)) {
+            assertThat(r.header().formatVersion()).isEqualTo(1);
+            assertThat(r.header().get("seed")).isEqualTo("1");
+            assertThat(r.cutShort()).isFalse();
+            assertThat(r.events()).isEqualTo(1617);
+            assertThat(JournalDigest.toHex(r.verifyDigest())).isEqualTo("062c715c7fe7a066");
+            r.seek(1000);
+            assertThat(r.next()).isTrue();
+            assertThat(r.eventNumber()).isEqualTo(1000);
+        }
+        assertThat(dir.toFile().list()).as("nothing written beside the queue file").containsExactly("20261203H.cq4");
+    }
 }
