@@ -23,12 +23,16 @@ import java.util.function.Consumer;
 /**
  * One migration of a running KVM guest to a {@link Target}, with its retries: the engine on the
  * wall clock through a {@link WireLink}; a failed attempt leaves the source running with its
- * dirty log, and after {@link #RETRY_DELAY_NS} the next attempt resumes (same session: the
+ * dirty log, and after a delay that doubles with each failure ({@link #retryDelayNs}: a destination
+ * that refuses or is busy is not hammered) the next attempt resumes (same session: the
  * destination asks only for what it lacks). Used by {@code ballast run} for every hop and by
  * {@code ballast dest --forward}.
  */
 public final class HopMigration {
-    static final long RETRY_DELAY_NS = 100_000_000L;
+    /** The wait before the first retry. */
+    static final long RETRY_DELAY_NS = 250_000_000L;
+    /** The longest wait between two attempts. */
+    static final long MAX_RETRY_DELAY_NS = 8_000_000_000L;
     static final int MAX_ATTEMPTS = 4;
 
     /**
@@ -84,7 +88,7 @@ public final class HopMigration {
                 violation = KvmRun.invariant(6, "after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
                         + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
             }
-            if (attempt + 1 < s.maxAttempts()) sleepNs(RETRY_DELAY_NS); // the guest runs on, then the migration resumes
+            if (attempt + 1 < s.maxAttempts()) sleepNs(retryDelayNs(attempt + 1)); // the guest runs on, then the migration resumes
         }
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
@@ -126,6 +130,12 @@ public final class HopMigration {
                 progress.update(engine.phase().name().toLowerCase(Locale.ROOT) + label, engine.iteration(), engine.passProgress(), engine.transferredBytes());
             }
         }
+    }
+
+    /** The wait after {@code failed} failed attempts (1, 2, ...): 250 ms, 500 ms, 1 s, ..., at most {@link #MAX_RETRY_DELAY_NS}. */
+    static long retryDelayNs(int failed) {
+        if (failed < 1) throw new IllegalArgumentException("failed=" + failed + " must be >= 1");
+        return Math.min(MAX_RETRY_DELAY_NS, RETRY_DELAY_NS << Math.min(failed - 1, 20));
     }
 
     static void sleepNs(long ns) {
