@@ -2,6 +2,7 @@ package dev.ballast.core.wire;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ReadableByteChannel;
@@ -17,7 +18,8 @@ import static dev.ballast.core.wire.WireException.Reason.*;
  * <p>Its buffer is native memory that {@link #close} frees at once: a destination serving many
  * connections does not wait for a garbage collection to give back each one's buffer (up to 4 MiB;
  * the heap of a destination hardly allocates, so collections are rare, and a {@code ballast dest}
- * grew by 4 MiB of resident memory a connection).
+ * grew by 4 MiB of resident memory a connection). A reader that is never closed gives it back
+ * when it is collected, as a direct buffer would.
  */
 final class FrameIn implements AutoCloseable {
     private final ReadableByteChannel ch;
@@ -27,8 +29,36 @@ final class FrameIn implements AutoCloseable {
     private final int maxLength;
     /** Holds the current record from offset 0; replaced by a larger one when a record needs it. */
     ByteBuffer buf;
-    /** Owns {@link #buf}'s memory. */
-    private Arena arena;
+    /** Owns {@link #buf}'s memory: the arena of the buffer in use, closed by {@link #close} or, failing that, by the cleaner. */
+    private final Owner owner = new Owner();
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** What the cleaner closes: it must not reach the FrameIn. */
+    private static final class Owner implements Runnable {
+        private Arena arena;
+
+        synchronized ByteBuffer allocate(long bytes) {
+            Arena a = Arena.ofShared();
+            arena = a;
+            return a.allocate(bytes, 8).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        /** Frees the buffer in use; {@code next} owns the one that replaces it. */
+        synchronized void replace(Arena next) {
+            run();
+            arena = next;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (arena != null) {
+                arena.close();
+                arena = null;
+            }
+        }
+    }
+
+    private final Cleaner.Cleanable cleanable;
 
     /** Stream offset of the current record's first byte. */
     long recordOffset;
@@ -49,18 +79,15 @@ final class FrameIn implements AutoCloseable {
             if (toDestination ? t.toDestination() : t.toSource()) max = Math.max(max, t.maxLength());
         }
         this.maxLength = max;
-        this.arena = Arena.ofShared();
-        this.buf = arena.allocate(Math.min(INITIAL_CAPACITY, max), 8).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        this.buf = owner.allocate(Math.min(INITIAL_CAPACITY, max));
+        this.cleanable = CLEANER.register(this, owner);
     }
 
     /** Frees the buffer; nothing may be read after. */
     @Override
     public void close() {
-        if (arena != null) {
-            arena.close();
-            arena = null;
-            buf = null;
-        }
+        buf = null;
+        cleanable.clean();
     }
 
     private static final int INITIAL_CAPACITY = 64 << 10;
@@ -106,11 +133,11 @@ final class FrameIn implements AutoCloseable {
     void readPayload() throws IOException, WireException {
         if (length > buf.capacity()) {
             // Only after the header passed: never more than the longest record of an allowed type.
+            ByteBuffer old = buf.flip();
             Arena a = Arena.ofShared();
             ByteBuffer bigger = a.allocate(Math.min(maxLength, Math.max(length, 2L * buf.capacity())), 8).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            bigger.put(buf.flip());
-            arena.close();
-            arena = a;
+            bigger.put(old);
+            owner.replace(a);
             buf = bigger;
         }
         buf.limit(length);
