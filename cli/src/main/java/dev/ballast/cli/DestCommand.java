@@ -22,7 +22,10 @@ import java.util.concurrent.CountDownLatch;
 /** {@code ballast dest}: a destination for kvm runs in another process. */
 @Command(name = "dest", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Receives KVM migrations over TCP, one at a time, until stopped (SIGINT or SIGTERM).",
+            "Receives KVM migrations over TCP, one at a time, until stopped (SIGINT or SIGTERM). Other sources are not "
+                    + "kept waiting by a slow one: each connection must authenticate and send its HELLO within "
+                    + "--handshake-timeout; one that then finds a migration under way waits as long, and is told the "
+                    + "destination is busy.",
             "",
             "For each migration it creates the destination VM from the handshake's layout, installs the pages, starts the "
                     + "guest, lets it check itself and reports the verdict to the source; then it forwards the guest "
@@ -51,6 +54,11 @@ final class DestCommand implements Callable<Integer> {
             description = "A peer that moves no byte this long while this end waits on it is stalled and dropped; 0 = never. "
                     + "Default: ${DEFAULT-VALUE}.")
     long timeoutNs;
+
+    @Option(names = "--handshake-timeout", paramLabel = "TIME", order = 4, defaultValue = "5s", converter = Converters.Duration.class,
+            description = "A source must authenticate and send its HELLO this long after it connects, else it is dropped; a source "
+                    + "that finds another migration under way waits this long for it. Default: ${DEFAULT-VALUE}.")
+    long handshakeTimeoutNs;
 
     @Option(names = "--max-mem", paramLabel = "SIZE", order = 4, defaultValue = "256G", converter = Converters.Size.class,
             description = "The largest guest accepted. Default: ${DEFAULT-VALUE}.")
@@ -113,7 +121,7 @@ final class DestCommand implements Callable<Integer> {
                     ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
                     ctx.out().flush();
                 }
-            });
+            }, handshakeTimeoutNs, DestinationServer.DEFAULT_MAX_CONNECTIONS);
         } catch (IllegalArgumentException e) {
             throw new UsageException(ScenarioOptions.asOption(e.getMessage()).replace("--listen", "--listen"), e);
         }
@@ -125,7 +133,10 @@ final class DestCommand implements Callable<Integer> {
         try {
             server = DestinationServer.start(options);
         } catch (IOException e) {
-            throw new UncheckedIOException("--listen " + listen.getHostString() + ":" + listen.getPort() + ": " + e.getMessage(), e);
+            // one line naming the address (the exception's own message does not)
+            String why = e instanceof java.net.BindException && e.getMessage() != null && e.getMessage().contains("in use")
+                    ? "address already in use (another process listens there)" : e.getMessage();
+            throw new UncheckedIOException(new IOException("--listen " + listen.getHostString() + ":" + listen.getPort() + ": " + why, e));
         }
         try {
             stop.await();

@@ -53,7 +53,9 @@ final class ReportText {
             }
         }
         var v = r.verify();
-        if (v != null) {
+        if (v != null && notRun(r)) {
+            line(sb, "verify", "not run (the migration did not complete)");
+        } else if (v != null) {
             line(sb, "verify", verifyWord(r) + " (" + count(v.checkedPages()) + " pages checked, "
                     + count(v.mismatchedPages()) + " mismatched)" + (v.ok() || v.violation() == null ? "" : ": " + v.violation()));
         }
@@ -179,7 +181,14 @@ final class ReportText {
 
     private static String verifyWord(RunReport r) {
         if (r.verify() == null) return "-";
+        if (notRun(r)) return "not run";
         return r.verify().ok() ? "ok" : "FAILED";
+    }
+
+    /** A run that never completed had nothing to verify: no page was checked and nothing was found broken. */
+    private static boolean notRun(RunReport r) {
+        var v = r.verify();
+        return !"completed".equals(r.outcome()) && v.ok() && v.checkedPages() == 0 && v.violation() == null;
     }
 
     private static void line(StringBuilder sb, String key, String value) {

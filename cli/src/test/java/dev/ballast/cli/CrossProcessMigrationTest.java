@@ -190,4 +190,60 @@ class CrossProcessMigrationTest {
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(r.err()).contains("not a loopback address").contains("--secret-file");
     }
+
+    @Test
+    void shouldNameTheAddressThatIsAlreadyInUse() throws Exception {
+        assumeKvm();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Cli.Result r = cli().run("dest", "--listen", "127.0.0.1:" + taken.getLocalPort());
+            assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
+            assertThat(r.errLines()).hasSize(1);
+            assertThat(r.err()).contains("--listen 127.0.0.1:" + taken.getLocalPort() + ": address already in use")
+                    .doesNotContain("Exception");
+        }
+    }
+
+    /** Nothing listens: the run says its verification did not run, and waits longer before each retry. */
+    @Test
+    void shouldSayVerifyNotRunAndBackOffWhenTheDestinationRefuses() throws Exception {
+        assumeKvm();
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        Cli.Result r = cli().run("run", "--backend", "kvm", "--mem", "64M", "--workload", "idle", "--dest", "127.0.0.1:" + port,
+                "--no-journal");
+        System.out.println(r.out() + r.err());
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
+        assertThat(r.out()).containsPattern("verify\\s+not run").doesNotContain("verify       ok");
+        assertThat(r.out() + r.err()).contains("127.0.0.1:" + port + ": Connection refused").doesNotContain("IOException");
+        Matcher total = Pattern.compile("total\\s+([0-9.]+) ms").matcher(r.out());
+        assertThat(total.find()).isTrue();
+        // four attempts: 250 + 500 + 1000 ms of waiting between them (it was 3 x 100 ms)
+        assertThat(Double.parseDouble(total.group(1))).isGreaterThanOrEqualTo(1750);
+    }
+
+    /** A peer that trickles its HELLO a byte at a time keeps no source waiting, and is dropped at its deadline. */
+    @Test
+    void shouldServeASourceWhileAnotherTricklesAndDropTheTrickler() throws Exception {
+        assumeKvm();
+        Dest d = dest("--handshake-timeout", "1s");
+        Thread trickler = Thread.ofPlatform().start(() -> {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", d.port)) {
+                // a HELLO header that announces 1000 bytes, then its payload a byte at a time (at most 20 s)
+                byte[] start = {0x11, (byte) 0xBA, 1, 0, (byte) 0xE8, 3, 0, 0};
+                for (int i = 0; i < 200 && !s.isClosed(); i++) {
+                    s.getOutputStream().write(i < start.length ? start[i] : 0);
+                    Thread.sleep(100);
+                }
+            } catch (IOException | InterruptedException dropped) {
+                // dropped by the destination
+            }
+        });
+        JsonNode r = run("hint", d.address());
+        assertThat(r.get("verify").get("ok").asBoolean()).isTrue();
+        assertThat(r.get("attempts")).hasSize(1);
+        d.await(Pattern.compile("lost: no authentication and HELLO within 1000 ms"), 20);
+        trickler.join(30_000);
+    }
 }

@@ -7,7 +7,8 @@ package dev.ballast.core.run;
  * every run uses.
  *
  * @param maxAttempts  attempts of one migration (hop) before it is given up; the first plus the retries
- * @param retryDelayNs the guest runs on this long after a failed attempt, then the migration resumes
+ * @param retryDelayNs the simulated guest runs on this long after a failed attempt, then the migration resumes (a
+ *                     KVM source backs off instead, from 250 ms doubling, so a real destination is not hammered)
  * @param hopGapNs     the guest runs this long on each destination before it migrates on (a chain)
  */
 public record DriverOptions(int maxAttempts, long retryDelayNs, long hopGapNs) {

@@ -42,6 +42,14 @@ public interface PageSink {
         throw new WireException(WireException.Reason.REFUSED, "this destination takes no state (section " + section + ")");
     }
 
+    /**
+     * The stream digest verified every record so far (the stream's COMPLETE matched, before
+     * {@link #complete}): what arrived up to here may count as received for a later resume. What
+     * arrived after the last such call, in a stream that then fails, must not: its contents may be
+     * what a rejected stream altered.
+     */
+    default void verified() { }
+
     /** The source finished a pass over its bitmap. */
     default void iterationEnd(int iteration) { }
 

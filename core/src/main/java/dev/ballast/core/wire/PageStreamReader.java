@@ -25,9 +25,9 @@ import static dev.ballast.core.wire.WireFormat.*;
  *
  * <p>A rejection throws a {@link WireException} and leaves the reader failed; the owner closes
  * the connection. Both channels must be blocking. Single-threaded; validating and applying a
- * record allocates nothing.
+ * record allocates nothing. {@link #close} frees its buffer.
  */
-public final class PageStreamReader {
+public final class PageStreamReader implements AutoCloseable {
     private enum State { AUTH, HANDSHAKE, STREAMING, COMPLETED, FAILED }
 
     private final WritableByteChannel out;
@@ -46,6 +46,7 @@ public final class PageStreamReader {
     private String[] wireNames;
     private int lastIteration;
     private Verdict verdict;
+    private boolean closed;
 
     private WireSecret secret;
     private byte[] sourceNonce;
@@ -112,6 +113,7 @@ public final class PageStreamReader {
      */
     public boolean step() throws IOException, WireException {
         if (state == State.FAILED) throw new IllegalStateException("the reader rejected the stream already");
+        if (closed) throw new IllegalStateException("the reader is closed");
         try {
             return readRecord();
         } catch (WireException e) {
@@ -120,6 +122,21 @@ public final class PageStreamReader {
             answerRejection(was, e);
             throw e;
         }
+    }
+
+    /**
+     * Answers a connection this destination will not serve with ERROR ({@code REFUSED}, the
+     * message), best effort, without reading anything from it.
+     */
+    public static void tryRefuse(WritableByteChannel out, String message) {
+        Frames.tryWrite(out, Frames.error(REFUSED, message));
+    }
+
+    /** Frees the read buffer (its memory goes back at once, not at a garbage collection). The reader reads nothing after. */
+    @Override
+    public void close() {
+        closed = true;
+        frame.close();
     }
 
     /** The handshake, once it has been accepted; else null. */
@@ -313,6 +330,9 @@ public final class PageStreamReader {
             throw frame.reject(DIGEST_MISMATCH, "the source sent " + records + " records, " + bytes + " bytes, digest " + Frames.hex(d)
                     + "; this end read " + digest.records() + " records, " + digest.bytes() + " bytes, digest " + Frames.hex(digest.digest()));
         }
+        // Nothing may follow COMPLETE: what has arrived already is refused before the guest starts.
+        if (frame.bytesFollow()) throw frame.reject(UNEXPECTED_RECORD, "bytes after COMPLETE; the guest was not started");
+        sink.verified();
         state = State.COMPLETED;
         Verdict v = sink.complete();
         verdict = v.withDigest(digest.digest());

@@ -19,4 +19,13 @@ public interface ReadThreshold {
      * then reads what is there.
      */
     int read(ByteBuffer dst, int wakeAfter) throws IOException;
+
+    /**
+     * Reads what has arrived without waiting: the bytes read, 0 when none has arrived, -1 at the
+     * end of the stream. The reader asks, after COMPLETE and before the guest starts, whether
+     * anything followed it (nothing may). A channel that cannot tell returns 0.
+     */
+    default int readNow(ByteBuffer dst) throws IOException {
+        return 0;
+    }
 }

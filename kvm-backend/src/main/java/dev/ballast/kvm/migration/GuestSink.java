@@ -27,7 +27,10 @@ import java.util.function.LongPredicate;
  * read, so pages never sent are never touched (they take no host memory).
  *
  * <p>Remembers what it received, so a retried migration of the same session (a resume) is asked
- * only for the rest. With {@link #prepare}, the VM of the next migration is made, and its memory
+ * only for the rest; but a page counts as received only once a stream digest has verified it
+ * ({@link #verified}): the pages of a stream that failed after its last verified point (rejected,
+ * cut, stalled) are asked for again, whatever they hold here, so a stream's altered page never
+ * reaches a started guest. With {@link #prepare}, the VM of the next migration is made, and its memory
  * allocated, before that migration starts. Calls come from one thread at a time (the reader's).
  */
 public final class GuestSink implements PageSink, AutoCloseable {
@@ -49,7 +52,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private KvmGuest spare;
     private Hello hello;
     private long session;
+    /** Pages whose contents a stream digest verified (a resume does not ask for them again). */
     private PageBitmap received;
+    /** Pages written or filled since the last verified point of the stream under way: dropped from {@link #received} if it fails. */
+    private PageBitmap unverified;
+    /** Pages this VM's memory was written at since it was made (one never written is zero without a look). */
+    private PageBitmap touched;
     private long systemReceived;
     private final MemorySegment vcpu = Arena.ofAuto().allocate(GuestState.VCPU_BYTES, 8);
     private long vcpuReceived;
@@ -92,9 +100,15 @@ public final class GuestSink implements PageSink, AutoCloseable {
             }
             guestsCreated++;
             received = new PageBitmap(l.totalPages());
+            unverified = new PageBitmap(l.totalPages());
+            touched = new PageBitmap(l.totalPages());
             completed = false;
             check = null;
+        } else {
+            // The stream before this one failed: what it carried after its last verified point is not received.
+            received.andNot(unverified);
         }
+        unverified.clearAll();
         hello = h;
         session = h.sessionId();
         systemReceived = 0;
@@ -182,6 +196,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
             p = q + 1; // q is dropped (or past the end)
         }
         received.setRange(g, g + count);
+        unverified.setRange(g, g + count);
+        touched.setRange(g, g + count);
         pagesWritten += count;
     }
 
@@ -192,12 +208,14 @@ public final class GuestSink implements PageSink, AutoCloseable {
         long g = b.firstIndex() + offset;
         for (long p = 0; p < count; p++) {
             long at = (offset + p) * GuestAbi.PAGE_SIZE;
-            // A page never received was never touched here, so it is zero without a look (a look
-            // would fault it in); one received before is checked, and written only if it is not.
-            if (fillByte == 0 && (!received.get(g + p) || KvmGuest.isZero(mem, at))) continue;
+            // A page never written here is zero without a look (a look would fault it in); one
+            // written before is checked, and written only if it is not.
+            if (fillByte == 0 && (!touched.get(g + p) || KvmGuest.isZero(mem, at))) continue;
             mem.asSlice(at, GuestAbi.PAGE_SIZE).fill((byte) fillByte);
+            touched.set(g + p);
         }
         received.setRange(g, g + count);
+        unverified.setRange(g, g + count);
         pagesFilled += count;
     }
 
@@ -230,6 +248,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
             default -> throw new WireException(WireException.Reason.REFUSED, "state section " + section + " means nothing to a KVM destination");
         }
         stateBytes += n;
+    }
+
+    /** The stream's digest verified everything so far: its pages count as received. */
+    @Override
+    public void verified() {
+        if (unverified != null) unverified.clearAll();
     }
 
     @Override
@@ -276,6 +300,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
         guest = null;
         completed = false;
         received = null;
+        unverified = null;
+        touched = null;
         return g;
     }
 

@@ -25,13 +25,20 @@ import java.util.function.Consumer;
 /**
  * One migration of a running KVM guest to a {@link Target}, with its retries: the engine on the
  * wall clock through a {@link WireLink}; a failed attempt leaves the source running with its
- * dirty log, and after the driver's retry delay ({@link DriverOptions}) the next attempt resumes (same session: the
+ * dirty log, and after a delay that doubles with each failure ({@link #retryDelayNs}: a real destination
+ * that refuses or is busy is not hammered; {@link DriverOptions} gives the number of attempts) the next attempt
+ * resumes (same session: the
  * destination asks only for what it lacks). Used by {@code ballast run} for every hop and by
  * {@code ballast dest --forward}.
  */
 public final class HopMigration {
+    /** The wait before the first retry. */
+    static final long RETRY_DELAY_NS = 250_000_000L;
+    /** The longest wait between two attempts. */
+    static final long MAX_RETRY_DELAY_NS = 8_000_000_000L;
+
     /**
-     * @param driver         attempts and the delay before each retry
+     * @param driver         attempts (the delay before each retry backs off: {@link #retryDelayNs})
      * @param failAfterPages the first attempt's link fails after this many pages (-1: never)
      * @param failAtNs       the first attempt's link fails at this {@link System#nanoTime()} (-1: never)
      */
@@ -89,7 +96,7 @@ public final class HopMigration {
                 violation = Invariant.FAILURE_LOSES_NOTHING.violation("after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
                         + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
             }
-            if (attempt + 1 < s.driver().maxAttempts()) sleepNs(s.driver().retryDelayNs()); // the guest runs on, then the migration resumes
+            if (attempt + 1 < s.driver().maxAttempts()) sleepNs(retryDelayNs(attempt + 1)); // the guest runs on, then the migration resumes
         }
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
@@ -131,6 +138,12 @@ public final class HopMigration {
                 progress.update(engine.phase().name().toLowerCase(Locale.ROOT) + label, engine.iteration(), engine.passProgress(), engine.transferredBytes());
             }
         }
+    }
+
+    /** The wait after {@code failed} failed attempts (1, 2, ...): 250 ms, 500 ms, 1 s, ..., at most {@link #MAX_RETRY_DELAY_NS}. */
+    static long retryDelayNs(int failed) {
+        if (failed < 1) throw new IllegalArgumentException("failed=" + failed + " must be >= 1");
+        return Math.min(MAX_RETRY_DELAY_NS, RETRY_DELAY_NS << Math.min(failed - 1, 20));
     }
 
     static void sleepNs(long ns) {

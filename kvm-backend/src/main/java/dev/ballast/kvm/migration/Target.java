@@ -75,8 +75,8 @@ public sealed interface Target extends AutoCloseable {
                 MemoryPipe toDest = new MemoryPipe(PIPE_BYTES);
                 MemoryPipe toSource = new MemoryPipe(1 << 20);
                 Thread reader = Thread.ofPlatform().name("kvm-dest-reader").daemon().start(() -> {
-                    try {
-                        new PageStreamReader(toDest.source(), toSource.sink(), layout, sink).run();
+                    try (PageStreamReader r = new PageStreamReader(toDest.source(), toSource.sink(), layout, sink)) {
+                        r.run();
                     } catch (Exception e) {
                         readerFailure = e;
                     } finally {

@@ -145,7 +145,7 @@ public final class WireLink implements PageLink, AutoCloseable {
             connection = connector.connect();
         } catch (IOException e) {
             FailureCause c = e instanceof SocketTimeoutException ? FailureCause.TIMEOUT : FailureCause.IO;
-            throw down(new LinkException(c, "cannot reach the destination: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
+            throw down(new LinkException(c, "cannot reach the destination: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
         }
         writer = new PageStreamWriter(connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session));
         if (secret != null) writer.authenticate(secret);

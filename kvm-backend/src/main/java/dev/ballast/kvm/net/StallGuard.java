@@ -63,6 +63,7 @@ public final class StallGuard implements AutoCloseable {
     private final SocketChannel channel;
     private final long timeoutNs;
     private final ScheduledFuture<?> check;
+    private volatile ScheduledFuture<?> deadline;
     private volatile long readSince;
     private volatile long writeSince;
     private volatile String stalled;
@@ -115,8 +116,34 @@ public final class StallGuard implements AutoCloseable {
 
     public WritableByteChannel out() { return out; }
 
-    /** Why the connection was closed for a stall, or null. */
+    /** Why the connection was closed for a stall (or its {@link #deadline}), or null. */
     public String stalled() { return stalled; }
+
+    /**
+     * Closes the connection {@code ns} from now, as a stall, unless {@link #clearDeadline} comes
+     * first: a peer that trickles a byte a second never stalls, but must still finish, say, its
+     * handshake in time. {@code why} becomes {@link #stalled()}.
+     */
+    public void deadline(long ns, String why) {
+        deadline = TIMER.schedule(() -> expire(why), ns, TimeUnit.NANOSECONDS);
+    }
+
+    /** Cancels the {@link #deadline}; returns false if it had expired (the connection is closed). */
+    public boolean clearDeadline() {
+        ScheduledFuture<?> d = deadline;
+        if (d != null) d.cancel(false);
+        return stalled == null;
+    }
+
+    private void expire(String why) {
+        if (stalled != null) return;
+        stalled = why;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing is all we can do
+        }
+    }
 
     private void check() {
         long now = System.nanoTime();
@@ -125,14 +152,7 @@ public final class StallGuard implements AutoCloseable {
         String why = null;
         if (r != 0 && now - r > timeoutNs) why = "read";
         else if (w != 0 && now - w > timeoutNs) why = "write";
-        if (why != null && stalled == null) {
-            stalled = "the peer stalled: a " + why + " moved no byte for " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms (--timeout)";
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // closing is all we can do
-            }
-        }
+        if (why != null) expire("the peer stalled: a " + why + " moved no byte for " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms (--timeout)");
     }
 
     private IOException translate(IOException e) {
@@ -186,6 +206,29 @@ public final class StallGuard implements AutoCloseable {
         @Override
         public int read(ByteBuffer dst) throws IOException {
             return read(dst, 1);
+        }
+
+        @Override
+        public int readNow(ByteBuffer dst) throws IOException {
+            if (!dst.hasRemaining()) return 0;
+            if (!dst.isDirect()) throw new IllegalArgumentException("reads into direct buffers only");
+            if (stalled != null) throw new Stalled(stalled);
+            try {
+                synchronized (fdLock) {
+                    if (readFd < 0 || !channel.isOpen()) throw translate(new ClosedChannelException());
+                    long n = LibC.recvNow(readFd, MemorySegment.ofBuffer(dst));
+                    if (n > 0) {
+                        dst.position(dst.position() + (int) n);
+                        return (int) n;
+                    }
+                    if (n == 0) return -1;
+                    if (n == -Errno.EAGAIN || n == -Errno.EINTR) return 0;
+                    if (n == -Errno.ECONNRESET) throw new SocketException("Connection reset");
+                    throw translate(new IOException("recv: " + Errno.name((int) -n)));
+                }
+            } catch (NativeException e) {
+                throw translate(new IOException(e.getMessage(), e));
+            }
         }
 
         @Override
@@ -246,6 +289,8 @@ public final class StallGuard implements AutoCloseable {
     @Override
     public void close() {
         if (check != null) check.cancel(false);
+        ScheduledFuture<?> d = deadline;
+        if (d != null) d.cancel(false);
         try {
             channel.close();
         } catch (IOException ignored) {

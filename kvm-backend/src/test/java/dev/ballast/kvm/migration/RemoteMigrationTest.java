@@ -169,8 +169,8 @@ class RemoteMigrationTest {
     @Test
     void shouldDetectAStalledPeerOnBothSidesAndThenVerify() throws Exception {
         KvmTests.assumeKvm();
-        // The source's timeout fires first; the destination's a little later (it serves one
-        // connection at a time, so the retry waits for it to drop the stalled one).
+        // The source's timeout fires first; its retry (same session) then replaces the stale
+        // connection at the destination, unless the destination's own timeout dropped it first.
         long timeout = 1_000_000_000L;
         try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
                 null, 1_500_000_000L, 1L << 30, 0, null, null, log::add));
@@ -178,7 +178,8 @@ class RemoteMigrationTest {
             RunReport r = run(KvmMigrationTest.scenario(MEM, "compile", "legacy"), proxy.address(), null, timeout);
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts().getFirst().cause()).startsWith("TIMEOUT");
-            assertThat(d.awaitServed(2, Duration.ofSeconds(10)).getFirst().reason()).contains("stalled");
+            assertThat(d.awaitServed(2, Duration.ofSeconds(10)).getFirst().reason())
+                    .containsAnyOf("stalled", "replaced by a retry of the same migration");
         }
     }
 }
