@@ -192,18 +192,11 @@ public final class Replay {
             while (n < max) {
                 in.skipInfo();
                 Event e = in.peek(0);
-                if (e == null || !isRequest(e.type)) break;
+                if (e == null || !e.type.guestRequest()) break;
                 into.request(e.type, e.a, e.b, e.c);
                 n++;
             }
             return n;
-        }
-
-        private static boolean isRequest(EventType t) {
-            return switch (t) {
-                case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT -> true;
-                default -> false;
-            };
         }
 
         // ---------------------------------------------------------- PageLink

@@ -136,6 +136,19 @@ public enum EventType {
     /** The fields this type uses, in order a, b, c; fields it does not use are absent (and written as 0). */
     public List<EventField> fields() { return fields; }
 
+    /**
+     * Whether the guest's devices send events of this type: what {@code SourceGuest.drainRequests}
+     * hands the engine, PFNs as the guest sent them. A {@link #REJECT} is one too when the device
+     * could not parse a message (reason {@link RejectReason#MALFORMED}); otherwise it is the
+     * engine's answer to the request just before it.
+     */
+    public boolean guestRequest() {
+        return switch (this) {
+            case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT -> true;
+            default -> false;
+        };
+    }
+
     /** The type with this id, or null if no type has it. */
     public static EventType byId(int id) {
         return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;

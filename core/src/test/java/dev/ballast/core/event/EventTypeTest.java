@@ -45,6 +45,13 @@ class EventTypeTest {
     }
 
     @Test
+    void shouldNameTheTypesAGuestSends() {
+        assertThat(java.util.Arrays.stream(EventType.values()).filter(EventType::guestRequest)).containsExactlyInAnyOrder(
+                EventType.HINT, EventType.FREE_BITMAP, EventType.FREE_BITMAP_END, EventType.BALLOON_INFLATE,
+                EventType.BALLOON_DEFLATE, EventType.REJECT);
+    }
+
+    @Test
     void shouldDefineAtMostThreeUniquelyNamedFieldsPerType() {
         for (EventType t : EventType.values()) {
             assertThat(t.fields()).hasSizeLessThanOrEqualTo(3);
