@@ -468,7 +468,11 @@ static u32 balloon_tell(int inflate, u64 index, u64 n) {
     return last_msg;
 }
 
-/* Inflates by up to pages, largest blocks first; returns the pages inflated. */
+/* Inflates by up to pages, largest blocks first; returns the pages inflated. Returns only once the
+   host has taken every message (as Linux's tell_host waits on the inflate queue): until then the
+   host may still give a page back (madvise), and a page deflated and written before that would be
+   discarded under the guest. Deflate without MUST_TELL_HOST does not wait for the host at all, so
+   this wait is what keeps it safe. */
 static u64 inflate(u64 pages) {
     u64 done = 0;
     int order = 18;
@@ -483,6 +487,7 @@ static u64 inflate(u64 pages) {
         done += n;
     }
     balloon_flush();
+    if (done) wait_done(last_msg);
     return done;
 }
 
