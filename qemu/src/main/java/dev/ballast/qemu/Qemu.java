@@ -14,10 +14,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * A QEMU installation: the {@code qemu-system-x86_64} binary, its version, and the accelerator it can use here.
  * The accelerator is found <em>by trying</em>: QEMU boots the guest with {@code -accel kvm}, and KVM is chosen only if
- * the kernel prints on the serial console within {@link #KVM_PROBE_TIMEOUT}. Merely opening {@code /dev/kvm} is not
- * enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot a stock kernel (with
- * {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the guest never prints). On an ordinary KVM host
- * a kernel prints within milliseconds. The result is kept per binary for the life of the JVM.
+ * the guest's own program (its {@code /init}) prints on the serial console within {@link #KVM_PROBE_TIMEOUT}. Merely
+ * opening {@code /dev/kvm} is not enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot
+ * a stock kernel (with {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the kernel's early console
+ * may print, then the guest hangs: seen here, where a probe that took any output for a boot chose KVM and the test
+ * guest never became ready). On an ordinary KVM host the guest reaches its program within a second or two. The result is kept per binary for the life of the JVM.
  */
 public record Qemu(String binary, String version, Accelerator accelerator) {
     public static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(8);
@@ -64,7 +65,7 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
         }
     }
 
-    /** KVM if a guest booted with {@code -accel kvm} prints within the timeout; TCG otherwise. */
+    /** KVM if a guest booted with {@code -accel kvm} reaches its own program within the timeout; TCG otherwise. */
     static Accelerator probe(String bin, GuestImage image, Path workDir) throws IOException {
         Path dev = Path.of("/dev/kvm");
         if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
@@ -75,7 +76,7 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
         try (QemuMachine m = QemuMachine.start(bin, spec, dir, null)) {
             long deadline = System.nanoTime() + KVM_PROBE_TIMEOUT.toNanos();
             while (System.nanoTime() < deadline && m.isAlive()) {
-                if (m.serialHasOutput()) {
+                if (m.guestProgramStarted()) {
                     return Accelerator.KVM;
                 }
                 Thread.sleep(50);

@@ -90,9 +90,17 @@ public final class QemuMachine implements AutoCloseable {
         }
     }
 
-    /** Whether the serial console has any output yet. */
-    boolean serialHasOutput() throws IOException {
-        return Files.exists(serial) && Files.size(serial) > 0;
+    /**
+     * Whether the guest's own program has printed yet (a line starting with {@code "BALLAST "}): the kernel booted to
+     * user space. Any output is not enough: on a nested KVM that cannot run a stock kernel, early boot messages can
+     * appear before the guest hangs.
+     */
+    boolean guestProgramStarted() throws IOException {
+        if (!Files.exists(serial)) return false;
+        for (String line : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
+            if (line.startsWith("BALLAST ")) return true;
+        }
+        return false;
     }
 
     /** Nanoseconds since the process was started. */
