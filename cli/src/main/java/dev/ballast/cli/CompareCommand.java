@@ -1,6 +1,7 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import picocli.CommandLine.Command;
@@ -57,17 +58,22 @@ final class CompareCommand implements Callable<Integer> {
 
         Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
+        BackendOptions backendOptions = new BackendOptions(options.prealloc, null);
         List<Scenario> scenarios = new ArrayList<>();
-        for (String p : chosen) scenarios.add(options.toScenario(p, profile.profile()));
+        for (String p : chosen) {
+            Scenario s = options.toScenario(backend, p, profile.profile());
+            backend.check(s, backendOptions);
+            scenarios.add(s);
+        }
 
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
-        human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile, options.prealloc));
+        human.println(Runs.header("compare", backend, scenarios.getFirst(), String.join(", ", chosen), profile, backendOptions));
         human.flush();
 
         List<RunReport> reports = new ArrayList<>();
         for (int i = 0; i < scenarios.size(); i++) {
             String label = "[" + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]";
-            reports.add(Runs.run(ctx, backend, scenarios.get(i), label, Runs.journalDir(ctx, options.journal(), scenarios.get(i), true)));
+            reports.add(Runs.run(ctx, backend, scenarios.get(i), backendOptions, label, Runs.journalDir(ctx, options.journal(), scenarios.get(i), true)));
         }
         human.println();
         human.print(ReportText.compareTable(reports));

@@ -93,29 +93,18 @@ final class DestCommand implements Callable<Integer> {
         if (secret != null) secret.warmUp(); // not inside the migration's handshake
         DestinationServer.Forward fwd = null;
         if (forward != null) {
-            EngineConfig cfg;
-            HopMigration.Settings settings;
-            try {
-                cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
-                        CostProfile.defaults().pageHeaderBytes());
-                settings = new HopMigration.Settings(cfg, policy, secret, 4, -1, -1);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
-            }
-            fwd = new DestinationServer.Forward(forward, secret, settings);
+            EngineConfig cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
+                    CostProfile.defaults().pageHeaderBytes());
+            fwd = new DestinationServer.Forward(forward, secret, new HopMigration.Settings(cfg, policy, secret, 4, -1, -1));
         }
         DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
-        DestinationServer.Options options;
-        try {
-            options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, preallocBytes, fwd, null, line -> {
-                synchronized (ctx.out()) {
-                    ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
-                    ctx.out().flush();
-                }
-            });
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(ScenarioOptions.asOption(e.getMessage()).replace("--listen", "--listen"), e);
-        }
+        DestinationServer.Options options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, preallocBytes, fwd, null,
+                line -> {
+                    synchronized (ctx.out()) {
+                        ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
+                        ctx.out().flush();
+                    }
+                });
         CountDownLatch stop = new CountDownLatch(1);
         sun.misc.SignalHandler onSignal = sig -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);

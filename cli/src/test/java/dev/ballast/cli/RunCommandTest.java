@@ -2,7 +2,9 @@ package dev.ballast.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,7 +57,7 @@ class RunCommandTest {
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(sim.scenarios).containsExactly(new Scenario("sim", 512L << 20, WorkloadSpec.parse("random-write,rate=200MiB/s"),
-                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, "40%", 0xaa, false, "bitmap",
+                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, FailPoint.parse("40%"), 0xaa, false, BalloonMessages.BITMAP,
                 0xfffffff0L, CostProfile.defaults()));
     }
 
@@ -66,8 +68,21 @@ class RunCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         Scenario s = sim.scenarios.getFirst();
         assertThat(s.poisonByte()).isEqualTo(0xaa);
-        assertThat(s.failAt()).isEqualTo("random");
+        assertThat(s.failAt()).isEqualTo(FailPoint.atRandom());
         assertThat(s.hintStartCommandId()).isEqualTo(0xffff_ffffL);
+    }
+
+    /** The journal header's {@code scenario} keeps the text fields it always had, typed values written as the user writes them. */
+    @Test
+    void shouldWriteTheScenariosTypedValuesAsTextInJson() throws Exception {
+        Scenario s = Scenario.sim(64L << 20, "idle", "hint", 1).withFailAt("40%").withGuest(0, true, "bitmap", Scenario.MIN_COMMAND_ID);
+
+        JsonNode n = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(s));
+
+        assertThat(n.get("backend").asText()).isEqualTo("sim");
+        assertThat(n.get("failAt").asText()).isEqualTo("40%");
+        assertThat(n.get("balloonMessages").asText()).isEqualTo("bitmap");
+        assertThat(n.get("workload").get("name").asText()).isEqualTo("idle");
     }
 
     @Test

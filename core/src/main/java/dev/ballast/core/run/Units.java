@@ -31,7 +31,8 @@ public final class Units {
 
     /**
      * Bits per second from {@code 10Gbit}, {@code 10Gbps}, {@code 100Mbit}, {@code 1.25GB/s} (bytes),
-     * {@code 0} (unlimited). Decimal multiples, as links are sold.
+     * {@code 0} (unlimited). Decimal multiples, as links are sold. A bare number other than 0 has no
+     * unit and is refused: {@code 10} could be bits, bytes or gigabits.
      */
     public static long parseBandwidth(String text) {
         Matcher m = BANDWIDTH.matcher(text.trim());
@@ -47,7 +48,10 @@ public final class Units {
         return Math.round(v * mult * (bytes ? 8 : 1));
     }
 
-    /** Nanoseconds from {@code 2s}, {@code 300ms}, {@code 50us}, {@code 1.5min}; a bare number is milliseconds. */
+    /**
+     * Nanoseconds from {@code 2s}, {@code 300ms}, {@code 50us}, {@code 1.5min}, or {@code 0}. A bare
+     * number other than 0 has no unit and is refused: {@code 5} could be seconds or milliseconds.
+     */
     public static long parseDurationNs(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) throw new IllegalArgumentException("duration '" + text + "': expected for example 2s, 300ms or 50us");
@@ -58,6 +62,23 @@ public final class Units {
             default -> throw new IllegalStateException();
         };
         return Math.round(v * ns);
+    }
+
+    /** A time as a user writes it, in the largest unit that holds it whole: {@code 2s}, {@code 250ms}, {@code 50us}, {@code 7ns}. */
+    public static String formatDuration(long ns) {
+        if (ns != 0 && ns % 1_000_000_000L == 0) return ns / 1_000_000_000L + "s";
+        if (ns != 0 && ns % 1_000_000L == 0) return ns / 1_000_000L + "ms";
+        if (ns != 0 && ns % 1_000L == 0) return ns / 1_000L + "us";
+        return ns + "ns";
+    }
+
+    /** {@code 10 Gbit/s}, {@code 1.25 Gbit/s}, {@code 800 bit/s}: decimal multiples, as links are sold. */
+    public static String formatBandwidth(long bitsPerSec) {
+        String[] units = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"};
+        double v = bitsPerSec;
+        int i = 0;
+        while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+        return (v == Math.rint(v) ? Long.toString((long) v) : String.format(Locale.ROOT, "%.2f", v)) + " " + units[i];
     }
 
     /** {@code 8.0 GiB}, {@code 512.0 MiB}, {@code 4.0 KiB}, {@code 12 B}. */

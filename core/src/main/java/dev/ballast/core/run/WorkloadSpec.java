@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * A workload and its parameters as the user wrote them: {@code name[:arg][,key=value...]}, for
  * example {@code idle}, {@code balloon:25}, {@code random-write,rate=200MiB/s}, or
- * {@code compile,jobs=4,working-set=30%}. The backends give the parameters their meaning.
+ * {@code compile,ws=30%}. The backends give the parameters their meaning.
  */
 public record WorkloadSpec(String name, String arg, Map<String, String> params) {
 
@@ -16,13 +16,13 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
-            throw new IllegalArgumentException("workload=" + name + ": unknown workload (one of " + String.join(", ", NAMES) + ")");
+            throw new SettingException("workload", name, "unknown workload (one of " + String.join(", ", NAMES) + ")");
         }
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     }
 
     public static WorkloadSpec parse(String text) {
-        if (text == null || text.isBlank()) throw new IllegalArgumentException("workload: empty");
+        if (text == null || text.isBlank()) throw new SettingException("workload", null, "empty");
         String[] parts = text.trim().split(",");
         String head = parts[0];
         String name = head;
@@ -31,14 +31,14 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         if (colon >= 0) {
             name = head.substring(0, colon);
             arg = head.substring(colon + 1);
-            if (arg.isEmpty()) throw new IllegalArgumentException("workload=" + text + ": nothing after ':'");
+            if (arg.isEmpty()) throw new SettingException("workload", text, "nothing after ':'");
         }
         Map<String, String> params = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
             String p = parts[i];
             int eq = p.indexOf('=');
             if (eq <= 0 || eq == p.length() - 1) {
-                throw new IllegalArgumentException("workload=" + text + ": parameter '" + p + "' is not key=value");
+                throw new SettingException("workload", text, "parameter '" + p + "' is not key=value");
             }
             params.put(p.substring(0, eq), p.substring(eq + 1));
         }

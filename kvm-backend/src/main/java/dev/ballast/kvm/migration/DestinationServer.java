@@ -4,6 +4,8 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.core.run.Units;
 import dev.ballast.core.wire.PageStreamReader;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireException;
@@ -52,15 +54,15 @@ public final class DestinationServer implements AutoCloseable {
     public record Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, long preallocBytes, Forward forward,
                           LongPredicate dropPage, Consumer<String> log) {
         public Options {
-            if (listen.isUnresolved()) throw new IllegalArgumentException("listen=" + listen.getHostString() + ": cannot resolve the address");
+            if (listen.isUnresolved()) throw new SettingException("listen", listen.getHostString(), "cannot resolve the address");
             if (!listen.getAddress().isLoopbackAddress() && secret == null) {
-                throw new IllegalArgumentException("listen=" + listen.getAddress().getHostAddress() + ": not a loopback address; a destination"
+                throw new SettingException("listen", listen.getAddress().getHostAddress(), "not a loopback address; a destination"
                         + " that other hosts can reach needs --secret-file");
             }
-            if (timeoutNs < 0) throw new IllegalArgumentException("timeout=" + timeoutNs + "ns: must be >= 0");
+            if (timeoutNs < 0) throw new SettingException("timeout", Units.formatDuration(timeoutNs), "must be >= 0");
             if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
-                throw new IllegalArgumentException("prealloc=" + preallocBytes + ": must be a multiple of 2M, at most the largest guest taken ("
-                        + maxGuestBytes + ")");
+                throw new SettingException("prealloc", Long.toString(preallocBytes), "must be a multiple of 2M, at most the largest guest taken ("
+                        + Units.formatBytes(maxGuestBytes) + ")");
             }
         }
     }
