@@ -11,8 +11,9 @@ import picocli.CommandLine.Option;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code ballast compare}: the same scenario and seed under every policy, as a table. */
@@ -51,9 +52,14 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> chosen = policies == null ? BUILT_IN : List.copyOf(new LinkedHashSet<>(policies.stream()
-                .map(String::trim).filter(p -> !p.isEmpty()).toList()));
+        List<String> chosen = policies == null ? BUILT_IN : policies.stream().map(String::trim).filter(p -> !p.isEmpty()).toList();
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
+        Set<String> seen = new HashSet<>();
+        for (String p : chosen) {
+            if (!seen.add(p)) {
+                throw new UsageException("--policies " + String.join(",", policies) + ": " + p + " is named twice; name each policy once");
+            }
+        }
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
 
         Backend backend = options.backend(ctx);
@@ -65,6 +71,7 @@ final class CompareCommand implements Callable<Integer> {
             backend.check(s, backendOptions);
             scenarios.add(s);
         }
+        Runs.sayWhatIsOff(ctx, scenarios);
 
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
         human.println(Runs.header("compare", backend, scenarios.getFirst(), String.join(", ", chosen), profile, backendOptions));

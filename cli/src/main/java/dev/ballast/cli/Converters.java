@@ -57,7 +57,7 @@ final class Converters {
         }
     }
 
-    /** {@code 2s}, {@code 300ms}, {@code 50us}; a bare number is milliseconds. */
+    /** {@code 2s}, {@code 300ms}, {@code 50us}, {@code 0}; any other bare number is refused. */
     static final class Duration implements ITypeConverter<Long> {
         @Override
         public Long convert(String value) {

@@ -1,13 +1,16 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.migration.DestinationServer;
 import dev.ballast.kvm.migration.HopMigration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,16 +69,19 @@ final class DestCommand implements Callable<Integer> {
     InetSocketAddress forward;
 
     @Option(names = "--policy", paramLabel = "NAME", order = 7, defaultValue = "legacy",
-            description = "With --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
+            description = "Only with --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
     String policy;
 
     @Option(names = "--bandwidth", paramLabel = "RATE", order = 8, defaultValue = "0", converter = Converters.Bandwidth.class,
-            description = "With --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
+            description = "Only with --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
     long bandwidthBitsPerSec;
 
     @Option(names = "--downtime", paramLabel = "TIME", order = 9, defaultValue = "2s", converter = Converters.Duration.class,
-            description = "With --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
+            description = "Only with --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
+
+    @Spec
+    CommandSpec spec;
 
     DestCommand(Context ctx) {
         this.ctx = ctx;
@@ -84,6 +90,17 @@ final class DestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
+        Policies.factory(policy); // an unknown policy is refused whether or not it is used
+        if (forward == null) {
+            for (String onward : new String[] {"--policy", "--bandwidth", "--downtime"}) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(onward)) {
+                    throw new UsageException(onward + " " + spec.commandLine().getParseResult().matchedOption(onward).originalStringValues().getLast()
+                            + ": only with --forward (it is the onward migration's)");
+                }
+            }
+        } else {
+            Scenario.checkBandwidth(bandwidthBitsPerSec);
+        }
         WireSecret secret;
         try {
             secret = secretFile == null ? null : WireSecret.read(secretFile);

@@ -10,6 +10,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ballast run}: one migration (with its chain and retries), its summary and its JSON. */
@@ -61,6 +62,7 @@ final class RunCommand implements Callable<Integer> {
         Scenario scenario = options.toScenario(backend, policy, profile.profile());
         BackendOptions backendOptions = new BackendOptions(options.prealloc, destination());
         backend.check(scenario, backendOptions);
+        Runs.sayWhatIsOff(ctx, List.of(scenario));
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
         human.println(Runs.header("run", backend, scenario, policy, profile, backendOptions));
         human.flush();

@@ -71,6 +71,21 @@ final class Runs {
     }
 
 
+    /**
+     * One line on stderr for each optimization that the scenarios' policies give up on this guest
+     * (balloon skip without MUST_TELL_HOST), naming the policies; the reports keep it too.
+     */
+    static void sayWhatIsOff(Context ctx, java.util.List<Scenario> scenarios) {
+        java.util.Map<String, java.util.List<String>> policiesByReason = new java.util.LinkedHashMap<>();
+        for (Scenario s : scenarios) {
+            String off = s.balloonSkipOff();
+            if (off != null) policiesByReason.computeIfAbsent(off, k -> new java.util.ArrayList<>()).add(s.policy());
+        }
+        policiesByReason.forEach((reason, policies) -> ctx.err().println("ballast: " + (policies.size() == 1 ? "policy " : "policies ")
+                + String.join(", ", policies) + ": balloon skip is off: " + reason));
+        ctx.err().flush();
+    }
+
     /** The line that says what is about to run. */
     static String header(String command, Backend backend, Scenario s, String policies, CostProfiles.Resolved profile,
                          BackendOptions options) {

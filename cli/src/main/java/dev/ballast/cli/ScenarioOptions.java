@@ -38,12 +38,12 @@ final class ScenarioOptions {
     long seed;
 
     @Option(names = "--bandwidth", order = 6, paramLabel = "RATE", converter = Converters.Bandwidth.class,
-            description = "Migration bandwidth limit, e.g. 10Gbit, 100Mbit, 1.25GB/s; 0 = unlimited. "
-                    + "Default: 10Gbit on sim, unlimited on kvm.")
+            description = "Migration bandwidth limit with its unit, e.g. 10Gbit, 100Mbit, 1250MB/s, between 1Mbit and 10Tbit; "
+                    + "0 = unlimited. Default: 10Gbit on sim, unlimited on kvm.")
     Long bandwidthBitsPerSec;
 
     @Option(names = "--downtime", order = 7, paramLabel = "TIME", defaultValue = "2s", converter = Converters.Duration.class,
-            description = "Downtime limit: stop-and-copy starts when the rest fits it. Default: ${DEFAULT-VALUE}.")
+            description = "Downtime limit with its unit (300ms, 2s): stop-and-copy starts when the rest fits it. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
 
     @Option(names = "--max-iterations", order = 8, paramLabel = "N", defaultValue = "30",
@@ -59,7 +59,8 @@ final class ScenarioOptions {
     int chain;
 
     @Option(names = "--fail-at", order = 11, paramLabel = "WHEN", converter = Converters.FailAt.class,
-            description = "Fail the link once, then retry: after 40%% of the guest's pages, at 250ms, or random.")
+            description = "Fail the link once, then retry: after 40%% of the guest's pages were sent (at most 100%%), after "
+                    + "1.5x as many (a later pass), 250ms into the attempt (before --time-cap, if set), or random.")
     FailPoint failAt;
 
     @Option(names = "--poison", order = 12, paramLabel = "BYTE", defaultValue = "0", converter = Converters.Byte.class,

@@ -85,7 +85,7 @@ public class FakeBackend implements Backend {
                 time, time / 10, 0.5, 3 + index, sent,
                 new RunReport.Pages(pages / (index + 1), 7, 0, pages - pages / (index + 1), 2),
                 new RunReport.Hints(index, 10L * index, 100L * index, index, 0),
-                new RunReport.Balloon(0, 0, 0, false),
+                new RunReport.Balloon(0, 0, 0, false, ok ? s.balloonSkipOff() : null),
                 new RunReport.Verify(pages, ok ? 0 : 1, ok, ok ? null : "invariant 1 (no lost write): pfn 0x1234 in ram-low differs"),
                 new RunReport.Journal(null, 0, null),
                 List.of(new RunReport.Attempt("COMPLETED", null, time, sent)),

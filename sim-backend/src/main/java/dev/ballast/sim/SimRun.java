@@ -96,6 +96,10 @@ public final class SimRun {
         if (layout.totalBytes() > MAX_GUEST_BYTES) {
             throw new SettingException("mem", Units.formatBytes(layout.totalBytes()), "the simulator holds at most 2T");
         }
+        if (scenario.workload().params().containsKey("hint-order")) {
+            throw new SettingException("workload", scenario.workload().toString(), "hint-order is the KVM guest's; "
+                    + "the simulator's hint driver has its own block sizes");
+        }
         Policies.factory(scenario.policy()); // fails early on an unknown policy
     }
 

@@ -39,7 +39,10 @@ public record FailPoint(double fractionOfPages, long atNs, boolean random) {
         if (t.equals("random")) return atRandom();
         if (t.endsWith("%")) {
             double p = number(text, t.substring(0, t.length() - 1));
-            if (!(p >= 0 && p <= 100 * MAX_FRACTION)) throw new SettingException("fail-at", text, "expected " + FORMS);
+            if (!(p >= 0 && p <= 100)) {
+                throw new SettingException("fail-at", text, "a percentage of the guest's pages must be in [0%, 100%]; "
+                        + "for a failure after more than the guest's memory was sent, write a multiple such as 1.5x");
+            }
             return afterFraction(p / 100);
         }
         if (t.endsWith("x")) {
@@ -83,7 +86,7 @@ public record FailPoint(double fractionOfPages, long atNs, boolean random) {
     public String toString() {
         if (random) return "random";
         if (atNs >= 0) return Units.formatDuration(atNs);
-        if (fractionOfPages <= MAX_FRACTION) return BigDecimal.valueOf(fractionOfPages).movePointRight(2).stripTrailingZeros().toPlainString() + "%";
+        if (fractionOfPages <= 1) return BigDecimal.valueOf(fractionOfPages).movePointRight(2).stripTrailingZeros().toPlainString() + "%";
         return BigDecimal.valueOf(fractionOfPages).stripTrailingZeros().toPlainString() + "x";
     }
 }

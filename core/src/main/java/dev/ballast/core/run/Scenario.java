@@ -17,8 +17,10 @@ package dev.ballast.core.run;
  * @param maxIterations    after this many passes, stop-and-copy is forced
  * @param timeCapNs        after this long, stop-and-copy is forced (0: no cap)
  * @param chain            migrations in a row, each destination the next source (1: one migration)
- * @param failAt           where the link fails on a migration's first attempt, or null for nowhere; a
- *                         time must come before {@code timeCapNs} when there is a cap
+ * @param failAt           where the link fails on a migration's first attempt, or null for nowhere. A
+ *                         time at or past {@code timeCapNs} (when there is a cap) is past the end and
+ *                         refused; without a cap the end is not known beforehand, and a run whose
+ *                         link was never due to fail before it ended shows one attempt per hop
  * @param poisonByte       the value the guest poisons free pages with (0: no poisoning)
  * @param mustTellHost     whether the guest tells the host before reusing deflated pages
  * @param balloonMessages  how the balloon driver sends its page ranges
@@ -70,11 +72,18 @@ public record Scenario(
             throw new SettingException("hint-start-id", "0x" + Long.toHexString(hintStartCommandId), "must be in [0x80000000, 0xffffffff]");
         }
         if (costProfile == null) throw new SettingException("profile", null, "missing");
+        if (failAt != null && failAt.atNs() >= 0 && timeCapNs > 0 && failAt.atNs() >= timeCapNs) {
+            throw new SettingException("fail-at", failAt.toString(), "past the end of the migration: --time-cap "
+                    + Units.formatDuration(timeCapNs) + " forces stop-and-copy first; give a time before the cap");
+        }
     }
 
     /** Refuses a bandwidth limit other than 0 (unlimited) outside [1 Mbit/s, 10 Tbit/s]. */
     public static void checkBandwidth(long bitsPerSec) {
-        if (bitsPerSec < 0) throw new SettingException("bandwidth", Units.formatBandwidth(bitsPerSec), "must be >= 0");
+        if (bitsPerSec != 0 && (bitsPerSec < MIN_BANDWIDTH_BITS_PER_SEC || bitsPerSec > MAX_BANDWIDTH_BITS_PER_SEC)) {
+            throw new SettingException("bandwidth", Units.formatBandwidth(bitsPerSec),
+                    "must be 0 (unlimited) or between 1Mbit and 10Tbit per second");
+        }
     }
 
     /** The guest's RAM blocks: PC-like, with the hole below 4 GiB for guests over 3 GiB. */
@@ -85,6 +94,19 @@ public record Scenario(
     /** What the guest's balloon device offers: both kinds of free page reports, poisoning and MUST_TELL_HOST as set. */
     public dev.ballast.core.engine.GuestFeatures features() {
         return new dev.ballast.core.engine.GuestFeatures(mustTellHost, true, true, poisonByte);
+    }
+
+    /**
+     * Why the scenario's policy skips no ballooned page on this guest although it would on others
+     * ({@code balloon} without MUST_TELL_HOST), or null; null too for a policy that cannot be made
+     * here (the backend refuses or provides it).
+     */
+    public String balloonSkipOff() {
+        try {
+            return dev.ballast.core.policy.Policies.create(policy).balloonSkipOff(features());
+        } catch (SettingException e) {
+            return null;
+        }
     }
 
     /** The engine's settings for this scenario. */

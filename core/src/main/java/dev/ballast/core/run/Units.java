@@ -37,6 +37,10 @@ public final class Units {
     public static long parseBandwidth(String text) {
         Matcher m = BANDWIDTH.matcher(text.trim());
         if (!m.matches()) throw new IllegalArgumentException("bandwidth '" + text + "': expected for example 10Gbit, 100Mbit or 1.25GB/s");
+        if (m.group(2).isEmpty() && m.group(3) == null && Double.parseDouble(m.group(1)) != 0) {
+            throw new IllegalArgumentException("a bare number has no unit: write bits or bytes per second, "
+                    + "e.g. 10Gbit, 100Mbit or 1250MB/s (0: unlimited)");
+        }
         double v = Double.parseDouble(m.group(1));
         double mult = switch (m.group(2).toLowerCase(Locale.ROOT)) {
             case "" -> 1; case "k" -> 1e3; case "m" -> 1e6; case "g" -> 1e9; case "t" -> 1e12;
@@ -56,7 +60,10 @@ public final class Units {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) throw new IllegalArgumentException("duration '" + text + "': expected for example 2s, 300ms or 50us");
         double v = Double.parseDouble(m.group(1));
-        String u = m.group(2) == null ? "ms" : m.group(2).toLowerCase(Locale.ROOT);
+        if (m.group(2) == null && v != 0) {
+            throw new IllegalArgumentException("a bare number has no unit: write a time with its unit, e.g. 300ms or 2s");
+        }
+        String u = m.group(2) == null ? "ns" : m.group(2).toLowerCase(Locale.ROOT);
         double ns = switch (u) {
             case "ns" -> 1; case "us", "µs" -> 1e3; case "ms" -> 1e6; case "s" -> 1e9; case "m", "min" -> 60e9; case "h" -> 3600e9;
             default -> throw new IllegalStateException();

@@ -60,10 +60,30 @@ public final class DestinationServer implements AutoCloseable {
                         + " that other hosts can reach needs --secret-file");
             }
             if (timeoutNs < 0) throw new SettingException("timeout", Units.formatDuration(timeoutNs), "must be >= 0");
+            if (maxGuestBytes < GuestLayout.HUGE_PAGE || maxGuestBytes % GuestLayout.HUGE_PAGE != 0 || maxGuestBytes > KvmRun.MAX_GUEST_BYTES) {
+                throw new SettingException("max-mem", Units.formatBytes(maxGuestBytes), "must be a multiple of 2M in [2M, 256G]");
+            }
+            if (forward != null && isOwnAddress(listen, forward.address())) {
+                throw new SettingException("forward", forward.address().getHostString() + ":" + forward.address().getPort(),
+                        "is this destination's own --listen address; forward to another ballast dest");
+            }
             if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
                 throw new SettingException("prealloc", Long.toString(preallocBytes), "must be a multiple of 2M, at most the largest guest taken ("
                         + Units.formatBytes(maxGuestBytes) + ")");
             }
+        }
+    }
+
+    /** Whether a connection to {@code to} would reach a server listening on {@code listen}: the same port on the same host. */
+    static boolean isOwnAddress(InetSocketAddress listen, InetSocketAddress to) {
+        if (to.isUnresolved() || listen.isUnresolved() || to.getPort() != listen.getPort()) return false;
+        var a = listen.getAddress();
+        var b = to.getAddress();
+        if (a.equals(b) || a.isLoopbackAddress() && b.isLoopbackAddress()) return true;
+        try {
+            return a.isAnyLocalAddress() && (b.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(b) != null);
+        } catch (java.net.SocketException e) {
+            return false;
         }
     }
 
