@@ -1,6 +1,7 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -75,9 +76,9 @@ final class CalibrateCommand implements Callable<Integer> {
     public Integer call() {
         if (passes < 1 || passes > 100) throw new UsageException("--passes " + passes + ": must be in [1, 100]");
         if (workingSetBytes < 1 << 20 || workingSetBytes % Calibrator.PAGE != 0) {
-            throw new UsageException("--working-set " + Units.formatBytes(workingSetBytes) + ": must be at least 1M and whole pages");
+            throw new SettingException("working-set", Units.formatBytes(workingSetBytes), "must be at least 1M and whole pages");
         }
-        if (tcpStreamBytes < 1 << 20) throw new UsageException("--tcp-bytes: must be at least 1M");
+        if (tcpStreamBytes < 1 << 20) throw new SettingException("tcp-bytes", Units.formatBytes(tcpStreamBytes), "must be at least 1M");
         if (tcpRoundTrips < 1) throw new UsageException("--tcp-round-trips " + tcpRoundTrips + ": must be at least 1");
         if (bitmapPages < 64 || bitmapPages > 1L << 34) throw new UsageException("--bitmap-pages " + bitmapPages + ": must be in [64, 2^34]");
         Path target = out != null ? out : CostProfiles.defaultPath(ctx.env());

@@ -1,6 +1,7 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import picocli.CommandLine.Command;
@@ -10,8 +11,9 @@ import picocli.CommandLine.Option;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code ballast compare}: the same scenario and seed under every policy, as a table. */
@@ -62,27 +64,39 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> chosen = policies == null ? BUILT_IN : List.copyOf(new LinkedHashSet<>(policies.stream()
-                .map(String::trim).filter(p -> !p.isEmpty()).toList()));
+        List<String> chosen = policies == null ? BUILT_IN : policies.stream().map(String::trim).filter(p -> !p.isEmpty()).toList();
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
         if (repeat < 1 || repeat > 1000) throw new UsageException("--repeat " + repeat + ": must be in [1, 1000]");
+        Set<String> seen = new HashSet<>();
+        for (String p : chosen) {
+            if (!seen.add(p)) {
+                throw new UsageException("--policies " + String.join(",", policies) + ": " + p + " is named twice; name each policy once");
+            }
+        }
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
         options.checkOutputs(report);
 
         Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
+        BackendOptions backendOptions = new BackendOptions(options.prealloc, null);
         List<Scenario> scenarios = new ArrayList<>();
-        for (String p : chosen) scenarios.add(options.toScenario(p, profile.profile()));
+        for (String p : chosen) {
+            Scenario s = options.toScenario(backend, p, profile.profile());
+            backend.check(s, backendOptions);
+            scenarios.add(s);
+        }
+        Runs.sayWhatIsOff(ctx, scenarios);
 
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
-        human.println(Runs.header("compare", scenarios.getFirst(), String.join(", ", chosen), profile, options.prealloc));
+        human.println(Runs.header("compare", backend, scenarios.getFirst(), String.join(", ", chosen), profile, backendOptions));
         human.flush();
 
         if (backend.measuresWallTime() && !noWarmUp) {
             // A cold JVM compiles the page path during the first migration: as legacy ran first, it looked slower
             // than it is, and every other policy looked better. Warm every policy's path first, untimed.
             for (int i = 0; i < scenarios.size(); i++) {
-                Runs.run(ctx, backend, scenarios.get(i), "[warm-up " + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]", null);
+                Runs.run(ctx, backend, scenarios.get(i), backendOptions,
+                        "[warm-up " + chosen.get(i) + " " + (i + 1) + "/" + chosen.size() + "]", null);
             }
         }
         int k = scenarios.size();
@@ -96,7 +110,7 @@ final class CompareCommand implements Callable<Integer> {
                 if (journalDir != null && repeat > 1 && options.journal().dir() != null) {
                     journalDir = journalDir.resolveSibling(journalDir.getFileName() + "-r" + (round + 1));
                 }
-                byPolicy[i] = Runs.run(ctx, backend, scenarios.get(i), label, journalDir);
+                byPolicy[i] = Runs.run(ctx, backend, scenarios.get(i), backendOptions, label, journalDir);
             }
             rounds.add(List.of(byPolicy));
         }

@@ -57,7 +57,7 @@ final class Converters {
         }
     }
 
-    /** {@code 2s}, {@code 300ms}, {@code 50us}; a bare number is milliseconds. */
+    /** {@code 2s}, {@code 300ms}, {@code 50us}, {@code 0}; any other bare number is refused. */
     static final class Duration implements ITypeConverter<Long> {
         @Override
         public Long convert(String value) {
@@ -73,12 +73,11 @@ final class Converters {
         }
     }
 
-    /** {@code 40%}, {@code 250ms}, {@code random}: checked here, kept as text for the scenario. */
-    static final class FailAt implements ITypeConverter<String> {
+    /** {@code 40%}, {@code 250ms}, {@code random}. */
+    static final class FailAt implements ITypeConverter<FailPoint> {
         @Override
-        public String convert(String value) {
-            FailPoint.parse(value);
-            return value.trim();
+        public FailPoint convert(String value) {
+            return FailPoint.parse(value);
         }
     }
 
@@ -106,14 +105,10 @@ final class Converters {
     }
 
     /** {@code pfn} or {@code bitmap}. */
-    static final class BalloonMessages implements ITypeConverter<String> {
+    static final class BalloonMessages implements ITypeConverter<dev.ballast.core.run.BalloonMessages> {
         @Override
-        public String convert(String value) {
-            String v = value.trim().toLowerCase(Locale.ROOT);
-            if (!v.equals("pfn") && !v.equals("bitmap")) {
-                throw new IllegalArgumentException("expected pfn (PFN arrays) or bitmap");
-            }
-            return v;
+        public dev.ballast.core.run.BalloonMessages convert(String value) {
+            return dev.ballast.core.run.BalloonMessages.parse(value);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.Scenario;
@@ -8,7 +9,9 @@ import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.migration.DestinationServer;
 import dev.ballast.kvm.migration.HopMigration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,16 +78,19 @@ final class DestCommand implements Callable<Integer> {
     InetSocketAddress forward;
 
     @Option(names = "--policy", paramLabel = "NAME", order = 7, defaultValue = "legacy",
-            description = "With --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
+            description = "Only with --forward: the policy of the onward migration. Default: ${DEFAULT-VALUE}.")
     String policy;
 
     @Option(names = "--bandwidth", paramLabel = "RATE", order = 8, defaultValue = "0", converter = Converters.Bandwidth.class,
-            description = "With --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
+            description = "Only with --forward: its bandwidth limit; 0 = unlimited. Default: unlimited.")
     long bandwidthBitsPerSec;
 
     @Option(names = "--downtime", paramLabel = "TIME", order = 9, defaultValue = "2s", converter = Converters.Duration.class,
-            description = "With --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
+            description = "Only with --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
+
+    @Spec
+    CommandSpec spec;
 
     DestCommand(Context ctx) {
         this.ctx = ctx;
@@ -93,6 +99,17 @@ final class DestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
+        Policies.factory(policy); // an unknown policy is refused whether or not it is used
+        if (forward == null) {
+            for (String onward : new String[] {"--policy", "--bandwidth", "--downtime"}) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(onward)) {
+                    throw new UsageException(onward + " " + spec.commandLine().getParseResult().matchedOption(onward).originalStringValues().getLast()
+                            + ": only with --forward (it is the onward migration's)");
+                }
+            }
+        } else {
+            Scenario.checkBandwidth(bandwidthBitsPerSec);
+        }
         WireSecret secret;
         try {
             secret = secretFile == null ? null : WireSecret.read(secretFile);
@@ -102,29 +119,18 @@ final class DestCommand implements Callable<Integer> {
         if (secret != null) secret.warmUp(); // not inside the migration's handshake
         DestinationServer.Forward fwd = null;
         if (forward != null) {
-            EngineConfig cfg;
-            HopMigration.Settings settings;
-            try {
-                cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
-                        CostProfile.defaults().pageHeaderBytes());
-                settings = new HopMigration.Settings(cfg, policy, secret, DriverOptions.DEFAULTS, -1, -1);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
-            }
-            fwd = new DestinationServer.Forward(forward, secret, settings);
+            EngineConfig cfg = new EngineConfig(bandwidthBitsPerSec / 8, downtimeNs, 30, 0, Scenario.MIN_COMMAND_ID, 4096, 65_536,
+                    CostProfile.defaults().pageHeaderBytes());
+            fwd = new DestinationServer.Forward(forward, secret, new HopMigration.Settings(cfg, policy, secret, DriverOptions.DEFAULTS, -1, -1));
         }
         DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
-        DestinationServer.Options options;
-        try {
-            options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, preallocBytes, fwd, null, line -> {
-                synchronized (ctx.out()) {
-                    ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
-                    ctx.out().flush();
-                }
-            }, handshakeTimeoutNs, DestinationServer.DEFAULT_MAX_CONNECTIONS);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(ScenarioOptions.asOption(e.getMessage()).replace("--listen", "--listen"), e);
-        }
+        DestinationServer.Options options = new DestinationServer.Options(listen, secret, timeoutNs, maxMemBytes, preallocBytes, fwd, null,
+                line -> {
+                    synchronized (ctx.out()) {
+                        ctx.out().println(clock.format(LocalTime.now()) + " ballast dest: " + line);
+                        ctx.out().flush();
+                    }
+                }, handshakeTimeoutNs, DestinationServer.DEFAULT_MAX_CONNECTIONS);
         CountDownLatch stop = new CountDownLatch(1);
         sun.misc.SignalHandler onSignal = sig -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);

@@ -141,6 +141,7 @@ final class JournalCommands {
             } catch (NumberFormatException e) {
                 throw new UsageException("--events " + spec + ": expected FROM or FROM:COUNT");
             }
+            if (count < 1) throw new UsageException("--events " + spec + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
             try (JournalReader r = JournalReader.open(dir)) {
                 if (from < 0 || from >= r.events()) throw new UsageException("--events " + spec + ": the journal holds events 0 to " + (r.events() - 1));
                 r.seek(from);

@@ -1,13 +1,19 @@
 package dev.ballast.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.ballast.core.run.BalloonMessages;
+import dev.ballast.core.run.FailPoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
  * The one JSON mapper of the command line. Records serialize as objects with their components in
- * declaration order, which is the order of the fields {@code docs/reference.md} lists for {@code --json}; reading a record requires every field.
+ * declaration order, which is the order of the fields {@code docs/reference.md} lists for {@code --json}; reading a
+ * record requires every field. A scenario's typed values ({@link FailPoint}, {@link BalloonMessages}) are written as a user writes
+ * them ({@code "40%"}, {@code "pfn"}), as the journal header's {@code scenario} has always held them.
  */
 final class Json {
     private Json() { }
@@ -17,5 +23,8 @@ final class Json {
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .addModule(new SimpleModule("ballast")
+                    .addSerializer(FailPoint.class, ToStringSerializer.instance)
+                    .addSerializer(BalloonMessages.class, ToStringSerializer.instance))
             .build();
 }

@@ -1,11 +1,13 @@
 package dev.ballast.cli;
 
+import dev.ballast.core.run.SettingException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
@@ -65,7 +67,7 @@ public final class Main implements Callable<Integer> {
         cl.setErr(new PrintWriter(ctx.err(), true));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler((ex, args) -> usageError(ctx, ex));
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(ctx, ex));
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(ctx, ex, parsed));
         footer(cl, false);
         footer(cl.getSubcommands().get("run"), true);
         footer(cl.getSubcommands().get("compare"), true);
@@ -119,7 +121,8 @@ public final class Main implements Callable<Integer> {
         String command = ex.getCommandLine() == null ? "ballast" : ex.getCommandLine().getCommandSpec().qualifiedName();
         if (ex.getArgSpec() instanceof OptionSpec option && ex.getValue() != null && ex.getCause() != null
                 && ex.getCause().getMessage() != null) {
-            return option.longestName() + " " + ex.getValue() + ": " + stripNameValue(ex.getCause().getMessage());
+            String reason = ex.getCause() instanceof SettingException s ? s.rule() : ex.getCause().getMessage();
+            return option.longestName() + " " + ex.getValue() + ": " + oneLine(reason);
         }
         if (ex instanceof UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
             String what = u.getUnmatched().getFirst();
@@ -164,15 +167,44 @@ public final class Main implements Callable<Integer> {
         return prev[b.length()];
     }
 
-    /** {@code workload=foo: unknown...} after {@code --workload foo:} says the value twice; keep the reason. */
-    private static String stripNameValue(String message) {
-        return oneLine(message.replaceFirst("^[a-z][a-z-]*=[^ ]*: ", ""));
+    /**
+     * A setting the scenario, the backend or a destination refused, as the user wrote it:
+     * {@code --mem 1P: the simulator holds at most 2T}. The value is the one typed on the command
+     * line when the option was given there, the option's default when it was not, else the
+     * exception's own; a flag has none.
+     */
+    static String describe(SettingException e, ParseResult parsed) {
+        String option = "--" + e.name();
+        String value = e.value();
+        if (parsed != null) {
+            ParseResult leaf = parsed;
+            while (leaf.subcommand() != null) leaf = leaf.subcommand();
+            OptionSpec o = leaf.commandSpec().findOption(option);
+            if (o != null) {
+                List<String> typed = leaf.hasMatchedOption(option) ? leaf.matchedOption(option).originalStringValues() : List.of();
+                if (o.arity().max == 0) value = null;
+                else if (!typed.isEmpty()) value = typed.getLast();
+                else if (o.defaultValue() != null) value = o.defaultValue();
+            }
+        }
+        return option + (value == null ? "" : " " + value) + ": " + oneLine(e.rule());
     }
 
     /** Any failure after parsing: a usage error (exit 2) or a runtime error (exit 1), in one line. */
     static int fail(Context ctx, Throwable e) {
+        return fail(ctx, e, null);
+    }
+
+    private static int fail(Context ctx, Throwable e, ParseResult parsed) {
         debug(ctx, e);
         if (e instanceof ParameterException pe) return usageError(ctx, pe);
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SettingException s) {
+                ctx.err().println("ballast: " + describe(s, parsed));
+                ctx.err().flush();
+                return ExitCodes.USAGE;
+            }
+        }
         if (e instanceof UsageException) {
             ctx.err().println("ballast: " + oneLine(e.getMessage()));
             return ExitCodes.USAGE;

@@ -32,10 +32,11 @@ final class ReportText {
                     + count(h.pages()) + " (applied " + count(h.applied()) + ", rejected " + count(h.rejected()) + ")");
         }
         if (r.balloon() != null && (r.balloon().inflatedPages() > 0 || r.balloon().deflatedPages() > 0
-                || r.balloon().skipActive())) {
+                || r.balloon().skipActive() || r.balloon().skipOff() != null)) {
             var b = r.balloon();
             line(sb, "balloon", "inflated " + count(b.inflatedPages()) + ", deflated " + count(b.deflatedPages())
-                    + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off"));
+                    + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off")
+                    + (b.skipOff() != null ? " (" + b.skipOff() + ")" : ""));
         }
         if (r.attempts() != null && r.attempts().size() > 1) {
             int i = 1;

@@ -1,13 +1,16 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.wire.WireSecret;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ballast run}: one migration (with its chain and retries), its summary and its JSON. */
@@ -55,14 +58,17 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         options.checkOutputs(null);
-        Backend backend = dest == null ? options.backend(ctx) : remoteBackend();
+        Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
-        Scenario scenario = options.toScenario(policy, profile.profile());
+        Scenario scenario = options.toScenario(backend, policy, profile.profile());
+        BackendOptions backendOptions = new BackendOptions(options.prealloc, destination());
+        backend.check(scenario, backendOptions);
+        Runs.sayWhatIsOff(ctx, List.of(scenario));
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();
-        human.println(Runs.header("run", scenario, policy, profile, options.prealloc));
+        human.println(Runs.header("run", backend, scenario, policy, profile, backendOptions));
         human.flush();
 
-        RunReport report = Runs.run(ctx, backend, scenario, "", Runs.journalDir(ctx, options.journal(), scenario, false));
+        RunReport report = Runs.run(ctx, backend, scenario, backendOptions, "", Runs.journalDir(ctx, options.journal(), scenario, false));
         human.print(ReportText.summary(report));
         human.flush();
         if (options.json != null) Runs.writeJson(options.json, report, ctx.out());
@@ -80,27 +86,17 @@ final class RunCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** The kvm backend migrating to a {@code ballast dest} in another process. */
-    private Backend remoteBackend() {
-        if (!options.backend.equals("kvm")) throw new UsageException("--dest: needs --backend kvm");
-        if (options.prealloc) throw new UsageException("--prealloc: with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
-        if (timeoutNs < 0) throw new UsageException("--timeout: must be >= 0");
-        dev.ballast.core.wire.WireSecret secret;
+    /** The {@code ballast dest} to migrate to, with the secret to prove to it; null for a destination in this process. */
+    private BackendOptions.Destination destination() {
+        if (dest == null) return null;
+        WireSecret secret;
         try {
-            secret = secretFile == null ? null : dev.ballast.core.wire.WireSecret.read(secretFile);
+            secret = secretFile == null ? null : WireSecret.read(secretFile);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--secret-file " + e.getMessage(), e);
         }
+        BackendOptions.Destination d = new BackendOptions.Destination(dest, secret, timeoutNs);
         if (secret != null) secret.warmUp(); // not inside the migration's handshake
-        var remote = new dev.ballast.kvm.migration.KvmRun.Remote(dest, secret, timeoutNs);
-        return new Backend() {
-            @Override
-            public String name() { return "kvm"; }
-
-            @Override
-            public dev.ballast.core.run.RunReport run(Scenario s, dev.ballast.core.event.EventSink events, Progress progress) {
-                return new dev.ballast.kvm.migration.KvmRun(s, events, progress, dev.ballast.kvm.migration.KvmRun.Hooks.NONE, remote).run();
-            }
-        };
+        return d;
     }
 }

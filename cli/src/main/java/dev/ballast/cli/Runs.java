@@ -2,6 +2,7 @@ package dev.ballast.cli;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.RunManifest;
@@ -21,23 +22,18 @@ import java.util.List;
 final class Runs {
     private Runs() { }
 
-    /**
-     * Runs the scenario. The backend refusing a setting (an unknown policy, say) with an
-     * {@link IllegalArgumentException} is a usage error.
-     */
-    static RunReport run(Context ctx, Backend backend, Scenario scenario, String label, Path journalDir) {
+    /** Runs the scenario, checked by the backend beforehand, with a progress line and its journal. */
+    static RunReport run(Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
         Journals.Recorder recorder = null;
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
             RunManifest manifest = RunManifest.of(scenario);
             if (journalDir != null) recorder = new Journals.Recorder(journalDir, manifest, journalExtras(scenario));
-            RunReport r = backend.run(scenario, recorder == null ? EventSink.NONE : recorder, progress);
+            RunReport r = backend.run(scenario, options, recorder == null ? EventSink.NONE : recorder, progress);
             if (recorder == null) return r;
             recorder.close();
             return RunReports.withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
                     JournalDigest.toHex(recorder.digest())));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(ScenarioOptions.asOption(e.getMessage()), e);
         } finally {
             if (recorder != null) recorder.close();
         }
@@ -76,23 +72,35 @@ final class Runs {
     }
 
 
+    /**
+     * One line on stderr for each optimization that the scenarios' policies give up on this guest
+     * (balloon skip without MUST_TELL_HOST), naming the policies; the reports keep it too.
+     */
+    static void sayWhatIsOff(Context ctx, java.util.List<Scenario> scenarios) {
+        java.util.Map<String, java.util.List<String>> policiesByReason = new java.util.LinkedHashMap<>();
+        for (Scenario s : scenarios) {
+            String off = s.balloonSkipOff();
+            if (off != null) policiesByReason.computeIfAbsent(off, k -> new java.util.ArrayList<>()).add(s.policy());
+        }
+        policiesByReason.forEach((reason, policies) -> ctx.err().println("ballast: " + (policies.size() == 1 ? "policy " : "policies ")
+                + String.join(", ", policies) + ": balloon skip is off: " + reason));
+        ctx.err().flush();
+    }
+
     /** The line that says what is about to run. */
-    static String header(String command, Scenario s, String policies, CostProfiles.Resolved profile, boolean prealloc) {
+    static String header(String command, Backend backend, Scenario s, String policies, CostProfiles.Resolved profile,
+                         BackendOptions options) {
         StringBuilder sb = new StringBuilder("ballast ").append(command).append(": ").append(s.backend())
                 .append(", ").append(Units.formatBytes(s.guestMemBytes())).append(" guest, workload ").append(s.workload())
                 .append(", policy ").append(policies).append(", seed ").append(s.seed())
                 .append(", bandwidth ").append(s.bandwidthBitsPerSec() == 0 ? "unlimited" : bits(s.bandwidthBitsPerSec()));
-        if (prealloc) sb.append(", destination memory preallocated");
-        if (s.backend().equals("sim")) sb.append("\ncost profile: ").append(profile.description());
+        if (options.preallocate()) sb.append(", destination memory preallocated");
+        if (backend.usesCostProfile()) sb.append("\ncost profile: ").append(profile.description());
         return sb.toString();
     }
 
     static String bits(long bitsPerSec) {
-        String[] units = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"};
-        double v = bitsPerSec;
-        int i = 0;
-        while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-        return (v == Math.rint(v) ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.2f", v)) + " " + units[i];
+        return Units.formatBandwidth(bitsPerSec);
     }
 
     /** Writes JSON to the file, or to {@code out} for {@code -}. */

@@ -1,6 +1,9 @@
 package dev.ballast.cli;
 
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
 import picocli.CommandLine.ArgGroup;
@@ -8,11 +11,17 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** The options of one migration scenario, shared by {@code run} and {@code compare}. */
+/**
+ * The options of one migration scenario, shared by {@code run} and {@code compare}. They are parsed
+ * into typed values here; the {@link Scenario} and the backend check them, and a value they refuse
+ * comes back as a {@code SettingException} that {@link Main} words as {@code --option VALUE: rule}.
+ * The backend is found by its name alone.
+ */
 final class ScenarioOptions {
 
-    @Option(names = "--backend", order = 1, paramLabel = "sim|kvm", defaultValue = "sim",
-            description = "Guest backend: sim (deterministic simulation) or kvm (a real guest). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", order = 1, paramLabel = "NAME", defaultValue = "sim",
+            description = "Guest backend: sim (deterministic simulation), kvm (a real guest), or any other in this build. "
+                    + "Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--mem", order = 2, paramLabel = "SIZE", defaultValue = "8G", converter = Converters.Size.class,
@@ -30,12 +39,12 @@ final class ScenarioOptions {
     long seed;
 
     @Option(names = "--bandwidth", order = 6, paramLabel = "RATE", converter = Converters.Bandwidth.class,
-            description = "Migration bandwidth limit, e.g. 10Gbit, 100Mbit, 1.25GB/s; 0 = unlimited. "
-                    + "Default: 10Gbit on sim, unlimited on kvm.")
+            description = "Migration bandwidth limit with its unit, e.g. 10Gbit, 100Mbit, 1250MB/s, between 1Mbit and 10Tbit; "
+                    + "0 = unlimited. Default: 10Gbit on sim, unlimited on kvm.")
     Long bandwidthBitsPerSec;
 
     @Option(names = "--downtime", order = 7, paramLabel = "TIME", defaultValue = "2s", converter = Converters.Duration.class,
-            description = "Downtime limit: stop-and-copy starts when the rest fits it. Default: ${DEFAULT-VALUE}.")
+            description = "Downtime limit with its unit (300ms, 2s): stop-and-copy starts when the rest fits it. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
 
     @Option(names = "--max-iterations", order = 8, paramLabel = "N", defaultValue = "30",
@@ -51,8 +60,9 @@ final class ScenarioOptions {
     int chain;
 
     @Option(names = "--fail-at", order = 11, paramLabel = "WHEN", converter = Converters.FailAt.class,
-            description = "Fail the link once, then retry: after 40%% of the guest's pages, at 250ms, or random.")
-    String failAt;
+            description = "Fail the link once, then retry: after 40%% of the guest's pages were sent (at most 100%%), after "
+                    + "1.5x as many (a later pass), 250ms into the attempt (before --time-cap, if set), or random.")
+    FailPoint failAt;
 
     @Option(names = "--poison", order = 12, paramLabel = "BYTE", defaultValue = "0", converter = Converters.Byte.class,
             description = "The guest poisons free pages with this byte (0xaa or 170); 0 = no poisoning.")
@@ -65,7 +75,7 @@ final class ScenarioOptions {
     @Option(names = "--balloon-messages", order = 14, paramLabel = "pfn|bitmap", defaultValue = "pfn",
             converter = Converters.BalloonMessages.class,
             description = "How the balloon driver sends page ranges: PFN arrays or bitmaps. Default: ${DEFAULT-VALUE}.")
-    String balloonMessages;
+    BalloonMessages balloonMessages;
 
     @Option(names = "--hint-start-id", order = 15, paramLabel = "ID", defaultValue = "0x80000000", converter = Converters.CommandId.class,
             description = "First free page hint command id, in [0x80000000, 0xffffffff]. Default: ${DEFAULT-VALUE}.")
@@ -111,9 +121,8 @@ final class ScenarioOptions {
     }
 
     /**
-     * Checks the output files before any work starts: {@code --json} (unless standard output) and {@code extra}
-     * (an option name and its path, e.g. compare's {@code --report}), against the profile and journal they must not
-     * overwrite.
+     * Checks the output files before any work starts: {@code --json} (unless standard output) and compare's
+     * {@code --report}, against the profile and journal they must not overwrite.
      */
     void checkOutputs(Path report) {
         java.util.List<Path> inputs = new java.util.ArrayList<>();
@@ -127,34 +136,19 @@ final class ScenarioOptions {
         }
     }
 
-    /** The backend that runs the scenario: the named one, or KVM with destinations that preallocate. */
-    dev.ballast.core.run.Backend backend(Context ctx) {
-        dev.ballast.core.run.Backend b = ctx.backends().get(backend);
-        if (!prealloc) return b;
-        if (!backend.equals("kvm")) throw new UsageException("--prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
-        return new dev.ballast.kvm.migration.KvmBackend(true);
+    /** The backend of that name, as registered; a usage error naming the ones there are when there is none. */
+    Backend backend(Context ctx) {
+        return ctx.backends().get(backend);
     }
 
     /** The bandwidth limit: as given, else the backend's default (10 Gbit/s on the simulator, none on KVM). */
-    long bandwidth() {
-        if (bandwidthBitsPerSec != null) return bandwidthBitsPerSec;
-        return backend.equals("kvm") ? 0 : 10_000_000_000L;
+    long bandwidth(Backend b) {
+        return bandwidthBitsPerSec != null ? bandwidthBitsPerSec : b.defaultBandwidthBitsPerSec();
     }
 
-    /** The scenario; a setting the scenario refuses is a usage error. */
-    Scenario toScenario(String policy, CostProfile costProfile) {
-        try {
-            return new Scenario(backend, memBytes, workload, policy, seed, bandwidth(), downtimeNs, maxIterations,
-                    timeCapNs, chain, failAt, poisonByte, !noTellHost, balloonMessages, hintStartId, costProfile);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(asOption(e.getMessage()), e);
-        }
-    }
-
-    /** {@code chain=0: must be ...} as the user wrote it: {@code --chain 0: must be ...}. */
-    static String asOption(String message) {
-        if (message == null) return "invalid scenario";
-        var m = java.util.regex.Pattern.compile("^([a-z][a-z-]*)=(\\S*): (.*)$", java.util.regex.Pattern.DOTALL).matcher(message);
-        return m.matches() ? "--" + m.group(1) + " " + m.group(2) + ": " + m.group(3) : message;
+    /** The scenario; a setting it refuses is a {@code SettingException}. */
+    Scenario toScenario(Backend b, String policy, CostProfile costProfile) {
+        return new Scenario(backend, memBytes, workload, policy, seed, bandwidth(b), downtimeNs, maxIterations,
+                timeCapNs, chain, failAt, poisonByte, !noTellHost, balloonMessages, hintStartId, costProfile);
     }
 }

@@ -58,6 +58,6 @@ class CalibrateCommandTest {
         Cli.Result r = new Cli(dir, Backends.of()).run("calibrate", "--working-set", "4K");
 
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(r.errLines()).containsExactly("ballast: --working-set 4.0 KiB: must be at least 1M and whole pages");
+        assertThat(r.errLines()).containsExactly("ballast: --working-set 4K: must be at least 1M and whole pages");
     }
 }

@@ -63,6 +63,16 @@ class CompareCommandTest {
     }
 
     @Test
+    void shouldRefuseAPolicyNamedTwiceBeforePrintingAnything() {
+        Cli.Result r = cli.run("compare", "--policies", "legacy,hint,legacy");
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).containsExactly("ballast: --policies legacy,hint,legacy: legacy is named twice; name each policy once");
+        assertThat(r.out()).isEmpty();
+        assertThat(sim.scenarios).isEmpty();
+    }
+
+    @Test
     void shouldLeaveOutPercentagesWithoutLegacy() {
         Cli.Result r = cli.run("compare", "--policies", "hint,bitmap");
 

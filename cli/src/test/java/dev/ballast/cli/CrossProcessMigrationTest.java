@@ -144,6 +144,9 @@ class CrossProcessMigrationTest {
             assertThat(r.get("verify").get("ok").asBoolean()).as(policy).isTrue();
             assertThat(r.get("verify").get("checkedPages").asLong()).isPositive();
         }
+        // the destination logs a migration after its verdict has reached the source: wait for the fifth line
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (d.lines.stream().filter(l -> l.contains("verify ok")).count() < 5 && System.nanoTime() < end) Thread.sleep(20);
         assertThat(d.lines.stream().filter(l -> l.contains("verify ok"))).hasSize(5);
         // SIGTERM through the handle: Process.destroy() would also close our end of its output
         d.process.toHandle().destroy();

@@ -2,8 +2,12 @@ package dev.ballast.cli;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.kvm.migration.KvmBackend;
+import dev.ballast.sim.SimBackend;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +17,9 @@ import java.util.function.Function;
 /**
  * A backend for the command line's tests: records the scenarios it is given and makes up a report
  * from them. Policy {@code broken} fails verification; policies it does not know are refused as a
- * real backend refuses them, with an {@link IllegalArgumentException}.
+ * real backend refuses them, with a {@link SettingException}. Named {@code sim} or {@code kvm}, it
+ * checks everything else as the real backend of that name does (its {@link Backend#check}), and
+ * has its defaults; any other name checks nothing more.
  */
 public class FakeBackend implements Backend {
     static final Set<String> POLICIES = Set.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "broken");
@@ -40,16 +46,41 @@ public class FakeBackend implements Backend {
         return name;
     }
 
+    /** The real backend of this name, whose checks and defaults this one has; null for another name. */
+    private Backend real() {
+        return switch (name) {
+            case "sim" -> new SimBackend();
+            case "kvm" -> new KvmBackend();
+            default -> null;
+        };
+    }
+
     @Override
     public boolean measuresWallTime() {
         return wallTime;
     }
 
     @Override
-    public RunReport run(Scenario s, EventSink events, Progress progress) {
+    public void check(Scenario s, BackendOptions options) {
         if (!POLICIES.contains(s.policy())) {
-            throw new IllegalArgumentException("policy=" + s.policy() + ": unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
+            throw new SettingException("policy", s.policy(), "unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
         }
+        if (real() != null) real().check(s.withPolicy("legacy"), options);
+    }
+
+    @Override
+    public long defaultBandwidthBitsPerSec() {
+        return real() == null ? 0 : real().defaultBandwidthBitsPerSec();
+    }
+
+    @Override
+    public boolean usesCostProfile() {
+        return real() != null && real().usesCostProfile();
+    }
+
+    @Override
+    public RunReport run(Scenario s, BackendOptions options, EventSink events, Progress progress) {
+        check(s, options);
         RuntimeException e = failure.apply(s);
         if (e != null) throw e;
         scenarios.add(s);
@@ -63,7 +94,7 @@ public class FakeBackend implements Backend {
                 time, time / 10, 0.5, 3 + index, sent,
                 new RunReport.Pages(pages / (index + 1), 7, 0, pages - pages / (index + 1), 2),
                 new RunReport.Hints(index, 10L * index, 100L * index, index, 0),
-                new RunReport.Balloon(0, 0, 0, false),
+                new RunReport.Balloon(0, 0, 0, false, ok ? s.balloonSkipOff() : null),
                 new RunReport.Verify(pages, ok ? 0 : 1, ok, ok ? null : "invariant 1 (no lost write): pfn 0x1234 in ram-low differs"),
                 new RunReport.Journal(null, 0, null),
                 List.of(new RunReport.Attempt("COMPLETED", null, time, sent)),

@@ -45,6 +45,18 @@ class JournalCommandsTest {
     }
 
     @Test
+    void shouldRefuseAnEmptyOrBackwardsEventRangeBeforePrintingAnything() throws IOException {
+        Path j = run("hint");
+        for (String range : new String[] {"20:0", "20:-5"}) {
+            Cli.Result r = cli.run("inspect", j.toString(), "--events", range);
+
+            assertThat(r.exitCode()).as(range).isEqualTo(ExitCodes.USAGE);
+            assertThat(r.errLines()).containsExactly("ballast: --events " + range + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
+            assertThat(r.out()).isEmpty();
+        }
+    }
+
+    @Test
     void shouldWriteAJournalByDefaultUnderRuns() {
         Cli.Result r = cli.run("run", "--mem", "64M", "--workload", "idle");
         assertThat(r.exitCode()).as(r.err()).isZero();

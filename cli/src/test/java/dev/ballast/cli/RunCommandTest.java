@@ -2,12 +2,16 @@ package dev.ballast.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +59,7 @@ class RunCommandTest {
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(sim.scenarios).containsExactly(new Scenario("sim", 512L << 20, WorkloadSpec.parse("random-write,rate=200MiB/s"),
-                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, "40%", 0xaa, false, "bitmap",
+                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, FailPoint.parse("40%"), 0xaa, false, BalloonMessages.BITMAP,
                 0xfffffff0L, CostProfile.defaults()));
     }
 
@@ -66,8 +70,21 @@ class RunCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         Scenario s = sim.scenarios.getFirst();
         assertThat(s.poisonByte()).isEqualTo(0xaa);
-        assertThat(s.failAt()).isEqualTo("random");
+        assertThat(s.failAt()).isEqualTo(FailPoint.atRandom());
         assertThat(s.hintStartCommandId()).isEqualTo(0xffff_ffffL);
+    }
+
+    /** The journal header's {@code scenario} keeps the text fields it always had, typed values written as the user writes them. */
+    @Test
+    void shouldWriteTheScenariosTypedValuesAsTextInJson() throws Exception {
+        Scenario s = Scenario.sim(64L << 20, "idle", "hint", 1).withFailAt("40%").withGuest(0, true, "bitmap", Scenario.MIN_COMMAND_ID);
+
+        JsonNode n = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(s));
+
+        assertThat(n.get("backend").asText()).isEqualTo("sim");
+        assertThat(n.get("failAt").asText()).isEqualTo("40%");
+        assertThat(n.get("balloonMessages").asText()).isEqualTo("bitmap");
+        assertThat(n.get("workload").get("name").asText()).isEqualTo("idle");
     }
 
     @Test
@@ -201,6 +218,61 @@ class RunCommandTest {
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
         assertThat(r.errLines()).hasSize(1);
         assertThat(r.err()).startsWith("ballast: cost profile " + file + ": not a cost profile").contains("ballast calibrate");
+    }
+
+    /**
+     * Inputs that were accepted and silently meant something else (10 bit/s, 5 ms, a failure that
+     * never comes, a parameter nobody reads, bytes echoed for 1P): refused in one line naming the
+     * option as typed and the accepted form, exit 2, nothing on stdout, nothing run.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "--bandwidth 10|--bandwidth 10: a bare number has no unit: write bits or bytes per second, e.g. 10Gbit, 100Mbit or 1250MB/s (0: unlimited)",
+        "--bandwidth 100kbit|--bandwidth 100kbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
+        "--bandwidth 20Tbit|--bandwidth 20Tbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
+        "--downtime 5|--downtime 5: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
+        "--time-cap 30|--time-cap 30: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
+        "--fail-at 150%|--fail-at 150%: a percentage of the guest's pages must be in [0%, 100%]; for a failure after more than the guest's memory was sent, write a multiple such as 1.5x",
+        "--fail-at 100s --time-cap 10s|--fail-at 100s: past the end of the migration: --time-cap 10s forces stop-and-copy first; give a time before the cap",
+        "--workload random-write,bogus=1|--workload random-write,bogus=1: random-write takes no parameter 'bogus' (it takes used, rate, hint-order)",
+        "--workload idle:5|--workload idle:5: idle takes no argument after ':' (only balloon:P and deflate-race:P do)",
+        "--mem 1P|--mem 1P: the simulator holds at most 2T",
+        "--backend kvm --mem 3M|--mem 3M: the KVM backend needs a multiple of 2M",
+    })
+    void shouldRefuseAnInputThatWouldMeanSomethingElseBeforePrintingAnything(String args, String line) {
+        Cli.Result r = cli.run(("run " + args).split(" "));
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).containsExactly("ballast: " + line);
+        assertThat(r.out()).isEmpty();
+        assertThat(sim.scenarios).isEmpty();
+        assertThat(kvm.scenarios).isEmpty();
+    }
+
+    @Test
+    void shouldTakeAFailureInALaterPassAsAMultipleOfTheGuestsPages() {
+        Cli.Result r = cli.run("run", "--fail-at", "1.5x", "--time-cap", "10s");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(sim.scenarios.getFirst().failAt().fractionOfPages()).isEqualTo(1.5);
+    }
+
+    /** Balloon skip needs MUST_TELL_HOST; without it the policy skips nothing, and the user is told so, not left to guess. */
+    @Test
+    void shouldSayThatBalloonSkipIsOffWithoutTellHost() throws Exception {
+        Path json = dir.resolve("run.json");
+
+        Cli.Result r = cli.run("run", "--policy", "balloon", "--no-tell-host", "--no-journal", "--json", json.toString());
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.errLines()).containsExactly("ballast: policy balloon: balloon skip is off: without MUST_TELL_HOST "
+                + "(--no-tell-host) the guest may reuse a deflated page before the host knows, so ballooned pages are scanned "
+                + "and sent like any other");
+        assertThat(r.out()).contains("skip off (without MUST_TELL_HOST");
+        assertThat(new ObjectMapper().readTree(json.toFile()).get("balloon").get("skipOff").asText())
+                .startsWith("without MUST_TELL_HOST (--no-tell-host)");
+        Cli.Result told = cli.run("run", "--policy", "balloon", "--no-journal");
+        assertThat(told.err()).isEmpty();
     }
 
     @Test

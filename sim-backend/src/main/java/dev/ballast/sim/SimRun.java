@@ -14,10 +14,12 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
-import dev.ballast.core.run.FailPoint;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.core.run.Units;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +36,9 @@ import java.util.function.UnaryOperator;
  * give the same events, byte for byte.
  */
 public final class SimRun {
+    /** The largest guest the simulator holds: its page versions take about 4 bytes a page of heap. */
+    static final long MAX_GUEST_BYTES = 2L << 40;
+
     /**
      * Ways for tests to plant bugs through the same seams a user's own code would use: the
      * policy, the guest (a subclass) and the engine's view of it (a wrapper); and to watch each
@@ -77,16 +82,25 @@ public final class SimRun {
     }
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress, SimOptions options) {
-        if (!scenario.backend().equals("sim")) throw new IllegalArgumentException("backend=" + scenario.backend() + ": SimRun runs sim scenarios");
-        if (layout.totalBytes() > (2L << 40)) {
-            throw new IllegalArgumentException("mem=" + layout.totalBytes() + ": the simulator holds at most 2T");
-        }
+        check(scenario, layout);
         this.scenario = scenario;
         this.layout = layout;
         this.hooks = hooks;
         this.events = events;
         this.progress = progress;
         this.options = options;
+    }
+
+    /** What only the simulator refuses, as one {@link SettingException}: a guest over 2 TiB, a policy it does not know. */
+    static void check(Scenario scenario, RamLayout layout) {
+        if (!scenario.backend().equals("sim")) throw new SettingException("backend", scenario.backend(), "SimRun runs sim scenarios");
+        if (layout.totalBytes() > MAX_GUEST_BYTES) {
+            throw new SettingException("mem", Units.formatBytes(layout.totalBytes()), "the simulator holds at most 2T");
+        }
+        if (scenario.workload().params().containsKey("hint-order")) {
+            throw new SettingException("workload", scenario.workload().toString(), "hint-order is the KVM guest's; "
+                    + "the simulator's hint driver has its own block sizes");
+        }
         Policies.factory(scenario.policy()); // fails early on an unknown policy
     }
 
@@ -108,7 +122,7 @@ public final class SimRun {
         costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
         GuestFeatures features = scenario.features();
         checkers = new SimCheckers(layout, features.poisonByte());
-        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages().equals("bitmap"), costs, checkers, options);
+        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages() == BalloonMessages.BITMAP, costs, checkers, options);
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         workload = Workload.create(scenario.workload(), guest, guestRandom);
         workload.boot();
@@ -140,10 +154,8 @@ public final class SimRun {
             long failAfterPages = -1;
             long failAtNs = -1;
             if (attempt == 0 && scenario.failAt() != null) {
-                FailPoint fp = FailPoint.parse(scenario.failAt());
-                if (fp.random()) failAfterPages = (long) (layout.totalPages() * (0.05 + 0.9 * faultRandom.nextDouble()));
-                else if (fp.fractionOfPages() >= 0) failAfterPages = (long) (layout.totalPages() * fp.fractionOfPages());
-                else failAtNs = attemptStart + fp.atNs();
+                failAfterPages = scenario.failAt().failAfterPages(layout.totalPages(), faultRandom);
+                failAtNs = scenario.failAt().failAtNs(attemptStart);
             }
             SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs);
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());

@@ -47,7 +47,7 @@ class NoLostWriteCheckerTest {
 
     @Test
     void shouldCatchAFailedMigrationThatConsumesTheDirtyLog() {
-        Scenario s = Scenario.sim(1 * G, "random-write,rate=200MiB/s", "legacy", 21).withFailAt("101%");
+        Scenario s = Scenario.sim(1 * G, "random-write,rate=200MiB/s", "legacy", 21).withFailAt("1.01x");
         assertThat(run(s).verify().ok()).isTrue();
         RunReport bad = run(s, SimRun.Hooks.NONE.withSource(NoLostWriteCheckerTest::forgetfulOnFailure));
         assertThat(bad.verify().violation()).startsWith("invariant 1 (no lost write)");

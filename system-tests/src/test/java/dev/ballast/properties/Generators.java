@@ -3,6 +3,7 @@ package dev.ballast.properties;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.Policies;
+import dev.ballast.core.run.FailPoint;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -216,7 +217,8 @@ public final class Generators {
     /** A link failure (at a share of the guest's pages, a time, or anywhere), a cancel, or both; sometimes a chain. */
     public static Arbitrary<SimCase.Faults> faults() {
         Arbitrary<String> failAt = Arbitraries.frequencyOf(
-                Tuple.of(2, Arbitraries.integers().between(5, 300).map(p -> p + "%")),
+                // a share of the guest's pages in the first pass (5 % to 100 %), then multiples of them (1.01x to 3x)
+                Tuple.of(2, Arbitraries.integers().between(5, 300).map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x")),
                 Tuple.of(2, Arbitraries.integers().between(1, 400).map(ms -> ms + "ms")),
                 Tuple.of(1, Arbitraries.just("random")));
         Arbitrary<Double> cancelAt = Arbitraries.integers().between(5, 300).map(p -> p / 100.0);
@@ -260,9 +262,17 @@ public final class Generators {
         public Cases limits(Arbitrary<SimCase.Limits> a) { limits = a; return this; }
         public Cases faults(Arbitrary<SimCase.Faults> a) { faults = a; return this; }
 
+        /** Every case a user could run: a link failure timed at or past the time cap is refused as past the end, so is none. */
         public Arbitrary<SimCase> build() {
-            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds()).as(SimCase::new);
+            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds()).as(SimCase::new)
+                    .filter(c -> !failsPastTheTimeCap(c));
         }
+    }
+
+    static boolean failsPastTheTimeCap(SimCase c) {
+        if (c.faults().failAt() == null || c.limits().timeCapNs() == 0) return false;
+        long atNs = FailPoint.parse(c.faults().failAt()).atNs();
+        return atNs >= 0 && atNs >= c.limits().timeCapNs();
     }
 
     public static Cases cases() {

@@ -1,6 +1,8 @@
 package dev.ballast.properties;
 
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
 
@@ -15,8 +17,9 @@ public record KvmCase(int memMiB, String workload, String policy, int poison, bo
                       String failAt, int chain, long seed) {
 
     public Scenario scenario() {
-        return new Scenario("kvm", (long) memMiB << 20, WorkloadSpec.parse(workload), policy, seed, 0, 300_000_000L, 30, 0, chain, failAt,
-                poison, tellHost, messages, hintStartId, CostProfile.defaults());
+        return new Scenario("kvm", (long) memMiB << 20, WorkloadSpec.parse(workload), policy, seed, 0, 300_000_000L, 30, 0, chain,
+                failAt == null ? null : FailPoint.parse(failAt), poison, tellHost, BalloonMessages.parse(messages), hintStartId,
+                CostProfile.defaults());
     }
 
     @Override

@@ -46,7 +46,7 @@ class KvmProperties {
 
     @Provide
     Arbitrary<KvmCase> kvmFaults() {
-        return cases(Arbitraries.oneOf(Arbitraries.integers().between(10, 250).map(p -> p + "%"), Arbitraries.integers().between(5, 60).map(ms -> ms + "ms")),
+        return cases(Arbitraries.oneOf(Arbitraries.integers().between(10, 250).map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x"), Arbitraries.integers().between(5, 60).map(ms -> ms + "ms")),
                 Arbitraries.integers().between(1, 2));
     }
 

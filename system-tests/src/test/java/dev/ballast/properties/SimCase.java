@@ -1,7 +1,9 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
+import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
 
@@ -103,7 +105,8 @@ public record SimCase(Layout layout, String workload, String policy, Guest guest
     public Scenario scenario() {
         return new Scenario("sim", layout.pages() * RamLayout.PAGE_SIZE, WorkloadSpec.parse(workload), policy, seed,
                 limits.bandwidthBits(), limits.downtimeNs(), limits.maxIterations(), limits.timeCapNs(), faults.chain(),
-                faults.failAt(), guest.poison(), guest.tellHost(), guest.messages(), guest.hintStartId(), CostProfile.defaults());
+                faults.failAt() == null ? null : FailPoint.parse(faults.failAt()), guest.poison(), guest.tellHost(),
+                BalloonMessages.parse(guest.messages()), guest.hintStartId(), CostProfile.defaults());
     }
 
     public SimCase withPolicy(String p) { return new SimCase(layout, workload, p, guest, limits, faults, seed); }

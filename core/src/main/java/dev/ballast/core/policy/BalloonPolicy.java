@@ -1,5 +1,7 @@
 package dev.ballast.core.policy;
 
+import dev.ballast.core.engine.GuestFeatures;
+
 /**
  * Balloon skip: pages in the balloon are neither scanned nor sent. Only safe while the guest tells
  * the host before it reuses a deflated page (MUST_TELL_HOST): otherwise the guest may write a page
@@ -12,6 +14,12 @@ public class BalloonPolicy implements MigrationPolicy {
 
     @Override
     public boolean skipBalloon(PolicyContext ctx) {
-        return ctx.features().mustTellHost();
+        return balloonSkipOff(ctx.features()) == null;
+    }
+
+    @Override
+    public String balloonSkipOff(GuestFeatures features) {
+        return features.mustTellHost() ? null : "without MUST_TELL_HOST (--no-tell-host) the guest may reuse a deflated page "
+                + "before the host knows, so ballooned pages are scanned and sent like any other";
     }
 }

@@ -11,4 +11,9 @@ public class HintBalloonPolicy extends HintPolicy {
     public boolean skipBalloon(PolicyContext ctx) {
         return balloon.skipBalloon(ctx);
     }
+
+    @Override
+    public String balloonSkipOff(dev.ballast.core.engine.GuestFeatures features) {
+        return balloon.balloonSkipOff(features);
+    }
 }

@@ -1,5 +1,7 @@
 package dev.ballast.core.policy;
 
+import dev.ballast.core.engine.GuestFeatures;
+
 import dev.ballast.core.engine.Phase;
 
 /**
@@ -48,4 +50,11 @@ public interface MigrationPolicy {
 
     /** Whether pages in the balloon are neither scanned nor sent right now. */
     default boolean skipBalloon(PolicyContext ctx) { return false; }
+
+    /**
+     * Why this policy, which skips ballooned pages on some guests, skips none on a guest with these
+     * features (one line, told to the user before the run and kept in its report); null when it
+     * skips them there, or never would.
+     */
+    default String balloonSkipOff(GuestFeatures features) { return null; }
 }

@@ -1,5 +1,7 @@
 package dev.ballast.core.policy;
 
+import dev.ballast.core.run.SettingException;
+
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -30,23 +32,23 @@ public final class Policies {
 
     private static Supplier<MigrationPolicy> userPolicy(String name) {
         if (!name.contains(".")) {
-            throw new IllegalArgumentException("policy=" + name + ": unknown (one of " + String.join(", ", BUILT_IN)
+            throw new SettingException("policy", name, "unknown (one of " + String.join(", ", BUILT_IN)
                     + ", or a class name implementing " + MigrationPolicy.class.getName() + ")");
         }
         Class<?> c;
         try {
             c = Class.forName(name);
         } catch (ClassNotFoundException e) {
-            throw new IllegalArgumentException("policy=" + name + ": no such class on the class path");
+            throw new SettingException("policy", name, "no such class on the class path");
         }
         if (!MigrationPolicy.class.isAssignableFrom(c)) {
-            throw new IllegalArgumentException("policy=" + name + ": does not implement " + MigrationPolicy.class.getName());
+            throw new SettingException("policy", name, "does not implement " + MigrationPolicy.class.getName());
         }
         return () -> {
             try {
                 return (MigrationPolicy) c.getConstructor().newInstance();
             } catch (ReflectiveOperationException e) {
-                throw new IllegalArgumentException("policy=" + name + ": cannot be created: " + e);
+                throw new SettingException("policy", name, "cannot be created: " + e);
             }
         };
     }

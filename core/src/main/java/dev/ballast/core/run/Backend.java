@@ -3,21 +3,43 @@ package dev.ballast.core.run;
 import dev.ballast.core.event.EventSink;
 
 /**
- * A guest backend that can run a migration scenario end to end: the simulator or KVM. The
- * engine, policies and journal are the same for every backend.
+ * A guest backend that can run a migration scenario end to end: the simulator, KVM, or any other
+ * registered in {@code META-INF/services/dev.ballast.core.run.Backend}. The command line finds a
+ * backend by its {@link #name()} alone and never names its class; the engine, policies and
+ * journal are the same for every backend.
  */
 public interface Backend {
-    /** "sim" or "kvm". */
+    /** The name users select it by ({@code --backend NAME}): {@code sim}, {@code kvm}, .... */
     String name();
+
+    /**
+     * Checks, before anything runs or is printed, that this backend can run the scenario with these
+     * options, and throws one {@link SettingException} for the first setting it cannot take (an
+     * unknown policy, a size it cannot hold, an option it does not have). Touches no device. The
+     * scenario has already checked itself.
+     */
+    default void check(Scenario scenario, BackendOptions options) {
+    }
 
     /**
      * Runs the scenario (with its chain and injected failures) and checks every invariant at the
      * end. Never throws for a broken invariant: the report's {@code verify} says so.
      *
+     * @param options  where the destination is and how it is made
      * @param events   where every event goes (the journal), or {@link EventSink#NONE}
      * @param progress told how far the run is, from the running thread
      */
-    RunReport run(Scenario scenario, EventSink events, Progress progress);
+    RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress);
+
+    /** The bandwidth limit when the user sets none, in bits per second (0: unlimited). */
+    default long defaultBandwidthBitsPerSec() {
+        return 0;
+    }
+
+    /** Whether the scenario's {@link CostProfile} drives this backend's clock (a simulator's) rather than the wall clock. */
+    default boolean usesCostProfile() {
+        return false;
+    }
 
     /**
      * Whether the backend's times are wall-clock times of real work (KVM), which a cold JVM, caches and the host's

@@ -34,8 +34,13 @@ public record RunReport(
     /** Free page hinting: requests issued, ranges and pages the guest reported, and requests rejected. */
     public record Hints(long requests, long ranges, long pages, long applied, long rejected) { }
 
-    /** Balloon activity seen while migrating. */
-    public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive) { }
+    /**
+     * Balloon activity seen while migrating.
+     *
+     * @param skipOff why the policy, which skips ballooned pages on other guests, skipped none on this
+     *                one ({@link dev.ballast.core.policy.MigrationPolicy#balloonSkipOff}); null otherwise
+     */
+    public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive, String skipOff) { }
 
     /** The end-of-run check of the invariants ({@code docs/invariants.md}). {@code violation} names the first broken one, or is null. */
     public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) { }

@@ -24,7 +24,8 @@ public final class RunReports {
                 sum.iterations(), sum.transferredBytes(),
                 new RunReport.Pages(sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()),
                 new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
-                new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive()),
+                new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive(),
+                        s.balloonSkipOff()),
                 verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
     }
 
@@ -69,7 +70,7 @@ public final class RunReports {
         return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), last.timeModel(),
                 completed ? "completed" : last.outcome(), total, downtime, setup, iterations, bytes,
                 new RunReport.Pages(normal, zero, sb, sf, resent), new RunReport.Hints(hr, hrange, hp, ha, hrej),
-                new RunReport.Balloon(bi, bd, brej, last.balloon().skipActive()),
+                new RunReport.Balloon(bi, bd, brej, last.balloon().skipActive(), last.balloon().skipOff()),
                 new RunReport.Verify(checked, mismatched, ok && violation == null, violation),
                 new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
     }

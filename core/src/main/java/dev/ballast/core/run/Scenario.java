@@ -1,22 +1,29 @@
 package dev.ballast.core.run;
 
 /**
- * Everything that defines one migration run. Validated once here; nothing downstream re-checks.
+ * Everything that defines one migration run, typed and checked once here (as Aeron's
+ * {@code Context.conclude()}): a value the scenario refuses is one {@link SettingException} naming
+ * the setting, the value and the rule. A backend checks what only it knows ({@link Backend#check});
+ * nothing downstream re-checks or re-parses.
  *
- * @param backend          "sim" or "kvm"
+ * @param backend          the name of the backend that runs it ({@link Backend#name()}: "sim", "kvm", ...)
  * @param guestMemBytes    guest RAM; over 3 GiB it is laid out PC-like with a hole below 4 GiB
  * @param workload         what the guest does
  * @param policy           the migration policy's name
  * @param seed             the root seed; every random choice of the run derives from it
- * @param bandwidthBitsPerSec the migration bandwidth limit, 0 for none (sim: the link's speed)
+ * @param bandwidthBitsPerSec the migration bandwidth limit, 0 for none (sim: the link's speed); else
+ *                         in [{@link #MIN_BANDWIDTH_BITS_PER_SEC}, {@link #MAX_BANDWIDTH_BITS_PER_SEC}]
  * @param downtimeLimitNs  stop-and-copy starts when the rest fits this at the measured bandwidth
  * @param maxIterations    after this many passes, stop-and-copy is forced
  * @param timeCapNs        after this long, stop-and-copy is forced (0: no cap)
  * @param chain            migrations in a row, each destination the next source (1: one migration)
- * @param failAt           where the link fails, or null: "40%" of guest pages sent, "250ms", "random"
+ * @param failAt           where the link fails on a migration's first attempt, or null for nowhere. A
+ *                         time at or past {@code timeCapNs} (when there is a cap) is past the end and
+ *                         refused; without a cap the end is not known beforehand, and a run whose
+ *                         link was never due to fail before it ended shows one attempt per hop
  * @param poisonByte       the value the guest poisons free pages with (0: no poisoning)
  * @param mustTellHost     whether the guest tells the host before reusing deflated pages
- * @param balloonMessages  "pfn" (PFN arrays) or "bitmap" (bitmaps) for balloon requests
+ * @param balloonMessages  how the balloon driver sends its page ranges
  * @param hintStartCommandId the first free page hint command id (in [0x80000000, 0xFFFFFFFF])
  * @param costProfile      what work costs on the simulator's clock
  */
@@ -31,37 +38,52 @@ public record Scenario(
         int maxIterations,
         long timeCapNs,
         int chain,
-        String failAt,
+        FailPoint failAt,
         int poisonByte,
         boolean mustTellHost,
-        String balloonMessages,
+        BalloonMessages balloonMessages,
         long hintStartCommandId,
         CostProfile costProfile) {
 
     public static final long MIN_COMMAND_ID = 0x8000_0000L;
     public static final long MAX_COMMAND_ID = 0xFFFF_FFFFL;
+    /** The slowest bandwidth limit taken: 1 Mbit/s (an 8 GiB guest takes 19 hours at it). */
+    public static final long MIN_BANDWIDTH_BITS_PER_SEC = 1_000_000L;
+    /** The fastest bandwidth limit taken: 10 Tbit/s, beyond any link of today. */
+    public static final long MAX_BANDWIDTH_BITS_PER_SEC = 10_000_000_000_000L;
 
     public Scenario {
-        if (!backend.equals("sim") && !backend.equals("kvm")) {
-            throw new IllegalArgumentException("backend=" + backend + ": must be sim or kvm");
+        if (backend == null || !backend.matches("[a-z][a-z0-9-]*")) {
+            throw new SettingException("backend", backend, "expected a backend's name, such as sim or kvm");
         }
         if (guestMemBytes < (1 << 20) || guestMemBytes % 4096 != 0) {
-            throw new IllegalArgumentException("mem=" + guestMemBytes + ": must be at least 1M and a multiple of 4K");
+            throw new SettingException("mem", Units.formatBytes(guestMemBytes), "must be at least 1M and a multiple of 4K");
         }
-        if (bandwidthBitsPerSec < 0) throw new IllegalArgumentException("bandwidth=" + bandwidthBitsPerSec + ": must be >= 0");
-        if (downtimeLimitNs <= 0) throw new IllegalArgumentException("downtime=" + downtimeLimitNs + "ns: must be > 0");
-        if (maxIterations < 1) throw new IllegalArgumentException("max-iterations=" + maxIterations + ": must be >= 1");
-        if (timeCapNs < 0) throw new IllegalArgumentException("time-cap=" + timeCapNs + "ns: must be >= 0");
-        if (chain < 1 || chain > 64) throw new IllegalArgumentException("chain=" + chain + ": must be in [1, 64]");
-        if (poisonByte < 0 || poisonByte > 255) throw new IllegalArgumentException("poison=" + poisonByte + ": must be a byte");
-        if (!balloonMessages.equals("pfn") && !balloonMessages.equals("bitmap")) {
-            throw new IllegalArgumentException("balloon-messages=" + balloonMessages + ": must be pfn or bitmap");
-        }
+        if (workload == null) throw new SettingException("workload", null, "missing");
+        if (policy == null || policy.isBlank()) throw new SettingException("policy", policy, "missing");
+        checkBandwidth(bandwidthBitsPerSec);
+        if (downtimeLimitNs <= 0) throw new SettingException("downtime", Units.formatDuration(downtimeLimitNs), "must be > 0");
+        if (maxIterations < 1) throw new SettingException("max-iterations", Integer.toString(maxIterations), "must be >= 1");
+        if (timeCapNs < 0) throw new SettingException("time-cap", Units.formatDuration(timeCapNs), "must be >= 0");
+        if (chain < 1 || chain > 64) throw new SettingException("chain", Integer.toString(chain), "must be in [1, 64]");
+        if (poisonByte < 0 || poisonByte > 255) throw new SettingException("poison", Integer.toString(poisonByte), "must be a byte");
+        if (balloonMessages == null) throw new SettingException("balloon-messages", null, "missing");
         if (hintStartCommandId < MIN_COMMAND_ID || hintStartCommandId > MAX_COMMAND_ID) {
-            throw new IllegalArgumentException("hint-start-id=0x" + Long.toHexString(hintStartCommandId)
-                    + ": must be in [0x80000000, 0xffffffff]");
+            throw new SettingException("hint-start-id", "0x" + Long.toHexString(hintStartCommandId), "must be in [0x80000000, 0xffffffff]");
         }
-        if (failAt != null) FailPoint.parse(failAt);
+        if (costProfile == null) throw new SettingException("profile", null, "missing");
+        if (failAt != null && failAt.atNs() >= 0 && timeCapNs > 0 && failAt.atNs() >= timeCapNs) {
+            throw new SettingException("fail-at", failAt.toString(), "past the end of the migration: --time-cap "
+                    + Units.formatDuration(timeCapNs) + " forces stop-and-copy first; give a time before the cap");
+        }
+    }
+
+    /** Refuses a bandwidth limit other than 0 (unlimited) outside [1 Mbit/s, 10 Tbit/s]. */
+    public static void checkBandwidth(long bitsPerSec) {
+        if (bitsPerSec != 0 && (bitsPerSec < MIN_BANDWIDTH_BITS_PER_SEC || bitsPerSec > MAX_BANDWIDTH_BITS_PER_SEC)) {
+            throw new SettingException("bandwidth", Units.formatBandwidth(bitsPerSec),
+                    "must be 0 (unlimited) or between 1Mbit and 10Tbit per second");
+        }
     }
 
     /** The guest's RAM blocks: PC-like, with the hole below 4 GiB for guests over 3 GiB. */
@@ -74,6 +96,19 @@ public record Scenario(
         return new dev.ballast.core.engine.GuestFeatures(mustTellHost, true, true, poisonByte);
     }
 
+    /**
+     * Why the scenario's policy skips no ballooned page on this guest although it would on others
+     * ({@code balloon} without MUST_TELL_HOST), or null; null too for a policy that cannot be made
+     * here (the backend refuses or provides it).
+     */
+    public String balloonSkipOff() {
+        try {
+            return dev.ballast.core.policy.Policies.create(policy).balloonSkipOff(features());
+        } catch (SettingException e) {
+            return null;
+        }
+    }
+
     /** The engine's settings for this scenario. */
     public dev.ballast.core.engine.EngineConfig engineConfig() {
         return new dev.ballast.core.engine.EngineConfig(bandwidthBitsPerSec / 8, downtimeLimitNs, maxIterations, timeCapNs,
@@ -83,7 +118,7 @@ public record Scenario(
     /** A simulated scenario with the seeds' settings: 10 Gbit/s, 2 s downtime, 30 iterations at most. */
     public static Scenario sim(long guestMemBytes, String workload, String policy, long seed) {
         return new Scenario("sim", guestMemBytes, WorkloadSpec.parse(workload), policy, seed,
-                10_000_000_000L, 2_000_000_000L, 30, 0, 1, null, 0, true, "pfn", MIN_COMMAND_ID,
+                10_000_000_000L, 2_000_000_000L, 30, 0, 1, null, 0, true, BalloonMessages.PFN, MIN_COMMAND_ID,
                 CostProfile.defaults());
     }
 
@@ -97,7 +132,12 @@ public record Scenario(
                 maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
     }
 
+    /** With the link failing at {@code f} ({@code 40%}, {@code 250ms}, {@code random}; see {@link FailPoint#parse}). */
     public Scenario withFailAt(String f) {
+        return withFailAt(FailPoint.parse(f));
+    }
+
+    public Scenario withFailAt(FailPoint f) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
                 maxIterations, timeCapNs, chain, f, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
     }
@@ -107,7 +147,12 @@ public record Scenario(
                 maxIterations, timeCapNs, c, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
     }
 
+    /** As {@link #withGuest(int, boolean, BalloonMessages, long)}, the messages as written ({@code pfn}, {@code bitmap}). */
     public Scenario withGuest(int poison, boolean tellHost, String messages, long startId) {
+        return withGuest(poison, tellHost, BalloonMessages.parse(messages), startId);
+    }
+
+    public Scenario withGuest(int poison, boolean tellHost, BalloonMessages messages, long startId) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
                 maxIterations, timeCapNs, chain, failAt, poison, tellHost, messages, startId, costProfile);
     }

@@ -7,22 +7,50 @@ import java.util.Map;
 /**
  * A workload and its parameters as the user wrote them: {@code name[:arg][,key=value...]}, for
  * example {@code idle}, {@code balloon:25}, {@code random-write,rate=200MiB/s}, or
- * {@code compile,jobs=4,working-set=30%}. The backends give the parameters their meaning.
+ * {@code compile,ws=30%}. The backends give the parameters their meaning; which workload takes
+ * which parameter, and which takes an argument, is said once here ({@link #KEYS}), so a key nobody
+ * reads is refused instead of ignored.
  */
 public record WorkloadSpec(String name, String arg, Map<String, String> params) {
 
     public static final java.util.List<String> NAMES =
             java.util.List.of("idle", "memhog", "compile", "random-write", "balloon", "deflate-race");
 
+    /** The workloads that take an argument after ':' (the share of RAM left outside the balloon, in %). */
+    public static final java.util.List<String> WITH_ARGUMENT = java.util.List.of("balloon", "deflate-race");
+
+    /**
+     * The parameters each workload takes: {@code used} (written at boot), {@code rate} (rewrites),
+     * {@code hog}, {@code ws} (working set), {@code churn}, {@code step}, {@code every}, {@code late}
+     * (the deflate race), and {@code hint-order} (the size of the blocks the KVM guest hints).
+     */
+    public static final Map<String, java.util.List<String>> KEYS = Map.of(
+            "idle", java.util.List.of("used", "rate", "hint-order"),
+            "memhog", java.util.List.of("used", "hog", "rate", "hint-order"),
+            "compile", java.util.List.of("used", "ws", "churn", "rate", "hint-order"),
+            "random-write", java.util.List.of("used", "rate", "hint-order"),
+            "balloon", java.util.List.of("used", "rate", "hint-order"),
+            "deflate-race", java.util.List.of("used", "rate", "step", "every", "late", "hint-order"));
+
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
-            throw new IllegalArgumentException("workload=" + name + ": unknown workload (one of " + String.join(", ", NAMES) + ")");
+            throw new SettingException("workload", name, "unknown workload (one of " + String.join(", ", NAMES) + ")");
+        }
+        if (arg != null && !WITH_ARGUMENT.contains(name)) {
+            throw new SettingException("workload", text(name, arg, params), name + " takes no argument after ':' (only "
+                    + String.join(" and ", WITH_ARGUMENT.stream().map(n -> n + ":P").toList()) + " do)");
+        }
+        for (String key : params.keySet()) {
+            if (!KEYS.get(name).contains(key)) {
+                throw new SettingException("workload", text(name, arg, params), name + " takes no parameter '" + key
+                        + "' (it takes " + String.join(", ", KEYS.get(name)) + ")");
+            }
         }
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     }
 
     public static WorkloadSpec parse(String text) {
-        if (text == null || text.isBlank()) throw new IllegalArgumentException("workload: empty");
+        if (text == null || text.isBlank()) throw new SettingException("workload", null, "empty");
         String[] parts = text.trim().split(",");
         String head = parts[0];
         String name = head;
@@ -31,14 +59,14 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         if (colon >= 0) {
             name = head.substring(0, colon);
             arg = head.substring(colon + 1);
-            if (arg.isEmpty()) throw new IllegalArgumentException("workload=" + text + ": nothing after ':'");
+            if (arg.isEmpty()) throw new SettingException("workload", text, "nothing after ':'");
         }
         Map<String, String> params = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
             String p = parts[i];
             int eq = p.indexOf('=');
             if (eq <= 0 || eq == p.length() - 1) {
-                throw new IllegalArgumentException("workload=" + text + ": parameter '" + p + "' is not key=value");
+                throw new SettingException("workload", text, "parameter '" + p + "' is not key=value");
             }
             params.put(p.substring(0, eq), p.substring(eq + 1));
         }
@@ -52,6 +80,10 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
 
     @Override
     public String toString() {
+        return text(name, arg, params);
+    }
+
+    private static String text(String name, String arg, Map<String, String> params) {
         StringBuilder sb = new StringBuilder(name);
         if (arg != null) sb.append(':').append(arg);
         params.forEach((k, v) -> sb.append(',').append(k).append('=').append(v));

@@ -28,13 +28,31 @@ class UnitsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"2s,2000000000", "300ms,300000000", "50us,50000", "1.5min,90000000000", "250,250000000"})
+    @ValueSource(strings = {"10", "1250", "0.5"})
+    void shouldRejectABandwidthWithoutAUnit(String text) {
+        assertThatThrownBy(() -> Units.parseBandwidth(text)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no unit");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1250MB/s,10000000000", "100Mbit/s,100000000"})
+    void shouldParseBandwidthsInBytesOrBitsPerSecond(String text, long bits) {
+        assertThat(Units.parseBandwidth(text)).isEqualTo(bits);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2000000000,2s", "250000000,250ms", "50000,50us", "7,7ns", "0,0ns"})
+    void shouldFormatDurationsInTheLargestWholeUnit(long ns, String text) {
+        assertThat(Units.formatDuration(ns)).isEqualTo(text);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2s,2000000000", "300ms,300000000", "50us,50000", "1.5min,90000000000", "0,0"})
     void shouldParseDurations(String text, long ns) {
         assertThat(Units.parseDurationNs(text)).isEqualTo(ns);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fast", "10 parsecs", "-1s"})
+    @ValueSource(strings = {"fast", "10 parsecs", "-1s", "250", "5"})
     void shouldRejectBadDurations(String text) {
         assertThatThrownBy(() -> Units.parseDurationNs(text)).isInstanceOf(IllegalArgumentException.class);
     }

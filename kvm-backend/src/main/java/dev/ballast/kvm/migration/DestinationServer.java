@@ -5,6 +5,8 @@ import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.core.run.Units;
 import dev.ballast.core.wire.Hello;
 import dev.ballast.core.wire.PageSink;
 import dev.ballast.core.wire.PageStreamReader;
@@ -82,18 +84,25 @@ public final class DestinationServer implements AutoCloseable {
     public record Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, long preallocBytes, Forward forward,
                           LongPredicate dropPage, Consumer<String> log, long handshakeTimeoutNs, int maxConnections) {
         public Options {
-            if (listen.isUnresolved()) throw new IllegalArgumentException("listen=" + listen.getHostString() + ": cannot resolve the address");
+            if (listen.isUnresolved()) throw new SettingException("listen", listen.getHostString(), "cannot resolve the address");
             if (!listen.getAddress().isLoopbackAddress() && secret == null) {
-                throw new IllegalArgumentException("listen=" + listen.getAddress().getHostAddress() + ": not a loopback address; a destination"
+                throw new SettingException("listen", listen.getAddress().getHostAddress(), "not a loopback address; a destination"
                         + " that other hosts can reach needs --secret-file");
             }
-            if (timeoutNs < 0) throw new IllegalArgumentException("timeout=" + timeoutNs + "ns: must be >= 0");
-            if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
-                throw new IllegalArgumentException("prealloc=" + preallocBytes + ": must be a multiple of 2M, at most the largest guest taken ("
-                        + maxGuestBytes + ")");
+            if (timeoutNs < 0) throw new SettingException("timeout", Units.formatDuration(timeoutNs), "must be >= 0");
+            if (maxGuestBytes < GuestLayout.HUGE_PAGE || maxGuestBytes % GuestLayout.HUGE_PAGE != 0 || maxGuestBytes > KvmRun.MAX_GUEST_BYTES) {
+                throw new SettingException("max-mem", Units.formatBytes(maxGuestBytes), "must be a multiple of 2M in [2M, 256G]");
             }
-            if (handshakeTimeoutNs <= 0) throw new IllegalArgumentException("handshake-timeout=" + handshakeTimeoutNs + "ns: must be > 0");
-            if (maxConnections < 1) throw new IllegalArgumentException("max-connections=" + maxConnections + ": must be >= 1");
+            if (handshakeTimeoutNs <= 0) throw new SettingException("handshake-timeout", Units.formatDuration(handshakeTimeoutNs), "must be > 0");
+            if (maxConnections < 1) throw new SettingException("max-connections", Integer.toString(maxConnections), "must be >= 1");
+            if (forward != null && isOwnAddress(listen, forward.address())) {
+                throw new SettingException("forward", forward.address().getHostString() + ":" + forward.address().getPort(),
+                        "is this destination's own --listen address; forward to another ballast dest");
+            }
+            if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
+                throw new SettingException("prealloc", Long.toString(preallocBytes), "must be a multiple of 2M, at most the largest guest taken ("
+                        + Units.formatBytes(maxGuestBytes) + ")");
+            }
         }
 
         /** With the default handshake deadline and connection limit. */
@@ -101,6 +110,19 @@ public final class DestinationServer implements AutoCloseable {
                        LongPredicate dropPage, Consumer<String> log) {
             this(listen, secret, timeoutNs, maxGuestBytes, preallocBytes, forward, dropPage, log, DEFAULT_HANDSHAKE_TIMEOUT_NS,
                     DEFAULT_MAX_CONNECTIONS);
+        }
+    }
+
+    /** Whether a connection to {@code to} would reach a server listening on {@code listen}: the same port on the same host. */
+    static boolean isOwnAddress(InetSocketAddress listen, InetSocketAddress to) {
+        if (to.isUnresolved() || listen.isUnresolved() || to.getPort() != listen.getPort()) return false;
+        var a = listen.getAddress();
+        var b = to.getAddress();
+        if (a.equals(b) || a.isLoopbackAddress() && b.isLoopbackAddress()) return true;
+        try {
+            return a.isAnyLocalAddress() && (b.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(b) != null);
+        } catch (java.net.SocketException e) {
+            return false;
         }
     }
 

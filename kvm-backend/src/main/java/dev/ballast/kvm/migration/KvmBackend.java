@@ -2,27 +2,18 @@ package dev.ballast.kvm.migration;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 
 /**
- * The real KVM guest as a {@link Backend}: source and destination VMs in this process. Where
- * {@code /dev/kvm} is missing or not usable, {@link #run} throws one {@link IllegalStateException}
- * that says why.
+ * The real KVM guest as a {@link Backend}, named {@code kvm}: the source VM in this process, the
+ * destination VM in this process too, or in a {@code ballast dest} reached over TCP
+ * ({@link BackendOptions#destination()}); an in-process destination may preallocate its memory.
+ * Where {@code /dev/kvm} is missing or not usable, {@link #run} throws one
+ * {@link IllegalStateException} that says why. The bandwidth is unlimited unless limited.
  */
 public final class KvmBackend implements Backend {
-    private final boolean prealloc;
-
-    /** Destinations allocate their memory as pages arrive. */
-    public KvmBackend() {
-        this(false);
-    }
-
-    /** @param prealloc whether each destination allocates all of its memory before its migration starts */
-    public KvmBackend(boolean prealloc) {
-        this.prealloc = prealloc;
-    }
-
     @Override
     public String name() {
         return "kvm";
@@ -34,7 +25,12 @@ public final class KvmBackend implements Backend {
     }
 
     @Override
-    public RunReport run(Scenario scenario, EventSink events, Progress progress) {
-        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, null, prealloc).run();
+    public void check(Scenario scenario, BackendOptions options) {
+        KvmRun.check(scenario, options.destination(), options.preallocate());
+    }
+
+    @Override
+    public RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress) {
+        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, options.destination(), options.preallocate()).run();
     }
 }

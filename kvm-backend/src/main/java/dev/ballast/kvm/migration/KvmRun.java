@@ -7,11 +7,14 @@ import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.DriverOptions;
-import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.core.run.Units;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.Kvm;
@@ -29,13 +32,15 @@ import java.util.function.LongPredicate;
  * One KVM run of a scenario: a source VM boots the guest program and runs the workload's
  * prologue; the engine migrates it on the wall clock, through the page stream of
  * {@code docs/wire-protocol.md}, to a destination VM in this process (over in-memory pipes) or to
- * a {@code ballast dest} over TCP ({@link Remote}); the guest resumes there and checks itself,
+ * a {@code ballast dest} over TCP ({@link BackendOptions.Destination}); the guest resumes there and checks itself,
  * and the destination's verdict decides {@code verify}. A failed attempt (an injected link
  * failure, a lost connection) is retried as a resume: the source keeps running with its dirty
  * log, the destination keeps what it received. A chain migrates the guest on from each
  * destination (in this process; across processes, {@code ballast dest --forward} does).
  */
 public final class KvmRun {
+    /** The largest guest the KVM backend runs (and a {@code ballast dest} takes by default). */
+    public static final long MAX_GUEST_BYTES = 256L << 30;
 
     /**
      * Ways for tests to break a run on purpose.
@@ -48,20 +53,12 @@ public final class KvmRun {
         public static final Hooks NONE = new Hooks(null, null);
     }
 
-    /**
-     * A destination in another process.
-     *
-     * @param secret    proven to it before the handshake (null: none)
-     * @param timeoutNs a peer that moves no byte this long while a read or write waits is stalled (0: never)
-     */
-    public record Remote(InetSocketAddress address, WireSecret secret, long timeoutNs) { }
-
     private final Scenario scenario;
     private final RamLayout layout;
     private final EventSink events;
     private final Backend.Progress progress;
     private final Hooks hooks;
-    private final Remote remote;
+    private final BackendOptions.Destination remote;
     private final boolean prealloc;
     private String violation;
 
@@ -69,7 +66,7 @@ public final class KvmRun {
         this(scenario, events, progress, hooks, null, false);
     }
 
-    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, Remote remote) {
+    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, BackendOptions.Destination remote) {
         this(scenario, events, progress, hooks, remote, false);
     }
 
@@ -79,23 +76,9 @@ public final class KvmRun {
      *                 migration starts (as QEMU's {@code -mem-prealloc}); a remote one decides
      *                 that itself ({@code ballast dest --prealloc})
      */
-    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, Remote remote, boolean prealloc) {
-        if (!scenario.backend().equals("kvm")) {
-            throw new IllegalArgumentException("backend=" + scenario.backend() + ": KvmRun runs kvm scenarios");
-        }
-        if (scenario.guestMemBytes() % GuestLayout.HUGE_PAGE != 0) {
-            throw new IllegalArgumentException("mem=" + scenario.guestMemBytes() + ": the KVM backend needs a multiple of 2M");
-        }
-        if (scenario.guestMemBytes() > 256L << 30) {
-            throw new IllegalArgumentException("mem=" + scenario.guestMemBytes() + ": the KVM backend runs guests of at most 256G");
-        }
-        if (remote != null && prealloc) {
-            throw new IllegalArgumentException("prealloc: a destination in another process preallocates its own memory (ballast dest --prealloc)");
-        }
-        if (remote != null && scenario.chain() != 1) {
-            throw new IllegalArgumentException("chain=" + scenario.chain() + ": with --dest, a chain runs across processes (ballast dest --forward)");
-        }
-        Policies.factory(scenario.policy()); // an unknown policy fails before any VM exists
+    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, BackendOptions.Destination remote,
+                  boolean prealloc) {
+        check(scenario, remote, prealloc);
         this.scenario = scenario;
         this.layout = scenario.layout();
         this.events = events;
@@ -103,12 +86,36 @@ public final class KvmRun {
         this.hooks = hooks;
         this.remote = remote;
         this.prealloc = prealloc;
-        // settings are checked before KVM is touched, too
-        WorkloadSettings.of(scenario.workload(), scenario.features(), bitmaps(), layout, scenario.seed());
     }
 
-    private boolean bitmaps() {
-        return scenario.balloonMessages().equals("bitmap");
+    /**
+     * What only the KVM backend refuses, as one {@link SettingException}, before KVM is touched: a
+     * size it cannot lay out or hold, options that do not go together, an unknown policy, a
+     * workload parameter the guest program cannot take.
+     */
+    static void check(Scenario scenario, BackendOptions.Destination remote, boolean prealloc) {
+        if (!scenario.backend().equals("kvm")) {
+            throw new SettingException("backend", scenario.backend(), "KvmRun runs kvm scenarios");
+        }
+        if (scenario.guestMemBytes() % GuestLayout.HUGE_PAGE != 0) {
+            throw new SettingException("mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend needs a multiple of 2M");
+        }
+        if (scenario.guestMemBytes() > MAX_GUEST_BYTES) {
+            throw new SettingException("mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend runs guests of at most 256G");
+        }
+        if (remote != null && prealloc) {
+            throw new SettingException("prealloc", null, "with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
+        }
+        if (remote != null && scenario.chain() != 1) {
+            throw new SettingException("chain", Integer.toString(scenario.chain()),
+                    "with --dest, a chain runs across processes (ballast dest --forward)");
+        }
+        Policies.factory(scenario.policy()); // an unknown policy fails before any VM exists
+        WorkloadSettings.of(scenario.workload(), scenario.features(), bitmaps(scenario), scenario.layout(), scenario.seed());
+    }
+
+    private static boolean bitmaps(Scenario scenario) {
+        return scenario.balloonMessages() == BalloonMessages.BITMAP;
     }
 
     /** Throws one clear {@link IllegalStateException} where KVM cannot run. */
@@ -124,7 +131,7 @@ public final class KvmRun {
         long wallStart = System.nanoTime();
         GuestFeatures features = scenario.features();
         SplittableRandom faultRandom = new SplittableRandom(scenario.seed()).split();
-        long[] wl = WorkloadSettings.of(scenario.workload(), features, bitmaps(), layout, scenario.seed());
+        long[] wl = WorkloadSettings.of(scenario.workload(), features, bitmaps(scenario), layout, scenario.seed());
         List<RunReport> hops = new ArrayList<>();
         try (Kvm kvm = Kvm.open()) {
             progress.update("boot", 0, 0, 0);
@@ -170,14 +177,8 @@ public final class KvmRun {
         long failAfterPages = -1;
         long failAtNs = -1;
         if (hop == 0 && scenario.failAt() != null) {
-            FailPoint fp = FailPoint.parse(scenario.failAt());
-            if (fp.random()) {
-                failAfterPages = (long) (layout.totalPages() * (0.05 + 0.9 * faultRandom.nextDouble()));
-            } else if (fp.fractionOfPages() >= 0) {
-                failAfterPages = (long) (layout.totalPages() * fp.fractionOfPages());
-            } else {
-                failAtNs = System.nanoTime() + fp.atNs();
-            }
+            failAfterPages = scenario.failAt().failAfterPages(layout.totalPages(), faultRandom);
+            failAtNs = scenario.failAt().failAtNs(System.nanoTime());
         }
         return new HopMigration.Settings(scenario.engineConfig(), scenario.policy(), remote == null ? null : remote.secret(),
                 DriverOptions.DEFAULTS, failAfterPages, failAtNs);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
@@ -24,7 +25,7 @@ class KvmMigrationTest {
 
     static Scenario scenario(long mem, String workload, String policy) {
         return new Scenario("kvm", mem, WorkloadSpec.parse(workload), policy, 7, 0, 300_000_000L, 30, 0, 1, null, 0, true,
-                "pfn", Scenario.MIN_COMMAND_ID, CostProfile.defaults());
+                BalloonMessages.PFN, Scenario.MIN_COMMAND_ID, CostProfile.defaults());
     }
 
     static RunReport run(Scenario s) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.wire.RecordType;
@@ -48,7 +49,7 @@ class RemoteMigrationTest {
     }
 
     static RunReport run(Scenario s, InetSocketAddress to, WireSecret secret, long timeoutNs) {
-        RunReport r = new KvmRun(s, EventSink.NONE, Backend.Progress.NONE, KvmRun.Hooks.NONE, new KvmRun.Remote(to, secret, timeoutNs)).run();
+        RunReport r = new KvmRun(s, EventSink.NONE, Backend.Progress.NONE, KvmRun.Hooks.NONE, new BackendOptions.Destination(to, secret, timeoutNs)).run();
         System.out.printf("%s %s over TCP: %s in %.0f ms (downtime %.1f ms), %d bytes, %s, attempts %s%n", s.workload(), s.policy(),
                 r.outcome(), r.totalTimeMs(), r.downtimeMs(), r.transferredBytes(), r.verify(), r.attempts());
         return r;
