@@ -90,6 +90,11 @@ public final class QemuMachine implements AutoCloseable {
         }
     }
 
+    /** Waits up to {@code timeout} for the process to end; whether it has. */
+    public boolean awaitExit(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** Whether the serial console has any output yet. */
     boolean serialHasOutput() throws IOException {
         return Files.exists(serial) && Files.size(serial) > 0;
