@@ -90,6 +90,11 @@ public final class QemuMachine implements AutoCloseable {
         }
     }
 
+    /** Waits up to {@code timeout} for the process to end; whether it has. */
+    public boolean awaitExit(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /**
      * Whether the guest's own program has printed yet (a line starting with {@code "BALLAST "}): the kernel booted to
      * user space. Any output is not enough: on a nested KVM that cannot run a stock kernel, early boot messages can

@@ -41,14 +41,22 @@ class DeviceStateWalkerTest {
                 () -> walk(s, w.ramEnd())).getMessage()).contains("no VM description");
     }
 
-    /** Every byte from RAM's end to the file's end changed: the walk accepts or throws its typed exception. */
+    /**
+     * Every byte from RAM's end to the file's end changed (device sections four ways, the JSON two ways, to keep
+     * it quick): the walk accepts or throws its typed exception.
+     */
     @Test
     void shouldSurviveEveryByteOfDeviceStateAndDescriptionMutated() throws Exception {
         QemuStreamWriter w = QemuStreamReaderTest.typical();
         byte[] s = w.toByteArray();
+        int json;
+        try (FileChannel ch = FileChannel.open(Files.write(dir.resolve("probe.bin"), s))) {
+            json = w.size() - (int) DeviceStateWalker.findDescription(ch);
+        }
         int refused = 0;
         for (int i = (int) w.ramEnd(); i < s.length; i++) {
-            for (int v : new int[] {0x00, 0x05, 0x7e, 0xff, s[i] ^ 0x01, '9', '[', '"'}) {
+            int[] values = i < s.length - json ? new int[] {0x00, 0x05, 0x7e, s[i] ^ 0x01} : new int[] {'9', s[i] ^ 0x01};
+            for (int v : values) {
                 if ((byte) v == s[i]) {
                     continue;
                 }
