@@ -14,14 +14,13 @@ import java.util.concurrent.TimeUnit;
 /**
  * A QEMU installation: the {@code qemu-system-x86_64} binary, its version, and the accelerator it can use here.
  * The accelerator is found <em>by trying</em>: QEMU boots the guest with {@code -accel kvm}, and KVM is chosen only if
- * the guest's own program (its {@code /init}) prints on the serial console within {@link #KVM_PROBE_TIMEOUT}. Merely
- * opening {@code /dev/kvm} is not enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot
- * a stock kernel (with {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the kernel's early console
- * may print, then the guest hangs: seen here, where a probe that took any output for a boot chose KVM and the test
- * guest never became ready). On an ordinary KVM host the guest reaches its program within a second or two. The result is kept per binary for the life of the JVM.
+ * the guest's {@code /init} prints {@code BALLAST READY} within {@link #KVM_PROBE_TIMEOUT}. Merely opening {@code /dev/kvm} is not
+ * enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot a stock kernel (with
+ * {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the kernel's decompressor prints a few lines and
+ * the guest hangs). On an ordinary KVM host the guest is ready within a few seconds. The result is kept per binary for the life of the JVM.
  */
 public record Qemu(String binary, String version, Accelerator accelerator) {
-    public static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(8);
+    public static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(12);
     private static final ConcurrentHashMap<String, Accelerator> PROBED = new ConcurrentHashMap<>();
 
     /** {@code qemu-system-x86_64} from PATH (or {@code binary} if given), probed for its accelerator. */
@@ -65,28 +64,26 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
         }
     }
 
-    /** KVM if a guest booted with {@code -accel kvm} reaches its own program within the timeout; TCG otherwise. */
+    /**
+     * KVM if a guest booted with {@code -accel kvm} reaches Ballast's {@code BALLAST READY} line within the timeout;
+     * TCG otherwise. Some output is not enough: under {@code kvm_pvm} the kernel's decompressor prints ("Physical
+     * KASLR disabled") and then the guest hangs.
+     */
     static Accelerator probe(String bin, GuestImage image, Path workDir) throws IOException {
         Path dev = Path.of("/dev/kvm");
         if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
             return Accelerator.TCG;
         }
-        MachineSpec spec = new MachineSpec(Accelerator.KVM, 128, false, image, "idle", "earlyprintk=ttyS0 loglevel=7");
+        MachineSpec spec = new MachineSpec(Accelerator.KVM, 128, false, image, "idle", "");
         Path dir = Files.createTempDirectory(workDir, "kvm-probe-");
         try (QemuMachine m = QemuMachine.start(bin, spec, dir, null)) {
-            long deadline = System.nanoTime() + KVM_PROBE_TIMEOUT.toNanos();
-            while (System.nanoTime() < deadline && m.isAlive()) {
-                if (m.guestProgramStarted()) {
-                    return Accelerator.KVM;
-                }
-                Thread.sleep(50);
-            }
-            return Accelerator.TCG;
+            m.awaitSerialLine("BALLAST READY", KVM_PROBE_TIMEOUT);
+            return Accelerator.KVM;
         } catch (IOException | InterruptedException | dev.ballast.qemu.qmp.QmpException e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            return Accelerator.TCG; // QEMU refused -accel kvm
+            return Accelerator.TCG; // QEMU refused -accel kvm, or the guest did not come up
         }
     }
 }

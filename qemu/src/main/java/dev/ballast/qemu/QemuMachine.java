@@ -95,19 +95,6 @@ public final class QemuMachine implements AutoCloseable {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /**
-     * Whether the guest's own program has printed yet (a line starting with {@code "BALLAST "}): the kernel booted to
-     * user space. Any output is not enough: on a nested KVM that cannot run a stock kernel, early boot messages can
-     * appear before the guest hangs.
-     */
-    boolean guestProgramStarted() throws IOException {
-        if (!Files.exists(serial)) return false;
-        for (String line : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
-            if (line.startsWith("BALLAST ")) return true;
-        }
-        return false;
-    }
-
     /** Nanoseconds since the process was started. */
     public long nanosSinceStart() {
         return System.nanoTime() - startedNanos;

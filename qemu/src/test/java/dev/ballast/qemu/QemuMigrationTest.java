@@ -45,8 +45,14 @@ class QemuMigrationTest {
     private QemuMachine bootSource(boolean hint, Path dir) throws Exception {
         MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB, hint, env.image, "idle", "");
         QemuMachine m = QemuMachine.start(env.qemu.binary(), spec, dir, null);
-        String balloon = m.awaitSerialLine("BALLAST balloon", BOOT_TIMEOUT);
-        m.awaitSerialLine("BALLAST READY", BOOT_TIMEOUT);
+        String balloon;
+        try {
+            balloon = m.awaitSerialLine("BALLAST balloon", BOOT_TIMEOUT);
+            m.awaitSerialLine("BALLAST READY", BOOT_TIMEOUT);
+        } catch (Exception e) {
+            m.close(); // a guest that did not come up is not left running
+            throw e;
+        }
         System.out.printf("qemu: source (hint %s, %s) booted to READY in %d ms; %s%n", hint ? "on" : "off",
                 env.qemu.accelerator(), m.nanosSinceStart() / 1_000_000, balloon);
         // the real driver negotiated (or not) VIRTIO_BALLOON_F_FREE_PAGE_HINT, bit 3
