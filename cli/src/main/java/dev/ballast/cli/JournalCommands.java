@@ -2,6 +2,7 @@ package dev.ballast.cli;
 
 import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.JournalDigest;
+import dev.ballast.journal.JournalException;
 import dev.ballast.journal.JournalReader;
 import dev.ballast.replay.Journals;
 import dev.ballast.replay.Replay;
@@ -163,10 +164,19 @@ final class JournalCommands {
         }
     }
 
+    /** diff's exit code when the runs differ, as diff(1)'s. */
+    static final int DIFF_DIFFER = 1;
+    /** diff's exit code for trouble (a damaged or unreadable journal), as diff(1)'s. */
+    static final int DIFF_TROUBLE = 2;
+
     @Command(name = "diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
             description = {"Says where two journals first differ and how their runs differ.",
                 "",
-                "For the same scenario under two policies, two seeds, or a run and its replay."})
+                "For the same scenario under two policies, two seeds, or a run and its replay. Prints the settings that "
+                        + "differ, the first event that differs, and the end figures that differ; nothing that is the same. "
+                        + "When and with which version each journal was written is shown but does not make the runs differ."},
+            footer = {"", "Exit codes (as diff(1)):", "  0  the runs are the same: same settings, same events",
+                "  1  the runs differ", "  2  bad command line, or a journal is damaged or unreadable (the position is named)"})
     static final class DiffCommand implements Callable<Integer> {
         private final Context ctx;
 
@@ -180,8 +190,18 @@ final class JournalCommands {
 
         @Override
         public Integer call() {
-            for (String line : Journals.diff(existing(left), existing(right))) ctx.out().println(line);
-            return ExitCodes.OK;
+            Path a = existing(left);
+            Path b = existing(right);
+            Journals.Diff d;
+            try {
+                d = Journals.diff(a, b);
+            } catch (JournalException e) {
+                // as diff(1): trouble is 2, so that 1 always means "the runs differ"
+                ctx.err().println("ballast: " + Main.oneLine(e.getMessage()));
+                return DIFF_TROUBLE;
+            }
+            for (String line : d.lines()) ctx.out().println(line);
+            return d.differ() ? DIFF_DIFFER : ExitCodes.OK;
         }
     }
 }

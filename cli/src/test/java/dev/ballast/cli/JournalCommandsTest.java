@@ -89,10 +89,22 @@ class JournalCommandsTest {
     }
 
     @Test
-    void shouldShowWhereTwoPoliciesPart() throws IOException {
+    void shouldShowWhereTwoPoliciesPartAndExitOneAsDiffDoes() throws IOException {
         Cli.Result r = cli.run("diff", run("legacy").toString(), run("hint").toString());
-        assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("header policy: legacy | hint").contains("first difference at event");
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(1);
+        assertThat(r.out()).contains("header policy: legacy | hint").contains("first difference at event")
+                .contains("at the end, where they differ:");
+        // only what differs: neither run had a link failure, so that line is not printed
+        assertThat(r.out()).doesNotContain("link failures");
+    }
+
+    @Test
+    void shouldExitZeroForTheSameRunWrittenTwice() throws IOException {
+        Path a = run("hint");
+        Path b = run("hint", "--seed", "1"); // the same run (seed 1 is the default), another journal
+        Cli.Result r = cli.run("diff", a.toString(), b.toString());
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("the event streams are the same").doesNotContain("at the end").doesNotContain("header policy");
     }
 
     @Test

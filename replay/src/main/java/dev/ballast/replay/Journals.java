@@ -159,16 +159,30 @@ public final class Journals {
         }
     }
 
-    /** Where two journals first differ, and how their runs differ in sum. */
-    public static List<String> diff(Path left, Path right) {
+    /** Header keys that say when and with what a journal was written, not what ran: they never make two runs differ. */
+    private static final java.util.Set<String> BOOKKEEPING = java.util.Set.of("createdAt", "ballastVersion", "javaVersion");
+
+    /**
+     * What {@link #diff} found: its lines, and whether the runs differ (their settings or their events; when and
+     * with which version each journal was written does not count).
+     */
+    public record Diff(List<String> lines, boolean differ) { }
+
+    /** Where two journals first differ, and the figures in which their runs differ at the end; only what differs. */
+    public static Diff diff(Path left, Path right) {
         List<String> out = new ArrayList<>();
+        boolean differ = false;
         try (JournalReader a = JournalReader.open(left); JournalReader b = JournalReader.open(right)) {
             RunManifest ma = manifest(a);
             RunManifest mb = manifest(b);
             Map<String, String> ha = a.header().metadata();
             Map<String, String> hb = b.header().metadata();
-            for (String k : ha.keySet()) {
-                if (!ha.get(k).equals(hb.get(k))) out.add("header " + k + ": " + ha.get(k) + " | " + hb.get(k));
+            java.util.Set<String> keys = new java.util.LinkedHashSet<>(ha.keySet());
+            keys.addAll(hb.keySet());
+            for (String k : keys) {
+                if (java.util.Objects.equals(ha.get(k), hb.get(k))) continue;
+                out.add("header " + k + ": " + ha.get(k) + " | " + hb.get(k));
+                if (!BOOKKEEPING.contains(k)) differ = true;
             }
             RunState sa = new RunState(ma);
             RunState sb = new RunState(mb);
@@ -195,14 +209,21 @@ public final class Journals {
                     moreB = eb.next(y);
                 }
             }
-            if (first < 0) out.add("the event streams are the same (" + a.events() + " events)");
-            out.add("at the end:");
-            String[] la = sa.describe().split("\n");
-            String[] lb = sb.describe().split("\n");
-            for (int i = 0; i < la.length; i++) {
-                out.add(String.format(java.util.Locale.ROOT, "  %-60s | %s", la[i], i < lb.length ? lb[i].substring(Math.min(14, lb[i].length())) : ""));
+            if (first < 0) {
+                out.add("the event streams are the same (" + a.events() + " events)");
+            } else {
+                differ = true;
+                String[] la = sa.describe().split("\n");
+                String[] lb = sb.describe().split("\n");
+                out.add("at the end, where they differ:");
+                for (int i = 0; i < Math.max(la.length, lb.length); i++) {
+                    String l = i < la.length ? la[i] : "";
+                    String r = i < lb.length ? lb[i] : "";
+                    if (l.equals(r)) continue;
+                    out.add(String.format(java.util.Locale.ROOT, "  %-60s | %s", l, r.substring(Math.min(14, r.length()))));
+                }
             }
         }
-        return out;
+        return new Diff(out, differ);
     }
 }
