@@ -447,8 +447,8 @@ static void balloon_flush(void) {
     req_flush();
 }
 
-/* Tells the host about pages [index, index+n) of one RAM block; returns the last message's index. */
-static u32 balloon_tell(int inflate, u64 index, u64 n) {
+/* Tells the host about pages [index, index+n) of one RAM block (PFNs may wait in the buffer until balloon_flush). */
+static void balloon_tell(int inflate, u64 index, u64 n) {
     u64 pfn = pfn_of(index);
     if (wl[WL_FLAGS] & WF_BALLOON_BITMAP) {
         for (u64 o = 0; o < n; o += BALLOON_BITS_MAX) {
@@ -465,7 +465,6 @@ static u32 balloon_tell(int inflate, u64 index, u64 n) {
             ((volatile u32 *)(balloon_bufs + (u64)pfn_buf * PAGE_SIZE))[pfn_n++] = (u32)(pfn + o);
         }
     }
-    return last_msg;
 }
 
 /* Inflates by up to pages, largest blocks first; returns the pages inflated. Returns only once the
@@ -512,9 +511,12 @@ static u64 deflate_run(u64 pages, u64 *first) {
     if (end - i > pages) end = i + pages;
     u64 n = end - i;
     if (wl[WL_FLAGS] & WF_MUST_TELL_HOST) {
-        u32 idx = balloon_tell(0, i, n);
+        balloon_tell(0, i, n);
+        /* The last PFNs may still sit in the unposted buffer: post them, then wait for that, the last
+           message. Waiting on what balloon_tell returned (the last message posted before the flush)
+           let the guest reuse the last partial batch before the host knew. */
         balloon_flush();
-        wait_done(idx); /* the host knows before the guest touches the pages */
+        wait_done(last_msg); /* the host knows before the guest touches the pages */
     } else {
         if (late_count == LATE_MAX) send_late();
         u32 t = (late_head + late_count) % LATE_MAX;
