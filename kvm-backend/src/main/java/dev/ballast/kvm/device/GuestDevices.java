@@ -84,6 +84,16 @@ public final class GuestDevices implements AutoCloseable {
         this.balloon = new PageBitmap(layout.totalPages());
     }
 
+    /**
+     * Handles up to {@code max} of the requests the guest has posted, on the caller's thread, and returns how many:
+     * for a caller that plays the host one request at a time instead of {@link #start() the device thread}.
+     */
+    public int handle(int max) {
+        synchronized (lock) {
+            return process(max);
+        }
+    }
+
     /** Starts the device thread. */
     public synchronized void start() {
         if (thread != null) {
