@@ -91,7 +91,8 @@ final class CompareCommand implements Callable<Integer> {
         human.println(Runs.header("compare", backend, scenarios.getFirst(), String.join(", ", chosen), profile, backendOptions));
         human.flush();
 
-        if (backend.measuresWallTime() && !noWarmUp) {
+        boolean warmUp = backend.measuresWallTime() && !noWarmUp;
+        if (warmUp) {
             // A cold JVM compiles the page path during the first migration: as legacy ran first, it looked slower
             // than it is, and every other policy looked better. Warm every policy's path first, untimed.
             for (int i = 0; i < scenarios.size(); i++) {
@@ -115,11 +116,12 @@ final class CompareCommand implements Callable<Integer> {
             rounds.add(List.of(byPolicy));
         }
         List<RunReport> reports = rounds.getLast();
+        List<RunReport> all = rounds.stream().flatMap(List::stream).toList();
         human.println();
         human.print(repeat == 1 ? ReportText.compareTable(reports) : ReportText.compareRounds(rounds));
         human.println(reports.getFirst().timeModel() + " time" + (repeat == 1 ? "" : ", " + repeat + " interleaved rounds")
-                + (backend.measuresWallTime() && !noWarmUp ? ", after an untimed warm-up of every policy" : "")
-                + "; total wall time " + ReportText.ms(rounds.stream().flatMap(List::stream).mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
+                + (warmUp ? ", after an untimed warm-up of every policy" : "")
+                + "; total wall time " + ReportText.ms(all.stream().mapToDouble(RunReport::wallTimeMs).sum()) + " ms");
         human.flush();
         if (options.json != null) Runs.writeJson(options.json, repeat == 1 ? reports : Runs.roundsJson(rounds), ctx.out());
         if (report != null) {
@@ -128,7 +130,7 @@ final class CompareCommand implements Callable<Integer> {
         }
 
         int code = ExitCodes.OK;
-        for (RunReport r : rounds.stream().flatMap(List::stream).toList()) {
+        for (RunReport r : all) {
             if (r.verify() != null && !r.verify().ok()) {
                 ctx.err().println("ballast: " + Runs.violation(r));
                 code = ExitCodes.INVARIANT_BROKEN;
