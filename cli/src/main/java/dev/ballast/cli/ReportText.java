@@ -114,8 +114,8 @@ final class ReportText {
             List<RunReport> runs = rounds.stream().map(r -> r.get(p)).toList();
             long failed = runs.stream().filter(r -> r.verify() != null && !r.verify().ok()).count();
             List<String> row = new ArrayList<>(List.of(first.get(i).policy(),
-                    withRange(runs.stream().mapToDouble(RunReport::totalTimeMs).toArray(), 1),
-                    withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray(), 1),
+                    withRange(runs.stream().mapToDouble(RunReport::totalTimeMs).toArray()),
+                    withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray()),
                     Long.toString(Math.round(median(runs.stream().mapToDouble(RunReport::iterations).toArray()))),
                     Units.formatBytes(Math.round(median(runs.stream().mapToDouble(RunReport::transferredBytes).toArray()))),
                     count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().normal()).toArray()))),
@@ -143,11 +143,11 @@ final class ReportText {
         return of == 0 ? (value == 0 ? 1 : Double.NaN) : value / of;
     }
 
-    private static String withRange(double[] values, int decimals) {
+    /** {@code median (min-max)}, in tenths. */
+    private static String withRange(double[] values) {
         double[] v = values.clone();
         java.util.Arrays.sort(v);
-        String f = "%." + decimals + "f";
-        return String.format(Locale.ROOT, f + " (" + f + "-" + f + ")", median(v), v[0], v[v.length - 1]);
+        return String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", median(v), v[0], v[v.length - 1]);
     }
 
     private static String percentRange(double[] ratios) {
