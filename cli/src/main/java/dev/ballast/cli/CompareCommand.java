@@ -4,6 +4,7 @@ import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.SettingException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -81,8 +82,15 @@ final class CompareCommand implements Callable<Integer> {
         BackendOptions backendOptions = new BackendOptions(options.prealloc, null);
         List<Scenario> scenarios = new ArrayList<>();
         for (String p : chosen) {
-            Scenario s = options.toScenario(backend, p, profile.profile());
-            backend.check(s, backendOptions);
+            Scenario s;
+            try {
+                s = options.toScenario(backend, p, profile.profile());
+                backend.check(s, backendOptions);
+            } catch (SettingException e) {
+                if (!e.name().equals("policy")) throw e;
+                // the user typed --policies, not --policy
+                throw new UsageException("--policies " + String.join(",", chosen) + ": " + p + ": " + e.rule());
+            }
             scenarios.add(s);
         }
         Runs.sayWhatIsOff(ctx, scenarios);

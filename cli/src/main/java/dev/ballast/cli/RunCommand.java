@@ -51,6 +51,9 @@ final class RunCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     long timeoutNs;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     RunCommand(Context ctx) {
         this.ctx = ctx;
     }
@@ -88,7 +91,14 @@ final class RunCommand implements Callable<Integer> {
 
     /** The {@code ballast dest} to migrate to, with the secret to prove to it; null for a destination in this process. */
     private BackendOptions.Destination destination() {
-        if (dest == null) return null;
+        if (dest == null) {
+            for (String onlyWithDest : List.of("--secret-file", "--timeout")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(onlyWithDest)) {
+                    throw new UsageException(onlyWithDest + ": only with --dest (it concerns a `ballast dest` in another process)");
+                }
+            }
+            return null;
+        }
         WireSecret secret;
         try {
             secret = secretFile == null ? null : WireSecret.read(secretFile);

@@ -73,6 +73,17 @@ class CompareCommandTest {
     }
 
     @Test
+    void shouldNameTheOptionTheUserTypedForAnUnknownPolicy() {
+        Cli.Result r = cli.run("compare", "--policies", "legacy,nosuch");
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .startsWith("ballast: --policies legacy,nosuch: nosuch: unknown policy (one of legacy,");
+        assertThat(r.out()).isEmpty();
+        assertThat(sim.scenarios).isEmpty();
+    }
+
+    @Test
     void shouldLeaveOutPercentagesWithoutLegacy() {
         Cli.Result r = cli.run("compare", "--policies", "hint,bitmap");
 
@@ -110,7 +121,7 @@ class CompareCommandTest {
 
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.err()).startsWith("ballast: --policy teleport: unknown policy");
+        assertThat(r.err()).startsWith("ballast: --policies legacy,teleport: teleport: unknown policy");
     }
 
     @Test

@@ -200,6 +200,19 @@ class RunCommandTest {
     }
 
     @Test
+    void shouldRefuseTheDestinationsOptionsWithoutADestination() {
+        Cli.Result secret = cli.run("run", "--secret-file", dir.resolve("secret").toString());
+        assertThat(secret.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(secret.errLines()).containsExactly("ballast: --secret-file: only with --dest (it concerns a `ballast dest` in another process)");
+        assertThat(secret.out()).isEmpty();
+
+        Cli.Result timeout = cli.run("run", "--timeout", "5s");
+        assertThat(timeout.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(timeout.errLines()).containsExactly("ballast: --timeout: only with --dest (it concerns a `ballast dest` in another process)");
+        assertThat(sim.scenarios).isEmpty();
+    }
+
+    @Test
     void shouldRejectAMissingProfileFileAsUsage() {
         Cli.Result r = cli.run("run", "--profile", dir.resolve("nope.json").toString());
 
