@@ -204,6 +204,23 @@ class ReportDataTest {
     }
 
     @Test
+    void shouldSayWhenTheGuestsLastHintOrBalloonMessageCame() {
+        // #13: the hints chart spanned the whole run on a shared axis, 94 % of it empty: it ends at the last message now
+        for (String[] c : new String[][] {{"idle", "hint"}, {"memhog", "hint"}, {"deflate-race", "hint+balloon"}}) {
+            ReportData d = ReportData.read(Recorded.run(Scenario.sim(1 * G, c[0], c[1], 1)).input());
+            ReportData.Series s = d.series();
+            assertThat(s.requestsEndMs()).as(c[0]).isPositive().isLessThanOrEqualTo(s.endMs());
+            for (long[] counts : List.of(s.hintedPages(), s.freedPages(), s.inflatedPages(), s.deflatedPages())) {
+                for (int i = 0; i < counts.length; i++) {
+                    if (counts[i] > 0) assertThat(i * s.bucketMs()).as(c[0] + " bucket " + i).isLessThanOrEqualTo(s.requestsEndMs());
+                }
+            }
+        }
+        ReportData legacy = ReportData.read(Recorded.run(Scenario.sim(1 * G, "idle", "legacy", 1)).input());
+        assertThat(legacy.series().requestsEndMs()).isZero();
+    }
+
+    @Test
     void shouldFindTheSeedsFigureForTheSameCase() {
         Recorded idle = Recorded.run(Scenario.sim(8 * G, "idle", "hint", 1));
         assertThat(ReportData.read(idle.input()).seeds()).singleElement()
