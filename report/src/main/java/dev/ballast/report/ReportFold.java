@@ -151,7 +151,7 @@ public final class ReportFold {
                 case PHASE -> onPhase(t, Phase.byOrdinal(a), (int) b);
                 case DIRTY -> {
                     long p = index(number, type, a, b, c);
-                    pending += toSend.setRangeCounting(p, p + c);
+                    pending += setCounting(toSend, p, p + c);
                     series.pending(rel(t), pending);
                 }
                 case SEND_NORMAL -> send(number, type, t, a, b, c, DATA);
@@ -159,7 +159,7 @@ public final class ReportFold {
                         EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
                 case SKIP_BALLOON -> {
                     long p = index(number, type, a, b, c);
-                    pending -= toSend.clearRangeCounting(p, p + c);
+                    pending -= clearCounting(toSend, p, p + c);
                     ballooned.setRange(p, p + c);
                     pBalloon += c;
                     series.pending(rel(t), pending);
@@ -448,6 +448,32 @@ public final class ReportFold {
             n += Long.bitCount(cleared);
             fr[i] |= cleared;
             send[i] &= ~cleared;
+        }
+        return n;
+    }
+
+    /** Sets [from, to) in one pass over the words; returns how many bits were clear. */
+    private static long setCounting(PageBitmap bits, long from, long to) {
+        long[] w = bits.words();
+        long n = 0;
+        int first = (int) (from >>> 6), last = (int) ((to - 1) >>> 6);
+        for (int i = first; i <= last; i++) {
+            long m = mask(i, first, last, from, to);
+            n += Long.bitCount(m & ~w[i]);
+            w[i] |= m;
+        }
+        return n;
+    }
+
+    /** Clears [from, to) in one pass over the words; returns how many bits were set. */
+    private static long clearCounting(PageBitmap bits, long from, long to) {
+        long[] w = bits.words();
+        long n = 0;
+        int first = (int) (from >>> 6), last = (int) ((to - 1) >>> 6);
+        for (int i = first; i <= last; i++) {
+            long m = mask(i, first, last, from, to);
+            n += Long.bitCount(m & w[i]);
+            w[i] &= ~m;
         }
         return n;
     }

@@ -98,6 +98,10 @@ public final class TimeSeries {
      */
     public void bytes(long from, long to, long n) {
         if (n <= 0) return;
+        if (from >= cachedFrom && to <= cachedTo) { // most steps: within the bucket of the last time asked for
+            bytes[cached] += n;
+            return;
+        }
         if (to <= from) {
             bytes[at(from)] += n;
             return;
