@@ -497,7 +497,7 @@
     var any = RUNS.some(function (r) { return sum(r.series.hintedPages) + sum(r.series.freedPages) + sum(r.series.balloonPages) > 0; });
     if (!any) return;
     // its own time axis: from the start to just after the guest's last hint or balloon message, not the whole run
-    var until = Math.min(MAX_MS, Math.max.apply(null, RUNS.map(function (r) { return r.series.requestsEndMs; })) * 1.08 + MAX_MS * 0.01);
+    var until = Math.min(MAX_MS, Math.max(MAX_MS * 0.1, Math.max.apply(null, RUNS.map(function (r) { return r.series.requestsEndMs; })) * 1.08));
     var s = section('requests', 'Free page hints and balloon over time',
       'Running totals of the pages the guest reported free (hints or a free page bitmap) and of those the reports cleared from the '
       + 'migration bitmap; and the pages in the balloon.' + (MULTI ? '' : ' Shaded: the phases; red: the guest paused.')
