@@ -18,10 +18,12 @@ import java.util.concurrent.Callable;
 @Command(name = "report", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = {"Draws runs from their journals into one self-contained HTML file.",
             "",
-            "For one run: pages sent per pass by kind, pages left and throughput over time, phases and downtime, "
-                    + "hints and balloon over time, a map of guest memory coloured by what happened to it, the settings, "
-                    + "the verify result and the seeds' figure for the same case. For several runs (a compare), the "
-                    + "same side by side on shared axes, with a summary table. The file opens with no network."},
+            "For one run: the figures `ballast run` prints (per hop of a chain and per attempt of a hop), warnings "
+                    + "(a failed check, a link failure, a migration that did not complete), pages sent per pass by kind, "
+                    + "pages left and throughput over time with link failures marked, phases and downtime, hints and "
+                    + "balloon over time, a map of guest memory coloured by what happened to it, the settings, the verify "
+                    + "result and the seeds' figure for the same case. For several runs (a compare), the same side by "
+                    + "side on shared axes, with a summary table; identical runs are named so. The file opens with no network."},
         footer = {"", "Examples:", "  ballast report runs/20261122-*-hint-s1 -o hint.html",
             "  ballast compare --mem 8G --workload memhog --report compare.html"})
 final class ReportCommand implements Callable<Integer> {

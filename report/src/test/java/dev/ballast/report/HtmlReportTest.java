@@ -60,6 +60,17 @@ class HtmlReportTest {
     }
 
     @Test
+    void shouldSayWhichRunsAreIdentical() {
+        // #13: two identical runs painted over each other in a compare report
+        Recorded a = Recorded.run(Scenario.sim(64 * M, "compile", "hint", 1));
+        Recorded same = Recorded.run(Scenario.sim(64 * M, "compile", "hint", 1));
+        Recorded other = Recorded.run(Scenario.sim(64 * M, "compile", "hint", 2));
+        List<ReportData> runs = HtmlReport.read(List.of(a.input(), same.input(), other.input()));
+        assertThat(runs).extracting(ReportData::label).containsExactly("hint #1", "hint #2", "hint #3");
+        assertThat(runs).extracting(ReportData::identicalTo).containsExactly(null, "hint #1", null);
+    }
+
+    @Test
     void shouldWriteNothingWhenARunCannotBeRead(@TempDir Path dir) {
         Recorded good = Recorded.run(Scenario.sim(64 * M, "idle", "hint", 1));
         RunInput broken = new RunInput("journal-2", good.manifest, () -> into -> {

@@ -65,11 +65,35 @@
     return p > 0 && p < 0.05 ? '<0.1%' : p.toFixed(1) + '%';
   }
   function runColor(i) { return RUN_COLORS[i % RUN_COLORS.length]; }
+  /** A run's name in legends: a run identical to an earlier one says so (its line is dashed over the other's). */
+  function runName(r) { return r.identicalTo ? r.label + ' (identical to ' + r.identicalTo + ')' : r.label; }
+  function runLine(r, i, width) { return { width: width || 1.6, color: runColor(i), type: r.identicalTo ? [6, 4] : 'solid' }; }
+  /** Where in a run a pass, check or span is: the hop and attempt, when the run has more than one. */
+  function where(r, x) {
+    var parts = [];
+    if (r.totals.hops > 1) parts.push('hop ' + x.hop);
+    if (r.totals.attempts > r.totals.hops) parts.push('attempt ' + x.attempt);
+    return parts.length ? parts.join(', ') + ': ' : '';
+  }
+  /** Vertical marks at the run's link failures, for a time chart. */
+  function linkMarks(r, color) {
+    if (!r.linkFailures.length) return null;
+    return {
+      silent: true, symbol: 'none', lineStyle: { color: color || '#c62828', type: 'dashed', width: 1.4 },
+      label: { formatter: function (p) { return p.name; }, position: 'insideEndTop', color: color || '#c62828', fontSize: 11 },
+      data: r.linkFailures.map(function (f) { return { xAxis: t(f.timeMs), name: 'link failed (' + f.cause + ')' }; })
+    };
+  }
+  function withMarks(sr, r, i) {
+    var m = linkMarks(r, MULTI ? runColor(i) : null);
+    if (m) sr.markLine = m;
+    return sr;
+  }
   function sum(a) { var s = 0; for (var i = 0; i < a.length; i++) s += a[i]; return s; }
   function addressText(pfn) { return pfn === 0 ? '0' : bytes(pfn * 4096); }
 
   // One time unit for every time axis of the page, so runs line up.
-  var MAX_MS = Math.max.apply(null, RUNS.map(function (r) { return r.totals.timeMs; }).concat([0.001]));
+  var MAX_MS = Math.max.apply(null, RUNS.map(function (r) { return r.series.endMs; }).concat([0.001]));
   var SECONDS = MAX_MS >= 10000;
   var TUNIT = SECONDS ? 's' : 'ms';
   function t(msValue) { return SECONDS ? msValue / 1000 : msValue; }
@@ -189,10 +213,11 @@
         d ? el('div', { 'class': 'd', text: d }) : null]);
     }
     var list = [
-      card('total time', ms(T.timeMs), T.outcome.toLowerCase() + (T.migrations > 1 ? ', ' + T.migrations + ' migrations' : '')),
+      card('total time', ms(T.timeMs), T.outcome.toLowerCase() + (T.hops > 1 ? ', ' + T.hops + ' hops' : '')
+        + (T.attempts > T.hops ? ', ' + T.attempts + ' attempts' : '')),
       card('downtime', ms(T.downtimeMs), 'limit ' + ms(r.settings.downtimeLimitMs)),
       card('transferred', bytes(T.transferredBytes), int(T.normal) + ' pages with data'),
-      card('passes', String(T.iterations), 'setup ' + ms(T.setupMs)),
+      card('iterations', String(T.iterations), 'passes over memory; setup ' + ms(T.setupMs)),
       card('skipped', compact(T.skippedFree + T.skippedBalloon) + ' pages', compact(T.skippedFree) + ' free, ' + compact(T.skippedBalloon) + ' ballooned'),
       card('verify', v.text, r.verify ? int(r.verify.checkedPages) + ' pages checked' : 'no VERIFY event', v.cls)];
     if (r.seeds.length) {
@@ -200,7 +225,45 @@
       list.push(card("seeds' figure", (f.seedCase.approximate ? '~' : '') + ms(f.ms),
         (T.timeMs / f.ms).toFixed(2) + '\u00d7 here; ' + f.column + ', ' + f.seedCase.source));
     }
-    document.getElementById('report').appendChild(el('div', { 'class': 'cards' }, list));
+    var box = el('div', { 'class': 'cards' }, list);
+    var w = warningList(r);
+    if (w) box.appendChild(w);
+    document.getElementById('report').appendChild(box);
+  }
+
+  /**
+   * The run's warnings (ReportData.warnings: a failed check, a link failure, a migration that did not
+   * complete, ...), or null when there are none. The one place the report shows per-run flags.
+   */
+  function warningList(r, withLabel) {
+    if (!r.warnings.length) return null;
+    return el('div', { 'class': 'warnings' }, [el('div', { 'class': 'k', text: (withLabel ? r.label + ': ' : '') + 'warnings' }),
+      el('ul', null, r.warnings.map(function (w) {
+        return el('li', { 'class': 'w-' + w.kind, text: (r.totals.hops > 1 && w.hop > 0 ? 'hop ' + w.hop + ': ' : '') + w.text });
+      }))]);
+  }
+
+  /** One row per hop of every run that had more than one hop or attempt: the figures `ballast run` prints per hop. */
+  function hopsSection() {
+    var many = RUNS.filter(function (r) { return r.totals.hops > 1 || r.totals.attempts > 1; });
+    if (!many.length) return;
+    var s = section('hops', 'Hops and attempts', 'A chain migrates the guest on, one hop per migration; a link failure ends an attempt and the '
+      + 'hop is retried. Time, iterations and bytes count every attempt of the hop; downtime and setup are its last attempt\u2019s.');
+    var head = (MULTI ? ['run'] : []).concat(['hop', 'outcome', 'time', 'downtime', 'setup', 'iterations', 'transferred', 'attempts', 'verify']);
+    var rows = [];
+    many.forEach(function (r) {
+      r.hops.forEach(function (h) {
+        var tries = h.attempts.map(function (a) {
+          return a.attempt + '. ' + a.outcome.toLowerCase() + (a.cause ? ' (link: ' + a.cause + ')' : '') + ', ' + ms(a.timeMs) + ', ' + bytes(a.transferredBytes);
+        }).join('; ');
+        var v = h.verify ? (h.verify.mismatchedPages === 0 ? 'ok' : int(h.verify.mismatchedPages) + ' bad') : '\u2014';
+        rows.push((MULTI ? [r.label] : []).concat([String(h.hop), h.outcome.toLowerCase(), ms(h.timeMs), ms(h.downtimeMs), ms(h.setupMs),
+          String(h.iterations), bytes(h.transferredBytes), tries, v]));
+      });
+    });
+    var tbl = table(head, rows, MULTI ? 1 : 0);
+    tbl.querySelectorAll('tr').forEach(function (tr) { tr.children[tr.children.length - 2].className = 'text'; });
+    s.appendChild(tbl);
   }
 
   function summaryTable() {
@@ -209,11 +272,11 @@
       + (done ? ' Every migration completed.' : ''));
     function withShare(text, v, first) { return text + (RUNS.length > 1 && first > 0 ? '  (' + pct(v, first) + ')' : ''); }
     var cols = [
-      ['run', function (r) { return r.label; }, null, null],
+      ['run', function (r) { return runName(r); }, null, null],
       ['outcome', function (r) { return r.totals.outcome.toLowerCase(); }, null, 'text'],
       ['total (% of first)', function (r) { return withShare(ms(r.totals.timeMs), r.totals.timeMs, RUNS[0].totals.timeMs); }, function (r) { return r.totals.timeMs; }],
       ['downtime', function (r) { return ms(r.totals.downtimeMs); }, function (r) { return r.totals.downtimeMs; }],
-      ['passes', function (r) { return String(r.totals.iterations); }, function (r) { return r.totals.iterations; }],
+      ['iterations', function (r) { return String(r.totals.iterations); }, function (r) { return r.totals.iterations; }],
       ['transferred (% of first)', function (r) { return withShare(bytes(r.totals.transferredBytes), r.totals.transferredBytes, RUNS[0].totals.transferredBytes); },
         function (r) { return r.totals.transferredBytes; }],
       ['with data', function (r) { return int(r.totals.normal); }, function (r) { return r.totals.normal; }],
@@ -240,6 +303,7 @@
       }));
     });
     s.appendChild(el('div', { 'class': 'scroll' }, [el('table', null, [el('thead', null, [head]), el('tbody', null, rows)])]));
+    RUNS.forEach(function (r) { var w = warningList(r, true); if (w) s.appendChild(w); });
     var seeds = RUNS.filter(function (r) { return r.seeds.length; });
     if (seeds.length) {
       s.appendChild(el('p', { 'class': 'note', text: "Seeds' figures: " + seeds.map(function (r) { return r.label + ': ' + seedText(r); }).join(' | ') }));
@@ -315,9 +379,8 @@
   // ------------------------------------------------------------------ pages per pass
 
   function passLabel(r, p) {
-    var multiMigration = r.totals.migrations > 1;
     var name = p.phase === 'BULK' ? 'bulk' : p.phase === 'STOP_AND_COPY' ? 'final' : String(p.pass);
-    return (multiMigration ? 'm' + p.migration + ' ' : '') + (p.phase === 'ITERATE' ? 'pass ' + name : name);
+    return where(r, p) + (p.phase === 'ITERATE' ? 'pass ' + name : name);
   }
 
   function passesChart() {
@@ -382,11 +445,11 @@
     }
     var series = RUNS.map(function (r, i) {
       var sr = {
-        name: r.label, type: 'line', step: 'middle', showSymbol: false, connectNulls: false, lineStyle: { width: 1.6, color: runColor(i) },
+        name: runName(r), type: 'line', step: 'middle', showSymbol: false, connectNulls: false, lineStyle: runLine(r, i),
         itemStyle: { color: runColor(i) }, data: data(r, true)
       };
       if (!MULTI) { sr.areaStyle = { color: runColor(i), opacity: 0.15, origin: 'start' }; sr.markArea = phaseBands(r); }
-      return sr;
+      return withMarks(sr, r, i);
     });
     var c = chart(s, 300, {
       legend: MULTI ? { top: 0, left: 0 } : { show: false },
@@ -405,23 +468,24 @@
 
   function throughputChart() {
     var win = Math.max.apply(null, RUNS.map(function (r) { return r.series.rateWindowMs; }));
-    var s = section('throughput', 'Throughput', 'Bytes on the wire as a rate, averaged over ' + ms(win) + ' (the engine lets a rate-limited link out in bursts '
-      + 'per 100 ms). Zero and poison pages cost only their short records.');
+    var s = section('throughput', 'Throughput', 'Bytes on the wire as a rate: the bytes of each engine step count over the time they took '
+      + '(from the engine\u2019s clock reading before them to the next), averaged over ' + ms(win) + '. Zero and poison pages cost only their '
+      + 'short records.' + (RUNS.some(function (r) { return r.linkFailures.length; }) ? ' Dashed: a link failure.' : ''));
     var series = RUNS.map(function (r, i) {
       var sr = {
-        name: r.label, type: 'line', showSymbol: false, sampling: 'lttb', lineStyle: { width: 1.6, color: runColor(i) },
+        name: runName(r), type: 'line', showSymbol: false, sampling: 'lttb', lineStyle: runLine(r, i),
         itemStyle: { color: runColor(i) }, data: points(r, r.series.gbps)
       };
       if (!MULTI) { sr.areaStyle = { color: runColor(i), opacity: 0.15 }; sr.markArea = phaseBands(r); }
-      return sr;
+      return withMarks(sr, r, i);
     });
     var limits = RUNS.map(function (r) { return r.settings.bandwidthBytesPerSec; }).filter(function (b) { return b > 0; });
     if (limits.length && limits.every(function (b) { return b === limits[0]; })) {
-      series[0].markLine = { silent: true, symbol: 'none', lineStyle: { color: '#8c959f', type: 'dashed' },
-        label: { formatter: 'limit', position: 'insideEndTop', color: '#5f6b7a', fontSize: 11 }, data: [{ yAxis: limits[0] * 8 / 1e9 }] };
+      series.push({ name: 'limit', type: 'line', data: [], silent: true, markLine: { silent: true, symbol: 'none', lineStyle: { color: '#8c959f', type: 'dotted' },
+        label: { formatter: 'limit', position: 'insideEndTop', color: '#5f6b7a', fontSize: 11 }, data: [{ yAxis: limits[0] * 8 / 1e9 }] } });
     }
     chart(s, 280, {
-      legend: MULTI ? { top: 0, left: 0 } : { show: false },
+      legend: MULTI ? { top: 0, left: 0, data: RUNS.map(runName) } : { show: false },
       tooltip: axisTooltip(function (v) { return v.toFixed(2) + ' Gbit/s'; }),
       grid: { left: 8, right: 24, top: MULTI ? 44 : 26, bottom: 52, containLabel: true },
       xAxis: timeAxis(), yAxis: { type: 'value', name: 'Gbit/s', splitLine: { lineStyle: { color: '#eef0f3' } } },
@@ -432,9 +496,12 @@
   function requestsChart() {
     var any = RUNS.some(function (r) { return sum(r.series.hintedPages) + sum(r.series.freedPages) + sum(r.series.balloonPages) > 0; });
     if (!any) return;
+    // its own time axis: from the start to just after the guest's last hint or balloon message, not the whole run
+    var until = Math.min(MAX_MS, Math.max(MAX_MS * 0.1, Math.max.apply(null, RUNS.map(function (r) { return r.series.requestsEndMs; })) * 1.08));
     var s = section('requests', 'Free page hints and balloon over time',
       'Running totals of the pages the guest reported free (hints or a free page bitmap) and of those the reports cleared from the '
-      + 'migration bitmap; and the pages in the balloon.' + (MULTI ? '' : ' Shaded: the phases; red: the guest paused.'));
+      + 'migration bitmap; and the pages in the balloon.' + (MULTI ? '' : ' Shaded: the phases; red: the guest paused.')
+      + (until < MAX_MS * 0.95 ? ' The time axis ends just after the last message (' + ms(until) + ' of ' + ms(MAX_MS) + ').' : ''));
     var metrics = [
       ['hintedPages', 'hinted free', 'solid', '#4e79a7', true], ['freedPages', 'cleared as free', 'dashed', '#59a14f', true],
       ['balloonPages', 'in the balloon', 'dotted', '#b07aa1', false]];
@@ -446,8 +513,9 @@
         var running = 0, line = m[4] ? values.map(function (v) { running += v; return running; }) : values;
         var color = MULTI ? runColor(i) : m[3];
         series.push({
-          name: (MULTI ? r.label + ': ' : '') + m[1], type: 'line', step: 'end', showSymbol: false,
-          lineStyle: { color: color, type: MULTI ? m[2] : 'solid', width: 1.8 }, itemStyle: { color: color },
+          name: (MULTI ? runName(r) + ': ' : '') + m[1], type: 'line', step: 'end', showSymbol: false,
+          lineStyle: { color: color, type: MULTI ? m[2] : 'solid', width: r.identicalTo ? 3.2 : 1.8, opacity: r.identicalTo ? 0.55 : 1 },
+          itemStyle: { color: color },
           data: [[0, m[4] ? 0 : line[0]]].concat(line.map(function (v, k) { return [t((k + 1) * r.series.bucketMs), v]; }))
         });
       });
@@ -457,7 +525,7 @@
       legend: { top: 0, left: 0, type: 'scroll' },
       tooltip: axisTooltip(function (v) { return int(v) + ' pages'; }),
       grid: { left: 8, right: 24, top: 48, bottom: 52, containLabel: true },
-      xAxis: timeAxis(), yAxis: { type: 'value', name: 'pages', axisLabel: { formatter: compact }, splitLine: { lineStyle: { color: '#eef0f3' } } },
+      xAxis: Object.assign(timeAxis(), { max: t(until) }), yAxis: { type: 'value', name: 'pages', axisLabel: { formatter: compact }, splitLine: { lineStyle: { color: '#eef0f3' } } },
       dataZoom: zoom(), series: series
     });
   }
@@ -490,7 +558,10 @@
         return el('div', null, [el('b', { text: g.name }), ' ' + addressText(g.firstPfn) + ' \u2013 ' + addressText(g.firstPfn + g.pageCount)
           + ' (' + bytes(g.pageCount * 4096) + ', cells of ' + bytes(g.cellPages * 4096) + '): ' + parts.join(', ')]);
       });
-      if (r.memory.migration > 1) lines.push(el('div', { text: 'Shows migration ' + r.memory.migration + ' of ' + r.totals.migrations + '.' }));
+      if (r.totals.attempts > 1) {
+        lines.push(el('div', { text: 'Shows the last attempt' + (r.totals.hops > 1 ? ' of the last hop (hop ' + r.memory.hop + ', attempt ' + r.memory.attempt + ')'
+          : ' (attempt ' + r.memory.attempt + ')') + '.' }));
+      }
       box.appendChild(el('div', { 'class': 'regions' }, lines));
     });
   }
@@ -573,7 +644,7 @@
   function checkTable(r) {
     var head = ['after pass', 'time', 'left to send', 'bandwidth', 'decision'];
     return table(head, r.checks.map(function (c) {
-      return [(r.totals.migrations > 1 ? 'm' + c.migration + ' ' : '') + c.pass, ms(c.timeMs), bytes(c.remainingBytes),
+      return [where(r, c) + c.pass, ms(c.timeMs), bytes(c.remainingBytes),
         (c.bandwidthBytesPerSec * 8 / 1e9).toFixed(2) + ' Gbit/s', c.decision.toLowerCase().replace(/_/g, ' ')];
     }));
   }
@@ -598,7 +669,8 @@
       ['guest features', [S.mustTellHost ? 'must-tell-host' : 'no must-tell-host', S.freePageHint ? 'free page hints' : null,
         S.freeBitmap ? 'free page bitmap' : null, S.poisonByte ? 'poison 0x' + S.poisonByte.toString(16) : 'no poisoning'].filter(Boolean).join(', ')],
       ['cost profile', S.costProfile + ', link ' + (S.linkBitsPerSec / 1e9).toFixed(1) + ' Gbit/s'],
-      ['events', int(T.events)], ['migrations', String(T.migrations) + (T.linkFailures ? ', ' + T.linkFailures + ' link failures' : '')],
+      ['events', int(T.events)], ['hops and attempts', T.hops + (T.hops === 1 ? ' hop, ' : ' hops, ') + T.attempts + (T.attempts === 1 ? ' attempt' : ' attempts')
+        + (T.linkFailures ? ', ' + T.linkFailures + ' link failure' + (T.linkFailures === 1 ? '' : 's') : '')],
       ['hint requests', int(T.hintRequests) + ' (' + int(T.hintRanges) + ' ranges, ' + int(T.hintPages) + ' pages)'],
       ['balloon', int(T.balloonAtStart) + ' pages at start, ' + int(T.inflated) + ' inflated, ' + int(T.deflated) + ' deflated'],
       ['rejected requests', int(T.rejected)],
@@ -636,6 +708,7 @@
   try {
     header();
     if (MULTI) summaryTable(); else cards(RUNS[0]);
+    hopsSection();
     overviewChart();
     passesChart();
     pendingChart();

@@ -102,6 +102,30 @@ class HtmlReportBrowserTest {
     }
 
     @Test
+    void shouldShowTheHopsAttemptsAndWarningsOfAChainWithRetries() throws Exception {
+        Recorded run = Recorded.run(Scenario.sim(512L << 20, "memhog", "legacy", 1).withFailAt("40%").withChain(3));
+        Path html = OUT.resolve("report-chain.html");
+        HtmlReport.write(List.of(run.input()), html);
+        // overview, passes, pages to send, throughput, one memory map (no hints, no balloon)
+        check(html, 5, OUT.resolve("report-chain.png"));
+        assertThat(browser.findElements(By.cssSelector(".warnings li"))).hasSize(3)
+                .allSatisfy(li -> assertThat(li.getText()).contains("failed").contains("link: injected"));
+        assertThat(browser.findElements(By.cssSelector("#hops tbody tr"))).hasSize(3);
+        assertThat(browser.findElement(By.cssSelector(".cards")).getText()).contains("3 hops, 6 attempts").contains("ITERATIONS");
+    }
+
+    @Test
+    void shouldTellIdenticalRunsApart() throws Exception {
+        List<RunInput> runs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) runs.add(Recorded.run(Scenario.sim(256L << 20, "idle", "hint", 1)).input());
+        Path html = OUT.resolve("report-identical.html");
+        HtmlReport.write(runs, html);
+        // overview, passes, pages to send, throughput, hints, two memory maps
+        check(html, 7, OUT.resolve("report-identical.png"));
+        assertThat(browser.findElement(By.id("summary")).getText()).contains("hint #2 (identical to hint #1)");
+    }
+
+    @Test
     void shouldOpenTheReportOfATebibyteGuestQuickly() throws Exception {
         Recorded run = Recorded.run(Scenario.sim(1024 * G, "balloon:12.5", "balloon", 1));
         Path html = OUT.resolve("report-1tib.html");

@@ -83,6 +83,27 @@ public final class HtmlReport {
             }
             out.add(ReportData.read(labelled));
         }
+        return markIdentical(out);
+    }
+
+    /**
+     * Marks each run whose figures (all but its label) equal an earlier run's as identical to that
+     * run: the report then draws it so that it does not simply hide under the other.
+     */
+    static List<ReportData> markIdentical(List<ReportData> runs) {
+        List<String> figures = new ArrayList<>();
+        List<ReportData> out = new ArrayList<>();
+        for (ReportData d : runs) {
+            String f;
+            try {
+                f = JSON.writeValueAsString(d.labelled(""));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("cannot write the report's data: " + e.getMessage(), e);
+            }
+            int same = figures.indexOf(f);
+            figures.add(f);
+            out.add(same < 0 ? d : d.identicalTo(runs.get(same).label()));
+        }
         return out;
     }
 
