@@ -179,7 +179,7 @@ public final class SimRun {
         } else {
             verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
-        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts);
+        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures());
     }
 
     private void drive(MigrationEngine engine, int hop) {

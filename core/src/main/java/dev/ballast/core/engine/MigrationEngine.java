@@ -75,6 +75,7 @@ public final class MigrationEngine {
     private long windowBytes;
     private long wakeAtNs;
     private long syncDirtyPages;
+    private long expectedDowntimeNs = -1;
     private long firstCommandId;
     private boolean stopPending;
     private volatile boolean cancelRequested;
@@ -177,6 +178,12 @@ public final class MigrationEngine {
 
     public long transferredBytes() { return transferredBytes; }
 
+    /**
+     * The downtime the last switch-over check expected (the final sync plus the bytes left at the measured
+     * bandwidth), -1 before the first check, when the bandwidth was not known, or under the old rule.
+     */
+    public long expectedDowntimeNs() { return expectedDowntimeNs; }
+
     /** The migration bitmap (pages still to send). For checkers and tests; do not modify. */
     public PageBitmap migrationBitmap() { return toSend; }
 
@@ -235,13 +242,11 @@ public final class MigrationEngine {
         long passNs = now - passStartNs;
         if (passNs > 0 && passBytes > 0) lastBandwidth = passBytes * 1e9 / passNs;
         policy.beforeSync(ctx);
-        sync();
+        long syncNs = timedSync();
         long remaining = toSend.count();
         if (skipBalloon) remaining -= countBoth(toSend, balloon);
         long remainingBytes = remaining * pageBytes;
-        Convergence.Decision d = Convergence.decide(remainingBytes, lastBandwidth, cfg.downtimeLimitNs(),
-                iteration, cfg.maxIterations(), now - startNs, cfg.timeCapNs());
-        publish(EventType.CONVERGENCE, remainingBytes, (long) lastBandwidth, d.ordinal());
+        Convergence.Decision d = decideSwitchover(remainingBytes, syncNs);
         if (d == Convergence.Decision.CONTINUE) {
             policy.afterSync(ctx);
             startPass(Phase.ITERATE);
@@ -249,6 +254,35 @@ public final class MigrationEngine {
             // The guest runs on while the decision is acted on; it is paused at the next step.
             stopPending = true;
         }
+    }
+
+    /**
+     * A dirty-log sync between passes. Under the current rule ({@link EngineConfig#countFinalSync()}) the clock is
+     * read before and after it, and its time is returned: the final sync, on the paused guest, costs about as much.
+     * Under the old rule (journals written before) the clock is not read and the sync counts as 0.
+     */
+    private long timedSync() {
+        if (!cfg.countFinalSync()) {
+            sync();
+            return 0;
+        }
+        now = readClock();
+        long before = now;
+        sync();
+        now = readClock();
+        return Math.max(0, now - before);
+    }
+
+    /** The switch-over decision after a sync, and (current rule) the downtime it expects, published before it. */
+    private Convergence.Decision decideSwitchover(long remainingBytes, long syncNs) {
+        Convergence.Decision d = Convergence.decide(remainingBytes, lastBandwidth, syncNs, cfg.downtimeLimitNs(),
+                iteration, cfg.maxIterations(), now - startNs, cfg.timeCapNs());
+        if (cfg.countFinalSync()) {
+            expectedDowntimeNs = Convergence.expectedDowntimeNs(remainingBytes, lastBandwidth, syncNs);
+            publish(EventType.DOWNTIME_ESTIMATE, expectedDowntimeNs, syncNs, cfg.downtimeLimitNs());
+        }
+        publish(EventType.CONVERGENCE, remainingBytes, (long) lastBandwidth, d.ordinal());
+        return d;
     }
 
     private void stopAndCopy() {

@@ -97,6 +97,13 @@ public enum EventType {
             of("bytes", DEC, "bytes sent in it")),
     /** decision: the guest was paused (stop-and-copy) or resumed on the source (a migration that did not complete). */
     GUEST_RUN_STATE(30, Kind.DECISION, of("paused", BOOL, "1 paused, 0 resumed")),
+    /**
+     * decision: the downtime expected if the guest stopped now, checked after a sync just before the
+     * {@link #CONVERGENCE} it decides: the final sync (as long as this one took) plus the bytes left at the
+     * bandwidth of the last pass. Journals written before the final sync was counted do not have it.
+     */
+    DOWNTIME_ESTIMATE(32, Kind.DECISION, of("expectedNs", DEC, "expected downtime, -1 while the bandwidth is unknown"),
+            of("syncNs", DEC, "this sync's time, counted for the final one"), of("limitNs", DEC, "the downtime limit")),
     /** decision: the migration ended. */
     END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
             of("downtimeNs", DEC, "from the pause to the end, 0 if never paused")),
