@@ -78,6 +78,7 @@ public final class MigrationEngine {
     private long expectedDowntimeNs = -1;
     private long firstCommandId;
     private boolean stopPending;
+    private boolean syncPending;
     private volatile boolean cancelRequested;
     private FailureCause failureCause;
     private String failureMessage;
@@ -143,6 +144,11 @@ public final class MigrationEngine {
             if (stopPending) {
                 stopPending = false;
                 stopAndCopy();
+                return work + 1;
+            }
+            if (syncPending) {
+                syncPending = false;
+                syncBetweenPasses();
                 return work + 1;
             }
             updateBalloonSkip();
@@ -241,8 +247,17 @@ public final class MigrationEngine {
         }
         long passNs = now - passStartNs;
         if (passNs > 0 && passBytes > 0) lastBandwidth = passBytes * 1e9 / passNs;
+        if (cfg.countFinalSync()) {
+            syncPending = true; // the sync gets a step of its own, timed (see syncBetweenPasses)
+            return;
+        }
         policy.beforeSync(ctx);
-        long syncNs = timedSync();
+        sync();
+        decideAfterSync(0);
+    }
+
+    /** After the sync that ends a pass: the switch-over check, then the next pass or a pause at the next step. */
+    private void decideAfterSync(long syncNs) {
         long remaining = toSend.count();
         if (skipBalloon) remaining -= countBoth(toSend, balloon);
         long remainingBytes = remaining * pageBytes;
@@ -257,20 +272,17 @@ public final class MigrationEngine {
     }
 
     /**
-     * A dirty-log sync between passes. Under the current rule ({@link EngineConfig#countFinalSync()}) the clock is
-     * read before and after it, and its time is returned: the final sync, on the paused guest, costs about as much.
-     * Under the old rule (journals written before) the clock is not read and the sync counts as 0.
+     * The dirty-log sync between passes under the current rule ({@link EngineConfig#countFinalSync()}): at the start
+     * of a step of its own, as the final sync is at the start of stop-and-copy, and timed by reading the clock after
+     * it; the final sync, on the paused guest, is expected to cost as much. (Under the old rule, which journals
+     * written before it keep, the sync ends the pass's step and counts as nothing.)
      */
-    private long timedSync() {
-        if (!cfg.countFinalSync()) {
-            sync();
-            return 0;
-        }
-        now = readClock();
+    private void syncBetweenPasses() {
+        policy.beforeSync(ctx);
         long before = now;
         sync();
         now = readClock();
-        return Math.max(0, now - before);
+        decideAfterSync(Math.max(0, now - before));
     }
 
     /** The switch-over decision after a sync, and (current rule) the downtime it expects, published before it. */
