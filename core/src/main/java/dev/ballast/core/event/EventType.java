@@ -39,7 +39,10 @@ import java.util.List;
  * them), published where it happens.
  */
 public enum EventType {
-    /** input: one engine step began; the event's time is the clock reading the step used. */
+    /**
+     * input: a clock reading; the event's time is the reading. Every engine step begins with one; under the
+     * current switch-over rule the sync between passes is timed by one more after it (see {@link #DOWNTIME_ESTIMATE}).
+     */
     STEP(1, Kind.INPUT, of("step", DEC, "clock readings before this one, from 0")),
     /** input: the link failed or the peer went away. */
     LINK_FAILED(2, Kind.INPUT, of("cause", FAILURE_CAUSE, "why")),
