@@ -24,6 +24,7 @@ public final class ExitCodes {
                 "  1  error while running (I/O, /dev/kvm missing or unusable, ...)",
                 "  2  bad command line: an unknown option or a bad value"));
         if (runs) lines.add("  3  a run broke an invariant (verify failed; the first one is printed)");
+        if (runs) lines.add("  130  stopped by Ctrl-C: the journal is cut short but replays up to its last complete event");
         lines.add("");
         lines.add("Set BALLAST_DEBUG=1 to see the stack trace of an error.");
         return lines.toArray(String[]::new);

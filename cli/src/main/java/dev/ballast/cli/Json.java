@@ -3,7 +3,10 @@ package dev.ballast.cli;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.ballast.core.run.BalloonMessages;
+import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.FailPoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -26,5 +29,10 @@ final class Json {
             .addModule(new SimpleModule("ballast")
                     .addSerializer(FailPoint.class, ToStringSerializer.instance)
                     .addSerializer(BalloonMessages.class, ToStringSerializer.instance))
+            // the run's "ram" object carries QEMU query-migrate's own names (normal-bytes, dirty-pages-rate, ...)
+            .addMixIn(RunReport.Ram.class, QemuNames.class)
             .build();
+
+    @JsonNaming(PropertyNamingStrategies.KebabCaseStrategy.class)
+    private abstract static class QemuNames { }
 }

@@ -16,7 +16,7 @@ final class ReportText {
         StringBuilder sb = new StringBuilder();
         line(sb, "outcome", r.outcome());
         line(sb, "total", ms(r.totalTimeMs()) + " ms (" + r.timeModel() + " time)");
-        line(sb, "downtime", ms(r.downtimeMs()) + " ms");
+        line(sb, "downtime", downtime(r));
         line(sb, "setup", ms(r.setupTimeMs()) + " ms");
         line(sb, "iterations", Integer.toString(r.iterations()));
         line(sb, "transferred", Units.formatBytes(r.transferredBytes()) + " (" + count(r.transferredBytes()) + " bytes)");
@@ -49,7 +49,8 @@ final class ReportText {
             int i = 1;
             for (RunReport hop : r.hops()) {
                 line(sb, i == 1 ? "hops" : "", i++ + ". " + hop.outcome() + ", " + ms(hop.totalTimeMs()) + " ms, downtime "
-                        + ms(hop.downtimeMs()) + " ms, " + Units.formatBytes(hop.transferredBytes()) + ", verify "
+                        + ms(hop.downtimeMs()) + " ms" + (hop.downtimeExceeded() ? " (over the limit)" : "") + ", "
+                        + Units.formatBytes(hop.transferredBytes()) + ", verify "
                         + verifyWord(hop));
             }
         }
@@ -64,6 +65,25 @@ final class ReportText {
             line(sb, "journal", r.journal().path() + " (" + count(r.journal().events()) + " events)");
         }
         line(sb, "wall time", ms(r.wallTimeMs()) + " ms");
+        return sb.toString();
+    }
+
+    /**
+     * The downtime, the downtime expected when the guest was paused, and the limit; a run that went over its limit
+     * says so: {@code 3428.0 ms (expected 1999.8 ms, limit 2000 ms) OVER THE LIMIT by 1428.0 ms}.
+     */
+    static String downtime(RunReport r) {
+        StringBuilder sb = new StringBuilder(ms(r.downtimeMs())).append(" ms");
+        if (r.downtimeLimitMs() > 0) {
+            sb.append(" (");
+            if (r.expectedDowntimeMs() >= 0) sb.append("expected ").append(ms(r.expectedDowntimeMs())).append(" ms, ");
+            sb.append("limit ").append(ms(r.downtimeLimitMs())).append(" ms)");
+        }
+        if (r.downtimeExceeded() && r.hops() != null && r.hops().size() > 1) {
+            sb.append(" OVER THE LIMIT in a hop (the hops' downtimes are summed here; each hop's limit is its own)");
+        } else if (r.downtimeExceeded()) {
+            sb.append(" OVER THE LIMIT by ").append(ms(r.downtimeMs() - r.downtimeLimitMs())).append(" ms");
+        }
         return sb.toString();
     }
 

@@ -25,17 +25,43 @@ final class Runs {
     /** Runs the scenario, checked by the backend beforehand, with a progress line and its journal. */
     static RunReport run(Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
         Journals.Recorder recorder = null;
+        sun.misc.SignalHandler previous = onInterrupt(ctx, journalDir);
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
             RunManifest manifest = RunManifest.of(scenario);
             if (journalDir != null) recorder = new Journals.Recorder(journalDir, manifest, journalExtras(scenario));
-            RunReport r = backend.run(scenario, options, recorder == null ? EventSink.NONE : recorder, progress);
+            EventSink events = recorder == null ? EventSink.NONE : recorder;
+            RunReport r = backend.run(scenario, options, line == null ? events : line.watching(events), progress);
             if (recorder == null) return r;
             recorder.close();
             return RunReports.withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
                     JournalDigest.toHex(recorder.digest())));
         } finally {
             if (recorder != null) recorder.close();
+            if (previous != null) sun.misc.Signal.handle(new sun.misc.Signal("INT"), previous);
+        }
+    }
+
+    /** Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it). */
+    static final int INTERRUPTED = 130;
+
+    /**
+     * Ctrl-C (SIGINT) during a run: a newline (ending the progress line), one line saying the journal is cut short
+     * and how to replay it, and exit {@link #INTERRUPTED} at once. The journal is left as a killed process leaves it:
+     * it replays up to its last complete event. Returns the handler it replaced (null where signals cannot be handled).
+     */
+    private static sun.misc.SignalHandler onInterrupt(Context ctx, Path journalDir) {
+        PrintStream err = ctx.err();
+        try {
+            return sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> {
+                err.println();
+                err.println("ballast: interrupted" + (journalDir == null ? "" : ": the journal " + journalDir
+                        + " is cut short but replayable up to its last complete event (ballast replay " + journalDir + ")"));
+                err.flush();
+                Runtime.getRuntime().halt(INTERRUPTED);
+            });
+        } catch (IllegalArgumentException e) {
+            return null; // the JVM keeps SIGINT (-Xrs): its default stands
         }
     }
 

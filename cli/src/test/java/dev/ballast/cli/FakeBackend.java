@@ -91,7 +91,7 @@ public class FakeBackend implements Backend {
         long sent = pages * 4096 / (index + 1);
         boolean ok = !s.policy().equals("broken");
         return new RunReport(name, s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), "virtual", "COMPLETED",
-                time, time / 10, 0.5, 3 + index, sent,
+                time, time / 10, time / 10, 2000, false, 0.5, 3 + index, sent, null,
                 new RunReport.Pages(pages / (index + 1), 7, 0, pages - pages / (index + 1), 2),
                 new RunReport.Hints(index, 10L * index, 100L * index, index, 0),
                 new RunReport.Balloon(0, 0, 0, false, ok ? s.balloonSkipOff() : null),

@@ -49,4 +49,27 @@ class ProgressLineTest {
 
         assertThat(written()).isEmpty();
     }
+
+    @Test
+    void shouldSayWhenItSyncsTheDirtyLogAndWhenTheGuestIsPaused() {
+        java.util.List<dev.ballast.core.event.EventType> passed = new java.util.ArrayList<>();
+        try (ProgressLine line = new ProgressLine(err, "")) {
+            dev.ballast.core.event.EventSink sink = line.watching((type, t, a, b, c) -> passed.add(type));
+            line.update("iterate", 2, 1.0, 4096);
+            bytes.reset();
+            sink.publish(dev.ballast.core.event.EventType.SYNC_BEGIN, 0, 2, 0, 0);
+            assertThat(written()).endsWith("iterate       iteration 2   100.0%  4.0 KiB sent  syncing dirty log\033[K");
+            bytes.reset();
+            sink.publish(dev.ballast.core.event.EventType.SYNC_END, 0, 2, 10, 0);
+            assertThat(written()).endsWith("sent\033[K");
+            bytes.reset();
+            sink.publish(dev.ballast.core.event.EventType.GUEST_RUN_STATE, 0, 1, 0, 0);
+            assertThat(written()).endsWith("sent  stop-and-copy, guest paused\033[K");
+            bytes.reset();
+            sink.publish(dev.ballast.core.event.EventType.SYNC_BEGIN, 0, 3, 0, 0);
+            assertThat(written()).endsWith("stop-and-copy, guest paused: syncing dirty log\033[K");
+        }
+        assertThat(passed).containsExactly(dev.ballast.core.event.EventType.SYNC_BEGIN, dev.ballast.core.event.EventType.SYNC_END,
+                dev.ballast.core.event.EventType.GUEST_RUN_STATE, dev.ballast.core.event.EventType.SYNC_BEGIN);
+    }
 }

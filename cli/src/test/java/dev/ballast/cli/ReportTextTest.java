@@ -21,8 +21,8 @@ class ReportTextTest {
 
     @Test
     void shouldSummarizeARunWithItsVerdict() {
-        RunReport r = new RunReport("sim", "idle", "hint", 8L << 30, 1, "virtual", "COMPLETED", 259.04, 12.3, 0.5, 4,
-                345L << 20, new RunReport.Pages(1000, 20, 0, 2_000_000, 3), new RunReport.Hints(4, 100, 2_000_000, 4, 0),
+        RunReport r = new RunReport("sim", "idle", "hint", 8L << 30, 1, "virtual", "COMPLETED", 259.04, 12.3, 11.9, 2000, false, 0.5, 4,
+                345L << 20, null, new RunReport.Pages(1000, 20, 0, 2_000_000, 3), new RunReport.Hints(4, 100, 2_000_000, 4, 0),
                 new RunReport.Balloon(0, 0, 0, false, null), new RunReport.Verify(2_097_152, 0, true, null),
                 new RunReport.Journal(null, 0, null), List.of(), List.of(), 40);
 

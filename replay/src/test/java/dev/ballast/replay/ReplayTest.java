@@ -61,6 +61,32 @@ class ReplayTest {
         assertThat(r.migrations()).isEqualTo(1);
     }
 
+    /**
+     * A journal written before the switch-over estimate counted the final sync has no {@code countFinalSync} in its
+     * header: read back, that means the old rule, and every decision is re-made as that journal has it, while the
+     * current rule would decide otherwise on the same inputs.
+     */
+    @Test
+    void shouldReplayAJournalOfTheOldSwitchOverRuleWithThatRule() {
+        Scenario s = Scenario.sim(256 * M, "random-write", "legacy", 5);
+        Recording rec = new Recording();
+        new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).withOldSwitchoverRule().run();
+        assertThat(rec.events).noneMatch(e -> e[0] == EventType.DOWNTIME_ESTIMATE.id());
+
+        java.util.Map<String, String> header = new java.util.LinkedHashMap<>(RunManifest.of(s).toMetadata());
+        String engine = header.get(RunManifest.KEY_ENGINE);
+        assertThat(engine).contains(",countFinalSync=true");
+        header.put(RunManifest.KEY_ENGINE, engine.replace(",countFinalSync=true", "")); // as the old code wrote it
+        RunManifest old = RunManifest.fromMetadata(header);
+        assertThat(old.engine().countFinalSync()).isFalse();
+
+        Replay.Result r = Replay.run(old, rec.stream());
+        assertThat(r.divergence()).isNull();
+        assertThat(r.events()).isEqualTo(rec.events.size());
+        // the current rule does not re-make these decisions: the rule is what the header says, not what the code prefers
+        assertThat(Replay.run(RunManifest.of(s), rec.stream()).divergence()).isNotNull();
+    }
+
     @Test
     void shouldReplayRetriesAndChainsAsSeparateMigrations() {
         Scenario s = Scenario.sim(512 * M, "random-write", "hint", 8).withFailAt("30%").withChain(3);

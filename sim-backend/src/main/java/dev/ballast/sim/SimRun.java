@@ -76,6 +76,7 @@ public final class SimRun {
     private Workload workload;
     private SimCheckers checkers;
     private long nextTickNs;
+    private boolean oldSwitchoverRule;
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
         this(scenario, layout, hooks, events, progress, SimOptions.DEFAULTS);
@@ -108,6 +109,15 @@ public final class SimRun {
         this(scenario, scenario.layout(), Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
     }
 
+    /**
+     * For tests of old journals: the engine decides the switch-over as it did before the final sync was counted
+     * ({@code EngineConfig.countFinalSync} false, which a journal header without that field means).
+     */
+    public SimRun withOldSwitchoverRule() {
+        oldSwitchoverRule = true;
+        return this;
+    }
+
     /** The guest after the run (for tests that look inside). */
     public SimGuest guest() { return guest; }
 
@@ -128,7 +138,7 @@ public final class SimRun {
         workload.boot();
         nextTickNs = 0;
 
-        EngineConfig cfg = scenario.engineConfig();
+        EngineConfig cfg = scenario.engineConfig().withCountFinalSync(!oldSwitchoverRule);
 
         List<RunReport> hops = new ArrayList<>();
         for (int hop = 0; hop < scenario.chain(); hop++) {
@@ -179,7 +189,7 @@ public final class SimRun {
         } else {
             verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
-        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts);
+        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures());
     }
 
     private void drive(MigrationEngine engine, int hop) {

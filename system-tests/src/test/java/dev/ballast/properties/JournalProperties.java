@@ -110,8 +110,9 @@ class JournalProperties {
     private static RunReport withoutWall(RunReport r) {
         List<RunReport> hops = r.hops().stream().map(JournalProperties::withoutWall).toList();
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), hops, 0);
+                r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
+                r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(), r.balloon(), r.verify(), r.journal(), r.attempts(),
+                hops, 0);
     }
 
     /**

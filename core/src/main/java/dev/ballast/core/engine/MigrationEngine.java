@@ -75,8 +75,10 @@ public final class MigrationEngine {
     private long windowBytes;
     private long wakeAtNs;
     private long syncDirtyPages;
+    private long expectedDowntimeNs = -1;
     private long firstCommandId;
     private boolean stopPending;
+    private boolean syncPending;
     private volatile boolean cancelRequested;
     private FailureCause failureCause;
     private String failureMessage;
@@ -144,6 +146,11 @@ public final class MigrationEngine {
                 stopAndCopy();
                 return work + 1;
             }
+            if (syncPending) {
+                syncPending = false;
+                syncBetweenPasses();
+                return work + 1;
+            }
             updateBalloonSkip();
             if (throttled()) return work;
             work += walk();
@@ -176,6 +183,12 @@ public final class MigrationEngine {
     }
 
     public long transferredBytes() { return transferredBytes; }
+
+    /**
+     * The downtime the last switch-over check expected (the final sync plus the bytes left at the measured
+     * bandwidth), -1 before the first check, when the bandwidth was not known, or under the old rule.
+     */
+    public long expectedDowntimeNs() { return expectedDowntimeNs; }
 
     /** The migration bitmap (pages still to send). For checkers and tests; do not modify. */
     public PageBitmap migrationBitmap() { return toSend; }
@@ -234,14 +247,21 @@ public final class MigrationEngine {
         }
         long passNs = now - passStartNs;
         if (passNs > 0 && passBytes > 0) lastBandwidth = passBytes * 1e9 / passNs;
+        if (cfg.countFinalSync()) {
+            syncPending = true; // the sync gets a step of its own, timed (see syncBetweenPasses)
+            return;
+        }
         policy.beforeSync(ctx);
         sync();
+        decideAfterSync(0);
+    }
+
+    /** After the sync that ends a pass: the switch-over check, then the next pass or a pause at the next step. */
+    private void decideAfterSync(long syncNs) {
         long remaining = toSend.count();
         if (skipBalloon) remaining -= countBoth(toSend, balloon);
         long remainingBytes = remaining * pageBytes;
-        Convergence.Decision d = Convergence.decide(remainingBytes, lastBandwidth, cfg.downtimeLimitNs(),
-                iteration, cfg.maxIterations(), now - startNs, cfg.timeCapNs());
-        publish(EventType.CONVERGENCE, remainingBytes, (long) lastBandwidth, d.ordinal());
+        Convergence.Decision d = decideSwitchover(remainingBytes, syncNs);
         if (d == Convergence.Decision.CONTINUE) {
             policy.afterSync(ctx);
             startPass(Phase.ITERATE);
@@ -249,6 +269,32 @@ public final class MigrationEngine {
             // The guest runs on while the decision is acted on; it is paused at the next step.
             stopPending = true;
         }
+    }
+
+    /**
+     * The dirty-log sync between passes under the current rule ({@link EngineConfig#countFinalSync()}): at the start
+     * of a step of its own, as the final sync is at the start of stop-and-copy, and timed by reading the clock after
+     * it; the final sync, on the paused guest, is expected to cost as much. (Under the old rule, which journals
+     * written before it keep, the sync ends the pass's step and counts as nothing.)
+     */
+    private void syncBetweenPasses() {
+        policy.beforeSync(ctx);
+        long before = now;
+        sync();
+        now = readClock();
+        decideAfterSync(Math.max(0, now - before));
+    }
+
+    /** The switch-over decision after a sync, and (current rule) the downtime it expects, published before it. */
+    private Convergence.Decision decideSwitchover(long remainingBytes, long syncNs) {
+        Convergence.Decision d = Convergence.decide(remainingBytes, lastBandwidth, syncNs, cfg.downtimeLimitNs(),
+                iteration, cfg.maxIterations(), now - startNs, cfg.timeCapNs());
+        if (cfg.countFinalSync()) {
+            expectedDowntimeNs = Convergence.expectedDowntimeNs(remainingBytes, lastBandwidth, syncNs);
+            publish(EventType.DOWNTIME_ESTIMATE, expectedDowntimeNs, syncNs, cfg.downtimeLimitNs());
+        }
+        publish(EventType.CONVERGENCE, remainingBytes, (long) lastBandwidth, d.ordinal());
+        return d;
     }
 
     private void stopAndCopy() {

@@ -39,7 +39,10 @@ import java.util.List;
  * them), published where it happens.
  */
 public enum EventType {
-    /** input: one engine step began; the event's time is the clock reading the step used. */
+    /**
+     * input: a clock reading; the event's time is the reading. Every engine step begins with one; under the
+     * current switch-over rule the sync between passes is timed by one more after it (see {@link #DOWNTIME_ESTIMATE}).
+     */
     STEP(1, Kind.INPUT, of("step", DEC, "clock readings before this one, from 0")),
     /** input: the link failed or the peer went away. */
     LINK_FAILED(2, Kind.INPUT, of("cause", FAILURE_CAUSE, "why")),
@@ -97,6 +100,13 @@ public enum EventType {
             of("bytes", DEC, "bytes sent in it")),
     /** decision: the guest was paused (stop-and-copy) or resumed on the source (a migration that did not complete). */
     GUEST_RUN_STATE(30, Kind.DECISION, of("paused", BOOL, "1 paused, 0 resumed")),
+    /**
+     * decision: the downtime expected if the guest stopped now, checked after a sync just before the
+     * {@link #CONVERGENCE} it decides: the final sync (as long as this one took) plus the bytes left at the
+     * bandwidth of the last pass. Journals written before the final sync was counted do not have it.
+     */
+    DOWNTIME_ESTIMATE(32, Kind.DECISION, of("expectedNs", DEC, "expected downtime, -1 while the bandwidth is unknown"),
+            of("syncNs", DEC, "this sync's time, counted for the final one"), of("limitNs", DEC, "the downtime limit")),
     /** decision: the migration ended. */
     END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
             of("downtimeNs", DEC, "from the pause to the end, 0 if never paused")),

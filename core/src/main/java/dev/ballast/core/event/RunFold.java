@@ -68,25 +68,39 @@ public final class RunFold implements EventSink {
     private long finishedIterations;
     private long finishedSyncs;
     private long finishedNs;
+    // the switch-over and its figures (the current migration's)
+    /** The downtime the last check expected: a DOWNTIME_ESTIMATE's, or for a journal without one, the CONVERGENCE's bytes over bandwidth. */
+    private long expectedDowntimeNs = -1;
+    /** The downtime limit as the DOWNTIME_ESTIMATE events say it, 0 when none did (a journal written before them). */
+    private long downtimeLimitNs;
+    private boolean estimateSeen;
+    private boolean paused;
+    private long prevSyncNs = -1;
+    private long syncBeginNs = -1;
+    /** Pages dirtied per second between the last two syncs while the guest ran (QEMU's dirty-pages-rate), -1 before. */
+    private long dirtyPagesRate = -1;
 
     /** Counters that add up over migrations. */
     private static final class Tally {
         long transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent;
         long hintRequests, hintRanges, hintPages, hintRejected, rejected;
         long balloonInflated, balloonDeflated, balloonRejected;
+        /** Bytes sent while the guest was paused; dirty-log syncs, the setup's sync 0 included. */
+        long downtimeBytes, syncEvents;
 
         long[] toArray() {
             return new long[] {transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent, hintRequests,
-                    hintRanges, hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected};
+                    hintRanges, hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected,
+                    downtimeBytes, syncEvents};
         }
 
         void fromArray(long[] v) {
             transferredBytes = v[0]; pagesNormal = v[1]; pagesZero = v[2]; skippedBalloon = v[3]; skippedFree = v[4];
             resent = v[5]; hintRequests = v[6]; hintRanges = v[7]; hintPages = v[8]; hintRejected = v[9]; rejected = v[10];
-            balloonInflated = v[11]; balloonDeflated = v[12]; balloonRejected = v[13];
+            balloonInflated = v[11]; balloonDeflated = v[12]; balloonRejected = v[13]; downtimeBytes = v[14]; syncEvents = v[15];
         }
 
-        static final int SIZE = 14;
+        static final int SIZE = 16;
 
         void addTo(Tally into) {
             long[] a = toArray();
@@ -132,12 +146,24 @@ public final class RunFold implements EventSink {
                 phase = p;
                 iteration = (int) b;
             }
-            case SYNC_BEGIN -> { if (a > 0) syncs = a; }
+            case SYNC_BEGIN -> {
+                if (a > 0) syncs = a;
+                t.syncEvents++;
+                syncBeginNs = time;
+            }
+            case SYNC_END -> {
+                // QEMU's dirty-pages-rate: the pages a sync found over the time since the sync before it, while the guest ran
+                if (!paused && a > 0 && prevSyncNs >= 0 && syncBeginNs > prevSyncNs) {
+                    dirtyPagesRate = Math.round(b * 1e9 / (syncBeginNs - prevSyncNs));
+                }
+                prevSyncNs = syncBeginNs;
+            }
             case DIRTY -> toSend.setRange(index(a, b), index(a, b) + c);
             case SEND_NORMAL -> {
                 sent(index(a, b), c);
                 t.pagesNormal += c;
                 t.transferredBytes += c * pageBytes;
+                if (paused) t.downtimeBytes += c * pageBytes;
             }
             case SEND_FILL -> {
                 long n = EventType.SendFill.pages(c);
@@ -145,6 +171,7 @@ public final class RunFold implements EventSink {
                 if (EventType.SendFill.zero(c)) t.pagesZero += n;
                 else t.skippedFree += n;
                 t.transferredBytes += fillBytes;
+                if (paused) t.downtimeBytes += fillBytes;
             }
             case SKIP_BALLOON -> {
                 toSend.clearRange(index(a, b), index(a, b) + c);
@@ -180,11 +207,20 @@ public final class RunFold implements EventSink {
                 linkFailures++;
                 failureCause = (int) a;
             }
+            case DOWNTIME_ESTIMATE -> {
+                expectedDowntimeNs = a;
+                downtimeLimitNs = c;
+                estimateSeen = true;
+            }
             case CONVERGENCE -> {
                 lastRemainingBytes = a;
                 lastCheckBandwidth = b;
                 lastBandwidth = b;
+                // a journal from before DOWNTIME_ESTIMATE: its rule's estimate, the bytes left at the bandwidth
+                if (!estimateSeen) expectedDowntimeNs = a == 0 ? 0 : b > 0 ? Math.round(a * 1e9 / b) : -1;
+                estimateSeen = false;
             }
+            case GUEST_RUN_STATE -> paused = a == 1;
             case BALLOON_SKIP -> balloonSkip = a == 1;
             case END -> {
                 endNs = time;
@@ -231,6 +267,12 @@ public final class RunFold implements EventSink {
         balloonSkip = false;
         lastBandwidth = 0;
         openRequest = 0;
+        expectedDowntimeNs = -1;
+        estimateSeen = false;
+        paused = false;
+        prevSyncNs = -1;
+        syncBeginNs = -1;
+        dirtyPagesRate = -1;
     }
 
     private long index(long block, long offset) {
@@ -240,7 +282,7 @@ public final class RunFold implements EventSink {
     // ------------------------------------------------------------------ checkpoints
 
     /** The checkpoint format; checkpoints of other versions are not restored (a reader then starts from the first event). */
-    public static final int SNAPSHOT_VERSION = 3;
+    public static final int SNAPSHOT_VERSION = 4;
 
     /**
      * The state as bytes: the version, the scalars and counters, then the pages still to send,
@@ -265,7 +307,8 @@ public final class RunFold implements EventSink {
     private long[] scalars() {
         return new long[] {eventNumber, stepNs, lastNs, migration, phase.ordinal(), iteration, syncs, startNs, setupEndNs, endNs,
                 downtimeNs, failureCause, balloonSkip ? 1 : 0, lastRemainingBytes, lastBandwidth, linkFailures, openRequest,
-                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth};
+                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth,
+                expectedDowntimeNs, downtimeLimitNs, estimateSeen ? 1 : 0, paused ? 1 : 0, prevSyncNs, syncBeginNs, dirtyPagesRate};
     }
 
     private void scalars(long[] v) {
@@ -274,9 +317,11 @@ public final class RunFold implements EventSink {
         failureCause = (int) v[11]; balloonSkip = v[12] == 1; lastRemainingBytes = v[13]; lastBandwidth = v[14];
         linkFailures = v[15]; openRequest = (int) v[16]; openRejected = v[17] == 1; finishedIterations = v[18];
         finishedSyncs = v[19]; finishedNs = v[20]; lastCheckBandwidth = v[21];
+        expectedDowntimeNs = v[22]; downtimeLimitNs = v[23]; estimateSeen = v[24] == 1; paused = v[25] == 1; prevSyncNs = v[26];
+        syncBeginNs = v[27]; dirtyPagesRate = v[28];
     }
 
-    private static final int SCALARS = 22;
+    private static final int SCALARS = 29;
 
     private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
         long[] runs = {0};
@@ -380,6 +425,46 @@ public final class RunFold implements EventSink {
     public long lastRemainingBytes() { return lastRemainingBytes; }
     /** The bandwidth at the last convergence check of any migration so far. */
     public long lastCheckBandwidthBytesPerSec() { return lastCheckBandwidth; }
+
+    /**
+     * The downtime the current migration's last switch-over check expected, in ns: at the end of a completed
+     * migration, the estimate the guest was paused on. From its DOWNTIME_ESTIMATE (the final sync counted); for a
+     * journal written before those, the bytes left over the bandwidth, as its rule estimated. -1 when not known.
+     */
+    public long expectedDowntimeNs() { return expectedDowntimeNs; }
+
+    /** The downtime limit as the journal's DOWNTIME_ESTIMATE events give it; 0 for a journal without them (its header's {@code engine.downtimeLimitNs} says it). */
+    public long downtimeLimitNs() { return downtimeLimitNs; }
+
+    /** Whether the current migration completed with more downtime than its limit (false while the limit is not known: see {@link #downtimeLimitNs()}). */
+    public boolean downtimeExceeded() {
+        return downtimeExceeded(downtimeLimitNs);
+    }
+
+    /** Whether the current migration completed with more downtime than {@code limitNs} (a journal header's limit, for instance). */
+    public boolean downtimeExceeded(long limitNs) {
+        return phase == Phase.COMPLETED && endNs >= 0 && limitNs > 0 && downtimeNs > limitNs;
+    }
+
+    /**
+     * What QEMU's {@code query-migrate} reports and the engine's statistics do not: the current migration's
+     * switch-over figures, and two counts summed over every migration so far.
+     *
+     * @param remainingBytes     bytes left at the last switch-over check (at switch-over for a completed migration)
+     * @param expectedDowntimeNs {@link #expectedDowntimeNs()}
+     * @param downtimeLimitNs    {@link #downtimeLimitNs()}
+     * @param dirtyPagesRate     pages per second the last sync found dirty while the guest ran, over the time since the sync before it; -1 before the second sync
+     * @param downtimeBytes      bytes sent while the guest was paused
+     * @param dirtySyncCount     dirty-log syncs, each migration's setup sync (sync 0) included, as QEMU counts its first sync at setup
+     */
+    public record Figures(long remainingBytes, long expectedDowntimeNs, long downtimeLimitNs, long dirtyPagesRate,
+                          long downtimeBytes, long dirtySyncCount) { }
+
+    /** The figures of {@link Figures}: the switch-over's of the current migration, the counts of every migration so far. */
+    public Figures figures() {
+        return new Figures(lastRemainingBytes, expectedDowntimeNs, downtimeLimitNs, dirtyPagesRate,
+                finished.downtimeBytes + current.downtimeBytes, finished.syncEvents + current.syncEvents);
+    }
 
     /**
      * The current (last) migration's statistics, as its engine's {@code stats()} gives them, but

@@ -52,7 +52,8 @@ public record RunManifest(String backend, String workload, String policy, long s
         m.put(KEY_ENGINE, "bandwidthBytesPerSec=" + engine.bandwidthBytesPerSec() + ",downtimeLimitNs=" + engine.downtimeLimitNs()
                 + ",maxIterations=" + engine.maxIterations() + ",timeCapNs=" + engine.timeCapNs()
                 + ",firstCommandId=" + engine.firstCommandId() + ",pagesPerStep=" + engine.pagesPerStep()
-                + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes=" + engine.pageHeaderBytes());
+                + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes=" + engine.pageHeaderBytes()
+                + (engine.countFinalSync() ? ",countFinalSync=true" : ""));
         m.put(KEY_FEATURES, "mustTellHost=" + features.mustTellHost() + ",freePageHint=" + features.freePageHint()
                 + ",freeBitmap=" + features.freeBitmap() + ",poisonByte=" + features.poisonByte());
         CostProfile c = costProfile;
@@ -76,7 +77,9 @@ public record RunManifest(String backend, String workload, String policy, long s
         Fields e = new Fields(KEY_ENGINE, need(m, KEY_ENGINE));
         EngineConfig engine = new EngineConfig(e.num("bandwidthBytesPerSec"), e.num("downtimeLimitNs"),
                 (int) e.num("maxIterations"), e.num("timeCapNs"), e.num("firstCommandId"), (int) e.num("pagesPerStep"),
-                (int) e.num("requestsPerStep"), (int) e.num("pageHeaderBytes"));
+                (int) e.num("requestsPerStep"), (int) e.num("pageHeaderBytes"),
+                // a header written before the switch-over estimate counted the final sync has no such field: the old rule
+                e.has("countFinalSync") && e.bool("countFinalSync"));
         Fields f = new Fields(KEY_FEATURES, need(m, KEY_FEATURES));
         GuestFeatures features = new GuestFeatures(f.bool("mustTellHost"), f.bool("freePageHint"), f.bool("freeBitmap"),
                 (int) f.num("poisonByte"));
@@ -118,6 +121,8 @@ public record RunManifest(String backend, String workload, String policy, long s
         }
 
         long num(String field) { return RunManifest.num(key + "." + field, text(field)); }
+
+        boolean has(String field) { return values.containsKey(field); }
 
         double dbl(String field) {
             String v = text(field);

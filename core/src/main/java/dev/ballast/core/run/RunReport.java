@@ -5,6 +5,10 @@ import java.util.List;
 /**
  * The result of one migration run, as {@code --json} writes it. Times are milliseconds;
  * {@code timeModel} says whether they are {@code virtual} (simulated clock) or {@code wall}.
+ *
+ * <p>{@code expectedDowntimeMs} is the downtime the engine expected when it paused the guest (-1 when not known);
+ * {@code downtimeExceeded} says that a completed run's downtime was over {@code downtimeLimitMs}. For a chain the
+ * downtimes are summed over the hops and the limit is each hop's; it is exceeded when a hop exceeded it.
  */
 public record RunReport(
         String backend,
@@ -16,9 +20,13 @@ public record RunReport(
         String outcome,
         double totalTimeMs,
         double downtimeMs,
+        double expectedDowntimeMs,
+        double downtimeLimitMs,
+        boolean downtimeExceeded,
         double setupTimeMs,
         int iterations,
         long transferredBytes,
+        Ram ram,
         Pages pages,
         Hints hints,
         Balloon balloon,
@@ -27,6 +35,28 @@ public record RunReport(
         List<Attempt> attempts,
         List<RunReport> hops,
         double wallTimeMs) {
+
+    /**
+     * The counters QEMU's {@code query-migrate} reports under {@code ram}, by the same names ({@code docs/reference.md}
+     * maps each). Bytes include the page headers, as {@code transferredBytes} does.
+     *
+     * @param transferred     bytes on the link (= {@code transferredBytes})
+     * @param remaining       bytes left to send at the last switch-over check (at the pause, for a completed run); -1 if never checked
+     * @param total           the guest's RAM
+     * @param duplicate       zero pages, sent as fill records
+     * @param normal          pages sent with their data
+     * @param normalBytes     {@code normal × pageSize}
+     * @param dirtyPagesRate  pages per second the last sync before the pause found dirty, over the time since the sync before it; -1 if not known
+     * @param mbps            megabits (10^6) per second: {@code transferred} over the time after setup
+     * @param dirtySyncCount  dirty-log syncs, each migration's setup sync included
+     * @param pageSize        the guest page size
+     * @param pagesPerSecond  pages sent (normal and zero) per second of the time after setup
+     * @param precopyBytes    bytes sent while the guest ran
+     * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy)
+     */
+    public record Ram(long transferred, long remaining, long total, long duplicate, long normal, long normalBytes,
+                      long dirtyPagesRate, double mbps, long dirtySyncCount, long pageSize, long pagesPerSecond,
+                      long precopyBytes, long downtimeBytes) { }
 
     /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
     public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) { }

@@ -27,4 +27,16 @@ class ConvergenceTest {
         assertThat(Convergence.decide(remaining, bandwidth, downtimeMs * MS, iteration, max, elapsedMs * MS, capMs * MS))
                 .isEqualTo(expected);
     }
+
+    @org.junit.jupiter.api.Test
+    void shouldCountTheFinalSyncInTheEstimate() {
+        // 100 MB at 1 GB/s is 100 ms; with a 250 ms sync the downtime is 350 ms, over a 300 ms limit
+        assertThat(Convergence.expectedDowntimeNs(100_000_000, 1e9, 250_000_000)).isEqualTo(350_000_000);
+        assertThat(Convergence.decide(100_000_000, 1e9, 250_000_000, 300_000_000, 2, 30, 0, 0))
+                .isEqualTo(Convergence.Decision.CONTINUE);
+        assertThat(Convergence.decide(100_000_000, 1e9, 0, 300_000_000, 2, 30, 0, 0)).isEqualTo(Convergence.Decision.CONVERGED);
+        assertThat(Convergence.decide(100_000_000, 1e9, 200_000_000, 300_000_000, 2, 30, 0, 0)).isEqualTo(Convergence.Decision.CONVERGED);
+        assertThat(Convergence.expectedDowntimeNs(100, 0, 5)).isEqualTo(-1);
+        assertThat(Convergence.expectedDowntimeNs(0, 0, 5)).isEqualTo(5);
+    }
 }

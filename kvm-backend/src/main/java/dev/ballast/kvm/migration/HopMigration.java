@@ -55,7 +55,7 @@ public final class HopMigration {
      * @param violation  invariant 6 broken by a failed attempt, or null
      */
     public record Result(EngineStats sum, EngineStats last, List<RunReport.Attempt> attempts, long hopNs, Verdict verdict,
-                         boolean completed, String violation) { }
+                         boolean completed, String violation, RunFold.Figures figures) { }
 
     private HopMigration() { }
 
@@ -100,7 +100,7 @@ public final class HopMigration {
         }
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
-        return new Result(sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation);
+        return new Result(sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation, fold.figures());
     }
 
     /** The engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime. */

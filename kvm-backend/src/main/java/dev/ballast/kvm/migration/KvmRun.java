@@ -156,7 +156,7 @@ public final class KvmRun {
                         }
                         RunReport.Verify verify = h.completed() ? verify(h.verdict(), target.lastCheck())
                                 : new RunReport.Verify(0, 0, violation == null, violation);
-                        hops.add(RunReports.hop(scenario, "wall", h.sum(), h.last(), h.hopNs(), verify, h.attempts()));
+                        hops.add(RunReports.hop(scenario, "wall", h.sum(), h.last(), h.hopNs(), verify, h.attempts(), h.figures()));
                         next = h.completed() ? target.takeGuest() : null;
                     }
                     if (next == null) {
