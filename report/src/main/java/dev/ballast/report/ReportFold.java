@@ -342,6 +342,12 @@ public final class ReportFold {
             warn(n, "verify", "verify failed: " + h.verify().mismatchedPages() + " of " + h.verify().checkedPages() + " pages differ"
                     + (h.verify().firstBadPage() >= 0 ? ", the first at page index " + h.verify().firstBadPage() : ""));
         }
+        long limitNs = manifest.engine().downtimeLimitNs();
+        if (h.outcome().equals("COMPLETED") && limitNs > 0 && last.downtimeNs() > limitNs) {
+            long expectedNs = hopFold.expectedDowntimeNs();
+            warn(n, "downtime", "downtime " + millis(last.downtimeNs() / 1e6) + " ms exceeded the limit of " + millis(limitNs / 1e6) + " ms"
+                    + (expectedNs >= 0 ? " (expected " + millis(expectedNs / 1e6) + " ms at switch-over)" : ""));
+        }
         // (each further flag from core's statistics: one line here, e.g. if (last.<flag>()) warn(n, "<kind>", "<sentence>");)
     }
 

@@ -127,6 +127,21 @@ class ReportDataTest {
     }
 
     @Test
+    void shouldWarnWhenTheDowntimeExceededItsLimit() {
+        // two passes at most against a guest writing faster than the link: the switch-over is forced, over a 1 ms limit
+        Scenario over = Scenario.sim(512 * M, "random-write", "legacy", 1).withLimits(1_000_000_000L, 1_000_000L, 2, 0);
+        Recorded rec = Recorded.run(over);
+        assertThat(rec.report.downtimeMs()).isGreaterThan(1.0);
+        ReportData d = ReportData.read(rec.input());
+        assertThat(d.warnings()).filteredOn(w -> w.kind().equals("downtime")).singleElement()
+                .satisfies(w -> assertThat(w.text()).startsWith("downtime " + String.format(java.util.Locale.ROOT, "%.1f", rec.report.downtimeMs())
+                        + " ms exceeded the limit of 1.0 ms"));
+
+        Scenario within = Scenario.sim(512 * M, "idle", "legacy", 1);
+        assertThat(ReportData.read(Recorded.run(within).input()).warnings()).noneMatch(w -> w.kind().equals("downtime"));
+    }
+
+    @Test
     void shouldCountRetriesAsAttemptsAndMapTheLast() {
         Scenario s = Scenario.sim(512 * M, "random-write", "hint", 8).withFailAt("30%");
         ReportData d = ReportData.read(Recorded.run(s).input());
