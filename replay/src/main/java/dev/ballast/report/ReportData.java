@@ -278,6 +278,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                     }
                     case SEND_NORMAL -> send(e, t, a, b, c, DATA);
                     case SEND_FILL -> send(e, t, a, b, EventType.SendFill.pages(c), EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
+                    case QEMU_PAGE -> send(e, t, a, b, 1, EventType.QemuPage.zero(c) ? ZERO_FILL : DATA, EventType.QemuPage.recordBytes(c));
                     case SKIP_BALLOON -> {
                         long p = index(e, a, b, c);
                         long n = skipBalloon(p, p + c);
@@ -434,6 +435,11 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
         }
 
         private void send(Event e, long t, long block, long offset, long n, int how) {
+            send(e, t, block, offset, n, how, -1);
+        }
+
+        /** {@code recordBytes} &gt;= 0: the bytes the record took on the wire, as a real QEMU's stream says. */
+        private void send(Event e, long t, long block, long offset, long n, int how, long recordBytes) {
             long p = index(e, block, offset, n);
             long again = markSent(p, p + n, how);
             long first = n - again;
@@ -449,6 +455,7 @@ public record ReportData(String label, Settings settings, Totals totals, Verify 
                 pFree += first;
                 bytes = fillBytes;
             }
+            if (recordBytes >= 0) bytes = recordBytes;
             buckets.sent(rel(t), n, bytes, pending);
         }
 
