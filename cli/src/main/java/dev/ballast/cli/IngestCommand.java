@@ -36,7 +36,8 @@ import java.util.concurrent.Callable;
                     + "with one line naming it and its byte offset (exit code 1).",
             "",
             "With --journal DIR, every page record becomes a journal event as with ballast tap (block, offset, zero or data, "
-                    + "bytes; times are the reader's, not QEMU's), with the passes and the stop-and-copy as the stream shows "
+                    + "bytes; a saved stream has no times, so an event's time is the byte offset just past its record, "
+                    + "1 ns a byte, and the same file always journals the same way), with the passes and the stop-and-copy as the stream shows "
                     + "them; a refused stream's journal ends at the last good record. inspect, diff, report and replay then "
                     + "read it."})
 final class IngestCommand implements Callable<Integer> {
@@ -61,12 +62,15 @@ final class IngestCommand implements Callable<Integer> {
         QemuStreamReader reader;
         DeviceStateWalker.Result devices = null;
         QemuJournals journals = journal == null ? null : QemuJournals.at(journal);
-        long t0 = System.nanoTime();
+        // A saved stream has no times: an event's time is the byte offset just past its record (1 ns a byte), so the
+        // same file journals the same way every time.
+        QemuStreamReader[] current = new QemuStreamReader[1];
         QemuStreamJournal events = journals == null ? null : new QemuStreamJournal(journals,
-                QemuStreamJournal.Context.streamOnly("file " + file.toAbsolutePath()), () -> System.nanoTime() - t0);
+                QemuStreamJournal.Context.streamOnly("file " + file.toAbsolutePath()), () -> current[0].position());
         String where = null;
         try (FileChannel ch = FileChannel.open(file); journals) {
             reader = new QemuStreamReader(ch, null);
+            current[0] = reader;
             try {
                 ramEnd = reader.readRam(events == null ? tally : new Both(tally, events));
             } catch (QemuStreamException e) {
