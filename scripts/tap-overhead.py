@@ -169,6 +169,7 @@ def main():
     sq, stq = f"{work}/src.qmp", f"{work}/src-tap.qmp"
     src_p = subprocess.Popen(qemu_args(a, work, "src", [sq, stq]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
+    n = 0
     try:
         src = Qmp(sq)
         wait_serial(f"{work}/src.serial", "BALLAST READY", 300)
@@ -179,7 +180,8 @@ def main():
             order = [False, True] if pair % 2 == 0 else [True, False]
             got = {}
             for through_tap in order:
-                r = one(a, work, src, stq, len(rows) + len(got), through_tap)
+                n += 1
+                r = one(a, work, src, stq, n, through_tap)
                 got[through_tap] = r
                 print(f"  pair {pair}{' (warm-up)' if pair == 0 else ''}: {'tap   ' if through_tap else 'direct'} "
                       f"total {r['total_ms']} ms, wall {r['wall_ms']:.0f} ms, downtime {r['downtime_ms']} ms, "

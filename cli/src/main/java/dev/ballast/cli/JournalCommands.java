@@ -4,7 +4,6 @@ import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.journal.JournalException;
 import dev.ballast.journal.JournalReader;
-import dev.ballast.qemu.tap.QemuManifest;
 import dev.ballast.replay.Journals;
 import dev.ballast.replay.Replay;
 import dev.ballast.replay.RunState;
@@ -60,7 +59,7 @@ final class JournalCommands {
                 cutAt = r.cutShortAt();
                 total = r.events();
                 digest = cutShort ? null : JournalDigest.toHex(r.verifyDigest());
-                qemu = QemuManifest.isQemu(r.header().metadata());
+                qemu = "qemu".equals(r.header().get(dev.ballast.core.run.RunManifest.KEY_BACKEND));
             }
             if (qemu) {
                 // a real QEMU's run: its decisions were QEMU's own, there is no engine to re-make them

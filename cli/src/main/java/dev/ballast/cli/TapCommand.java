@@ -82,6 +82,7 @@ final class TapCommand implements Callable<Integer> {
                 context = watch.context(source);
             }
             journals.warmUp();
+            Tap.warmUp(dev.ballast.core.event.EventSink.NONE);
             try (Tap tap = Tap.listen(listen)) {
                 PrintStream o = ctx.out();
                 o.println("tap: listening on " + hostPort(tap.address()) + ", forwarding to " + hostPort(forward)

@@ -160,6 +160,46 @@ public final class Tap implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs the reader and a {@link QemuStreamJournal} over a synthetic stream in memory (4096 records, half zero,
+     * half data, several times) into {@code sink}, so that the page path is compiled before a source connects: a
+     * fresh JVM otherwise interprets the first records of a live migration while QEMU waits.
+     */
+    public static void warmUp(dev.ballast.core.event.EventSink sink) throws IOException {
+        byte[] stream = syntheticStream(4096);
+        for (int round = 0; round < 12; round++) {
+            QemuStreamReader reader = new QemuStreamReader(new java.io.ByteArrayInputStream(stream), (b, off, len) -> { });
+            QemuStreamJournal j = new QemuStreamJournal(m -> sink, QemuStreamJournal.Context.streamOnly("warm-up"),
+                    System::nanoTime);
+            try {
+                j.completed(reader.readRam(j));
+            } catch (QemuStreamException e) {
+                throw new IllegalStateException("the warm-up stream is QEMU 7.2's: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Header, RAM's START with one block of {@code pages}, one PART with every page (even ones data), an empty END. */
+    static byte[] syntheticStream(int pages) {
+        ByteBuffer b = ByteBuffer.allocate(64 + 64 + (pages / 2) * (8 + 4096 + 16) + (pages / 2) * 9 + 64);
+        byte[] name = "warm-up".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        b.putInt(0x5145564D).putInt(3).put((byte) 7).putInt(10).put("pc-q35-7.2".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.put((byte) 1).putInt(2).put((byte) 3).put((byte) 'r').put((byte) 'a').put((byte) 'm').putInt(0).putInt(4);
+        b.putLong((long) pages * QemuStreamReader.PAGE_SIZE | 0x04).put((byte) name.length).put(name)
+                .putLong((long) pages * QemuStreamReader.PAGE_SIZE).putLong(0x10).put((byte) 0x7E).putInt(2);
+        b.put((byte) 2).putInt(2);
+        for (int p = 0; p < pages; p++) {
+            boolean data = (p & 1) == 0;
+            b.putLong((long) p * QemuStreamReader.PAGE_SIZE | (data ? 0x08 : 0x02) | (p == 0 ? 0 : 0x20));
+            if (p == 0) b.put((byte) name.length).put(name);
+            if (data) b.position(b.position() + QemuStreamReader.PAGE_SIZE);
+            else b.put((byte) 0);
+        }
+        b.putLong(0x10).put((byte) 0x7E).putInt(2);
+        b.put((byte) 3).putInt(2).putLong(0x10).put((byte) 0x7E).putInt(2).put((byte) 0);
+        return java.util.Arrays.copyOf(b.array(), b.position());
+    }
+
     @Override
     public void close() throws IOException {
         server.close();
