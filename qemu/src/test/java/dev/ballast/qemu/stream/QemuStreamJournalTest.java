@@ -90,14 +90,11 @@ class QemuStreamJournalTest {
     void shouldCountWhatTheReaderCountsInTheRunsFold() {
         QemuStreamWriter w = QemuStreamHostileTest.randomStream(7);
         byte[] s = w.toByteArray();
-        Recording rec = new Recording();
-        QemuStreamJournal j = journal(rec, new long[1]);
         RunFold[] fold = new RunFold[1];
         QemuStreamJournal folded = new QemuStreamJournal(m -> {
             fold[0] = new RunFold(m.layout(), 0, 8);
             return fold[0];
         }, QemuStreamJournal.Context.streamOnly("test"), System::nanoTime);
-        Runs r = Runs.read(s, 999, false);
         try {
             QemuStreamReader reader = new QemuStreamReader(new Runs.ChunkedChannel(s, 999), null);
             reader.readRam(folded);
@@ -111,7 +108,6 @@ class QemuStreamJournalTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
-        assertThat(r.error()).isNull();
     }
 
     /** The page records' bytes, from the writer's own record ends: each record ends where the next one starts. */
