@@ -86,8 +86,6 @@ public final class Tap implements AutoCloseable {
      */
     public Result relay(SocketAddress forward, QemuStreamVisitor visitor, QemuStreamJournal journal, OnConnect onConnect,
                         long acceptTimeoutNs) throws IOException {
-        long[] forwarded = new long[1];
-        QemuStreamReader reader = null;
         SocketChannel accepted;
         Thread watchdog = null;
         if (acceptTimeoutNs > 0) {
@@ -119,44 +117,58 @@ public final class Tap implements AutoCloseable {
                         + e.getMessage());
             }
             try (dest) {
-                dest.socket().setTcpNoDelay(true);
                 String no = onConnect.connected();
                 if (no != null) {
                     return new Result(-1, 0, 0, 0, 0, 0, null, null, no);
                 }
-                reader = new QemuStreamReader(source, (b, off, len) -> {
-                    ByteBuffer bb = ByteBuffer.wrap(b, off, len);
-                    while (bb.hasRemaining()) {
-                        dest.write(bb);
-                    }
-                    forwarded[0] += len;
-                });
-                long ramEnd;
-                try {
-                    ramEnd = reader.readRam(visitor);
-                } catch (QemuStreamException e) {
-                    if (journal != null) journal.refused(e);
-                    return new Result(-1, e.offset(), forwarded[0], reader.zeroPages(), reader.normalPages(),
-                            reader.partSections(), reader.machineType(), e, null);
-                } catch (QemuStreamJournal.TooLargeException e) {
-                    return new Result(-1, reader.position(), forwarded[0], 0, 0, 0, reader.machineType(), null,
-                            e.getMessage());
-                }
-                long rest = reader.transferRest();
-                dest.shutdownOutput();
-                if (journal != null) journal.completed(ramEnd + rest);
-                return new Result(ramEnd, ramEnd + rest, forwarded[0], reader.zeroPages(), reader.normalPages(),
-                        reader.partSections(), reader.machineType(), null, null);
-            } catch (IOException e) {
-                long valid = reader == null ? 0 : reader.position();
-                if (journal != null) journal.failed(FailureCause.IO, valid);
-                return new Result(-1, valid, forwarded[0], reader == null ? 0 : reader.zeroPages(),
-                        reader == null ? 0 : reader.normalPages(), reader == null ? 0 : reader.partSections(),
-                        reader == null ? null : reader.machineType(), null,
-                        "the connection broke after " + forwarded[0] + " bytes were forwarded: " + e.getMessage());
+                return relay(source, dest, visitor, journal);
             }
         } finally {
             server.close();
+        }
+    }
+
+    /**
+     * Relays one migration between two connected sockets (a backend that made them itself): reads the source's
+     * stream through the reader and {@code visitor}, forwards each validated byte to {@code dest}, and tells
+     * {@code journal} (may be null) how it ended. Closes neither socket; shuts {@code dest}'s output down at the end.
+     */
+    public static Result relay(SocketChannel source, SocketChannel dest, QemuStreamVisitor visitor, QemuStreamJournal journal)
+            throws IOException {
+        long[] forwarded = new long[1];
+        QemuStreamReader reader = null;
+        try {
+            dest.socket().setTcpNoDelay(true);
+            reader = new QemuStreamReader(source, (b, off, len) -> {
+                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
+                while (bb.hasRemaining()) {
+                    dest.write(bb);
+                }
+                forwarded[0] += len;
+            });
+            long ramEnd;
+            try {
+                ramEnd = reader.readRam(visitor);
+            } catch (QemuStreamException e) {
+                if (journal != null) journal.refused(e);
+                return new Result(-1, e.offset(), forwarded[0], reader.zeroPages(), reader.normalPages(),
+                        reader.partSections(), reader.machineType(), e, null);
+            } catch (QemuStreamJournal.TooLargeException e) {
+                return new Result(-1, reader.position(), forwarded[0], 0, 0, 0, reader.machineType(), null,
+                        e.getMessage());
+            }
+            long rest = reader.transferRest();
+            dest.shutdownOutput();
+            if (journal != null) journal.completed(ramEnd + rest);
+            return new Result(ramEnd, ramEnd + rest, forwarded[0], reader.zeroPages(), reader.normalPages(),
+                    reader.partSections(), reader.machineType(), null, null);
+        } catch (IOException e) {
+            long valid = reader == null ? 0 : reader.position();
+            if (journal != null) journal.failed(FailureCause.IO, valid);
+            return new Result(-1, valid, forwarded[0], reader == null ? 0 : reader.zeroPages(),
+                    reader == null ? 0 : reader.normalPages(), reader == null ? 0 : reader.partSections(),
+                    reader == null ? null : reader.machineType(), null,
+                    "the connection broke after " + forwarded[0] + " bytes were forwarded: " + e.getMessage());
         }
     }
 
