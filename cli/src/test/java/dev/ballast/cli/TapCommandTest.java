@@ -30,7 +30,9 @@ class TapCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        try (ServerSocketChannel dest = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+        // threads of their own: the common pool may have a single worker (2 CPUs), which the destination's accept holds
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool();
+        try (pool; ServerSocketChannel dest = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             CompletableFuture<Void> destination = CompletableFuture.runAsync(() -> {
                 try (SocketChannel c = dest.accept()) {
@@ -39,12 +41,12 @@ class TapCommandTest {
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            });
+            }, pool);
             String[] args = new String[] {"tap", "--listen", "127.0.0.1:" + port, "--forward",
                 "127.0.0.1:" + ((InetSocketAddress) dest.getLocalAddress()).getPort(), "--accept-timeout", "60s"};
             String[] all = Arrays.copyOf(args, args.length + more.length);
             System.arraycopy(more, 0, all, args.length, more.length);
-            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> new Cli(dir, Backends.of()).run(all));
+            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> new Cli(dir, Backends.of()).run(all), pool);
             SocketChannel source = null;
             for (int i = 0; i < 600 && source == null; i++) {
                 try {
