@@ -1,11 +1,15 @@
 package dev.ballast.benchmarks;
 
+import dev.ballast.journal.JournalWriter;
 import dev.ballast.qemu.stream.QemuStreamReader;
+import dev.ballast.qemu.tap.QemuStreamJournal;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -27,7 +31,9 @@ import java.util.concurrent.TimeUnit;
  * half as PAGE records (4 KiB each: 256 MiB of page data) and half as ZERO, in runs of 1 to 64 as a real guest's
  * memory comes, 30 PART sections, from memory through a channel (the reader copies into its buffer as it would from
  * a socket). The visitor touches one byte of each page. Score: records per second; bytes per second = score x
- * {@link #BYTES_PER_RECORD} (printed at setup).
+ * {@link #BYTES_PER_RECORD} (printed at setup). {@code readAndJournal}: the same stream journaled as {@code ballast tap}
+ * and {@code ingest --journal} do it, every record an event through {@link QemuStreamJournal} into a
+ * {@link JournalWriter} (Disruptor ring, Chronicle Queue), the writer drained at the end of each invocation.
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar QemuStreamReadBenchmark
  * </pre>
@@ -46,6 +52,20 @@ public class QemuStreamReadBenchmark {
 
     private byte[] stream;
     private long sum;
+    private java.nio.file.Path dir;
+    private JournalWriter writer;
+
+    @Setup(Level.Iteration)
+    public void openJournal() {
+        dir = BenchDirs.create("qemu-journal");
+        writer = JournalWriter.create(dir.resolve("journal"), java.util.Map.of("benchmark", "QemuStreamReadBenchmark"));
+    }
+
+    @TearDown(Level.Iteration)
+    public void closeJournal() {
+        writer.close();
+        BenchDirs.delete(dir);
+    }
 
     @Setup
     public void setup() {
@@ -122,6 +142,24 @@ public class QemuStreamReadBenchmark {
             throw new IllegalStateException("read " + (reader.zeroPages() + reader.normalPages()) + " records");
         }
         return sum;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public long readAndJournal() throws Exception {
+        long before = writer.events();
+        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(stream), null);
+        long t0 = System.nanoTime();
+        QemuStreamJournal journal = new QemuStreamJournal(m -> writer,
+                QemuStreamJournal.Context.streamOnly("benchmark"), () -> System.nanoTime() - t0);
+        long end = reader.readRam(journal);
+        journal.completed(end);
+        // the journal has them all only once its consumer has appended them: wait for it, as a tap's close does
+        long want = before + journal.records(); // the page events; the few after the last page follow it
+        while (writer.events() < want) {
+            Thread.onSpinWait();
+        }
+        return reader.normalPages();
     }
 
     private static void be32(ByteArrayOutputStream o, int v) {

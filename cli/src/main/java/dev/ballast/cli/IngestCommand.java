@@ -6,7 +6,9 @@ import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import dev.ballast.qemu.stream.SectionKind;
+import dev.ballast.qemu.tap.QemuStreamJournal;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
@@ -20,7 +22,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code ballast ingest FILE}: reads a QEMU migration stream saved with {@code migrate "exec:cat > FILE"}, validating
- * every record, and prints what it holds. Journaling the records as Ballast events comes later.
+ * every record, and prints what it holds; with {@code --journal DIR}, journals it as {@code ballast tap} does.
  */
 @Command(name = "ingest", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = {
@@ -31,12 +33,21 @@ import java.util.concurrent.Callable;
                     + "sections, and the offset where RAM ends. When the file ends with QEMU's VM description, the "
                     + "device sections are walked with it to EOF. A record this reader does not accept (XBZRLE, "
                     + "compression, multifd, postcopy or return-path commands, or anything malformed) ends the command "
-                    + "with one line naming it and its byte offset (exit code 1)."})
+                    + "with one line naming it and its byte offset (exit code 1).",
+            "",
+            "With --journal DIR, every page record becomes a journal event as with ballast tap (block, offset, zero or data, "
+                    + "bytes; a saved stream has no times, so an event's time is the byte offset just past its record, "
+                    + "1 ns a byte, and the same file always journals the same way), with the passes and the stop-and-copy as the stream shows "
+                    + "them; a refused stream's journal ends at the last good record. inspect, diff, report and replay then "
+                    + "read it."})
 final class IngestCommand implements Callable<Integer> {
     private final Context ctx;
 
     @Parameters(paramLabel = "FILE", description = "The saved stream.")
     Path file;
+
+    @Option(names = "--journal", paramLabel = "DIR", description = "Journal the stream's records into DIR (a new directory).")
+    Path journal;
 
     IngestCommand(Context ctx) {
         this.ctx = ctx;
@@ -50,16 +61,36 @@ final class IngestCommand implements Callable<Integer> {
         long rest;
         QemuStreamReader reader;
         DeviceStateWalker.Result devices = null;
-        try (FileChannel ch = FileChannel.open(file)) {
+        QemuJournals journals = journal == null ? null : QemuJournals.at(journal);
+        // A saved stream has no times: an event's time is the byte offset just past its record (1 ns a byte), so the
+        // same file journals the same way every time.
+        QemuStreamReader[] current = new QemuStreamReader[1];
+        QemuStreamJournal events = journals == null ? null : new QemuStreamJournal(journals,
+                QemuStreamJournal.Context.streamOnly("file " + file.toAbsolutePath()), () -> current[0].position());
+        String where = null;
+        try (FileChannel ch = FileChannel.open(file); journals) {
             reader = new QemuStreamReader(ch, null);
+            current[0] = reader;
             try {
-                ramEnd = reader.readRam(tally);
+                ramEnd = reader.readRam(events == null ? tally : new Both(tally, events));
             } catch (QemuStreamException e) {
+                String j = "";
+                if (events != null) {
+                    events.refused(e);
+                    j = "; the journal ends at the last good record: " + journals.closeAndDescribe();
+                }
                 ctx.err().println("ballast: ingest " + file + ": " + e.getMessage() + " (" + tally.records
-                        + " page records before it were valid)");
+                        + " page records before it were valid)" + j);
+                return ExitCodes.ERROR;
+            } catch (QemuStreamJournal.TooLargeException e) {
+                ctx.err().println("ballast: ingest " + file + ": " + e.getMessage());
                 return ExitCodes.ERROR;
             }
             rest = reader.transferRest();
+            if (events != null) {
+                events.completed(ramEnd + rest);
+                where = journals.closeAndDescribe();
+            }
             if (DeviceStateWalker.findDescription(ch) >= 0) {
                 try {
                     devices = DeviceStateWalker.walk(ch, ramEnd);
@@ -90,7 +121,51 @@ final class IngestCommand implements Callable<Integer> {
                     + "to EOF at byte %,d; the description is %,d bytes%n", ramEnd, devices.devices().size(),
                     devices.eofOffset(), devices.descriptionBytes());
         }
+        if (where != null) o.println("journal: " + where);
         return ExitCodes.OK;
+    }
+
+    /** Two visitors, in order. */
+    private record Both(QemuStreamVisitor first, QemuStreamVisitor second) implements QemuStreamVisitor {
+        @Override public void onHeader(long at, int version, String machineType) {
+            first.onHeader(at, version, machineType);
+            second.onHeader(at, version, machineType);
+        }
+
+        @Override public void onSectionStart(long at, SectionKind kind, int sectionId, String name) {
+            first.onSectionStart(at, kind, sectionId, name);
+            second.onSectionStart(at, kind, sectionId, name);
+        }
+
+        @Override public void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) {
+            first.onRamSetup(at, totalBytes, blocks);
+            second.onRamSetup(at, totalBytes, blocks);
+        }
+
+        @Override public void onBlock(long at, RamBlock block) {
+            first.onBlock(at, block);
+            second.onBlock(at, block);
+        }
+
+        @Override public void onZero(long at, RamBlock block, long offset) {
+            first.onZero(at, block, offset);
+            second.onZero(at, block, offset);
+        }
+
+        @Override public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
+            first.onPage(at, block, offset, data, dataOff);
+            second.onPage(at, block, offset, data, dataOff);
+        }
+
+        @Override public void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {
+            first.onSectionEnd(at, end, kind, sectionId);
+            second.onSectionEnd(at, end, kind, sectionId);
+        }
+
+        @Override public void onRamEnd(long end) {
+            first.onRamEnd(end);
+            second.onRamEnd(end);
+        }
     }
 
     /** Counts per block, and what the END section carried. */

@@ -31,7 +31,10 @@ final class JournalCommands {
                 "",
                 "No guest and no KVM: the inputs the engine consumed (clock readings, dirty-log syncs, guest requests, "
                         + "page contents, link failures) are fed back in the order it consumed them. Prints one line when "
-                        + "every decision matches; otherwise the first event that differs, expected and actual."},
+                        + "every decision matches; otherwise the first event that differs, expected and actual.",
+                "",
+                "A journal of a real QEMU's migration (ballast tap, ingest --journal) holds QEMU's decisions, which no "
+                        + "engine of Ballast's can re-make: replay says so in one line and checks the journal's digest."},
             footer = {"", "Exit codes:", "  0  every decision matches (also for a journal cut short: up to its last complete event)",
                 "  1  the journal is damaged or unreadable (the position is named)", "  2  bad command line",
                 "  4  the replay diverged (the event is named)"})
@@ -50,11 +53,21 @@ final class JournalCommands {
             boolean cutShort;
             String cutAt;
             long total;
+            boolean qemu;
             try (JournalReader r = JournalReader.open(dir)) {
                 cutShort = r.cutShort();
                 cutAt = r.cutShortAt();
                 total = r.events();
                 digest = cutShort ? null : JournalDigest.toHex(r.verifyDigest());
+                qemu = "qemu".equals(r.header().get(dev.ballast.core.run.RunManifest.KEY_BACKEND));
+            }
+            if (qemu) {
+                // a real QEMU's run: its decisions were QEMU's own, there is no engine to re-make them
+                ctx.out().println("a QEMU run: its decisions were QEMU's and cannot be re-made; "
+                        + (cutShort ? "the journal reads to event " + total + " and was cut short there"
+                                + (cutAt == null ? "" : " (" + cutAt + ")")
+                        : "the journal is intact: " + total + " events, digest " + digest + " verified"));
+                return ExitCodes.OK;
             }
             long t0 = System.nanoTime();
             Replay.Result res = Journals.replay(dir);

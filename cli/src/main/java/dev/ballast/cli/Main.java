@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
         usageHelpAutoWidth = true,
         subcommands = {RunCommand.class, CompareCommand.class, JournalCommands.ReplayCommand.class,
             JournalCommands.InspectCommand.class, JournalCommands.DiffCommand.class, ReportCommand.class, CalibrateCommand.class, DestCommand.class,
-            IngestCommand.class},
+            IngestCommand.class, TapCommand.class},
         description = "A live-migration test bench for VMs: legacy pre-copy against balloon skip, free page hints "
                 + "and free page bitmaps, on a simulated or a real KVM guest.")
 public final class Main implements Callable<Integer> {

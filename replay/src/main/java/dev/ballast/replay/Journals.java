@@ -159,8 +159,12 @@ public final class Journals {
         }
     }
 
-    /** Header keys that say when and with what a journal was written, not what ran: they never make two runs differ. */
-    private static final java.util.Set<String> BOOKKEEPING = java.util.Set.of("createdAt", "ballastVersion", "javaVersion");
+    /**
+     * Header keys that say when and with what a journal was written, not what ran: they never make two runs differ
+     * ({@code qemu.source}: the file or the tap's addresses a real QEMU's stream came through).
+     */
+    private static final java.util.Set<String> BOOKKEEPING = java.util.Set.of("createdAt", "ballastVersion", "javaVersion",
+            "qemu.source");
 
     /**
      * What {@link #diff} found: its lines, and whether the runs differ (their settings or their events; when and

@@ -22,6 +22,8 @@ public final class PageHistory {
     private final int block;
     private final long offset;
     private final List<String> lines = new ArrayList<>();
+    /** A real QEMU's journal ({@code ballast tap}): sends are QEMU's, and its dirty log is not in the journal. */
+    private final boolean qemu;
 
     private long timeNs;
     private int migration;
@@ -35,8 +37,9 @@ public final class PageHistory {
     private boolean hinted;
     private long sends;
 
-    private PageHistory(RamLayout layout, long pfn) {
+    private PageHistory(RamLayout layout, long pfn, boolean qemu) {
         this.layout = layout;
+        this.qemu = qemu;
         this.pfn = pfn;
         long index = layout.indexOfPfn(pfn);
         if (index < 0) throw new IllegalArgumentException("PFN 0x" + Long.toHexString(pfn) + " is not RAM in this guest (" + layout + ")");
@@ -47,7 +50,7 @@ public final class PageHistory {
 
     /** Reads the whole stream and tells the page's story. */
     public static List<String> of(RunManifest m, EventStream stream, long pfn) {
-        PageHistory h = new PageHistory(m.layout(), pfn);
+        PageHistory h = new PageHistory(m.layout(), pfn, "qemu".equals(m.backend()));
         h.lines.add("PFN 0x" + Long.toHexString(pfn) + " is " + m.layout().describeIndex(m.layout().indexOfPfn(pfn)));
         Event e = new Event();
         while (stream.next(e)) h.apply(e);
@@ -115,6 +118,17 @@ public final class PageHistory {
                 sentThisMigration = true;
                 dirtySinceSend = false;
             }
+            case QEMU_PAGE -> {
+                if (!covers(a, b, 1)) return;
+                timeNs = e.timeNs; // a QEMU record carries the time it was read
+                String again = sentThisMigration ? " (again: QEMU found it dirty after it last sent it; the stream does not show the write)" : "";
+                say(e, (EventType.QemuPage.zero(c) ? "QEMU sent it as a zero page" : "QEMU sent it with its data") + " ("
+                        + EventType.QemuPage.recordBytes(c) + " bytes) in pass " + pass + again);
+                sends++;
+                pending = false;
+                sentThisMigration = true;
+                dirtySinceSend = false;
+            }
             case SKIP_BALLOON -> {
                 if (!covers(a, b, c)) return;
                 say(e, "skipped: it is in the balloon");
@@ -158,6 +172,9 @@ public final class PageHistory {
             what = "migration " + outcome.name().toLowerCase(Locale.ROOT) + (pending ? ": still to be sent, given back to the dirty log" : "");
         } else if (pending) {
             what = "completed with the page STILL DIRTY AND UNSENT: if the guest uses it, its last write is lost";
+        } else if (!sentThisMigration && qemu) {
+            what = "completed without QEMU sending it: its dirty bit was cleared unsent (as a free page hint does), so the "
+                    + "destination's page is as it started";
         } else if (!sentThisMigration) {
             what = "completed without sending it" + (ballooned ? " (in the balloon)" : hinted ? " (free, as the guest said)"
                     : " (the destination had it already)");

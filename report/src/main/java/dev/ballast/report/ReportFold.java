@@ -157,6 +157,8 @@ public final class ReportFold {
                 case SEND_NORMAL -> send(number, type, t, a, b, c, DATA);
                 case SEND_FILL -> send(number, type, t, a, b, EventType.SendFill.pages(c),
                         EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
+                case QEMU_PAGE -> send(number, type, t, a, b, 1, EventType.QemuPage.zero(c) ? ZERO_FILL : DATA,
+                        EventType.QemuPage.recordBytes(c));
                 case SKIP_BALLOON -> {
                     long p = index(number, type, a, b, c);
                     pending -= clearCounting(toSend, p, p + c);
@@ -400,17 +402,22 @@ public final class ReportFold {
     // ---------------------------------------------------------------- pages
 
     private void send(long number, EventType type, long t, long block, long offset, long n, int how) {
+        send(number, type, t, block, offset, n, how, -1);
+    }
+
+    /** {@code recordBytes} &gt;= 0: the bytes the record took on the wire, as a real QEMU's stream says. */
+    private void send(long number, EventType type, long t, long block, long offset, long n, int how, long recordBytes) {
         long p = index(number, type, block, offset, n);
         long again = markSent(p, p + n, how);
         long first = n - again;
         pResent += again;
         if (how == DATA) {
             pSent += first;
-            unsentBytes += n * pageBytes;
+            unsentBytes += recordBytes >= 0 ? recordBytes : n * pageBytes;
         } else {
             if (how == ZERO_FILL) pZero += first;
             else pFree += first;
-            unsentBytes += fillBytes;
+            unsentBytes += recordBytes >= 0 ? recordBytes : fillBytes;
         }
         series.sent(rel(t), n, pending);
     }

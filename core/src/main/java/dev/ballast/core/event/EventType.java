@@ -115,7 +115,23 @@ public enum EventType {
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
     /** info: a check after the run. */
     VERIFY(41, Kind.INFO, of("checkedPages", DEC, "pages checked"), of("mismatchedPages", DEC, "pages that differ"),
-            of("firstBadPage", DEC, "first bad page index, -1 for none"));
+            of("firstBadPage", DEC, "first bad page index, -1 for none")),
+
+    /**
+     * decision (QEMU's, as its migration stream shows it): one page record of a real QEMU's stream, the page named
+     * as (block index in the stream's block list, page offset in the block); see {@link QemuPage}.
+     */
+    QEMU_PAGE(33, Kind.DECISION, BLOCK, OFFSET, of("record", FieldFormat.QEMU_RECORD,
+            "zero or data, and the record's bytes on the wire: see QemuPage")),
+
+    /** info: a real QEMU source's own account of its migration, from QMP's {@code query-migrate}, as polled. */
+    QEMU_STATUS(34, Kind.INFO, of("syncs", DEC, "dirty-log syncs so far (ram.dirty-sync-count)"),
+            of("remainingBytes", DEC, "bytes QEMU still has to send (ram.remaining)"),
+            of("dirtyPagesPerS", DEC, "the guest's dirty rate, pages per second (ram.dirty-pages-rate)")),
+
+    /** info: a real QEMU's stream was refused at this record: nothing from it on was forwarded or journaled. */
+    STREAM_REFUSED(35, Kind.INFO, of("offset", DEC, "byte offset of the refused record in the stream"),
+            of("kind", DEC, "0 malformed, 1 unsupported (a record or capability not read), 2 truncated"));
 
     /** What an event is to a replay. */
     public enum Kind { INPUT, DECISION, INFO }
@@ -200,6 +216,28 @@ public enum EventType {
         /** Zero pages (as opposed to free pages sent as the poison value). */
         public static boolean zero(long c) {
             return fillByte(c) == 0;
+        }
+    }
+
+    /**
+     * {@link #QEMU_PAGE}'s {@code c}: the record's bytes on the wire (its 8-byte header, the block name when it has
+     * no CONTINUE flag, then 1 byte for a ZERO record or 4096 for a PAGE) in the low 32 bits; bit 32 set for ZERO.
+     */
+    public static final class QemuPage {
+        private static final long ZERO_BIT = 1L << 32;
+
+        private QemuPage() { }
+
+        public static long c(boolean zero, int recordBytes) {
+            return (recordBytes & 0xFFFF_FFFFL) | (zero ? ZERO_BIT : 0);
+        }
+
+        public static boolean zero(long c) {
+            return (c & ZERO_BIT) != 0;
+        }
+
+        public static int recordBytes(long c) {
+            return (int) (c & 0xFFFF_FFFFL);
         }
     }
 

@@ -29,7 +29,9 @@ public enum FieldFormat {
     /** {@link EventType.Content}: pages that are all zero (c &gt; 0) or all non-zero (-c), {@code 64 zero}. */
     CONTENT_COUNT,
     /** 0 / 1 printed as {@code no} / {@code yes}. */
-    BOOL;
+    BOOL,
+    /** {@link EventType.QemuPage}: zero or data and the record's bytes, {@code zero 9B} / {@code data 4104B}. */
+    QEMU_RECORD;
 
     private static final Phase[] PHASES = Phase.values();
     private static final Convergence.Decision[] DECISIONS = Convergence.Decision.values();
@@ -64,6 +66,8 @@ public enum FieldFormat {
             }
             case CONTENT_COUNT -> out.append(EventType.Content.pages(v)).append(EventType.Content.zero(v) ? " zero" : " nonzero");
             case BOOL -> out.append(v == 0 ? "no" : v == 1 ? "yes" : Long.toString(v));
+            case QEMU_RECORD -> out.append(EventType.QemuPage.zero(v) ? "zero " : "data ")
+                    .append(EventType.QemuPage.recordBytes(v)).append('B');
         }
     }
 

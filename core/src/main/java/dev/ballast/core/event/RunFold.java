@@ -173,6 +173,13 @@ public final class RunFold implements EventSink {
                 t.transferredBytes += fillBytes;
                 if (paused) t.downtimeBytes += fillBytes;
             }
+            case QEMU_PAGE -> {
+                sent(index(a, b), 1);
+                if (EventType.QemuPage.zero(c)) t.pagesZero++;
+                else t.pagesNormal++;
+                t.transferredBytes += EventType.QemuPage.recordBytes(c);
+            }
+            case QEMU_STATUS -> lastRemainingBytes = b;
             case SKIP_BALLOON -> {
                 toSend.clearRange(index(a, b), index(a, b) + c);
                 t.skippedBalloon += c;

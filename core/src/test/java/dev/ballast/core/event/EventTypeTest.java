@@ -37,6 +37,20 @@ class EventTypeTest {
     }
 
     @Test
+    void shouldCodeAQemuRecordAsZeroOrDataWithItsBytes() {
+        assertThat(EventType.QEMU_PAGE.id()).isEqualTo(33);
+        assertThat(EventType.QemuPage.c(false, 4104)).isEqualTo(4104);
+        assertThat(EventType.QemuPage.c(true, 16)).isEqualTo(16 | 1L << 32);
+        long c = EventType.QemuPage.c(true, 9);
+        assertThat(EventType.QemuPage.zero(c)).isTrue();
+        assertThat(EventType.QemuPage.recordBytes(c)).isEqualTo(9);
+        assertThat(EventType.QemuPage.zero(EventType.QemuPage.c(false, 4104 + 7))).isFalse();
+        StringBuilder sb = new StringBuilder();
+        EventType.QEMU_PAGE.appendTo(0, 3, c, sb);
+        assertThat(sb).hasToString("QEMU_PAGE block=0 offset=0x3 record=zero 9B");
+    }
+
+    @Test
     void shouldCountEveryBitmapRequestAndOnlyHintCommandsThatAreRequests() {
         assertThat(EventType.HintCommand.startsRequest(CommandIds.MIN, EventType.HintCommand.HINT)).isTrue();
         assertThat(EventType.HintCommand.startsRequest(CommandIds.STOP, EventType.HintCommand.HINT)).isFalse();
