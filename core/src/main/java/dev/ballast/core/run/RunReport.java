@@ -26,7 +26,25 @@ public record RunReport(
         Journal journal,
         List<Attempt> attempts,
         List<RunReport> hops,
-        double wallTimeMs) {
+        double wallTimeMs,
+        Vmm vmm) {
+
+    /** A report without {@link Vmm} figures (every backend but one that runs a real VMM). */
+    public RunReport(String backend, String workload, String policy, long guestMemBytes, long seed, String timeModel,
+                     String outcome, double totalTimeMs, double downtimeMs, double setupTimeMs, int iterations,
+                     long transferredBytes, Pages pages, Hints hints, Balloon balloon, Verify verify, Journal journal,
+                     List<Attempt> attempts, List<RunReport> hops, double wallTimeMs) {
+        this(backend, workload, policy, guestMemBytes, seed, timeModel, outcome, totalTimeMs, downtimeMs, setupTimeMs,
+                iterations, transferredBytes, pages, hints, balloon, verify, journal, attempts, hops, wallTimeMs, null);
+    }
+
+    /**
+     * What a backend that runs a real VMM (qemu) adds: the VMM, its version and accelerator, the guest kernel, the
+     * VMM's own account of the migration ({@code own}, e.g. QEMU's {@code query-migrate}) beside Ballast's reading of
+     * the stream it sent ({@code stream}), and whether the counts both have agree exactly ({@code agrees}).
+     */
+    public record Vmm(String name, String version, String accelerator, String kernel, java.util.Map<String, Long> own,
+                      java.util.Map<String, Long> stream, boolean agrees) { }
 
     /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
     public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) { }

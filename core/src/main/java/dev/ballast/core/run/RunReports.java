@@ -78,12 +78,12 @@ public final class RunReports {
     public static RunReport withWall(RunReport r, double wallMs) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.vmm());
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.vmm());
     }
 }
