@@ -51,12 +51,20 @@ final class QemuRun {
     private final BackendOptions.UserBuild build;
     private final EventSink events;
     private final Backend.Progress progress;
+    private final QemuStreamVisitor tap;
 
     QemuRun(Scenario scenario, BackendOptions.UserBuild build, EventSink events, Backend.Progress progress) {
+        this(scenario, build, events, progress, new QemuStreamVisitor() { });
+    }
+
+    /** With {@code tap} told of every record after Ballast's own visitors (tests). */
+    QemuRun(Scenario scenario, BackendOptions.UserBuild build, EventSink events, Backend.Progress progress,
+            QemuStreamVisitor tap) {
         this.scenario = scenario;
         this.build = build;
         this.events = events;
         this.progress = progress;
+        this.tap = tap;
     }
 
     /**
@@ -126,7 +134,7 @@ final class QemuRun {
                 MigrationRelay.Result relayed;
                 try (MigrationRelay relay = MigrationRelay.start(
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), destPort),
-                        new Tee(counts, journal(events)))) {
+                        new Tee(counts, new Tee(journal(events), tap)))) {
                     stats = run(source.qmp(), "tcp:127.0.0.1:" + relay.port(), migration,
                             workload.deflateWhileMigrating() ? mem : 0);
                     relayed = relay.await(Duration.ofSeconds(60));
