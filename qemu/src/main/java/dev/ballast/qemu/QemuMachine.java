@@ -114,6 +114,21 @@ public final class QemuMachine implements AutoCloseable {
         }
     }
 
+    /** The first line of the serial log that contains one of {@code needles}, or null. */
+    public String serialLineContaining(String... needles) throws IOException {
+        if (!Files.exists(serial)) {
+            return null;
+        }
+        for (String l : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
+            for (String n : needles) {
+                if (l.contains(n)) {
+                    return l;
+                }
+            }
+        }
+        return null;
+    }
+
     /** The last line of the serial log that starts with {@code prefix}, or null. */
     public String lastSerialLine(String prefix) throws IOException {
         if (!Files.exists(serial)) {

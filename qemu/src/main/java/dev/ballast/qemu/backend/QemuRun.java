@@ -45,7 +45,10 @@ final class QemuRun {
     /** QEMU's {@code max-bandwidth} for "unlimited": 0 there would mean no limit only in some versions. */
     static final long UNLIMITED_BYTES_PER_SEC = 1L << 40;
     private static final Pattern VERDICT = Pattern.compile(
-            "BALLAST VERDICT ok=(\\d) checked=(\\d+) mismatched=(\\d+) first=(\\S+).*");
+            "BALLAST VERDICT ok=(\\d) checked=(\\d+) mismatched=(\\d+) first=(\\S+) ?(.*)");
+    /** What a Linux kernel prints when it crashes or finds its own data structures corrupt. */
+    private static final String[] CRASH = {"Kernel panic", "kernel BUG", "BUG: ", "list_del corruption",
+            "list_add corruption", "general protection fault", "Oops"};
 
     private final Scenario scenario;
     private final BackendOptions.UserBuild build;
@@ -114,8 +117,13 @@ final class QemuRun {
 
         progress.update("boot", 0, 0, 0);
         try (QemuMachine source = QemuMachine.start(qemu.binary(), spec, dir.resolve("source"), null)) {
-            String balloonLine = source.awaitSerialLine("BALLAST balloon", boot);
-            source.awaitSerialLine("BALLAST READY", boot);
+            String balloonLine = awaitGuest(source, "BALLAST balloon", boot);
+            String ready = awaitGuest(source, "BALLAST READY", boot);
+            for (String line : new String[] {balloonLine, ready}) {
+                if (!line.startsWith("BALLAST")) {
+                    throw new IOException("the source guest's kernel crashed before its workload was ready: " + line.strip());
+                }
+            }
             String want = "free_page_hint=" + (hint ? "1" : "0");
             if (!balloonLine.contains(want)) {
                 throw new IOException("the guest's balloon driver reports '" + balloonLine.strip() + "', expected "
@@ -155,13 +163,40 @@ final class QemuRun {
                 long actualAfter = balloonActual(dest.qmp());
                 progress.update("check", (int) stats.dirtySyncCount(), 1, relayed.forwardedBytes());
                 dest.sendSerialLine("CHECK");
-                String verdictLine = dest.awaitSerialLine("BALLAST VERDICT", boot);
+                String verdictLine = awaitGuest(dest, "BALLAST VERDICT", boot);
+                if (!verdictLine.startsWith("BALLAST")) {
+                    // the destination's kernel found its own memory inconsistent before the guest could check it
+                    verdictLine = "BALLAST VERDICT ok=0 checked=0 mismatched=0 first=- " + verdictLine.strip();
+                }
                 Matcher v = VERDICT.matcher(verdictLine.strip());
                 if (!v.matches()) {
                     throw new IOException("the guest's verdict cannot be read: " + verdictLine.strip());
                 }
                 return report(qemu, image, stats, relayed, counts, v, actualBefore, actualAfter, wall0);
             }
+        }
+    }
+
+    /**
+     * Waits for the guest's line starting with {@code prefix} and returns it, or returns the kernel's first crash line
+     * (a panic, a BUG, a list corruption) as soon as one appears; fails when {@code timeout} passes or QEMU exits.
+     */
+    private static String awaitGuest(QemuMachine m, String prefix, Duration timeout)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String line = m.lastSerialLine(prefix);
+            if (line != null) {
+                return line;
+            }
+            String crash = m.serialLineContaining(CRASH);
+            if (crash != null) {
+                return crash;
+            }
+            if (!m.isAlive() || System.nanoTime() > deadline) {
+                return m.awaitSerialLine(prefix, Duration.ZERO); // throws, saying which
+            }
+            Thread.sleep(100);
         }
     }
 
@@ -258,7 +293,11 @@ final class QemuRun {
         long mismatched = Long.parseLong(v.group(3));
         boolean guestOk = v.group(1).equals("1") && mismatched == 0;
         String violation = null;
-        if (!guestOk) {
+        if (!guestOk && !v.group(5).isEmpty()) {
+            violation = Invariant.NO_LOST_WRITE.violation("the destination's kernel crashed after the migration, before "
+                    + "the guest's check (" + v.group(5) + "): its memory is not what the source's was, or the guest "
+                    + "kernel has a bug of its own");
+        } else if (!guestOk) {
             violation = Invariant.NO_LOST_WRITE.violation(mismatched + " of " + checked
                     + " stamped pages differ on the destination; the first at guest virtual address " + v.group(4));
         } else if (!agrees) {
