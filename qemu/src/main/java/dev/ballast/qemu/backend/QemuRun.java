@@ -88,7 +88,9 @@ final class QemuRun {
         }
         try {
             RunReport r = migrate(dir, wall0);
-            deleteTree(dir);
+            if (r.verify().ok()) {
+                deleteTree(dir); // kept when the check failed: the consoles show what the guest saw
+            }
             return r;
         } catch (QemuUnavailableException e) {
             deleteTree(dir);
@@ -172,7 +174,7 @@ final class QemuRun {
                 if (!v.matches()) {
                     throw new IOException("the guest's verdict cannot be read: " + verdictLine.strip());
                 }
-                return report(qemu, image, stats, relayed, counts, v, actualBefore, actualAfter, wall0);
+                return report(qemu, image, stats, relayed, counts, v, actualBefore, actualAfter, wall0, dir);
             }
         }
     }
@@ -272,7 +274,7 @@ final class QemuRun {
     }
 
     private RunReport report(Qemu qemu, GuestImage image, MigrationStats q, MigrationRelay.Result relayed,
-                             StreamCounts c, Matcher v, long actualBefore, long actualAfter, long wall0) {
+                             StreamCounts c, Matcher v, long actualBefore, long actualAfter, long wall0, Path dir) {
         Map<String, Long> own = new LinkedHashMap<>();
         own.put("normal", q.normalPages());
         own.put("duplicate", q.zeroPages());
@@ -296,10 +298,11 @@ final class QemuRun {
         if (!guestOk && !v.group(5).isEmpty()) {
             violation = Invariant.NO_LOST_WRITE.violation("the destination's kernel crashed after the migration, before "
                     + "the guest's check (" + v.group(5) + "): its memory is not what the source's was, or the guest "
-                    + "kernel has a bug of its own");
+                    + "kernel has a bug of its own; the consoles are in " + dir);
         } else if (!guestOk) {
             violation = Invariant.NO_LOST_WRITE.violation(mismatched + " of " + checked
-                    + " stamped pages differ on the destination; the first at guest virtual address " + v.group(4));
+                    + " stamped pages differ on the destination; the first at guest virtual address " + v.group(4)
+                    + "; the consoles are in " + dir);
         } else if (!agrees) {
             violation = "Ballast's reading of QEMU's stream disagrees with QEMU's query-migrate: stream " + stream
                     + ", QEMU " + own;
