@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -36,7 +37,12 @@ class QemuBackendTest {
     static void environment() throws IOException {
         try {
             GuestImage image = GuestImage.prepare(GuestImage.defaultCache());
-            accelerator = Qemu.find(null, image, Files.createTempDirectory("ballast-qemu-probe-")).accelerator().qemuName();
+            Path probe = Files.createTempDirectory("ballast-qemu-probe-");
+            try {
+                accelerator = Qemu.find(null, image, probe).accelerator().qemuName();
+            } finally {
+                deleteTree(probe);
+            }
         } catch (QemuUnavailableException e) {
             unavailable = e.getMessage();
         }
@@ -87,7 +93,7 @@ class QemuBackendTest {
      * whose first two little-endian words differ by the stamp's step), so the destination holds wrong copies.
      */
     @Test
-    void shouldReportALostWriteWhenTheStreamCarriesWrongPageContents() {
+    void shouldReportALostWriteWhenTheStreamCarriesWrongPageContents() throws IOException {
         long[] corrupted = new long[1];
         QemuStreamVisitor corrupt = new QemuStreamVisitor() {
             @Override
@@ -103,6 +109,19 @@ class QemuBackendTest {
         assertThat(corrupted[0]).as("stamped pages seen in the stream").isGreaterThanOrEqualTo(2621);
         assertThat(r.verify().ok()).isFalse();
         assertThat(r.verify().mismatchedPages()).isGreaterThan(0);
-        assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write)");
+        assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write)").contains("the consoles are in ");
+        deleteTree(Path.of(r.verify().violation().substring(r.verify().violation().indexOf("the consoles are in ")
+                + "the consoles are in ".length())));
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }
