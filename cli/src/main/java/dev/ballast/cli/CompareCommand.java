@@ -40,7 +40,7 @@ final class CompareCommand implements Callable<Integer> {
     ScenarioOptions options;
 
     @Option(names = "--policies", paramLabel = "A,B,...", split = ",", order = 4,
-            description = "The policies to compare, in this order. Default: legacy, balloon, hint, bitmap, hint+balloon.")
+            description = "The policies to compare, in this order. Default: legacy, balloon, hint, bitmap, hint+balloon (on qemu: legacy, hint).")
     List<String> policies;
 
     @Option(names = "--report", paramLabel = "FILE", order = 5,
@@ -65,7 +65,8 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> chosen = policies == null ? BUILT_IN : policies.stream().map(String::trim).filter(p -> !p.isEmpty()).toList();
+        Backend backend = options.backend(ctx);
+        List<String> chosen = policies == null ? backend.comparedPolicies() : policies.stream().map(String::trim).filter(p -> !p.isEmpty()).toList();
         if (chosen.isEmpty()) throw new UsageException("--policies: no policy named");
         if (repeat < 1 || repeat > 1000) throw new UsageException("--repeat " + repeat + ": must be in [1, 1000]");
         Set<String> seen = new HashSet<>();
@@ -77,9 +78,8 @@ final class CompareCommand implements Callable<Integer> {
         if (report != null && !options.journal().enabled()) throw new UsageException("--report draws from the runs' journals: drop --no-journal");
         options.checkOutputs(report);
 
-        Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
-        BackendOptions backendOptions = new BackendOptions(options.prealloc, null);
+        BackendOptions backendOptions = options.backendOptions(null);
         List<Scenario> scenarios = new ArrayList<>();
         for (String p : chosen) {
             Scenario s;

@@ -64,7 +64,7 @@ final class RunCommand implements Callable<Integer> {
         Backend backend = options.backend(ctx);
         CostProfiles.Resolved profile = CostProfiles.resolve(options.profile, ctx.env());
         Scenario scenario = options.toScenario(backend, policy, profile.profile());
-        BackendOptions backendOptions = new BackendOptions(options.prealloc, destination());
+        BackendOptions backendOptions = options.backendOptions(destination());
         backend.check(scenario, backendOptions);
         Runs.sayWhatIsOff(ctx, List.of(scenario));
         PrintStream human = options.jsonToStdout() ? ctx.err() : ctx.out();

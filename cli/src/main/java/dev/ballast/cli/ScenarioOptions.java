@@ -1,6 +1,7 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.FailPoint;
@@ -91,6 +92,24 @@ final class ScenarioOptions {
                     + "(as QEMU's -mem-prealloc), so pages arriving pay no first-touch fault. Default: memory is allocated "
                     + "as pages arrive, and pages never sent are never touched.")
     boolean prealloc;
+
+    @Option(names = "--qemu", order = 16, paramLabel = "PATH",
+            description = "qemu: your own build of qemu-system-x86_64 instead of the one on PATH.")
+    String qemu;
+
+    @Option(names = "--kernel", order = 16, paramLabel = "PATH",
+            description = "qemu: your own guest kernel (bzImage) instead of Debian's; needs --initrd with its modules.")
+    String kernel;
+
+    @Option(names = "--initrd", order = 16, paramLabel = "PATH",
+            description = "qemu: your own initramfs instead of Ballast's; its /init must speak Ballast's console lines "
+                    + "(qemu/README.md).")
+    String initrd;
+
+    /** The backend options these settings make, with {@code destination} (null: in this process). */
+    BackendOptions backendOptions(BackendOptions.Destination destination) {
+        return new BackendOptions(prealloc, destination, new BackendOptions.UserBuild(qemu, kernel, initrd));
+    }
 
     @Option(names = "--json", order = 17, paramLabel = "FILE",
             description = "Write the results as JSON to FILE (- for standard output).")

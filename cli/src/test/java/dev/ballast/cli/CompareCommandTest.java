@@ -55,6 +55,16 @@ class CompareCommandTest {
     }
 
     @Test
+    void shouldCompareWhatTheBackendRunsWhenNoPolicyIsNamed() {
+        FakeBackend qemu = new FakeBackend("qemu");
+        Cli.Result r = new Cli(dir, Backends.of(sim, qemu)).run("compare", "--backend", "qemu", "--mem", "1G",
+                "--workload", "memhog", "--no-warm-up", "--no-journal");
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(qemu.scenarios).extracting(Scenario::policy).containsExactly("legacy", "hint");
+    }
+
+    @Test
     void shouldCompareOnlyThePoliciesAskedFor() {
         Cli.Result r = cli.run("compare", "--policies", "hint,legacy");
 

@@ -17,7 +17,7 @@ import java.util.function.Function;
 /**
  * A backend for the command line's tests: records the scenarios it is given and makes up a report
  * from them. Policy {@code broken} fails verification; policies it does not know are refused as a
- * real backend refuses them, with a {@link SettingException}. Named {@code sim} or {@code kvm}, it
+ * real backend refuses them, with a {@link SettingException}. Named {@code sim}, {@code kvm} or {@code qemu}, it
  * checks everything else as the real backend of that name does (its {@link Backend#check}), and
  * has its defaults; any other name checks nothing more.
  */
@@ -51,6 +51,7 @@ public class FakeBackend implements Backend {
         return switch (name) {
             case "sim" -> new SimBackend();
             case "kvm" -> new KvmBackend();
+            case "qemu" -> new dev.ballast.qemu.backend.QemuBackend();
             default -> null;
         };
     }
@@ -66,6 +67,11 @@ public class FakeBackend implements Backend {
             throw new SettingException("policy", s.policy(), "unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
         }
         if (real() != null) real().check(s.withPolicy("legacy"), options);
+    }
+
+    @Override
+    public List<String> comparedPolicies() {
+        return real() == null ? Backend.super.comparedPolicies() : real().comparedPolicies();
     }
 
     @Override

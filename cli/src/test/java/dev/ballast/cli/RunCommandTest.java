@@ -189,6 +189,15 @@ class RunCommandTest {
     }
 
     @Test
+    void shouldRejectAUsersOwnQemuBuildOnBackendsThatRunTheirOwn() {
+        Cli.Result r = cli.run("run", "--qemu", "/usr/bin/true");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.errLines()).containsExactly(
+                "ballast: --qemu /usr/bin/true: only the qemu backend runs a user's own build; the sim backend runs its own");
+        assertThat(sim.scenarios).isEmpty();
+    }
+
+    @Test
     void shouldRejectPreallocOutsideAnInProcessKvmRun() {
         Cli.Result sim = cli.run("run", "--prealloc");
         assertThat(sim.exitCode()).isEqualTo(ExitCodes.USAGE);

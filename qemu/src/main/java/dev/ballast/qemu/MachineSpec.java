@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * One QEMU guest's command line: q35, one vCPU, {@code memMiB} of RAM, no default devices, the kernel and Ballast's
- * initramfs, the serial console to a file, QMP on a unix socket, and a virtio balloon whose free page hinting is on
+ * initramfs, the serial console on a unix socket (logged to a file; the host writes lines to the guest through the
+ * socket), QMP on a unix socket, and a virtio balloon whose free page hinting is on
  * or off (QEMU 7.2 needs an iothread for hinting). {@code incoming} is null for a source, or QEMU's
  * {@code -incoming} URI for a destination; the destination's command line is otherwise the same.
  */
@@ -20,7 +21,7 @@ public record MachineSpec(Accelerator accel, long memMiB, boolean freePageHint, 
         }
     }
 
-    List<String> arguments(String qemu, String serialFile, String qmpSocket, String incoming) {
+    List<String> arguments(String qemu, String serialFile, String serialSocket, String qmpSocket, String incoming) {
         List<String> a = new ArrayList<>(List.of(qemu,
                 "-accel", accel.qemuName(),
                 "-machine", "q35",
@@ -31,7 +32,8 @@ public record MachineSpec(Accelerator accel, long memMiB, boolean freePageHint, 
                 "-initrd", image.initrd().toString(),
                 "-append", "console=ttyS0 panic=-1 quiet ballast.workload=" + workload
                         + (extraKernelArgs.isBlank() ? "" : " " + extraKernelArgs),
-                "-serial", "file:" + serialFile,
+                "-chardev", "socket,id=ser0,path=" + serialSocket + ",server=on,wait=off,logfile=" + serialFile,
+                "-serial", "chardev:ser0",
                 "-qmp", "unix:" + qmpSocket + ",server=on,wait=off",
                 "-object", "iothread,id=iot0",
                 "-device", "virtio-balloon-pci,id=balloon0,free-page-hint=" + (freePageHint ? "on" : "off")

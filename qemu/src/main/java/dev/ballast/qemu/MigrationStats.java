@@ -15,7 +15,8 @@ import java.util.Map;
 public record MigrationStats(String status, long normalPages, long zeroPages, long transferredBytes,
                              long totalTimeMs, long downtimeMs, long setupTimeMs, long dirtySyncCount) {
 
-    static MigrationStats of(JsonNode info) {
+    /** The figures of a {@code query-migrate} answer. */
+    public static MigrationStats of(JsonNode info) {
         JsonNode ram = info.path("ram");
         return new MigrationStats(info.path("status").asText(), ram.path("normal").asLong(),
                 ram.path("duplicate").asLong(), ram.path("transferred").asLong(), info.path("total-time").asLong(),

@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * the guest's {@code /init} prints {@code BALLAST READY} within {@link #KVM_PROBE_TIMEOUT}. Merely opening {@code /dev/kvm} is not
  * enough: a nested KVM such as {@code kvm_pvm} opens and creates VMs, but cannot boot a stock kernel (with
  * {@code -cpu host} QEMU aborts setting an MSR; with the default CPU the kernel's decompressor prints a few lines and
- * the guest hangs). On an ordinary KVM host the guest is ready within a few seconds. The result is kept per binary for the life of the JVM.
+ * the guest hangs). On an ordinary KVM host the guest is ready within a few seconds. The result is kept per binary for
+ * the life of the JVM, and on disk ({@code accel-<key>} in the guest cache), keyed by the binary (path, size, time),
+ * the kernel and {@code /dev/kvm} (present, its time), so a new JVM does not pay the probe's 12 s again.
  */
 public record Qemu(String binary, String version, Accelerator accelerator) {
     public static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(12);
@@ -29,10 +31,53 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
         String version = version(bin);
         Accelerator accel = PROBED.get(bin);
         if (accel == null) {
-            accel = probe(bin, image, workDir);
+            Path cached = probeCacheFile(bin, image);
+            accel = readCached(cached);
+            if (accel == null) {
+                accel = probe(bin, image, workDir);
+                writeCached(cached, accel);
+            }
             PROBED.put(bin, accel);
         }
         return new Qemu(bin, version, accel);
+    }
+
+    private static Path probeCacheFile(String bin, GuestImage image) throws IOException {
+        Path b = Path.of(bin).toAbsolutePath();
+        Path kvm = Path.of("/dev/kvm");
+        String key = b + "|" + Files.size(b) + "|" + Files.getLastModifiedTime(b) + "|" + image.kernel().toAbsolutePath()
+                + "|" + (Files.exists(kvm) ? Files.getLastModifiedTime(kvm).toString() + Files.isWritable(kvm) : "no kvm");
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return GuestImage.defaultCache().resolve("accel-" + java.util.HexFormat.of().formatHex(d, 0, 8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Accelerator readCached(Path file) {
+        try {
+            String v = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            for (Accelerator a : Accelerator.values()) {
+                if (a.qemuName().equals(v)) {
+                    return a;
+                }
+            }
+        } catch (IOException e) {
+            // not probed yet
+        }
+        return null;
+    }
+
+    private static void writeCached(Path file, Accelerator a) {
+        try {
+            Files.createDirectories(file.getParent());
+            Path tmp = Files.createTempFile(file.getParent(), "accel-", ".tmp");
+            Files.writeString(tmp, a.qemuName() + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // the next JVM probes again
+        }
     }
 
     private static String onPath(String name) throws QemuUnavailableException {

@@ -4,6 +4,10 @@ import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
 
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,13 +23,16 @@ public final class QemuMachine implements AutoCloseable {
     private final Process process;
     private final QmpClient qmp;
     private final Path serial;
+    private final Path serialSocket;
     private final Path log;
     private final long startedNanos;
+    private SocketChannel console;
 
-    private QemuMachine(Process process, QmpClient qmp, Path serial, Path log, long startedNanos) {
+    private QemuMachine(Process process, QmpClient qmp, Path serial, Path serialSocket, Path log, long startedNanos) {
         this.process = process;
         this.qmp = qmp;
         this.serial = serial;
+        this.serialSocket = serialSocket;
         this.log = log;
         this.startedNanos = startedNanos;
     }
@@ -36,16 +43,18 @@ public final class QemuMachine implements AutoCloseable {
         Files.createDirectories(dir);
         Path serial = dir.resolve("serial.log");
         Path socket = dir.resolve("qmp.sock");
+        Path serialSocket = dir.resolve("serial.sock");
+        Files.deleteIfExists(serialSocket);
         Path log = dir.resolve("qemu.log");
         Files.deleteIfExists(socket);
         Files.deleteIfExists(serial);
-        List<String> args = spec.arguments(qemu, serial.toString(), socket.toString(), incoming);
+        List<String> args = spec.arguments(qemu, serial.toString(), serialSocket.toString(), socket.toString(), incoming);
         Files.writeString(dir.resolve("command"), String.join(" ", args) + "\n");
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(20));
-            return new QemuMachine(p, qmp, serial, log, t0);
+            return new QemuMachine(p, qmp, serial, serialSocket, log, t0);
         } catch (IOException | QmpException e) {
             p.destroyForcibly();
             throw new IOException("QEMU did not start: " + e.getMessage() + lastLine(log));
@@ -90,6 +99,50 @@ public final class QemuMachine implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes {@code line} and a newline to the guest's serial console (its {@code /init} reads it). The connection
+     * stays open until the machine is closed; what the guest prints still goes to {@link #serialLog()}.
+     */
+    public void sendSerialLine(String line) throws IOException {
+        if (console == null) {
+            console = SocketChannel.open(StandardProtocolFamily.UNIX);
+            console.connect(UnixDomainSocketAddress.of(serialSocket));
+        }
+        ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
+        while (b.hasRemaining()) {
+            console.write(b);
+        }
+    }
+
+    /** The first line of the serial log that contains one of {@code needles}, or null. */
+    public String serialLineContaining(String... needles) throws IOException {
+        if (!Files.exists(serial)) {
+            return null;
+        }
+        for (String l : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
+            for (String n : needles) {
+                if (l.contains(n)) {
+                    return l;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The last line of the serial log that starts with {@code prefix}, or null. */
+    public String lastSerialLine(String prefix) throws IOException {
+        if (!Files.exists(serial)) {
+            return null;
+        }
+        String found = null;
+        for (String l : Files.readAllLines(serial, StandardCharsets.ISO_8859_1)) {
+            if (l.startsWith(prefix)) {
+                found = l;
+            }
+        }
+        return found;
+    }
+
     /** Waits up to {@code timeout} for the process to end; whether it has. */
     public boolean awaitExit(Duration timeout) throws InterruptedException {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -110,6 +163,9 @@ public final class QemuMachine implements AutoCloseable {
             // QEMU closes the socket as it quits; the process check below decides
         } finally {
             qmp.close();
+            if (console != null) {
+                console.close();
+            }
             try {
                 if (!process.waitFor(2, TimeUnit.SECONDS)) {
                     process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);

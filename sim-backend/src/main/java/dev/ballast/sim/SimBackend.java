@@ -26,6 +26,7 @@ public final class SimBackend implements Backend {
         if (options.destination() != null) {
             throw new SettingException("dest", null, "needs --backend kvm (the simulator's destination is a model in this process)");
         }
+        options.userBuild().refuseIn(name());
         SimRun.check(scenario, scenario.layout());
     }
 

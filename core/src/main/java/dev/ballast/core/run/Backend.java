@@ -31,6 +31,11 @@ public interface Backend {
      */
     RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress);
 
+    /** The policies {@code compare} runs when none are named, in the order it shows them. */
+    default java.util.List<String> comparedPolicies() {
+        return java.util.List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon");
+    }
+
     /** The bandwidth limit when the user sets none, in bits per second (0: unlimited). */
     default long defaultBandwidthBitsPerSec() {
         return 0;

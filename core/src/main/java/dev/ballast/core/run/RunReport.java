@@ -34,7 +34,27 @@ public record RunReport(
         Journal journal,
         List<Attempt> attempts,
         List<RunReport> hops,
-        double wallTimeMs) {
+        double wallTimeMs,
+        Vmm vmm) {
+
+    /** A report without {@link Vmm} figures (every backend but one that runs a real VMM). */
+    public RunReport(String backend, String workload, String policy, long guestMemBytes, long seed, String timeModel,
+                     String outcome, double totalTimeMs, double downtimeMs, double expectedDowntimeMs, double downtimeLimitMs,
+                     boolean downtimeExceeded, double setupTimeMs, int iterations, long transferredBytes, Ram ram, Pages pages,
+                     Hints hints, Balloon balloon, Verify verify, Journal journal, List<Attempt> attempts, List<RunReport> hops,
+                     double wallTimeMs) {
+        this(backend, workload, policy, guestMemBytes, seed, timeModel, outcome, totalTimeMs, downtimeMs, expectedDowntimeMs,
+                downtimeLimitMs, downtimeExceeded, setupTimeMs, iterations, transferredBytes, ram, pages, hints, balloon, verify,
+                journal, attempts, hops, wallTimeMs, null);
+    }
+
+    /**
+     * What a backend that runs a real VMM (qemu) adds: the VMM, its version and accelerator, the guest kernel, the
+     * VMM's own account of the migration ({@code own}, e.g. QEMU's {@code query-migrate}) beside Ballast's reading of
+     * the stream it sent ({@code stream}), and whether the counts both have agree exactly ({@code agrees}).
+     */
+    public record Vmm(String name, String version, String accelerator, String kernel, java.util.Map<String, Long> own,
+                      java.util.Map<String, Long> stream, boolean agrees) { }
 
     /**
      * The counters QEMU's {@code query-migrate} reports under {@code ram}, by the same names ({@code docs/reference.md}
@@ -51,8 +71,8 @@ public record RunReport(
      * @param dirtySyncCount  dirty-log syncs, each migration's setup sync included
      * @param pageSize        the guest page size
      * @param pagesPerSecond  pages sent (normal and zero) per second of the time after setup
-     * @param precopyBytes    bytes sent while the guest ran
-     * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy)
+     * @param precopyBytes    bytes sent while the guest ran; -1 if not known
+     * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy); -1 if not known
      */
     public record Ram(long transferred, long remaining, long total, long duplicate, long normal, long normalBytes,
                       long dirtyPagesRate, double mbps, long dirtySyncCount, long pageSize, long pagesPerSecond,

@@ -116,13 +116,13 @@ public final class RunReports {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
                 r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.vmm());
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
                 r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.vmm());
     }
 }

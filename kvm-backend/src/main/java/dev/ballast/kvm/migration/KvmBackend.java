@@ -26,6 +26,7 @@ public final class KvmBackend implements Backend {
 
     @Override
     public void check(Scenario scenario, BackendOptions options) {
+        options.userBuild().refuseIn(name());
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }
 

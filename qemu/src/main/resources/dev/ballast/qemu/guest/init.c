@@ -1,21 +1,45 @@
 /*
  * Ballast's /init for a stock Linux guest under QEMU: a static program, the only file of the initramfs besides the
  * virtio modules. It mounts /proc and /sys, loads the modules listed in /ballast/modules (in that order, with
- * finit_module), reports whether the balloon negotiated free page hinting, runs the workload named on the kernel
- * command line (ballast.workload=idle | memhog:MIB), prints "BALLAST READY" on the console, and then idles.
- * Lines for the host start with "BALLAST ".
+ * finit_module), reports whether the balloon negotiated free page hinting, and runs the workload the kernel command
+ * line names:
+ *
+ *   ballast.workload=idle | memhog | compile | random-write | balloon | deflate-race   (or memhog:MIB, the old form)
+ *   ballast.seed=N ballast.used=PAGES ballast.hog=PAGES ballast.ws=PAGES ballast.churn=BYTES/S ballast.rate=BYTES/S
+ *   ballast.step=PAGES ballast.every=US
+ *
+ * Every page the workload uses is stamped: its 512 words are a function of the page's address, the page's generation
+ * (how often it was rewritten) and the seed, and the generation of every page is kept in a table (itself in guest
+ * memory, so it migrates with the pages). The workload keeps running (rewrites at `rate`, `compile`'s churn frees and
+ * reallocates pages, `deflate-race` takes new pages as the balloon deflates) until the host writes the line "CHECK"
+ * to the serial console; then it stops and checks every stamp, and prints
+ *
+ *   BALLAST VERDICT ok=1 checked=N mismatched=0 first=-
+ *
+ * (ok=0 and the first mismatched address when a stamp is wrong: a lost write). Lines for the host start with
+ * "BALLAST ". The host sends CHECK to the destination after the migration has completed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#define PAGE 4096UL
+#define WORDS (PAGE / 8)
+#define MAX_REGIONS 4096
+#define MIB (1UL << 20)
 
 static void load_modules(void) {
     FILE *list = fopen("/ballast/modules", "r");
@@ -80,45 +104,293 @@ static void report_balloon(void) {
     printf("BALLAST balloon absent\n");
 }
 
-static void memhog(long mib) {
-    size_t bytes = (size_t) mib << 20;
-    unsigned char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        printf("BALLAST ERROR memhog mmap %ld MiB: %s\n", mib, strerror(errno));
-        return;
+/* ---- settings from the kernel command line ---- */
+
+static char cmdline[4096];
+
+static const char *arg(const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "ballast.%s=", key);
+    for (char *p = cmdline; (p = strstr(p, pat)) != NULL; p++) {
+        if (p == cmdline || p[-1] == ' ') {
+            return p + strlen(pat);
+        }
     }
-    for (size_t i = 0; i < bytes; i += 4096) {
-        p[i] = (unsigned char) (i >> 12 | 1);
+    return NULL;
+}
+
+static unsigned long num(const char *key, unsigned long dflt) {
+    const char *v = arg(key);
+    return v ? strtoul(v, NULL, 10) : dflt;
+}
+
+/* ---- stamps ---- */
+
+static uint64_t seed;
+
+static uint64_t mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t stamp_base(const void *page, uint32_t gen) {
+    return mix((uint64_t) (uintptr_t) page ^ ((uint64_t) gen << 44) ^ seed);
+}
+
+static void stamp(void *page, uint32_t gen) {
+    uint64_t *w = page, b = stamp_base(page, gen);
+    for (unsigned long i = 0; i < WORDS; i++) {
+        w[i] = b + i * 0xD6E8FEB86659FD93ULL;
     }
-    munmap(p, bytes);
-    printf("BALLAST memhog wrote and freed %ld MiB\n", mib);
+}
+
+static int stamp_ok(const void *page, uint32_t gen) {
+    const uint64_t *w = page;
+    uint64_t b = stamp_base(page, gen);
+    for (unsigned long i = 0; i < WORDS; i++) {
+        if (w[i] != b + i * 0xD6E8FEB86659FD93ULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A mapping whose every page is stamped; gen[i] is page i's generation (0: not in use). */
+struct region {
+    char *base;
+    unsigned long pages;
+    uint32_t *gen;
+};
+
+static struct region regions[MAX_REGIONS];
+static int nregions;
+static unsigned long stamped_pages;
+
+static void *map(unsigned long bytes) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* A new region of n stamped pages (generation 1), or NULL when memory ran out. */
+static struct region *new_region(unsigned long n) {
+    if (n == 0 || nregions == MAX_REGIONS) {
+        return NULL;
+    }
+    struct region *r = &regions[nregions];
+    r->base = map(n * PAGE);
+    r->gen = map(n * sizeof(uint32_t));
+    if (!r->base || !r->gen) {
+        printf("BALLAST ERROR mmap of %lu pages: %s\n", n, strerror(errno));
+        return NULL;
+    }
+    for (unsigned long i = 0; i < n; i++) {
+        r->gen[i] = 1;
+        stamp(r->base + i * PAGE, 1);
+    }
+    r->pages = n;
+    nregions++;
+    stamped_pages += n;
+    return r;
+}
+
+/* Rewrites page i of r with its next generation. */
+static void restamp(struct region *r, unsigned long i) {
+    uint32_t g = r->gen[i] + 1;
+    if (g == 0) {
+        g = 1;
+    }
+    stamp(r->base + i * PAGE, g);
+    r->gen[i] = g;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) {
+    rng_state += 0x9E3779B97F4A7C15ULL;
+    return mix(rng_state);
+}
+
+static uint64_t now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t) t.tv_sec * 1000000 + (uint64_t) t.tv_nsec / 1000;
+}
+
+static unsigned long free_pages(void) {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) {
+        return 0;
+    }
+    return (unsigned long) ((uint64_t) si.freeram * si.mem_unit / PAGE);
+}
+
+/*
+ * Writes (one byte a page) and frees up to `pages`, leaving 32 MiB and a sixteenth of the free memory free (the
+ * kernel's reserves and the hog's page tables: with only 24 MiB left a 1 GiB guest ran out of memory and, its only
+ * process being init, panicked); returns how many it wrote.
+ */
+static unsigned long memhog(unsigned long pages) {
+    unsigned long avail = free_pages(), margin = 32 * MIB / PAGE + avail / 16;
+    if (pages + margin > avail) {
+        pages = avail > margin ? avail - margin : 0;
+    }
+    unsigned char *p = pages ? map(pages * PAGE) : NULL;
+    if (!p) {
+        return 0;
+    }
+    for (unsigned long i = 0; i < pages; i++) {
+        p[i * PAGE] = (unsigned char) (i | 1);
+    }
+    munmap(p, pages * PAGE);
+    return pages;
+}
+
+/* Checks every stamp; prints the verdict. */
+static void check(void) {
+    unsigned long checked = 0, bad = 0;
+    const char *first = NULL;
+    for (int k = 0; k < nregions; k++) {
+        struct region *r = &regions[k];
+        for (unsigned long i = 0; i < r->pages; i++) {
+            if (r->gen[i] == 0) {
+                continue;
+            }
+            checked++;
+            if (!stamp_ok(r->base + i * PAGE, r->gen[i])) {
+                if (bad++ == 0) {
+                    first = r->base + i * PAGE;
+                }
+            }
+        }
+    }
+    if (bad == 0) {
+        printf("BALLAST VERDICT ok=1 checked=%lu mismatched=0 first=-\n", checked);
+    } else {
+        printf("BALLAST VERDICT ok=0 checked=%lu mismatched=%lu first=%p\n", checked, bad, (const void *) first);
+    }
+}
+
+/* Whether the host wrote a line starting with CHECK on the console (non-blocking, up to timeout_ms). */
+static int host_says_check(int timeout_ms) {
+    static char line[256];
+    static size_t len;
+    struct pollfd pfd = {.fd = 0, .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0 || !(pfd.revents & POLLIN)) {
+        return 0;
+    }
+    char c[64];
+    ssize_t n = read(0, c, sizeof c);
+    for (ssize_t i = 0; i < n; i++) {
+        if (c[i] == '\n' || c[i] == '\r') {
+            line[len] = 0;
+            len = 0;
+            if (strncmp(line, "CHECK", 5) == 0) {
+                return 1;
+            }
+        } else if (len + 1 < sizeof line) {
+            line[len++] = c[i];
+        }
+    }
+    return 0;
+}
+
+static void quiet_console(void) {
+    struct termios t;
+    if (tcgetattr(0, &t) == 0) {
+        t.c_lflag &= ~(ECHO | ECHONL);
+        tcsetattr(0, TCSANOW, &t);
+    }
 }
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     mount("proc", "/proc", "proc", 0, NULL);
     mount("sysfs", "/sys", "sysfs", 0, NULL);
+    quiet_console();
     load_modules();
     report_balloon();
 
-    char cmdline[4096];
-    const char *workload = "idle";
-    if (read_file("/proc/cmdline", cmdline, sizeof cmdline) > 0) {
-        char *w = strstr(cmdline, "ballast.workload=");
-        if (w) {
-            workload = w + strlen("ballast.workload=");
-            char *end = strchr(workload, ' ');
-            if (end) {
-                *end = 0;
+    read_file("/proc/cmdline", cmdline, sizeof cmdline);
+    char workload[64] = "idle";
+    const char *w = arg("workload");
+    if (w) {
+        size_t n = strcspn(w, " ");
+        snprintf(workload, sizeof workload, "%.*s", (int) (n < sizeof workload ? n : sizeof workload - 1), w);
+    }
+    seed = num("seed", 1);
+    rng_state = seed ^ 0x5DEECE66DULL;
+    unsigned long used = num("used", 0), hog = num("hog", 0), ws = num("ws", 0);
+    unsigned long rate = num("rate", 0), churn = num("churn", 0), step = num("step", 0), every = num("every", 20000);
+    int compile = 0, race = 0;
+    if (strncmp(workload, "memhog:", 7) == 0) { /* the old form: memhog:MIB, nothing stamped */
+        hog = strtoul(workload + 7, NULL, 10) * MIB / PAGE;
+        workload[6] = 0;
+    } else if (strcmp(workload, "compile") == 0) {
+        compile = 1;
+    } else if (strcmp(workload, "deflate-race") == 0) {
+        race = 1;
+    } else if (strcmp(workload, "idle") != 0 && strcmp(workload, "memhog") != 0
+            && strcmp(workload, "random-write") != 0 && strcmp(workload, "balloon") != 0) {
+        printf("BALLAST ERROR unknown workload %s\n", workload);
+    }
+
+    struct region *u = used ? new_region(used) : NULL;
+    struct region *wsr = compile && ws ? new_region(ws) : NULL;
+    unsigned long hogged = hog ? memhog(hog) : 0;
+    printf("BALLAST READY workload=%s stamped=%lu hogged=%lu free=%lu\n", workload, stamped_pages, hogged,
+           free_pages());
+
+    /* Until the host says CHECK: rewrites at `rate`, churn at `churn`, new pages every `every` us (deflate-race). */
+    uint64_t t0 = now_us(), last = t0, next_grow = t0 + every;
+    double rewrite_due = 0, churn_due = 0;
+    unsigned long slot = 0;
+    for (;;) {
+        if (host_says_check(5)) {
+            break;
+        }
+        uint64_t t = now_us();
+        double dt = (double) (t - last) / 1e6;
+        last = t;
+        if (u && rate) {
+            rewrite_due += dt * (double) rate / PAGE;
+            if (rewrite_due > (double) u->pages) {
+                rewrite_due = (double) u->pages;
+            }
+            for (; rewrite_due >= 1; rewrite_due--) {
+                restamp(u, rnd() % u->pages);
+            }
+        }
+        if (wsr && churn) {
+            /* free the oldest allocation of 1-16 pages (madvise gives them back) and allocate it anew */
+            churn_due += dt * (double) churn / PAGE;
+            if (churn_due > (double) wsr->pages) {
+                churn_due = (double) wsr->pages;
+            }
+            while (churn_due >= 1) {
+                unsigned long n = 1 + rnd() % 16;
+                if (slot + n > wsr->pages) {
+                    slot = 0;
+                    n = n < wsr->pages ? n : wsr->pages;
+                }
+                madvise(wsr->base + slot * PAGE, n * PAGE, MADV_DONTNEED);
+                for (unsigned long i = slot; i < slot + n; i++) {
+                    restamp(wsr, i);
+                }
+                slot += n;
+                churn_due -= (double) n;
+            }
+        }
+        if (race && step && t >= next_grow) {
+            next_grow = t + every;
+            if (free_pages() > step + 16 * MIB / PAGE) {
+                new_region(step);
             }
         }
     }
-    if (strncmp(workload, "memhog:", 7) == 0) {
-        memhog(strtol(workload + 7, NULL, 10));
-    } else if (strcmp(workload, "idle") != 0) {
-        printf("BALLAST ERROR unknown workload %s\n", workload);
-    }
-    printf("BALLAST READY workload=%s\n", workload);
+    printf("BALLAST CHECKING stamped=%lu after %lu ms\n", stamped_pages, (unsigned long) ((now_us() - t0) / 1000));
+    check();
     for (;;) {
         pause();
     }
