@@ -25,6 +25,7 @@ final class Json {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .addModule(new SimpleModule("ballast")
                     .addSerializer(FailPoint.class, ToStringSerializer.instance)
-                    .addSerializer(BalloonMessages.class, ToStringSerializer.instance))
+                    .addSerializer(BalloonMessages.class, ToStringSerializer.instance)
+                    .addSerializer(dev.ballast.core.engine.Postcopy.class, ToStringSerializer.instance))
             .build();
 }

@@ -76,6 +76,9 @@ public final class SimRun {
     private Workload workload;
     private SimCheckers checkers;
     private long nextTickNs;
+    /** The current hop's postcopy destination (null without postcopy). */
+    private PostcopyDestination postcopy;
+    private final List<PostcopyDestination.Figures> postcopyFigures = new ArrayList<>();
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
         this(scenario, layout, hooks, events, progress, SimOptions.DEFAULTS);
@@ -140,8 +143,12 @@ public final class SimRun {
         return RunReports.run(scenario, hops, checkers.violations().first(), wallMs);
     }
 
+    /** Each hop's postcopy figures, for the hops that switched to postcopy (for tests and the report). */
+    public List<PostcopyDestination.Figures> postcopyFigures() { return List.copyOf(postcopyFigures); }
+
     private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
         SimDestination dest = new SimDestination(layout);
+        postcopy = scenario.postcopy().enabled() ? new PostcopyDestination(dest, guest, costs, checkers.violations, events) : null;
         checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();
@@ -157,10 +164,10 @@ public final class SimRun {
                 failAfterPages = scenario.failAt().failAfterPages(layout.totalPages(), faultRandom);
                 failAtNs = scenario.failAt().failAtNs(attemptStart);
             }
-            SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs);
+            SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs, postcopy);
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
-            MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
+            MigrationEngine engine = new MigrationEngine(cfg, scenario.postcopy(), source, link, policy, sink, costs);
             if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
             last = fold.migrationStats();
@@ -171,15 +178,26 @@ public final class SimRun {
             runGuestFor(options.driver().retryDelayNs());
         }
         long hopNs = costs.worldNs() - hopStart;
+        RunReport.Postcopy pc = null;
+        if (postcopy != null && postcopy.active()) {
+            postcopy.end(); // a migration that failed in postcopy: the faults still waiting are not served
+            PostcopyDestination.Figures f = postcopy.figures();
+            postcopyFigures.add(f);
+            dev.ballast.core.engine.PostcopyStats e = fold.postcopyStats();
+            pc = new RunReport.Postcopy(e.switchOverNs() / 1e6, e.bytesBefore(), e.bytesAfter(), e.requestedPages(),
+                    e.unservedPages(), e.discardedPages(), e.balloonBitmapBytes(), e.recoveries(), f.faults(), f.zeroPlaced(),
+                    f.latencyMedianNs() / 1e6, f.latencyP99Ns() / 1e6, f.latencyMaxNs() / 1e6, f.lostProgressNs() / 1e6);
+        }
         RunReport.Verify verify;
         if (last.phase() == Phase.COMPLETED) {
             verify = verify(dest);
             guest.adopt(dest.content);
             guest.resume();
+            postcopy = null;
         } else {
             verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
-        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts);
+        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, pc);
     }
 
     private void drive(MigrationEngine engine, int hop) {
@@ -210,8 +228,13 @@ public final class SimRun {
     private void runGuestUntil(long t) {
         while (nextTickNs <= t) {
             guest.setNow(nextTickNs);
-            if (guest.running()) workload.tick(options.tickNs());
-            guest.tick(options.tickNs());
+            if (postcopy != null) postcopy.tick(nextTickNs);
+            if (postcopy != null && postcopy.stalled()) {
+                postcopy.lostProgress(options.tickNs()); // its vCPUs wait for a page
+            } else {
+                if (guest.running()) workload.tick(options.tickNs());
+                guest.tick(options.tickNs());
+            }
             nextTickNs += options.tickNs();
         }
         guest.setNow(t);

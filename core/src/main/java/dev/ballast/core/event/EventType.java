@@ -68,6 +68,8 @@ public enum EventType {
     COMMAND_BASE(13, Kind.INPUT, of("lastCmd", FieldFormat.COMMAND, "the device's last command id, -1 for none")),
     /** input: the answer to a content question about pages about to be sent. */
     CONTENT(12, Kind.INPUT, BLOCK, OFFSET, of("pages", CONTENT_COUNT, "n > 0: n pages all zero; -n: n pages all non-zero (see Content)")),
+    /** input: postcopy: the destination asks for pages its guest faulted on. */
+    PAGE_REQUEST(14, Kind.INPUT, BLOCK, OFFSET, PAGES),
 
     /** decision: the engine entered a phase. */
     PHASE(20, Kind.DECISION, of("phase", FieldFormat.PHASE, "Phase ordinal"), of("iteration", DEC, "pass number, the bulk stage is 1")),
@@ -99,13 +101,32 @@ public enum EventType {
     GUEST_RUN_STATE(30, Kind.DECISION, of("paused", BOOL, "1 paused, 0 resumed")),
     /** decision: the migration ended. */
     END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
-            of("downtimeNs", DEC, "from the pause to the end, 0 if never paused")),
+            of("downtimeNs", DEC, "from the pause to the end (postcopy: to the guest's resumption on the destination), 0 if never paused")),
+    /** decision: pre-copy ends in postcopy: the guest is paused at the next step and resumes on the destination. */
+    POSTCOPY_START(32, Kind.DECISION, of("pass", DEC, "the pass after whose sync the switch was decided")),
+    /** decision: at the switch-over, pages the destination holds that were written since they were sent (stale there). */
+    DISCARD(33, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: the switch-over is done: the device state went out and the guest runs on the destination. */
+    SWITCH_OVER(34, Kind.DECISION, of("discardedPages", DEC, "pages the destination was told are stale"),
+            of("downtimeNs", DEC, "from the pause to the guest's resumption on the destination")),
+    /** decision: the policy sent the balloon bitmap at the switch-over (the destination places those pages as zero itself). */
+    BALLOON_BITMAP(35, Kind.DECISION, of("pages", DEC, "pages in the balloon"), of("bytes", DEC, "bytes on the wire")),
+    /** decision: requested pages not sent because the source holds them as sent (or skipped on purpose). */
+    REQUEST_UNSERVED(36, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: postcopy recovery after a link failure: the destination's missing pages follow as DIRTY. */
+    POSTCOPY_RECOVER(37, Kind.DECISION, of("recovery", DEC, "recoveries so far in this migration, from 1")),
 
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
     /** info: a check after the run. */
     VERIFY(41, Kind.INFO, of("checkedPages", DEC, "pages checked"), of("mismatchedPages", DEC, "pages that differ"),
-            of("firstBadPage", DEC, "first bad page index, -1 for none"));
+            of("firstBadPage", DEC, "first bad page index, -1 for none")),
+    /** info: postcopy: the guest faulted on a page its destination lacks (sim). */
+    FAULT(42, Kind.INFO, BLOCK, OFFSET, of("write", BOOL, "1 a write, 0 a read")),
+    /** info: postcopy: a faulted page was placed and the guest went on (sim). */
+    FAULT_SERVED(43, Kind.INFO, BLOCK, OFFSET, of("latencyNs", DEC, "from the fault to the placement")),
+    /** info: postcopy: the destination placed a page its guest faulted on as zero itself (the balloon bitmap said it is ballooned). */
+    FAULT_ZERO(44, Kind.INFO, BLOCK, OFFSET);
 
     /** What an event is to a replay. */
     public enum Kind { INPUT, DECISION, INFO }

@@ -68,6 +68,15 @@ public final class RunFold implements EventSink {
     private long finishedIterations;
     private long finishedSyncs;
     private long finishedNs;
+    // the current migration's postcopy
+    private long pauseNs = -1;
+    private long switchOverNs = -1;
+    private long bytesAtSwitchOver = -1;
+    private long discardedPages;
+    private long requestedPages;
+    private long unservedPages;
+    private long balloonBitmapBytes;
+    private long recoveries;
 
     /** Counters that add up over migrations. */
     private static final class Tally {
@@ -186,6 +195,19 @@ public final class RunFold implements EventSink {
                 lastBandwidth = b;
             }
             case BALLOON_SKIP -> balloonSkip = a == 1;
+            case GUEST_RUN_STATE -> { if (a == 1) pauseNs = time; }
+            case SWITCH_OVER -> {
+                switchOverNs = b;
+                bytesAtSwitchOver = t.transferredBytes;
+            }
+            case DISCARD -> discardedPages += c;
+            case PAGE_REQUEST -> requestedPages += c;
+            case REQUEST_UNSERVED -> unservedPages += c;
+            case BALLOON_BITMAP -> {
+                balloonBitmapBytes += b;
+                t.transferredBytes += b;
+            }
+            case POSTCOPY_RECOVER -> recoveries++;
             case END -> {
                 endNs = time;
                 downtimeNs = c;
@@ -231,6 +253,14 @@ public final class RunFold implements EventSink {
         balloonSkip = false;
         lastBandwidth = 0;
         openRequest = 0;
+        pauseNs = -1;
+        switchOverNs = -1;
+        bytesAtSwitchOver = -1;
+        discardedPages = 0;
+        requestedPages = 0;
+        unservedPages = 0;
+        balloonBitmapBytes = 0;
+        recoveries = 0;
     }
 
     private long index(long block, long offset) {
@@ -240,7 +270,7 @@ public final class RunFold implements EventSink {
     // ------------------------------------------------------------------ checkpoints
 
     /** The checkpoint format; checkpoints of other versions are not restored (a reader then starts from the first event). */
-    public static final int SNAPSHOT_VERSION = 3;
+    public static final int SNAPSHOT_VERSION = 4;
 
     /**
      * The state as bytes: the version, the scalars and counters, then the pages still to send,
@@ -265,7 +295,8 @@ public final class RunFold implements EventSink {
     private long[] scalars() {
         return new long[] {eventNumber, stepNs, lastNs, migration, phase.ordinal(), iteration, syncs, startNs, setupEndNs, endNs,
                 downtimeNs, failureCause, balloonSkip ? 1 : 0, lastRemainingBytes, lastBandwidth, linkFailures, openRequest,
-                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth};
+                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth,
+                pauseNs, switchOverNs, bytesAtSwitchOver, discardedPages, requestedPages, unservedPages, balloonBitmapBytes, recoveries};
     }
 
     private void scalars(long[] v) {
@@ -274,9 +305,11 @@ public final class RunFold implements EventSink {
         failureCause = (int) v[11]; balloonSkip = v[12] == 1; lastRemainingBytes = v[13]; lastBandwidth = v[14];
         linkFailures = v[15]; openRequest = (int) v[16]; openRejected = v[17] == 1; finishedIterations = v[18];
         finishedSyncs = v[19]; finishedNs = v[20]; lastCheckBandwidth = v[21];
+        pauseNs = v[22]; switchOverNs = v[23]; bytesAtSwitchOver = v[24]; discardedPages = v[25]; requestedPages = v[26];
+        unservedPages = v[27]; balloonBitmapBytes = v[28]; recoveries = v[29];
     }
 
-    private static final int SCALARS = 22;
+    private static final int SCALARS = 30;
 
     private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
         long[] runs = {0};
@@ -387,6 +420,14 @@ public final class RunFold implements EventSink {
      */
     public EngineStats migrationStats() {
         return stats(current, iteration, syncs, elapsedNs());
+    }
+
+    /** The current migration's postcopy figures, as its engine's {@code postcopyStats()} gives them. */
+    public dev.ballast.core.engine.PostcopyStats postcopyStats() {
+        long bytes = current.transferredBytes;
+        return new dev.ballast.core.engine.PostcopyStats(switchOverNs >= 0, Math.max(0, switchOverNs),
+                bytesAtSwitchOver < 0 ? bytes : bytesAtSwitchOver, bytesAtSwitchOver < 0 ? 0 : bytes - bytesAtSwitchOver,
+                discardedPages, requestedPages, unservedPages, balloonBitmapBytes, (int) recoveries);
     }
 
     /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */

@@ -19,6 +19,12 @@ public final class RunReports {
      */
     public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
                                 RunReport.Verify verify, List<RunReport.Attempt> attempts) {
+        return hop(s, timeModel, sum, last, hopNs, verify, attempts, null);
+    }
+
+    /** As above, for a migration that switched to postcopy ({@code postcopy} null: it did not). */
+    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
+                                RunReport.Verify verify, List<RunReport.Attempt> attempts, RunReport.Postcopy postcopy) {
         return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), timeModel,
                 last.phase().name().toLowerCase(Locale.ROOT), hopNs / 1e6, last.downtimeNs() / 1e6, last.setupNs() / 1e6,
                 sum.iterations(), sum.transferredBytes(),
@@ -26,7 +32,7 @@ public final class RunReports {
                 new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
                 new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive(),
                         s.balloonSkipOff()),
-                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
+                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0, postcopy);
     }
 
     /**
@@ -78,12 +84,12 @@ public final class RunReports {
     public static RunReport withWall(RunReport r, double wallMs) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs);
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.postcopy());
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.setupTimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs());
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.postcopy());
     }
 }
