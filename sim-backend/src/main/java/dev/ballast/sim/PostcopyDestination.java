@@ -35,8 +35,11 @@ public final class PostcopyDestination {
 
     /** Pages faulted on and not yet placed. */
     private final PageBitmap waiting;
-    /** Faults waiting, as (page, time of the fault); requests not yet delivered to the source follow from {@link #undelivered}. */
-    private long[] pending = new long[32];
+    /**
+     * Faults waiting, as (page, time of the fault, the value the guest writes once it is placed);
+     * requests not yet delivered to the source follow from {@link #undelivered}.
+     */
+    private long[] pending = new long[48];
     private int pendingCount;
     private int undelivered;
     /** The balloon bitmap the switch-over carried, or null. */
@@ -108,7 +111,7 @@ public final class PostcopyDestination {
      * source for it (the request reaches the source a link latency later); a page of the balloon
      * bitmap is placed here as zero at once.
      */
-    boolean fault(long index) {
+    boolean fault(long index, int value) {
         if (dest.received.get(index)) return false;
         if (ended) {
             // After the migration the destination's memory is plain memory: a page never placed reads as zero.
@@ -125,12 +128,15 @@ public final class PostcopyDestination {
         if (!waiting.get(index)) {
             waiting.set(index);
             faults++;
-            if (pendingCount * 2 == pending.length) pending = Arrays.copyOf(pending, pending.length * 2);
-            pending[2 * pendingCount] = index;
-            pending[2 * pendingCount + 1] = guest.nowNs();
+            if (pendingCount * 3 == pending.length) pending = Arrays.copyOf(pending, pending.length * 2);
+            pending[3 * pendingCount] = index;
+            pending[3 * pendingCount + 1] = guest.nowNs();
+            pending[3 * pendingCount + 2] = value;
             pendingCount++;
             RamBlock b = blockOf(index);
             events.publish(EventType.FAULT, guest.nowNs(), b.index(), index - b.firstIndex(), 1);
+        } else {
+            for (int i = 0; i < pendingCount; i++) if (pending[3 * i] == index) pending[3 * i + 2] = value; // the last write wins
         }
         return true;
     }
@@ -158,10 +164,18 @@ public final class PostcopyDestination {
         lostProgressNs += ns;
     }
 
+    /**
+     * The link was recovered: every fault still waiting is asked for again (a request the source
+     * took before the failure may not have been served), as QEMU's destination does on resuming.
+     */
+    void relinked() {
+        undelivered = 0;
+    }
+
     /** The requests that have reached the source by {@code now}, oldest first. */
     void deliverRequests(long now, PageRanges into) {
-        while (undelivered < pendingCount && pending[2 * undelivered + 1] + oneWayNs <= now) {
-            long index = pending[2 * undelivered];
+        while (undelivered < pendingCount && pending[3 * undelivered + 1] + oneWayNs <= now) {
+            long index = pending[3 * undelivered];
             undelivered++;
             RamBlock b = blockOf(index);
             into.range(b.index(), index - b.firstIndex(), 1);
@@ -187,8 +201,9 @@ public final class PostcopyDestination {
         waiting.clear(index);
         long arrival = costs.nanoTime() + oneWayNs;
         for (int i = 0; i < pendingCount; i++) {
-            if (pending[2 * i] != index) continue;
-            long latency = arrival - pending[2 * i + 1];
+            if (pending[3 * i] != index) continue;
+            long latency = arrival - pending[3 * i + 1];
+            int value = (int) pending[3 * i + 2];
             if (latencyCount == latencies.length) latencies = Arrays.copyOf(latencies, latencies.length * 2);
             latencies[latencyCount++] = latency;
             RamBlock b = blockOf(index);
@@ -198,13 +213,13 @@ public final class PostcopyDestination {
                         + latency / 1_000_000 + " ms for its page, over the bound of " + boundNs / 1_000_000 + " ms");
             }
             remove(i);
-            break;
+            guest.writePlaced(index, value);
+            return;
         }
-        guest.writePlaced(index);
     }
 
     private void remove(int i) {
-        System.arraycopy(pending, 2 * (i + 1), pending, 2 * i, 2 * (pendingCount - i - 1));
+        System.arraycopy(pending, 3 * (i + 1), pending, 3 * i, 3 * (pendingCount - i - 1));
         pendingCount--;
         if (i < undelivered) undelivered--;
     }
@@ -218,12 +233,13 @@ public final class PostcopyDestination {
         ended = true;
         while (pendingCount > 0) {
             long index = pending[0];
+            int value = (int) pending[2];
             violations.record(Invariant.FAULTS_SERVED, "the guest faulted on page " + layout.describeIndex(index)
                     + " after the switch-over and the source never sent it (it held the page as sent or skipped, not to send)");
             remove(0);
             waiting.clear(index);
             placeLocally(index);
-            guest.writePlaced(index);
+            guest.writePlaced(index, value);
         }
     }
 

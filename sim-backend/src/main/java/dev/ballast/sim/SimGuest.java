@@ -138,11 +138,11 @@ public class SimGuest implements SourceGuest {
     }
 
     /**
-     * Postcopy: whether a write to this page must wait for it (the destination lacks it: the guest
-     * faults, and the write is made once the page is placed).
+     * Postcopy: whether a write of {@code value} to this page must wait for it (the destination
+     * lacks it: the guest faults, and the write is made once the page is placed).
      */
-    private boolean faults(long index) {
-        return onDestination != null && onDestination.fault(index);
+    private boolean faults(long index, int value) {
+        return onDestination != null && onDestination.fault(index, value);
     }
 
     private int nextVersion() {
@@ -152,7 +152,10 @@ public class SimGuest implements SourceGuest {
 
     /** The guest writes a page. */
     public void write(long index) {
-        if (faults(index)) return;
+        if (onDestination != null) {
+            writeValue(index, nextVersion());
+            return;
+        }
         set(index, nextVersion());
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
@@ -174,8 +177,9 @@ public class SimGuest implements SourceGuest {
 
     /** The host writes a page of guest memory (a device's used ring). */
     public void hostWrite(long index) {
-        if (faults(index)) return;
-        set(index, nextVersion());
+        int v = nextVersion();
+        if (faults(index, v)) return;
+        set(index, v);
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -199,12 +203,7 @@ public class SimGuest implements SourceGuest {
     public void freePages(long index, long pages) {
         int poison = features.poisonByte();
         if (poison != 0 && onDestination != null) {
-            for (long i = index; i < index + pages; i++) {
-                if (faults(i)) continue;
-                set(i, -poison);
-                if (logging) dirty.set(i);
-                checkers.resend.onWrite(i);
-            }
+            for (long i = index; i < index + pages; i++) writeValue(i, -poison);
         } else if (poison != 0) {
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
@@ -249,9 +248,17 @@ public class SimGuest implements SourceGuest {
         this.onDestination = dest;
     }
 
-    /** Postcopy: a deferred write, made now that its page was placed on the destination. */
-    void writePlaced(long index) {
-        write(index);
+    /** Postcopy: the guest writes {@code value} to a page on the destination (it faults first if the page is not there). */
+    private void writeValue(long index, int value) {
+        if (faults(index, value)) return;
+        writePlaced(index, value);
+    }
+
+    /** Postcopy: a write made now that its page is on the destination (a deferred one, once the page was placed). */
+    void writePlaced(long index, int value) {
+        set(index, value);
+        if (logging) dirty.set(index);
+        checkers.resend.onWrite(index);
     }
 
     void setNow(long ns) { this.nowNs = ns; }

@@ -212,6 +212,7 @@ final class SimLink implements PageLink {
         // An injected failure happens once: the recovered link holds.
         failAfterPages = -1;
         failAtNs = -1;
+        p.relinked();
         costs.wait(2.0 * costs.profile.linkLatencyNs());
         costs.bytes(header + (dst.layout.totalPages() + 7) / 8); // the destination's received bitmap
         for (RamBlock b : dst.layout.blocks()) {

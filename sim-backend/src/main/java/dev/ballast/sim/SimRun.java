@@ -4,6 +4,7 @@ import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.MigrationEngine;
+import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
@@ -45,17 +46,24 @@ public final class SimRun {
      * engine the run creates (one per attempt), e.g. to cancel it from a wrapped guest.
      */
     public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source,
-                        Consumer<MigrationEngine> engine) {
-        public static final Hooks NONE = new Hooks(null, null, null, null);
+                        Consumer<MigrationEngine> engine, UnaryOperator<PageLink> link) {
+        public static final Hooks NONE = new Hooks(null, null, null, null, null);
 
-        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine); }
+        public Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source, Consumer<MigrationEngine> engine) {
+            this(policy, guest, source, engine, null);
+        }
 
-        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine); }
+        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine, link); }
 
-        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine); }
+        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine, link); }
+
+        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine, link); }
 
         /** Called with every engine the run creates, before its first step. */
-        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e); }
+        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e, link); }
+
+        /** The engine's view of the link to the destination (a wrapper, e.g. one that forgets a postcopy discard). */
+        public Hooks withLink(UnaryOperator<PageLink> l) { return new Hooks(policy, guest, source, engine, l); }
     }
 
     /** Makes the guest; a test may return a subclass. */
@@ -167,7 +175,8 @@ public final class SimRun {
             SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs, postcopy);
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
-            MigrationEngine engine = new MigrationEngine(cfg, scenario.postcopy(), source, link, policy, sink, costs);
+            PageLink engineLink = hooks.link() != null ? hooks.link().apply(link) : link;
+            MigrationEngine engine = new MigrationEngine(cfg, scenario.postcopy(), source, engineLink, policy, sink, costs);
             if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
             last = fold.migrationStats();
