@@ -81,6 +81,14 @@ final class Converters {
         }
     }
 
+    /** {@code --postcopy-after}: a pass number, {@code auto} or {@code off}. */
+    static final class PostcopyAfter implements ITypeConverter<dev.ballast.core.engine.Postcopy> {
+        @Override
+        public dev.ballast.core.engine.Postcopy convert(String value) {
+            return dev.ballast.core.engine.Postcopy.parse(value);
+        }
+    }
+
     /** A byte, {@code 0xaa} or {@code 170}. */
     static final class Byte implements ITypeConverter<Integer> {
         @Override

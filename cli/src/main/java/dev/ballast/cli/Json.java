@@ -28,7 +28,8 @@ final class Json {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .addModule(new SimpleModule("ballast")
                     .addSerializer(FailPoint.class, ToStringSerializer.instance)
-                    .addSerializer(BalloonMessages.class, ToStringSerializer.instance))
+                    .addSerializer(BalloonMessages.class, ToStringSerializer.instance)
+                    .addSerializer(dev.ballast.core.engine.Postcopy.class, ToStringSerializer.instance))
             // the run's "ram" object carries QEMU query-migrate's own names (normal-bytes, dirty-pages-rate, ...)
             .addMixIn(RunReport.Ram.class, QemuNames.class)
             .build();

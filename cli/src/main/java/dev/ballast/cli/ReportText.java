@@ -38,6 +38,7 @@ final class ReportText {
                     + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off")
                     + (b.skipOff() != null ? " (" + b.skipOff() + ")" : ""));
         }
+        if (r.postcopy() != null) postcopy(sb, r.postcopy());
         if (r.attempts() != null && r.attempts().size() > 1) {
             int i = 1;
             for (RunReport.Attempt a : r.attempts()) {
@@ -85,6 +86,19 @@ final class ReportText {
             sb.append(" OVER THE LIMIT by ").append(ms(r.downtimeMs() - r.downtimeLimitMs())).append(" ms");
         }
         return sb.toString();
+    }
+
+    /** Postcopy's lines: the switch-over, what went before and after it, the faults. */
+    private static void postcopy(StringBuilder sb, RunReport.Postcopy p) {
+        line(sb, "postcopy", "switch-over " + ms(p.switchOverMs()) + " ms, " + count(p.discardedPages()) + " pages discarded"
+                + (p.balloonBitmapBytes() > 0 ? ", balloon bitmap " + Units.formatBytes(p.balloonBitmapBytes()) : "")
+                + (p.recoveries() > 0 ? ", " + p.recoveries() + " recover" + (p.recoveries() == 1 ? "y" : "ies") : ""));
+        line(sb, "", "sent " + Units.formatBytes(p.bytesBeforeSwitchOver()) + " before, " + Units.formatBytes(p.postcopyBytes())
+                + " after; " + count(p.postcopyRequests()) + " pages requested" + (p.unservedRequests() > 0
+                ? " (" + count(p.unservedRequests()) + " not served)" : ""));
+        line(sb, "faults", count(p.faults()) + (p.zeroPlaced() > 0 ? " (+" + count(p.zeroPlaced()) + " placed as zero)" : "")
+                + ", latency median " + ms(p.faultLatencyMedianMs()) + " ms, p99 " + ms(p.faultLatencyP99Ms()) + " ms, max "
+                + ms(p.faultLatencyMaxMs()) + " ms; guest stalled " + ms(p.lostProgressMs()) + " ms");
     }
 
     /** The table of a comparison, one row per policy; percentages are of the {@code legacy} row when there is one. */

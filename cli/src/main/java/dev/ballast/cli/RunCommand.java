@@ -34,7 +34,7 @@ final class RunCommand implements Callable<Integer> {
     ScenarioOptions options;
 
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "legacy", order = 4,
-            description = "Migration policy (docs/policies.md): legacy, balloon, hint, bitmap, hint+balloon, or any other the backend knows. "
+            description = "Migration policy (docs/policies.md): legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, or any other the backend knows. "
                     + "Default: ${DEFAULT-VALUE}.")
     String policy;
 

@@ -65,6 +65,16 @@ final class ScenarioOptions {
                     + "1.5x as many (a later pass), 250ms into the attempt (before --time-cap, if set), or random.")
     FailPoint failAt;
 
+    @Option(names = "--postcopy-after", order = 11, paramLabel = "N|auto", converter = Converters.PostcopyAfter.class,
+            description = "Switch to postcopy after pass N (1: after the bulk stage), or auto: once pre-copy is not converging "
+                    + "(the rest fell by less than a tenth in a pass, or a cap would force stop-and-copy). The guest then runs on "
+                    + "the destination and faults in what it lacks. Default: off (pre-copy only).")
+    dev.ballast.core.engine.Postcopy postcopyAfter;
+
+    @Option(names = "--postcopy-hints", order = 11,
+            description = "Let free page hinting run with postcopy (QEMU refuses to since 2021; this finds out why).")
+    boolean postcopyHints;
+
     @Option(names = "--poison", order = 12, paramLabel = "BYTE", defaultValue = "0", converter = Converters.Byte.class,
             description = "The guest poisons free pages with this byte (0xaa or 170); 0 = no poisoning.")
     int poisonByte;
@@ -167,7 +177,9 @@ final class ScenarioOptions {
 
     /** The scenario; a setting it refuses is a {@code SettingException}. */
     Scenario toScenario(Backend b, String policy, CostProfile costProfile) {
+        dev.ballast.core.engine.Postcopy postcopy = postcopyAfter == null ? dev.ballast.core.engine.Postcopy.OFF : postcopyAfter;
+        if (postcopyHints) postcopy = postcopy.withHints(true);
         return new Scenario(backend, memBytes, workload, policy, seed, bandwidth(b), downtimeNs, maxIterations,
-                timeCapNs, chain, failAt, poisonByte, !noTellHost, balloonMessages, hintStartId, costProfile);
+                timeCapNs, chain, failAt, poisonByte, !noTellHost, balloonMessages, hintStartId, costProfile, postcopy);
     }
 }

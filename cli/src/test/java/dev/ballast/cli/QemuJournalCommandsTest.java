@@ -164,9 +164,9 @@ class QemuJournalCommandsTest {
         try (var s = Files.list(a)) {
             queue = s.filter(p -> p.toString().endsWith(".cq4")).findFirst().orElseThrow();
         }
-        // damage the first QEMU_PAGE record (type id 33, little-endian) inside the queue file: its block field
+        // damage the first QEMU_PAGE record (type id 50, little-endian) inside the queue file: its block field
         byte[] q = Files.readAllBytes(queue);
-        int at = indexOf(q, new byte[] {33, 0, 0, 0, 0, 0, 0, 0});
+        int at = indexOf(q, new byte[] {50, 0, 0, 0, 0, 0, 0, 0});
         assertThat(at).isPositive();
         try (RandomAccessFile f = new RandomAccessFile(queue.toFile(), "rw")) {
             f.seek(at + 16);

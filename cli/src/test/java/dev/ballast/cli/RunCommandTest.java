@@ -260,6 +260,9 @@ class RunCommandTest {
         "--workload idle:5|--workload idle:5: idle takes no argument after ':' (only balloon:P and deflate-race:P do)",
         "--mem 1P|--mem 1P: the simulator holds at most 2T",
         "--backend kvm --mem 3M|--mem 3M: the KVM backend needs a multiple of 2M",
+        "--postcopy-after 0|--postcopy-after 0: must be a pass number >= 1 or auto",
+        "--postcopy-after soon|--postcopy-after soon: expected a pass number (1 switches after the bulk stage), auto or off",
+        "--postcopy-hints|--postcopy-hints: needs --postcopy-after (there is no postcopy to allow hints with)",
     })
     void shouldRefuseAnInputThatWouldMeanSomethingElseBeforePrintingAnything(String args, String line) {
         Cli.Result r = cli.run(("run " + args).split(" "));
@@ -269,6 +272,14 @@ class RunCommandTest {
         assertThat(r.out()).isEmpty();
         assertThat(sim.scenarios).isEmpty();
         assertThat(kvm.scenarios).isEmpty();
+    }
+
+    @Test
+    void shouldTakeThePostcopySwitchPointAndTheHintsRule() {
+        assertThat(cli.run("run", "--postcopy-after", "3").exitCode()).isZero();
+        assertThat(cli.run("run", "--postcopy-after", "auto", "--postcopy-hints").exitCode()).isZero();
+        assertThat(cli.run("run").exitCode()).isZero();
+        assertThat(sim.scenarios).extracting(s -> s.postcopy().toString()).containsExactly("3", "auto+hints", "off");
     }
 
     @Test

@@ -70,6 +70,11 @@ public final class PageHistory {
         lines.add(String.format(Locale.ROOT, "  #%-9d %12.3f ms  %s", e.number, timeNs / 1e6, what));
     }
 
+    /** An event of the guest's own clock (the simulator's postcopy destination), told at its own time. */
+    private void sayAt(Event e, String what) {
+        lines.add(String.format(Locale.ROOT, "  #%-9d %12.3f ms  %s", e.number, e.timeNs / 1e6, what));
+    }
+
     private void apply(Event e) {
         long a = e.a, b = e.b, c = e.c;
         switch (e.type) {
@@ -161,7 +166,19 @@ public final class PageHistory {
                 if (coversPfn(b, c)) say(e, "a guest request naming it was rejected: " + RejectReason.byCode(a));
             }
             case LINK_FAILED -> say(e, "the link failed here");
-            case GUEST_RUN_STATE -> { if (a == 1) say(e, "the guest is paused: stop-and-copy"); }
+            case GUEST_RUN_STATE -> { if (a == 1) say(e, "the guest is paused: stop-and-copy (or postcopy's switch-over)"); }
+            case POSTCOPY_START -> say(e, "pre-copy ends after pass " + a + ": postcopy");
+            case DISCARD -> { if (covers(a, b, c)) say(e, "discarded at the switch-over: stale on the destination (written since it was sent)"); }
+            case SWITCH_OVER -> say(e, "switch-over: the guest resumes on the destination"
+                    + (pending ? "; the page is not there yet (sent in the background, or when the guest faults on it)" : ""));
+            case PAGE_REQUEST -> { if (covers(a, b, c)) say(e, "the destination asked for it (its guest faulted on it)"); }
+            case REQUEST_UNSERVED -> {
+                if (covers(a, b, c)) say(e, "asked for but NOT SENT: the source holds it as sent or skipped, so the guest waits for it");
+            }
+            case POSTCOPY_RECOVER -> say(e, "postcopy recovery " + a + ": the destination says which pages it lacks");
+            case FAULT -> { if (covers(a, b, 1)) sayAt(e, "the guest faulted on it on the destination"); }
+            case FAULT_SERVED -> { if (covers(a, b, 1)) sayAt(e, String.format(Locale.ROOT, "placed on the destination; the fault waited %.3f ms", c / 1e6)); }
+            case FAULT_ZERO -> { if (covers(a, b, 1)) sayAt(e, "placed as zero by the destination itself (in the balloon bitmap)"); }
             default -> { }
         }
     }

@@ -101,7 +101,7 @@ public final class Replay {
 
         void migrate() {
             running = true;
-            engine = new MigrationEngine(manifest.engine(), this, this, Policies.create(manifest.policy()), this, this);
+            engine = new MigrationEngine(manifest.engine(), manifest.postcopy(), this, this, Policies.create(manifest.policy()), this, this);
             while (!engine.phase().isTerminal()) engine.doWork();
         }
 
@@ -221,5 +221,34 @@ public final class Replay {
         @Override public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException { maybeFail(); }
         @Override public void endIteration(int iteration) throws LinkException { maybeFail(); }
         @Override public void complete() throws LinkException { maybeFail(); }
+
+        // postcopy: the destination's page requests and its missing pages after a recovery are inputs
+        @Override public void discard(int block, long offset, long count) throws LinkException { maybeFail(); }
+        @Override public void switchOver() throws LinkException { maybeFail(); }
+
+        @Override
+        public long sendBalloonBitmap(dev.ballast.core.mem.PageBitmap balloon) throws LinkException {
+            maybeFail();
+            Event e = expect(EventType.BALLOON_BITMAP, "the bytes of the balloon bitmap");
+            return e.b; // the engine publishes it, which checks the rest
+        }
+
+        @Override
+        public void pollRequests(PageRanges requests) throws LinkException {
+            maybeFail();
+            while (next(EventType.PAGE_REQUEST)) {
+                Event e = in.peek(0);
+                requests.range((int) e.a, e.b, e.c); // the engine publishes it (consumed), then serves it
+            }
+        }
+
+        @Override
+        public void recover(PageRanges missing) throws LinkException {
+            maybeFail();
+            while (next(EventType.DIRTY)) {
+                Event e = in.peek(0);
+                missing.range((int) e.a, e.b, e.c);
+            }
+        }
     }
 }

@@ -59,6 +59,23 @@ class PageHistoryTest {
     }
 
     @Test
+    void shouldTellAFaultedPagesHistoryInPostcopy() {
+        Scenario s = Scenario.sim(256 * M, "random-write,rate=4GiB/s", "legacy", 3).withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse("2"));
+        ReplayTest.Recording rec = new ReplayTest.Recording();
+        long[] faulted = {-1};
+        RamLayout layout = s.layout();
+        new SimRun(s, layout, SimRun.Hooks.NONE, (type, t, a, b, c) -> {
+            rec.publish(type, t, a, b, c);
+            if (type == dev.ballast.core.event.EventType.FAULT && faulted[0] < 0) faulted[0] = layout.block((int) a).firstPfn() + b;
+        }, Backend.Progress.NONE).run();
+        assertThat(faulted[0]).as("a page faulted on").isNotNegative();
+        List<String> story = PageHistory.of(RunManifest.of(s), rec.stream(), faulted[0]);
+        assertThat(String.join("\n", story)).containsSubsequence("switch-over: the guest resumes on the destination",
+                "the guest faulted on it on the destination", "the destination asked for it", "placed on the destination; the fault waited");
+    }
+
+    @Test
     void shouldRefuseAPfnThatIsNotRam() {
         Scenario s = Scenario.sim(4L << 30, "idle", "legacy", 5);
         long inTheHole = (3L << 30) / RamLayout.PAGE_SIZE;

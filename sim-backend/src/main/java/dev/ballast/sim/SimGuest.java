@@ -61,7 +61,12 @@ public class SimGuest implements SourceGuest {
     private final RequestQueue queue = new RequestQueue();
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
 
+    /** The guest's memory as the guest sees it (in postcopy: what it last wrote, or the source's page). */
     int[][] content;
+    /** The memory the migration reads pages from: the content, but in postcopy the source's, frozen at the switch-over. */
+    int[][] sourceMemory;
+    /** Postcopy: the guest runs on the destination, its writes land there, and a page it lacks faults (else null). */
+    private PostcopyDestination onDestination;
     private int version;
     private boolean logging;
     private boolean running = true;
@@ -110,6 +115,7 @@ public class SimGuest implements SourceGuest {
             content[i] = new int[Math.toIntExact(blocks[i].pages())];
             if (poison != 0) java.util.Arrays.fill(content[i], -poison);
         }
+        this.sourceMemory = content;
         // Two pages for the devices' used rings, allocated before anything else.
         this.ringPages = new long[2];
         for (int i = 0; i < ringPages.length; i++) {
@@ -128,6 +134,15 @@ public class SimGuest implements SourceGuest {
     private void set(long index, int value) {
         RamBlock b = blockOf(index);
         content[b.index()][(int) (index - b.firstIndex())] = value;
+        if (onDestination != null) onDestination.written(b.index(), (int) (index - b.firstIndex()), value);
+    }
+
+    /**
+     * Postcopy: whether a write of {@code value} to this page must wait for it (the destination
+     * lacks it: the guest faults, and the write is made once the page is placed).
+     */
+    private boolean faults(long index, int value) {
+        return onDestination != null && onDestination.fault(index, value);
     }
 
     private int nextVersion() {
@@ -137,6 +152,10 @@ public class SimGuest implements SourceGuest {
 
     /** The guest writes a page. */
     public void write(long index) {
+        if (onDestination != null) {
+            writeValue(index, nextVersion());
+            return;
+        }
         set(index, nextVersion());
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
@@ -144,6 +163,10 @@ public class SimGuest implements SourceGuest {
 
     /** The guest writes every page of [index, index+pages). */
     public void writeRange(long index, long pages) {
+        if (onDestination != null) {
+            for (long i = index; i < index + pages; i++) write(i);
+            return;
+        }
         RamBlock b = blockOf(index);
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
@@ -154,7 +177,9 @@ public class SimGuest implements SourceGuest {
 
     /** The host writes a page of guest memory (a device's used ring). */
     public void hostWrite(long index) {
-        set(index, nextVersion());
+        int v = nextVersion();
+        if (faults(index, v)) return;
+        set(index, v);
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -177,7 +202,9 @@ public class SimGuest implements SourceGuest {
     /** The guest frees pages; under poisoning it fills them with the poison value first. */
     public void freePages(long index, long pages) {
         int poison = features.poisonByte();
-        if (poison != 0) {
+        if (poison != 0 && onDestination != null) {
+            for (long i = index; i < index + pages; i++) writeValue(i, -poison);
+        } else if (poison != 0) {
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
@@ -204,9 +231,39 @@ public class SimGuest implements SourceGuest {
     /** The guest now runs on this memory (the destination's, after a migration). */
     void adopt(int[][] memory) {
         this.content = memory;
+        this.sourceMemory = memory;
+        this.onDestination = null;
+    }
+
+    /**
+     * Postcopy's switch-over: the migration goes on reading the source's memory as it is now, and
+     * the guest runs on {@code dest}: its memory as it sees it starts as the source's, its writes
+     * land on the destination too, and a page the destination lacks faults.
+     */
+    void moveTo(PostcopyDestination dest) {
+        this.sourceMemory = content;
+        int[][] seen = new int[content.length][];
+        for (int i = 0; i < content.length; i++) seen[i] = content[i].clone();
+        this.content = seen;
+        this.onDestination = dest;
+    }
+
+    /** Postcopy: the guest writes {@code value} to a page on the destination (it faults first if the page is not there). */
+    private void writeValue(long index, int value) {
+        if (faults(index, value)) return;
+        writePlaced(index, value);
+    }
+
+    /** Postcopy: a write made now that its page is on the destination (a deferred one, once the page was placed). */
+    void writePlaced(long index, int value) {
+        set(index, value);
+        if (logging) dirty.set(index);
+        checkers.resend.onWrite(index);
     }
 
     void setNow(long ns) { this.nowNs = ns; }
+
+    long nowNs() { return nowNs; }
 
     long syncCount() { return syncs; }
 
@@ -241,10 +298,13 @@ public class SimGuest implements SourceGuest {
             }
             long n = 1L << order;
             balloon.setRange(i, i + n);
-            // The host gives the pages back to its own memory (madvise): they read as zero.
-            RamBlock b = blockOf(i);
-            int off = (int) (i - b.firstIndex());
-            java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
+            // The host gives the pages back to its own memory (madvise): they read as zero. Not on a
+            // postcopy destination: QEMU inhibits the balloon there until the migration ends.
+            if (onDestination == null) {
+                RamBlock b = blockOf(i);
+                int off = (int) (i - b.firstIndex());
+                java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
+            }
             if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
             done += n;
         }
@@ -459,7 +519,7 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public long classify(int block, long offset, long max) {
-        int[] c = content[block];
+        int[] c = sourceMemory[block];
         int from = (int) offset;
         int to = (int) (offset + max);
         int i = from;

@@ -4,6 +4,7 @@ import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.MigrationEngine;
+import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
@@ -45,17 +46,24 @@ public final class SimRun {
      * engine the run creates (one per attempt), e.g. to cancel it from a wrapped guest.
      */
     public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source,
-                        Consumer<MigrationEngine> engine) {
-        public static final Hooks NONE = new Hooks(null, null, null, null);
+                        Consumer<MigrationEngine> engine, UnaryOperator<PageLink> link) {
+        public static final Hooks NONE = new Hooks(null, null, null, null, null);
 
-        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine); }
+        public Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source, Consumer<MigrationEngine> engine) {
+            this(policy, guest, source, engine, null);
+        }
 
-        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine); }
+        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine, link); }
 
-        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine); }
+        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine, link); }
+
+        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine, link); }
 
         /** Called with every engine the run creates, before its first step. */
-        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e); }
+        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e, link); }
+
+        /** The engine's view of the link to the destination (a wrapper, e.g. one that forgets a postcopy discard). */
+        public Hooks withLink(UnaryOperator<PageLink> l) { return new Hooks(policy, guest, source, engine, l); }
     }
 
     /** Makes the guest; a test may return a subclass. */
@@ -77,6 +85,9 @@ public final class SimRun {
     private SimCheckers checkers;
     private long nextTickNs;
     private boolean oldSwitchoverRule;
+    /** The current hop's postcopy destination (null without postcopy). */
+    private PostcopyDestination postcopy;
+    private final List<PostcopyDestination.Figures> postcopyFigures = new ArrayList<>();
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
         this(scenario, layout, hooks, events, progress, SimOptions.DEFAULTS);
@@ -150,8 +161,12 @@ public final class SimRun {
         return RunReports.run(scenario, hops, checkers.violations().first(), wallMs);
     }
 
+    /** Each hop's postcopy figures, for the hops that switched to postcopy (for tests and the report). */
+    public List<PostcopyDestination.Figures> postcopyFigures() { return List.copyOf(postcopyFigures); }
+
     private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
         SimDestination dest = new SimDestination(layout);
+        postcopy = scenario.postcopy().enabled() ? new PostcopyDestination(dest, guest, costs, checkers.violations, events) : null;
         checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();
@@ -167,10 +182,11 @@ public final class SimRun {
                 failAfterPages = scenario.failAt().failAfterPages(layout.totalPages(), faultRandom);
                 failAtNs = scenario.failAt().failAtNs(attemptStart);
             }
-            SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs);
+            SimLink link = new SimLink(guest, dest, costs, checkers.resend, failAfterPages, failAtNs, postcopy);
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
-            MigrationEngine engine = new MigrationEngine(cfg, source, link, policy, sink, costs);
+            PageLink engineLink = hooks.link() != null ? hooks.link().apply(link) : link;
+            MigrationEngine engine = new MigrationEngine(cfg, scenario.postcopy(), source, engineLink, policy, sink, costs);
             if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
             last = fold.migrationStats();
@@ -181,15 +197,26 @@ public final class SimRun {
             runGuestFor(options.driver().retryDelayNs());
         }
         long hopNs = costs.worldNs() - hopStart;
+        RunReport.Postcopy pc = null;
+        if (postcopy != null && postcopy.active()) {
+            postcopy.end(); // a migration that failed in postcopy: the faults still waiting are not served
+            PostcopyDestination.Figures f = postcopy.figures();
+            postcopyFigures.add(f);
+            dev.ballast.core.engine.PostcopyStats e = fold.postcopyStats();
+            pc = new RunReport.Postcopy(e.switchOverNs() / 1e6, e.bytesBefore(), e.bytesAfter(), e.requestedPages(),
+                    e.unservedPages(), e.discardedPages(), e.balloonBitmapBytes(), e.recoveries(), f.faults(), f.zeroPlaced(),
+                    f.latencyMedianNs() / 1e6, f.latencyP99Ns() / 1e6, f.latencyMaxNs() / 1e6, f.lostProgressNs() / 1e6);
+        }
         RunReport.Verify verify;
         if (last.phase() == Phase.COMPLETED) {
             verify = verify(dest);
             guest.adopt(dest.content);
             guest.resume();
+            postcopy = null;
         } else {
             verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
         }
-        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures());
+        return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures(), pc);
     }
 
     private void drive(MigrationEngine engine, int hop) {
@@ -220,8 +247,13 @@ public final class SimRun {
     private void runGuestUntil(long t) {
         while (nextTickNs <= t) {
             guest.setNow(nextTickNs);
-            if (guest.running()) workload.tick(options.tickNs());
-            guest.tick(options.tickNs());
+            if (postcopy != null) postcopy.tick(nextTickNs);
+            if (postcopy != null && postcopy.stalled()) {
+                postcopy.lostProgress(options.tickNs()); // its vCPUs wait for a page
+            } else {
+                if (guest.running()) workload.tick(options.tickNs());
+                guest.tick(options.tickNs());
+            }
             nextTickNs += options.tickNs();
         }
         guest.setNow(t);

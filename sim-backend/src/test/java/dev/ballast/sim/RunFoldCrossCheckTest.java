@@ -22,12 +22,13 @@ import org.junit.jupiter.api.Test;
  */
 class RunFoldCrossCheckTest {
     private static final long M = 1L << 20;
-    private static final String[] POLICIES = {"legacy", "balloon", "hint", "bitmap", "hint+balloon"};
+    private static final String[] POLICIES = {"legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero"};
 
     /** Folds the events and keeps the fold's statistics at the end of every migration. */
     private static final class Folding implements EventSink {
         final RunFold fold;
         final List<EngineStats> atEnd = new ArrayList<>();
+        final List<dev.ballast.core.engine.PostcopyStats> postcopyAtEnd = new ArrayList<>();
 
         Folding(Scenario s, RamLayout layout) {
             fold = new RunFold(layout, s.poisonByte(), s.engineConfig().pageHeaderBytes());
@@ -36,7 +37,10 @@ class RunFoldCrossCheckTest {
         @Override
         public void publish(EventType type, long timeNs, long a, long b, long c) {
             fold.publish(type, timeNs, a, b, c);
-            if (type == EventType.END) atEnd.add(fold.migrationStats());
+            if (type == EventType.END) {
+                atEnd.add(fold.migrationStats());
+                postcopyAtEnd.add(fold.postcopyStats());
+            }
         }
     }
 
@@ -57,6 +61,8 @@ class RunFoldCrossCheckTest {
             assertThat(f).as("%s: migration %d", what, i + 1).usingRecursiveComparison()
                     .ignoringFields("failureMessage", "lastBandwidthBytesPerSec").isEqualTo(e);
             assertThat(f.lastBandwidthBytesPerSec()).isEqualTo((double) (long) e.lastBandwidthBytesPerSec());
+            assertThat(folding.postcopyAtEnd.get(i)).as("%s: migration %d, postcopy", what, i + 1)
+                    .isEqualTo(engines.get(i).postcopyStats());
         }
         EngineStats sum = folding.fold.runStats();
         assertThat(sum.transferredBytes()).as(what).isEqualTo(report.transferredBytes());
@@ -83,6 +89,19 @@ class RunFoldCrossCheckTest {
             check(Scenario.sim(128 * M, "compile", p, 5).withFailAt("40%").withChain(3));
             check(Scenario.sim(128 * M, "balloon:25", p, 6).withGuest(0xAA, false, "bitmap", 0xFFFF_FFF0L));
             check(Scenario.sim(128 * M, "deflate-race", p, 7).withFailAt("random").withGuest(0x5A, true, "pfn", 0x8000_0000L));
+        }
+    }
+
+    @Test
+    void shouldCountWhatTheEngineCountsInPostcopyWithFailuresAndChains() {
+        dev.ballast.core.engine.Postcopy after2 = dev.ballast.core.engine.Postcopy.parse("2");
+        for (String p : POLICIES) {
+            Scenario busy = Scenario.sim(128 * M, "random-write,rate=2GiB/s", p, 8).withLimits(10_000_000_000L, 5_000_000L, 30, 0);
+            check(busy.withPostcopy(after2));
+            check(busy.withPostcopy(dev.ballast.core.engine.Postcopy.parse("auto")).withChain(2));
+            check(busy.withPostcopy(after2).withFailAt("1.3x"));
+            check(Scenario.sim(128 * M, "deflate-race:25,rate=1GiB/s", p, 9).withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+                    .withPostcopy(after2.withHints(true)));
         }
     }
 

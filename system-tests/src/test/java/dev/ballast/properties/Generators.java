@@ -240,6 +240,13 @@ public final class Generators {
         return Arbitraries.integers().between(2, 4).map(c -> new SimCase.Faults(null, -1, c));
     }
 
+    /** A switch to postcopy after pass 1 to 4, or automatic (hints refused with it, as QEMU does). */
+    public static Arbitrary<dev.ballast.core.engine.Postcopy> postcopies() {
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.integers().between(1, 4).map(n -> dev.ballast.core.engine.Postcopy.parse(Integer.toString(n)))),
+                Tuple.of(1, Arbitraries.just(dev.ballast.core.engine.Postcopy.parse("auto"))));
+    }
+
     public static Arbitrary<Long> seeds() {
         return Arbitraries.longs();
     }
@@ -254,6 +261,7 @@ public final class Generators {
         Arbitrary<SimCase.Guest> guest = guests();
         Arbitrary<SimCase.Limits> limits = Generators.limits();
         Arbitrary<SimCase.Faults> faults = anyFaults();
+        Arbitrary<dev.ballast.core.engine.Postcopy> postcopy = Arbitraries.just(dev.ballast.core.engine.Postcopy.OFF);
 
         public Cases layout(Arbitrary<SimCase.Layout> a) { layout = a; return this; }
         public Cases workload(Arbitrary<String> a) { workload = a; return this; }
@@ -261,10 +269,11 @@ public final class Generators {
         public Cases guest(Arbitrary<SimCase.Guest> a) { guest = a; return this; }
         public Cases limits(Arbitrary<SimCase.Limits> a) { limits = a; return this; }
         public Cases faults(Arbitrary<SimCase.Faults> a) { faults = a; return this; }
+        public Cases postcopy(Arbitrary<dev.ballast.core.engine.Postcopy> a) { postcopy = a; return this; }
 
         /** Every case a user could run: a link failure timed at or past the time cap is refused as past the end, so is none. */
         public Arbitrary<SimCase> build() {
-            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds()).as(SimCase::new)
+            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds(), postcopy).as(SimCase::new)
                     .filter(c -> !failsPastTheTimeCap(c));
         }
     }

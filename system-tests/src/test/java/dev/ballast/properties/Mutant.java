@@ -1,6 +1,8 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.engine.LinkException;
+import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.SourceGuest;
@@ -86,6 +88,34 @@ public enum Mutant {
     COMMAND_ID_NEVER_WRAPS(12, "the command id not wrapped back to 0x80000000 after 0xFFFFFFFF", "HintPolicy subclass") {
         @Override SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
             return withPolicy(h, MutantPolicies.forHint(c, MutantPolicies.IdNeverWraps::new));
+        }
+    },
+    STALE_PAGE_NOT_DISCARDED(13, "postcopy: a page written since it was sent left out of the switch-over's discards", "PageLink wrapper") {
+        @Override SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
+            return h.withLink(l -> new ForwardingPageLink(l) {
+                private boolean dropped;
+
+                @Override
+                public void discard(int block, long offset, long count) throws LinkException {
+                    if (!dropped) { // the first stale range stays on the destination
+                        dropped = true;
+                        return;
+                    }
+                    super.discard(block, offset, count);
+                }
+            });
+        }
+    },
+    RECOVERY_RESENDS_HELD_PAGES(14, "postcopy recovery that resends pages the destination holds (single send broken)", "PageLink wrapper") {
+        @Override SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
+            RamLayout layout = c.layout().ramLayout();
+            return h.withLink(l -> new ForwardingPageLink(l) {
+                @Override
+                public void recover(PageRanges missing) throws LinkException {
+                    super.recover((block, offset, count) -> { });
+                    for (RamBlock b : layout.blocks()) missing.range(b.index(), 0, b.pages()); // "everything is missing"
+                }
+            });
         }
     };
 

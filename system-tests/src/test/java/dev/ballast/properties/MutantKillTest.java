@@ -43,6 +43,8 @@ class MutantKillTest {
         GUARD.put(Mutant.FAILURE_CONSUMES_DIRTY_LOG, new Object[] {RecoveryProperties.class, "aFailedMigrationThenANewOneLoseNothing"});
         GUARD.put(Mutant.HOST_WRITES_UNTRACKED, new Object[] {InvariantProperties.class, "hostWritesAreTracked"});
         GUARD.put(Mutant.COMMAND_ID_NEVER_WRAPS, new Object[] {InvariantProperties.class, "hintsAreNeverStale"});
+        GUARD.put(Mutant.STALE_PAGE_NOT_DISCARDED, new Object[] {PostcopyProperties.class, "postcopyLosesNothing"});
+        GUARD.put(Mutant.RECOVERY_RESENDS_HELD_PAGES, new Object[] {PostcopyProperties.class, "aLinkFailureInPostcopyIsRecovered"});
     }
 
     private static final List<String> ROWS = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.ballast.properties;
 
+import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
@@ -22,8 +23,19 @@ import java.util.Locale;
  * @param limits   the migration's settings
  * @param faults   link failures, a cancel, a chain
  * @param seed     the root seed of the run (every random choice of the simulator derives from it)
+ * @param postcopy when the migration switches to postcopy (off: never), and whether hints may run with it
  */
-public record SimCase(Layout layout, String workload, String policy, Guest guest, Limits limits, Faults faults, long seed) {
+public record SimCase(Layout layout, String workload, String policy, Guest guest, Limits limits, Faults faults, long seed,
+                      Postcopy postcopy) {
+
+    /** A pre-copy case. */
+    public SimCase(Layout layout, String workload, String policy, Guest guest, Limits limits, Faults faults, long seed) {
+        this(layout, workload, policy, guest, limits, faults, seed, Postcopy.OFF);
+    }
+
+    public SimCase {
+        if (postcopy == null) postcopy = Postcopy.OFF;
+    }
 
     /** RAM blocks in the host's order (the order a host lists them in, not guest-physical order). */
     public record Layout(List<RamLayout.Spec> blocks) {
@@ -106,12 +118,14 @@ public record SimCase(Layout layout, String workload, String policy, Guest guest
         return new Scenario("sim", layout.pages() * RamLayout.PAGE_SIZE, WorkloadSpec.parse(workload), policy, seed,
                 limits.bandwidthBits(), limits.downtimeNs(), limits.maxIterations(), limits.timeCapNs(), faults.chain(),
                 faults.failAt() == null ? null : FailPoint.parse(faults.failAt()), guest.poison(), guest.tellHost(),
-                BalloonMessages.parse(guest.messages()), guest.hintStartId(), CostProfile.defaults());
+                BalloonMessages.parse(guest.messages()), guest.hintStartId(), CostProfile.defaults(), postcopy);
     }
 
-    public SimCase withPolicy(String p) { return new SimCase(layout, workload, p, guest, limits, faults, seed); }
+    public SimCase withPolicy(String p) { return new SimCase(layout, workload, p, guest, limits, faults, seed, postcopy); }
 
-    public SimCase withSeed(long s) { return new SimCase(layout, workload, policy, guest, limits, faults, s); }
+    public SimCase withSeed(long s) { return new SimCase(layout, workload, policy, guest, limits, faults, s, postcopy); }
+
+    public SimCase withPostcopy(Postcopy p) { return new SimCase(layout, workload, policy, guest, limits, faults, seed, p); }
 
     /** A short measure of the case's size, for the kill table: guest MiB, blocks, and what makes it harder. */
     public String size() {
@@ -121,6 +135,6 @@ public record SimCase(Layout layout, String workload, String policy, Guest guest
     @Override
     public String toString() {
         return "SimCase{layout=" + layout + ", workload=" + workload + ", policy=" + policy + ", guest=(" + guest + "), limits=("
-                + limits + "), " + faults + ", seed=" + seed + "}";
+                + limits + "), " + faults + ", seed=" + seed + (postcopy.enabled() ? ", postcopy-after=" + postcopy : "") + "}";
     }
 }

@@ -50,6 +50,11 @@ public final class MigrationEngine {
     /** Pages sent at least once by this migration. */
     private final PageBitmap sentOnce;
 
+    private final Postcopy postcopy;
+    /** Postcopy: the pages the destination holds, as far as this migration knows (not missing at open, or sent since). */
+    private final PageBitmap destHas;
+    private final PageRanges pageRequestHandler = this::onPageRequest;
+
     private final Ctx ctx = new Ctx();
     private final GuestRequests requestHandler = this::onRequest;
     private final PageRanges dirtyHandler = this::onDirty;
@@ -98,9 +103,32 @@ public final class MigrationEngine {
     private long balloonRejected;
     private long hintRejected;
 
+    // postcopy
+    private boolean switchPending;
+    private long previousRemainingBytes = -1;
+    private long resumeNs = -1;
+    private long bytesAtSwitchOver = -1;
+    private long discardedPages;
+    private long requestedPages;
+    private long unservedPages;
+    private long balloonBitmapBytes;
+    private int recoveries;
+    private boolean recoverPending;
+    private boolean zeroBalloon;
+    /** Recovery attempts in a row that failed; the migration fails after {@link #MAX_RECOVERY_TRIES}. */
+    private int recoveryTries;
+    private static final int MAX_RECOVERY_TRIES = 8;
+
     public MigrationEngine(EngineConfig cfg, SourceGuest source, PageLink link, MigrationPolicy policy,
                            EventSink events, Clock clock) {
+        this(cfg, Postcopy.OFF, source, link, policy, events, clock);
+    }
+
+    /** A migration that switches to postcopy as {@code postcopy} says. */
+    public MigrationEngine(EngineConfig cfg, Postcopy postcopy, SourceGuest source, PageLink link, MigrationPolicy policy,
+                           EventSink events, Clock clock) {
         this.cfg = cfg;
+        this.postcopy = postcopy;
         this.source = source;
         this.link = link;
         this.policy = policy;
@@ -115,6 +143,7 @@ public final class MigrationEngine {
         this.balloon = new PageBitmap(totalPages);
         this.fill = new PageBitmap(totalPages);
         this.sentOnce = new PageBitmap(totalPages);
+        this.destHas = postcopy.enabled() ? new PageBitmap(totalPages) : null;
     }
 
     // ------------------------------------------------------------------ driving
@@ -130,7 +159,7 @@ public final class MigrationEngine {
             startNs = now;
             windowStartNs = now;
         }
-        if (cancelRequested) {
+        if (cancelRequested && phase != Phase.POSTCOPY) { // postcopy cannot be cancelled: the guest runs on the destination
             publish(EventType.CANCEL, 0, 0, 0);
             end(Phase.CANCELLED);
             return 1;
@@ -140,10 +169,16 @@ public final class MigrationEngine {
                 setup();
                 return 1;
             }
+            if (phase == Phase.POSTCOPY) return postcopyStep();
             int work = source.drainRequests(requestHandler, cfg.requestsPerStep());
             if (stopPending) {
                 stopPending = false;
-                stopAndCopy();
+                if (switchPending) {
+                    switchPending = false;
+                    switchOver();
+                } else {
+                    stopAndCopy();
+                }
                 return work + 1;
             }
             if (syncPending) {
@@ -157,12 +192,24 @@ public final class MigrationEngine {
             if (cursor >= totalPages) endPass();
             return work + 1;
         } catch (LinkException e) {
-            fail(e);
+            failOrPause(e);
             return 1;
         } catch (LinkFailure e) {
-            fail(e.linkException);
+            failOrPause(e.linkException);
             return 1;
         }
+    }
+
+    /** A link failure: the end of a pre-copy migration; in postcopy, a pause until the link is recovered. */
+    private void failOrPause(LinkException e) {
+        if (phase != Phase.POSTCOPY) {
+            fail(e);
+            return;
+        }
+        failureCause = e.failureCause();
+        failureMessage = e.getMessage();
+        publish(EventType.LINK_FAILED, failureCause.ordinal(), 0, 0);
+        recoverPending = true;
     }
 
     /** Asks the engine to cancel at its next step (from any thread). */
@@ -200,11 +247,26 @@ public final class MigrationEngine {
         return new EngineStats(phase, iteration, syncs,
                 startNs < 0 ? 0 : (endNs >= 0 ? endNs : now) - startNs,
                 setupEndNs < 0 ? 0 : setupEndNs - startNs,
-                pauseNs < 0 || endNs < 0 ? 0 : endNs - pauseNs,
+                pauseNs < 0 || endNs < 0 ? 0 : downtimeNs(),
                 transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent,
                 hintRequests, hintRanges, hintPages, hintRejected, rejected,
                 balloonInflated, balloonDeflated, balloonRejected, skipBalloon,
                 failureCause == null ? null : failureCause.name(), failureMessage, lastBandwidth);
+    }
+
+    /** Postcopy's figures as the engine counts them (all zero for a migration that did not switch). */
+    public PostcopyStats postcopyStats() {
+        return new PostcopyStats(resumeNs >= 0, resumeNs < 0 ? 0 : resumeNs - pauseNs,
+                bytesAtSwitchOver < 0 ? transferredBytes : bytesAtSwitchOver,
+                bytesAtSwitchOver < 0 ? 0 : transferredBytes - bytesAtSwitchOver,
+                discardedPages, requestedPages, unservedPages, balloonBitmapBytes, recoveries);
+    }
+
+    /** The guest's downtime: from the pause to the end, or in postcopy to its resumption on the destination. */
+    private long downtimeNs() {
+        if (pauseNs < 0) return 0;
+        if (resumeNs >= 0) return resumeNs - pauseNs;
+        return endNs < 0 ? 0 : endNs - pauseNs;
     }
 
     // ------------------------------------------------------------------ phases
@@ -217,6 +279,7 @@ public final class MigrationEngine {
         source.startDirtyLog();
         publish(EventType.SYNC_BEGIN, 0, 0, 0);
         syncDirtyPages = 0;
+        if (destHas != null) destHas.setAll();
         link.open(layout, features.poisonByte(), missingHandler);
         publish(EventType.SYNC_END, 0, syncDirtyPages, 0);
         source.balloonState(requestHandler);
@@ -262,6 +325,13 @@ public final class MigrationEngine {
         if (skipBalloon) remaining -= countBoth(toSend, balloon);
         long remainingBytes = remaining * pageBytes;
         Convergence.Decision d = decideSwitchover(remainingBytes, syncNs);
+        if (postcopy.shouldSwitch(d, iteration, remainingBytes, previousRemainingBytes)) {
+            publish(EventType.POSTCOPY_START, iteration, 0, 0);
+            switchPending = true;
+            stopPending = true;
+            return;
+        }
+        previousRemainingBytes = remainingBytes;
         if (d == Convergence.Decision.CONTINUE) {
             policy.afterSync(ctx);
             startPass(Phase.ITERATE);
@@ -320,6 +390,123 @@ public final class MigrationEngine {
         end(Phase.COMPLETED);
     }
 
+    // ------------------------------------------------------------------ postcopy
+
+    /**
+     * The switch-over, as QEMU's {@code postcopy_start}: the guest is paused, the policy sends what
+     * the switch-over must carry, the final sync, then the discards (the pages the destination
+     * holds that were written since they were sent), then the device state: the guest resumes on
+     * the destination and the source pushes the rest.
+     */
+    private void switchOver() throws LinkException {
+        now = readClock();
+        source.pause();
+        pauseNs = now;
+        publish(EventType.GUEST_RUN_STATE, 1, 0, 0);
+        policy.beforeSync(ctx);
+        policy.onSwitchOver(ctx);
+        sync();
+        policy.afterSync(ctx);
+        updateBalloonSkip();
+        for (RamBlock b : blocks) {
+            long base = b.firstIndex();
+            long p = toSend.nextSetBit(base, b.endIndex());
+            while (p < b.endIndex()) {
+                long e = toSend.nextClearBit(p, b.endIndex());
+                long s = destHas.nextSetBit(p, e);
+                while (s < e) {
+                    long t = destHas.nextClearBit(s, e);
+                    link.discard(b.index(), s - base, t - s);
+                    destHas.clearRange(s, t);
+                    discardedPages += t - s;
+                    publish(EventType.DISCARD, b.index(), s - base, t - s);
+                    s = t < e ? destHas.nextSetBit(t, e) : e;
+                }
+                p = e < b.endIndex() ? toSend.nextSetBit(e, b.endIndex()) : b.endIndex();
+            }
+        }
+        link.switchOver();
+        now = readClock();
+        resumeNs = now;
+        bytesAtSwitchOver = transferredBytes;
+        publish(EventType.SWITCH_OVER, discardedPages, resumeNs - pauseNs, 0);
+        startPass(Phase.POSTCOPY);
+    }
+
+    /** One postcopy step: recover a failed link, serve the destination's requests, then push the rest. */
+    private int postcopyStep() throws LinkException {
+        if (recoverPending) {
+            recover();
+            return 1;
+        }
+        // Page requests first, whatever the bandwidth window says (as QEMU's urgent requests).
+        link.pollRequests(pageRequestHandler);
+        if (throttled()) return 1;
+        int work = walk();
+        if (cursor >= totalPages) {
+            now = readClock();
+            publish(EventType.ITERATION_END, iteration, passPages, passBytes);
+            link.endIteration(iteration);
+            complete();
+        }
+        return work + 1;
+    }
+
+    /**
+     * Postcopy recovery: the source keeps the guest's pages, the destination keeps its guest running
+     * and says which pages it lacks; those are what remains to send.
+     */
+    private void recover() throws LinkException {
+        recoveries++;
+        publish(EventType.POSTCOPY_RECOVER, recoveries, 0, 0);
+        if (++recoveryTries > MAX_RECOVERY_TRIES) {
+            // The guest is split between the hosts and cannot be put together: a failed migration.
+            end(Phase.FAILED);
+            return;
+        }
+        toSend.clearAll();
+        link.recover(missingHandler);
+        destHas.setAll();
+        for (RamBlock b : blocks) {
+            toSend.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> destHas.clearRange(s, e));
+        }
+        recoverPending = false;
+        recoveryTries = 0;
+        cursor = 0;
+    }
+
+    /** The destination asks for pages: sent at once if still to be sent, else noted as unserved. */
+    private void onPageRequest(int block, long offset, long count) {
+        long g = checkedIndex(block, offset, count, "page request");
+        publish(EventType.PAGE_REQUEST, block, offset, count);
+        requestedPages += count;
+        RamBlock b = blocks[block];
+        long end = g + count;
+        long p = g;
+        try {
+            while (p < end) {
+                long q;
+                if (toSend.get(p)) {
+                    q = toSend.nextClearBit(p, end);
+                    if (fill.get(p)) {
+                        q = fill.nextClearBit(p, q);
+                        sendPoison(b, p, q);
+                    } else {
+                        q = fill.nextSetBit(p, q);
+                        sendClassified(b, p, q);
+                    }
+                } else {
+                    q = toSend.nextSetBit(p, end);
+                    unservedPages += q - p;
+                    publish(EventType.REQUEST_UNSERVED, block, p - b.firstIndex(), q - p);
+                }
+                p = q;
+            }
+        } catch (LinkException e) {
+            throw new LinkFailure(e);
+        }
+    }
+
     private void fail(LinkException e) {
         failureCause = e.failureCause();
         failureMessage = e.getMessage();
@@ -328,18 +515,19 @@ public final class MigrationEngine {
     }
 
     private void end(Phase outcome) {
-        if (outcome != Phase.COMPLETED) {
+        // After the switch-over the guest runs on the destination: nothing goes back to the source.
+        if (outcome != Phase.COMPLETED && resumeNs < 0) {
             giveBack();
             if (!source.running()) {
                 source.resume();
                 publish(EventType.GUEST_RUN_STATE, 0, 0, 0);
             }
-            endNs = now;
         }
+        if (outcome != Phase.COMPLETED) endNs = now;
         phase = outcome;
         policy.onEnd(ctx, outcome);
         publishPhase();
-        publish(EventType.END, outcome.ordinal(), transferredBytes, pauseNs < 0 ? 0 : endNs - pauseNs);
+        publish(EventType.END, outcome.ordinal(), transferredBytes, downtimeNs());
     }
 
     /** A migration that did not complete returns what it took from the dirty log but did not send. */
@@ -353,6 +541,7 @@ public final class MigrationEngine {
 
     private int walk() throws LinkException {
         long budget = cfg.pagesPerStep();
+        zeroBalloon = !skipBalloon && policy.zeroBalloon(ctx);
         int work = 0;
         while (budget > 0 && !throttled()) {
             long s = toSend.nextSetBit(cursor);
@@ -375,6 +564,19 @@ public final class MigrationEngine {
                 } else {
                     long limit = Math.min(runEnd, p + Math.min(budget, allowancePages()));
                     if (skipBalloon) limit = balloon.nextSetBit(p, limit);
+                    if (zeroBalloon && balloon.get(p)) {
+                        q = balloon.nextClearBit(p, limit);
+                        q = fill.nextSetBit(p, q);
+                        if (q > p) {
+                            sendBalloonZero(b, p, q);
+                            budget -= q - p;
+                            work += (int) (q - p);
+                            p = q;
+                            if (throttled()) break;
+                            continue;
+                        }
+                    }
+                    if (zeroBalloon && !balloon.get(p)) limit = balloon.nextSetBit(p, limit);
                     if (fill.get(p)) {
                         q = fill.nextClearBit(p, limit);
                         sendPoison(b, p, q);
@@ -408,6 +610,20 @@ public final class MigrationEngine {
         publish(EventType.SEND_FILL, b.index(), off, EventType.SendFill.c(q - p, poison));
     }
 
+    /**
+     * Sends ballooned pages as zero pages without reading them (the review's variant of balloon
+     * skip): the host gave them back to its own memory, so they read as zero while in the balloon.
+     */
+    private void sendBalloonZero(RamBlock b, long p, long q) throws LinkException {
+        int bi = b.index();
+        long off = p - b.firstIndex();
+        source.clearDirty(bi, off, q - p);
+        link.sendFill(bi, off, q - p, 0);
+        pagesZero += q - p;
+        sent(p, q, cfg.pageHeaderBytes() + 8L);
+        publish(EventType.SEND_FILL, bi, off, EventType.SendFill.c(q - p, 0));
+    }
+
     /** Sends [p, q) of block b, zero runs as fill records and the rest with their data. */
     private void sendClassified(RamBlock b, long p, long q) throws LinkException {
         int bi = b.index();
@@ -439,6 +655,7 @@ public final class MigrationEngine {
 
     private void sent(long p, long q, long bytes) {
         toSend.clearRange(p, q);
+        if (destHas != null) destHas.setRange(p, q);
         resent += sentOnce.countRange(p, q);
         sentOnce.setRange(p, q);
         transferredBytes += bytes;
@@ -494,6 +711,7 @@ public final class MigrationEngine {
 
     private void onMissing(int block, long offset, long count) {
         long g = checkedIndex(block, offset, count, "missing range");
+        if (destHas != null && phase == Phase.SETUP) destHas.clearRange(g, g + count);
         publish(EventType.DIRTY, block, offset, count);
         toSend.setRange(g, g + count);
         syncDirtyPages += count;
@@ -613,6 +831,19 @@ public final class MigrationEngine {
         @Override public long syncs() { return syncs; }
         @Override public boolean guestRunning() { return source.running(); }
         @Override public long firstCommandId() { return firstCommandId; }
+        @Override public Postcopy postcopy() { return postcopy; }
+
+        @Override
+        public void sendBalloonBitmap() {
+            try {
+                long bytes = link.sendBalloonBitmap(balloon);
+                balloonBitmapBytes += bytes;
+                transferredBytes += bytes;
+                publish(EventType.BALLOON_BITMAP, balloon.count(), bytes, 0);
+            } catch (LinkException e) {
+                throw new LinkFailure(e);
+            }
+        }
 
         @Override
         public void hintCommand(long commandId) {

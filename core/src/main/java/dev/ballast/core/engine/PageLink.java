@@ -1,5 +1,6 @@
 package dev.ballast.core.engine;
 
+import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 
 /**
@@ -29,4 +30,39 @@ public interface PageLink {
 
     /** Ends the migration: the destination has everything, starts the guest and acknowledges. */
     void complete() throws LinkException;
+
+    // ------------------------------------------------------------------ postcopy (a link that cannot refuses)
+
+    /**
+     * Postcopy, at the switch-over: these pages, which the destination holds, were written since
+     * they were sent. The destination drops them, so its guest faults on them and they are sent again.
+     */
+    default void discard(int block, long offset, long count) throws LinkException {
+        throw new LinkException(dev.ballast.core.event.FailureCause.PROTOCOL, "this link does not do postcopy");
+    }
+
+    /**
+     * Postcopy: the whole balloon bitmap goes to the destination at the switch-over; a page it
+     * lacks that is in the balloon it places as zero itself rather than ask for it. Returns the
+     * bytes it took on the wire.
+     */
+    default long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
+        throw new LinkException(dev.ballast.core.event.FailureCause.PROTOCOL, "this link does not do postcopy");
+    }
+
+    /** Postcopy: the device state goes out and the guest resumes on the destination, missing pages and all. */
+    default void switchOver() throws LinkException {
+        throw new LinkException(dev.ballast.core.event.FailureCause.PROTOCOL, "this link does not do postcopy");
+    }
+
+    /** Postcopy: hands the destination's page requests that have arrived to {@code requests}, oldest first. */
+    default void pollRequests(PageRanges requests) throws LinkException { }
+
+    /**
+     * Postcopy recovery after a link failure (as QEMU's {@code migrate-recover}): a new connection;
+     * the destination, which kept its guest running, reports the pages it does not hold.
+     */
+    default void recover(PageRanges missing) throws LinkException {
+        throw new LinkException(dev.ballast.core.event.FailureCause.PROTOCOL, "this link cannot recover a postcopy migration");
+    }
 }

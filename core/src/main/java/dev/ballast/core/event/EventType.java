@@ -71,6 +71,8 @@ public enum EventType {
     COMMAND_BASE(13, Kind.INPUT, of("lastCmd", FieldFormat.COMMAND, "the device's last command id, -1 for none")),
     /** input: the answer to a content question about pages about to be sent. */
     CONTENT(12, Kind.INPUT, BLOCK, OFFSET, of("pages", CONTENT_COUNT, "n > 0: n pages all zero; -n: n pages all non-zero (see Content)")),
+    /** input: postcopy: the destination asks for pages its guest faulted on. */
+    PAGE_REQUEST(14, Kind.INPUT, BLOCK, OFFSET, PAGES),
 
     /** decision: the engine entered a phase. */
     PHASE(20, Kind.DECISION, of("phase", FieldFormat.PHASE, "Phase ordinal"), of("iteration", DEC, "pass number, the bulk stage is 1")),
@@ -109,28 +111,47 @@ public enum EventType {
             of("syncNs", DEC, "this sync's time, counted for the final one"), of("limitNs", DEC, "the downtime limit")),
     /** decision: the migration ended. */
     END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
-            of("downtimeNs", DEC, "from the pause to the end, 0 if never paused")),
+            of("downtimeNs", DEC, "from the pause to the end (postcopy: to the guest's resumption on the destination), 0 if never paused")),
+    /** decision: pre-copy ends in postcopy: the guest is paused at the next step and resumes on the destination. */
+    POSTCOPY_START(33, Kind.DECISION, of("pass", DEC, "the pass after whose sync the switch was decided")),
+    /** decision: at the switch-over, pages the destination holds that were written since they were sent (stale there). */
+    DISCARD(34, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: the switch-over is done: the device state went out and the guest runs on the destination. */
+    SWITCH_OVER(35, Kind.DECISION, of("discardedPages", DEC, "pages the destination was told are stale"),
+            of("downtimeNs", DEC, "from the pause to the guest's resumption on the destination")),
+    /** decision: the policy sent the balloon bitmap at the switch-over (the destination places those pages as zero itself). */
+    BALLOON_BITMAP(36, Kind.DECISION, of("pages", DEC, "pages in the balloon"), of("bytes", DEC, "bytes on the wire")),
+    /** decision: requested pages not sent because the source holds them as sent (or skipped on purpose). */
+    REQUEST_UNSERVED(37, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    /** decision: postcopy recovery after a link failure: the destination's missing pages follow as DIRTY. */
+    POSTCOPY_RECOVER(38, Kind.DECISION, of("recovery", DEC, "recoveries so far in this migration, from 1")),
 
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
     /** info: a check after the run. */
     VERIFY(41, Kind.INFO, of("checkedPages", DEC, "pages checked"), of("mismatchedPages", DEC, "pages that differ"),
             of("firstBadPage", DEC, "first bad page index, -1 for none")),
+    /** info: postcopy: the guest faulted on a page its destination lacks (sim). */
+    FAULT(42, Kind.INFO, BLOCK, OFFSET, of("write", BOOL, "1 a write, 0 a read")),
+    /** info: postcopy: a faulted page was placed and the guest went on (sim). */
+    FAULT_SERVED(43, Kind.INFO, BLOCK, OFFSET, of("latencyNs", DEC, "from the fault to the placement")),
+    /** info: postcopy: the destination placed a page its guest faulted on as zero itself (the balloon bitmap said it is ballooned). */
+    FAULT_ZERO(44, Kind.INFO, BLOCK, OFFSET),
 
     /**
      * decision (QEMU's, as its migration stream shows it): one page record of a real QEMU's stream, the page named
      * as (block index in the stream's block list, page offset in the block); see {@link QemuPage}.
      */
-    QEMU_PAGE(33, Kind.DECISION, BLOCK, OFFSET, of("record", FieldFormat.QEMU_RECORD,
+    QEMU_PAGE(50, Kind.DECISION, BLOCK, OFFSET, of("record", FieldFormat.QEMU_RECORD,
             "zero or data, and the record's bytes on the wire: see QemuPage")),
 
     /** info: a real QEMU source's own account of its migration, from QMP's {@code query-migrate}, as polled. */
-    QEMU_STATUS(34, Kind.INFO, of("syncs", DEC, "dirty-log syncs so far (ram.dirty-sync-count)"),
+    QEMU_STATUS(51, Kind.INFO, of("syncs", DEC, "dirty-log syncs so far (ram.dirty-sync-count)"),
             of("remainingBytes", DEC, "bytes QEMU still has to send (ram.remaining)"),
             of("dirtyPagesPerS", DEC, "the guest's dirty rate, pages per second (ram.dirty-pages-rate)")),
 
     /** info: a real QEMU's stream was refused at this record: nothing from it on was forwarded or journaled. */
-    STREAM_REFUSED(35, Kind.INFO, of("offset", DEC, "byte offset of the refused record in the stream"),
+    STREAM_REFUSED(52, Kind.INFO, of("offset", DEC, "byte offset of the refused record in the stream"),
             of("kind", DEC, "0 malformed, 1 unsupported (a record or capability not read), 2 truncated"));
 
     /** What an event is to a replay. */

@@ -79,6 +79,15 @@ public final class RunFold implements EventSink {
     private long syncBeginNs = -1;
     /** Pages dirtied per second between the last two syncs while the guest ran (QEMU's dirty-pages-rate), -1 before. */
     private long dirtyPagesRate = -1;
+    // the current migration's postcopy
+    private long pauseNs = -1;
+    private long switchOverNs = -1;
+    private long bytesAtSwitchOver = -1;
+    private long discardedPages;
+    private long requestedPages;
+    private long unservedPages;
+    private long balloonBitmapBytes;
+    private long recoveries;
 
     /** Counters that add up over migrations. */
     private static final class Tally {
@@ -227,8 +236,23 @@ public final class RunFold implements EventSink {
                 if (!estimateSeen) expectedDowntimeNs = a == 0 ? 0 : b > 0 ? Math.round(a * 1e9 / b) : -1;
                 estimateSeen = false;
             }
-            case GUEST_RUN_STATE -> paused = a == 1;
             case BALLOON_SKIP -> balloonSkip = a == 1;
+            case GUEST_RUN_STATE -> {
+                paused = a == 1;
+                if (a == 1) pauseNs = time;
+            }
+            case SWITCH_OVER -> {
+                switchOverNs = b;
+                bytesAtSwitchOver = t.transferredBytes;
+            }
+            case DISCARD -> discardedPages += c;
+            case PAGE_REQUEST -> requestedPages += c;
+            case REQUEST_UNSERVED -> unservedPages += c;
+            case BALLOON_BITMAP -> {
+                balloonBitmapBytes += b;
+                t.transferredBytes += b;
+            }
+            case POSTCOPY_RECOVER -> recoveries++;
             case END -> {
                 endNs = time;
                 downtimeNs = c;
@@ -280,6 +304,14 @@ public final class RunFold implements EventSink {
         prevSyncNs = -1;
         syncBeginNs = -1;
         dirtyPagesRate = -1;
+        pauseNs = -1;
+        switchOverNs = -1;
+        bytesAtSwitchOver = -1;
+        discardedPages = 0;
+        requestedPages = 0;
+        unservedPages = 0;
+        balloonBitmapBytes = 0;
+        recoveries = 0;
     }
 
     private long index(long block, long offset) {
@@ -289,7 +321,7 @@ public final class RunFold implements EventSink {
     // ------------------------------------------------------------------ checkpoints
 
     /** The checkpoint format; checkpoints of other versions are not restored (a reader then starts from the first event). */
-    public static final int SNAPSHOT_VERSION = 4;
+    public static final int SNAPSHOT_VERSION = 5;
 
     /**
      * The state as bytes: the version, the scalars and counters, then the pages still to send,
@@ -315,7 +347,8 @@ public final class RunFold implements EventSink {
         return new long[] {eventNumber, stepNs, lastNs, migration, phase.ordinal(), iteration, syncs, startNs, setupEndNs, endNs,
                 downtimeNs, failureCause, balloonSkip ? 1 : 0, lastRemainingBytes, lastBandwidth, linkFailures, openRequest,
                 openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth,
-                expectedDowntimeNs, downtimeLimitNs, estimateSeen ? 1 : 0, paused ? 1 : 0, prevSyncNs, syncBeginNs, dirtyPagesRate};
+                expectedDowntimeNs, downtimeLimitNs, estimateSeen ? 1 : 0, paused ? 1 : 0, prevSyncNs, syncBeginNs, dirtyPagesRate,
+                pauseNs, switchOverNs, bytesAtSwitchOver, discardedPages, requestedPages, unservedPages, balloonBitmapBytes, recoveries};
     }
 
     private void scalars(long[] v) {
@@ -326,9 +359,11 @@ public final class RunFold implements EventSink {
         finishedSyncs = v[19]; finishedNs = v[20]; lastCheckBandwidth = v[21];
         expectedDowntimeNs = v[22]; downtimeLimitNs = v[23]; estimateSeen = v[24] == 1; paused = v[25] == 1; prevSyncNs = v[26];
         syncBeginNs = v[27]; dirtyPagesRate = v[28];
+        pauseNs = v[29]; switchOverNs = v[30]; bytesAtSwitchOver = v[31]; discardedPages = v[32]; requestedPages = v[33];
+        unservedPages = v[34]; balloonBitmapBytes = v[35]; recoveries = v[36];
     }
 
-    private static final int SCALARS = 29;
+    private static final int SCALARS = 37;
 
     private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
         long[] runs = {0};
@@ -479,6 +514,14 @@ public final class RunFold implements EventSink {
      */
     public EngineStats migrationStats() {
         return stats(current, iteration, syncs, elapsedNs());
+    }
+
+    /** The current migration's postcopy figures, as its engine's {@code postcopyStats()} gives them. */
+    public dev.ballast.core.engine.PostcopyStats postcopyStats() {
+        long bytes = current.transferredBytes;
+        return new dev.ballast.core.engine.PostcopyStats(switchOverNs >= 0, Math.max(0, switchOverNs),
+                bytesAtSwitchOver < 0 ? bytes : bytesAtSwitchOver, bytesAtSwitchOver < 0 ? 0 : bytes - bytesAtSwitchOver,
+                discardedPages, requestedPages, unservedPages, balloonBitmapBytes, (int) recoveries);
     }
 
     /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */

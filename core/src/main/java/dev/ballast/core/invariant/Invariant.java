@@ -24,7 +24,9 @@ public enum Invariant {
     FAILURE_LOSES_NOTHING(6, "failure loses nothing",
             "a failed or cancelled migration leaves the source running with its dirty tracking intact, so a retry or a chain keeps invariant 1"),
     WIRE_NOT_TRUSTED(7, "nothing from the wire is trusted",
-            "a page stream or bitmap whose offsets or lengths run past a block is rejected with a clear error, and nothing is written");
+            "a page stream or bitmap whose offsets or lengths run past a block is rejected with a clear error, and nothing is written"),
+    FAULTS_SERVED(8, "every fault is served",
+            "in postcopy, every page the guest faults on at the destination is placed within a bound, by the source or by the destination itself");
 
     private static final Invariant[] BY_NUMBER = new Invariant[values().length + 1];
 

@@ -17,6 +17,17 @@ public class BalloonPolicy implements MigrationPolicy {
         return balloonSkipOff(ctx.features()) == null;
     }
 
+    /**
+     * Postcopy: the pages it skipped were never sent and are not dirty, so the source will not send
+     * them when the destination's guest faults on one. The destination must know they are in the
+     * balloon to place them as zero itself: the whole balloon bitmap goes out at the switch-over,
+     * in the downtime (the seeds' series turned balloon skip off for good after a postcopy instead).
+     */
+    @Override
+    public void onSwitchOver(PolicyContext ctx) {
+        if (skipBalloon(ctx)) ctx.sendBalloonBitmap();
+    }
+
     @Override
     public String balloonSkipOff(GuestFeatures features) {
         return features.mustTellHost() ? null : "without MUST_TELL_HOST (--no-tell-host) the guest may reuse a deflated page "

@@ -13,6 +13,12 @@ public class HintBalloonPolicy extends HintPolicy {
     }
 
     @Override
+    public void onSwitchOver(PolicyContext ctx) {
+        super.onSwitchOver(ctx);
+        balloon.onSwitchOver(ctx);
+    }
+
+    @Override
     public String balloonSkipOff(dev.ballast.core.engine.GuestFeatures features) {
         return balloon.balloonSkipOff(features);
     }

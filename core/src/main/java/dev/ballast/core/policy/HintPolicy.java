@@ -28,7 +28,16 @@ public class HintPolicy implements MigrationPolicy {
 
     @Override
     public void onSetup(PolicyContext ctx) {
-        if (ctx.features().freePageHint()) startRequest(ctx);
+        if (ctx.features().freePageHint() && hintsAllowed(ctx)) startRequest(ctx);
+    }
+
+    /**
+     * QEMU's rule since 2021: no free page hinting while the postcopy capability is on (a hinted
+     * page is neither sent nor dirty, so in postcopy the destination's guest faults on it and the
+     * source has nothing to send). {@code --postcopy-hints} lifts it.
+     */
+    protected boolean hintsAllowed(PolicyContext ctx) {
+        return !ctx.postcopy().enabled() || ctx.postcopy().allowHints();
     }
 
     @Override
@@ -41,7 +50,13 @@ public class HintPolicy implements MigrationPolicy {
 
     @Override
     public void afterSync(PolicyContext ctx) {
-        if (ctx.guestRunning() && ctx.features().freePageHint()) startRequest(ctx);
+        if (ctx.guestRunning() && ctx.features().freePageHint() && hintsAllowed(ctx)) startRequest(ctx);
+    }
+
+    /** Postcopy: the request ends before the final sync, as at stop-and-copy. */
+    @Override
+    public void onSwitchOver(PolicyContext ctx) {
+        endRequest(ctx);
     }
 
     @Override

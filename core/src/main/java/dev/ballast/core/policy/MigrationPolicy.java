@@ -11,6 +11,7 @@ import dev.ballast.core.engine.Phase;
  * <pre>
  *   onSetup ─▶ (onRequest)* ─▶ beforeSync ─▶ afterSync ─▶ (onRequest)* ─▶ beforeSync ─▶ …
  *        … ─▶ [guest paused] beforeSync ─▶ onStopAndCopy ─▶ final sync ─▶ afterSync (guest not running) ─▶ onEnd
+ *   postcopy: … ─▶ [guest paused] beforeSync ─▶ onSwitchOver ─▶ final sync ─▶ afterSync ─▶ [discards, guest on the destination] ─▶ onEnd
  * </pre>
  *
  * A policy changes the migration only through its {@link PolicyContext}. Implement this to try an
@@ -35,6 +36,21 @@ public interface MigrationPolicy {
      * memory after the final sync.
      */
     default void onStopAndCopy(PolicyContext ctx) { }
+
+    /**
+     * Postcopy: the guest is paused for the switch-over; the final sync follows (as for
+     * {@link #onStopAndCopy}), then the discards, then the guest resumes on the destination.
+     * What the switch-over must carry for this policy goes out here (for balloon skip, the balloon
+     * bitmap: {@link PolicyContext#sendBalloonBitmap}); it counts in the downtime.
+     */
+    default void onSwitchOver(PolicyContext ctx) { }
+
+    /**
+     * Whether pages in the balloon are sent as zero pages without their zero check (the review's
+     * variant of balloon skip: the destination still gets a zero-page record for each). Consulted
+     * only while {@link #skipBalloon} is false.
+     */
+    default boolean zeroBalloon(PolicyContext ctx) { return false; }
 
     /** The migration ended ({@link Phase#COMPLETED}, {@link Phase#FAILED} or {@link Phase#CANCELLED}). */
     default void onEnd(PolicyContext ctx, Phase outcome) { }

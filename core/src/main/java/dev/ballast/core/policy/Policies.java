@@ -9,7 +9,7 @@ import java.util.function.Supplier;
 public final class Policies {
     private Policies() { }
 
-    public static final List<String> BUILT_IN = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon");
+    public static final List<String> BUILT_IN = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero");
 
     /**
      * A new policy: a built-in name, or the fully qualified name of a class on the class path that
@@ -26,6 +26,7 @@ public final class Policies {
             case "hint" -> HintPolicy::new;
             case "bitmap" -> FreeBitmapPolicy::new;
             case "hint+balloon" -> HintBalloonPolicy::new;
+            case "balloon-zero" -> BalloonZeroPolicy::new;
             default -> userPolicy(name);
         };
     }

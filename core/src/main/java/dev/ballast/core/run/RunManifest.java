@@ -2,6 +2,7 @@ package dev.ballast.core.run;
 
 import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 
@@ -16,7 +17,7 @@ import java.util.Map;
  * to see (backend, workload, seed, cost profile). Stored as plain {@code key=value} strings.
  */
 public record RunManifest(String backend, String workload, String policy, long seed, RamLayout layout,
-                          EngineConfig engine, GuestFeatures features, CostProfile costProfile) {
+                          EngineConfig engine, GuestFeatures features, CostProfile costProfile, Postcopy postcopy) {
 
     public static final String KEY_BACKEND = "backend";
     public static final String KEY_WORKLOAD = "workload";
@@ -26,6 +27,18 @@ public record RunManifest(String backend, String workload, String policy, long s
     public static final String KEY_ENGINE = "engine";
     public static final String KEY_FEATURES = "features";
     public static final String KEY_COST_PROFILE = "costProfile";
+    /** Absent for a pre-copy run (and in journals from before postcopy). */
+    public static final String KEY_POSTCOPY = "postcopy";
+
+    public RunManifest {
+        if (postcopy == null) postcopy = Postcopy.OFF;
+    }
+
+    /** A pre-copy run's manifest. */
+    public RunManifest(String backend, String workload, String policy, long seed, RamLayout layout,
+                       EngineConfig engine, GuestFeatures features, CostProfile costProfile) {
+        this(backend, workload, policy, seed, layout, engine, features, costProfile, Postcopy.OFF);
+    }
 
     public static RunManifest of(Scenario s) {
         return of(s, s.layout());
@@ -34,7 +47,7 @@ public record RunManifest(String backend, String workload, String policy, long s
     /** The manifest of a run of {@code s} on another layout than its PC-like one (a simulator run of any layout). */
     public static RunManifest of(Scenario s, RamLayout layout) {
         return new RunManifest(s.backend(), s.workload().toString(), s.policy(), s.seed(), layout,
-                s.engineConfig(), s.features(), s.costProfile());
+                s.engineConfig(), s.features(), s.costProfile(), s.postcopy());
     }
 
     public Map<String, String> toMetadata() {
@@ -61,6 +74,7 @@ public record RunManifest(String backend, String workload, String policy, long s
                 + ",copyNsPerPage=" + c.copyNsPerPage() + ",scanNsPerPage=" + c.scanNsPerPage()
                 + ",pageHeaderBytes=" + c.pageHeaderBytes() + ",linkLatencyNs=" + c.linkLatencyNs()
                 + ",linkBitsPerSec=" + c.linkBitsPerSec() + ",syncNsPerGiB=" + c.syncNsPerGiB() + ",source=" + c.source());
+        if (postcopy.enabled()) m.put(KEY_POSTCOPY, postcopy.toString());
         return m;
     }
 
@@ -90,8 +104,16 @@ public record RunManifest(String backend, String workload, String policy, long s
                     c.dbl("scanNsPerPage"), (int) c.num("pageHeaderBytes"), c.num("linkLatencyNs"), c.num("linkBitsPerSec"),
                     c.num("syncNsPerGiB"), c.text("source"));
         }
+        Postcopy postcopy = Postcopy.OFF;
+        if (m.containsKey(KEY_POSTCOPY)) {
+            try {
+                postcopy = Postcopy.fromString(m.get(KEY_POSTCOPY));
+            } catch (IllegalArgumentException ex) {
+                throw bad(KEY_POSTCOPY, m.get(KEY_POSTCOPY));
+            }
+        }
         return new RunManifest(need(m, KEY_BACKEND), need(m, KEY_WORKLOAD), need(m, KEY_POLICY), num(KEY_SEED, need(m, KEY_SEED)),
-                RamLayout.of(specs), engine, features, cost);
+                RamLayout.of(specs), engine, features, cost, postcopy);
     }
 
     private static String need(Map<String, String> m, String key) {

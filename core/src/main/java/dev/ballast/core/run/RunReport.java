@@ -35,9 +35,10 @@ public record RunReport(
         List<Attempt> attempts,
         List<RunReport> hops,
         double wallTimeMs,
-        Vmm vmm) {
+        Vmm vmm,
+        Postcopy postcopy) {
 
-    /** A report without {@link Vmm} figures (every backend but one that runs a real VMM). */
+    /** A report without {@link Vmm} figures (every backend but one that runs a real VMM) of a migration that did not switch to postcopy. */
     public RunReport(String backend, String workload, String policy, long guestMemBytes, long seed, String timeModel,
                      String outcome, double totalTimeMs, double downtimeMs, double expectedDowntimeMs, double downtimeLimitMs,
                      boolean downtimeExceeded, double setupTimeMs, int iterations, long transferredBytes, Ram ram, Pages pages,
@@ -45,7 +46,7 @@ public record RunReport(
                      double wallTimeMs) {
         this(backend, workload, policy, guestMemBytes, seed, timeModel, outcome, totalTimeMs, downtimeMs, expectedDowntimeMs,
                 downtimeLimitMs, downtimeExceeded, setupTimeMs, iterations, transferredBytes, ram, pages, hints, balloon, verify,
-                journal, attempts, hops, wallTimeMs, null);
+                journal, attempts, hops, wallTimeMs, null, null);
     }
 
     /**
@@ -77,6 +78,29 @@ public record RunReport(
     public record Ram(long transferred, long remaining, long total, long duplicate, long normal, long normalBytes,
                       long dirtyPagesRate, double mbps, long dirtySyncCount, long pageSize, long pagesPerSecond,
                       long precopyBytes, long downtimeBytes) { }
+
+    /**
+     * A migration that switched to postcopy (null for one that did not; for a chain, each hop has its own).
+     * {@code downtimeMs} of the report is then the switch-over's.
+     *
+     * @param bytesBeforeSwitchOver bytes sent before the switch-over (pre-copy, discards, the balloon bitmap)
+     * @param postcopyBytes         bytes sent after it (QEMU's {@code postcopy-bytes})
+     * @param postcopyRequests      pages the destination asked for (QEMU's {@code postcopy-requests})
+     * @param unservedRequests      requested pages the source did not send (it held them as sent or skipped)
+     * @param discardedPages        pages the switch-over told the destination were stale
+     * @param balloonBitmapBytes    the balloon bitmap the switch-over carried (0: none)
+     * @param recoveries            recoveries after link failures in postcopy
+     * @param faults                the guest's faults on the destination (a page faulted on twice before it came counts once)
+     * @param zeroPlaced            faults the destination served itself (ballooned pages, as zero)
+     * @param faultLatencyMedianMs  from a fault to its page's placement: median
+     * @param faultLatencyP99Ms     99th percentile (nearest rank)
+     * @param faultLatencyMaxMs     the longest
+     * @param lostProgressMs        time the guest's vCPUs waited for pages instead of running
+     */
+    public record Postcopy(double switchOverMs, long bytesBeforeSwitchOver, long postcopyBytes, long postcopyRequests,
+                           long unservedRequests, long discardedPages, long balloonBitmapBytes, int recoveries, long faults,
+                           long zeroPlaced, double faultLatencyMedianMs, double faultLatencyP99Ms, double faultLatencyMaxMs,
+                           double lostProgressMs) { }
 
     /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
     public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) { }

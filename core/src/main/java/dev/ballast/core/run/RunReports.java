@@ -29,6 +29,13 @@ public final class RunReports {
     /** A hop, with the figures of its fold ({@link RunFold#figures()}) for the switch-over and QEMU's counters. */
     public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
                                 RunReport.Verify verify, List<RunReport.Attempt> attempts, RunFold.Figures f) {
+        return hop(s, timeModel, sum, last, hopNs, verify, attempts, f, null);
+    }
+
+    /** As above, for a migration that switched to postcopy ({@code postcopy} null: it did not). */
+    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
+                                RunReport.Verify verify, List<RunReport.Attempt> attempts, RunFold.Figures f,
+                                RunReport.Postcopy postcopy) {
         long limitNs = s.engineConfig().downtimeLimitNs();
         boolean exceeded = last.phase() == Phase.COMPLETED && last.downtimeNs() > limitNs;
         long expectedNs = f == null ? -1 : f.expectedDowntimeNs();
@@ -44,7 +51,7 @@ public final class RunReports {
                 new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
                 new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive(),
                         s.balloonSkipOff()),
-                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0);
+                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0, null, postcopy);
     }
 
     /** QEMU's {@code ram} counters; {@code transferMs} is the time after setup, which {@code mbps} and {@code pages-per-second} divide by. */
@@ -116,13 +123,13 @@ public final class RunReports {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
                 r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.vmm());
+                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.vmm(), r.postcopy());
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
         return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
                 r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
                 r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.vmm());
+                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.vmm(), r.postcopy());
     }
 }

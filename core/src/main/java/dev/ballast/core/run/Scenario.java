@@ -1,5 +1,7 @@
 package dev.ballast.core.run;
 
+import dev.ballast.core.engine.Postcopy;
+
 /**
  * Everything that defines one migration run, typed and checked once here (as Aeron's
  * {@code Context.conclude()}): a value the scenario refuses is one {@link SettingException} naming
@@ -26,6 +28,7 @@ package dev.ballast.core.run;
  * @param balloonMessages  how the balloon driver sends its page ranges
  * @param hintStartCommandId the first free page hint command id (in [0x80000000, 0xFFFFFFFF])
  * @param costProfile      what work costs on the simulator's clock
+ * @param postcopy         when the migration switches to postcopy ({@link Postcopy#OFF}: never; null is taken as that)
  */
 public record Scenario(
         String backend,
@@ -43,7 +46,8 @@ public record Scenario(
         boolean mustTellHost,
         BalloonMessages balloonMessages,
         long hintStartCommandId,
-        CostProfile costProfile) {
+        CostProfile costProfile,
+        Postcopy postcopy) {
 
     public static final long MIN_COMMAND_ID = 0x8000_0000L;
     public static final long MAX_COMMAND_ID = 0xFFFF_FFFFL;
@@ -72,10 +76,19 @@ public record Scenario(
             throw new SettingException("hint-start-id", "0x" + Long.toHexString(hintStartCommandId), "must be in [0x80000000, 0xffffffff]");
         }
         if (costProfile == null) throw new SettingException("profile", null, "missing");
+        if (postcopy == null) postcopy = Postcopy.OFF;
         if (failAt != null && failAt.atNs() >= 0 && timeCapNs > 0 && failAt.atNs() >= timeCapNs) {
             throw new SettingException("fail-at", failAt.toString(), "past the end of the migration: --time-cap "
                     + Units.formatDuration(timeCapNs) + " forces stop-and-copy first; give a time before the cap");
         }
+    }
+
+    /** A pre-copy scenario (no postcopy). */
+    public Scenario(String backend, long guestMemBytes, WorkloadSpec workload, String policy, long seed, long bandwidthBitsPerSec,
+                    long downtimeLimitNs, int maxIterations, long timeCapNs, int chain, FailPoint failAt, int poisonByte,
+                    boolean mustTellHost, BalloonMessages balloonMessages, long hintStartCommandId, CostProfile costProfile) {
+        this(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs, maxIterations, timeCapNs,
+                chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, Postcopy.OFF);
     }
 
     /** Refuses a bandwidth limit other than 0 (unlimited) outside [1 Mbit/s, 10 Tbit/s]. */
@@ -124,12 +137,12 @@ public record Scenario(
 
     public Scenario withPolicy(String p) {
         return new Scenario(backend, guestMemBytes, workload, p, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
+                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
     }
 
     public Scenario withSeed(long s) {
         return new Scenario(backend, guestMemBytes, workload, policy, s, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
+                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
     }
 
     /** With the link failing at {@code f} ({@code 40%}, {@code 250ms}, {@code random}; see {@link FailPoint#parse}). */
@@ -139,12 +152,12 @@ public record Scenario(
 
     public Scenario withFailAt(FailPoint f) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, f, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
+                maxIterations, timeCapNs, chain, f, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
     }
 
     public Scenario withChain(int c) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, c, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
+                maxIterations, timeCapNs, c, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
     }
 
     /** As {@link #withGuest(int, boolean, BalloonMessages, long)}, the messages as written ({@code pfn}, {@code bitmap}). */
@@ -154,16 +167,22 @@ public record Scenario(
 
     public Scenario withGuest(int poison, boolean tellHost, BalloonMessages messages, long startId) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poison, tellHost, messages, startId, costProfile);
+                maxIterations, timeCapNs, chain, failAt, poison, tellHost, messages, startId, costProfile, postcopy);
     }
 
     public Scenario withLimits(long bandwidth, long downtimeNs, int iterations, long capNs) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidth, downtimeNs,
-                iterations, capNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile);
+                iterations, capNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+    }
+
+    /** With the switch to postcopy as {@code p} says ({@link Postcopy#parse}: {@code 3}, {@code auto}, {@code off}). */
+    public Scenario withPostcopy(Postcopy p) {
+        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
+                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, p);
     }
 
     public Scenario withCostProfile(CostProfile c) {
         return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, c);
+                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, c, postcopy);
     }
 }

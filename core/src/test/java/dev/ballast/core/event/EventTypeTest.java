@@ -38,7 +38,7 @@ class EventTypeTest {
 
     @Test
     void shouldCodeAQemuRecordAsZeroOrDataWithItsBytes() {
-        assertThat(EventType.QEMU_PAGE.id()).isEqualTo(33);
+        assertThat(EventType.QEMU_PAGE.id()).isEqualTo(50);
         assertThat(EventType.QemuPage.c(false, 4104)).isEqualTo(4104);
         assertThat(EventType.QemuPage.c(true, 16)).isEqualTo(16 | 1L << 32);
         long c = EventType.QemuPage.c(true, 9);

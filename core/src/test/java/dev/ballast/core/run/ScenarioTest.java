@@ -33,4 +33,17 @@ class ScenarioTest {
         assertThat(FailPoint.parse("250ms").atNs()).isEqualTo(250_000_000L);
         assertThat(FailPoint.parse("random").random()).isTrue();
     }
+
+    @Test
+    void shouldKeepItsPostcopyThroughEveryChangeAndInTheJournalHeader() {
+        dev.ballast.core.engine.Postcopy p = dev.ballast.core.engine.Postcopy.parse("2").withHints(true);
+        Scenario s = Scenario.sim(1L << 30, "idle", "hint", 1).withPostcopy(p);
+        assertThat(s.withPolicy("legacy").withSeed(2).withFailAt("40%").withChain(2).withGuest(0, true, "pfn", 0x8000_0000L)
+                .withLimits(0, 1, 1, 0).withCostProfile(CostProfile.defaults()).postcopy()).isEqualTo(p);
+        assertThat(Scenario.sim(1L << 30, "idle", "hint", 1).postcopy()).isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
+        RunManifest m = RunManifest.fromMetadata(RunManifest.of(s).toMetadata());
+        assertThat(m.postcopy()).isEqualTo(p);
+        assertThat(RunManifest.fromMetadata(RunManifest.of(s.withPostcopy(dev.ballast.core.engine.Postcopy.OFF)).toMetadata()).postcopy())
+                .isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
+    }
 }

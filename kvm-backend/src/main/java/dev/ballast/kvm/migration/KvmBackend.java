@@ -27,6 +27,10 @@ public final class KvmBackend implements Backend {
     @Override
     public void check(Scenario scenario, BackendOptions options) {
         options.userBuild().refuseIn(name());
+        if (scenario.postcopy().enabled()) {
+            throw new dev.ballast.core.run.SettingException("postcopy-after", scenario.postcopy().toString(),
+                    "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
+        }
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }
 
