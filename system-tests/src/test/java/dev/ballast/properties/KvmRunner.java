@@ -5,7 +5,7 @@ import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.kvm.KvmAvailability;
-import dev.ballast.kvm.migration.KvmRun;
+import dev.ballast.kvm.backend.KvmRun;
 import dev.ballast.replay.Journals;
 
 import java.nio.file.Path;
