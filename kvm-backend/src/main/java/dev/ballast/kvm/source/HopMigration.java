@@ -2,6 +2,7 @@ package dev.ballast.kvm.source;
 
 import dev.ballast.core.engine.Clock;
 import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.engine.EngineRunner;
 import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
@@ -37,6 +38,10 @@ public final class HopMigration {
     static final long RETRY_DELAY_NS = 250_000_000L;
     /** The longest wait between two attempts. */
     static final long MAX_RETRY_DELAY_NS = 8_000_000_000L;
+    /** The longest park while the engine waits (the guest's failure is checked between parks). */
+    static final long MAX_PARK_NS = 10_000_000L;
+    /** How often the progress line is updated, in wall time. */
+    static final long PROGRESS_EVERY_NS = 50_000_000L;
 
     /**
      * @param driver         attempts (the delay before each retry backs off: {@link #retryDelayNs})
@@ -79,7 +84,7 @@ public final class HopMigration {
             MigrationPolicy policy = Policies.create(s.policy());
             try (WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs)) {
                 MigrationEngine engine = new MigrationEngine(s.engine(), source, link, policy, sink, Clock.SYSTEM);
-                drive(engine, source, label, progress, attempt == 0 ? onMigrating : null);
+                drive(engine, source, label, progress, s.driver().maxSteps(), attempt == 0 ? onMigrating : null);
                 link.close();
                 last = fold.migrationStats();
                 sum = fold.runStats();
@@ -113,32 +118,29 @@ public final class HopMigration {
                 e.failureMessage(), e.lastBandwidthBytesPerSec());
     }
 
-    private static void drive(MigrationEngine engine, KvmGuest source, String label, Backend.Progress progress, Consumer<KvmGuest> onMigrating) {
-        long lastProgress = 0;
-        long steps = 0;
-        while (!engine.phase().isTerminal()) {
-            int work = engine.doWork();
-            if (onMigrating != null && engine.phase() != Phase.SETUP) {
-                onMigrating.accept(source);
-                onMigrating = null;
-            }
-            if (work == 0) {
-                long wait = engine.wakeAtNs() - System.nanoTime();
-                if (wait > 0) LockSupport.parkNanos(Math.min(wait, 10_000_000L));
-            }
-            if ((++steps & 63) == 0) {
-                RuntimeException f = source.machine().failure();
-                if (f != null) {
-                    engine.cancel();
-                    throw new IllegalStateException("the source guest stopped: " + f.getMessage(), f);
+    private static void drive(MigrationEngine engine, KvmGuest source, String label, Backend.Progress progress, long maxSteps,
+                              Consumer<KvmGuest> onMigrating) {
+        EngineRunner runner = new EngineRunner(Clock.SYSTEM, EngineRunner.IdleStrategy.parking(Clock.SYSTEM, MAX_PARK_NS), maxSteps,
+                Long.MAX_VALUE, PROGRESS_EVERY_NS);
+        runner.run(EngineRunner.of(engine), new EngineRunner.StepHooks() {
+            private Consumer<KvmGuest> migrating = onMigrating;
+
+            @Override
+            public void afterStep(long step, int work) {
+                if (migrating != null && engine.phase() != Phase.SETUP) {
+                    migrating.accept(source);
+                    migrating = null;
+                }
+                if ((step & 63) == 0) {
+                    RuntimeException f = source.machine().failure();
+                    if (f != null) {
+                        engine.cancel();
+                        throw new IllegalStateException("the source guest stopped: " + f.getMessage(), f);
+                    }
                 }
             }
-            long now = System.nanoTime();
-            if (now - lastProgress > 50_000_000L) {
-                lastProgress = now;
-                progress.update(engine.phase().name().toLowerCase(Locale.ROOT) + label, engine.iteration(), engine.passProgress(), engine.transferredBytes());
-            }
-        }
+        }, () -> progress.update(engine.phase().name().toLowerCase(Locale.ROOT) + label, engine.iteration(), engine.passProgress(),
+                engine.transferredBytes()), label);
     }
 
     /** The wait after {@code failed} failed attempts (1, 2, ...): 250 ms, 500 ms, 1 s, ..., at most {@link #MAX_RETRY_DELAY_NS}. */
