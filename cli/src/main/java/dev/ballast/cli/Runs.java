@@ -9,7 +9,7 @@ import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Units;
 import dev.ballast.journal.JournalDigest;
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalRecorder;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,11 +24,11 @@ final class Runs {
 
     /** Runs the scenario, checked by the backend beforehand, with a progress line and its journal. */
     static RunReport run(Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
-        Journals.Recorder recorder = null;
+        JournalRecorder recorder = null;
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
             RunManifest manifest = RunManifest.of(scenario);
-            if (journalDir != null) recorder = new Journals.Recorder(journalDir, manifest, journalExtras(scenario));
+            if (journalDir != null) recorder = new JournalRecorder(journalDir, manifest, journalExtras(scenario));
             RunReport r = backend.run(scenario, options, recorder == null ? EventSink.NONE : recorder, progress);
             if (recorder == null) return r;
             recorder.close();

@@ -1,29 +1,28 @@
 package dev.ballast.replay;
 
-import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.journal.Checkpoint;
 import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.EventRecord;
 import dev.ballast.journal.JournalReader;
-import dev.ballast.journal.JournalWriter;
-import dev.ballast.journal.StateTracker;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 
 /**
- * What the command line does with journals: record a run with checkpoints, replay it, tell one
- * page's history, show the state at an event, and compare two journals.
+ * Questions asked of a journal once it is written: its events as a stream, its manifest, its
+ * replay, one page's history, the state at an event, and how two journals differ. The answers are
+ * data; how a terminal shows them is the command line's ({@code dev.ballast.cli}). A run's journal
+ * is written by {@link JournalRecorder}.
  */
-public final class Journals {
-    private Journals() { }
-
-    /** Events between two state checkpoints: {@code --at} reads at most this many after a seek. */
-    public static final long CHECKPOINT_EVERY = 1L << 18;
+public final class JournalQueries {
+    private JournalQueries() { }
 
     /** The events of a journal, from where its reader stands, as an {@link EventStream}. */
     public static EventStream stream(JournalReader reader) {
@@ -49,7 +48,7 @@ public final class Journals {
         public ReportSource(Path dir) {
             this.dir = dir;
             try (JournalReader r = JournalReader.open(dir)) {
-                this.manifest = Journals.manifest(r);
+                this.manifest = JournalQueries.manifest(r);
             }
         }
 
@@ -78,49 +77,6 @@ public final class Journals {
         return RunManifest.fromMetadata(reader.header().metadata());
     }
 
-    /**
-     * A run's journal, with checkpoints of the run's state every {@link #CHECKPOINT_EVERY} events:
-     * a {@link RunState} follows the events on the journal's consumer thread, so producers only
-     * publish into the ring.
-     */
-    public static final class Recorder implements EventSink, AutoCloseable {
-        private final JournalWriter writer;
-
-        public Recorder(Path dir, RunManifest manifest, Map<String, String> extra) {
-            Map<String, String> meta = new java.util.LinkedHashMap<>(manifest.toMetadata());
-            meta.putAll(extra);
-            RunState state = new RunState(manifest);
-            StateTracker tracker = new StateTracker() {
-                @Override
-                public void onEvent(long number, EventType type, long timeNs, long a, long b, long c) {
-                    state.apply(number, type, timeNs, a, b, c);
-                }
-
-                @Override public byte[] checkpoint() { return state.snapshot(); }
-
-                @Override public long interval() { return CHECKPOINT_EVERY; }
-            };
-            this.writer = JournalWriter.create(dir, meta, JournalWriter.Settings.defaults().withTracker(tracker));
-        }
-
-        @Override
-        public void publish(EventType type, long timeNs, long a, long b, long c) {
-            writer.publish(type, timeNs, a, b, c);
-        }
-
-        public Path directory() { return writer.directory(); }
-
-        /** Closes the journal; then {@link #events()} and {@link #digest()} are final. */
-        @Override
-        public void close() {
-            writer.close();
-        }
-
-        public long events() { return writer.events(); }
-
-        public long digest() { return writer.digest(); }
-    }
-
     /** Replays a journal: every decision re-made and checked. */
     public static Replay.Result replay(Path dir) {
         try (JournalReader r = JournalReader.open(dir)) {
@@ -132,7 +88,7 @@ public final class Journals {
     public static RunState stateAt(Path dir, long n) {
         try (JournalReader r = JournalReader.open(dir)) {
             if (n < 0 || n >= r.events()) {
-                throw new IllegalArgumentException("--at " + n + ": the journal holds events 0 to " + (r.events() - 1));
+                throw new IllegalArgumentException("event " + n + " is not in this journal (it holds events 0 to " + (r.events() - 1) + ")");
             }
             RunManifest m = manifest(r);
             Checkpoint cp = r.lastCheckpointAtOrBefore(n);
@@ -160,29 +116,43 @@ public final class Journals {
     }
 
     /** Header keys that say when and with what a journal was written, not what ran: they never make two runs differ. */
-    private static final java.util.Set<String> BOOKKEEPING = java.util.Set.of("createdAt", "ballastVersion", "javaVersion");
+    private static final Set<String> BOOKKEEPING = Set.of("createdAt", "ballastVersion", "javaVersion");
+
+    /** A header key whose values differ; {@code bookkeeping} when it says when or with what a journal was written. */
+    public record HeaderChange(String key, String left, String right, boolean bookkeeping) { }
+
+    /** The first event where the streams differ, dissected; null on the side whose events had ended. */
+    public record EventChange(long number, String left, String right) { }
+
+    /** A line of {@link RunState#describe()} at the end that differs between the runs. */
+    public record StateChange(String left, String right) { }
 
     /**
-     * What {@link #diff} found: its lines, and whether the runs differ (their settings or their events; when and
-     * with which version each journal was written does not count).
+     * What {@link #diff} found, only what differs: the header keys, the first differing event (null
+     * when the streams are the same, {@code events} long), and the end states' differing lines.
      */
-    public record Diff(List<String> lines, boolean differ) { }
+    public record Diff(List<HeaderChange> header, EventChange firstEvent, long events, List<StateChange> atEnd) {
+        /** Whether the runs differ: their settings or their events (when and with which version each journal was written does not count). */
+        public boolean differ() {
+            return firstEvent != null || header.stream().anyMatch(h -> !h.bookkeeping());
+        }
+    }
 
-    /** Where two journals first differ, and the figures in which their runs differ at the end; only what differs. */
+    /** Where two journals first differ, and the figures in which their runs differ at the end. */
     public static Diff diff(Path left, Path right) {
-        List<String> out = new ArrayList<>();
-        boolean differ = false;
+        List<HeaderChange> header = new ArrayList<>();
+        List<StateChange> atEnd = new ArrayList<>();
+        EventChange first = null;
         try (JournalReader a = JournalReader.open(left); JournalReader b = JournalReader.open(right)) {
             RunManifest ma = manifest(a);
             RunManifest mb = manifest(b);
             Map<String, String> ha = a.header().metadata();
             Map<String, String> hb = b.header().metadata();
-            java.util.Set<String> keys = new java.util.LinkedHashSet<>(ha.keySet());
+            Set<String> keys = new LinkedHashSet<>(ha.keySet());
             keys.addAll(hb.keySet());
             for (String k : keys) {
-                if (java.util.Objects.equals(ha.get(k), hb.get(k))) continue;
-                out.add("header " + k + ": " + ha.get(k) + " | " + hb.get(k));
-                if (!BOOKKEEPING.contains(k)) differ = true;
+                if (Objects.equals(ha.get(k), hb.get(k))) continue;
+                header.add(new HeaderChange(k, ha.get(k), hb.get(k), BOOKKEEPING.contains(k)));
             }
             RunState sa = new RunState(ma);
             RunState sb = new RunState(mb);
@@ -190,15 +160,13 @@ public final class Journals {
             EventStream eb = stream(b);
             Event x = new Event();
             Event y = new Event();
-            long first = -1;
             boolean moreA = ea.next(x);
             boolean moreB = eb.next(y);
             while (moreA || moreB) {
-                if (first < 0 && (moreA != moreB || !x.sameAs(y.type, y.timeNs, y.a, y.b, y.c))) {
-                    first = moreA ? x.number : y.number;
-                    out.add("first difference at event " + first + ":");
-                    out.add("  " + (moreA ? EventDissector.toString(x.number, x.type, x.timeNs, x.a, x.b, x.c) : "(no more events)"));
-                    out.add("  " + (moreB ? EventDissector.toString(y.number, y.type, y.timeNs, y.a, y.b, y.c) : "(no more events)"));
+                if (first == null && (moreA != moreB || !x.sameAs(y.type, y.timeNs, y.a, y.b, y.c))) {
+                    first = new EventChange(moreA ? x.number : y.number,
+                            moreA ? EventDissector.toString(x.number, x.type, x.timeNs, x.a, x.b, x.c) : null,
+                            moreB ? EventDissector.toString(y.number, y.type, y.timeNs, y.a, y.b, y.c) : null);
                 }
                 if (moreA) {
                     sa.apply(x);
@@ -209,21 +177,16 @@ public final class Journals {
                     moreB = eb.next(y);
                 }
             }
-            if (first < 0) {
-                out.add("the event streams are the same (" + a.events() + " events)");
-            } else {
-                differ = true;
+            if (first != null) {
                 String[] la = sa.describe().split("\n");
                 String[] lb = sb.describe().split("\n");
-                out.add("at the end, where they differ:");
                 for (int i = 0; i < Math.max(la.length, lb.length); i++) {
                     String l = i < la.length ? la[i] : "";
                     String r = i < lb.length ? lb[i] : "";
-                    if (l.equals(r)) continue;
-                    out.add(String.format(java.util.Locale.ROOT, "  %-60s | %s", l, r.substring(Math.min(14, r.length()))));
+                    if (!l.equals(r)) atEnd.add(new StateChange(l, r));
                 }
             }
+            return new Diff(header, first, a.events(), atEnd);
         }
-        return new Diff(out, differ);
     }
 }
