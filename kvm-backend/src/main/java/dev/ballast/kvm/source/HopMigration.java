@@ -90,8 +90,9 @@ public final class HopMigration {
                 sum = fold.runStats();
                 if (last.phase() == Phase.COMPLETED) {
                     verdict = link.verdict();
-                    last = withoutCheck(last, verdict.checkMicros() * 1000);
-                    sum = withoutCheck(sum, verdict.checkMicros() * 1000);
+                    // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime
+                    last = last.withTimeExcluded(verdict.checkMicros() * 1000);
+                    sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
                 }
                 failureMessage = engine.stats().failureMessage();
             }
@@ -107,15 +108,6 @@ public final class HopMigration {
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
         return new Result(sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation);
-    }
-
-    /** The engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime. */
-    static EngineStats withoutCheck(EngineStats e, long checkNs) {
-        return new EngineStats(e.phase(), e.iterations(), e.syncs(), Math.max(0, e.totalNs() - checkNs), e.setupNs(),
-                Math.max(0, e.downtimeNs() - checkNs), e.transferredBytes(), e.pagesNormal(), e.pagesZero(), e.skippedBalloon(),
-                e.skippedFree(), e.resent(), e.hintRequests(), e.hintRanges(), e.hintPages(), e.hintRejected(), e.rejected(),
-                e.balloonInflated(), e.balloonDeflated(), e.balloonRejected(), e.balloonSkipActive(), e.failureCause(),
-                e.failureMessage(), e.lastBandwidthBytesPerSec());
     }
 
     private static void drive(MigrationEngine engine, KvmGuest source, String label, Backend.Progress progress, long maxSteps,
