@@ -138,9 +138,9 @@ public final class GuestAbi {
     public static final int CTL_STAT_REQUESTS_OFF = 0x290;
     /** u64, guest: workload ticks */
     public static final int CTL_STAT_TICKS_OFF = 0x298;
-    /** u64[WL_COUNT], host: the workload and the drivers' settings */
     /** u64, host: the last free page hint request id the host's device issued (0: none); device state that moves with the guest. */
     public static final int CTL_LAST_CMD_ID_OFF = 0x2A0;
+    /** u64[WL_COUNT], host: the workload and the drivers' settings */
     public static final int CTL_WL_OFF = 0x2C0;
     /** WK_* */
     public static final int WL_KIND = 0;

@@ -82,20 +82,23 @@ public final class HopMigration {
             long failAtNs = attempt == 0 && s.failAtNs() >= 0 ? s.failAtNs() : -1;
             long failAfter = attempt == 0 ? s.failAfterPages() : -1;
             MigrationPolicy policy = Policies.create(s.policy());
-            try (WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs)) {
-                MigrationEngine engine = new MigrationEngine(s.engine(), source, link, policy, sink, Clock.SYSTEM);
+            WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs);
+            MigrationEngine engine;
+            try {
+                engine = new MigrationEngine(s.engine(), source, link, policy, sink, Clock.SYSTEM);
                 drive(engine, source, label, progress, s.driver().maxSteps(), attempt == 0 ? onMigrating : null);
-                link.close();
-                last = fold.migrationStats();
-                sum = fold.runStats();
-                if (last.phase() == Phase.COMPLETED) {
-                    verdict = link.verdict();
-                    // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime
-                    last = last.withTimeExcluded(verdict.checkMicros() * 1000);
-                    sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
-                }
-                failureMessage = engine.stats().failureMessage();
+            } finally {
+                link.close(); // the verdict is final once the link is closed
             }
+            last = fold.migrationStats();
+            sum = fold.runStats();
+            if (last.phase() == Phase.COMPLETED) {
+                verdict = link.verdict();
+                // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime
+                last = last.withTimeExcluded(verdict.checkMicros() * 1000);
+                sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
+            }
+            failureMessage = engine.stats().failureMessage();
             String cause = last.failureCause() == null ? null : last.failureCause() + ": " + failureMessage;
             attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), cause, last.totalNs() / 1e6, last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
