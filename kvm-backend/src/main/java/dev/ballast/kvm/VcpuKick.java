@@ -1,9 +1,8 @@
 package dev.ballast.kvm;
 
 import dev.ballast.kvm.sys.LibC;
+import dev.ballast.kvm.sys.Signals;
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,31 +39,8 @@ public final class VcpuKick {
             throw new IllegalStateException("SIG" + NAME + " already has a handler in this process; the KVM backend"
                     + " needs it to pull vCPU threads out of KVM_RUN");
         }
-        installNoOpHandler();
+        Signals.handle(NAME, () -> { }); // a handler, even one that does nothing, is what makes the signal interrupt KVM_RUN
         installed = true;
-    }
-
-    /**
-     * {@code sun.misc.Signal.handle(new Signal(NAME), signal -> { })}, by reflection: javac warns of
-     * every direct use of {@code sun.misc} and no annotation silences that warning. The handler
-     * does nothing; that a handler exists is what makes the signal interrupt {@code KVM_RUN}.
-     */
-    private static void installNoOpHandler() {
-        try {
-            Class<?> signal = Class.forName("sun.misc.Signal");
-            Class<?> handler = Class.forName("sun.misc.SignalHandler");
-            Object noOp = Proxy.newProxyInstance(handler.getClassLoader(), new Class<?>[] {handler}, (proxy, m, args) -> switch (m.getName()) {
-                case "hashCode" -> System.identityHashCode(proxy);
-                case "equals" -> proxy == args[0];
-                case "toString" -> "ballast vCPU kick";
-                default -> null;
-            });
-            signal.getMethod("handle", signal, handler).invoke(null, signal.getConstructor(String.class).newInstance(NAME), noOp);
-        } catch (InvocationTargetException e) {
-            throw new IllegalStateException("cannot handle SIG" + NAME + ": " + e.getCause().getMessage(), e.getCause());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot handle SIG" + NAME + ": no sun.misc.Signal in this JVM", e);
-        }
     }
 
     /** Sends the kick signal to a thread (its {@code pthread_t}). */
