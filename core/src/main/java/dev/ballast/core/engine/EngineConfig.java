@@ -35,8 +35,4 @@ public record EngineConfig(long bandwidthBytesPerSec, long downtimeLimitNs, int 
     public EngineConfig withFirstCommandId(long id) {
         return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, id, pagesPerStep, requestsPerStep, pageHeaderBytes);
     }
-
-    public EngineConfig withPageHeaderBytes(int bytes) {
-        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, firstCommandId, pagesPerStep, requestsPerStep, bytes);
-    }
 }

@@ -28,7 +28,6 @@ public final class LocalTarget implements Target {
     static final int PIPE_BYTES = 2 * (1 << 20) + 8192;
     private final RamLayout layout;
     private final GuestSink sink;
-    private volatile Exception readerFailure;
 
     public LocalTarget(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop, boolean prealloc) {
         this.layout = layout;
@@ -52,7 +51,7 @@ public final class LocalTarget implements Target {
                 try (PageStreamReader r = new PageStreamReader(toDest.source(), toSource.sink(), layout, sink)) {
                     r.run();
                 } catch (Exception e) {
-                    readerFailure = e;
+                    // the source learns of it through its link (the pipes close), which names the cause
                 } finally {
                     close(toDest.source());
                     close(toSource.sink());
@@ -87,10 +86,6 @@ public final class LocalTarget implements Target {
         }
     }
 
-    /** Why the destination's reader stopped last, or null. */
-    public Exception readerFailure() { return readerFailure; }
-
-    public GuestSink sink() { return sink; }
 
     @Override
     public KvmGuest takeGuest() {
