@@ -19,6 +19,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class WaitStrategyProbe {
     private WaitStrategyProbe() { }
 
+    @SuppressWarnings("try") // the writer is closed inside its block on purpose: its event count is final only after close
     public static void main(String[] args) throws Exception {
         long ratePerS = args.length > 0 ? Long.parseLong(args[0]) : 200_000;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 3;

@@ -6,8 +6,9 @@ import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.DriverOptions;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.wire.WireSecret;
-import dev.ballast.kvm.migration.DestinationServer;
-import dev.ballast.kvm.migration.HopMigration;
+import dev.ballast.kvm.dest.DestinationServer;
+import dev.ballast.kvm.source.HopMigration;
+import dev.ballast.kvm.sys.Signals;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -132,9 +133,8 @@ final class DestCommand implements Callable<Integer> {
                     }
                 }, handshakeTimeoutNs, DestinationServer.DEFAULT_MAX_CONNECTIONS);
         CountDownLatch stop = new CountDownLatch(1);
-        sun.misc.SignalHandler onSignal = sig -> stop.countDown();
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
+        Signals.handle("INT", stop::countDown);
+        Signals.handle("TERM", stop::countDown);
         DestinationServer server;
         try {
             server = DestinationServer.start(options);

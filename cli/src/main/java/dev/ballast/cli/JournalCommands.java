@@ -4,7 +4,7 @@ import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.journal.JournalException;
 import dev.ballast.journal.JournalReader;
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalQueries;
 import dev.ballast.replay.Replay;
 import dev.ballast.replay.RunState;
 import picocli.CommandLine.ArgGroup;
@@ -14,6 +14,8 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -70,7 +72,7 @@ final class JournalCommands {
                 return ExitCodes.OK;
             }
             long t0 = System.nanoTime();
-            Replay.Result res = Journals.replay(dir);
+            Replay.Result res = JournalQueries.replay(dir);
             double ms = (System.nanoTime() - t0) / 1e6;
             if (!res.ok()) {
                 Replay.Divergence d = res.divergence();
@@ -127,15 +129,15 @@ final class JournalCommands {
                 if (what.at != null && (what.at < 0 || what.at >= r.events())) {
                     throw new UsageException("--at " + what.at + ": the journal holds events 0 to " + (r.events() - 1));
                 }
-                if (what.page != null && Journals.manifest(r).layout().indexOfPfn(parsePfn(what.page)) < 0) {
-                    throw new UsageException("--page " + what.page + ": not a RAM page of this guest (" + Journals.manifest(r).layout() + ")");
+                if (what.page != null && JournalQueries.manifest(r).layout().indexOfPfn(parsePfn(what.page)) < 0) {
+                    throw new UsageException("--page " + what.page + ": not a RAM page of this guest (" + JournalQueries.manifest(r).layout() + ")");
                 }
             }
             if (what.page != null) {
-                for (String line : Journals.pageHistory(dir, parsePfn(what.page))) ctx.out().println(line);
+                for (String line : JournalQueries.pageHistory(dir, parsePfn(what.page))) ctx.out().println(line);
             } else if (what.at != null) {
                 long t0 = System.nanoTime();
-                RunState s = Journals.stateAt(dir, what.at);
+                RunState s = JournalQueries.stateAt(dir, what.at);
                 double ms = (System.nanoTime() - t0) / 1e6;
                 ctx.out().print(s.describe());
                 ctx.out().printf(Locale.ROOT, "(found in %.1f ms)%n", ms);
@@ -181,6 +183,8 @@ final class JournalCommands {
     static final int DIFF_DIFFER = 1;
     /** diff's exit code for trouble (a damaged or unreadable journal), as diff(1)'s. */
     static final int DIFF_TROUBLE = 2;
+    /** The width of the label that begins each line of {@link RunState#describe()}. */
+    static final int STATE_LABEL_WIDTH = 14;
 
     @Command(name = "diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
             description = {"Says where two journals first differ and how their runs differ.",
@@ -205,16 +209,37 @@ final class JournalCommands {
         public Integer call() {
             Path a = existing(left);
             Path b = existing(right);
-            Journals.Diff d;
+            JournalQueries.Diff d;
             try {
-                d = Journals.diff(a, b);
+                d = JournalQueries.diff(a, b);
             } catch (JournalException e) {
                 // as diff(1): trouble is 2, so that 1 always means "the runs differ"
                 ctx.err().println("ballast: " + Main.oneLine(e.getMessage()));
                 return DIFF_TROUBLE;
             }
-            for (String line : d.lines()) ctx.out().println(line);
+            for (String line : lines(d)) ctx.out().println(line);
             return d.differ() ? DIFF_DIFFER : ExitCodes.OK;
+        }
+
+        /** The diff as the terminal shows it: the header keys that differ, the first differing event, the end figures side by side. */
+        static List<String> lines(JournalQueries.Diff d) {
+            List<String> out = new ArrayList<>();
+            for (JournalQueries.HeaderChange h : d.header()) out.add("header " + h.key() + ": " + h.left() + " | " + h.right());
+            JournalQueries.EventChange e = d.firstEvent();
+            if (e == null) {
+                out.add("the event streams are the same (" + d.events() + " events)");
+                return out;
+            }
+            out.add("first difference at event " + e.number() + ":");
+            out.add("  " + (e.left() != null ? e.left() : "(no more events)"));
+            out.add("  " + (e.right() != null ? e.right() : "(no more events)"));
+            out.add("at the end, where they differ:");
+            for (JournalQueries.StateChange c : d.atEnd()) {
+                String r = c.right();
+                // the right column drops the line's label, which the left one already shows
+                out.add(String.format(Locale.ROOT, "  %-60s | %s", c.left(), r.substring(Math.min(STATE_LABEL_WIDTH, r.length()))));
+            }
+            return out;
         }
     }
 }

@@ -182,7 +182,7 @@ public final class Main implements Callable<Integer> {
             OptionSpec o = leaf.commandSpec().findOption(option);
             if (o != null) {
                 List<String> typed = leaf.hasMatchedOption(option) ? leaf.matchedOption(option).originalStringValues() : List.of();
-                if (o.arity().max == 0) value = null;
+                if (o.arity().max() == 0) value = null;
                 else if (!typed.isEmpty()) value = typed.getLast();
                 else if (o.defaultValue() != null) value = o.defaultValue();
             }

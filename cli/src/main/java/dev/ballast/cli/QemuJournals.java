@@ -4,7 +4,7 @@ import dev.ballast.core.event.EventSink;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.qemu.tap.QemuManifest;
 import dev.ballast.qemu.tap.QemuStreamJournal;
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalRecorder;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +17,7 @@ import java.util.Map;
 /** What {@code tap} and {@code ingest --journal} share: a journal of a real QEMU's stream, opened when its blocks are known. */
 final class QemuJournals implements QemuStreamJournal.Opener, AutoCloseable {
     private final Path dir;
-    private Journals.Recorder recorder;
+    private JournalRecorder recorder;
 
     private QemuJournals(Path dir) {
         this.dir = dir;
@@ -55,7 +55,7 @@ final class QemuJournals implements QemuStreamJournal.Opener, AutoCloseable {
         extra.put("ballastVersion", Main.version());
         extra.put("javaVersion", System.getProperty("java.version"));
         extra.put("createdAt", java.time.Instant.now().toString());
-        recorder = new Journals.Recorder(dir, manifest.runManifest(), extra);
+        recorder = new JournalRecorder(dir, manifest.runManifest(), extra);
         return recorder;
     }
 
@@ -70,7 +70,7 @@ final class QemuJournals implements QemuStreamJournal.Opener, AutoCloseable {
             var m = new dev.ballast.core.run.RunManifest(QemuManifest.BACKEND, "warm-up", "qemu", 0, layout,
                     dev.ballast.core.engine.EngineConfig.defaults(), new dev.ballast.core.engine.GuestFeatures(false, false, false, 0),
                     dev.ballast.core.run.CostProfile.defaults());
-            try (Journals.Recorder r = new Journals.Recorder(tmp.resolve("j"), m, Map.of())) {
+            try (JournalRecorder r = new JournalRecorder(tmp.resolve("j"), m, Map.of())) {
                 r.publish(dev.ballast.core.event.EventType.QEMU_PAGE, 0, 0, 0, dev.ballast.core.event.EventType.QemuPage.c(true, 9));
             }
         } finally {

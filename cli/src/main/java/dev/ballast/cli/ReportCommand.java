@@ -1,6 +1,6 @@
 package dev.ballast.cli;
 
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalQueries;
 import dev.ballast.report.HtmlReport;
 import dev.ballast.report.RunInput;
 import picocli.CommandLine.Command;
@@ -52,11 +52,11 @@ final class ReportCommand implements Callable<Integer> {
 
     /** Draws the runs in these journals into {@code out}. */
     static void write(List<Path> journals, Path out) {
-        List<Journals.ReportSource> sources = new ArrayList<>();
+        List<JournalQueries.ReportSource> sources = new ArrayList<>();
         try {
             List<RunInput> runs = new ArrayList<>();
             for (Path j : journals) {
-                Journals.ReportSource s = new Journals.ReportSource(j);
+                JournalQueries.ReportSource s = new JournalQueries.ReportSource(j);
                 sources.add(s);
                 String label = journals.size() == 1 ? null : s.manifest().policy();
                 runs.add(new RunInput(label, s.manifest(), s::events));
@@ -65,7 +65,7 @@ final class ReportCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
         } finally {
-            for (Journals.ReportSource s : sources) s.close();
+            for (JournalQueries.ReportSource s : sources) s.close();
         }
     }
 }

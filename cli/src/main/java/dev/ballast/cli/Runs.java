@@ -9,7 +9,7 @@ import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Units;
 import dev.ballast.journal.JournalDigest;
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalRecorder;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,12 +24,12 @@ final class Runs {
 
     /** Runs the scenario, checked by the backend beforehand, with a progress line and its journal. */
     static RunReport run(Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
-        Journals.Recorder recorder = null;
-        sun.misc.SignalHandler previous = onInterrupt(ctx, journalDir);
+        JournalRecorder recorder = null;
+        Object previous = onInterrupt(ctx, journalDir);
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
             RunManifest manifest = RunManifest.of(scenario);
-            if (journalDir != null) recorder = new Journals.Recorder(journalDir, manifest, journalExtras(scenario));
+            if (journalDir != null) recorder = new JournalRecorder(journalDir, manifest, journalExtras(scenario));
             EventSink events = recorder == null ? EventSink.NONE : recorder;
             RunReport r = backend.run(scenario, options, line == null ? events : line.watching(events), progress);
             if (recorder == null) return r;
@@ -38,7 +38,13 @@ final class Runs {
                     JournalDigest.toHex(recorder.digest())));
         } finally {
             if (recorder != null) recorder.close();
-            if (previous != null) sun.misc.Signal.handle(new sun.misc.Signal("INT"), previous);
+            if (previous != null) {
+                try {
+                    handleSigint(previous);
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException("cannot restore the SIGINT handler", e);
+                }
+            }
         }
     }
 
@@ -50,18 +56,45 @@ final class Runs {
      * and how to replay it, and exit {@link #INTERRUPTED} at once. The journal is left as a killed process leaves it:
      * it replays up to its last complete event. Returns the handler it replaced (null where signals cannot be handled).
      */
-    private static sun.misc.SignalHandler onInterrupt(Context ctx, Path journalDir) {
+    private static Object onInterrupt(Context ctx, Path journalDir) {
         PrintStream err = ctx.err();
+        Runnable onCtrlC = () -> {
+            err.println();
+            err.println("ballast: interrupted" + (journalDir == null ? "" : ": the journal " + journalDir
+                    + " is cut short but replayable up to its last complete event (ballast replay " + journalDir + ")"));
+            err.flush();
+            Runtime.getRuntime().halt(INTERRUPTED);
+        };
         try {
-            return sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> {
-                err.println();
-                err.println("ballast: interrupted" + (journalDir == null ? "" : ": the journal " + journalDir
-                        + " is cut short but replayable up to its last complete event (ballast replay " + journalDir + ")"));
-                err.flush();
-                Runtime.getRuntime().halt(INTERRUPTED);
-            });
-        } catch (IllegalArgumentException e) {
-            return null; // the JVM keeps SIGINT (-Xrs): its default stands
+            Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+            Object handler = java.lang.reflect.Proxy.newProxyInstance(handlerType.getClassLoader(), new Class<?>[] {handlerType},
+                    (proxy, m, args) -> switch (m.getName()) {
+                        case "handle" -> {
+                            onCtrlC.run();
+                            yield null;
+                        }
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        default -> "ballast's SIGINT handler";
+                    });
+            return handleSigint(handler);
+        } catch (ReflectiveOperationException | IllegalArgumentException e) {
+            return null; // no sun.misc.Signal, or the JVM keeps SIGINT (-Xrs): its default stands
+        }
+    }
+
+    /**
+     * {@code sun.misc.Signal.handle(SIGINT, handler)}, by reflection: javac warns of every direct use of
+     * {@code sun.misc} and no annotation silences it (the build has -Werror). Returns the handler replaced.
+     */
+    private static Object handleSigint(Object handler) throws ReflectiveOperationException {
+        Class<?> signal = Class.forName("sun.misc.Signal");
+        Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+        try {
+            return signal.getMethod("handle", signal, handlerType).invoke(null, signal.getConstructor(String.class).newInstance("INT"), handler);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException iae) throw iae;
+            throw e;
         }
     }
 

@@ -23,6 +23,7 @@ final class Terminal {
 
     private static Boolean answer;
 
+    @SuppressWarnings("restricted") // one native call, isatty; the launcher and tests enable native access
     private static boolean check(Map<String, String> env) {
         if ("0".equals(env.get("BALLAST_PROGRESS")) || "dumb".equals(env.get("TERM"))) return false;
         try {

@@ -6,7 +6,7 @@ import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
-import dev.ballast.kvm.migration.KvmBackend;
+import dev.ballast.kvm.backend.KvmBackend;
 import dev.ballast.sim.SimBackend;
 
 import java.util.ArrayList;

@@ -43,11 +43,6 @@ public final class EventRecord {
     /** The i-th of the record's five 64-bit words (0 = type id and flags, 1 = time, 2..4 = a, b, c). */
     public long word(int i) { return RecordDescriptor.getLong(buffer, offset + i * Long.BYTES); }
 
-    /** Copies the record's 40 bytes into {@code dst} at {@code dstOffset}. */
-    public void copyTo(byte[] dst, int dstOffset) {
-        System.arraycopy(buffer, offset, dst, dstOffset, RecordDescriptor.LENGTH);
-    }
-
     /** A readable line for debugging; allocates. Prefer {@link EventDissector} for output. */
     @Override
     public String toString() {

@@ -101,7 +101,7 @@ final class QueueFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment segment = size == 0 ? MemorySegment.NULL.reinterpret(0)
+            MemorySegment segment = size == 0 ? MemorySegment.NULL
                     : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return new QueueFile(path, arena, segment);
         } catch (IOException | RuntimeException e) {

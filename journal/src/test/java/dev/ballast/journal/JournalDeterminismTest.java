@@ -31,6 +31,7 @@ class JournalDeterminismTest {
                 Arbitraries.longs(), Arbitraries.longs(), Arbitraries.longs()).as(Ev::new);
     }
 
+    @SuppressWarnings("try") // the writer is closed inside its block on purpose: its digest is final only after close
     private static long write(List<Ev> events, int perDocument) {
         try {
             Path dir = Files.createTempDirectory("ballast-determinism");

@@ -79,7 +79,7 @@ class JournalSeekTest {
         try (JournalReader r = JournalReader.open(dir)) {
             r.seek(EVENTS / 2); // warm up
             long t0 = System.nanoTime();
-            for (int i = 0; i < 200; i++) r.seek((long) (i * 2477L) % EVENTS);
+            for (int i = 0; i < 200; i++) r.seek(i * 2477L % EVENTS);
             long perSeekUs = (System.nanoTime() - t0) / 200 / 1000;
             // a full read of this journal takes far longer than a few hundred microseconds
             assertThat(perSeekUs).as("µs per seek").isLessThan(5_000);

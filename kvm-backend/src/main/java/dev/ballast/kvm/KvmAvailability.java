@@ -25,6 +25,14 @@ public record KvmAvailability(boolean usable, String reason) {
         return cached;
     }
 
+    /** Throws one clear {@link IllegalStateException} where KVM cannot run. */
+    public static void require() {
+        KvmAvailability a = check();
+        if (!a.usable()) {
+            throw new IllegalStateException("the kvm backend cannot run here: " + a.reason());
+        }
+    }
+
     private static KvmAvailability no(String reason) {
         return new KvmAvailability(false, reason);
     }

@@ -115,10 +115,6 @@ public final class KvmVcpu implements AutoCloseable {
         VarHandle.fullFence();
     }
 
-    public boolean immediateExit() {
-        return run.get(JAVA_BYTE, KvmStructs.RUN_IMMEDIATE_EXIT) != 0;
-    }
-
     /** {@code KVM_SET_CPUID2} with a {@code struct kvm_cpuid2} (see {@link Kvm#supportedCpuid}). */
     public void setCpuid(MemorySegment cpuid2) {
         LibC.ioctl(fd, Vcpu.KVM_SET_CPUID2, cpuid2);

@@ -1,6 +1,7 @@
 package dev.ballast.kvm;
 
 import dev.ballast.kvm.sys.LibC;
+import dev.ballast.kvm.sys.Signals;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ public final class VcpuKick {
             throw new IllegalStateException("SIG" + NAME + " already has a handler in this process; the KVM backend"
                     + " needs it to pull vCPU threads out of KVM_RUN");
         }
-        sun.misc.Signal.handle(new sun.misc.Signal(NAME), signal -> { });
+        Signals.handle(NAME, () -> { }); // a handler, even one that does nothing, is what makes the signal interrupt KVM_RUN
         installed = true;
     }
 

@@ -2,9 +2,9 @@ package dev.ballast.kvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.GuestImage;
-import dev.ballast.kvm.guest.SystemSlot;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.GuestImage;
+import dev.ballast.kvm.guestabi.SystemSlot;
 import dev.ballast.kvm.mem.DirtyLogMode;
 import dev.ballast.kvm.mem.GuestLayout;
 import dev.ballast.kvm.mem.GuestMemory;

@@ -1,6 +1,7 @@
 package dev.ballast.replay;
 
 import dev.ballast.core.engine.Clock;
+import dev.ballast.core.engine.EngineRunner;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.LinkException;
@@ -102,7 +103,10 @@ public final class Replay {
         void migrate() {
             running = true;
             engine = new MigrationEngine(manifest.engine(), manifest.postcopy(), this, this, Policies.create(manifest.policy()), this, this);
-            while (!engine.phase().isTerminal()) engine.doWork();
+            // No idling (the recorded clock jumps by itself) and no bound of its own: every step reads the
+            // clock, which consumes a recorded event, so the recording bounds the replay (Truncated at its end).
+            new EngineRunner(this, EngineRunner.IdleStrategy.NONE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE)
+                    .run(EngineRunner.of(engine), EngineRunner.StepHooks.NONE, () -> { }, "");
         }
 
         /** The next recorded event, which must be of this type (an answer the engine is waiting for). */

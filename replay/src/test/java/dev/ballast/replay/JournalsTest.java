@@ -26,7 +26,7 @@ class JournalsTest {
 
     private Path record(String name, Scenario s) {
         Path dir = tmp.resolve(name);
-        try (Journals.Recorder rec = new Journals.Recorder(dir, RunManifest.of(s), Map.of("createdAt", name))) {
+        try (JournalRecorder rec = new JournalRecorder(dir, RunManifest.of(s), Map.of("createdAt", name))) {
             new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).run();
         }
         return dir;
@@ -58,20 +58,20 @@ class JournalsTest {
             events = r.events();
             assertThat(r.lastCheckpointAtOrBefore(events - 1)).isNotNull();
         }
-        assertThat(events).isGreaterThan(3 * Journals.CHECKPOINT_EVERY);
+        assertThat(events).isGreaterThan(3 * JournalRecorder.CHECKPOINT_EVERY);
         // the state found through a checkpoint equals the state read from the start
         RunManifest m = RunManifest.of(s);
-        for (long n : new long[] {0, Journals.CHECKPOINT_EVERY - 1, Journals.CHECKPOINT_EVERY, events / 2 + 17, events - 1}) {
+        for (long n : new long[] {0, JournalRecorder.CHECKPOINT_EVERY - 1, JournalRecorder.CHECKPOINT_EVERY, events / 2 + 17, events - 1}) {
             RunState slow = new RunState(m);
             try (JournalReader r = JournalReader.open(dir)) {
-                EventStream es = Journals.stream(r);
+                EventStream es = JournalQueries.stream(r);
                 Event e = new Event();
                 while (es.next(e)) {
                     slow.apply(e);
                     if (e.number == n) break;
                 }
             }
-            assertThat(Journals.stateAt(dir, n).describe()).as("event %d", n).isEqualTo(slow.describe());
+            assertThat(JournalQueries.stateAt(dir, n).describe()).as("event %d", n).isEqualTo(slow.describe());
         }
     }
 
@@ -112,13 +112,13 @@ class JournalsTest {
         }
         RunState slow = new RunState(m);
         try (JournalReader r = JournalReader.open(dir)) {
-            EventStream es = Journals.stream(r);
+            EventStream es = JournalQueries.stream(r);
             Event e = new Event();
             while (es.next(e)) {
                 slow.apply(e);
                 if (e.number == n) break;
             }
         }
-        assertThat(Journals.stateAt(dir, n).describe()).isEqualTo(slow.describe());
+        assertThat(JournalQueries.stateAt(dir, n).describe()).isEqualTo(slow.describe());
     }
 }

@@ -15,7 +15,7 @@ public final class KilledRunTarget {
 
     public static void main(String[] args) {
         Scenario s = Scenario.sim(8L << 30, "random-write,rate=2GiB/s,used=80%", "hint", 3).withLimits(10_000_000_000L, 1, 1000, 0);
-        Journals.Recorder rec = new Journals.Recorder(Path.of(args[0]), RunManifest.of(s), Map.of("purpose", "kill test"));
+        JournalRecorder rec = new JournalRecorder(Path.of(args[0]), RunManifest.of(s), Map.of("purpose", "kill test"));
         long[] n = {0};
         new SimRun(s, s.layout(), SimRun.Hooks.NONE, (EventType type, long t, long a, long b, long c) -> {
             rec.publish(type, t, a, b, c);

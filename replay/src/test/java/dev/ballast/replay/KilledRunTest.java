@@ -49,14 +49,14 @@ class KilledRunTest {
             assertThat(r.cutShort()).isTrue();
             assertThat(r.events()).isPositive();
         }
-        Replay.Result res = Journals.replay(dir);
+        Replay.Result res = JournalQueries.replay(dir);
         assertThat(res.divergence()).isNull();
         assertThat(res.truncated()).isTrue();
         assertThat(res.events()).isGreaterThan(100_000);
         // the state at an event near the end, through a checkpoint
         try (JournalReader r = JournalReader.open(dir)) {
             long last = r.events() - 1;
-            assertThat(Journals.stateAt(dir, last).eventNumber()).isEqualTo(last);
+            assertThat(JournalQueries.stateAt(dir, last).eventNumber()).isEqualTo(last);
         }
     }
 }

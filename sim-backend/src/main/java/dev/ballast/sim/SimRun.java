@@ -1,6 +1,7 @@
 package dev.ballast.sim;
 
 import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.engine.EngineRunner;
 import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.MigrationEngine;
@@ -220,22 +221,17 @@ public final class SimRun {
     }
 
     private void drive(MigrationEngine engine, int hop) {
-        long steps = 0;
-        long lastProgress = 0;
-        while (!engine.phase().isTerminal()) {
-            runGuestUntil(costs.worldNs());
-            int work = engine.doWork();
-            costs.endStep(options.minStepNs());
-            if (work == 0 && engine.wakeAtNs() > costs.worldNs()) costs.advanceTo(engine.wakeAtNs());
-            if (++steps > options.maxSteps()) {
-                throw new IllegalStateException("the migration did not end within " + options.maxSteps() + " steps (seed " + scenario.seed() + ")");
-            }
-            if (steps - lastProgress >= 256) {
-                lastProgress = steps;
-                progress.update(engine.phase().name().toLowerCase(java.util.Locale.ROOT) + (hop > 0 ? " (hop " + (hop + 1) + ")" : ""),
-                        engine.iteration(), engine.passProgress(), engine.transferredBytes());
-            }
-        }
+        EngineRunner runner = new EngineRunner(costs, wakeAt -> {
+            if (wakeAt > costs.worldNs()) costs.advanceTo(wakeAt);
+        }, options.maxSteps(), 256, Long.MAX_VALUE);
+        runner.run(EngineRunner.of(engine), new EngineRunner.StepHooks() {
+            @Override
+            public void beforeStep() { runGuestUntil(costs.worldNs()); }
+
+            @Override
+            public void afterStep(long step, int work) { costs.endStep(options.minStepNs()); }
+        }, () -> progress.update(engine.phase().name().toLowerCase(java.util.Locale.ROOT) + (hop > 0 ? " (hop " + (hop + 1) + ")" : ""),
+                engine.iteration(), engine.passProgress(), engine.transferredBytes()), " (seed " + scenario.seed() + ")");
     }
 
     private void runGuestFor(long ns) {

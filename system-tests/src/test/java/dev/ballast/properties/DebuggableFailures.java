@@ -1,6 +1,6 @@
 package dev.ballast.properties;
 
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalQueries;
 import dev.ballast.replay.Replay;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
 import net.jqwik.api.lifecycle.PropagationMode;
@@ -114,14 +114,14 @@ public final class DebuggableFailures implements AroundPropertyHook {
         String pfn = pm != null && pm.find() ? pm.group(1) : null;
         if (pfn != null) sb.append("  the page:  ./ballast inspect ").append(dir).append(" --page 0x").append(pfn).append('\n');
         try {
-            Replay.Result rr = Journals.replay(dir);
+            Replay.Result rr = JournalQueries.replay(dir);
             sb.append("  replaying it here: ").append(rr.ok()
                     ? "every one of its " + rr.events() + " events reproduced (" + rr.migrations() + " migrations)"
                     : "parts from the recording at " + rr.divergence()
                             + (m != Mutant.NONE ? " (expected: the replay runs the product's policy and guest model, not the mutant)" : ""))
                     .append('\n');
             if (pfn != null) {
-                List<String> h = Journals.pageHistory(dir, Long.parseLong(pfn, 16));
+                List<String> h = JournalQueries.pageHistory(dir, Long.parseLong(pfn, 16));
                 sb.append("  its history (last lines):\n");
                 for (String line : h.subList(Math.max(0, h.size() - 14), h.size())) sb.append("    ").append(line).append('\n');
             }

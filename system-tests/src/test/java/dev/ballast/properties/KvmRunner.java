@@ -5,8 +5,8 @@ import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.kvm.KvmAvailability;
-import dev.ballast.kvm.migration.KvmRun;
-import dev.ballast.replay.Journals;
+import dev.ballast.kvm.backend.KvmRun;
+import dev.ballast.replay.JournalRecorder;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -41,7 +41,7 @@ final class KvmRunner {
     static Outcome journal(KvmCase k, Path dir, Map<String, String> extra) {
         Map<String, String> meta = new LinkedHashMap<>(extra);
         meta.put("case", k.toString());
-        try (Journals.Recorder rec = new Journals.Recorder(dir, RunManifest.of(k.scenario()), meta)) {
+        try (JournalRecorder rec = new JournalRecorder(dir, RunManifest.of(k.scenario()), meta)) {
             return run(k, rec);
         }
     }

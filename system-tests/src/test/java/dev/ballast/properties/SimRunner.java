@@ -10,7 +10,7 @@ import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.journal.JournalDigest;
-import dev.ballast.replay.Journals;
+import dev.ballast.replay.JournalRecorder;
 import dev.ballast.sim.SimRun;
 
 import java.nio.file.Path;
@@ -91,7 +91,7 @@ final class SimRunner {
         Map<String, String> meta = new LinkedHashMap<>(extra);
         meta.put("case", c.toString());
         meta.put("mutant", m.name());
-        try (Journals.Recorder rec = new Journals.Recorder(dir, manifest(c), meta)) {
+        try (JournalRecorder rec = new JournalRecorder(dir, manifest(c), meta)) {
             return run(c, m, rec);
         }
     }

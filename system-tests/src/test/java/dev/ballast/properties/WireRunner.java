@@ -152,7 +152,7 @@ final class WireRunner {
             PageSink sink = m.wireSink(guarded);
             ReadableByteChannel in = m.wireInput(toDest.source(), guarded);
             FutureTask<Verdict> reader = new FutureTask<>(() -> {
-                try (var out = toSource.sink(); var i = toDest.source()) {
+                try (var out = toSource.sink(); var _ = toDest.source()) { // closes the pipe's end the reader reads through
                     return new PageStreamReader(in, out, dst, sink).run();
                 }
             });

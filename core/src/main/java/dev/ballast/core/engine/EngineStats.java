@@ -13,4 +13,17 @@ public record EngineStats(Phase phase, int iterations, long syncs, long totalNs,
                           long skippedFree, long resent, long hintRequests, long hintRanges, long hintPages,
                           long hintRejected, long rejected, long balloonInflated, long balloonDeflated,
                           long balloonRejected, boolean balloonSkipActive, String failureCause,
-                          String failureMessage, double lastBandwidthBytesPerSec) { }
+                          String failureMessage, double lastBandwidthBytesPerSec) {
+
+    /**
+     * These statistics with {@code ns} of the migration's time taken out of its total time and its
+     * downtime (each at least 0): time the engine waited that was not migrating, such as a KVM
+     * destination's self-check before its acknowledgement.
+     */
+    public EngineStats withTimeExcluded(long ns) {
+        return new EngineStats(phase, iterations, syncs, Math.max(0, totalNs - ns), setupNs, Math.max(0, downtimeNs - ns),
+                transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent, hintRequests, hintRanges,
+                hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected, balloonSkipActive,
+                failureCause, failureMessage, lastBandwidthBytesPerSec);
+    }
+}

@@ -237,9 +237,6 @@ public final class MigrationEngine {
      */
     public long expectedDowntimeNs() { return expectedDowntimeNs; }
 
-    /** The migration bitmap (pages still to send). For checkers and tests; do not modify. */
-    public PageBitmap migrationBitmap() { return toSend; }
-
     /** The balloon bitmap as the engine knows it. For checkers and tests; do not modify. */
     public PageBitmap balloonBitmap() { return balloon; }
 

@@ -22,8 +22,6 @@ public final class PageBitmap {
     /** The backing words, for walks that want them directly. Do not set bits past {@link #size()}. */
     public long[] words() { return words; }
 
-    public int wordCount() { return words.length; }
-
     public boolean get(long i) {
         return (words[(int) (i >>> 6)] & (1L << i)) != 0;
     }
@@ -114,11 +112,6 @@ public final class PageBitmap {
         long n = 0;
         for (long w : words) n += Long.bitCount(w);
         return n;
-    }
-
-    /** Whether every bit of [from, to) is set. */
-    public boolean allSet(long from, long to) {
-        return countRange(from, to) == to - from;
     }
 
     /** The first set bit at or after {@code from}, or -1. */

@@ -67,13 +67,6 @@ public final class RamLayout {
                 new Spec("ram-high", HIGH_MEM_START >>> PAGE_SHIFT, (bytes - LOW_MEM_MAX) >>> PAGE_SHIFT)));
     }
 
-    /** The same blocks in another host-side order (what a second host might have). */
-    public RamLayout reordered(int[] order) {
-        List<Spec> specs = new ArrayList<>();
-        for (int i : order) specs.add(new Spec(blocks[i].name(), blocks[i].firstPfn(), blocks[i].pages()));
-        return of(specs);
-    }
-
     public List<RamBlock> blocks() { return List.of(blocks); }
 
     public int blockCount() { return blocks.length; }

@@ -103,10 +103,25 @@ public record RunReport(
                            double lostProgressMs) { }
 
     /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
-    public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) { }
+    public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) {
+        public static final Pages NONE = new Pages(0, 0, 0, 0, 0);
+
+        /** These counts and {@code o}'s added (a chain's, over its hops). */
+        public Pages plus(Pages o) {
+            return new Pages(normal + o.normal, zero + o.zero, skippedBalloon + o.skippedBalloon, skippedFree + o.skippedFree,
+                    resent + o.resent);
+        }
+    }
 
     /** Free page hinting: requests issued, ranges and pages the guest reported, and requests rejected. */
-    public record Hints(long requests, long ranges, long pages, long applied, long rejected) { }
+    public record Hints(long requests, long ranges, long pages, long applied, long rejected) {
+        public static final Hints NONE = new Hints(0, 0, 0, 0, 0);
+
+        /** These counts and {@code o}'s added. */
+        public Hints plus(Hints o) {
+            return new Hints(requests + o.requests, ranges + o.ranges, pages + o.pages, applied + o.applied, rejected + o.rejected);
+        }
+    }
 
     /**
      * Balloon activity seen while migrating.
@@ -114,10 +129,22 @@ public record RunReport(
      * @param skipOff why the policy, which skips ballooned pages on other guests, skipped none on this
      *                one ({@link dev.ballast.core.policy.MigrationPolicy#balloonSkipOff}); null otherwise
      */
-    public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive, String skipOff) { }
+    public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive, String skipOff) {
+        /** These counts and {@code later}'s added; whether the skip is active, and why not, are {@code later}'s. */
+        public Balloon plus(Balloon later) {
+            return new Balloon(inflatedPages + later.inflatedPages, deflatedPages + later.deflatedPages, rejected + later.rejected,
+                    later.skipActive, later.skipOff);
+        }
+    }
 
     /** The end-of-run check of the invariants ({@code docs/invariants.md}). {@code violation} names the first broken one, or is null. */
-    public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) { }
+    public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) {
+        /** Both checks: the pages added, ok when both are, the first violation. */
+        public Verify plus(Verify o) {
+            return new Verify(checkedPages + o.checkedPages, mismatchedPages + o.mismatchedPages, ok && o.ok,
+                    violation != null ? violation : o.violation);
+        }
+    }
 
     /** Where the run's journal is, how many events it holds and their digest (null fields when not journaled). */
     public record Journal(String path, long events, String digest) { }

@@ -73,10 +73,12 @@ public final class RunReports {
         boolean exceeded = false, expectedKnown = true;
         long syncs = 0, downtimeBytes = 0;
         int iterations = 0;
-        long bytes = 0, normal = 0, zero = 0, sb = 0, sf = 0, resent = 0, hr = 0, hrange = 0, hp = 0, ha = 0, hrej = 0;
-        long bi = 0, bd = 0, brej = 0, checked = 0, mismatched = 0;
+        long bytes = 0;
+        RunReport.Pages pages = RunReport.Pages.NONE;
+        RunReport.Hints hints = RunReport.Hints.NONE;
+        RunReport.Balloon balloon = null;
+        RunReport.Verify verify = null;
         List<RunReport.Attempt> attempts = new ArrayList<>();
-        boolean ok = true;
         for (RunReport h : hops) {
             total += h.totalTimeMs();
             downtime += h.downtimeMs();
@@ -89,22 +91,10 @@ public final class RunReports {
             setup += h.setupTimeMs();
             iterations += h.iterations();
             bytes += h.transferredBytes();
-            normal += h.pages().normal();
-            zero += h.pages().zero();
-            sb += h.pages().skippedBalloon();
-            sf += h.pages().skippedFree();
-            resent += h.pages().resent();
-            hr += h.hints().requests();
-            hrange += h.hints().ranges();
-            hp += h.hints().pages();
-            ha += h.hints().applied();
-            hrej += h.hints().rejected();
-            bi += h.balloon().inflatedPages();
-            bd += h.balloon().deflatedPages();
-            brej += h.balloon().rejected();
-            checked += h.verify().checkedPages();
-            mismatched += h.verify().mismatchedPages();
-            ok &= h.verify().ok();
+            pages = pages.plus(h.pages());
+            hints = hints.plus(h.hints());
+            balloon = balloon == null ? h.balloon() : balloon.plus(h.balloon());
+            verify = verify == null ? h.verify() : verify.plus(h.verify());
             attempts.addAll(h.attempts());
         }
         RunReport last = hops.getLast();
@@ -112,10 +102,9 @@ public final class RunReports {
         return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), last.timeModel(),
                 completed ? "completed" : last.outcome(), total, downtime, expectedKnown ? expected : -1, last.downtimeLimitMs(),
                 exceeded, setup, iterations, bytes,
-                ram(s, bytes, last.ram().remaining(), zero, normal, last.ram().dirtyPagesRate(), transferMs, syncs, downtimeBytes),
-                new RunReport.Pages(normal, zero, sb, sf, resent), new RunReport.Hints(hr, hrange, hp, ha, hrej),
-                new RunReport.Balloon(bi, bd, brej, last.balloon().skipActive(), last.balloon().skipOff()),
-                new RunReport.Verify(checked, mismatched, ok && violation == null, violation),
+                ram(s, bytes, last.ram().remaining(), pages.zero(), pages.normal(), last.ram().dirtyPagesRate(), transferMs, syncs, downtimeBytes),
+                pages, hints, balloon,
+                new RunReport.Verify(verify.checkedPages(), verify.mismatchedPages(), verify.ok() && violation == null, violation),
                 new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
     }
 

@@ -8,10 +8,10 @@ import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.kvm.guest.Doorbells;
-import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.guestabi.Doorbells;
+import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestMemory;
-import dev.ballast.kvm.mem.RamBlock;
+import dev.ballast.kvm.mem.MemorySlot;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -45,7 +45,7 @@ public final class GuestDevices implements AutoCloseable {
     private final MemorySegment ring;
     private final MemorySegment buffers;
     private final Doorbells doorbells;
-    private final RamBlock[] hostBlocks;
+    private final MemorySlot[] hostBlocks;
     private final PageBitmap balloon;
     private final RequestQueue queue = new RequestQueue();
     private final Object lock = new Object();
@@ -71,10 +71,10 @@ public final class GuestDevices implements AutoCloseable {
         this.ring = sys.asSlice(memory.layout().requestRingOffset(), GuestAbi.RING_BYTES);
         this.buffers = sys.asSlice(memory.layout().balloonBufOffset(), (long) GuestAbi.BALLOON_BUFS * GuestAbi.PAGE_SIZE);
         this.doorbells = doorbells;
-        this.hostBlocks = new RamBlock[layout.blockCount()];
+        this.hostBlocks = new MemorySlot[layout.blockCount()];
         for (int i = 0; i < layout.blockCount(); i++) {
             dev.ballast.core.mem.RamBlock b = layout.block(i);
-            RamBlock h = memory.block(b.name());
+            MemorySlot h = memory.block(b.name());
             if (h.firstPfn() != b.firstPfn() || h.pages() != b.pages()) {
                 throw new IllegalArgumentException("block " + b.name() + " differs between the layout (" + b + ") and the VM ("
                         + h.firstPfn() + "+" + h.pages() + ")");
@@ -206,7 +206,7 @@ public final class GuestDevices implements AutoCloseable {
         INT.setRelease(ring, (long) GuestAbi.RING_HEAD_OFF, newHead);
         memory.markHostWrite(memory.system(), memory.layout().requestRingOffset() + GuestAbi.RING_HEAD_OFF, 4);
         long usedPfn = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_USED_PFN_OFF);
-        RamBlock b = memory.blockOfPfn(usedPfn);
+        MemorySlot b = memory.blockOfPfn(usedPfn);
         if (b == null || b == memory.system()) {
             return; // no used page (yet), or a guest that named something else: nothing to write
         }

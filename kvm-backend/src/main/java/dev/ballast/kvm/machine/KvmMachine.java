@@ -4,9 +4,9 @@ import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmVcpu;
 import dev.ballast.kvm.KvmVm;
 import dev.ballast.kvm.VcpuState;
-import dev.ballast.kvm.guest.GuestChannel;
-import dev.ballast.kvm.guest.GuestImage;
-import dev.ballast.kvm.guest.SystemSlot;
+import dev.ballast.kvm.guestabi.GuestChannel;
+import dev.ballast.kvm.guestabi.GuestImage;
+import dev.ballast.kvm.guestabi.SystemSlot;
 import dev.ballast.kvm.mem.GuestLayout;
 import dev.ballast.kvm.mem.GuestMemory;
 import java.lang.foreign.Arena;
@@ -145,7 +145,7 @@ public final class KvmMachine implements AutoCloseable {
     }
 
     /** The vCPU thread's doorbells, for a device that waits for the guest's requests. */
-    public dev.ballast.kvm.guest.Doorbells doorbellSource() {
+    public dev.ballast.kvm.guestabi.Doorbells doorbellSource() {
         return runner;
     }
 

@@ -1,17 +1,17 @@
 package dev.ballast.kvm.mem;
 
-import static dev.ballast.kvm.guest.GuestAbi.PAGE_SIZE;
-import static dev.ballast.kvm.guest.GuestAbi.SYS_GPA;
-import static dev.ballast.kvm.guest.GuestAbi.SYS_PT_OFF;
+import static dev.ballast.kvm.guestabi.GuestAbi.PAGE_SIZE;
+import static dev.ballast.kvm.guestabi.GuestAbi.SYS_GPA;
+import static dev.ballast.kvm.guestabi.GuestAbi.SYS_PT_OFF;
 
-import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.guestabi.GuestAbi;
 import java.util.List;
 
 /**
  * Where everything is in guest-physical memory, computed from the RAM size alone (so a
  * destination built from the same size has the same layout). PC-like: {@code ram-low} =
  * [0, 3 GiB); for guests over 3 GiB, {@code ram-high} from 4 GiB; the system slot at
- * {@link dev.ballast.kvm.guest.GuestAbi#SYS_GPA} (1 TiB) holds the guest program, its stack,
+ * {@link dev.ballast.kvm.guestabi.GuestAbi#SYS_GPA} (1 TiB) holds the guest program, its stack,
  * page tables, rings and version table, so the RAM blocks are pure guest RAM.
  *
  * <p>Page tables (identity map, 2 MiB pages, U/S set on every level), at
@@ -48,6 +48,8 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
     public static final long MIB = 1024 * KIB;
     public static final long GIB = 1024 * MIB;
     public static final long HUGE_PAGE = 2 * MIB;
+    /** The largest guest the KVM backend runs (and a {@code ballast dest} takes by default). */
+    public static final long MAX_GUEST_BYTES = 256 * GIB;
     /** Start of the PC hole below 4 GiB. */
     public static final long LOW_RAM_MAX = 3 * GIB;
     public static final long HIGH_RAM_BASE = 4 * GIB;

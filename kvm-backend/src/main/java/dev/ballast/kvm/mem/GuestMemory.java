@@ -4,7 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.ballast.kvm.KvmVm;
-import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.sys.Errno;
 import dev.ballast.kvm.sys.KvmConstants;
 import dev.ballast.kvm.sys.LibC;
@@ -31,9 +31,9 @@ public final class GuestMemory implements AutoCloseable {
     private final GuestLayout layout;
     private final DirtyLogMode dirtyLogMode;
     private final Arena arena = Arena.ofShared();
-    private final List<RamBlock> ramBlocks = new ArrayList<>();
-    private final RamBlock system;
-    private final List<RamBlock> all = new ArrayList<>();
+    private final List<MemorySlot> ramBlocks = new ArrayList<>();
+    private final MemorySlot system;
+    private final List<MemorySlot> all = new ArrayList<>();
     private final MemorySegment[] kvmBitmaps;
     private final long[][] hostDirty;
     /** Per block: pages known dirty but not yet reported (read from KVM early, or given back). Guarded like hostDirty. */
@@ -51,7 +51,7 @@ public final class GuestMemory implements AutoCloseable {
             int slot = 0;
             for (GuestLayout.BlockSpec spec : layout.allBlocks()) {
                 MemorySegment host = LibC.mmapAnonymous(spec.name(), spec.bytes(), arena);
-                RamBlock block = new RamBlock(spec.name(), slot++, spec.gpa(), host);
+                MemorySlot block = new MemorySlot(spec.name(), slot++, spec.gpa(), host);
                 vm.setUserMemoryRegion(block.slot(), KvmConstants.KVM_MEM_LOG_DIRTY_PAGES, block.gpa(), host);
                 all.add(block);
             }
@@ -65,7 +65,7 @@ public final class GuestMemory implements AutoCloseable {
         this.hostDirty = new long[all.size()][];
         this.pending = new long[all.size()][];
         this.clearMasks = new MemorySegment[all.size()];
-        for (RamBlock b : all) {
+        for (MemorySlot b : all) {
             kvmBitmaps[b.slot()] = arena.allocate(words(b) * 8L, 8);
             clearMasks[b.slot()] = arena.allocate(words(b) * 8L, 8);
             hostDirty[b.slot()] = new long[words(b)];
@@ -78,7 +78,7 @@ public final class GuestMemory implements AutoCloseable {
         return new GuestMemory(vm, layout, mode);
     }
 
-    private static int words(RamBlock b) {
+    private static int words(MemorySlot b) {
         return (int) ((b.pages() + 63) / 64);
     }
 
@@ -90,21 +90,21 @@ public final class GuestMemory implements AutoCloseable {
         return dirtyLogMode;
     }
 
-    public List<RamBlock> ramBlocks() {
+    public List<MemorySlot> ramBlocks() {
         return List.copyOf(ramBlocks);
     }
 
-    public RamBlock system() {
+    public MemorySlot system() {
         return system;
     }
 
     /** RAM blocks then the system slot. */
-    public List<RamBlock> allBlocks() {
+    public List<MemorySlot> allBlocks() {
         return List.copyOf(all);
     }
 
-    public RamBlock block(String name) {
-        for (RamBlock b : all) {
+    public MemorySlot block(String name) {
+        for (MemorySlot b : all) {
             if (b.name().equals(name)) {
                 return b;
             }
@@ -113,8 +113,8 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /** The block holding a guest-physical page, or null. */
-    public RamBlock blockOfPfn(long pfn) {
-        for (RamBlock b : all) {
+    public MemorySlot blockOfPfn(long pfn) {
+        for (MemorySlot b : all) {
             if (b.containsPfn(pfn)) {
                 return b;
             }
@@ -124,7 +124,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /** The host view of a guest page. */
     public MemorySegment page(long pfn) {
-        RamBlock b = blockOfPfn(pfn);
+        MemorySlot b = blockOfPfn(pfn);
         if (b == null) {
             throw new IllegalArgumentException("pfn 0x" + Long.toHexString(pfn) + " is not guest memory");
         }
@@ -135,7 +135,7 @@ public final class GuestMemory implements AutoCloseable {
      * Gives a page-aligned range of a block back to the host ({@code madvise(MADV_DONTNEED)}):
      * its memory is freed and it reads as zero afterwards.
      */
-    public void discard(RamBlock block, long offset, long length) {
+    public void discard(MemorySlot block, long offset, long length) {
         if (offset % GuestAbi.PAGE_SIZE != 0 || length % GuestAbi.PAGE_SIZE != 0 || offset < 0 || length < 0
                 || offset + length > block.bytes()) {
             throw new IllegalArgumentException("discard range not page-aligned or past the block: block=" + block.name()
@@ -153,7 +153,7 @@ public final class GuestMemory implements AutoCloseable {
      * older than 5.14. The contents stay zero, and KVM's dirty log does not see it.
      */
     public void populate() {
-        for (RamBlock b : all) {
+        for (MemorySlot b : all) {
             try {
                 LibC.madvise(b.host(), LibC.MADV_POPULATE_WRITE);
             } catch (NativeException e) {
@@ -166,7 +166,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /** Records that the host wrote [offset, offset+length) of a block, for the next dirty-log read. */
-    public void markHostWrite(RamBlock block, long offset, long length) {
+    public void markHostWrite(MemorySlot block, long offset, long length) {
         long first = offset / GuestAbi.PAGE_SIZE;
         long last = (offset + Math.max(length, 1) - 1) / GuestAbi.PAGE_SIZE;
         long[] bits = hostDirty[block.slot()];
@@ -182,7 +182,7 @@ public final class GuestMemory implements AutoCloseable {
      * of word {@code i / 64} for page {@code i}), set where the guest or the host wrote since the
      * last read (or since the page was last re-armed), or where a range was given back.
      */
-    public long[] syncDirtyLog(RamBlock block) {
+    public long[] syncDirtyLog(MemorySlot block) {
         long[] words = readKvmLog(block);
         long[] host = hostDirty[block.slot()];
         long[] early = pending[block.slot()];
@@ -197,7 +197,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /** KVM's log of a block since the last read, which it clears (re-protecting exactly the pages read). */
-    private long[] readKvmLog(RamBlock block) {
+    private long[] readKvmLog(MemorySlot block) {
         MemorySegment bitmap = kvmBitmaps[block.slot()];
         vm.getDirtyLog(block.slot(), bitmap);
         if (dirtyLogMode == DirtyLogMode.MANUAL_CLEAR) {
@@ -210,7 +210,7 @@ public final class GuestMemory implements AutoCloseable {
      * Re-arms dirty tracking of pages [firstPage, firstPage+count) of a block: what was written
      * before is forgotten, a write after this call is in the next {@link #syncDirtyLog}.
      */
-    public void rearmDirty(RamBlock block, long firstPage, long count) {
+    public void rearmDirty(MemorySlot block, long firstPage, long count) {
         checkRange(block, firstPage, count);
         if (count == 0) {
             return;
@@ -245,7 +245,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /** Marks pages dirty again (a migration that did not send them gives them back). */
-    public void restoreDirty(RamBlock block, long firstPage, long count) {
+    public void restoreDirty(MemorySlot block, long firstPage, long count) {
         checkRange(block, firstPage, count);
         long[] early = pending[block.slot()];
         synchronized (hostDirty[block.slot()]) {
@@ -256,7 +256,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /** Forgets everything logged so far for a block: tracking starts afresh. */
-    public void resetDirty(RamBlock block) {
+    public void resetDirty(MemorySlot block) {
         readKvmLog(block);
         long[] host = hostDirty[block.slot()];
         synchronized (host) {
@@ -265,7 +265,7 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
-    private static void checkRange(RamBlock block, long firstPage, long count) {
+    private static void checkRange(MemorySlot block, long firstPage, long count) {
         if (firstPage < 0 || count < 0 || firstPage + count > block.pages()) {
             throw new IllegalArgumentException("page range past the block: block=" + block.name() + " firstPage="
                     + firstPage + " count=" + count + " blockPages=" + block.pages());

@@ -1,13 +1,13 @@
 package dev.ballast.kvm.machine;
 
-import static dev.ballast.kvm.guest.GuestAbi.OP_WRITE_PAGES;
+import static dev.ballast.kvm.guestabi.GuestAbi.OP_WRITE_PAGES;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.kvm.Kvm;
-import dev.ballast.kvm.guest.PageStamp;
+import dev.ballast.kvm.guestabi.PageStamp;
 import dev.ballast.kvm.mem.DirtyLogMode;
 import dev.ballast.kvm.mem.GuestLayout;
-import dev.ballast.kvm.mem.RamBlock;
+import dev.ballast.kvm.mem.MemorySlot;
 import dev.ballast.kvm.testing.KvmTests;
 import java.util.BitSet;
 import java.util.Random;
@@ -22,7 +22,7 @@ class DirtyLogTest {
     }
 
     private static void syncAll(KvmMachine m) {
-        for (RamBlock b : m.memory().allBlocks()) {
+        for (MemorySlot b : m.memory().allBlocks()) {
             m.memory().syncDirtyLog(b);
         }
     }
@@ -48,8 +48,8 @@ class DirtyLogTest {
         try (Kvm kvm = Kvm.open();
              KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
-            RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
-            m.channel().call(dev.ballast.kvm.guest.GuestAbi.OP_NOP);
+            MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
+            m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             syncAll(m);
             m.channel().call(OP_WRITE_PAGES, 100, 10, 1);
             for (long pfn : new long[] {59, 60, 69, 70}) {
@@ -77,10 +77,10 @@ class DirtyLogTest {
         try (Kvm kvm = Kvm.open();
              KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(128 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
-            RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             Random random = new Random(seed);
             for (int round = 0; round < 3; round++) {
-                m.channel().call(dev.ballast.kvm.guest.GuestAbi.OP_NOP); // the guest is up
+                m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP); // the guest is up
                 syncAll(m);
                 TreeSet<Long> asked = new TreeSet<>();
                 while (asked.size() < 300) {
@@ -108,10 +108,10 @@ class DirtyLogTest {
              KvmMachine m = KvmMachine.create(kvm,
                      MachineConfig.ofRam(3 * GuestLayout.GIB + 64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
-            m.channel().call(dev.ballast.kvm.guest.GuestAbi.OP_NOP);
+            m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             syncAll(m);
-            RamBlock low = m.memory().block(GuestLayout.RAM_LOW);
-            RamBlock high = m.memory().block(GuestLayout.RAM_HIGH);
+            MemorySlot low = m.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot high = m.memory().block(GuestLayout.RAM_HIGH);
             assertThat(high.gpa()).isEqualTo(4 * GuestLayout.GIB);
             long lastLow = low.firstPfn() + low.pages() - 1;
             m.channel().call(OP_WRITE_PAGES, lastLow, 1, 1);
@@ -121,7 +121,7 @@ class DirtyLogTest {
             // the hole is not RAM
             long hole = 3 * GuestLayout.GIB / 4096;
             assertThat(m.channel().call(OP_WRITE_PAGES, hole, 1, 1).status())
-                    .isEqualTo(dev.ballast.kvm.guest.GuestAbi.ST_BAD_RANGE);
+                    .isEqualTo(dev.ballast.kvm.guestabi.GuestAbi.ST_BAD_RANGE);
         }
     }
 
@@ -132,17 +132,17 @@ class DirtyLogTest {
         try (Kvm kvm = Kvm.open();
              KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
-            m.channel().call(dev.ballast.kvm.guest.GuestAbi.OP_NOP);
+            m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             m.pause();
             syncAll(m);
-            RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             PageStamp.stamp(ram.page(77), 77, 1);
             m.memory().markHostWrite(ram, 77 * 4096L, 4096);
             assertThat(bits(m.memory().syncDirtyLog(ram)).stream().boxed().toList()).containsExactly(77);
             // a command posted by the host dirties the command ring's pages in the system slot
-            RamBlock sys = m.memory().system();
+            MemorySlot sys = m.memory().system();
             m.memory().syncDirtyLog(sys);
-            m.channel().submit(dev.ballast.kvm.guest.GuestAbi.OP_NOP);
+            m.channel().submit(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             assertThat(bits(m.memory().syncDirtyLog(sys)).isEmpty()).isFalse();
             m.resume();
         }

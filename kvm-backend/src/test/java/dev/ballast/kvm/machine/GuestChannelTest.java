@@ -1,14 +1,14 @@
 package dev.ballast.kvm.machine;
 
-import static dev.ballast.kvm.guest.GuestAbi.CTL_STAT_SLEEPS_OFF;
-import static dev.ballast.kvm.guest.GuestAbi.OP_NOP;
-import static dev.ballast.kvm.guest.GuestAbi.OP_WRITE_PAGES;
-import static dev.ballast.kvm.guest.GuestAbi.ST_BAD_OP;
-import static dev.ballast.kvm.guest.GuestAbi.ST_BAD_RANGE;
+import static dev.ballast.kvm.guestabi.GuestAbi.CTL_STAT_SLEEPS_OFF;
+import static dev.ballast.kvm.guestabi.GuestAbi.OP_NOP;
+import static dev.ballast.kvm.guestabi.GuestAbi.OP_WRITE_PAGES;
+import static dev.ballast.kvm.guestabi.GuestAbi.ST_BAD_OP;
+import static dev.ballast.kvm.guestabi.GuestAbi.ST_BAD_RANGE;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.Reply;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.Reply;
 import dev.ballast.kvm.mem.GuestLayout;
 import java.time.Duration;
 import java.util.ArrayList;

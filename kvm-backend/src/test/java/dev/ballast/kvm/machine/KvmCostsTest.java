@@ -3,11 +3,11 @@ package dev.ballast.kvm.machine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.kvm.Kvm;
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.GuestChannel;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.GuestChannel;
 import dev.ballast.kvm.mem.DirtyLogMode;
 import dev.ballast.kvm.mem.GuestLayout;
-import dev.ballast.kvm.mem.RamBlock;
+import dev.ballast.kvm.mem.MemorySlot;
 import dev.ballast.kvm.testing.KvmTests;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -74,7 +74,7 @@ class KvmCostsTest {
             for (KvmMachine m : machines.values()) {
                 m.boot();
                 m.channel().call(GuestAbi.OP_NOP);
-                for (RamBlock b : m.memory().allBlocks()) {
+                for (MemorySlot b : m.memory().allBlocks()) {
                     m.memory().syncDirtyLog(b);
                 }
             }
@@ -111,7 +111,7 @@ class KvmCostsTest {
             for (int i = 0; i < ROUNDS; i++) {
                 for (DirtyLogMode mode : DirtyLogMode.values()) {
                     KvmMachine m = machines.get(mode);
-                    RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
+                    MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
                     m.memory().syncDirtyLog(ram);
                     writeAfterRead.get(mode)[i] = timed(() -> writeAll(m.channel()));
                     readDirty.get(mode)[i] = timed(() -> m.memory().syncDirtyLog(ram));
@@ -125,7 +125,7 @@ class KvmCostsTest {
                 row("dirty-log read of a 1 GiB slot, 32768 pages dirty" + tag, median(readDirty.get(mode)) / 1e3, "µs");
                 row("dirty-log read of a 1 GiB slot, no page dirty" + tag, median(readClean.get(mode)) / 1e3, "µs");
             }
-            RamBlock ram = manual.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot ram = manual.memory().block(GuestLayout.RAM_LOW);
             long[] getOnly = new long[ROUNDS];
             long[] clearOnly = new long[ROUNDS];
             try (Arena arena = Arena.ofConfined()) {

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.VcpuState;
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.Reply;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.Reply;
 import dev.ballast.kvm.mem.GuestLayout;
-import dev.ballast.kvm.mem.RamBlock;
+import dev.ballast.kvm.mem.MemorySlot;
 import dev.ballast.kvm.testing.KvmTests;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 class MigrationTest {
     /** Copies every block (RAM and system slot); {@code skipPfn} (or -1) is left zero, as if never sent. */
     private static void copyMemory(KvmMachine from, KvmMachine to, long skipPfn) {
-        for (RamBlock src : from.memory().allBlocks()) {
-            RamBlock dst = to.memory().block(src.name());
+        for (MemorySlot src : from.memory().allBlocks()) {
+            MemorySlot dst = to.memory().block(src.name());
             dst.host().copyFrom(src.host());
             if (src.containsPfn(skipPfn)) {
                 dst.page(skipPfn).fill((byte) 0); // a page that "was not sent"

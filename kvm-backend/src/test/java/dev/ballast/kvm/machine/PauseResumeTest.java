@@ -3,8 +3,8 @@ package dev.ballast.kvm.machine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.Reply;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.Reply;
 import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;

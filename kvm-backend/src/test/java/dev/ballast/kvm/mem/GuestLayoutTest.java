@@ -5,7 +5,7 @@ import static dev.ballast.kvm.mem.GuestLayout.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ballast.kvm.guest.GuestAbi;
+import dev.ballast.kvm.guestabi.GuestAbi;
 import org.junit.jupiter.api.Test;
 
 class GuestLayoutTest {

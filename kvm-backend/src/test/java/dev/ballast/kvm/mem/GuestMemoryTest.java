@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.kvm.Kvm;
-import dev.ballast.kvm.guest.GuestAbi;
-import dev.ballast.kvm.guest.Reply;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.guestabi.Reply;
 import dev.ballast.kvm.machine.KvmMachine;
 import dev.ballast.kvm.machine.MachineConfig;
 import dev.ballast.kvm.testing.KvmTests;
@@ -22,7 +22,7 @@ class GuestMemoryTest {
             m.boot();
             assertThat(m.channel().call(GuestAbi.OP_WRITE_PAGES, 0, pages, 1).arg(0)).isEqualTo(pages);
             long before = Rss.bytes();
-            RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             m.memory().discard(ram, 0, written);
             long after = Rss.bytes();
             System.out.printf("RSS %d MiB -> %d MiB after discarding %d MiB of guest RAM%n", before >> 20, after >> 20,
@@ -46,7 +46,7 @@ class GuestMemoryTest {
             long after = Rss.bytes();
             System.out.printf("RSS %d MiB -> %d MiB after populating a %d MiB guest%n", before >> 20, after >> 20, ram >> 20);
             assertThat(after - before).isGreaterThanOrEqualTo(ram);
-            for (RamBlock b : m.memory().allBlocks()) {
+            for (MemorySlot b : m.memory().allBlocks()) {
                 assertThat(b.host().mismatch(java.lang.foreign.MemorySegment.ofArray(new byte[(int) b.bytes()]))).as(b.name()).isEqualTo(-1);
             }
         }
@@ -56,7 +56,7 @@ class GuestMemoryTest {
     void shouldRejectADiscardThatIsNotPageAlignedOrPastTheBlock() {
         KvmTests.assumeKvm();
         try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(4 * GuestLayout.MIB))) {
-            RamBlock ram = m.memory().block(GuestLayout.RAM_LOW);
+            MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             assertThatThrownBy(() -> m.memory().discard(ram, 100, 4096)).hasMessageContaining("offset=100");
             assertThatThrownBy(() -> m.memory().discard(ram, 0, 8 * GuestLayout.MIB)).hasMessageContaining("past the block");
         }

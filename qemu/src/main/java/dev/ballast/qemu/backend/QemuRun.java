@@ -328,7 +328,7 @@ final class QemuRun {
                 new RunReport.Verify(checked, mismatched, violation == null, violation),
                 new RunReport.Journal(null, 0, null),
                 List.of(new RunReport.Attempt("completed", null, q.totalTimeMs(), relayed.forwardedBytes())),
-                List.of(), wallMs, vmm);
+                List.of(), wallMs, vmm, null);
     }
 
     private static void deleteTree(Path root) {

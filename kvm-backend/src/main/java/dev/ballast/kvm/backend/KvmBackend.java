@@ -1,0 +1,41 @@
+package dev.ballast.kvm.backend;
+
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.run.Backend;
+import dev.ballast.core.run.BackendOptions;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+
+/**
+ * The real KVM guest as a {@link Backend}, named {@code kvm}: the source VM in this process, the
+ * destination VM in this process too, or in a {@code ballast dest} reached over TCP
+ * ({@link BackendOptions#destination()}); an in-process destination may preallocate its memory.
+ * Where {@code /dev/kvm} is missing or not usable, {@link #run} throws one
+ * {@link IllegalStateException} that says why. The bandwidth is unlimited unless limited.
+ */
+public final class KvmBackend implements Backend {
+    @Override
+    public String name() {
+        return "kvm";
+    }
+
+    @Override
+    public boolean measuresWallTime() {
+        return true;
+    }
+
+    @Override
+    public void check(Scenario scenario, BackendOptions options) {
+        options.userBuild().refuseIn(name());
+        if (scenario.postcopy().enabled()) {
+            throw new dev.ballast.core.run.SettingException("postcopy-after", scenario.postcopy().toString(),
+                    "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
+        }
+        KvmRun.check(scenario, options.destination(), options.preallocate());
+    }
+
+    @Override
+    public RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress) {
+        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, options.destination(), options.preallocate()).run();
+    }
+}

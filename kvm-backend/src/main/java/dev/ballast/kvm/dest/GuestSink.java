@@ -1,0 +1,337 @@
+package dev.ballast.kvm.dest;
+
+import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.wire.Hello;
+import dev.ballast.core.wire.PageSink;
+import dev.ballast.core.wire.Verdict;
+import dev.ballast.core.wire.WireException;
+import dev.ballast.kvm.guest.GuestState;
+import dev.ballast.kvm.guest.KvmGuest;
+import dev.ballast.kvm.guest.SelfCheck;
+import dev.ballast.kvm.guestabi.GuestAbi;
+import dev.ballast.kvm.mem.GuestLayout;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.function.LongPredicate;
+
+/**
+ * The destination of a KVM migration, behind a {@link dev.ballast.core.wire.PageStreamReader}:
+ * creates the destination VM when a handshake arrives (or resumes the one of a failed migration of
+ * the same session), installs pages, fills and balloon ranges, takes the guest's state sections,
+ * and at COMPLETE starts the guest and lets it check itself: its answer is the verdict.
+ *
+ * <p>The reader has validated every record before it arrives here; this sink checks what only it
+ * can: that the layout is a Ballast KVM guest's that this host will hold, and that the state
+ * sections have the sizes of this guest's. A zero fill for a page never received is not even
+ * read, so pages never sent are never touched (they take no host memory).
+ *
+ * <p>Remembers what it received, so a retried migration of the same session (a resume) is asked
+ * only for the rest; but a page counts as received only once a stream digest has verified it
+ * ({@link #verified}): the pages of a stream that failed after its last verified point (rejected,
+ * cut, stalled) are asked for again, whatever they hold here, so a stream's altered page never
+ * reaches a started guest. With {@link #prepare}, the VM of the next migration is made, and its memory
+ * allocated, before that migration starts. Calls come from one thread at a time (the reader's).
+ */
+public final class GuestSink implements PageSink, AutoCloseable {
+    /** Makes the VM that receives a guest of this layout. */
+    @FunctionalInterface
+    public interface Factory {
+        KvmGuest incoming(RamLayout layout, int poisonByte);
+    }
+
+    /** What this sink did, for logs and tests. */
+    public record Counters(long pagesWritten, long pagesFilled, long balloonRanges, long stateBytes, long guestsCreated) { }
+
+    private final Factory factory;
+    private final LongPredicate drop;
+    private final long maxGuestBytes;
+
+    private KvmGuest guest;
+    /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
+    private KvmGuest spare;
+    private Hello hello;
+    private long session;
+    /** Pages whose contents a stream digest verified (a resume does not ask for them again). */
+    private PageBitmap received;
+    /** Pages written or filled since the last verified point of the stream under way: dropped from {@link #received} if it fails. */
+    private PageBitmap unverified;
+    /** Pages this VM's memory was written at since it was made (one never written is zero without a look). */
+    private PageBitmap touched;
+    private long systemReceived;
+    private final MemorySegment vcpu = Arena.ofAuto().allocate(GuestState.VCPU_BYTES, 8);
+    private long vcpuReceived;
+    private SelfCheck check;
+    private boolean completed;
+
+    private long pagesWritten;
+    private long pagesFilled;
+    private long balloonRanges;
+    private long stateBytes;
+    private long guestsCreated;
+
+    /**
+     * @param maxGuestBytes the largest guest this destination accepts
+     * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
+     */
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
+        this.factory = factory;
+        this.maxGuestBytes = maxGuestBytes;
+        this.drop = drop == null ? i -> false : drop;
+    }
+
+    @Override
+    public void open(Hello h, PageRanges missing) throws WireException {
+        RamLayout l = h.layout();
+        String refusal = refusal(l);
+        if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
+        boolean resume = guest != null && !completed && session == h.sessionId() && sameBlocks(guest.layout(), l);
+        if (!resume) {
+            closeGuest();
+            if (spare != null && sameBlocks(spare.layout(), l)) {
+                guest = spare;
+                spare = null;
+            } else {
+                try {
+                    guest = factory.incoming(l, h.poisonByte());
+                } catch (RuntimeException e) {
+                    throw new WireException(WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
+                }
+            }
+            guestsCreated++;
+            received = new PageBitmap(l.totalPages());
+            unverified = new PageBitmap(l.totalPages());
+            touched = new PageBitmap(l.totalPages());
+            completed = false;
+            check = null;
+        } else {
+            // The stream before this one failed: what it carried after its last verified point is not received.
+            received.andNot(unverified);
+        }
+        unverified.clearAll();
+        hello = h;
+        session = h.sessionId();
+        systemReceived = 0;
+        vcpuReceived = 0;
+        RamLayout g = guest.layout();
+        for (RamBlock b : g.blocks()) {
+            // The source sends its whole balloon state again at the start of every attempt.
+            guest.devices().setBalloon(b.index(), 0, b.pages(), false);
+            long i = received.nextClearBit(b.firstIndex(), b.endIndex());
+            while (i < b.endIndex()) {
+                long e = received.nextSetBit(i, b.endIndex());
+                missing.range(l.blockNamed(b.name()).index(), i - b.firstIndex(), e - i);
+                i = received.nextClearBit(e, b.endIndex());
+            }
+        }
+    }
+
+    /** Why this destination will not take a guest of this layout, or null. */
+    private String refusal(RamLayout l) {
+        long bytes = l.totalPages() * RamLayout.PAGE_SIZE;
+        if (bytes % GuestLayout.HUGE_PAGE != 0 || !sameBlocks(l, RamLayout.pcLike(bytes))) {
+            return "the layout " + l + " is not a Ballast KVM guest's (PC-like, a multiple of 2 MiB)";
+        }
+        if (bytes > maxGuestBytes) {
+            return "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes (" + (maxGuestBytes >> 20) + " MiB)";
+        }
+        return null;
+    }
+
+    /**
+     * Makes the VM for a guest of this layout now and allocates all of its memory
+     * ({@link dev.ballast.kvm.mem.GuestMemory#populate}), as a QEMU destination started with
+     * {@code -mem-prealloc} does: the next migration of this layout that is not a resume arrives
+     * into memory that is already there, and pays no first-touch fault per page. Replaces the
+     * VM an earlier call made, if no migration took it.
+     *
+     * @throws IllegalArgumentException if this destination would refuse a guest of this layout
+     */
+    public void prepare(RamLayout layout) {
+        String refusal = refusal(layout);
+        if (refusal != null) throw new IllegalArgumentException(refusal);
+        closeSpare();
+        KvmGuest g = factory.incoming(layout, 0); // the guest's features arrive with its state
+        try {
+            g.machine().memory().populate();
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+        spare = g;
+    }
+
+    /** Whether a VM made by {@link #prepare} waits for a migration. */
+    public boolean prepared() {
+        return spare != null;
+    }
+
+    private static boolean sameBlocks(RamLayout a, RamLayout b) {
+        if (a.blockCount() != b.blockCount()) return false;
+        for (RamBlock x : a.blocks()) {
+            RamBlock y = b.blockNamed(x.name());
+            if (y == null || y.firstPfn() != x.firstPfn() || y.pages() != x.pages()) return false;
+        }
+        return true;
+    }
+
+    /** The guest's block for a block of the handshake's layout. */
+    private RamBlock local(int block) {
+        return guest.layout().blockNamed(hello.layout().block(block).name());
+    }
+
+    @Override
+    public void writePages(int block, long offset, int count, ByteBuffer data) {
+        RamBlock b = local(block);
+        MemorySegment src = MemorySegment.ofBuffer(data);
+        MemorySegment mem = guest.blockMemory(b.index());
+        long g = b.firstIndex() + offset;
+        long p = 0;
+        while (p < count) {
+            long q = p;
+            while (q < count && !drop.test(g + q)) q++;
+            if (q > p) {
+                MemorySegment.copy(src, p * GuestAbi.PAGE_SIZE, mem, (offset + p) * GuestAbi.PAGE_SIZE, (q - p) * GuestAbi.PAGE_SIZE);
+            }
+            p = q + 1; // q is dropped (or past the end)
+        }
+        received.setRange(g, g + count);
+        unverified.setRange(g, g + count);
+        touched.setRange(g, g + count);
+        pagesWritten += count;
+    }
+
+    @Override
+    public void fill(int block, long offset, long count, int fillByte) {
+        RamBlock b = local(block);
+        MemorySegment mem = guest.blockMemory(b.index());
+        long g = b.firstIndex() + offset;
+        for (long p = 0; p < count; p++) {
+            long at = (offset + p) * GuestAbi.PAGE_SIZE;
+            // A page never written here is zero without a look (a look would fault it in); one
+            // written before is checked, and written only if it is not.
+            if (fillByte == 0 && (!touched.get(g + p) || KvmGuest.isZero(mem, at))) continue;
+            mem.asSlice(at, GuestAbi.PAGE_SIZE).fill((byte) fillByte);
+            touched.set(g + p);
+        }
+        received.setRange(g, g + count);
+        unverified.setRange(g, g + count);
+        pagesFilled += count;
+    }
+
+    @Override
+    public void balloon(int block, long offset, long count, boolean ballooned) {
+        guest.devices().setBalloon(local(block).index(), offset, count, ballooned);
+        balloonRanges++;
+    }
+
+    @Override
+    public void state(int section, long total, long offset, ByteBuffer data) throws WireException {
+        int n = data.remaining();
+        MemorySegment src = MemorySegment.ofBuffer(data);
+        switch (section) {
+            case GuestState.SECTION_SYSTEM -> {
+                MemorySegment sys = guest.machine().memory().system().host();
+                if (total != sys.byteSize()) {
+                    throw new WireException(WireException.Reason.BAD_LENGTH, "system state of " + total + " bytes; this guest's system slot has " + sys.byteSize());
+                }
+                MemorySegment.copy(src, 0, sys, offset, n);
+                systemReceived = offset + n;
+            }
+            case GuestState.SECTION_VCPU -> {
+                if (total != GuestState.VCPU_BYTES) {
+                    throw new WireException(WireException.Reason.BAD_LENGTH, "vCPU state of " + total + " bytes, expected " + GuestState.VCPU_BYTES);
+                }
+                MemorySegment.copy(src, 0, vcpu, offset, n);
+                vcpuReceived = offset + n;
+            }
+            default -> throw new WireException(WireException.Reason.REFUSED, "state section " + section + " means nothing to a KVM destination");
+        }
+        stateBytes += n;
+    }
+
+    /** The stream's digest verified everything so far: its pages count as received. */
+    @Override
+    public void verified() {
+        if (unverified != null) unverified.clearAll();
+    }
+
+    @Override
+    public Verdict complete() {
+        long sysBytes = guest.machine().memory().system().bytes();
+        if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
+            return Verdict.of(0, 0, false, "the stream carried no complete guest state (system " + systemReceived + " of " + sysBytes
+                    + " bytes, vCPU " + vcpuReceived + " of " + GuestState.VCPU_BYTES + "); the guest was not started");
+        }
+        GuestState.Vcpu v;
+        try {
+            v = GuestState.decodeVcpu(vcpu);
+        } catch (IllegalArgumentException e) {
+            return Verdict.of(0, 0, false, "bad vCPU state: " + e.getMessage() + "; the guest was not started");
+        }
+        long t0 = System.nanoTime();
+        try {
+            guest.adoptFeatures(v.features(hello.poisonByte()));
+            guest.start(v.state());
+            check = SelfCheck.run(guest, hello.poisonByte());
+        } catch (RuntimeException e) {
+            completed = true;
+            return Verdict.of(0, 0, false, "the guest did not run on the destination: " + e.getMessage(), (System.nanoTime() - t0) / 1000);
+        } finally {
+            completed = true;
+        }
+        long micros = (System.nanoTime() - t0) / 1000;
+        return Verdict.of(check.checkedPages(), check.badPages(), check.ok(),
+                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(), micros);
+    }
+
+    /** The last self-check, or null. */
+    public SelfCheck lastCheck() { return check; }
+
+    /** Whether the last migration completed (its guest was started, or failed to). */
+    public boolean completed() { return completed; }
+
+    /**
+     * Hands the guest of a completed migration over (to be the next source, or to be closed);
+     * the next migration gets a new VM.
+     */
+    public KvmGuest takeGuest() {
+        KvmGuest g = guest;
+        guest = null;
+        completed = false;
+        received = null;
+        unverified = null;
+        touched = null;
+        return g;
+    }
+
+    /** The guest being received, or null. */
+    public KvmGuest guest() { return guest; }
+
+    public Counters counters() {
+        return new Counters(pagesWritten, pagesFilled, balloonRanges, stateBytes, guestsCreated);
+    }
+
+    private void closeGuest() {
+        if (guest != null) {
+            guest.close();
+            guest = null;
+        }
+    }
+
+    private void closeSpare() {
+        if (spare != null) {
+            spare.close();
+            spare = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeGuest();
+        closeSpare();
+    }
+}
