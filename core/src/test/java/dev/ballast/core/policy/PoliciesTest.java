@@ -24,7 +24,7 @@ class PoliciesTest {
     static final RamLayout LAYOUT = RamLayout.of(List.of(new RamLayout.Spec("ram-low", 0, 100), new RamLayout.Spec("ram-high", 200, 50)));
 
     /** Records every call a policy makes. */
-    static final class Ctx implements PolicyContext {
+    static class Ctx implements PolicyContext {
         final GuestFeatures features;
         boolean running = true;
         final List<String> calls = new ArrayList<>();
