@@ -1,0 +1,451 @@
+package dev.ballast.core.wire;
+
+import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.wire.WireException.Reason;
+import dev.ballast.core.wire.WireModel.Enc;
+import dev.ballast.core.wire.WireModel.Expect;
+import dev.ballast.core.wire.WireModel.Log;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The reader and the writer against {@link WireModel}, a model of {@code docs/wire-protocol.md}
+ * written from the document. Valid streams the model encodes (every source record type, STATE
+ * included) are accepted with exactly the calls the model predicts, and the destination's answers
+ * (HELLO_ACK, COMPLETE_ACK, ERROR) decode under the model; streams the writer makes are valid
+ * under the model; hostile streams (random mutations, every field of every record set to hostile
+ * values, each resealed with the model's digest or not) get the model's answer: accepted or not,
+ * rejected at the record the model names, for a reason the model finds in that record, after the
+ * same calls.
+ */
+class WireModelTest {
+
+    /** A destination that logs, in {@link Log}'s words, every call and accepts any state section. */
+    static final class RecordingSink implements PageSink {
+        final RamLayout layout;
+        final List<String> log = new ArrayList<>();
+        final Verdict verdict;
+
+        RecordingSink(RamLayout layout, Verdict verdict) {
+            this.layout = layout;
+            this.verdict = verdict;
+        }
+
+        @Override
+        public void open(Hello h, PageRanges missing) {
+            log.add(Log.open(h.poisonByte(), h.sessionId()));
+            for (RamBlock b : layout.blocks()) missing.range(b.index(), 0, b.pages());
+        }
+
+        @Override
+        public void writePages(int block, long offset, int count, ByteBuffer data) {
+            log.add(Log.pages(layout.block(block).name(), offset, count, Log.crc(data)));
+        }
+
+        @Override
+        public void fill(int block, long offset, long count, int fillByte) {
+            log.add(Log.fill(layout.block(block).name(), offset, count, fillByte));
+        }
+
+        @Override
+        public void balloon(int block, long offset, long count, boolean ballooned) {
+            log.add(Log.balloon(layout.block(block).name(), offset, count, ballooned));
+        }
+
+        @Override
+        public void state(int section, long total, long offset, ByteBuffer data) {
+            log.add(Log.state(section, total, offset, data.remaining(), Log.crc(data)));
+        }
+
+        @Override
+        public void iterationEnd(int iteration) {
+            log.add(Log.iteration(iteration));
+        }
+
+        @Override
+        public Verdict complete() {
+            log.add(Log.complete());
+            return verdict;
+        }
+    }
+
+    record Run(Verdict verdict, WireException rejection, List<String> log, byte[] answers) { }
+
+    static Run read(byte[] stream, RamLayout dest) {
+        RecordingSink sink = new RecordingSink(dest, Verdict.of(12, 0, true, "fine"));
+        WireTestSupport.Collector answers = new WireTestSupport.Collector();
+        PageStreamReader r = new PageStreamReader(WireTestSupport.channelOf(stream), answers, dest, sink);
+        try {
+            Verdict v = r.run();
+            try {
+                // Bytes after COMPLETE that a reader did not see before COMPLETE_ACK reject the migration when it reads on.
+                if (r.step()) throw new AssertionError("step() after COMPLETE returned true");
+            } catch (WireException e) {
+                return new Run(v, e, sink.log, answers.toByteArray());
+            }
+            return new Run(v, null, sink.log, answers.toByteArray());
+        } catch (WireException e) {
+            return new Run(null, e, sink.log, answers.toByteArray());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The reader does what the model says it must. */
+    static Run agrees(byte[] stream, RamLayout dest, String what) {
+        Expect want = WireModel.judge(stream, dest);
+        Run got = read(stream, dest);
+        String said = got.rejection() == null ? "accepted" : got.rejection().getMessage();
+        assertThat(got.rejection() == null).as("%s: the model says %s; the reader: %s", what, want, said).isEqualTo(want.accepted());
+        if (!want.accepted()) {
+            assertThat(got.rejection().streamOffset()).as("%s: the model says %s; the reader: %s", what, want, said).isEqualTo(want.offset());
+            assertThat(want.reasons()).as("%s: the reader: %s", what, said).contains(got.rejection().reason());
+        }
+        List<String> calls = got.log();
+        if (got.verdict() != null && got.rejection() != null) {
+            // Rejected after the guest started: only bytes after COMPLETE do that.
+            assertThat(got.rejection().reason()).as(what).isEqualTo(Reason.UNEXPECTED_RECORD);
+            assertThat(calls.getLast()).isEqualTo(Log.complete());
+            calls = calls.subList(0, calls.size() - 1);
+        }
+        assertThat(calls).as("%s: calls (the model says %s; the reader: %s)", what, want, said).isEqualTo(want.log());
+        checkAnswers(got, stream, dest, what);
+        return got;
+    }
+
+    /** The destination's answers, decoded by the model: a HELLO_ACK, then COMPLETE_ACK or ERROR. */
+    static void checkAnswers(Run got, byte[] stream, RamLayout dest, String what) {
+        byte[] a = got.answers();
+        ByteBuffer b = ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN);
+        List<int[]> recs = WireModel.frame(a);
+        int total = recs.stream().mapToInt(r -> r[1]).sum();
+        assertThat(total).as("%s: answers are whole records", what).isEqualTo(a.length);
+        for (int[] r : recs) {
+            assertThat(b.getShort(r[0]) & 0xFFFF).isEqualTo(WireModel.MAGIC);
+            assertThat(WireModel.lengthFits(r[2], r[1])).as("%s: answer type %d of %d bytes", what, r[2], r[1]).isTrue();
+            assertThat(r[2] == WireModel.HELLO_ACK || r[2] == WireModel.COMPLETE_ACK || r[2] == WireModel.ERROR).as(what).isTrue();
+            int flags = a[r[0] + 3];
+            assertThat(flags & ~(r[2] == WireModel.HELLO_ACK ? 1 : 0)).isZero();
+        }
+        if (got.verdict() != null) {
+            assertThat(recs).hasSizeGreaterThanOrEqualTo(2);
+            int[] ack = recs.getFirst();
+            assertThat(ack[2]).isEqualTo(WireModel.HELLO_ACK);
+            assertThat(b.getShort(ack[0] + 8)).as("status").isZero();
+            int ml = b.getShort(ack[0] + 10) & 0xFFFF;
+            long n = Integer.toUnsignedLong(b.getInt(ack[0] + 12));
+            assertThat(ack[1]).isEqualTo(24 + 24 * n + ml);
+            // The session echoed; every page of every block missing, in source block ids, sorted.
+            ByteBuffer s = ByteBuffer.wrap(stream).order(ByteOrder.LITTLE_ENDIAN);
+            assertThat(b.getLong(ack[0] + 16)).as("session echo").isEqualTo(s.getLong(16));
+            List<String> ranges = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int at = ack[0] + 24 + 24 * i;
+                assertThat(b.getInt(at + 4)).as("reserved").isZero();
+                ranges.add(b.getInt(at) + ":" + b.getLong(at + 8) + "+" + b.getLong(at + 16));
+            }
+            List<String> want = new ArrayList<>();
+            int blocks = s.getInt(12);
+            for (int i = 0, q = 24; i < blocks; i++) {
+                long pages = s.getLong(q + 8);
+                want.add(i + ":0+" + pages);
+                q += 17 + (stream[q + 16] & 0xFF);
+            }
+            assertThat(ranges).as("%s: missing ranges", what).isEqualTo(want);
+            int[] done = recs.get(recs.size() - (got.rejection() == null ? 1 : 2));
+            assertThat(done[2]).isEqualTo(WireModel.COMPLETE_ACK);
+            List<int[]> sent = WireModel.frame(stream);
+            WireModel.Digest d = new WireModel.Digest();
+            for (int[] r : sent) {
+                if (r[2] == WireModel.COMPLETE) break;
+                if (r[2] != WireModel.AUTH_INIT && r[2] != WireModel.AUTH_RESPONSE) d.fold(stream, r[0], r[1]);
+            }
+            assertThat(b.getLong(done[0] + 8)).as("the destination's digest").isEqualTo(d.d);
+            assertThat(b.getLong(done[0] + 16)).as("checked").isEqualTo(12);
+            assertThat(b.getLong(done[0] + 24)).as("bad").isZero();
+            assertThat(a[done[0] + 32]).as("ok").isEqualTo((byte) 1);
+            assertThat(a[done[0] + 33]).as("reserved").isZero();
+            int vl = b.getShort(done[0] + 34) & 0xFFFF;
+            assertThat(done[1]).isEqualTo(40 + vl);
+            assertThat(new String(a, done[0] + 40, vl, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("fine");
+        }
+        if (got.rejection() != null && got.rejection().reason() != Reason.PEER_ERROR) {
+            assertThat(recs).as("%s: the source is told", what).isNotEmpty();
+            int[] last = recs.getLast();
+            int code = b.getShort(last[0] + 8) & 0xFFFF;
+            assertThat(last[2]).isIn(WireModel.HELLO_ACK, WireModel.ERROR);
+            assertThat(code).as("%s: the answer's reason", what).isEqualTo(got.rejection().reason().code());
+            if (last[2] == WireModel.ERROR) {
+                int ml = b.getShort(last[0] + 10) & 0xFFFF;
+                assertThat(last[1]).isEqualTo(16 + ml);
+                assertThat(b.getInt(last[0] + 12)).isZero();
+            } else {
+                assertThat(b.getInt(last[0] + 12)).as("a refusal carries no ranges").isZero();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ streams the model makes
+
+    static RamLayout sourceLayout(SplittableRandom r) {
+        int blocks = 1 + r.nextInt(3);
+        List<RamLayout.Spec> specs = new ArrayList<>();
+        long pfn = r.nextInt(4);
+        for (int i = 0; i < blocks; i++) {
+            long pages = 1 + r.nextInt(40);
+            specs.add(new RamLayout.Spec(i == 1 ? "ram-\u00e9t\u00e9" : "blk" + i, pfn, pages));
+            pfn += pages + r.nextInt(3);
+        }
+        return RamLayout.of(specs);
+    }
+
+    static RamLayout reversed(RamLayout l) {
+        List<RamLayout.Spec> specs = new ArrayList<>();
+        for (RamBlock b : l.blocks()) specs.addFirst(new RamLayout.Spec(b.name(), b.firstPfn(), b.pages()));
+        return RamLayout.of(specs);
+    }
+
+    /** A random valid stream of every source record type (no authentication: the destination has no secret). */
+    static byte[] validStream(long seed, RamLayout src) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Enc e = new Enc();
+        e.hello(WireModel.VERSION, r.nextBoolean() ? 0 : 1 + r.nextInt(255), r.nextLong(), src);
+        int iteration = 0;
+        int records = 1 + r.nextInt(8);
+        for (int i = 0; i < records; i++) {
+            int bi = r.nextInt(src.blockCount());
+            long pages = src.block(bi).pages();
+            long off = r.nextLong(pages);
+            long max = pages - off;
+            switch (r.nextInt(4)) {
+                case 0 -> {
+                    int n = (int) Math.min(max, 1 + r.nextInt(3));
+                    byte[] data = new byte[n * WireModel.PAGE];
+                    for (int k = 0; k < 6; k++) data[r.nextInt(data.length)] = (byte) r.nextInt(256);
+                    e.pages(bi, off, data);
+                }
+                case 1 -> e.fill(bi, off, 1 + r.nextLong(max), r.nextInt(256));
+                case 2 -> {
+                    List<Long> v = new ArrayList<>();
+                    long at = r.nextLong(pages);
+                    for (int k = 0; k < 1 + r.nextInt(3) && at < pages; k++) {
+                        long c = 1 + r.nextLong(pages - at);
+                        v.add(at);
+                        v.add(c);
+                        at += c + (r.nextBoolean() ? 0 : r.nextInt(3));
+                    }
+                    e.balloon(bi, r.nextBoolean(), v.stream().mapToLong(Long::longValue).toArray());
+                }
+                default -> e.iterationEnd(iteration += 1 + r.nextInt(2));
+            }
+        }
+        int sections = r.nextInt(3);
+        for (int sec = 1; sec <= sections; sec++) {
+            int id = sec == 1 ? 1 + r.nextInt(100) : 101 + r.nextInt(155);
+            long total = 1 + r.nextInt(300);
+            long at = 0;
+            while (at < total) {
+                int n = (int) Math.min(total - at, 1 + r.nextInt(120));
+                byte[] chunk = new byte[n];
+                for (int k = 0; k < n; k++) chunk[k] = (byte) r.nextInt(256);
+                e.state(id, at, total, chunk);
+                at += n;
+            }
+        }
+        return e.complete().bytes();
+    }
+
+    @Property(tries = 300)
+    void aValidStreamIsAcceptedWithTheCallsTheModelPredicts(@ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        RamLayout src = sourceLayout(r);
+        byte[] s = validStream(seed, src);
+        Expect want = WireModel.judge(s, reversed(src));
+        assertThat(want.accepted()).as("the model accepts its own stream: %s", want).isTrue();
+        Run got = agrees(s, reversed(src), "valid stream " + seed);
+        assertThat(got.verdict().ok()).isTrue();
+    }
+
+    /** What the writer sends is a valid stream under the model, and the reader does with it what the model says. */
+    @Property(tries = 200)
+    void theWritersStreamsAreValidUnderTheModel(@ForAll long seed) {
+        Scenario sc = Scenario.random(seed, 3, 24, 10, 3);
+        byte[] s = sc.encode();
+        Expect want = WireModel.judge(s, sc.dest());
+        assertThat(want.accepted()).as("%s: %s", sc, want).isTrue();
+        agrees(s, sc.dest(), sc.toString());
+    }
+
+    // ------------------------------------------------------------------ hostile streams
+
+    /** Fields of each record type, from the document's diagrams: (name, offset, size). */
+    static List<int[]> fields(byte[] s, int[] rec) {
+        List<int[]> f = new ArrayList<>(List.of(new int[] {0, 2}, new int[] {2, 1}, new int[] {3, 1}, new int[] {4, 4}));
+        ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
+        switch (rec[2]) {
+            case WireModel.HELLO -> {
+                f.addAll(List.of(new int[] {8, 2}, new int[] {10, 1}, new int[] {11, 1}, new int[] {12, 4}, new int[] {16, 8}));
+                for (int at = 24; at + 17 <= rec[1]; ) {
+                    int n = b.get(rec[0] + at + 16) & 0xFF;
+                    f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}, new int[] {at + 16, 1}));
+                    if (n > 0 && at + 17 + n <= rec[1]) f.add(new int[] {at + 17 + n - 1, 1});
+                    at += 17 + n;
+                }
+            }
+            case WireModel.PAGES -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 1}, new int[] {rec[1] - 1, 1}));
+            case WireModel.FILL -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 1}, new int[] {13, 1}, new int[] {15, 1}, new int[] {16, 8}, new int[] {24, 8}));
+            case WireModel.BALLOON -> {
+                f.addAll(List.of(new int[] {8, 4}, new int[] {12, 1}, new int[] {14, 1}, new int[] {16, 4}, new int[] {20, 4}));
+                for (int at = 24; at + 16 <= rec[1]; at += 16) f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}));
+            }
+            case WireModel.ITERATION_END -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}));
+            case WireModel.COMPLETE -> f.addAll(List.of(new int[] {8, 8}, new int[] {16, 8}, new int[] {24, 8}));
+            case WireModel.STATE -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 8}, new int[] {32, 1}));
+            case WireModel.ERROR -> f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
+            case WireModel.AUTH_INIT, WireModel.AUTH_RESPONSE -> f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
+            default -> { }
+        }
+        return f;
+    }
+
+    static long get(byte[] s, int at, int size) {
+        long v = 0;
+        for (int i = size - 1; i >= 0; i--) v = v << 8 | (s[at + i] & 0xFF);
+        return v;
+    }
+
+    static byte[] with(byte[] s, int at, int size, long v) {
+        byte[] c = s.clone();
+        for (int i = 0; i < size; i++) c[at + i] = (byte) (v >>> (8 * i));
+        return c;
+    }
+
+    static long[] hostile(int size, long now) {
+        return new long[] {0, 1, 2, -1, now + 1, now - 1, 1L << (8 * size - 1), 0xFF, 0x100, 255, 256, 0xFFFF, 0xFFFFFFFFL,
+                1L << 32, 1L << 30, (1L << 30) + 1, 1L << 52, (1L << 52) + 1, Long.MAX_VALUE, Long.MIN_VALUE, 1024, 1025, 65536, 65537};
+    }
+
+    /** Every field of every record of model streams (STATE, ERROR and authentication records included) set to each hostile value, sealed and not. */
+    @Example
+    void everyHostileValueInEveryFieldGetsTheModelsAnswer() {
+        for (long seed = 40; seed < 44; seed++) {
+            SplittableRandom r = new SplittableRandom(seed);
+            RamLayout src = sourceLayout(r);
+            RamLayout dest = reversed(src);
+            byte[] valid = validStream(seed, src);
+            // a variant with an ERROR from the source, and one that starts with AUTH_INIT
+            byte[] withError = new Enc().hello(WireModel.VERSION, 0, 5, src).error(19, "given up").bytes();
+            byte[] withAuth = new Enc().authInit(new byte[32]).hello(WireModel.VERSION, 0, 5, src).complete().bytes();
+            for (byte[] base : List.of(valid, withError, withAuth)) {
+                for (int[] rec : WireModel.frame(base)) {
+                    for (int[] f : fields(base, rec)) {
+                        if (f[0] + f[1] > rec[1]) continue;
+                        int at = rec[0] + f[0];
+                        int size = Math.min(f[1], 8);
+                        for (long v : hostile(size, get(base, at, size))) {
+                            byte[] h = with(base, at, size, v);
+                            String what = "seed " + seed + " record type " + rec[2] + " @" + rec[0] + " field +" + f[0] + " = 0x" + Long.toHexString(v);
+                            agrees(h, dest, what);
+                            agrees(WireModel.resealed(h), dest, what + " (resealed)");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Random mutations (the suite's {@link Mutator}) of model streams with state sections, and of the writer's streams. */
+    @Property(tries = 600)
+    void aMutatedStreamGetsTheModelsAnswer(@ForAll long seed, @ForAll long mutationSeed, @ForAll @IntRange(min = 1, max = 3) int mutations) {
+        SplittableRandom r = new SplittableRandom(seed);
+        byte[] valid;
+        RamLayout dest;
+        if (r.nextBoolean()) {
+            RamLayout src = sourceLayout(r);
+            dest = reversed(src);
+            valid = validStream(seed, src);
+        } else {
+            Scenario sc = Scenario.random(seed, 3, 24, 10, 3);
+            dest = sc.dest();
+            valid = sc.encode();
+        }
+        SplittableRandom mr = new SplittableRandom(mutationSeed);
+        Mutator m = new Mutator(dest);
+        byte[] h = valid;
+        for (int i = 0; i < mutations && h.length > 0; i++) h = m.mutate(h, mr).stream();
+        agrees(h, dest, "seed " + seed + " mutations " + mutationSeed + " x" + mutations);
+        agrees(WireModel.resealed(h), dest, "seed " + seed + " mutations " + mutationSeed + " x" + mutations + " (resealed)");
+    }
+
+    /** A cut at every offset of a stream with state sections. */
+    @Example
+    void aCutAtEveryOffsetGetsTheModelsAnswer() {
+        RamLayout src = sourceLayout(new SplittableRandom(3));
+        byte[] valid = validStream(3, src);
+        for (int p = 0; p <= valid.length; p++) agrees(Arrays.copyOf(valid, p), reversed(src), "cut at " + p);
+    }
+
+    /** Single faults, one a record type, with the one reason the document gives for each. */
+    @Example
+    void eachRecordTypesOwnFaultHasTheDocumentsReason() {
+        RamLayout src = RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16), new RamLayout.Spec("high", 32, 8)));
+        RamLayout dest = reversed(src);
+        record Case(String what, Enc stream, Reason reason) { }
+        byte[] page = new byte[WireModel.PAGE];
+        List<Case> cases = List.of(
+                new Case("HELLO of version 2", new Enc().hello(2, 0, 1, src), Reason.UNSUPPORTED_VERSION),
+                new Case("HELLO of other blocks", new Enc().hello(3, 0, 1, RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))), Reason.LAYOUT_MISMATCH),
+                new Case("PAGES before HELLO", new Enc().pages(0, 0, page), Reason.UNEXPECTED_RECORD),
+                new Case("a second HELLO", new Enc().hello(3, 0, 1, src).hello(3, 0, 1, src), Reason.UNEXPECTED_RECORD),
+                new Case("PAGES past the block", new Enc().hello(3, 0, 1, src).pages(1, 8, page), Reason.OUT_OF_RANGE),
+                new Case("PAGES of block 2", new Enc().hello(3, 0, 1, src).pages(2, 0, page), Reason.UNKNOWN_BLOCK),
+                new Case("FILL of 0 pages", new Enc().hello(3, 0, 1, src).fill(0, 0, 0, 0), Reason.BAD_COUNT),
+                new Case("FILL past the block", new Enc().hello(3, 0, 1, src).fill(0, 10, 7, 0), Reason.OUT_OF_RANGE),
+                new Case("BALLOON ranges overlapping", new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4, 3, 2), Reason.UNORDERED_RANGES),
+                new Case("BALLOON op 2", new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4), Reason.BAD_FIELD),
+                new Case("ITERATION_END 0", new Enc().hello(3, 0, 1, src).iterationEnd(0), Reason.BAD_ITERATION),
+                new Case("ITERATION_END repeated", new Enc().hello(3, 0, 1, src).iterationEnd(1).iterationEnd(1), Reason.BAD_ITERATION),
+                new Case("STATE section 0", new Enc().hello(3, 0, 1, src).state(0, 0, 4, new byte[4]), Reason.BAD_FIELD),
+                new Case("STATE not from 0", new Enc().hello(3, 0, 1, src).state(1, 1, 4, new byte[3]), Reason.UNORDERED_RANGES),
+                new Case("STATE past its length", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[5]), Reason.OUT_OF_RANGE),
+                new Case("STATE of length 0", new Enc().hello(3, 0, 1, src).state(1, 0, 0, new byte[1]), Reason.BAD_COUNT),
+                new Case("STATE of 2^30 + 1 bytes", new Enc().hello(3, 0, 1, src).state(1, 0, (1L << 30) + 1, new byte[1]), Reason.BAD_COUNT),
+                new Case("STATE whose length changes", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[2]).state(1, 2, 5, new byte[2]), Reason.BAD_FIELD),
+                new Case("STATE with a gap", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).state(1, 2, 4, new byte[2]), Reason.UNORDERED_RANGES),
+                new Case("STATE interleaved", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).state(2, 0, 1, new byte[1]), Reason.UNORDERED_RANGES),
+                new Case("STATE twice", new Enc().hello(3, 0, 1, src).state(1, 0, 1, new byte[1]).state(1, 0, 1, new byte[1]), Reason.UNEXPECTED_RECORD),
+                new Case("STATE cut at COMPLETE", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).complete(), Reason.BAD_LENGTH),
+                new Case("ERROR from the source", new Enc().hello(3, 0, 1, src).error(19, "bye"), Reason.PEER_ERROR),
+                new Case("AUTH_INIT without a secret", new Enc().authInit(new byte[32]), Reason.AUTH_FAILED),
+                new Case("AUTH_RESPONSE without a secret", new Enc().hello(3, 0, 1, src).authResponse(new byte[32]), Reason.AUTH_FAILED));
+        for (Case c : cases) {
+            byte[] s = c.stream().bytes();
+            if (c.what().equals("BALLOON op 2")) s[s.length - 16 - 12] = 2;
+            if (c.what().equals("AUTH_RESPONSE without a secret")) {
+                // AUTH_RESPONSE after HELLO is out of place too: either reason names the fault.
+                Run got = agrees(s, dest, c.what());
+                assertThat(got.rejection().reason()).isIn(Reason.AUTH_FAILED, Reason.UNEXPECTED_RECORD);
+                continue;
+            }
+            Expect want = WireModel.judge(s, dest);
+            assertThat(want.reasons()).as(c.what()).isEqualTo(Set.of(c.reason()));
+            Run got = agrees(s, dest, c.what());
+            assertThat(got.rejection().reason()).as(c.what()).isEqualTo(c.reason());
+        }
+    }
+}
