@@ -9,6 +9,8 @@ import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
+import dev.ballast.core.run.HintDriver;
+import dev.ballast.core.run.WorkloadSpec;
 
 import java.util.ArrayDeque;
 
@@ -32,12 +34,43 @@ public class SimGuest implements SourceGuest {
      * simulator's knobs (its hint driver's block size, speed and delivery delay).
      */
     public record Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
-                        SimOptions options) {
+                        SimOptions options, Kernel kernel) {
+        /** A guest with {@link Kernel#IDEAL}: the idealised hint driver, no zeroing on allocation (tests of one part). */
+        public Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
+                     SimOptions options) {
+            this(layout, features, balloonBitmapMessages, costs, checkers, options, Kernel.IDEAL);
+        }
+
         /** The same guest with a hint driver that reports blocks of 2^order pages at this rate. */
         public Setup withHintDriver(int order, double blocksPerSec) {
-            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec));
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec), kernel);
+        }
+
+        public Setup withKernel(Kernel k) {
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options, k);
         }
     }
+
+    /**
+     * What the guest's kernel does that its drivers depend on (the workload's guest parameters,
+     * {@link WorkloadSpec#GUEST_KEYS}).
+     *
+     * @param hintDriver   which free page hint driver runs
+     * @param initOnAlloc  the allocator zeroes every block it hands out (Linux's {@code init_on_alloc=1}); ignored
+     *                     under page poisoning, which Linux lets take precedence
+     * @param deflateOnOom the balloon device offers DEFLATE_ON_OOM: an allocation that finds nothing free, even after
+     *                     the shrinker, takes {@link #OOM_DEFLATE_PAGES} back from the balloon
+     */
+    public record Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom) {
+        public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
+
+        public static Kernel of(WorkloadSpec w) {
+            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom());
+        }
+    }
+
+    /** Pages Linux's balloon driver deflates at each out-of-memory notification (VIRTIO_BALLOON_OOM_NR_PAGES, 1 MiB). */
+    static final long OOM_DEFLATE_PAGES = 256;
 
     final RamLayout layout;
     final RamBlock[] blocks;
@@ -83,10 +116,24 @@ public class SimGuest implements SourceGuest {
     private long hintScan;
     private double hintCredit;
     private long freeBitmapId = -1;
+    final Kernel kernel;
+    /** Linux's driver: the command id the device holds now, which the driver's work reads when it runs. */
+    private long received = -1;
+    /** Linux's driver: the blocks it holds, the last allocated on top (its free page list). */
+    private long[] heldBlocks = new long[64];
+    /** Linux's driver: for each held block, the number of its report in the queue (to tell whether the host took it). */
+    private long[] heldReport = new long[64];
+    private int heldCount;
 
     // Counters for the report.
     long balloonMessages;
     long hintMessages;
+    /** Pages the shrinker gave back to the allocator under memory pressure. */
+    long shrunkPages;
+    /** Pages taken back from the balloon because an allocation found nothing else (DEFLATE_ON_OOM). */
+    long oomDeflatedPages;
+    /** Allocations that failed after the shrinker and DEFLATE_ON_OOM had given what they could. */
+    long allocStalls;
 
     public SimGuest(Setup setup) {
         this.layout = setup.layout();
@@ -104,6 +151,7 @@ public class SimGuest implements SourceGuest {
         this.hostDirty = new PageBitmap(totalPages);
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
+        this.kernel = setup.kernel();
         this.content = new int[blocks.length][];
         int poison = features.poisonByte();
         for (int i = 0; i < blocks.length; i++) {
@@ -170,8 +218,48 @@ public class SimGuest implements SourceGuest {
         ringCursor = (ringCursor + 1) % ringPages.length;
     }
 
+    /**
+     * Allocates a block of 2^order pages through the guest's allocator, as the kernel's page
+     * allocator hands one out: zeroed under {@code init-on-alloc} (a write by the guest, so the
+     * dirty log sees it). Returns -1 when no block is free; nothing is reclaimed.
+     */
     public long allocPages(int order) {
-        return alloc.alloc(order);
+        long i = alloc.alloc(order);
+        if (i >= 0 && zeroesOnAlloc()) zeroRange(i, 1L << order);
+        return i;
+    }
+
+    /**
+     * Allocates as {@link #allocPages} and, when nothing is free, reclaims as Linux does before
+     * it gives up: the hint driver's shrinker gives held blocks back, then (DEFLATE_ON_OOM) the
+     * balloon deflates {@link #OOM_DEFLATE_PAGES} at a time. Returns -1, and counts a stall, when
+     * that is not enough.
+     */
+    public long allocReclaiming(int order) {
+        long i = allocPages(order);
+        while (i < 0 && shrink(1L << order) > 0) i = allocPages(order);
+        while (i < 0 && kernel.deflateOnOom() && balloon.count() > 0) {
+            long[] d = deflate(OOM_DEFLATE_PAGES, 0);
+            if (d == null) break;
+            oomDeflatedPages += d[1];
+            i = allocPages(order);
+        }
+        if (i < 0) allocStalls++;
+        return i;
+    }
+
+    /** Whether allocations are zeroed: {@code init-on-alloc}, unless page poisoning takes precedence (as Linux 5.11 on). */
+    private boolean zeroesOnAlloc() {
+        return kernel.initOnAlloc() && features.poisonByte() == 0;
+    }
+
+    /** The guest zeroes [index, index+pages): a write like any other. */
+    private void zeroRange(long index, long pages) {
+        RamBlock b = blockOf(index);
+        int off = (int) (index - b.firstIndex());
+        java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        if (logging) dirty.setRange(index, index + pages);
+        checkers.resend.onWriteRange(index, index + pages);
     }
 
     /** The guest frees pages; under poisoning it fills them with the poison value first. */
@@ -295,8 +383,102 @@ public class SimGuest implements SourceGuest {
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
         }
         if (freeBitmapId >= 0) sendFreeBitmap();
-        if (hintReporting) reportHints(dtNs);
+        if (kernel.hintDriver().linux()) {
+            linuxHintWork(dtNs);
+        } else if (hintReporting) {
+            reportHints(dtNs);
+        }
     }
+
+    /**
+     * Linux's free page hint work ({@code report_free_page_func}): it reads the command id the
+     * device holds now. Done gives every held block back; stop does nothing (the blocks stay
+     * held); a request it has not answered yet starts a run of reports, and a run goes on, one
+     * block per allocation, until an allocation fails or the device's id changes.
+     */
+    private void linuxHintWork(long dtNs) {
+        if (received < 0) return;
+        if (received == CommandIds.DONE) {
+            received = -1;
+            hintReporting = false;
+            hintLiveId = -1;
+            releaseHeldBlocks();
+            return;
+        }
+        if (received == CommandIds.STOP) {
+            hintReporting = false;
+            return;
+        }
+        if (received != hintLiveId) {
+            hintLiveId = received;
+            hintReporting = features.freePageHint();
+            hintCredit = 0;
+        }
+        if (!hintReporting) return;
+        hintCredit += dtNs * hintBlocksPerNs;
+        long size = 1L << hintOrder;
+        while (hintCredit >= 1) {
+            long i = allocPages(hintOrder);
+            if (i < 0) {
+                hintReporting = false;
+                hintCredit = 0;
+                return;
+            }
+            hintCredit--;
+            held.setRange(i, i + size);
+            if (heldCount == heldBlocks.length) {
+                heldBlocks = java.util.Arrays.copyOf(heldBlocks, heldCount * 2);
+                heldReport = java.util.Arrays.copyOf(heldReport, heldCount * 2);
+            }
+            heldReport[heldCount] = queue.added();
+            heldBlocks[heldCount++] = i;
+            hint(i, size);
+        }
+    }
+
+    /** Linux's driver gives every block it holds back to the allocator (freed as the guest frees: poisoned under poisoning). */
+    private void releaseHeldBlocks() {
+        long size = 1L << hintOrder;
+        while (heldCount > 0) {
+            long i = heldBlocks[--heldCount];
+            held.clearRange(i, i + size);
+            freePages(i, size);
+        }
+    }
+
+    /**
+     * The hint driver's shrinker: under memory pressure it gives held blocks back to the
+     * allocator, the last taken first, until {@code pages} are free again or it holds none. Only
+     * Linux's driver has one. As Linux ships it, it gives back a block whose report may still be
+     * on its way to the host; with {@link HintDriver#LINUX_ACKED} only blocks whose report the
+     * host has taken. Returns the pages given back.
+     */
+    long shrink(long pages) {
+        if (!kernel.hintDriver().linux()) return 0;
+        long size = 1L << hintOrder;
+        // reports reach the host in order, so the blocks it has taken are the oldest: [0, taken)
+        int top = heldCount;
+        if (kernel.hintDriver() == HintDriver.LINUX_ACKED) {
+            top = 0;
+            while (top < heldCount && heldReport[top] < queue.drained()) top++;
+        }
+        long given = 0;
+        int k = top;
+        while (k > 0 && given < pages) {
+            long i = heldBlocks[--k];
+            held.clearRange(i, i + size);
+            freePages(i, size);
+            given += size;
+        }
+        System.arraycopy(heldBlocks, top, heldBlocks, k, heldCount - top);
+        System.arraycopy(heldReport, top, heldReport, k, heldCount - top);
+        heldCount -= top - k;
+        shrunkPages += given;
+        return given;
+    }
+
+    /** Pages the hint driver holds now. */
+    public long heldPageCount() { return held.count(); }
 
     private void reportHints(long dtNs) {
         hintCredit += dtNs * hintBlocksPerNs;
@@ -487,6 +669,13 @@ public class SimGuest implements SourceGuest {
         checkers.hints.onHintCommand(id);
         long wire = id & 0xFFFF_FFFFL;
         deviceReply();
+        if (kernel.hintDriver().linux()) {
+            // the device's config changes; the driver's work reads it when it runs (its next tick)
+            received = wire;
+            if (CommandIds.isRequest(wire)) lastRequestId = wire;
+            if (wire == CommandIds.STOP) hintReporting = false;
+            return;
+        }
         if (wire == CommandIds.STOP) {
             hintReporting = false;
         } else if (wire == CommandIds.DONE) {
