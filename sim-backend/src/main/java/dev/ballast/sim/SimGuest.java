@@ -60,14 +60,31 @@ public class SimGuest implements SourceGuest {
      *                     under page poisoning, which Linux lets take precedence
      * @param deflateOnOom the balloon device offers DEFLATE_ON_OOM: an allocation that finds nothing free, even after
      *                     the shrinker, takes {@link #OOM_DEFLATE_PAGES} back from the balloon
+     * @param reporting    free page reporting (VIRTIO_BALLOON_F_REPORTING): the guest reports free blocks of
+     *                     {@link #REPORT_ORDER} {@link #REPORT_DELAY_NS} after it freed memory, {@link #REPORT_CAPACITY}
+     *                     at a time, isolated until the host has handled them; the host discards them
+     * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
+     *                     the guest relies on a reported page keeping its poison)
      */
-    public record Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom) {
+    public record Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom, boolean reporting, boolean discardPoisoned) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
+        /** Without free page reporting. */
+        public Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom) {
+            this(hintDriver, initOnAlloc, deflateOnOom, false, false);
+        }
+
         public static Kernel of(WorkloadSpec w) {
-            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom());
+            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom(), w.reporting(), w.discardPoisoned());
         }
     }
+
+    /** Free page reporting reports free blocks of 2^9 pages (2 MiB, pageblock_order on x86) and larger. */
+    static final int REPORT_ORDER = 9;
+    /** Blocks in one report (PAGE_REPORTING_CAPACITY). */
+    static final int REPORT_CAPACITY = 32;
+    /** Reporting starts this long after a free (PAGE_REPORTING_DELAY, 2 s). */
+    static final long REPORT_DELAY_NS = 2_000_000_000L;
 
     /** Pages Linux's balloon driver deflates at each out-of-memory notification (VIRTIO_BALLOON_OOM_NR_PAGES, 1 MiB). */
     static final long OOM_DEFLATE_PAGES = 256;
@@ -83,6 +100,22 @@ public class SimGuest implements SourceGuest {
     final PageBitmap held;
     final PageBitmap dirty;
     final PageBitmap hostDirty;
+    /** Pages backed by host memory: written since the host last released them (its resident memory). */
+    final PageBitmap resident;
+    /** Free page reporting: blocks reported and not allocated since (Linux's PageReported). */
+    final PageBitmap reported;
+    /** Free page reporting: blocks isolated for a report the host has not handled yet. */
+    final PageBitmap isolated;
+    private final long[] reportBatch = new long[REPORT_CAPACITY];
+    private int reportBatchSize;
+    private long reportBatchReadyNs = -1;
+    private long reportDueNs = -1;
+    private int reportScanBlock;
+    private long reportScan;
+    /** Pages the host released by discarding reported pages. */
+    long discardedPages;
+    /** Reports (batches) the guest sent. */
+    long reports;
     final SimCheckers checkers;
     final long hintDeliveryNs;
     /**
@@ -149,6 +182,9 @@ public class SimGuest implements SourceGuest {
         this.held = new PageBitmap(totalPages);
         this.dirty = new PageBitmap(totalPages);
         this.hostDirty = new PageBitmap(totalPages);
+        this.resident = new PageBitmap(totalPages);
+        this.reported = new PageBitmap(totalPages);
+        this.isolated = new PageBitmap(totalPages);
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
         this.kernel = setup.kernel();
@@ -158,6 +194,7 @@ public class SimGuest implements SourceGuest {
             content[i] = new int[Math.toIntExact(blocks[i].pages())];
             if (poison != 0) java.util.Arrays.fill(content[i], -poison);
         }
+        if (poison != 0) resident.setAll(); // the kernel poisoned every page at boot
         // Two pages for the devices' used rings, allocated before anything else.
         this.ringPages = new long[2];
         for (int i = 0; i < ringPages.length; i++) {
@@ -186,6 +223,7 @@ public class SimGuest implements SourceGuest {
     /** The guest writes a page. */
     public void write(long index) {
         set(index, nextVersion());
+        resident.set(index);
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
     }
@@ -196,6 +234,7 @@ public class SimGuest implements SourceGuest {
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
+        resident.setRange(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -203,6 +242,7 @@ public class SimGuest implements SourceGuest {
     /** The host writes a page of guest memory (a device's used ring). */
     public void hostWrite(long index) {
         set(index, nextVersion());
+        resident.set(index);
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -225,7 +265,9 @@ public class SimGuest implements SourceGuest {
      */
     public long allocPages(int order) {
         long i = alloc.alloc(order);
-        if (i >= 0 && zeroesOnAlloc()) zeroRange(i, 1L << order);
+        if (i < 0) return i;
+        reported.clearRange(i, i + (1L << order));
+        if (zeroesOnAlloc()) zeroRange(i, 1L << order);
         return i;
     }
 
@@ -242,6 +284,7 @@ public class SimGuest implements SourceGuest {
             long[] d = deflate(OOM_DEFLATE_PAGES, 0);
             if (d == null) break;
             oomDeflatedPages += d[1];
+            poisonFreed(d[0], d[1]); // the pages go back to the free lists as the guest frees pages
             i = allocPages(order);
         }
         if (i < 0) allocStalls++;
@@ -258,26 +301,39 @@ public class SimGuest implements SourceGuest {
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        resident.setRange(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
 
     /** The guest frees pages; under poisoning it fills them with the poison value first. */
     public void freePages(long index, long pages) {
+        poisonFreed(index, pages);
+        alloc.free(index, pages);
+        freed();
+    }
+
+    /** Memory went back to the free lists: free page reporting runs {@link #REPORT_DELAY_NS} later, unless it is due already. */
+    private void freed() {
+        if (kernel.reporting() && reportDueNs < 0) reportDueNs = nowNs + REPORT_DELAY_NS;
+    }
+
+    /** Under poisoning, the guest fills pages it frees with the poison value (a write like any other). */
+    private void poisonFreed(long index, long pages) {
         int poison = features.poisonByte();
         if (poison != 0) {
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
+            resident.setRange(index, index + pages);
             if (logging) dirty.setRange(index, index + pages);
             checkers.resend.onWriteRange(index, index + pages);
         }
-        alloc.free(index, pages);
     }
 
-    /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver. */
+    /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver, not isolated for a report. */
     public boolean inUse(long index) {
-        return !alloc.isFree(index) && !balloon.get(index) && !held.get(index);
+        return !alloc.isFree(index) && !balloon.get(index) && !held.get(index) && !isolated.get(index);
     }
 
     public boolean isRingPage(long index) {
@@ -292,6 +348,11 @@ public class SimGuest implements SourceGuest {
     /** The guest now runs on this memory (the destination's, after a migration). */
     void adopt(int[][] memory) {
         this.content = memory;
+        resident.clearAll();
+        for (RamBlock b : blocks) {
+            int[] c = memory[b.index()];
+            for (int i = 0; i < c.length; i++) if (c[i] != 0) resident.set(b.firstIndex() + i);
+        }
     }
 
     void setNow(long ns) { this.nowNs = ns; }
@@ -333,6 +394,8 @@ public class SimGuest implements SourceGuest {
             RamBlock b = blockOf(i);
             int off = (int) (i - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
+            resident.clearRange(i, i + n);
+            reported.clearRange(i, i + n);
             if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
             done += n;
         }
@@ -383,6 +446,7 @@ public class SimGuest implements SourceGuest {
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
         }
         if (freeBitmapId >= 0) sendFreeBitmap();
+        if (kernel.reporting()) reportFreePages();
         if (kernel.hintDriver().linux()) {
             linuxHintWork(dtNs);
         } else if (hintReporting) {
@@ -444,6 +508,7 @@ public class SimGuest implements SourceGuest {
             held.clearRange(i, i + size);
             freePages(i, size);
         }
+        releaseHeld(); // ranges a subclass's driver reported (reportFreeRange)
     }
 
     /**
@@ -477,6 +542,103 @@ public class SimGuest implements SourceGuest {
         return given;
     }
 
+    // ------------------------------------------------------------------ free page reporting
+
+    /**
+     * Free page reporting ({@code mm/page_reporting.c}): once due, the guest isolates up to
+     * {@link #REPORT_CAPACITY} free blocks of {@link #REPORT_ORDER} it has not reported since they
+     * were last allocated, sends them and waits; the host handles the report (discards each block,
+     * unless the guest poisons and the host keeps poisoned pages) and answers; the guest puts the
+     * blocks back on its free lists, marked reported, and goes on with the next batch until none
+     * is left.
+     */
+    private void reportFreePages() {
+        if (reportBatchReadyNs >= 0) {
+            if (nowNs < reportBatchReadyNs) return;
+            handleReport();
+        }
+        if (reportDueNs < 0 || nowNs < reportDueNs) return;
+        long size = 1L << REPORT_ORDER;
+        reportBatchSize = 0;
+        while (reportBatchSize < REPORT_CAPACITY) {
+            long i = nextReportable(size);
+            if (i < 0) break;
+            alloc.take(i, size);
+            isolated.setRange(i, i + size);
+            reportBatch[reportBatchSize++] = i;
+        }
+        if (reportBatchSize == 0) {
+            reportDueNs = -1;
+            reportScanBlock = 0;
+            reportScan = 0;
+            return;
+        }
+        reports++;
+        reportBatchReadyNs = nowNs + hintDeliveryNs;
+    }
+
+    /** The host handles the report in flight: it discards each block and answers; the guest takes the blocks back. */
+    private void handleReport() {
+        long size = 1L << REPORT_ORDER;
+        boolean discard = features.poisonByte() == 0 || kernel.discardPoisoned();
+        for (int k = 0; k < reportBatchSize; k++) {
+            long i = reportBatch[k];
+            if (discard) hostDiscard(i, size);
+        }
+        deviceReply();
+        for (int k = 0; k < reportBatchSize; k++) {
+            long i = reportBatch[k];
+            isolated.clearRange(i, i + size);
+            alloc.free(i, size);
+            reported.setRange(i, i + size);
+        }
+        reportBatchSize = 0;
+        reportBatchReadyNs = -1;
+    }
+
+    /**
+     * The host releases [index, index+pages) of guest memory (madvise(MADV_DONTNEED)): it reads as
+     * zero afterwards. The host must never do it to a page the guest uses (invariant 1), nor, under
+     * poisoning, to a free page whose poison the guest relies on (invariant 2).
+     */
+    void hostDiscard(long index, long pages) {
+        checkers.onDiscard(this, index, pages);
+        RamBlock b = blockOf(index);
+        int off = (int) (index - b.firstIndex());
+        java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        discardedPages += resident.countRange(index, index + pages);
+        resident.clearRange(index, index + pages);
+    }
+
+    /** The next aligned fully free block of {@code size} pages that is not reported, from the reporting's scan position. */
+    private long nextReportable(long size) {
+        PageBitmap free = alloc.freeMap();
+        while (reportScanBlock < blocks.length) {
+            RamBlock b = blocks[reportScanBlock];
+            long base = b.firstIndex();
+            long i = base + ((Math.max(reportScan, base) - base + size - 1) / size) * size;
+            for (; i + size <= b.endIndex(); i += size) {
+                long f = free.nextSetBit(i, b.endIndex());
+                if (f >= b.endIndex()) break;
+                if (f > i) {
+                    long a = base + ((f - base) / size) * size; // the block f is in; this one is not all free
+                    i = (a > i ? a : i + size) - size;
+                    continue;
+                }
+                if (free.nextClearBit(i, i + size) == i + size && reported.nextClearBit(i, i + size) < i + size) {
+                    reportScan = i + size;
+                    return i;
+                }
+            }
+            reportScanBlock++;
+            reportScan = 0;
+        }
+        return -1;
+    }
+
+    /** Pages backed by host memory now (the source's resident memory, in pages). */
+    public long residentPageCount() { return resident.count(); }
+
     /** Pages the hint driver holds now. */
     public long heldPageCount() { return held.count(); }
 
@@ -493,6 +655,7 @@ public class SimGuest implements SourceGuest {
             }
             hintCredit--;
             alloc.take(found, size);
+            reported.clearRange(found, found + size);
             held.setRange(found, found + size);
             if (runStart >= 0 && runStart + runPages == found && blockOf(runStart) == blockOf(found) && runPages < (1L << 18)) {
                 runPages += size;
@@ -525,7 +688,9 @@ public class SimGuest implements SourceGuest {
      * when no request is live or some page of the range is not free RAM.
      */
     protected boolean reportFreeRange(long pfn, long pages) {
-        if (hintLiveId < 0 || !features.freePageHint() || pages <= 0) return false;
+        // Linux's driver answers the request the device holds, though its own work has not run yet
+        long live = kernel.hintDriver().linux() ? (CommandIds.isRequest(received) ? received : -1) : hintLiveId;
+        if (live < 0 || !features.freePageHint() || pages <= 0) return false;
         long[] free = {0};
         long outside = layout.splitPfnRange(pfn, pages, (b, off, n) -> {
             long g = b.firstIndex() + off;
@@ -535,9 +700,10 @@ public class SimGuest implements SourceGuest {
         layout.splitPfnRange(pfn, pages, (b, off, n) -> {
             long g = b.firstIndex() + off;
             alloc.take(g, n);
+            reported.clearRange(g, g + n);
             held.setRange(g, g + n);
         });
-        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + hintDeliveryNs);
+        queue.add(EventType.HINT, live, pfn, pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
         deviceReply();
         return true;

@@ -155,6 +155,22 @@ class LinuxHintDriverTest {
     }
 
     @Test
+    void shouldPoisonWhatDeflateOnOomGivesBackUnderPoisoning() {
+        SimGuest g = guest(new SimGuest.Kernel(HintDriver.LINUX, false, true), new GuestFeatures(true, true, true, 0x5a));
+        g.inflate(8 * BLOCK, true);
+        while (g.allocPages(0) >= 0) { }
+        long i = g.allocReclaiming(0);
+        assertThat(i).isNotNegative();
+        long free = 0;
+        for (long p = 0; p < 16 * BLOCK; p++) {
+            if (!g.isFree(p)) continue;
+            free++;
+            assertThat(g.read(p)).as("free page %d", p).isEqualTo(-0x5a);
+        }
+        assertThat(free).isEqualTo(SimGuest.OOM_DEFLATE_PAGES - 1);
+    }
+
+    @Test
     void shouldKeepEveryInvariantWithTheAcknowledgedShrinkerUnderPressurePoisoningAndFailures() {
         String[] workloads = {"idle", "memhog", "compile", "balloon:50", "deflate-race"};
         String[] guests = {",hint-driver=linux-acked", ",hint-driver=linux-acked,init-on-alloc=1", ",hint-driver=linux-acked,pressure=60%",
@@ -164,7 +180,8 @@ class LinuxHintDriverTest {
             for (String k : guests) {
                 for (int poison : new int[] {0, 0xaa}) {
                     // under poisoning the shrinker's freeing rewrites poison into a hinted page after its report:
-                    // the engine's poison fill then sends it twice (invariant 3; docs/findings.md, note 2)
+                    // the engine's poison fill then sends it twice (invariant 3): the property suite's known issue 1
+                    // (docs/findings.md, notes), which the suite tolerates where the run's events show it
                     if (poison != 0 && k.contains("pressure=") && !k.contains("pressure=0%")) continue;
                     Scenario s = Scenario.sim(256 * M, w + k, "hint+balloon", 11 + runs).withGuest(poison, true, "pfn", Scenario.MIN_COMMAND_ID);
                     if (runs % 3 == 0) s = s.withFailAt("30%");

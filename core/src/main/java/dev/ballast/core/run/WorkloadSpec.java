@@ -40,9 +40,13 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * (a share of RAM that an application keeps trying to allocate on top of the workload, so
      * allocations outgrow what is free; 0%, the default, is none) and {@code deflate-on-oom} (1: the
      * balloon device offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM, so the guest takes pages back from the
-     * balloon when an allocation finds nothing else; 0, the default, as QEMU's).
+     * balloon when an allocation finds nothing else; 0, the default, as QEMU's), {@code reporting}
+     * (1: free page reporting, VIRTIO_BALLOON_F_REPORTING: the guest reports free 2 MiB blocks and
+     * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
+     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them).
      */
-    public static final java.util.List<String> GUEST_KEYS = java.util.List.of("hint-driver", "init-on-alloc", "pressure", "deflate-on-oom");
+    public static final java.util.List<String> GUEST_KEYS =
+            java.util.List.of("hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
@@ -67,6 +71,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         }
         flag(text, params, "init-on-alloc");
         flag(text, params, "deflate-on-oom");
+        flag(text, params, "reporting");
+        flag(text, params, "discard-poisoned");
         percent(text, params, "pressure");
     }
 
@@ -101,6 +107,16 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     /** Whether the balloon device offers DEFLATE_ON_OOM ({@code deflate-on-oom=1}). */
     public boolean deflateOnOom() {
         return flag(toString(), params, "deflate-on-oom");
+    }
+
+    /** Whether the guest reports free pages (free page reporting, {@code reporting=1}). */
+    public boolean reporting() {
+        return flag(toString(), params, "reporting");
+    }
+
+    /** Whether the host discards reported pages even of a poisoning guest ({@code discard-poisoned=1}). */
+    public boolean discardPoisoned() {
+        return flag(toString(), params, "discard-poisoned");
     }
 
     /** The share of RAM, in %, that an application keeps trying to allocate on top of the workload ({@code pressure}). */
