@@ -18,6 +18,8 @@ final class RequestQueue {
     private int head;
     private int tail;
     private long lastEpoch = -1;
+    private long added;
+    private long drained;
 
     void add(EventType type, long va, long vb, long vc, long producedInEpoch) {
         add(type, va, vb, vc, producedInEpoch, Long.MIN_VALUE);
@@ -33,7 +35,14 @@ final class RequestQueue {
         c[tail] = vc;
         epoch[tail] = producedInEpoch;
         tail++;
+        added++;
     }
+
+    /** Requests added so far: the next request added is number {@code added()}, counting from 0. */
+    long added() { return added; }
+
+    /** Requests the host has taken so far: request number k has been taken when {@code k < drained()}. */
+    long drained() { return drained; }
 
     int size() { return tail - head; }
 
@@ -49,6 +58,7 @@ final class RequestQueue {
             into.request(types[i], a[i], b[i], c[i]);
             types[i] = null;
             n++;
+            drained++;
         }
         if (head == tail) {
             head = 0;

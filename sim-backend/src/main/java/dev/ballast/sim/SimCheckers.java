@@ -17,6 +17,7 @@ import dev.ballast.core.mem.RamLayout;
  *   <tr><td>4</td><td>{@link HintsNeverStaleChecker}</td><td>the engine's events (hints applied) and the guest's device (command ids)</td></tr>
  *   <tr><td>5</td><td>{@link EveryWriterTrackedChecker}</td><td>{@link #endOfHop}: the pages the host's devices write</td></tr>
  *   <tr><td>6</td><td>{@link FailureLosesNothingChecker}</td><td>the run, after each failed attempt</td></tr>
+ *   <tr><td>1, 2</td><td>{@link DiscardChecker}</td><td>the guest's host side, at every discard of guest memory</td></tr>
  * </table>
  *
  * Invariant 7 is not checked after the fact: the engine's policies reject a guest's ranges that
@@ -30,6 +31,7 @@ public final class SimCheckers {
     final HintsNeverStaleChecker hints;
     final EveryWriterTrackedChecker hostWrites;
     final FailureLosesNothingChecker failure;
+    final DiscardChecker discards;
     private final RamLayout layout;
 
     /** The checkers of one run of a guest with this layout that poisons its free pages with {@code poisonByte} (0: none). */
@@ -42,6 +44,12 @@ public final class SimCheckers {
         this.hints = new HintsNeverStaleChecker(layout, violations);
         this.hostWrites = new EveryWriterTrackedChecker(layout, violations);
         this.failure = new FailureLosesNothingChecker(violations);
+        this.discards = new DiscardChecker(layout, violations, poisonByte);
+    }
+
+    /** The host is about to discard [index, index+pages) of the guest's memory. */
+    void onDiscard(SimGuest guest, long index, long pages) {
+        discards.onDiscard(guest, index, pages);
     }
 
     /** Every invariant broken so far. */

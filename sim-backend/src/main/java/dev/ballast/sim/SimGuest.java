@@ -9,6 +9,8 @@ import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
+import dev.ballast.core.run.HintDriver;
+import dev.ballast.core.run.WorkloadSpec;
 
 import java.util.ArrayDeque;
 
@@ -32,12 +34,60 @@ public class SimGuest implements SourceGuest {
      * simulator's knobs (its hint driver's block size, speed and delivery delay).
      */
     public record Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
-                        SimOptions options) {
+                        SimOptions options, Kernel kernel) {
+        /** A guest with {@link Kernel#IDEAL}: the idealised hint driver, no zeroing on allocation (tests of one part). */
+        public Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
+                     SimOptions options) {
+            this(layout, features, balloonBitmapMessages, costs, checkers, options, Kernel.IDEAL);
+        }
+
         /** The same guest with a hint driver that reports blocks of 2^order pages at this rate. */
         public Setup withHintDriver(int order, double blocksPerSec) {
-            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec));
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec), kernel);
+        }
+
+        public Setup withKernel(Kernel k) {
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options, k);
         }
     }
+
+    /**
+     * What the guest's kernel does that its drivers depend on (the workload's guest parameters,
+     * {@link WorkloadSpec#GUEST_KEYS}).
+     *
+     * @param hintDriver   which free page hint driver runs
+     * @param initOnAlloc  the allocator zeroes every block it hands out (Linux's {@code init_on_alloc=1}); ignored
+     *                     under page poisoning, which Linux lets take precedence
+     * @param deflateOnOom the balloon device offers DEFLATE_ON_OOM: an allocation that finds nothing free, even after
+     *                     the shrinker, takes {@link #OOM_DEFLATE_PAGES} back from the balloon
+     * @param reporting    free page reporting (VIRTIO_BALLOON_F_REPORTING): the guest reports free blocks of
+     *                     {@link #REPORT_ORDER} {@link #REPORT_DELAY_NS} after it freed memory, {@link #REPORT_CAPACITY}
+     *                     at a time, isolated until the host has handled them; the host discards them
+     * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
+     *                     the guest relies on a reported page keeping its poison)
+     */
+    public record Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom, boolean reporting, boolean discardPoisoned) {
+        public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
+
+        /** Without free page reporting. */
+        public Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom) {
+            this(hintDriver, initOnAlloc, deflateOnOom, false, false);
+        }
+
+        public static Kernel of(WorkloadSpec w) {
+            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom(), w.reporting(), w.discardPoisoned());
+        }
+    }
+
+    /** Free page reporting reports free blocks of 2^9 pages (2 MiB, pageblock_order on x86) and larger. */
+    static final int REPORT_ORDER = 9;
+    /** Blocks in one report (PAGE_REPORTING_CAPACITY). */
+    static final int REPORT_CAPACITY = 32;
+    /** Reporting starts this long after a free (PAGE_REPORTING_DELAY, 2 s). */
+    static final long REPORT_DELAY_NS = 2_000_000_000L;
+
+    /** Pages Linux's balloon driver deflates at each out-of-memory notification (VIRTIO_BALLOON_OOM_NR_PAGES, 1 MiB). */
+    static final long OOM_DEFLATE_PAGES = 256;
 
     final RamLayout layout;
     final RamBlock[] blocks;
@@ -50,6 +100,22 @@ public class SimGuest implements SourceGuest {
     final PageBitmap held;
     final PageBitmap dirty;
     final PageBitmap hostDirty;
+    /** Pages backed by host memory: written since the host last released them (its resident memory). */
+    final PageBitmap resident;
+    /** Free page reporting: blocks reported and not allocated since (Linux's PageReported). */
+    final PageBitmap reported;
+    /** Free page reporting: blocks isolated for a report the host has not handled yet. */
+    final PageBitmap isolated;
+    private final long[] reportBatch = new long[REPORT_CAPACITY];
+    private int reportBatchSize;
+    private long reportBatchReadyNs = -1;
+    private long reportDueNs = -1;
+    private int reportScanBlock;
+    private long reportScan;
+    /** Pages the host released by discarding reported pages. */
+    long discardedPages;
+    /** Reports (batches) the guest sent. */
+    long reports;
     final SimCheckers checkers;
     final long hintDeliveryNs;
     /**
@@ -88,10 +154,24 @@ public class SimGuest implements SourceGuest {
     private long hintScan;
     private double hintCredit;
     private long freeBitmapId = -1;
+    final Kernel kernel;
+    /** Linux's driver: the command id the device holds now, which the driver's work reads when it runs. */
+    private long received = -1;
+    /** Linux's driver: the blocks it holds, the last allocated on top (its free page list). */
+    private long[] heldBlocks = new long[64];
+    /** Linux's driver: for each held block, the number of its report in the queue (to tell whether the host took it). */
+    private long[] heldReport = new long[64];
+    private int heldCount;
 
     // Counters for the report.
     long balloonMessages;
     long hintMessages;
+    /** Pages the shrinker gave back to the allocator under memory pressure. */
+    long shrunkPages;
+    /** Pages taken back from the balloon because an allocation found nothing else (DEFLATE_ON_OOM). */
+    long oomDeflatedPages;
+    /** Allocations that failed after the shrinker and DEFLATE_ON_OOM had given what they could. */
+    long allocStalls;
 
     public SimGuest(Setup setup) {
         this.layout = setup.layout();
@@ -107,8 +187,12 @@ public class SimGuest implements SourceGuest {
         this.held = new PageBitmap(totalPages);
         this.dirty = new PageBitmap(totalPages);
         this.hostDirty = new PageBitmap(totalPages);
+        this.resident = new PageBitmap(totalPages);
+        this.reported = new PageBitmap(totalPages);
+        this.isolated = new PageBitmap(totalPages);
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
+        this.kernel = setup.kernel();
         this.content = new int[blocks.length][];
         int poison = features.poisonByte();
         for (int i = 0; i < blocks.length; i++) {
@@ -116,6 +200,7 @@ public class SimGuest implements SourceGuest {
             if (poison != 0) java.util.Arrays.fill(content[i], -poison);
         }
         this.sourceMemory = content;
+        if (poison != 0) resident.setAll(); // the kernel poisoned every page at boot
         // Two pages for the devices' used rings, allocated before anything else.
         this.ringPages = new long[2];
         for (int i = 0; i < ringPages.length; i++) {
@@ -157,6 +242,7 @@ public class SimGuest implements SourceGuest {
             return;
         }
         set(index, nextVersion());
+        resident.set(index);
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
     }
@@ -171,6 +257,7 @@ public class SimGuest implements SourceGuest {
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
+        resident.setRange(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -180,6 +267,7 @@ public class SimGuest implements SourceGuest {
         int v = nextVersion();
         if (faults(index, v)) return;
         set(index, v);
+        resident.set(index);
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -195,12 +283,68 @@ public class SimGuest implements SourceGuest {
         ringCursor = (ringCursor + 1) % ringPages.length;
     }
 
+    /**
+     * Allocates a block of 2^order pages through the guest's allocator, as the kernel's page
+     * allocator hands one out: zeroed under {@code init-on-alloc} (a write by the guest, so the
+     * dirty log sees it). Returns -1 when no block is free; nothing is reclaimed.
+     */
     public long allocPages(int order) {
-        return alloc.alloc(order);
+        long i = alloc.alloc(order);
+        if (i < 0) return i;
+        reported.clearRange(i, i + (1L << order));
+        if (zeroesOnAlloc()) zeroRange(i, 1L << order);
+        return i;
+    }
+
+    /**
+     * Allocates as {@link #allocPages} and, when nothing is free, reclaims as Linux does before
+     * it gives up: the hint driver's shrinker gives held blocks back, then (DEFLATE_ON_OOM) the
+     * balloon deflates {@link #OOM_DEFLATE_PAGES} at a time. Returns -1, and counts a stall, when
+     * that is not enough.
+     */
+    public long allocReclaiming(int order) {
+        long i = allocPages(order);
+        while (i < 0 && shrink(1L << order) > 0) i = allocPages(order);
+        while (i < 0 && kernel.deflateOnOom() && balloon.count() > 0) {
+            long[] d = deflate(OOM_DEFLATE_PAGES, 0);
+            if (d == null) break;
+            oomDeflatedPages += d[1];
+            poisonFreed(d[0], d[1]); // the pages go back to the free lists as the guest frees pages
+            i = allocPages(order);
+        }
+        if (i < 0) allocStalls++;
+        return i;
+    }
+
+    /** Whether allocations are zeroed: {@code init-on-alloc}, unless page poisoning takes precedence (as Linux 5.11 on). */
+    private boolean zeroesOnAlloc() {
+        return kernel.initOnAlloc() && features.poisonByte() == 0;
+    }
+
+    /** The guest zeroes [index, index+pages): a write like any other. */
+    private void zeroRange(long index, long pages) {
+        RamBlock b = blockOf(index);
+        int off = (int) (index - b.firstIndex());
+        java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        resident.setRange(index, index + pages);
+        if (logging) dirty.setRange(index, index + pages);
+        checkers.resend.onWriteRange(index, index + pages);
     }
 
     /** The guest frees pages; under poisoning it fills them with the poison value first. */
     public void freePages(long index, long pages) {
+        poisonFreed(index, pages);
+        alloc.free(index, pages);
+        freed();
+    }
+
+    /** Memory went back to the free lists: free page reporting runs {@link #REPORT_DELAY_NS} later, unless it is due already. */
+    private void freed() {
+        if (kernel.reporting() && reportDueNs < 0) reportDueNs = nowNs + REPORT_DELAY_NS;
+    }
+
+    /** Under poisoning, the guest fills pages it frees with the poison value (a write like any other). */
+    private void poisonFreed(long index, long pages) {
         int poison = features.poisonByte();
         if (poison != 0 && onDestination != null) {
             for (long i = index; i < index + pages; i++) writeValue(i, -poison);
@@ -208,15 +352,15 @@ public class SimGuest implements SourceGuest {
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
+            resident.setRange(index, index + pages);
             if (logging) dirty.setRange(index, index + pages);
             checkers.resend.onWriteRange(index, index + pages);
         }
-        alloc.free(index, pages);
     }
 
-    /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver. */
+    /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver, not isolated for a report. */
     public boolean inUse(long index) {
-        return !alloc.isFree(index) && !balloon.get(index) && !held.get(index);
+        return !alloc.isFree(index) && !balloon.get(index) && !held.get(index) && !isolated.get(index);
     }
 
     public boolean isRingPage(long index) {
@@ -233,6 +377,11 @@ public class SimGuest implements SourceGuest {
         this.content = memory;
         this.sourceMemory = memory;
         this.onDestination = null;
+        resident.clearAll();
+        for (RamBlock b : blocks) {
+            int[] c = memory[b.index()];
+            for (int i = 0; i < c.length; i++) if (c[i] != 0) resident.set(b.firstIndex() + i);
+        }
     }
 
     /**
@@ -304,7 +453,9 @@ public class SimGuest implements SourceGuest {
                 RamBlock b = blockOf(i);
                 int off = (int) (i - b.firstIndex());
                 java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
+                resident.clearRange(i, i + n);
             }
+            reported.clearRange(i, i + n);
             if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
             done += n;
         }
@@ -355,8 +506,201 @@ public class SimGuest implements SourceGuest {
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
         }
         if (freeBitmapId >= 0) sendFreeBitmap();
-        if (hintReporting) reportHints(dtNs);
+        if (kernel.reporting()) reportFreePages();
+        if (kernel.hintDriver().linux()) {
+            linuxHintWork(dtNs);
+        } else if (hintReporting) {
+            reportHints(dtNs);
+        }
     }
+
+    /**
+     * Linux's free page hint work ({@code report_free_page_func}): it reads the command id the
+     * device holds now. Done gives every held block back; stop does nothing (the blocks stay
+     * held); a request it has not answered yet starts a run of reports, and a run goes on, one
+     * block per allocation, until an allocation fails or the device's id changes.
+     */
+    private void linuxHintWork(long dtNs) {
+        if (received < 0) return;
+        if (received == CommandIds.DONE) {
+            received = -1;
+            hintReporting = false;
+            hintLiveId = -1;
+            releaseHeldBlocks();
+            return;
+        }
+        if (received == CommandIds.STOP) {
+            hintReporting = false;
+            return;
+        }
+        if (received != hintLiveId) {
+            hintLiveId = received;
+            hintReporting = features.freePageHint();
+            hintCredit = 0;
+        }
+        if (!hintReporting) return;
+        hintCredit += dtNs * hintBlocksPerNs;
+        long size = 1L << hintOrder;
+        while (hintCredit >= 1) {
+            long i = allocPages(hintOrder);
+            if (i < 0) {
+                hintReporting = false;
+                hintCredit = 0;
+                return;
+            }
+            hintCredit--;
+            held.setRange(i, i + size);
+            if (heldCount == heldBlocks.length) {
+                heldBlocks = java.util.Arrays.copyOf(heldBlocks, heldCount * 2);
+                heldReport = java.util.Arrays.copyOf(heldReport, heldCount * 2);
+            }
+            heldReport[heldCount] = queue.added();
+            heldBlocks[heldCount++] = i;
+            hint(i, size);
+        }
+    }
+
+    /** Linux's driver gives every block it holds back to the allocator (freed as the guest frees: poisoned under poisoning). */
+    private void releaseHeldBlocks() {
+        long size = 1L << hintOrder;
+        while (heldCount > 0) {
+            long i = heldBlocks[--heldCount];
+            held.clearRange(i, i + size);
+            freePages(i, size);
+        }
+        releaseHeld(); // ranges a subclass's driver reported (reportFreeRange)
+    }
+
+    /**
+     * The hint driver's shrinker: under memory pressure it gives held blocks back to the
+     * allocator, the last taken first, until {@code pages} are free again or it holds none. Only
+     * Linux's driver has one. As Linux ships it, it gives back a block whose report may still be
+     * on its way to the host; with {@link HintDriver#LINUX_ACKED} only blocks whose report the
+     * host has taken. Returns the pages given back.
+     */
+    long shrink(long pages) {
+        if (!kernel.hintDriver().linux()) return 0;
+        long size = 1L << hintOrder;
+        // reports reach the host in order, so the blocks it has taken are the oldest: [0, taken)
+        int top = heldCount;
+        if (kernel.hintDriver() == HintDriver.LINUX_ACKED) {
+            top = 0;
+            while (top < heldCount && heldReport[top] < queue.drained()) top++;
+        }
+        long given = 0;
+        int k = top;
+        while (k > 0 && given < pages) {
+            long i = heldBlocks[--k];
+            held.clearRange(i, i + size);
+            freePages(i, size);
+            given += size;
+        }
+        System.arraycopy(heldBlocks, top, heldBlocks, k, heldCount - top);
+        System.arraycopy(heldReport, top, heldReport, k, heldCount - top);
+        heldCount -= top - k;
+        shrunkPages += given;
+        return given;
+    }
+
+    // ------------------------------------------------------------------ free page reporting
+
+    /**
+     * Free page reporting ({@code mm/page_reporting.c}): once due, the guest isolates up to
+     * {@link #REPORT_CAPACITY} free blocks of {@link #REPORT_ORDER} it has not reported since they
+     * were last allocated, sends them and waits; the host handles the report (discards each block,
+     * unless the guest poisons and the host keeps poisoned pages) and answers; the guest puts the
+     * blocks back on its free lists, marked reported, and goes on with the next batch until none
+     * is left.
+     */
+    private void reportFreePages() {
+        if (reportBatchReadyNs >= 0) {
+            if (nowNs < reportBatchReadyNs) return;
+            handleReport();
+        }
+        if (reportDueNs < 0 || nowNs < reportDueNs) return;
+        long size = 1L << REPORT_ORDER;
+        reportBatchSize = 0;
+        while (reportBatchSize < REPORT_CAPACITY) {
+            long i = nextReportable(size);
+            if (i < 0) break;
+            alloc.take(i, size);
+            isolated.setRange(i, i + size);
+            reportBatch[reportBatchSize++] = i;
+        }
+        if (reportBatchSize == 0) {
+            reportDueNs = -1;
+            reportScanBlock = 0;
+            reportScan = 0;
+            return;
+        }
+        reports++;
+        reportBatchReadyNs = nowNs + hintDeliveryNs;
+    }
+
+    /** The host handles the report in flight: it discards each block and answers; the guest takes the blocks back. */
+    private void handleReport() {
+        long size = 1L << REPORT_ORDER;
+        boolean discard = features.poisonByte() == 0 || kernel.discardPoisoned();
+        for (int k = 0; k < reportBatchSize; k++) {
+            long i = reportBatch[k];
+            if (discard) hostDiscard(i, size);
+        }
+        deviceReply();
+        for (int k = 0; k < reportBatchSize; k++) {
+            long i = reportBatch[k];
+            isolated.clearRange(i, i + size);
+            alloc.free(i, size);
+            reported.setRange(i, i + size);
+        }
+        reportBatchSize = 0;
+        reportBatchReadyNs = -1;
+    }
+
+    /**
+     * The host releases [index, index+pages) of guest memory (madvise(MADV_DONTNEED)): it reads as
+     * zero afterwards. The host must never do it to a page the guest uses (invariant 1), nor, under
+     * poisoning, to a free page whose poison the guest relies on (invariant 2).
+     */
+    void hostDiscard(long index, long pages) {
+        checkers.onDiscard(this, index, pages);
+        RamBlock b = blockOf(index);
+        int off = (int) (index - b.firstIndex());
+        java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        discardedPages += resident.countRange(index, index + pages);
+        resident.clearRange(index, index + pages);
+    }
+
+    /** The next aligned fully free block of {@code size} pages that is not reported, from the reporting's scan position. */
+    private long nextReportable(long size) {
+        PageBitmap free = alloc.freeMap();
+        while (reportScanBlock < blocks.length) {
+            RamBlock b = blocks[reportScanBlock];
+            long base = b.firstIndex();
+            long i = base + ((Math.max(reportScan, base) - base + size - 1) / size) * size;
+            for (; i + size <= b.endIndex(); i += size) {
+                long f = free.nextSetBit(i, b.endIndex());
+                if (f >= b.endIndex()) break;
+                if (f > i) {
+                    long a = base + ((f - base) / size) * size; // the block f is in; this one is not all free
+                    i = (a > i ? a : i + size) - size;
+                    continue;
+                }
+                if (free.nextClearBit(i, i + size) == i + size && reported.nextClearBit(i, i + size) < i + size) {
+                    reportScan = i + size;
+                    return i;
+                }
+            }
+            reportScanBlock++;
+            reportScan = 0;
+        }
+        return -1;
+    }
+
+    /** Pages backed by host memory now (the source's resident memory, in pages). */
+    public long residentPageCount() { return resident.count(); }
+
+    /** Pages the hint driver holds now. */
+    public long heldPageCount() { return held.count(); }
 
     private void reportHints(long dtNs) {
         hintCredit += dtNs * hintBlocksPerNs;
@@ -371,6 +715,7 @@ public class SimGuest implements SourceGuest {
             }
             hintCredit--;
             alloc.take(found, size);
+            reported.clearRange(found, found + size);
             held.setRange(found, found + size);
             if (runStart >= 0 && runStart + runPages == found && blockOf(runStart) == blockOf(found) && runPages < (1L << 18)) {
                 runPages += size;
@@ -403,7 +748,9 @@ public class SimGuest implements SourceGuest {
      * when no request is live or some page of the range is not free RAM.
      */
     protected boolean reportFreeRange(long pfn, long pages) {
-        if (hintLiveId < 0 || !features.freePageHint() || pages <= 0) return false;
+        // Linux's driver answers the request the device holds, though its own work has not run yet
+        long live = kernel.hintDriver().linux() ? (CommandIds.isRequest(received) ? received : -1) : hintLiveId;
+        if (live < 0 || !features.freePageHint() || pages <= 0) return false;
         long[] free = {0};
         long outside = layout.splitPfnRange(pfn, pages, (b, off, n) -> {
             long g = b.firstIndex() + off;
@@ -413,9 +760,10 @@ public class SimGuest implements SourceGuest {
         layout.splitPfnRange(pfn, pages, (b, off, n) -> {
             long g = b.firstIndex() + off;
             alloc.take(g, n);
+            reported.clearRange(g, g + n);
             held.setRange(g, g + n);
         });
-        queue.add(EventType.HINT, hintLiveId, pfn, pages, syncs, nowNs + hintDeliveryNs);
+        queue.add(EventType.HINT, live, pfn, pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
         deviceReply();
         return true;
@@ -547,6 +895,13 @@ public class SimGuest implements SourceGuest {
         checkers.hints.onHintCommand(id);
         long wire = id & 0xFFFF_FFFFL;
         deviceReply();
+        if (kernel.hintDriver().linux()) {
+            // the device's config changes; the driver's work reads it when it runs (its next tick)
+            received = wire;
+            if (CommandIds.isRequest(wire)) lastRequestId = wire;
+            if (wire == CommandIds.STOP) hintReporting = false;
+            return;
+        }
         if (wire == CommandIds.STOP) {
             hintReporting = false;
         } else if (wire == CommandIds.DONE) {

@@ -144,7 +144,8 @@ public final class SimRun {
         costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
         GuestFeatures features = scenario.features();
         checkers = new SimCheckers(layout, features.poisonByte());
-        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages() == BalloonMessages.BITMAP, costs, checkers, options);
+        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages() == BalloonMessages.BITMAP, costs, checkers, options,
+                SimGuest.Kernel.of(scenario.workload()));
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         workload = Workload.create(scenario.workload(), guest, guestRandom);
         workload.boot();

@@ -152,6 +152,11 @@ abstract class Workload {
     // ------------------------------------------------------------------ the workloads
 
     static Workload create(WorkloadSpec spec, SimGuest guest, SplittableRandom rnd) {
+        Workload w = of(spec, guest, rnd);
+        return spec.pressurePercent() > 0 ? new Pressure(w, spec.pressurePercent()) : w;
+    }
+
+    private static Workload of(WorkloadSpec spec, SimGuest guest, SplittableRandom rnd) {
         return switch (spec.name()) {
             case "idle" -> new Idle(guest, rnd, spec);
             case "memhog" -> new MemHog(guest, rnd, spec);
@@ -311,6 +316,69 @@ abstract class Workload {
             guest.alloc.take(d[0], d[1]);
             guest.writeRange(d[0], d[1]);
             for (long o = 0; o < d[1]; o++) keep(d[0] + o, 0);
+        }
+    }
+
+    /**
+     * {@code pressure=P}: on top of a workload, an application allocates and writes P% of RAM at
+     * {@link #RATE_BYTES_PER_SEC} while the guest runs, keeps it {@link #HOLD_NS}, exits (frees
+     * it all) and starts again. When nothing is free its allocations reclaim as Linux's do
+     * ({@link SimGuest#allocReclaiming}): the hint driver's shrinker first, then the balloon with
+     * DEFLATE_ON_OOM; what is still missing stalls until the next tick. It starts once the
+     * workload has booted.
+     */
+    static final class Pressure extends Workload {
+        static final long RATE_BYTES_PER_SEC = 1L << 30;
+        static final long HOLD_NS = 100_000_000L;
+
+        private final Workload inner;
+        private final long targetPages;
+        private final double pagesPerNs;
+        private long[] blocks = new long[256];
+        private int count;
+        private long heldPages;
+        private double credit;
+        private long heldForNs;
+
+        Pressure(Workload inner, double percent) {
+            super(inner.guest, inner.rnd, inner.spec);
+            this.inner = inner;
+            this.targetPages = (long) (totalPages * percent / 100);
+            this.pagesPerNs = RATE_BYTES_PER_SEC / (double) RamLayout.PAGE_SIZE / 1e9;
+        }
+
+        @Override void boot() { inner.boot(); }
+
+        @Override
+        void tick(long dtNs) {
+            inner.tick(dtNs);
+            if (heldPages >= targetPages) {
+                heldForNs += dtNs;
+                if (heldForNs < HOLD_NS) return;
+                for (int k = 0; k < count; k++) guest.freePages(blocks[k] >>> 8, 1L << (blocks[k] & 0xFF));
+                count = 0;
+                heldPages = 0;
+                heldForNs = 0;
+                credit = 0;
+                return;
+            }
+            credit += pagesPerNs * dtNs;
+            while (credit >= 1 && heldPages < targetPages) {
+                int order = 9;
+                while (order > 0 && (1L << order) > Math.min((long) credit, targetPages - heldPages)) order--;
+                long i = guest.allocPages(order);
+                while (i < 0 && order > 0) i = guest.allocPages(--order);
+                if (i < 0) i = guest.allocReclaiming(order);
+                if (i < 0) {
+                    credit = 0; // stalled: the application waits for the next tick
+                    return;
+                }
+                guest.writeRange(i, 1L << order);
+                if (count == blocks.length) blocks = java.util.Arrays.copyOf(blocks, count * 2);
+                blocks[count++] = i << 8 | order;
+                heldPages += 1L << order;
+                credit -= 1L << order;
+            }
         }
     }
 }

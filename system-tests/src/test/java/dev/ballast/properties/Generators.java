@@ -100,12 +100,46 @@ public final class Generators {
     // ------------------------------------------------------------------ workloads
 
     public static Arbitrary<String> workloads() {
-        return Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace());
+        return withKernel(Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()), kernels());
     }
 
     /** Workloads that write while they migrate and reuse memory they freed (what breaks a careless optimization). */
     public static Arbitrary<String> busyWorkloads() {
-        return Arbitraries.oneOf(compile(), randomWrite(), deflateRace());
+        return withKernel(Arbitraries.oneOf(compile(), randomWrite(), deflateRace()), kernels());
+    }
+
+    /**
+     * The hint driver that runs under memory pressure, where its shrinker gives blocks back:
+     * {@code linux-acked}, the changed protocol of docs/findings.md (finding 1), unless
+     * {@code -Dballast.hintDriver=linux} asks for the driver Linux ships, with which the suite finds
+     * the lost write of that finding.
+     */
+    static final String SHRINKING_DRIVER = System.getProperty("ballast.hintDriver", "linux-acked");
+
+    /**
+     * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
+     * driver (Linux's, the default, or the idealised one), zeroing on allocation, memory pressure
+     * (none half of the time, else 10 to 100 % of RAM on top of the workload) and DEFLATE_ON_OOM.
+     * Shrinks toward none of them.
+     */
+    public static Arbitrary<String> kernels() {
+        Arbitrary<Integer> pressure = Arbitraries.oneOf(Arbitraries.just(0), percent(10, 100));
+        return Combinators.combine(Arbitraries.of("linux", "ideal"), Arbitraries.of(false, true), pressure, Arbitraries.of(false, true),
+                        Arbitraries.of(false, true))
+                .as((driver, zero, p, oom, reporting) -> {
+                    StringBuilder sb = new StringBuilder();
+                    if (reporting) sb.append(",reporting=1");
+                    if (driver.equals("ideal")) sb.append(",hint-driver=ideal");
+                    else if (p > 0) sb.append(",hint-driver=").append(SHRINKING_DRIVER);
+                    if (zero) sb.append(",init-on-alloc=1");
+                    if (p > 0) sb.append(",pressure=").append(p).append('%');
+                    if (oom) sb.append(",deflate-on-oom=1");
+                    return sb.toString();
+                });
+    }
+
+    static Arbitrary<String> withKernel(Arbitrary<String> workloads, Arbitrary<String> kernels) {
+        return Combinators.combine(workloads, kernels).as((w, k) -> w + k);
     }
 
     /** Workloads whose guest writes nothing while it migrates (the host still writes its device rings). */

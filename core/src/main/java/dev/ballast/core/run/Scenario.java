@@ -64,6 +64,14 @@ public record Scenario(
             throw new SettingException("mem", Units.formatBytes(guestMemBytes), "must be at least 1M and a multiple of 4K");
         }
         if (workload == null) throw new SettingException("workload", null, "missing");
+        if (!backend.equals("sim")) {
+            for (String key : WorkloadSpec.GUEST_KEYS) {
+                if (workload.params().containsKey(key)) {
+                    throw new SettingException("workload", workload.toString(), key + " is the simulated guest's; the " + backend
+                            + " guest runs its own drivers");
+                }
+            }
+        }
         if (policy == null || policy.isBlank()) throw new SettingException("policy", policy, "missing");
         checkBandwidth(bandwidthBitsPerSec);
         if (downtimeLimitNs <= 0) throw new SettingException("downtime", Units.formatDuration(downtimeLimitNs), "must be > 0");

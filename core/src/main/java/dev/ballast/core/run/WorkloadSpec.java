@@ -32,6 +32,22 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "balloon", java.util.List.of("used", "rate", "hint-order"),
             "deflate-race", java.util.List.of("used", "rate", "step", "every", "late", "hint-order"));
 
+    /**
+     * What every workload takes besides its own keys: the simulated guest's kernel and drivers.
+     * {@code hint-driver} ({@code linux}, the default, or {@code ideal}: {@link HintDriver}),
+     * {@code init-on-alloc} (1: the allocator zeroes what it hands out, as distribution kernels boot
+     * with {@code init_on_alloc=1}; 0, the default, as Linux's own configuration), {@code pressure}
+     * (a share of RAM that an application keeps trying to allocate on top of the workload, so
+     * allocations outgrow what is free; 0%, the default, is none) and {@code deflate-on-oom} (1: the
+     * balloon device offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM, so the guest takes pages back from the
+     * balloon when an allocation finds nothing else; 0, the default, as QEMU's), {@code reporting}
+     * (1: free page reporting, VIRTIO_BALLOON_F_REPORTING: the guest reports free 2 MiB blocks and
+     * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
+     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them).
+     */
+    public static final java.util.List<String> GUEST_KEYS =
+            java.util.List.of("hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
+
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
             throw new SettingException("workload", name, "unknown workload (one of " + String.join(", ", NAMES) + ")");
@@ -41,12 +57,71 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
                     + String.join(" and ", WITH_ARGUMENT.stream().map(n -> n + ":P").toList()) + " do)");
         }
         for (String key : params.keySet()) {
-            if (!KEYS.get(name).contains(key)) {
+            if (!KEYS.get(name).contains(key) && !GUEST_KEYS.contains(key)) {
                 throw new SettingException("workload", text(name, arg, params), name + " takes no parameter '" + key
                         + "' (it takes " + String.join(", ", KEYS.get(name)) + ")");
             }
         }
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        String text = text(name, arg, params);
+        try {
+            HintDriver.parse(params.getOrDefault("hint-driver", "linux"));
+        } catch (SettingException e) {
+            throw new SettingException("workload", text, "hint-driver=" + e.value() + ": " + e.rule());
+        }
+        flag(text, params, "init-on-alloc");
+        flag(text, params, "deflate-on-oom");
+        flag(text, params, "reporting");
+        flag(text, params, "discard-poisoned");
+        percent(text, params, "pressure");
+    }
+
+    private static boolean flag(String text, Map<String, String> params, String key) {
+        String v = params.getOrDefault(key, "0");
+        if (!v.equals("0") && !v.equals("1")) throw new SettingException("workload", text, key + "=" + v + ": expected 0 or 1");
+        return v.equals("1");
+    }
+
+    private static double percent(String text, Map<String, String> params, String key) {
+        String v = params.getOrDefault(key, "0%");
+        String n = v.endsWith("%") ? v.substring(0, v.length() - 1) : v;
+        try {
+            double p = Double.parseDouble(n);
+            if (p >= 0 && p <= 100) return p;
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new SettingException("workload", text, key + "=" + v + ": expected a percentage of RAM in [0, 100]");
+    }
+
+    /** The guest's free page hint driver ({@code hint-driver}, default {@code linux}). */
+    public HintDriver hintDriver() {
+        return HintDriver.parse(params.getOrDefault("hint-driver", "linux"));
+    }
+
+    /** Whether the guest's allocator zeroes what it hands out ({@code init-on-alloc=1}). */
+    public boolean initOnAlloc() {
+        return flag(toString(), params, "init-on-alloc");
+    }
+
+    /** Whether the balloon device offers DEFLATE_ON_OOM ({@code deflate-on-oom=1}). */
+    public boolean deflateOnOom() {
+        return flag(toString(), params, "deflate-on-oom");
+    }
+
+    /** Whether the guest reports free pages (free page reporting, {@code reporting=1}). */
+    public boolean reporting() {
+        return flag(toString(), params, "reporting");
+    }
+
+    /** Whether the host discards reported pages even of a poisoning guest ({@code discard-poisoned=1}). */
+    public boolean discardPoisoned() {
+        return flag(toString(), params, "discard-poisoned");
+    }
+
+    /** The share of RAM, in %, that an application keeps trying to allocate on top of the workload ({@code pressure}). */
+    public double pressurePercent() {
+        return percent(toString(), params, "pressure");
     }
 
     public static WorkloadSpec parse(String text) {

@@ -1,0 +1,55 @@
+package dev.ballast.core.run;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The simulated guest's kernel settings, taken by every workload. */
+class WorkloadSpecTest {
+    @Test
+    void shouldDefaultToLinuxsDriverWithoutZeroingPressureOrDeflateOnOom() {
+        WorkloadSpec w = WorkloadSpec.parse("idle");
+        assertThat(w.hintDriver()).isEqualTo(HintDriver.LINUX);
+        assertThat(w.initOnAlloc()).isFalse();
+        assertThat(w.deflateOnOom()).isFalse();
+        assertThat(w.pressurePercent()).isZero();
+    }
+
+    @Test
+    void shouldTakeTheGuestsSettingsOnEveryWorkload() {
+        for (String name : WorkloadSpec.NAMES) {
+            String arg = WorkloadSpec.WITH_ARGUMENT.contains(name) ? ":50" : "";
+            WorkloadSpec w = WorkloadSpec.parse(name + arg + ",hint-driver=linux-acked,init-on-alloc=1,pressure=30%,deflate-on-oom=1");
+            assertThat(w.hintDriver()).isEqualTo(HintDriver.LINUX_ACKED);
+            assertThat(w.hintDriver().toString()).isEqualTo("linux-acked");
+            assertThat(w.initOnAlloc()).isTrue();
+            assertThat(w.deflateOnOom()).isTrue();
+            assertThat(w.pressurePercent()).isEqualTo(30.0);
+        }
+        assertThat(WorkloadSpec.parse("memhog,hint-driver=ideal").hintDriver()).isEqualTo(HintDriver.IDEAL);
+    }
+
+    @Test
+    void shouldRefuseBadValuesNamingTheWorkloadAndTheRule() {
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,hint-driver=freebsd")).isInstanceOf(SettingException.class)
+                .hasMessage("workload=idle,hint-driver=freebsd: hint-driver=freebsd: expected linux (the driver Linux ships), "
+                        + "linux-acked (its shrinker waits for the host) or ideal");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,init-on-alloc=yes"))
+                .hasMessage("workload=idle,init-on-alloc=yes: init-on-alloc=yes: expected 0 or 1");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,pressure=120%"))
+                .hasMessage("workload=idle,pressure=120%: pressure=120%: expected a percentage of RAM in [0, 100]");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,pressure=lots"))
+                .hasMessage("workload=idle,pressure=lots: pressure=lots: expected a percentage of RAM in [0, 100]");
+    }
+
+    @Test
+    void shouldRefuseTheSimulatedGuestsSettingsOnAnotherBackend() {
+        Scenario sim = Scenario.sim(1L << 30, "idle,pressure=20%", "hint", 1);
+        assertThat(sim.workload().pressurePercent()).isEqualTo(20.0);
+        assertThatThrownBy(() -> new Scenario("kvm", 1L << 30, WorkloadSpec.parse("idle,hint-driver=ideal"), "hint", 1, 0, 300_000_000L, 30, 0,
+                1, null, 0, true, BalloonMessages.PFN, Scenario.MIN_COMMAND_ID, CostProfile.defaults()))
+                .isInstanceOf(SettingException.class)
+                .hasMessage("workload=idle,hint-driver=ideal: hint-driver is the simulated guest's; the kvm guest runs its own drivers");
+    }
+}
