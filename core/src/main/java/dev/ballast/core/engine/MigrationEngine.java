@@ -610,13 +610,11 @@ public final class MigrationEngine {
     /**
      * Sends ballooned pages as zero pages without reading them (the review's variant of balloon
      * skip): the host gave them back to its own memory, so they read as zero while in the balloon.
-     * Their tracking is not re-armed, as for {@link #sendPoison}: the zero is not read from the
-     * guest, and a deflate the engine has not drained yet may have let the guest write the page
-     * already; that write's dirty bit must reach the next sync.
      */
     private void sendBalloonZero(RamBlock b, long p, long q) throws LinkException {
         int bi = b.index();
         long off = p - b.firstIndex();
+        source.clearDirty(bi, off, q - p);
         link.sendFill(bi, off, q - p, 0);
         pagesZero += q - p;
         sent(p, q, cfg.pageHeaderBytes() + 8L);
