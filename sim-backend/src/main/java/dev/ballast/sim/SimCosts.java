@@ -35,6 +35,9 @@ public final class SimCosts implements Clock {
 
     void bytes(long n) { linkNs += n * linkNsPerByte; }
 
+    /** The link's time for one byte at its bandwidth. */
+    double linkNsPerByte() { return linkNsPerByte; }
+
     /** Time that passes on the link alone, such as a round trip. */
     void wait(double ns) {
         double t = Math.max(cpuNs, linkNs) + ns;

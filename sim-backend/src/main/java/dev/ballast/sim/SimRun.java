@@ -168,7 +168,7 @@ public final class SimRun {
 
     private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
         SimDestination dest = new SimDestination(layout);
-        postcopy = scenario.postcopy().enabled() ? new PostcopyDestination(dest, guest, costs, checkers.violations, events) : null;
+        postcopy = scenario.postcopy().enabled() ? new PostcopyDestination(dest, guest, costs, checkers.violations, events, cfg) : null;
         checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();

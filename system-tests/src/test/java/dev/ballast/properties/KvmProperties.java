@@ -1,7 +1,6 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.policy.CommandIds;
-import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.Replay;
 import net.jqwik.api.Arbitraries;
@@ -67,7 +66,7 @@ class KvmProperties {
         return Combinators.combine(
                 Arbitraries.of(48, 64),
                 race,
-                Arbitraries.of(Policies.BUILT_IN),
+                Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
                 Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0)), Tuple.of(3, Arbitraries.integers().between(1, 255))),
                 Arbitraries.of(true, false),
                 Arbitraries.of("pfn", "bitmap"),
@@ -79,7 +78,7 @@ class KvmProperties {
         return Combinators.combine(
                 Arbitraries.of(16, 32, 48, 64),
                 Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()),
-                Arbitraries.of(Policies.BUILT_IN),
+                Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
                 Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 255))),
                 Arbitraries.of(true, false),
                 Arbitraries.of("pfn", "bitmap"),
@@ -117,7 +116,7 @@ class KvmProperties {
     @Example
     void theDeflatedPagesOfIssue17KeepTheirWrites() {
         assumeKvm();
-        for (String policy : Policies.BUILT_IN) {
+        for (String policy : dev.ballast.kvm.backend.KvmBackend.POLICIES) {
             KvmCase k = new KvmCase(64, "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s", policy, 0x1, false, "bitmap",
                     CommandIds.MIN, null, 1, 661);
             assertKeepsEveryInvariant(k, KvmRunner.run(k, dev.ballast.core.event.EventSink.NONE));
