@@ -8,7 +8,7 @@ import java.util.Comparator;
 
 /** Scratch directories for benchmark journals: under {@code -Dballast.bench.dir} (default: java.io.tmpdir). */
 final class BenchDirs {
-    private BenchDirs() { }
+    private BenchDirs() {}
 
     static Path create(String prefix) {
         try {

@@ -17,7 +17,7 @@ import java.util.Properties;
  * With {@code -f 0} the benchmarks run in this JVM, which then needs the flags itself.
  */
 public final class BenchmarkMain {
-    private BenchmarkMain() { }
+    private BenchmarkMain() {}
 
     public static void main(String[] args) throws Exception {
         org.openjdk.jmh.Main.main(withJvmFlags(args, jvmFlags()));

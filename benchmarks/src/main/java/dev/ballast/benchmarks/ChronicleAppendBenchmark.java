@@ -48,7 +48,9 @@ public class ChronicleAppendBenchmark {
     @Setup(Level.Iteration)
     public void open() {
         dir = BenchDirs.create("ballast-ca");
-        queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(LargeRollCycles.HUGE_DAILY).build();
+        queue = SingleChronicleQueueBuilder.single(dir.toFile())
+                .rollCycle(LargeRollCycles.HUGE_DAILY)
+                .build();
         appender = queue.createAppender();
     }
 

@@ -45,7 +45,8 @@ public class JournalReadBenchmark {
     public void write() {
         dir = BenchDirs.create("ballast-jr");
         EventType[] types = EventType.values();
-        try (JournalWriter w = JournalWriter.create(dir.resolve("journal"), Map.of("benchmark", "JournalReadBenchmark"))) {
+        try (JournalWriter w =
+                JournalWriter.create(dir.resolve("journal"), Map.of("benchmark", "JournalReadBenchmark"))) {
             for (int i = 0; i < EVENTS; i++) {
                 w.publish(types[i % types.length], i * 1_000L, i & 3, (long) i << 6, 64);
             }

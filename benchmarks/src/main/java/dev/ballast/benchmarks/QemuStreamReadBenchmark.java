@@ -2,14 +2,19 @@ package dev.ballast.benchmarks;
 
 import dev.ballast.journal.JournalWriter;
 import dev.ballast.qemu.stream.QemuStreamReader;
-import dev.ballast.qemu.tap.QemuStreamJournal;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
+import dev.ballast.qemu.tap.QemuStreamJournal;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -17,14 +22,8 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.charset.StandardCharsets;
-import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The QEMU stream reader over a synthetic 7.2 stream: a 512 MiB {@code pc.ram} sent in one pass, every page once,
@@ -119,8 +118,8 @@ public class QemuStreamReadBenchmark {
         out.write(0x00);
         stream = out.toByteArray();
         BYTES_PER_RECORD = (double) stream.length / PAGES;
-        System.out.printf("%nstream: %d bytes, %d page records, %.1f bytes per record%n", stream.length, PAGES,
-                BYTES_PER_RECORD);
+        System.out.printf(
+                "%nstream: %d bytes, %d page records, %.1f bytes per record%n", stream.length, PAGES, BYTES_PER_RECORD);
     }
 
     @Benchmark
@@ -150,8 +149,8 @@ public class QemuStreamReadBenchmark {
         long before = writer.events();
         QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(stream), null);
         long t0 = System.nanoTime();
-        QemuStreamJournal journal = new QemuStreamJournal(m -> writer,
-                QemuStreamJournal.Context.streamOnly("benchmark"), () -> System.nanoTime() - t0);
+        QemuStreamJournal journal = new QemuStreamJournal(
+                m -> writer, QemuStreamJournal.Context.streamOnly("benchmark"), () -> System.nanoTime() - t0);
         long end = reader.readRam(journal);
         journal.completed(end);
         // the journal has them all only once its consumer has appended them: wait for it, as a tap's close does
@@ -205,6 +204,6 @@ public class QemuStreamReadBenchmark {
         }
 
         @Override
-        public void close() { }
+        public void close() {}
     }
 }

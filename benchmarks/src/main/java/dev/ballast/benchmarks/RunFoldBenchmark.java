@@ -63,7 +63,8 @@ public class RunFoldBenchmark {
 
     private void newPass() {
         emit(EventType.SYNC_BEGIN, sync, 0, 0);
-        for (int i = 0; i < layout.blocks().size(); i++) emit(EventType.DIRTY, i, 0, layout.block(i).pages());
+        for (int i = 0; i < layout.blocks().size(); i++)
+            emit(EventType.DIRTY, i, 0, layout.block(i).pages());
         emit(EventType.SYNC_END, sync, layout.totalPages(), 0);
         sync++;
         pass++;

@@ -17,9 +17,10 @@ import java.util.concurrent.locks.LockSupport;
  * </pre>
  */
 public final class WaitStrategyProbe {
-    private WaitStrategyProbe() { }
+    private WaitStrategyProbe() {}
 
-    @SuppressWarnings("try") // the writer is closed inside its block on purpose: its event count is final only after close
+    @SuppressWarnings(
+            "try") // the writer is closed inside its block on purpose: its event count is final only after close
     public static void main(String[] args) throws Exception {
         long ratePerS = args.length > 0 ? Long.parseLong(args[0]) : 200_000;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
@@ -28,10 +29,14 @@ public final class WaitStrategyProbe {
         System.out.printf("%-13s %18s %16s%n", "strategy", "consumer CPU %", "events written");
         for (JournalWriter.Wait wait : JournalWriter.Wait.values()) {
             Path dir = BenchDirs.create("ballast-wsp");
-            try (JournalWriter w = JournalWriter.create(dir.resolve("journal"), Map.of(),
+            try (JournalWriter w = JournalWriter.create(
+                    dir.resolve("journal"),
+                    Map.of(),
                     JournalWriter.Settings.defaults().withWaitStrategy(wait))) {
                 Thread consumer = Thread.getAllStackTraces().keySet().stream()
-                        .filter(t -> t.getName().equals("ballast-journal-journal")).findFirst().orElseThrow();
+                        .filter(t -> t.getName().equals("ballast-journal-journal"))
+                        .findFirst()
+                        .orElseThrow();
                 long cpu0 = mx.getThreadCpuTime(consumer.threadId());
                 long t0 = System.nanoTime();
                 long end = t0 + seconds * 1_000_000_000L;

@@ -10,6 +10,7 @@ import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.BalloonPolicy;
 import dev.ballast.core.run.CostProfile;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,8 +24,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * The simulated bulk stage of an 8 GiB guest (2 Mi pages): the engine walks the migration bitmap
@@ -59,7 +58,8 @@ public class BulkStageBenchmark {
         SimCosts costs = new SimCosts(profile, 0);
         GuestFeatures features = new GuestFeatures(true, false, false, 0);
         SimCheckers checkers = new SimCheckers(layout, features.poisonByte());
-        SimGuest guest = new SimGuest(new SimGuest.Setup(layout, features, false, costs, checkers, SimOptions.DEFAULTS));
+        SimGuest guest =
+                new SimGuest(new SimGuest.Setup(layout, features, false, costs, checkers, SimOptions.DEFAULTS));
         if (bitmap.equals("sent")) {
             for (RamBlock b : layout.blocks()) {
                 long from = Math.max(b.firstIndex(), 2);
@@ -71,7 +71,9 @@ public class BulkStageBenchmark {
         }
         SimLink link = new SimLink(guest, new SimDestination(layout), costs, checkers.resend, -1, -1);
         EngineConfig cfg = EngineConfig.defaults().withLimits(0, 2_000_000_000L, 30, 0);
-        EventSink events = sink.equals("fold") ? EventSink.both(EventSink.NONE, new RunFold(layout, 0, cfg.pageHeaderBytes())) : EventSink.NONE;
+        EventSink events = sink.equals("fold")
+                ? EventSink.both(EventSink.NONE, new RunFold(layout, 0, cfg.pageHeaderBytes()))
+                : EventSink.NONE;
         engine = new MigrationEngine(cfg, guest, link, new BalloonPolicy(), events, costs);
         engine.doWork(); // setup
     }

@@ -1,7 +1,6 @@
 package dev.ballast.cli;
 
 import dev.ballast.core.run.Backend;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;

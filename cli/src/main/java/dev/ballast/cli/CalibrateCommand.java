@@ -3,9 +3,6 @@ package dev.ballast.cli;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Units;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -20,9 +17,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.DoubleSupplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code ballast calibrate}: measures this host's cost profile and writes it where {@code run} finds it. */
-@Command(name = "calibrate", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(
+        name = "calibrate",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
         description = {
             "Measures this host's cost profile for the simulator.",
             "",
@@ -31,7 +34,8 @@ import java.util.function.DoubleSupplier;
                     + "non-zero page (stops at the first non-zero word), copy of a page into a send buffer, the bitmap "
                     + "walk per page, and loopback TCP throughput and latency. Pages live off-heap in a working set "
                     + "larger than the caches; each figure is the median of several passes. The page header (8 bytes) "
-                    + "and the dirty-log sync cost are kept from the defaults. Takes a few seconds."})
+                    + "and the dirty-log sync cost are kept from the defaults. Takes a few seconds."
+        })
 final class CalibrateCommand implements Callable<Integer> {
     private static final long TCP_STREAM_MAX_NS = 1_500_000_000L;
     private static final int TCP_STREAMS = 3;
@@ -40,7 +44,9 @@ final class CalibrateCommand implements Callable<Integer> {
 
     private final Context ctx;
 
-    @Option(names = "--out", paramLabel = "FILE",
+    @Option(
+            names = "--out",
+            paramLabel = "FILE",
             description = "Where to write the profile. Default: $XDG_CONFIG_HOME/ballast/cost-profile.json, "
                     + "else ~/.config/ballast/cost-profile.json, where `ballast run` looks for it.")
     Path out;
@@ -48,24 +54,48 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Overwrite FILE even if it exists and is not a JSON file.")
     boolean force;
 
-    @Option(names = "--working-set", paramLabel = "SIZE", defaultValue = "1G", converter = Converters.Size.class,
-            description = "Off-heap memory the page measurements walk; keep it well above the caches. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--working-set",
+            paramLabel = "SIZE",
+            defaultValue = "1G",
+            converter = Converters.Size.class,
+            description =
+                    "Off-heap memory the page measurements walk; keep it well above the caches. Default: ${DEFAULT-VALUE}.")
     long workingSetBytes;
 
-    @Option(names = "--passes", paramLabel = "N", defaultValue = "5",
-            description = "Measured passes per figure (after one warm-up pass); the median is kept. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--passes",
+            paramLabel = "N",
+            defaultValue = "5",
+            description =
+                    "Measured passes per figure (after one warm-up pass); the median is kept. Default: ${DEFAULT-VALUE}.")
     int passes;
 
-    @Option(names = "--tcp-bytes", paramLabel = "SIZE", defaultValue = "512M", converter = Converters.Size.class, hidden = true,
-            description = "Bytes per loopback stream (three streams; each stops after 1.5 s). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--tcp-bytes",
+            paramLabel = "SIZE",
+            defaultValue = "512M",
+            converter = Converters.Size.class,
+            hidden = true,
+            description =
+                    "Bytes per loopback stream (three streams; each stops after 1.5 s). Default: ${DEFAULT-VALUE}.")
     long tcpStreamBytes;
 
-    @Option(names = "--tcp-round-trips", paramLabel = "N", defaultValue = "2000", hidden = true,
+    @Option(
+            names = "--tcp-round-trips",
+            paramLabel = "N",
+            defaultValue = "2000",
+            hidden = true,
             description = "Ping-pong round trips for the latency. Default: ${DEFAULT-VALUE}.")
     int tcpRoundTrips;
 
-    @Option(names = "--bitmap-pages", paramLabel = "N", defaultValue = "536870912", hidden = true,
-            description = "Bits of the bitmap walked (2^29: 64 MiB of words, a 2 TiB guest). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--bitmap-pages",
+            paramLabel = "N",
+            defaultValue = "536870912",
+            hidden = true,
+            description =
+                    "Bits of the bitmap walked (2^29: 64 MiB of words, a 2 TiB guest). Default: ${DEFAULT-VALUE}.")
     long bitmapPages;
 
     CalibrateCommand(Context ctx) {
@@ -76,17 +106,26 @@ final class CalibrateCommand implements Callable<Integer> {
     public Integer call() {
         if (passes < 1 || passes > 100) throw new UsageException("--passes " + passes + ": must be in [1, 100]");
         if (workingSetBytes < 1 << 20 || workingSetBytes % Calibrator.PAGE != 0) {
-            throw new SettingException("working-set", Units.formatBytes(workingSetBytes), "must be at least 1M and whole pages");
+            throw new SettingException(
+                    "working-set", Units.formatBytes(workingSetBytes), "must be at least 1M and whole pages");
         }
-        if (tcpStreamBytes < 1 << 20) throw new SettingException("tcp-bytes", Units.formatBytes(tcpStreamBytes), "must be at least 1M");
+        if (tcpStreamBytes < 1 << 20)
+            throw new SettingException("tcp-bytes", Units.formatBytes(tcpStreamBytes), "must be at least 1M");
         if (tcpRoundTrips < 1) throw new UsageException("--tcp-round-trips " + tcpRoundTrips + ": must be at least 1");
-        if (bitmapPages < 64 || bitmapPages > 1L << 34) throw new UsageException("--bitmap-pages " + bitmapPages + ": must be in [64, 2^34]");
+        if (bitmapPages < 64 || bitmapPages > 1L << 34)
+            throw new UsageException("--bitmap-pages " + bitmapPages + ": must be in [64, 2^34]");
         Path target = out != null ? out : CostProfiles.defaultPath(ctx.env());
-        OutputFile.check(out != null ? "--out" : "the profile", target, OutputFile.Kind.JSON, force, java.util.List.of());
+        OutputFile.check(
+                out != null ? "--out" : "the profile", target, OutputFile.Kind.JSON, force, java.util.List.of());
         PrintStream o = ctx.out();
         CostProfile d = CostProfile.defaults();
-        o.printf(Locale.ROOT, "calibrating on %s (%d cpus): %s of off-heap pages, median of %d passes%n",
-                hostName(), Runtime.getRuntime().availableProcessors(), Units.formatBytes(workingSetBytes), passes);
+        o.printf(
+                Locale.ROOT,
+                "calibrating on %s (%d cpus): %s of off-heap pages, median of %d passes%n",
+                hostName(),
+                Runtime.getRuntime().availableProcessors(),
+                Units.formatBytes(workingSetBytes),
+                passes);
         o.flush();
 
         double zeroMismatch;
@@ -95,7 +134,7 @@ final class CalibrateCommand implements Callable<Integer> {
         double dataLoop;
         double copy;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pages = arena.allocate(workingSetBytes, Calibrator.PAGE);   // zero-filled: every page touched
+            MemorySegment pages = arena.allocate(workingSetBytes, Calibrator.PAGE); // zero-filled: every page touched
             zeroMismatch = median(() -> Calibrator.zeroCheckNsPerPage(pages, Calibrator.ZeroCheck.MISMATCH));
             zeroLoop = median(() -> Calibrator.zeroCheckNsPerPage(pages, Calibrator.ZeroCheck.LONG_LOOP));
             pages.fill((byte) 0x5a);
@@ -113,32 +152,67 @@ final class CalibrateCommand implements Callable<Integer> {
         double scan = median(() -> Calibrator.bitmapWalkNsPerPage(bitmap));
 
         double[] rates = new double[TCP_STREAMS];
-        Calibrator.loopbackBitsPerSec(tcpStreamBytes / 4, TCP_STREAM_MAX_NS / 4);   // warm-up
-        for (int i = 0; i < TCP_STREAMS; i++) rates[i] = Calibrator.loopbackBitsPerSec(tcpStreamBytes, TCP_STREAM_MAX_NS);
+        Calibrator.loopbackBitsPerSec(tcpStreamBytes / 4, TCP_STREAM_MAX_NS / 4); // warm-up
+        for (int i = 0; i < TCP_STREAMS; i++)
+            rates[i] = Calibrator.loopbackBitsPerSec(tcpStreamBytes, TCP_STREAM_MAX_NS);
         long linkBits = Math.round(Calibrator.median(rates));
         long latencyNs = Calibrator.loopbackOneWayLatencyNs(tcpRoundTrips);
 
         String source = "calibrated on " + hostName() + " at " + Instant.now().truncatedTo(ChronoUnit.SECONDS)
                 + " (zero check: " + how.description + "; loopback TCP)";
-        CostProfile profile = new CostProfile(round2(zero), round2(data), round2(copy), round4(scan),
-                d.pageHeaderBytes(), latencyNs, linkBits, d.syncNsPerGiB(), source);
+        CostProfile profile = new CostProfile(
+                round2(zero),
+                round2(data),
+                round2(copy),
+                round4(scan),
+                d.pageHeaderBytes(),
+                latencyNs,
+                linkBits,
+                d.syncNsPerGiB(),
+                source);
 
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("zero check, all-zero 4 KiB page", fmt(zero) + " ns/page", fmt(d.zeroCheckNsPerPage()) + " ns/page",
+        rows.add(List.of(
+                "zero check, all-zero 4 KiB page",
+                fmt(zero) + " ns/page",
+                fmt(d.zeroCheckNsPerPage()) + " ns/page",
                 "via " + how.description + " (the other way: " + fmt(mismatchWins ? zeroLoop : zeroMismatch) + ")"));
-        rows.add(List.of("data check, non-zero page", fmt(data) + " ns/page", fmt(d.dataCheckNsPerPage()) + " ns/page",
-                "same check, stops at the first non-zero word (the other way: " + fmt(mismatchWins ? dataLoop : dataMismatch) + ")"));
-        rows.add(List.of("copy into a send buffer", fmt(copy) + " ns/page", fmt(d.copyNsPerPage()) + " ns/page",
+        rows.add(List.of(
+                "data check, non-zero page",
+                fmt(data) + " ns/page",
+                fmt(d.dataCheckNsPerPage()) + " ns/page",
+                "same check, stops at the first non-zero word (the other way: "
+                        + fmt(mismatchWins ? dataLoop : dataMismatch) + ")"));
+        rows.add(List.of(
+                "copy into a send buffer",
+                fmt(copy) + " ns/page",
+                fmt(d.copyNsPerPage()) + " ns/page",
                 String.format(Locale.ROOT, "%.1f GB/s", Calibrator.PAGE / copy)));
-        rows.add(List.of("bitmap walk", fmt(scan) + " ns/page", fmt(d.scanNsPerPage()) + " ns/page",
+        rows.add(List.of(
+                "bitmap walk",
+                fmt(scan) + " ns/page",
+                fmt(d.scanNsPerPage()) + " ns/page",
                 "a mostly-empty bitmap of " + Units.formatBytes(bitmapPages * Calibrator.PAGE) + " of pages, 1 bit in "
                         + BITMAP_ONE_IN + " set"));
-        rows.add(List.of("loopback TCP throughput", Runs.bits(linkBits), Runs.bits(d.linkBitsPerSec()),
+        rows.add(List.of(
+                "loopback TCP throughput",
+                Runs.bits(linkBits),
+                Runs.bits(d.linkBitsPerSec()),
                 "median of " + TCP_STREAMS + " streams of up to " + Units.formatBytes(tcpStreamBytes)));
-        rows.add(List.of("loopback TCP latency", fmt(latencyNs / 1000.0) + " us", fmt(d.linkLatencyNs() / 1000.0) + " us",
+        rows.add(List.of(
+                "loopback TCP latency",
+                fmt(latencyNs / 1000.0) + " us",
+                fmt(d.linkLatencyNs() / 1000.0) + " us",
                 "one way: median ping-pong round trip / 2"));
-        rows.add(List.of("page header", d.pageHeaderBytes() + " bytes", d.pageHeaderBytes() + " bytes", "kept from the defaults (QEMU's)"));
-        rows.add(List.of("dirty-log sync", fmt(d.syncNsPerGiB() / 1e6) + " ms/GiB", fmt(d.syncNsPerGiB() / 1e6) + " ms/GiB",
+        rows.add(List.of(
+                "page header",
+                d.pageHeaderBytes() + " bytes",
+                d.pageHeaderBytes() + " bytes",
+                "kept from the defaults (QEMU's)"));
+        rows.add(List.of(
+                "dirty-log sync",
+                fmt(d.syncNsPerGiB() / 1e6) + " ms/GiB",
+                fmt(d.syncNsPerGiB() / 1e6) + " ms/GiB",
                 "kept from the defaults (KVM_GET_DIRTY_LOG, measured separately)"));
         o.print(ReportText.table(List.of("figure", "this host", "defaults", "how"), rows));
 
@@ -147,8 +221,10 @@ final class CalibrateCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }
-        o.println("wrote " + target + (out == null ? " (`ballast run` and `compare` use it unless --profile says otherwise)"
-                : "; use it with `ballast run --profile " + target + "` (or `compare --profile ...`)"));
+        o.println("wrote " + target
+                + (out == null
+                        ? " (`ballast run` and `compare` use it unless --profile says otherwise)"
+                        : "; use it with `ballast run --profile " + target + "` (or `compare --profile ...`)"));
         o.println("note: the run's --bandwidth (default 10Gbit) still caps the link; loopback only sets the ceiling.");
         return ExitCodes.OK;
     }

@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  * like a real guest's; tests pass tiny ones.
  */
 final class Calibrator {
-    private Calibrator() { }
+    private Calibrator() {}
 
     static final int PAGE = 4096;
     private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -51,8 +51,14 @@ final class Calibrator {
 
     static boolean isZeroByWords(MemorySegment pages, long offset) {
         for (long o = offset, end = offset + PAGE; o < end; o += 64) {
-            long acc = pages.get(WORD, o) | pages.get(WORD, o + 8) | pages.get(WORD, o + 16) | pages.get(WORD, o + 24)
-                    | pages.get(WORD, o + 32) | pages.get(WORD, o + 40) | pages.get(WORD, o + 48) | pages.get(WORD, o + 56);
+            long acc = pages.get(WORD, o)
+                    | pages.get(WORD, o + 8)
+                    | pages.get(WORD, o + 16)
+                    | pages.get(WORD, o + 24)
+                    | pages.get(WORD, o + 32)
+                    | pages.get(WORD, o + 40)
+                    | pages.get(WORD, o + 48)
+                    | pages.get(WORD, o + 56);
             if (acc != 0) return false;
         }
         return true;
@@ -158,21 +164,24 @@ final class Calibrator {
             long[] received = new long[1];
             long[] endNs = new long[1];
             Throwable[] failure = new Throwable[1];
-            Thread receiver = Thread.ofPlatform().name("calibrate-tcp-receiver").daemon().start(() -> {
-                try (SocketChannel in = server.accept()) {
-                    ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-                    long n = 0;
-                    int r;
-                    while ((r = in.read(buf)) >= 0) {
-                        n += r;
-                        buf.clear();
-                    }
-                    endNs[0] = System.nanoTime();
-                    received[0] = n;
-                } catch (IOException | RuntimeException e) {
-                    failure[0] = e;
-                }
-            });
+            Thread receiver = Thread.ofPlatform()
+                    .name("calibrate-tcp-receiver")
+                    .daemon()
+                    .start(() -> {
+                        try (SocketChannel in = server.accept()) {
+                            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+                            long n = 0;
+                            int r;
+                            while ((r = in.read(buf)) >= 0) {
+                                n += r;
+                                buf.clear();
+                            }
+                            endNs[0] = System.nanoTime();
+                            received[0] = n;
+                        } catch (IOException | RuntimeException e) {
+                            failure[0] = e;
+                        }
+                    });
             long startNs;
             try (SocketChannel out = SocketChannel.open(server.getLocalAddress())) {
                 ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
@@ -207,20 +216,23 @@ final class Calibrator {
             int warmUp = Math.min(200, roundTrips);
             int total = warmUp + roundTrips;
             Throwable[] failure = new Throwable[1];
-            Thread echo = Thread.ofPlatform().name("calibrate-tcp-echo").daemon().start(() -> {
-                try (SocketChannel c = server.accept()) {
-                    c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    ByteBuffer b = ByteBuffer.allocateDirect(8);
-                    for (int i = 0; i < total; i++) {
-                        b.clear();
-                        while (b.hasRemaining()) if (c.read(b) < 0) return;
-                        b.flip();
-                        while (b.hasRemaining()) c.write(b);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    failure[0] = e;
-                }
-            });
+            Thread echo = Thread.ofPlatform()
+                    .name("calibrate-tcp-echo")
+                    .daemon()
+                    .start(() -> {
+                        try (SocketChannel c = server.accept()) {
+                            c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                            ByteBuffer b = ByteBuffer.allocateDirect(8);
+                            for (int i = 0; i < total; i++) {
+                                b.clear();
+                                while (b.hasRemaining()) if (c.read(b) < 0) return;
+                                b.flip();
+                                while (b.hasRemaining()) c.write(b);
+                            }
+                        } catch (IOException | RuntimeException e) {
+                            failure[0] = e;
+                        }
+                    });
             long[] rtt = new long[roundTrips];
             try (SocketChannel c = SocketChannel.open(server.getLocalAddress())) {
                 c.setOption(StandardSocketOptions.TCP_NODELAY, true);

@@ -4,16 +4,15 @@ import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.Units;
 import dev.ballast.core.run.WorkloadSpec;
-import picocli.CommandLine.ITypeConverter;
-
 import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
 
 /**
  * Option value converters. Each throws {@link IllegalArgumentException} with the reason only; the
  * command line prefixes the option and the value ({@code --mem 8X: size '8X': expected ...}).
  */
 final class Converters {
-    private Converters() { }
+    private Converters() {}
 
     /** {@code HOST:PORT} or {@code [IPv6]:PORT}, resolved now. */
     static final class HostPort implements ITypeConverter<java.net.InetSocketAddress> {
@@ -26,7 +25,8 @@ final class Converters {
     static java.net.InetSocketAddress parseHostPort(String value) {
         String v = value.trim();
         int colon = v.lastIndexOf(':');
-        if (colon <= 0 || colon == v.length() - 1) throw new IllegalArgumentException("'" + value + "': expected HOST:PORT");
+        if (colon <= 0 || colon == v.length() - 1)
+            throw new IllegalArgumentException("'" + value + "': expected HOST:PORT");
         String host = v.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
         int port;
@@ -35,7 +35,8 @@ final class Converters {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + value + "': the port is not a number");
         }
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("'" + value + "': the port must be in 0..65535");
+        if (port < 0 || port > 65535)
+            throw new IllegalArgumentException("'" + value + "': the port must be in 0..65535");
         java.net.InetSocketAddress a = new java.net.InetSocketAddress(host, port);
         if (a.isUnresolved()) throw new IllegalArgumentException("'" + value + "': cannot resolve " + host);
         return a;

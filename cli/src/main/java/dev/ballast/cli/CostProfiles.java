@@ -2,7 +2,6 @@ package dev.ballast.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.ballast.core.run.CostProfile;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,10 +11,10 @@ import java.util.Map;
 
 /** Where the calibrated cost profile lives, and reading and writing it as JSON. */
 final class CostProfiles {
-    private CostProfiles() { }
+    private CostProfiles() {}
 
     /** A profile and a few words on where it came from, for the run's header. */
-    record Resolved(CostProfile profile, String description) { }
+    record Resolved(CostProfile profile, String description) {}
 
     /** {@code $XDG_CONFIG_HOME/ballast/cost-profile.json}, else {@code ~/.config/ballast/cost-profile.json}. */
     static Path defaultPath(Map<String, String> env) {
@@ -53,8 +52,10 @@ final class CostProfiles {
             CostProfile p = read(file);
             return new Resolved(p, file + " (" + p.source() + ")");
         } catch (IOException | IllegalArgumentException e) {
-            throw new UncheckedIOException(new IOException("cost profile " + file + ": " + reason(e)
-                    + " (run `ballast calibrate` again, or pass --profile defaults)", e));
+            throw new UncheckedIOException(new IOException(
+                    "cost profile " + file + ": " + reason(e)
+                            + " (run `ballast calibrate` again, or pass --profile defaults)",
+                    e));
         }
     }
 
@@ -67,7 +68,11 @@ final class CostProfiles {
         if (parent != null) Files.createDirectories(parent);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Json.MAPPER.writeValue(tmp.toFile(), profile);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+                tmp,
+                file,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String reason(Exception e) {

@@ -2,7 +2,7 @@ package dev.ballast.cli;
 
 /** The exit codes of the {@code ballast} command, as every command's {@code --help} footer and {@code docs/reference.md} list them. */
 public final class ExitCodes {
-    private ExitCodes() { }
+    private ExitCodes() {}
 
     /** The command did what was asked, and every run verified. */
     public static final int OK = 0;
@@ -24,7 +24,8 @@ public final class ExitCodes {
                 "  1  error while running (I/O, /dev/kvm missing or unusable, ...)",
                 "  2  bad command line: an unknown option or a bad value"));
         if (runs) lines.add("  3  a run broke an invariant (verify failed; the first one is printed)");
-        if (runs) lines.add("  130  stopped by Ctrl-C: the journal is cut short but replays up to its last complete event");
+        if (runs)
+            lines.add("  130  stopped by Ctrl-C: the journal is cut short but replays up to its last complete event");
         lines.add("");
         lines.add("Set BALLAST_DEBUG=1 to see the stack trace of an error.");
         return lines.toArray(String[]::new);

@@ -7,10 +7,6 @@ import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import dev.ballast.qemu.stream.SectionKind;
 import dev.ballast.qemu.tap.QemuStreamJournal;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
@@ -19,12 +15,18 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code ballast ingest FILE}: reads a QEMU migration stream saved with {@code migrate "exec:cat > FILE"}, validating
  * every record, and prints what it holds; with {@code --journal DIR}, journals it as {@code ballast tap} does.
  */
-@Command(name = "ingest", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
+@Command(
+        name = "ingest",
+        mixinStandardHelpOptions = true,
+        usageHelpAutoWidth = true,
         description = {
             "Reads a QEMU migration stream saved to a file and prints a summary.",
             "",
@@ -39,14 +41,18 @@ import java.util.concurrent.Callable;
                     + "bytes; a saved stream has no times, so an event's time is the byte offset just past its record, "
                     + "1 ns a byte, and the same file always journals the same way), with the passes and the stop-and-copy as the stream shows "
                     + "them; a refused stream's journal ends at the last good record. inspect, diff, report and replay then "
-                    + "read it."})
+                    + "read it."
+        })
 final class IngestCommand implements Callable<Integer> {
     private final Context ctx;
 
     @Parameters(paramLabel = "FILE", description = "The saved stream.")
     Path file;
 
-    @Option(names = "--journal", paramLabel = "DIR", description = "Journal the stream's records into DIR (a new directory).")
+    @Option(
+            names = "--journal",
+            paramLabel = "DIR",
+            description = "Journal the stream's records into DIR (a new directory).")
     Path journal;
 
     IngestCommand(Context ctx) {
@@ -65,10 +71,15 @@ final class IngestCommand implements Callable<Integer> {
         // A saved stream has no times: an event's time is the byte offset just past its record (1 ns a byte), so the
         // same file journals the same way every time.
         QemuStreamReader[] current = new QemuStreamReader[1];
-        QemuStreamJournal events = journals == null ? null : new QemuStreamJournal(journals,
-                QemuStreamJournal.Context.streamOnly("file " + file.toAbsolutePath()), () -> current[0].position());
+        QemuStreamJournal events = journals == null
+                ? null
+                : new QemuStreamJournal(
+                        journals,
+                        QemuStreamJournal.Context.streamOnly("file " + file.toAbsolutePath()),
+                        () -> current[0].position());
         String where = null;
-        try (FileChannel ch = FileChannel.open(file); journals) {
+        try (FileChannel ch = FileChannel.open(file);
+                journals) {
             reader = new QemuStreamReader(ch, null);
             current[0] = reader;
             try {
@@ -79,8 +90,9 @@ final class IngestCommand implements Callable<Integer> {
                     events.refused(e);
                     j = "; the journal ends at the last good record: " + journals.closeAndDescribe();
                 }
-                ctx.err().println("ballast: ingest " + file + ": " + e.getMessage() + " (" + tally.records
-                        + " page records before it were valid)" + j);
+                ctx.err()
+                        .println("ballast: ingest " + file + ": " + e.getMessage() + " (" + tally.records
+                                + " page records before it were valid)" + j);
                 return ExitCodes.ERROR;
             } catch (QemuStreamJournal.TooLargeException e) {
                 ctx.err().println("ballast: ingest " + file + ": " + e.getMessage());
@@ -95,8 +107,9 @@ final class IngestCommand implements Callable<Integer> {
                 try {
                     devices = DeviceStateWalker.walk(ch, ramEnd);
                 } catch (QemuStreamException e) {
-                    ctx.err().println("ballast: ingest " + file + ": " + e.getMessage()
-                            + " (RAM was valid; its device state is not)");
+                    ctx.err()
+                            .println("ballast: ingest " + file + ": " + e.getMessage()
+                                    + " (RAM was valid; its device state is not)");
                     return ExitCodes.ERROR;
                 }
             }
@@ -106,20 +119,43 @@ final class IngestCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "RAM: %,d bytes in %d blocks%n", reader.ramTotalBytes(), tally.blocks.size());
         o.printf(Locale.ROOT, "  %-32s %15s %10s %10s %10s%n", "block", "bytes", "pages", "zero", "normal");
         for (RamBlock b : tally.blocks) {
-            o.printf(Locale.ROOT, "  %-32s %,15d %,10d %,10d %,10d%n", b.name(), b.usedLength(), b.pages(),
-                    tally.zero[b.index()], tally.normal[b.index()]);
+            o.printf(
+                    Locale.ROOT,
+                    "  %-32s %,15d %,10d %,10d %,10d%n",
+                    b.name(),
+                    b.usedLength(),
+                    b.pages(),
+                    tally.zero[b.index()],
+                    tally.normal[b.index()]);
         }
-        o.printf(Locale.ROOT, "records: %,d zero, %,d normal (%,d bytes of page data)%n", reader.zeroPages(),
-                reader.normalPages(), reader.normalPages() * QemuStreamReader.PAGE_SIZE);
-        o.printf(Locale.ROOT, "sections: START 1, PART %d, END 1 (the END is the stop-and-copy: %,d zero, %,d normal)%n",
-                reader.partSections(), tally.endZero, tally.endNormal);
+        o.printf(
+                Locale.ROOT,
+                "records: %,d zero, %,d normal (%,d bytes of page data)%n",
+                reader.zeroPages(),
+                reader.normalPages(),
+                reader.normalPages() * QemuStreamReader.PAGE_SIZE);
+        o.printf(
+                Locale.ROOT,
+                "sections: START 1, PART %d, END 1 (the END is the stop-and-copy: %,d zero, %,d normal)%n",
+                reader.partSections(),
+                tally.endZero,
+                tally.endNormal);
         if (devices == null) {
-            o.printf(Locale.ROOT, "RAM ends at byte %,d; %,d bytes of device state follow (not interpreted: no VM "
-                    + "description at the end of the file)%n", ramEnd, rest);
+            o.printf(
+                    Locale.ROOT,
+                    "RAM ends at byte %,d; %,d bytes of device state follow (not interpreted: no VM "
+                            + "description at the end of the file)%n",
+                    ramEnd,
+                    rest);
         } else {
-            o.printf(Locale.ROOT, "RAM ends at byte %,d; %d device sections follow, walked with QEMU's VM description "
-                    + "to EOF at byte %,d; the description is %,d bytes%n", ramEnd, devices.devices().size(),
-                    devices.eofOffset(), devices.descriptionBytes());
+            o.printf(
+                    Locale.ROOT,
+                    "RAM ends at byte %,d; %d device sections follow, walked with QEMU's VM description "
+                            + "to EOF at byte %,d; the description is %,d bytes%n",
+                    ramEnd,
+                    devices.devices().size(),
+                    devices.eofOffset(),
+                    devices.descriptionBytes());
         }
         if (where != null) o.println("journal: " + where);
         return ExitCodes.OK;
@@ -127,42 +163,50 @@ final class IngestCommand implements Callable<Integer> {
 
     /** Two visitors, in order. */
     private record Both(QemuStreamVisitor first, QemuStreamVisitor second) implements QemuStreamVisitor {
-        @Override public void onHeader(long at, int version, String machineType) {
+        @Override
+        public void onHeader(long at, int version, String machineType) {
             first.onHeader(at, version, machineType);
             second.onHeader(at, version, machineType);
         }
 
-        @Override public void onSectionStart(long at, SectionKind kind, int sectionId, String name) {
+        @Override
+        public void onSectionStart(long at, SectionKind kind, int sectionId, String name) {
             first.onSectionStart(at, kind, sectionId, name);
             second.onSectionStart(at, kind, sectionId, name);
         }
 
-        @Override public void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) {
+        @Override
+        public void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) {
             first.onRamSetup(at, totalBytes, blocks);
             second.onRamSetup(at, totalBytes, blocks);
         }
 
-        @Override public void onBlock(long at, RamBlock block) {
+        @Override
+        public void onBlock(long at, RamBlock block) {
             first.onBlock(at, block);
             second.onBlock(at, block);
         }
 
-        @Override public void onZero(long at, RamBlock block, long offset) {
+        @Override
+        public void onZero(long at, RamBlock block, long offset) {
             first.onZero(at, block, offset);
             second.onZero(at, block, offset);
         }
 
-        @Override public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
+        @Override
+        public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
             first.onPage(at, block, offset, data, dataOff);
             second.onPage(at, block, offset, data, dataOff);
         }
 
-        @Override public void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {
+        @Override
+        public void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {
             first.onSectionEnd(at, end, kind, sectionId);
             second.onSectionEnd(at, end, kind, sectionId);
         }
 
-        @Override public void onRamEnd(long end) {
+        @Override
+        public void onRamEnd(long end) {
             first.onRamEnd(end);
             second.onRamEnd(end);
         }

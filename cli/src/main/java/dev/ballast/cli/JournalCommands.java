@@ -7,46 +7,57 @@ import dev.ballast.journal.JournalReader;
 import dev.ballast.replay.JournalQueries;
 import dev.ballast.replay.Replay;
 import dev.ballast.replay.RunState;
-import picocli.CommandLine.ArgGroup;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /** {@code ballast replay}, {@code inspect} and {@code diff}: what a journal can tell. */
 final class JournalCommands {
-    private JournalCommands() { }
+    private JournalCommands() {}
 
     static Path existing(Path dir) {
         if (!Files.isDirectory(dir)) throw new UsageException("no journal at " + dir + " (a journal is a directory)");
         return dir;
     }
 
-    @Command(name = "replay", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
-            description = {"Re-runs the engine from a journal alone and checks every decision.",
+    @Command(
+            name = "replay",
+            mixinStandardHelpOptions = true,
+            usageHelpAutoWidth = true,
+            description = {
+                "Re-runs the engine from a journal alone and checks every decision.",
                 "",
                 "No guest and no KVM: the inputs the engine consumed (clock readings, dirty-log syncs, guest requests, "
                         + "page contents, link failures) are fed back in the order it consumed them. Prints one line when "
                         + "every decision matches; otherwise the first event that differs, expected and actual.",
                 "",
                 "A journal of a real QEMU's migration (ballast tap, ingest --journal) holds QEMU's decisions, which no "
-                        + "engine of Ballast's can re-make: replay says so in one line and checks the journal's digest."},
-            footer = {"", "Exit codes:", "  0  every decision matches (also for a journal cut short: up to its last complete event)",
-                "  1  the journal is damaged or unreadable (the position is named)", "  2  bad command line",
-                "  4  the replay diverged (the event is named)"})
+                        + "engine of Ballast's can re-make: replay says so in one line and checks the journal's digest."
+            },
+            footer = {
+                "",
+                "Exit codes:",
+                "  0  every decision matches (also for a journal cut short: up to its last complete event)",
+                "  1  the journal is damaged or unreadable (the position is named)",
+                "  2  bad command line",
+                "  4  the replay diverged (the event is named)"
+            })
     static final class ReplayCommand implements Callable<Integer> {
         private final Context ctx;
 
         @Parameters(index = "0", paramLabel = "JOURNAL", description = "The journal's directory.")
         Path journal;
 
-        ReplayCommand(Context ctx) { this.ctx = ctx; }
+        ReplayCommand(Context ctx) {
+            this.ctx = ctx;
+        }
 
         @Override
         public Integer call() {
@@ -65,10 +76,13 @@ final class JournalCommands {
             }
             if (qemu) {
                 // a real QEMU's run: its decisions were QEMU's own, there is no engine to re-make them
-                ctx.out().println("a QEMU run: its decisions were QEMU's and cannot be re-made; "
-                        + (cutShort ? "the journal reads to event " + total + " and was cut short there"
-                                + (cutAt == null ? "" : " (" + cutAt + ")")
-                        : "the journal is intact: " + total + " events, digest " + digest + " verified"));
+                ctx.out()
+                        .println("a QEMU run: its decisions were QEMU's and cannot be re-made; "
+                                + (cutShort
+                                        ? "the journal reads to event " + total + " and was cut short there"
+                                                + (cutAt == null ? "" : " (" + cutAt + ")")
+                                        : "the journal is intact: " + total + " events, digest " + digest
+                                                + " verified"));
                 return ExitCodes.OK;
             }
             long t0 = System.nanoTime();
@@ -76,30 +90,43 @@ final class JournalCommands {
             double ms = (System.nanoTime() - t0) / 1e6;
             if (!res.ok()) {
                 Replay.Divergence d = res.divergence();
-                ctx.err().println("ballast: replay diverged at event " + d.eventNumber() + ": the journal has " + d.expected()
-                        + ", the replay gave " + d.actual());
+                ctx.err()
+                        .println("ballast: replay diverged at event " + d.eventNumber() + ": the journal has "
+                                + d.expected() + ", the replay gave " + d.actual());
                 return ExitCodes.REPLAY_DIVERGED;
             }
             String rate = String.format(Locale.ROOT, "%.1f M events/s", res.events() / Math.max(ms, 0.001) / 1e3);
             if (cutShort || res.truncated()) {
-                ctx.out().println("replayed " + res.events() + " of " + total + " events (" + res.migrations()
-                        + " migration(s)): every decision matches; the journal was cut short there"
-                        + (cutAt == null ? "" : " (" + cutAt + ")") + " [" + rate + "]");
+                ctx.out()
+                        .println("replayed " + res.events() + " of " + total + " events (" + res.migrations()
+                                + " migration(s)): every decision matches; the journal was cut short there"
+                                + (cutAt == null ? "" : " (" + cutAt + ")") + " [" + rate + "]");
             } else {
-                ctx.out().println("replayed " + res.events() + " events (" + res.migrations() + " migration(s)): every decision matches, digest "
-                        + digest + " [" + rate + "]");
+                ctx.out()
+                        .println("replayed " + res.events() + " events (" + res.migrations()
+                                + " migration(s)): every decision matches, digest " + digest + " [" + rate + "]");
             }
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "inspect", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
-            description = {"Tells one page's history, or the state of the run at one event.",
+    @Command(
+            name = "inspect",
+            mixinStandardHelpOptions = true,
+            usageHelpAutoWidth = true,
+            description = {
+                "Tells one page's history, or the state of the run at one event.",
                 "",
                 "--page PFN: every time the page was dirtied, hinted, ballooned, sent or skipped, and why; the tool for "
                         + "'why was this page sent twice, skipped, lost?'. --at EVENT: phase, pass, pages left and counters "
-                        + "just after that event, found through the journal's index and state checkpoints."},
-            footer = {"", "Examples:", "  ballast inspect runs/…-hint-s1 --page 0x1234", "  ballast inspect runs/…-hint-s1 --at 100000"})
+                        + "just after that event, found through the journal's index and state checkpoints."
+            },
+            footer = {
+                "",
+                "Examples:",
+                "  ballast inspect runs/…-hint-s1 --page 0x1234",
+                "  ballast inspect runs/…-hint-s1 --at 100000"
+            })
     static final class InspectCommand implements Callable<Integer> {
         private final Context ctx;
 
@@ -110,17 +137,25 @@ final class JournalCommands {
         What what;
 
         static final class What {
-            @Option(names = "--page", paramLabel = "PFN", description = "A guest page frame number (0x… hex or decimal).")
+            @Option(
+                    names = "--page",
+                    paramLabel = "PFN",
+                    description = "A guest page frame number (0x… hex or decimal).")
             String page;
 
             @Option(names = "--at", paramLabel = "EVENT", description = "An event number.")
             Long at;
 
-            @Option(names = "--events", paramLabel = "FROM[:COUNT]", description = "Print events from FROM (20 by default).")
+            @Option(
+                    names = "--events",
+                    paramLabel = "FROM[:COUNT]",
+                    description = "Print events from FROM (20 by default).")
             String events;
         }
 
-        InspectCommand(Context ctx) { this.ctx = ctx; }
+        InspectCommand(Context ctx) {
+            this.ctx = ctx;
+        }
 
         @Override
         public Integer call() {
@@ -130,11 +165,13 @@ final class JournalCommands {
                     throw new UsageException("--at " + what.at + ": the journal holds events 0 to " + (r.events() - 1));
                 }
                 if (what.page != null && JournalQueries.manifest(r).layout().indexOfPfn(parsePfn(what.page)) < 0) {
-                    throw new UsageException("--page " + what.page + ": not a RAM page of this guest (" + JournalQueries.manifest(r).layout() + ")");
+                    throw new UsageException("--page " + what.page + ": not a RAM page of this guest ("
+                            + JournalQueries.manifest(r).layout() + ")");
                 }
             }
             if (what.page != null) {
-                for (String line : JournalQueries.pageHistory(dir, parsePfn(what.page))) ctx.out().println(line);
+                for (String line : JournalQueries.pageHistory(dir, parsePfn(what.page)))
+                    ctx.out().println(line);
             } else if (what.at != null) {
                 long t0 = System.nanoTime();
                 RunState s = JournalQueries.stateAt(dir, what.at);
@@ -157,9 +194,13 @@ final class JournalCommands {
             } catch (NumberFormatException e) {
                 throw new UsageException("--events " + spec + ": expected FROM or FROM:COUNT");
             }
-            if (count < 1) throw new UsageException("--events " + spec + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
+            if (count < 1)
+                throw new UsageException(
+                        "--events " + spec + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
             try (JournalReader r = JournalReader.open(dir)) {
-                if (from < 0 || from >= r.events()) throw new UsageException("--events " + spec + ": the journal holds events 0 to " + (r.events() - 1));
+                if (from < 0 || from >= r.events())
+                    throw new UsageException(
+                            "--events " + spec + ": the journal holds events 0 to " + (r.events() - 1));
                 r.seek(from);
                 StringBuilder sb = new StringBuilder();
                 for (long i = 0; i < count && r.next(); i++) {
@@ -186,14 +227,24 @@ final class JournalCommands {
     /** The width of the label that begins each line of {@link RunState#describe()}. */
     static final int STATE_LABEL_WIDTH = 14;
 
-    @Command(name = "diff", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
-            description = {"Says where two journals first differ and how their runs differ.",
+    @Command(
+            name = "diff",
+            mixinStandardHelpOptions = true,
+            usageHelpAutoWidth = true,
+            description = {
+                "Says where two journals first differ and how their runs differ.",
                 "",
                 "For the same scenario under two policies, two seeds, or a run and its replay. Prints the settings that "
                         + "differ, the first event that differs, and the end figures that differ; nothing that is the same. "
-                        + "When and with which version each journal was written is shown but does not make the runs differ."},
-            footer = {"", "Exit codes (as diff(1)):", "  0  the runs are the same: same settings, same events",
-                "  1  the runs differ", "  2  bad command line, or a journal is damaged or unreadable (the position is named)"})
+                        + "When and with which version each journal was written is shown but does not make the runs differ."
+            },
+            footer = {
+                "",
+                "Exit codes (as diff(1)):",
+                "  0  the runs are the same: same settings, same events",
+                "  1  the runs differ",
+                "  2  bad command line, or a journal is damaged or unreadable (the position is named)"
+            })
     static final class DiffCommand implements Callable<Integer> {
         private final Context ctx;
 
@@ -203,7 +254,9 @@ final class JournalCommands {
         @Parameters(index = "1", paramLabel = "JOURNAL_B")
         Path right;
 
-        DiffCommand(Context ctx) { this.ctx = ctx; }
+        DiffCommand(Context ctx) {
+            this.ctx = ctx;
+        }
 
         @Override
         public Integer call() {
@@ -224,7 +277,8 @@ final class JournalCommands {
         /** The diff as the terminal shows it: the header keys that differ, the first differing event, the end figures side by side. */
         static List<String> lines(JournalQueries.Diff d) {
             List<String> out = new ArrayList<>();
-            for (JournalQueries.HeaderChange h : d.header()) out.add("header " + h.key() + ": " + h.left() + " | " + h.right());
+            for (JournalQueries.HeaderChange h : d.header())
+                out.add("header " + h.key() + ": " + h.left() + " | " + h.right());
             JournalQueries.EventChange e = d.firstEvent();
             if (e == null) {
                 out.add("the event streams are the same (" + d.events() + " events)");
@@ -237,7 +291,8 @@ final class JournalCommands {
             for (JournalQueries.StateChange c : d.atEnd()) {
                 String r = c.right();
                 // the right column drops the line's label, which the left one already shows
-                out.add(String.format(Locale.ROOT, "  %-60s | %s", c.left(), r.substring(Math.min(STATE_LABEL_WIDTH, r.length()))));
+                out.add(String.format(
+                        Locale.ROOT, "  %-60s | %s", c.left(), r.substring(Math.min(STATE_LABEL_WIDTH, r.length()))));
             }
             return out;
         }

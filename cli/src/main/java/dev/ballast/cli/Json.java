@@ -1,16 +1,16 @@
 package dev.ballast.cli;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.ballast.core.run.BalloonMessages;
-import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.FailPoint;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ballast.core.run.RunReport;
 
 /**
  * The one JSON mapper of the command line. Records serialize as objects with their components in
@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  * them ({@code "40%"}, {@code "pfn"}), as the journal header's {@code scenario} has always held them.
  */
 final class Json {
-    private Json() { }
+    private Json() {}
 
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(SerializationFeature.INDENT_OUTPUT)
@@ -35,5 +35,5 @@ final class Json {
             .build();
 
     @JsonNaming(PropertyNamingStrategies.KebabCaseStrategy.class)
-    private abstract static class QemuNames { }
+    private abstract static class QemuNames {}
 }

@@ -22,14 +22,17 @@ import java.util.Locale;
 final class OutputFile {
     /** What a command writes. */
     enum Kind {
-        HTML("an HTML file"), JSON("a JSON file");
+        HTML("an HTML file"),
+        JSON("a JSON file");
 
         final String description;
 
-        Kind(String description) { this.description = description; }
+        Kind(String description) {
+            this.description = description;
+        }
     }
 
-    private OutputFile() { }
+    private OutputFile() {}
 
     /**
      * Checks {@code file} as the output of {@code option}; throws a {@link UsageException} naming the option and the
@@ -43,23 +46,29 @@ final class OutputFile {
         for (Path in : inputs) {
             Path i = in.toAbsolutePath().normalize();
             if (abs.equals(i)) throw new UsageException(where + ": is one of the command's inputs; name another file");
-            if (abs.startsWith(i)) throw new UsageException(where + ": is inside " + in + ", which the command reads or writes; name a file elsewhere");
+            if (abs.startsWith(i))
+                throw new UsageException(
+                        where + ": is inside " + in + ", which the command reads or writes; name a file elsewhere");
         }
         Path parent = abs.getParent();
         for (Path p = parent; p != null; p = p.getParent()) {
-            if (isJournal(p)) throw new UsageException(where + ": is inside the journal " + p + "; name a file elsewhere");
+            if (isJournal(p))
+                throw new UsageException(where + ": is inside the journal " + p + "; name a file elsewhere");
         }
         Path existing = parent;
         while (existing != null && !Files.exists(existing)) existing = existing.getParent();
         if (existing == null || !Files.isDirectory(existing)) {
-            throw new UsageException(where + ": no such directory (" + (existing == null ? parent : existing) + " is not a directory)");
+            throw new UsageException(
+                    where + ": no such directory (" + (existing == null ? parent : existing) + " is not a directory)");
         }
-        if (!Files.isWritable(existing)) throw new UsageException(where + ": cannot write in " + existing + " (permission denied)");
+        if (!Files.isWritable(existing))
+            throw new UsageException(where + ": cannot write in " + existing + " (permission denied)");
         if (Files.exists(abs)) {
             if (!Files.isRegularFile(abs)) throw new UsageException(where + ": is not a regular file");
             if (!Files.isWritable(abs)) throw new UsageException(where + ": cannot overwrite it (permission denied)");
             if (!force && !isOfKind(abs, kind)) {
-                throw new UsageException(where + ": exists and is not " + kind.description + "; refusing to overwrite it (--force to do so)");
+                throw new UsageException(where + ": exists and is not " + kind.description
+                        + "; refusing to overwrite it (--force to do so)");
             }
         }
         return file;

@@ -3,7 +3,6 @@ package dev.ballast.cli;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.Units;
-
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -65,10 +64,17 @@ final class ProgressLine implements Backend.Progress, AutoCloseable {
         return format(label, phase, iteration, fractionDone, transferredBytes, null);
     }
 
-    static String format(String label, String phase, int iteration, double fractionDone, long transferredBytes, String activity) {
+    static String format(
+            String label, String phase, int iteration, double fractionDone, long transferredBytes, String activity) {
         double pct = Math.max(0, Math.min(100, fractionDone * 100));
-        return String.format(Locale.ROOT, "%s%-13s iteration %-3d %5.1f%%  %s sent",
-                label.isEmpty() ? "" : label + "  ", phase, iteration, pct, Units.formatBytes(transferredBytes))
+        return String.format(
+                        Locale.ROOT,
+                        "%s%-13s iteration %-3d %5.1f%%  %s sent",
+                        label.isEmpty() ? "" : label + "  ",
+                        phase,
+                        iteration,
+                        pct,
+                        Units.formatBytes(transferredBytes))
                 + (activity == null ? "" : "  " + activity);
     }
 
@@ -77,13 +83,18 @@ final class ProgressLine implements Backend.Progress, AutoCloseable {
         return (type, timeNs, a, b, c) -> {
             events.publish(type, timeNs, a, b, c);
             switch (type) {
-                case SYNC_BEGIN -> { if (a > 0) activity(paused ? "stop-and-copy, guest paused: syncing dirty log" : "syncing dirty log"); }
-                case SYNC_END -> { if (a > 0) activity(paused ? "stop-and-copy, guest paused" : null); }
+                case SYNC_BEGIN -> {
+                    if (a > 0)
+                        activity(paused ? "stop-and-copy, guest paused: syncing dirty log" : "syncing dirty log");
+                }
+                case SYNC_END -> {
+                    if (a > 0) activity(paused ? "stop-and-copy, guest paused" : null);
+                }
                 case GUEST_RUN_STATE -> {
                     paused = a == 1;
                     activity(paused ? "stop-and-copy, guest paused" : null);
                 }
-                default -> { }
+                default -> {}
             }
         };
     }

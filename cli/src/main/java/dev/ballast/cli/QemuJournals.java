@@ -5,7 +5,6 @@ import dev.ballast.journal.JournalDigest;
 import dev.ballast.qemu.tap.QemuManifest;
 import dev.ballast.qemu.tap.QemuStreamJournal;
 import dev.ballast.replay.JournalRecorder;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,12 +65,24 @@ final class QemuJournals implements QemuStreamJournal.Opener, AutoCloseable {
     void warmUp() throws IOException {
         Path tmp = Files.createTempDirectory("ballast-warmup");
         try {
-            var layout = dev.ballast.core.mem.RamLayout.of(java.util.List.of(new dev.ballast.core.mem.RamLayout.Spec("warm-up", 0, 1)));
-            var m = new dev.ballast.core.run.RunManifest(QemuManifest.BACKEND, "warm-up", "qemu", 0, layout,
-                    dev.ballast.core.engine.EngineConfig.defaults(), new dev.ballast.core.engine.GuestFeatures(false, false, false, 0),
+            var layout = dev.ballast.core.mem.RamLayout.of(
+                    java.util.List.of(new dev.ballast.core.mem.RamLayout.Spec("warm-up", 0, 1)));
+            var m = new dev.ballast.core.run.RunManifest(
+                    QemuManifest.BACKEND,
+                    "warm-up",
+                    "qemu",
+                    0,
+                    layout,
+                    dev.ballast.core.engine.EngineConfig.defaults(),
+                    new dev.ballast.core.engine.GuestFeatures(false, false, false, 0),
                     dev.ballast.core.run.CostProfile.defaults());
             try (JournalRecorder r = new JournalRecorder(tmp.resolve("j"), m, Map.of())) {
-                r.publish(dev.ballast.core.event.EventType.QEMU_PAGE, 0, 0, 0, dev.ballast.core.event.EventType.QemuPage.c(true, 9));
+                r.publish(
+                        dev.ballast.core.event.EventType.QEMU_PAGE,
+                        0,
+                        0,
+                        0,
+                        dev.ballast.core.event.EventType.QemuPage.c(true, 9));
             }
         } finally {
             try (var walk = Files.walk(tmp)) {

@@ -2,14 +2,13 @@ package dev.ballast.cli;
 
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Units;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /** Human-readable text of run reports: the summary of {@code run} and the table of {@code compare}. */
 final class ReportText {
-    private ReportText() { }
+    private ReportText() {}
 
     /** The summary of one run, a few aligned lines. */
     static String summary(RunReport r) {
@@ -19,48 +18,74 @@ final class ReportText {
         line(sb, "downtime", downtime(r));
         line(sb, "setup", ms(r.setupTimeMs()) + " ms");
         line(sb, "iterations", Integer.toString(r.iterations()));
-        line(sb, "transferred", Units.formatBytes(r.transferredBytes()) + " (" + count(r.transferredBytes()) + " bytes)");
+        line(
+                sb,
+                "transferred",
+                Units.formatBytes(r.transferredBytes()) + " (" + count(r.transferredBytes()) + " bytes)");
         if (r.pages() != null) {
             var p = r.pages();
-            line(sb, "pages", "normal " + count(p.normal()) + ", zero " + count(p.zero())
-                    + ", skipped balloon " + count(p.skippedBalloon()) + ", skipped free " + count(p.skippedFree())
-                    + ", resent " + count(p.resent()));
+            line(
+                    sb,
+                    "pages",
+                    "normal " + count(p.normal()) + ", zero " + count(p.zero())
+                            + ", skipped balloon " + count(p.skippedBalloon()) + ", skipped free "
+                            + count(p.skippedFree())
+                            + ", resent " + count(p.resent()));
         }
         if (r.hints() != null && r.hints().requests() > 0) {
             var h = r.hints();
-            line(sb, "hints", "requests " + count(h.requests()) + ", ranges " + count(h.ranges()) + ", pages "
-                    + count(h.pages()) + " (applied " + count(h.applied()) + ", rejected " + count(h.rejected()) + ")");
+            line(
+                    sb,
+                    "hints",
+                    "requests " + count(h.requests()) + ", ranges " + count(h.ranges()) + ", pages " + count(h.pages())
+                            + " (applied " + count(h.applied()) + ", rejected " + count(h.rejected()) + ")");
         }
-        if (r.balloon() != null && (r.balloon().inflatedPages() > 0 || r.balloon().deflatedPages() > 0
-                || r.balloon().skipActive() || r.balloon().skipOff() != null)) {
+        if (r.balloon() != null
+                && (r.balloon().inflatedPages() > 0
+                        || r.balloon().deflatedPages() > 0
+                        || r.balloon().skipActive()
+                        || r.balloon().skipOff() != null)) {
             var b = r.balloon();
-            line(sb, "balloon", "inflated " + count(b.inflatedPages()) + ", deflated " + count(b.deflatedPages())
-                    + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off")
-                    + (b.skipOff() != null ? " (" + b.skipOff() + ")" : ""));
+            line(
+                    sb,
+                    "balloon",
+                    "inflated " + count(b.inflatedPages()) + ", deflated " + count(b.deflatedPages())
+                            + ", rejected " + count(b.rejected()) + ", skip " + (b.skipActive() ? "active" : "off")
+                            + (b.skipOff() != null ? " (" + b.skipOff() + ")" : ""));
         }
         if (r.postcopy() != null) postcopy(sb, r.postcopy());
         if (r.attempts() != null && r.attempts().size() > 1) {
             int i = 1;
             for (RunReport.Attempt a : r.attempts()) {
-                line(sb, i == 1 ? "attempts" : "", i++ + ". " + a.outcome() + (a.cause() == null ? "" : " (" + a.cause() + ")")
-                        + ", " + ms(a.timeMs()) + " ms, " + Units.formatBytes(a.transferredBytes()));
+                line(
+                        sb,
+                        i == 1 ? "attempts" : "",
+                        i++ + ". " + a.outcome() + (a.cause() == null ? "" : " (" + a.cause() + ")") + ", "
+                                + ms(a.timeMs()) + " ms, " + Units.formatBytes(a.transferredBytes()));
             }
         }
         if (r.hops() != null && r.hops().size() > 1) {
             int i = 1;
             for (RunReport hop : r.hops()) {
-                line(sb, i == 1 ? "hops" : "", i++ + ". " + hop.outcome() + ", " + ms(hop.totalTimeMs()) + " ms, downtime "
-                        + ms(hop.downtimeMs()) + " ms" + (hop.downtimeExceeded() ? " (over the limit)" : "") + ", "
-                        + Units.formatBytes(hop.transferredBytes()) + ", verify "
-                        + verifyWord(hop));
+                line(
+                        sb,
+                        i == 1 ? "hops" : "",
+                        i++ + ". " + hop.outcome() + ", " + ms(hop.totalTimeMs()) + " ms, downtime "
+                                + ms(hop.downtimeMs()) + " ms" + (hop.downtimeExceeded() ? " (over the limit)" : "")
+                                + ", "
+                                + Units.formatBytes(hop.transferredBytes()) + ", verify "
+                                + verifyWord(hop));
             }
         }
         var v = r.verify();
         if (v != null && notRun(r)) {
             line(sb, "verify", "not run (the migration did not complete)");
         } else if (v != null) {
-            line(sb, "verify", verifyWord(r) + " (" + count(v.checkedPages()) + " pages checked, "
-                    + count(v.mismatchedPages()) + " mismatched)" + (v.ok() || v.violation() == null ? "" : ": " + v.violation()));
+            line(
+                    sb,
+                    "verify",
+                    verifyWord(r) + " (" + count(v.checkedPages()) + " pages checked, " + count(v.mismatchedPages())
+                            + " mismatched)" + (v.ok() || v.violation() == null ? "" : ": " + v.violation()));
         }
         if (r.journal() != null && r.journal().path() != null) {
             line(sb, "journal", r.journal().path() + " (" + count(r.journal().events()) + " events)");
@@ -77,35 +102,65 @@ final class ReportText {
         StringBuilder sb = new StringBuilder(ms(r.downtimeMs())).append(" ms");
         if (r.downtimeLimitMs() > 0) {
             sb.append(" (");
-            if (r.expectedDowntimeMs() >= 0) sb.append("expected ").append(ms(r.expectedDowntimeMs())).append(" ms, ");
+            if (r.expectedDowntimeMs() >= 0)
+                sb.append("expected ").append(ms(r.expectedDowntimeMs())).append(" ms, ");
             sb.append("limit ").append(ms(r.downtimeLimitMs())).append(" ms)");
         }
         if (r.downtimeExceeded() && r.hops() != null && r.hops().size() > 1) {
             sb.append(" OVER THE LIMIT in a hop (the hops' downtimes are summed here; each hop's limit is its own)");
         } else if (r.downtimeExceeded()) {
-            sb.append(" OVER THE LIMIT by ").append(ms(r.downtimeMs() - r.downtimeLimitMs())).append(" ms");
+            sb.append(" OVER THE LIMIT by ")
+                    .append(ms(r.downtimeMs() - r.downtimeLimitMs()))
+                    .append(" ms");
         }
         return sb.toString();
     }
 
     /** Postcopy's lines: the switch-over, what went before and after it, the faults. */
     private static void postcopy(StringBuilder sb, RunReport.Postcopy p) {
-        line(sb, "postcopy", "switch-over " + ms(p.switchOverMs()) + " ms, " + count(p.discardedPages()) + " pages discarded"
-                + (p.balloonBitmapBytes() > 0 ? ", balloon bitmap " + Units.formatBytes(p.balloonBitmapBytes()) : "")
-                + (p.recoveries() > 0 ? ", " + p.recoveries() + " recover" + (p.recoveries() == 1 ? "y" : "ies") : ""));
-        line(sb, "", "sent " + Units.formatBytes(p.bytesBeforeSwitchOver()) + " before, " + Units.formatBytes(p.postcopyBytes())
-                + " after; " + count(p.postcopyRequests()) + " pages requested" + (p.unservedRequests() > 0
-                ? " (" + count(p.unservedRequests()) + " not served)" : ""));
-        line(sb, "faults", count(p.faults()) + (p.zeroPlaced() > 0 ? " (+" + count(p.zeroPlaced()) + " placed as zero)" : "")
-                + ", latency median " + ms(p.faultLatencyMedianMs()) + " ms, p99 " + ms(p.faultLatencyP99Ms()) + " ms, max "
-                + ms(p.faultLatencyMaxMs()) + " ms; guest stalled " + ms(p.lostProgressMs()) + " ms");
+        line(
+                sb,
+                "postcopy",
+                "switch-over " + ms(p.switchOverMs()) + " ms, " + count(p.discardedPages()) + " pages discarded"
+                        + (p.balloonBitmapBytes() > 0
+                                ? ", balloon bitmap " + Units.formatBytes(p.balloonBitmapBytes())
+                                : "")
+                        + (p.recoveries() > 0
+                                ? ", " + p.recoveries() + " recover" + (p.recoveries() == 1 ? "y" : "ies")
+                                : ""));
+        line(
+                sb,
+                "",
+                "sent " + Units.formatBytes(p.bytesBeforeSwitchOver()) + " before, "
+                        + Units.formatBytes(p.postcopyBytes())
+                        + " after; " + count(p.postcopyRequests()) + " pages requested"
+                        + (p.unservedRequests() > 0 ? " (" + count(p.unservedRequests()) + " not served)" : ""));
+        line(
+                sb,
+                "faults",
+                count(p.faults()) + (p.zeroPlaced() > 0 ? " (+" + count(p.zeroPlaced()) + " placed as zero)" : "")
+                        + ", latency median " + ms(p.faultLatencyMedianMs()) + " ms, p99 " + ms(p.faultLatencyP99Ms())
+                        + " ms, max "
+                        + ms(p.faultLatencyMaxMs()) + " ms; guest stalled " + ms(p.lostProgressMs()) + " ms");
     }
 
     /** The table of a comparison, one row per policy; percentages are of the {@code legacy} row when there is one. */
     static String compareTable(List<RunReport> reports) {
-        RunReport legacy = reports.stream().filter(r -> "legacy".equals(r.policy())).findFirst().orElse(null);
-        List<String> header = new ArrayList<>(List.of("policy", "total ms", "downtime ms", "iter", "transferred",
-                "normal", "zero", "skip-balloon", "skip-free", "verify"));
+        RunReport legacy = reports.stream()
+                .filter(r -> "legacy".equals(r.policy()))
+                .findFirst()
+                .orElse(null);
+        List<String> header = new ArrayList<>(List.of(
+                "policy",
+                "total ms",
+                "downtime ms",
+                "iter",
+                "transferred",
+                "normal",
+                "zero",
+                "skip-balloon",
+                "skip-free",
+                "verify"));
         if (legacy != null) {
             header.add("time %legacy");
             header.add("bytes %legacy");
@@ -113,10 +168,16 @@ final class ReportText {
         List<List<String>> rows = new ArrayList<>();
         for (RunReport r : reports) {
             var p = r.pages();
-            List<String> row = new ArrayList<>(List.of(r.policy(), ms(r.totalTimeMs()), ms(r.downtimeMs()),
-                    Integer.toString(r.iterations()), Units.formatBytes(r.transferredBytes()),
-                    p == null ? "-" : count(p.normal()), p == null ? "-" : count(p.zero()),
-                    p == null ? "-" : count(p.skippedBalloon()), p == null ? "-" : count(p.skippedFree()),
+            List<String> row = new ArrayList<>(List.of(
+                    r.policy(),
+                    ms(r.totalTimeMs()),
+                    ms(r.downtimeMs()),
+                    Integer.toString(r.iterations()),
+                    Units.formatBytes(r.transferredBytes()),
+                    p == null ? "-" : count(p.normal()),
+                    p == null ? "-" : count(p.zero()),
+                    p == null ? "-" : count(p.skippedBalloon()),
+                    p == null ? "-" : count(p.skippedFree()),
                     verifyWord(r)));
             if (legacy != null) {
                 row.add(percent(r.totalTimeMs(), legacy.totalTimeMs()));
@@ -136,8 +197,16 @@ final class ReportText {
         List<RunReport> first = rounds.getFirst();
         int legacyIndex = -1;
         for (int i = 0; i < first.size(); i++) if ("legacy".equals(first.get(i).policy())) legacyIndex = i;
-        List<String> header = new ArrayList<>(List.of("policy", "total ms (range)", "downtime ms (range)", "iter",
-                "transferred", "normal", "zero", "skip-free", "verify"));
+        List<String> header = new ArrayList<>(List.of(
+                "policy",
+                "total ms (range)",
+                "downtime ms (range)",
+                "iter",
+                "transferred",
+                "normal",
+                "zero",
+                "skip-free",
+                "verify"));
         if (legacyIndex >= 0) {
             header.add("time %legacy (range)");
             header.add("bytes %legacy (range)");
@@ -146,20 +215,37 @@ final class ReportText {
         for (int i = 0; i < first.size(); i++) {
             int p = i;
             List<RunReport> runs = rounds.stream().map(r -> r.get(p)).toList();
-            long failed = runs.stream().filter(r -> r.verify() != null && !r.verify().ok()).count();
-            List<String> row = new ArrayList<>(List.of(first.get(i).policy(),
+            long failed = runs.stream()
+                    .filter(r -> r.verify() != null && !r.verify().ok())
+                    .count();
+            List<String> row = new ArrayList<>(List.of(
+                    first.get(i).policy(),
                     withRange(runs.stream().mapToDouble(RunReport::totalTimeMs).toArray()),
                     withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray()),
-                    Long.toString(Math.round(median(runs.stream().mapToDouble(RunReport::iterations).toArray()))),
-                    Units.formatBytes(Math.round(median(runs.stream().mapToDouble(RunReport::transferredBytes).toArray()))),
-                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().normal()).toArray()))),
-                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().zero()).toArray()))),
-                    count(Math.round(median(runs.stream().mapToDouble(r -> r.pages() == null ? 0 : r.pages().skippedFree()).toArray()))),
+                    Long.toString(Math.round(median(
+                            runs.stream().mapToDouble(RunReport::iterations).toArray()))),
+                    Units.formatBytes(Math.round(median(runs.stream()
+                            .mapToDouble(RunReport::transferredBytes)
+                            .toArray()))),
+                    count(Math.round(median(runs.stream()
+                            .mapToDouble(r -> r.pages() == null ? 0 : r.pages().normal())
+                            .toArray()))),
+                    count(Math.round(median(runs.stream()
+                            .mapToDouble(r -> r.pages() == null ? 0 : r.pages().zero())
+                            .toArray()))),
+                    count(Math.round(median(runs.stream()
+                            .mapToDouble(r -> r.pages() == null ? 0 : r.pages().skippedFree())
+                            .toArray()))),
                     failed == 0 ? "ok" : "FAILED " + failed + "/" + runs.size()));
             if (legacyIndex >= 0) {
                 int l = legacyIndex;
-                row.add(percentRange(rounds.stream().mapToDouble(r -> ratio(r.get(p).totalTimeMs(), r.get(l).totalTimeMs())).toArray()));
-                row.add(percentRange(rounds.stream().mapToDouble(r -> ratio(r.get(p).transferredBytes(), r.get(l).transferredBytes())).toArray()));
+                row.add(percentRange(rounds.stream()
+                        .mapToDouble(r -> ratio(r.get(p).totalTimeMs(), r.get(l).totalTimeMs()))
+                        .toArray()));
+                row.add(percentRange(rounds.stream()
+                        .mapToDouble(
+                                r -> ratio(r.get(p).transferredBytes(), r.get(l).transferredBytes()))
+                        .toArray()));
             }
             rows.add(row);
         }
@@ -185,7 +271,10 @@ final class ReportText {
     }
 
     private static String percentRange(double[] ratios) {
-        double[] v = java.util.Arrays.stream(ratios).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        double[] v = java.util.Arrays.stream(ratios)
+                .filter(d -> !Double.isNaN(d))
+                .sorted()
+                .toArray();
         if (v.length == 0) return "-";
         return String.format(Locale.ROOT, "%.1f%% (%.1f-%.1f)", 100 * median(v), 100 * v[0], 100 * v[v.length - 1]);
     }
@@ -195,7 +284,8 @@ final class ReportText {
         int[] width = new int[header.size()];
         for (int c = 0; c < width.length; c++) {
             width[c] = header.get(c).length();
-            for (List<String> row : rows) width[c] = Math.max(width[c], row.get(c).length());
+            for (List<String> row : rows)
+                width[c] = Math.max(width[c], row.get(c).length());
         }
         StringBuilder sb = new StringBuilder();
         appendRow(sb, header, width);

@@ -3,14 +3,13 @@ package dev.ballast.cli;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BackendOptions;
-import dev.ballast.core.run.RunReport;
-import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.RunManifest;
+import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
+import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.Units;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.replay.JournalRecorder;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -20,10 +19,11 @@ import java.util.List;
 
 /** What {@code run} and {@code compare} share: running one scenario with progress, and writing JSON. */
 final class Runs {
-    private Runs() { }
+    private Runs() {}
 
     /** Runs the scenario, checked by the backend beforehand, with a progress line and its journal. */
-    static RunReport run(Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
+    static RunReport run(
+            Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
         JournalRecorder recorder = null;
         Object previous = onInterrupt(ctx, journalDir);
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
@@ -34,8 +34,12 @@ final class Runs {
             RunReport r = backend.run(scenario, options, line == null ? events : line.watching(events), progress);
             if (recorder == null) return r;
             recorder.close();
-            return RunReports.withJournal(r, new RunReport.Journal(recorder.directory().toString(), recorder.events(),
-                    JournalDigest.toHex(recorder.digest())));
+            return RunReports.withJournal(
+                    r,
+                    new RunReport.Journal(
+                            recorder.directory().toString(),
+                            recorder.events(),
+                            JournalDigest.toHex(recorder.digest())));
         } finally {
             if (recorder != null) recorder.close();
             if (previous != null) {
@@ -60,14 +64,20 @@ final class Runs {
         PrintStream err = ctx.err();
         Runnable onCtrlC = () -> {
             err.println();
-            err.println("ballast: interrupted" + (journalDir == null ? "" : ": the journal " + journalDir
-                    + " is cut short but replayable up to its last complete event (ballast replay " + journalDir + ")"));
+            err.println("ballast: interrupted"
+                    + (journalDir == null
+                            ? ""
+                            : ": the journal " + journalDir
+                                    + " is cut short but replayable up to its last complete event (ballast replay "
+                                    + journalDir + ")"));
             err.flush();
             Runtime.getRuntime().halt(INTERRUPTED);
         };
         try {
             Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
-            Object handler = java.lang.reflect.Proxy.newProxyInstance(handlerType.getClassLoader(), new Class<?>[] {handlerType},
+            Object handler = java.lang.reflect.Proxy.newProxyInstance(
+                    handlerType.getClassLoader(),
+                    new Class<?>[] {handlerType},
                     (proxy, m, args) -> switch (m.getName()) {
                         case "handle" -> {
                             onCtrlC.run();
@@ -91,7 +101,8 @@ final class Runs {
         Class<?> signal = Class.forName("sun.misc.Signal");
         Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
         try {
-            return signal.getMethod("handle", signal, handlerType).invoke(null, signal.getConstructor(String.class).newInstance("INT"), handler);
+            return signal.getMethod("handle", signal, handlerType)
+                    .invoke(null, signal.getConstructor(String.class).newInstance("INT"), handler);
         } catch (java.lang.reflect.InvocationTargetException e) {
             if (e.getCause() instanceof IllegalArgumentException iae) throw iae;
             throw e;
@@ -107,7 +118,8 @@ final class Runs {
         if (!journal.enabled()) return null;
         String name = s.backend() + "-" + s.workload().toString().replaceAll("[^A-Za-z0-9.=-]+", "_") + "-"
                 + s.policy().replace('+', '_') + "-s" + s.seed();
-        if (journal.dir() != null) return onePerPolicy ? journal.dir().resolve(s.policy().replace('+', '_')) : journal.dir();
+        if (journal.dir() != null)
+            return onePerPolicy ? journal.dir().resolve(s.policy().replace('+', '_')) : journal.dir();
         Path runs = Path.of(ctx.env().getOrDefault("BALLAST_RUNS", "runs"));
         String stamp = STAMP.format(java.time.LocalDateTime.now());
         Path dir = runs.resolve(stamp + "-" + name);
@@ -115,7 +127,8 @@ final class Runs {
         return dir;
     }
 
-    private static final java.time.format.DateTimeFormatter STAMP = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+    private static final java.time.format.DateTimeFormatter STAMP =
+            java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
     private static java.util.Map<String, String> journalExtras(Scenario s) {
         java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -130,7 +143,6 @@ final class Runs {
         return m;
     }
 
-
     /**
      * One line on stderr for each optimization that the scenarios' policies give up on this guest
      * (balloon skip without MUST_TELL_HOST), naming the policies; the reports keep it too.
@@ -139,20 +151,39 @@ final class Runs {
         java.util.Map<String, java.util.List<String>> policiesByReason = new java.util.LinkedHashMap<>();
         for (Scenario s : scenarios) {
             String off = s.balloonSkipOff();
-            if (off != null) policiesByReason.computeIfAbsent(off, k -> new java.util.ArrayList<>()).add(s.policy());
+            if (off != null)
+                policiesByReason
+                        .computeIfAbsent(off, k -> new java.util.ArrayList<>())
+                        .add(s.policy());
         }
-        policiesByReason.forEach((reason, policies) -> ctx.err().println("ballast: " + (policies.size() == 1 ? "policy " : "policies ")
-                + String.join(", ", policies) + ": balloon skip is off: " + reason));
+        policiesByReason.forEach((reason, policies) -> ctx.err()
+                .println("ballast: " + (policies.size() == 1 ? "policy " : "policies ") + String.join(", ", policies)
+                        + ": balloon skip is off: " + reason));
         ctx.err().flush();
     }
 
     /** The line that says what is about to run. */
-    static String header(String command, Backend backend, Scenario s, String policies, CostProfiles.Resolved profile,
-                         BackendOptions options) {
-        StringBuilder sb = new StringBuilder("ballast ").append(command).append(": ").append(s.backend())
-                .append(", ").append(Units.formatBytes(s.guestMemBytes())).append(" guest, workload ").append(s.workload())
-                .append(", policy ").append(policies).append(", seed ").append(s.seed())
-                .append(", bandwidth ").append(s.bandwidthBitsPerSec() == 0 ? "unlimited" : bits(s.bandwidthBitsPerSec()));
+    static String header(
+            String command,
+            Backend backend,
+            Scenario s,
+            String policies,
+            CostProfiles.Resolved profile,
+            BackendOptions options) {
+        StringBuilder sb = new StringBuilder("ballast ")
+                .append(command)
+                .append(": ")
+                .append(s.backend())
+                .append(", ")
+                .append(Units.formatBytes(s.guestMemBytes()))
+                .append(" guest, workload ")
+                .append(s.workload())
+                .append(", policy ")
+                .append(policies)
+                .append(", seed ")
+                .append(s.seed())
+                .append(", bandwidth ")
+                .append(s.bandwidthBitsPerSec() == 0 ? "unlimited" : bits(s.bandwidthBitsPerSec()));
         if (options.preallocate()) sb.append(", destination memory preallocated");
         if (backend.usesCostProfile()) sb.append("\ncost profile: ").append(profile.description());
         return sb.toString();
@@ -195,7 +226,8 @@ final class Runs {
     /** One line naming the first broken invariant and page. */
     static String violation(RunReport r) {
         var v = r.verify();
-        String what = v.violation() != null ? v.violation()
+        String what = v.violation() != null
+                ? v.violation()
                 : "verify failed: " + v.mismatchedPages() + " of " + v.checkedPages() + " pages mismatched";
         return "invariant broken (policy " + r.policy() + ", seed " + r.seed() + "): " + what.replace('\n', ' ');
     }

@@ -5,9 +5,6 @@ import dev.ballast.qemu.qmp.QmpException;
 import dev.ballast.qemu.tap.QemuStreamJournal;
 import dev.ballast.qemu.tap.QmpWatch;
 import dev.ballast.qemu.tap.Tap;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -15,9 +12,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code ballast tap}: relays one QEMU migration, validating and journaling its stream. */
-@Command(name = "tap", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(
+        name = "tap",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
         description = {
             "Relays one live migration between two QEMUs, forwarding the stream unchanged and journaling it.",
             "",
@@ -30,34 +33,58 @@ import java.util.concurrent.Callable;
                     + "cannot read (multifd, xbzrle, compress, postcopy, ...) stop the migration before any byte moves.",
             "",
             "A record the reader refuses is not forwarded: both connections are closed, one line names the record and "
-                    + "its byte offset (exit code 1), and the journal ends at the last good record."},
+                    + "its byte offset (exit code 1), and the journal ends at the last good record."
+        },
         footer = {
             "",
             "Example:",
             "  qemu-system-x86_64 ... -incoming tcp:127.0.0.1:4445            # the destination",
             "  ballast tap --listen 127.0.0.1:4444 --forward 127.0.0.1:4445 --qmp /tmp/src-tap.qmp --journal runs/tap",
             "  (source QMP) migrate uri=tcp:127.0.0.1:4444",
-            "  ballast inspect runs/tap --at 1000"})
+            "  ballast inspect runs/tap --at 1000"
+        })
 final class TapCommand implements Callable<Integer> {
     private final Context ctx;
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", required = true, order = 1, converter = Converters.HostPort.class,
+    @Option(
+            names = "--listen",
+            paramLabel = "HOST:PORT",
+            required = true,
+            order = 1,
+            converter = Converters.HostPort.class,
             description = "Where the source migrates to (migrate tcp:HOST:PORT); port 0: any free port, printed.")
     InetSocketAddress listen;
 
-    @Option(names = "--forward", paramLabel = "HOST:PORT", required = true, order = 2, converter = Converters.HostPort.class,
+    @Option(
+            names = "--forward",
+            paramLabel = "HOST:PORT",
+            required = true,
+            order = 2,
+            converter = Converters.HostPort.class,
             description = "The destination QEMU's -incoming tcp:HOST:PORT.")
     InetSocketAddress forward;
 
-    @Option(names = "--qmp", paramLabel = "SOCKET", order = 3,
+    @Option(
+            names = "--qmp",
+            paramLabel = "SOCKET",
+            order = 3,
             description = "A QMP unix socket of the source, for the tap alone (QMP serves one client at a time).")
     Path qmp;
 
-    @Option(names = "--journal", paramLabel = "DIR", order = 4,
-            description = "Where the journal goes (a new directory). Default: a new folder under runs/ ($BALLAST_RUNS).")
+    @Option(
+            names = "--journal",
+            paramLabel = "DIR",
+            order = 4,
+            description =
+                    "Where the journal goes (a new directory). Default: a new folder under runs/ ($BALLAST_RUNS).")
     Path journal;
 
-    @Option(names = "--accept-timeout", paramLabel = "TIME", order = 5, defaultValue = "0", converter = Converters.Duration.class,
+    @Option(
+            names = "--accept-timeout",
+            paramLabel = "TIME",
+            order = 5,
+            defaultValue = "0",
+            converter = Converters.Duration.class,
             description = "Give up when no source has connected this long; 0 = wait until stopped. Default: wait.")
     long acceptTimeoutNs;
 
@@ -90,30 +117,43 @@ final class TapCommand implements Callable<Integer> {
                 o.flush();
                 QemuStreamJournal j = new QemuStreamJournal(journals, context, tap.clock());
                 QmpWatch w = watch;
-                Tap.Result r = tap.relay(forward, j, j, () -> {
-                    if (w == null) return null;
-                    try {
-                        String no = w.unreadable();
-                        if (no == null) w.start(j, Duration.ofMillis(100));
-                        return no;
-                    } catch (QmpException e) {
-                        return "QMP: " + e.getMessage();
-                    }
-                }, acceptTimeoutNs);
+                Tap.Result r = tap.relay(
+                        forward,
+                        j,
+                        j,
+                        () -> {
+                            if (w == null) return null;
+                            try {
+                                String no = w.unreadable();
+                                if (no == null) w.start(j, Duration.ofMillis(100));
+                                return no;
+                            } catch (QmpException e) {
+                                return "QMP: " + e.getMessage();
+                            }
+                        },
+                        acceptTimeoutNs);
                 if (w != null) w.stop();
                 String where = journals.closeAndDescribe();
                 if (r.refused() != null) {
-                    ctx.err().println("ballast: tap: " + r.refused().getMessage() + "; not forwarded, both connections "
-                            + "closed; the journal ends at the last good record: " + where);
+                    ctx.err()
+                            .println("ballast: tap: " + r.refused().getMessage() + "; not forwarded, both connections "
+                                    + "closed; the journal ends at the last good record: " + where);
                     return ExitCodes.ERROR;
                 }
                 if (r.failed() != null) {
                     ctx.err().println("ballast: tap: " + r.failed() + "; journal: " + where);
                     return ExitCodes.ERROR;
                 }
-                o.printf(Locale.ROOT, "tap: %,d bytes forwarded (RAM ends at byte %,d), %,d zero and %,d normal pages, "
-                        + "%d passes as the stream shows them (the last is the stop-and-copy), machine %s%n",
-                        r.forwardedBytes(), r.ramEndOffset(), r.zeroPages(), r.normalPages(), j.passes(), r.machineType());
+                o.printf(
+                        Locale.ROOT,
+                        "tap: %,d bytes forwarded (RAM ends at byte %,d), %,d zero and %,d normal pages, "
+                                + "%d passes as the stream shows them (the last is the stop-and-copy), machine %s%n",
+                        r.forwardedBytes(),
+                        r.ramEndOffset(),
+                        r.zeroPages(),
+                        r.normalPages(),
+                        j.passes(),
+                        r.machineType());
                 o.println("journal: " + where);
                 return ExitCodes.OK;
             }

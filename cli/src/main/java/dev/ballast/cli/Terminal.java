@@ -8,7 +8,7 @@ import java.util.Map;
 
 /** Whether standard error is a terminal, so a progress line may be drawn there. */
 final class Terminal {
-    private Terminal() { }
+    private Terminal() {}
 
     private static final int STDERR = 2;
 
@@ -28,7 +28,8 @@ final class Terminal {
         if ("0".equals(env.get("BALLAST_PROGRESS")) || "dumb".equals(env.get("TERM"))) return false;
         try {
             Linker linker = Linker.nativeLinker();
-            MethodHandle isatty = linker.downcallHandle(linker.defaultLookup().find("isatty").orElseThrow(),
+            MethodHandle isatty = linker.downcallHandle(
+                    linker.defaultLookup().find("isatty").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
             return (int) isatty.invokeExact(STDERR) == 1;
         } catch (Throwable e) {

@@ -1,13 +1,12 @@
 package dev.ballast.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class BackendsTest {
     @Test
@@ -19,8 +18,8 @@ class BackendsTest {
     /** A backend the command line has never heard of runs by its name alone: adding one touches no class of the CLI. */
     @Test
     void shouldRunABackendRegisteredAsAServiceByItsNameAlone(@TempDir Path dir) throws Exception {
-        Cli.Result r = new Cli(dir, Backends.discover()).run("run", "--backend", "fake", "--mem", "64M", "--policy", "hint",
-                "--no-journal", "--json", "-");
+        Cli.Result r = new Cli(dir, Backends.discover())
+                .run("run", "--backend", "fake", "--mem", "64M", "--policy", "hint", "--no-journal", "--json", "-");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode n = Json.MAPPER.readTree(r.out());

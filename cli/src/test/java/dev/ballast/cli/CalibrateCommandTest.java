@@ -1,12 +1,11 @@
 package dev.ballast.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.run.CostProfile;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class CalibrateCommandTest {
     @TempDir
@@ -17,13 +16,31 @@ class CalibrateCommandTest {
         FakeBackend sim = new FakeBackend("sim");
         Cli cli = new Cli(dir, Backends.of(sim));
 
-        Cli.Result r = cli.run("calibrate", "--working-set", "4M", "--passes", "1", "--tcp-bytes", "4M",
-                "--tcp-round-trips", "20", "--bitmap-pages", "65536");
+        Cli.Result r = cli.run(
+                "calibrate",
+                "--working-set",
+                "4M",
+                "--passes",
+                "1",
+                "--tcp-bytes",
+                "4M",
+                "--tcp-round-trips",
+                "20",
+                "--bitmap-pages",
+                "65536");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         Path file = CostProfiles.defaultPath(cli.env);
-        assertThat(r.out()).contains("zero check", "data check", "copy", "bitmap walk", "loopback TCP throughput",
-                "loopback TCP latency", "kept from the defaults", "wrote " + file);
+        assertThat(r.out())
+                .contains(
+                        "zero check",
+                        "data check",
+                        "copy",
+                        "bitmap walk",
+                        "loopback TCP throughput",
+                        "loopback TCP latency",
+                        "kept from the defaults",
+                        "wrote " + file);
         CostProfile p = CostProfiles.read(file);
         CostProfile d = CostProfile.defaults();
         assertThat(p.zeroCheckNsPerPage()).isPositive();
@@ -45,8 +62,20 @@ class CalibrateCommandTest {
         Path out = dir.resolve("x/profile.json");
         Cli cli = new Cli(dir.resolve("config"), Backends.of());
 
-        Cli.Result r = cli.run("calibrate", "--out", out.toString(), "--working-set", "1M", "--passes", "1",
-                "--tcp-bytes", "1M", "--tcp-round-trips", "5", "--bitmap-pages", "4096");
+        Cli.Result r = cli.run(
+                "calibrate",
+                "--out",
+                out.toString(),
+                "--working-set",
+                "1M",
+                "--passes",
+                "1",
+                "--tcp-bytes",
+                "1M",
+                "--tcp-round-trips",
+                "5",
+                "--bitmap-pages",
+                "4096");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(CostProfiles.read(out).source()).startsWith("calibrated on ");

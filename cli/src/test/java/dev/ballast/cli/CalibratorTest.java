@@ -1,15 +1,14 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The measuring functions of calibrate, on tiny working sets: they must return sane positive figures. */
 class CalibratorTest {
@@ -40,7 +39,9 @@ class CalibratorTest {
                 pages.fill((byte) 0);
                 pages.set(ValueLayout.JAVA_BYTE, Calibrator.PAGE + offset, (byte) 0x80);
                 assertThat(how.isZero(pages, 0)).isTrue();
-                assertThat(how.isZero(pages, Calibrator.PAGE)).as("non-zero byte at %d", offset).isFalse();
+                assertThat(how.isZero(pages, Calibrator.PAGE))
+                        .as("non-zero byte at %d", offset)
+                        .isFalse();
             }
         }
     }
@@ -77,7 +78,8 @@ class CalibratorTest {
         bitmap[3] = 1L << 63;
 
         assertThat(Calibrator.walk(bitmap)).isEqualTo(0 + 3 + 255);
-        assertThat(Calibrator.bitmapWalkNsPerPage(Calibrator.sparseBitmap(1 << 16, 1024, 1))).isPositive();
+        assertThat(Calibrator.bitmapWalkNsPerPage(Calibrator.sparseBitmap(1 << 16, 1024, 1)))
+                .isPositive();
     }
 
     @Test
@@ -95,7 +97,7 @@ class CalibratorTest {
         long bits = Calibrator.loopbackBitsPerSec(4 << 20, 2_000_000_000L);
         long latency = Calibrator.loopbackOneWayLatencyNs(50);
 
-        assertThat(bits).isPositive();       // no wall-clock bound: it fails on a busy machine
+        assertThat(bits).isPositive(); // no wall-clock bound: it fails on a busy machine
         assertThat(latency).isPositive();
     }
 

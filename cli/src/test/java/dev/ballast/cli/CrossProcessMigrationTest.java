@@ -57,7 +57,8 @@ class CrossProcessMigrationTest {
                     eof = true;
                 }
             });
-            this.port = Integer.parseInt(await(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)"), 60).group(1));
+            this.port = Integer.parseInt(await(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)"), 60)
+                    .group(1));
         }
 
         Matcher await(Pattern p, int seconds) throws InterruptedException {
@@ -68,7 +69,8 @@ class CrossProcessMigrationTest {
                     if (m.find()) return m;
                 }
                 if (eof && lines.stream().noneMatch(l -> p.matcher(l).find())) {
-                    throw new IllegalStateException("the destination exited (" + process.exitValue() + ") before printing " + p + ": " + lines);
+                    throw new IllegalStateException(
+                            "the destination exited (" + process.exitValue() + ") before printing " + p + ": " + lines);
                 }
                 Thread.sleep(20);
             }
@@ -121,8 +123,21 @@ class CrossProcessMigrationTest {
 
     JsonNode run(String policy, String destAddress, String... extra) throws IOException {
         Path json = tmp.resolve("run-" + policy.replace('+', '_') + "-" + System.nanoTime() + ".json");
-        List<String> args = new ArrayList<>(List.of("run", "--backend", "kvm", "--mem", "128M", "--workload", "compile", "--policy", policy,
-                "--dest", destAddress, "--no-journal", "--json", json.toString()));
+        List<String> args = new ArrayList<>(List.of(
+                "run",
+                "--backend",
+                "kvm",
+                "--mem",
+                "128M",
+                "--workload",
+                "compile",
+                "--policy",
+                policy,
+                "--dest",
+                destAddress,
+                "--no-journal",
+                "--json",
+                json.toString()));
         args.addAll(List.of(extra));
         Cli.Result r = cli().run(args.toArray(String[]::new));
         System.out.println(r.out() + r.err());
@@ -146,7 +161,8 @@ class CrossProcessMigrationTest {
         }
         // the destination logs a migration after its verdict has reached the source: wait for the fifth line
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (d.lines.stream().filter(l -> l.contains("verify ok")).count() < 5 && System.nanoTime() < end) Thread.sleep(20);
+        while (d.lines.stream().filter(l -> l.contains("verify ok")).count() < 5 && System.nanoTime() < end)
+            Thread.sleep(20);
         assertThat(d.lines.stream().filter(l -> l.contains("verify ok"))).hasSize(5);
         // SIGTERM through the handle: Process.destroy() would also close our end of its output
         d.process.toHandle().destroy();
@@ -201,7 +217,8 @@ class CrossProcessMigrationTest {
             Cli.Result r = cli().run("dest", "--listen", "127.0.0.1:" + taken.getLocalPort());
             assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
             assertThat(r.errLines()).hasSize(1);
-            assertThat(r.err()).contains("--listen 127.0.0.1:" + taken.getLocalPort() + ": address already in use")
+            assertThat(r.err())
+                    .contains("--listen 127.0.0.1:" + taken.getLocalPort() + ": address already in use")
                     .doesNotContain("Exception");
         }
     }
@@ -214,12 +231,23 @@ class CrossProcessMigrationTest {
         try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = free.getLocalPort();
         }
-        Cli.Result r = cli().run("run", "--backend", "kvm", "--mem", "64M", "--workload", "idle", "--dest", "127.0.0.1:" + port,
-                "--no-journal");
+        Cli.Result r = cli().run(
+                        "run",
+                        "--backend",
+                        "kvm",
+                        "--mem",
+                        "64M",
+                        "--workload",
+                        "idle",
+                        "--dest",
+                        "127.0.0.1:" + port,
+                        "--no-journal");
         System.out.println(r.out() + r.err());
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
         assertThat(r.out()).containsPattern("verify\\s+not run").doesNotContain("verify       ok");
-        assertThat(r.out() + r.err()).contains("127.0.0.1:" + port + ": Connection refused").doesNotContain("IOException");
+        assertThat(r.out() + r.err())
+                .contains("127.0.0.1:" + port + ": Connection refused")
+                .doesNotContain("IOException");
         Matcher total = Pattern.compile("total\\s+([0-9.]+) ms").matcher(r.out());
         assertThat(total.find()).isTrue();
         // four attempts: 250 + 500 + 1000 ms of waiting between them (it was 3 x 100 ms)

@@ -1,15 +1,14 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code ballast dest} refusing what it would otherwise take silently (and then wait forever):
@@ -36,23 +35,30 @@ class DestCommandTest {
 
     @Test
     void shouldRefuseAnUnknownPolicyEvenWithoutForward() {
-        assertRefused(dest("--listen", "127.0.0.1:0", "--policy", "nosuch"),
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--policy", "nosuch"),
                 "--policy nosuch: unknown (one of legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, or a class name implementing "
                         + "dev.ballast.core.policy.MigrationPolicy)");
     }
 
     @Test
     void shouldRefuseTheOnwardMigrationsSettingsWithoutForward() {
-        assertRefused(dest("--listen", "127.0.0.1:0", "--policy", "hint"),
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--policy", "hint"),
                 "--policy hint: only with --forward (it is the onward migration's)");
-        assertRefused(dest("--listen", "127.0.0.1:0", "--downtime", "300ms"),
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--downtime", "300ms"),
                 "--downtime 300ms: only with --forward (it is the onward migration's)");
     }
 
     @Test
     void shouldRefuseAMaximumGuestSizeItCannotTake() {
-        assertRefused(dest("--listen", "127.0.0.1:0", "--max-mem", "0"), "--max-mem 0: must be a multiple of 2M in [2M, 256G]");
-        assertRefused(dest("--listen", "127.0.0.1:0", "--max-mem", "1P"), "--max-mem 1P: must be a multiple of 2M in [2M, 256G]");
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--max-mem", "0"),
+                "--max-mem 0: must be a multiple of 2M in [2M, 256G]");
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--max-mem", "1P"),
+                "--max-mem 1P: must be a multiple of 2M in [2M, 256G]");
     }
 
     @Test
@@ -61,9 +67,13 @@ class DestCommandTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        assertRefused(dest("--listen", "127.0.0.1:" + port, "--forward", "127.0.0.1:" + port),
-                "--forward 127.0.0.1:" + port + ": is this destination's own --listen address; forward to another ballast dest");
-        assertRefused(dest("--listen", "localhost:" + port, "--forward", "127.0.0.1:" + port),
-                "--forward 127.0.0.1:" + port + ": is this destination's own --listen address; forward to another ballast dest");
+        assertRefused(
+                dest("--listen", "127.0.0.1:" + port, "--forward", "127.0.0.1:" + port),
+                "--forward 127.0.0.1:" + port
+                        + ": is this destination's own --listen address; forward to another ballast dest");
+        assertRefused(
+                dest("--listen", "localhost:" + port, "--forward", "127.0.0.1:" + port),
+                "--forward 127.0.0.1:" + port
+                        + ": is this destination's own --listen address; forward to another ballast dest");
     }
 }

@@ -1,16 +1,15 @@
 package dev.ballast.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A run whose downtime went over its limit says so. An 8 GiB simulated guest's dirty-log sync costs 16 ms at the
@@ -25,7 +24,8 @@ class DowntimeLimitTest {
     @BeforeEach
     void setUp() {
         Backends backends = Backends.discover();
-        assumeTrue(backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
+        assumeTrue(
+                backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
                 "no sim backend registered");
         cli = new Cli(dir.resolve("config"), backends);
     }
@@ -33,8 +33,19 @@ class DowntimeLimitTest {
     @Test
     void shouldFlagARunWhoseDowntimeWentOverItsLimit() throws Exception {
         Path json = dir.resolve("run.json");
-        Cli.Result r = cli.run("run", "--mem", "8G", "--workload", "random-write", "--downtime", "10ms", "--max-iterations", "5",
-                "--no-journal", "--json", json.toString());
+        Cli.Result r = cli.run(
+                "run",
+                "--mem",
+                "8G",
+                "--workload",
+                "random-write",
+                "--downtime",
+                "10ms",
+                "--max-iterations",
+                "5",
+                "--no-journal",
+                "--json",
+                json.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode n = new ObjectMapper().readTree(json.toFile());
         assertThat(n.get("outcome").asText()).isEqualTo("completed");
@@ -45,7 +56,11 @@ class DowntimeLimitTest {
         // pass 5: the stop-and-copy is pass 6
         assertThat(n.get("expectedDowntimeMs").asDouble()).isGreaterThanOrEqualTo(16.0);
         assertThat(n.get("iterations").asInt()).isEqualTo(6);
-        String downtime = r.out().lines().filter(l -> l.strip().startsWith("downtime")).findFirst().orElseThrow();
+        String downtime = r.out()
+                .lines()
+                .filter(l -> l.strip().startsWith("downtime"))
+                .findFirst()
+                .orElseThrow();
         assertThat(downtime).contains("limit 10.0 ms)").contains("OVER THE LIMIT by ");
 
         // QEMU's ram counters agree with the run's own figures
@@ -54,10 +69,13 @@ class DowntimeLimitTest {
         assertThat(ram.get("transferred").asLong()).isEqualTo(transferred);
         assertThat(ram.get("total").asLong()).isEqualTo(8L << 30);
         assertThat(ram.get("page-size").asLong()).isEqualTo(4096);
-        assertThat(ram.get("normal").asLong()).isEqualTo(n.get("pages").get("normal").asLong());
-        assertThat(ram.get("duplicate").asLong()).isEqualTo(n.get("pages").get("zero").asLong());
+        assertThat(ram.get("normal").asLong())
+                .isEqualTo(n.get("pages").get("normal").asLong());
+        assertThat(ram.get("duplicate").asLong())
+                .isEqualTo(n.get("pages").get("zero").asLong());
         assertThat(ram.get("normal-bytes").asLong()).isEqualTo(ram.get("normal").asLong() * 4096);
-        assertThat(ram.get("precopy-bytes").asLong() + ram.get("downtime-bytes").asLong()).isEqualTo(transferred);
+        assertThat(ram.get("precopy-bytes").asLong() + ram.get("downtime-bytes").asLong())
+                .isEqualTo(transferred);
         assertThat(ram.get("downtime-bytes").asLong()).isPositive();
         double seconds = (n.get("totalTimeMs").asDouble() - n.get("setupTimeMs").asDouble()) / 1000;
         assertThat(ram.get("mbps").asDouble()).isCloseTo(transferred * 8 / seconds / 1e6, within(1e-6));

@@ -8,7 +8,6 @@ import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.kvm.backend.KvmBackend;
 import dev.ballast.sim.SimBackend;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -64,7 +63,8 @@ public class FakeBackend implements Backend {
     @Override
     public void check(Scenario s, BackendOptions options) {
         if (!POLICIES.contains(s.policy())) {
-            throw new SettingException("policy", s.policy(), "unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
+            throw new SettingException(
+                    "policy", s.policy(), "unknown policy (one of legacy, balloon, hint, bitmap, hint+balloon)");
         }
         if (real() != null) real().check(s.withPolicy("legacy"), options);
     }
@@ -92,16 +92,36 @@ public class FakeBackend implements Backend {
         scenarios.add(s);
         progress.update("BULK", 1, 0.5, 1234);
         long pages = s.guestMemBytes() / 4096;
-        int index = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "broken").indexOf(s.policy());
+        int index = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "broken")
+                .indexOf(s.policy());
         double time = 1000.0 / (index + 1) + driftMsPerRun * (scenarios.size() - 1);
         long sent = pages * 4096 / (index + 1);
         boolean ok = !s.policy().equals("broken");
-        return new RunReport(name, s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), "virtual", "COMPLETED",
-                time, time / 10, time / 10, 2000, false, 0.5, 3 + index, sent, null,
+        return new RunReport(
+                name,
+                s.workload().toString(),
+                s.policy(),
+                s.guestMemBytes(),
+                s.seed(),
+                "virtual",
+                "COMPLETED",
+                time,
+                time / 10,
+                time / 10,
+                2000,
+                false,
+                0.5,
+                3 + index,
+                sent,
+                null,
                 new RunReport.Pages(pages / (index + 1), 7, 0, pages - pages / (index + 1), 2),
                 new RunReport.Hints(index, 10L * index, 100L * index, index, 0),
                 new RunReport.Balloon(0, 0, 0, false, ok ? s.balloonSkipOff() : null),
-                new RunReport.Verify(pages, ok ? 0 : 1, ok, ok ? null : "invariant 1 (no lost write): pfn 0x1234 in ram-low differs"),
+                new RunReport.Verify(
+                        pages,
+                        ok ? 0 : 1,
+                        ok,
+                        ok ? null : "invariant 1 (no lost write): pfn 0x1234 in ram-low differs"),
                 new RunReport.Journal(null, 0, null),
                 List.of(new RunReport.Attempt("COMPLETED", null, time, sent)),
                 List.of(),

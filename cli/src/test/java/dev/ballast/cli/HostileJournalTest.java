@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileJournalTest {
     /** Generous: catches a command that waits for Chronicle (46 s, 10 s), not a slow machine. */
     static final long BOUND_NS = 10_000_000_000L;
+
     static final Pattern JAVA_CLASS = Pattern.compile(
             "\\b[A-Z][A-Za-z0-9]*(Exception|Error)\\b|\\([A-Z][A-Za-z0-9]+\\)\\s*$|\\bjava\\.|net\\.openhft|\\bat [a-z]+\\.");
     static final Pattern POSITION = Pattern.compile("event \\d+|Chronicle index 0x[0-9a-f]+|file offset \\d+");
@@ -49,6 +50,7 @@ class HostileJournalTest {
     Cli cli;
     /** A real run's journal re-batched into many small documents. */
     Path small;
+
     Path seed1;
     Path seed2;
     Path queueName;
@@ -56,28 +58,39 @@ class HostileJournalTest {
     long originalSize;
     /** Data documents of {@link #small} in file order. */
     List<Doc> docs;
+
     long totalEvents;
 
     record Doc(long start, int length, int kind, long first, int count) {
-        long end() { return start + length; }
+        long end() {
+            return start + length;
+        }
     }
 
     @BeforeAll
     void makeJournals() throws IOException {
         Backends backends = Backends.discover();
-        assumeTrue(backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
+        assumeTrue(
+                backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
                 "no sim backend registered");
         cli = new Cli(tmp, backends);
         seed1 = run("seed1", "1");
         seed2 = run("seed2", "2");
         small = tmp.resolve("small");
         try (JournalReader r = JournalReader.open(seed1);
-             JournalWriter w = JournalWriter.create(small, r.header().metadata(),
-                     JournalWriter.Settings.defaults().withMaxRecordsPerDocument(100))) {
+                JournalWriter w = JournalWriter.create(
+                        small,
+                        r.header().metadata(),
+                        JournalWriter.Settings.defaults().withMaxRecordsPerDocument(100))) {
             long i = 0;
             while (r.next()) {
                 if (i % 100 == 0) while (w.events() < i) Thread.onSpinWait(); // whole documents of 100
-                w.publish(r.record().type(), r.record().timeNs(), r.record().a(), r.record().b(), r.record().c());
+                w.publish(
+                        r.record().type(),
+                        r.record().timeNs(),
+                        r.record().a(),
+                        r.record().b(),
+                        r.record().c());
                 i++;
             }
             totalEvents = i;
@@ -87,13 +100,25 @@ class HostileJournalTest {
         original = Files.readAllBytes(q);
         originalSize = original.length;
         docs = walk(original);
-        assertThat(docs.stream().filter(d -> d.kind() == KIND_BATCH).count()).as("batch documents").isGreaterThan(10);
+        assertThat(docs.stream().filter(d -> d.kind() == KIND_BATCH).count())
+                .as("batch documents")
+                .isGreaterThan(10);
     }
 
     private Path run(String name, String seed) {
         Path dir = tmp.resolve(name);
-        Cli.Result r = cli.run("run", "--mem", "64M", "--workload", "compile", "--policy", "hint", "--seed", seed,
-                "--journal", dir.toString());
+        Cli.Result r = cli.run(
+                "run",
+                "--mem",
+                "64M",
+                "--workload",
+                "compile",
+                "--policy",
+                "hint",
+                "--seed",
+                seed,
+                "--journal",
+                dir.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         return dir;
     }
@@ -135,7 +160,9 @@ class HostileJournalTest {
             for (Path p : s.toList()) {
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                 crc.update(Files.readAllBytes(p));
-                m.put(p.getFileName().toString() + " " + Files.size(p) + " " + Files.getLastModifiedTime(p), Long.toHexString(crc.getValue()));
+                m.put(
+                        p.getFileName().toString() + " " + Files.size(p) + " " + Files.getLastModifiedTime(p),
+                        Long.toHexString(crc.getValue()));
             }
         }
         return m;
@@ -164,8 +191,13 @@ class HostileJournalTest {
         if (!r.err().isEmpty()) {
             String line = r.errLines().getFirst();
             assertThat(line).as(what).startsWith("ballast: ");
-            assertThat(JAVA_CLASS.matcher(line).find()).as("%s: a Java class name in: %s", what, line).isFalse();
-            if (line.contains("damaged journal")) assertThat(POSITION.matcher(line).find()).as("%s: no position in %s", what, line).isTrue();
+            assertThat(JAVA_CLASS.matcher(line).find())
+                    .as("%s: a Java class name in: %s", what, line)
+                    .isFalse();
+            if (line.contains("damaged journal"))
+                assertThat(POSITION.matcher(line).find())
+                        .as("%s: no position in %s", what, line)
+                        .isTrue();
         }
         assertThat(snapshot(dir)).as("%s wrote into the journal", what).isEqualTo(before);
         return r;
@@ -200,8 +232,19 @@ class HostileJournalTest {
         TreeSet<Long> cuts = new TreeSet<>(List.of(0L, 2L, 100L, 200L, 1000L, 262_384L, 400_000L));
         for (Doc d : docs) {
             long s = d.start() - 4; // Chronicle's length word
-            for (long o : new long[] {s, s + 2, d.start(), d.start() + 1, d.start() + 8, d.start() + 20,
-                    d.start() + d.length() / 3, d.start() + d.length() / 2, d.end() - 40, d.end() - 1, d.end()}) {
+            for (long o : new long[] {
+                s,
+                s + 2,
+                d.start(),
+                d.start() + 1,
+                d.start() + 8,
+                d.start() + 20,
+                d.start() + d.length() / 3,
+                d.start() + d.length() / 2,
+                d.end() - 40,
+                d.end() - 1,
+                d.end()
+            }) {
                 if (o > 0 && o <= docs.getLast().end()) cuts.add(o);
             }
         }
@@ -222,10 +265,12 @@ class HostileJournalTest {
                 try {
                     r = command(dir, "replay", dir.toString());
                 } catch (AssertionError e) {
-                    failures.add((zero ? "zeroed from " : "truncated at ") + cut + ": " + e.getMessage().strip());
+                    failures.add((zero ? "zeroed from " : "truncated at ") + cut + ": "
+                            + e.getMessage().strip());
                     continue;
                 }
-                String how = (zero ? "zeroed from " : "truncated at ") + cut + ": exit " + r.exitCode() + " " + r.out().strip() + r.err().strip();
+                String how = (zero ? "zeroed from " : "truncated at ") + cut + ": exit " + r.exitCode() + " "
+                        + r.out().strip() + r.err().strip();
                 long expected = completeEvents(cut, zero);
                 boolean complete = intact(docs.getLast(), cut, zero);
                 if (!headerComplete(cut, zero)) {
@@ -235,26 +280,35 @@ class HostileJournalTest {
                 }
                 Matcher m = REPLAYED.matcher(r.out());
                 if (complete) {
-                    if (r.exitCode() == 0 && r.out().contains("every decision matches, digest")) replayedToLastComplete++;
+                    if (r.exitCode() == 0 && r.out().contains("every decision matches, digest"))
+                        replayedToLastComplete++;
                     else failures.add(how);
-                } else if (r.exitCode() == 0 && m.find() && Long.parseLong(m.group(1)) == expected
-                        && Long.parseLong(m.group(2)) == expected && r.out().contains("cut short")) {
+                } else if (r.exitCode() == 0
+                        && m.find()
+                        && Long.parseLong(m.group(1)) == expected
+                        && Long.parseLong(m.group(2)) == expected
+                        && r.out().contains("cut short")) {
                     replayedToLastComplete++;
                 } else {
                     failures.add(how + " (expected " + expected + " events)");
                 }
             }
         }
-        System.out.printf("journal cuts (%d documents): %d tried, %d replay up to their last complete event (or in full),"
-                + " %d cut before the header is whole are one damaged-journal line with a position, %d neither%n",
+        System.out.printf(
+                "journal cuts (%d documents): %d tried, %d replay up to their last complete event (or in full),"
+                        + " %d cut before the header is whole are one damaged-journal line with a position, %d neither%n",
                 docs.size(), tried, replayedToLastComplete, beforeHeader, failures.size());
         assertThat(failures).as("of %d cuts", tried).isEmpty();
     }
 
     @Test
     void everyJournalCommandEndsInOneLineOnACutJournal() throws IOException {
-        for (long cut : new long[] {docs.get(3).start() + 100, docs.get(7).end(), docs.getLast().start() + 10,
-                docs.getFirst().start() + 10}) {
+        for (long cut : new long[] {
+            docs.get(3).start() + 100,
+            docs.get(7).end(),
+            docs.getLast().start() + 10,
+            docs.getFirst().start() + 10
+        }) {
             Path dir = cutCopy("cmd-" + cut, cut, false);
             boolean readable = headerComplete(cut, false);
             Cli.Result inspect = command(dir, "inspect", dir.toString(), "--events", "0:3");
@@ -264,7 +318,12 @@ class HostileJournalTest {
             if (readable) assertThat(diff.exitCode()).as(diff.err()).isIn(0, 1);
             else assertThat(diff.exitCode()).as(diff.err()).isEqualTo(JournalCommands.DIFF_TROUBLE);
             if (!readable) assertThat(diff.err()).contains("damaged journal");
-            Cli.Result report = command(dir, "report", dir.toString(), "-o", tmp.resolve("r-" + cut + ".html").toString());
+            Cli.Result report = command(
+                    dir,
+                    "report",
+                    dir.toString(),
+                    "-o",
+                    tmp.resolve("r-" + cut + ".html").toString());
             assertThat(report.exitCode()).as(report.err()).isEqualTo(readable ? ExitCodes.OK : ExitCodes.ERROR);
         }
     }
@@ -275,7 +334,9 @@ class HostileJournalTest {
         byte[] b = Files.readAllBytes(queueFile(seed2));
         Doc ha = walk(a).getFirst();
         Doc hb = walk(b).getFirst();
-        assertThat(ha.length()).as("headers of the same length, so one fits in place of the other").isEqualTo(hb.length());
+        assertThat(ha.length())
+                .as("headers of the same length, so one fits in place of the other")
+                .isEqualTo(hb.length());
         assertThat(ha.start()).isEqualTo(hb.start());
         Path swapped = tmp.resolve("swapped");
         Files.createDirectories(swapped);
@@ -283,14 +344,23 @@ class HostileJournalTest {
         System.arraycopy(a, (int) ha.start(), b, (int) hb.start(), ha.length());
         Files.write(swapped.resolve(queueFile(seed2).getFileName()), b);
 
-        for (String[] args : List.of(new String[] {"replay", swapped.toString()},
+        for (String[] args : List.of(
+                new String[] {"replay", swapped.toString()},
                 new String[] {"inspect", swapped.toString(), "--events", "0:3"},
                 new String[] {"diff", seed2.toString(), swapped.toString()},
-                new String[] {"report", swapped.toString(), "-o", tmp.resolve("swapped.html").toString()})) {
+                new String[] {
+                    "report",
+                    swapped.toString(),
+                    "-o",
+                    tmp.resolve("swapped.html").toString()
+                })) {
             Cli.Result r = command(swapped, args);
             int damaged = args[0].equals("diff") ? JournalCommands.DIFF_TROUBLE : ExitCodes.ERROR;
             assertThat(r.exitCode()).as("%s: %s%s", args[0], r.out(), r.err()).isEqualTo(damaged);
-            assertThat(r.err()).as(args[0]).startsWith("ballast: damaged journal " + swapped).contains("another run");
+            assertThat(r.err())
+                    .as(args[0])
+                    .startsWith("ballast: damaged journal " + swapped)
+                    .contains("another run");
         }
     }
 
@@ -298,13 +368,21 @@ class HostileJournalTest {
     void anEmptyQueueFileIsAnsweredAtOnceWithAPosition() throws IOException {
         Path dir = cutCopy("empty", 0, false);
         assertThat(Files.size(dir.resolve(queueName))).isZero();
-        for (String[] args : List.of(new String[] {"replay", dir.toString()},
+        for (String[] args : List.of(
+                new String[] {"replay", dir.toString()},
                 new String[] {"inspect", dir.toString(), "--events", "0:3"},
                 new String[] {"diff", dir.toString(), small.toString()},
-                new String[] {"report", dir.toString(), "-o", tmp.resolve("empty.html").toString()})) {
+                new String[] {
+                    "report", dir.toString(), "-o", tmp.resolve("empty.html").toString()
+                })) {
             Cli.Result r = command(dir, args);
-            assertThat(r.exitCode()).as(args[0]).isEqualTo(args[0].equals("diff") ? JournalCommands.DIFF_TROUBLE : ExitCodes.ERROR);
-            assertThat(r.err()).as(args[0]).startsWith("ballast: damaged journal " + dir).contains("file offset 0")
+            assertThat(r.exitCode())
+                    .as(args[0])
+                    .isEqualTo(args[0].equals("diff") ? JournalCommands.DIFF_TROUBLE : ExitCodes.ERROR);
+            assertThat(r.err())
+                    .as(args[0])
+                    .startsWith("ballast: damaged journal " + dir)
+                    .contains("file offset 0")
                     .contains("empty");
         }
     }
@@ -316,18 +394,28 @@ class HostileJournalTest {
         int[][] ranges = {{0, 4}, {0, 8}, {0, 200}, {2, 6}, {196, 204}};
         for (int[] range : ranges) {
             for (boolean zero : new boolean[] {false, true}) {
-                Path dir = cutCopy("garbled-" + range[0] + "-" + range[1] + (zero ? "-zero" : ""), docs.getLast().end(), true);
+                Path dir = cutCopy(
+                        "garbled-" + range[0] + "-" + range[1] + (zero ? "-zero" : ""),
+                        docs.getLast().end(),
+                        true);
                 byte[] bytes = new byte[range[1] - range[0]];
                 if (!zero) random.nextBytes(bytes);
-                try (RandomAccessFile f = new RandomAccessFile(dir.resolve(queueName).toFile(), "rw")) {
+                try (RandomAccessFile f =
+                        new RandomAccessFile(dir.resolve(queueName).toFile(), "rw")) {
                     f.seek(range[0]);
                     f.write(bytes);
                 }
-                for (String[] args : List.of(new String[] {"replay", dir.toString()},
+                for (String[] args : List.of(
+                        new String[] {"replay", dir.toString()},
                         new String[] {"inspect", dir.toString(), "--events", "0:3"})) {
                     Cli.Result r = command(dir, args);
-                    assertThat(r.exitCode()).as("%s %s: %s", dir, args[0], r.out()).isEqualTo(ExitCodes.ERROR);
-                    assertThat(r.err()).as(args[0]).startsWith("ballast: damaged journal " + dir).contains("file offset");
+                    assertThat(r.exitCode())
+                            .as("%s %s: %s", dir, args[0], r.out())
+                            .isEqualTo(ExitCodes.ERROR);
+                    assertThat(r.err())
+                            .as(args[0])
+                            .startsWith("ballast: damaged journal " + dir)
+                            .contains("file offset");
                 }
             }
         }
@@ -363,7 +451,9 @@ class HostileJournalTest {
             assertThat(r.exitCode()).as("%s: %s", v.getKey(), r.err()).isZero();
             assertThat(r.out()).as(v.getKey()).contains("every decision matches, digest " + digest);
             Cli.Result inspect = command(dir, "inspect", dir.toString(), "--events", "5:2");
-            assertThat(inspect.exitCode()).as("%s: %s", v.getKey(), inspect.err()).isZero();
+            assertThat(inspect.exitCode())
+                    .as("%s: %s", v.getKey(), inspect.err())
+                    .isZero();
             assertThat(inspect.out().lines()).as(v.getKey()).hasSize(2);
         }
     }

@@ -1,15 +1,14 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class IngestCommandTest {
     @TempDir
@@ -74,8 +73,9 @@ class IngestCommandTest {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         o.writeBytes(stream());
         byte[] json = ("{\"page_size\": 4096, \"devices\": [{\"name\": \"timer\", \"instance_id\": 0, "
-                + "\"vmsd_name\": \"timer\", \"version\": 2, \"fields\": [{\"name\": \"t\", \"type\": \"int64\", "
-                + "\"size\": 8}]}]}").getBytes(StandardCharsets.US_ASCII);
+                        + "\"vmsd_name\": \"timer\", \"version\": 2, \"fields\": [{\"name\": \"t\", \"type\": \"int64\", "
+                        + "\"size\": 8}]}]}")
+                .getBytes(StandardCharsets.US_ASCII);
         o.write(6);
         be32(o, json.length);
         o.writeBytes(json);
@@ -89,12 +89,25 @@ class IngestCommandTest {
         Files.write(f, s);
         Cli.Result r = new Cli(dir, Backends.of()).run("ingest", f.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("machine pc-q35-7.2", "RAM: 20,480 bytes in 2 blocks",
-                "records: 2 zero, 2 normal (8,192 bytes of page data)", "PART 1, END 1", "END is the stop-and-copy: 0 zero, 1 normal",
-                "RAM ends at byte 8,376; 33 bytes of device state follow (not interpreted");
-        assertThat(r.out().lines().filter(l -> l.strip().startsWith("pc.ram")).findFirst().orElseThrow())
+        assertThat(r.out())
+                .contains(
+                        "machine pc-q35-7.2",
+                        "RAM: 20,480 bytes in 2 blocks",
+                        "records: 2 zero, 2 normal (8,192 bytes of page data)",
+                        "PART 1, END 1",
+                        "END is the stop-and-copy: 0 zero, 1 normal",
+                        "RAM ends at byte 8,376; 33 bytes of device state follow (not interpreted");
+        assertThat(r.out()
+                        .lines()
+                        .filter(l -> l.strip().startsWith("pc.ram"))
+                        .findFirst()
+                        .orElseThrow())
                 .matches("\\s*pc\\.ram\\s+16,384\\s+4\\s+1\\s+2");
-        assertThat(r.out().lines().filter(l -> l.strip().startsWith("pc.bios")).findFirst().orElseThrow())
+        assertThat(r.out()
+                        .lines()
+                        .filter(l -> l.strip().startsWith("pc.bios"))
+                        .findFirst()
+                        .orElseThrow())
                 .matches("\\s*pc\\.bios\\s+4,096\\s+1\\s+1\\s+0");
     }
 
@@ -104,8 +117,9 @@ class IngestCommandTest {
         Files.write(f, withDescription());
         Cli.Result r = new Cli(dir, Backends.of()).run("ingest", f.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("RAM ends at byte 8,376; 1 device sections follow, walked with QEMU's VM "
-                + "description to EOF at byte 8,408");
+        assertThat(r.out())
+                .contains("RAM ends at byte 8,376; 1 device sections follow, walked with QEMU's VM "
+                        + "description to EOF at byte 8,408");
         byte[] bad = withDescription();
         bad[8376 + 1 + 4 + 6 + 8 + 8] = 0x11; // the timer's footer
         Files.write(f, bad);
@@ -123,7 +137,8 @@ class IngestCommandTest {
         Cli.Result r = new Cli(dir, Backends.of()).run("ingest", cut.toString());
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.err()).contains("QEMU stream, byte 97: stream ends at byte 200, inside a PAGE record")
+        assertThat(r.err())
+                .contains("QEMU stream, byte 97: stream ends at byte 200, inside a PAGE record")
                 .doesNotContain("Exception");
         Path mutated = dir.resolve("bad.bin");
         byte[] m = s.clone();

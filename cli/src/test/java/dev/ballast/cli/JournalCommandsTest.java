@@ -1,20 +1,19 @@
 package dev.ballast.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ballast.journal.JournalFormat;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Journals as a user meets them: written by run and compare, read by replay, inspect and diff. */
 class JournalCommandsTest {
@@ -26,15 +25,29 @@ class JournalCommandsTest {
     @BeforeEach
     void setUp() {
         Backends backends = Backends.discover();
-        assumeTrue(backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
+        assumeTrue(
+                backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
                 "no sim backend registered");
         cli = new Cli(config, backends);
     }
 
     private Path run(String policy, String... more) throws IOException {
         Path dir = config.resolve("j-" + policy.replace('+', '_') + "-" + more.length);
-        String[] args = Stream.concat(Stream.of("run", "--mem", "256M", "--workload", "compile", "--policy", policy,
-                "--journal", dir.toString(), "--json", "-"), Stream.of(more)).toArray(String[]::new);
+        String[] args = Stream.concat(
+                        Stream.of(
+                                "run",
+                                "--mem",
+                                "256M",
+                                "--workload",
+                                "compile",
+                                "--policy",
+                                policy,
+                                "--journal",
+                                dir.toString(),
+                                "--json",
+                                "-"),
+                        Stream.of(more))
+                .toArray(String[]::new);
         Cli.Result r = cli.run(args);
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode n = new ObjectMapper().readTree(r.out());
@@ -51,7 +64,9 @@ class JournalCommandsTest {
             Cli.Result r = cli.run("inspect", j.toString(), "--events", range);
 
             assertThat(r.exitCode()).as(range).isEqualTo(ExitCodes.USAGE);
-            assertThat(r.errLines()).containsExactly("ballast: --events " + range + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
+            assertThat(r.errLines())
+                    .containsExactly("ballast: --events " + range
+                            + ": COUNT must be at least 1 (FROM or FROM:COUNT, e.g. 20:10)");
             assertThat(r.out()).isEmpty();
         }
     }
@@ -92,7 +107,9 @@ class JournalCommandsTest {
     void shouldShowWhereTwoPoliciesPartAndExitOneAsDiffDoes() throws IOException {
         Cli.Result r = cli.run("diff", run("legacy").toString(), run("hint").toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(1);
-        assertThat(r.out()).contains("header policy: legacy | hint").contains("first difference at event")
+        assertThat(r.out())
+                .contains("header policy: legacy | hint")
+                .contains("first difference at event")
                 .contains("at the end, where they differ:");
         // only what differs: neither run had a link failure, so that line is not printed
         assertThat(r.out()).doesNotContain("link failures");
@@ -104,7 +121,10 @@ class JournalCommandsTest {
         Path b = run("hint", "--seed", "1"); // the same run (seed 1 is the default), another journal
         Cli.Result r = cli.run("diff", a.toString(), b.toString());
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("the event streams are the same").doesNotContain("at the end").doesNotContain("header policy");
+        assertThat(r.out())
+                .contains("the event streams are the same")
+                .doesNotContain("at the end")
+                .doesNotContain("header policy");
     }
 
     @Test
@@ -120,7 +140,8 @@ class JournalCommandsTest {
         long at = -1;
         int seen = 0;
         for (int i = 0; i + 4 <= all.length && at < 0; i += 4) {
-            if (bb.getInt(i) == JournalFormat.KIND_BATCH && ++seen == 2) at = i + JournalFormat.BATCH_RECORDS_OFFSET + 100;
+            if (bb.getInt(i) == JournalFormat.KIND_BATCH && ++seen == 2)
+                at = i + JournalFormat.BATCH_RECORDS_OFFSET + 100;
         }
         assertThat(at).as("a second batch document").isPositive();
         try (RandomAccessFile f = new RandomAccessFile(cq4.toFile(), "rw")) {
@@ -152,6 +173,8 @@ class JournalCommandsTest {
         }
         Cli.Result r = cli.run("replay", dir.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("replayed 1617 events").contains("every decision matches, digest 062c715c7fe7a066");
+        assertThat(r.out())
+                .contains("replayed 1617 events")
+                .contains("every decision matches, digest 062c715c7fe7a066");
     }
 }

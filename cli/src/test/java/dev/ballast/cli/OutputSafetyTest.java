@@ -1,15 +1,14 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No command writes into a journal, over one of its inputs, or over a file of another kind, and every output path is
@@ -39,7 +38,10 @@ class OutputSafetyTest {
     private void assertRefusedBeforeWork(Cli.Result r, String... fragments) {
         assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.USAGE);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.errLines().getFirst()).startsWith("ballast: ").contains(fragments).doesNotContain("Exception", ".tmp");
+        assertThat(r.errLines().getFirst())
+                .startsWith("ballast: ")
+                .contains(fragments)
+                .doesNotContain("Exception", ".tmp");
         assertThat(r.out()).isEmpty();
         assertThat(sim.scenarios).as("no run started").isEmpty();
     }
@@ -48,7 +50,9 @@ class OutputSafetyTest {
     void reportShouldNeverWriteOverAJournalsQueueFile() throws IOException {
         Cli real = new Cli(dir, Backends.discover());
         Path j = dir.resolve("j");
-        assertThat(real.run("run", "--mem", "64M", "--policy", "hint", "--journal", j.toString()).exitCode()).isZero();
+        assertThat(real.run("run", "--mem", "64M", "--policy", "hint", "--journal", j.toString())
+                        .exitCode())
+                .isZero();
         Path queue;
         try (var files = Files.list(j)) {
             queue = files.filter(f -> f.toString().endsWith(".cq4")).findFirst().orElseThrow();
@@ -56,10 +60,14 @@ class OutputSafetyTest {
         byte[] before = Files.readAllBytes(queue);
         Cli.Result r = real.run("report", j.toString(), "-o", queue.toString());
         assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.USAGE);
-        assertThat(r.errLines()).containsExactly("ballast: -o " + queue + ": is inside " + j + ", which the command reads or writes; name a file elsewhere");
+        assertThat(r.errLines())
+                .containsExactly("ballast: -o " + queue + ": is inside " + j
+                        + ", which the command reads or writes; name a file elsewhere");
         assertThat(Files.readAllBytes(queue)).isEqualTo(before);
         Cli.Result forced = real.run("report", j.toString(), "-o", queue.toString(), "--force");
-        assertThat(forced.exitCode()).as("--force does not allow writing into a journal").isEqualTo(ExitCodes.USAGE);
+        assertThat(forced.exitCode())
+                .as("--force does not allow writing into a journal")
+                .isEqualTo(ExitCodes.USAGE);
         assertThat(Files.readAllBytes(queue)).isEqualTo(before);
         assertThat(real.run("replay", j.toString()).exitCode()).isZero();
     }
@@ -68,7 +76,8 @@ class OutputSafetyTest {
     void reportShouldNotWriteIntoAnotherJournalEither() throws IOException {
         Path j = journal("j");
         Path other = journal("other");
-        assertRefusedBeforeWork(cli.run("report", j.toString(), "-o", other.resolve("r.html").toString()), "is inside the journal");
+        assertRefusedBeforeWork(
+                cli.run("report", j.toString(), "-o", other.resolve("r.html").toString()), "is inside the journal");
         assertThat(other.resolve("r.html")).doesNotExist();
     }
 
@@ -77,7 +86,8 @@ class OutputSafetyTest {
         Path j = journal("j");
         Path notes = dir.resolve("notes.txt");
         Files.writeString(notes, "my notes\n");
-        assertRefusedBeforeWork(cli.run("report", j.toString(), "-o", notes.toString()), "is not an HTML file", "--force");
+        assertRefusedBeforeWork(
+                cli.run("report", j.toString(), "-o", notes.toString()), "is not an HTML file", "--force");
         assertThat(Files.readString(notes)).isEqualTo("my notes\n");
     }
 
@@ -87,7 +97,8 @@ class OutputSafetyTest {
         assertRefusedBeforeWork(cli.run("run", "--json", folder.toString()), "--json " + folder, "is a directory");
 
         Path file = Files.writeString(dir.resolve("plain"), "x");
-        assertRefusedBeforeWork(cli.run("run", "--json", file.resolve("run.json").toString()), "no such directory");
+        assertRefusedBeforeWork(
+                cli.run("run", "--json", file.resolve("run.json").toString()), "no such directory");
 
         Path text = Files.writeString(dir.resolve("run.txt"), "not json");
         assertRefusedBeforeWork(cli.run("run", "--json", text.toString()), "is not a JSON file");
@@ -110,20 +121,31 @@ class OutputSafetyTest {
     @Test
     void runShouldNotWriteItsJsonIntoTheJournalItKeepsOrOverTheProfileItReads() throws IOException {
         Path j = dir.resolve("j");
-        assertRefusedBeforeWork(cli.run("run", "--journal", j.toString(), "--json", j.resolve("run.json").toString()), "is inside");
+        assertRefusedBeforeWork(
+                cli.run(
+                        "run",
+                        "--journal",
+                        j.toString(),
+                        "--json",
+                        j.resolve("run.json").toString()),
+                "is inside");
         Path profile = dir.resolve("profile.json");
         CostProfiles.write(profile, dev.ballast.core.run.CostProfile.defaults());
         String before = Files.readString(profile);
-        assertRefusedBeforeWork(cli.run("run", "--profile", profile.toString(), "--json", profile.toString()), "is one of the command's inputs");
+        assertRefusedBeforeWork(
+                cli.run("run", "--profile", profile.toString(), "--json", profile.toString()),
+                "is one of the command's inputs");
         assertThat(Files.readString(profile)).isEqualTo(before);
     }
 
     @Test
     void compareShouldCheckItsReportPathBeforeRunning() throws IOException {
         Path folder = Files.createDirectories(dir.resolve("pictures"));
-        assertRefusedBeforeWork(cli.run("compare", "--report", folder.toString()), "--report " + folder, "is a directory");
+        assertRefusedBeforeWork(
+                cli.run("compare", "--report", folder.toString()), "--report " + folder, "is a directory");
         Path same = dir.resolve("both");
-        assertRefusedBeforeWork(cli.run("compare", "--report", same.toString(), "--json", same.toString()), "name two files");
+        assertRefusedBeforeWork(
+                cli.run("compare", "--report", same.toString(), "--json", same.toString()), "name two files");
     }
 
     @Test
@@ -135,8 +157,20 @@ class OutputSafetyTest {
         assertThat(r.out()).isEmpty();
 
         Path out = dir.resolve("p.json");
-        Cli.Result ok = cli.run("calibrate", "--out", out.toString(), "--working-set", "4M", "--passes", "1", "--tcp-bytes", "4M",
-                "--tcp-round-trips", "20", "--bitmap-pages", "65536");
+        Cli.Result ok = cli.run(
+                "calibrate",
+                "--out",
+                out.toString(),
+                "--working-set",
+                "4M",
+                "--passes",
+                "1",
+                "--tcp-bytes",
+                "4M",
+                "--tcp-round-trips",
+                "20",
+                "--bitmap-pages",
+                "65536");
         assertThat(ok.exitCode()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("ballast run --profile " + out);
     }

@@ -1,12 +1,11 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class ProgressLineTest {
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -28,7 +27,11 @@ class ProgressLineTest {
             line.update("BULK", 1, 0.1, 4096);
         }
 
-        assertThat(written()).startsWith("\rBULK").contains("\033[K").endsWith("\r\033[K").doesNotContain("\n");
+        assertThat(written())
+                .startsWith("\rBULK")
+                .contains("\033[K")
+                .endsWith("\r\033[K")
+                .doesNotContain("\n");
     }
 
     @Test
@@ -39,7 +42,7 @@ class ProgressLineTest {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
 
-        long draws = written().chars().filter(c -> c == '\r').count() - 1;   // the last one clears
+        long draws = written().chars().filter(c -> c == '\r').count() - 1; // the last one clears
         assertThat(draws).isBetween(1L, 1 + (long) Math.ceil(seconds * 10));
     }
 
@@ -69,7 +72,11 @@ class ProgressLineTest {
             sink.publish(dev.ballast.core.event.EventType.SYNC_BEGIN, 0, 3, 0, 0);
             assertThat(written()).endsWith("stop-and-copy, guest paused: syncing dirty log\033[K");
         }
-        assertThat(passed).containsExactly(dev.ballast.core.event.EventType.SYNC_BEGIN, dev.ballast.core.event.EventType.SYNC_END,
-                dev.ballast.core.event.EventType.GUEST_RUN_STATE, dev.ballast.core.event.EventType.SYNC_BEGIN);
+        assertThat(passed)
+                .containsExactly(
+                        dev.ballast.core.event.EventType.SYNC_BEGIN,
+                        dev.ballast.core.event.EventType.SYNC_END,
+                        dev.ballast.core.event.EventType.GUEST_RUN_STATE,
+                        dev.ballast.core.event.EventType.SYNC_BEGIN);
     }
 }

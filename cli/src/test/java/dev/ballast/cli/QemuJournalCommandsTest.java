@@ -1,8 +1,6 @@
 package dev.ballast.cli;
 
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,8 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Journals of a real QEMU's stream (ingest --journal; the tap writes the same) read by inspect, diff, report, replay. */
 class QemuJournalCommandsTest {
@@ -79,7 +78,8 @@ class QemuJournalCommandsTest {
         Path j = dir.resolve(name);
         Cli.Result r = cli.run("ingest", f.toString(), "--journal", j.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).containsPattern("journal: " + Pattern.quote(j.toString()) + " \\(\\d+ events, digest [0-9a-f]{16}\\)");
+        assertThat(r.out())
+                .containsPattern("journal: " + Pattern.quote(j.toString()) + " \\(\\d+ events, digest [0-9a-f]{16}\\)");
         return j;
     }
 
@@ -88,11 +88,19 @@ class QemuJournalCommandsTest {
         Path j = ingest("a", stream(true));
         Cli.Result r = cli.run("inspect", j.toString(), "--events", "0:40");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("PHASE phase=SETUP", "PHASE phase=BULK iteration=1",
-                "QEMU_PAGE block=0 offset=0x0 record=data 4111B", "QEMU_PAGE block=0 offset=0x1 record=zero 9B",
-                "QEMU_PAGE block=1 offset=0x0 record=zero 17B", "ITERATION_END iteration=1 pages=8",
-                "PHASE phase=ITERATE iteration=2", "GUEST_RUN_STATE paused=yes", "PHASE phase=STOP_AND_COPY iteration=3",
-                "PHASE phase=COMPLETED", "END phase=COMPLETED");
+        assertThat(r.out())
+                .contains(
+                        "PHASE phase=SETUP",
+                        "PHASE phase=BULK iteration=1",
+                        "QEMU_PAGE block=0 offset=0x0 record=data 4111B",
+                        "QEMU_PAGE block=0 offset=0x1 record=zero 9B",
+                        "QEMU_PAGE block=1 offset=0x0 record=zero 17B",
+                        "ITERATION_END iteration=1 pages=8",
+                        "PHASE phase=ITERATE iteration=2",
+                        "GUEST_RUN_STATE paused=yes",
+                        "PHASE phase=STOP_AND_COPY iteration=3",
+                        "PHASE phase=COMPLETED",
+                        "END phase=COMPLETED");
     }
 
     @Test
@@ -100,14 +108,19 @@ class QemuJournalCommandsTest {
         Path j = ingest("a", stream(true));
         Cli.Result r = cli.run("inspect", j.toString(), "--page", "2");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("PFN 0x2 is pc.ram+0x2", "QEMU sent it with its data (4104 bytes) in pass 1",
-                "QEMU sent it with its data (4111 bytes) in pass 2 (again: QEMU found it dirty after it last sent it",
-                "in pass 3 (again", "the guest is paused: stop-and-copy", "completed; the destination has what was sent last");
+        assertThat(r.out())
+                .contains(
+                        "PFN 0x2 is pc.ram+0x2",
+                        "QEMU sent it with its data (4104 bytes) in pass 1",
+                        "QEMU sent it with its data (4111 bytes) in pass 2 (again: QEMU found it dirty after it last sent it",
+                        "in pass 3 (again",
+                        "the guest is paused: stop-and-copy",
+                        "completed; the destination has what was sent last");
         Cli.Result never = cli.run("inspect", j.toString(), "--page", "6");
         assertThat(never.out()).contains("completed without QEMU sending it").doesNotContain("QEMU sent it");
         // pc.bios lies after pc.ram in the journal's layout: PFN 8
-        assertThat(cli.run("inspect", j.toString(), "--page", "8").out()).contains("PFN 0x8 is pc.bios+0x0",
-                "QEMU sent it as a zero page (17 bytes) in pass 1");
+        assertThat(cli.run("inspect", j.toString(), "--page", "8").out())
+                .contains("PFN 0x8 is pc.bios+0x0", "QEMU sent it as a zero page (17 bytes) in pass 1");
         Cli.Result bad = cli.run("inspect", j.toString(), "--page", "9");
         assertThat(bad.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(bad.errLines()).hasSize(1);
@@ -123,8 +136,10 @@ class QemuJournalCommandsTest {
         // 5 data + 4 zero in pass 1 (page 6 never), 2 data in pass 2, 1 in the stop-and-copy
         // record bytes: 8 + the name (1 + its length) unless CONTINUE + 4096 or 1; page 2 of pass 2 follows pc.bios
         long bytes = 4111 + 9 + 4104 + 9 + 4104 + 9 + 9 + 17 + 4111 + 4104 + 4104;
-        assertThat(r.out()).contains("phase         COMPLETED, pass 3", "sent          6 with data, 5 zero, " + bytes + " bytes");
-        Matcher m = Pattern.compile("#(\\d+) t=\\S+ QEMU_PAGE block=0 offset=0x5 ").matcher(events.out());
+        assertThat(r.out())
+                .contains("phase         COMPLETED, pass 3", "sent          6 with data, 5 zero, " + bytes + " bytes");
+        Matcher m =
+                Pattern.compile("#(\\d+) t=\\S+ QEMU_PAGE block=0 offset=0x5 ").matcher(events.out());
         assertThat(m.find()).isTrue();
         Cli.Result mid = cli.run("inspect", j.toString(), "--at", m.group(1));
         assertThat(mid.out()).contains("phase         BULK, pass 1", "sent          3 with data, 3 zero");
@@ -158,8 +173,9 @@ class QemuJournalCommandsTest {
         Cli.Result r = cli.run("replay", a.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out().lines()).hasSize(1);
-        assertThat(r.out()).containsPattern("a QEMU run: its decisions were QEMU's and cannot be re-made; the journal is "
-                + "intact: \\d+ events, digest [0-9a-f]{16} verified");
+        assertThat(r.out())
+                .containsPattern("a QEMU run: its decisions were QEMU's and cannot be re-made; the journal is "
+                        + "intact: \\d+ events, digest [0-9a-f]{16} verified");
         Path queue;
         try (var s = Files.list(a)) {
             queue = s.filter(p -> p.toString().endsWith(".cq4")).findFirst().orElseThrow();
@@ -190,12 +206,18 @@ class QemuJournalCommandsTest {
         Cli.Result r = cli.run("ingest", f.toString(), "--journal", j.toString());
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.err()).contains("QEMU stream, byte " + second + ": XBZRLE page record",
-                "the journal ends at the last good record: " + j);
+        assertThat(r.err())
+                .contains(
+                        "QEMU stream, byte " + second + ": XBZRLE page record",
+                        "the journal ends at the last good record: " + j);
         Cli.Result ev = cli.run("inspect", j.toString(), "--events", "0:100");
         assertThat(ev.out().lines().filter(l -> l.contains("QEMU_PAGE"))).hasSize(4);
-        assertThat(ev.out()).contains("STREAM_REFUSED offset=" + second + " kind=1", "LINK_FAILED cause=PROTOCOL",
-                "PHASE phase=FAILED", "END phase=FAILED");
+        assertThat(ev.out())
+                .contains(
+                        "STREAM_REFUSED offset=" + second + " kind=1",
+                        "LINK_FAILED cause=PROTOCOL",
+                        "PHASE phase=FAILED",
+                        "END phase=FAILED");
         assertThat(cli.run("replay", j.toString()).exitCode()).isZero();
     }
 

@@ -1,16 +1,16 @@
 package dev.ballast.cli;
 
-import dev.ballast.core.run.RunReport;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.run.RunReport;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class ReportTextTest {
     @Test
     void shouldAlignTheFirstColumnLeftAndTheOthersRight() {
-        String t = ReportText.table(List.of("policy", "ms"), List.of(List.of("legacy", "1769.0"), List.of("hint+balloon", "2.5")));
+        String t = ReportText.table(
+                List.of("policy", "ms"), List.of(List.of("legacy", "1769.0"), List.of("hint+balloon", "2.5")));
 
         assertThat(t).isEqualTo("""
                 policy            ms
@@ -21,14 +21,36 @@ class ReportTextTest {
 
     @Test
     void shouldSummarizeARunWithItsVerdict() {
-        RunReport r = new RunReport("sim", "idle", "hint", 8L << 30, 1, "virtual", "COMPLETED", 259.04, 12.3, 11.9, 2000, false, 0.5, 4,
-                345L << 20, null, new RunReport.Pages(1000, 20, 0, 2_000_000, 3), new RunReport.Hints(4, 100, 2_000_000, 4, 0),
-                new RunReport.Balloon(0, 0, 0, false, null), new RunReport.Verify(2_097_152, 0, true, null),
-                new RunReport.Journal(null, 0, null), List.of(), List.of(), 40);
+        RunReport r = new RunReport(
+                "sim",
+                "idle",
+                "hint",
+                8L << 30,
+                1,
+                "virtual",
+                "COMPLETED",
+                259.04,
+                12.3,
+                11.9,
+                2000,
+                false,
+                0.5,
+                4,
+                345L << 20,
+                null,
+                new RunReport.Pages(1000, 20, 0, 2_000_000, 3),
+                new RunReport.Hints(4, 100, 2_000_000, 4, 0),
+                new RunReport.Balloon(0, 0, 0, false, null),
+                new RunReport.Verify(2_097_152, 0, true, null),
+                new RunReport.Journal(null, 0, null),
+                List.of(),
+                List.of(),
+                40);
 
         String s = ReportText.summary(r);
 
-        assertThat(s).contains("  total        259.0 ms (virtual time)")
+        assertThat(s)
+                .contains("  total        259.0 ms (virtual time)")
                 .contains("  transferred  345.0 MiB (361,758,720 bytes)")
                 .contains("skipped free 2,000,000")
                 .contains("  hints        requests 4, ranges 100, pages 2,000,000 (applied 4, rejected 0)")

@@ -1,5 +1,7 @@
 package dev.ballast.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ballast.core.run.BalloonMessages;
@@ -7,23 +9,34 @@ import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 class RunCommandTest {
     /** The fields every run's JSON starts with, in their order (docs/reference.md, --json). */
-    static final List<String> DESIGN_FIELDS = List.of("backend", "workload", "policy", "guestMemBytes", "seed", "timeModel",
-            "totalTimeMs", "downtimeMs", "setupTimeMs", "iterations", "transferredBytes", "pages", "hints", "verify", "journal");
+    static final List<String> DESIGN_FIELDS = List.of(
+            "backend",
+            "workload",
+            "policy",
+            "guestMemBytes",
+            "seed",
+            "timeModel",
+            "totalTimeMs",
+            "downtimeMs",
+            "setupTimeMs",
+            "iterations",
+            "transferredBytes",
+            "pages",
+            "hints",
+            "verify",
+            "journal");
 
     @TempDir
     Path dir;
@@ -45,22 +58,66 @@ class RunCommandTest {
 
         assertThat(r.exitCode()).isZero();
         assertThat(sim.scenarios).containsExactly(Scenario.sim(8L << 30, "idle", "legacy", 1));
-        assertThat(r.out()).contains("ballast run: sim, 8.0 GiB guest, workload idle, policy legacy, seed 1, bandwidth 10 Gbit/s")
+        assertThat(r.out())
+                .contains("ballast run: sim, 8.0 GiB guest, workload idle, policy legacy, seed 1, bandwidth 10 Gbit/s")
                 .contains("cost profile: built-in defaults (no calibrated profile at " + dir.resolve("config"));
         assertThat(r.err()).isEmpty();
     }
 
     @Test
     void shouldPassEveryOptionIntoTheScenario() {
-        Cli.Result r = cli.run("run", "--mem", "512M", "--workload", "random-write,rate=200MiB/s", "--policy", "hint+balloon",
-                "--seed", "7", "--bandwidth", "1Gbit", "--downtime", "300ms", "--max-iterations", "5", "--time-cap", "10s",
-                "--chain", "3", "--fail-at", "40%", "--poison", "0xaa", "--no-tell-host", "--balloon-messages", "bitmap",
-                "--hint-start-id", "0xfffffff0", "--profile", "defaults", "--no-journal");
+        Cli.Result r = cli.run(
+                "run",
+                "--mem",
+                "512M",
+                "--workload",
+                "random-write,rate=200MiB/s",
+                "--policy",
+                "hint+balloon",
+                "--seed",
+                "7",
+                "--bandwidth",
+                "1Gbit",
+                "--downtime",
+                "300ms",
+                "--max-iterations",
+                "5",
+                "--time-cap",
+                "10s",
+                "--chain",
+                "3",
+                "--fail-at",
+                "40%",
+                "--poison",
+                "0xaa",
+                "--no-tell-host",
+                "--balloon-messages",
+                "bitmap",
+                "--hint-start-id",
+                "0xfffffff0",
+                "--profile",
+                "defaults",
+                "--no-journal");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(sim.scenarios).containsExactly(new Scenario("sim", 512L << 20, WorkloadSpec.parse("random-write,rate=200MiB/s"),
-                "hint+balloon", 7, 1_000_000_000L, 300_000_000L, 5, 10_000_000_000L, 3, FailPoint.parse("40%"), 0xaa, false, BalloonMessages.BITMAP,
-                0xfffffff0L, CostProfile.defaults()));
+        assertThat(sim.scenarios)
+                .containsExactly(new Scenario(
+                        "sim",
+                        512L << 20,
+                        WorkloadSpec.parse("random-write,rate=200MiB/s"),
+                        "hint+balloon",
+                        7,
+                        1_000_000_000L,
+                        300_000_000L,
+                        5,
+                        10_000_000_000L,
+                        3,
+                        FailPoint.parse("40%"),
+                        0xaa,
+                        false,
+                        BalloonMessages.BITMAP,
+                        0xfffffff0L,
+                        CostProfile.defaults()));
     }
 
     @Test
@@ -77,7 +134,9 @@ class RunCommandTest {
     /** The journal header's {@code scenario} keeps the text fields it always had, typed values written as the user writes them. */
     @Test
     void shouldWriteTheScenariosTypedValuesAsTextInJson() throws Exception {
-        Scenario s = Scenario.sim(64L << 20, "idle", "hint", 1).withFailAt("40%").withGuest(0, true, "bitmap", Scenario.MIN_COMMAND_ID);
+        Scenario s = Scenario.sim(64L << 20, "idle", "hint", 1)
+                .withFailAt("40%")
+                .withGuest(0, true, "bitmap", Scenario.MIN_COMMAND_ID);
 
         JsonNode n = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(s));
 
@@ -146,15 +205,22 @@ class RunCommandTest {
         Cli.Result r = cli.run("run", "--policy", "broken", "--json", json.toString());
 
         assertThat(r.exitCode()).isEqualTo(ExitCodes.INVARIANT_BROKEN);
-        assertThat(r.errLines()).containsExactly(
-                "ballast: invariant broken (policy broken, seed 1): invariant 1 (no lost write): pfn 0x1234 in ram-low differs");
+        assertThat(r.errLines())
+                .containsExactly(
+                        "ballast: invariant broken (policy broken, seed 1): invariant 1 (no lost write): pfn 0x1234 in ram-low differs");
         assertThat(r.out()).contains("verify       FAILED");
-        assertThat(new ObjectMapper().readTree(json.toFile()).get("verify").get("ok").asBoolean()).isFalse();
+        assertThat(new ObjectMapper()
+                        .readTree(json.toFile())
+                        .get("verify")
+                        .get("ok")
+                        .asBoolean())
+                .isFalse();
     }
 
     @Test
     void shouldUseTheCalibratedProfileWhenThereIsOneAndSaySo() throws Exception {
-        CostProfile measured = new CostProfile(100, 10, 200, 0.01, 8, 10_000, 40_000_000_000L, 2_000_000, "calibrated on testhost");
+        CostProfile measured =
+                new CostProfile(100, 10, 200, 0.01, 8, 10_000, 40_000_000_000L, 2_000_000, "calibrated on testhost");
         Path file = CostProfiles.defaultPath(cli.env);
         CostProfiles.write(file, measured);
 
@@ -167,7 +233,8 @@ class RunCommandTest {
 
     @Test
     void shouldPreferDefaultsWhenAskedEvenIfCalibrated() throws Exception {
-        CostProfiles.write(CostProfiles.defaultPath(cli.env),
+        CostProfiles.write(
+                CostProfiles.defaultPath(cli.env),
                 new CostProfile(100, 10, 200, 0.01, 8, 10_000, 40_000_000_000L, 2_000_000, "calibrated"));
 
         Cli.Result r = cli.run("run", "--profile", "defaults");
@@ -192,8 +259,9 @@ class RunCommandTest {
     void shouldRejectAUsersOwnQemuBuildOnBackendsThatRunTheirOwn() {
         Cli.Result r = cli.run("run", "--qemu", "/usr/bin/true");
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(r.errLines()).containsExactly(
-                "ballast: --qemu /usr/bin/true: only the qemu backend runs a user's own build; the sim backend runs its own");
+        assertThat(r.errLines())
+                .containsExactly(
+                        "ballast: --qemu /usr/bin/true: only the qemu backend runs a user's own build; the sim backend runs its own");
         assertThat(sim.scenarios).isEmpty();
     }
 
@@ -201,23 +269,32 @@ class RunCommandTest {
     void shouldRejectPreallocOutsideAnInProcessKvmRun() {
         Cli.Result sim = cli.run("run", "--prealloc");
         assertThat(sim.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(sim.errLines()).containsExactly("ballast: --prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
+        assertThat(sim.errLines())
+                .containsExactly(
+                        "ballast: --prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
 
         Cli.Result remote = cli.run("run", "--backend", "kvm", "--prealloc", "--dest", "127.0.0.1:9");
         assertThat(remote.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(remote.errLines()).containsExactly("ballast: --prealloc: with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
+        assertThat(remote.errLines())
+                .containsExactly(
+                        "ballast: --prealloc: with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
     }
 
     @Test
     void shouldRefuseTheDestinationsOptionsWithoutADestination() {
-        Cli.Result secret = cli.run("run", "--secret-file", dir.resolve("secret").toString());
+        Cli.Result secret =
+                cli.run("run", "--secret-file", dir.resolve("secret").toString());
         assertThat(secret.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(secret.errLines()).containsExactly("ballast: --secret-file: only with --dest (it concerns a `ballast dest` in another process)");
+        assertThat(secret.errLines())
+                .containsExactly(
+                        "ballast: --secret-file: only with --dest (it concerns a `ballast dest` in another process)");
         assertThat(secret.out()).isEmpty();
 
         Cli.Result timeout = cli.run("run", "--timeout", "5s");
         assertThat(timeout.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(timeout.errLines()).containsExactly("ballast: --timeout: only with --dest (it concerns a `ballast dest` in another process)");
+        assertThat(timeout.errLines())
+                .containsExactly(
+                        "ballast: --timeout: only with --dest (it concerns a `ballast dest` in another process)");
         assertThat(sim.scenarios).isEmpty();
     }
 
@@ -239,7 +316,9 @@ class RunCommandTest {
 
         assertThat(r.exitCode()).isEqualTo(ExitCodes.ERROR);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.err()).startsWith("ballast: cost profile " + file + ": not a cost profile").contains("ballast calibrate");
+        assertThat(r.err())
+                .startsWith("ballast: cost profile " + file + ": not a cost profile")
+                .contains("ballast calibrate");
     }
 
     /**
@@ -248,22 +327,24 @@ class RunCommandTest {
      * option as typed and the accepted form, exit 2, nothing on stdout, nothing run.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "--bandwidth 10|--bandwidth 10: a bare number has no unit: write bits or bytes per second, e.g. 10Gbit, 100Mbit or 1250MB/s (0: unlimited)",
-        "--bandwidth 100kbit|--bandwidth 100kbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
-        "--bandwidth 20Tbit|--bandwidth 20Tbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
-        "--downtime 5|--downtime 5: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
-        "--time-cap 30|--time-cap 30: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
-        "--fail-at 150%|--fail-at 150%: a percentage of the guest's pages must be in [0%, 100%]; for a failure after more than the guest's memory was sent, write a multiple such as 1.5x",
-        "--fail-at 100s --time-cap 10s|--fail-at 100s: past the end of the migration: --time-cap 10s forces stop-and-copy first; give a time before the cap",
-        "--workload random-write,bogus=1|--workload random-write,bogus=1: random-write takes no parameter 'bogus' (it takes used, rate, hint-order)",
-        "--workload idle:5|--workload idle:5: idle takes no argument after ':' (only balloon:P and deflate-race:P do)",
-        "--mem 1P|--mem 1P: the simulator holds at most 2T",
-        "--backend kvm --mem 3M|--mem 3M: the KVM backend needs a multiple of 2M",
-        "--postcopy-after 0|--postcopy-after 0: must be a pass number >= 1 or auto",
-        "--postcopy-after soon|--postcopy-after soon: expected a pass number (1 switches after the bulk stage), auto or off",
-        "--postcopy-hints|--postcopy-hints: needs --postcopy-after (there is no postcopy to allow hints with)",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "--bandwidth 10|--bandwidth 10: a bare number has no unit: write bits or bytes per second, e.g. 10Gbit, 100Mbit or 1250MB/s (0: unlimited)",
+                "--bandwidth 100kbit|--bandwidth 100kbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
+                "--bandwidth 20Tbit|--bandwidth 20Tbit: must be 0 (unlimited) or between 1Mbit and 10Tbit per second",
+                "--downtime 5|--downtime 5: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
+                "--time-cap 30|--time-cap 30: a bare number has no unit: write a time with its unit, e.g. 300ms or 2s",
+                "--fail-at 150%|--fail-at 150%: a percentage of the guest's pages must be in [0%, 100%]; for a failure after more than the guest's memory was sent, write a multiple such as 1.5x",
+                "--fail-at 100s --time-cap 10s|--fail-at 100s: past the end of the migration: --time-cap 10s forces stop-and-copy first; give a time before the cap",
+                "--workload random-write,bogus=1|--workload random-write,bogus=1: random-write takes no parameter 'bogus' (it takes used, rate, hint-order)",
+                "--workload idle:5|--workload idle:5: idle takes no argument after ':' (only balloon:P and deflate-race:P do)",
+                "--mem 1P|--mem 1P: the simulator holds at most 2T",
+                "--backend kvm --mem 3M|--mem 3M: the KVM backend needs a multiple of 2M",
+                "--postcopy-after 0|--postcopy-after 0: must be a pass number >= 1 or auto",
+                "--postcopy-after soon|--postcopy-after soon: expected a pass number (1 switches after the bulk stage), auto or off",
+                "--postcopy-hints|--postcopy-hints: needs --postcopy-after (there is no postcopy to allow hints with)",
+            })
     void shouldRefuseAnInputThatWouldMeanSomethingElseBeforePrintingAnything(String args, String line) {
         Cli.Result r = cli.run(("run " + args).split(" "));
 
@@ -277,7 +358,9 @@ class RunCommandTest {
     @Test
     void shouldTakeThePostcopySwitchPointAndTheHintsRule() {
         assertThat(cli.run("run", "--postcopy-after", "3").exitCode()).isZero();
-        assertThat(cli.run("run", "--postcopy-after", "auto", "--postcopy-hints").exitCode()).isZero();
+        assertThat(cli.run("run", "--postcopy-after", "auto", "--postcopy-hints")
+                        .exitCode())
+                .isZero();
         assertThat(cli.run("run").exitCode()).isZero();
         assertThat(sim.scenarios).extracting(s -> s.postcopy().toString()).containsExactly("3", "auto+hints", "off");
     }
@@ -295,14 +378,20 @@ class RunCommandTest {
     void shouldSayThatBalloonSkipIsOffWithoutTellHost() throws Exception {
         Path json = dir.resolve("run.json");
 
-        Cli.Result r = cli.run("run", "--policy", "balloon", "--no-tell-host", "--no-journal", "--json", json.toString());
+        Cli.Result r =
+                cli.run("run", "--policy", "balloon", "--no-tell-host", "--no-journal", "--json", json.toString());
 
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.errLines()).containsExactly("ballast: policy balloon: balloon skip is off: without MUST_TELL_HOST "
-                + "(--no-tell-host) the guest may reuse a deflated page before the host knows, so ballooned pages are scanned "
-                + "and sent like any other");
+        assertThat(r.errLines())
+                .containsExactly("ballast: policy balloon: balloon skip is off: without MUST_TELL_HOST "
+                        + "(--no-tell-host) the guest may reuse a deflated page before the host knows, so ballooned pages are scanned "
+                        + "and sent like any other");
         assertThat(r.out()).contains("skip off (without MUST_TELL_HOST");
-        assertThat(new ObjectMapper().readTree(json.toFile()).get("balloon").get("skipOff").asText())
+        assertThat(new ObjectMapper()
+                        .readTree(json.toFile())
+                        .get("balloon")
+                        .get("skipOff")
+                        .asText())
                 .startsWith("without MUST_TELL_HOST (--no-tell-host)");
         Cli.Result told = cli.run("run", "--policy", "balloon", "--no-journal");
         assertThat(told.err()).isEmpty();

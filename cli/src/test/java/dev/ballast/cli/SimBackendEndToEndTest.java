@@ -1,15 +1,14 @@
 package dev.ballast.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The command line on the real simulated backend, as a user runs it; skipped while no "sim" backend is registered. */
 class SimBackendEndToEndTest {
@@ -21,7 +20,8 @@ class SimBackendEndToEndTest {
     @BeforeEach
     void setUp() {
         Backends backends = Backends.discover();
-        assumeTrue(backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
+        assumeTrue(
+                backends.all().stream().anyMatch(b -> b.name().equals("sim") && !(b instanceof FakeBackend)),
                 "no sim backend registered yet (META-INF/services/dev.ballast.core.run.Backend in sim-backend)");
         cli = new Cli(config, backends);
     }

@@ -17,8 +17,10 @@ public record Checkpoint(long eventNumber, byte[] payload, long chronicleIndex) 
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Checkpoint other && other.eventNumber == eventNumber
-                && other.chronicleIndex == chronicleIndex && java.util.Arrays.equals(other.payload, payload);
+        return o instanceof Checkpoint other
+                && other.eventNumber == eventNumber
+                && other.chronicleIndex == chronicleIndex
+                && java.util.Arrays.equals(other.payload, payload);
     }
 
     @Override

@@ -10,7 +10,7 @@ import dev.ballast.core.event.EventType;
  */
 public final class EventDissector {
 
-    private EventDissector() { }
+    private EventDissector() {}
 
     /** Appends {@code #eventNumber } and then {@link #dissect(EventRecord, StringBuilder)}. */
     public static StringBuilder dissect(long eventNumber, EventRecord record, StringBuilder out) {
@@ -25,8 +25,14 @@ public final class EventDissector {
         appendMillis(record.timeNs(), out);
         out.append(' ');
         if (type == null) {
-            out.append("UNKNOWN(type=").append(record.typeId()).append(") a=").append(record.a())
-                    .append(" b=").append(record.b()).append(" c=").append(record.c());
+            out.append("UNKNOWN(type=")
+                    .append(record.typeId())
+                    .append(") a=")
+                    .append(record.a())
+                    .append(" b=")
+                    .append(record.b())
+                    .append(" c=")
+                    .append(record.c());
             return out;
         }
         type.appendTo(record.a(), record.b(), record.c(), out);
@@ -38,7 +44,8 @@ public final class EventDissector {
     public static String toString(long eventNumber, EventType type, long timeNs, long a, long b, long c) {
         byte[] buf = new byte[RecordDescriptor.LENGTH];
         RecordDescriptor.encode(buf, 0, type.id(), timeNs, a, b, c);
-        return dissect(eventNumber, new EventRecord().wrap(buf, 0), new StringBuilder(96)).toString();
+        return dissect(eventNumber, new EventRecord().wrap(buf, 0), new StringBuilder(96))
+                .toString();
     }
 
     /** Appends nanoseconds as milliseconds with three decimals: {@code 12.345ms}. */

@@ -25,23 +25,39 @@ public final class EventRecord {
         return this;
     }
 
-    public int typeId() { return RecordDescriptor.getU16(buffer, offset + TYPE_ID_OFFSET); }
+    public int typeId() {
+        return RecordDescriptor.getU16(buffer, offset + TYPE_ID_OFFSET);
+    }
 
     /** The type, or null if the id is not in the catalogue (readers reject such records). */
-    public EventType type() { return EventType.byId(typeId()); }
+    public EventType type() {
+        return EventType.byId(typeId());
+    }
 
-    public int flags() { return RecordDescriptor.getU16(buffer, offset + FLAGS_OFFSET); }
+    public int flags() {
+        return RecordDescriptor.getU16(buffer, offset + FLAGS_OFFSET);
+    }
 
-    public long timeNs() { return RecordDescriptor.getLong(buffer, offset + TIME_NS_OFFSET); }
+    public long timeNs() {
+        return RecordDescriptor.getLong(buffer, offset + TIME_NS_OFFSET);
+    }
 
-    public long a() { return RecordDescriptor.getLong(buffer, offset + A_OFFSET); }
+    public long a() {
+        return RecordDescriptor.getLong(buffer, offset + A_OFFSET);
+    }
 
-    public long b() { return RecordDescriptor.getLong(buffer, offset + B_OFFSET); }
+    public long b() {
+        return RecordDescriptor.getLong(buffer, offset + B_OFFSET);
+    }
 
-    public long c() { return RecordDescriptor.getLong(buffer, offset + C_OFFSET); }
+    public long c() {
+        return RecordDescriptor.getLong(buffer, offset + C_OFFSET);
+    }
 
     /** The i-th of the record's five 64-bit words (0 = type id and flags, 1 = time, 2..4 = a, b, c). */
-    public long word(int i) { return RecordDescriptor.getLong(buffer, offset + i * Long.BYTES); }
+    public long word(int i) {
+        return RecordDescriptor.getLong(buffer, offset + i * Long.BYTES);
+    }
 
     /** A readable line for debugging; allocates. Prefer {@link EventDissector} for output. */
     @Override

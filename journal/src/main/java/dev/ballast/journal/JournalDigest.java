@@ -74,8 +74,11 @@ public final class JournalDigest {
 
     /** The digest of the records added so far. */
     public long value() {
-        long h = Long.rotateLeft(v0, 1) + Long.rotateLeft(v1, 7) + Long.rotateLeft(v2, 12)
-                + Long.rotateLeft(v3, 18) + Long.rotateLeft(v4, 23);
+        long h = Long.rotateLeft(v0, 1)
+                + Long.rotateLeft(v1, 7)
+                + Long.rotateLeft(v2, 12)
+                + Long.rotateLeft(v3, 18)
+                + Long.rotateLeft(v4, 23);
         h = merge(h, v0);
         h = merge(h, v1);
         h = merge(h, v2);

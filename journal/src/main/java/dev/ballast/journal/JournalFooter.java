@@ -7,6 +7,7 @@ package dev.ballast.journal;
 public record JournalFooter(long events, long digest, long batches) {
     @Override
     public String toString() {
-        return "JournalFooter[events=" + events + ", digest=" + JournalDigest.toHex(digest) + ", batches=" + batches + "]";
+        return "JournalFooter[events=" + events + ", digest=" + JournalDigest.toHex(digest) + ", batches=" + batches
+                + "]";
     }
 }

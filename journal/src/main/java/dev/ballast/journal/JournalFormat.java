@@ -48,10 +48,10 @@ public final class JournalFormat {
     /** "BLSTJRNL" as a little-endian long. */
     public static final long MAGIC = 0x4C4E524A54534C42L;
 
-    public static final int KIND_HEADER = 0x44484A42;      // "BJHD"
-    public static final int KIND_BATCH = 0x54424A42;       // "BJBT"
-    public static final int KIND_CHECKPOINT = 0x50434A42;  // "BJCP"
-    public static final int KIND_FOOTER = 0x54464A42;      // "BJFT"
+    public static final int KIND_HEADER = 0x44484A42; // "BJHD"
+    public static final int KIND_BATCH = 0x54424A42; // "BJBT"
+    public static final int KIND_CHECKPOINT = 0x50434A42; // "BJCP"
+    public static final int KIND_FOOTER = 0x54464A42; // "BJFT"
 
     public static final int KIND_OFFSET = 0;
     public static final int CRC_OFFSET = 4;
@@ -94,7 +94,7 @@ public final class JournalFormat {
     /** No checkpoint. */
     public static final long NO_INDEX = -1;
 
-    private JournalFormat() { }
+    private JournalFormat() {}
 
     static String kindName(int kind) {
         return switch (kind) {

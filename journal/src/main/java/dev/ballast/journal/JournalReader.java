@@ -69,9 +69,9 @@ public final class JournalReader implements AutoCloseable {
     private final Path directory;
     private final QueueFile file;
     private final int cycle;
-    private final long lastSeq;           // the last complete document used
+    private final long lastSeq; // the last complete document used
     private final JournalHeader header;
-    private final int headerId;           // what every later document carries: the header's checksum (format 2), 0 (format 1)
+    private final int headerId; // what every later document carries: the header's checksum (format 2), 0 (format 1)
     private final JournalFooter footer;
     private final long footerIndex;
     private final long lastCheckpointIndexAtEnd;
@@ -84,17 +84,18 @@ public final class JournalReader implements AutoCloseable {
     private byte[] doc = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
     /** The cursor's batch; swapped with {@link #doc} when a batch becomes current, so probes never clobber it. */
     private byte[] batchBuffer = new byte[BATCH_RECORDS_OFFSET + 4096 * RecordDescriptor.LENGTH];
+
     private int docLength;
     private long docIndex = NO_INDEX;
 
     // cursor state
-    private long nextSeq;                 // the document the cursor reads next
+    private long nextSeq; // the document the cursor reads next
     private long batchIndex = NO_INDEX;
     private long batchFirst;
     private int batchCount;
     private int recordIndex;
-    private long position;               // number of the record next() returns
-    private long current = -1;           // number of the record record() shows
+    private long position; // number of the record next() returns
+    private long current = -1; // number of the record record() shows
     private boolean ended;
 
     private JournalReader(Path directory, QueueFile file) {
@@ -136,16 +137,22 @@ public final class JournalReader implements AutoCloseable {
                 verifyChecksum(-1);
                 int length = header.formatVersion() >= 2 ? JournalFormat.FOOTER_LENGTH : JournalFormat.FOOTER_LENGTH_V1;
                 if (docLength < length) throw damage("garbled footer document (" + docLength + " bytes)", -1, index);
-                f = new JournalFooter(getLong(JournalFormat.FOOTER_EVENTS_OFFSET),
-                        getLong(JournalFormat.FOOTER_DIGEST_OFFSET), getLong(JournalFormat.FOOTER_BATCHES_OFFSET));
-                if (header.formatVersion() >= 2) checkHeaderId(getInt(JournalFormat.FOOTER_HEADER_ID_OFFSET), f.events(), index);
+                f = new JournalFooter(
+                        getLong(JournalFormat.FOOTER_EVENTS_OFFSET),
+                        getLong(JournalFormat.FOOTER_DIGEST_OFFSET),
+                        getLong(JournalFormat.FOOTER_BATCHES_OFFSET));
+                if (header.formatVersion() >= 2)
+                    checkHeaderId(getInt(JournalFormat.FOOTER_HEADER_ID_OFFSET), f.events(), index);
                 fIndex = index;
                 lastCheckpoint = getLong(JournalFormat.FOOTER_LAST_CHECKPOINT_OFFSET);
                 available = f.events();
                 break;
             } else if (kind == KIND_CHECKPOINT) {
                 verifyChecksum(-1);
-                checkHeaderId(getInt(JournalFormat.CHECKPOINT_HEADER_ID_OFFSET), getLong(JournalFormat.CHECKPOINT_EVENT_OFFSET), index);
+                checkHeaderId(
+                        getInt(JournalFormat.CHECKPOINT_HEADER_ID_OFFSET),
+                        getLong(JournalFormat.CHECKPOINT_EVENT_OFFSET),
+                        index);
                 if (lastCheckpoint == NO_INDEX) lastCheckpoint = index;
             } else if (kind == KIND_BATCH) {
                 long first = getLong(BATCH_FIRST_EVENT_OFFSET);
@@ -163,8 +170,14 @@ public final class JournalReader implements AutoCloseable {
             // Complete documents after where the walk stopped tell them apart.
             if (follows == -2) follows = followingDocument();
             if (follows >= 0) {
-                throw damage(directory, "after", "the next document is unreadable, but complete documents"
-                        + " follow it (file offset " + follows + ")", available, indexOf(last + 1), null);
+                throw damage(
+                        directory,
+                        "after",
+                        "the next document is unreadable, but complete documents" + " follow it (file offset " + follows
+                                + ")",
+                        available,
+                        indexOf(last + 1),
+                        null);
             }
             if (cut == null) cut = endOfData();
         }
@@ -191,14 +204,17 @@ public final class JournalReader implements AutoCloseable {
         }
         List<Path> queues;
         try (var files = Files.list(directory)) {
-            queues = files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
+            queues = files.filter(p -> p.getFileName().toString().endsWith(".cq4"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new JournalException("cannot read journal directory " + directory + ": " + e.getMessage(), e);
         }
         if (queues.isEmpty()) throw new JournalException("no journal in " + directory + ": no queue file (*.cq4)");
         if (queues.size() > 1) {
             throw new JournalException("damaged journal " + directory + ": it holds " + queues.size() + " queue files ("
-                    + queues.getFirst().getFileName() + " to " + queues.getLast().getFileName() + "); a journal is one");
+                    + queues.getFirst().getFileName() + " to "
+                    + queues.getLast().getFileName() + "); a journal is one");
         }
         QueueFile file;
         try {
@@ -314,8 +330,11 @@ public final class JournalReader implements AutoCloseable {
             throw damage("batch document vanished while seeking", eventNumber, index);
         }
         if (eventNumber < batchFirst || eventNumber > batchFirst + batchCount) {
-            throw damage("batch document holds events " + batchFirst + ".." + (batchFirst + batchCount - 1)
-                    + " where the search expected event " + eventNumber, eventNumber, index);
+            throw damage(
+                    "batch document holds events " + batchFirst + ".." + (batchFirst + batchCount - 1)
+                            + " where the search expected event " + eventNumber,
+                    eventNumber,
+                    index);
         }
         recordIndex = (int) (eventNumber - batchFirst);
         position = eventNumber;
@@ -368,15 +387,21 @@ public final class JournalReader implements AutoCloseable {
      */
     public long verifyDigest() {
         if (footer == null) {
-            throw new JournalException("journal " + directory + " was cut short after " + events
-                    + " events: it has no footer, so its digest cannot be verified", events, NO_INDEX, null);
+            throw new JournalException(
+                    "journal " + directory + " was cut short after " + events
+                            + " events: it has no footer, so its digest cannot be verified",
+                    events,
+                    NO_INDEX,
+                    null);
         }
         long savedPosition = position;
         JournalDigest digest = new JournalDigest();
         seek(0);
         while (true) {
             if (recordIndex < batchCount) {
-                digest.update(batchBuffer, BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH,
+                digest.update(
+                        batchBuffer,
+                        BATCH_RECORDS_OFFSET + recordIndex * RecordDescriptor.LENGTH,
                         batchCount - recordIndex);
                 position += batchCount - recordIndex;
                 recordIndex = batchCount;
@@ -384,12 +409,17 @@ public final class JournalReader implements AutoCloseable {
             if (ended || !loadNextBatch()) break;
         }
         if (digest.count() != footer.events()) {
-            throw damage("holds " + digest.count() + " events but its footer says " + footer.events(),
-                    digest.count(), footerIndex);
+            throw damage(
+                    "holds " + digest.count() + " events but its footer says " + footer.events(),
+                    digest.count(),
+                    footerIndex);
         }
         if (digest.value() != footer.digest()) {
-            throw damage("digest mismatch: records give " + JournalDigest.toHex(digest.value())
-                    + ", footer says " + JournalDigest.toHex(footer.digest()), footer.events(), footerIndex);
+            throw damage(
+                    "digest mismatch: records give " + JournalDigest.toHex(digest.value()) + ", footer says "
+                            + JournalDigest.toHex(footer.digest()),
+                    footer.events(),
+                    footerIndex);
         }
         seek(savedPosition);
         return digest.value();
@@ -410,11 +440,16 @@ public final class JournalReader implements AutoCloseable {
         }
         JournalException garbled = garbledBeforeHeader();
         if (garbled != null) return garbled;
-        return damageAtOffset(file.end(), "no journal header: " + switch (file.endReason()) {
-            case FILE_CUT -> "the queue file " + name + " (" + file.size() + " bytes) ends inside a document";
-            case INCOMPLETE -> "the document there is marked incomplete (the writer died while writing it, or the file is damaged there)";
-            case NOTHING_WRITTEN, END_OF_FILE -> "nothing was written after Chronicle's own header";
-        });
+        return damageAtOffset(
+                file.end(),
+                "no journal header: "
+                        + switch (file.endReason()) {
+                            case FILE_CUT ->
+                                "the queue file " + name + " (" + file.size() + " bytes) ends inside a document";
+                            case INCOMPLETE ->
+                                "the document there is marked incomplete (the writer died while writing it, or the file is damaged there)";
+                            case NOTHING_WRITTEN, END_OF_FILE -> "nothing was written after Chronicle's own header";
+                        });
     }
 
     /** Largest part of the file searched for a header that Chronicle's garbled excerpt headers hide: it follows Chronicle's index, about 512 KiB in. */
@@ -427,10 +462,13 @@ public final class JournalReader implements AutoCloseable {
     private JournalException garbledBeforeHeader() {
         long limit = Math.min(file.size(), HEADER_SEARCH_BYTES) - JournalFormat.HEADER_ENTRIES_OFFSET;
         for (long at = Integer.BYTES; at <= limit; at += Integer.BYTES) {
-            if (file.intAt(at) == KIND_HEADER && file.longAt(at + JournalFormat.HEADER_MAGIC_OFFSET) == JournalFormat.MAGIC) {
+            if (file.intAt(at) == KIND_HEADER
+                    && file.longAt(at + JournalFormat.HEADER_MAGIC_OFFSET) == JournalFormat.MAGIC) {
                 if (file.documents() > 0 && file.offset(0) == at) return null;
-                return damageAtOffset(Math.min(file.end(), at), "Chronicle's excerpt headers before the journal's header"
-                        + " (at file offset " + at + ") are garbled");
+                return damageAtOffset(
+                        Math.min(file.end(), at),
+                        "Chronicle's excerpt headers before the journal's header" + " (at file offset " + at
+                                + ") are garbled");
             }
         }
         return null;
@@ -463,16 +501,21 @@ public final class JournalReader implements AutoCloseable {
         crc.reset();
         crc.update(doc, CHECKED_OFFSET, docLength - CHECKED_OFFSET);
         if ((int) crc.getValue() != RecordDescriptor.getInt(doc, CRC_OFFSET)) return false;
-        return kind != KIND_BATCH || (docLength >= BATCH_RECORDS_OFFSET
-                && (long) RecordDescriptor.getInt(doc, BATCH_COUNT_OFFSET) * RecordDescriptor.LENGTH == docLength - BATCH_RECORDS_OFFSET);
+        return kind != KIND_BATCH
+                || (docLength >= BATCH_RECORDS_OFFSET
+                        && (long) RecordDescriptor.getInt(doc, BATCH_COUNT_OFFSET) * RecordDescriptor.LENGTH
+                                == docLength - BATCH_RECORDS_OFFSET);
     }
 
     private void checkHeaderId(int id, long eventNumber, long index) {
         if (id != headerId) {
-            throw damage(header.formatVersion() >= 2
-                    ? "its header belongs to another run (the header's id is " + hex(headerId) + ", this document carries "
-                            + hex(id) + ")"
-                    : "a format 1 document with a non-zero reserved field (" + hex(id) + ")", Math.max(eventNumber, 0), index);
+            throw damage(
+                    header.formatVersion() >= 2
+                            ? "its header belongs to another run (the header's id is " + hex(headerId)
+                                    + ", this document carries " + hex(id) + ")"
+                            : "a format 1 document with a non-zero reserved field (" + hex(id) + ")",
+                    Math.max(eventNumber, 0),
+                    index);
         }
     }
 
@@ -495,19 +538,26 @@ public final class JournalReader implements AutoCloseable {
                     verifyChecksum(position < 0 ? first : position);
                     int count = getInt(BATCH_COUNT_OFFSET);
                     if (count <= 0 || (long) count * RecordDescriptor.LENGTH != docLength - BATCH_RECORDS_OFFSET) {
-                        throw damage("garbled batch document (count " + count + ", " + docLength + " bytes)",
-                                first, docIndex);
+                        throw damage(
+                                "garbled batch document (count " + count + ", " + docLength + " bytes)",
+                                first,
+                                docIndex);
                     }
                     if (position >= 0 && first != position) {
-                        throw damage("batch document starts at event " + first + " where event " + position
-                                + " was expected (a document is missing or repeated)", position, docIndex);
+                        throw damage(
+                                "batch document starts at event " + first + " where event " + position
+                                        + " was expected (a document is missing or repeated)",
+                                position,
+                                docIndex);
                     }
                     checkHeaderId(getInt(BATCH_HEADER_ID_OFFSET), first, docIndex);
                     for (int i = 0; i < count; i++) {
                         int typeId = RecordDescriptor.getU16(doc, BATCH_RECORDS_OFFSET + i * RecordDescriptor.LENGTH);
                         if (EventType.byId(typeId) == null) {
-                            throw damage("unknown event type id " + typeId
-                                    + " (damaged, or written by a newer Ballast)", first + i, docIndex);
+                            throw damage(
+                                    "unknown event type id " + typeId + " (damaged, or written by a newer Ballast)",
+                                    first + i,
+                                    docIndex);
                         }
                     }
                     byte[] swap = batchBuffer;
@@ -528,14 +578,17 @@ public final class JournalReader implements AutoCloseable {
                     verifyChecksum(position);
                     long total = getLong(JournalFormat.FOOTER_EVENTS_OFFSET);
                     if (total != position) {
-                        throw damage("footer says " + total + " events but " + position + " were read",
-                                position, docIndex);
+                        throw damage(
+                                "footer says " + total + " events but " + position + " were read", position, docIndex);
                     }
                     ended = true;
                     return false;
                 }
-                default -> throw damage("unexpected " + JournalFormat.kindName(kind) + " document",
-                        Math.max(position, 0), docIndex);
+                default ->
+                    throw damage(
+                            "unexpected " + JournalFormat.kindName(kind) + " document",
+                            Math.max(position, 0),
+                            docIndex);
             }
         }
     }
@@ -547,8 +600,10 @@ public final class JournalReader implements AutoCloseable {
             throw damage("the next document is unreadable; the footer lies beyond it", position, at);
         }
         if (position < events) {
-            throw damage("the next document is unreadable; complete documents up to event " + events
-                    + " lie beyond it", position, at);
+            throw damage(
+                    "the next document is unreadable; complete documents up to event " + events + " lie beyond it",
+                    position,
+                    at);
         }
         ended = true;
     }
@@ -585,8 +640,8 @@ public final class JournalReader implements AutoCloseable {
 
     private void checkEventNumber(long eventNumber) {
         if (eventNumber < 0 || eventNumber > events) {
-            throw new IllegalArgumentException("event " + eventNumber + " is outside the journal (it holds "
-                    + events + " events" + (footer == null ? ", cut short" : "") + ")");
+            throw new IllegalArgumentException("event " + eventNumber + " is outside the journal (it holds " + events
+                    + " events" + (footer == null ? ", cut short" : "") + ")");
         }
     }
 
@@ -599,7 +654,8 @@ public final class JournalReader implements AutoCloseable {
         String name = queueFile.getFileName().toString();
         if (name.length() < 8) return 0;
         try {
-            return (int) LocalDate.parse(name.substring(0, 8), DateTimeFormatter.BASIC_ISO_DATE).toEpochDay();
+            return (int) LocalDate.parse(name.substring(0, 8), DateTimeFormatter.BASIC_ISO_DATE)
+                    .toEpochDay();
         } catch (DateTimeParseException e) {
             return 0;
         }
@@ -619,7 +675,8 @@ public final class JournalReader implements AutoCloseable {
             docLength = 0;
             throw damage("garbled document of " + length + " bytes", Math.max(position, 0), docIndex);
         }
-        if (length > doc.length) doc = new byte[(int) Math.min(Integer.MAX_VALUE - 16, Math.max(length, doc.length * 2L))];
+        if (length > doc.length)
+            doc = new byte[(int) Math.min(Integer.MAX_VALUE - 16, Math.max(length, doc.length * 2L))];
         file.copy(seq, doc);
         docLength = length;
     }
@@ -656,25 +713,38 @@ public final class JournalReader implements AutoCloseable {
 
     private JournalHeader parseHeader() {
         long index = docIndex;
-        if (kind() != KIND_HEADER || docLength < JournalFormat.HEADER_ENTRIES_OFFSET
+        if (kind() != KIND_HEADER
+                || docLength < JournalFormat.HEADER_ENTRIES_OFFSET
                 || getLong(JournalFormat.HEADER_MAGIC_OFFSET) != JournalFormat.MAGIC) {
             long at = file.offset(0);
-            if (doc[docLength - 1] == 0) { // a header never ends in a zero byte: this one was cut, the rest never written
+            if (doc[docLength - 1]
+                    == 0) { // a header never ends in a zero byte: this one was cut, the rest never written
                 int zeros = docLength;
                 while (zeros > 0 && doc[zeros - 1] == 0) zeros--;
-                throw damage("the header document (file offset " + at + ") was cut: its bytes from file offset "
-                        + (at + zeros) + " on are zeros", -1, index);
+                throw damage(
+                        "the header document (file offset " + at + ") was cut: its bytes from file offset "
+                                + (at + zeros) + " on are zeros",
+                        -1,
+                        index);
             }
             JournalException garbled = garbledBeforeHeader();
             if (garbled != null) throw garbled;
-            throw new JournalException("not a Ballast journal: " + directory + " (its first document, at file offset "
-                    + at + ", has no journal header)", -1, index, null);
+            throw new JournalException(
+                    "not a Ballast journal: " + directory + " (its first document, at file offset " + at
+                            + ", has no journal header)",
+                    -1,
+                    index,
+                    null);
         }
         int version = getInt(JournalFormat.HEADER_VERSION_OFFSET);
         if (version < JournalFormat.OLDEST_FORMAT_VERSION || version > JournalFormat.FORMAT_VERSION) {
-            throw new JournalException("journal " + directory + " has format version " + version
-                    + "; this Ballast reads versions " + JournalFormat.OLDEST_FORMAT_VERSION + " to "
-                    + JournalFormat.FORMAT_VERSION, -1, index, null);
+            throw new JournalException(
+                    "journal " + directory + " has format version " + version
+                            + "; this Ballast reads versions " + JournalFormat.OLDEST_FORMAT_VERSION + " to "
+                            + JournalFormat.FORMAT_VERSION,
+                    -1,
+                    index,
+                    null);
         }
         verifyChecksum(-1);
         int entries = getInt(JournalFormat.HEADER_ENTRY_COUNT_OFFSET);
@@ -703,17 +773,23 @@ public final class JournalReader implements AutoCloseable {
     }
 
     private JournalException damageAtOffset(long fileOffset, String what) {
-        return new JournalException("damaged journal " + directory + " at file offset " + fileOffset + ": " + what,
-                JournalException.NONE, NO_INDEX, null);
+        return new JournalException(
+                "damaged journal " + directory + " at file offset " + fileOffset + ": " + what,
+                JournalException.NONE,
+                NO_INDEX,
+                null);
     }
 
     /** {@code damaged journal DIR at event N (Chronicle index 0x...): what} — one line. */
-    static JournalException damage(Path directory, String preposition, String what, long eventNumber, long index,
-            Throwable cause) {
+    static JournalException damage(
+            Path directory, String preposition, String what, long eventNumber, long index, Throwable cause) {
         StringBuilder sb = new StringBuilder("damaged journal ").append(directory);
         if (eventNumber >= 0) {
             sb.append(' ').append(preposition).append(" event ").append(eventNumber);
-            if (index != NO_INDEX) sb.append(" (Chronicle index 0x").append(Long.toHexString(index)).append(')');
+            if (index != NO_INDEX)
+                sb.append(" (Chronicle index 0x")
+                        .append(Long.toHexString(index))
+                        .append(')');
         } else if (index != NO_INDEX) {
             sb.append(' ').append(preposition).append(" Chronicle index 0x").append(Long.toHexString(index));
         }

@@ -18,9 +18,10 @@ import java.util.zip.CRC32C;
 final class JournalScan {
     /** Chronicle's excerpt header: bit 31 not complete, bit 30 metadata, low 30 bits length. */
     private static final int LENGTH_MASK = 0x3FFF_FFFF;
+
     private static final int CHUNK = 1 << 20;
 
-    private JournalScan() { }
+    private JournalScan() {}
 
     /**
      * The file offset of the first complete, checksum-valid journal document (batch, checkpoint or
@@ -44,7 +45,8 @@ final class JournalScan {
                 if (n < 8) break;
                 for (int i = 4; i + 4 <= n; i += 4) {
                     int kind = buf.getInt(i);
-                    if (kind != JournalFormat.KIND_BATCH && kind != JournalFormat.KIND_CHECKPOINT
+                    if (kind != JournalFormat.KIND_BATCH
+                            && kind != JournalFormat.KIND_CHECKPOINT
                             && kind != JournalFormat.KIND_FOOTER) {
                         continue;
                     }

@@ -2,9 +2,9 @@ package dev.ballast.journal;
 
 import static dev.ballast.journal.JournalFormat.BATCH_COUNT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_FIRST_EVENT_OFFSET;
+import static dev.ballast.journal.JournalFormat.BATCH_HEADER_ID_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_LAST_CHECKPOINT_OFFSET;
 import static dev.ballast.journal.JournalFormat.BATCH_RECORDS_OFFSET;
-import static dev.ballast.journal.JournalFormat.BATCH_HEADER_ID_OFFSET;
 import static dev.ballast.journal.JournalFormat.CHECKED_OFFSET;
 import static dev.ballast.journal.JournalFormat.CRC_OFFSET;
 import static dev.ballast.journal.JournalFormat.KIND_OFFSET;
@@ -175,9 +175,14 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         } catch (RuntimeException e) {
             throw new JournalException("cannot create journal in " + directory + ": " + describe(e), e);
         }
-        this.ring = RingBuffer.createMultiProducer(Slot::new, settings.ringSize(), settings.waitStrategy().create());
-        this.consumer = new Consumer(queue, JournalWriter.encodeHeader(metadata), settings.maxRecordsPerDocument(),
-                droppedAfterClose, settings.tracker());
+        this.ring = RingBuffer.createMultiProducer(
+                Slot::new, settings.ringSize(), settings.waitStrategy().create());
+        this.consumer = new Consumer(
+                queue,
+                JournalWriter.encodeHeader(metadata),
+                settings.maxRecordsPerDocument(),
+                droppedAfterClose,
+                settings.tracker());
         this.processor = new BatchEventProcessorBuilder()
                 .setMaxBatchSize(settings.maxRecordsPerDocument())
                 .build(ring, ring.newBarrier(), consumer);
@@ -193,8 +198,8 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         }
         if (consumer.failure != null) {
             closeQuietly();
-            throw new JournalException("cannot start journal in " + directory + ": " + describe(consumer.failure),
-                    consumer.failure);
+            throw new JournalException(
+                    "cannot start journal in " + directory + ": " + describe(consumer.failure), consumer.failure);
         }
     }
 
@@ -334,9 +339,12 @@ public final class JournalWriter implements EventSink, AutoCloseable {
             closeQuietly();
         }
         if (consumer.failure != null) {
-            throw new JournalException("journal " + directory + " is incomplete: writing failed at event "
-                    + consumer.failedAtEvent + ": " + describe(consumer.failure),
-                    consumer.failedAtEvent, JournalException.NONE, consumer.failure);
+            throw new JournalException(
+                    "journal " + directory + " is incomplete: writing failed at event " + consumer.failedAtEvent + ": "
+                            + describe(consumer.failure),
+                    consumer.failedAtEvent,
+                    JournalException.NONE,
+                    consumer.failure);
         }
         if (consumer.checkpointProblem != null) {
             throw new IllegalStateException(consumer.checkpointProblem);
@@ -395,16 +403,18 @@ public final class JournalWriter implements EventSink, AutoCloseable {
         private final byte[] headerDocument;
         /** The header's checksum, which every later document carries ({@link JournalFormat}). */
         private final int headerId;
+
         private final int maxRecords;
         private final byte[] batch;
-        private final byte[] small = new byte[Math.max(JournalFormat.FOOTER_LENGTH, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET)];
+        private final byte[] small =
+                new byte[Math.max(JournalFormat.FOOTER_LENGTH, JournalFormat.CHECKPOINT_PAYLOAD_OFFSET)];
         private final CRC32C crc = new CRC32C();
         private final JournalDigest digest = new JournalDigest();
         private final AtomicLong droppedAfterClose;
         private ExcerptAppender appender;
 
-        private int pending;          // records in batch, not yet appended
-        private long nextEvent;       // event number of the first pending record
+        private int pending; // records in batch, not yet appended
+        private long nextEvent; // event number of the first pending record
         private long batches;
         private long lastCheckpointIndex = NO_INDEX;
         private boolean footerWritten;
@@ -417,8 +427,12 @@ public final class JournalWriter implements EventSink, AutoCloseable {
 
         private final StateTracker tracker;
 
-        Consumer(SingleChronicleQueue queue, byte[] headerDocument, int maxRecords, AtomicLong droppedAfterClose,
-                 StateTracker tracker) {
+        Consumer(
+                SingleChronicleQueue queue,
+                byte[] headerDocument,
+                int maxRecords,
+                AtomicLong droppedAfterClose,
+                StateTracker tracker) {
             this.tracker = tracker;
             this.queue = queue;
             this.droppedAfterClose = droppedAfterClose;
@@ -446,8 +460,14 @@ public final class JournalWriter implements EventSink, AutoCloseable {
             int kind = slot.kind;
             if (kind == Slot.EVENT) {
                 if (failure == null && !footerWritten) {
-                    RecordDescriptor.encode(batch, BATCH_RECORDS_OFFSET + pending * RecordDescriptor.LENGTH,
-                            slot.typeId, slot.timeNs, slot.a, slot.b, slot.c);
+                    RecordDescriptor.encode(
+                            batch,
+                            BATCH_RECORDS_OFFSET + pending * RecordDescriptor.LENGTH,
+                            slot.typeId,
+                            slot.timeNs,
+                            slot.a,
+                            slot.b,
+                            slot.c);
                     digest.update(slot.typeId, slot.timeNs, slot.a, slot.b, slot.c);
                     long number = nextEvent + pending;
                     if (++pending == maxRecords) flush();

@@ -55,6 +55,7 @@ final class QueueFile implements AutoCloseable {
     private final MemorySegment file;
     /** File offsets of the data documents (their lengths are in the header word before each). */
     private long[] offsets = new long[64];
+
     private int count;
     private final long end;
     private final End endReason;
@@ -101,8 +102,8 @@ final class QueueFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment segment = size == 0 ? MemorySegment.NULL
-                    : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment segment =
+                    size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return new QueueFile(path, arena, segment);
         } catch (IOException | RuntimeException e) {
             arena.close();

@@ -52,7 +52,7 @@ public final class RecordDescriptor {
     static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
-    private RecordDescriptor() { }
+    private RecordDescriptor() {}
 
     /** The first word of a record with this type id and no flags. */
     public static long headerWord(int typeId) {

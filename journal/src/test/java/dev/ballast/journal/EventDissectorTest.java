@@ -18,14 +18,19 @@ class EventDissectorTest {
     void shouldDecodeCodedFields() {
         assertThat(EventDissector.toString(1, EventType.SEND_FILL, 0, 1, 0x10, EventType.SendFill.c(64, 0x5A)))
                 .endsWith("SEND_FILL block=1 offset=0x10 pages=64 fill=0x5a");
-        assertThat(EventDissector.toString(2, EventType.HINT_COMMAND, 0, 1, 0, 0)).endsWith("HINT_COMMAND cmd=done kind=hint");
+        assertThat(EventDissector.toString(2, EventType.HINT_COMMAND, 0, 1, 0, 0))
+                .endsWith("HINT_COMMAND cmd=done kind=hint");
         assertThat(EventDissector.toString(3, EventType.HINT, 0, 0x80000001L, 0x4000, 512))
                 .endsWith("HINT cmd=0x80000001 pfn=0x4000 pages=512");
-        assertThat(EventDissector.toString(4, EventType.REJECT, 0, 1, 0x10, 1)).endsWith("REJECT reason=STALE_COMMAND pfn=0x10 pages=1");
-        assertThat(EventDissector.toString(5, EventType.LINK_FAILED, 0, 2, 0, 0)).endsWith("LINK_FAILED cause=TIMEOUT");
-        assertThat(EventDissector.toString(6, EventType.CONTENT, 0, 0, 8, -3)).endsWith("CONTENT block=0 offset=0x8 pages=3 nonzero");
+        assertThat(EventDissector.toString(4, EventType.REJECT, 0, 1, 0x10, 1))
+                .endsWith("REJECT reason=STALE_COMMAND pfn=0x10 pages=1");
+        assertThat(EventDissector.toString(5, EventType.LINK_FAILED, 0, 2, 0, 0))
+                .endsWith("LINK_FAILED cause=TIMEOUT");
+        assertThat(EventDissector.toString(6, EventType.CONTENT, 0, 0, 8, -3))
+                .endsWith("CONTENT block=0 offset=0x8 pages=3 nonzero");
         assertThat(EventDissector.toString(7, EventType.CANCEL, 1_500, 9, 9, 9)).isEqualTo("#7 t=0.001ms CANCEL");
-        assertThat(EventDissector.toString(8, EventType.GUEST_RUN_STATE, -2_000_000, 1, 0, 0)).isEqualTo("#8 t=-2.000ms GUEST_RUN_STATE paused=yes");
+        assertThat(EventDissector.toString(8, EventType.GUEST_RUN_STATE, -2_000_000, 1, 0, 0))
+                .isEqualTo("#8 t=-2.000ms GUEST_RUN_STATE paused=yes");
     }
 
     @Test
@@ -33,7 +38,8 @@ class EventDissectorTest {
         // c is Convergence.Decision's ordinal, not a yes/no: 2 is the iteration cap
         assertThat(EventDissector.toString(9, EventType.CONVERGENCE, 0, 4096, 1000, 2))
                 .endsWith("CONVERGENCE remainingBytes=4096 bandwidthBytesPerS=1000 decision=ITERATION_CAP");
-        assertThat(EventDissector.toString(10, EventType.CONVERGENCE, 0, 0, 0, 0)).endsWith("decision=CONTINUE");
+        assertThat(EventDissector.toString(10, EventType.CONVERGENCE, 0, 0, 0, 0))
+                .endsWith("decision=CONTINUE");
     }
 
     @Test
@@ -46,12 +52,14 @@ class EventDissectorTest {
 
     @Test
     void shouldPrintPhasesByName() {
-        assertThat(EventDissector.toString(13, EventType.PHASE, 0, 3, 4, 0)).endsWith("PHASE phase=STOP_AND_COPY iteration=4");
+        assertThat(EventDissector.toString(13, EventType.PHASE, 0, 3, 4, 0))
+                .endsWith("PHASE phase=STOP_AND_COPY iteration=4");
     }
 
     @Test
     void shouldNameAllThreeFieldsOfRangeEventsTheSameWay() {
-        for (EventType t : new EventType[] {EventType.DIRTY, EventType.SEND_NORMAL, EventType.SKIP_BALLOON, EventType.SKIP_FREE}) {
+        for (EventType t :
+                new EventType[] {EventType.DIRTY, EventType.SEND_NORMAL, EventType.SKIP_BALLOON, EventType.SKIP_FREE}) {
             assertThat(t.fields()).extracting(EventField::name).containsExactly("block", "offset", "pages");
         }
         for (EventType t : EventType.values()) assertThat(t.fields()).hasSizeLessThanOrEqualTo(3);

@@ -40,7 +40,8 @@ class JournalCutShortTest {
         Path dir = tmp.resolve("killed");
         Process child = startChild(dir);
         long reported = 0;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             StringBuilder other = new StringBuilder();
             while ((line = out.readLine()) != null) {
@@ -73,7 +74,9 @@ class JournalCutShortTest {
                 n++;
             }
             assertThat(n).isEqualTo(r.events());
-            assertThatThrownBy(r::verifyDigest).isInstanceOf(JournalException.class).hasMessageContaining("cut short");
+            assertThatThrownBy(r::verifyDigest)
+                    .isInstanceOf(JournalException.class)
+                    .hasMessageContaining("cut short");
 
             r.seek(n / 2);
             assertThat(r.next()).isTrue();

@@ -67,15 +67,21 @@ class JournalDamageTest {
             String m = e.getMessage();
             assertThat(m).doesNotContain("\n").startsWith("damaged journal ");
             for (String part : parts) assertThat(m).contains(part);
-            java.util.regex.Matcher n = java.util.regex.Pattern.compile("event (\\d+)").matcher(m);
+            java.util.regex.Matcher n =
+                    java.util.regex.Pattern.compile("event (\\d+)").matcher(m);
             assertThat(n.find()).as(m).isTrue();
-            assertThat(Long.parseLong(n.group(1))).as(m).isBetween(event - 2L * PER_DOCUMENT, event + 2L * PER_DOCUMENT);
+            assertThat(Long.parseLong(n.group(1)))
+                    .as(m)
+                    .isBetween(event - 2L * PER_DOCUMENT, event + 2L * PER_DOCUMENT);
         });
     }
 
     private static void assertDamage(ThrowingCallable read, String... parts) {
-        assertThatThrownBy(read).isInstanceOf(JournalException.class)
-                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").startsWith("damaged journal ")
+        assertThatThrownBy(read)
+                .isInstanceOf(JournalException.class)
+                .satisfies(e -> assertThat(e.getMessage())
+                        .doesNotContain("\n")
+                        .startsWith("damaged journal ")
                         .contains(parts));
     }
 
@@ -83,10 +89,15 @@ class JournalDamageTest {
     void shouldDetectAFlippedBitInARecordAndNameItsBatch() throws Exception {
         Path dir = journal("flip");
         JournalFiles.Batch b = batch(dir, 317);
-        JournalFiles.xorByte(dir, b.offset() + JournalFormat.BATCH_RECORDS_OFFSET
-                + (317 - b.first()) * RecordDescriptor.LENGTH + 20, 0x04);
-        assertDamage(() -> readAll(dir), "at event " + b.first() + " (Chronicle index 0x",
-                "checksum mismatch in batch document", range(b));
+        JournalFiles.xorByte(
+                dir,
+                b.offset() + JournalFormat.BATCH_RECORDS_OFFSET + (317 - b.first()) * RecordDescriptor.LENGTH + 20,
+                0x04);
+        assertDamage(
+                () -> readAll(dir),
+                "at event " + b.first() + " (Chronicle index 0x",
+                "checksum mismatch in batch document",
+                range(b));
         // seeking into the damaged batch reports it too; other batches still read
         try (JournalReader r = JournalReader.open(dir)) {
             assertDamage(() -> r.seek(317), "at event " + b.first(), "checksum mismatch");
@@ -124,7 +135,9 @@ class JournalDamageTest {
         JournalFiles.Batch b = batch(dir, 400);
         int header = JournalFiles.readInt(dir, b.offset() - 4);
         JournalFiles.writeInt(dir, b.offset() - 4, header | 0x4000_0000); // Chronicle now skips it as metadata
-        assertDamage(() -> readAll(dir), "at event " + b.first(),
+        assertDamage(
+                () -> readAll(dir),
+                "at event " + b.first(),
                 "starts at event " + (b.first() + b.count()) + " where event " + b.first() + " was expected");
     }
 
@@ -156,8 +169,11 @@ class JournalDamageTest {
         Path dir = journal("truncated");
         JournalFiles.Batch b = batch(dir, 500);
         JournalFiles.truncate(dir, b.offset() + 50);
-        assertCutShortAt(dir, b.first(), "the queue file (" + (b.offset() + 50) + " bytes) ends inside the document at file offset "
-                + (b.offset() - 4));
+        assertCutShortAt(
+                dir,
+                b.first(),
+                "the queue file (" + (b.offset() + 50) + " bytes) ends inside the document at file offset "
+                        + (b.offset() - 4));
 
         // the same cut as a crash leaves it: the file keeps its size, the rest reads as zeros
         Path zeroed = journal("zeroed-tail");
@@ -169,7 +185,8 @@ class JournalDamageTest {
 
         Path dir2 = journal("stub");
         JournalFiles.truncate(dir2, 1000);
-        assertThatThrownBy(() -> JournalReader.open(dir2)).isInstanceOf(JournalException.class)
+        assertThatThrownBy(() -> JournalReader.open(dir2))
+                .isInstanceOf(JournalException.class)
                 .hasMessage("damaged journal " + dir2 + " at file offset 200: no journal header: the queue file "
                         + JournalFiles.queueFile(dir2).getFileName() + " (1000 bytes) ends inside a document");
     }
@@ -177,7 +194,8 @@ class JournalDamageTest {
     @Test
     void shouldReadAJournalCutInsideTheLengthWordOfItsLastDocument() throws Exception {
         Path dir = journal("cut-length");
-        long footer = JournalFiles.documentOffsets(dir, JournalFormat.KIND_FOOTER).getFirst();
+        long footer =
+                JournalFiles.documentOffsets(dir, JournalFormat.KIND_FOOTER).getFirst();
         // a crash that left one byte of the footer's length word: a 4-byte document, then zeros
         JournalFiles.write(dir, footer - 4, new byte[JournalFormat.FOOTER_LENGTH + 4]);
         JournalFiles.write(dir, footer - 4, new byte[] {4});
@@ -203,10 +221,14 @@ class JournalDamageTest {
         Path dir = journal("empty");
         JournalFiles.truncate(dir, 0);
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> JournalReader.open(dir)).isInstanceOf(JournalException.class)
+        assertThatThrownBy(() -> JournalReader.open(dir))
+                .isInstanceOf(JournalException.class)
                 .hasMessage("damaged journal " + dir + " at file offset 0: the queue file "
-                        + JournalFiles.queueFile(dir).getFileName() + " is empty (the writer died before it wrote anything)");
-        assertThat(System.nanoTime() - t0).as("no wait for a header that never comes").isLessThan(5_000_000_000L);
+                        + JournalFiles.queueFile(dir).getFileName()
+                        + " is empty (the writer died before it wrote anything)");
+        assertThat(System.nanoTime() - t0)
+                .as("no wait for a header that never comes")
+                .isLessThan(5_000_000_000L);
     }
 
     @Test
@@ -225,7 +247,8 @@ class JournalDamageTest {
         Path a = journal("a", Map.of("seed", "1"));
         Path b = journal("b", Map.of("seed", "2"));
         long header = JournalFiles.documentOffsets(a, JournalFormat.KIND_HEADER).getFirst();
-        assertThat(JournalFiles.documentOffsets(b, JournalFormat.KIND_HEADER).getFirst()).isEqualTo(header);
+        assertThat(JournalFiles.documentOffsets(b, JournalFormat.KIND_HEADER).getFirst())
+                .isEqualTo(header);
         int length = JournalFiles.readInt(a, header - 4) & 0x3FFF_FFFF;
         byte[] doc = JournalFiles.read(a, header, length);
         JournalFiles.write(b, header, doc);
@@ -235,27 +258,32 @@ class JournalDamageTest {
     @Test
     void shouldRefuseAnUnknownFormatVersionBeforeTrustingAnythingElse() throws Exception {
         Path dir = journal("version");
-        long header = JournalFiles.documentOffsets(dir, JournalFormat.KIND_HEADER).getFirst();
+        long header =
+                JournalFiles.documentOffsets(dir, JournalFormat.KIND_HEADER).getFirst();
         JournalFiles.writeInt(dir, header + JournalFormat.HEADER_VERSION_OFFSET, 7);
-        assertThatThrownBy(() -> JournalReader.open(dir)).isInstanceOf(JournalException.class)
+        assertThatThrownBy(() -> JournalReader.open(dir))
+                .isInstanceOf(JournalException.class)
                 .hasMessage("journal " + dir + " has format version 7; this Ballast reads versions 1 to 2");
     }
 
     @Test
     void shouldRefuseAChronicleQueueThatIsNotAJournal() {
         Path dir = tmp.resolve("other");
-        try (SingleChronicleQueue q = SingleChronicleQueueBuilder.single(dir.toFile()).build();
+        try (SingleChronicleQueue q =
+                        SingleChronicleQueueBuilder.single(dir.toFile()).build();
                 ExcerptAppender a = q.createAppender()) {
             a.writeText("hello, I am not a journal");
         }
-        assertThatThrownBy(() -> JournalReader.open(dir)).isInstanceOf(JournalException.class)
+        assertThatThrownBy(() -> JournalReader.open(dir))
+                .isInstanceOf(JournalException.class)
                 .hasMessageStartingWith("not a Ballast journal: " + dir);
     }
 
     @Test
     void shouldDetectADamagedHeader() throws Exception {
         Path dir = journal("header");
-        long header = JournalFiles.documentOffsets(dir, JournalFormat.KIND_HEADER).getFirst();
+        long header =
+                JournalFiles.documentOffsets(dir, JournalFormat.KIND_HEADER).getFirst();
         JournalFiles.xorByte(dir, header + JournalFormat.HEADER_ENTRIES_OFFSET + 5, 0x20);
         assertDamage(() -> JournalReader.open(dir).close(), "checksum mismatch in header document");
     }

@@ -23,12 +23,17 @@ import net.jqwik.api.constraints.Size;
 /** Same events give the same digest however they were batched; any change gives another digest. */
 class JournalDeterminismTest {
 
-    record Ev(EventType type, long t, long a, long b, long c) { }
+    record Ev(EventType type, long t, long a, long b, long c) {}
 
     @Provide
     Arbitrary<Ev> events() {
-        return Combinators.combine(Arbitraries.of(EventType.class), Arbitraries.longs().between(0, 1L << 45),
-                Arbitraries.longs(), Arbitraries.longs(), Arbitraries.longs()).as(Ev::new);
+        return Combinators.combine(
+                        Arbitraries.of(EventType.class),
+                        Arbitraries.longs().between(0, 1L << 45),
+                        Arbitraries.longs(),
+                        Arbitraries.longs(),
+                        Arbitraries.longs())
+                .as(Ev::new);
     }
 
     @SuppressWarnings("try") // the writer is closed inside its block on purpose: its digest is final only after close
@@ -36,7 +41,8 @@ class JournalDeterminismTest {
         try {
             Path dir = Files.createTempDirectory("ballast-determinism");
             try {
-                JournalWriter.Settings settings = JournalWriter.Settings.defaults().withMaxRecordsPerDocument(perDocument);
+                JournalWriter.Settings settings =
+                        JournalWriter.Settings.defaults().withMaxRecordsPerDocument(perDocument);
                 long digest;
                 try (JournalWriter w = JournalWriter.create(dir, Map.of("seed", "1"), settings)) {
                     for (Ev e : events) w.publish(e.type(), e.t(), e.a(), e.b(), e.c());
@@ -50,7 +56,8 @@ class JournalDeterminismTest {
                 return digest;
             } finally {
                 try (var files = Files.walk(dir)) {
-                    files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                    files.sorted(java.util.Comparator.reverseOrder())
+                            .forEach(p -> p.toFile().delete());
                 }
             }
         } catch (IOException e) {
@@ -65,7 +72,8 @@ class JournalDeterminismTest {
     }
 
     @Property(tries = 15)
-    void sameEventsGiveTheSameDigestHoweverBatched(@ForAll @Size(max = 3000) List<@From("events") Ev> events,
+    void sameEventsGiveTheSameDigestHoweverBatched(
+            @ForAll @Size(max = 3000) List<@From("events") Ev> events,
             @ForAll @IntRange(min = 1, max = 700) int perDocument) {
         long expected = digestOf(events);
         assertThat(write(events, perDocument)).isEqualTo(expected);
@@ -73,14 +81,17 @@ class JournalDeterminismTest {
     }
 
     @Property(tries = 200)
-    void anyChangeGivesAnotherDigest(@ForAll @Size(min = 1, max = 200) List<@From("events") Ev> events,
-            @ForAll @IntRange(min = 0, max = 199) int at, @ForAll @IntRange(min = 0, max = 4) int field,
+    void anyChangeGivesAnotherDigest(
+            @ForAll @Size(min = 1, max = 200) List<@From("events") Ev> events,
+            @ForAll @IntRange(min = 0, max = 199) int at,
+            @ForAll @IntRange(min = 0, max = 4) int field,
             @ForAll @IntRange(min = 0, max = 63) int bit) {
         int i = at % events.size();
         Ev e = events.get(i);
         long flip = 1L << bit;
         Ev changed = switch (field) {
-            case 0 -> new Ev(e.type() == EventType.STEP ? EventType.CANCEL : EventType.STEP, e.t(), e.a(), e.b(), e.c());
+            case 0 ->
+                new Ev(e.type() == EventType.STEP ? EventType.CANCEL : EventType.STEP, e.t(), e.a(), e.b(), e.c());
             case 1 -> new Ev(e.type(), e.t() ^ flip, e.a(), e.b(), e.c());
             case 2 -> new Ev(e.type(), e.t(), e.a() ^ flip, e.b(), e.c());
             case 3 -> new Ev(e.type(), e.t(), e.a(), e.b() ^ flip, e.c());

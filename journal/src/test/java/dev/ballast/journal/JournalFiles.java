@@ -9,11 +9,13 @@ import java.util.List;
 
 /** Test helper: finds documents in a journal's queue file and damages them. */
 final class JournalFiles {
-    private JournalFiles() { }
+    private JournalFiles() {}
 
     static Path queueFile(Path dir) throws IOException {
         try (var s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".cq4")).findFirst().orElseThrow();
+            return s.filter(p -> p.getFileName().toString().endsWith(".cq4"))
+                    .findFirst()
+                    .orElseThrow();
         }
     }
 
@@ -98,7 +100,7 @@ final class JournalFiles {
     }
 
     /** A batch document in the queue file: where its kind field is, and the events it holds. */
-    record Batch(long offset, long first, int count) { }
+    record Batch(long offset, long first, int count) {}
 
     /** The batch documents in file order. */
     static List<Batch> batches(Path dir) throws IOException {
@@ -113,7 +115,9 @@ final class JournalFiles {
 
     /** The batch document holding {@code eventNumber}. */
     static Batch batchHolding(Path dir, long eventNumber) throws IOException {
-        return batches(dir).stream().filter(b -> b.first() <= eventNumber && eventNumber < b.first() + b.count())
-                .findFirst().orElseThrow();
+        return batches(dir).stream()
+                .filter(b -> b.first() <= eventNumber && eventNumber < b.first() + b.count())
+                .findFirst()
+                .orElseThrow();
     }
 }

@@ -16,7 +16,7 @@ class JournalRoundTripTest {
     @TempDir
     Path tmp;
 
-    record Ev(EventType type, long t, long a, long b, long c) { }
+    record Ev(EventType type, long t, long a, long b, long c) {}
 
     @Test
     @SuppressWarnings("try") // closed inside its block on purpose: what a writer reports after close is under test
@@ -80,15 +80,18 @@ class JournalRoundTripTest {
         Path dir = tmp.resolve("twice");
         JournalWriter.create(dir, Map.of()).close();
         assertThatThrownBy(() -> JournalWriter.create(dir, Map.of()))
-                .isInstanceOf(JournalException.class).hasMessageContaining("already holds a journal");
+                .isInstanceOf(JournalException.class)
+                .hasMessageContaining("already holds a journal");
     }
 
     @Test
     void shouldSayThereIsNoJournal() {
         assertThatThrownBy(() -> JournalReader.open(tmp))
-                .isInstanceOf(JournalException.class).hasMessageContaining("no journal in");
+                .isInstanceOf(JournalException.class)
+                .hasMessageContaining("no journal in");
         assertThatThrownBy(() -> JournalReader.open(tmp.resolve("missing")))
-                .isInstanceOf(JournalException.class).hasMessageContaining("not a directory");
+                .isInstanceOf(JournalException.class)
+                .hasMessageContaining("not a directory");
     }
 
     /**
@@ -113,6 +116,8 @@ class JournalRoundTripTest {
             assertThat(r.next()).isTrue();
             assertThat(r.eventNumber()).isEqualTo(1000);
         }
-        assertThat(dir.toFile().list()).as("nothing written beside the queue file").containsExactly("20261203H.cq4");
+        assertThat(dir.toFile().list())
+                .as("nothing written beside the queue file")
+                .containsExactly("20261203H.cq4");
     }
 }

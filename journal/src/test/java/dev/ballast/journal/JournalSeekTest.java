@@ -20,6 +20,7 @@ class JournalSeekTest {
 
     @TempDir
     static Path tmp;
+
     Path dir;
 
     @BeforeAll
@@ -68,7 +69,8 @@ class JournalSeekTest {
             r.seek(0);
             assertThat(r.next()).isTrue();
             assertThat(r.record().a()).isZero();
-            assertThatThrownBy(() -> r.seek(EVENTS + 1)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> r.seek(EVENTS + 1))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("outside the journal (it holds " + EVENTS + " events)");
             assertThatThrownBy(() -> r.seek(-1)).isInstanceOf(IllegalArgumentException.class);
         }
@@ -133,10 +135,12 @@ class JournalSeekTest {
         try (JournalReader r = JournalReader.open(dir)) {
             r.seek(1000);
             long[] sum = new long[1];
-            long n = r.read((number, record) -> {
-                assertThat(record.a()).isEqualTo(number);
-                sum[0] += record.a();
-            }, 10);
+            long n = r.read(
+                    (number, record) -> {
+                        assertThat(record.a()).isEqualTo(number);
+                        sum[0] += record.a();
+                    },
+                    10);
             assertThat(n).isEqualTo(10);
             assertThat(sum[0]).isEqualTo(10 * 1000 + 45);
             assertThat(r.position()).isEqualTo(1010);

@@ -22,7 +22,8 @@ class JournalWriterTest {
         int producers = 4;
         int perProducer = 250_000;
         Path dir = tmp.resolve("mp");
-        JournalWriter.Settings settings = JournalWriter.Settings.defaults().withRingSize(1024).withMaxRecordsPerDocument(512);
+        JournalWriter.Settings settings =
+                JournalWriter.Settings.defaults().withRingSize(1024).withMaxRecordsPerDocument(512);
         try (JournalWriter w = JournalWriter.create(dir, Map.of(), settings)) {
             CyclicBarrier start = new CyclicBarrier(producers);
             List<Thread> threads = new ArrayList<>();
@@ -49,7 +50,9 @@ class JournalWriterTest {
             while (r.next()) {
                 EventRecord e = r.record();
                 int id = (int) e.a();
-                assertThat(e.b()).as("producer %d at event %d", id, r.eventNumber()).isEqualTo(next[id]);
+                assertThat(e.b())
+                        .as("producer %d at event %d", id, r.eventNumber())
+                        .isEqualTo(next[id]);
                 assertThat(e.c()).isEqualTo(e.b() * 31);
                 next[id]++;
             }
@@ -72,11 +75,14 @@ class JournalWriterTest {
             long producerBytes = mx.getThreadAllocatedBytes(tid) - before;
             while (w.events() < 2L * n) Thread.onSpinWait();
             long consumerBytes = consumerAllocated(mx) - consumerBefore;
-            System.out.printf("allocation over %d publishes: producer %d bytes, consumer %d bytes%n",
+            System.out.printf(
+                    "allocation over %d publishes: producer %d bytes, consumer %d bytes%n",
                     n, producerBytes, consumerBytes);
             assertThat(producerBytes).as("bytes allocated by %d publishes", n).isLessThan(16 * 1024);
             // the consumer may allocate a little per 160 KiB document inside Chronicle, never per event
-            assertThat(consumerBytes).as("bytes allocated by the consumer for %d events", n).isLessThan(64 * 1024);
+            assertThat(consumerBytes)
+                    .as("bytes allocated by the consumer for %d events", n)
+                    .isLessThan(64 * 1024);
         }
     }
 
@@ -130,7 +136,8 @@ class JournalWriterTest {
         JournalWriter w = JournalWriter.create(dir, Map.of());
         w.publish(EventType.STEP, 1, 1, 0, 0);
         w.checkpoint(5, new byte[] {1});
-        assertThatThrownBy(w::close).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(w::close)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("checkpoint for event 5 was published after 1 events");
         try (JournalReader r = JournalReader.open(dir)) {
             assertThat(r.cutShort()).isFalse();
@@ -141,8 +148,10 @@ class JournalWriterTest {
     @Test
     void shouldValidateSettings() {
         assertThatThrownBy(() -> JournalWriter.Settings.defaults().withRingSize(1000))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ringSize=1000");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ringSize=1000");
         assertThatThrownBy(() -> JournalWriter.Settings.defaults().withMaxRecordsPerDocument(0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxRecordsPerDocument=0");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxRecordsPerDocument=0");
     }
 }

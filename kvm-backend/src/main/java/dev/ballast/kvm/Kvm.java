@@ -31,7 +31,8 @@ public final class Kvm implements AutoCloseable {
         try {
             int version = LibC.ioctl(fd, Sys.KVM_GET_API_VERSION, 0L);
             if (version != KvmConstants.KVM_API_VERSION) {
-                throw new IllegalStateException("KVM API version " + version + ", expected " + KvmConstants.KVM_API_VERSION);
+                throw new IllegalStateException(
+                        "KVM API version " + version + ", expected " + KvmConstants.KVM_API_VERSION);
             }
             this.vcpuMmapSize = LibC.ioctl(fd, Sys.KVM_GET_VCPU_MMAP_SIZE, 0L);
         } catch (RuntimeException e) {

@@ -47,8 +47,9 @@ public record KvmAvailability(boolean usable, String reason) {
             return no(device + " does not exist: no KVM on this machine (or it is not passed into this container)");
         }
         try (Kvm kvm = Kvm.open(device)) {
-            for (int cap : new int[] {KvmConstants.KVM_CAP_USER_MEMORY, KvmConstants.KVM_CAP_IMMEDIATE_EXIT,
-                    KvmConstants.KVM_CAP_EXT_CPUID}) {
+            for (int cap : new int[] {
+                KvmConstants.KVM_CAP_USER_MEMORY, KvmConstants.KVM_CAP_IMMEDIATE_EXIT, KvmConstants.KVM_CAP_EXT_CPUID
+            }) {
                 if (kvm.checkExtension(cap) <= 0) {
                     return no(device + " lacks KVM capability " + cap + " that the KVM backend needs");
                 }

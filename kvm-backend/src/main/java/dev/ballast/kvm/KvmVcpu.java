@@ -34,8 +34,8 @@ public final class KvmVcpu implements AutoCloseable {
         this.vm = vm;
         this.id = id;
         this.fd = fd;
-        this.run = LibC.mmap("kvm_run of vCPU " + id, mmapSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd,
-                0, arena);
+        this.run = LibC.mmap(
+                "kvm_run of vCPU " + id, mmapSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0, arena);
     }
 
     public int id() {
@@ -68,8 +68,10 @@ public final class KvmVcpu implements AutoCloseable {
             case KvmConstants.KVM_EXIT_HLT -> new VcpuExit.Hlt();
             case KvmConstants.KVM_EXIT_SHUTDOWN -> new VcpuExit.Shutdown();
             case KvmConstants.KVM_EXIT_INTR -> new VcpuExit.Interrupted();
-            case KvmConstants.KVM_EXIT_FAIL_ENTRY -> new VcpuExit.FailEntry(
-                    run.get(JAVA_LONG, KvmStructs.RUN_FAIL_ENTRY_REASON), run.get(JAVA_INT, KvmStructs.RUN_FAIL_ENTRY_CPU));
+            case KvmConstants.KVM_EXIT_FAIL_ENTRY ->
+                new VcpuExit.FailEntry(
+                        run.get(JAVA_LONG, KvmStructs.RUN_FAIL_ENTRY_REASON),
+                        run.get(JAVA_INT, KvmStructs.RUN_FAIL_ENTRY_CPU));
             case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
                 int n = Math.min(16, run.get(JAVA_INT, KvmStructs.RUN_INTERNAL_NDATA));
                 long[] data = new long[Math.max(0, n)];

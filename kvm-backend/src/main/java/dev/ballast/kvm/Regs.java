@@ -5,9 +5,25 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.MemorySegment;
 
 /** The general registers of a vCPU ({@code struct kvm_regs}). */
-public record Regs(long rax, long rbx, long rcx, long rdx, long rsi, long rdi, long rsp, long rbp,
-                   long r8, long r9, long r10, long r11, long r12, long r13, long r14, long r15,
-                   long rip, long rflags) {
+public record Regs(
+        long rax,
+        long rbx,
+        long rcx,
+        long rdx,
+        long rsi,
+        long rdi,
+        long rsp,
+        long rbp,
+        long r8,
+        long r9,
+        long r10,
+        long r11,
+        long r12,
+        long r13,
+        long r14,
+        long r15,
+        long rip,
+        long rflags) {
 
     /** RFLAGS bit 1, always set. */
     public static final long RFLAGS_FIXED = 0x2;
@@ -22,8 +38,9 @@ public record Regs(long rax, long rbx, long rcx, long rdx, long rsi, long rdi, l
     static Regs read(MemorySegment s) {
         long[] v = new long[18];
         MemorySegment.copy(s, JAVA_LONG, 0, v, 0, 18);
-        return new Regs(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
-                v[14], v[15], v[16], v[17]);
+        return new Regs(
+                v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
+                v[16], v[17]);
     }
 
     void write(MemorySegment s) {

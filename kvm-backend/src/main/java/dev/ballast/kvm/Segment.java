@@ -10,8 +10,19 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import java.lang.foreign.MemorySegment;
 
 /** A segment register's hidden part ({@code struct kvm_segment}). */
-public record Segment(long base, int limit, int selector, int type, boolean present, int dpl, boolean db,
-                      boolean s, boolean l, boolean g, boolean avl, boolean unusable) {
+public record Segment(
+        long base,
+        int limit,
+        int selector,
+        int type,
+        boolean present,
+        int dpl,
+        boolean db,
+        boolean s,
+        boolean l,
+        boolean g,
+        boolean avl,
+        boolean unusable) {
 
     private static final long BASE = offset(KVM_SEGMENT, "base");
     private static final long LIMIT = offset(KVM_SEGMENT, "limit");
@@ -27,11 +38,19 @@ public record Segment(long base, int limit, int selector, int type, boolean pres
     private static final long UNUSABLE = offset(KVM_SEGMENT, "unusable");
 
     static Segment read(MemorySegment m, long at) {
-        return new Segment(m.get(JAVA_LONG, at + BASE), m.get(JAVA_INT, at + LIMIT),
-                Short.toUnsignedInt(m.get(JAVA_SHORT, at + SELECTOR)), Byte.toUnsignedInt(m.get(JAVA_BYTE, at + TYPE)),
-                m.get(JAVA_BYTE, at + PRESENT) != 0, m.get(JAVA_BYTE, at + DPL), m.get(JAVA_BYTE, at + DB) != 0,
-                m.get(JAVA_BYTE, at + S) != 0, m.get(JAVA_BYTE, at + L) != 0, m.get(JAVA_BYTE, at + G) != 0,
-                m.get(JAVA_BYTE, at + AVL) != 0, m.get(JAVA_BYTE, at + UNUSABLE) != 0);
+        return new Segment(
+                m.get(JAVA_LONG, at + BASE),
+                m.get(JAVA_INT, at + LIMIT),
+                Short.toUnsignedInt(m.get(JAVA_SHORT, at + SELECTOR)),
+                Byte.toUnsignedInt(m.get(JAVA_BYTE, at + TYPE)),
+                m.get(JAVA_BYTE, at + PRESENT) != 0,
+                m.get(JAVA_BYTE, at + DPL),
+                m.get(JAVA_BYTE, at + DB) != 0,
+                m.get(JAVA_BYTE, at + S) != 0,
+                m.get(JAVA_BYTE, at + L) != 0,
+                m.get(JAVA_BYTE, at + G) != 0,
+                m.get(JAVA_BYTE, at + AVL) != 0,
+                m.get(JAVA_BYTE, at + UNUSABLE) != 0);
     }
 
     void write(MemorySegment m, long at) {

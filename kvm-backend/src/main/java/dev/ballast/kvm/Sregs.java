@@ -11,18 +11,34 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /** The special registers of a vCPU ({@code struct kvm_sregs}, x86). */
-public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, Segment ss, Segment tr, Segment ldt,
-                    DTable gdt, DTable idt, long cr0, long cr2, long cr3, long cr4, long cr8, long efer,
-                    long apicBase, long[] interruptBitmap) {
+public record Sregs(
+        Segment cs,
+        Segment ds,
+        Segment es,
+        Segment fs,
+        Segment gs,
+        Segment ss,
+        Segment tr,
+        Segment ldt,
+        DTable gdt,
+        DTable idt,
+        long cr0,
+        long cr2,
+        long cr3,
+        long cr4,
+        long cr8,
+        long efer,
+        long apicBase,
+        long[] interruptBitmap) {
 
     /** A descriptor table register ({@code struct kvm_dtable}). */
-    public record DTable(long base, int limit) {
-    }
+    public record DTable(long base, int limit) {}
 
     public Sregs {
         interruptBitmap = interruptBitmap.clone();
         if (interruptBitmap.length != KvmStructs.INTERRUPT_BITMAP_WORDS) {
-            throw new IllegalArgumentException("interruptBitmap must have " + KvmStructs.INTERRUPT_BITMAP_WORDS + " words");
+            throw new IllegalArgumentException(
+                    "interruptBitmap must have " + KvmStructs.INTERRUPT_BITMAP_WORDS + " words");
         }
     }
 
@@ -33,10 +49,25 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Sregs r && cs.equals(r.cs) && ds.equals(r.ds) && es.equals(r.es) && fs.equals(r.fs)
-                && gs.equals(r.gs) && ss.equals(r.ss) && tr.equals(r.tr) && ldt.equals(r.ldt) && gdt.equals(r.gdt)
-                && idt.equals(r.idt) && cr0 == r.cr0 && cr2 == r.cr2 && cr3 == r.cr3 && cr4 == r.cr4 && cr8 == r.cr8
-                && efer == r.efer && apicBase == r.apicBase && Arrays.equals(interruptBitmap, r.interruptBitmap);
+        return o instanceof Sregs r
+                && cs.equals(r.cs)
+                && ds.equals(r.ds)
+                && es.equals(r.es)
+                && fs.equals(r.fs)
+                && gs.equals(r.gs)
+                && ss.equals(r.ss)
+                && tr.equals(r.tr)
+                && ldt.equals(r.ldt)
+                && gdt.equals(r.gdt)
+                && idt.equals(r.idt)
+                && cr0 == r.cr0
+                && cr2 == r.cr2
+                && cr3 == r.cr3
+                && cr4 == r.cr4
+                && cr8 == r.cr8
+                && efer == r.efer
+                && apicBase == r.apicBase
+                && Arrays.equals(interruptBitmap, r.interruptBitmap);
     }
 
     @Override
@@ -53,11 +84,25 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
         }
         long[] bitmap = new long[KvmStructs.INTERRUPT_BITMAP_WORDS];
         MemorySegment.copy(m, JAVA_LONG, offset(KVM_SREGS, "interrupt_bitmap"), bitmap, 0, bitmap.length);
-        return new Sregs(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], readTable(m, "gdt"), readTable(m, "idt"),
-                m.get(JAVA_LONG, offset(KVM_SREGS, "cr0")), m.get(JAVA_LONG, offset(KVM_SREGS, "cr2")),
-                m.get(JAVA_LONG, offset(KVM_SREGS, "cr3")), m.get(JAVA_LONG, offset(KVM_SREGS, "cr4")),
-                m.get(JAVA_LONG, offset(KVM_SREGS, "cr8")), m.get(JAVA_LONG, offset(KVM_SREGS, "efer")),
-                m.get(JAVA_LONG, offset(KVM_SREGS, "apic_base")), bitmap);
+        return new Sregs(
+                s[0],
+                s[1],
+                s[2],
+                s[3],
+                s[4],
+                s[5],
+                s[6],
+                s[7],
+                readTable(m, "gdt"),
+                readTable(m, "idt"),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "cr0")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "cr2")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "cr3")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "cr4")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "cr8")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "efer")),
+                m.get(JAVA_LONG, offset(KVM_SREGS, "apic_base")),
+                bitmap);
     }
 
     void write(MemorySegment m) {
@@ -75,12 +120,14 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
         m.set(JAVA_LONG, offset(KVM_SREGS, "cr8"), cr8);
         m.set(JAVA_LONG, offset(KVM_SREGS, "efer"), efer);
         m.set(JAVA_LONG, offset(KVM_SREGS, "apic_base"), apicBase);
-        MemorySegment.copy(interruptBitmap, 0, m, JAVA_LONG, offset(KVM_SREGS, "interrupt_bitmap"), interruptBitmap.length);
+        MemorySegment.copy(
+                interruptBitmap, 0, m, JAVA_LONG, offset(KVM_SREGS, "interrupt_bitmap"), interruptBitmap.length);
     }
 
     private static DTable readTable(MemorySegment m, String name) {
         long at = offset(KVM_SREGS, name);
-        return new DTable(m.get(JAVA_LONG, at + offset(KVM_DTABLE, "base")),
+        return new DTable(
+                m.get(JAVA_LONG, at + offset(KVM_DTABLE, "base")),
                 Short.toUnsignedInt(m.get(JAVA_SHORT, at + offset(KVM_DTABLE, "limit"))));
     }
 
@@ -91,9 +138,26 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
     }
 
     /** A copy with the control registers and segments of 64-bit long mode replaced. */
-    public Sregs withLongMode(long cr0, long cr3, long cr4, long efer, Segment cs, Segment data, Segment tr,
-                              DTable gdt, DTable idt) {
-        return new Sregs(cs, data, data, data, data, data, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, efer,
-                apicBase, interruptBitmap);
+    public Sregs withLongMode(
+            long cr0, long cr3, long cr4, long efer, Segment cs, Segment data, Segment tr, DTable gdt, DTable idt) {
+        return new Sregs(
+                cs,
+                data,
+                data,
+                data,
+                data,
+                data,
+                tr,
+                ldt,
+                gdt,
+                idt,
+                cr0,
+                cr2,
+                cr3,
+                cr4,
+                cr8,
+                efer,
+                apicBase,
+                interruptBitmap);
     }
 }

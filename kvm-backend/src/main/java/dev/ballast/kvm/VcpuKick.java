@@ -23,12 +23,12 @@ import java.nio.file.Path;
 public final class VcpuKick {
     /** {@code SIGUSR1} on Linux. */
     public static final int SIGNAL = 10;
+
     private static final String NAME = "USR1";
 
     private static boolean installed;
 
-    private VcpuKick() {
-    }
+    private VcpuKick() {}
 
     /** Installs the no-op handler once per process. */
     public static synchronized void install() {
@@ -39,7 +39,8 @@ public final class VcpuKick {
             throw new IllegalStateException("SIG" + NAME + " already has a handler in this process; the KVM backend"
                     + " needs it to pull vCPU threads out of KVM_RUN");
         }
-        Signals.handle(NAME, () -> { }); // a handler, even one that does nothing, is what makes the signal interrupt KVM_RUN
+        Signals.handle(
+                NAME, () -> {}); // a handler, even one that does nothing, is what makes the signal interrupt KVM_RUN
         installed = true;
     }
 

@@ -9,8 +9,9 @@ class KvmAvailabilityTest {
     void shouldSayWhyWhenTheDeviceDoesNotExist() {
         KvmAvailability a = KvmAvailability.probe("/dev/no-such-kvm");
         assertThat(a.usable()).isFalse();
-        assertThat(a.reason()).isEqualTo("/dev/no-such-kvm does not exist: no KVM on this machine (or it is not passed"
-                + " into this container)");
+        assertThat(a.reason())
+                .isEqualTo("/dev/no-such-kvm does not exist: no KVM on this machine (or it is not passed"
+                        + " into this container)");
     }
 
     @Test

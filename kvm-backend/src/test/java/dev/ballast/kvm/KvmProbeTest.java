@@ -28,8 +28,8 @@ class KvmProbeTest {
         }
         assertThat(facts.get("iopl0_bitmap_out_exit")).isEqualTo(KvmConstants.KVM_EXIT_IO);
         // IOPL 3 alone: an I/O exit on ordinary KVM, a triple fault (shutdown) under kvm_pvm
-        assertThat(facts.get("iopl3_no_bitmap_out_exit")).isIn((double) KvmConstants.KVM_EXIT_IO,
-                (double) KvmConstants.KVM_EXIT_SHUTDOWN);
+        assertThat(facts.get("iopl3_no_bitmap_out_exit"))
+                .isIn((double) KvmConstants.KVM_EXIT_IO, (double) KvmConstants.KVM_EXIT_SHUTDOWN);
         assertThat(facts.get("cpl3_ns_per_instruction")).isLessThan(5.0);
         assertThat(facts.get("dirty_pages_reported")).isBetween(16384.0, 16384.0 + 8); // + page-table A/D bits
     }

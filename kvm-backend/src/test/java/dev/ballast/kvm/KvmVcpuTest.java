@@ -59,13 +59,14 @@ class KvmVcpuTest {
 
     @Test
     void shouldDecodeOutInAndShutdownExits() {
-        load(0xB0, 0xAB,                   // mov $0xab, %al
-             0xE6, 0x10,                   // out %al, $0x10
-             0x66, 0xB8, 0x34, 0x12,       // mov $0x1234, %ax
-             0x66, 0xE7, 0x11,             // out %ax, $0x11
-             0xE4, 0x12,                   // in $0x12, %al
-             0xE6, 0x13,                   // out %al, $0x13
-             0xF4);                        // hlt: privileged at CPL 3 -> #GP -> no IDT -> triple fault
+        load(
+                0xB0, 0xAB, // mov $0xab, %al
+                0xE6, 0x10, // out %al, $0x10
+                0x66, 0xB8, 0x34, 0x12, // mov $0x1234, %ax
+                0x66, 0xE7, 0x11, // out %ax, $0x11
+                0xE4, 0x12, // in $0x12, %al
+                0xE6, 0x13, // out %al, $0x13
+                0xF4); // hlt: privileged at CPL 3 -> #GP -> no IDT -> triple fault
         assertThat(vcpu.run()).isEqualTo(new VcpuExit.IoOut(0x10, 1, 1, 0xAB));
         assertThat(vcpu.run()).isEqualTo(new VcpuExit.IoOut(0x11, 2, 1, 0x1234));
         assertThat(vcpu.run()).isEqualTo(new VcpuExit.IoIn(0x12, 1, 1));
@@ -76,15 +77,18 @@ class KvmVcpuTest {
 
     @Test
     void shouldRefusePortsTheTssBitmapDoesNotOpen() {
-        load(0xE6, GuestAbi.PORT_NOP,      // out %al, $PORT_NOP: open
-             0xE6, 0x20);                  // out %al, $0x20: closed -> #GP -> shutdown
+        load(
+                0xE6,
+                GuestAbi.PORT_NOP, // out %al, $PORT_NOP: open
+                0xE6,
+                0x20); // out %al, $0x20: closed -> #GP -> shutdown
         assertThat(vcpu.run()).isInstanceOf(VcpuExit.IoOut.class);
         assertThat(vcpu.run()).isEqualTo(new VcpuExit.Shutdown());
     }
 
     @Test
     void shouldReturnInterruptedWithImmediateExitAndRunNoInstruction() {
-        load(0xE6, 0x10, 0xEB, 0xFC);      // 1: out %al, $0x10; jmp 1b
+        load(0xE6, 0x10, 0xEB, 0xFC); // 1: out %al, $0x10; jmp 1b
         vcpu.setImmediateExit(true);
         assertThat(vcpu.run()).isEqualTo(new VcpuExit.Interrupted());
         assertThat(vcpu.getRegs().rip()).isEqualTo(CODE_GPA);
@@ -94,7 +98,7 @@ class KvmVcpuTest {
 
     @Test
     void shouldRunAtCpl3InLongMode() {
-        load(0xEB, 0xFE);                  // jmp .
+        load(0xEB, 0xFE); // jmp .
         Sregs s = vcpu.getSregs();
         assertThat(s.cs().l()).isTrue();
         assertThat(s.cs().dpl()).isEqualTo(3);

@@ -1,7 +1,6 @@
 package dev.ballast.qemu;
 
 import dev.ballast.qemu.guest.GuestImage;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,8 +11,13 @@ import java.util.List;
  * or off (QEMU 7.2 needs an iothread for hinting). {@code incoming} is null for a source, or QEMU's
  * {@code -incoming} URI for a destination; the destination's command line is otherwise the same.
  */
-public record MachineSpec(Accelerator accel, long memMiB, boolean freePageHint, GuestImage image, String workload,
-                          String extraKernelArgs) {
+public record MachineSpec(
+        Accelerator accel,
+        long memMiB,
+        boolean freePageHint,
+        GuestImage image,
+        String workload,
+        String extraKernelArgs) {
 
     public MachineSpec {
         if (memMiB < 64) {
@@ -22,22 +26,36 @@ public record MachineSpec(Accelerator accel, long memMiB, boolean freePageHint, 
     }
 
     List<String> arguments(String qemu, String serialFile, String serialSocket, String qmpSocket, String incoming) {
-        List<String> a = new ArrayList<>(List.of(qemu,
-                "-accel", accel.qemuName(),
-                "-machine", "q35",
-                "-smp", "1",
-                "-m", memMiB + "M",
-                "-nodefaults", "-display", "none",
-                "-kernel", image.kernel().toString(),
-                "-initrd", image.initrd().toString(),
-                "-append", "console=ttyS0 panic=-1 quiet ballast.workload=" + workload
+        List<String> a = new ArrayList<>(List.of(
+                qemu,
+                "-accel",
+                accel.qemuName(),
+                "-machine",
+                "q35",
+                "-smp",
+                "1",
+                "-m",
+                memMiB + "M",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-kernel",
+                image.kernel().toString(),
+                "-initrd",
+                image.initrd().toString(),
+                "-append",
+                "console=ttyS0 panic=-1 quiet ballast.workload=" + workload
                         + (extraKernelArgs.isBlank() ? "" : " " + extraKernelArgs),
-                "-chardev", "socket,id=ser0,path=" + serialSocket + ",server=on,wait=off,logfile=" + serialFile,
-                "-serial", "chardev:ser0",
-                "-qmp", "unix:" + qmpSocket + ",server=on,wait=off",
-                "-object", "iothread,id=iot0",
-                "-device", "virtio-balloon-pci,id=balloon0,free-page-hint=" + (freePageHint ? "on" : "off")
-                        + ",iothread=iot0"));
+                "-chardev",
+                "socket,id=ser0,path=" + serialSocket + ",server=on,wait=off,logfile=" + serialFile,
+                "-serial",
+                "chardev:ser0",
+                "-qmp",
+                "unix:" + qmpSocket + ",server=on,wait=off",
+                "-object",
+                "iothread,id=iot0",
+                "-device",
+                "virtio-balloon-pci,id=balloon0,free-page-hint=" + (freePageHint ? "on" : "off") + ",iothread=iot0"));
         if (incoming != null) {
             a.add("-incoming");
             a.add(incoming);

@@ -3,7 +3,6 @@ package dev.ballast.qemu;
 import dev.ballast.qemu.stream.QemuStreamException;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -22,8 +21,15 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MigrationRelay implements AutoCloseable {
     /** What went through. {@code refused} is set when the reader refused the stream, {@code failed} on I/O error. */
-    public record Result(long ramEndOffset, long zeroPages, long normalPages, long partSections, long forwardedBytes,
-                         String machineType, QemuStreamException refused, IOException failed) { }
+    public record Result(
+            long ramEndOffset,
+            long zeroPages,
+            long normalPages,
+            long partSections,
+            long forwardedBytes,
+            String machineType,
+            QemuStreamException refused,
+            IOException failed) {}
 
     private final ServerSocketChannel server;
     private final Thread thread;
@@ -54,7 +60,8 @@ public final class MigrationRelay implements AutoCloseable {
     private void relay(InetSocketAddress destination, QemuStreamVisitor visitor) {
         long[] forwarded = new long[1];
         QemuStreamReader reader = null;
-        try (SocketChannel source = server.accept(); SocketChannel dest = SocketChannel.open(destination)) {
+        try (SocketChannel source = server.accept();
+                SocketChannel dest = SocketChannel.open(destination)) {
             dest.socket().setTcpNoDelay(true);
             reader = new QemuStreamReader(source, (b, off, len) -> {
                 ByteBuffer bb = ByteBuffer.wrap(b, off, len);
@@ -66,14 +73,35 @@ public final class MigrationRelay implements AutoCloseable {
             long ramEnd = reader.readRam(visitor);
             reader.transferRest();
             dest.shutdownOutput();
-            result = new Result(ramEnd, reader.zeroPages(), reader.normalPages(), reader.partSections(), forwarded[0],
-                    reader.machineType(), null, null);
+            result = new Result(
+                    ramEnd,
+                    reader.zeroPages(),
+                    reader.normalPages(),
+                    reader.partSections(),
+                    forwarded[0],
+                    reader.machineType(),
+                    null,
+                    null);
         } catch (QemuStreamException e) {
-            result = new Result(-1, reader.zeroPages(), reader.normalPages(), reader.partSections(), forwarded[0],
-                    reader.machineType(), e, null);
+            result = new Result(
+                    -1,
+                    reader.zeroPages(),
+                    reader.normalPages(),
+                    reader.partSections(),
+                    forwarded[0],
+                    reader.machineType(),
+                    e,
+                    null);
         } catch (IOException e) {
-            result = new Result(-1, reader == null ? 0 : reader.zeroPages(), reader == null ? 0 : reader.normalPages(),
-                    reader == null ? 0 : reader.partSections(), forwarded[0], null, null, e);
+            result = new Result(
+                    -1,
+                    reader == null ? 0 : reader.zeroPages(),
+                    reader == null ? 0 : reader.normalPages(),
+                    reader == null ? 0 : reader.partSections(),
+                    forwarded[0],
+                    null,
+                    null,
+                    e);
         } finally {
             try {
                 server.close();

@@ -3,7 +3,6 @@ package dev.ballast.qemu;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
@@ -12,24 +11,37 @@ import java.util.Map;
  * QEMU's own account of a migration, from QMP's {@code query-migrate}: {@code ram.normal} pages sent whole,
  * {@code ram.duplicate} zero pages, bytes, and times in milliseconds as QEMU measures them.
  */
-public record MigrationStats(String status, long normalPages, long zeroPages, long transferredBytes,
-                             long totalTimeMs, long downtimeMs, long setupTimeMs, long dirtySyncCount) {
+public record MigrationStats(
+        String status,
+        long normalPages,
+        long zeroPages,
+        long transferredBytes,
+        long totalTimeMs,
+        long downtimeMs,
+        long setupTimeMs,
+        long dirtySyncCount) {
 
     /** The figures of a {@code query-migrate} answer. */
     public static MigrationStats of(JsonNode info) {
         JsonNode ram = info.path("ram");
-        return new MigrationStats(info.path("status").asText(), ram.path("normal").asLong(),
-                ram.path("duplicate").asLong(), ram.path("transferred").asLong(), info.path("total-time").asLong(),
-                info.path("downtime").asLong(), info.path("setup-time").asLong(),
+        return new MigrationStats(
+                info.path("status").asText(),
+                ram.path("normal").asLong(),
+                ram.path("duplicate").asLong(),
+                ram.path("transferred").asLong(),
+                info.path("total-time").asLong(),
+                info.path("downtime").asLong(),
+                info.path("setup-time").asLong(),
                 ram.path("dirty-sync-count").asLong());
     }
 
     /** Sets the bandwidth and downtime limits, starts {@code migrate uri}, and polls until it ends. */
-    public static MigrationStats migrate(QmpClient qmp, String uri, long maxBandwidthBytesPerSecond,
-                                         long downtimeLimitMs, Duration timeout)
+    public static MigrationStats migrate(
+            QmpClient qmp, String uri, long maxBandwidthBytesPerSecond, long downtimeLimitMs, Duration timeout)
             throws IOException, QmpException, InterruptedException {
-        qmp.execute("migrate-set-parameters", Map.of("max-bandwidth", maxBandwidthBytesPerSecond,
-                "downtime-limit", downtimeLimitMs));
+        qmp.execute(
+                "migrate-set-parameters",
+                Map.of("max-bandwidth", maxBandwidthBytesPerSecond, "downtime-limit", downtimeLimitMs));
         qmp.execute("migrate", Map.of("uri", uri));
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
@@ -44,8 +56,8 @@ public record MigrationStats(String status, long normalPages, long zeroPages, lo
             }
             if (System.nanoTime() > deadline) {
                 qmp.execute("migrate_cancel");
-                throw new QmpException("migration to " + uri + " still " + status + " after " + timeout.toSeconds()
-                        + " s; cancelled");
+                throw new QmpException(
+                        "migration to " + uri + " still " + status + " after " + timeout.toSeconds() + " s; cancelled");
             }
             Thread.sleep(20);
         }

@@ -2,7 +2,6 @@ package dev.ballast.qemu;
 
 import dev.ballast.qemu.guest.GuestImage;
 import dev.ballast.qemu.guest.QemuUnavailableException;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +25,8 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
     private static final ConcurrentHashMap<String, Accelerator> PROBED = new ConcurrentHashMap<>();
 
     /** {@code qemu-system-x86_64} from PATH (or {@code binary} if given), probed for its accelerator. */
-    public static Qemu find(String binary, GuestImage image, Path workDir) throws QemuUnavailableException, IOException {
+    public static Qemu find(String binary, GuestImage image, Path workDir)
+            throws QemuUnavailableException, IOException {
         String bin = binary != null ? binary : onPath("qemu-system-x86_64");
         String version = version(bin);
         Accelerator accel = PROBED.get(bin);
@@ -45,11 +45,13 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
     private static Path probeCacheFile(String bin, GuestImage image) throws IOException {
         Path b = Path.of(bin).toAbsolutePath();
         Path kvm = Path.of("/dev/kvm");
-        String key = b + "|" + Files.size(b) + "|" + Files.getLastModifiedTime(b) + "|" + image.kernel().toAbsolutePath()
-                + "|" + (Files.exists(kvm) ? Files.getLastModifiedTime(kvm).toString() + Files.isWritable(kvm) : "no kvm");
+        String key = b + "|" + Files.size(b) + "|" + Files.getLastModifiedTime(b) + "|"
+                + image.kernel().toAbsolutePath() + "|"
+                + (Files.exists(kvm) ? Files.getLastModifiedTime(kvm).toString() + Files.isWritable(kvm) : "no kvm");
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-            return GuestImage.defaultCache().resolve("accel-" + java.util.HexFormat.of().formatHex(d, 0, 8));
+            return GuestImage.defaultCache()
+                    .resolve("accel-" + java.util.HexFormat.of().formatHex(d, 0, 8));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -74,7 +76,11 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), "accel-", ".tmp");
             Files.writeString(tmp, a.qemuName() + "\n", StandardCharsets.US_ASCII);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    tmp,
+                    file,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             // the next JVM probes again
         }
@@ -93,7 +99,9 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
 
     private static String version(String bin) throws QemuUnavailableException {
         try {
-            Process p = new ProcessBuilder(bin, "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(bin, "--version")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new QemuUnavailableException(bin + " --version failed: " + out.strip());

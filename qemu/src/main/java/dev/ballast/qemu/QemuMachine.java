@@ -2,7 +2,6 @@ package dev.ballast.qemu;
 
 import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
-
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -48,10 +47,14 @@ public final class QemuMachine implements AutoCloseable {
         Path log = dir.resolve("qemu.log");
         Files.deleteIfExists(socket);
         Files.deleteIfExists(serial);
-        List<String> args = spec.arguments(qemu, serial.toString(), serialSocket.toString(), socket.toString(), incoming);
+        List<String> args =
+                spec.arguments(qemu, serial.toString(), serialSocket.toString(), socket.toString(), incoming);
         Files.writeString(dir.resolve("command"), String.join(" ", args) + "\n");
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(args)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         try {
             QmpClient qmp = QmpClient.connect(socket, Duration.ofSeconds(20));
             return new QemuMachine(p, qmp, serial, serialSocket, log, t0);
@@ -88,8 +91,8 @@ public final class QemuMachine implements AutoCloseable {
                 }
             }
             if (!process.isAlive()) {
-                throw new IOException("QEMU exited (" + process.exitValue() + ") before the guest printed '"
-                        + prefix + "'" + lastLine(log));
+                throw new IOException("QEMU exited (" + process.exitValue() + ") before the guest printed '" + prefix
+                        + "'" + lastLine(log));
             }
             if (System.nanoTime() > deadline) {
                 throw new IOException("the guest did not print '" + prefix + "' within " + timeout.toSeconds()
@@ -179,8 +182,11 @@ public final class QemuMachine implements AutoCloseable {
 
     private static String lastLine(Path log) {
         try {
-            return Files.readAllLines(log, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank())
-                    .reduce((a, b) -> b).map(l -> " (QEMU: " + l.strip() + ")").orElse("");
+            return Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.isBlank())
+                    .reduce((a, b) -> b)
+                    .map(l -> " (QEMU: " + l.strip() + ")")
+                    .orElse("");
         } catch (IOException e) {
             return "";
         }

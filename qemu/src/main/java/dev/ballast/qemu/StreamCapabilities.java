@@ -3,7 +3,6 @@ package dev.ballast.qemu;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,10 +18,10 @@ import java.util.Set;
  */
 public final class StreamCapabilities {
     /** On or off, the main stream's records are the same. */
-    static final Set<String> READABLE = Set.of("events", "auto-converge", "late-block-activate",
-            "pause-before-switchover", "rdma-pin-all", "release-ram");
+    static final Set<String> READABLE = Set.of(
+            "events", "auto-converge", "late-block-activate", "pause-before-switchover", "rdma-pin-all", "release-ram");
 
-    private StreamCapabilities() { }
+    private StreamCapabilities() {}
 
     /** The capabilities that are on and not known to leave the stream readable; empty when it can be read. */
     public static List<String> unreadable(QmpClient qmp) throws IOException, QmpException {

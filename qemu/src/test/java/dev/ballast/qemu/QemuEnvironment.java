@@ -2,7 +2,6 @@ package dev.ballast.qemu;
 
 import dev.ballast.qemu.guest.GuestImage;
 import dev.ballast.qemu.guest.QemuUnavailableException;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,8 +36,13 @@ final class QemuEnvironment {
                 GuestImage image = GuestImage.prepare(GuestImage.defaultCache());
                 Qemu qemu = Qemu.find(null, image, work);
                 state = new QemuEnvironment(qemu, image, work, (System.nanoTime() - t0) / 1_000_000);
-                System.out.printf("qemu: %s %s, accel %s, kernel %s; image and probe took %d ms%n", qemu.binary(),
-                        qemu.version(), qemu.accelerator(), image.kernelVersion(), (System.nanoTime() - t0) / 1_000_000);
+                System.out.printf(
+                        "qemu: %s %s, accel %s, kernel %s; image and probe took %d ms%n",
+                        qemu.binary(),
+                        qemu.version(),
+                        qemu.accelerator(),
+                        image.kernelVersion(),
+                        (System.nanoTime() - t0) / 1_000_000);
             } catch (QemuUnavailableException | IOException e) {
                 state = e.getMessage();
             }

@@ -36,6 +36,10 @@ public final class Event {
     /** {@code TYPE name=value ... t=<ns>}: the fields as the catalogue names them, the time exact. */
     static String format(EventType type, long timeNs, long a, long b, long c) {
         if (type == null) return "UNKNOWN t=" + timeNs + " a=" + a + " b=" + b + " c=" + c;
-        return type.appendTo(a, b, c, new StringBuilder(96)).append(" t=").append(timeNs).append("ns").toString();
+        return type.appendTo(a, b, c, new StringBuilder(96))
+                .append(" t=")
+                .append(timeNs)
+                .append("ns")
+                .toString();
     }
 }

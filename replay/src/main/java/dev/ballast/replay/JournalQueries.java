@@ -6,7 +6,6 @@ import dev.ballast.journal.Checkpoint;
 import dev.ballast.journal.EventDissector;
 import dev.ballast.journal.EventRecord;
 import dev.ballast.journal.JournalReader;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -22,7 +21,7 @@ import java.util.Set;
  * is written by {@link JournalRecorder}.
  */
 public final class JournalQueries {
-    private JournalQueries() { }
+    private JournalQueries() {}
 
     /** The events of a journal, from where its reader stands, as an {@link EventStream}. */
     public static EventStream stream(JournalReader reader) {
@@ -52,7 +51,9 @@ public final class JournalQueries {
             }
         }
 
-        public RunManifest manifest() { return manifest; }
+        public RunManifest manifest() {
+            return manifest;
+        }
 
         public EventStream events() {
             JournalReader r = JournalReader.open(dir);
@@ -88,7 +89,8 @@ public final class JournalQueries {
     public static RunState stateAt(Path dir, long n) {
         try (JournalReader r = JournalReader.open(dir)) {
             if (n < 0 || n >= r.events()) {
-                throw new IllegalArgumentException("event " + n + " is not in this journal (it holds events 0 to " + (r.events() - 1) + ")");
+                throw new IllegalArgumentException(
+                        "event " + n + " is not in this journal (it holds events 0 to " + (r.events() - 1) + ")");
             }
             RunManifest m = manifest(r);
             Checkpoint cp = r.lastCheckpointAtOrBefore(n);
@@ -122,13 +124,13 @@ public final class JournalQueries {
     private static final Set<String> BOOKKEEPING = Set.of("createdAt", "ballastVersion", "javaVersion", "qemu.source");
 
     /** A header key whose values differ; {@code bookkeeping} when it says when or with what a journal was written. */
-    public record HeaderChange(String key, String left, String right, boolean bookkeeping) { }
+    public record HeaderChange(String key, String left, String right, boolean bookkeeping) {}
 
     /** The first event where the streams differ, dissected; null on the side whose events had ended. */
-    public record EventChange(long number, String left, String right) { }
+    public record EventChange(long number, String left, String right) {}
 
     /** A line of {@link RunState#describe()} at the end that differs between the runs. */
-    public record StateChange(String left, String right) { }
+    public record StateChange(String left, String right) {}
 
     /**
      * What {@link #diff} found, only what differs: the header keys, the first differing event (null
@@ -146,7 +148,8 @@ public final class JournalQueries {
         List<HeaderChange> header = new ArrayList<>();
         List<StateChange> atEnd = new ArrayList<>();
         EventChange first = null;
-        try (JournalReader a = JournalReader.open(left); JournalReader b = JournalReader.open(right)) {
+        try (JournalReader a = JournalReader.open(left);
+                JournalReader b = JournalReader.open(right)) {
             RunManifest ma = manifest(a);
             RunManifest mb = manifest(b);
             Map<String, String> ha = a.header().metadata();
@@ -167,7 +170,8 @@ public final class JournalQueries {
             boolean moreB = eb.next(y);
             while (moreA || moreB) {
                 if (first == null && (moreA != moreB || !x.sameAs(y.type, y.timeNs, y.a, y.b, y.c))) {
-                    first = new EventChange(moreA ? x.number : y.number,
+                    first = new EventChange(
+                            moreA ? x.number : y.number,
                             moreA ? EventDissector.toString(x.number, x.type, x.timeNs, x.a, x.b, x.c) : null,
                             moreB ? EventDissector.toString(y.number, y.type, y.timeNs, y.a, y.b, y.c) : null);
                 }

@@ -30,11 +30,18 @@ public final class JournalRecorder implements EventSink, AutoCloseable {
                 state.apply(number, type, timeNs, a, b, c);
             }
 
-            @Override public byte[] checkpoint() { return state.snapshot(); }
+            @Override
+            public byte[] checkpoint() {
+                return state.snapshot();
+            }
 
-            @Override public long interval() { return CHECKPOINT_EVERY; }
+            @Override
+            public long interval() {
+                return CHECKPOINT_EVERY;
+            }
         };
-        this.writer = JournalWriter.create(dir, meta, JournalWriter.Settings.defaults().withTracker(tracker));
+        this.writer = JournalWriter.create(
+                dir, meta, JournalWriter.Settings.defaults().withTracker(tracker));
     }
 
     @Override
@@ -42,7 +49,9 @@ public final class JournalRecorder implements EventSink, AutoCloseable {
         writer.publish(type, timeNs, a, b, c);
     }
 
-    public Path directory() { return writer.directory(); }
+    public Path directory() {
+        return writer.directory();
+    }
 
     /** Closes the journal; then {@link #events()} and {@link #digest()} are final. */
     @Override
@@ -50,7 +59,11 @@ public final class JournalRecorder implements EventSink, AutoCloseable {
         writer.close();
     }
 
-    public long events() { return writer.events(); }
+    public long events() {
+        return writer.events();
+    }
 
-    public long digest() { return writer.digest(); }
+    public long digest() {
+        return writer.digest();
+    }
 }

@@ -38,7 +38,9 @@ final class Lookahead {
         consumed++;
     }
 
-    long consumed() { return consumed; }
+    long consumed() {
+        return consumed;
+    }
 
     /** Skips informational events (the guest's own view, checks): a replay neither makes nor checks them. */
     void skipInfo() {

@@ -6,7 +6,6 @@ import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.RunManifest;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +41,9 @@ public final class PageHistory {
         this.qemu = qemu;
         this.pfn = pfn;
         long index = layout.indexOfPfn(pfn);
-        if (index < 0) throw new IllegalArgumentException("PFN 0x" + Long.toHexString(pfn) + " is not RAM in this guest (" + layout + ")");
+        if (index < 0)
+            throw new IllegalArgumentException(
+                    "PFN 0x" + Long.toHexString(pfn) + " is not RAM in this guest (" + layout + ")");
         RamBlock b = layout.blockOfIndex(index);
         this.block = b.index();
         this.offset = index - b.firstIndex();
@@ -51,7 +52,8 @@ public final class PageHistory {
     /** Reads the whole stream and tells the page's story. */
     public static List<String> of(RunManifest m, EventStream stream, long pfn) {
         PageHistory h = new PageHistory(m.layout(), pfn, "qemu".equals(m.backend()));
-        h.lines.add("PFN 0x" + Long.toHexString(pfn) + " is " + m.layout().describeIndex(m.layout().indexOfPfn(pfn)));
+        h.lines.add("PFN 0x" + Long.toHexString(pfn) + " is "
+                + m.layout().describeIndex(m.layout().indexOfPfn(pfn)));
         Event e = new Event();
         while (stream.next(e)) h.apply(e);
         if (h.migration == 0) h.lines.add("no migration in this journal");
@@ -102,21 +104,30 @@ public final class PageHistory {
                     say(e, "the destination does not have it: to be sent in the bulk stage");
                 } else {
                     dirtySinceSend |= sentThisMigration;
-                    say(e, "dirty at sync " + sync + (sentThisMigration ? ": written after it was sent, so it goes again" : ""));
+                    say(
+                            e,
+                            "dirty at sync " + sync
+                                    + (sentThisMigration ? ": written after it was sent, so it goes again" : ""));
                 }
             }
             case CONTENT -> {
-                if (covers(a, b, EventType.Content.pages(c))) say(e, "content checked: " + (EventType.Content.zero(c) ? "all zeros" : "not zero"));
+                if (covers(a, b, EventType.Content.pages(c)))
+                    say(e, "content checked: " + (EventType.Content.zero(c) ? "all zeros" : "not zero"));
             }
             case SEND_NORMAL, SEND_FILL -> {
                 long n = e.type == EventType.SEND_FILL ? EventType.SendFill.pages(c) : c;
                 if (!covers(a, b, n)) return;
                 int fill = e.type == EventType.SEND_FILL ? EventType.SendFill.fillByte(c) : -1;
-                String how = e.type == EventType.SEND_NORMAL ? "sent with its data"
-                        : fill == 0 ? "sent as a zero page" : "sent as a poison page (0x" + Integer.toHexString(fill) + "), being free";
+                String how = e.type == EventType.SEND_NORMAL
+                        ? "sent with its data"
+                        : fill == 0
+                                ? "sent as a zero page"
+                                : "sent as a poison page (0x" + Integer.toHexString(fill) + "), being free";
                 String again = "";
-                if (sentThisMigration) again = dirtySinceSend ? " (again: it was written after it was last sent)"
-                        : " (AGAIN WITHOUT A WRITE: a needless resend)";
+                if (sentThisMigration)
+                    again = dirtySinceSend
+                            ? " (again: it was written after it was last sent)"
+                            : " (AGAIN WITHOUT A WRITE: a needless resend)";
                 say(e, how + " in pass " + pass + again);
                 sends++;
                 pending = false;
@@ -126,9 +137,13 @@ public final class PageHistory {
             case QEMU_PAGE -> {
                 if (!covers(a, b, 1)) return;
                 timeNs = e.timeNs; // a QEMU record carries the time it was read
-                String again = sentThisMigration ? " (again: QEMU found it dirty after it last sent it; the stream does not show the write)" : "";
-                say(e, (EventType.QemuPage.zero(c) ? "QEMU sent it as a zero page" : "QEMU sent it with its data") + " ("
-                        + EventType.QemuPage.recordBytes(c) + " bytes) in pass " + pass + again);
+                String again = sentThisMigration
+                        ? " (again: QEMU found it dirty after it last sent it; the stream does not show the write)"
+                        : "";
+                say(
+                        e,
+                        (EventType.QemuPage.zero(c) ? "QEMU sent it as a zero page" : "QEMU sent it with its data")
+                                + " (" + EventType.QemuPage.recordBytes(c) + " bytes) in pass " + pass + again);
                 sends++;
                 pending = false;
                 sentThisMigration = true;
@@ -141,21 +156,30 @@ public final class PageHistory {
             }
             case SKIP_FREE -> {
                 if (!covers(a, b, c)) return;
-                say(e, "cleared from the bitmap: the guest hinted it free (command 0x" + Long.toHexString(lastHintCommand) + ")");
+                say(
+                        e,
+                        "cleared from the bitmap: the guest hinted it free (command 0x"
+                                + Long.toHexString(lastHintCommand) + ")");
                 pending = false;
                 hinted = true;
             }
             case HINT, FREE_BITMAP -> {
                 lastHintCommand = a;
                 if (coversPfn(b, c)) {
-                    say(e, (e.type == EventType.HINT ? "the guest hinted it free" : "the guest's free bitmap lists it")
-                            + ", answering command 0x" + Long.toHexString(a));
+                    say(
+                            e,
+                            (e.type == EventType.HINT ? "the guest hinted it free" : "the guest's free bitmap lists it")
+                                    + ", answering command 0x" + Long.toHexString(a));
                 }
             }
             case BALLOON_INFLATE -> {
                 if (!coversPfn(b, c)) return;
                 ballooned = true;
-                say(e, EventType.Balloon.atSetup(a) ? "in the balloon when the migration started" : "put in the balloon (inflate)");
+                say(
+                        e,
+                        EventType.Balloon.atSetup(a)
+                                ? "in the balloon when the migration started"
+                                : "put in the balloon (inflate)");
             }
             case BALLOON_DEFLATE -> {
                 if (!coversPfn(b, c)) return;
@@ -166,35 +190,61 @@ public final class PageHistory {
                 if (coversPfn(b, c)) say(e, "a guest request naming it was rejected: " + RejectReason.byCode(a));
             }
             case LINK_FAILED -> say(e, "the link failed here");
-            case GUEST_RUN_STATE -> { if (a == 1) say(e, "the guest is paused: stop-and-copy (or postcopy's switch-over)"); }
+            case GUEST_RUN_STATE -> {
+                if (a == 1) say(e, "the guest is paused: stop-and-copy (or postcopy's switch-over)");
+            }
             case POSTCOPY_START -> say(e, "pre-copy ends after pass " + a + ": postcopy");
-            case DISCARD -> { if (covers(a, b, c)) say(e, "discarded at the switch-over: stale on the destination (written since it was sent)"); }
-            case SWITCH_OVER -> say(e, "switch-over: the guest resumes on the destination"
-                    + (pending ? "; the page is not there yet (sent in the background, or when the guest faults on it)" : ""));
-            case PAGE_REQUEST -> { if (covers(a, b, c)) say(e, "the destination asked for it (its guest faulted on it)"); }
+            case DISCARD -> {
+                if (covers(a, b, c))
+                    say(e, "discarded at the switch-over: stale on the destination (written since it was sent)");
+            }
+            case SWITCH_OVER ->
+                say(
+                        e,
+                        "switch-over: the guest resumes on the destination"
+                                + (pending
+                                        ? "; the page is not there yet (sent in the background, or when the guest faults on it)"
+                                        : ""));
+            case PAGE_REQUEST -> {
+                if (covers(a, b, c)) say(e, "the destination asked for it (its guest faulted on it)");
+            }
             case REQUEST_UNSERVED -> {
-                if (covers(a, b, c)) say(e, "asked for but NOT SENT: the source holds it as sent or skipped, so the guest waits for it");
+                if (covers(a, b, c))
+                    say(e, "asked for but NOT SENT: the source holds it as sent or skipped, so the guest waits for it");
             }
             case POSTCOPY_RECOVER -> say(e, "postcopy recovery " + a + ": the destination says which pages it lacks");
-            case FAULT -> { if (covers(a, b, 1)) sayAt(e, "the guest faulted on it on the destination"); }
-            case FAULT_SERVED -> { if (covers(a, b, 1)) sayAt(e, String.format(Locale.ROOT, "placed on the destination; the fault waited %.3f ms", c / 1e6)); }
-            case FAULT_ZERO -> { if (covers(a, b, 1)) sayAt(e, "placed as zero by the destination itself (in the balloon bitmap)"); }
-            default -> { }
+            case FAULT -> {
+                if (covers(a, b, 1)) sayAt(e, "the guest faulted on it on the destination");
+            }
+            case FAULT_SERVED -> {
+                if (covers(a, b, 1))
+                    sayAt(
+                            e,
+                            String.format(Locale.ROOT, "placed on the destination; the fault waited %.3f ms", c / 1e6));
+            }
+            case FAULT_ZERO -> {
+                if (covers(a, b, 1)) sayAt(e, "placed as zero by the destination itself (in the balloon bitmap)");
+            }
+            default -> {}
         }
     }
 
     private void verdict(Event e, Phase outcome) {
         String what;
         if (outcome != Phase.COMPLETED) {
-            what = "migration " + outcome.name().toLowerCase(Locale.ROOT) + (pending ? ": still to be sent, given back to the dirty log" : "");
+            what = "migration " + outcome.name().toLowerCase(Locale.ROOT)
+                    + (pending ? ": still to be sent, given back to the dirty log" : "");
         } else if (pending) {
             what = "completed with the page STILL DIRTY AND UNSENT: if the guest uses it, its last write is lost";
         } else if (!sentThisMigration && qemu) {
-            what = "completed without QEMU sending it: its dirty bit was cleared unsent (as a free page hint does), so the "
-                    + "destination's page is as it started";
+            what =
+                    "completed without QEMU sending it: its dirty bit was cleared unsent (as a free page hint does), so the "
+                            + "destination's page is as it started";
         } else if (!sentThisMigration) {
-            what = "completed without sending it" + (ballooned ? " (in the balloon)" : hinted ? " (free, as the guest said)"
-                    : " (the destination had it already)");
+            what = "completed without sending it"
+                    + (ballooned
+                            ? " (in the balloon)"
+                            : hinted ? " (free, as the guest said)" : " (the destination had it already)");
         } else {
             what = "completed; the destination has what was sent last";
         }

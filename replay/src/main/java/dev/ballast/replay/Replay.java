@@ -27,7 +27,7 @@ import dev.ballast.core.run.RunManifest;
  * of a chain): each gets a new engine, as it did when it was recorded.
  */
 public final class Replay {
-    private Replay() { }
+    private Replay() {}
 
     /** Where a replay and its recording first differ. */
     public record Divergence(long eventNumber, String expected, String actual) {
@@ -44,7 +44,9 @@ public final class Replay {
      * @param truncated  the stream ended in the middle of a migration (a journal cut short)
      */
     public record Result(long events, int migrations, Divergence divergence, boolean truncated) {
-        public boolean ok() { return divergence == null; }
+        public boolean ok() {
+            return divergence == null;
+        }
     }
 
     public static Result run(RunManifest manifest, EventStream stream) {
@@ -102,11 +104,12 @@ public final class Replay {
 
         void migrate() {
             running = true;
-            engine = new MigrationEngine(manifest.engine(), manifest.postcopy(), this, this, Policies.create(manifest.policy()), this, this);
+            engine = new MigrationEngine(
+                    manifest.engine(), manifest.postcopy(), this, this, Policies.create(manifest.policy()), this, this);
             // No idling (the recorded clock jumps by itself) and no bound of its own: every step reads the
             // clock, which consumes a recorded event, so the recording bounds the replay (Truncated at its end).
             new EngineRunner(this, EngineRunner.IdleStrategy.NONE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE)
-                    .run(EngineRunner.of(engine), EngineRunner.StepHooks.NONE, () -> { }, "");
+                    .run(EngineRunner.of(engine), EngineRunner.StepHooks.NONE, () -> {}, "");
         }
 
         /** The next recorded event, which must be of this type (an answer the engine is waiting for). */
@@ -152,22 +155,53 @@ public final class Replay {
 
         // ---------------------------------------------------------- SourceGuest
 
-        @Override public RamLayout layout() { return layout; }
-        @Override public GuestFeatures features() { return features; }
-        @Override public void startDirtyLog() { }
-        @Override public void clearDirty(int block, long offset, long count) { }
-        @Override public void restoreDirty(int block, long offset, long count) { }
-        @Override public void stopDirtyLog() { }
-        @Override public void pause() { running = false; }
-        @Override public void resume() { running = true; }
-        @Override public boolean running() { return running; }
-        @Override public void hintCommand(long commandId) { }
+        @Override
+        public RamLayout layout() {
+            return layout;
+        }
+
+        @Override
+        public GuestFeatures features() {
+            return features;
+        }
+
+        @Override
+        public void startDirtyLog() {}
+
+        @Override
+        public void clearDirty(int block, long offset, long count) {}
+
+        @Override
+        public void restoreDirty(int block, long offset, long count) {}
+
+        @Override
+        public void stopDirtyLog() {}
+
+        @Override
+        public void pause() {
+            running = false;
+        }
+
+        @Override
+        public void resume() {
+            running = true;
+        }
+
+        @Override
+        public boolean running() {
+            return running;
+        }
+
+        @Override
+        public void hintCommand(long commandId) {}
 
         @Override
         public long lastCommandId() {
             return expect(EventType.COMMAND_BASE, "the device's last command id").a;
         }
-        @Override public void requestFreeBitmap(long commandId) { }
+
+        @Override
+        public void requestFreeBitmap(long commandId) {}
 
         @Override
         public void syncDirtyLog(PageRanges dirty) {
@@ -220,15 +254,41 @@ public final class Replay {
             }
         }
 
-        @Override public void sendPages(int block, long offset, long count) throws LinkException { maybeFail(); }
-        @Override public void sendFill(int block, long offset, long count, int fillByte) throws LinkException { maybeFail(); }
-        @Override public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException { maybeFail(); }
-        @Override public void endIteration(int iteration) throws LinkException { maybeFail(); }
-        @Override public void complete() throws LinkException { maybeFail(); }
+        @Override
+        public void sendPages(int block, long offset, long count) throws LinkException {
+            maybeFail();
+        }
+
+        @Override
+        public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
+            maybeFail();
+        }
+
+        @Override
+        public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException {
+            maybeFail();
+        }
+
+        @Override
+        public void endIteration(int iteration) throws LinkException {
+            maybeFail();
+        }
+
+        @Override
+        public void complete() throws LinkException {
+            maybeFail();
+        }
 
         // postcopy: the destination's page requests and its missing pages after a recovery are inputs
-        @Override public void discard(int block, long offset, long count) throws LinkException { maybeFail(); }
-        @Override public void switchOver() throws LinkException { maybeFail(); }
+        @Override
+        public void discard(int block, long offset, long count) throws LinkException {
+            maybeFail();
+        }
+
+        @Override
+        public void switchOver() throws LinkException {
+            maybeFail();
+        }
 
         @Override
         public long sendBalloonBitmap(dev.ballast.core.mem.PageBitmap balloon) throws LinkException {

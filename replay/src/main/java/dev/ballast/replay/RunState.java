@@ -5,7 +5,6 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RunFold;
 import dev.ballast.core.run.RunManifest;
-
 import java.util.Locale;
 
 /**
@@ -35,21 +34,48 @@ public final class RunState {
     }
 
     /** The fold itself: every counter of the run so far. */
-    public RunFold fold() { return fold; }
+    public RunFold fold() {
+        return fold;
+    }
 
-    public long eventNumber() { return fold.eventNumber(); }
-    public long timeNs() { return fold.timeNs(); }
-    public int migration() { return fold.migration(); }
-    public Phase phase() { return fold.phase(); }
-    public int iteration() { return fold.iteration(); }
-    public long syncs() { return fold.syncs(); }
-    public long pagesLeft() { return fold.pagesLeft(); }
-    public boolean pending(long pageIndex) { return fold.pending(pageIndex); }
+    public long eventNumber() {
+        return fold.eventNumber();
+    }
+
+    public long timeNs() {
+        return fold.timeNs();
+    }
+
+    public int migration() {
+        return fold.migration();
+    }
+
+    public Phase phase() {
+        return fold.phase();
+    }
+
+    public int iteration() {
+        return fold.iteration();
+    }
+
+    public long syncs() {
+        return fold.syncs();
+    }
+
+    public long pagesLeft() {
+        return fold.pagesLeft();
+    }
+
+    public boolean pending(long pageIndex) {
+        return fold.pending(pageIndex);
+    }
 
     /** One line per fact, for {@code ballast inspect --at}; counters are over every migration so far. */
     public String describe() {
         EngineStats s = fold.runStats();
-        return String.format(Locale.ROOT, """
+        return String.format(
+                Locale.ROOT,
+                """
                 event         %d
                 time          %.3f ms
                 migration     %d
@@ -61,9 +87,25 @@ public final class RunState {
                 rejected      %d guest requests
                 link failures %d
                 last check    %d bytes left at %d B/s
-                """, fold.eventNumber(), fold.timeNs() / 1e6, fold.migration(), fold.phase(), fold.iteration(), fold.syncs(),
-                fold.pagesLeft(), s.pagesNormal(), s.pagesZero(), s.transferredBytes(), s.skippedBalloon(), s.skippedFree(),
-                s.hintRequests(), s.hintRanges(), s.hintPages(), s.rejected(), fold.linkFailures(), fold.lastRemainingBytes(),
+                """,
+                fold.eventNumber(),
+                fold.timeNs() / 1e6,
+                fold.migration(),
+                fold.phase(),
+                fold.iteration(),
+                fold.syncs(),
+                fold.pagesLeft(),
+                s.pagesNormal(),
+                s.pagesZero(),
+                s.transferredBytes(),
+                s.skippedBalloon(),
+                s.skippedFree(),
+                s.hintRequests(),
+                s.hintRanges(),
+                s.hintPages(),
+                s.rejected(),
+                fold.linkFailures(),
+                fold.lastRemainingBytes(),
                 fold.lastCheckBandwidthBytesPerSec());
     }
 
@@ -80,7 +122,8 @@ public final class RunState {
      * is an error.
      */
     public static RunState restore(RunManifest m, byte[] payload) {
-        RunFold f = RunFold.restore(m.layout(), m.features().poisonByte(), m.engine().pageHeaderBytes(), payload);
+        RunFold f = RunFold.restore(
+                m.layout(), m.features().poisonByte(), m.engine().pageHeaderBytes(), payload);
         return f == null ? null : new RunState(f);
     }
 }

@@ -1,24 +1,23 @@
 package dev.ballast.replay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.Scenario;
-import dev.ballast.core.event.EventType;
 import dev.ballast.journal.JournalReader;
 import dev.ballast.journal.JournalWriter;
 import dev.ballast.journal.StateTracker;
 import dev.ballast.sim.SimRun;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class JournalsTest {
     @TempDir
@@ -40,7 +39,8 @@ class JournalsTest {
 
     @Test
     void shouldWriteTheSameEventsForTheSameSeed() {
-        Scenario s = Scenario.sim(512L << 20, "deflate-race", "hint+balloon", 11).withFailAt("40%");
+        Scenario s =
+                Scenario.sim(512L << 20, "deflate-race", "hint+balloon", 11).withFailAt("40%");
         long a = digest(record("a", s));
         long b = digest(record("b", s));
         long c = digest(record("c", s.withSeed(12)));
@@ -51,7 +51,8 @@ class JournalsTest {
     @Test
     void shouldFindTheStateAtAnyEventThroughCheckpoints() {
         // enough events for several checkpoints
-        Scenario s = Scenario.sim(2L << 30, "random-write,rate=2GiB/s,used=80%", "legacy", 3).withLimits(10_000_000_000L, 1, 30, 0);
+        Scenario s = Scenario.sim(2L << 30, "random-write,rate=2GiB/s,used=80%", "legacy", 3)
+                .withLimits(10_000_000_000L, 1, 30, 0);
         Path dir = record("big", s);
         long events;
         try (JournalReader r = JournalReader.open(dir)) {
@@ -61,7 +62,9 @@ class JournalsTest {
         assertThat(events).isGreaterThan(3 * JournalRecorder.CHECKPOINT_EVERY);
         // the state found through a checkpoint equals the state read from the start
         RunManifest m = RunManifest.of(s);
-        for (long n : new long[] {0, JournalRecorder.CHECKPOINT_EVERY - 1, JournalRecorder.CHECKPOINT_EVERY, events / 2 + 17, events - 1}) {
+        for (long n : new long[] {
+            0, JournalRecorder.CHECKPOINT_EVERY - 1, JournalRecorder.CHECKPOINT_EVERY, events / 2 + 17, events - 1
+        }) {
             RunState slow = new RunState(m);
             try (JournalReader r = JournalReader.open(dir)) {
                 EventStream es = JournalQueries.stream(r);
@@ -71,7 +74,9 @@ class JournalsTest {
                     if (e.number == n) break;
                 }
             }
-            assertThat(JournalQueries.stateAt(dir, n).describe()).as("event %d", n).isEqualTo(slow.describe());
+            assertThat(JournalQueries.stateAt(dir, n).describe())
+                    .as("event %d", n)
+                    .isEqualTo(slow.describe());
         }
     }
 
@@ -96,13 +101,23 @@ class JournalsTest {
         StateTracker former = new StateTracker() {
             long last = -1;
 
-            @Override public void onEvent(long number, EventType type, long timeNs, long a, long b, long c) { last = number; }
+            @Override
+            public void onEvent(long number, EventType type, long timeNs, long a, long b, long c) {
+                last = number;
+            }
 
-            @Override public byte[] checkpoint() { return formerCheckpoint(last); }
+            @Override
+            public byte[] checkpoint() {
+                return formerCheckpoint(last);
+            }
 
-            @Override public long interval() { return 1024; }
+            @Override
+            public long interval() {
+                return 1024;
+            }
         };
-        try (JournalWriter w = JournalWriter.create(dir, m.toMetadata(), JournalWriter.Settings.defaults().withTracker(former))) {
+        try (JournalWriter w = JournalWriter.create(
+                dir, m.toMetadata(), JournalWriter.Settings.defaults().withTracker(former))) {
             new SimRun(s, s.layout(), SimRun.Hooks.NONE, w, Backend.Progress.NONE).run();
         }
         long n;

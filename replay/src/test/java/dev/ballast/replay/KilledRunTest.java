@@ -1,9 +1,8 @@
 package dev.ballast.replay;
 
-import dev.ballast.journal.JournalReader;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.journal.JournalReader;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -12,8 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A run killed with SIGKILL leaves a journal that replays up to its last complete event and says it was cut short. */
 class KilledRunTest {
@@ -26,18 +25,28 @@ class KilledRunTest {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElseThrow());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("--enable-native-access") || arg.startsWith("-Dchronicle")) cmd.add(arg);
+            if (arg.startsWith("--add-") || arg.startsWith("--enable-native-access") || arg.startsWith("-Dchronicle"))
+                cmd.add(arg);
         }
-        cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), KilledRunTarget.class.getName(), dir.toString()));
+        cmd.addAll(List.of(
+                "-Xmx1g",
+                "-cp",
+                System.getProperty("java.class.path"),
+                KilledRunTarget.class.getName(),
+                dir.toString()));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         StringBuilder output = new StringBuilder();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = out.readLine()) != null) {
                 output.append(line).append('\n');
                 if (line.equals("PUBLISHED 1000000")) break;
             }
-            assertThat(output.toString()).as("the child never got far enough").contains("PUBLISHED 1000000").doesNotContain("FINISHED");
+            assertThat(output.toString())
+                    .as("the child never got far enough")
+                    .contains("PUBLISHED 1000000")
+                    .doesNotContain("FINISHED");
             child.destroyForcibly(); // SIGKILL
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
         } finally {

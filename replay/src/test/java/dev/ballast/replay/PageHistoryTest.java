@@ -1,5 +1,7 @@
 package dev.ballast.replay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.HintPolicy;
 import dev.ballast.core.policy.PolicyContext;
@@ -9,13 +11,10 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.sim.SimGuest;
 import dev.ballast.sim.SimRun;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class PageHistoryTest {
     private static final long M = 1L << 20;
@@ -45,12 +44,21 @@ class PageHistoryTest {
         // a hint policy that never stops hinting: the checker names a page; its story shows a stale hint clearing it
         Scenario s = Scenario.sim(1L << 30, "random-write,rate=300MiB/s,used=30%", "hint", 13);
         ReplayTest.Recording rec = new ReplayTest.Recording();
-        RunReport r = new SimRun(s, s.layout(), SimRun.Hooks.NONE
-                .withGuest(g -> new SimGuest(g.withHintDriver(6, 2_000)))
-                .withPolicy(() -> new HintPolicy() {
-                    @Override public void beforeSync(PolicyContext ctx) { }
-                    @Override public void afterSync(PolicyContext ctx) { }
-                }), rec, Backend.Progress.NONE).run();
+        RunReport r = new SimRun(
+                        s,
+                        s.layout(),
+                        SimRun.Hooks.NONE
+                                .withGuest(g -> new SimGuest(g.withHintDriver(6, 2_000)))
+                                .withPolicy(() -> new HintPolicy() {
+                                    @Override
+                                    public void beforeSync(PolicyContext ctx) {}
+
+                                    @Override
+                                    public void afterSync(PolicyContext ctx) {}
+                                }),
+                        rec,
+                        Backend.Progress.NONE)
+                .run();
         assertThat(r.verify().ok()).isFalse();
         Matcher m = Pattern.compile("PFN 0x([0-9a-f]+)").matcher(r.verify().violation());
         assertThat(m.find()).as(r.verify().violation()).isTrue();
@@ -60,26 +68,39 @@ class PageHistoryTest {
 
     @Test
     void shouldTellAFaultedPagesHistoryInPostcopy() {
-        Scenario s = Scenario.sim(256 * M, "random-write,rate=4GiB/s", "legacy", 3).withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+        Scenario s = Scenario.sim(256 * M, "random-write,rate=4GiB/s", "legacy", 3)
+                .withLimits(10_000_000_000L, 5_000_000L, 30, 0)
                 .withPostcopy(dev.ballast.core.engine.Postcopy.parse("2"));
         ReplayTest.Recording rec = new ReplayTest.Recording();
         long[] faulted = {-1};
         RamLayout layout = s.layout();
-        new SimRun(s, layout, SimRun.Hooks.NONE, (type, t, a, b, c) -> {
-            rec.publish(type, t, a, b, c);
-            if (type == dev.ballast.core.event.EventType.FAULT && faulted[0] < 0) faulted[0] = layout.block((int) a).firstPfn() + b;
-        }, Backend.Progress.NONE).run();
+        new SimRun(
+                        s,
+                        layout,
+                        SimRun.Hooks.NONE,
+                        (type, t, a, b, c) -> {
+                            rec.publish(type, t, a, b, c);
+                            if (type == dev.ballast.core.event.EventType.FAULT && faulted[0] < 0)
+                                faulted[0] = layout.block((int) a).firstPfn() + b;
+                        },
+                        Backend.Progress.NONE)
+                .run();
         assertThat(faulted[0]).as("a page faulted on").isNotNegative();
         List<String> story = PageHistory.of(RunManifest.of(s), rec.stream(), faulted[0]);
-        assertThat(String.join("\n", story)).containsSubsequence("switch-over: the guest resumes on the destination",
-                "the guest faulted on it on the destination", "the destination asked for it", "placed on the destination; the fault waited");
+        assertThat(String.join("\n", story))
+                .containsSubsequence(
+                        "switch-over: the guest resumes on the destination",
+                        "the guest faulted on it on the destination",
+                        "the destination asked for it",
+                        "placed on the destination; the fault waited");
     }
 
     @Test
     void shouldRefuseAPfnThatIsNotRam() {
         Scenario s = Scenario.sim(4L << 30, "idle", "legacy", 5);
         long inTheHole = (3L << 30) / RamLayout.PAGE_SIZE;
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PageHistory.of(RunManifest.of(s), e -> false, inTheHole))
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> PageHistory.of(RunManifest.of(s), e -> false, inTheHole))
                 .hasMessageContaining("is not RAM");
     }
 }

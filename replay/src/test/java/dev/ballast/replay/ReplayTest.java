@@ -1,18 +1,17 @@
 package dev.ballast.replay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.sim.SimRun;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
 
 class ReplayTest {
     private static final long M = 1L << 20;
@@ -70,10 +69,13 @@ class ReplayTest {
     void shouldReplayAJournalOfTheOldSwitchOverRuleWithThatRule() {
         Scenario s = Scenario.sim(256 * M, "random-write", "legacy", 5);
         Recording rec = new Recording();
-        new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).withOldSwitchoverRule().run();
+        new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE)
+                .withOldSwitchoverRule()
+                .run();
         assertThat(rec.events).noneMatch(e -> e[0] == EventType.DOWNTIME_ESTIMATE.id());
 
-        java.util.Map<String, String> header = new java.util.LinkedHashMap<>(RunManifest.of(s).toMetadata());
+        java.util.Map<String, String> header =
+                new java.util.LinkedHashMap<>(RunManifest.of(s).toMetadata());
         String engine = header.get(RunManifest.KEY_ENGINE);
         assertThat(engine).contains(",countFinalSync=true");
         header.put(RunManifest.KEY_ENGINE, engine.replace(",countFinalSync=true", "")); // as the old code wrote it
@@ -83,13 +85,16 @@ class ReplayTest {
         Replay.Result r = Replay.run(old, rec.stream());
         assertThat(r.divergence()).isNull();
         assertThat(r.events()).isEqualTo(rec.events.size());
-        // the current rule does not re-make these decisions: the rule is what the header says, not what the code prefers
+        // the current rule does not re-make these decisions: the rule is what the header says, not what the code
+        // prefers
         assertThat(Replay.run(RunManifest.of(s), rec.stream()).divergence()).isNotNull();
     }
 
     @Test
     void shouldReplayRetriesAndChainsAsSeparateMigrations() {
-        Scenario s = Scenario.sim(512 * M, "random-write", "hint", 8).withFailAt("30%").withChain(3);
+        Scenario s = Scenario.sim(512 * M, "random-write", "hint", 8)
+                .withFailAt("30%")
+                .withChain(3);
         Recording rec = record(s);
         Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
         assertThat(r.ok()).as(String.valueOf(r.divergence())).isTrue();
@@ -98,7 +103,8 @@ class ReplayTest {
 
     @Test
     void shouldReplayPoisonAndAGuestWithoutMustTellHost() {
-        Scenario s = Scenario.sim(512 * M, "deflate-race", "hint+balloon", 8).withGuest(0x5A, false, "bitmap", 0xFFFF_FFF0L);
+        Scenario s =
+                Scenario.sim(512 * M, "deflate-race", "hint+balloon", 8).withGuest(0x5A, false, "bitmap", 0xFFFF_FFF0L);
         Recording rec = record(s);
         assertThat(Replay.run(RunManifest.of(s), rec.stream()).ok()).isTrue();
     }
@@ -109,7 +115,10 @@ class ReplayTest {
         Recording rec = record(s);
         int victim = -1;
         for (int i = 0; i < rec.events.size(); i++) {
-            if (rec.events.get(i)[0] == EventType.SEND_NORMAL.id()) { victim = i; break; }
+            if (rec.events.get(i)[0] == EventType.SEND_NORMAL.id()) {
+                victim = i;
+                break;
+            }
         }
         rec.events.get(victim)[4] += 1; // one more page than was sent
         Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
@@ -125,7 +134,10 @@ class ReplayTest {
         // a hint that claims other pages: the engine then skips different pages than recorded
         int hint = -1;
         for (int i = 0; i < rec.events.size(); i++) {
-            if (rec.events.get(i)[0] == EventType.HINT.id()) { hint = i; break; }
+            if (rec.events.get(i)[0] == EventType.HINT.id()) {
+                hint = i;
+                break;
+            }
         }
         rec.events.get(hint)[3] += 1024;
         Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());

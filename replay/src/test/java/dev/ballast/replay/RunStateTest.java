@@ -1,15 +1,15 @@
 package dev.ballast.replay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-import dev.ballast.core.run.Backend;
 import dev.ballast.sim.SimRun;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class RunStateTest {
     private static final long M = 1L << 20;
@@ -30,9 +30,12 @@ class RunStateTest {
             else if (restored != null) restored.apply(i, EventType.byId((int) e[0]), e[1], e[2], e[3], e[4]);
         }
         assertThat(state.pagesLeft()).isZero();
-        assertThat(state.describe()).contains("sent          " + r.pages().normal() + " with data, " + r.pages().zero() + " zero, "
-                + r.transferredBytes() + " bytes");
-        assertThat(state.describe()).contains("skipped       " + r.pages().skippedBalloon() + " in the balloon, " + r.pages().skippedFree());
+        assertThat(state.describe())
+                .contains("sent          " + r.pages().normal() + " with data, "
+                        + r.pages().zero() + " zero, " + r.transferredBytes() + " bytes");
+        assertThat(state.describe())
+                .contains("skipped       " + r.pages().skippedBalloon() + " in the balloon, "
+                        + r.pages().skippedFree());
         assertThat(restored.describe()).isEqualTo(state.describe());
     }
 }

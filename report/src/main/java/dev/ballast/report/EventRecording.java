@@ -3,7 +3,6 @@ package dev.ballast.report;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.replay.EventStream;
-
 import java.util.Arrays;
 import java.util.function.Supplier;
 
@@ -22,7 +21,9 @@ public final class EventRecording implements EventSink {
     @Override
     public void publish(EventType type, long timeNs, long a, long b, long c) {
         if (FIELDS * (events + 1) > data.length) {
-            if (events >= MAX_EVENTS) throw new IllegalStateException("more than " + MAX_EVENTS + " events to keep in memory: journal the run");
+            if (events >= MAX_EVENTS)
+                throw new IllegalStateException(
+                        "more than " + MAX_EVENTS + " events to keep in memory: journal the run");
             data = Arrays.copyOf(data, (int) Math.min((long) data.length * 2, (long) MAX_EVENTS * FIELDS));
         }
         int i = FIELDS * events++;

@@ -2,7 +2,6 @@ package dev.ballast.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -30,10 +29,11 @@ import java.util.Properties;
  * }</pre>
  */
 public final class HtmlReport {
-    private HtmlReport() { }
+    private HtmlReport() {}
 
     /** The jar and the path inside it that hold the charting library. */
     private static final String ECHARTS_POM = "META-INF/maven/org.mvnpm/echarts/pom.properties";
+
     private static final String ECHARTS_DIST = "META-INF/resources/_static/echarts/%s/dist/echarts.min.js";
     private static final String ECHARTS_NOTICE = "META-INF/resources/_static/echarts/%s/NOTICE";
 
@@ -55,7 +55,8 @@ public final class HtmlReport {
         try {
             Files.writeString(tmp, html, StandardCharsets.UTF_8);
             try { // a report is for reading: not the temporary file's owner-only mode
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                Files.setPosixFilePermissions(
+                        tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
             } catch (UnsupportedOperationException e) {
                 // not a POSIX file system: keep what it gives
             }
@@ -79,7 +80,8 @@ public final class HtmlReport {
         for (RunInput r : runs) {
             RunInput labelled = r;
             if (seen.get(r.label()) > 1) {
-                labelled = new RunInput(r.label() + " #" + next.merge(r.label(), 1, Integer::sum), r.manifest(), r.events());
+                labelled = new RunInput(
+                        r.label() + " #" + next.merge(r.label(), 1, Integer::sum), r.manifest(), r.events());
             }
             out.add(ReportData.read(labelled));
         }
@@ -136,8 +138,9 @@ public final class HtmlReport {
         ReportData.Settings s = runs.getFirst().settings();
         String what = s.workload() + ", " + gib(s.guestMemBytes());
         if (runs.size() == 1) return "Ballast report: " + runs.getFirst().label() + ", " + what;
-        boolean same = runs.stream().allMatch(r -> r.settings().workload().equals(s.workload())
-                && r.settings().guestMemBytes() == s.guestMemBytes());
+        boolean same = runs.stream()
+                .allMatch(r -> r.settings().workload().equals(s.workload())
+                        && r.settings().guestMemBytes() == s.guestMemBytes());
         return "Ballast report: " + runs.size() + " runs" + (same ? ", " + what : "");
     }
 
@@ -147,7 +150,8 @@ public final class HtmlReport {
 
     /** Replaces each {@code @NAME@} of the template (only the template's own text is scanned). */
     private static String fill(String template, Map<String, String> parts) {
-        StringBuilder sb = new StringBuilder(template.length() + parts.values().stream().mapToInt(String::length).sum());
+        StringBuilder sb = new StringBuilder(template.length()
+                + parts.values().stream().mapToInt(String::length).sum());
         int i = 0;
         while (true) {
             int at = template.indexOf('@', i);
@@ -187,14 +191,17 @@ public final class HtmlReport {
             ClassLoader cl = HtmlReport.class.getClassLoader();
             Properties p = new Properties();
             try (InputStream in = cl.getResourceAsStream(ECHARTS_POM)) {
-                if (in == null) throw new IllegalStateException("Apache ECharts is not on the class path (" + ECHARTS_POM + ")");
+                if (in == null)
+                    throw new IllegalStateException("Apache ECharts is not on the class path (" + ECHARTS_POM + ")");
                 p.load(in);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
             VERSION = p.getProperty("version");
             ECHARTS = text(cl, String.format(Locale.ROOT, ECHARTS_DIST, VERSION));
-            NOTICE = text(cl, String.format(Locale.ROOT, ECHARTS_NOTICE, VERSION)).strip().replace("*/", "* /");
+            NOTICE = text(cl, String.format(Locale.ROOT, ECHARTS_NOTICE, VERSION))
+                    .strip()
+                    .replace("*/", "* /");
             for (String[] part : new String[][] {{"Apache ECharts", ECHARTS}, {"report.js", SCRIPT}}) {
                 if (part[1].toLowerCase(Locale.ROOT).contains("</script")) {
                     throw new IllegalStateException(part[0] + " contains '</script' and cannot be inlined");

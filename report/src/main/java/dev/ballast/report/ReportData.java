@@ -3,7 +3,6 @@ package dev.ballast.report;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.Event;
 import dev.ballast.replay.EventStream;
-
 import java.util.List;
 
 /**
@@ -37,13 +36,26 @@ import java.util.List;
  * @param memory      what happened to each region of guest memory in the last attempt
  * @param seeds       the seeds' figures for the same case, if the run is one of them
  */
-public record ReportData(String label, String identicalTo, Settings settings, Totals totals, Verify verify, List<Hop> hops,
-                         List<Warning> warnings, List<Pass> passes, List<Span> phases, List<Span> downtimes,
-                         List<LinkFailure> linkFailures, List<Check> checks, Series series, MemoryMap memory,
-                         List<SeedFigures.Figure> seeds) {
+public record ReportData(
+        String label,
+        String identicalTo,
+        Settings settings,
+        Totals totals,
+        Verify verify,
+        List<Hop> hops,
+        List<Warning> warnings,
+        List<Pass> passes,
+        List<Span> phases,
+        List<Span> downtimes,
+        List<LinkFailure> linkFailures,
+        List<Check> checks,
+        Series series,
+        MemoryMap memory,
+        List<SeedFigures.Figure> seeds) {
 
     /** The kinds of page fate, in the order of the map's codes and of the pass chart's stacks. */
     public static final List<String> KINDS = List.of("sent", "zero", "resent", "skipped free", "ballooned", "not sent");
+
     public static final int SENT = 0, ZERO = 1, RESENT = 2, FREE = 3, BALLOONED = 4, NOT_SENT = 5;
 
     /** At most this many time buckets (adjacent ones merge as a run goes on, so at least half of this are used). */
@@ -55,15 +67,42 @@ public record ReportData(String label, String identicalTo, Settings settings, To
     /** Bounds for the lists that grow with passes and attempts. */
     public static final int MAX_LIST = 10_000;
 
-    public record Settings(String backend, String workload, String policy, long seed, long guestMemBytes, String layout,
-                           long bandwidthBytesPerSec, double downtimeLimitMs, int maxIterations, double timeCapMs,
-                           int pageHeaderBytes, boolean mustTellHost, boolean freePageHint, boolean freeBitmap,
-                           int poisonByte, String costProfile, long linkBitsPerSec) {
+    public record Settings(
+            String backend,
+            String workload,
+            String policy,
+            long seed,
+            long guestMemBytes,
+            String layout,
+            long bandwidthBytesPerSec,
+            double downtimeLimitMs,
+            int maxIterations,
+            double timeCapMs,
+            int pageHeaderBytes,
+            boolean mustTellHost,
+            boolean freePageHint,
+            boolean freeBitmap,
+            int poisonByte,
+            String costProfile,
+            long linkBitsPerSec) {
         static Settings of(RunManifest m) {
-            return new Settings(m.backend(), m.workload(), m.policy(), m.seed(), m.layout().totalBytes(), m.layout().toString(),
-                    m.engine().bandwidthBytesPerSec(), m.engine().downtimeLimitNs() / 1e6, m.engine().maxIterations(),
-                    m.engine().timeCapNs() / 1e6, m.engine().pageHeaderBytes(), m.features().mustTellHost(),
-                    m.features().freePageHint(), m.features().freeBitmap(), m.features().poisonByte(), m.costProfile().source(),
+            return new Settings(
+                    m.backend(),
+                    m.workload(),
+                    m.policy(),
+                    m.seed(),
+                    m.layout().totalBytes(),
+                    m.layout().toString(),
+                    m.engine().bandwidthBytesPerSec(),
+                    m.engine().downtimeLimitNs() / 1e6,
+                    m.engine().maxIterations(),
+                    m.engine().timeCapNs() / 1e6,
+                    m.engine().pageHeaderBytes(),
+                    m.features().mustTellHost(),
+                    m.features().freePageHint(),
+                    m.features().freeBitmap(),
+                    m.features().poisonByte(),
+                    m.costProfile().source(),
                     m.costProfile().linkBitsPerSec());
         }
     }
@@ -98,10 +137,29 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * @param deflated       pages deflated while migrating
      * @param rejected       guest requests rejected
      */
-    public record Totals(String outcome, long events, int hops, int attempts, int linkFailures, double timeMs, double setupMs,
-                         double downtimeMs, int iterations, long transferredBytes, long normal, long zero, long skippedFree,
-                         long skippedBalloon, long resent, long hintRequests, long hintRanges, long hintPages,
-                         long balloonAtStart, long inflated, long deflated, long rejected) { }
+    public record Totals(
+            String outcome,
+            long events,
+            int hops,
+            int attempts,
+            int linkFailures,
+            double timeMs,
+            double setupMs,
+            double downtimeMs,
+            int iterations,
+            long transferredBytes,
+            long normal,
+            long zero,
+            long skippedFree,
+            long skippedBalloon,
+            long resent,
+            long hintRequests,
+            long hintRanges,
+            long hintPages,
+            long balloonAtStart,
+            long inflated,
+            long deflated,
+            long rejected) {}
 
     /**
      * One hop, with the figures {@code ballast run} prints for it ({@code --json}: {@code hops[i]},
@@ -116,9 +174,25 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * @param verify     the check after it, or null
      * @param attempts   its attempts, in order
      */
-    public record Hop(int hop, String outcome, double timeMs, double downtimeMs, double setupMs, int iterations,
-                      long transferredBytes, long normal, long zero, long skippedFree, long skippedBalloon, long resent,
-                      long hintRequests, long hintRanges, long hintPages, long rejected, Verify verify, List<Attempt> attempts) { }
+    public record Hop(
+            int hop,
+            String outcome,
+            double timeMs,
+            double downtimeMs,
+            double setupMs,
+            int iterations,
+            long transferredBytes,
+            long normal,
+            long zero,
+            long skippedFree,
+            long skippedBalloon,
+            long resent,
+            long hintRequests,
+            long hintRanges,
+            long hintPages,
+            long rejected,
+            Verify verify,
+            List<Attempt> attempts) {}
 
     /**
      * One attempt of a hop ({@code --json}: {@code attempts[i]}).
@@ -128,11 +202,11 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * @param startMs when it started
      * @param timeMs  from its start to its end
      */
-    public record Attempt(int hop, int attempt, String outcome, String cause, double startMs, double timeMs,
-                          long transferredBytes) { }
+    public record Attempt(
+            int hop, int attempt, String outcome, String cause, double startMs, double timeMs, long transferredBytes) {}
 
     /** A link failure: which attempt of which hop it ended, when, and why ({@code FailureCause}, lower case). */
-    public record LinkFailure(int hop, int attempt, double timeMs, String cause) { }
+    public record LinkFailure(int hop, int attempt, double timeMs, String cause) {}
 
     /**
      * Something about a run that a reader must not miss.
@@ -141,11 +215,13 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * @param kind what it is about: {@code verify}, {@code link}, {@code outcome} (more may come)
      * @param text one sentence
      */
-    public record Warning(int hop, String kind, String text) { }
+    public record Warning(int hop, String kind, String text) {}
 
     /** The checks after a run: pages checked, mismatched, and the first bad page index (-1: none). */
     public record Verify(long checkedPages, long mismatchedPages, long firstBadPage) {
-        public boolean ok() { return mismatchedPages == 0; }
+        public boolean ok() {
+            return mismatchedPages == 0;
+        }
     }
 
     /**
@@ -153,13 +229,30 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * attempt; {@code resent} counts sends of pages already sent. Skips between two passes (hints
      * after a sync) count in the pass that follows.
      */
-    public record Pass(int hop, int attempt, int pass, String phase, double startMs, double endMs, long sent, long zero,
-                       long resent, long skippedFree, long skippedBalloon, long bytes) { }
+    public record Pass(
+            int hop,
+            int attempt,
+            int pass,
+            String phase,
+            double startMs,
+            double endMs,
+            long sent,
+            long zero,
+            long resent,
+            long skippedFree,
+            long skippedBalloon,
+            long bytes) {}
 
-    public record Span(int hop, int attempt, String name, double startMs, double endMs) { }
+    public record Span(int hop, int attempt, String name, double startMs, double endMs) {}
 
-    public record Check(int hop, int attempt, int pass, double timeMs, long remainingBytes, long bandwidthBytesPerSec,
-                        String decision) { }
+    public record Check(
+            int hop,
+            int attempt,
+            int pass,
+            double timeMs,
+            long remainingBytes,
+            long bandwidthBytesPerSec,
+            String decision) {}
 
     /**
      * Counters per time bucket of {@code bucketMs}: the pages still to send (most and last in the
@@ -170,9 +263,20 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * {@code endMs} is the time of the run's last event; {@code requestsEndMs} that of the guest's
      * last hint or balloon message (0 if none), so a chart of them need not span the whole run.
      */
-    public record Series(double bucketMs, double rateWindowMs, double endMs, double requestsEndMs, long[] pendingMax,
-                         long[] pendingEnd, double[] gbps, long[] sentPages, long[] hintedPages, long[] freedPages,
-                         long[] inflatedPages, long[] deflatedPages, long[] balloonPages) { }
+    public record Series(
+            double bucketMs,
+            double rateWindowMs,
+            double endMs,
+            double requestsEndMs,
+            long[] pendingMax,
+            long[] pendingEnd,
+            double[] gbps,
+            long[] sentPages,
+            long[] hintedPages,
+            long[] freedPages,
+            long[] inflatedPages,
+            long[] deflatedPages,
+            long[] balloonPages) {}
 
     /**
      * Guest memory in guest-physical order: RAM blocks and the holes between them.
@@ -181,26 +285,61 @@ public record ReportData(String label, String identicalTo, Settings settings, To
      * @param attempt  which attempt of that hop (its last)
      * @param regions  blocks and holes, by address
      */
-    public record MemoryMap(int hop, int attempt, List<Region> regions) { }
+    public record MemoryMap(int hop, int attempt, List<Region> regions) {}
 
     /**
      * A RAM block cut into cells of {@code cellPages} pages, or a hole ({@code hole}, no cells). Each
      * cell is one digit in {@code cells}: the kind most of its pages had (an index in {@link #KINDS}),
      * and that kind's share in percent in {@code shares}; {@code pages} per kind sums over the block.
      */
-    public record Region(String name, boolean hole, long firstPfn, long pageCount, long cellPages, String cells,
-                         int[] shares, long[] pages) { }
+    public record Region(
+            String name,
+            boolean hole,
+            long firstPfn,
+            long pageCount,
+            long cellPages,
+            String cells,
+            int[] shares,
+            long[] pages) {}
 
     /** The same data, said to be identical to the run labelled {@code other}. */
     public ReportData identicalTo(String other) {
-        return new ReportData(label, other, settings, totals, verify, hops, warnings, passes, phases, downtimes, linkFailures,
-                checks, series, memory, seeds);
+        return new ReportData(
+                label,
+                other,
+                settings,
+                totals,
+                verify,
+                hops,
+                warnings,
+                passes,
+                phases,
+                downtimes,
+                linkFailures,
+                checks,
+                series,
+                memory,
+                seeds);
     }
 
     /** The same data under another label. */
     ReportData labelled(String newLabel) {
-        return new ReportData(newLabel, identicalTo, settings, totals, verify, hops, warnings, passes, phases, downtimes,
-                linkFailures, checks, series, memory, seeds);
+        return new ReportData(
+                newLabel,
+                identicalTo,
+                settings,
+                totals,
+                verify,
+                hops,
+                warnings,
+                passes,
+                phases,
+                downtimes,
+                linkFailures,
+                checks,
+                series,
+                memory,
+                seeds);
     }
 
     // ------------------------------------------------------------------ reading
@@ -221,7 +360,8 @@ public record ReportData(String label, String identicalTo, Settings settings, To
             try {
                 more = stream.next(e);
             } catch (RuntimeException x) {
-                throw new ReportException(run.label() + ": cannot read the event after " + fold.readSoFar() + ": " + describe(x), x);
+                throw new ReportException(
+                        run.label() + ": cannot read the event after " + fold.readSoFar() + ": " + describe(x), x);
             }
             if (!more) break;
             fold.apply(e.number, e.type, e.timeNs, e.a, e.b, e.c);

@@ -10,7 +10,6 @@ import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.RunManifest;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -59,6 +58,7 @@ public final class ReportFold {
     private final TimeSeries series = new TimeSeries();
     /** The engine's last clock reading, and the bytes sent since: they were on the wire until its next reading. */
     private long clockNs = Long.MIN_VALUE;
+
     private long unsentBytes;
     private long requestsEndNs;
 
@@ -82,6 +82,7 @@ public final class ReportFold {
 
     /** The balloon as the guest asked for it (pages per message), which the report draws apart from the engine's counts. */
     private long balloonAtStart, inflated, deflated;
+
     private long verifyChecked, verifyMismatched, verifyFirstBad = -1;
     private boolean verified;
 
@@ -104,7 +105,8 @@ public final class ReportFold {
         this.label = label;
         this.manifest = manifest;
         this.layout = manifest.layout();
-        this.blockFirst = layout.blocks().stream().mapToLong(RamBlock::firstIndex).toArray();
+        this.blockFirst =
+                layout.blocks().stream().mapToLong(RamBlock::firstIndex).toArray();
         this.blockPages = layout.blocks().stream().mapToLong(RamBlock::pages).toArray();
         int header = manifest.engine().pageHeaderBytes();
         this.pageBytes = RamLayout.PAGE_SIZE + (long) header;
@@ -126,7 +128,8 @@ public final class ReportFold {
     }
 
     private RunFold newRunFold() {
-        return new RunFold(layout, manifest.features().poisonByte(), manifest.engine().pageHeaderBytes());
+        return new RunFold(
+                layout, manifest.features().poisonByte(), manifest.engine().pageHeaderBytes());
     }
 
     /** The number of the last event applied (or how many were, before any had a number). */
@@ -155,10 +158,25 @@ public final class ReportFold {
                     series.pending(rel(t), pending);
                 }
                 case SEND_NORMAL -> send(number, type, t, a, b, c, DATA);
-                case SEND_FILL -> send(number, type, t, a, b, EventType.SendFill.pages(c),
-                        EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
-                case QEMU_PAGE -> send(number, type, t, a, b, 1, EventType.QemuPage.zero(c) ? ZERO_FILL : DATA,
-                        EventType.QemuPage.recordBytes(c));
+                case SEND_FILL ->
+                    send(
+                            number,
+                            type,
+                            t,
+                            a,
+                            b,
+                            EventType.SendFill.pages(c),
+                            EventType.SendFill.zero(c) ? ZERO_FILL : POISON_FILL);
+                case QEMU_PAGE ->
+                    send(
+                            number,
+                            type,
+                            t,
+                            a,
+                            b,
+                            1,
+                            EventType.QemuPage.zero(c) ? ZERO_FILL : DATA,
+                            EventType.QemuPage.recordBytes(c));
                 case SKIP_BALLOON -> {
                     long p = index(number, type, a, b, c);
                     pending -= clearCounting(toSend, p, p + c);
@@ -201,7 +219,8 @@ public final class ReportFold {
                 }
                 case CONVERGENCE -> {
                     if (checks.size() < ReportData.MAX_LIST) {
-                        checks.add(new ReportData.Check(hop, attempt, pass, ms(t), a, b, Convergence.Decision.values()[(int) c].name()));
+                        checks.add(new ReportData.Check(
+                                hop, attempt, pass, ms(t), a, b, Convergence.Decision.values()[(int) c].name()));
                     }
                 }
                 case ITERATION_END -> {
@@ -225,7 +244,7 @@ public final class ReportFold {
                     verifyMismatched += b;
                     if (b > 0 && verifyFirstBad < 0) verifyFirstBad = c;
                 }
-                default -> { }
+                default -> {}
             }
             hopFold.apply(number, type, t, a, b, c);
         } catch (ReportException x) {
@@ -266,7 +285,8 @@ public final class ReportFold {
         attemptStartNs = t;
         pending = 0;
         balloonLevel = 0;
-        for (PageBitmap bits : new PageBitmap[] {toSend, sentOnce, sentTwice, lastZero, free, ballooned, inBalloon}) bits.clearAll();
+        for (PageBitmap bits : new PageBitmap[] {toSend, sentOnce, sentTwice, lastZero, free, ballooned, inBalloon})
+            bits.clearAll();
         pSent = pZero = pResent = pFree = pBalloon = 0;
         passOpen = false;
         pass = 0;
@@ -291,10 +311,12 @@ public final class ReportFold {
     }
 
     private void addAttempt(String outcome, EngineStats s) {
-        String why = s.failureCause() == null ? null : s.failureCause().toLowerCase(Locale.ROOT).replace('_', ' ');
+        String why = s.failureCause() == null
+                ? null
+                : s.failureCause().toLowerCase(Locale.ROOT).replace('_', ' ');
         if (hopAttempts.size() < ReportData.MAX_LIST) {
-            hopAttempts.add(new ReportData.Attempt(hop, attempt, outcome, why, ms(attemptStartNs), s.totalNs() / 1e6,
-                    s.transferredBytes()));
+            hopAttempts.add(new ReportData.Attempt(
+                    hop, attempt, outcome, why, ms(attemptStartNs), s.totalNs() / 1e6, s.transferredBytes()));
         }
     }
 
@@ -314,10 +336,25 @@ public final class ReportFold {
             endNs = lastEndNs;
         }
         EngineStats sum = hopFold.runStats();
-        ReportData.Hop h = new ReportData.Hop(hop, outcome, (endNs - hopStartNs) / 1e6, last.downtimeNs() / 1e6,
-                last.setupNs() / 1e6, sum.iterations(), sum.transferredBytes(), sum.pagesNormal(), sum.pagesZero(),
-                sum.skippedFree(), sum.skippedBalloon(), sum.resent(), sum.hintRequests(), sum.hintRanges(), sum.hintPages(),
-                sum.rejected(), hopVerify, List.copyOf(hopAttempts));
+        ReportData.Hop h = new ReportData.Hop(
+                hop,
+                outcome,
+                (endNs - hopStartNs) / 1e6,
+                last.downtimeNs() / 1e6,
+                last.setupNs() / 1e6,
+                sum.iterations(),
+                sum.transferredBytes(),
+                sum.pagesNormal(),
+                sum.pagesZero(),
+                sum.skippedFree(),
+                sum.skippedBalloon(),
+                sum.resent(),
+                sum.hintRequests(),
+                sum.hintRanges(),
+                sum.hintPages(),
+                sum.rejected(),
+                hopVerify,
+                List.copyOf(hopAttempts));
         if (hops.size() < ReportData.MAX_LIST) hops.add(h);
         hopWarnings(h, sum, last);
         hopAttempts.clear();
@@ -334,23 +371,41 @@ public final class ReportFold {
         int n = h.hop();
         for (ReportData.Attempt a : h.attempts()) {
             if (a.cause() != null) {
-                warn(n, "link", "attempt " + a.attempt() + " failed after " + millis(a.timeMs()) + " ms (link: " + a.cause() + ")"
-                        + (a.attempt() < h.attempts().size() ? "; the migration was retried" : ""));
+                warn(
+                        n,
+                        "link",
+                        "attempt " + a.attempt() + " failed after " + millis(a.timeMs()) + " ms (link: " + a.cause()
+                                + ")" + (a.attempt() < h.attempts().size() ? "; the migration was retried" : ""));
             }
         }
-        if (h.outcome().equals("UNFINISHED")) warn(n, "outcome", "the events stop before the migration ended (a journal cut short)");
-        else if (!h.outcome().equals("COMPLETED")) warn(n, "outcome", "the migration did not complete: " + h.outcome().toLowerCase(Locale.ROOT));
+        if (h.outcome().equals("UNFINISHED"))
+            warn(n, "outcome", "the events stop before the migration ended (a journal cut short)");
+        else if (!h.outcome().equals("COMPLETED"))
+            warn(n, "outcome", "the migration did not complete: " + h.outcome().toLowerCase(Locale.ROOT));
         if (h.verify() != null && !h.verify().ok()) {
-            warn(n, "verify", "verify failed: " + h.verify().mismatchedPages() + " of " + h.verify().checkedPages() + " pages differ"
-                    + (h.verify().firstBadPage() >= 0 ? ", the first at page index " + h.verify().firstBadPage() : ""));
+            warn(
+                    n,
+                    "verify",
+                    "verify failed: " + h.verify().mismatchedPages() + " of "
+                            + h.verify().checkedPages() + " pages differ"
+                            + (h.verify().firstBadPage() >= 0
+                                    ? ", the first at page index " + h.verify().firstBadPage()
+                                    : ""));
         }
         long limitNs = manifest.engine().downtimeLimitNs();
         if (h.outcome().equals("COMPLETED") && limitNs > 0 && last.downtimeNs() > limitNs) {
             long expectedNs = hopFold.expectedDowntimeNs();
-            warn(n, "downtime", "downtime " + millis(last.downtimeNs() / 1e6) + " ms exceeded the limit of " + millis(limitNs / 1e6) + " ms"
-                    + (expectedNs >= 0 ? " (expected " + millis(expectedNs / 1e6) + " ms at switch-over)" : ""));
+            warn(
+                    n,
+                    "downtime",
+                    "downtime " + millis(last.downtimeNs() / 1e6) + " ms exceeded the limit of " + millis(limitNs / 1e6)
+                            + " ms"
+                            + (expectedNs >= 0
+                                    ? " (expected " + millis(expectedNs / 1e6) + " ms at switch-over)"
+                                    : ""));
         }
-        // (each further flag from core's statistics: one line here, e.g. if (last.<flag>()) warn(n, "<kind>", "<sentence>");)
+        // (each further flag from core's statistics: one line here, e.g. if (last.<flag>()) warn(n, "<kind>",
+        // "<sentence>");)
     }
 
     private void warn(int hopNumber, String kind, String text) {
@@ -392,8 +447,19 @@ public final class ReportFold {
 
     private void closePass(long t, long bytes) {
         if (passes.size() < ReportData.MAX_LIST) {
-            passes.add(new ReportData.Pass(hop, attempt, passNumber, passPhase.name(), ms(passStartNs), ms(t), pSent, pZero, pResent,
-                    pFree, pBalloon, bytes));
+            passes.add(new ReportData.Pass(
+                    hop,
+                    attempt,
+                    passNumber,
+                    passPhase.name(),
+                    ms(passStartNs),
+                    ms(t),
+                    pSent,
+                    pZero,
+                    pResent,
+                    pFree,
+                    pBalloon,
+                    bytes));
         }
         passOpen = false;
         pSent = pZero = pResent = pFree = pBalloon = 0;
@@ -431,7 +497,11 @@ public final class ReportFold {
 
     /** Marks [from, to) sent; returns how many of them had been sent before in this attempt. */
     private long markSent(long from, long to, int how) {
-        long[] once = sentOnce.words(), twice = sentTwice.words(), send = toSend.words(), zero = lastZero.words(), fr = free.words();
+        long[] once = sentOnce.words(),
+                twice = sentTwice.words(),
+                send = toSend.words(),
+                zero = lastZero.words(),
+                fr = free.words();
         long again = 0, left = 0;
         int first = (int) (from >>> 6), last = (int) ((to - 1) >>> 6);
         for (int i = first; i <= last; i++) {
@@ -500,7 +570,7 @@ public final class ReportFold {
 
     /** Follows the balloon's size; a range that is not all RAM is one the engine rejects, and changes nothing. */
     private void balloon(long t, long pfn, long pages, boolean inflate) {
-        if (pfn < 0 || layout.splitPfnRange(pfn, pages, (blk, o, n) -> { }) > 0) return;
+        if (pfn < 0 || layout.splitPfnRange(pfn, pages, (blk, o, n) -> {}) > 0) return;
         layout.splitPfnRange(pfn, pages, (blk, o, n) -> {
             long p = blk.firstIndex() + o;
             balloonLevel += inflate ? inBalloon.setRangeCounting(p, p + n) : -inBalloon.clearRangeCounting(p, p + n);
@@ -519,8 +589,11 @@ public final class ReportFold {
             throw bad(number, type, "names block " + block + ", but the guest has " + blockFirst.length);
         }
         if (offset < 0 || count <= 0 || offset > blockPages[(int) block] - count) {
-            throw bad(number, type, "names pages [" + offset + ", +" + count + ") outside block " + layout.block((int) block).name()
-                    + " of " + blockPages[(int) block] + " pages");
+            throw bad(
+                    number,
+                    type,
+                    "names pages [" + offset + ", +" + count + ") outside block "
+                            + layout.block((int) block).name() + " of " + blockPages[(int) block] + " pages");
         }
         return blockFirst[(int) block] + offset;
     }
@@ -546,10 +619,23 @@ public final class ReportFold {
         int lastAttemptNumber = attempt;
         closeHop();
         ReportData.Totals totals = totals();
-        ReportData.Verify verify = verified ? new ReportData.Verify(verifyChecked, verifyMismatched, verifyFirstBad) : null;
-        return new ReportData(label, null, ReportData.Settings.of(manifest), totals, verify, List.copyOf(hops),
-                List.copyOf(warnings), List.copyOf(passes), List.copyOf(phases), List.copyOf(downtimes), List.copyOf(linkFailures),
-                List.copyOf(checks), series.series(rel(endNs), requestsEndNs), memoryMap(lastAttemptNumber),
+        ReportData.Verify verify =
+                verified ? new ReportData.Verify(verifyChecked, verifyMismatched, verifyFirstBad) : null;
+        return new ReportData(
+                label,
+                null,
+                ReportData.Settings.of(manifest),
+                totals,
+                verify,
+                List.copyOf(hops),
+                List.copyOf(warnings),
+                List.copyOf(passes),
+                List.copyOf(phases),
+                List.copyOf(downtimes),
+                List.copyOf(linkFailures),
+                List.copyOf(checks),
+                series.series(rel(endNs), requestsEndNs),
+                memoryMap(lastAttemptNumber),
                 SeedFigures.forRun(manifest));
     }
 
@@ -577,8 +663,29 @@ public final class ReportFold {
             completed &= h.outcome().equals("COMPLETED");
         }
         String outcome = completed ? "COMPLETED" : hops.getLast().outcome();
-        return new ReportData.Totals(outcome, events, hop, attempts, linkFailureCount, time, setup, downtime, iterations, bytes,
-                normal, zero, sf, sb, resent, hr, hrange, hp, balloonAtStart, inflated, deflated, rejected);
+        return new ReportData.Totals(
+                outcome,
+                events,
+                hop,
+                attempts,
+                linkFailureCount,
+                time,
+                setup,
+                downtime,
+                iterations,
+                bytes,
+                normal,
+                zero,
+                sf,
+                sb,
+                resent,
+                hr,
+                hrange,
+                hp,
+                balloonAtStart,
+                inflated,
+                deflated,
+                rejected);
     }
 
     private ReportData.MemoryMap memoryMap(int lastAttemptNumber) {
@@ -590,9 +697,13 @@ public final class ReportFold {
         int kindCount = ReportData.KINDS.size();
         for (RamBlock b : blocks) {
             if (b.firstPfn() > pfn) {
-                regions.add(new ReportData.Region("hole", true, pfn, b.firstPfn() - pfn, 0, "", new int[0], new long[0]));
+                regions.add(
+                        new ReportData.Region("hole", true, pfn, b.firstPfn() - pfn, 0, "", new int[0], new long[0]));
             }
-            long cells = Math.clamp(Math.round((double) ReportData.MAP_CELLS * b.pages() / total), ReportData.MAP_ROW, ReportData.MAP_CELLS);
+            long cells = Math.clamp(
+                    Math.round((double) ReportData.MAP_CELLS * b.pages() / total),
+                    ReportData.MAP_ROW,
+                    ReportData.MAP_CELLS);
             cells = Math.min(cells, b.pages());
             long cellPages = (b.pages() + cells - 1) / cells;
             int n = (int) ((b.pages() + cellPages - 1) / cellPages);
@@ -611,7 +722,8 @@ public final class ReportFold {
                 shares[k] = (int) Math.round(100.0 * counts[best] / (e - s));
                 for (int j = 0; j < counts.length; j++) sums[j] += counts[j];
             }
-            regions.add(new ReportData.Region(b.name(), false, b.firstPfn(), b.pages(), cellPages, new String(kinds), shares, sums));
+            regions.add(new ReportData.Region(
+                    b.name(), false, b.firstPfn(), b.pages(), cellPages, new String(kinds), shares, sums));
             pfn = b.endPfn();
         }
         return new ReportData.MemoryMap(hop, lastAttemptNumber, List.copyOf(regions));
@@ -619,7 +731,11 @@ public final class ReportFold {
 
     /** Counts the pages of [from, to) by kind: resent, then sent with data, zero, free (poison), ballooned, free, not sent. */
     private void classify(long from, long to, long[] counts) {
-        long[] once = sentOnce.words(), twiceW = sentTwice.words(), zero = lastZero.words(), fr = free.words(), bal = ballooned.words();
+        long[] once = sentOnce.words(),
+                twiceW = sentTwice.words(),
+                zero = lastZero.words(),
+                fr = free.words(),
+                bal = ballooned.words();
         int first = (int) (from >>> 6), last = (int) ((to - 1) >>> 6);
         for (int i = first; i <= last; i++) {
             long m = mask(i, first, last, from, to);

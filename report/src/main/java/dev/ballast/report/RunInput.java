@@ -2,7 +2,6 @@ package dev.ballast.report;
 
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.EventStream;
-
 import java.util.Objects;
 import java.util.function.Supplier;
 

@@ -2,7 +2,6 @@ package dev.ballast.report;
 
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.WorkloadSpec;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +13,7 @@ import java.util.List;
  * optimized column).
  */
 public final class SeedFigures {
-    private SeedFigures() { }
+    private SeedFigures() {}
 
     private static final long GIB = 1L << 30;
 
@@ -32,8 +31,17 @@ public final class SeedFigures {
      * @param optimizedKB with it, or -1
      * @param approximate the seed gives round figures (~)
      */
-    public record Case(String title, String source, String workload, long guestBytes, String policy, double legacyMs,
-                       double optimizedMs, long legacyKB, long optimizedKB, boolean approximate) { }
+    public record Case(
+            String title,
+            String source,
+            String workload,
+            long guestBytes,
+            String policy,
+            double legacyMs,
+            double optimizedMs,
+            long legacyKB,
+            long optimizedKB,
+            boolean approximate) {}
 
     /**
      * A case that matches a run, and which of its columns the run is to be compared with.
@@ -42,18 +50,55 @@ public final class SeedFigures {
      * @param ms     that column's time
      * @param kb     that column's kilobytes sent, or -1
      */
-    public record Figure(Case seedCase, String column, double ms, long kb) { }
+    public record Figure(Case seedCase, String column, double ms, long kb) {}
 
     public static final List<Case> CASES = List.of(
             new Case("idle guest, free page hints", "000", "idle", 8 * GIB, "hint", 1769, 259, -1, -1, false),
             new Case("make -j4 guest, free page hints", "000", "compile", 8 * GIB, "hint", 2634, 1290, -1, -1, false),
-            new Case("idle guest, free page bitmap", "002", "idle", 8 * GIB, "bitmap", 1894, 421, 398_017, 353_242, false),
-            new Case("after a memory hog exited, free page bitmap", "002", "memhog", 8 * GIB, "bitmap", 7436, 552,
-                    8_146_291, 361_375, false),
-            new Case("16 GiB guest ballooned to 4 GiB, balloon skip", "003", "balloon:25", 16 * GIB, "balloon", 7600, 5700,
-                    -1, -1, true),
-            new Case("1 TiB guest ballooned to 128 GiB, balloon skip", "003", "balloon:12.5", 1024 * GIB, "balloon",
-                    1_200_000, 600_000, -1, -1, true));
+            new Case(
+                    "idle guest, free page bitmap",
+                    "002",
+                    "idle",
+                    8 * GIB,
+                    "bitmap",
+                    1894,
+                    421,
+                    398_017,
+                    353_242,
+                    false),
+            new Case(
+                    "after a memory hog exited, free page bitmap",
+                    "002",
+                    "memhog",
+                    8 * GIB,
+                    "bitmap",
+                    7436,
+                    552,
+                    8_146_291,
+                    361_375,
+                    false),
+            new Case(
+                    "16 GiB guest ballooned to 4 GiB, balloon skip",
+                    "003",
+                    "balloon:25",
+                    16 * GIB,
+                    "balloon",
+                    7600,
+                    5700,
+                    -1,
+                    -1,
+                    true),
+            new Case(
+                    "1 TiB guest ballooned to 128 GiB, balloon skip",
+                    "003",
+                    "balloon:12.5",
+                    1024 * GIB,
+                    "balloon",
+                    1_200_000,
+                    600_000,
+                    -1,
+                    -1,
+                    true));
 
     /** The seeds' figures for this run's case, or none. */
     public static List<Figure> forRun(RunManifest m) {
@@ -69,7 +114,8 @@ public final class SeedFigures {
         for (Case c : CASES) {
             if (c.guestBytes() != bytes || !sameWorkload(w, WorkloadSpec.parse(c.workload()))) continue;
             if (m.policy().equals("legacy")) out.add(new Figure(c, "legacy", c.legacyMs(), c.legacyKB()));
-            else if (m.policy().equals(c.policy())) out.add(new Figure(c, "optimized", c.optimizedMs(), c.optimizedKB()));
+            else if (m.policy().equals(c.policy()))
+                out.add(new Figure(c, "optimized", c.optimizedMs(), c.optimizedKB()));
         }
         return out;
     }

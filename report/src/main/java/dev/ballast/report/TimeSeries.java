@@ -125,11 +125,17 @@ public final class TimeSeries {
         freed[cached] += pages;
     }
 
-    public void hinted(long t, long pages) { hinted[at(t)] += pages; }
+    public void hinted(long t, long pages) {
+        hinted[at(t)] += pages;
+    }
 
-    public void inflated(long t, long pages) { inflated[at(t)] += pages; }
+    public void inflated(long t, long pages) {
+        inflated[at(t)] += pages;
+    }
 
-    public void deflated(long t, long pages) { deflated[at(t)] += pages; }
+    public void deflated(long t, long pages) {
+        deflated[at(t)] += pages;
+    }
 
     /** The pages in the balloon at {@code t}. */
     public void balloon(long t, long level) {
@@ -170,8 +176,19 @@ public final class TimeSeries {
             // rounded down to 0.1 Mbit/s: a rounded-up figure could show more than the link carried
             gbps[i] = span > 0 ? Math.floor(Math.max(0, inWindow) * 8.0 / span * 1e4) / 1e4 : 0;
         }
-        return new ReportData.Series(widthNs / 1e6, (2 * half + 1) * widthNs / 1e6, endNs / 1e6, requestsEndNs / 1e6, max, end,
-                gbps, Arrays.copyOf(sent, n), Arrays.copyOf(hinted, n), Arrays.copyOf(freed, n), Arrays.copyOf(inflated, n),
-                Arrays.copyOf(deflated, n), inBalloon);
+        return new ReportData.Series(
+                widthNs / 1e6,
+                (2 * half + 1) * widthNs / 1e6,
+                endNs / 1e6,
+                requestsEndNs / 1e6,
+                max,
+                end,
+                gbps,
+                Arrays.copyOf(sent, n),
+                Arrays.copyOf(hinted, n),
+                Arrays.copyOf(freed, n),
+                Arrays.copyOf(inflated, n),
+                Arrays.copyOf(deflated, n),
+                inBalloon);
     }
 }

@@ -1,6 +1,18 @@
 package dev.ballast.report;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.run.Scenario;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,19 +26,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
-
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
-import java.util.logging.Level;
-import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Opens reports in headless Chromium (Debian's {@code chromium} and {@code chromium-driver}) and
@@ -59,13 +58,25 @@ class HtmlReportBrowserTest {
         profile = Files.createTempDirectory("ballast-chromium-");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(chromium.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--user-data-dir=" + profile, "--window-size=" + WIDTH + ",1000");
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--user-data-dir=" + profile,
+                "--window-size=" + WIDTH + ",1000");
         LoggingPreferences logs = new LoggingPreferences();
         logs.enable(LogType.BROWSER, Level.ALL);
         options.setCapability("goog:loggingPrefs", logs);
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(driver.toFile()).build();
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(driver.toFile())
+                .build();
         browser = new ChromeDriver(service, options);
         Files.createDirectories(OUT);
     }
@@ -103,21 +114,27 @@ class HtmlReportBrowserTest {
 
     @Test
     void shouldShowTheHopsAttemptsAndWarningsOfAChainWithRetries() throws Exception {
-        Recorded run = Recorded.run(Scenario.sim(512L << 20, "memhog", "legacy", 1).withFailAt("40%").withChain(3));
+        Recorded run = Recorded.run(Scenario.sim(512L << 20, "memhog", "legacy", 1)
+                .withFailAt("40%")
+                .withChain(3));
         Path html = OUT.resolve("report-chain.html");
         HtmlReport.write(List.of(run.input()), html);
         // overview, passes, pages to send, throughput, one memory map (no hints, no balloon)
         check(html, 5, OUT.resolve("report-chain.png"));
-        assertThat(browser.findElements(By.cssSelector(".warnings li"))).hasSize(3)
+        assertThat(browser.findElements(By.cssSelector(".warnings li")))
+                .hasSize(3)
                 .allSatisfy(li -> assertThat(li.getText()).contains("failed").contains("link: injected"));
         assertThat(browser.findElements(By.cssSelector("#hops tbody tr"))).hasSize(3);
-        assertThat(browser.findElement(By.cssSelector(".cards")).getText()).contains("3 hops, 6 attempts").contains("ITERATIONS");
+        assertThat(browser.findElement(By.cssSelector(".cards")).getText())
+                .contains("3 hops, 6 attempts")
+                .contains("ITERATIONS");
     }
 
     @Test
     void shouldTellIdenticalRunsApart() throws Exception {
         List<RunInput> runs = new ArrayList<>();
-        for (int i = 0; i < 2; i++) runs.add(Recorded.run(Scenario.sim(256L << 20, "idle", "hint", 1)).input());
+        for (int i = 0; i < 2; i++)
+            runs.add(Recorded.run(Scenario.sim(256L << 20, "idle", "hint", 1)).input());
         Path html = OUT.resolve("report-identical.html");
         HtmlReport.write(runs, html);
         // overview, passes, pages to send, throughput, hints, two memory maps
@@ -133,8 +150,13 @@ class HtmlReportBrowserTest {
         HtmlReport.write(List.of(run.input()), html);
         long t1 = System.nanoTime();
         double opened = check(html, 6, OUT.resolve("report-1tib.png"));
-        System.out.printf(java.util.Locale.ROOT, "1 TiB guest, %,d events: report written in %.2f s, drawn in %.2f s, %,d bytes%n",
-                run.count(), (t1 - t0) / 1e9, opened, Files.size(html));
+        System.out.printf(
+                java.util.Locale.ROOT,
+                "1 TiB guest, %,d events: report written in %.2f s, drawn in %.2f s, %,d bytes%n",
+                run.count(),
+                (t1 - t0) / 1e9,
+                opened,
+                Files.size(html));
         assertThat(opened).as("seconds until every chart has drawn").isLessThan(10);
     }
 
@@ -159,7 +181,9 @@ class HtmlReportBrowserTest {
         assertThat(errors).as("browser console errors").isEmpty();
         assertThat(status).as("window.ballastReport").isNotNull();
         assertThat((List<?>) status.get("errors")).as("script errors").isEmpty();
-        assertThat(status.get("ready")).as("every chart finished drawing: " + status).isEqualTo(true);
+        assertThat(status.get("ready"))
+                .as("every chart finished drawing: " + status)
+                .isEqualTo(true);
         assertThat(((Number) status.get("charts")).intValue()).isEqualTo(charts);
 
         // every chart container holds a canvas with a size and something drawn on it
@@ -175,13 +199,18 @@ class HtmlReportBrowserTest {
         assertThat(drawn).hasSize(charts);
         for (Map<String, Object> c : drawn) {
             assertThat(((Number) c.get("width")).intValue()).as("canvas width").isPositive();
-            assertThat(((Number) c.get("height")).intValue()).as("canvas height").isPositive();
-            assertThat(((Number) c.get("ink")).longValue()).as("pixels drawn " + c).isGreaterThan(1000);
+            assertThat(((Number) c.get("height")).intValue())
+                    .as("canvas height")
+                    .isPositive();
+            assertThat(((Number) c.get("ink")).longValue())
+                    .as("pixels drawn " + c)
+                    .isGreaterThan(1000);
         }
 
         // the whole page in one picture
         long height = ((Number) browser.executeScript("return document.documentElement.scrollHeight;")).longValue();
-        browser.manage().window().setSize(new org.openqa.selenium.Dimension(WIDTH, (int) Math.min(height + 20, 16_000)));
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(WIDTH, (int)
+                Math.min(height + 20, 16_000)));
         Thread.sleep(300);
         Files.write(screenshot, browser.getScreenshotAs(OutputType.BYTES));
         System.out.println("report screenshot: " + screenshot.toAbsolutePath());

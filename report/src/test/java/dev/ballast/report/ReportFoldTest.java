@@ -1,5 +1,8 @@
 package dev.ballast.report;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
 import dev.ballast.core.engine.Convergence;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.EventType;
@@ -7,12 +10,8 @@ import dev.ballast.core.event.FailureCause;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.Scenario;
-import org.junit.jupiter.api.Test;
-
 import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
+import org.junit.jupiter.api.Test;
 
 /** The report's fold on events written by hand: hops and attempts, link failures, warnings, bytes in time. */
 class ReportFoldTest {
@@ -71,9 +70,9 @@ class ReportFoldTest {
         ReportData.Hop first = d.hops().getFirst();
         assertThat(first.attempts()).extracting(ReportData.Attempt::outcome).containsExactly("FAILED", "COMPLETED");
         assertThat(first.attempts()).extracting(ReportData.Attempt::cause).containsExactly("peer closed", null);
-        assertThat(first.timeMs()).isCloseTo(62, within(1e-9));      // from the first attempt's start to the last one's end
-        assertThat(first.downtimeMs()).isCloseTo(2, within(1e-9));   // the last attempt's
-        assertThat(first.iterations()).isEqualTo(1 + 2);            // every attempt's passes
+        assertThat(first.timeMs()).isCloseTo(62, within(1e-9)); // from the first attempt's start to the last one's end
+        assertThat(first.downtimeMs()).isCloseTo(2, within(1e-9)); // the last attempt's
+        assertThat(first.iterations()).isEqualTo(1 + 2); // every attempt's passes
         assertThat(first.transferredBytes()).isEqualTo((1000 + 4096) * PAGE);
         assertThat(d.hops().get(1).attempts()).hasSize(1);
 
@@ -81,7 +80,7 @@ class ReportFoldTest {
         assertThat(t.hops()).isEqualTo(2);
         assertThat(t.attempts()).isEqualTo(3);
         assertThat(t.outcome()).isEqualTo("COMPLETED");
-        assertThat(t.timeMs()).isCloseTo(62 + 43, within(1e-9));    // the hops' times, not the gap between them
+        assertThat(t.timeMs()).isCloseTo(62 + 43, within(1e-9)); // the hops' times, not the gap between them
         assertThat(t.downtimeMs()).isCloseTo(2 + 3, within(1e-9));
         assertThat(d.series().endMs()).isCloseTo(143, within(1e-9));
         assertThat(d.verify().checkedPages()).isEqualTo(2 * 4096);
@@ -95,9 +94,13 @@ class ReportFoldTest {
         assertThat(d.warnings()).singleElement().satisfies(w -> {
             assertThat(w.kind()).isEqualTo("link");
             assertThat(w.hop()).isEqualTo(1);
-            assertThat(w.text()).contains("attempt 1 failed").contains("peer closed").contains("retried");
+            assertThat(w.text())
+                    .contains("attempt 1 failed")
+                    .contains("peer closed")
+                    .contains("retried");
         });
-        assertThat(d.passes()).extracting(p -> p.hop() + "/" + p.attempt() + "/" + p.pass())
+        assertThat(d.passes())
+                .extracting(p -> p.hop() + "/" + p.attempt() + "/" + p.pass())
                 .containsExactly("1/1/1", "1/2/1", "1/2/2", "2/1/1", "2/1/2");
         assertThat(d.memory().hop()).isEqualTo(2);
         assertThat(d.memory().attempt()).isEqualTo(1);
@@ -105,11 +108,12 @@ class ReportFoldTest {
 
     @Test
     void shouldCountBytesOverTheTimeUntilTheEnginesNextClockReading() {
-        // 4096 pages in one step of 40 ms, starting 20 ms in: no bytes before 20 ms or after 60 ms, an even rate between
+        // 4096 pages in one step of 40 ms, starting 20 ms in: no bytes before 20 ms or after 60 ms, an even rate
+        // between
         Events e = new Events();
         e.attempt(20 * MS, 4096, 40, Phase.COMPLETED, 0);
         ReportData.Series s = e.fold.finish().series();
-        double rate = 4096.0 * PAGE * 8 / (40 * MS) ; // Gbit/s
+        double rate = 4096.0 * PAGE * 8 / (40 * MS); // Gbit/s
         double w = s.bucketMs();
         double[] g = s.gbps();
         double peak = Arrays.stream(g).max().orElseThrow();
@@ -131,7 +135,8 @@ class ReportFoldTest {
         assertThat(d.totals().outcome()).isEqualTo("UNFINISHED");
         assertThat(d.hops()).extracting(ReportData.Hop::outcome).containsExactly("COMPLETED", "UNFINISHED");
         assertThat(d.warnings()).extracting(ReportData.Warning::kind).containsExactly("verify", "outcome");
-        assertThat(d.warnings().getFirst().text()).isEqualTo("verify failed: 3 of 4096 pages differ, the first at page index 17");
+        assertThat(d.warnings().getFirst().text())
+                .isEqualTo("verify failed: 3 of 4096 pages differ, the first at page index 17");
         assertThat(d.verify().ok()).isFalse();
     }
 }

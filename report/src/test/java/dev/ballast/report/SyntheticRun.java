@@ -39,7 +39,9 @@ final class SyntheticRun implements EventStream {
             case 1 -> walk(e);
             case 2 -> betweenPasses(e);
             case 3 -> end(e);
-            default -> { return false; }
+            default -> {
+                return false;
+            }
         }
         number++;
         return true;
@@ -53,7 +55,8 @@ final class SyntheticRun implements EventStream {
         int n = layout.blockCount();
         if (sub == 0) emit(e, EventType.PHASE, Phase.SETUP.ordinal(), 0, 0);
         else if (sub == 1) emit(e, EventType.SYNC_BEGIN, 0, 0, 0);
-        else if (sub < 2 + n) emit(e, EventType.DIRTY, sub - 2, 0, layout.block(sub - 2).pages());
+        else if (sub < 2 + n)
+            emit(e, EventType.DIRTY, sub - 2, 0, layout.block(sub - 2).pages());
         else if (sub == 2 + n) emit(e, EventType.SYNC_END, 0, layout.totalPages(), 0);
         else {
             emit(e, EventType.PHASE, Phase.BULK.ordinal(), 1, 0);
@@ -91,7 +94,8 @@ final class SyntheticRun implements EventStream {
         int n = layout.blockCount();
         if (sub == 0) emit(e, EventType.ITERATION_END, pass, 0, 0);
         else if (sub == 1) emit(e, EventType.SYNC_BEGIN, pass, 0, 0);
-        else if (sub < 2 + n) emit(e, EventType.DIRTY, sub - 2, 0, layout.block(sub - 2).pages());
+        else if (sub < 2 + n)
+            emit(e, EventType.DIRTY, sub - 2, 0, layout.block(sub - 2).pages());
         else if (sub == 2 + n) emit(e, EventType.SYNC_END, pass, layout.totalPages(), 0);
         else if (sub == 3 + n) emit(e, EventType.CONVERGENCE, layout.totalBytes(), 1_250_000_000L, 0);
         else {

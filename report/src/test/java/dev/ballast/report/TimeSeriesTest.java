@@ -1,11 +1,10 @@
 package dev.ballast.report;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.Arrays;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
 
 class TimeSeriesTest {
     private static final long MS = 1_000_000L;
@@ -19,7 +18,9 @@ class TimeSeriesTest {
         for (; t + 3 * MS <= 1000 * MS; t += 3 * MS) s.bytes(t, t + 3 * MS, bytesPerStep);
         ReportData.Series r = s.series(1500 * MS, 0);
         assertThat(r.gbps().length).isBetween(TimeSeries.MAX_BUCKETS / 2, TimeSeries.MAX_BUCKETS);
-        assertThat(Arrays.stream(r.gbps()).max().orElseThrow()).isLessThanOrEqualTo(1.0).isGreaterThan(0.99);
+        assertThat(Arrays.stream(r.gbps()).max().orElseThrow())
+                .isLessThanOrEqualTo(1.0)
+                .isGreaterThan(0.99);
         // the busy second at 1 Gbit/s, the idle half second at 0 (away from the window's reach)
         int windowBuckets = (int) Math.ceil(r.rateWindowMs() / r.bucketMs());
         int busyMid = (int) (500 / r.bucketMs()), idle = (int) (1400 / r.bucketMs());

@@ -23,13 +23,18 @@ final class DiscardChecker {
     void onDiscard(SimGuest guest, long index, long pages) {
         for (long i = index; i < index + pages; i++) {
             if (guest.inUse(i)) {
-                violations.record(Invariant.NO_LOST_WRITE, "the host discarded page " + layout.describeIndex(i) + ", which the guest uses");
+                violations.record(
+                        Invariant.NO_LOST_WRITE,
+                        "the host discarded page " + layout.describeIndex(i) + ", which the guest uses");
                 return;
             }
         }
         if (poisonByte != 0) {
-            violations.record(Invariant.POISON_PRESERVED, "the host discarded free page " + layout.describeIndex(index)
-                    + ": it reads zeros, not the poison value 0x" + Integer.toHexString(poisonByte) + " the guest left in it");
+            violations.record(
+                    Invariant.POISON_PRESERVED,
+                    "the host discarded free page " + layout.describeIndex(index)
+                            + ": it reads zeros, not the poison value 0x" + Integer.toHexString(poisonByte)
+                            + " the guest left in it");
         }
     }
 }

@@ -20,8 +20,11 @@ final class EveryWriterTrackedChecker {
     /** Checks one page the host's devices write; returns whether it holds. */
     boolean check(long index, int source, int destination) {
         if (source == destination) return true;
-        violations.record(Invariant.EVERY_WRITER_TRACKED, "page " + layout.describeIndex(index) + " holds " + PageContent.describe(destination)
-                + " on the destination but " + PageContent.describe(source) + " on the source (a page the host writes: a device ring)");
+        violations.record(
+                Invariant.EVERY_WRITER_TRACKED,
+                "page " + layout.describeIndex(index) + " holds " + PageContent.describe(destination)
+                        + " on the destination but " + PageContent.describe(source)
+                        + " on the source (a page the host writes: a device ring)");
         return false;
     }
 }

@@ -17,8 +17,10 @@ final class FailureLosesNothingChecker {
     /** An attempt ended without completing; the guest is as the engine left it. */
     void afterFailedAttempt(SimGuest guest) {
         if (!guest.running() || !guest.dirtyLogging()) {
-            violations.record(Invariant.FAILURE_LOSES_NOTHING, "after the failed attempt the source guest was "
-                    + (guest.running() ? "running" : "paused") + " with dirty logging " + (guest.dirtyLogging() ? "on" : "off"));
+            violations.record(
+                    Invariant.FAILURE_LOSES_NOTHING,
+                    "after the failed attempt the source guest was " + (guest.running() ? "running" : "paused")
+                            + " with dirty logging " + (guest.dirtyLogging() ? "on" : "off"));
         }
     }
 }

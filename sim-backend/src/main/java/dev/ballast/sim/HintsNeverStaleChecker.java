@@ -38,8 +38,10 @@ final class HintsNeverStaleChecker {
     void onSkipFree(SimGuest guest, long block, long offset, long pages) {
         if (guest.lastDrainedEpoch() != guest.syncCount()) {
             long index = layout.block((int) block).firstIndex() + offset;
-            violations.record(Invariant.HINTS_NEVER_STALE, "a hint produced before dirty-log sync " + guest.syncCount() + " cleared "
-                    + pages + " pages from " + layout.describeIndex(index) + " after it");
+            violations.record(
+                    Invariant.HINTS_NEVER_STALE,
+                    "a hint produced before dirty-log sync " + guest.syncCount() + " cleared " + pages + " pages from "
+                            + layout.describeIndex(index) + " after it");
         }
     }
 
@@ -47,9 +49,12 @@ final class HintsNeverStaleChecker {
     void onHintCommand(long id) {
         if (id != CommandIds.STOP && id != CommandIds.DONE && !CommandIds.isRequest(id)) {
             long wire = id & 0xFFFF_FFFFL;
-            violations.record(Invariant.HINTS_NEVER_STALE, "the host sent free page hint command id 0x" + Long.toHexString(id)
-                    + ", which is not in [0x80000000, 0xffffffff]; the guest reads it as 0x" + Long.toHexString(wire)
-                    + (wire <= 1 ? (wire == 0 ? " (STOP)" : " (DONE)") : ""));
+            violations.record(
+                    Invariant.HINTS_NEVER_STALE,
+                    "the host sent free page hint command id 0x" + Long.toHexString(id)
+                            + ", which is not in [0x80000000, 0xffffffff]; the guest reads it as 0x"
+                            + Long.toHexString(wire)
+                            + (wire <= 1 ? (wire == 0 ? " (STOP)" : " (DONE)") : ""));
         }
     }
 }

@@ -20,8 +20,10 @@ final class NoLostWriteChecker {
     /** Checks one page the guest uses; returns whether it holds. */
     boolean check(long index, int source, int destination) {
         if (source == destination) return true;
-        violations.record(Invariant.NO_LOST_WRITE, "page " + layout.describeIndex(index) + " holds " + PageContent.describe(destination)
-                + " on the destination but " + PageContent.describe(source) + " on the source");
+        violations.record(
+                Invariant.NO_LOST_WRITE,
+                "page " + layout.describeIndex(index) + " holds " + PageContent.describe(destination)
+                        + " on the destination but " + PageContent.describe(source) + " on the source");
         return false;
     }
 }

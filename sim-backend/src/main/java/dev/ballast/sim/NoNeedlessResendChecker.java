@@ -36,8 +36,10 @@ final class NoNeedlessResendChecker {
     void onSent(long from, long to) {
         long again = sentClean.nextSetBit(from, to);
         if (again < to) {
-            violations.record(Invariant.NO_NEEDLESS_RESEND,
-                    "page " + layout.describeIndex(again) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(
+                    Invariant.NO_NEEDLESS_RESEND,
+                    "page " + layout.describeIndex(again)
+                            + " was sent again although nothing wrote it since it was last sent");
         }
         sentClean.setRange(from, to);
     }
@@ -49,8 +51,10 @@ final class NoNeedlessResendChecker {
      */
     void onFilled(long index, boolean current) {
         if (sentClean.get(index)) {
-            violations.record(Invariant.NO_NEEDLESS_RESEND,
-                    "page " + layout.describeIndex(index) + " was sent again although nothing wrote it since it was last sent");
+            violations.record(
+                    Invariant.NO_NEEDLESS_RESEND,
+                    "page " + layout.describeIndex(index)
+                            + " was sent again although nothing wrote it since it was last sent");
         }
         if (current) sentClean.set(index);
         else sentClean.clear(index);

@@ -24,11 +24,17 @@ final class PageAllocator {
         this.cursor = blocks[0].firstIndex();
     }
 
-    PageBitmap freeMap() { return free; }
+    PageBitmap freeMap() {
+        return free;
+    }
 
-    long freePages() { return freePages; }
+    long freePages() {
+        return freePages;
+    }
 
-    boolean isFree(long index) { return free.get(index); }
+    boolean isFree(long index) {
+        return free.get(index);
+    }
 
     /** Allocates an aligned block of 2^order pages; returns its first page index, or -1 if there is none. */
     long alloc(int order) {
@@ -79,7 +85,8 @@ final class PageAllocator {
     /** Returns pages to the allocator. */
     void free(long index, long pages) {
         long added = free.setRangeCounting(index, index + pages);
-        if (added != pages) throw new IllegalStateException("double free of " + (pages - added) + " pages at index " + index);
+        if (added != pages)
+            throw new IllegalStateException("double free of " + (pages - added) + " pages at index " + index);
         freePages += pages;
     }
 }

@@ -6,7 +6,7 @@ package dev.ballast.sim;
  * that no other write of the run has produced.
  */
 final class PageContent {
-    private PageContent() { }
+    private PageContent() {}
 
     /** The content of a page filled with this byte. */
     static int filled(int fillByte) {

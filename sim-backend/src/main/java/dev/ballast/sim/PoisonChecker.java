@@ -19,13 +19,17 @@ final class PoisonChecker {
     }
 
     /** Whether the guest poisons its free pages (otherwise free pages may hold anything). */
-    boolean active() { return poisonByte != 0; }
+    boolean active() {
+        return poisonByte != 0;
+    }
 
     /** Checks one free, non-ballooned page; returns whether it holds. */
     boolean check(long index, int destination) {
         if (destination == PageContent.filled(poisonByte)) return true;
-        violations.record(Invariant.POISON_PRESERVED, "free page " + layout.describeIndex(index) + " reads " + PageContent.describe(destination)
-                + " on the destination, not the poison value 0x" + Integer.toHexString(poisonByte));
+        violations.record(
+                Invariant.POISON_PRESERVED,
+                "free page " + layout.describeIndex(index) + " reads " + PageContent.describe(destination)
+                        + " on the destination, not the poison value 0x" + Integer.toHexString(poisonByte));
         return false;
     }
 }

@@ -8,7 +8,6 @@ import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.Arrays;
 
 /**
@@ -45,10 +44,12 @@ public final class PostcopyDestination {
     private long[] pending = new long[16 * STRIDE];
     /** A pending fault: its page, its time, the value the guest writes once it is placed, and how long it may wait. */
     private static final int STRIDE = 4;
+
     private int pendingCount;
     private int undelivered;
     /** The balloon bitmap the switch-over carried, or null. */
     private PageBitmap balloonKnown;
+
     private boolean active;
     private long resumeAtNs = -1;
     private boolean ended;
@@ -62,11 +63,17 @@ public final class PostcopyDestination {
 
     /** The link's time for one page, and for the engine step in flight (what a request may wait behind). */
     private final long pageNs;
+
     private final long stepNs;
     private final int requestsPerStep;
 
-    PostcopyDestination(SimDestination dest, SimGuest guest, SimCosts costs, Violations violations, EventSink events,
-                        EngineConfig cfg) {
+    PostcopyDestination(
+            SimDestination dest,
+            SimGuest guest,
+            SimCosts costs,
+            Violations violations,
+            EventSink events,
+            EngineConfig cfg) {
         this.dest = dest;
         this.guest = guest;
         this.costs = costs;
@@ -84,9 +91,13 @@ public final class PostcopyDestination {
     }
 
     /** The longest a fault may wait for its page (invariant 8) besides the link's time for the work ahead of it. */
-    long boundNs() { return boundNs; }
+    long boundNs() {
+        return boundNs;
+    }
 
-    boolean active() { return active; }
+    boolean active() {
+        return active;
+    }
 
     /** At the switch-over: the page is stale here, the destination drops it. */
     void discard(long from, long to) {
@@ -154,7 +165,8 @@ public final class PostcopyDestination {
             RamBlock b = blockOf(index);
             events.publish(EventType.FAULT, guest.nowNs(), b.index(), index - b.firstIndex(), 1);
         } else {
-            for (int i = 0; i < pendingCount; i++) if (pending[STRIDE * i] == index) pending[STRIDE * i + 2] = value; // the last write wins
+            for (int i = 0; i < pendingCount; i++)
+                if (pending[STRIDE * i] == index) pending[STRIDE * i + 2] = value; // the last write wins
         }
         return true;
     }
@@ -207,8 +219,10 @@ public final class PostcopyDestination {
      */
     boolean mayPlace(long index) {
         if (!dest.received.get(index)) return true;
-        violations.record(Invariant.NO_NEEDLESS_RESEND, "page " + layout.describeIndex(index)
-                + " was placed twice on the postcopy destination (UFFDIO_COPY would fail with EEXIST); the second copy was refused");
+        violations.record(
+                Invariant.NO_NEEDLESS_RESEND,
+                "page " + layout.describeIndex(index)
+                        + " was placed twice on the postcopy destination (UFFDIO_COPY would fail with EEXIST); the second copy was refused");
         return false;
     }
 
@@ -228,8 +242,10 @@ public final class PostcopyDestination {
             RamBlock b = blockOf(index);
             events.publish(EventType.FAULT_SERVED, arrival, b.index(), index - b.firstIndex(), latency);
             if (latency > allowedNs) {
-                violations.record(Invariant.FAULTS_SERVED, "the fault on page " + layout.describeIndex(index) + " waited "
-                        + latency / 1_000_000 + " ms for its page, over the bound of " + allowedNs / 1_000_000 + " ms");
+                violations.record(
+                        Invariant.FAULTS_SERVED,
+                        "the fault on page " + layout.describeIndex(index) + " waited " + latency / 1_000_000
+                                + " ms for its page, over the bound of " + allowedNs / 1_000_000 + " ms");
             }
             remove(i);
             guest.writePlaced(index, value);
@@ -253,8 +269,10 @@ public final class PostcopyDestination {
         while (pendingCount > 0) {
             long index = pending[0];
             int value = (int) pending[2];
-            violations.record(Invariant.FAULTS_SERVED, "the guest faulted on page " + layout.describeIndex(index)
-                    + " after the switch-over and the source never sent it (it held the page as sent or skipped, not to send)");
+            violations.record(
+                    Invariant.FAULTS_SERVED,
+                    "the guest faulted on page " + layout.describeIndex(index)
+                            + " after the switch-over and the source never sent it (it held the page as sent or skipped, not to send)");
             remove(0);
             waiting.clear(index);
             placeLocally(index);
@@ -263,12 +281,23 @@ public final class PostcopyDestination {
     }
 
     /** What the postcopy destination measured. */
-    public record Figures(long faults, long zeroPlaced, long latencyMedianNs, long latencyP99Ns, long latencyMaxNs, long lostProgressNs) { }
+    public record Figures(
+            long faults,
+            long zeroPlaced,
+            long latencyMedianNs,
+            long latencyP99Ns,
+            long latencyMaxNs,
+            long lostProgressNs) {}
 
     Figures figures() {
         long[] l = Arrays.copyOf(latencies, latencyCount);
         Arrays.sort(l);
-        return new Figures(faults, zeroPlaced, percentile(l, 0.5), percentile(l, 0.99), l.length == 0 ? 0 : l[l.length - 1],
+        return new Figures(
+                faults,
+                zeroPlaced,
+                percentile(l, 0.5),
+                percentile(l, 0.99),
+                l.length == 0 ? 0 : l[l.length - 1],
                 lostProgressNs);
     }
 

@@ -39,15 +39,23 @@ final class RequestQueue {
     }
 
     /** Requests added so far: the next request added is number {@code added()}, counting from 0. */
-    long added() { return added; }
+    long added() {
+        return added;
+    }
 
     /** Requests the host has taken so far: request number k has been taken when {@code k < drained()}. */
-    long drained() { return drained; }
+    long drained() {
+        return drained;
+    }
 
-    int size() { return tail - head; }
+    int size() {
+        return tail - head;
+    }
 
     /** The sync epoch of the request handed out last. */
-    long lastEpoch() { return lastEpoch; }
+    long lastEpoch() {
+        return lastEpoch;
+    }
 
     /** Hands out, oldest first, at most {@code max} requests that have arrived by {@code nowNs}. */
     int drain(GuestRequests into, int max, long nowNs) {

@@ -16,15 +16,19 @@ public final class SimBackend implements Backend {
     static final long DEFAULT_BANDWIDTH_BITS_PER_SEC = 10_000_000_000L;
 
     @Override
-    public String name() { return "sim"; }
+    public String name() {
+        return "sim";
+    }
 
     @Override
     public void check(Scenario scenario, BackendOptions options) {
         if (options.preallocate()) {
-            throw new SettingException("prealloc", null, "needs --backend kvm (the simulator's destination allocates nothing)");
+            throw new SettingException(
+                    "prealloc", null, "needs --backend kvm (the simulator's destination allocates nothing)");
         }
         if (options.destination() != null) {
-            throw new SettingException("dest", null, "needs --backend kvm (the simulator's destination is a model in this process)");
+            throw new SettingException(
+                    "dest", null, "needs --backend kvm (the simulator's destination is a model in this process)");
         }
         options.userBuild().refuseIn(name());
         SimRun.check(scenario, scenario.layout());
@@ -37,8 +41,12 @@ public final class SimBackend implements Backend {
     }
 
     @Override
-    public long defaultBandwidthBitsPerSec() { return DEFAULT_BANDWIDTH_BITS_PER_SEC; }
+    public long defaultBandwidthBitsPerSec() {
+        return DEFAULT_BANDWIDTH_BITS_PER_SEC;
+    }
 
     @Override
-    public boolean usesCostProfile() { return true; }
+    public boolean usesCostProfile() {
+        return true;
+    }
 }

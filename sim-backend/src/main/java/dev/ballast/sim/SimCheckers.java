@@ -53,10 +53,12 @@ public final class SimCheckers {
     }
 
     /** Every invariant broken so far. */
-    public Violations violations() { return violations; }
+    public Violations violations() {
+        return violations;
+    }
 
     /** What {@link #endOfHop} checked: pages compared, and how many of them did not hold. */
-    record Checked(long pages, long mismatched) { }
+    record Checked(long pages, long mismatched) {}
 
     /**
      * Invariants 1, 2 and 5 at the end of a hop that completed: each page of the source guest is
@@ -74,7 +76,9 @@ public final class SimCheckers {
                 long index = b.firstIndex() + i;
                 if (guest.inUse(index)) {
                     checked++;
-                    boolean ok = guest.isRingPage(index) ? hostWrites.check(index, src[i], dst[i]) : noLostWrite.check(index, src[i], dst[i]);
+                    boolean ok = guest.isRingPage(index)
+                            ? hostWrites.check(index, src[i], dst[i])
+                            : noLostWrite.check(index, src[i], dst[i]);
                     if (!ok) mismatched++;
                 } else if (poison.active() && !guest.balloon.get(index)) {
                     checked++;

@@ -19,24 +19,34 @@ public final class SimCosts implements Clock {
 
     SimCosts(CostProfile profile, long bandwidthBitsPerSec) {
         this.profile = profile;
-        long bits = bandwidthBitsPerSec > 0 ? Math.min(bandwidthBitsPerSec, profile.linkBitsPerSec()) : profile.linkBitsPerSec();
+        long bits = bandwidthBitsPerSec > 0
+                ? Math.min(bandwidthBitsPerSec, profile.linkBitsPerSec())
+                : profile.linkBitsPerSec();
         this.linkNsPerByte = 8e9 / bits;
     }
 
     /** The world's time, without the step in progress. */
-    long worldNs() { return worldNs; }
+    long worldNs() {
+        return worldNs;
+    }
 
     @Override
     public long nanoTime() {
         return worldNs + (long) Math.max(cpuNs, linkNs);
     }
 
-    void cpu(double ns) { cpuNs += ns; }
+    void cpu(double ns) {
+        cpuNs += ns;
+    }
 
-    void bytes(long n) { linkNs += n * linkNsPerByte; }
+    void bytes(long n) {
+        linkNs += n * linkNsPerByte;
+    }
 
     /** The link's time for one byte at its bandwidth. */
-    double linkNsPerByte() { return linkNsPerByte; }
+    double linkNsPerByte() {
+        return linkNsPerByte;
+    }
 
     /** Time that passes on the link alone, such as a round trip. */
     void wait(double ns) {

@@ -18,7 +18,8 @@ public final class SimDestination {
     public SimDestination(RamLayout layout) {
         this.layout = layout;
         this.content = new int[layout.blockCount()][];
-        for (int i = 0; i < content.length; i++) content[i] = new int[Math.toIntExact(layout.block(i).pages())];
+        for (int i = 0; i < content.length; i++)
+            content[i] = new int[Math.toIntExact(layout.block(i).pages())];
         this.received = new PageBitmap(layout.totalPages());
         this.balloon = new PageBitmap(layout.totalPages());
     }

@@ -11,7 +11,6 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.run.HintDriver;
 import dev.ballast.core.run.WorkloadSpec;
-
 import java.util.ArrayDeque;
 
 /**
@@ -27,23 +26,42 @@ import java.util.ArrayDeque;
 public class SimGuest implements SourceGuest {
     /** Largest range in one balloon message: a PFN array holds 256 entries, a bitmap message 32768 bits. */
     static final int PFN_ARRAY_MAX = 256;
+
     static final int BITMAP_MESSAGE_MAX = 32768;
 
     /**
      * What a guest is made of: its memory and devices, the run's cost meters and checkers, and the
      * simulator's knobs (its hint driver's block size, speed and delivery delay).
      */
-    public record Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
-                        SimOptions options, Kernel kernel) {
+    public record Setup(
+            RamLayout layout,
+            GuestFeatures features,
+            boolean balloonBitmapMessages,
+            SimCosts costs,
+            SimCheckers checkers,
+            SimOptions options,
+            Kernel kernel) {
         /** A guest with {@link Kernel#IDEAL}: the idealised hint driver, no zeroing on allocation (tests of one part). */
-        public Setup(RamLayout layout, GuestFeatures features, boolean balloonBitmapMessages, SimCosts costs, SimCheckers checkers,
-                     SimOptions options) {
+        public Setup(
+                RamLayout layout,
+                GuestFeatures features,
+                boolean balloonBitmapMessages,
+                SimCosts costs,
+                SimCheckers checkers,
+                SimOptions options) {
             this(layout, features, balloonBitmapMessages, costs, checkers, options, Kernel.IDEAL);
         }
 
         /** The same guest with a hint driver that reports blocks of 2^order pages at this rate. */
         public Setup withHintDriver(int order, double blocksPerSec) {
-            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options.withHintDriver(order, blocksPerSec), kernel);
+            return new Setup(
+                    layout,
+                    features,
+                    balloonBitmapMessages,
+                    costs,
+                    checkers,
+                    options.withHintDriver(order, blocksPerSec),
+                    kernel);
         }
 
         public Setup withKernel(Kernel k) {
@@ -66,7 +84,12 @@ public class SimGuest implements SourceGuest {
      * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
      *                     the guest relies on a reported page keeping its poison)
      */
-    public record Kernel(HintDriver hintDriver, boolean initOnAlloc, boolean deflateOnOom, boolean reporting, boolean discardPoisoned) {
+    public record Kernel(
+            HintDriver hintDriver,
+            boolean initOnAlloc,
+            boolean deflateOnOom,
+            boolean reporting,
+            boolean discardPoisoned) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
         /** Without free page reporting. */
@@ -106,6 +129,7 @@ public class SimGuest implements SourceGuest {
     final PageBitmap reported;
     /** Free page reporting: blocks isolated for a report the host has not handled yet. */
     final PageBitmap isolated;
+
     private final long[] reportBatch = new long[REPORT_CAPACITY];
     private int reportBatchSize;
     private long reportBatchReadyNs = -1;
@@ -116,6 +140,7 @@ public class SimGuest implements SourceGuest {
     long discardedPages;
     /** Reports (batches) the guest sent. */
     long reports;
+
     final SimCheckers checkers;
     final long hintDeliveryNs;
     /**
@@ -124,6 +149,7 @@ public class SimGuest implements SourceGuest {
      * reports, which arrive late. A report still in flight never holds a balloon message up.
      */
     private final RequestQueue balloonQueue = new RequestQueue();
+
     private final RequestQueue queue = new RequestQueue();
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
 
@@ -133,6 +159,7 @@ public class SimGuest implements SourceGuest {
     int[][] sourceMemory;
     /** Postcopy: the guest runs on the destination, its writes land there, and a page it lacks faults (else null). */
     private PostcopyDestination onDestination;
+
     private int version;
     private boolean logging;
     private boolean running = true;
@@ -141,6 +168,7 @@ public class SimGuest implements SourceGuest {
 
     /** Pages the host's devices write into (used rings): in use for the guest's whole life. */
     final long[] ringPages;
+
     private int ringCursor;
 
     // The free page hint driver.
@@ -149,6 +177,7 @@ public class SimGuest implements SourceGuest {
     private long hintLiveId = -1;
     /** The last request id the device was given, over every migration of this guest. */
     private long lastRequestId = -1;
+
     private boolean hintReporting;
     private int hintScanBlock;
     private long hintScan;
@@ -161,6 +190,7 @@ public class SimGuest implements SourceGuest {
     private long[] heldBlocks = new long[64];
     /** Linux's driver: for each held block, the number of its report in the queue (to tell whether the host took it). */
     private long[] heldReport = new long[64];
+
     private int heldCount;
 
     // Counters for the report.
@@ -368,9 +398,13 @@ public class SimGuest implements SourceGuest {
         return false;
     }
 
-    public long freePageCount() { return alloc.freePages(); }
+    public long freePageCount() {
+        return alloc.freePages();
+    }
 
-    public long balloonPageCount() { return balloon.count(); }
+    public long balloonPageCount() {
+        return balloon.count();
+    }
 
     /** The guest now runs on this memory (the destination's, after a migration). */
     void adopt(int[][] memory) {
@@ -410,14 +444,22 @@ public class SimGuest implements SourceGuest {
         checkers.resend.onWrite(index);
     }
 
-    void setNow(long ns) { this.nowNs = ns; }
+    void setNow(long ns) {
+        this.nowNs = ns;
+    }
 
-    long nowNs() { return nowNs; }
+    long nowNs() {
+        return nowNs;
+    }
 
-    long syncCount() { return syncs; }
+    long syncCount() {
+        return syncs;
+    }
 
     /** The sync epoch of the free page report the engine took last. */
-    long lastDrainedEpoch() { return queue.lastEpoch(); }
+    long lastDrainedEpoch() {
+        return queue.lastEpoch();
+    }
 
     private RamBlock blockOf(long index) {
         for (RamBlock b : blocks) if (index < b.endIndex()) return b;
@@ -697,10 +739,14 @@ public class SimGuest implements SourceGuest {
     }
 
     /** Pages backed by host memory now (the source's resident memory, in pages). */
-    public long residentPageCount() { return resident.count(); }
+    public long residentPageCount() {
+        return resident.count();
+    }
 
     /** Pages the hint driver holds now. */
-    public long heldPageCount() { return held.count(); }
+    public long heldPageCount() {
+        return held.count();
+    }
 
     private void reportHints(long dtNs) {
         hintCredit += dtNs * hintBlocksPerNs;
@@ -717,7 +763,10 @@ public class SimGuest implements SourceGuest {
             alloc.take(found, size);
             reported.clearRange(found, found + size);
             held.setRange(found, found + size);
-            if (runStart >= 0 && runStart + runPages == found && blockOf(runStart) == blockOf(found) && runPages < (1L << 18)) {
+            if (runStart >= 0
+                    && runStart + runPages == found
+                    && blockOf(runStart) == blockOf(found)
+                    && runPages < (1L << 18)) {
                 runPages += size;
             } else {
                 if (runStart >= 0) hint(runStart, runPages);
@@ -812,7 +861,9 @@ public class SimGuest implements SourceGuest {
         freeBitmapId = -1;
         PageBitmap free = alloc.freeMap();
         for (RamBlock b : blocks) {
-            free.forEachRun(b.firstIndex(), b.endIndex(),
+            free.forEachRun(
+                    b.firstIndex(),
+                    b.endIndex(),
                     (s, e) -> queue.add(EventType.FREE_BITMAP, id, pfn(s), e - s, syncs, nowNs + hintDeliveryNs));
         }
         queue.add(EventType.FREE_BITMAP_END, id, 0, 0, syncs, nowNs + hintDeliveryNs);
@@ -822,9 +873,15 @@ public class SimGuest implements SourceGuest {
 
     // ------------------------------------------------------------------ SourceGuest
 
-    @Override public RamLayout layout() { return layout; }
+    @Override
+    public RamLayout layout() {
+        return layout;
+    }
 
-    @Override public GuestFeatures features() { return features; }
+    @Override
+    public GuestFeatures features() {
+        return features;
+    }
 
     @Override
     public void startDirtyLog() {
@@ -863,7 +920,9 @@ public class SimGuest implements SourceGuest {
         hostDirty.clearAll();
     }
 
-    public boolean dirtyLogging() { return logging; }
+    public boolean dirtyLogging() {
+        return logging;
+    }
 
     @Override
     public long classify(int block, long offset, long max) {
@@ -882,13 +941,19 @@ public class SimGuest implements SourceGuest {
     }
 
     @Override
-    public void pause() { running = false; }
+    public void pause() {
+        running = false;
+    }
 
     @Override
-    public void resume() { running = true; }
+    public void resume() {
+        running = true;
+    }
 
     @Override
-    public boolean running() { return running; }
+    public boolean running() {
+        return running;
+    }
 
     @Override
     public void hintCommand(long id) {
@@ -934,7 +999,9 @@ public class SimGuest implements SourceGuest {
     @Override
     public void balloonState(GuestRequests ballooned) {
         for (RamBlock b : blocks) {
-            balloon.forEachRun(b.firstIndex(), b.endIndex(),
+            balloon.forEachRun(
+                    b.firstIndex(),
+                    b.endIndex(),
                     (s, e) -> ballooned.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, pfn(s), e - s));
         }
     }

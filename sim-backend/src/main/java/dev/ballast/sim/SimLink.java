@@ -22,6 +22,7 @@ final class SimLink implements PageLink {
     private long failAtNs;
     /** The postcopy destination, or null when the scenario does no postcopy. */
     private final PostcopyDestination postcopy;
+
     private final PageRanges deliver;
     private PageRanges requests;
     private long pagesSent;
@@ -31,12 +32,24 @@ final class SimLink implements PageLink {
      * @param failAfterPages fail once this many pages were sent (-1: never)
      * @param failAtNs       fail at the first call at or after this virtual time (-1: never)
      */
-    SimLink(SimGuest src, SimDestination dst, SimCosts costs, NoNeedlessResendChecker resend, long failAfterPages, long failAtNs) {
+    SimLink(
+            SimGuest src,
+            SimDestination dst,
+            SimCosts costs,
+            NoNeedlessResendChecker resend,
+            long failAfterPages,
+            long failAtNs) {
         this(src, dst, costs, resend, failAfterPages, failAtNs, null);
     }
 
     /** A link that can switch to postcopy onto {@code postcopy} (null: it cannot). */
-    SimLink(SimGuest src, SimDestination dst, SimCosts costs, NoNeedlessResendChecker resend, long failAfterPages, long failAtNs,
+    SimLink(
+            SimGuest src,
+            SimDestination dst,
+            SimCosts costs,
+            NoNeedlessResendChecker resend,
+            long failAfterPages,
+            long failAtNs,
             PostcopyDestination postcopy) {
         this.postcopy = postcopy;
         // Requests come back on the return path: they take none of the forward link's bandwidth.
@@ -64,7 +77,8 @@ final class SimLink implements PageLink {
     public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
         check();
         if (!layout.blocks().equals(dst.layout.blocks())) {
-            throw new LinkException(FailureCause.PROTOCOL, "the destination's RAM layout differs: " + dst.layout + " vs " + layout);
+            throw new LinkException(
+                    FailureCause.PROTOCOL, "the destination's RAM layout differs: " + dst.layout + " vs " + layout);
         }
         costs.wait(2.0 * costs.profile.linkLatencyNs());
         dst.poisonByte = poisonByte;
@@ -141,7 +155,8 @@ final class SimLink implements PageLink {
     // ------------------------------------------------------------------ postcopy
 
     private PostcopyDestination postcopy() throws LinkException {
-        if (postcopy == null) throw new LinkException(FailureCause.PROTOCOL, "this simulated link was made without postcopy");
+        if (postcopy == null)
+            throw new LinkException(FailureCause.PROTOCOL, "this simulated link was made without postcopy");
         return postcopy;
     }
 

@@ -19,17 +19,27 @@ import dev.ballast.core.run.DriverOptions;
  *                        it, so a report can still be in flight when the host syncs the dirty log (balloon
  *                        messages have no such delay: the guest waits until the host has taken them)
  */
-public record SimOptions(DriverOptions driver, long tickNs, long maxSteps, long minStepNs, int hintOrder, double hintBlocksPerSec,
-                         long hintDeliveryNs) {
-    public static final SimOptions DEFAULTS = new SimOptions(DriverOptions.DEFAULTS, 1_000_000L, 50_000_000L, 1_000L, 10, 1e6, 1_500_000L);
+public record SimOptions(
+        DriverOptions driver,
+        long tickNs,
+        long maxSteps,
+        long minStepNs,
+        int hintOrder,
+        double hintBlocksPerSec,
+        long hintDeliveryNs) {
+    public static final SimOptions DEFAULTS =
+            new SimOptions(DriverOptions.DEFAULTS, 1_000_000L, 50_000_000L, 1_000L, 10, 1e6, 1_500_000L);
 
     public SimOptions {
         if (tickNs <= 0) throw new IllegalArgumentException("tickNs=" + tickNs + " must be > 0");
         if (maxSteps <= 0) throw new IllegalArgumentException("maxSteps=" + maxSteps + " must be > 0");
         if (minStepNs <= 0) throw new IllegalArgumentException("minStepNs=" + minStepNs + " must be > 0");
-        if (hintOrder < 0 || hintOrder > 18) throw new IllegalArgumentException("hintOrder=" + hintOrder + " must be in [0, 18]");
-        if (!(hintBlocksPerSec > 0)) throw new IllegalArgumentException("hintBlocksPerSec=" + hintBlocksPerSec + " must be > 0");
-        if (hintDeliveryNs < 0) throw new IllegalArgumentException("hintDeliveryNs=" + hintDeliveryNs + " must be >= 0");
+        if (hintOrder < 0 || hintOrder > 18)
+            throw new IllegalArgumentException("hintOrder=" + hintOrder + " must be in [0, 18]");
+        if (!(hintBlocksPerSec > 0))
+            throw new IllegalArgumentException("hintBlocksPerSec=" + hintBlocksPerSec + " must be > 0");
+        if (hintDeliveryNs < 0)
+            throw new IllegalArgumentException("hintDeliveryNs=" + hintDeliveryNs + " must be >= 0");
     }
 
     /** A hint driver that reports blocks of 2^order pages at this rate. */

@@ -11,7 +11,6 @@ import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RunFold;
-import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
@@ -22,7 +21,6 @@ import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Units;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -46,25 +44,43 @@ public final class SimRun {
      * policy, the guest (a subclass) and the engine's view of it (a wrapper); and to watch each
      * engine the run creates (one per attempt), e.g. to cancel it from a wrapped guest.
      */
-    public record Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source,
-                        Consumer<MigrationEngine> engine, UnaryOperator<PageLink> link) {
+    public record Hooks(
+            Supplier<MigrationPolicy> policy,
+            GuestFactory guest,
+            UnaryOperator<SourceGuest> source,
+            Consumer<MigrationEngine> engine,
+            UnaryOperator<PageLink> link) {
         public static final Hooks NONE = new Hooks(null, null, null, null, null);
 
-        public Hooks(Supplier<MigrationPolicy> policy, GuestFactory guest, UnaryOperator<SourceGuest> source, Consumer<MigrationEngine> engine) {
+        public Hooks(
+                Supplier<MigrationPolicy> policy,
+                GuestFactory guest,
+                UnaryOperator<SourceGuest> source,
+                Consumer<MigrationEngine> engine) {
             this(policy, guest, source, engine, null);
         }
 
-        public Hooks withPolicy(Supplier<MigrationPolicy> p) { return new Hooks(p, guest, source, engine, link); }
+        public Hooks withPolicy(Supplier<MigrationPolicy> p) {
+            return new Hooks(p, guest, source, engine, link);
+        }
 
-        public Hooks withGuest(GuestFactory g) { return new Hooks(policy, g, source, engine, link); }
+        public Hooks withGuest(GuestFactory g) {
+            return new Hooks(policy, g, source, engine, link);
+        }
 
-        public Hooks withSource(UnaryOperator<SourceGuest> s) { return new Hooks(policy, guest, s, engine, link); }
+        public Hooks withSource(UnaryOperator<SourceGuest> s) {
+            return new Hooks(policy, guest, s, engine, link);
+        }
 
         /** Called with every engine the run creates, before its first step. */
-        public Hooks withEngine(Consumer<MigrationEngine> e) { return new Hooks(policy, guest, source, e, link); }
+        public Hooks withEngine(Consumer<MigrationEngine> e) {
+            return new Hooks(policy, guest, source, e, link);
+        }
 
         /** The engine's view of the link to the destination (a wrapper, e.g. one that forgets a postcopy discard). */
-        public Hooks withLink(UnaryOperator<PageLink> l) { return new Hooks(policy, guest, source, engine, l); }
+        public Hooks withLink(UnaryOperator<PageLink> l) {
+            return new Hooks(policy, guest, source, engine, l);
+        }
     }
 
     /** Makes the guest; a test may return a subclass. */
@@ -88,13 +104,20 @@ public final class SimRun {
     private boolean oldSwitchoverRule;
     /** The current hop's postcopy destination (null without postcopy). */
     private PostcopyDestination postcopy;
+
     private final List<PostcopyDestination.Figures> postcopyFigures = new ArrayList<>();
 
     public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress) {
         this(scenario, layout, hooks, events, progress, SimOptions.DEFAULTS);
     }
 
-    public SimRun(Scenario scenario, RamLayout layout, Hooks hooks, EventSink events, Backend.Progress progress, SimOptions options) {
+    public SimRun(
+            Scenario scenario,
+            RamLayout layout,
+            Hooks hooks,
+            EventSink events,
+            Backend.Progress progress,
+            SimOptions options) {
         check(scenario, layout);
         this.scenario = scenario;
         this.layout = layout;
@@ -106,13 +129,16 @@ public final class SimRun {
 
     /** What only the simulator refuses, as one {@link SettingException}: a guest over 2 TiB, a policy it does not know. */
     static void check(Scenario scenario, RamLayout layout) {
-        if (!scenario.backend().equals("sim")) throw new SettingException("backend", scenario.backend(), "SimRun runs sim scenarios");
+        if (!scenario.backend().equals("sim"))
+            throw new SettingException("backend", scenario.backend(), "SimRun runs sim scenarios");
         if (layout.totalBytes() > MAX_GUEST_BYTES) {
             throw new SettingException("mem", Units.formatBytes(layout.totalBytes()), "the simulator holds at most 2T");
         }
         if (scenario.workload().params().containsKey("hint-order")) {
-            throw new SettingException("workload", scenario.workload().toString(), "hint-order is the KVM guest's; "
-                    + "the simulator's hint driver has its own block sizes");
+            throw new SettingException(
+                    "workload",
+                    scenario.workload().toString(),
+                    "hint-order is the KVM guest's; " + "the simulator's hint driver has its own block sizes");
         }
         Policies.factory(scenario.policy()); // fails early on an unknown policy
     }
@@ -131,10 +157,14 @@ public final class SimRun {
     }
 
     /** The guest after the run (for tests that look inside). */
-    public SimGuest guest() { return guest; }
+    public SimGuest guest() {
+        return guest;
+    }
 
     /** Every invariant the run broke (for tests that look past the first). */
-    public Violations violations() { return checkers.violations(); }
+    public Violations violations() {
+        return checkers.violations();
+    }
 
     public RunReport run() {
         long wallStart = System.nanoTime();
@@ -144,7 +174,13 @@ public final class SimRun {
         costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
         GuestFeatures features = scenario.features();
         checkers = new SimCheckers(layout, features.poisonByte());
-        SimGuest.Setup setup = new SimGuest.Setup(layout, features, scenario.balloonMessages() == BalloonMessages.BITMAP, costs, checkers, options,
+        SimGuest.Setup setup = new SimGuest.Setup(
+                layout,
+                features,
+                scenario.balloonMessages() == BalloonMessages.BITMAP,
+                costs,
+                checkers,
+                options,
                 SimGuest.Kernel.of(scenario.workload()));
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         workload = Workload.create(scenario.workload(), guest, guestRandom);
@@ -164,11 +200,15 @@ public final class SimRun {
     }
 
     /** Each hop's postcopy figures, for the hops that switched to postcopy (for tests and the report). */
-    public List<PostcopyDestination.Figures> postcopyFigures() { return List.copyOf(postcopyFigures); }
+    public List<PostcopyDestination.Figures> postcopyFigures() {
+        return List.copyOf(postcopyFigures);
+    }
 
     private RunReport migrateOnce(EngineConfig cfg, int hop, SplittableRandom faultRandom) {
         SimDestination dest = new SimDestination(layout);
-        postcopy = scenario.postcopy().enabled() ? new PostcopyDestination(dest, guest, costs, checkers.violations, events, cfg) : null;
+        postcopy = scenario.postcopy().enabled()
+                ? new PostcopyDestination(dest, guest, costs, checkers.violations, events, cfg)
+                : null;
         checkers.resend.startHop();
         long hopStart = costs.worldNs();
         List<RunReport.Attempt> attempts = new ArrayList<>();
@@ -188,12 +228,16 @@ public final class SimRun {
             MigrationPolicy policy = hooks.policy() != null ? hooks.policy().get() : Policies.create(scenario.policy());
             SourceGuest source = hooks.source() != null ? hooks.source().apply(guest) : guest;
             PageLink engineLink = hooks.link() != null ? hooks.link().apply(link) : link;
-            MigrationEngine engine = new MigrationEngine(cfg, scenario.postcopy(), source, engineLink, policy, sink, costs);
+            MigrationEngine engine =
+                    new MigrationEngine(cfg, scenario.postcopy(), source, engineLink, policy, sink, costs);
             if (hooks.engine() != null) hooks.engine().accept(engine);
             drive(engine, hop);
             last = fold.migrationStats();
-            attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(java.util.Locale.ROOT),
-                    engine.stats().failureMessage(), last.totalNs() / 1e6, last.transferredBytes()));
+            attempts.add(new RunReport.Attempt(
+                    last.phase().name().toLowerCase(java.util.Locale.ROOT),
+                    engine.stats().failureMessage(),
+                    last.totalNs() / 1e6,
+                    last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             checkers.failure.afterFailedAttempt(guest);
             runGuestFor(options.driver().retryDelayNs());
@@ -205,9 +249,21 @@ public final class SimRun {
             PostcopyDestination.Figures f = postcopy.figures();
             postcopyFigures.add(f);
             dev.ballast.core.engine.PostcopyStats e = fold.postcopyStats();
-            pc = new RunReport.Postcopy(e.switchOverNs() / 1e6, e.bytesBefore(), e.bytesAfter(), e.requestedPages(),
-                    e.unservedPages(), e.discardedPages(), e.balloonBitmapBytes(), e.recoveries(), f.faults(), f.zeroPlaced(),
-                    f.latencyMedianNs() / 1e6, f.latencyP99Ns() / 1e6, f.latencyMaxNs() / 1e6, f.lostProgressNs() / 1e6);
+            pc = new RunReport.Postcopy(
+                    e.switchOverNs() / 1e6,
+                    e.bytesBefore(),
+                    e.bytesAfter(),
+                    e.requestedPages(),
+                    e.unservedPages(),
+                    e.discardedPages(),
+                    e.balloonBitmapBytes(),
+                    e.recoveries(),
+                    f.faults(),
+                    f.zeroPlaced(),
+                    f.latencyMedianNs() / 1e6,
+                    f.latencyP99Ns() / 1e6,
+                    f.latencyMaxNs() / 1e6,
+                    f.lostProgressNs() / 1e6);
         }
         RunReport.Verify verify;
         if (last.phase() == Phase.COMPLETED) {
@@ -216,23 +272,41 @@ public final class SimRun {
             guest.resume();
             postcopy = null;
         } else {
-            verify = new RunReport.Verify(0, 0, !checkers.violations().any(), checkers.violations().first());
+            verify = new RunReport.Verify(
+                    0, 0, !checkers.violations().any(), checkers.violations().first());
         }
         return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures(), pc);
     }
 
     private void drive(MigrationEngine engine, int hop) {
-        EngineRunner runner = new EngineRunner(costs, wakeAt -> {
-            if (wakeAt > costs.worldNs()) costs.advanceTo(wakeAt);
-        }, options.maxSteps(), 256, Long.MAX_VALUE);
-        runner.run(EngineRunner.of(engine), new EngineRunner.StepHooks() {
-            @Override
-            public void beforeStep() { runGuestUntil(costs.worldNs()); }
+        EngineRunner runner = new EngineRunner(
+                costs,
+                wakeAt -> {
+                    if (wakeAt > costs.worldNs()) costs.advanceTo(wakeAt);
+                },
+                options.maxSteps(),
+                256,
+                Long.MAX_VALUE);
+        runner.run(
+                EngineRunner.of(engine),
+                new EngineRunner.StepHooks() {
+                    @Override
+                    public void beforeStep() {
+                        runGuestUntil(costs.worldNs());
+                    }
 
-            @Override
-            public void afterStep(long step, int work) { costs.endStep(options.minStepNs()); }
-        }, () -> progress.update(engine.phase().name().toLowerCase(java.util.Locale.ROOT) + (hop > 0 ? " (hop " + (hop + 1) + ")" : ""),
-                engine.iteration(), engine.passProgress(), engine.transferredBytes()), " (seed " + scenario.seed() + ")");
+                    @Override
+                    public void afterStep(long step, int work) {
+                        costs.endStep(options.minStepNs());
+                    }
+                },
+                () -> progress.update(
+                        engine.phase().name().toLowerCase(java.util.Locale.ROOT)
+                                + (hop > 0 ? " (hop " + (hop + 1) + ")" : ""),
+                        engine.iteration(),
+                        engine.passProgress(),
+                        engine.transferredBytes()),
+                " (seed " + scenario.seed() + ")");
     }
 
     private void runGuestFor(long ns) {
@@ -260,6 +334,10 @@ public final class SimRun {
     private RunReport.Verify verify(SimDestination dest) {
         SimCheckers.Checked c = checkers.endOfHop(guest, dest);
         events.publish(EventType.VERIFY, costs.worldNs(), c.pages(), c.mismatched(), -1);
-        return new RunReport.Verify(c.pages(), c.mismatched(), !checkers.violations().any(), checkers.violations().first());
+        return new RunReport.Verify(
+                c.pages(),
+                c.mismatched(),
+                !checkers.violations().any(),
+                checkers.violations().first());
     }
 }

@@ -1,7 +1,6 @@
 package dev.ballast.sim;
 
 import dev.ballast.core.invariant.Invariant;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,15 +28,25 @@ public final class Violations {
     }
 
     /** The first {@link #KEPT} violations, in the order they were found. */
-    public List<String> all() { return List.copyOf(kept); }
+    public List<String> all() {
+        return List.copyOf(kept);
+    }
 
-    public boolean any() { return count > 0; }
+    public boolean any() {
+        return count > 0;
+    }
 
-    public long count() { return count; }
+    public long count() {
+        return count;
+    }
 
     /** The first broken invariant with its page, or null. */
-    public String first() { return first; }
+    public String first() {
+        return first;
+    }
 
     /** The first broken invariant, or null. */
-    public Invariant firstInvariant() { return firstInvariant; }
+    public Invariant firstInvariant() {
+        return firstInvariant;
+    }
 }

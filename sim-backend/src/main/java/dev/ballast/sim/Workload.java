@@ -3,7 +3,6 @@ package dev.ballast.sim;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Units;
 import dev.ballast.core.run.WorkloadSpec;
-
 import java.util.SplittableRandom;
 
 /**
@@ -51,7 +50,8 @@ abstract class Workload {
             }
             return Units.parseSize(v) / RamLayout.PAGE_SIZE;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a percentage (25%) or a size (512M)");
+            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v
+                    + ": expected a percentage (25%) or a size (512M)");
         }
     }
 
@@ -62,7 +62,8 @@ abstract class Workload {
         try {
             return Units.parseSize(s) / (double) RamLayout.PAGE_SIZE / 1e9;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a rate such as 100MiB/s");
+            throw new IllegalArgumentException(
+                    "workload " + spec.name() + ": " + key + "=" + v + ": expected a rate such as 100MiB/s");
         }
     }
 
@@ -71,18 +72,23 @@ abstract class Workload {
         try {
             return Units.parseDurationNs(v);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a duration such as 20ms");
+            throw new IllegalArgumentException(
+                    "workload " + spec.name() + ": " + key + "=" + v + ": expected a duration such as 20ms");
         }
     }
 
     double percentArg(double dflt) {
         if (spec.arg() == null) return dflt;
         try {
-            double p = Double.parseDouble(spec.arg().endsWith("%") ? spec.arg().substring(0, spec.arg().length() - 1) : spec.arg());
+            double p = Double.parseDouble(
+                    spec.arg().endsWith("%")
+                            ? spec.arg().substring(0, spec.arg().length() - 1)
+                            : spec.arg());
             if (!(p > 0 && p <= 100)) throw new IllegalArgumentException();
             return p;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec + ": '" + spec.arg() + "' must be a percentage in (0, 100]");
+            throw new IllegalArgumentException(
+                    "workload " + spec + ": '" + spec.arg() + "' must be a percentage in (0, 100]");
         }
     }
 
@@ -135,7 +141,9 @@ abstract class Workload {
         }
     }
 
-    long keptPages() { return objPages; }
+    long keptPages() {
+        return objPages;
+    }
 
     /** Writes {@code pagesPerNs * dtNs} random pages of the guest's live allocations. */
     void randomWrites(double pagesPerNs, long dtNs) {
@@ -177,14 +185,22 @@ abstract class Workload {
             rate = rateParam("rate", "1MiB/s");
         }
 
-        @Override void boot() { allocWrite(pagesParam("used", "4%", totalPages), 0, 9); }
+        @Override
+        void boot() {
+            allocWrite(pagesParam("used", "4%", totalPages), 0, 9);
+        }
 
-        @Override void tick(long dtNs) { randomWrites(rate, dtNs); }
+        @Override
+        void tick(long dtNs) {
+            randomWrites(rate, dtNs);
+        }
     }
 
     /** A memory hog wrote {@code hog} of RAM (90%) and exited just before the migration; otherwise idle. */
     static final class MemHog extends Idle {
-        MemHog(SimGuest g, SplittableRandom r, WorkloadSpec s) { super(g, r, s); }
+        MemHog(SimGuest g, SplittableRandom r, WorkloadSpec s) {
+            super(g, r, s);
+        }
 
         @Override
         void boot() {
@@ -256,9 +272,15 @@ abstract class Workload {
             rate = rateParam("rate", "100MiB/s");
         }
 
-        @Override void boot() { allocWrite(pagesParam("used", "50%", totalPages), 0, 9); }
+        @Override
+        void boot() {
+            allocWrite(pagesParam("used", "50%", totalPages), 0, 9);
+        }
 
-        @Override void tick(long dtNs) { randomWrites(rate, dtNs); }
+        @Override
+        void tick(long dtNs) {
+            randomWrites(rate, dtNs);
+        }
     }
 
     /**
@@ -275,7 +297,9 @@ abstract class Workload {
             rate = rateParam("rate", "1MiB/s");
         }
 
-        Ballooned(SimGuest g, SplittableRandom r, WorkloadSpec s) { this(g, r, s, 25); }
+        Ballooned(SimGuest g, SplittableRandom r, WorkloadSpec s) {
+            this(g, r, s, 25);
+        }
 
         @Override
         void boot() {
@@ -284,7 +308,10 @@ abstract class Workload {
             allocWrite(pagesParam("used", "50%", guestPages), 0, 9);
         }
 
-        @Override void tick(long dtNs) { randomWrites(rate, dtNs); }
+        @Override
+        void tick(long dtNs) {
+            randomWrites(rate, dtNs);
+        }
     }
 
     /**
@@ -347,7 +374,10 @@ abstract class Workload {
             this.pagesPerNs = RATE_BYTES_PER_SEC / (double) RamLayout.PAGE_SIZE / 1e9;
         }
 
-        @Override void boot() { inner.boot(); }
+        @Override
+        void boot() {
+            inner.boot();
+        }
 
         @Override
         void tick(long dtNs) {

@@ -1,5 +1,8 @@
 package dev.ballast.sim;
 
+import static dev.ballast.sim.SimRuns.M;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
@@ -9,17 +12,20 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import org.junit.jupiter.api.Test;
 
-import static dev.ballast.sim.SimRuns.M;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** Free page reporting: the guest reports free 2 MiB blocks after a delay, the host discards them. */
 class FreePageReportingTest {
     static final RamLayout LAYOUT = RamLayout.pcLike(64 * M);
 
     static SimGuest guest(int poison, boolean discardPoisoned) {
         SimCosts costs = new SimCosts(CostProfile.defaults(), 0);
-        return new SimGuest(new SimGuest.Setup(LAYOUT, new GuestFeatures(true, true, true, poison), false, costs,
-                new SimCheckers(LAYOUT, poison), SimOptions.DEFAULTS, new SimGuest.Kernel(HintDriver.LINUX, false, false, true, discardPoisoned)));
+        return new SimGuest(new SimGuest.Setup(
+                LAYOUT,
+                new GuestFeatures(true, true, true, poison),
+                false,
+                costs,
+                new SimCheckers(LAYOUT, poison),
+                SimOptions.DEFAULTS,
+                new SimGuest.Kernel(HintDriver.LINUX, false, false, true, discardPoisoned)));
     }
 
     private long now;
@@ -66,7 +72,8 @@ class FreePageReportingTest {
         runFor(g, 1_000_000L); // the report is out, the host has not answered yet (it takes 1.5 ms)
         assertThat(g.isolated.count()).isEqualTo(31 * 512);
         assertThat(g.freePageCount()).isEqualTo(16384 - 2 - 31 * 512);
-        for (long p = 0; p < 16384; p++) if (g.isolated.get(p)) assertThat(g.inUse(p)).isFalse();
+        for (long p = 0; p < 16384; p++)
+            if (g.isolated.get(p)) assertThat(g.inUse(p)).isFalse();
         runFor(g, 2_000_000L);
         assertThat(g.isolated.count()).isZero();
     }
@@ -107,19 +114,27 @@ class FreePageReportingTest {
     @Test
     void shouldKeepEveryInvariantWithReportingDuringMigrationsHintsPressureAndFailures() {
         String[] workloads = {"idle", "memhog", "compile", "balloon:50", "deflate-race"};
-        String[] guests = {",reporting=1", ",reporting=1,hint-driver=ideal", ",reporting=1,init-on-alloc=1,pressure=60%,hint-driver=linux-acked"};
+        String[] guests = {
+            ",reporting=1",
+            ",reporting=1,hint-driver=ideal",
+            ",reporting=1,init-on-alloc=1,pressure=60%,hint-driver=linux-acked"
+        };
         String[] policies = {"hint", "legacy", "hint+balloon"};
         int runs = 0;
         for (String w : workloads) {
             for (String k : guests) {
                 for (int poison : new int[] {0, 0xaa}) {
-                    if (poison != 0 && k.contains("pressure=")) continue; // known issue 1 of the property suite (docs/findings.md)
+                    if (poison != 0 && k.contains("pressure="))
+                        continue; // known issue 1 of the property suite (docs/findings.md)
                     // a migration of several seconds (a slow link), so reports are made and handled while it runs
-                    Scenario s = Scenario.sim(256 * M, w + k, policies[runs % 3], 21 + runs).withGuest(poison, true, "pfn", Scenario.MIN_COMMAND_ID)
+                    Scenario s = Scenario.sim(256 * M, w + k, policies[runs % 3], 21 + runs)
+                            .withGuest(poison, true, "pfn", Scenario.MIN_COMMAND_ID)
                             .withLimits(500_000_000L, 50_000_000L, 8, 0);
                     if (runs % 4 == 1) s = s.withFailAt("30%");
                     RunReport r = new SimRun(s).run();
-                    assertThat(r.verify().ok()).as("%s poison=%d: %s", w + k, poison, r.verify().violation()).isTrue();
+                    assertThat(r.verify().ok())
+                            .as("%s poison=%d: %s", w + k, poison, r.verify().violation())
+                            .isTrue();
                     runs++;
                 }
             }
@@ -129,7 +144,8 @@ class FreePageReportingTest {
     @Test
     void shouldLeaveTheSourceWithLessResidentMemoryAfterAMemoryHog() {
         Scenario plain = Scenario.sim(256 * M, "memhog", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
-        Scenario reporting = Scenario.sim(256 * M, "memhog,reporting=1", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
+        Scenario reporting =
+                Scenario.sim(256 * M, "memhog,reporting=1", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
         SimRun a = new SimRun(plain);
         SimRun b = new SimRun(reporting);
         assertThat(a.run().verify().ok()).isTrue();

@@ -1,16 +1,15 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * The simulated guest's free page hint driver and poisoning, one case at a time: what a hinted
@@ -39,7 +38,8 @@ class HeldPagesTest {
         assertThat(g.read(p)).as("a freed page").isEqualTo(PageContent.filled(POISON));
         assertThat(dirty(g).get(p)).as("the freeing wrote it").isTrue();
         long q;
-        do q = g.allocPages(0); while (q != p && q >= 0); // the allocator hands every free page out, p among them
+        do q = g.allocPages(0);
+        while (q != p && q >= 0); // the allocator hands every free page out, p among them
         assertThat(q).isEqualTo(p);
         g.write(q);
         assertThat(g.read(q)).as("written again").isPositive();
@@ -69,7 +69,11 @@ class HeldPagesTest {
         g.tick(1_000_000_000L);
         g.setNow(10_000_000_000L); // the reports have reached the host
         List<long[]> hints = new ArrayList<>();
-        g.drainRequests((t, a, b, c) -> { if (t == EventType.HINT) hints.add(new long[] {a, b, c}); }, Integer.MAX_VALUE);
+        g.drainRequests(
+                (t, a, b, c) -> {
+                    if (t == EventType.HINT) hints.add(new long[] {a, b, c});
+                },
+                Integer.MAX_VALUE);
         assertThat(hints).isNotEmpty().allSatisfy(h -> assertThat(h[0]).isEqualTo(id));
         long held = g.held.count();
         assertThat(held).isEqualTo(hints.stream().mapToLong(h -> h[2]).sum());
@@ -81,7 +85,9 @@ class HeldPagesTest {
         List<Long> got = new ArrayList<>();
         for (long a; (a = g.allocPages(0)) >= 0; ) got.add(a);
         assertThat(got).noneMatch(g.held::get);
-        assertThat(got.size() + held + 2).as("every page: allocated, held or a ring page").isEqualTo(LAYOUT.totalPages());
+        assertThat(got.size() + held + 2)
+                .as("every page: allocated, held or a ring page")
+                .isEqualTo(LAYOUT.totalPages());
         assertThat(g.read(first)).as("holding does not write").isEqualTo(before);
         assertThat(dirty(g).get(first)).isFalse();
         // Done: the held pages are free again and the allocator hands them out.

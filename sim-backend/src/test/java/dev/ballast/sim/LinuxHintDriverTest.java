@@ -1,5 +1,10 @@
 package dev.ballast.sim;
 
+import static dev.ballast.sim.SimRuns.G;
+import static dev.ballast.sim.SimRuns.M;
+import static dev.ballast.sim.SimRuns.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.RamLayout;
@@ -7,15 +12,9 @@ import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.HintDriver;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static dev.ballast.sim.SimRuns.G;
-import static dev.ballast.sim.SimRuns.M;
-import static dev.ballast.sim.SimRuns.run;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** The free page hint driver as Linux writes it, against the idealised one. */
 class LinuxHintDriverTest {
@@ -26,8 +25,14 @@ class LinuxHintDriverTest {
 
     static SimGuest guest(SimGuest.Kernel kernel, GuestFeatures features) {
         SimCosts costs = new SimCosts(CostProfile.defaults(), 0);
-        return new SimGuest(new SimGuest.Setup(LAYOUT, features, false, costs, new SimCheckers(LAYOUT, features.poisonByte()),
-                SimOptions.DEFAULTS, kernel));
+        return new SimGuest(new SimGuest.Setup(
+                LAYOUT,
+                features,
+                false,
+                costs,
+                new SimCheckers(LAYOUT, features.poisonByte()),
+                SimOptions.DEFAULTS,
+                kernel));
     }
 
     static SimGuest linux(boolean initOnAlloc) {
@@ -38,9 +43,11 @@ class LinuxHintDriverTest {
     static List<long[]> hints(SimGuest g) {
         List<long[]> out = new ArrayList<>();
         g.setNow(1_000_000_000L); // every report in flight has arrived
-        g.drainRequests((type, a, b, c) -> {
-            if (type == EventType.HINT) out.add(new long[] {b, c});
-        }, Integer.MAX_VALUE);
+        g.drainRequests(
+                (type, a, b, c) -> {
+                    if (type == EventType.HINT) out.add(new long[] {b, c});
+                },
+                Integer.MAX_VALUE);
         return out;
     }
 
@@ -79,13 +86,16 @@ class LinuxHintDriverTest {
             assertThat(g.heldPageCount()).as("init-on-alloc=%s", initOnAlloc).isEqualTo(15 * BLOCK);
             assertThat(zero).as("init-on-alloc=%s", initOnAlloc).isEqualTo(initOnAlloc ? 8192 : 0);
             // the device's reply to the command and to each report lands in a ring page: 1 or 2 pages
-            assertThat(dirty[0]).as("init-on-alloc=%s", initOnAlloc).isBetween(initOnAlloc ? 15 * BLOCK : 1, 15 * BLOCK + 2);
+            assertThat(dirty[0])
+                    .as("init-on-alloc=%s", initOnAlloc)
+                    .isBetween(initOnAlloc ? 15 * BLOCK : 1, 15 * BLOCK + 2);
         }
     }
 
     @Test
     void shouldNotZeroUnderPoisoningWhichTakesPrecedence() {
-        SimGuest g = guest(new SimGuest.Kernel(HintDriver.LINUX, true, false), new GuestFeatures(true, true, true, 0xaa));
+        SimGuest g =
+                guest(new SimGuest.Kernel(HintDriver.LINUX, true, false), new GuestFeatures(true, true, true, 0xaa));
         g.hintCommand(ID);
         g.tick(1_000_000);
         long i = hints(g).getFirst()[0];
@@ -98,20 +108,20 @@ class LinuxHintDriverTest {
         g.hintCommand(ID);
         g.tick(1_000_000);
         assertThat(g.heldPageCount()).isEqualTo(15 * BLOCK);
-        g.hintCommand(0);                  // stop
+        g.hintCommand(0); // stop
         g.tick(1_000_000);
         assertThat(g.heldPageCount()).isEqualTo(15 * BLOCK);
-        long page = g.allocPages(0);       // the guest frees a 4 MiB block's worth... one page only: no new block is free
+        long page = g.allocPages(0); // the guest frees a 4 MiB block's worth... one page only: no new block is free
         g.freePages(page, 1);
-        g.hintCommand(ID + 1);             // a new request: the old blocks stay held, nothing new to report
+        g.hintCommand(ID + 1); // a new request: the old blocks stay held, nothing new to report
         g.tick(1_000_000);
         hints(g);
         assertThat(g.heldPageCount()).isEqualTo(15 * BLOCK);
         g.pause();
-        g.hintCommand(1);                  // done, while paused for stop-and-copy
+        g.hintCommand(1); // done, while paused for stop-and-copy
         g.tick(1_000_000);
         assertThat(g.heldPageCount()).isEqualTo(15 * BLOCK);
-        g.resume();                        // on the destination
+        g.resume(); // on the destination
         g.tick(1_000_000);
         assertThat(g.heldPageCount()).isZero();
         assertThat(g.freePageCount()).isEqualTo(16 * BLOCK - 2);
@@ -132,7 +142,7 @@ class LinuxHintDriverTest {
         SimGuest g = linux(false);
         g.hintCommand(ID);
         g.tick(1_000_000);
-        while (g.allocPages(0) >= 0) { } // the guest takes what is left
+        while (g.allocPages(0) >= 0) {} // the guest takes what is left
         long i = g.allocReclaiming(3);
         assertThat(i).isNotNegative();
         assertThat(g.heldPageCount()).isEqualTo(14 * BLOCK);
@@ -145,7 +155,7 @@ class LinuxHintDriverTest {
         for (boolean deflateOnOom : new boolean[] {false, true}) {
             SimGuest g = guest(new SimGuest.Kernel(HintDriver.LINUX, false, deflateOnOom), FEATURES);
             g.inflate(8 * BLOCK, true);
-            while (g.allocPages(0) >= 0) { }
+            while (g.allocPages(0) >= 0) {}
             long i = g.allocReclaiming(0);
             assertThat(i >= 0).as("deflate-on-oom=%s", deflateOnOom).isEqualTo(deflateOnOom);
             assertThat(g.oomDeflatedPages).isEqualTo(deflateOnOom ? SimGuest.OOM_DEFLATE_PAGES : 0);
@@ -156,9 +166,10 @@ class LinuxHintDriverTest {
 
     @Test
     void shouldPoisonWhatDeflateOnOomGivesBackUnderPoisoning() {
-        SimGuest g = guest(new SimGuest.Kernel(HintDriver.LINUX, false, true), new GuestFeatures(true, true, true, 0x5a));
+        SimGuest g =
+                guest(new SimGuest.Kernel(HintDriver.LINUX, false, true), new GuestFeatures(true, true, true, 0x5a));
         g.inflate(8 * BLOCK, true);
-        while (g.allocPages(0) >= 0) { }
+        while (g.allocPages(0) >= 0) {}
         long i = g.allocReclaiming(0);
         assertThat(i).isNotNegative();
         long free = 0;
@@ -173,8 +184,14 @@ class LinuxHintDriverTest {
     @Test
     void shouldKeepEveryInvariantWithTheAcknowledgedShrinkerUnderPressurePoisoningAndFailures() {
         String[] workloads = {"idle", "memhog", "compile", "balloon:50", "deflate-race"};
-        String[] guests = {",hint-driver=linux-acked", ",hint-driver=linux-acked,init-on-alloc=1", ",hint-driver=linux-acked,pressure=60%",
-                ",hint-driver=linux-acked,pressure=95%,deflate-on-oom=1,init-on-alloc=1", ",hint-driver=ideal,pressure=60%", ",pressure=0%"};
+        String[] guests = {
+            ",hint-driver=linux-acked",
+            ",hint-driver=linux-acked,init-on-alloc=1",
+            ",hint-driver=linux-acked,pressure=60%",
+            ",hint-driver=linux-acked,pressure=95%,deflate-on-oom=1,init-on-alloc=1",
+            ",hint-driver=ideal,pressure=60%",
+            ",pressure=0%"
+        };
         int runs = 0;
         for (String w : workloads) {
             for (String k : guests) {
@@ -183,10 +200,13 @@ class LinuxHintDriverTest {
                     // the engine's poison fill then sends it twice (invariant 3): the property suite's known issue 1
                     // (docs/findings.md, notes), which the suite tolerates where the run's events show it
                     if (poison != 0 && k.contains("pressure=") && !k.contains("pressure=0%")) continue;
-                    Scenario s = Scenario.sim(256 * M, w + k, "hint+balloon", 11 + runs).withGuest(poison, true, "pfn", Scenario.MIN_COMMAND_ID);
+                    Scenario s = Scenario.sim(256 * M, w + k, "hint+balloon", 11 + runs)
+                            .withGuest(poison, true, "pfn", Scenario.MIN_COMMAND_ID);
                     if (runs % 3 == 0) s = s.withFailAt("30%");
                     RunReport r = run(s);
-                    assertThat(r.verify().ok()).as("%s poison=%d: %s", w + k, poison, r.verify().violation()).isTrue();
+                    assertThat(r.verify().ok())
+                            .as("%s poison=%d: %s", w + k, poison, r.verify().violation())
+                            .isTrue();
                     assertThat(r.outcome()).isEqualTo("completed");
                     runs++;
                 }
@@ -208,7 +228,8 @@ class LinuxHintDriverTest {
         assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write)");
         assertThat(shipped.guest().shrunkPages).isPositive();
 
-        SimRun acked = new SimRun(Scenario.sim(256 * M, "idle,pressure=60%,hint-driver=linux-acked", "hint+balloon", 15));
+        SimRun acked =
+                new SimRun(Scenario.sim(256 * M, "idle,pressure=60%,hint-driver=linux-acked", "hint+balloon", 15));
         RunReport fixed = acked.run();
         assertThat(fixed.verify().ok()).as(fixed.verify().violation()).isTrue();
         assertThat(acked.guest().shrunkPages).isPositive();

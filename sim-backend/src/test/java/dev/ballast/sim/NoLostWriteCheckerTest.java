@@ -1,5 +1,10 @@
 package dev.ballast.sim;
 
+import static dev.ballast.sim.SimRuns.G;
+import static dev.ballast.sim.SimRuns.M;
+import static dev.ballast.sim.SimRuns.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
@@ -9,16 +14,12 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import org.junit.jupiter.api.Test;
 
-import static dev.ballast.sim.SimRuns.G;
-import static dev.ballast.sim.SimRuns.M;
-import static dev.ballast.sim.SimRuns.run;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** Invariant 1: the bugs that lose a write are caught, and the runs that risk one keep it. */
 class NoLostWriteCheckerTest {
     @Test
     void shouldNotSkipTheBalloonWhenTheGuestReusesPagesWithoutTellingTheHost() {
-        Scenario s = Scenario.sim(1 * G, "deflate-race,every=50ms", "balloon", 11).withGuest(0, false, "pfn", Scenario.MIN_COMMAND_ID);
+        Scenario s = Scenario.sim(1 * G, "deflate-race,every=50ms", "balloon", 11)
+                .withGuest(0, false, "pfn", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s);
         assertThat(r.balloon().skipActive()).isFalse();
         assertThat(r.pages().skippedBalloon()).isZero();
@@ -31,9 +32,13 @@ class NoLostWriteCheckerTest {
 
     @Test
     void shouldCatchABalloonSkipThatIgnoresMustTellHost() {
-        Scenario s = Scenario.sim(1 * G, "deflate-race,every=50ms", "balloon", 11).withGuest(0, false, "pfn", Scenario.MIN_COMMAND_ID);
+        Scenario s = Scenario.sim(1 * G, "deflate-race,every=50ms", "balloon", 11)
+                .withGuest(0, false, "pfn", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s, SimRun.Hooks.NONE.withPolicy(() -> new BalloonPolicy() {
-            @Override public boolean skipBalloon(PolicyContext ctx) { return true; }
+            @Override
+            public boolean skipBalloon(PolicyContext ctx) {
+                return true;
+            }
         }));
         assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write)");
     }
@@ -41,13 +46,15 @@ class NoLostWriteCheckerTest {
     /** The engine's view of a guest that forgets what a failed migration gives back. */
     static SourceGuest forgetfulOnFailure(SourceGuest g) {
         return new ForwardingSourceGuest(g) {
-            @Override public void restoreDirty(int block, long offset, long count) { }
+            @Override
+            public void restoreDirty(int block, long offset, long count) {}
         };
     }
 
     @Test
     void shouldCatchAFailedMigrationThatConsumesTheDirtyLog() {
-        Scenario s = Scenario.sim(1 * G, "random-write,rate=200MiB/s", "legacy", 21).withFailAt("1.01x");
+        Scenario s =
+                Scenario.sim(1 * G, "random-write,rate=200MiB/s", "legacy", 21).withFailAt("1.01x");
         assertThat(run(s).verify().ok()).isTrue();
         RunReport bad = run(s, SimRun.Hooks.NONE.withSource(NoLostWriteCheckerTest::forgetfulOnFailure));
         assertThat(bad.verify().violation()).startsWith("invariant 1 (no lost write)");
@@ -57,7 +64,10 @@ class NoLostWriteCheckerTest {
     void shouldCatchAStopAndCopyWithoutTheFinalSync() {
         Scenario s = Scenario.sim(512 * M, "random-write,rate=200MiB/s", "legacy", 2);
         RunReport bad = run(s, SimRun.Hooks.NONE.withSource(g -> new ForwardingSourceGuest(g) {
-            @Override public void syncDirtyLog(PageRanges dirty) { if (running()) super.syncDirtyLog(dirty); }
+            @Override
+            public void syncDirtyLog(PageRanges dirty) {
+                if (running()) super.syncDirtyLog(dirty);
+            }
         }));
         assertThat(bad.verify().violation()).startsWith("invariant 1 (no lost write)");
     }

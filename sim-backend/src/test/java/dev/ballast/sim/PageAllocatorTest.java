@@ -1,16 +1,16 @@
 package dev.ballast.sim;
 
-import dev.ballast.core.mem.RamLayout;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ballast.core.mem.RamLayout;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
 class PageAllocatorTest {
     /** Two blocks of 40 and 24 pages, the second at an odd PFN. */
-    private static final RamLayout LAYOUT = RamLayout.of(List.of(new RamLayout.Spec("a", 0, 40), new RamLayout.Spec("b", 1001, 24)));
+    private static final RamLayout LAYOUT =
+            RamLayout.of(List.of(new RamLayout.Spec("a", 0, 40), new RamLayout.Spec("b", 1001, 24)));
 
     @Test
     void shouldAllocateBlocksAlignedToTheirSizeWithinARamBlock() {
@@ -49,7 +49,9 @@ class PageAllocatorTest {
         assertThat(a.isFree(9)).isTrue();
         assertThat(a.isFree(10)).isFalse();
         assertThat(a.freePages()).isEqualTo(59);
-        assertThatThrownBy(() -> a.take(12, 4)).isInstanceOf(IllegalStateException.class).hasMessage("range is not free");
+        assertThatThrownBy(() -> a.take(12, 4))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("range is not free");
     }
 
     @Test
@@ -57,6 +59,8 @@ class PageAllocatorTest {
         PageAllocator a = new PageAllocator(LAYOUT);
         long i = a.alloc(2);
         a.free(i, 4);
-        assertThatThrownBy(() -> a.free(i, 4)).isInstanceOf(IllegalStateException.class).hasMessageStartingWith("double free of 4 pages");
+        assertThatThrownBy(() -> a.free(i, 4))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("double free of 4 pages");
     }
 }

@@ -1,14 +1,14 @@
 package dev.ballast.sim;
 
+import static dev.ballast.sim.SimRuns.M;
+import static dev.ballast.sim.SimRuns.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.policy.HintPolicy;
 import dev.ballast.core.policy.PolicyContext;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import org.junit.jupiter.api.Test;
-
-import static dev.ballast.sim.SimRuns.M;
-import static dev.ballast.sim.SimRuns.run;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Invariant 2: free pages skipped under poisoning read as poison on the destination. */
 class PoisonCheckerTest {

@@ -1,5 +1,7 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
@@ -12,12 +14,9 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** Postcopy on the simulator: the switch-over, the faulting guest, the single-send rule and fault liveness. */
 class PostcopyTest {
@@ -25,7 +24,8 @@ class PostcopyTest {
 
     /** A guest that dirties memory faster than a 10 Gbit/s link sends it: pre-copy alone would not converge. */
     private static Scenario busy(String policy) {
-        return Scenario.sim(256 * M, "random-write,rate=4GiB/s", policy, 3).withLimits(10_000_000_000L, 5_000_000L, 30, 0);
+        return Scenario.sim(256 * M, "random-write,rate=4GiB/s", policy, 3)
+                .withLimits(10_000_000_000L, 5_000_000L, 30, 0);
     }
 
     private static SimRun run(Scenario s, SimRun.Hooks hooks, EventSink events) {
@@ -37,8 +37,12 @@ class PostcopyTest {
     @Test
     void shouldResumeTheGuestOnTheDestinationAndFaultInWhatItLacks() {
         List<EventType> seen = new ArrayList<>();
-        SimRun r = new SimRun(busy("legacy").withPostcopy(Postcopy.parse("2")), busy("legacy").layout(), SimRun.Hooks.NONE,
-                (t, ns, a, b, c) -> seen.add(t), Backend.Progress.NONE);
+        SimRun r = new SimRun(
+                busy("legacy").withPostcopy(Postcopy.parse("2")),
+                busy("legacy").layout(),
+                SimRun.Hooks.NONE,
+                (t, ns, a, b, c) -> seen.add(t),
+                Backend.Progress.NONE);
         RunReport report = r.run();
         assertThat(report.outcome()).isEqualTo("completed");
         assertThat(report.verify().ok()).as(report.verify().violation()).isTrue();
@@ -52,22 +56,31 @@ class PostcopyTest {
         assertThat(p.faultLatencyMedianMs()).isPositive().isLessThanOrEqualTo(p.faultLatencyP99Ms());
         assertThat(p.lostProgressMs()).isPositive();
         assertThat(report.downtimeMs()).isEqualTo(p.switchOverMs()).isLessThan(report.totalTimeMs() / 10);
-        assertThat(seen).containsSubsequence(EventType.POSTCOPY_START, EventType.DISCARD, EventType.SWITCH_OVER,
-                EventType.FAULT, EventType.PAGE_REQUEST, EventType.FAULT_SERVED);
+        assertThat(seen)
+                .containsSubsequence(
+                        EventType.POSTCOPY_START,
+                        EventType.DISCARD,
+                        EventType.SWITCH_OVER,
+                        EventType.FAULT,
+                        EventType.PAGE_REQUEST,
+                        EventType.FAULT_SERVED);
     }
 
     @Test
     void shouldSendEveryPageOnceAfterTheSwitchOver() {
-        // A link that sends one page a second time once postcopy has begun: the destination refuses it, as UFFDIO_COPY does.
+        // A link that sends one page a second time once postcopy has begun: the destination refuses it, as UFFDIO_COPY
+        // does.
         Scenario s = busy("legacy").withPostcopy(Postcopy.parse("2"));
         boolean[] switched = {false, false};
         SimRun.Hooks twice = SimRun.Hooks.NONE.withLink(l -> new Forwarding(l) {
-            @Override public void switchOver() throws LinkException {
+            @Override
+            public void switchOver() throws LinkException {
                 super.switchOver();
                 switched[0] = true;
             }
 
-            @Override public void sendPages(int block, long offset, long count) throws LinkException {
+            @Override
+            public void sendPages(int block, long offset, long count) throws LinkException {
                 super.sendPages(block, offset, count);
                 if (switched[0] && !switched[1]) {
                     switched[1] = true;
@@ -84,7 +97,8 @@ class PostcopyTest {
     void shouldFindAStalePageTheSwitchOverDidNotDiscard() {
         Scenario s = busy("legacy").withPostcopy(Postcopy.parse("2"));
         SimRun.Hooks forgets = SimRun.Hooks.NONE.withLink(l -> new Forwarding(l) {
-            @Override public void discard(int block, long offset, long count) { }
+            @Override
+            public void discard(int block, long offset, long count) {}
         });
         SimRun r = run(s, forgets, EventSink.NONE);
         assertThat(r.violations().any()).isTrue();
@@ -93,35 +107,50 @@ class PostcopyTest {
 
     @Test
     void shouldNotServeAFaultOnAPageAHintSkippedWhenHintsRunWithPostcopy() {
-        // QEMU's rule, lifted: the guest reuses pages it hinted free on the destination; the source holds them as not to send.
-        // (a case the property suite found: a 16 MiB guest building, a hint driver of 16-page blocks, a 200 Mbit/s link;
+        // QEMU's rule, lifted: the guest reuses pages it hinted free on the destination; the source holds them as not
+        // to send.
+        // (a case the property suite found: a 16 MiB guest building, a hint driver of 16-page blocks, a 200 Mbit/s
+        // link;
         // seed 8 then, 15 since the switch-over counts the final sync and the driver is Linux's: the timing moved)
         Scenario hinted = Scenario.sim(16 * M, "compile,used=1%,ws=15%,churn=10MiB/s,rate=10MiB/s", "hint", 15)
                 .withLimits(200_000_000L, 1_000_000L, 3, 0);
         SimOptions driver = SimOptions.DEFAULTS.withHintDriver(4, 1e6);
         Scenario allowedCase = hinted.withPostcopy(Postcopy.parse("2").withHints(true));
-        SimRun allowed = new SimRun(allowedCase, allowedCase.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE, driver);
+        SimRun allowed = new SimRun(
+                allowedCase, allowedCase.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE, driver);
         RunReport r = allowed.run();
-        assertThat(allowed.violations().firstInvariant()).as(allowed.violations().first()).isEqualTo(Invariant.FAULTS_SERVED);
+        assertThat(allowed.violations().firstInvariant())
+                .as(allowed.violations().first())
+                .isEqualTo(Invariant.FAULTS_SERVED);
         assertThat(r.postcopy().unservedRequests()).isPositive();
         Scenario refusedCase = hinted.withPostcopy(Postcopy.parse("2"));
-        SimRun refused = new SimRun(refusedCase, refusedCase.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE, driver);
-        assertThat(refused.run().hints().requests()).as("QEMU's rule: no hinting with postcopy").isZero();
+        SimRun refused = new SimRun(
+                refusedCase, refusedCase.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE, driver);
+        assertThat(refused.run().hints().requests())
+                .as("QEMU's rule: no hinting with postcopy")
+                .isZero();
         assertThat(refused.violations().any()).as(refused.violations().first()).isFalse();
     }
 
     @Test
     void shouldCarryTheBalloonBitmapAtTheSwitchOverUnderBalloonSkip() {
-        Scenario s = Scenario.sim(256 * M, "deflate-race:25,rate=1GiB/s", "balloon", 4).withLimits(10_000_000_000L, 2_000_000L, 30, 0)
+        Scenario s = Scenario.sim(256 * M, "deflate-race:25,rate=1GiB/s", "balloon", 4)
+                .withLimits(10_000_000_000L, 2_000_000L, 30, 0)
                 .withPostcopy(Postcopy.parse("1"));
         List<long[]> bitmaps = new ArrayList<>();
-        SimRun r = run(s, SimRun.Hooks.NONE, (t, ns, a, b, c) -> { if (t == EventType.BALLOON_BITMAP) bitmaps.add(new long[] {a, b}); });
+        SimRun r = run(s, SimRun.Hooks.NONE, (t, ns, a, b, c) -> {
+            if (t == EventType.BALLOON_BITMAP) bitmaps.add(new long[] {a, b});
+        });
         assertThat(r.violations().any()).as(r.violations().first()).isFalse();
         assertThat(bitmaps).hasSize(1);
-        assertThat(bitmaps.getFirst()[1]).as("bytes: one bit a page and a header").isEqualTo(s.layout().totalPages() / 8 + 8);
+        assertThat(bitmaps.getFirst()[1])
+                .as("bytes: one bit a page and a header")
+                .isEqualTo(s.layout().totalPages() / 8 + 8);
         // balloon-zero sends every ballooned page as a zero page instead: no bitmap
         bitmaps.clear();
-        SimRun z = run(s.withPolicy("balloon-zero"), SimRun.Hooks.NONE, (t, ns, a, b, c) -> { if (t == EventType.BALLOON_BITMAP) bitmaps.add(new long[] {a, b}); });
+        SimRun z = run(s.withPolicy("balloon-zero"), SimRun.Hooks.NONE, (t, ns, a, b, c) -> {
+            if (t == EventType.BALLOON_BITMAP) bitmaps.add(new long[] {a, b});
+        });
         assertThat(z.violations().any()).as(z.violations().first()).isFalse();
         assertThat(bitmaps).isEmpty();
     }
@@ -136,25 +165,72 @@ class PostcopyTest {
         assertThat(report.attempts()).hasSize(1);
         assertThat(report.postcopy().recoveries()).isEqualTo(1);
         assertThat(r.violations().any()).as(r.violations().first()).isFalse();
-        assertThat(seen).containsSubsequence(EventType.SWITCH_OVER, EventType.LINK_FAILED, EventType.POSTCOPY_RECOVER, EventType.END);
+        assertThat(seen)
+                .containsSubsequence(
+                        EventType.SWITCH_OVER, EventType.LINK_FAILED, EventType.POSTCOPY_RECOVER, EventType.END);
     }
 
     /** A link that hands every call on. */
     private static class Forwarding implements PageLink {
         private final PageLink l;
 
-        Forwarding(PageLink l) { this.l = l; }
+        Forwarding(PageLink l) {
+            this.l = l;
+        }
 
-        @Override public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException { l.open(layout, poisonByte, missing); }
-        @Override public void sendPages(int block, long offset, long count) throws LinkException { l.sendPages(block, offset, count); }
-        @Override public void sendFill(int block, long offset, long count, int fillByte) throws LinkException { l.sendFill(block, offset, count, fillByte); }
-        @Override public void sendBalloon(int block, long offset, long count, boolean b) throws LinkException { l.sendBalloon(block, offset, count, b); }
-        @Override public void endIteration(int iteration) throws LinkException { l.endIteration(iteration); }
-        @Override public void complete() throws LinkException { l.complete(); }
-        @Override public void discard(int block, long offset, long count) throws LinkException { l.discard(block, offset, count); }
-        @Override public long sendBalloonBitmap(PageBitmap balloon) throws LinkException { return l.sendBalloonBitmap(balloon); }
-        @Override public void switchOver() throws LinkException { l.switchOver(); }
-        @Override public void pollRequests(PageRanges requests) throws LinkException { l.pollRequests(requests); }
-        @Override public void recover(PageRanges missing) throws LinkException { l.recover(missing); }
+        @Override
+        public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
+            l.open(layout, poisonByte, missing);
+        }
+
+        @Override
+        public void sendPages(int block, long offset, long count) throws LinkException {
+            l.sendPages(block, offset, count);
+        }
+
+        @Override
+        public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
+            l.sendFill(block, offset, count, fillByte);
+        }
+
+        @Override
+        public void sendBalloon(int block, long offset, long count, boolean b) throws LinkException {
+            l.sendBalloon(block, offset, count, b);
+        }
+
+        @Override
+        public void endIteration(int iteration) throws LinkException {
+            l.endIteration(iteration);
+        }
+
+        @Override
+        public void complete() throws LinkException {
+            l.complete();
+        }
+
+        @Override
+        public void discard(int block, long offset, long count) throws LinkException {
+            l.discard(block, offset, count);
+        }
+
+        @Override
+        public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
+            return l.sendBalloonBitmap(balloon);
+        }
+
+        @Override
+        public void switchOver() throws LinkException {
+            l.switchOver();
+        }
+
+        @Override
+        public void pollRequests(PageRanges requests) throws LinkException {
+            l.pollRequests(requests);
+        }
+
+        @Override
+        public void recover(PageRanges missing) throws LinkException {
+            l.recover(missing);
+        }
     }
 }

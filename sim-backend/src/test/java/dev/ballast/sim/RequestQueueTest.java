@@ -1,12 +1,11 @@
 package dev.ballast.sim;
 
-import dev.ballast.core.event.EventType;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.core.event.EventType;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class RequestQueueTest {
     private final List<String> seen = new ArrayList<>();

@@ -11,7 +11,6 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -53,24 +52,33 @@ class RunFoldCrossCheckTest {
         Folding folding = new Folding(s, layout);
         List<MigrationEngine> engines = new ArrayList<>();
         RunReport report = new SimRun(s, layout, hooks.withEngine(engines::add), folding, Backend.Progress.NONE).run();
-        String what = s.workload() + " " + s.policy() + " fail-at " + s.failAt() + " chain " + s.chain() + " poison " + s.poisonByte();
+        String what = s.workload() + " " + s.policy() + " fail-at " + s.failAt() + " chain " + s.chain() + " poison "
+                + s.poisonByte();
         assertThat(folding.atEnd).as(what).hasSameSizeAs(engines);
         for (int i = 0; i < engines.size(); i++) {
             EngineStats e = engines.get(i).stats();
             EngineStats f = folding.atEnd.get(i);
-            assertThat(f).as("%s: migration %d", what, i + 1).usingRecursiveComparison()
-                    .ignoringFields("failureMessage", "lastBandwidthBytesPerSec").isEqualTo(e);
+            assertThat(f)
+                    .as("%s: migration %d", what, i + 1)
+                    .usingRecursiveComparison()
+                    .ignoringFields("failureMessage", "lastBandwidthBytesPerSec")
+                    .isEqualTo(e);
             assertThat(f.lastBandwidthBytesPerSec()).isEqualTo((double) (long) e.lastBandwidthBytesPerSec());
-            assertThat(folding.postcopyAtEnd.get(i)).as("%s: migration %d, postcopy", what, i + 1)
+            assertThat(folding.postcopyAtEnd.get(i))
+                    .as("%s: migration %d, postcopy", what, i + 1)
                     .isEqualTo(engines.get(i).postcopyStats());
         }
         EngineStats sum = folding.fold.runStats();
         assertThat(sum.transferredBytes()).as(what).isEqualTo(report.transferredBytes());
-        assertThat(new RunReport.Pages(sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()))
-                .as(what).isEqualTo(report.pages());
+        assertThat(new RunReport.Pages(
+                        sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()))
+                .as(what)
+                .isEqualTo(report.pages());
         assertThat(sum.iterations()).as(what).isEqualTo(report.iterations());
-        assertThat(new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()))
-                .as(what).isEqualTo(report.hints());
+        assertThat(new RunReport.Hints(
+                        sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()))
+                .as(what)
+                .isEqualTo(report.hints());
         assertThat(sum.balloonInflated()).as(what).isEqualTo(report.balloon().inflatedPages());
         assertThat(sum.balloonDeflated()).as(what).isEqualTo(report.balloon().deflatedPages());
         assertThat(sum.balloonRejected()).as(what).isEqualTo(report.balloon().rejected());
@@ -88,7 +96,9 @@ class RunFoldCrossCheckTest {
         for (String p : POLICIES) {
             check(Scenario.sim(128 * M, "compile", p, 5).withFailAt("40%").withChain(3));
             check(Scenario.sim(128 * M, "balloon:25", p, 6).withGuest(0xAA, false, "bitmap", 0xFFFF_FFF0L));
-            check(Scenario.sim(128 * M, "deflate-race", p, 7).withFailAt("random").withGuest(0x5A, true, "pfn", 0x8000_0000L));
+            check(Scenario.sim(128 * M, "deflate-race", p, 7)
+                    .withFailAt("random")
+                    .withGuest(0x5A, true, "pfn", 0x8000_0000L));
         }
     }
 
@@ -96,34 +106,36 @@ class RunFoldCrossCheckTest {
     void shouldCountWhatTheEngineCountsInPostcopyWithFailuresAndChains() {
         dev.ballast.core.engine.Postcopy after2 = dev.ballast.core.engine.Postcopy.parse("2");
         for (String p : POLICIES) {
-            Scenario busy = Scenario.sim(128 * M, "random-write,rate=2GiB/s", p, 8).withLimits(10_000_000_000L, 5_000_000L, 30, 0);
+            Scenario busy = Scenario.sim(128 * M, "random-write,rate=2GiB/s", p, 8)
+                    .withLimits(10_000_000_000L, 5_000_000L, 30, 0);
             check(busy.withPostcopy(after2));
-            check(busy.withPostcopy(dev.ballast.core.engine.Postcopy.parse("auto")).withChain(2));
+            check(busy.withPostcopy(dev.ballast.core.engine.Postcopy.parse("auto"))
+                    .withChain(2));
             check(busy.withPostcopy(after2).withFailAt("1.3x"));
-            check(Scenario.sim(128 * M, "deflate-race:25,rate=1GiB/s", p, 9).withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+            check(Scenario.sim(128 * M, "deflate-race:25,rate=1GiB/s", p, 9)
+                    .withLimits(10_000_000_000L, 5_000_000L, 30, 0)
                     .withPostcopy(after2.withHints(true)));
         }
     }
 
     @Test
     void shouldCountRejectedRequestsAsTheEngineDoes() {
-        SimRun.Hooks badGuest = SimRun.Hooks.NONE.withGuest(setup ->
-                new SimGuest(setup) {
-                    @Override
-                    public void hintCommand(long id) {
-                        super.hintCommand(id);
-                        if (id >= 0x8000_0000L) {
-                            injectRequest(EventType.HINT, id, (3L << 30) / 4096, 100);
-                            injectRequest(EventType.HINT, id, 1L << 40, 100);
-                            injectRequest(EventType.HINT, id - 1, 0, 1000);
-                            injectRequest(EventType.HINT, id, 0, -5);
-                            injectRequest(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, (5L << 30) / 4096, 1);
-                            injectRequest(EventType.BALLOON_DEFLATE, EventType.Balloon.BITMAP, 16, 1L << 40);
-                            injectRequest(EventType.REJECT, 3, 0, 0);
-                            injectRequest(EventType.HINT, id, 4096, 64);
-                        }
-                    }
-                });
+        SimRun.Hooks badGuest = SimRun.Hooks.NONE.withGuest(setup -> new SimGuest(setup) {
+            @Override
+            public void hintCommand(long id) {
+                super.hintCommand(id);
+                if (id >= 0x8000_0000L) {
+                    injectRequest(EventType.HINT, id, (3L << 30) / 4096, 100);
+                    injectRequest(EventType.HINT, id, 1L << 40, 100);
+                    injectRequest(EventType.HINT, id - 1, 0, 1000);
+                    injectRequest(EventType.HINT, id, 0, -5);
+                    injectRequest(EventType.BALLOON_INFLATE, EventType.Balloon.PFNS, (5L << 30) / 4096, 1);
+                    injectRequest(EventType.BALLOON_DEFLATE, EventType.Balloon.BITMAP, 16, 1L << 40);
+                    injectRequest(EventType.REJECT, 3, 0, 0);
+                    injectRequest(EventType.HINT, id, 4096, 64);
+                }
+            }
+        });
         for (String p : POLICIES) check(Scenario.sim(4L << 30, "idle", p, 17), badGuest);
     }
 }

@@ -1,18 +1,17 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
-import org.junit.jupiter.api.Test;
-
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class SimBackendTest {
     final SimBackend sim = new SimBackend();
@@ -24,7 +23,10 @@ class SimBackendTest {
         assertThat(b.name()).isEqualTo("sim");
         long[] events = {0};
         List<String> phases = new ArrayList<>();
-        RunReport r = b.run(Scenario.sim(8L << 30, "idle", "legacy", 1), BackendOptions.DEFAULTS, (type, t, a, bb, c) -> events[0]++,
+        RunReport r = b.run(
+                Scenario.sim(8L << 30, "idle", "legacy", 1),
+                BackendOptions.DEFAULTS,
+                (type, t, a, bb, c) -> events[0]++,
                 (phase, iteration, passProgress, bytes) -> phases.add(phase));
         assertThat(r.backend()).isEqualTo("sim");
         assertThat(r.outcome()).isEqualTo("completed");
@@ -43,19 +45,23 @@ class SimBackendTest {
 
     @Test
     void shouldRefuseWhatItsDestinationCannotDo() {
-        assertThatThrownBy(() -> sim.check(s, new BackendOptions(true, null))).isInstanceOf(SettingException.class)
+        assertThatThrownBy(() -> sim.check(s, new BackendOptions(true, null)))
+                .isInstanceOf(SettingException.class)
                 .hasMessage("prealloc: needs --backend kvm (the simulator's destination allocates nothing)");
         var remote = new BackendOptions.Destination(new InetSocketAddress("127.0.0.1", 9), null, 0);
-        assertThatThrownBy(() -> sim.check(s, new BackendOptions(false, remote))).isInstanceOf(SettingException.class)
+        assertThatThrownBy(() -> sim.check(s, new BackendOptions(false, remote)))
+                .isInstanceOf(SettingException.class)
                 .hasMessageStartingWith("dest: needs --backend kvm");
     }
 
     @Test
     void shouldRefuseAGuestOver2TAndAnUnknownPolicyBeforeRunning() {
         assertThatThrownBy(() -> sim.check(Scenario.sim(4L << 40, "idle", "hint", 1), BackendOptions.DEFAULTS))
-                .isInstanceOfSatisfying(SettingException.class, e -> assertThat(e.name()).isEqualTo("mem"))
+                .isInstanceOfSatisfying(
+                        SettingException.class, e -> assertThat(e.name()).isEqualTo("mem"))
                 .hasMessageEndingWith("the simulator holds at most 2T");
         assertThatThrownBy(() -> sim.check(s.withPolicy("teleport"), BackendOptions.DEFAULTS))
-                .isInstanceOfSatisfying(SettingException.class, e -> assertThat(e.name()).isEqualTo("policy"));
+                .isInstanceOfSatisfying(
+                        SettingException.class, e -> assertThat(e.name()).isEqualTo("policy"));
     }
 }

@@ -1,9 +1,9 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.mem.RamLayout;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class SimDestinationTest {
     @Test

@@ -1,16 +1,15 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.event.FailureCause;
 import dev.ballast.core.mem.RamLayout;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class SimLinkTest {
     private static final RamLayout LAYOUT = RamLayout.pcLike(1L << 20); // 256 pages
@@ -39,10 +38,14 @@ class SimLinkTest {
     void shouldFailOnceTheGivenPagesWereSentAndStayDown() throws LinkException {
         SimLink l = link(10, -1);
         l.sendPages(0, 0, 10);
-        assertThatThrownBy(() -> l.sendPages(0, 10, 1)).isInstanceOfSatisfying(LinkException.class,
-                e -> assertThat(e.failureCause()).isEqualTo(FailureCause.INJECTED)).hasMessage("link failure injected after 10 pages");
-        assertThatThrownBy(l::complete).isInstanceOfSatisfying(LinkException.class,
-                e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PEER_CLOSED)).hasMessage("the link is down");
+        assertThatThrownBy(() -> l.sendPages(0, 10, 1))
+                .isInstanceOfSatisfying(
+                        LinkException.class, e -> assertThat(e.failureCause()).isEqualTo(FailureCause.INJECTED))
+                .hasMessage("link failure injected after 10 pages");
+        assertThatThrownBy(l::complete)
+                .isInstanceOfSatisfying(
+                        LinkException.class, e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PEER_CLOSED))
+                .hasMessage("the link is down");
     }
 
     @Test
@@ -56,8 +59,9 @@ class SimLinkTest {
     @Test
     void shouldRefuseADestinationWhoseLayoutDiffers() {
         RamLayout other = RamLayout.pcLike(2L << 20);
-        assertThatThrownBy(() -> link(-1, -1).open(other, 0, (b, o, c) -> { }))
-                .isInstanceOfSatisfying(LinkException.class, e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL))
+        assertThatThrownBy(() -> link(-1, -1).open(other, 0, (b, o, c) -> {}))
+                .isInstanceOfSatisfying(
+                        LinkException.class, e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL))
                 .hasMessageStartingWith("the destination's RAM layout differs");
     }
 
@@ -66,6 +70,7 @@ class SimLinkTest {
         SimLink l = link(-1, -1);
         l.sendPages(0, 20, 2);
         l.sendPages(0, 21, 1);
-        assertThat(guest.checkers.violations().first()).startsWith("invariant 3 (no needless resend): page ram-low+0x15");
+        assertThat(guest.checkers.violations().first())
+                .startsWith("invariant 3 (no needless resend): page ram-low+0x15");
     }
 }

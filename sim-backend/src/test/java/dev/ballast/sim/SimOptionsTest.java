@@ -1,10 +1,10 @@
 package dev.ballast.sim;
 
-import dev.ballast.core.run.DriverOptions;
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ballast.core.run.DriverOptions;
+import org.junit.jupiter.api.Test;
 
 class SimOptionsTest {
     @Test
@@ -20,13 +20,17 @@ class SimOptionsTest {
     @Test
     void shouldChangeOnlyTheHintDriver() {
         SimOptions slow = SimOptions.DEFAULTS.withHintDriver(6, 2_000);
-        assertThat(slow).isEqualTo(new SimOptions(DriverOptions.DEFAULTS, 1_000_000L, 50_000_000L, 1_000L, 6, 2_000, 1_500_000L));
+        assertThat(slow)
+                .isEqualTo(
+                        new SimOptions(DriverOptions.DEFAULTS, 1_000_000L, 50_000_000L, 1_000L, 6, 2_000, 1_500_000L));
     }
 
     @Test
     void shouldRefuseKnobsThatCannotBe() {
-        assertThatThrownBy(() -> SimOptions.DEFAULTS.withHintDriver(19, 1)).hasMessage("hintOrder=19 must be in [0, 18]");
-        assertThatThrownBy(() -> SimOptions.DEFAULTS.withHintDriver(4, 0)).hasMessage("hintBlocksPerSec=0.0 must be > 0");
+        assertThatThrownBy(() -> SimOptions.DEFAULTS.withHintDriver(19, 1))
+                .hasMessage("hintOrder=19 must be in [0, 18]");
+        assertThatThrownBy(() -> SimOptions.DEFAULTS.withHintDriver(4, 0))
+                .hasMessage("hintBlocksPerSec=0.0 must be > 0");
         assertThatThrownBy(() -> DriverOptions.DEFAULTS.withMaxAttempts(0)).hasMessage("maxAttempts=0 must be >= 1");
     }
 }

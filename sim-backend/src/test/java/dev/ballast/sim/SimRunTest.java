@@ -1,5 +1,12 @@
 package dev.ballast.sim;
 
+import static dev.ballast.sim.SimRuns.G;
+import static dev.ballast.sim.SimRuns.M;
+import static dev.ballast.sim.SimRuns.POLICIES;
+import static dev.ballast.sim.SimRuns.WORKLOADS;
+import static dev.ballast.sim.SimRuns.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
@@ -9,13 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import static dev.ballast.sim.SimRuns.G;
-import static dev.ballast.sim.SimRuns.M;
-import static dev.ballast.sim.SimRuns.POLICIES;
-import static dev.ballast.sim.SimRuns.WORKLOADS;
-import static dev.ballast.sim.SimRuns.run;
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** The simulated run as a whole: every policy on every workload, determinism, retries, chains, the seeds' effects. */
 class SimRunTest {
     @Test
@@ -24,11 +24,14 @@ class SimRunTest {
             for (String p : POLICIES) {
                 RunReport r = run(Scenario.sim(256 * M, w, p, 7));
                 assertThat(r.outcome()).as("%s %s", w, p).isEqualTo("completed");
-                assertThat(r.verify().ok()).as("%s %s: %s", w, p, r.verify().violation()).isTrue();
+                assertThat(r.verify().ok())
+                        .as("%s %s: %s", w, p, r.verify().violation())
+                        .isTrue();
                 assertThat(r.verify().checkedPages()).isPositive();
                 RunReport.Pages pg = r.pages();
                 // every page of the guest is accounted for by the first pass at least
-                assertThat(pg.normal() + pg.zero() + pg.skippedBalloon() + pg.skippedFree()).isGreaterThanOrEqualTo(256 * M / 4096);
+                assertThat(pg.normal() + pg.zero() + pg.skippedBalloon() + pg.skippedFree())
+                        .isGreaterThanOrEqualTo(256 * M / 4096);
             }
         }
     }
@@ -39,9 +42,12 @@ class SimRunTest {
         Digest a = new Digest();
         Digest b = new Digest();
         Digest c = new Digest();
-        RunReport ra = new SimRun(s, RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, a, Backend.Progress.NONE).run();
-        RunReport rb = new SimRun(s, RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, b, Backend.Progress.NONE).run();
-        new SimRun(s.withSeed(43), RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, c, Backend.Progress.NONE).run();
+        RunReport ra =
+                new SimRun(s, RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, a, Backend.Progress.NONE).run();
+        RunReport rb =
+                new SimRun(s, RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, b, Backend.Progress.NONE).run();
+        new SimRun(s.withSeed(43), RamLayout.pcLike(s.guestMemBytes()), SimRun.Hooks.NONE, c, Backend.Progress.NONE)
+                .run();
         assertThat(a.n).isGreaterThan(100);
         assertThat(a.h).isEqualTo(b.h);
         assertThat(a.n).isEqualTo(b.n);
@@ -53,7 +59,8 @@ class SimRunTest {
     @ParameterizedTest
     @CsvSource({"40%,legacy", "250ms,hint", "random,hint+balloon", "5%,bitmap", "90%,balloon"})
     void shouldRetryAfterALinkFailureAndStillVerify(String failAt, String policy) {
-        RunReport r = run(Scenario.sim(1 * G, "random-write,rate=50MiB/s", policy, 3).withFailAt(failAt));
+        RunReport r =
+                run(Scenario.sim(1 * G, "random-write,rate=50MiB/s", policy, 3).withFailAt(failAt));
         assertThat(r.attempts()).hasSizeGreaterThanOrEqualTo(2);
         assertThat(r.attempts().getFirst().outcome()).isEqualTo("failed");
         assertThat(r.attempts().getLast().outcome()).isEqualTo("completed");
@@ -74,14 +81,19 @@ class SimRunTest {
     void shouldChainMigrationsEachDestinationTheNextSource() {
         RunReport r = run(Scenario.sim(512 * M, "compile", "hint+balloon", 5).withChain(3));
         assertThat(r.hops()).hasSize(3);
-        assertThat(r.hops()).allSatisfy(h -> assertThat(h.verify().ok()).as(h.verify().violation()).isTrue());
+        assertThat(r.hops())
+                .allSatisfy(h ->
+                        assertThat(h.verify().ok()).as(h.verify().violation()).isTrue());
         assertThat(r.verify().ok()).isTrue();
-        assertThat(r.transferredBytes()).isEqualTo(r.hops().stream().mapToLong(RunReport::transferredBytes).sum());
+        assertThat(r.transferredBytes())
+                .isEqualTo(
+                        r.hops().stream().mapToLong(RunReport::transferredBytes).sum());
     }
 
     @Test
     void shouldChainThroughAFailure() {
-        RunReport r = run(Scenario.sim(512 * M, "random-write", "hint", 5).withChain(2).withFailAt("30%"));
+        RunReport r = run(
+                Scenario.sim(512 * M, "random-write", "hint", 5).withChain(2).withFailAt("30%"));
         assertThat(r.hops()).hasSize(2);
         assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
     }

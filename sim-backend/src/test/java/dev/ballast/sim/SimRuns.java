@@ -11,7 +11,7 @@ import dev.ballast.core.run.Scenario;
 
 /** What the simulator's tests share: sizes, the built-in policies and workloads, and a run with or without hooks. */
 final class SimRuns {
-    private SimRuns() { }
+    private SimRuns() {}
 
     static final long M = 1L << 20;
     static final long G = 1L << 30;
@@ -36,7 +36,8 @@ final class SimRuns {
     /** A guest of its own, outside any run, with the default knobs and fresh checkers (for tests of one part). */
     static SimGuest guest(RamLayout layout, GuestFeatures features) {
         SimCosts costs = new SimCosts(CostProfile.defaults(), 0);
-        return new SimGuest(new SimGuest.Setup(layout, features, false, costs, new SimCheckers(layout, features.poisonByte()), SimOptions.DEFAULTS));
+        return new SimGuest(new SimGuest.Setup(
+                layout, features, false, costs, new SimCheckers(layout, features.poisonByte()), SimOptions.DEFAULTS));
     }
 
     static RunReport run(Scenario s) {

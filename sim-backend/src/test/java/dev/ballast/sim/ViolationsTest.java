@@ -1,9 +1,9 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.invariant.Invariant;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 class ViolationsTest {
     @Test
@@ -18,7 +18,8 @@ class ViolationsTest {
         assertThat(v.count()).isEqualTo(100);
         assertThat(v.first()).isEqualTo("invariant 3 (no needless resend): page a");
         assertThat(v.firstInvariant()).isEqualTo(Invariant.NO_NEEDLESS_RESEND);
-        assertThat(v.all()).hasSize(Violations.KEPT).startsWith("invariant 3 (no needless resend): page a",
-                "invariant 1 (no lost write): page 0");
+        assertThat(v.all())
+                .hasSize(Violations.KEPT)
+                .startsWith("invariant 3 (no needless resend): page a", "invariant 1 (no lost write): page 0");
     }
 }

@@ -1,14 +1,13 @@
 package dev.ballast.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.WorkloadSpec;
-import org.junit.jupiter.api.Test;
-
 import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class WorkloadTest {
     private static final RamLayout LAYOUT = RamLayout.pcLike(64L << 20); // 16384 pages
@@ -39,14 +38,17 @@ class WorkloadTest {
     @Test
     void shouldWriteAtTheGivenRate() {
         long[] writes = {0};
-        SimGuest counting = new SimGuest(new SimGuest.Setup(LAYOUT, guest.features, false, guest.costs, guest.checkers, SimOptions.DEFAULTS)) {
-            @Override
-            public void write(long index) {
-                writes[0]++;
-                super.write(index);
-            }
-        };
-        Workload w = Workload.create(WorkloadSpec.parse("random-write,used=50%,rate=40MiB/s"), counting, new SplittableRandom(1));
+        SimGuest counting =
+                new SimGuest(new SimGuest.Setup(
+                        LAYOUT, guest.features, false, guest.costs, guest.checkers, SimOptions.DEFAULTS)) {
+                    @Override
+                    public void write(long index) {
+                        writes[0]++;
+                        super.write(index);
+                    }
+                };
+        Workload w = Workload.create(
+                WorkloadSpec.parse("random-write,used=50%,rate=40MiB/s"), counting, new SplittableRandom(1));
         w.boot();
         writes[0] = 0; // the device rings' first entries, and the boot's own writes
         w.tick(100_000_000L); // 100 ms at 40 MiB/s: 1024 pages
@@ -57,8 +59,10 @@ class WorkloadTest {
 
     @Test
     void shouldNameTheParameterThatIsWrong() {
-        assertThatThrownBy(() -> boot("random-write,used=150%")).hasMessage("workload random-write: used=150%: expected a percentage (25%) or a size (512M)");
-        assertThatThrownBy(() -> boot("idle,rate=fast")).hasMessage("workload idle: rate=fast: expected a rate such as 100MiB/s");
+        assertThatThrownBy(() -> boot("random-write,used=150%"))
+                .hasMessage("workload random-write: used=150%: expected a percentage (25%) or a size (512M)");
+        assertThatThrownBy(() -> boot("idle,rate=fast"))
+                .hasMessage("workload idle: rate=fast: expected a rate such as 100MiB/s");
         assertThatThrownBy(() -> boot("balloon:0")).hasMessageContaining("must be a percentage in (0, 100]");
     }
 }

@@ -5,7 +5,6 @@ import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -103,7 +102,8 @@ final class Accounting implements EventSink {
                     long n = lost.count();
                     if (n > 0) {
                         long first = lost.nextSetBit(0);
-                        problems.add("engine " + engines + ": " + n + " pages the destination lacked were neither sent nor skipped in the first pass, the first "
+                        problems.add("engine " + engines + ": " + n
+                                + " pages the destination lacked were neither sent nor skipped in the first pass, the first "
                                 + layout.describeIndex(first));
                     }
                 }
@@ -112,17 +112,19 @@ final class Accounting implements EventSink {
                 bytesReported += b;
                 bytesFromPages += engineBytesFromPages;
                 if (b != engineBytesFromPages) {
-                    problems.add("engine " + engines + " reported " + b + " bytes sent, its pages and records come to " + engineBytesFromPages);
+                    problems.add("engine " + engines + " reported " + b + " bytes sent, its pages and records come to "
+                            + engineBytesFromPages);
                 }
             }
-            default -> { }
+            default -> {}
         }
     }
 
     private void sent(long block, long offset, long n) {
         long g = index(block, offset);
         long again = sentThisPass.nextSetBit(g, g + n);
-        if (again < g + n) problems.add("engine " + engines + " sent " + layout.describeIndex(again) + " twice in pass " + pass);
+        if (again < g + n)
+            problems.add("engine " + engines + " sent " + layout.describeIndex(again) + " twice in pass " + pass);
         sentThisPass.setRange(g, g + n);
         if (pass == 1) accounted.setRange(g, g + n);
     }

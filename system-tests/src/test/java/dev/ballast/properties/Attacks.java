@@ -3,7 +3,6 @@ package dev.ballast.properties;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.HostileStreams;
 import dev.ballast.core.wire.WireFormat;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -19,18 +18,36 @@ import java.util.List;
  * their way.
  */
 final class Attacks {
-    private Attacks() { }
+    private Attacks() {}
 
-    static final int RANDOM = 0, OFFSET_PAST_END = 1, COUNT_PAST_END = 2, HUGE_COUNT = 3, NEGATIVE_OFFSET = 4, OVERLAP = 5,
-            BACKWARDS = 6, UNKNOWN_BLOCK = 7, CUT_IN_RANGES = 8, HUGE_RANGE_COUNT = 9;
-    static final String[] NAMES = {"random mutations", "balloon range starting past its block", "balloon range running past its block",
-        "balloon count that overflows", "negative balloon offset", "overlapping balloon ranges", "balloon ranges backwards",
-        "unknown block id", "BALLOON record cut inside its ranges", "huge balloon range count"};
+    static final int RANDOM = 0,
+            OFFSET_PAST_END = 1,
+            COUNT_PAST_END = 2,
+            HUGE_COUNT = 3,
+            NEGATIVE_OFFSET = 4,
+            OVERLAP = 5,
+            BACKWARDS = 6,
+            UNKNOWN_BLOCK = 7,
+            CUT_IN_RANGES = 8,
+            HUGE_RANGE_COUNT = 9;
+    static final String[] NAMES = {
+        "random mutations",
+        "balloon range starting past its block",
+        "balloon range running past its block",
+        "balloon count that overflows",
+        "negative balloon offset",
+        "overlapping balloon ranges",
+        "balloon ranges backwards",
+        "unknown block id",
+        "BALLOON record cut inside its ranges",
+        "huge balloon range count"
+    };
 
     /** The hostile stream, or the valid one unchanged when the attack finds nothing to attack. */
     static byte[] apply(byte[] valid, RamLayout source, RamLayout destination, WireGenerators.Attack a) {
         if (a.kind() == RANDOM) return HostileStreams.mutate(valid, destination, a.seed(), a.mutations());
-        List<WireRunner.Rec> balloons = WireRunner.records(valid).stream().filter(r -> r.type() == 5).toList();
+        List<WireRunner.Rec> balloons =
+                WireRunner.records(valid).stream().filter(r -> r.type() == 5).toList();
         if (balloons.isEmpty()) return HostileStreams.mutate(valid, destination, a.seed(), a.mutations());
         WireRunner.Rec rec = balloons.get(a.record() % balloons.size());
         byte[] s = valid.clone();
@@ -64,7 +81,11 @@ final class Attacks {
             }
             case UNKNOWN_BLOCK -> b.putInt(base + WireFormat.BALLOON_BLOCK_OFFSET, source.blockCount() + a.amount());
             case CUT_IN_RANGES -> {
-                return Arrays.copyOf(s, Math.max(base + WireFormat.BALLOON_RANGES_OFFSET, at + 1 + a.amount() % WireFormat.BALLOON_RANGE_LENGTH));
+                return Arrays.copyOf(
+                        s,
+                        Math.max(
+                                base + WireFormat.BALLOON_RANGES_OFFSET,
+                                at + 1 + a.amount() % WireFormat.BALLOON_RANGE_LENGTH));
             }
             case HUGE_RANGE_COUNT -> b.putInt(base + WireFormat.BALLOON_RANGE_COUNT_OFFSET, n + 1 + a.amount());
             default -> throw new IllegalArgumentException("attack " + a.kind());
@@ -72,7 +93,8 @@ final class Attacks {
         return WireRunner.resealed(s);
     }
 
-    private static byte[] attackAsPastEnd(byte[] s, ByteBuffer b, int at, long pages, long offset, WireGenerators.Attack a) {
+    private static byte[] attackAsPastEnd(
+            byte[] s, ByteBuffer b, int at, long pages, long offset, WireGenerators.Attack a) {
         b.putLong(at + 8, pages - offset + 1 + a.amount());
         return WireRunner.resealed(s);
     }

@@ -7,7 +7,7 @@ package dev.ballast.properties;
  * one a core).
  */
 final class Budget {
-    private Budget() { }
+    private Budget() {}
 
     /** The general invariant property: every part of the scenario drawn at random. */
     static final int ANY = 2000;

@@ -4,7 +4,7 @@ import dev.ballast.core.run.RunReport;
 
 /** The assertions every simulated migration must pass. */
 final class Checks {
-    private Checks() { }
+    private Checks() {}
 
     /** The run completed (every hop, after its retries) and broke no invariant of docs/invariants.md. */
     static void clean(SimRunner.Outcome o) {
@@ -13,7 +13,8 @@ final class Checks {
         }
         if (!o.completed()) {
             StringBuilder a = new StringBuilder();
-            for (RunReport.Attempt at : o.report().attempts()) a.append(' ').append(at.outcome()).append(at.cause() == null ? "" : " (" + at.cause() + ")");
+            for (RunReport.Attempt at : o.report().attempts())
+                a.append(' ').append(at.outcome()).append(at.cause() == null ? "" : " (" + at.cause() + ")");
             throw new AssertionError("the run ended " + o.report().outcome() + " after its attempts:" + a);
         }
     }

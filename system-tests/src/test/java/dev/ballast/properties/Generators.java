@@ -4,13 +4,12 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.run.FailPoint;
+import java.util.ArrayList;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.Tuple;
-
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The jqwik generators of simulated migrations. Guests are small (16 to 256 MiB in one to three
@@ -25,7 +24,7 @@ import java.util.List;
  * person can read.
  */
 public final class Generators {
-    private Generators() { }
+    private Generators() {}
 
     static final long MIB_PAGES = 256;
 
@@ -38,13 +37,15 @@ public final class Generators {
 
     /** Two or three blocks, at least two of them adjacent in guest-physical memory, in any host order. */
     public static Arbitrary<SimCase.Layout> adjacentLayouts() {
-        return layouts(Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(2)), Tuple.of(4, Arbitraries.just(3))),
-                Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)), Tuple.of(1, holes())))
+        return layouts(
+                        Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(2)), Tuple.of(4, Arbitraries.just(3))),
+                        Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)), Tuple.of(1, holes())))
                 .filter(SimCase.Layout::hasAdjacentBlocks);
     }
 
     private static Arbitrary<Long> holes() {
-        return Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.longs().between(1, 4096)), Tuple.of(1, Arbitraries.just(1L << 18)));
+        return Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.longs().between(1, 4096)), Tuple.of(1, Arbitraries.just(1L << 18)));
     }
 
     /** The gap in front of a block in guest-physical memory: none (adjacent), a small hole, or a PC-like 1 GiB hole. */
@@ -54,25 +55,25 @@ public final class Generators {
 
     private static Arbitrary<SimCase.Layout> layouts(Arbitrary<Integer> blockCounts, Arbitrary<Long> gaps) {
         return Combinators.combine(
-                blockCounts,
-                Arbitraries.integers().between(16, 256).map(m -> m * (int) MIB_PAGES),     // pages in all
-                Arbitraries.integers().between(0, 10),                                      // sizes: multiples of 2^granule pages
-                Arbitraries.integers().between(1, 99).list().ofSize(2),                     // where the total is cut, percent
-                gaps.list().ofSize(3),                                                      // gap before each block
-                Arbitraries.integers().between(0, 5),                                       // host order: a permutation
-                Arbitraries.of(0L, 0x100L, 0x4_0000L, 0x10_0000L),                           // first PFN
-                Arbitraries.integers().between(0, 255)                                      // odd extra pages
-        ).as(Generators::layout);
+                        blockCounts,
+                        Arbitraries.integers().between(16, 256).map(m -> m * (int) MIB_PAGES), // pages in all
+                        Arbitraries.integers().between(0, 10), // sizes: multiples of 2^granule pages
+                        Arbitraries.integers().between(1, 99).list().ofSize(2), // where the total is cut, percent
+                        gaps.list().ofSize(3), // gap before each block
+                        Arbitraries.integers().between(0, 5), // host order: a permutation
+                        Arbitraries.of(0L, 0x100L, 0x4_0000L, 0x10_0000L), // first PFN
+                        Arbitraries.integers().between(0, 255) // odd extra pages
+                        )
+                .as(Generators::layout);
     }
 
     private static final String[][] NAMES = {{"ram"}, {"ram-low", "ram-high"}, {"ram-low", "ram-mid", "ram-high"}};
     private static final int[][][] ORDERS = {
-        {{0}},
-        {{0, 1}, {1, 0}},
-        {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}},
+        {{0}}, {{0, 1}, {1, 0}}, {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}},
     };
 
-    static SimCase.Layout layout(int n, int total, int granule, List<Integer> cuts, List<Long> gaps, int order, long base, int odd) {
+    static SimCase.Layout layout(
+            int n, int total, int granule, List<Integer> cuts, List<Long> gaps, int order, long base, int odd) {
         long g = 1L << granule;
         long[] sizes = new long[n];
         int[] c = cuts.stream().mapToInt(Integer::intValue).sorted().toArray();
@@ -100,7 +101,8 @@ public final class Generators {
     // ------------------------------------------------------------------ workloads
 
     public static Arbitrary<String> workloads() {
-        return withKernel(Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()), kernels());
+        return withKernel(
+                Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()), kernels());
     }
 
     /** Workloads that write while they migrate and reuse memory they freed (what breaks a careless optimization). */
@@ -124,7 +126,11 @@ public final class Generators {
      */
     public static Arbitrary<String> kernels() {
         Arbitrary<Integer> pressure = Arbitraries.oneOf(Arbitraries.just(0), percent(10, 100));
-        return Combinators.combine(Arbitraries.of("linux", "ideal"), Arbitraries.of(false, true), pressure, Arbitraries.of(false, true),
+        return Combinators.combine(
+                        Arbitraries.of("linux", "ideal"),
+                        Arbitraries.of(false, true),
+                        pressure,
+                        Arbitraries.of(false, true),
                         Arbitraries.of(false, true))
                 .as((driver, zero, p, oom, reporting) -> {
                     StringBuilder sb = new StringBuilder();
@@ -146,8 +152,10 @@ public final class Generators {
     public static Arbitrary<String> quietWorkloads() {
         return Arbitraries.oneOf(
                 percent(1, 30).map(u -> "idle,used=" + u + "%,rate=0MiB/s"),
-                Combinators.combine(percent(1, 20), percent(10, 95)).as((u, h) -> "memhog,used=" + u + "%,hog=" + h + "%,rate=0MiB/s"),
-                Combinators.combine(percent(5, 90), percent(10, 90)).as((p, u) -> "balloon:" + p + ",used=" + u + "%,rate=0MiB/s"));
+                Combinators.combine(percent(1, 20), percent(10, 95))
+                        .as((u, h) -> "memhog,used=" + u + "%,hog=" + h + "%,rate=0MiB/s"),
+                Combinators.combine(percent(5, 90), percent(10, 90))
+                        .as((p, u) -> "balloon:" + p + ",used=" + u + "%,rate=0MiB/s"));
     }
 
     private static Arbitrary<Integer> percent(int min, int max) {
@@ -159,7 +167,8 @@ public final class Generators {
     }
 
     public static Arbitrary<String> idle() {
-        return Combinators.combine(percent(1, 30), mibPerSec(0, 64)).as((u, r) -> "idle,used=" + u + "%,rate=" + r + "MiB/s");
+        return Combinators.combine(percent(1, 30), mibPerSec(0, 64))
+                .as((u, r) -> "idle,used=" + u + "%,rate=" + r + "MiB/s");
     }
 
     public static Arbitrary<String> memhog() {
@@ -169,11 +178,13 @@ public final class Generators {
 
     public static Arbitrary<String> compile() {
         return Combinators.combine(percent(1, 10), percent(5, 40), mibPerSec(10, 400), mibPerSec(10, 400))
-                .as((u, ws, churn, r) -> "compile,used=" + u + "%,ws=" + ws + "%,churn=" + churn + "MiB/s,rate=" + r + "MiB/s");
+                .as((u, ws, churn, r) ->
+                        "compile,used=" + u + "%,ws=" + ws + "%,churn=" + churn + "MiB/s,rate=" + r + "MiB/s");
     }
 
     public static Arbitrary<String> randomWrite() {
-        return Combinators.combine(percent(5, 80), mibPerSec(1, 800)).as((u, r) -> "random-write,used=" + u + "%,rate=" + r + "MiB/s");
+        return Combinators.combine(percent(5, 80), mibPerSec(1, 800))
+                .as((u, r) -> "random-write,used=" + u + "%,rate=" + r + "MiB/s");
     }
 
     public static Arbitrary<String> ballooned() {
@@ -182,10 +193,15 @@ public final class Generators {
     }
 
     public static Arbitrary<String> deflateRace() {
-        return Combinators.combine(percent(10, 90), Arbitraries.integers().between(1, 16), Arbitraries.integers().between(1, 50),
-                        Arbitraries.integers().between(1, 60), percent(10, 90), mibPerSec(0, 16))
-                .as((p, step, every, late, u, r) -> "deflate-race:" + p + ",step=" + step + "M,every=" + every + "ms,late=" + late
-                        + "ms,used=" + u + "%,rate=" + r + "MiB/s");
+        return Combinators.combine(
+                        percent(10, 90),
+                        Arbitraries.integers().between(1, 16),
+                        Arbitraries.integers().between(1, 50),
+                        Arbitraries.integers().between(1, 60),
+                        percent(10, 90),
+                        mibPerSec(0, 16))
+                .as((p, step, every, late, u, r) -> "deflate-race:" + p + ",step=" + step + "M,every=" + every
+                        + "ms,late=" + late + "ms,used=" + u + "%,rate=" + r + "MiB/s");
     }
 
     // ------------------------------------------------------------------ policies, guests, limits, faults
@@ -207,12 +223,16 @@ public final class Generators {
     }
 
     public static Arbitrary<Integer> poisons() {
-        return Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 255)));
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.just(0)),
+                Tuple.of(1, Arbitraries.integers().between(1, 255)));
     }
 
     /** Hint drivers: Linux's 4 MiB blocks reported at once, down to single pages reported slowly (still in flight at a sync). */
     public static Arbitrary<Integer> hintOrders() {
-        return Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just(10)), Tuple.of(3, Arbitraries.integers().between(0, 10)));
+        return Arbitraries.frequencyOf(
+                Tuple.of(2, Arbitraries.just(10)),
+                Tuple.of(3, Arbitraries.integers().between(0, 10)));
     }
 
     public static Arbitrary<Integer> hintRates() {
@@ -223,47 +243,70 @@ public final class Generators {
         return guests(poisons(), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.of(false, true));
     }
 
-    public static Arbitrary<SimCase.Guest> guests(Arbitrary<Integer> poison, Arbitrary<Boolean> tellHost, Arbitrary<Long> startIds,
-                                                  Arbitrary<Integer> rates, Arbitrary<Boolean> boundaryHints) {
-        return Combinators.combine(poison, tellHost, Arbitraries.of("pfn", "bitmap"), startIds, hintOrders(), rates, boundaryHints)
+    public static Arbitrary<SimCase.Guest> guests(
+            Arbitrary<Integer> poison,
+            Arbitrary<Boolean> tellHost,
+            Arbitrary<Long> startIds,
+            Arbitrary<Integer> rates,
+            Arbitrary<Boolean> boundaryHints) {
+        return Combinators.combine(
+                        poison, tellHost, Arbitraries.of("pfn", "bitmap"), startIds, hintOrders(), rates, boundaryHints)
                 .as(SimCase.Guest::new);
     }
 
     /** 100 Mbit/s to 10 Gbit/s, 1 ms to 2 s of downtime, 1 to 30 passes, sometimes a time cap. */
     public static Arbitrary<SimCase.Limits> limits() {
         return Combinators.combine(
-                Arbitraries.longs().between(100, 10_000).shrinkTowards(10_000).map(m -> m * 1_000_000L),
-                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(2_000L)), Tuple.of(3, Arbitraries.longs().between(1, 2_000)))
-                        .map(ms -> ms * 1_000_000L),
-                Arbitraries.integers().between(1, 30).shrinkTowards(30),
-                Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)), Tuple.of(1, Arbitraries.longs().between(5, 2_000).map(ms -> ms * 1_000_000L)))
-        ).as(SimCase.Limits::new);
+                        Arbitraries.longs()
+                                .between(100, 10_000)
+                                .shrinkTowards(10_000)
+                                .map(m -> m * 1_000_000L),
+                        Arbitraries.frequencyOf(
+                                        Tuple.of(1, Arbitraries.just(2_000L)),
+                                        Tuple.of(3, Arbitraries.longs().between(1, 2_000)))
+                                .map(ms -> ms * 1_000_000L),
+                        Arbitraries.integers().between(1, 30).shrinkTowards(30),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(4, Arbitraries.just(0L)),
+                                Tuple.of(
+                                        1, Arbitraries.longs().between(5, 2_000).map(ms -> ms * 1_000_000L))))
+                .as(SimCase.Limits::new);
     }
 
     /** Limits that make a migration take several passes: short downtimes, links down to 200 Mbit/s. */
     public static Arbitrary<SimCase.Limits> manyPassLimits() {
         return Combinators.combine(
-                Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
-                Arbitraries.longs().between(1, 100).map(ms -> ms * 1_000_000L),
-                Arbitraries.integers().between(3, 30), Arbitraries.just(0L)).as(SimCase.Limits::new);
+                        Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
+                        Arbitraries.longs().between(1, 100).map(ms -> ms * 1_000_000L),
+                        Arbitraries.integers().between(3, 30),
+                        Arbitraries.just(0L))
+                .as(SimCase.Limits::new);
     }
 
     /** A link failure (at a share of the guest's pages, a time, or anywhere), a cancel, or both; sometimes a chain. */
     public static Arbitrary<SimCase.Faults> faults() {
         Arbitrary<String> failAt = Arbitraries.frequencyOf(
                 // a share of the guest's pages in the first pass (5 % to 100 %), then multiples of them (1.01x to 3x)
-                Tuple.of(2, Arbitraries.integers().between(5, 300).map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x")),
+                Tuple.of(
+                        2,
+                        Arbitraries.integers()
+                                .between(5, 300)
+                                .map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x")),
                 Tuple.of(2, Arbitraries.integers().between(1, 400).map(ms -> ms + "ms")),
                 Tuple.of(1, Arbitraries.just("random")));
         Arbitrary<Double> cancelAt = Arbitraries.integers().between(5, 300).map(p -> p / 100.0);
         return Arbitraries.frequencyOf(
                 Tuple.of(3, Combinators.combine(failAt, chains()).as((f, c) -> new SimCase.Faults(f, -1, c))),
                 Tuple.of(2, Combinators.combine(cancelAt, chains()).as((x, c) -> new SimCase.Faults(null, x, c))),
-                Tuple.of(1, Combinators.combine(failAt, cancelAt, chains()).as((f, x, c) -> new SimCase.Faults(f, x, c))));
+                Tuple.of(
+                        1,
+                        Combinators.combine(failAt, cancelAt, chains()).as((f, x, c) -> new SimCase.Faults(f, x, c))));
     }
 
     private static Arbitrary<Integer> chains() {
-        return Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(1)), Tuple.of(2, Arbitraries.integers().between(2, 3)));
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.just(1)),
+                Tuple.of(2, Arbitraries.integers().between(2, 3)));
     }
 
     public static Arbitrary<SimCase.Faults> anyFaults() {
@@ -277,7 +320,11 @@ public final class Generators {
     /** A switch to postcopy after pass 1 to 4, or automatic (hints refused with it, as QEMU does). */
     public static Arbitrary<dev.ballast.core.engine.Postcopy> postcopies() {
         return Arbitraries.frequencyOf(
-                Tuple.of(3, Arbitraries.integers().between(1, 4).map(n -> dev.ballast.core.engine.Postcopy.parse(Integer.toString(n)))),
+                Tuple.of(
+                        3,
+                        Arbitraries.integers()
+                                .between(1, 4)
+                                .map(n -> dev.ballast.core.engine.Postcopy.parse(Integer.toString(n)))),
                 Tuple.of(1, Arbitraries.just(dev.ballast.core.engine.Postcopy.parse("auto"))));
     }
 
@@ -297,17 +344,45 @@ public final class Generators {
         Arbitrary<SimCase.Faults> faults = anyFaults();
         Arbitrary<dev.ballast.core.engine.Postcopy> postcopy = Arbitraries.just(dev.ballast.core.engine.Postcopy.OFF);
 
-        public Cases layout(Arbitrary<SimCase.Layout> a) { layout = a; return this; }
-        public Cases workload(Arbitrary<String> a) { workload = a; return this; }
-        public Cases policy(Arbitrary<String> a) { policy = a; return this; }
-        public Cases guest(Arbitrary<SimCase.Guest> a) { guest = a; return this; }
-        public Cases limits(Arbitrary<SimCase.Limits> a) { limits = a; return this; }
-        public Cases faults(Arbitrary<SimCase.Faults> a) { faults = a; return this; }
-        public Cases postcopy(Arbitrary<dev.ballast.core.engine.Postcopy> a) { postcopy = a; return this; }
+        public Cases layout(Arbitrary<SimCase.Layout> a) {
+            layout = a;
+            return this;
+        }
+
+        public Cases workload(Arbitrary<String> a) {
+            workload = a;
+            return this;
+        }
+
+        public Cases policy(Arbitrary<String> a) {
+            policy = a;
+            return this;
+        }
+
+        public Cases guest(Arbitrary<SimCase.Guest> a) {
+            guest = a;
+            return this;
+        }
+
+        public Cases limits(Arbitrary<SimCase.Limits> a) {
+            limits = a;
+            return this;
+        }
+
+        public Cases faults(Arbitrary<SimCase.Faults> a) {
+            faults = a;
+            return this;
+        }
+
+        public Cases postcopy(Arbitrary<dev.ballast.core.engine.Postcopy> a) {
+            postcopy = a;
+            return this;
+        }
 
         /** Every case a user could run: a link failure timed at or past the time cap is refused as past the end, so is none. */
         public Arbitrary<SimCase> build() {
-            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds(), postcopy).as(SimCase::new)
+            return Combinators.combine(layout, workload, policy, guest, limits, faults, seeds(), postcopy)
+                    .as(SimCase::new)
                     .filter(c -> !failsPastTheTimeCap(c));
         }
     }

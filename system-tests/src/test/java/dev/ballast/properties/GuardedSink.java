@@ -8,7 +8,6 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.Hello;
 import dev.ballast.core.wire.PageSink;
 import dev.ballast.core.wire.Verdict;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -54,12 +53,14 @@ final class GuardedSink implements PageSink {
 
     private boolean inside(String call, int block, long offset, long count) {
         if (block < 0 || block >= layout.blockCount()) {
-            outOfBounds.add(call + ": block " + block + " is not one of the " + layout.blockCount() + " blocks of " + layout);
+            outOfBounds.add(
+                    call + ": block " + block + " is not one of the " + layout.blockCount() + " blocks of " + layout);
             return false;
         }
         RamBlock b = layout.block(block);
         if (offset < 0 || count < 1 || count > b.pages() - offset) {
-            outOfBounds.add(call + ": pages [" + offset + ", +" + count + ") run outside block " + b.name() + " (" + b.pages() + " pages)");
+            outOfBounds.add(call + ": pages [" + offset + ", +" + count + ") run outside block " + b.name() + " ("
+                    + b.pages() + " pages)");
             return false;
         }
         return true;
@@ -90,11 +91,13 @@ final class GuardedSink implements PageSink {
     @Override
     public void balloon(int block, long offset, long count, boolean ballooned) {
         log.add("balloon " + block + "+" + offset + "x" + count + (ballooned ? " in" : " out"));
-        long first = block >= 0 && block < layout.blockCount() ? layout.block(block).firstIndex() : 0;
+        long first =
+                block >= 0 && block < layout.blockCount() ? layout.block(block).firstIndex() : 0;
         if (!inside("balloon", block, offset, count)) {
             // what an unchecked flat bitmap does with it
             long from = Math.max(0, Math.min(layout.totalPages(), first + offset));
-            long to = Math.max(from, Math.min(layout.totalPages(), first + offset + Math.min(count, layout.totalPages())));
+            long to = Math.max(
+                    from, Math.min(layout.totalPages(), first + offset + Math.min(count, layout.totalPages())));
             if (ballooned) balloon.setRange(from, to);
             else balloon.clearRange(from, to);
             return;

@@ -1,5 +1,7 @@
 package dev.ballast.properties;
 
+import static dev.ballast.properties.Generators.*;
+
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -8,8 +10,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-
-import static dev.ballast.properties.Generators.*;
 
 /**
  * The invariants 1 to 5 of docs/invariants.md over random simulated migrations: one property that draws every
@@ -40,8 +40,10 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<SimCase> busy() {
-        return cases().workload(busyWorkloads()).limits(Arbitraries.oneOf(limits(), manyPassLimits()))
-                .faults(Arbitraries.just(SimCase.Faults.NONE)).build();
+        return cases().workload(busyWorkloads())
+                .limits(Arbitraries.oneOf(limits(), manyPassLimits()))
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .build();
     }
 
     /** 2. A poisoning guest's free pages read as poison on the destination, whatever was skipped. */
@@ -52,8 +54,12 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<SimCase> poisoned() {
-        return cases()
-                .guest(guests(Arbitraries.integers().between(1, 255), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.of(false, true)))
+        return cases().guest(guests(
+                        Arbitraries.integers().between(1, 255),
+                        Arbitraries.of(true, false),
+                        hintStartIds(),
+                        hintRates(),
+                        Arbitraries.of(false, true)))
                 .policy(Arbitraries.of("hint", "bitmap", "hint+balloon", "legacy"))
                 .workload(Arbitraries.oneOf(memhog(), compile(), idle(), deflateRace()))
                 .faults(Arbitraries.just(SimCase.Faults.NONE))
@@ -69,9 +75,11 @@ class InvariantProperties {
     @Provide
     Arbitrary<SimCase> manyPasses() {
         Arbitrary<SimCase.Limits> tight = net.jqwik.api.Combinators.combine(
-                Arbitraries.longs().between(100, 10_000).map(m -> m * 1_000_000L),
-                Arbitraries.longs().between(1, 20).map(ms -> ms * 1_000_000L),
-                Arbitraries.integers().between(2, 30), Arbitraries.just(0L)).as(SimCase.Limits::new);
+                        Arbitraries.longs().between(100, 10_000).map(m -> m * 1_000_000L),
+                        Arbitraries.longs().between(1, 20).map(ms -> ms * 1_000_000L),
+                        Arbitraries.integers().between(2, 30),
+                        Arbitraries.just(0L))
+                .as(SimCase.Limits::new);
         return cases().limits(tight).workload(busyWorkloads()).build();
     }
 
@@ -87,14 +95,22 @@ class InvariantProperties {
     @Provide
     Arbitrary<SimCase> hinting() {
         Arbitrary<Long> nearWrap = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(3, Arbitraries.longs().between(0, 6).map(k -> dev.ballast.core.policy.CommandIds.MAX - k)),
+                net.jqwik.api.Tuple.of(
+                        3, Arbitraries.longs().between(0, 6).map(k -> dev.ballast.core.policy.CommandIds.MAX - k)),
                 net.jqwik.api.Tuple.of(1, hintStartIds()));
         return cases().policy(hintPolicies())
-                .guest(guests(poisons(), Arbitraries.of(true, false), nearWrap, Arbitraries.of(10_000, 2_000, 500, 100_000), Arbitraries.of(false, true)))
+                .guest(guests(
+                        poisons(),
+                        Arbitraries.of(true, false),
+                        nearWrap,
+                        Arbitraries.of(10_000, 2_000, 500, 100_000),
+                        Arbitraries.of(false, true)))
                 .limits(net.jqwik.api.Combinators.combine(
-                        Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
-                        Arbitraries.longs().between(1, 50).map(ms -> ms * 1_000_000L),
-                        Arbitraries.integers().between(4, 30), Arbitraries.just(0L)).as(SimCase.Limits::new))
+                                Arbitraries.longs().between(200, 10_000).map(m -> m * 1_000_000L),
+                                Arbitraries.longs().between(1, 50).map(ms -> ms * 1_000_000L),
+                                Arbitraries.integers().between(4, 30),
+                                Arbitraries.just(0L))
+                        .as(SimCase.Limits::new))
                 .faults(Arbitraries.just(SimCase.Faults.NONE))
                 .build();
     }
@@ -124,8 +140,10 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<SimCase> boundaries() {
-        return cases().layout(adjacentLayouts()).policy(hintPolicies())
-                .guest(guests(poisons(), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.just(true)))
+        return cases().layout(adjacentLayouts())
+                .policy(hintPolicies())
+                .guest(guests(
+                        poisons(), Arbitraries.of(true, false), hintStartIds(), hintRates(), Arbitraries.just(true)))
                 .workload(Arbitraries.oneOf(randomWrite(), compile(), idle()))
                 .faults(Arbitraries.just(SimCase.Faults.NONE))
                 .build();
@@ -142,7 +160,8 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<SimCase> deflateRaces() {
-        return cases().workload(deflateRace()).policy(Arbitraries.of("balloon", "hint+balloon"))
+        return cases().workload(deflateRace())
+                .policy(Arbitraries.of("balloon", "hint+balloon"))
                 .faults(Arbitraries.just(SimCase.Faults.NONE))
                 .build();
     }
@@ -156,12 +175,23 @@ class InvariantProperties {
      */
     @Property(generation = GenerationMode.EXHAUSTIVE, tries = EVERY_GUEST_OPTION, shrinking = ShrinkingMode.OFF)
     void everyCombinationOfGuestOptionsKeepsEveryInvariant(
-            @ForAll("poisonBytes") int poison, @ForAll boolean tellHost, @ForAll("balloonMessages") String messages,
-            @ForAll("kvmStartIds") long startId, @ForAll("everyPolicy") String policy, @ForAll("oneWorkloadOfEachKind") String workload) {
+            @ForAll("poisonBytes") int poison,
+            @ForAll boolean tellHost,
+            @ForAll("balloonMessages") String messages,
+            @ForAll("kvmStartIds") long startId,
+            @ForAll("everyPolicy") String policy,
+            @ForAll("oneWorkloadOfEachKind") String workload) {
         SimCase.Guest guest = new SimCase.Guest(poison, tellHost, messages, startId, 10, 100_000, false);
         long seed = java.util.Objects.hash(poison, tellHost, messages, startId, policy, workload);
-        SimCase c = new SimCase(new SimCase.Layout(java.util.List.of(new dev.ballast.core.mem.RamLayout.Spec("ram-low", 0, 64 * MIB_PAGES))),
-                workload, policy, guest, new SimCase.Limits(10_000_000_000L, 300_000_000L, 30, 0), SimCase.Faults.NONE, seed);
+        SimCase c = new SimCase(
+                new SimCase.Layout(
+                        java.util.List.of(new dev.ballast.core.mem.RamLayout.Spec("ram-low", 0, 64 * MIB_PAGES))),
+                workload,
+                policy,
+                guest,
+                new SimCase.Limits(10_000_000_000L, 300_000_000L, 30, 0),
+                SimCase.Faults.NONE,
+                seed);
         Checks.clean(SimRunner.run(c));
     }
 
@@ -179,7 +209,10 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<Long> kvmStartIds() {
-        return Arbitraries.of(dev.ballast.core.policy.CommandIds.MIN, dev.ballast.core.policy.CommandIds.MAX - 4, dev.ballast.core.policy.CommandIds.MAX);
+        return Arbitraries.of(
+                dev.ballast.core.policy.CommandIds.MIN,
+                dev.ballast.core.policy.CommandIds.MAX - 4,
+                dev.ballast.core.policy.CommandIds.MAX);
     }
 
     @Provide
@@ -189,8 +222,12 @@ class InvariantProperties {
 
     @Provide
     Arbitrary<String> oneWorkloadOfEachKind() {
-        return Arbitraries.of("idle,used=10%,rate=8MiB/s", "memhog,used=5%,hog=80%,rate=2MiB/s",
-                "compile,used=4%,ws=20%,churn=200MiB/s,rate=100MiB/s", "random-write,used=50%,rate=200MiB/s",
-                "balloon:25,used=50%,rate=1MiB/s", "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s");
+        return Arbitraries.of(
+                "idle,used=10%,rate=8MiB/s",
+                "memhog,used=5%,hog=80%,rate=2MiB/s",
+                "compile,used=4%,ws=20%,churn=200MiB/s,rate=100MiB/s",
+                "random-write,used=50%,rate=200MiB/s",
+                "balloon:25,used=50%,rate=1MiB/s",
+                "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s");
     }
 }

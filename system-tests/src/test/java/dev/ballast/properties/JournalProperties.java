@@ -1,5 +1,8 @@
 package dev.ballast.properties;
 
+import static dev.ballast.properties.Generators.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.RunReport;
@@ -8,13 +11,6 @@ import dev.ballast.replay.EventStream;
 import dev.ballast.replay.JournalQueries;
 import dev.ballast.replay.JournalRecorder;
 import dev.ballast.replay.Replay;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.ShrinkingMode;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -22,9 +18,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static dev.ballast.properties.Generators.*;
-import static org.assertj.core.api.Assertions.assertThat;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
 
 /**
  * What the journal and the reports promise: a replay of a run's events reproduces every decision,
@@ -67,12 +66,16 @@ class JournalProperties {
         assertThat(r.divergence()).as("the replay's first difference").isNull();
         assertThat(r.truncated()).isFalse();
         assertThat(r.events()).isEqualTo(rec.events.size());
-        assertThat(r.migrations()).as("engines replayed").isEqualTo(o.report().attempts().size());
+        assertThat(r.migrations())
+                .as("engines replayed")
+                .isEqualTo(o.report().attempts().size());
     }
 
     /** The same through a real journal on disk (Disruptor ring, Chronicle Queue): its digest is the in-memory one, and it replays. */
     @Property(tries = Budget.PAIRS / 10, shrinking = ShrinkingMode.BOUNDED)
-    @SuppressWarnings("try") // the recorder is closed inside its block on purpose: its count and digest are final only after close
+    @SuppressWarnings(
+            "try") // the recorder is closed inside its block on purpose: its count and digest are final only after
+    // close
     void aJournalOnDiskReplays(@ForAll("anything") SimCase c) throws IOException {
         Path dir = Files.createTempDirectory("ballast-property-journal");
         try {
@@ -90,7 +93,10 @@ class JournalProperties {
                 digest = rec.digest();
             }
             assertThat(written).isEqualTo(o.events());
-            assertThat(digest).as("the journal's digest").isEqualTo(direct.value()).isEqualTo(o.digest());
+            assertThat(digest)
+                    .as("the journal's digest")
+                    .isEqualTo(direct.value())
+                    .isEqualTo(o.digest());
             Replay.Result r = JournalQueries.replay(dir);
             assertThat(r.ok()).as("replay of %s: %s", dir, r.divergence()).isTrue();
             assertThat(r.events()).isEqualTo(written);
@@ -110,11 +116,33 @@ class JournalProperties {
     }
 
     private static RunReport withoutWall(RunReport r) {
-        List<RunReport> hops = r.hops().stream().map(JournalProperties::withoutWall).toList();
-        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
-                r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(), r.balloon(), r.verify(), r.journal(), r.attempts(),
-                hops, 0);
+        List<RunReport> hops =
+                r.hops().stream().map(JournalProperties::withoutWall).toList();
+        return new RunReport(
+                r.backend(),
+                r.workload(),
+                r.policy(),
+                r.guestMemBytes(),
+                r.seed(),
+                r.timeModel(),
+                r.outcome(),
+                r.totalTimeMs(),
+                r.downtimeMs(),
+                r.expectedDowntimeMs(),
+                r.downtimeLimitMs(),
+                r.downtimeExceeded(),
+                r.setupTimeMs(),
+                r.iterations(),
+                r.transferredBytes(),
+                r.ram(),
+                r.pages(),
+                r.hints(),
+                r.balloon(),
+                r.verify(),
+                r.journal(),
+                r.attempts(),
+                hops,
+                0);
     }
 
     /**
@@ -125,21 +153,33 @@ class JournalProperties {
      */
     @Property(tries = Budget.PAIRS, shrinking = ShrinkingMode.BOUNDED)
     void theStatisticsAddUp(@ForAll("anything") SimCase c) {
-        Accounting books = new Accounting(c.layout().ramLayout(), c.scenario().costProfile().pageHeaderBytes());
+        Accounting books = new Accounting(
+                c.layout().ramLayout(), c.scenario().costProfile().pageHeaderBytes());
         SimRunner.Outcome o = SimRunner.run(c, Mutants.active(), books);
         RunReport r = o.report();
         assertThat(books.problems).isEmpty();
-        assertThat(r.transferredBytes()).as("bytes reported").isEqualTo(books.bytesReported)
-                .as("normal pages × (4096 + header) + fill records × (header + 8)").isEqualTo(books.bytesFromPages);
+        assertThat(r.transferredBytes())
+                .as("bytes reported")
+                .isEqualTo(books.bytesReported)
+                .as("normal pages × (4096 + header) + fill records × (header + 8)")
+                .isEqualTo(books.bytesFromPages);
         assertThat(r.pages().normal()).as("normal pages").isEqualTo(books.normal);
         assertThat(r.pages().zero()).as("zero pages").isEqualTo(books.zero);
-        assertThat(r.pages().skippedBalloon()).as("pages skipped in the balloon").isEqualTo(books.skippedBalloon);
-        assertThat(r.pages().skippedFree()).as("free pages skipped or sent as poison").isGreaterThanOrEqualTo(books.poisonFilled);
+        assertThat(r.pages().skippedBalloon())
+                .as("pages skipped in the balloon")
+                .isEqualTo(books.skippedBalloon);
+        assertThat(r.pages().skippedFree())
+                .as("free pages skipped or sent as poison")
+                .isGreaterThanOrEqualTo(books.poisonFilled);
         assertThat(r.hints().ranges()).as("hint ranges").isEqualTo(books.hintRanges);
         assertThat(r.attempts()).hasSize((int) books.engines);
         if (o.completed() && !c.faults().any()) {
-            assertThat(r.pages().normal() + r.pages().zero() + r.pages().skippedBalloon() + r.pages().skippedFree())
-                    .as("every page of every block, at least once").isGreaterThanOrEqualTo(c.layout().pages());
+            assertThat(r.pages().normal()
+                            + r.pages().zero()
+                            + r.pages().skippedBalloon()
+                            + r.pages().skippedFree())
+                    .as("every page of every block, at least once")
+                    .isGreaterThanOrEqualTo(c.layout().pages());
         }
     }
 
@@ -161,21 +201,30 @@ class JournalProperties {
         Accounting p = new Accounting(c.layout().ramLayout(), header);
         Accounting l = new Accounting(c.layout().ramLayout(), header);
         RunReport rp = SimRunner.run(c, Mutants.active(), p).report();
-        RunReport rl = SimRunner.run(c.withPolicy("legacy"), Mutants.active(), l).report();
+        RunReport rl =
+                SimRunner.run(c.withPolicy("legacy"), Mutants.active(), l).report();
         long ringAllowance = (long) DEVICE_RING_PAGES * rp.iterations();
-        assertThat(p.normal).as("normal pages of %s (legacy: %d, ring allowance %d)", c.policy(), l.normal, ringAllowance)
+        assertThat(p.normal)
+                .as("normal pages of %s (legacy: %d, ring allowance %d)", c.policy(), l.normal, ringAllowance)
                 .isLessThanOrEqualTo(l.normal + ringAllowance);
         long replaced = Math.max(0, l.normal + ringAllowance - p.normal);
-        assertThat(p.fillRecords).as("fill records of %s (legacy: %d, %d skipped runs, %d pages legacy sent with data and it did not)",
-                c.policy(), l.fillRecords, p.skipRuns, replaced).isLessThanOrEqualTo(l.fillRecords + p.skipRuns + replaced);
-        assertThat(rp.transferredBytes()).as("bytes of %s (legacy: %d)", c.policy(), rl.transferredBytes())
-                .isLessThanOrEqualTo(rl.transferredBytes() + ringAllowance * (4096L + header) + p.skipRuns * (header + 8L));
+        assertThat(p.fillRecords)
+                .as(
+                        "fill records of %s (legacy: %d, %d skipped runs, %d pages legacy sent with data and it did not)",
+                        c.policy(), l.fillRecords, p.skipRuns, replaced)
+                .isLessThanOrEqualTo(l.fillRecords + p.skipRuns + replaced);
+        assertThat(rp.transferredBytes())
+                .as("bytes of %s (legacy: %d)", c.policy(), rl.transferredBytes())
+                .isLessThanOrEqualTo(
+                        rl.transferredBytes() + ringAllowance * (4096L + header) + p.skipRuns * (header + 8L));
     }
 
     @Provide
     Arbitrary<SimCase> quietOptimized() {
-        return cases().policy(net.jqwik.api.Arbitraries.of("balloon", "hint", "bitmap", "hint+balloon")).workload(quietWorkloads())
-                .faults(net.jqwik.api.Arbitraries.just(SimCase.Faults.NONE)).build();
+        return cases().policy(net.jqwik.api.Arbitraries.of("balloon", "hint", "bitmap", "hint+balloon"))
+                .workload(quietWorkloads())
+                .faults(net.jqwik.api.Arbitraries.just(SimCase.Faults.NONE))
+                .build();
     }
 
     static void deleteTree(Path dir) {

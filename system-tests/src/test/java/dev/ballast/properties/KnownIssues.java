@@ -5,7 +5,6 @@ import dev.ballast.core.event.EventType;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -50,7 +49,7 @@ final class KnownIssues implements EventSink {
         switch (type) {
             case SEND_NORMAL -> sent(index(a, b), c, false);
             case SEND_FILL -> sent(index(a, b), EventType.SendFill.pages(c), !EventType.SendFill.zero(c));
-            default -> { }
+            default -> {}
         }
     }
 
@@ -76,6 +75,7 @@ final class KnownIssues implements EventSink {
     }
 
     static String tally() {
-        return String.format(Locale.ROOT, "violations put down to the known issue: %d (poison fill resend)", POISON_RESENDS.get());
+        return String.format(
+                Locale.ROOT, "violations put down to the known issue: %d (poison fill resend)", POISON_RESENDS.get());
     }
 }

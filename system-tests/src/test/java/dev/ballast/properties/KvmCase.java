@@ -5,7 +5,6 @@ import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.FailPoint;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.WorkloadSpec;
-
 import java.util.Locale;
 
 /**
@@ -13,30 +12,64 @@ import java.util.Locale;
  * {@link SimCase}: workload with its parameters, policy, poisoning, MUST_TELL_HOST, balloon
  * message kind, hint start id, a link failure, a chain, the seed.
  */
-public record KvmCase(int memMiB, String workload, String policy, int poison, boolean tellHost, String messages, long hintStartId,
-                      String failAt, int chain, long seed) {
+public record KvmCase(
+        int memMiB,
+        String workload,
+        String policy,
+        int poison,
+        boolean tellHost,
+        String messages,
+        long hintStartId,
+        String failAt,
+        int chain,
+        long seed) {
 
     public Scenario scenario() {
-        return new Scenario("kvm", (long) memMiB << 20, WorkloadSpec.parse(workload), policy, seed, 0, 300_000_000L, 30, 0, chain,
-                failAt == null ? null : FailPoint.parse(failAt), poison, tellHost, BalloonMessages.parse(messages), hintStartId,
+        return new Scenario(
+                "kvm",
+                (long) memMiB << 20,
+                WorkloadSpec.parse(workload),
+                policy,
+                seed,
+                0,
+                300_000_000L,
+                30,
+                0,
+                chain,
+                failAt == null ? null : FailPoint.parse(failAt),
+                poison,
+                tellHost,
+                BalloonMessages.parse(messages),
+                hintStartId,
                 CostProfile.defaults());
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d}",
-                memMiB, workload, policy, poison == 0 ? "off" : "0x" + Integer.toHexString(poison), tellHost ? "tell-host" : "no-tell-host",
-                messages, hintStartId, failAt, chain, seed);
+        return String.format(
+                Locale.ROOT,
+                "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d}",
+                memMiB,
+                workload,
+                policy,
+                poison == 0 ? "off" : "0x" + Integer.toHexString(poison),
+                tellHost ? "tell-host" : "no-tell-host",
+                messages,
+                hintStartId,
+                failAt,
+                chain,
+                seed);
     }
 
     /** The {@code ballast run} command that runs the same migration. */
     public String command() {
-        StringBuilder sb = new StringBuilder("./ballast run --backend kvm --mem " + memMiB + "M --workload " + workload + " --policy " + policy
-                + " --seed " + seed);
+        StringBuilder sb = new StringBuilder("./ballast run --backend kvm --mem " + memMiB + "M --workload " + workload
+                + " --policy " + policy + " --seed " + seed);
         if (poison != 0) sb.append(" --poison 0x").append(Integer.toHexString(poison));
         if (!tellHost) sb.append(" --no-tell-host");
         if (!messages.equals("pfn")) sb.append(" --balloon-messages ").append(messages);
-        if (hintStartId != Scenario.MIN_COMMAND_ID) sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
+        if (hintStartId != Scenario.MIN_COMMAND_ID)
+            sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
         return sb.toString();

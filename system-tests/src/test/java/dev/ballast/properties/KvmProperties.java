@@ -1,5 +1,8 @@
 package dev.ballast.properties;
 
+import static dev.ballast.properties.Generators.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.replay.Replay;
@@ -15,9 +18,6 @@ import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.junit.jupiter.api.Assumptions;
-
-import static dev.ballast.properties.Generators.*;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A smaller set of the same properties against the KVM backend: a real guest (16 to 64 MiB)
@@ -45,7 +45,12 @@ class KvmProperties {
 
     @Provide
     Arbitrary<KvmCase> kvmFaults() {
-        return cases(Arbitraries.oneOf(Arbitraries.integers().between(10, 250).map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x"), Arbitraries.integers().between(5, 60).map(ms -> ms + "ms")),
+        return cases(
+                Arbitraries.oneOf(
+                        Arbitraries.integers()
+                                .between(10, 250)
+                                .map(p -> p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x"),
+                        Arbitraries.integers().between(5, 60).map(ms -> ms + "ms")),
                 Arbitraries.integers().between(1, 2));
     }
 
@@ -58,33 +63,45 @@ class KvmProperties {
      */
     @Provide
     Arbitrary<KvmCase> kvmBalloonRaces() {
-        Arbitrary<String> race = Combinators.combine(Arbitraries.integers().between(5, 30), Arbitraries.integers().between(1, 16),
-                        Arbitraries.integers().between(1, 3), Arbitraries.integers().between(1, 60), Arbitraries.integers().between(5, 50),
+        Arbitrary<String> race = Combinators.combine(
+                        Arbitraries.integers().between(5, 30),
+                        Arbitraries.integers().between(1, 16),
+                        Arbitraries.integers().between(1, 3),
+                        Arbitraries.integers().between(1, 60),
+                        Arbitraries.integers().between(5, 50),
                         Arbitraries.integers().between(0, 16))
-                .as((p, step, every, late, u, r) -> "deflate-race:" + p + ",step=" + step + "M,every=" + every + "ms,late=" + late
-                        + "ms,used=" + u + "%,rate=" + r + "MiB/s");
+                .as((p, step, every, late, u, r) -> "deflate-race:" + p + ",step=" + step + "M,every=" + every
+                        + "ms,late=" + late + "ms,used=" + u + "%,rate=" + r + "MiB/s");
         return Combinators.combine(
-                Arbitraries.of(48, 64),
-                race,
-                Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
-                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0)), Tuple.of(3, Arbitraries.integers().between(1, 255))),
-                Arbitraries.of(true, false),
-                Arbitraries.of("pfn", "bitmap"),
-                Arbitraries.longs()
-        ).as((mem, w, p, poison, tell, msgs, seed) -> new KvmCase(mem, w, p, poison, tell, msgs, CommandIds.MIN, null, 1, seed));
+                        Arbitraries.of(48, 64),
+                        race,
+                        Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(1, Arbitraries.just(0)),
+                                Tuple.of(3, Arbitraries.integers().between(1, 255))),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of("pfn", "bitmap"),
+                        Arbitraries.longs())
+                .as((mem, w, p, poison, tell, msgs, seed) ->
+                        new KvmCase(mem, w, p, poison, tell, msgs, CommandIds.MIN, null, 1, seed));
     }
 
     private static Arbitrary<KvmCase> cases(Arbitrary<String> failAt, Arbitrary<Integer> chain) {
         return Combinators.combine(
-                Arbitraries.of(16, 32, 48, 64),
-                Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()),
-                Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
-                Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 255))),
-                Arbitraries.of(true, false),
-                Arbitraries.of("pfn", "bitmap"),
-                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(CommandIds.MIN)), Tuple.of(1, Arbitraries.longs().between(0, 4).map(k -> CommandIds.MAX - k))),
-                Combinators.combine(failAt, chain, Arbitraries.longs()).as(Tuple::of)
-        ).as((mem, w, p, poison, tell, msgs, id, f) -> new KvmCase(mem, w, p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3()));
+                        Arbitraries.of(16, 32, 48, 64),
+                        Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()),
+                        Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(2, Arbitraries.just(0)),
+                                Tuple.of(1, Arbitraries.integers().between(1, 255))),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of("pfn", "bitmap"),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(1, Arbitraries.just(CommandIds.MIN)),
+                                Tuple.of(1, Arbitraries.longs().between(0, 4).map(k -> CommandIds.MAX - k))),
+                        Combinators.combine(failAt, chain, Arbitraries.longs()).as(Tuple::of))
+                .as((mem, w, p, poison, tell, msgs, id, f) ->
+                        new KvmCase(mem, w, p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3()));
     }
 
     /** Every invariant the guest can check on the destination (no lost write, poison preserved, host writes tracked). */
@@ -117,8 +134,17 @@ class KvmProperties {
     void theDeflatedPagesOfIssue17KeepTheirWrites() {
         assumeKvm();
         for (String policy : dev.ballast.kvm.backend.KvmBackend.POLICIES) {
-            KvmCase k = new KvmCase(64, "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s", policy, 0x1, false, "bitmap",
-                    CommandIds.MIN, null, 1, 661);
+            KvmCase k = new KvmCase(
+                    64,
+                    "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s",
+                    policy,
+                    0x1,
+                    false,
+                    "bitmap",
+                    CommandIds.MIN,
+                    null,
+                    1,
+                    661);
             assertKeepsEveryInvariant(k, KvmRunner.run(k, dev.ballast.core.event.EventSink.NONE));
         }
     }

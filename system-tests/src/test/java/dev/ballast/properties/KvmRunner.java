@@ -7,17 +7,18 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.backend.KvmRun;
 import dev.ballast.replay.JournalRecorder;
-
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Runs a {@link KvmCase} on the KVM backend (in process: a source VM and a destination VM). */
 final class KvmRunner {
-    private KvmRunner() { }
+    private KvmRunner() {}
 
     record Outcome(KvmCase kvmCase, RunReport report, String violation) {
-        boolean completed() { return report.outcome().equals("completed"); }
+        boolean completed() {
+            return report.outcome().equals("completed");
+        }
     }
 
     static boolean usable() {

@@ -1,15 +1,14 @@
 package dev.ballast.properties;
 
+import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.BalloonPolicy;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.HintBalloonPolicy;
 import dev.ballast.core.policy.HintPolicy;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.PolicyContext;
-import dev.ballast.core.event.RejectReason;
-import dev.ballast.core.mem.RamLayout;
-
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -18,17 +17,25 @@ import java.util.function.Supplier;
  * way a user's own policy could. {@code hint+balloon} cases get the same bug with balloon skip on.
  */
 final class MutantPolicies {
-    private MutantPolicies() { }
+    private MutantPolicies() {}
 
     /** A hint policy mutant that is also a balloon policy when the case's policy is {@code hint+balloon}. */
     abstract static class HintMutant extends HintPolicy {
         final boolean balloon;
 
-        HintMutant(boolean balloon) { this.balloon = balloon; }
+        HintMutant(boolean balloon) {
+            this.balloon = balloon;
+        }
 
-        @Override public String name() { return balloon ? "hint+balloon" : "hint"; }
+        @Override
+        public String name() {
+            return balloon ? "hint+balloon" : "hint";
+        }
 
-        @Override public boolean skipBalloon(PolicyContext ctx) { return balloon && ctx.features().mustTellHost(); }
+        @Override
+        public boolean skipBalloon(PolicyContext ctx) {
+            return balloon && ctx.features().mustTellHost();
+        }
     }
 
     /** The mutant for the case's hint policy, or null (the built-in policy) when the case runs another. */
@@ -42,22 +49,34 @@ final class MutantPolicies {
 
     /** 1: hinting is never stopped before a sync and no new request follows it: hints from before a sync clear pages after it. */
     static final class NeverStopsHinting extends HintMutant {
-        NeverStopsHinting(boolean b) { super(b); }
+        NeverStopsHinting(boolean b) {
+            super(b);
+        }
 
-        @Override public void beforeSync(PolicyContext ctx) { }
+        @Override
+        public void beforeSync(PolicyContext ctx) {}
 
-        @Override public void afterSync(PolicyContext ctx) { }
+        @Override
+        public void afterSync(PolicyContext ctx) {}
     }
 
     /** 2: balloon skip on whatever the guest promised about MUST_TELL_HOST. */
     static Supplier<MigrationPolicy> balloonSkipAlways(SimCase c) {
         return switch (c.policy()) {
-            case "balloon" -> () -> new BalloonPolicy() {
-                @Override public boolean skipBalloon(PolicyContext ctx) { return true; }
-            };
-            case "hint+balloon" -> () -> new HintBalloonPolicy() {
-                @Override public boolean skipBalloon(PolicyContext ctx) { return true; }
-            };
+            case "balloon" ->
+                () -> new BalloonPolicy() {
+                    @Override
+                    public boolean skipBalloon(PolicyContext ctx) {
+                        return true;
+                    }
+                };
+            case "hint+balloon" ->
+                () -> new HintBalloonPolicy() {
+                    @Override
+                    public boolean skipBalloon(PolicyContext ctx) {
+                        return true;
+                    }
+                };
             default -> null;
         };
     }
@@ -69,7 +88,9 @@ final class MutantPolicies {
      * guest-physical memory.
      */
     static final class OneBlockHints extends HintMutant {
-        OneBlockHints(boolean b) { super(b); }
+        OneBlockHints(boolean b) {
+            super(b);
+        }
 
         @Override
         protected void applyHint(PolicyContext ctx, long pfn, long pages) {
@@ -92,7 +113,9 @@ final class MutantPolicies {
 
     /** 4: hinted free pages skipped outright although the guest poisons free pages. */
     static final class PoisonIgnored extends HintMutant {
-        PoisonIgnored(boolean b) { super(b); }
+        PoisonIgnored(boolean b) {
+            super(b);
+        }
 
         @Override
         protected void applyHint(PolicyContext ctx, long pfn, long pages) {
@@ -103,7 +126,9 @@ final class MutantPolicies {
 
     /** 7: hints of any request id accepted, old ones included. */
     static final class OldIdsAccepted extends HintMutant {
-        OldIdsAccepted(boolean b) { super(b); }
+        OldIdsAccepted(boolean b) {
+            super(b);
+        }
 
         @Override
         public void onHint(PolicyContext ctx, long commandId, long pfn, long pages) {
@@ -117,7 +142,9 @@ final class MutantPolicies {
 
     /** 12: the command id counts on past 0xFFFFFFFF instead of wrapping to 0x80000000 (on the wire: 0 = stop, 1 = done). */
     static final class IdNeverWraps extends HintMutant {
-        IdNeverWraps(boolean b) { super(b); }
+        IdNeverWraps(boolean b) {
+            super(b);
+        }
 
         @Override
         protected long nextCommandId(PolicyContext ctx, long previous) {

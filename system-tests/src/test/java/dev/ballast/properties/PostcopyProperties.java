@@ -1,5 +1,8 @@
 package dev.ballast.properties;
 
+import static dev.ballast.properties.Generators.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.Convergence;
 import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.event.EventSink;
@@ -7,6 +10,8 @@ import dev.ballast.core.event.EventType;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.replay.Replay;
+import java.util.ArrayList;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -16,12 +21,6 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-
-import java.util.ArrayList;
-import java.util.List;
-
-import static dev.ballast.properties.Generators.*;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Postcopy (docs/invariants.md, invariants 3, 6 and 8 in postcopy): a migration that switches to
@@ -50,7 +49,11 @@ class PostcopyProperties {
 
     @Provide
     Arbitrary<SimCase> postcopy() {
-        return cases().workload(postcopyWorkloads()).limits(manyPassLimits()).faults(anyFaults()).postcopy(postcopies()).build();
+        return cases().workload(postcopyWorkloads())
+                .limits(manyPassLimits())
+                .faults(anyFaults())
+                .postcopy(postcopies())
+                .build();
     }
 
     /** A link failure before, during or after the switch-over (later passes, the postcopy phase): recovered, nothing lost. */
@@ -58,7 +61,8 @@ class PostcopyProperties {
     void aLinkFailureInPostcopyIsRecovered(@ForAll("failingInPostcopy") SimCase c) {
         SimRunner.Outcome o = SimRunner.run(c);
         Checks.clean(o);
-        for (RunReport hop : o.report().hops().isEmpty() ? List.of(o.report()) : o.report().hops()) {
+        for (RunReport hop :
+                o.report().hops().isEmpty() ? List.of(o.report()) : o.report().hops()) {
             assertThat(hop.attempts().getLast().outcome()).isEqualTo("completed");
         }
     }
@@ -67,10 +71,13 @@ class PostcopyProperties {
     Arbitrary<SimCase> failingInPostcopy() {
         Arbitrary<String> failAt = Arbitraries.frequencyOf(
                 Tuple.of(1, Arbitraries.integers().between(5, 100).map(p -> p + "%")),
-                Tuple.of(4, Arbitraries.integers().between(101, 300).map(p -> java.math.BigDecimal.valueOf(p, 2) + "x")),
+                Tuple.of(
+                        4, Arbitraries.integers().between(101, 300).map(p -> java.math.BigDecimal.valueOf(p, 2) + "x")),
                 Tuple.of(1, Arbitraries.just("random")));
-        return cases().workload(postcopyWorkloads()).limits(manyPassLimits())
-                .faults(Combinators.combine(failAt, Arbitraries.integers().between(1, 2)).as((f, n) -> new SimCase.Faults(f, -1, n)))
+        return cases().workload(postcopyWorkloads())
+                .limits(manyPassLimits())
+                .faults(Combinators.combine(failAt, Arbitraries.integers().between(1, 2))
+                        .as((f, n) -> new SimCase.Faults(f, -1, n)))
                 .postcopy(Arbitraries.integers().between(1, 2).map(n -> Postcopy.parse(Integer.toString(n))))
                 .build();
     }
@@ -86,9 +93,12 @@ class PostcopyProperties {
 
     @Provide
     Arbitrary<SimCase> ballooned() {
-        return cases().workload(deflateRace()).policy(Arbitraries.of("balloon", "hint+balloon", "balloon-zero"))
-                .limits(manyPassLimits()).faults(Arbitraries.just(SimCase.Faults.NONE))
-                .postcopy(Arbitraries.integers().between(1, 3).map(n -> Postcopy.parse(Integer.toString(n)))).build();
+        return cases().workload(deflateRace())
+                .policy(Arbitraries.of("balloon", "hint+balloon", "balloon-zero"))
+                .limits(manyPassLimits())
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .postcopy(Arbitraries.integers().between(1, 3).map(n -> Postcopy.parse(Integer.toString(n))))
+                .build();
     }
 
     /**
@@ -106,21 +116,35 @@ class PostcopyProperties {
                 switches[0]++;
                 long[] last = decisions.getLast();
                 Convergence.Decision d = Convergence.Decision.values()[(int) last[0]];
-                assertThat(d).as("the pre-copy rule's decision at the switch").isNotEqualTo(Convergence.Decision.CONVERGED);
-                if (c.postcopy().mode() == Postcopy.Mode.AFTER && a < c.postcopy().afterPasses()) {
-                    assertThat(d).as("a switch before pass %d", c.postcopy().afterPasses()).isNotEqualTo(Convergence.Decision.CONTINUE);
+                assertThat(d)
+                        .as("the pre-copy rule's decision at the switch")
+                        .isNotEqualTo(Convergence.Decision.CONVERGED);
+                if (c.postcopy().mode() == Postcopy.Mode.AFTER
+                        && a < c.postcopy().afterPasses()) {
+                    assertThat(d)
+                            .as("a switch before pass %d", c.postcopy().afterPasses())
+                            .isNotEqualTo(Convergence.Decision.CONTINUE);
                 }
                 if (c.postcopy().mode() == Postcopy.Mode.AUTO && d == Convergence.Decision.CONTINUE) {
-                    assertThat(decisions.size()).as("auto switches from the second pass on").isGreaterThanOrEqualTo(2);
+                    assertThat(decisions.size())
+                            .as("auto switches from the second pass on")
+                            .isGreaterThanOrEqualTo(2);
                     long before = decisions.get(decisions.size() - 2)[1];
-                    assertThat((double) last[1]).as("auto: the rest fell by less than a tenth").isGreaterThan(before * 0.9);
+                    assertThat((double) last[1])
+                            .as("auto: the rest fell by less than a tenth")
+                            .isGreaterThan(before * 0.9);
                 }
             }
-            if (type == EventType.CONVERGENCE && c.postcopy().mode() == Postcopy.Mode.AFTER && switches[0] == 0
-                    && cc == Convergence.Decision.CONTINUE.ordinal() && decisions.size() >= c.postcopy().afterPasses()) {
+            if (type == EventType.CONVERGENCE
+                    && c.postcopy().mode() == Postcopy.Mode.AFTER
+                    && switches[0] == 0
+                    && cc == Convergence.Decision.CONTINUE.ordinal()
+                    && decisions.size() >= c.postcopy().afterPasses()) {
                 switches[2] = 1; // the next event must be the switch
             } else if (switches[2] == 1) {
-                assertThat(type).as("pre-copy went on past pass %d", c.postcopy().afterPasses()).isEqualTo(EventType.POSTCOPY_START);
+                assertThat(type)
+                        .as("pre-copy went on past pass %d", c.postcopy().afterPasses())
+                        .isEqualTo(EventType.POSTCOPY_START);
                 switches[2] = 0;
             }
             if (type == EventType.SWITCH_OVER) switches[1]++;
@@ -132,8 +156,11 @@ class PostcopyProperties {
 
     @Provide
     Arbitrary<SimCase> switching() {
-        return cases().workload(postcopyWorkloads()).limits(manyPassLimits()).faults(Arbitraries.just(SimCase.Faults.NONE))
-                .postcopy(postcopies()).build();
+        return cases().workload(postcopyWorkloads())
+                .limits(manyPassLimits())
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .postcopy(postcopies())
+                .build();
     }
 
     /** A replay of a postcopy run (requests, recoveries, chains) re-makes every decision. */
@@ -145,7 +172,9 @@ class PostcopyProperties {
         assertThat(r.divergence()).as("the replay's first difference").isNull();
         assertThat(r.truncated()).isFalse();
         assertThat(r.events()).isEqualTo(rec.events.size());
-        assertThat(r.migrations()).as("engines replayed").isEqualTo(o.report().attempts().size());
+        assertThat(r.migrations())
+                .as("engines replayed")
+                .isEqualTo(o.report().attempts().size());
     }
 
     /**
@@ -165,7 +194,11 @@ class PostcopyProperties {
 
     @Provide
     Arbitrary<SimCase> hintsAllowed() {
-        return cases().workload(postcopyWorkloads()).policy(hintPolicies()).limits(manyPassLimits()).faults(anyFaults())
-                .postcopy(postcopies().map(p -> p.withHints(true))).build();
+        return cases().workload(postcopyWorkloads())
+                .policy(hintPolicies())
+                .limits(manyPassLimits())
+                .faults(anyFaults())
+                .postcopy(postcopies().map(p -> p.withHints(true)))
+                .build();
     }
 }

@@ -1,5 +1,8 @@
 package dev.ballast.properties;
 
+import static dev.ballast.properties.Generators.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.run.RunReport;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -9,9 +12,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-
-import static dev.ballast.properties.Generators.*;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Invariant 6 of docs/invariants.md: a migration that fails or is cancelled leaves the source running with
@@ -35,12 +35,14 @@ class RecoveryProperties {
     Arbitrary<SimCase> failing() {
         Arbitrary<String> failAt = Arbitraries.frequencyOf(
                 // past the first pass: a multiple of the guest's pages (101 % to 400 %), as 1.01x to 4x
-                net.jqwik.api.Tuple.of(3, Arbitraries.integers().between(101, 400).map(p -> java.math.BigDecimal.valueOf(p, 2) + "x")),
+                net.jqwik.api.Tuple.of(
+                        3, Arbitraries.integers().between(101, 400).map(p -> java.math.BigDecimal.valueOf(p, 2) + "x")),
                 net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(5, 100).map(p -> p + "%")),
                 net.jqwik.api.Tuple.of(2, Arbitraries.integers().between(1, 300).map(ms -> ms + "ms")),
                 net.jqwik.api.Tuple.of(1, Arbitraries.just("random")));
         return cases().workload(busyWorkloads())
-                .faults(Combinators.combine(failAt, Arbitraries.integers().between(1, 2)).as((f, n) -> new SimCase.Faults(f, -1, n)))
+                .faults(Combinators.combine(failAt, Arbitraries.integers().between(1, 2))
+                        .as((f, n) -> new SimCase.Faults(f, -1, n)))
                 .limits(manyPassLimits())
                 .build();
     }
@@ -69,9 +71,13 @@ class RecoveryProperties {
 
     @Provide
     Arbitrary<SimCase> chains() {
-        return cases().faults(Arbitraries.oneOf(chainsOnly(),
-                        Combinators.combine(Arbitraries.integers().between(5, 300), Arbitraries.integers().between(2, 3))
-                                .as((p, n) -> new SimCase.Faults(p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x", -1, n))))
+        return cases().faults(Arbitraries.oneOf(
+                        chainsOnly(),
+                        Combinators.combine(
+                                        Arbitraries.integers().between(5, 300),
+                                        Arbitraries.integers().between(2, 3))
+                                .as((p, n) -> new SimCase.Faults(
+                                        p <= 100 ? p + "%" : java.math.BigDecimal.valueOf(p, 2) + "x", -1, n))))
                 .build();
     }
 

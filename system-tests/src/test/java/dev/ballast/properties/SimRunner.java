@@ -1,7 +1,7 @@
 package dev.ballast.properties;
 
-import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.ForwardingSourceGuest;
+import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.SourceGuest;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.invariant.Invariant;
@@ -12,7 +12,6 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.replay.JournalRecorder;
 import dev.ballast.sim.SimRun;
-
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +19,7 @@ import java.util.Map;
 
 /** Runs a {@link SimCase} on the simulator, with a mutant planted, and sums what it saw. */
 final class SimRunner {
-    private SimRunner() { }
+    private SimRunner() {}
 
     /**
      * @param report    the run's report
@@ -28,9 +27,17 @@ final class SimRunner {
      * @param events    events the run published
      * @param digest    the journal digest of those events ({@link JournalDigest}: what a journal of the run would end with)
      */
-    record Outcome(SimCase simCase, RunReport report, String violation, long events, long digest, List<String> violations,
-                   KnownIssues known) {
-        boolean completed() { return report.outcome().equals("completed"); }
+    record Outcome(
+            SimCase simCase,
+            RunReport report,
+            String violation,
+            long events,
+            long digest,
+            List<String> violations,
+            KnownIssues known) {
+        boolean completed() {
+            return report.outcome().equals("completed");
+        }
 
         /** The first violation that no known issue explains, or null. */
         String unexplained() {
@@ -68,14 +75,22 @@ final class SimRunner {
         } finally {
             Tally.migration(System.nanoTime() - t0);
         }
-        return new Outcome(c, r, r.verify().violation(), events[0], digest.value(), run.violations().all(), known);
+        return new Outcome(
+                c,
+                r,
+                r.verify().violation(),
+                events[0],
+                digest.value(),
+                run.violations().all(),
+                known);
     }
 
     /** The run's hooks: the case's guest, its cancel, then the mutant. */
     static SimRun.Hooks hooks(SimCase c, Mutant m) {
         SimRun.Hooks h = SimRun.Hooks.NONE.withGuest(s -> new CaseGuest(s, c.guest()));
         if (c.faults().cancelAt() >= 0) {
-            Canceller k = new Canceller((long) (c.faults().cancelAt() * c.layout().pages()));
+            Canceller k =
+                    new Canceller((long) (c.faults().cancelAt() * c.layout().pages()));
             h = h.withEngine(k::engine).withSource(k::wrap);
         }
         return m.plant(h, c);
@@ -107,7 +122,9 @@ final class SimRunner {
         private long read;
         private boolean done;
 
-        Canceller(long afterPages) { this.afterPages = Math.max(1, afterPages); }
+        Canceller(long afterPages) {
+            this.afterPages = Math.max(1, afterPages);
+        }
 
         void engine(MigrationEngine e) {
             if (engines++ == 0) first = e;
@@ -128,5 +145,4 @@ final class SimRunner {
             };
         }
     }
-
 }

@@ -17,7 +17,7 @@ import net.jqwik.api.lifecycle.ContainerLifecycleContext;
  * reports its share when it ends; the running totals go to {@code target/properties-tally.txt}.
  */
 final class Tally {
-    private Tally() { }
+    private Tally() {}
 
     /** A property class's share, reported when the class ends: {@code @AddLifecycleHook(Tally.PerClass.class)}. */
     static final class PerClass implements AroundContainerHook {
@@ -74,14 +74,27 @@ final class Tally {
         double simSec = (now[1] - before[1]) / 1e9;
         long kvm = now[2] - before[2];
         long wire = now[4] - before[4];
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "[properties] %s: %d simulated migrations in %.1f s of runs (%.0f a minute)",
-                who, sims, simSec, simSec > 0 ? sims / simSec * 60 : 0));
-        if (kvm > 0) sb.append(String.format(Locale.ROOT, ", %d KVM migrations in %.1f s", kvm, (now[3] - before[3]) / 1e9));
+        StringBuilder sb = new StringBuilder(String.format(
+                Locale.ROOT,
+                "[properties] %s: %d simulated migrations in %.1f s of runs (%.0f a minute)",
+                who,
+                sims,
+                simSec,
+                simSec > 0 ? sims / simSec * 60 : 0));
+        if (kvm > 0)
+            sb.append(String.format(Locale.ROOT, ", %d KVM migrations in %.1f s", kvm, (now[3] - before[3]) / 1e9));
         if (wire > 0) sb.append(", ").append(wire).append(" wire streams");
         sb.append(String.format(Locale.ROOT, "; %.1f s in all", wallNanos / 1e9));
         System.out.println(sb);
-        String totals = String.format(Locale.ROOT, "simulated migrations %d (%.1f s, %.0f a minute)%nKVM migrations %d (%.1f s)%nwire streams %d%n",
-                now[0], now[1] / 1e9, now[1] > 0 ? now[0] / (now[1] / 1e9) * 60 : 0, now[2], now[3] / 1e9, now[4]);
+        String totals = String.format(
+                Locale.ROOT,
+                "simulated migrations %d (%.1f s, %.0f a minute)%nKVM migrations %d (%.1f s)%nwire streams %d%n",
+                now[0],
+                now[1] / 1e9,
+                now[1] > 0 ? now[0] / (now[1] / 1e9) * 60 : 0,
+                now[2],
+                now[3] / 1e9,
+                now[4]);
         try {
             Path p = Path.of("target", "properties-tally.txt");
             Files.createDirectories(p.getParent());

@@ -1,7 +1,6 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,8 +17,14 @@ import java.util.List;
  * @param maxPages pages per PAGES record (the writer's option)
  * @param maxRanges ranges per BALLOON record (the writer's option)
  */
-public record WireCase(List<RamLayout.Spec> blocks, List<Integer> srcOrder, List<Integer> dstOrder, List<Op> ops, int poison,
-                       int maxPages, int maxRanges) {
+public record WireCase(
+        List<RamLayout.Spec> blocks,
+        List<Integer> srcOrder,
+        List<Integer> dstOrder,
+        List<Op> ops,
+        int poison,
+        int maxPages,
+        int maxRanges) {
 
     public static final int PAGES = 0, FILL = 1, BALLOON = 2, ITERATION = 3;
 
@@ -39,9 +44,13 @@ public record WireCase(List<RamLayout.Spec> blocks, List<Integer> srcOrder, List
         }
     }
 
-    public RamLayout source() { return ordered(srcOrder); }
+    public RamLayout source() {
+        return ordered(srcOrder);
+    }
 
-    public RamLayout destination() { return ordered(dstOrder); }
+    public RamLayout destination() {
+        return ordered(dstOrder);
+    }
 
     private RamLayout ordered(List<Integer> order) {
         List<RamLayout.Spec> s = new ArrayList<>();
@@ -49,9 +58,15 @@ public record WireCase(List<RamLayout.Spec> blocks, List<Integer> srcOrder, List
         return RamLayout.of(s);
     }
 
-    public String name(int rank) { return blocks.get(rank).name(); }
+    public String name(int rank) {
+        return blocks.get(rank).name();
+    }
 
-    public boolean ordersDiffer() { return !srcOrder.equals(dstOrder); }
+    public boolean ordersDiffer() {
+        return !srcOrder.equals(dstOrder);
+    }
 
-    public String size() { return blocks.size() + " block" + (blocks.size() == 1 ? "" : "s") + ", " + ops.size() + " calls"; }
+    public String size() {
+        return blocks.size() + " block" + (blocks.size() == 1 ? "" : "s") + ", " + ops.size() + " calls";
+    }
 }

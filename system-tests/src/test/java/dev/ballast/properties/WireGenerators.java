@@ -1,34 +1,37 @@
 package dev.ballast.properties;
 
 import dev.ballast.core.mem.RamLayout;
+import java.util.ArrayList;
+import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.Tuple;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /** Generators of {@link WireCase}s and of attacks on their streams. */
 final class WireGenerators {
-    private WireGenerators() { }
+    private WireGenerators() {}
 
     private static final String[] NAMES = {"ram-low", "ram-high", "pmem0", "vram-\u00fc", "b", "ram-\u4e2d"};
     private static final int[][][] ORDERS = {
-        {{0}},
-        {{0, 1}, {1, 0}},
-        {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}},
+        {{0}}, {{0, 1}, {1, 0}}, {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}},
     };
 
     /** A raw call before it is fitted to the layout: kind, block pick, offset (per mille), length pick, argument. */
-    record RawOp(int kind, int block, int offsetPerMille, int length, int arg) { }
+    record RawOp(int kind, int block, int offsetPerMille, int length, int arg) {}
 
     private static Arbitrary<RawOp> rawOps(int balloonWeight) {
         Arbitrary<Integer> kind = Arbitraries.frequencyOf(
                 Tuple.of(3, Arbitraries.just(WireCase.PAGES)), Tuple.of(2, Arbitraries.just(WireCase.FILL)),
-                Tuple.of(balloonWeight, Arbitraries.just(WireCase.BALLOON)), Tuple.of(1, Arbitraries.just(WireCase.ITERATION)));
-        return Combinators.combine(kind, Arbitraries.integers().between(0, 5), Arbitraries.integers().between(0, 999),
-                Arbitraries.integers().between(1, 48), Arbitraries.integers().between(0, 255)).as(RawOp::new);
+                Tuple.of(balloonWeight, Arbitraries.just(WireCase.BALLOON)),
+                        Tuple.of(1, Arbitraries.just(WireCase.ITERATION)));
+        return Combinators.combine(
+                        kind,
+                        Arbitraries.integers().between(0, 5),
+                        Arbitraries.integers().between(0, 999),
+                        Arbitraries.integers().between(1, 48),
+                        Arbitraries.integers().between(0, 255))
+                .as(RawOp::new);
     }
 
     /** One to three blocks of 1 to 48 pages, two host orders, up to 16 calls. */
@@ -43,18 +46,26 @@ final class WireGenerators {
 
     private static Arbitrary<WireCase> cases(int minBlocks, int balloonWeight) {
         return Combinators.combine(
-                Arbitraries.integers().between(minBlocks, 3),
-                Arbitraries.integers().between(1, 48).list().ofSize(3),
-                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0L)), Tuple.of(1, Arbitraries.longs().between(1, 1L << 20))).list().ofSize(3),
-                Arbitraries.integers().between(0, 5),
-                Arbitraries.integers().between(0, 5),
-                rawOps(balloonWeight).list().ofMaxSize(16),
-                Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 255))),
-                Arbitraries.integers().between(0, 15)
-        ).as((n, sizes, gaps, src, dst, raw, poison, opts) -> build(n, sizes, gaps, src, dst, raw, poison, opts));
+                        Arbitraries.integers().between(minBlocks, 3),
+                        Arbitraries.integers().between(1, 48).list().ofSize(3),
+                        Arbitraries.frequencyOf(
+                                        Tuple.of(1, Arbitraries.just(0L)),
+                                        Tuple.of(1, Arbitraries.longs().between(1, 1L << 20)))
+                                .list()
+                                .ofSize(3),
+                        Arbitraries.integers().between(0, 5),
+                        Arbitraries.integers().between(0, 5),
+                        rawOps(balloonWeight).list().ofMaxSize(16),
+                        Arbitraries.frequencyOf(
+                                Tuple.of(2, Arbitraries.just(0)),
+                                Tuple.of(1, Arbitraries.integers().between(1, 255))),
+                        Arbitraries.integers().between(0, 15))
+                .as((n, sizes, gaps, src, dst, raw, poison, opts) ->
+                        build(n, sizes, gaps, src, dst, raw, poison, opts));
     }
 
-    static WireCase build(int n, List<Integer> sizes, List<Long> gaps, int src, int dst, List<RawOp> raw, int poison, int opts) {
+    static WireCase build(
+            int n, List<Integer> sizes, List<Long> gaps, int src, int dst, List<RawOp> raw, int poison, int opts) {
         List<RamLayout.Spec> blocks = new ArrayList<>();
         long pfn = 0;
         for (int i = 0; i < n; i++) {
@@ -85,7 +96,8 @@ final class WireGenerators {
         }
         int[] s = ORDERS[n - 1][src % ORDERS[n - 1].length];
         int[] d = ORDERS[n - 1][dst % ORDERS[n - 1].length];
-        return new WireCase(List.copyOf(blocks), toList(s), toList(d), List.copyOf(ops), poison, 1 + (opts & 3), 1 + (opts >> 2));
+        return new WireCase(
+                List.copyOf(blocks), toList(s), toList(d), List.copyOf(ops), poison, 1 + (opts & 3), 1 + (opts >> 2));
     }
 
     private static List<Integer> toList(int[] a) {
@@ -101,14 +113,19 @@ final class WireGenerators {
     record Attack(int kind, int record, int range, int amount, long seed, int mutations) {
         @Override
         public String toString() {
-            return "Attack{" + Attacks.NAMES[kind] + ", record pick " + record + ", range pick " + range + ", amount " + amount
-                    + (kind == Attacks.RANDOM ? ", seed " + seed + ", " + mutations + " mutations" : "") + "}";
+            return "Attack{" + Attacks.NAMES[kind] + ", record pick " + record + ", range pick " + range + ", amount "
+                    + amount + (kind == Attacks.RANDOM ? ", seed " + seed + ", " + mutations + " mutations" : "") + "}";
         }
     }
 
     static Arbitrary<Attack> attacks() {
-        return Combinators.combine(Arbitraries.integers().between(0, Attacks.NAMES.length - 1), Arbitraries.integers().between(0, 63),
-                Arbitraries.integers().between(0, 63), Arbitraries.integers().between(0, 64), Arbitraries.longs(),
-                Arbitraries.integers().between(1, 3)).as(Attack::new);
+        return Combinators.combine(
+                        Arbitraries.integers().between(0, Attacks.NAMES.length - 1),
+                        Arbitraries.integers().between(0, 63),
+                        Arbitraries.integers().between(0, 63),
+                        Arbitraries.integers().between(0, 64),
+                        Arbitraries.longs(),
+                        Arbitraries.integers().between(1, 3))
+                .as(Attack::new);
     }
 }

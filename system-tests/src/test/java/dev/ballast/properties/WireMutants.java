@@ -6,7 +6,6 @@ import dev.ballast.core.wire.PageSink;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireException;
 import dev.ballast.core.wire.WireFormat;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,20 +18,45 @@ import java.nio.charset.StandardCharsets;
  * applies records to.
  */
 final class WireMutants {
-    private WireMutants() { }
+    private WireMutants() {}
 
     /** Passes every call on. */
     static class ForwardingSink implements PageSink {
         final PageSink next;
 
-        ForwardingSink(PageSink next) { this.next = next; }
+        ForwardingSink(PageSink next) {
+            this.next = next;
+        }
 
-        @Override public void open(Hello hello, PageRanges missing) throws WireException { next.open(hello, missing); }
-        @Override public void writePages(int block, long offset, int count, ByteBuffer data) { next.writePages(block, offset, count, data); }
-        @Override public void fill(int block, long offset, long count, int fillByte) { next.fill(block, offset, count, fillByte); }
-        @Override public void balloon(int block, long offset, long count, boolean ballooned) { next.balloon(block, offset, count, ballooned); }
-        @Override public void iterationEnd(int iteration) { next.iterationEnd(iteration); }
-        @Override public Verdict complete() { return next.complete(); }
+        @Override
+        public void open(Hello hello, PageRanges missing) throws WireException {
+            next.open(hello, missing);
+        }
+
+        @Override
+        public void writePages(int block, long offset, int count, ByteBuffer data) {
+            next.writePages(block, offset, count, data);
+        }
+
+        @Override
+        public void fill(int block, long offset, long count, int fillByte) {
+            next.fill(block, offset, count, fillByte);
+        }
+
+        @Override
+        public void balloon(int block, long offset, long count, boolean ballooned) {
+            next.balloon(block, offset, count, ballooned);
+        }
+
+        @Override
+        public void iterationEnd(int iteration) {
+            next.iterationEnd(iteration);
+        }
+
+        @Override
+        public Verdict complete() {
+            return next.complete();
+        }
     }
 
     /**
@@ -67,9 +91,12 @@ final class WireMutants {
 
     /** Drops the reader's balloon calls (mutant 5 loads the balloon bitmap itself). */
     static final class NoBalloonSink extends ForwardingSink {
-        NoBalloonSink(PageSink next) { super(next); }
+        NoBalloonSink(PageSink next) {
+            super(next);
+        }
 
-        @Override public void balloon(int block, long offset, long count, boolean ballooned) { }
+        @Override
+        public void balloon(int block, long offset, long count, boolean ballooned) {}
     }
 
     /**
@@ -111,16 +138,24 @@ final class WireMutants {
                 long want = (need < 0 ? WireFormat.HEADER_LENGTH : need) - seen;
                 int k = (int) Math.min(b.length - i, want);
                 if (seen + k <= MAX_BUFFERED) {
-                    if (seen + k > buf.length) buf = java.util.Arrays.copyOf(buf, (int) Math.min(MAX_BUFFERED, Math.max(seen + k, 2L * buf.length)));
+                    if (seen + k > buf.length)
+                        buf = java.util.Arrays.copyOf(
+                                buf, (int) Math.min(MAX_BUFFERED, Math.max(seen + k, 2L * buf.length)));
                     System.arraycopy(b, i, buf, (int) seen, k);
                 }
                 seen += k;
                 i += k;
                 if (need < 0 && seen == WireFormat.HEADER_LENGTH) {
-                    need = (ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN).getInt(WireFormat.LENGTH_OFFSET) & 0xFFFFFFFFL) + WireFormat.HEADER_LENGTH;
+                    need = (ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN).getInt(WireFormat.LENGTH_OFFSET)
+                                    & 0xFFFFFFFFL)
+                            + WireFormat.HEADER_LENGTH;
                 }
                 if (need >= 0 && seen == need) {
-                    if (need <= MAX_BUFFERED) onRecord(ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN), buf[WireFormat.TYPE_OFFSET] & 0xFF, (int) need);
+                    if (need <= MAX_BUFFERED)
+                        onRecord(
+                                ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN),
+                                buf[WireFormat.TYPE_OFFSET] & 0xFF,
+                                (int) need);
                     seen = 0;
                     need = -1;
                 }
@@ -135,7 +170,8 @@ final class WireMutants {
                 for (int i = 0; i < wireToLocal.length && at + WireFormat.BLOCK_ENTRY_FIXED_LENGTH <= len; i++) {
                     int nameLen = r.get(at + WireFormat.BLOCK_NAME_LENGTH_OFFSET) & 0xFF;
                     String name = at + WireFormat.BLOCK_NAME_OFFSET + nameLen <= len
-                            ? new String(r.array(), at + WireFormat.BLOCK_NAME_OFFSET, nameLen, StandardCharsets.UTF_8) : "";
+                            ? new String(r.array(), at + WireFormat.BLOCK_NAME_OFFSET, nameLen, StandardCharsets.UTF_8)
+                            : "";
                     var b = sink.layout.blockNamed(name);
                     wireToLocal[i] = b == null ? i : b.index();
                     at += WireFormat.BLOCK_ENTRY_FIXED_LENGTH + nameLen;
@@ -153,7 +189,14 @@ final class WireMutants {
             }
         }
 
-        @Override public boolean isOpen() { return in.isOpen(); }
-        @Override public void close() throws IOException { in.close(); }
+        @Override
+        public boolean isOpen() {
+            return in.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 }

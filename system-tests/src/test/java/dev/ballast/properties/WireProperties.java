@@ -1,16 +1,15 @@
 package dev.ballast.properties;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.wire.WireException;
+import java.util.Arrays;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-
-import java.util.Arrays;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The wire formats (invariant 7 of docs/invariants.md and the (block, offset) rule): a page stream and the
@@ -57,8 +56,12 @@ class WireProperties {
         assertThat(rt.verdict().ok()).isTrue();
         WireRunner.Expected e = WireRunner.expected(c);
         for (var s : c.blocks()) {
-            assertThat(rt.sink().pages.get(s.name())).as("pages of block %s", s.name()).containsExactly(e.pages().get(s.name()));
-            assertThat(rt.sink().balloonOf(s.name())).as("balloon bits of block %s", s.name()).containsExactly(e.balloon().get(s.name()));
+            assertThat(rt.sink().pages.get(s.name()))
+                    .as("pages of block %s", s.name())
+                    .containsExactly(e.pages().get(s.name()));
+            assertThat(rt.sink().balloonOf(s.name()))
+                    .as("balloon bits of block %s", s.name())
+                    .containsExactly(e.balloon().get(s.name()));
         }
         assertThat(rt.sink().iterations).isEqualTo(e.iterations());
     }
@@ -70,7 +73,8 @@ class WireProperties {
      * destination's calls equal those of the stream cut just before it).
      */
     @Property(tries = Budget.WIRE, shrinking = ShrinkingMode.BOUNDED)
-    void hostileStreamsAreRejectedAndWriteNothing(@ForAll("streams") WireCase c, @ForAll("attacks") WireGenerators.Attack a) {
+    void hostileStreamsAreRejectedAndWriteNothing(
+            @ForAll("streams") WireCase c, @ForAll("attacks") WireGenerators.Attack a) {
         byte[] valid = WireRunner.roundTrip(c, Mutant.NONE).stream();
         byte[] hostile = Attacks.apply(valid, c.source(), c.destination(), a);
         WireRunner.Decoded d = WireRunner.decode(hostile, c.destination(), Mutants.active());
@@ -84,8 +88,11 @@ class WireProperties {
         WireException e = d.rejection();
         assertThat(e.reason()).isNotNull();
         assertThat(e.streamOffset()).as("where: %s", e.getMessage()).isBetween(0L, (long) hostile.length);
-        WireRunner.Decoded prefix = WireRunner.decode(Arrays.copyOf(hostile, (int) e.streamOffset()), c.destination(), Mutants.active());
+        WireRunner.Decoded prefix =
+                WireRunner.decode(Arrays.copyOf(hostile, (int) e.streamOffset()), c.destination(), Mutants.active());
         assertThat(prefix.sink().outOfBounds).isEmpty();
-        assertThat(d.sink().log).as("calls applied before the rejection (%s)", e.getMessage()).isEqualTo(prefix.sink().log);
+        assertThat(d.sink().log)
+                .as("calls applied before the rejection (%s)", e.getMessage())
+                .isEqualTo(prefix.sink().log);
     }
 }

@@ -12,7 +12,6 @@ import dev.ballast.core.wire.StreamDigest;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireException;
 import dev.ballast.core.wire.WireFormat;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -38,13 +37,16 @@ import java.util.concurrent.TimeUnit;
  * reader's input and its sink: the seams a destination of one's own would use.
  */
 final class WireRunner {
-    private WireRunner() { }
+    private WireRunner() {}
 
     // ------------------------------------------------------------------ the source's pages
 
     /** The content of page (block name, offset) at a version: 4096 bytes derived from all three. */
     static void pattern(String name, long offset, int version, byte[] into) {
-        long x = name.hashCode() * 0x9E3779B97F4A7C15L + offset * 0xC2B2AE3D27D4EB4FL + version * 0x165667B19E3779F9L + 1;
+        long x = name.hashCode() * 0x9E3779B97F4A7C15L
+                + offset * 0xC2B2AE3D27D4EB4FL
+                + version * 0x165667B19E3779F9L
+                + 1;
         for (int i = 0; i < 4096; i += 8) {
             x ^= x << 13;
             x ^= x >>> 7;
@@ -79,7 +81,7 @@ final class WireRunner {
     }
 
     /** What the destination must hold afterwards, by block name. */
-    record Expected(Map<String, long[]> pages, Map<String, boolean[]> balloon, List<Integer> iterations) { }
+    record Expected(Map<String, long[]> pages, Map<String, boolean[]> balloon, List<Integer> iterations) {}
 
     static Expected expected(WireCase c) {
         Map<String, long[]> pages = new HashMap<>();
@@ -105,8 +107,14 @@ final class WireRunner {
                         pages.get(name)[(int) p] = hash(page);
                     }
                 }
-                case WireCase.FILL -> Arrays.fill(pages.get(name), (int) op.offset(), (int) (op.offset() + op.count()), GuardedSink.fillHash(op.arg()));
-                case WireCase.BALLOON -> Arrays.fill(balloon.get(name), (int) op.offset(), (int) (op.offset() + op.count()), op.arg() == 1);
+                case WireCase.FILL ->
+                    Arrays.fill(
+                            pages.get(name),
+                            (int) op.offset(),
+                            (int) (op.offset() + op.count()),
+                            GuardedSink.fillHash(op.arg()));
+                case WireCase.BALLOON ->
+                    Arrays.fill(balloon.get(name), (int) op.offset(), (int) (op.offset() + op.count()), op.arg() == 1);
                 default -> iterations.add(++iteration);
             }
         }
@@ -118,10 +126,13 @@ final class WireRunner {
         RamLayout s = src.layout;
         int iteration = 0;
         for (WireCase.Op op : c.ops()) {
-            int block = op.kind() == WireCase.ITERATION ? -1 : s.blockNamed(c.name(op.block())).index();
+            int block = op.kind() == WireCase.ITERATION
+                    ? -1
+                    : s.blockNamed(c.name(op.block())).index();
             switch (op.kind()) {
                 case WireCase.PAGES -> {
-                    for (long p = op.offset(); p < op.offset() + op.count(); p++) src.version[block][(int) p] += op.arg();
+                    for (long p = op.offset(); p < op.offset() + op.count(); p++)
+                        src.version[block][(int) p] += op.arg();
                     w.sendPages(block, op.offset(), op.count());
                 }
                 case WireCase.FILL -> w.sendFill(block, op.offset(), op.count(), op.arg());
@@ -140,7 +151,8 @@ final class WireRunner {
      * @param rejection why the destination rejected the stream, or null
      * @param sourceError what the writer threw, or null
      */
-    record RoundTrip(byte[] stream, GuardedSink sink, Verdict verdict, WireException rejection, Throwable sourceError) { }
+    record RoundTrip(
+            byte[] stream, GuardedSink sink, Verdict verdict, WireException rejection, Throwable sourceError) {}
 
     /** Sends the case from a writer to a reader over pipes, the reader on its own thread. */
     static RoundTrip roundTrip(WireCase c, Mutant m) {
@@ -152,7 +164,8 @@ final class WireRunner {
             PageSink sink = m.wireSink(guarded);
             ReadableByteChannel in = m.wireInput(toDest.source(), guarded);
             FutureTask<Verdict> reader = new FutureTask<>(() -> {
-                try (var out = toSource.sink(); var _ = toDest.source()) { // closes the pipe's end the reader reads through
+                try (var out = toSource.sink();
+                        var _ = toDest.source()) { // closes the pipe's end the reader reads through
                     return new PageStreamReader(in, out, dst, sink).run();
                 }
             });
@@ -160,10 +173,13 @@ final class WireRunner {
             Tee tee = new Tee(toDest.sink());
             Source src = new Source(c.source());
             Throwable sourceError = null;
-            PageStreamWriter w = new PageStreamWriter(tee, toSource.source(), src,
+            PageStreamWriter w = new PageStreamWriter(
+                    tee,
+                    toSource.source(),
+                    src,
                     new PageStreamWriter.Options(0x5E55_1011L, c.maxPages(), c.maxRanges(), 0));
             try {
-                w.open(src.layout, c.poison(), (b, o, n) -> { });
+                w.open(src.layout, c.poison(), (b, o, n) -> {});
                 play(c, w, src);
                 w.complete();
             } catch (LinkException | RuntimeException e) {
@@ -192,7 +208,9 @@ final class WireRunner {
         final WritableByteChannel next;
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
-        Tee(WritableByteChannel next) { this.next = next; }
+        Tee(WritableByteChannel next) {
+            this.next = next;
+        }
 
         @Override
         public int write(ByteBuffer src) throws IOException {
@@ -204,22 +222,32 @@ final class WireRunner {
             return n;
         }
 
-        @Override public boolean isOpen() { return next.isOpen(); }
-        @Override public void close() throws IOException { next.close(); }
+        @Override
+        public boolean isOpen() {
+            return next.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            next.close();
+        }
     }
 
     // ------------------------------------------------------------------ decoding a byte stream
 
     /** How a stream fared at a destination. */
     record Decoded(GuardedSink sink, Verdict verdict, WireException rejection) {
-        boolean accepted() { return rejection == null; }
+        boolean accepted() {
+            return rejection == null;
+        }
     }
 
     /** Feeds {@code stream} to a reader; anything but a {@link WireException} propagates (and fails the property). */
     static Decoded decode(byte[] stream, RamLayout dst, Mutant m) {
         GuardedSink guarded = new GuardedSink(dst);
         ReadableByteChannel in = m.wireInput(Channels.newChannel(new ByteArrayInputStream(stream)), guarded);
-        PageStreamReader r = new PageStreamReader(in, Channels.newChannel(OutputStreamNull.INSTANCE), dst, m.wireSink(guarded));
+        PageStreamReader r =
+                new PageStreamReader(in, Channels.newChannel(OutputStreamNull.INSTANCE), dst, m.wireSink(guarded));
         try {
             Verdict v = r.run();
             return new Decoded(guarded, v, null);
@@ -233,15 +261,20 @@ final class WireRunner {
     private static final class OutputStreamNull extends java.io.OutputStream {
         static final OutputStreamNull INSTANCE = new OutputStreamNull();
 
-        @Override public void write(int b) { }
-        @Override public void write(byte[] b, int off, int len) { }
+        @Override
+        public void write(int b) {}
+
+        @Override
+        public void write(byte[] b, int off, int len) {}
     }
 
     // ------------------------------------------------------------------ stream surgery
 
     /** A record of a stream: where it starts, its length and its type code. */
     record Rec(int start, int length, int type) {
-        int end() { return start + length; }
+        int end() {
+            return start + length;
+        }
     }
 
     static List<Rec> records(byte[] s) {

@@ -17,10 +17,15 @@ package dev.ballast.core.engine;
  * sync over the bandwidth it measured (over wall time, syncs included).
  */
 public final class Convergence {
-    private Convergence() { }
+    private Convergence() {}
 
     /** Why the engine stops the guest, or {@link #CONTINUE} if it does not. */
-    public enum Decision { CONTINUE, CONVERGED, ITERATION_CAP, TIME_CAP }
+    public enum Decision {
+        CONTINUE,
+        CONVERGED,
+        ITERATION_CAP,
+        TIME_CAP
+    }
 
     /**
      * @param remainingBytes       bytes still to send if the guest stopped now
@@ -31,9 +36,23 @@ public final class Convergence {
      * @param elapsedNs            time since the migration started
      * @param timeCapNs            time allowed before stop-and-copy is forced (0: no cap)
      */
-    public static Decision decide(long remainingBytes, double bandwidthBytesPerSec, long downtimeLimitNs,
-                                  int iteration, int maxIterations, long elapsedNs, long timeCapNs) {
-        return decide(remainingBytes, bandwidthBytesPerSec, 0, downtimeLimitNs, iteration, maxIterations, elapsedNs, timeCapNs);
+    public static Decision decide(
+            long remainingBytes,
+            double bandwidthBytesPerSec,
+            long downtimeLimitNs,
+            int iteration,
+            int maxIterations,
+            long elapsedNs,
+            long timeCapNs) {
+        return decide(
+                remainingBytes,
+                bandwidthBytesPerSec,
+                0,
+                downtimeLimitNs,
+                iteration,
+                maxIterations,
+                elapsedNs,
+                timeCapNs);
     }
 
     /**
@@ -41,8 +60,15 @@ public final class Convergence {
      *
      * @param finalSyncNs what the final dirty-log sync is expected to cost (the last sync's time; 0 under the old rule)
      */
-    public static Decision decide(long remainingBytes, double bandwidthBytesPerSec, long finalSyncNs, long downtimeLimitNs,
-                                  int iteration, int maxIterations, long elapsedNs, long timeCapNs) {
+    public static Decision decide(
+            long remainingBytes,
+            double bandwidthBytesPerSec,
+            long finalSyncNs,
+            long downtimeLimitNs,
+            int iteration,
+            int maxIterations,
+            long elapsedNs,
+            long timeCapNs) {
         if (remainingBytes == 0) return Decision.CONVERGED; // nothing a further pass could reduce
         if (bandwidthBytesPerSec > 0) {
             // in doubles, as the old rule compared (0 + x is x exactly, so finalSyncNs = 0 decides as it did)

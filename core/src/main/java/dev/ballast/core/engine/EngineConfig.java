@@ -15,24 +15,50 @@ package dev.ballast.core.engine;
  *                             measured time) besides the bytes left at the measured bandwidth; false is the rule of
  *                             journals written before it did, which a replay of them must keep
  */
-public record EngineConfig(long bandwidthBytesPerSec, long downtimeLimitNs, int maxIterations, long timeCapNs,
-                           long firstCommandId, int pagesPerStep, int requestsPerStep, int pageHeaderBytes,
-                           boolean countFinalSync) {
+public record EngineConfig(
+        long bandwidthBytesPerSec,
+        long downtimeLimitNs,
+        int maxIterations,
+        long timeCapNs,
+        long firstCommandId,
+        int pagesPerStep,
+        int requestsPerStep,
+        int pageHeaderBytes,
+        boolean countFinalSync) {
     /** Settings under the current switch-over rule (the final sync counted). */
-    public EngineConfig(long bandwidthBytesPerSec, long downtimeLimitNs, int maxIterations, long timeCapNs,
-                        long firstCommandId, int pagesPerStep, int requestsPerStep, int pageHeaderBytes) {
-        this(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, firstCommandId, pagesPerStep, requestsPerStep,
-                pageHeaderBytes, true);
+    public EngineConfig(
+            long bandwidthBytesPerSec,
+            long downtimeLimitNs,
+            int maxIterations,
+            long timeCapNs,
+            long firstCommandId,
+            int pagesPerStep,
+            int requestsPerStep,
+            int pageHeaderBytes) {
+        this(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
+                true);
     }
 
     public EngineConfig {
-        if (bandwidthBytesPerSec < 0) throw new IllegalArgumentException("bandwidthBytesPerSec=" + bandwidthBytesPerSec + ": must be >= 0");
-        if (downtimeLimitNs <= 0) throw new IllegalArgumentException("downtimeLimitNs=" + downtimeLimitNs + ": must be > 0");
+        if (bandwidthBytesPerSec < 0)
+            throw new IllegalArgumentException("bandwidthBytesPerSec=" + bandwidthBytesPerSec + ": must be >= 0");
+        if (downtimeLimitNs <= 0)
+            throw new IllegalArgumentException("downtimeLimitNs=" + downtimeLimitNs + ": must be > 0");
         if (maxIterations < 1) throw new IllegalArgumentException("maxIterations=" + maxIterations + ": must be >= 1");
         if (timeCapNs < 0) throw new IllegalArgumentException("timeCapNs=" + timeCapNs + ": must be >= 0");
         if (pagesPerStep < 64) throw new IllegalArgumentException("pagesPerStep=" + pagesPerStep + ": must be >= 64");
-        if (requestsPerStep < 1) throw new IllegalArgumentException("requestsPerStep=" + requestsPerStep + ": must be >= 1");
-        if (pageHeaderBytes < 0) throw new IllegalArgumentException("pageHeaderBytes=" + pageHeaderBytes + ": must be >= 0");
+        if (requestsPerStep < 1)
+            throw new IllegalArgumentException("requestsPerStep=" + requestsPerStep + ": must be >= 1");
+        if (pageHeaderBytes < 0)
+            throw new IllegalArgumentException("pageHeaderBytes=" + pageHeaderBytes + ": must be >= 0");
     }
 
     public static EngineConfig defaults() {
@@ -40,23 +66,55 @@ public record EngineConfig(long bandwidthBytesPerSec, long downtimeLimitNs, int 
     }
 
     public EngineConfig withLimits(long bandwidth, long downtimeNs, int iterations, long capNs) {
-        return new EngineConfig(bandwidth, downtimeNs, iterations, capNs, firstCommandId, pagesPerStep, requestsPerStep, pageHeaderBytes,
+        return new EngineConfig(
+                bandwidth,
+                downtimeNs,
+                iterations,
+                capNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
                 countFinalSync);
     }
 
     public EngineConfig withFirstCommandId(long id) {
-        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, id, pagesPerStep, requestsPerStep, pageHeaderBytes,
+        return new EngineConfig(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                id,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
                 countFinalSync);
     }
 
     public EngineConfig withPageHeaderBytes(int bytes) {
-        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, firstCommandId, pagesPerStep, requestsPerStep, bytes,
+        return new EngineConfig(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                bytes,
                 countFinalSync);
     }
 
     /** These settings under the old switch-over rule (false) or the current one (true); see {@link #countFinalSync()}. */
     public EngineConfig withCountFinalSync(boolean count) {
-        return new EngineConfig(bandwidthBytesPerSec, downtimeLimitNs, maxIterations, timeCapNs, firstCommandId, pagesPerStep, requestsPerStep,
-                pageHeaderBytes, count);
+        return new EngineConfig(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
+                count);
     }
 }

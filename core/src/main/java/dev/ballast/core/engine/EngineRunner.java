@@ -22,13 +22,16 @@ import java.util.function.LongConsumer;
  * @param progressEverySteps report progress after this many steps (Long.MAX_VALUE: never by steps)
  * @param progressEveryNs    or after this much {@code clock} time (Long.MAX_VALUE: never by time)
  */
-public record EngineRunner(Clock clock, IdleStrategy idle, long maxSteps, long progressEverySteps, long progressEveryNs) {
+public record EngineRunner(
+        Clock clock, IdleStrategy idle, long maxSteps, long progressEverySteps, long progressEveryNs) {
 
     public EngineRunner {
         if (clock == null || idle == null) throw new IllegalArgumentException("clock and idle are required");
         if (maxSteps <= 0) throw new IllegalArgumentException("maxSteps=" + maxSteps + " must be > 0");
-        if (progressEverySteps <= 0) throw new IllegalArgumentException("progressEverySteps=" + progressEverySteps + " must be > 0");
-        if (progressEveryNs <= 0) throw new IllegalArgumentException("progressEveryNs=" + progressEveryNs + " must be > 0");
+        if (progressEverySteps <= 0)
+            throw new IllegalArgumentException("progressEverySteps=" + progressEverySteps + " must be > 0");
+        if (progressEveryNs <= 0)
+            throw new IllegalArgumentException("progressEveryNs=" + progressEveryNs + " must be > 0");
     }
 
     /** What the runner drives: a {@link MigrationEngine} ({@link #of}), or a test's fake. */
@@ -52,7 +55,7 @@ public record EngineRunner(Clock clock, IdleStrategy idle, long maxSteps, long p
         void idle(long wakeAtNs);
 
         /** No waiting: the engine's clock moves by itself (a replay's recorded clock). */
-        IdleStrategy NONE = wakeAtNs -> { };
+        IdleStrategy NONE = wakeAtNs -> {};
 
         /**
          * Parks the thread until {@code wakeAtNs} of {@code clock}, at most {@code maxParkNs} at a
@@ -74,12 +77,12 @@ public record EngineRunner(Clock clock, IdleStrategy idle, long maxSteps, long p
 
     /** The caller's work around each step (a simulator runs its guest before, a backend checks its VM after). */
     public interface StepHooks {
-        default void beforeStep() { }
+        default void beforeStep() {}
 
         /** After the step, before any idling; {@code step} counts from 1. */
-        default void afterStep(long step, int work) { }
+        default void afterStep(long step, int work) {}
 
-        StepHooks NONE = new StepHooks() { };
+        StepHooks NONE = new StepHooks() {};
     }
 
     /** The migration did not end within the step bound. */
@@ -93,16 +96,24 @@ public record EngineRunner(Clock clock, IdleStrategy idle, long maxSteps, long p
     public static Steppable of(MigrationEngine engine) {
         return new Steppable() {
             @Override
-            public int doWork() { return engine.doWork(); }
+            public int doWork() {
+                return engine.doWork();
+            }
 
             @Override
-            public boolean done() { return engine.phase().isTerminal(); }
+            public boolean done() {
+                return engine.phase().isTerminal();
+            }
 
             @Override
-            public long wakeAtNs() { return engine.wakeAtNs(); }
+            public long wakeAtNs() {
+                return engine.wakeAtNs();
+            }
 
             @Override
-            public void cancel() { engine.cancel(); }
+            public void cancel() {
+                engine.cancel();
+            }
         };
     }
 
@@ -117,7 +128,8 @@ public record EngineRunner(Clock clock, IdleStrategy idle, long maxSteps, long p
     public long run(Steppable engine, StepHooks hooks, Runnable progress, String boundContext) {
         long steps = 0;
         long lastProgressStep = 0;
-        long lastProgressNs = progressEveryNs == Long.MAX_VALUE ? 0 : clock.nanoTime(); // a replay's clock is read only by its engine
+        long lastProgressNs =
+                progressEveryNs == Long.MAX_VALUE ? 0 : clock.nanoTime(); // a replay's clock is read only by its engine
         while (!engine.done()) {
             hooks.beforeStep();
             int work = engine.doWork();

@@ -8,12 +8,31 @@ package dev.ballast.core.engine;
  * @param resent      pages sent more than once by this migration
  * @param rejected    guest requests rejected, all kinds
  */
-public record EngineStats(Phase phase, int iterations, long syncs, long totalNs, long setupNs, long downtimeNs,
-                          long transferredBytes, long pagesNormal, long pagesZero, long skippedBalloon,
-                          long skippedFree, long resent, long hintRequests, long hintRanges, long hintPages,
-                          long hintRejected, long rejected, long balloonInflated, long balloonDeflated,
-                          long balloonRejected, boolean balloonSkipActive, String failureCause,
-                          String failureMessage, double lastBandwidthBytesPerSec) {
+public record EngineStats(
+        Phase phase,
+        int iterations,
+        long syncs,
+        long totalNs,
+        long setupNs,
+        long downtimeNs,
+        long transferredBytes,
+        long pagesNormal,
+        long pagesZero,
+        long skippedBalloon,
+        long skippedFree,
+        long resent,
+        long hintRequests,
+        long hintRanges,
+        long hintPages,
+        long hintRejected,
+        long rejected,
+        long balloonInflated,
+        long balloonDeflated,
+        long balloonRejected,
+        boolean balloonSkipActive,
+        String failureCause,
+        String failureMessage,
+        double lastBandwidthBytesPerSec) {
 
     /**
      * These statistics with {@code ns} of the migration's time taken out of its total time and its
@@ -21,9 +40,30 @@ public record EngineStats(Phase phase, int iterations, long syncs, long totalNs,
      * destination's self-check before its acknowledgement.
      */
     public EngineStats withTimeExcluded(long ns) {
-        return new EngineStats(phase, iterations, syncs, Math.max(0, totalNs - ns), setupNs, Math.max(0, downtimeNs - ns),
-                transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent, hintRequests, hintRanges,
-                hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected, balloonSkipActive,
-                failureCause, failureMessage, lastBandwidthBytesPerSec);
+        return new EngineStats(
+                phase,
+                iterations,
+                syncs,
+                Math.max(0, totalNs - ns),
+                setupNs,
+                Math.max(0, downtimeNs - ns),
+                transferredBytes,
+                pagesNormal,
+                pagesZero,
+                skippedBalloon,
+                skippedFree,
+                resent,
+                hintRequests,
+                hintRanges,
+                hintPages,
+                hintRejected,
+                rejected,
+                balloonInflated,
+                balloonDeflated,
+                balloonRejected,
+                balloonSkipActive,
+                failureCause,
+                failureMessage,
+                lastBandwidthBytesPerSec);
     }
 }

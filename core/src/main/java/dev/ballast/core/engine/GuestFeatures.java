@@ -8,4 +8,4 @@ package dev.ballast.core.engine;
  * @param freeBitmap    the guest answers whole free page bitmap requests (the earlier design)
  * @param poisonByte    the value the guest fills free pages with; 0 when it does not poison (VIRTIO_BALLOON_F_PAGE_POISON)
  */
-public record GuestFeatures(boolean mustTellHost, boolean freePageHint, boolean freeBitmap, int poisonByte) { }
+public record GuestFeatures(boolean mustTellHost, boolean freePageHint, boolean freeBitmap, int poisonByte) {}

@@ -12,5 +12,7 @@ public class LinkException extends Exception {
         this.cause = cause;
     }
 
-    public FailureCause failureCause() { return cause; }
+    public FailureCause failureCause() {
+        return cause;
+    }
 }

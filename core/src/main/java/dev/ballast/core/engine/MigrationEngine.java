@@ -53,6 +53,7 @@ public final class MigrationEngine {
     private final Postcopy postcopy;
     /** Postcopy: the pages the destination holds, as far as this migration knows (not missing at open, or sent since). */
     private final PageBitmap destHas;
+
     private final PageRanges pageRequestHandler = this::onPageRequest;
 
     private final Ctx ctx = new Ctx();
@@ -117,16 +118,28 @@ public final class MigrationEngine {
     private boolean zeroBalloon;
     /** Recovery attempts in a row that failed; the migration fails after {@link #MAX_RECOVERY_TRIES}. */
     private int recoveryTries;
+
     private static final int MAX_RECOVERY_TRIES = 8;
 
-    public MigrationEngine(EngineConfig cfg, SourceGuest source, PageLink link, MigrationPolicy policy,
-                           EventSink events, Clock clock) {
+    public MigrationEngine(
+            EngineConfig cfg,
+            SourceGuest source,
+            PageLink link,
+            MigrationPolicy policy,
+            EventSink events,
+            Clock clock) {
         this(cfg, Postcopy.OFF, source, link, policy, events, clock);
     }
 
     /** A migration that switches to postcopy as {@code postcopy} says. */
-    public MigrationEngine(EngineConfig cfg, Postcopy postcopy, SourceGuest source, PageLink link, MigrationPolicy policy,
-                           EventSink events, Clock clock) {
+    public MigrationEngine(
+            EngineConfig cfg,
+            Postcopy postcopy,
+            SourceGuest source,
+            PageLink link,
+            MigrationPolicy policy,
+            EventSink events,
+            Clock clock) {
         this.cfg = cfg;
         this.postcopy = postcopy;
         this.source = source;
@@ -159,7 +172,8 @@ public final class MigrationEngine {
             startNs = now;
             windowStartNs = now;
         }
-        if (cancelRequested && phase != Phase.POSTCOPY) { // postcopy cannot be cancelled: the guest runs on the destination
+        if (cancelRequested
+                && phase != Phase.POSTCOPY) { // postcopy cannot be cancelled: the guest runs on the destination
             publish(EventType.CANCEL, 0, 0, 0);
             end(Phase.CANCELLED);
             return 1;
@@ -217,46 +231,81 @@ public final class MigrationEngine {
         cancelRequested = true;
     }
 
-    public Phase phase() { return phase; }
+    public Phase phase() {
+        return phase;
+    }
 
-    public int iteration() { return iteration; }
+    public int iteration() {
+        return iteration;
+    }
 
     /** When throttled by the bandwidth limit, the time to step again; otherwise 0. */
-    public long wakeAtNs() { return wakeAtNs; }
+    public long wakeAtNs() {
+        return wakeAtNs;
+    }
 
     /** How far the current pass is, 0..1. */
     public double passProgress() {
         return totalPages == 0 ? 1 : Math.min(1.0, (double) cursor / totalPages);
     }
 
-    public long transferredBytes() { return transferredBytes; }
+    public long transferredBytes() {
+        return transferredBytes;
+    }
 
     /**
      * The downtime the last switch-over check expected (the final sync plus the bytes left at the measured
      * bandwidth), -1 before the first check, when the bandwidth was not known, or under the old rule.
      */
-    public long expectedDowntimeNs() { return expectedDowntimeNs; }
+    public long expectedDowntimeNs() {
+        return expectedDowntimeNs;
+    }
 
     /** The balloon bitmap as the engine knows it. For checkers and tests; do not modify. */
-    public PageBitmap balloonBitmap() { return balloon; }
+    public PageBitmap balloonBitmap() {
+        return balloon;
+    }
 
     public EngineStats stats() {
-        return new EngineStats(phase, iteration, syncs,
+        return new EngineStats(
+                phase,
+                iteration,
+                syncs,
                 startNs < 0 ? 0 : (endNs >= 0 ? endNs : now) - startNs,
                 setupEndNs < 0 ? 0 : setupEndNs - startNs,
                 pauseNs < 0 || endNs < 0 ? 0 : downtimeNs(),
-                transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent,
-                hintRequests, hintRanges, hintPages, hintRejected, rejected,
-                balloonInflated, balloonDeflated, balloonRejected, skipBalloon,
-                failureCause == null ? null : failureCause.name(), failureMessage, lastBandwidth);
+                transferredBytes,
+                pagesNormal,
+                pagesZero,
+                skippedBalloon,
+                skippedFree,
+                resent,
+                hintRequests,
+                hintRanges,
+                hintPages,
+                hintRejected,
+                rejected,
+                balloonInflated,
+                balloonDeflated,
+                balloonRejected,
+                skipBalloon,
+                failureCause == null ? null : failureCause.name(),
+                failureMessage,
+                lastBandwidth);
     }
 
     /** Postcopy's figures as the engine counts them (all zero for a migration that did not switch). */
     public PostcopyStats postcopyStats() {
-        return new PostcopyStats(resumeNs >= 0, resumeNs < 0 ? 0 : resumeNs - pauseNs,
+        return new PostcopyStats(
+                resumeNs >= 0,
+                resumeNs < 0 ? 0 : resumeNs - pauseNs,
                 bytesAtSwitchOver < 0 ? transferredBytes : bytesAtSwitchOver,
                 bytesAtSwitchOver < 0 ? 0 : transferredBytes - bytesAtSwitchOver,
-                discardedPages, requestedPages, unservedPages, balloonBitmapBytes, recoveries);
+                discardedPages,
+                requestedPages,
+                unservedPages,
+                balloonBitmapBytes,
+                recoveries);
     }
 
     /** The guest's downtime: from the pause to the end, or in postcopy to its resumption on the destination. */
@@ -354,8 +403,15 @@ public final class MigrationEngine {
 
     /** The switch-over decision after a sync, and (current rule) the downtime it expects, published before it. */
     private Convergence.Decision decideSwitchover(long remainingBytes, long syncNs) {
-        Convergence.Decision d = Convergence.decide(remainingBytes, lastBandwidth, syncNs, cfg.downtimeLimitNs(),
-                iteration, cfg.maxIterations(), now - startNs, cfg.timeCapNs());
+        Convergence.Decision d = Convergence.decide(
+                remainingBytes,
+                lastBandwidth,
+                syncNs,
+                cfg.downtimeLimitNs(),
+                iteration,
+                cfg.maxIterations(),
+                now - startNs,
+                cfg.timeCapNs());
         if (cfg.countFinalSync()) {
             expectedDowntimeNs = Convergence.expectedDowntimeNs(remainingBytes, lastBandwidth, syncNs);
             publish(EventType.DOWNTIME_ESTIMATE, expectedDowntimeNs, syncNs, cfg.downtimeLimitNs());
@@ -530,7 +586,8 @@ public final class MigrationEngine {
     /** A migration that did not complete returns what it took from the dirty log but did not send. */
     private void giveBack() {
         for (RamBlock b : blocks) {
-            toSend.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> source.restoreDirty(b.index(), s - b.firstIndex(), e - s));
+            toSend.forEachRun(
+                    b.firstIndex(), b.endIndex(), (s, e) -> source.restoreDirty(b.index(), s - b.firstIndex(), e - s));
         }
     }
 
@@ -716,7 +773,8 @@ public final class MigrationEngine {
 
     private long checkedIndex(int block, long offset, long count, String what) {
         if (block < 0 || block >= blocks.length || offset < 0 || count <= 0 || offset + count > blocks[block].pages()) {
-            throw new IllegalStateException(what + " (" + block + ", " + offset + ", " + count + ") is outside the layout " + layout);
+            throw new IllegalStateException(
+                    what + " (" + block + ", " + offset + ", " + count + ") is outside the layout " + layout);
         }
         return blocks[block].firstIndex() + offset;
     }
@@ -757,7 +815,7 @@ public final class MigrationEngine {
             ctx.reject(RejectReason.BAD_LENGTH, pfn, pages);
             return;
         }
-        long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> { });
+        long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> {});
         if (outside > 0) {
             balloonRejected++;
             ctx.reject(RejectReason.OUT_OF_RANGE, pfn, pages);
@@ -821,14 +879,45 @@ public final class MigrationEngine {
     // ------------------------------------------------------------------ what a policy sees
 
     private final class Ctx implements PolicyContext {
-        @Override public RamLayout layout() { return layout; }
-        @Override public GuestFeatures features() { return features; }
-        @Override public Phase phase() { return phase; }
-        @Override public int iteration() { return iteration; }
-        @Override public long syncs() { return syncs; }
-        @Override public boolean guestRunning() { return source.running(); }
-        @Override public long firstCommandId() { return firstCommandId; }
-        @Override public Postcopy postcopy() { return postcopy; }
+        @Override
+        public RamLayout layout() {
+            return layout;
+        }
+
+        @Override
+        public GuestFeatures features() {
+            return features;
+        }
+
+        @Override
+        public Phase phase() {
+            return phase;
+        }
+
+        @Override
+        public int iteration() {
+            return iteration;
+        }
+
+        @Override
+        public long syncs() {
+            return syncs;
+        }
+
+        @Override
+        public boolean guestRunning() {
+            return source.running();
+        }
+
+        @Override
+        public long firstCommandId() {
+            return firstCommandId;
+        }
+
+        @Override
+        public Postcopy postcopy() {
+            return postcopy;
+        }
 
         @Override
         public void sendBalloonBitmap() {

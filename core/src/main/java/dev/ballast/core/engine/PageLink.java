@@ -56,13 +56,14 @@ public interface PageLink {
     }
 
     /** Postcopy: hands the destination's page requests that have arrived to {@code requests}, oldest first. */
-    default void pollRequests(PageRanges requests) throws LinkException { }
+    default void pollRequests(PageRanges requests) throws LinkException {}
 
     /**
      * Postcopy recovery after a link failure (as QEMU's {@code migrate-recover}): a new connection;
      * the destination, which kept its guest running, reports the pages it does not hold.
      */
     default void recover(PageRanges missing) throws LinkException {
-        throw new LinkException(dev.ballast.core.event.FailureCause.PROTOCOL, "this link cannot recover a postcopy migration");
+        throw new LinkException(
+                dev.ballast.core.event.FailureCause.PROTOCOL, "this link cannot recover a postcopy migration");
     }
 }

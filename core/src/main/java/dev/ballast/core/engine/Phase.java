@@ -2,7 +2,13 @@ package dev.ballast.core.engine;
 
 /** Where a migration is. The ordinal is what the journal stores: only append. */
 public enum Phase {
-    SETUP, BULK, ITERATE, STOP_AND_COPY, COMPLETED, FAILED, CANCELLED,
+    SETUP,
+    BULK,
+    ITERATE,
+    STOP_AND_COPY,
+    COMPLETED,
+    FAILED,
+    CANCELLED,
     /** The guest runs on the destination; the source pushes the rest and serves its page requests first. */
     POSTCOPY;
 

@@ -19,7 +19,11 @@ import dev.ballast.core.run.SettingException;
  */
 public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
     /** How the switch-over point is chosen. */
-    public enum Mode { OFF, AFTER, AUTO }
+    public enum Mode {
+        OFF,
+        AFTER,
+        AUTO
+    }
 
     public static final Postcopy OFF = new Postcopy(Mode.OFF, 0, false);
 
@@ -32,13 +36,16 @@ public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
     public Postcopy {
         if (mode == null) throw new SettingException("postcopy-after", null, "missing");
         if (mode == Mode.AFTER && (afterPasses < 1 || afterPasses > MAX_PASSES)) {
-            throw new SettingException("postcopy-after", Integer.toString(afterPasses), "must be a pass number >= 1 or auto");
+            throw new SettingException(
+                    "postcopy-after", Integer.toString(afterPasses), "must be a pass number >= 1 or auto");
         }
         if (mode != Mode.AFTER && afterPasses != 0) {
-            throw new SettingException("postcopy-after", Integer.toString(afterPasses), "a pass number needs the mode 'after'");
+            throw new SettingException(
+                    "postcopy-after", Integer.toString(afterPasses), "a pass number needs the mode 'after'");
         }
         if (mode == Mode.OFF && allowHints) {
-            throw new SettingException("postcopy-hints", null, "needs --postcopy-after (there is no postcopy to allow hints with)");
+            throw new SettingException(
+                    "postcopy-hints", null, "needs --postcopy-after (there is no postcopy to allow hints with)");
         }
     }
 
@@ -52,13 +59,17 @@ public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
         try {
             n = Integer.parseInt(t);
         } catch (NumberFormatException e) {
-            throw new SettingException("postcopy-after", text, "expected a pass number (1 switches after the bulk stage), auto or off");
+            throw new SettingException(
+                    "postcopy-after", text, "expected a pass number (1 switches after the bulk stage), auto or off");
         }
-        if (n < 1 || n > MAX_PASSES) throw new SettingException("postcopy-after", text, "must be a pass number >= 1 or auto");
+        if (n < 1 || n > MAX_PASSES)
+            throw new SettingException("postcopy-after", text, "must be a pass number >= 1 or auto");
         return new Postcopy(Mode.AFTER, n, false);
     }
 
-    public boolean enabled() { return mode != Mode.OFF; }
+    public boolean enabled() {
+        return mode != Mode.OFF;
+    }
 
     public Postcopy withHints(boolean allow) {
         return new Postcopy(mode, afterPasses, allow);
@@ -76,11 +87,13 @@ public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
      * @param remainingBytes        bytes to send after this sync
      * @param previousRemainingBytes bytes to send after the previous sync, -1 at the first
      */
-    public boolean shouldSwitch(Convergence.Decision decision, int iteration, long remainingBytes, long previousRemainingBytes) {
+    public boolean shouldSwitch(
+            Convergence.Decision decision, int iteration, long remainingBytes, long previousRemainingBytes) {
         if (mode == Mode.OFF || decision == Convergence.Decision.CONVERGED) return false;
         if (mode == Mode.AFTER) return iteration >= afterPasses || decision != Convergence.Decision.CONTINUE;
         if (decision != Convergence.Decision.CONTINUE) return true;
-        return previousRemainingBytes > 0 && iteration >= 2
+        return previousRemainingBytes > 0
+                && iteration >= 2
                 && remainingBytes > previousRemainingBytes * (1 - MIN_PROGRESS);
     }
 

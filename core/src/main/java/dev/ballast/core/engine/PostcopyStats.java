@@ -13,5 +13,13 @@ package dev.ballast.core.engine;
  * @param balloonBitmapBytes  bytes of the balloon bitmap sent at the switch-over
  * @param recoveries          postcopy recoveries after link failures
  */
-public record PostcopyStats(boolean switched, long switchOverNs, long bytesBefore, long bytesAfter, long discardedPages,
-                            long requestedPages, long unservedPages, long balloonBitmapBytes, int recoveries) { }
+public record PostcopyStats(
+        boolean switched,
+        long switchOverNs,
+        long bytesBefore,
+        long bytesAfter,
+        long discardedPages,
+        long requestedPages,
+        long unservedPages,
+        long balloonBitmapBytes,
+        int recoveries) {}

@@ -8,7 +8,8 @@ public record EventField(String name, FieldFormat format, String meaning) {
     /** The RAM block's index in the layout. */
     public static final EventField BLOCK = new EventField("block", FieldFormat.DEC, "RAM block index");
     /** The first page's offset in the block, in pages. */
-    public static final EventField OFFSET = new EventField("offset", FieldFormat.HEX, "first page, as an offset in the block");
+    public static final EventField OFFSET =
+            new EventField("offset", FieldFormat.HEX, "first page, as an offset in the block");
     /** Pages in the range. */
     public static final EventField PAGES = new EventField("pages", FieldFormat.DEC, "pages in the range");
     /** A guest-physical frame number as the guest sent it (it may name no RAM). */

@@ -10,7 +10,7 @@ public interface EventSink {
     void publish(EventType type, long timeNs, long a, long b, long c);
 
     /** A sink that drops everything. */
-    EventSink NONE = (type, timeNs, a, b, c) -> { };
+    EventSink NONE = (type, timeNs, a, b, c) -> {};
 
     /** Publishes each event to {@code first}, then to {@code second}. */
     static EventSink both(EventSink first, EventSink second) {

@@ -70,12 +70,21 @@ public enum EventType {
     /** input: at setup, the last command id the guest's hint device issued before this migration. */
     COMMAND_BASE(13, Kind.INPUT, of("lastCmd", FieldFormat.COMMAND, "the device's last command id, -1 for none")),
     /** input: the answer to a content question about pages about to be sent. */
-    CONTENT(12, Kind.INPUT, BLOCK, OFFSET, of("pages", CONTENT_COUNT, "n > 0: n pages all zero; -n: n pages all non-zero (see Content)")),
+    CONTENT(
+            12,
+            Kind.INPUT,
+            BLOCK,
+            OFFSET,
+            of("pages", CONTENT_COUNT, "n > 0: n pages all zero; -n: n pages all non-zero (see Content)")),
     /** input: postcopy: the destination asks for pages its guest faulted on. */
     PAGE_REQUEST(14, Kind.INPUT, BLOCK, OFFSET, PAGES),
 
     /** decision: the engine entered a phase. */
-    PHASE(20, Kind.DECISION, of("phase", FieldFormat.PHASE, "Phase ordinal"), of("iteration", DEC, "pass number, the bulk stage is 1")),
+    PHASE(
+            20,
+            Kind.DECISION,
+            of("phase", FieldFormat.PHASE, "Phase ordinal"),
+            of("iteration", DEC, "pass number, the bulk stage is 1")),
     /** decision: pages sent with their data. */
     SEND_NORMAL(21, Kind.DECISION, BLOCK, OFFSET, PAGES),
     /** decision: pages sent as one short fill record: zero pages, or free pages sent as the poison value. */
@@ -88,17 +97,28 @@ public enum EventType {
      */
     SKIP_FREE(24, Kind.DECISION, BLOCK, OFFSET, PAGES),
     /** decision: a command sent to the guest's hint device. */
-    HINT_COMMAND(25, Kind.DECISION, of("cmd", FieldFormat.COMMAND, "command id (0 stop, 1 done, else a request)"),
+    HINT_COMMAND(
+            25,
+            Kind.DECISION,
+            of("cmd", FieldFormat.COMMAND, "command id (0 stop, 1 done, else a request)"),
             of("kind", HINT_KIND, "hint or free bitmap: see HintCommand")),
     /** decision: a guest request rejected. */
     REJECT(26, Kind.DECISION, of("reason", REJECT_REASON, "why"), PFN, PAGES),
     /** decision: convergence was checked after a sync; anything but CONTINUE pauses the guest at the next step. */
-    CONVERGENCE(27, Kind.DECISION, of("remainingBytes", DEC, "bytes still to send"),
-            of("bandwidthBytesPerS", DEC, "bandwidth of the last pass"), of("decision", DECISION, "Convergence.Decision ordinal")),
+    CONVERGENCE(
+            27,
+            Kind.DECISION,
+            of("remainingBytes", DEC, "bytes still to send"),
+            of("bandwidthBytesPerS", DEC, "bandwidth of the last pass"),
+            of("decision", DECISION, "Convergence.Decision ordinal")),
     /** decision: the balloon skip was switched on or off. */
     BALLOON_SKIP(28, Kind.DECISION, of("on", BOOL, "1 on, 0 off")),
     /** decision: an iteration (pass over the bitmap) ended. */
-    ITERATION_END(29, Kind.DECISION, of("iteration", DEC, "pass number"), of("pages", DEC, "pages sent in it"),
+    ITERATION_END(
+            29,
+            Kind.DECISION,
+            of("iteration", DEC, "pass number"),
+            of("pages", DEC, "pages sent in it"),
             of("bytes", DEC, "bytes sent in it")),
     /** decision: the guest was paused (stop-and-copy) or resumed on the source (a migration that did not complete). */
     GUEST_RUN_STATE(30, Kind.DECISION, of("paused", BOOL, "1 paused, 0 resumed")),
@@ -107,17 +127,31 @@ public enum EventType {
      * {@link #CONVERGENCE} it decides: the final sync (as long as this one took) plus the bytes left at the
      * bandwidth of the last pass. Journals written before the final sync was counted do not have it.
      */
-    DOWNTIME_ESTIMATE(32, Kind.DECISION, of("expectedNs", DEC, "expected downtime, -1 while the bandwidth is unknown"),
-            of("syncNs", DEC, "this sync's time, counted for the final one"), of("limitNs", DEC, "the downtime limit")),
+    DOWNTIME_ESTIMATE(
+            32,
+            Kind.DECISION,
+            of("expectedNs", DEC, "expected downtime, -1 while the bandwidth is unknown"),
+            of("syncNs", DEC, "this sync's time, counted for the final one"),
+            of("limitNs", DEC, "the downtime limit")),
     /** decision: the migration ended. */
-    END(31, Kind.DECISION, of("phase", FieldFormat.PHASE, "final Phase ordinal"), of("transferredBytes", DEC, "bytes on the wire"),
-            of("downtimeNs", DEC, "from the pause to the end (postcopy: to the guest's resumption on the destination), 0 if never paused")),
+    END(
+            31,
+            Kind.DECISION,
+            of("phase", FieldFormat.PHASE, "final Phase ordinal"),
+            of("transferredBytes", DEC, "bytes on the wire"),
+            of(
+                    "downtimeNs",
+                    DEC,
+                    "from the pause to the end (postcopy: to the guest's resumption on the destination), 0 if never paused")),
     /** decision: pre-copy ends in postcopy: the guest is paused at the next step and resumes on the destination. */
     POSTCOPY_START(33, Kind.DECISION, of("pass", DEC, "the pass after whose sync the switch was decided")),
     /** decision: at the switch-over, pages the destination holds that were written since they were sent (stale there). */
     DISCARD(34, Kind.DECISION, BLOCK, OFFSET, PAGES),
     /** decision: the switch-over is done: the device state went out and the guest runs on the destination. */
-    SWITCH_OVER(35, Kind.DECISION, of("discardedPages", DEC, "pages the destination was told are stale"),
+    SWITCH_OVER(
+            35,
+            Kind.DECISION,
+            of("discardedPages", DEC, "pages the destination was told are stale"),
             of("downtimeNs", DEC, "from the pause to the guest's resumption on the destination")),
     /** decision: the policy sent the balloon bitmap at the switch-over (the destination places those pages as zero itself). */
     BALLOON_BITMAP(36, Kind.DECISION, of("pages", DEC, "pages in the balloon"), of("bytes", DEC, "bytes on the wire")),
@@ -129,7 +163,11 @@ public enum EventType {
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
     /** info: a check after the run. */
-    VERIFY(41, Kind.INFO, of("checkedPages", DEC, "pages checked"), of("mismatchedPages", DEC, "pages that differ"),
+    VERIFY(
+            41,
+            Kind.INFO,
+            of("checkedPages", DEC, "pages checked"),
+            of("mismatchedPages", DEC, "pages that differ"),
             of("firstBadPage", DEC, "first bad page index, -1 for none")),
     /** info: postcopy: the guest faulted on a page its destination lacks (sim). */
     FAULT(42, Kind.INFO, BLOCK, OFFSET, of("write", BOOL, "1 a write, 0 a read")),
@@ -142,22 +180,37 @@ public enum EventType {
      * decision (QEMU's, as its migration stream shows it): one page record of a real QEMU's stream, the page named
      * as (block index in the stream's block list, page offset in the block); see {@link QemuPage}.
      */
-    QEMU_PAGE(50, Kind.DECISION, BLOCK, OFFSET, of("record", FieldFormat.QEMU_RECORD,
-            "zero or data, and the record's bytes on the wire: see QemuPage")),
+    QEMU_PAGE(
+            50,
+            Kind.DECISION,
+            BLOCK,
+            OFFSET,
+            of("record", FieldFormat.QEMU_RECORD, "zero or data, and the record's bytes on the wire: see QemuPage")),
 
     /** info: a real QEMU source's own account of its migration, from QMP's {@code query-migrate}, as polled. */
-    QEMU_STATUS(51, Kind.INFO, of("syncs", DEC, "dirty-log syncs so far (ram.dirty-sync-count)"),
+    QEMU_STATUS(
+            51,
+            Kind.INFO,
+            of("syncs", DEC, "dirty-log syncs so far (ram.dirty-sync-count)"),
             of("remainingBytes", DEC, "bytes QEMU still has to send (ram.remaining)"),
             of("dirtyPagesPerS", DEC, "the guest's dirty rate, pages per second (ram.dirty-pages-rate)")),
 
     /** info: a real QEMU's stream was refused at this record: nothing from it on was forwarded or journaled. */
-    STREAM_REFUSED(52, Kind.INFO, of("offset", DEC, "byte offset of the refused record in the stream"),
+    STREAM_REFUSED(
+            52,
+            Kind.INFO,
+            of("offset", DEC, "byte offset of the refused record in the stream"),
             of("kind", DEC, "0 malformed, 1 unsupported (a record or capability not read), 2 truncated"));
 
     /** What an event is to a replay. */
-    public enum Kind { INPUT, DECISION, INFO }
+    public enum Kind {
+        INPUT,
+        DECISION,
+        INFO
+    }
 
     private static final EventType[] BY_ID = new EventType[64];
+
     static {
         for (EventType t : values()) {
             if (BY_ID[t.id] != null) throw new ExceptionInInitializerError("duplicate event id " + t.id);
@@ -176,12 +229,18 @@ public enum EventType {
     }
 
     /** The stable id written to journals. */
-    public int id() { return id; }
+    public int id() {
+        return id;
+    }
 
-    public Kind kind() { return kind; }
+    public Kind kind() {
+        return kind;
+    }
 
     /** The fields this type uses, in order a, b, c; fields it does not use are absent (and written as 0). */
-    public List<EventField> fields() { return fields; }
+    public List<EventField> fields() {
+        return fields;
+    }
 
     /**
      * Whether the guest's devices send events of this type: what {@code SourceGuest.drainRequests}
@@ -219,7 +278,7 @@ public enum EventType {
         private static final int SHIFT = 48;
         private static final long COUNT_MASK = (1L << SHIFT) - 1;
 
-        private SendFill() { }
+        private SendFill() {}
 
         /** The {@code c} of a fill record of {@code pages} pages of {@code fillByte} (0: zero pages). */
         public static long c(long pages, int fillByte) {
@@ -247,7 +306,7 @@ public enum EventType {
     public static final class QemuPage {
         private static final long ZERO_BIT = 1L << 32;
 
-        private QemuPage() { }
+        private QemuPage() {}
 
         public static long c(boolean zero, int recordBytes) {
             return (recordBytes & 0xFFFF_FFFFL) | (zero ? ZERO_BIT : 0);
@@ -264,7 +323,7 @@ public enum EventType {
 
     /** {@link #CONTENT}'s {@code c}: {@code n > 0} for n pages that are all zero, {@code -n} for n all non-zero. */
     public static final class Content {
-        private Content() { }
+        private Content() {}
 
         public static long c(long pages, boolean zero) {
             return zero ? pages : -pages;
@@ -286,7 +345,7 @@ public enum EventType {
         /** A request for the whole free page bitmap. */
         public static final long FREE_BITMAP = 1;
 
-        private HintCommand() { }
+        private HintCommand() {}
 
         /**
          * Whether a {@code HINT_COMMAND} starts a request to the guest (what {@code hints.requests}
@@ -310,7 +369,7 @@ public enum EventType {
          */
         public static final long AT_SETUP = 2;
 
-        private Balloon() { }
+        private Balloon() {}
 
         /** The guest's message encoding as this field codes it. */
         public static long of(boolean bitmap) {

@@ -42,10 +42,12 @@ public enum FieldFormat {
             case DEC -> out.append(v);
             case HEX -> appendHex(v, out);
             case PHASE -> {
-                if (v >= 0 && v < PHASES.length) out.append(PHASES[(int) v].name()); else out.append('#').append(v);
+                if (v >= 0 && v < PHASES.length) out.append(PHASES[(int) v].name());
+                else out.append('#').append(v);
             }
             case DECISION -> {
-                if (v >= 0 && v < DECISIONS.length) out.append(DECISIONS[(int) v].name()); else out.append('#').append(v);
+                if (v >= 0 && v < DECISIONS.length) out.append(DECISIONS[(int) v].name());
+                else out.append('#').append(v);
             }
             case FAILURE_CAUSE -> out.append(FailureCause.byCode(v).name());
             case REJECT_REASON -> out.append(RejectReason.byCode(v).name());
@@ -54,20 +56,31 @@ public enum FieldFormat {
                 else if (v == CommandIds.DONE) out.append("done");
                 else appendHex(v, out);
             }
-            case HINT_KIND -> out.append(v == EventType.HintCommand.HINT ? "hint"
-                    : v == EventType.HintCommand.FREE_BITMAP ? "bitmap" : Long.toString(v));
-            case BALLOON_SOURCE -> out.append(v == EventType.Balloon.PFNS ? "pfns" : v == EventType.Balloon.BITMAP ? "bitmap"
-                    : v == EventType.Balloon.AT_SETUP ? "setup" : Long.toString(v));
+            case HINT_KIND ->
+                out.append(
+                        v == EventType.HintCommand.HINT
+                                ? "hint"
+                                : v == EventType.HintCommand.FREE_BITMAP ? "bitmap" : Long.toString(v));
+            case BALLOON_SOURCE ->
+                out.append(
+                        v == EventType.Balloon.PFNS
+                                ? "pfns"
+                                : v == EventType.Balloon.BITMAP
+                                        ? "bitmap"
+                                        : v == EventType.Balloon.AT_SETUP ? "setup" : Long.toString(v));
             case FILL_COUNT -> {
                 out.append(EventType.SendFill.pages(v)).append(" fill=0x");
                 int fill = EventType.SendFill.fillByte(v);
                 if (fill < 0x10) out.append('0');
                 out.append(Integer.toHexString(fill));
             }
-            case CONTENT_COUNT -> out.append(EventType.Content.pages(v)).append(EventType.Content.zero(v) ? " zero" : " nonzero");
+            case CONTENT_COUNT ->
+                out.append(EventType.Content.pages(v)).append(EventType.Content.zero(v) ? " zero" : " nonzero");
             case BOOL -> out.append(v == 0 ? "no" : v == 1 ? "yes" : Long.toString(v));
-            case QEMU_RECORD -> out.append(EventType.QemuPage.zero(v) ? "zero " : "data ")
-                    .append(EventType.QemuPage.recordBytes(v)).append('B');
+            case QEMU_RECORD ->
+                out.append(EventType.QemuPage.zero(v) ? "zero " : "data ")
+                        .append(EventType.QemuPage.recordBytes(v))
+                        .append('B');
         }
     }
 

@@ -5,7 +5,6 @@ import dev.ballast.core.engine.Phase;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -57,12 +56,15 @@ public final class RunFold implements EventSink {
     private boolean balloonSkip;
     /** The last convergence check, of whichever migration made it. */
     private long lastRemainingBytes;
+
     private long lastCheckBandwidth;
     /** The current migration's last measured bandwidth (0 until it checks convergence). */
     private long lastBandwidth;
+
     private long linkFailures;
     /** The guest request whose REJECTs are being counted against it: 0 none, 1 a hint or bitmap range, 2 a balloon range. */
     private int openRequest;
+
     private boolean openRejected;
     // what the migrations before the current one add up to, beyond their tallies
     private long finishedIterations;
@@ -73,6 +75,7 @@ public final class RunFold implements EventSink {
     private long expectedDowntimeNs = -1;
     /** The downtime limit as the DOWNTIME_ESTIMATE events say it, 0 when none did (a journal written before them). */
     private long downtimeLimitNs;
+
     private boolean estimateSeen;
     private boolean paused;
     private long prevSyncNs = -1;
@@ -98,15 +101,43 @@ public final class RunFold implements EventSink {
         long downtimeBytes, syncEvents;
 
         long[] toArray() {
-            return new long[] {transferredBytes, pagesNormal, pagesZero, skippedBalloon, skippedFree, resent, hintRequests,
-                    hintRanges, hintPages, hintRejected, rejected, balloonInflated, balloonDeflated, balloonRejected,
-                    downtimeBytes, syncEvents};
+            return new long[] {
+                transferredBytes,
+                pagesNormal,
+                pagesZero,
+                skippedBalloon,
+                skippedFree,
+                resent,
+                hintRequests,
+                hintRanges,
+                hintPages,
+                hintRejected,
+                rejected,
+                balloonInflated,
+                balloonDeflated,
+                balloonRejected,
+                downtimeBytes,
+                syncEvents
+            };
         }
 
         void fromArray(long[] v) {
-            transferredBytes = v[0]; pagesNormal = v[1]; pagesZero = v[2]; skippedBalloon = v[3]; skippedFree = v[4];
-            resent = v[5]; hintRequests = v[6]; hintRanges = v[7]; hintPages = v[8]; hintRejected = v[9]; rejected = v[10];
-            balloonInflated = v[11]; balloonDeflated = v[12]; balloonRejected = v[13]; downtimeBytes = v[14]; syncEvents = v[15];
+            transferredBytes = v[0];
+            pagesNormal = v[1];
+            pagesZero = v[2];
+            skippedBalloon = v[3];
+            skippedFree = v[4];
+            resent = v[5];
+            hintRequests = v[6];
+            hintRanges = v[7];
+            hintPages = v[8];
+            hintRejected = v[9];
+            rejected = v[10];
+            balloonInflated = v[11];
+            balloonDeflated = v[12];
+            balloonRejected = v[13];
+            downtimeBytes = v[14];
+            syncEvents = v[15];
         }
 
         static final int SIZE = 16;
@@ -121,7 +152,8 @@ public final class RunFold implements EventSink {
 
     public RunFold(RamLayout layout, int poisonByte, int pageHeaderBytes) {
         this.layout = layout;
-        this.blockFirst = layout.blocks().stream().mapToLong(RamBlock::firstIndex).toArray();
+        this.blockFirst =
+                layout.blocks().stream().mapToLong(RamBlock::firstIndex).toArray();
         this.totalPages = layout.totalPages();
         this.poisonByte = poisonByte;
         this.pageBytes = RamLayout.PAGE_SIZE + (long) pageHeaderBytes;
@@ -141,8 +173,11 @@ public final class RunFold implements EventSink {
     public void apply(long number, EventType type, long time, long a, long b, long c) {
         eventNumber = number;
         if (type.kind() != EventType.Kind.INFO) lastNs = time;
-        if (type.kind() == EventType.Kind.INPUT && type != EventType.HINT && type != EventType.FREE_BITMAP
-                && type != EventType.BALLOON_INFLATE && type != EventType.BALLOON_DEFLATE) {
+        if (type.kind() == EventType.Kind.INPUT
+                && type != EventType.HINT
+                && type != EventType.FREE_BITMAP
+                && type != EventType.BALLOON_INFLATE
+                && type != EventType.BALLOON_DEFLATE) {
             openRequest = 0;
         }
         Tally t = current;
@@ -161,7 +196,8 @@ public final class RunFold implements EventSink {
                 syncBeginNs = time;
             }
             case SYNC_END -> {
-                // QEMU's dirty-pages-rate: the pages a sync found over the time since the sync before it, while the guest ran
+                // QEMU's dirty-pages-rate: the pages a sync found over the time since the sync before it, while the
+                // guest ran
                 if (!paused && a > 0 && prevSyncNs >= 0 && syncBeginNs > prevSyncNs) {
                     dirtyPagesRate = Math.round(b * 1e9 / (syncBeginNs - prevSyncNs));
                 }
@@ -196,7 +232,9 @@ public final class RunFold implements EventSink {
             case SKIP_FREE -> {
                 if (poisonByte == 0) t.skippedFree += toSend.clearRangeCounting(index(a, b), index(a, b) + c);
             }
-            case HINT_COMMAND -> { if (EventType.HintCommand.startsRequest(a, b)) t.hintRequests++; }
+            case HINT_COMMAND -> {
+                if (EventType.HintCommand.startsRequest(a, b)) t.hintRequests++;
+            }
             case HINT, FREE_BITMAP -> {
                 t.hintRanges++;
                 if (!badLength(b, c)) t.hintPages += c;
@@ -257,7 +295,7 @@ public final class RunFold implements EventSink {
                 endNs = time;
                 downtimeNs = c;
             }
-            default -> { }
+            default -> {}
         }
     }
 
@@ -344,23 +382,85 @@ public final class RunFold implements EventSink {
     }
 
     private long[] scalars() {
-        return new long[] {eventNumber, stepNs, lastNs, migration, phase.ordinal(), iteration, syncs, startNs, setupEndNs, endNs,
-                downtimeNs, failureCause, balloonSkip ? 1 : 0, lastRemainingBytes, lastBandwidth, linkFailures, openRequest,
-                openRejected ? 1 : 0, finishedIterations, finishedSyncs, finishedNs, lastCheckBandwidth,
-                expectedDowntimeNs, downtimeLimitNs, estimateSeen ? 1 : 0, paused ? 1 : 0, prevSyncNs, syncBeginNs, dirtyPagesRate,
-                pauseNs, switchOverNs, bytesAtSwitchOver, discardedPages, requestedPages, unservedPages, balloonBitmapBytes, recoveries};
+        return new long[] {
+            eventNumber,
+            stepNs,
+            lastNs,
+            migration,
+            phase.ordinal(),
+            iteration,
+            syncs,
+            startNs,
+            setupEndNs,
+            endNs,
+            downtimeNs,
+            failureCause,
+            balloonSkip ? 1 : 0,
+            lastRemainingBytes,
+            lastBandwidth,
+            linkFailures,
+            openRequest,
+            openRejected ? 1 : 0,
+            finishedIterations,
+            finishedSyncs,
+            finishedNs,
+            lastCheckBandwidth,
+            expectedDowntimeNs,
+            downtimeLimitNs,
+            estimateSeen ? 1 : 0,
+            paused ? 1 : 0,
+            prevSyncNs,
+            syncBeginNs,
+            dirtyPagesRate,
+            pauseNs,
+            switchOverNs,
+            bytesAtSwitchOver,
+            discardedPages,
+            requestedPages,
+            unservedPages,
+            balloonBitmapBytes,
+            recoveries
+        };
     }
 
     private void scalars(long[] v) {
-        eventNumber = v[0]; stepNs = v[1]; lastNs = v[2]; migration = (int) v[3]; phase = Phase.byOrdinal(v[4]);
-        iteration = (int) v[5]; syncs = v[6]; startNs = v[7]; setupEndNs = v[8]; endNs = v[9]; downtimeNs = v[10];
-        failureCause = (int) v[11]; balloonSkip = v[12] == 1; lastRemainingBytes = v[13]; lastBandwidth = v[14];
-        linkFailures = v[15]; openRequest = (int) v[16]; openRejected = v[17] == 1; finishedIterations = v[18];
-        finishedSyncs = v[19]; finishedNs = v[20]; lastCheckBandwidth = v[21];
-        expectedDowntimeNs = v[22]; downtimeLimitNs = v[23]; estimateSeen = v[24] == 1; paused = v[25] == 1; prevSyncNs = v[26];
-        syncBeginNs = v[27]; dirtyPagesRate = v[28];
-        pauseNs = v[29]; switchOverNs = v[30]; bytesAtSwitchOver = v[31]; discardedPages = v[32]; requestedPages = v[33];
-        unservedPages = v[34]; balloonBitmapBytes = v[35]; recoveries = v[36];
+        eventNumber = v[0];
+        stepNs = v[1];
+        lastNs = v[2];
+        migration = (int) v[3];
+        phase = Phase.byOrdinal(v[4]);
+        iteration = (int) v[5];
+        syncs = v[6];
+        startNs = v[7];
+        setupEndNs = v[8];
+        endNs = v[9];
+        downtimeNs = v[10];
+        failureCause = (int) v[11];
+        balloonSkip = v[12] == 1;
+        lastRemainingBytes = v[13];
+        lastBandwidth = v[14];
+        linkFailures = v[15];
+        openRequest = (int) v[16];
+        openRejected = v[17] == 1;
+        finishedIterations = v[18];
+        finishedSyncs = v[19];
+        finishedNs = v[20];
+        lastCheckBandwidth = v[21];
+        expectedDowntimeNs = v[22];
+        downtimeLimitNs = v[23];
+        estimateSeen = v[24] == 1;
+        paused = v[25] == 1;
+        prevSyncNs = v[26];
+        syncBeginNs = v[27];
+        dirtyPagesRate = v[28];
+        pauseNs = v[29];
+        switchOverNs = v[30];
+        bytesAtSwitchOver = v[31];
+        discardedPages = v[32];
+        requestedPages = v[33];
+        unservedPages = v[34];
+        balloonBitmapBytes = v[35];
+        recoveries = v[36];
     }
 
     private static final int SCALARS = 37;
@@ -407,7 +507,12 @@ public final class RunFold implements EventSink {
 
     /** The version a checkpoint payload was written in. */
     public static int snapshotVersion(byte[] payload) {
-        return payload.length < 4 ? -1 : ((payload[0] & 0xFF) << 24) | ((payload[1] & 0xFF) << 16) | ((payload[2] & 0xFF) << 8) | (payload[3] & 0xFF);
+        return payload.length < 4
+                ? -1
+                : ((payload[0] & 0xFF) << 24)
+                        | ((payload[1] & 0xFF) << 16)
+                        | ((payload[2] & 0xFF) << 8)
+                        | (payload[3] & 0xFF);
     }
 
     /**
@@ -439,7 +544,7 @@ public final class RunFold implements EventSink {
 
     /** Follows the balloon as the engine does: counts the pages whose state changed. */
     private final class BalloonRange implements RamLayout.BlockRangeConsumer {
-        static final RamLayout.BlockRangeConsumer NONE = (blk, o, n) -> { };
+        static final RamLayout.BlockRangeConsumer NONE = (blk, o, n) -> {};
         boolean inflate;
 
         @Override
@@ -452,31 +557,63 @@ public final class RunFold implements EventSink {
 
     // ------------------------------------------------------------------ what it says
 
-    public long eventNumber() { return eventNumber; }
+    public long eventNumber() {
+        return eventNumber;
+    }
     /** The clock reading of the last engine step. */
-    public long timeNs() { return stepNs; }
+    public long timeNs() {
+        return stepNs;
+    }
     /** Migrations seen (attempts and hops each count). */
-    public int migration() { return migration; }
-    public Phase phase() { return phase; }
-    public int iteration() { return iteration; }
-    public long syncs() { return syncs; }
-    public long pagesLeft() { return toSend.count(); }
-    public boolean pending(long pageIndex) { return toSend.get(pageIndex); }
-    public long linkFailures() { return linkFailures; }
+    public int migration() {
+        return migration;
+    }
+
+    public Phase phase() {
+        return phase;
+    }
+
+    public int iteration() {
+        return iteration;
+    }
+
+    public long syncs() {
+        return syncs;
+    }
+
+    public long pagesLeft() {
+        return toSend.count();
+    }
+
+    public boolean pending(long pageIndex) {
+        return toSend.get(pageIndex);
+    }
+
+    public long linkFailures() {
+        return linkFailures;
+    }
     /** The bytes left at the last convergence check of any migration so far. */
-    public long lastRemainingBytes() { return lastRemainingBytes; }
+    public long lastRemainingBytes() {
+        return lastRemainingBytes;
+    }
     /** The bandwidth at the last convergence check of any migration so far. */
-    public long lastCheckBandwidthBytesPerSec() { return lastCheckBandwidth; }
+    public long lastCheckBandwidthBytesPerSec() {
+        return lastCheckBandwidth;
+    }
 
     /**
      * The downtime the current migration's last switch-over check expected, in ns: at the end of a completed
      * migration, the estimate the guest was paused on. From its DOWNTIME_ESTIMATE (the final sync counted); for a
      * journal written before those, the bytes left over the bandwidth, as its rule estimated. -1 when not known.
      */
-    public long expectedDowntimeNs() { return expectedDowntimeNs; }
+    public long expectedDowntimeNs() {
+        return expectedDowntimeNs;
+    }
 
     /** The downtime limit as the journal's DOWNTIME_ESTIMATE events give it; 0 for a journal without them (its header's {@code engine.downtimeLimitNs} says it). */
-    public long downtimeLimitNs() { return downtimeLimitNs; }
+    public long downtimeLimitNs() {
+        return downtimeLimitNs;
+    }
 
     /** Whether the current migration completed with more downtime than its limit (false while the limit is not known: see {@link #downtimeLimitNs()}). */
     public boolean downtimeExceeded() {
@@ -499,13 +636,23 @@ public final class RunFold implements EventSink {
      * @param downtimeBytes      bytes sent while the guest was paused
      * @param dirtySyncCount     dirty-log syncs, each migration's setup sync (sync 0) included, as QEMU counts its first sync at setup
      */
-    public record Figures(long remainingBytes, long expectedDowntimeNs, long downtimeLimitNs, long dirtyPagesRate,
-                          long downtimeBytes, long dirtySyncCount) { }
+    public record Figures(
+            long remainingBytes,
+            long expectedDowntimeNs,
+            long downtimeLimitNs,
+            long dirtyPagesRate,
+            long downtimeBytes,
+            long dirtySyncCount) {}
 
     /** The figures of {@link Figures}: the switch-over's of the current migration, the counts of every migration so far. */
     public Figures figures() {
-        return new Figures(lastRemainingBytes, expectedDowntimeNs, downtimeLimitNs, dirtyPagesRate,
-                finished.downtimeBytes + current.downtimeBytes, finished.syncEvents + current.syncEvents);
+        return new Figures(
+                lastRemainingBytes,
+                expectedDowntimeNs,
+                downtimeLimitNs,
+                dirtyPagesRate,
+                finished.downtimeBytes + current.downtimeBytes,
+                finished.syncEvents + current.syncEvents);
     }
 
     /**
@@ -519,9 +666,16 @@ public final class RunFold implements EventSink {
     /** The current migration's postcopy figures, as its engine's {@code postcopyStats()} gives them. */
     public dev.ballast.core.engine.PostcopyStats postcopyStats() {
         long bytes = current.transferredBytes;
-        return new dev.ballast.core.engine.PostcopyStats(switchOverNs >= 0, Math.max(0, switchOverNs),
-                bytesAtSwitchOver < 0 ? bytes : bytesAtSwitchOver, bytesAtSwitchOver < 0 ? 0 : bytes - bytesAtSwitchOver,
-                discardedPages, requestedPages, unservedPages, balloonBitmapBytes, (int) recoveries);
+        return new dev.ballast.core.engine.PostcopyStats(
+                switchOverNs >= 0,
+                Math.max(0, switchOverNs),
+                bytesAtSwitchOver < 0 ? bytes : bytesAtSwitchOver,
+                bytesAtSwitchOver < 0 ? 0 : bytes - bytesAtSwitchOver,
+                discardedPages,
+                requestedPages,
+                unservedPages,
+                balloonBitmapBytes,
+                (int) recoveries);
     }
 
     /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */
@@ -538,10 +692,30 @@ public final class RunFold implements EventSink {
     }
 
     private EngineStats stats(Tally t, long iterations, long syncCount, long total) {
-        return new EngineStats(phase, (int) iterations, syncCount, total, setupEndNs < 0 ? 0 : setupEndNs - startNs,
-                endNs < 0 ? 0 : downtimeNs, t.transferredBytes, t.pagesNormal, t.pagesZero, t.skippedBalloon, t.skippedFree,
-                t.resent, t.hintRequests, t.hintRanges, t.hintPages, t.hintRejected, t.rejected, t.balloonInflated,
-                t.balloonDeflated, t.balloonRejected, balloonSkip,
-                failureCause < 0 ? null : FailureCause.byCode(failureCause).name(), null, lastBandwidth);
+        return new EngineStats(
+                phase,
+                (int) iterations,
+                syncCount,
+                total,
+                setupEndNs < 0 ? 0 : setupEndNs - startNs,
+                endNs < 0 ? 0 : downtimeNs,
+                t.transferredBytes,
+                t.pagesNormal,
+                t.pagesZero,
+                t.skippedBalloon,
+                t.skippedFree,
+                t.resent,
+                t.hintRequests,
+                t.hintRanges,
+                t.hintPages,
+                t.hintRejected,
+                t.rejected,
+                t.balloonInflated,
+                t.balloonDeflated,
+                t.balloonRejected,
+                balloonSkip,
+                failureCause < 0 ? null : FailureCause.byCode(failureCause).name(),
+                null,
+                lastBandwidth);
     }
 }

@@ -16,8 +16,7 @@ public final class Xxh64 {
     public static final long P4 = 0x85EBCA77C2B2AE63L;
     public static final long P5 = 0x27D4EB2F165667C5L;
 
-    private Xxh64() {
-    }
+    private Xxh64() {}
 
     /** One lane's round: {@code rotl64(acc + input * P2, 31) * P1}. */
     public static long round(long acc, long input) {
@@ -41,7 +40,8 @@ public final class Xxh64 {
 
     /** XXH64 of {@code [from, from + length)} of a little-endian buffer. */
     public static long hash(ByteBuffer buf, int from, int length, long seed) {
-        if (buf.order() != ByteOrder.LITTLE_ENDIAN) throw new IllegalArgumentException("XXH64 reads little-endian buffers");
+        if (buf.order() != ByteOrder.LITTLE_ENDIAN)
+            throw new IllegalArgumentException("XXH64 reads little-endian buffers");
         int p = from;
         int end = from + length;
         long h;

@@ -11,21 +11,34 @@ package dev.ballast.core.invariant;
  * one class per invariant).
  */
 public enum Invariant {
-    NO_LOST_WRITE(1, "no lost write",
+    NO_LOST_WRITE(
+            1,
+            "no lost write",
             "every page the guest uses when it is paused holds, on the destination, exactly what it held on the source"),
-    POISON_PRESERVED(2, "poison preserved",
+    POISON_PRESERVED(
+            2,
+            "poison preserved",
             "when the guest poisons free pages, a free page that was skipped still reads as the poison value on the destination"),
-    NO_NEEDLESS_RESEND(3, "no needless resend",
-            "a page is sent again only if it was written after it was last sent"),
-    HINTS_NEVER_STALE(4, "hints are never stale",
+    NO_NEEDLESS_RESEND(3, "no needless resend", "a page is sent again only if it was written after it was last sent"),
+    HINTS_NEVER_STALE(
+            4,
+            "hints are never stale",
             "a hint clears pages only if the guest produced it after the most recent dirty-log sync, for the live command id"),
-    EVERY_WRITER_TRACKED(5, "every writer is tracked",
+    EVERY_WRITER_TRACKED(
+            5,
+            "every writer is tracked",
             "writes the host itself makes to guest memory (device rings, replies) are marked dirty like the guest's own"),
-    FAILURE_LOSES_NOTHING(6, "failure loses nothing",
+    FAILURE_LOSES_NOTHING(
+            6,
+            "failure loses nothing",
             "a failed or cancelled migration leaves the source running with its dirty tracking intact, so a retry or a chain keeps invariant 1"),
-    WIRE_NOT_TRUSTED(7, "nothing from the wire is trusted",
+    WIRE_NOT_TRUSTED(
+            7,
+            "nothing from the wire is trusted",
             "a page stream or bitmap whose offsets or lengths run past a block is rejected with a clear error, and nothing is written"),
-    FAULTS_SERVED(8, "every fault is served",
+    FAULTS_SERVED(
+            8,
+            "every fault is served",
             "in postcopy, every page the guest faults on at the destination is placed within a bound, by the source or by the destination itself");
 
     private static final Invariant[] BY_NUMBER = new Invariant[values().length + 1];
@@ -45,13 +58,19 @@ public enum Invariant {
     }
 
     /** Its number, from 1, as the documents and reports use it. */
-    public int number() { return number; }
+    public int number() {
+        return number;
+    }
 
     /** Its short name, as reports print it: {@code no lost write}. */
-    public String title() { return title; }
+    public String title() {
+        return title;
+    }
 
     /** What it requires, in one line. */
-    public String definition() { return definition; }
+    public String definition() {
+        return definition;
+    }
 
     /** How a report names it: {@code invariant 1 (no lost write)}. */
     public String label() {
@@ -65,7 +84,8 @@ public enum Invariant {
 
     /** The invariant with this number. */
     public static Invariant ofNumber(int number) {
-        if (number < 1 || number >= BY_NUMBER.length) throw new IllegalArgumentException("invariant " + number + ": no such invariant");
+        if (number < 1 || number >= BY_NUMBER.length)
+            throw new IllegalArgumentException("invariant " + number + ": no such invariant");
         return BY_NUMBER[number];
     }
 

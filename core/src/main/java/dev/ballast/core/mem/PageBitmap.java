@@ -12,15 +12,20 @@ public final class PageBitmap {
     private final long[] words;
 
     public PageBitmap(long size) {
-        if (size < 0 || (size + 63) >>> 6 > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("bitmap size " + size);
+        if (size < 0 || (size + 63) >>> 6 > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("bitmap size " + size);
         this.size = size;
         this.words = new long[(int) ((size + 63) >>> 6)];
     }
 
-    public long size() { return size; }
+    public long size() {
+        return size;
+    }
 
     /** The backing words, for walks that want them directly. Do not set bits past {@link #size()}. */
-    public long[] words() { return words; }
+    public long[] words() {
+        return words;
+    }
 
     public boolean get(long i) {
         return (words[(int) (i >>> 6)] & (1L << i)) != 0;
@@ -228,7 +233,8 @@ public final class PageBitmap {
     }
 
     private void checkSameSize(PageBitmap other) {
-        if (other.size != size) throw new IllegalArgumentException("bitmap sizes differ: " + size + " and " + other.size);
+        if (other.size != size)
+            throw new IllegalArgumentException("bitmap sizes differ: " + size + " and " + other.size);
     }
 
     @Override

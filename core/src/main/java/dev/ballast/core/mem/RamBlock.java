@@ -11,16 +11,26 @@ package dev.ballast.core.mem;
  */
 public record RamBlock(String name, int index, long firstPfn, long pages, long firstIndex) {
     public RamBlock {
-        if (name == null || name.isEmpty() || name.length() > 64) throw new IllegalArgumentException("block name must be 1..64 chars");
+        if (name == null || name.isEmpty() || name.length() > 64)
+            throw new IllegalArgumentException("block name must be 1..64 chars");
         if (pages <= 0) throw new IllegalArgumentException("block " + name + ": pages=" + pages + " must be > 0");
-        if (firstPfn < 0) throw new IllegalArgumentException("block " + name + ": firstPfn=" + firstPfn + " must be >= 0");
+        if (firstPfn < 0)
+            throw new IllegalArgumentException("block " + name + ": firstPfn=" + firstPfn + " must be >= 0");
     }
 
-    public long endPfn() { return firstPfn + pages; }
+    public long endPfn() {
+        return firstPfn + pages;
+    }
 
-    public long endIndex() { return firstIndex + pages; }
+    public long endIndex() {
+        return firstIndex + pages;
+    }
 
-    public long bytes() { return pages * RamLayout.PAGE_SIZE; }
+    public long bytes() {
+        return pages * RamLayout.PAGE_SIZE;
+    }
 
-    public boolean containsPfn(long pfn) { return pfn >= firstPfn && pfn < firstPfn + pages; }
+    public boolean containsPfn(long pfn) {
+        return pfn >= firstPfn && pfn < firstPfn + pages;
+    }
 }

@@ -16,6 +16,7 @@ public final class RamLayout {
     public static final int PAGE_SHIFT = 12;
     /** Guests larger than this get a PC-like layout with a hole below 4 GiB. */
     public static final long LOW_MEM_MAX = 3L << 30;
+
     public static final long HIGH_MEM_START = 4L << 30;
 
     private final RamBlock[] blocks;
@@ -29,7 +30,7 @@ public final class RamLayout {
     }
 
     /** A block as the caller describes it. */
-    public record Spec(String name, long firstPfn, long pages) { }
+    public record Spec(String name, long firstPfn, long pages) {}
 
     /**
      * Blocks in the given order (the host-side order). Names must be unique and PFN ranges must
@@ -60,22 +61,33 @@ public final class RamLayout {
      * {@code ram-low} = [0, 3 GiB) and {@code ram-high} from 4 GiB (the hole between is not RAM).
      */
     public static RamLayout pcLike(long bytes) {
-        if (bytes <= 0 || bytes % PAGE_SIZE != 0) throw new IllegalArgumentException("guest memory " + bytes + " must be a positive multiple of 4 KiB");
+        if (bytes <= 0 || bytes % PAGE_SIZE != 0)
+            throw new IllegalArgumentException("guest memory " + bytes + " must be a positive multiple of 4 KiB");
         if (bytes <= LOW_MEM_MAX) return of(List.of(new Spec("ram-low", 0, bytes >>> PAGE_SHIFT)));
         return of(List.of(
                 new Spec("ram-low", 0, LOW_MEM_MAX >>> PAGE_SHIFT),
                 new Spec("ram-high", HIGH_MEM_START >>> PAGE_SHIFT, (bytes - LOW_MEM_MAX) >>> PAGE_SHIFT)));
     }
 
-    public List<RamBlock> blocks() { return List.of(blocks); }
+    public List<RamBlock> blocks() {
+        return List.of(blocks);
+    }
 
-    public int blockCount() { return blocks.length; }
+    public int blockCount() {
+        return blocks.length;
+    }
 
-    public RamBlock block(int i) { return blocks[i]; }
+    public RamBlock block(int i) {
+        return blocks[i];
+    }
 
-    public long totalPages() { return totalPages; }
+    public long totalPages() {
+        return totalPages;
+    }
 
-    public long totalBytes() { return totalPages * PAGE_SIZE; }
+    public long totalBytes() {
+        return totalPages * PAGE_SIZE;
+    }
 
     /** The block with this name, or null. */
     public RamBlock blockNamed(String name) {
@@ -85,10 +97,11 @@ public final class RamLayout {
 
     /** The block that holds page index {@code index}. */
     public RamBlock blockOfIndex(long index) {
-        for (RamBlock b : blocks) if (index < b.endIndex()) {
-            if (index < b.firstIndex()) break;
-            return b;
-        }
+        for (RamBlock b : blocks)
+            if (index < b.endIndex()) {
+                if (index < b.firstIndex()) break;
+                return b;
+            }
         throw new IndexOutOfBoundsException("page index " + index + " of " + totalPages);
     }
 
@@ -123,7 +136,8 @@ public final class RamLayout {
         while (cursor < end) {
             RamBlock next = null;
             for (RamBlock b : blocks) {
-                if (b.endPfn() > cursor && b.firstPfn() < end && (next == null || b.firstPfn() < next.firstPfn())) next = b;
+                if (b.endPfn() > cursor && b.firstPfn() < end && (next == null || b.firstPfn() < next.firstPfn()))
+                    next = b;
             }
             if (next == null) break;
             long s = Math.max(cursor, next.firstPfn());
@@ -147,7 +161,12 @@ public final class RamLayout {
         StringBuilder sb = new StringBuilder();
         for (RamBlock b : blocks) {
             if (!sb.isEmpty()) sb.append(", ");
-            sb.append(b.name()).append("@0x").append(Long.toHexString(b.firstPfn() << PAGE_SHIFT)).append('+').append(b.pages()).append('p');
+            sb.append(b.name())
+                    .append("@0x")
+                    .append(Long.toHexString(b.firstPfn() << PAGE_SHIFT))
+                    .append('+')
+                    .append(b.pages())
+                    .append('p');
         }
         return sb.toString();
     }

@@ -10,7 +10,9 @@ import dev.ballast.core.engine.GuestFeatures;
  */
 public class BalloonPolicy implements MigrationPolicy {
     @Override
-    public String name() { return "balloon"; }
+    public String name() {
+        return "balloon";
+    }
 
     @Override
     public boolean skipBalloon(PolicyContext ctx) {
@@ -30,7 +32,9 @@ public class BalloonPolicy implements MigrationPolicy {
 
     @Override
     public String balloonSkipOff(GuestFeatures features) {
-        return features.mustTellHost() ? null : "without MUST_TELL_HOST (--no-tell-host) the guest may reuse a deflated page "
-                + "before the host knows, so ballooned pages are scanned and sent like any other";
+        return features.mustTellHost()
+                ? null
+                : "without MUST_TELL_HOST (--no-tell-host) the guest may reuse a deflated page "
+                        + "before the host knows, so ballooned pages are scanned and sent like any other";
     }
 }

@@ -14,7 +14,9 @@ public class BalloonZeroPolicy implements MigrationPolicy {
     private final BalloonPolicy balloon = new BalloonPolicy();
 
     @Override
-    public String name() { return "balloon-zero"; }
+    public String name() {
+        return "balloon-zero";
+    }
 
     @Override
     public boolean zeroBalloon(PolicyContext ctx) {

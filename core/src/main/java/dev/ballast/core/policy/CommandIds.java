@@ -7,7 +7,7 @@ package dev.ballast.core.policy;
  * 0x80000000 so it never collides with stop or done.
  */
 public final class CommandIds {
-    private CommandIds() { }
+    private CommandIds() {}
 
     public static final long STOP = 0;
     public static final long DONE = 1;

@@ -13,7 +13,9 @@ public class FreeBitmapPolicy implements MigrationPolicy {
     protected long liveId = -1;
 
     @Override
-    public String name() { return "bitmap"; }
+    public String name() {
+        return "bitmap";
+    }
 
     @Override
     public void onSetup(PolicyContext ctx) {
@@ -37,7 +39,8 @@ public class FreeBitmapPolicy implements MigrationPolicy {
             return;
         }
         int poison = ctx.features().poisonByte();
-        long outside = ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipFree(block.index(), offset, n, poison));
+        long outside = ctx.layout()
+                .splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipFree(block.index(), offset, n, poison));
         if (outside > 0) ctx.reject(RejectReason.OUT_OF_RANGE, pfn, pages);
     }
 

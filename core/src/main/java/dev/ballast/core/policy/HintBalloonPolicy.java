@@ -5,7 +5,9 @@ public class HintBalloonPolicy extends HintPolicy {
     private final BalloonPolicy balloon = new BalloonPolicy();
 
     @Override
-    public String name() { return "hint+balloon"; }
+    public String name() {
+        return "hint+balloon";
+    }
 
     @Override
     public boolean skipBalloon(PolicyContext ctx) {

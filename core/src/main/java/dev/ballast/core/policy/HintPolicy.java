@@ -24,7 +24,9 @@ public class HintPolicy implements MigrationPolicy {
     protected boolean requestOpen;
 
     @Override
-    public String name() { return "hint"; }
+    public String name() {
+        return "hint";
+    }
 
     @Override
     public void onSetup(PolicyContext ctx) {
@@ -84,7 +86,8 @@ public class HintPolicy implements MigrationPolicy {
      */
     protected void applyHint(PolicyContext ctx, long pfn, long pages) {
         int poison = ctx.features().poisonByte();
-        long outside = ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipHeldFree(block.index(), offset, n, poison));
+        long outside = ctx.layout()
+                .splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipHeldFree(block.index(), offset, n, poison));
         if (outside > 0) ctx.reject(RejectReason.OUT_OF_RANGE, pfn, pages);
     }
 

@@ -1,15 +1,15 @@
 package dev.ballast.core.policy;
 
 import dev.ballast.core.run.SettingException;
-
 import java.util.List;
 import java.util.function.Supplier;
 
 /** The built-in policies by name; a user's own by its class name. */
 public final class Policies {
-    private Policies() { }
+    private Policies() {}
 
-    public static final List<String> BUILT_IN = List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero");
+    public static final List<String> BUILT_IN =
+            List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero");
 
     /**
      * A new policy: a built-in name, or the fully qualified name of a class on the class path that
@@ -33,8 +33,11 @@ public final class Policies {
 
     private static Supplier<MigrationPolicy> userPolicy(String name) {
         if (!name.contains(".")) {
-            throw new SettingException("policy", name, "unknown (one of " + String.join(", ", BUILT_IN)
-                    + ", or a class name implementing " + MigrationPolicy.class.getName() + ")");
+            throw new SettingException(
+                    "policy",
+                    name,
+                    "unknown (one of " + String.join(", ", BUILT_IN) + ", or a class name implementing "
+                            + MigrationPolicy.class.getName() + ")");
         }
         Class<?> c;
         try {

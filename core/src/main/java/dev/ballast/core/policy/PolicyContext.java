@@ -50,7 +50,9 @@ public interface PolicyContext {
     long skipHeldFree(int block, long offset, long pages, int poisonByte);
 
     /** When the migration switches to postcopy, if it does ({@link dev.ballast.core.engine.Postcopy#OFF}: never). */
-    default dev.ballast.core.engine.Postcopy postcopy() { return dev.ballast.core.engine.Postcopy.OFF; }
+    default dev.ballast.core.engine.Postcopy postcopy() {
+        return dev.ballast.core.engine.Postcopy.OFF;
+    }
 
     /** Postcopy, at the switch-over: sends the whole balloon bitmap to the destination (in the downtime). */
     default void sendBalloonBitmap() {

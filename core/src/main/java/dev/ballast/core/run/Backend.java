@@ -18,8 +18,7 @@ public interface Backend {
      * unknown policy, a size it cannot hold, an option it does not have). Touches no device. The
      * scenario has already checked itself.
      */
-    default void check(Scenario scenario, BackendOptions options) {
-    }
+    default void check(Scenario scenario, BackendOptions options) {}
 
     /**
      * Runs the scenario (with its chain and injected failures) and checks every invariant at the
@@ -60,6 +59,6 @@ public interface Backend {
     interface Progress {
         void update(String phase, int iteration, double fractionDone, long transferredBytes);
 
-        Progress NONE = (phase, iteration, fractionDone, transferredBytes) -> { };
+        Progress NONE = (phase, iteration, fractionDone, transferredBytes) -> {};
     }
 }

@@ -1,7 +1,6 @@
 package dev.ballast.core.run;
 
 import dev.ballast.core.wire.WireSecret;
-
 import java.net.InetSocketAddress;
 
 /**

@@ -17,6 +17,7 @@ package dev.ballast.core.run;
 public record DriverOptions(int maxAttempts, long retryDelayNs, long hopGapNs, long maxSteps) {
     /** The step bound unless set: a migration's steps are bounded work or a park of at most 10 ms, so this is hours, not a limit on size. */
     public static final long DEFAULT_MAX_STEPS = 50_000_000L;
+
     public static final DriverOptions DEFAULTS = new DriverOptions(4, 100_000_000L, 200_000_000L);
 
     public DriverOptions {
@@ -30,5 +31,7 @@ public record DriverOptions(int maxAttempts, long retryDelayNs, long hopGapNs, l
         this(maxAttempts, retryDelayNs, hopGapNs, DEFAULT_MAX_STEPS);
     }
 
-    public DriverOptions withMaxAttempts(int n) { return new DriverOptions(n, retryDelayNs, hopGapNs, maxSteps); }
+    public DriverOptions withMaxAttempts(int n) {
+        return new DriverOptions(n, retryDelayNs, hopGapNs, maxSteps);
+    }
 }

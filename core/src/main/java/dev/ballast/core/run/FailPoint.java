@@ -24,14 +24,21 @@ public record FailPoint(double fractionOfPages, long atNs, boolean random) {
     public FailPoint {
         int kinds = (fractionOfPages >= 0 ? 1 : 0) + (atNs >= 0 ? 1 : 0) + (random ? 1 : 0);
         if (kinds != 1) throw new IllegalArgumentException("a fail point is one of a share of pages, a time or random");
-        if (fractionOfPages > MAX_FRACTION) throw new IllegalArgumentException("fractionOfPages must be at most " + MAX_FRACTION);
+        if (fractionOfPages > MAX_FRACTION)
+            throw new IllegalArgumentException("fractionOfPages must be at most " + MAX_FRACTION);
     }
 
-    public static FailPoint afterFraction(double fractionOfPages) { return new FailPoint(fractionOfPages, -1, false); }
+    public static FailPoint afterFraction(double fractionOfPages) {
+        return new FailPoint(fractionOfPages, -1, false);
+    }
 
-    public static FailPoint afterNs(long ns) { return new FailPoint(-1, ns, false); }
+    public static FailPoint afterNs(long ns) {
+        return new FailPoint(-1, ns, false);
+    }
 
-    public static FailPoint atRandom() { return new FailPoint(-1, -1, true); }
+    public static FailPoint atRandom() {
+        return new FailPoint(-1, -1, true);
+    }
 
     /** {@code 40%}, {@code 1.5x}, {@code 250ms} or {@code random}; anything else is one {@link SettingException} for {@code fail-at}. */
     public static FailPoint parse(String text) {
@@ -40,8 +47,11 @@ public record FailPoint(double fractionOfPages, long atNs, boolean random) {
         if (t.endsWith("%")) {
             double p = number(text, t.substring(0, t.length() - 1));
             if (!(p >= 0 && p <= 100)) {
-                throw new SettingException("fail-at", text, "a percentage of the guest's pages must be in [0%, 100%]; "
-                        + "for a failure after more than the guest's memory was sent, write a multiple such as 1.5x");
+                throw new SettingException(
+                        "fail-at",
+                        text,
+                        "a percentage of the guest's pages must be in [0%, 100%]; "
+                                + "for a failure after more than the guest's memory was sent, write a multiple such as 1.5x");
             }
             return afterFraction(p / 100);
         }
@@ -86,7 +96,11 @@ public record FailPoint(double fractionOfPages, long atNs, boolean random) {
     public String toString() {
         if (random) return "random";
         if (atNs >= 0) return Units.formatDuration(atNs);
-        if (fractionOfPages <= 1) return BigDecimal.valueOf(fractionOfPages).movePointRight(2).stripTrailingZeros().toPlainString() + "%";
+        if (fractionOfPages <= 1)
+            return BigDecimal.valueOf(fractionOfPages)
+                            .movePointRight(2)
+                            .stripTrailingZeros()
+                            .toPlainString() + "%";
         return BigDecimal.valueOf(fractionOfPages).stripTrailingZeros().toPlainString() + "x";
     }
 }

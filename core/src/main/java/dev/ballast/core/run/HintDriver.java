@@ -33,8 +33,11 @@ public enum HintDriver {
             case "linux" -> LINUX;
             case "linux-acked" -> LINUX_ACKED;
             case "ideal" -> IDEAL;
-            default -> throw new SettingException("hint-driver", text,
-                    "expected linux (the driver Linux ships), linux-acked (its shrinker waits for the host) or ideal");
+            default ->
+                throw new SettingException(
+                        "hint-driver",
+                        text,
+                        "expected linux (the driver Linux ships), linux-acked (its shrinker waits for the host) or ideal");
         };
     }
 

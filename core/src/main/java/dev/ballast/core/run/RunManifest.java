@@ -5,7 +5,6 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,8 +15,16 @@ import java.util.Map;
  * the layout, the engine's settings, the guest's features and the policy, plus what a reader wants
  * to see (backend, workload, seed, cost profile). Stored as plain {@code key=value} strings.
  */
-public record RunManifest(String backend, String workload, String policy, long seed, RamLayout layout,
-                          EngineConfig engine, GuestFeatures features, CostProfile costProfile, Postcopy postcopy) {
+public record RunManifest(
+        String backend,
+        String workload,
+        String policy,
+        long seed,
+        RamLayout layout,
+        EngineConfig engine,
+        GuestFeatures features,
+        CostProfile costProfile,
+        Postcopy postcopy) {
 
     public static final String KEY_BACKEND = "backend";
     public static final String KEY_WORKLOAD = "workload";
@@ -35,8 +42,15 @@ public record RunManifest(String backend, String workload, String policy, long s
     }
 
     /** A pre-copy run's manifest. */
-    public RunManifest(String backend, String workload, String policy, long seed, RamLayout layout,
-                       EngineConfig engine, GuestFeatures features, CostProfile costProfile) {
+    public RunManifest(
+            String backend,
+            String workload,
+            String policy,
+            long seed,
+            RamLayout layout,
+            EngineConfig engine,
+            GuestFeatures features,
+            CostProfile costProfile) {
         this(backend, workload, policy, seed, layout, engine, features, costProfile, Postcopy.OFF);
     }
 
@@ -46,8 +60,16 @@ public record RunManifest(String backend, String workload, String policy, long s
 
     /** The manifest of a run of {@code s} on another layout than its PC-like one (a simulator run of any layout). */
     public static RunManifest of(Scenario s, RamLayout layout) {
-        return new RunManifest(s.backend(), s.workload().toString(), s.policy(), s.seed(), layout,
-                s.engineConfig(), s.features(), s.costProfile(), s.postcopy());
+        return new RunManifest(
+                s.backend(),
+                s.workload().toString(),
+                s.policy(),
+                s.seed(),
+                layout,
+                s.engineConfig(),
+                s.features(),
+                s.costProfile(),
+                s.postcopy());
     }
 
     public Map<String, String> toMetadata() {
@@ -62,18 +84,26 @@ public record RunManifest(String backend, String workload, String policy, long s
             l.append(b.name()).append('@').append(b.firstPfn()).append('+').append(b.pages());
         }
         m.put(KEY_LAYOUT, l.toString());
-        m.put(KEY_ENGINE, "bandwidthBytesPerSec=" + engine.bandwidthBytesPerSec() + ",downtimeLimitNs=" + engine.downtimeLimitNs()
-                + ",maxIterations=" + engine.maxIterations() + ",timeCapNs=" + engine.timeCapNs()
-                + ",firstCommandId=" + engine.firstCommandId() + ",pagesPerStep=" + engine.pagesPerStep()
-                + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes=" + engine.pageHeaderBytes()
-                + (engine.countFinalSync() ? ",countFinalSync=true" : ""));
-        m.put(KEY_FEATURES, "mustTellHost=" + features.mustTellHost() + ",freePageHint=" + features.freePageHint()
-                + ",freeBitmap=" + features.freeBitmap() + ",poisonByte=" + features.poisonByte());
+        m.put(
+                KEY_ENGINE,
+                "bandwidthBytesPerSec=" + engine.bandwidthBytesPerSec() + ",downtimeLimitNs=" + engine.downtimeLimitNs()
+                        + ",maxIterations=" + engine.maxIterations() + ",timeCapNs=" + engine.timeCapNs()
+                        + ",firstCommandId=" + engine.firstCommandId() + ",pagesPerStep=" + engine.pagesPerStep()
+                        + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes="
+                        + engine.pageHeaderBytes()
+                        + (engine.countFinalSync() ? ",countFinalSync=true" : ""));
+        m.put(
+                KEY_FEATURES,
+                "mustTellHost=" + features.mustTellHost() + ",freePageHint=" + features.freePageHint() + ",freeBitmap="
+                        + features.freeBitmap() + ",poisonByte=" + features.poisonByte());
         CostProfile c = costProfile;
-        m.put(KEY_COST_PROFILE, "zeroCheckNsPerPage=" + c.zeroCheckNsPerPage() + ",dataCheckNsPerPage=" + c.dataCheckNsPerPage()
-                + ",copyNsPerPage=" + c.copyNsPerPage() + ",scanNsPerPage=" + c.scanNsPerPage()
-                + ",pageHeaderBytes=" + c.pageHeaderBytes() + ",linkLatencyNs=" + c.linkLatencyNs()
-                + ",linkBitsPerSec=" + c.linkBitsPerSec() + ",syncNsPerGiB=" + c.syncNsPerGiB() + ",source=" + c.source());
+        m.put(
+                KEY_COST_PROFILE,
+                "zeroCheckNsPerPage=" + c.zeroCheckNsPerPage() + ",dataCheckNsPerPage=" + c.dataCheckNsPerPage()
+                        + ",copyNsPerPage=" + c.copyNsPerPage() + ",scanNsPerPage=" + c.scanNsPerPage()
+                        + ",pageHeaderBytes=" + c.pageHeaderBytes() + ",linkLatencyNs=" + c.linkLatencyNs()
+                        + ",linkBitsPerSec=" + c.linkBitsPerSec() + ",syncNsPerGiB=" + c.syncNsPerGiB() + ",source="
+                        + c.source());
         if (postcopy.enabled()) m.put(KEY_POSTCOPY, postcopy.toString());
         return m;
     }
@@ -85,24 +115,40 @@ public record RunManifest(String backend, String workload, String policy, long s
             int at = part.lastIndexOf('@');
             int plus = part.lastIndexOf('+');
             if (at <= 0 || plus < at) throw bad(KEY_LAYOUT, part);
-            specs.add(new RamLayout.Spec(part.substring(0, at), num(KEY_LAYOUT, part.substring(at + 1, plus)),
+            specs.add(new RamLayout.Spec(
+                    part.substring(0, at),
+                    num(KEY_LAYOUT, part.substring(at + 1, plus)),
                     num(KEY_LAYOUT, part.substring(plus + 1))));
         }
         Fields e = new Fields(KEY_ENGINE, need(m, KEY_ENGINE));
-        EngineConfig engine = new EngineConfig(e.num("bandwidthBytesPerSec"), e.num("downtimeLimitNs"),
-                (int) e.num("maxIterations"), e.num("timeCapNs"), e.num("firstCommandId"), (int) e.num("pagesPerStep"),
-                (int) e.num("requestsPerStep"), (int) e.num("pageHeaderBytes"),
-                // a header written before the switch-over estimate counted the final sync has no such field: the old rule
+        EngineConfig engine = new EngineConfig(
+                e.num("bandwidthBytesPerSec"),
+                e.num("downtimeLimitNs"),
+                (int) e.num("maxIterations"),
+                e.num("timeCapNs"),
+                e.num("firstCommandId"),
+                (int) e.num("pagesPerStep"),
+                (int) e.num("requestsPerStep"),
+                (int) e.num("pageHeaderBytes"),
+                // a header written before the switch-over estimate counted the final sync has no such field: the old
+                // rule
                 e.has("countFinalSync") && e.bool("countFinalSync"));
         Fields f = new Fields(KEY_FEATURES, need(m, KEY_FEATURES));
-        GuestFeatures features = new GuestFeatures(f.bool("mustTellHost"), f.bool("freePageHint"), f.bool("freeBitmap"),
-                (int) f.num("poisonByte"));
+        GuestFeatures features = new GuestFeatures(
+                f.bool("mustTellHost"), f.bool("freePageHint"), f.bool("freeBitmap"), (int) f.num("poisonByte"));
         CostProfile cost = CostProfile.defaults();
         if (m.containsKey(KEY_COST_PROFILE)) {
             Fields c = new Fields(KEY_COST_PROFILE, m.get(KEY_COST_PROFILE));
-            cost = new CostProfile(c.dbl("zeroCheckNsPerPage"), c.dbl("dataCheckNsPerPage"), c.dbl("copyNsPerPage"),
-                    c.dbl("scanNsPerPage"), (int) c.num("pageHeaderBytes"), c.num("linkLatencyNs"), c.num("linkBitsPerSec"),
-                    c.num("syncNsPerGiB"), c.text("source"));
+            cost = new CostProfile(
+                    c.dbl("zeroCheckNsPerPage"),
+                    c.dbl("dataCheckNsPerPage"),
+                    c.dbl("copyNsPerPage"),
+                    c.dbl("scanNsPerPage"),
+                    (int) c.num("pageHeaderBytes"),
+                    c.num("linkLatencyNs"),
+                    c.num("linkBitsPerSec"),
+                    c.num("syncNsPerGiB"),
+                    c.text("source"));
         }
         Postcopy postcopy = Postcopy.OFF;
         if (m.containsKey(KEY_POSTCOPY)) {
@@ -112,8 +158,16 @@ public record RunManifest(String backend, String workload, String policy, long s
                 throw bad(KEY_POSTCOPY, m.get(KEY_POSTCOPY));
             }
         }
-        return new RunManifest(need(m, KEY_BACKEND), need(m, KEY_WORKLOAD), need(m, KEY_POLICY), num(KEY_SEED, need(m, KEY_SEED)),
-                RamLayout.of(specs), engine, features, cost, postcopy);
+        return new RunManifest(
+                need(m, KEY_BACKEND),
+                need(m, KEY_WORKLOAD),
+                need(m, KEY_POLICY),
+                num(KEY_SEED, need(m, KEY_SEED)),
+                RamLayout.of(specs),
+                engine,
+                features,
+                cost,
+                postcopy);
     }
 
     private static String need(Map<String, String> m, String key) {
@@ -142,9 +196,13 @@ public record RunManifest(String backend, String workload, String policy, long s
             return v;
         }
 
-        long num(String field) { return RunManifest.num(key + "." + field, text(field)); }
+        long num(String field) {
+            return RunManifest.num(key + "." + field, text(field));
+        }
 
-        boolean has(String field) { return values.containsKey(field); }
+        boolean has(String field) {
+            return values.containsKey(field);
+        }
 
         double dbl(String field) {
             String v = text(field);

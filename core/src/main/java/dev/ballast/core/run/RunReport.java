@@ -39,14 +39,58 @@ public record RunReport(
         Postcopy postcopy) {
 
     /** A report without {@link Vmm} figures (every backend but one that runs a real VMM) of a migration that did not switch to postcopy. */
-    public RunReport(String backend, String workload, String policy, long guestMemBytes, long seed, String timeModel,
-                     String outcome, double totalTimeMs, double downtimeMs, double expectedDowntimeMs, double downtimeLimitMs,
-                     boolean downtimeExceeded, double setupTimeMs, int iterations, long transferredBytes, Ram ram, Pages pages,
-                     Hints hints, Balloon balloon, Verify verify, Journal journal, List<Attempt> attempts, List<RunReport> hops,
-                     double wallTimeMs) {
-        this(backend, workload, policy, guestMemBytes, seed, timeModel, outcome, totalTimeMs, downtimeMs, expectedDowntimeMs,
-                downtimeLimitMs, downtimeExceeded, setupTimeMs, iterations, transferredBytes, ram, pages, hints, balloon, verify,
-                journal, attempts, hops, wallTimeMs, null, null);
+    public RunReport(
+            String backend,
+            String workload,
+            String policy,
+            long guestMemBytes,
+            long seed,
+            String timeModel,
+            String outcome,
+            double totalTimeMs,
+            double downtimeMs,
+            double expectedDowntimeMs,
+            double downtimeLimitMs,
+            boolean downtimeExceeded,
+            double setupTimeMs,
+            int iterations,
+            long transferredBytes,
+            Ram ram,
+            Pages pages,
+            Hints hints,
+            Balloon balloon,
+            Verify verify,
+            Journal journal,
+            List<Attempt> attempts,
+            List<RunReport> hops,
+            double wallTimeMs) {
+        this(
+                backend,
+                workload,
+                policy,
+                guestMemBytes,
+                seed,
+                timeModel,
+                outcome,
+                totalTimeMs,
+                downtimeMs,
+                expectedDowntimeMs,
+                downtimeLimitMs,
+                downtimeExceeded,
+                setupTimeMs,
+                iterations,
+                transferredBytes,
+                ram,
+                pages,
+                hints,
+                balloon,
+                verify,
+                journal,
+                attempts,
+                hops,
+                wallTimeMs,
+                null,
+                null);
     }
 
     /**
@@ -54,8 +98,14 @@ public record RunReport(
      * VMM's own account of the migration ({@code own}, e.g. QEMU's {@code query-migrate}) beside Ballast's reading of
      * the stream it sent ({@code stream}), and whether the counts both have agree exactly ({@code agrees}).
      */
-    public record Vmm(String name, String version, String accelerator, String kernel, java.util.Map<String, Long> own,
-                      java.util.Map<String, Long> stream, boolean agrees) { }
+    public record Vmm(
+            String name,
+            String version,
+            String accelerator,
+            String kernel,
+            java.util.Map<String, Long> own,
+            java.util.Map<String, Long> stream,
+            boolean agrees) {}
 
     /**
      * The counters QEMU's {@code query-migrate} reports under {@code ram}, by the same names ({@code docs/reference.md}
@@ -75,9 +125,20 @@ public record RunReport(
      * @param precopyBytes    bytes sent while the guest ran; -1 if not known
      * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy); -1 if not known
      */
-    public record Ram(long transferred, long remaining, long total, long duplicate, long normal, long normalBytes,
-                      long dirtyPagesRate, double mbps, long dirtySyncCount, long pageSize, long pagesPerSecond,
-                      long precopyBytes, long downtimeBytes) { }
+    public record Ram(
+            long transferred,
+            long remaining,
+            long total,
+            long duplicate,
+            long normal,
+            long normalBytes,
+            long dirtyPagesRate,
+            double mbps,
+            long dirtySyncCount,
+            long pageSize,
+            long pagesPerSecond,
+            long precopyBytes,
+            long downtimeBytes) {}
 
     /**
      * A migration that switched to postcopy (null for one that did not; for a chain, each hop has its own).
@@ -97,10 +158,21 @@ public record RunReport(
      * @param faultLatencyMaxMs     the longest
      * @param lostProgressMs        time the guest's vCPUs waited for pages instead of running
      */
-    public record Postcopy(double switchOverMs, long bytesBeforeSwitchOver, long postcopyBytes, long postcopyRequests,
-                           long unservedRequests, long discardedPages, long balloonBitmapBytes, int recoveries, long faults,
-                           long zeroPlaced, double faultLatencyMedianMs, double faultLatencyP99Ms, double faultLatencyMaxMs,
-                           double lostProgressMs) { }
+    public record Postcopy(
+            double switchOverMs,
+            long bytesBeforeSwitchOver,
+            long postcopyBytes,
+            long postcopyRequests,
+            long unservedRequests,
+            long discardedPages,
+            long balloonBitmapBytes,
+            int recoveries,
+            long faults,
+            long zeroPlaced,
+            double faultLatencyMedianMs,
+            double faultLatencyP99Ms,
+            double faultLatencyMaxMs,
+            double lostProgressMs) {}
 
     /** Page counts by what happened to them; every page of every block is counted once per pass it was considered in. */
     public record Pages(long normal, long zero, long skippedBalloon, long skippedFree, long resent) {
@@ -108,7 +180,11 @@ public record RunReport(
 
         /** These counts and {@code o}'s added (a chain's, over its hops). */
         public Pages plus(Pages o) {
-            return new Pages(normal + o.normal, zero + o.zero, skippedBalloon + o.skippedBalloon, skippedFree + o.skippedFree,
+            return new Pages(
+                    normal + o.normal,
+                    zero + o.zero,
+                    skippedBalloon + o.skippedBalloon,
+                    skippedFree + o.skippedFree,
                     resent + o.resent);
         }
     }
@@ -119,7 +195,12 @@ public record RunReport(
 
         /** These counts and {@code o}'s added. */
         public Hints plus(Hints o) {
-            return new Hints(requests + o.requests, ranges + o.ranges, pages + o.pages, applied + o.applied, rejected + o.rejected);
+            return new Hints(
+                    requests + o.requests,
+                    ranges + o.ranges,
+                    pages + o.pages,
+                    applied + o.applied,
+                    rejected + o.rejected);
         }
     }
 
@@ -132,8 +213,12 @@ public record RunReport(
     public record Balloon(long inflatedPages, long deflatedPages, long rejected, boolean skipActive, String skipOff) {
         /** These counts and {@code later}'s added; whether the skip is active, and why not, are {@code later}'s. */
         public Balloon plus(Balloon later) {
-            return new Balloon(inflatedPages + later.inflatedPages, deflatedPages + later.deflatedPages, rejected + later.rejected,
-                    later.skipActive, later.skipOff);
+            return new Balloon(
+                    inflatedPages + later.inflatedPages,
+                    deflatedPages + later.deflatedPages,
+                    rejected + later.rejected,
+                    later.skipActive,
+                    later.skipOff);
         }
     }
 
@@ -141,14 +226,17 @@ public record RunReport(
     public record Verify(long checkedPages, long mismatchedPages, boolean ok, String violation) {
         /** Both checks: the pages added, ok when both are, the first violation. */
         public Verify plus(Verify o) {
-            return new Verify(checkedPages + o.checkedPages, mismatchedPages + o.mismatchedPages, ok && o.ok,
+            return new Verify(
+                    checkedPages + o.checkedPages,
+                    mismatchedPages + o.mismatchedPages,
+                    ok && o.ok,
                     violation != null ? violation : o.violation);
         }
     }
 
     /** Where the run's journal is, how many events it holds and their digest (null fields when not journaled). */
-    public record Journal(String path, long events, String digest) { }
+    public record Journal(String path, long events, String digest) {}
 
     /** One try of a migration that may have failed and been retried. */
-    public record Attempt(String outcome, String cause, double timeMs, long transferredBytes) { }
+    public record Attempt(String outcome, String cause, double timeMs, long transferredBytes) {}
 }

@@ -4,7 +4,6 @@ import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.RunFold;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,53 +13,124 @@ import java.util.Locale;
  * over its events): what every backend does alike.
  */
 public final class RunReports {
-    private RunReports() { }
+    private RunReports() {}
 
     /**
      * One migration (a hop of a chain) from its attempts' summed statistics {@code sum} and its
      * last attempt's {@code last}; {@code hopNs} runs from the first attempt's start to the end.
      * Without the hop's {@link RunFold.Figures} the switch-over figures are reported as not known.
      */
-    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
-                                RunReport.Verify verify, List<RunReport.Attempt> attempts) {
+    public static RunReport hop(
+            Scenario s,
+            String timeModel,
+            EngineStats sum,
+            EngineStats last,
+            long hopNs,
+            RunReport.Verify verify,
+            List<RunReport.Attempt> attempts) {
         return hop(s, timeModel, sum, last, hopNs, verify, attempts, null);
     }
 
     /** A hop, with the figures of its fold ({@link RunFold#figures()}) for the switch-over and QEMU's counters. */
-    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
-                                RunReport.Verify verify, List<RunReport.Attempt> attempts, RunFold.Figures f) {
+    public static RunReport hop(
+            Scenario s,
+            String timeModel,
+            EngineStats sum,
+            EngineStats last,
+            long hopNs,
+            RunReport.Verify verify,
+            List<RunReport.Attempt> attempts,
+            RunFold.Figures f) {
         return hop(s, timeModel, sum, last, hopNs, verify, attempts, f, null);
     }
 
     /** As above, for a migration that switched to postcopy ({@code postcopy} null: it did not). */
-    public static RunReport hop(Scenario s, String timeModel, EngineStats sum, EngineStats last, long hopNs,
-                                RunReport.Verify verify, List<RunReport.Attempt> attempts, RunFold.Figures f,
-                                RunReport.Postcopy postcopy) {
+    public static RunReport hop(
+            Scenario s,
+            String timeModel,
+            EngineStats sum,
+            EngineStats last,
+            long hopNs,
+            RunReport.Verify verify,
+            List<RunReport.Attempt> attempts,
+            RunFold.Figures f,
+            RunReport.Postcopy postcopy) {
         long limitNs = s.engineConfig().downtimeLimitNs();
         boolean exceeded = last.phase() == Phase.COMPLETED && last.downtimeNs() > limitNs;
         long expectedNs = f == null ? -1 : f.expectedDowntimeNs();
         long downtimeBytes = f == null ? 0 : f.downtimeBytes();
-        RunReport.Ram ram = ram(s, sum.transferredBytes(), f == null ? -1 : f.remainingBytes(), sum.pagesZero(), sum.pagesNormal(),
-                f == null ? -1 : f.dirtyPagesRate(), hopNs / 1e6 - last.setupNs() / 1e6, f == null ? sum.syncs() : f.dirtySyncCount(),
+        RunReport.Ram ram = ram(
+                s,
+                sum.transferredBytes(),
+                f == null ? -1 : f.remainingBytes(),
+                sum.pagesZero(),
+                sum.pagesNormal(),
+                f == null ? -1 : f.dirtyPagesRate(),
+                hopNs / 1e6 - last.setupNs() / 1e6,
+                f == null ? sum.syncs() : f.dirtySyncCount(),
                 downtimeBytes);
-        return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), timeModel,
-                last.phase().name().toLowerCase(Locale.ROOT), hopNs / 1e6, last.downtimeNs() / 1e6,
-                expectedNs < 0 ? -1 : expectedNs / 1e6, limitNs / 1e6, exceeded, last.setupNs() / 1e6,
-                sum.iterations(), sum.transferredBytes(), ram,
-                new RunReport.Pages(sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()),
-                new RunReport.Hints(sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
-                new RunReport.Balloon(sum.balloonInflated(), sum.balloonDeflated(), sum.balloonRejected(), sum.balloonSkipActive(),
+        return new RunReport(
+                s.backend(),
+                s.workload().toString(),
+                s.policy(),
+                s.guestMemBytes(),
+                s.seed(),
+                timeModel,
+                last.phase().name().toLowerCase(Locale.ROOT),
+                hopNs / 1e6,
+                last.downtimeNs() / 1e6,
+                expectedNs < 0 ? -1 : expectedNs / 1e6,
+                limitNs / 1e6,
+                exceeded,
+                last.setupNs() / 1e6,
+                sum.iterations(),
+                sum.transferredBytes(),
+                ram,
+                new RunReport.Pages(
+                        sum.pagesNormal(), sum.pagesZero(), sum.skippedBalloon(), sum.skippedFree(), sum.resent()),
+                new RunReport.Hints(
+                        sum.hintRequests(), sum.hintRanges(), sum.hintPages(), sum.skippedFree(), sum.hintRejected()),
+                new RunReport.Balloon(
+                        sum.balloonInflated(),
+                        sum.balloonDeflated(),
+                        sum.balloonRejected(),
+                        sum.balloonSkipActive(),
                         s.balloonSkipOff()),
-                verify, new RunReport.Journal(null, 0, null), attempts, List.of(), 0, null, postcopy);
+                verify,
+                new RunReport.Journal(null, 0, null),
+                attempts,
+                List.of(),
+                0,
+                null,
+                postcopy);
     }
 
     /** QEMU's {@code ram} counters; {@code transferMs} is the time after setup, which {@code mbps} and {@code pages-per-second} divide by. */
-    private static RunReport.Ram ram(Scenario s, long transferred, long remaining, long zero, long normal, long dirtyPagesRate,
-                                     double transferMs, long syncs, long downtimeBytes) {
+    private static RunReport.Ram ram(
+            Scenario s,
+            long transferred,
+            long remaining,
+            long zero,
+            long normal,
+            long dirtyPagesRate,
+            double transferMs,
+            long syncs,
+            long downtimeBytes) {
         double seconds = transferMs / 1e3;
-        return new RunReport.Ram(transferred, remaining, s.guestMemBytes(), zero, normal, normal * RamLayout.PAGE_SIZE,
-                dirtyPagesRate, seconds > 0 ? transferred * 8.0 / seconds / 1e6 : 0, syncs, RamLayout.PAGE_SIZE,
-                seconds > 0 ? Math.round((normal + zero) / seconds) : 0, transferred - downtimeBytes, downtimeBytes);
+        return new RunReport.Ram(
+                transferred,
+                remaining,
+                s.guestMemBytes(),
+                zero,
+                normal,
+                normal * RamLayout.PAGE_SIZE,
+                dirtyPagesRate,
+                seconds > 0 ? transferred * 8.0 / seconds / 1e6 : 0,
+                syncs,
+                RamLayout.PAGE_SIZE,
+                seconds > 0 ? Math.round((normal + zero) / seconds) : 0,
+                transferred - downtimeBytes,
+                downtimeBytes);
     }
 
     /**
@@ -99,26 +169,100 @@ public final class RunReports {
         }
         RunReport last = hops.getLast();
         boolean completed = hops.size() == s.chain() && last.outcome().equals("completed");
-        return new RunReport(s.backend(), s.workload().toString(), s.policy(), s.guestMemBytes(), s.seed(), last.timeModel(),
-                completed ? "completed" : last.outcome(), total, downtime, expectedKnown ? expected : -1, last.downtimeLimitMs(),
-                exceeded, setup, iterations, bytes,
-                ram(s, bytes, last.ram().remaining(), pages.zero(), pages.normal(), last.ram().dirtyPagesRate(), transferMs, syncs, downtimeBytes),
-                pages, hints, balloon,
-                new RunReport.Verify(verify.checkedPages(), verify.mismatchedPages(), verify.ok() && violation == null, violation),
-                new RunReport.Journal(null, 0, null), attempts, hops, wallMs);
+        return new RunReport(
+                s.backend(),
+                s.workload().toString(),
+                s.policy(),
+                s.guestMemBytes(),
+                s.seed(),
+                last.timeModel(),
+                completed ? "completed" : last.outcome(),
+                total,
+                downtime,
+                expectedKnown ? expected : -1,
+                last.downtimeLimitMs(),
+                exceeded,
+                setup,
+                iterations,
+                bytes,
+                ram(
+                        s,
+                        bytes,
+                        last.ram().remaining(),
+                        pages.zero(),
+                        pages.normal(),
+                        last.ram().dirtyPagesRate(),
+                        transferMs,
+                        syncs,
+                        downtimeBytes),
+                pages,
+                hints,
+                balloon,
+                new RunReport.Verify(
+                        verify.checkedPages(), verify.mismatchedPages(), verify.ok() && violation == null, violation),
+                new RunReport.Journal(null, 0, null),
+                attempts,
+                hops,
+                wallMs);
     }
 
     public static RunReport withWall(RunReport r, double wallMs) {
-        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
-                r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), r.journal(), r.attempts(), r.hops(), wallMs, r.vmm(), r.postcopy());
+        return new RunReport(
+                r.backend(),
+                r.workload(),
+                r.policy(),
+                r.guestMemBytes(),
+                r.seed(),
+                r.timeModel(),
+                r.outcome(),
+                r.totalTimeMs(),
+                r.downtimeMs(),
+                r.expectedDowntimeMs(),
+                r.downtimeLimitMs(),
+                r.downtimeExceeded(),
+                r.setupTimeMs(),
+                r.iterations(),
+                r.transferredBytes(),
+                r.ram(),
+                r.pages(),
+                r.hints(),
+                r.balloon(),
+                r.verify(),
+                r.journal(),
+                r.attempts(),
+                r.hops(),
+                wallMs,
+                r.vmm(),
+                r.postcopy());
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
-        return new RunReport(r.backend(), r.workload(), r.policy(), r.guestMemBytes(), r.seed(), r.timeModel(), r.outcome(),
-                r.totalTimeMs(), r.downtimeMs(), r.expectedDowntimeMs(), r.downtimeLimitMs(), r.downtimeExceeded(), r.setupTimeMs(),
-                r.iterations(), r.transferredBytes(), r.ram(), r.pages(), r.hints(),
-                r.balloon(), r.verify(), j, r.attempts(), r.hops(), r.wallTimeMs(), r.vmm(), r.postcopy());
+        return new RunReport(
+                r.backend(),
+                r.workload(),
+                r.policy(),
+                r.guestMemBytes(),
+                r.seed(),
+                r.timeModel(),
+                r.outcome(),
+                r.totalTimeMs(),
+                r.downtimeMs(),
+                r.expectedDowntimeMs(),
+                r.downtimeLimitMs(),
+                r.downtimeExceeded(),
+                r.setupTimeMs(),
+                r.iterations(),
+                r.transferredBytes(),
+                r.ram(),
+                r.pages(),
+                r.hints(),
+                r.balloon(),
+                r.verify(),
+                j,
+                r.attempts(),
+                r.hops(),
+                r.wallTimeMs(),
+                r.vmm(),
+                r.postcopy());
     }
 }

@@ -61,48 +61,92 @@ public record Scenario(
             throw new SettingException("backend", backend, "expected a backend's name, such as sim or kvm");
         }
         if (guestMemBytes < (1 << 20) || guestMemBytes % 4096 != 0) {
-            throw new SettingException("mem", Units.formatBytes(guestMemBytes), "must be at least 1M and a multiple of 4K");
+            throw new SettingException(
+                    "mem", Units.formatBytes(guestMemBytes), "must be at least 1M and a multiple of 4K");
         }
         if (workload == null) throw new SettingException("workload", null, "missing");
         if (!backend.equals("sim")) {
             for (String key : WorkloadSpec.GUEST_KEYS) {
                 if (workload.params().containsKey(key)) {
-                    throw new SettingException("workload", workload.toString(), key + " is the simulated guest's; the " + backend
-                            + " guest runs its own drivers");
+                    throw new SettingException(
+                            "workload",
+                            workload.toString(),
+                            key + " is the simulated guest's; the " + backend + " guest runs its own drivers");
                 }
             }
         }
         if (policy == null || policy.isBlank()) throw new SettingException("policy", policy, "missing");
         checkBandwidth(bandwidthBitsPerSec);
-        if (downtimeLimitNs <= 0) throw new SettingException("downtime", Units.formatDuration(downtimeLimitNs), "must be > 0");
-        if (maxIterations < 1) throw new SettingException("max-iterations", Integer.toString(maxIterations), "must be >= 1");
+        if (downtimeLimitNs <= 0)
+            throw new SettingException("downtime", Units.formatDuration(downtimeLimitNs), "must be > 0");
+        if (maxIterations < 1)
+            throw new SettingException("max-iterations", Integer.toString(maxIterations), "must be >= 1");
         if (timeCapNs < 0) throw new SettingException("time-cap", Units.formatDuration(timeCapNs), "must be >= 0");
         if (chain < 1 || chain > 64) throw new SettingException("chain", Integer.toString(chain), "must be in [1, 64]");
-        if (poisonByte < 0 || poisonByte > 255) throw new SettingException("poison", Integer.toString(poisonByte), "must be a byte");
+        if (poisonByte < 0 || poisonByte > 255)
+            throw new SettingException("poison", Integer.toString(poisonByte), "must be a byte");
         if (balloonMessages == null) throw new SettingException("balloon-messages", null, "missing");
         if (hintStartCommandId < MIN_COMMAND_ID || hintStartCommandId > MAX_COMMAND_ID) {
-            throw new SettingException("hint-start-id", "0x" + Long.toHexString(hintStartCommandId), "must be in [0x80000000, 0xffffffff]");
+            throw new SettingException(
+                    "hint-start-id",
+                    "0x" + Long.toHexString(hintStartCommandId),
+                    "must be in [0x80000000, 0xffffffff]");
         }
         if (costProfile == null) throw new SettingException("profile", null, "missing");
         if (postcopy == null) postcopy = Postcopy.OFF;
         if (failAt != null && failAt.atNs() >= 0 && timeCapNs > 0 && failAt.atNs() >= timeCapNs) {
-            throw new SettingException("fail-at", failAt.toString(), "past the end of the migration: --time-cap "
-                    + Units.formatDuration(timeCapNs) + " forces stop-and-copy first; give a time before the cap");
+            throw new SettingException(
+                    "fail-at",
+                    failAt.toString(),
+                    "past the end of the migration: --time-cap " + Units.formatDuration(timeCapNs)
+                            + " forces stop-and-copy first; give a time before the cap");
         }
     }
 
     /** A pre-copy scenario (no postcopy). */
-    public Scenario(String backend, long guestMemBytes, WorkloadSpec workload, String policy, long seed, long bandwidthBitsPerSec,
-                    long downtimeLimitNs, int maxIterations, long timeCapNs, int chain, FailPoint failAt, int poisonByte,
-                    boolean mustTellHost, BalloonMessages balloonMessages, long hintStartCommandId, CostProfile costProfile) {
-        this(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs, maxIterations, timeCapNs,
-                chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, Postcopy.OFF);
+    public Scenario(
+            String backend,
+            long guestMemBytes,
+            WorkloadSpec workload,
+            String policy,
+            long seed,
+            long bandwidthBitsPerSec,
+            long downtimeLimitNs,
+            int maxIterations,
+            long timeCapNs,
+            int chain,
+            FailPoint failAt,
+            int poisonByte,
+            boolean mustTellHost,
+            BalloonMessages balloonMessages,
+            long hintStartCommandId,
+            CostProfile costProfile) {
+        this(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                Postcopy.OFF);
     }
 
     /** Refuses a bandwidth limit other than 0 (unlimited) outside [1 Mbit/s, 10 Tbit/s]. */
     public static void checkBandwidth(long bitsPerSec) {
         if (bitsPerSec != 0 && (bitsPerSec < MIN_BANDWIDTH_BITS_PER_SEC || bitsPerSec > MAX_BANDWIDTH_BITS_PER_SEC)) {
-            throw new SettingException("bandwidth", Units.formatBandwidth(bitsPerSec),
+            throw new SettingException(
+                    "bandwidth",
+                    Units.formatBandwidth(bitsPerSec),
                     "must be 0 (unlimited) or between 1Mbit and 10Tbit per second");
         }
     }
@@ -132,25 +176,78 @@ public record Scenario(
 
     /** The engine's settings for this scenario. */
     public dev.ballast.core.engine.EngineConfig engineConfig() {
-        return new dev.ballast.core.engine.EngineConfig(bandwidthBitsPerSec / 8, downtimeLimitNs, maxIterations, timeCapNs,
-                hintStartCommandId, 4096, 65_536, costProfile.pageHeaderBytes());
+        return new dev.ballast.core.engine.EngineConfig(
+                bandwidthBitsPerSec / 8,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                hintStartCommandId,
+                4096,
+                65_536,
+                costProfile.pageHeaderBytes());
     }
 
     /** A simulated scenario with the seeds' settings: 10 Gbit/s, 2 s downtime, 30 iterations at most. */
     public static Scenario sim(long guestMemBytes, String workload, String policy, long seed) {
-        return new Scenario("sim", guestMemBytes, WorkloadSpec.parse(workload), policy, seed,
-                10_000_000_000L, 2_000_000_000L, 30, 0, 1, null, 0, true, BalloonMessages.PFN, MIN_COMMAND_ID,
+        return new Scenario(
+                "sim",
+                guestMemBytes,
+                WorkloadSpec.parse(workload),
+                policy,
+                seed,
+                10_000_000_000L,
+                2_000_000_000L,
+                30,
+                0,
+                1,
+                null,
+                0,
+                true,
+                BalloonMessages.PFN,
+                MIN_COMMAND_ID,
                 CostProfile.defaults());
     }
 
     public Scenario withPolicy(String p) {
-        return new Scenario(backend, guestMemBytes, workload, p, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                p,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                postcopy);
     }
 
     public Scenario withSeed(long s) {
-        return new Scenario(backend, guestMemBytes, workload, policy, s, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                s,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                postcopy);
     }
 
     /** With the link failing at {@code f} ({@code 40%}, {@code 250ms}, {@code random}; see {@link FailPoint#parse}). */
@@ -159,13 +256,45 @@ public record Scenario(
     }
 
     public Scenario withFailAt(FailPoint f) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, f, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                f,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                postcopy);
     }
 
     public Scenario withChain(int c) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, c, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                c,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                postcopy);
     }
 
     /** As {@link #withGuest(int, boolean, BalloonMessages, long)}, the messages as written ({@code pfn}, {@code bitmap}). */
@@ -174,23 +303,87 @@ public record Scenario(
     }
 
     public Scenario withGuest(int poison, boolean tellHost, BalloonMessages messages, long startId) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poison, tellHost, messages, startId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poison,
+                tellHost,
+                messages,
+                startId,
+                costProfile,
+                postcopy);
     }
 
     public Scenario withLimits(long bandwidth, long downtimeNs, int iterations, long capNs) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidth, downtimeNs,
-                iterations, capNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidth,
+                downtimeNs,
+                iterations,
+                capNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                postcopy);
     }
 
     /** With the switch to postcopy as {@code p} says ({@link Postcopy#parse}: {@code 3}, {@code auto}, {@code off}). */
     public Scenario withPostcopy(Postcopy p) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, costProfile, p);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                costProfile,
+                p);
     }
 
     public Scenario withCostProfile(CostProfile c) {
-        return new Scenario(backend, guestMemBytes, workload, policy, seed, bandwidthBitsPerSec, downtimeLimitNs,
-                maxIterations, timeCapNs, chain, failAt, poisonByte, mustTellHost, balloonMessages, hintStartCommandId, c, postcopy);
+        return new Scenario(
+                backend,
+                guestMemBytes,
+                workload,
+                policy,
+                seed,
+                bandwidthBitsPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                chain,
+                failAt,
+                poisonByte,
+                mustTellHost,
+                balloonMessages,
+                hintStartCommandId,
+                c,
+                postcopy);
     }
 }

@@ -45,21 +45,29 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
      * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them).
      */
-    public static final java.util.List<String> GUEST_KEYS =
-            java.util.List.of("hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
+    public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
+            "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
             throw new SettingException("workload", name, "unknown workload (one of " + String.join(", ", NAMES) + ")");
         }
         if (arg != null && !WITH_ARGUMENT.contains(name)) {
-            throw new SettingException("workload", text(name, arg, params), name + " takes no argument after ':' (only "
-                    + String.join(" and ", WITH_ARGUMENT.stream().map(n -> n + ":P").toList()) + " do)");
+            throw new SettingException(
+                    "workload",
+                    text(name, arg, params),
+                    name + " takes no argument after ':' (only "
+                            + String.join(
+                                    " and ",
+                                    WITH_ARGUMENT.stream().map(n -> n + ":P").toList()) + " do)");
         }
         for (String key : params.keySet()) {
             if (!KEYS.get(name).contains(key) && !GUEST_KEYS.contains(key)) {
-                throw new SettingException("workload", text(name, arg, params), name + " takes no parameter '" + key
-                        + "' (it takes " + String.join(", ", KEYS.get(name)) + ")");
+                throw new SettingException(
+                        "workload",
+                        text(name, arg, params),
+                        name + " takes no parameter '" + key + "' (it takes " + String.join(", ", KEYS.get(name))
+                                + ")");
             }
         }
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
@@ -78,7 +86,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
 
     private static boolean flag(String text, Map<String, String> params, String key) {
         String v = params.getOrDefault(key, "0");
-        if (!v.equals("0") && !v.equals("1")) throw new SettingException("workload", text, key + "=" + v + ": expected 0 or 1");
+        if (!v.equals("0") && !v.equals("1"))
+            throw new SettingException("workload", text, key + "=" + v + ": expected 0 or 1");
         return v.equals("1");
     }
 

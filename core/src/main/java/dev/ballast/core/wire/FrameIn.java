@@ -1,14 +1,14 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireException.Reason.*;
+import static dev.ballast.core.wire.WireFormat.*;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ReadableByteChannel;
-
-import static dev.ballast.core.wire.WireFormat.*;
-import static dev.ballast.core.wire.WireException.Reason.*;
 
 /**
  * Reads one record at a time from a channel into a reusable buffer, checking its header (magic,
@@ -25,12 +25,14 @@ final class FrameIn implements AutoCloseable {
     private final ReadableByteChannel ch;
     /** The channel, if it can wait for more than a byte. */
     private final ReadThreshold threshold;
+
     private final boolean toDestination;
     private final int maxLength;
     /** Holds the current record from offset 0; replaced by a larger one when a record needs it. */
     ByteBuffer buf;
     /** Owns {@link #buf}'s memory: the arena of the buffer in use, closed by {@link #close} or, failing that, by the cleaner. */
     private final Owner owner = new Owner();
+
     private static final Cleaner CLEANER = Cleaner.create();
 
     /** What the cleaner closes: it must not reach the FrameIn. */
@@ -64,6 +66,7 @@ final class FrameIn implements AutoCloseable {
     long recordOffset;
     /** Stream offset of the next byte to read. */
     long offset;
+
     RecordType type;
     int flags;
     /** The current record's length, header included. */
@@ -120,10 +123,13 @@ final class FrameIn implements AutoCloseable {
             throw reject(UNEXPECTED_RECORD, "a " + t + " record travels the other way");
         }
         flags = Frames.u8(buf, FLAGS_OFFSET);
-        if ((flags & ~t.allowedFlags()) != 0) throw reject(BAD_FLAGS, "flags " + Frames.hex(flags) + " not defined for this type");
+        if ((flags & ~t.allowedFlags()) != 0)
+            throw reject(BAD_FLAGS, "flags " + Frames.hex(flags) + " not defined for this type");
         long len = Frames.u32(buf, LENGTH_OFFSET) + HEADER_LENGTH;
         if (!t.lengthFits(len)) {
-            throw reject(BAD_LENGTH, "length " + len + " does not fit the type (" + t.minLength() + ".." + t.maxLength() + " bytes)");
+            throw reject(
+                    BAD_LENGTH,
+                    "length " + len + " does not fit the type (" + t.minLength() + ".." + t.maxLength() + " bytes)");
         }
         length = (int) len;
         return true;
@@ -135,7 +141,9 @@ final class FrameIn implements AutoCloseable {
             // Only after the header passed: never more than the longest record of an allowed type.
             ByteBuffer old = buf.flip();
             Arena a = Arena.ofShared();
-            ByteBuffer bigger = a.allocate(Math.min(maxLength, Math.max(length, 2L * buf.capacity())), 8).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bigger = a.allocate(Math.min(maxLength, Math.max(length, 2L * buf.capacity())), 8)
+                    .asByteBuffer()
+                    .order(ByteOrder.LITTLE_ENDIAN);
             bigger.put(old);
             owner.replace(a);
             buf = bigger;

@@ -1,5 +1,7 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,11 +10,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
-import static dev.ballast.core.wire.WireFormat.*;
-
 /** Encoding helpers shared by both ends: headers, text, and the small records (acks, errors). */
 final class Frames {
-    private Frames() { }
+    private Frames() {}
 
     static void putHeader(ByteBuffer b, int at, RecordType type, int flags, int recordLength) {
         b.putShort(at + MAGIC_OFFSET, (short) MAGIC);
@@ -21,21 +21,29 @@ final class Frames {
         b.putInt(at + LENGTH_OFFSET, recordLength - HEADER_LENGTH);
     }
 
-    static int u8(ByteBuffer b, int at) { return b.get(at) & 0xFF; }
+    static int u8(ByteBuffer b, int at) {
+        return b.get(at) & 0xFF;
+    }
 
-    static int u16(ByteBuffer b, int at) { return b.getShort(at) & 0xFFFF; }
+    static int u16(ByteBuffer b, int at) {
+        return b.getShort(at) & 0xFFFF;
+    }
 
-    static long u32(ByteBuffer b, int at) { return b.getInt(at) & 0xFFFFFFFFL; }
+    static long u32(ByteBuffer b, int at) {
+        return b.getInt(at) & 0xFFFFFFFFL;
+    }
 
     /** Strict UTF-8 of {@code [from, from + len)}, or null if the bytes are not UTF-8. */
     static String utf8(ByteBuffer b, int from, int len) {
         ByteBuffer s = b.duplicate();
         s.limit(from + len).position(from);
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(s).toString();
+                    .decode(s)
+                    .toString();
         } catch (CharacterCodingException e) {
             return null;
         }
@@ -156,6 +164,7 @@ final class Frames {
         return sb.toString();
     }
 
-    static String hex(long v) { return "0x" + Long.toHexString(v); }
-
+    static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
 }

@@ -10,4 +10,4 @@ import dev.ballast.core.mem.RamLayout;
  * @param poisonByte the value the guest fills free pages with, 0 when it does not poison
  * @param layout     the source's layout, blocks in the source's order: wire block id i is {@code layout.block(i)}
  */
-public record Hello(int version, long sessionId, int poisonByte, RamLayout layout) { }
+public record Hello(int version, long sessionId, int poisonByte, RamLayout layout) {}

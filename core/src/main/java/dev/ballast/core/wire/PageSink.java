@@ -1,7 +1,6 @@
 package dev.ballast.core.wire;
 
 import dev.ballast.core.engine.PageRanges;
-
 import java.nio.ByteBuffer;
 
 /**
@@ -39,7 +38,8 @@ public interface PageSink {
      * Refuse (before writing anything of it) by throwing a {@link WireException}.
      */
     default void state(int section, long total, long offset, ByteBuffer data) throws WireException {
-        throw new WireException(WireException.Reason.REFUSED, "this destination takes no state (section " + section + ")");
+        throw new WireException(
+                WireException.Reason.REFUSED, "this destination takes no state (section " + section + ")");
     }
 
     /**
@@ -48,10 +48,10 @@ public interface PageSink {
      * arrived after the last such call, in a stream that then fails, must not: its contents may be
      * what a rejected stream altered.
      */
-    default void verified() { }
+    default void verified() {}
 
     /** The source finished a pass over its bitmap. */
-    default void iterationEnd(int iteration) { }
+    default void iterationEnd(int iteration) {}
 
     /**
      * The stream is complete and its digest matched: start the guest, let it check itself, and

@@ -1,8 +1,10 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireException.Reason.*;
+import static dev.ballast.core.wire.WireFormat.*;
+
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
@@ -12,9 +14,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static dev.ballast.core.wire.WireException.Reason.*;
-import static dev.ballast.core.wire.WireFormat.*;
 
 /**
  * The destination end of a page stream. Reads records from {@code in}, validates each one
@@ -28,11 +27,18 @@ import static dev.ballast.core.wire.WireFormat.*;
  * record allocates nothing. {@link #close} frees its buffer.
  */
 public final class PageStreamReader implements AutoCloseable {
-    private enum State { AUTH, HANDSHAKE, STREAMING, COMPLETED, FAILED }
+    private enum State {
+        AUTH,
+        HANDSHAKE,
+        STREAMING,
+        COMPLETED,
+        FAILED
+    }
 
     private final WritableByteChannel out;
     /** The destination's layout; null until HELLO for a reader that adopts the source's. */
     private RamLayout local;
+
     private final boolean adoptLayout;
     private final PageSink sink;
     private final FrameIn frame;
@@ -55,6 +61,7 @@ public final class PageStreamReader implements AutoCloseable {
 
     /** The STATE section being received (0: none), its length and the next offset expected. */
     private int stateSection;
+
     private long stateTotal;
     private long stateNext;
     private final boolean[] sectionsDone = new boolean[MAX_STATE_SECTION + 1];
@@ -65,7 +72,8 @@ public final class PageStreamReader implements AutoCloseable {
         if (local == null) throw new IllegalArgumentException("local layout is null; use adoptingLayout()");
     }
 
-    private PageStreamReader(ReadableByteChannel in, WritableByteChannel out, RamLayout local, PageSink sink, boolean adopt) {
+    private PageStreamReader(
+            ReadableByteChannel in, WritableByteChannel out, RamLayout local, PageSink sink, boolean adopt) {
         this.out = out;
         this.local = local;
         this.adoptLayout = adopt;
@@ -89,14 +97,17 @@ public final class PageStreamReader implements AutoCloseable {
      * anything reaches the sink.
      */
     public PageStreamReader requireSecret(WireSecret secret) {
-        if (state != State.HANDSHAKE || frame.offset != 0) throw new IllegalStateException("requireSecret() before the first step");
+        if (state != State.HANDSHAKE || frame.offset != 0)
+            throw new IllegalStateException("requireSecret() before the first step");
         this.secret = secret;
         this.state = State.AUTH;
         return this;
     }
 
     /** Whether the source has proven the secret (false when none is required). */
-    public boolean authenticated() { return authenticated; }
+    public boolean authenticated() {
+        return authenticated;
+    }
 
     /** Reads the whole migration, from HELLO to COMPLETE, and returns the verdict sent to the source. */
     public Verdict run() throws IOException, WireException {
@@ -140,19 +151,29 @@ public final class PageStreamReader implements AutoCloseable {
     }
 
     /** The handshake, once it has been accepted; else null. */
-    public Hello hello() { return hello; }
+    public Hello hello() {
+        return hello;
+    }
 
     /** The verdict sent to the source, once COMPLETE has been answered; else null. */
-    public Verdict verdict() { return verdict; }
+    public Verdict verdict() {
+        return verdict;
+    }
 
     /** Stream bytes read so far. */
-    public long streamOffset() { return frame.offset; }
+    public long streamOffset() {
+        return frame.offset;
+    }
 
     /** Records accepted so far. */
-    public long records() { return digest.records() + (verdict != null ? 1 : 0); }
+    public long records() {
+        return digest.records() + (verdict != null ? 1 : 0);
+    }
 
     /** The running digest of the records accepted so far (COMPLETE excluded). */
-    public long digest() { return digest.digest(); }
+    public long digest() {
+        return digest.digest();
+    }
 
     // ------------------------------------------------------------------ records
 
@@ -167,29 +188,37 @@ public final class PageStreamReader implements AutoCloseable {
             throw frame.reject(UNEXPECTED_RECORD, "a record after COMPLETE");
         }
         if (!frame.readHeader()) {
-            throw frame.reject(TRUNCATED, switch (state) {
-                case AUTH -> "the stream ends before authentication";
-                case HANDSHAKE -> "the stream ends before HELLO";
-                default -> "the stream ends before COMPLETE";
-            });
+            throw frame.reject(
+                    TRUNCATED,
+                    switch (state) {
+                        case AUTH -> "the stream ends before authentication";
+                        case HANDSHAKE -> "the stream ends before HELLO";
+                        default -> "the stream ends before COMPLETE";
+                    });
         }
         RecordType t = frame.type;
         switch (state) {
             case AUTH -> {
-                if (t == RecordType.HELLO) throw frame.reject(AUTH_FAILED, "this destination requires authentication before HELLO");
-                if (t == RecordType.AUTH_RESPONSE && sourceNonce == null) throw frame.reject(UNEXPECTED_RECORD, "AUTH_RESPONSE before AUTH_INIT");
-                if (t == RecordType.AUTH_INIT && sourceNonce != null) throw frame.reject(UNEXPECTED_RECORD, "a second AUTH_INIT");
+                if (t == RecordType.HELLO)
+                    throw frame.reject(AUTH_FAILED, "this destination requires authentication before HELLO");
+                if (t == RecordType.AUTH_RESPONSE && sourceNonce == null)
+                    throw frame.reject(UNEXPECTED_RECORD, "AUTH_RESPONSE before AUTH_INIT");
+                if (t == RecordType.AUTH_INIT && sourceNonce != null)
+                    throw frame.reject(UNEXPECTED_RECORD, "a second AUTH_INIT");
                 if (t != RecordType.AUTH_INIT && t != RecordType.AUTH_RESPONSE && t != RecordType.ERROR) {
                     throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before authentication");
                 }
             }
             case HANDSHAKE -> {
-                if (t == RecordType.AUTH_INIT && secret == null) throw frame.reject(AUTH_FAILED, "this destination has no secret to authenticate with");
-                if (t != RecordType.HELLO && t != RecordType.ERROR) throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before HELLO");
+                if (t == RecordType.AUTH_INIT && secret == null)
+                    throw frame.reject(AUTH_FAILED, "this destination has no secret to authenticate with");
+                if (t != RecordType.HELLO && t != RecordType.ERROR)
+                    throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before HELLO");
             }
             case STREAMING -> {
                 if (t == RecordType.HELLO) throw frame.reject(UNEXPECTED_RECORD, "a second HELLO");
-                if (t == RecordType.AUTH_INIT || t == RecordType.AUTH_RESPONSE) throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record after HELLO");
+                if (t == RecordType.AUTH_INIT || t == RecordType.AUTH_RESPONSE)
+                    throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record after HELLO");
             }
             default -> throw new IllegalStateException(state.name());
         }
@@ -209,7 +238,8 @@ public final class PageStreamReader implements AutoCloseable {
                 return false;
             }
             case ERROR -> onError();
-            default -> throw new IllegalStateException(t.name()); // FrameIn let only source-to-destination types through
+            default ->
+                throw new IllegalStateException(t.name()); // FrameIn let only source-to-destination types through
         }
         return true;
     }
@@ -218,7 +248,8 @@ public final class PageStreamReader implements AutoCloseable {
         int block = wireBlock(PAGES_BLOCK_OFFSET);
         long count = Frames.u32(buf, PAGES_COUNT_OFFSET);
         long offset = buf.getLong(PAGES_PAGE_OFFSET);
-        if (count == 0 || count > MAX_PAGES_PER_RECORD) throw frame.reject(BAD_COUNT, "count " + count + " pages, expected 1.." + MAX_PAGES_PER_RECORD);
+        if (count == 0 || count > MAX_PAGES_PER_RECORD)
+            throw frame.reject(BAD_COUNT, "count " + count + " pages, expected 1.." + MAX_PAGES_PER_RECORD);
         if (PAGES_DATA_OFFSET + count * PAGE_SIZE != frame.length) {
             throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + count + " pages");
         }
@@ -244,10 +275,12 @@ public final class PageStreamReader implements AutoCloseable {
     private void onBalloon() throws WireException {
         int block = wireBlock(BALLOON_BLOCK_OFFSET);
         int op = buf.getInt(BALLOON_OP_OFFSET);
-        if (op != BALLOON_SET && op != BALLOON_CLEAR) throw frame.reject(BAD_FIELD, "operation " + Frames.hex(op & 0xFF) + " or reserved bytes not zero");
+        if (op != BALLOON_SET && op != BALLOON_CLEAR)
+            throw frame.reject(BAD_FIELD, "operation " + Frames.hex(op & 0xFF) + " or reserved bytes not zero");
         long n = Frames.u32(buf, BALLOON_RANGE_COUNT_OFFSET);
         if (buf.getInt(BALLOON_RESERVED2_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
-        if (n == 0 || n > MAX_RANGES_PER_RECORD) throw frame.reject(BAD_COUNT, n + " ranges, expected 1.." + MAX_RANGES_PER_RECORD);
+        if (n == 0 || n > MAX_RANGES_PER_RECORD)
+            throw frame.reject(BAD_COUNT, n + " ranges, expected 1.." + MAX_RANGES_PER_RECORD);
         if (BALLOON_RANGES_OFFSET + n * BALLOON_RANGE_LENGTH != frame.length) {
             throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + n + " ranges");
         }
@@ -259,7 +292,10 @@ public final class PageStreamReader implements AutoCloseable {
             checkCount(count);
             checkRange(block, offset, count);
             if (offset < end) {
-                throw frame.reject(UNORDERED_RANGES, "range " + i + " [" + offset + ", " + (offset + count) + ") starts before the end " + end + " of the range before it");
+                throw frame.reject(
+                        UNORDERED_RANGES,
+                        "range " + i + " [" + offset + ", " + (offset + count) + ") starts before the end " + end
+                                + " of the range before it");
             }
             end = offset + count;
         }
@@ -276,7 +312,8 @@ public final class PageStreamReader implements AutoCloseable {
         int it = buf.getInt(ITERATION_OFFSET);
         if (buf.getInt(ITERATION_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
         if (it <= lastIteration) {
-            throw frame.reject(BAD_ITERATION, "iteration " + Integer.toUnsignedString(it) + " after iteration " + lastIteration);
+            throw frame.reject(
+                    BAD_ITERATION, "iteration " + Integer.toUnsignedString(it) + " after iteration " + lastIteration);
         }
         lastIteration = it;
         digest.fold(buf, 0, frame.length);
@@ -285,19 +322,28 @@ public final class PageStreamReader implements AutoCloseable {
 
     private void onState() throws WireException {
         long section = Frames.u32(buf, STATE_SECTION_OFFSET);
-        if (section == 0 || section > MAX_STATE_SECTION) throw frame.reject(BAD_FIELD, "section " + section + ", expected 1.." + MAX_STATE_SECTION);
+        if (section == 0 || section > MAX_STATE_SECTION)
+            throw frame.reject(BAD_FIELD, "section " + section + ", expected 1.." + MAX_STATE_SECTION);
         if (buf.getInt(STATE_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
         long offset = buf.getLong(STATE_OFFSET_OFFSET);
         long total = buf.getLong(STATE_TOTAL_OFFSET);
         int n = frame.length - STATE_DATA_OFFSET;
-        String what = "section " + section + " bytes [" + Long.toUnsignedString(offset) + ", +" + n + ") of " + Long.toUnsignedString(total);
-        if (total <= 0 || total > MAX_STATE_BYTES) throw frame.reject(BAD_COUNT, what + ": a section holds 1.." + MAX_STATE_BYTES + " bytes");
-        if (offset < 0 || offset >= total || n > total - offset) throw frame.reject(OUT_OF_RANGE, what + ": past the section's end");
+        String what = "section " + section + " bytes [" + Long.toUnsignedString(offset) + ", +" + n + ") of "
+                + Long.toUnsignedString(total);
+        if (total <= 0 || total > MAX_STATE_BYTES)
+            throw frame.reject(BAD_COUNT, what + ": a section holds 1.." + MAX_STATE_BYTES + " bytes");
+        if (offset < 0 || offset >= total || n > total - offset)
+            throw frame.reject(OUT_OF_RANGE, what + ": past the section's end");
         if (stateSection == 0) {
-            if (sectionsDone[(int) section]) throw frame.reject(UNEXPECTED_RECORD, what + ": the section was sent whole already");
+            if (sectionsDone[(int) section])
+                throw frame.reject(UNEXPECTED_RECORD, what + ": the section was sent whole already");
             if (offset != 0) throw frame.reject(UNORDERED_RANGES, what + ": a section starts at offset 0");
         } else {
-            if (section != stateSection) throw frame.reject(UNORDERED_RANGES, what + ": section " + stateSection + " is not complete (" + stateNext + " of " + stateTotal + " bytes)");
+            if (section != stateSection)
+                throw frame.reject(
+                        UNORDERED_RANGES,
+                        what + ": section " + stateSection + " is not complete (" + stateNext + " of " + stateTotal
+                                + " bytes)");
             if (total != stateTotal) throw frame.reject(BAD_FIELD, what + ": the section's length was " + stateTotal);
             if (offset != stateNext) throw frame.reject(UNORDERED_RANGES, what + ": expected offset " + stateNext);
         }
@@ -321,17 +367,23 @@ public final class PageStreamReader implements AutoCloseable {
 
     private void onComplete() throws IOException, WireException {
         if (stateSection != 0) {
-            throw frame.reject(BAD_LENGTH, "state section " + stateSection + " ends after " + stateNext + " of its " + stateTotal + " bytes");
+            throw frame.reject(
+                    BAD_LENGTH,
+                    "state section " + stateSection + " ends after " + stateNext + " of its " + stateTotal + " bytes");
         }
         long d = buf.getLong(COMPLETE_DIGEST_OFFSET);
         long records = buf.getLong(COMPLETE_RECORDS_OFFSET);
         long bytes = buf.getLong(COMPLETE_BYTES_OFFSET);
         if (records != digest.records() || bytes != digest.bytes() || d != digest.digest()) {
-            throw frame.reject(DIGEST_MISMATCH, "the source sent " + records + " records, " + bytes + " bytes, digest " + Frames.hex(d)
-                    + "; this end read " + digest.records() + " records, " + digest.bytes() + " bytes, digest " + Frames.hex(digest.digest()));
+            throw frame.reject(
+                    DIGEST_MISMATCH,
+                    "the source sent " + records + " records, " + bytes + " bytes, digest " + Frames.hex(d)
+                            + "; this end read " + digest.records() + " records, " + digest.bytes() + " bytes, digest "
+                            + Frames.hex(digest.digest()));
         }
         // Nothing may follow COMPLETE: what has arrived already is refused before the guest starts.
-        if (frame.bytesFollow()) throw frame.reject(UNEXPECTED_RECORD, "bytes after COMPLETE; the guest was not started");
+        if (frame.bytesFollow())
+            throw frame.reject(UNEXPECTED_RECORD, "bytes after COMPLETE; the guest was not started");
         sink.verified();
         state = State.COMPLETED;
         Verdict v = sink.complete();
@@ -344,16 +396,21 @@ public final class PageStreamReader implements AutoCloseable {
         int n = Frames.u16(buf, ERROR_MESSAGE_LENGTH_OFFSET);
         WireException.Reason r = WireException.Reason.byCode(code);
         String text = n == frame.length - ERROR_MESSAGE_OFFSET ? Frames.utf8(buf, ERROR_MESSAGE_OFFSET, n) : null;
-        throw frame.reject(PEER_ERROR, "the source sent " + (r == null ? "code " + code : r.name()) + ": "
-                + (text == null ? "(unreadable message)" : Frames.printable(text)));
+        throw frame.reject(
+                PEER_ERROR,
+                "the source sent " + (r == null ? "code " + code : r.name()) + ": "
+                        + (text == null ? "(unreadable message)" : Frames.printable(text)));
     }
 
     // ------------------------------------------------------------------ authentication
 
     private void checkAuthHeader() throws WireException {
         int mechanism = Frames.u16(buf, AUTH_MECHANISM_OFFSET);
-        if (mechanism != AUTH_HMAC_SHA256) throw frame.reject(AUTH_FAILED, "mechanism " + mechanism + ", this end knows " + AUTH_HMAC_SHA256 + " (HMAC-SHA256)");
-        if (buf.getShort(AUTH_RESERVED_OFFSET) != 0 || buf.getInt(AUTH_RESERVED_OFFSET + 2) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        if (mechanism != AUTH_HMAC_SHA256)
+            throw frame.reject(
+                    AUTH_FAILED, "mechanism " + mechanism + ", this end knows " + AUTH_HMAC_SHA256 + " (HMAC-SHA256)");
+        if (buf.getShort(AUTH_RESERVED_OFFSET) != 0 || buf.getInt(AUTH_RESERVED_OFFSET + 2) != 0)
+            throw frame.reject(BAD_FIELD, "reserved field not zero");
     }
 
     private void onAuthInit() throws IOException, WireException {
@@ -383,7 +440,8 @@ public final class PageStreamReader implements AutoCloseable {
 
     private void onHello() throws IOException, WireException {
         int version = Frames.u16(buf, HELLO_VERSION_OFFSET);
-        if (version != VERSION) throw frame.reject(UNSUPPORTED_VERSION, "version " + version + ", this end speaks " + VERSION);
+        if (version != VERSION)
+            throw frame.reject(UNSUPPORTED_VERSION, "version " + version + ", this end speaks " + VERSION);
         int poison = Frames.u8(buf, HELLO_POISON_OFFSET);
         if (buf.get(HELLO_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved byte not zero");
         long n = Frames.u32(buf, HELLO_BLOCK_COUNT_OFFSET);
@@ -394,28 +452,39 @@ public final class PageStreamReader implements AutoCloseable {
         long[] pages = new long[(int) n];
         int at = HELLO_BLOCKS_OFFSET;
         for (int i = 0; i < n; i++) {
-            if (at + BLOCK_ENTRY_FIXED_LENGTH > frame.length) throw frame.reject(BAD_LENGTH, "the record ends inside block entry " + i);
+            if (at + BLOCK_ENTRY_FIXED_LENGTH > frame.length)
+                throw frame.reject(BAD_LENGTH, "the record ends inside block entry " + i);
             firstPfn[i] = buf.getLong(at + BLOCK_FIRST_PFN_OFFSET);
             pages[i] = buf.getLong(at + BLOCK_PAGES_OFFSET);
             int nameLen = Frames.u8(buf, at + BLOCK_NAME_LENGTH_OFFSET);
             if (nameLen == 0) throw frame.reject(BAD_LAYOUT, "block " + i + " has an empty name");
-            if (at + BLOCK_ENTRY_FIXED_LENGTH + nameLen > frame.length) throw frame.reject(BAD_LENGTH, "the record ends inside the name of block " + i);
+            if (at + BLOCK_ENTRY_FIXED_LENGTH + nameLen > frame.length)
+                throw frame.reject(BAD_LENGTH, "the record ends inside the name of block " + i);
             String name = Frames.utf8(buf, at + BLOCK_NAME_OFFSET, nameLen);
             if (name == null) throw frame.reject(BAD_FIELD, "the name of block " + i + " is not UTF-8");
-            if (!Frames.nameFits(name)) throw frame.reject(BAD_LAYOUT, "the name of block " + i + " has " + name.length() + " characters, expected 1.." + MAX_NAME_CHARS);
+            if (!Frames.nameFits(name))
+                throw frame.reject(
+                        BAD_LAYOUT,
+                        "the name of block " + i + " has " + name.length() + " characters, expected 1.."
+                                + MAX_NAME_CHARS);
             names[i] = name;
-            String what = "block " + i + " (" + Frames.printable(name) + ", first PFN " + Frames.hex(firstPfn[i]) + ", " + pages[i] + " pages)";
-            if (firstPfn[i] < 0 || firstPfn[i] >= MAX_PFN) throw frame.reject(BAD_LAYOUT, what + ": first PFN past " + Frames.hex(MAX_PFN));
-            if (pages[i] <= 0 || pages[i] > MAX_PFN - firstPfn[i]) throw frame.reject(BAD_LAYOUT, what + ": no pages, or runs past PFN " + Frames.hex(MAX_PFN));
+            String what = "block " + i + " (" + Frames.printable(name) + ", first PFN " + Frames.hex(firstPfn[i]) + ", "
+                    + pages[i] + " pages)";
+            if (firstPfn[i] < 0 || firstPfn[i] >= MAX_PFN)
+                throw frame.reject(BAD_LAYOUT, what + ": first PFN past " + Frames.hex(MAX_PFN));
+            if (pages[i] <= 0 || pages[i] > MAX_PFN - firstPfn[i])
+                throw frame.reject(BAD_LAYOUT, what + ": no pages, or runs past PFN " + Frames.hex(MAX_PFN));
             for (int j = 0; j < i; j++) {
                 if (names[j].equals(name)) throw frame.reject(BAD_LAYOUT, what + ": the name appears twice");
                 if (firstPfn[i] < firstPfn[j] + pages[j] && firstPfn[j] < firstPfn[i] + pages[i]) {
-                    throw frame.reject(BAD_LAYOUT, what + " overlaps block " + j + " (" + Frames.printable(names[j]) + ")");
+                    throw frame.reject(
+                            BAD_LAYOUT, what + " overlaps block " + j + " (" + Frames.printable(names[j]) + ")");
                 }
             }
             at += BLOCK_ENTRY_FIXED_LENGTH + nameLen;
         }
-        if (at != frame.length) throw frame.reject(BAD_LENGTH, "length " + frame.length + ", but the blocks end at " + at);
+        if (at != frame.length)
+            throw frame.reject(BAD_LENGTH, "length " + frame.length + ", but the blocks end at " + at);
 
         if (adoptLayout) {
             List<RamLayout.Spec> adopted = new ArrayList<>();
@@ -424,15 +493,22 @@ public final class PageStreamReader implements AutoCloseable {
         }
         // Same blocks by name, first PFN and size; the order may differ.
         if (n != local.blockCount()) {
-            throw frame.reject(LAYOUT_MISMATCH, "the source has " + n + " blocks " + Arrays.toString(names) + ", this end " + local.blockCount() + " (" + local + ")");
+            throw frame.reject(
+                    LAYOUT_MISMATCH,
+                    "the source has " + n + " blocks " + Arrays.toString(names) + ", this end " + local.blockCount()
+                            + " (" + local + ")");
         }
         int[] map = new int[(int) n];
         for (int i = 0; i < n; i++) {
             RamBlock b = local.blockNamed(names[i]);
-            if (b == null) throw frame.reject(LAYOUT_MISMATCH, "block " + Frames.printable(names[i]) + " is not RAM here (" + local + ")");
+            if (b == null)
+                throw frame.reject(
+                        LAYOUT_MISMATCH, "block " + Frames.printable(names[i]) + " is not RAM here (" + local + ")");
             if (b.firstPfn() != firstPfn[i] || b.pages() != pages[i]) {
-                throw frame.reject(LAYOUT_MISMATCH, "block " + b.name() + ": the source has first PFN " + Frames.hex(firstPfn[i]) + ", " + pages[i]
-                        + " pages; this end " + Frames.hex(b.firstPfn()) + ", " + b.pages() + " pages");
+                throw frame.reject(
+                        LAYOUT_MISMATCH,
+                        "block " + b.name() + ": the source has first PFN " + Frames.hex(firstPfn[i]) + ", " + pages[i]
+                                + " pages; this end " + Frames.hex(b.firstPfn()) + ", " + b.pages() + " pages");
             }
             map[i] = b.index();
         }
@@ -448,7 +524,8 @@ public final class PageStreamReader implements AutoCloseable {
         sink.open(h, missing::add);
         this.hello = h;
         this.state = State.STREAMING;
-        for (ByteBuffer ack : Frames.acceptance(session, missing.sorted(), missing.count())) Frames.writeFully(out, ack);
+        for (ByteBuffer ack : Frames.acceptance(session, missing.sorted(), missing.count()))
+            Frames.writeFully(out, ack);
     }
 
     /** The sink's missing ranges, in wire block ids, sorted and merged for HELLO_ACK. */
@@ -457,8 +534,13 @@ public final class PageStreamReader implements AutoCloseable {
         private int count;
 
         void add(int localBlock, long offset, long count) {
-            if (localBlock < 0 || localBlock >= local.blockCount() || offset < 0 || count <= 0 || count > local.block(localBlock).pages() - offset) {
-                throw new IllegalArgumentException("the sink reported a missing range (block " + localBlock + ", offset " + offset + ", count " + count + ") outside " + local);
+            if (localBlock < 0
+                    || localBlock >= local.blockCount()
+                    || offset < 0
+                    || count <= 0
+                    || count > local.block(localBlock).pages() - offset) {
+                throw new IllegalArgumentException("the sink reported a missing range (block " + localBlock
+                        + ", offset " + offset + ", count " + count + ") outside " + local);
             }
             int wire = -1;
             for (int i = 0; i < wireToLocal.length; i++) if (wireToLocal[i] == localBlock) wire = i;
@@ -489,7 +571,9 @@ public final class PageStreamReader implements AutoCloseable {
             return flat;
         }
 
-        int count() { return count; }
+        int count() {
+            return count;
+        }
     }
 
     // ------------------------------------------------------------------ checks
@@ -497,20 +581,24 @@ public final class PageStreamReader implements AutoCloseable {
     /** The wire block id at {@code at}, checked against the handshake. */
     private int wireBlock(int at) throws WireException {
         long b = Frames.u32(buf, at);
-        if (b >= wirePages.length) throw frame.reject(UNKNOWN_BLOCK, "block id " + b + ", the handshake has " + wirePages.length + " blocks");
+        if (b >= wirePages.length)
+            throw frame.reject(UNKNOWN_BLOCK, "block id " + b + ", the handshake has " + wirePages.length + " blocks");
         return (int) b;
     }
 
     private void checkCount(long count) throws WireException {
-        if (count <= 0 || count > MAX_PFN) throw frame.reject(BAD_COUNT, "count " + Long.toUnsignedString(count) + " pages");
+        if (count <= 0 || count > MAX_PFN)
+            throw frame.reject(BAD_COUNT, "count " + Long.toUnsignedString(count) + " pages");
     }
 
     /** {@code [offset, offset + count)} inside the block, without overflow. */
     private void checkRange(int block, long offset, long count) throws WireException {
         long pages = wirePages[block];
         if (offset < 0 || offset >= pages || count > pages - offset) {
-            throw frame.reject(OUT_OF_RANGE, "pages [" + Long.toUnsignedString(offset) + ", +" + Long.toUnsignedString(count)
-                    + ") run past the end of block " + wireNames[block] + " (" + pages + " pages)");
+            throw frame.reject(
+                    OUT_OF_RANGE,
+                    "pages [" + Long.toUnsignedString(offset) + ", +" + Long.toUnsignedString(count)
+                            + ") run past the end of block " + wireNames[block] + " (" + pages + " pages)");
         }
     }
 
@@ -519,7 +607,10 @@ public final class PageStreamReader implements AutoCloseable {
         if (e.reason() == PEER_ERROR) return;
         boolean handshake = was == State.HANDSHAKE || (was == State.AUTH && frame.type == RecordType.HELLO);
         ByteBuffer answer = handshake && e.reason() != TRUNCATED
-                ? Frames.refusal(frame.type == RecordType.HELLO && buf != null ? buf.getLong(HELLO_SESSION_OFFSET) : 0, e.reason(), e.messageWithoutReason())
+                ? Frames.refusal(
+                        frame.type == RecordType.HELLO && buf != null ? buf.getLong(HELLO_SESSION_OFFSET) : 0,
+                        e.reason(),
+                        e.messageWithoutReason())
                 : Frames.error(e.reason(), e.messageWithoutReason());
         Frames.tryWrite(out, answer);
     }

@@ -1,12 +1,13 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.FailureCause;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketTimeoutException;
@@ -18,8 +19,6 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-
-import static dev.ballast.core.wire.WireFormat.*;
 
 /**
  * The source end of a page stream: a {@link PageLink} that encodes what the engine sends into
@@ -48,12 +47,15 @@ public final class PageStreamWriter implements PageLink {
     public record Options(long sessionId, int maxPagesPerRecord, int maxRangesPerRecord, int bufferBytes) {
         public Options {
             if (maxPagesPerRecord < 1 || maxPagesPerRecord > MAX_PAGES_PER_RECORD) {
-                throw new IllegalArgumentException("maxPagesPerRecord=" + maxPagesPerRecord + " must be in 1.." + MAX_PAGES_PER_RECORD);
+                throw new IllegalArgumentException(
+                        "maxPagesPerRecord=" + maxPagesPerRecord + " must be in 1.." + MAX_PAGES_PER_RECORD);
             }
             if (maxRangesPerRecord < 1 || maxRangesPerRecord > MAX_RANGES_PER_RECORD) {
-                throw new IllegalArgumentException("maxRangesPerRecord=" + maxRangesPerRecord + " must be in 1.." + MAX_RANGES_PER_RECORD);
+                throw new IllegalArgumentException(
+                        "maxRangesPerRecord=" + maxRangesPerRecord + " must be in 1.." + MAX_RANGES_PER_RECORD);
             }
-            if (bufferBytes < 0 || bufferBytes > 1 << 30) throw new IllegalArgumentException("bufferBytes=" + bufferBytes + " must be in 0..1 GiB");
+            if (bufferBytes < 0 || bufferBytes > 1 << 30)
+                throw new IllegalArgumentException("bufferBytes=" + bufferBytes + " must be in 0..1 GiB");
         }
 
         /** 256 pages (1 MiB) a record, 4096 ranges a record, a 1 MiB buffer (grown to hold one record of 256 pages). */
@@ -77,6 +79,7 @@ public final class PageStreamWriter implements PageLink {
     private long[] blockPages;
     /** Bytes of complete or open records in {@link #buf}, from 0. */
     private int pos;
+
     private long bytesFlushed;
 
     // the record still open at the end of the buffer, if any
@@ -97,8 +100,11 @@ public final class PageStreamWriter implements PageLink {
         this.in = in;
         this.source = source;
         this.options = options;
-        int need = Math.max(PAGES_DATA_OFFSET + options.maxPagesPerRecord() * PAGE_SIZE,
-                Math.max(BALLOON_RANGES_OFFSET + options.maxRangesPerRecord() * BALLOON_RANGE_LENGTH, RecordType.HELLO.maxLength()));
+        int need = Math.max(
+                PAGES_DATA_OFFSET + options.maxPagesPerRecord() * PAGE_SIZE,
+                Math.max(
+                        BALLOON_RANGES_OFFSET + options.maxRangesPerRecord() * BALLOON_RANGE_LENGTH,
+                        RecordType.HELLO.maxLength()));
         this.capacity = Math.max(need, options.bufferBytes());
         this.buf = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
         this.seg = MemorySegment.ofBuffer(buf);
@@ -121,15 +127,22 @@ public final class PageStreamWriter implements PageLink {
         alive();
         if (this.layout != null) throw new IllegalStateException("open() called twice");
         if (secret != null) authenticateNow();
-        if (poisonByte < 0 || poisonByte > 255) throw new IllegalArgumentException("poisonByte=" + poisonByte + " must be in 0..255");
-        if (layout.blockCount() > MAX_BLOCKS) throw new IllegalArgumentException("layout has " + layout.blockCount() + " blocks; the wire carries at most " + MAX_BLOCKS);
+        if (poisonByte < 0 || poisonByte > 255)
+            throw new IllegalArgumentException("poisonByte=" + poisonByte + " must be in 0..255");
+        if (layout.blockCount() > MAX_BLOCKS)
+            throw new IllegalArgumentException(
+                    "layout has " + layout.blockCount() + " blocks; the wire carries at most " + MAX_BLOCKS);
         long[] pages = new long[layout.blockCount()];
         int len = HELLO_BLOCKS_OFFSET;
         byte[][] names = new byte[layout.blockCount()][];
         for (RamBlock b : layout.blocks()) {
             byte[] n = b.name().getBytes(StandardCharsets.UTF_8);
-            if (n.length > MAX_NAME_BYTES) throw new IllegalArgumentException("block name " + b.name() + " is longer than " + MAX_NAME_BYTES + " bytes of UTF-8");
-            if (b.endPfn() > MAX_PFN) throw new IllegalArgumentException("block " + b.name() + " ends at PFN " + Frames.hex(b.endPfn()) + ", past " + Frames.hex(MAX_PFN));
+            if (n.length > MAX_NAME_BYTES)
+                throw new IllegalArgumentException(
+                        "block name " + b.name() + " is longer than " + MAX_NAME_BYTES + " bytes of UTF-8");
+            if (b.endPfn() > MAX_PFN)
+                throw new IllegalArgumentException("block " + b.name() + " ends at PFN " + Frames.hex(b.endPfn())
+                        + ", past " + Frames.hex(MAX_PFN));
             names[b.index()] = n;
             pages[b.index()] = b.pages();
             len += BLOCK_ENTRY_FIXED_LENGTH + n.length;
@@ -164,8 +177,11 @@ public final class PageStreamWriter implements PageLink {
         checkRange(block, offset, count);
         try {
             while (count > 0) {
-                if (open != PAGES || openBlock != block || openNext != offset
-                        || openCount == options.maxPagesPerRecord() || capacity - pos < PAGE_SIZE) {
+                if (open != PAGES
+                        || openBlock != block
+                        || openNext != offset
+                        || openCount == options.maxPagesPerRecord()
+                        || capacity - pos < PAGE_SIZE) {
                     closeOpen();
                     ensure(PAGES_DATA_OFFSET + PAGE_SIZE);
                     openStart = pos;
@@ -196,7 +212,8 @@ public final class PageStreamWriter implements PageLink {
     public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
         streaming();
         checkRange(block, offset, count);
-        if (fillByte < 0 || fillByte > 255) throw new IllegalArgumentException("fillByte=" + fillByte + " must be in 0..255");
+        if (fillByte < 0 || fillByte > 255)
+            throw new IllegalArgumentException("fillByte=" + fillByte + " must be in 0..255");
         if (open == FILL && openBlock == block && openValue == fillByte && openNext == offset) {
             openCount += count;
             openNext += count;
@@ -307,9 +324,11 @@ public final class PageStreamWriter implements PageLink {
      */
     public void sendState(int section, MemorySegment data) throws LinkException {
         streaming();
-        if (section < 1 || section > MAX_STATE_SECTION) throw new IllegalArgumentException("section=" + section + " must be in 1.." + MAX_STATE_SECTION);
+        if (section < 1 || section > MAX_STATE_SECTION)
+            throw new IllegalArgumentException("section=" + section + " must be in 1.." + MAX_STATE_SECTION);
         long total = data.byteSize();
-        if (total < 1 || total > MAX_STATE_BYTES) throw new IllegalArgumentException("state of " + total + " bytes; a section holds 1.." + MAX_STATE_BYTES);
+        if (total < 1 || total > MAX_STATE_BYTES)
+            throw new IllegalArgumentException("state of " + total + " bytes; a section holds 1.." + MAX_STATE_BYTES);
         int chunk = Math.min(MAX_STATE_CHUNK, capacity - STATE_DATA_OFFSET);
         try {
             closeOpen();
@@ -357,18 +376,25 @@ public final class PageStreamWriter implements PageLink {
     }
 
     /** What the destination answered to COMPLETE, or null before. */
-    public Verdict verdict() { return verdict; }
+    public Verdict verdict() {
+        return verdict;
+    }
 
     /** The running digest of the records built so far. */
-    public long digest() { return digest.digest(); }
+    public long digest() {
+        return digest.digest();
+    }
 
     /** Stream bytes written to the channel so far. */
-    public long bytesWritten() { return bytesFlushed; }
+    public long bytesWritten() {
+        return bytesFlushed;
+    }
 
     // ------------------------------------------------------------------ internals
 
     private void alive() throws LinkException {
-        if (failure != null) throw new LinkException(failure.failureCause(), "the link failed earlier: " + failure.getMessage());
+        if (failure != null)
+            throw new LinkException(failure.failureCause(), "the link failed earlier: " + failure.getMessage());
     }
 
     private void streaming() throws LinkException {
@@ -379,14 +405,17 @@ public final class PageStreamWriter implements PageLink {
 
     private void checkRange(int block, long offset, long count) {
         if (block < 0 || block >= blockPages.length || offset < 0 || count <= 0 || count > blockPages[block] - offset) {
-            throw new IllegalArgumentException("range (block " + block + ", offset " + offset + ", count " + count + ") is outside the layout " + layout);
+            throw new IllegalArgumentException("range (block " + block + ", offset " + offset + ", count " + count
+                    + ") is outside the layout " + layout);
         }
     }
 
     /** Closes the open record: its counts and length into the header, its bytes into the digest. */
     private void closeOpen() {
         switch (open) {
-            case NONE -> { return; }
+            case NONE -> {
+                return;
+            }
             case PAGES -> buf.putInt(openStart + PAGES_COUNT_OFFSET, (int) openCount);
             case FILL -> buf.putLong(openStart + FILL_COUNT_OFFSET, openCount);
             case BALLOON -> buf.putInt(openStart + BALLOON_RANGE_COUNT_OFFSET, (int) openCount);
@@ -435,7 +464,8 @@ public final class PageStreamWriter implements PageLink {
             // The destination closed: it may have said why before it did.
             String why = peerError();
             if (why != null) {
-                return failure = new LinkException(FailureCause.PROTOCOL, "the destination rejected the stream: " + why);
+                return failure =
+                        new LinkException(FailureCause.PROTOCOL, "the destination rejected the stream: " + why);
             }
         }
         return failure = new LinkException(cause, "page stream: " + msg);
@@ -446,10 +476,12 @@ public final class PageStreamWriter implements PageLink {
     }
 
     private static FailureCause causeOf(IOException e) {
-        if (e instanceof SocketTimeoutException || e instanceof InterruptedByTimeoutException) return FailureCause.TIMEOUT;
+        if (e instanceof SocketTimeoutException || e instanceof InterruptedByTimeoutException)
+            return FailureCause.TIMEOUT;
         if (e instanceof ClosedChannelException) return FailureCause.PEER_CLOSED;
         String m = String.valueOf(e.getMessage());
-        if (m.contains("Broken pipe") || m.contains("Connection reset") || m.contains("closed")) return FailureCause.PEER_CLOSED;
+        if (m.contains("Broken pipe") || m.contains("Connection reset") || m.contains("closed"))
+            return FailureCause.PEER_CLOSED;
         return FailureCause.IO;
     }
 
@@ -471,7 +503,8 @@ public final class PageStreamWriter implements PageLink {
         int n = Frames.u16(b, ERROR_MESSAGE_LENGTH_OFFSET);
         WireException.Reason r = WireException.Reason.byCode(code);
         String text = n == f.length - ERROR_MESSAGE_OFFSET ? Frames.utf8(b, ERROR_MESSAGE_OFFSET, n) : null;
-        return (r == null ? "code " + code : r.name()) + ": " + (text == null ? "(unreadable message)" : Frames.printable(text));
+        return (r == null ? "code " + code : r.name()) + ": "
+                + (text == null ? "(unreadable message)" : Frames.printable(text));
     }
 
     /** Tells the destination why its answer was rejected (best effort) and fails. */
@@ -493,20 +526,29 @@ public final class PageStreamWriter implements PageLink {
         try {
             Frames.writeFully(out, init);
             bytesFlushed += init.capacity();
-            if (!f.readHeader()) throw fail(FailureCause.PEER_CLOSED, "the destination closed before it answered AUTH_INIT");
+            if (!f.readHeader())
+                throw fail(FailureCause.PEER_CLOSED, "the destination closed before it answered AUTH_INIT");
             f.readPayload();
             ByteBuffer b = f.buf;
-            if (f.type == RecordType.ERROR) throw fail(FailureCause.PROTOCOL, "the destination refused authentication: " + describeError(f));
-            if (f.type != RecordType.AUTH_CHALLENGE) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected AUTH_CHALLENGE");
-            if (Frames.u16(b, AUTH_MECHANISM_OFFSET) != AUTH_HMAC_SHA256 || b.getShort(AUTH_RESERVED_OFFSET) != 0 || b.getInt(AUTH_RESERVED_OFFSET + 2) != 0) {
-                throw f.reject(WireException.Reason.BAD_FIELD, "mechanism " + Frames.u16(b, AUTH_MECHANISM_OFFSET) + " or a reserved field not zero");
+            if (f.type == RecordType.ERROR)
+                throw fail(FailureCause.PROTOCOL, "the destination refused authentication: " + describeError(f));
+            if (f.type != RecordType.AUTH_CHALLENGE)
+                throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected AUTH_CHALLENGE");
+            if (Frames.u16(b, AUTH_MECHANISM_OFFSET) != AUTH_HMAC_SHA256
+                    || b.getShort(AUTH_RESERVED_OFFSET) != 0
+                    || b.getInt(AUTH_RESERVED_OFFSET + 2) != 0) {
+                throw f.reject(
+                        WireException.Reason.BAD_FIELD,
+                        "mechanism " + Frames.u16(b, AUTH_MECHANISM_OFFSET) + " or a reserved field not zero");
             }
             byte[] destNonce = new byte[AUTH_NONCE_LENGTH];
             byte[] proof = new byte[AUTH_MAC_LENGTH];
             b.get(AUTH_CHALLENGE_NONCE_OFFSET, destNonce);
             b.get(AUTH_CHALLENGE_MAC_OFFSET, proof);
             if (!WireAuth.same(proof, WireAuth.destinationProof(secret.bytes(), sourceNonce, destNonce))) {
-                throw f.reject(WireException.Reason.AUTH_FAILED, "the destination's proof does not match this source's secret");
+                throw f.reject(
+                        WireException.Reason.AUTH_FAILED,
+                        "the destination's proof does not match this source's secret");
             }
             ByteBuffer response = Frames.auth(RecordType.AUTH_RESPONSE);
             response.put(AUTH_RESPONSE_MAC_OFFSET, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce));
@@ -528,46 +570,65 @@ public final class PageStreamWriter implements PageLink {
         long lastEnd = 0;
         try {
             while (true) {
-                if (!f.readHeader()) throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered HELLO");
+                if (!f.readHeader())
+                    throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered HELLO");
                 if (f.type == RecordType.ERROR) {
                     f.readPayload();
                     throw fail(FailureCause.PROTOCOL, "the destination rejected HELLO: " + describeError(f));
                 }
-                if (f.type != RecordType.HELLO_ACK) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected HELLO_ACK");
+                if (f.type != RecordType.HELLO_ACK)
+                    throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected HELLO_ACK");
                 f.readPayload();
                 ByteBuffer b = f.buf;
                 int status = Frames.u16(b, ACK_STATUS_OFFSET);
                 int msgLen = Frames.u16(b, ACK_MESSAGE_LENGTH_OFFSET);
                 long count = Frames.u32(b, ACK_RANGE_COUNT_OFFSET);
                 if (count > MAX_RANGES_PER_RECORD) throw f.reject(WireException.Reason.BAD_COUNT, count + " ranges");
-                if (msgLen > MAX_MESSAGE_BYTES || ACK_RANGES_OFFSET + count * MISSING_RANGE_LENGTH + msgLen != f.length) {
-                    throw f.reject(WireException.Reason.BAD_LENGTH, "length " + f.length + " does not match " + count + " ranges and a message of " + msgLen + " bytes");
+                if (msgLen > MAX_MESSAGE_BYTES
+                        || ACK_RANGES_OFFSET + count * MISSING_RANGE_LENGTH + msgLen != f.length) {
+                    throw f.reject(
+                            WireException.Reason.BAD_LENGTH,
+                            "length " + f.length + " does not match " + count + " ranges and a message of " + msgLen
+                                    + " bytes");
                 }
                 int msgAt = ACK_RANGES_OFFSET + (int) count * MISSING_RANGE_LENGTH;
                 String msg = Frames.utf8(b, msgAt, msgLen);
                 if (msg == null) throw f.reject(WireException.Reason.BAD_FIELD, "the message is not UTF-8");
                 if (status != 0) {
                     WireException.Reason r = WireException.Reason.byCode(status);
-                    throw fail(FailureCause.PROTOCOL, "the destination refused the migration: "
-                            + (r == null ? "code " + status : r.name()) + ": " + Frames.printable(msg));
+                    throw fail(
+                            FailureCause.PROTOCOL,
+                            "the destination refused the migration: " + (r == null ? "code " + status : r.name()) + ": "
+                                    + Frames.printable(msg));
                 }
                 long session = b.getLong(ACK_SESSION_OFFSET);
                 if (session != options.sessionId()) {
-                    throw f.reject(WireException.Reason.BAD_FIELD, "session " + Frames.hex(session) + ", expected " + Frames.hex(options.sessionId()));
+                    throw f.reject(
+                            WireException.Reason.BAD_FIELD,
+                            "session " + Frames.hex(session) + ", expected " + Frames.hex(options.sessionId()));
                 }
                 for (int i = 0; i < count; i++) {
                     int at = ACK_RANGES_OFFSET + i * MISSING_RANGE_LENGTH;
                     long block = Frames.u32(b, at + MISSING_BLOCK_OFFSET);
                     long off = b.getLong(at + MISSING_OFFSET_OFFSET);
                     long cnt = b.getLong(at + MISSING_COUNT_OFFSET);
-                    String where = "missing range " + i + " (block " + block + ", offset " + off + ", count " + cnt + ")";
-                    if (b.getInt(at + MISSING_RESERVED_OFFSET) != 0) throw f.reject(WireException.Reason.BAD_FIELD, where + ": reserved field not zero");
-                    if (block >= blockPages.length) throw f.reject(WireException.Reason.UNKNOWN_BLOCK, where + ": the handshake has " + blockPages.length + " blocks");
+                    String where =
+                            "missing range " + i + " (block " + block + ", offset " + off + ", count " + cnt + ")";
+                    if (b.getInt(at + MISSING_RESERVED_OFFSET) != 0)
+                        throw f.reject(WireException.Reason.BAD_FIELD, where + ": reserved field not zero");
+                    if (block >= blockPages.length)
+                        throw f.reject(
+                                WireException.Reason.UNKNOWN_BLOCK,
+                                where + ": the handshake has " + blockPages.length + " blocks");
                     if (cnt <= 0 || cnt > MAX_PFN) throw f.reject(WireException.Reason.BAD_COUNT, where);
                     long pages = blockPages[(int) block];
-                    if (off < 0 || off >= pages || cnt > pages - off) throw f.reject(WireException.Reason.OUT_OF_RANGE, where + ": the block has " + pages + " pages");
+                    if (off < 0 || off >= pages || cnt > pages - off)
+                        throw f.reject(
+                                WireException.Reason.OUT_OF_RANGE, where + ": the block has " + pages + " pages");
                     if (block < lastBlock || (block == lastBlock && off < lastEnd)) {
-                        throw f.reject(WireException.Reason.UNORDERED_RANGES, where + " overlaps or precedes the range before it");
+                        throw f.reject(
+                                WireException.Reason.UNORDERED_RANGES,
+                                where + " overlaps or precedes the range before it");
                     }
                     lastBlock = (int) block;
                     lastEnd = off + cnt;
@@ -588,27 +649,37 @@ public final class PageStreamWriter implements PageLink {
     private Verdict readVerdict() throws LinkException {
         FrameIn f = new FrameIn(in, false);
         try {
-            if (!f.readHeader()) throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered COMPLETE");
+            if (!f.readHeader())
+                throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered COMPLETE");
             f.readPayload();
             ByteBuffer b = f.buf;
-            if (f.type == RecordType.ERROR) throw fail(FailureCause.PROTOCOL, "the destination rejected the stream: " + describeError(f));
-            if (f.type != RecordType.COMPLETE_ACK) throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected COMPLETE_ACK");
+            if (f.type == RecordType.ERROR)
+                throw fail(FailureCause.PROTOCOL, "the destination rejected the stream: " + describeError(f));
+            if (f.type != RecordType.COMPLETE_ACK)
+                throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected COMPLETE_ACK");
             long d = b.getLong(VERDICT_DIGEST_OFFSET);
             long checked = b.getLong(VERDICT_CHECKED_OFFSET);
             long bad = b.getLong(VERDICT_BAD_OFFSET);
             int ok = Frames.u8(b, VERDICT_OK_OFFSET);
             int msgLen = Frames.u16(b, VERDICT_MESSAGE_LENGTH_OFFSET);
-            if (msgLen != f.length - VERDICT_MESSAGE_OFFSET) throw f.reject(WireException.Reason.BAD_LENGTH, "message length " + msgLen + " in a record of " + f.length);
+            if (msgLen != f.length - VERDICT_MESSAGE_OFFSET)
+                throw f.reject(
+                        WireException.Reason.BAD_LENGTH, "message length " + msgLen + " in a record of " + f.length);
             if (ok > 1 || b.get(VERDICT_RESERVED_OFFSET) != 0) {
                 throw f.reject(WireException.Reason.BAD_FIELD, "ok=" + ok + " or a reserved field not zero");
             }
-            if (checked < 0 || bad < 0 || bad > checked) throw f.reject(WireException.Reason.BAD_COUNT, "checked " + checked + " pages, bad " + bad);
+            if (checked < 0 || bad < 0 || bad > checked)
+                throw f.reject(WireException.Reason.BAD_COUNT, "checked " + checked + " pages, bad " + bad);
             String msg = Frames.utf8(b, VERDICT_MESSAGE_OFFSET, msgLen);
             if (msg == null) throw f.reject(WireException.Reason.BAD_FIELD, "the message is not UTF-8");
             if (d != digest.digest()) {
-                throw fail(FailureCause.PROTOCOL, "the destination's stream digest " + Frames.hex(d) + " differs from the source's " + Frames.hex(digest.digest()));
+                throw fail(
+                        FailureCause.PROTOCOL,
+                        "the destination's stream digest " + Frames.hex(d) + " differs from the source's "
+                                + Frames.hex(digest.digest()));
             }
-            return new Verdict(d, checked, bad, ok == 1, Frames.printable(msg), Frames.u32(b, VERDICT_CHECK_MICROS_OFFSET));
+            return new Verdict(
+                    d, checked, bad, ok == 1, Frames.printable(msg), Frames.u32(b, VERDICT_CHECK_MICROS_OFFSET));
         } catch (IOException e) {
             throw fail(e);
         } catch (WireException e) {

@@ -8,14 +8,29 @@ import static dev.ballast.core.wire.WireFormat.*;
  * bounds from the header alone, before it reads the payload.
  */
 public enum RecordType {
-    HELLO(1, true, 0, HELLO_BLOCKS_OFFSET + BLOCK_ENTRY_FIXED_LENGTH + 1,
-            HELLO_BLOCKS_OFFSET + MAX_BLOCKS * (BLOCK_ENTRY_FIXED_LENGTH + MAX_NAME_BYTES), 1),
-    HELLO_ACK(2, false, FLAG_MORE, ACK_RANGES_OFFSET,
-            ACK_RANGES_OFFSET + MAX_RANGES_PER_RECORD * MISSING_RANGE_LENGTH + MAX_MESSAGE_BYTES, 1),
+    HELLO(
+            1,
+            true,
+            0,
+            HELLO_BLOCKS_OFFSET + BLOCK_ENTRY_FIXED_LENGTH + 1,
+            HELLO_BLOCKS_OFFSET + MAX_BLOCKS * (BLOCK_ENTRY_FIXED_LENGTH + MAX_NAME_BYTES),
+            1),
+    HELLO_ACK(
+            2,
+            false,
+            FLAG_MORE,
+            ACK_RANGES_OFFSET,
+            ACK_RANGES_OFFSET + MAX_RANGES_PER_RECORD * MISSING_RANGE_LENGTH + MAX_MESSAGE_BYTES,
+            1),
     PAGES(3, true, 0, PAGES_DATA_OFFSET + PAGE_SIZE, PAGES_DATA_OFFSET + MAX_PAGES_PER_RECORD * PAGE_SIZE, PAGE_SIZE),
     FILL(4, true, 0, FILL_LENGTH, FILL_LENGTH, 1),
-    BALLOON(5, true, 0, BALLOON_RANGES_OFFSET + BALLOON_RANGE_LENGTH,
-            BALLOON_RANGES_OFFSET + MAX_RANGES_PER_RECORD * BALLOON_RANGE_LENGTH, BALLOON_RANGE_LENGTH),
+    BALLOON(
+            5,
+            true,
+            0,
+            BALLOON_RANGES_OFFSET + BALLOON_RANGE_LENGTH,
+            BALLOON_RANGES_OFFSET + MAX_RANGES_PER_RECORD * BALLOON_RANGE_LENGTH,
+            BALLOON_RANGE_LENGTH),
     ITERATION_END(6, true, 0, ITERATION_END_LENGTH, ITERATION_END_LENGTH, 1),
     COMPLETE(7, true, 0, COMPLETE_LENGTH, COMPLETE_LENGTH, 1),
     COMPLETE_ACK(8, false, 0, VERDICT_MESSAGE_OFFSET, VERDICT_MESSAGE_OFFSET + MAX_MESSAGE_BYTES, 1),
@@ -31,6 +46,7 @@ public enum RecordType {
     STATE(13, true, 0, STATE_DATA_OFFSET + 1, STATE_DATA_OFFSET + MAX_STATE_CHUNK, 1);
 
     private static final RecordType[] BY_CODE = new RecordType[16];
+
     static {
         for (RecordType t : values()) BY_CODE[t.code] = t;
     }
@@ -52,20 +68,32 @@ public enum RecordType {
     }
 
     /** The type byte on the wire. */
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 
     /** Whether the source sends it to the destination (ERROR goes both ways). */
-    public boolean toDestination() { return toDestination; }
+    public boolean toDestination() {
+        return toDestination;
+    }
 
-    public boolean toSource() { return !toDestination || this == ERROR; }
+    public boolean toSource() {
+        return !toDestination || this == ERROR;
+    }
 
-    public int allowedFlags() { return allowedFlags; }
+    public int allowedFlags() {
+        return allowedFlags;
+    }
 
     /** The shortest record of this type, header included. */
-    public int minLength() { return minLength; }
+    public int minLength() {
+        return minLength;
+    }
 
     /** The longest record of this type, header included. */
-    public int maxLength() { return maxLength; }
+    public int maxLength() {
+        return maxLength;
+    }
 
     /** Whether a record of this type may be {@code recordLength} bytes long, header included. */
     public boolean lengthFits(long recordLength) {

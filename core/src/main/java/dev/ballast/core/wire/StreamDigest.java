@@ -41,11 +41,17 @@ public final class StreamDigest {
         return Xxh64.avalanche(digest ^ ((long) length << 32 | (crc32c & 0xFFFFFFFFL)));
     }
 
-    public long digest() { return digest; }
+    public long digest() {
+        return digest;
+    }
 
     /** Records folded so far. */
-    public long records() { return records; }
+    public long records() {
+        return records;
+    }
 
     /** Bytes folded so far. */
-    public long bytes() { return bytes; }
+    public long bytes() {
+        return bytes;
+    }
 }

@@ -16,7 +16,9 @@ public record Verdict(long digest, long checkedPages, long badPages, boolean ok,
     public static final long MAX_CHECK_MICROS = 0xFFFF_FFFFL;
 
     public Verdict {
-        if (checkedPages < 0 || badPages < 0) throw new IllegalArgumentException("checkedPages=" + checkedPages + " badPages=" + badPages + " must be >= 0");
+        if (checkedPages < 0 || badPages < 0)
+            throw new IllegalArgumentException(
+                    "checkedPages=" + checkedPages + " badPages=" + badPages + " must be >= 0");
         if (message == null) message = "";
         checkMicros = Math.clamp(checkMicros, 0, MAX_CHECK_MICROS);
     }
@@ -35,5 +37,7 @@ public record Verdict(long digest, long checkedPages, long badPages, boolean ok,
         return new Verdict(0, checkedPages, badPages, ok, message, checkMicros);
     }
 
-    Verdict withDigest(long d) { return new Verdict(d, checkedPages, badPages, ok, message, checkMicros); }
+    Verdict withDigest(long d) {
+        return new Verdict(d, checkedPages, badPages, ok, message, checkMicros);
+    }
 }

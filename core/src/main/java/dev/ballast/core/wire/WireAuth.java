@@ -1,9 +1,9 @@
 package dev.ballast.core.wire;
 
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.nio.charset.StandardCharsets;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -14,7 +14,7 @@ import javax.crypto.spec.SecretKeySpec;
  * secret itself never crosses the wire.
  */
 final class WireAuth {
-    private WireAuth() { }
+    private WireAuth() {}
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final byte[] DESTINATION = "ballast-auth-v2 destination".getBytes(StandardCharsets.US_ASCII);

@@ -53,9 +53,13 @@ public final class WireException extends Exception {
 
         private final int code;
 
-        Reason(int code) { this.code = code; }
+        Reason(int code) {
+            this.code = code;
+        }
 
-        public int code() { return code; }
+        public int code() {
+            return code;
+        }
 
         /** The reason with this code, or null. */
         public static Reason byCode(int code) {
@@ -90,21 +94,32 @@ public final class WireException extends Exception {
     private static String format(Reason reason, RecordType type, long offset, String detail) {
         StringBuilder sb = new StringBuilder(reason.name()).append(": ");
         if (offset >= 0) {
-            sb.append(type == null ? "record" : type.name() + " record").append(" at stream offset ").append(offset).append(": ");
+            sb.append(type == null ? "record" : type.name() + " record")
+                    .append(" at stream offset ")
+                    .append(offset)
+                    .append(": ");
         }
         return sb.append(detail.replace('\n', ' ')).toString();
     }
 
-    public Reason reason() { return reason; }
+    public Reason reason() {
+        return reason;
+    }
 
     /** The rejected record's type, or null. */
-    public RecordType recordType() { return recordType; }
+    public RecordType recordType() {
+        return recordType;
+    }
 
     /** The stream offset of the rejected record's first byte, or -1. */
-    public long streamOffset() { return streamOffset; }
+    public long streamOffset() {
+        return streamOffset;
+    }
 
     /** The message without the reason and position. */
-    public String detail() { return detail; }
+    public String detail() {
+        return detail;
+    }
 
     /** The message without the reason (which travels as a code beside it). */
     String messageWithoutReason() {

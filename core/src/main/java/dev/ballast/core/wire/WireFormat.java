@@ -36,7 +36,7 @@ package dev.ballast.core.wire;
  * so a later version can give them a meaning.
  */
 public final class WireFormat {
-    private WireFormat() { }
+    private WireFormat() {}
 
     public static final int VERSION = 3;
     public static final int MAGIC = 0xBA11;
@@ -53,90 +53,93 @@ public final class WireFormat {
     public static final int FLAG_MORE = 0x01;
 
     // ---------------------------------------------------------------- HELLO
-    public static final int HELLO_VERSION_OFFSET = 8;        // u16
-    public static final int HELLO_POISON_OFFSET = 10;        // u8
-    public static final int HELLO_RESERVED_OFFSET = 11;      // u8
-    public static final int HELLO_BLOCK_COUNT_OFFSET = 12;   // u32
-    public static final int HELLO_SESSION_OFFSET = 16;       // u64
-    public static final int HELLO_BLOCKS_OFFSET = 24;        // entries
+    public static final int HELLO_VERSION_OFFSET = 8; // u16
+    public static final int HELLO_POISON_OFFSET = 10; // u8
+    public static final int HELLO_RESERVED_OFFSET = 11; // u8
+    public static final int HELLO_BLOCK_COUNT_OFFSET = 12; // u32
+    public static final int HELLO_SESSION_OFFSET = 16; // u64
+    public static final int HELLO_BLOCKS_OFFSET = 24; // entries
     /** In a HELLO block entry, relative to the entry. */
-    public static final int BLOCK_FIRST_PFN_OFFSET = 0;      // u64
-    public static final int BLOCK_PAGES_OFFSET = 8;          // u64
-    public static final int BLOCK_NAME_LENGTH_OFFSET = 16;   // u8
-    public static final int BLOCK_NAME_OFFSET = 17;          // bytes
+    public static final int BLOCK_FIRST_PFN_OFFSET = 0; // u64
+
+    public static final int BLOCK_PAGES_OFFSET = 8; // u64
+    public static final int BLOCK_NAME_LENGTH_OFFSET = 16; // u8
+    public static final int BLOCK_NAME_OFFSET = 17; // bytes
     public static final int BLOCK_ENTRY_FIXED_LENGTH = 17;
 
     // ---------------------------------------------------------------- HELLO_ACK
-    public static final int ACK_STATUS_OFFSET = 8;           // u16: 0 accepted, else a WireException.Reason code
-    public static final int ACK_MESSAGE_LENGTH_OFFSET = 10;  // u16
-    public static final int ACK_RANGE_COUNT_OFFSET = 12;     // u32
-    public static final int ACK_SESSION_OFFSET = 16;         // u64
-    public static final int ACK_RANGES_OFFSET = 24;          // ranges, then the message
+    public static final int ACK_STATUS_OFFSET = 8; // u16: 0 accepted, else a WireException.Reason code
+    public static final int ACK_MESSAGE_LENGTH_OFFSET = 10; // u16
+    public static final int ACK_RANGE_COUNT_OFFSET = 12; // u32
+    public static final int ACK_SESSION_OFFSET = 16; // u64
+    public static final int ACK_RANGES_OFFSET = 24; // ranges, then the message
     /** In a HELLO_ACK missing range, relative to the range. */
-    public static final int MISSING_BLOCK_OFFSET = 0;        // u32
-    public static final int MISSING_RESERVED_OFFSET = 4;     // u32
-    public static final int MISSING_OFFSET_OFFSET = 8;       // u64
-    public static final int MISSING_COUNT_OFFSET = 16;       // u64
+    public static final int MISSING_BLOCK_OFFSET = 0; // u32
+
+    public static final int MISSING_RESERVED_OFFSET = 4; // u32
+    public static final int MISSING_OFFSET_OFFSET = 8; // u64
+    public static final int MISSING_COUNT_OFFSET = 16; // u64
     public static final int MISSING_RANGE_LENGTH = 24;
 
     // ---------------------------------------------------------------- PAGES
-    public static final int PAGES_BLOCK_OFFSET = 8;          // u32
-    public static final int PAGES_COUNT_OFFSET = 12;         // u32
-    public static final int PAGES_PAGE_OFFSET = 16;          // u64
+    public static final int PAGES_BLOCK_OFFSET = 8; // u32
+    public static final int PAGES_COUNT_OFFSET = 12; // u32
+    public static final int PAGES_PAGE_OFFSET = 16; // u64
     public static final int PAGES_DATA_OFFSET = 24;
 
     // ---------------------------------------------------------------- FILL
-    public static final int FILL_BLOCK_OFFSET = 8;           // u32
-    public static final int FILL_BYTE_OFFSET = 12;           // u8
-    public static final int FILL_RESERVED_OFFSET = 13;       // 3 bytes
-    public static final int FILL_PAGE_OFFSET = 16;           // u64
-    public static final int FILL_COUNT_OFFSET = 24;          // u64
+    public static final int FILL_BLOCK_OFFSET = 8; // u32
+    public static final int FILL_BYTE_OFFSET = 12; // u8
+    public static final int FILL_RESERVED_OFFSET = 13; // 3 bytes
+    public static final int FILL_PAGE_OFFSET = 16; // u64
+    public static final int FILL_COUNT_OFFSET = 24; // u64
     public static final int FILL_LENGTH = 32;
 
     // ---------------------------------------------------------------- BALLOON
-    public static final int BALLOON_BLOCK_OFFSET = 8;        // u32
-    public static final int BALLOON_OP_OFFSET = 12;          // u8: 1 set (in the balloon), 0 clear
-    public static final int BALLOON_RESERVED_OFFSET = 13;    // 3 bytes
+    public static final int BALLOON_BLOCK_OFFSET = 8; // u32
+    public static final int BALLOON_OP_OFFSET = 12; // u8: 1 set (in the balloon), 0 clear
+    public static final int BALLOON_RESERVED_OFFSET = 13; // 3 bytes
     public static final int BALLOON_RANGE_COUNT_OFFSET = 16; // u32
-    public static final int BALLOON_RESERVED2_OFFSET = 20;   // u32
-    public static final int BALLOON_RANGES_OFFSET = 24;      // (offset u64, count u64) pairs
+    public static final int BALLOON_RESERVED2_OFFSET = 20; // u32
+    public static final int BALLOON_RANGES_OFFSET = 24; // (offset u64, count u64) pairs
     public static final int BALLOON_RANGE_LENGTH = 16;
     public static final int BALLOON_CLEAR = 0;
     public static final int BALLOON_SET = 1;
 
     // ---------------------------------------------------------------- ITERATION_END
-    public static final int ITERATION_OFFSET = 8;            // u32
-    public static final int ITERATION_RESERVED_OFFSET = 12;  // u32
+    public static final int ITERATION_OFFSET = 8; // u32
+    public static final int ITERATION_RESERVED_OFFSET = 12; // u32
     public static final int ITERATION_END_LENGTH = 16;
 
     // ---------------------------------------------------------------- COMPLETE
-    public static final int COMPLETE_DIGEST_OFFSET = 8;      // u64
-    public static final int COMPLETE_RECORDS_OFFSET = 16;    // u64
-    public static final int COMPLETE_BYTES_OFFSET = 24;      // u64
+    public static final int COMPLETE_DIGEST_OFFSET = 8; // u64
+    public static final int COMPLETE_RECORDS_OFFSET = 16; // u64
+    public static final int COMPLETE_BYTES_OFFSET = 24; // u64
     public static final int COMPLETE_LENGTH = 32;
 
     // ---------------------------------------------------------------- COMPLETE_ACK
-    public static final int VERDICT_DIGEST_OFFSET = 8;       // u64
-    public static final int VERDICT_CHECKED_OFFSET = 16;     // u64
-    public static final int VERDICT_BAD_OFFSET = 24;         // u64
-    public static final int VERDICT_OK_OFFSET = 32;          // u8: 0 or 1
-    public static final int VERDICT_RESERVED_OFFSET = 33;    // u8
+    public static final int VERDICT_DIGEST_OFFSET = 8; // u64
+    public static final int VERDICT_CHECKED_OFFSET = 16; // u64
+    public static final int VERDICT_BAD_OFFSET = 24; // u64
+    public static final int VERDICT_OK_OFFSET = 32; // u8: 0 or 1
+    public static final int VERDICT_RESERVED_OFFSET = 33; // u8
     public static final int VERDICT_MESSAGE_LENGTH_OFFSET = 34; // u16
     /** Version 2: microseconds from the guest's start on the destination to the verdict (the self-check), saturated at 2^32 - 1. */
     public static final int VERDICT_CHECK_MICROS_OFFSET = 36; // u32
+
     public static final int VERDICT_MESSAGE_OFFSET = 40;
 
     // ---------------------------------------------------------------- ERROR
-    public static final int ERROR_CODE_OFFSET = 8;           // u16: a WireException.Reason code
+    public static final int ERROR_CODE_OFFSET = 8; // u16: a WireException.Reason code
     public static final int ERROR_MESSAGE_LENGTH_OFFSET = 10; // u16
-    public static final int ERROR_RESERVED_OFFSET = 12;      // u32
+    public static final int ERROR_RESERVED_OFFSET = 12; // u32
     public static final int ERROR_MESSAGE_OFFSET = 16;
 
     // ---------------------------------------------------------------- STATE (version 2)
-    public static final int STATE_SECTION_OFFSET = 8;        // u32: 1..MAX_STATE_SECTION
-    public static final int STATE_RESERVED_OFFSET = 12;      // u32
-    public static final int STATE_OFFSET_OFFSET = 16;        // u64: bytes into the section
-    public static final int STATE_TOTAL_OFFSET = 24;         // u64: the section's length
+    public static final int STATE_SECTION_OFFSET = 8; // u32: 1..MAX_STATE_SECTION
+    public static final int STATE_RESERVED_OFFSET = 12; // u32
+    public static final int STATE_OFFSET_OFFSET = 16; // u64: bytes into the section
+    public static final int STATE_TOTAL_OFFSET = 24; // u64: the section's length
     public static final int STATE_DATA_OFFSET = 32;
     /** Bytes of section data in one STATE record, at most. */
     public static final int MAX_STATE_CHUNK = 1 << 20;
@@ -147,21 +150,26 @@ public final class WireFormat {
 
     // ---------------------------------------------------------------- authentication (version 2)
     /** AUTH_INIT, AUTH_CHALLENGE, AUTH_RESPONSE: u16 mechanism, then reserved bytes up to offset 16. */
-    public static final int AUTH_MECHANISM_OFFSET = 8;       // u16
-    public static final int AUTH_RESERVED_OFFSET = 10;       // u16 + u32
+    public static final int AUTH_MECHANISM_OFFSET = 8; // u16
+
+    public static final int AUTH_RESERVED_OFFSET = 10; // u16 + u32
     /** HMAC-SHA256 over nonces from both ends, keyed with the shared secret. */
     public static final int AUTH_HMAC_SHA256 = 1;
+
     public static final int AUTH_NONCE_LENGTH = 32;
     public static final int AUTH_MAC_LENGTH = 32;
     /** AUTH_INIT: the source's nonce. */
     public static final int AUTH_INIT_NONCE_OFFSET = 16;
+
     public static final int AUTH_INIT_LENGTH = AUTH_INIT_NONCE_OFFSET + AUTH_NONCE_LENGTH;
     /** AUTH_CHALLENGE: the destination's nonce, then the destination's proof. */
     public static final int AUTH_CHALLENGE_NONCE_OFFSET = 16;
+
     public static final int AUTH_CHALLENGE_MAC_OFFSET = AUTH_CHALLENGE_NONCE_OFFSET + AUTH_NONCE_LENGTH;
     public static final int AUTH_CHALLENGE_LENGTH = AUTH_CHALLENGE_MAC_OFFSET + AUTH_MAC_LENGTH;
     /** AUTH_RESPONSE: the source's proof. */
     public static final int AUTH_RESPONSE_MAC_OFFSET = 16;
+
     public static final int AUTH_RESPONSE_LENGTH = AUTH_RESPONSE_MAC_OFFSET + AUTH_MAC_LENGTH;
 
     // ---------------------------------------------------------------- limits
@@ -169,6 +177,7 @@ public final class WireFormat {
     public static final int MAX_NAME_BYTES = 255;
     /** Block names as {@link dev.ballast.core.mem.RamBlock} allows them: 1 to 64 characters. */
     public static final int MAX_NAME_CHARS = 64;
+
     public static final int MAX_PAGES_PER_RECORD = 1024;
     public static final int MAX_RANGES_PER_RECORD = 65536;
     public static final int MAX_MESSAGE_BYTES = 1024;

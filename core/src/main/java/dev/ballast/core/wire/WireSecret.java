@@ -16,7 +16,9 @@ public final class WireSecret {
     private final byte[] bytes;
 
     private WireSecret(byte[] bytes) {
-        if (bytes.length < MIN_BYTES) throw new IllegalArgumentException("the secret has " + bytes.length + " bytes; it needs at least " + MIN_BYTES);
+        if (bytes.length < MIN_BYTES)
+            throw new IllegalArgumentException(
+                    "the secret has " + bytes.length + " bytes; it needs at least " + MIN_BYTES);
         this.bytes = bytes.clone();
     }
 
@@ -45,11 +47,15 @@ public final class WireSecret {
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": cannot read the secret: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
-            throw e.getMessage().startsWith(file.toString()) ? e : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            throw e.getMessage().startsWith(file.toString())
+                    ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
     }
 
-    byte[] bytes() { return bytes; }
+    byte[] bytes() {
+        return bytes;
+    }
 
     /**
      * Loads what authentication uses (the system's random source, HMAC-SHA256) ahead of the
@@ -62,5 +68,7 @@ public final class WireSecret {
     }
 
     @Override
-    public String toString() { return "WireSecret[" + bytes.length + " bytes]"; }
+    public String toString() {
+        return "WireSecret[" + bytes.length + " bytes]";
+    }
 }

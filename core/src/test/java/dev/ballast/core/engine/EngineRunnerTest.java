@@ -14,7 +14,9 @@ class EngineRunnerTest {
         long now;
 
         @Override
-        public long nanoTime() { return now; }
+        public long nanoTime() {
+            return now;
+        }
     }
 
     /**
@@ -48,13 +50,19 @@ class EngineRunnerTest {
         }
 
         @Override
-        public boolean done() { return !endless && step >= work.length; }
+        public boolean done() {
+            return !endless && step >= work.length;
+        }
 
         @Override
-        public long wakeAtNs() { return wakeAt; }
+        public long wakeAtNs() {
+            return wakeAt;
+        }
 
         @Override
-        public void cancel() { cancelled = true; }
+        public void cancel() {
+            cancelled = true;
+        }
     }
 
     @Test
@@ -62,14 +70,23 @@ class EngineRunnerTest {
         HandClock clock = new HandClock();
         ScriptedEngine e = new ScriptedEngine(clock, 10, false, 1, 2, 3);
         List<String> hooks = new ArrayList<>();
-        EngineRunner runner = new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 100, Long.MAX_VALUE, Long.MAX_VALUE);
-        long steps = runner.run(e, new EngineRunner.StepHooks() {
-            @Override
-            public void beforeStep() { hooks.add("before"); }
+        EngineRunner runner =
+                new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 100, Long.MAX_VALUE, Long.MAX_VALUE);
+        long steps = runner.run(
+                e,
+                new EngineRunner.StepHooks() {
+                    @Override
+                    public void beforeStep() {
+                        hooks.add("before");
+                    }
 
-            @Override
-            public void afterStep(long step, int work) { hooks.add("after " + step + ":" + work); }
-        }, () -> hooks.add("progress"), "");
+                    @Override
+                    public void afterStep(long step, int work) {
+                        hooks.add("after " + step + ":" + work);
+                    }
+                },
+                () -> hooks.add("progress"),
+                "");
         assertThat(steps).isEqualTo(3);
         assertThat(hooks).containsExactly("before", "after 1:1", "before", "after 2:2", "before", "after 3:3");
         assertThat(e.cancelled).isFalse();
@@ -84,17 +101,20 @@ class EngineRunnerTest {
             idled.add(wakeAt);
             clock.now = Math.max(clock.now, wakeAt);
         };
-        new EngineRunner(clock, advance, 100, Long.MAX_VALUE, Long.MAX_VALUE).run(e, EngineRunner.StepHooks.NONE, () -> { }, "");
+        new EngineRunner(clock, advance, 100, Long.MAX_VALUE, Long.MAX_VALUE)
+                .run(e, EngineRunner.StepHooks.NONE, () -> {}, "");
         assertThat(idled).containsExactly(250L, 500L);
-        assertThat(e.log).containsExactly("step 1 at 0", "step 2 at 0", "step 3 at 250", "step 4 at 250", "step 5 at 500");
+        assertThat(e.log)
+                .containsExactly("step 1 at 0", "step 2 at 0", "step 3 at 250", "step 4 at 250", "step 5 at 500");
     }
 
     @Test
     void shouldCancelAndSayInOneLineWhenTheMigrationDoesNotEndWithinTheBound() {
         HandClock clock = new HandClock();
         ScriptedEngine e = new ScriptedEngine(clock, 0, true);
-        EngineRunner runner = new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 1000, Long.MAX_VALUE, Long.MAX_VALUE);
-        assertThatThrownBy(() -> runner.run(e, EngineRunner.StepHooks.NONE, () -> { }, " (seed 42)"))
+        EngineRunner runner =
+                new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 1000, Long.MAX_VALUE, Long.MAX_VALUE);
+        assertThatThrownBy(() -> runner.run(e, EngineRunner.StepHooks.NONE, () -> {}, " (seed 42)"))
                 .isInstanceOf(EngineRunner.StepBoundExceeded.class)
                 .hasMessage("the migration did not end within 1000 steps (seed 42)");
         assertThat(e.step).isEqualTo(1000);
@@ -106,7 +126,7 @@ class EngineRunnerTest {
         HandClock clock = new HandClock();
         ScriptedEngine e = new ScriptedEngine(clock, 0, false, 1, 1, 1);
         long steps = new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 3, Long.MAX_VALUE, Long.MAX_VALUE)
-                .run(e, EngineRunner.StepHooks.NONE, () -> { }, "");
+                .run(e, EngineRunner.StepHooks.NONE, () -> {}, "");
         assertThat(steps).isEqualTo(3);
     }
 
@@ -127,9 +147,12 @@ class EngineRunnerTest {
         List<Integer> at = new ArrayList<>();
         EngineRunner.StepHooks tick = new EngineRunner.StepHooks() {
             @Override
-            public void afterStep(long step, int work) { clock.now += 30; }
+            public void afterStep(long step, int work) {
+                clock.now += 30;
+            }
         };
-        new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 100, Long.MAX_VALUE, 100).run(e, tick, () -> at.add(e.step), "");
+        new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 100, Long.MAX_VALUE, 100)
+                .run(e, tick, () -> at.add(e.step), "");
         // 30 ns a step: 100 ns have passed after steps 4 (120) and 8 (240 - 120 = 120)
         assertThat(at).containsExactly(4, 8);
     }
@@ -150,7 +173,8 @@ class EngineRunnerTest {
     @Test
     void shouldRejectABoundOfNoSteps() {
         assertThatThrownBy(() -> new EngineRunner(new HandClock(), EngineRunner.IdleStrategy.NONE, 0, 1, 1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxSteps=0");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxSteps=0");
     }
 
     private static int[] ones(int n) {

@@ -4,7 +4,6 @@ import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +21,10 @@ class FakeGuest implements SourceGuest {
     final List<Long> bitmapRequests = new ArrayList<>();
     final ArrayDeque<long[]> requests = new ArrayDeque<>();
     /** Runs at every sync, before the log is read: a test's guest activity. */
-    Consumer<FakeGuest> beforeEachSync = g -> { };
+    Consumer<FakeGuest> beforeEachSync = g -> {};
     /** Runs after each hint command: a test's guest answer. */
-    Consumer<Long> onHintCommand = id -> { };
+    Consumer<Long> onHintCommand = id -> {};
+
     boolean logging;
     boolean running = true;
     int syncs;
@@ -47,9 +47,20 @@ class FakeGuest implements SourceGuest {
         requests.add(new long[] {t.ordinal(), a, b, c});
     }
 
-    @Override public RamLayout layout() { return layout; }
-    @Override public GuestFeatures features() { return features; }
-    @Override public void startDirtyLog() { logging = true; }
+    @Override
+    public RamLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public GuestFeatures features() {
+        return features;
+    }
+
+    @Override
+    public void startDirtyLog() {
+        logging = true;
+    }
 
     @Override
     public void syncDirtyLog(PageRanges out) {
@@ -74,7 +85,10 @@ class FakeGuest implements SourceGuest {
         restored.setRange(g, g + count);
     }
 
-    @Override public void stopDirtyLog() { logging = false; }
+    @Override
+    public void stopDirtyLog() {
+        logging = false;
+    }
 
     @Override
     public long classify(int block, long offset, long max) {
@@ -89,9 +103,20 @@ class FakeGuest implements SourceGuest {
         return -(i - s);
     }
 
-    @Override public void pause() { running = false; }
-    @Override public void resume() { running = true; }
-    @Override public boolean running() { return running; }
+    @Override
+    public void pause() {
+        running = false;
+    }
+
+    @Override
+    public void resume() {
+        running = true;
+    }
+
+    @Override
+    public boolean running() {
+        return running;
+    }
 
     @Override
     public void hintCommand(long commandId) {
@@ -99,11 +124,15 @@ class FakeGuest implements SourceGuest {
         onHintCommand.accept(commandId);
     }
 
-    @Override public void requestFreeBitmap(long commandId) { bitmapRequests.add(commandId); }
+    @Override
+    public void requestFreeBitmap(long commandId) {
+        bitmapRequests.add(commandId);
+    }
 
     @Override
     public void balloonState(GuestRequests ballooned) {
-        balloonNow.forEachRun((s, e) -> ballooned.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, layout.pfnOfIndex(s), e - s));
+        balloonNow.forEachRun((s, e) ->
+                ballooned.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, layout.pfnOfIndex(s), e - s));
     }
 
     @Override

@@ -23,7 +23,8 @@ class FakeLink implements PageLink {
     }
 
     private void call() throws LinkException {
-        if (failAfterCalls >= 0 && calls++ >= failAfterCalls) throw new LinkException(FailureCause.INJECTED, "injected");
+        if (failAfterCalls >= 0 && calls++ >= failAfterCalls)
+            throw new LinkException(FailureCause.INJECTED, "injected");
     }
 
     private int g(int block, long offset) {

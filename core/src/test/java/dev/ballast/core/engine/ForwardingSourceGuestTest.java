@@ -1,15 +1,14 @@
 package dev.ballast.core.engine;
 
-import dev.ballast.core.mem.RamLayout;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.core.mem.RamLayout;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** Every method of {@link SourceGuest} reaches the wrapped guest once, with its arguments, and its answer comes back. */
 class ForwardingSourceGuestTest {
@@ -19,8 +18,8 @@ class ForwardingSourceGuestTest {
         List<String> seen = new ArrayList<>();
         RamLayout layout = RamLayout.of(List.of(new RamLayout.Spec("ram", 0, 16)));
         GuestFeatures features = new GuestFeatures(true, false, true, 0x5A);
-        SourceGuest delegate = (SourceGuest) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {SourceGuest.class},
-                (proxy, m, args) -> {
+        SourceGuest delegate = (SourceGuest) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {SourceGuest.class}, (proxy, m, args) -> {
                     seen.add(m.getName() + Arrays.toString(args == null ? new Object[0] : args));
                     return answer(m, layout, features);
                 });
@@ -45,8 +44,8 @@ class ForwardingSourceGuestTest {
         for (int i = 0; i < p.length; i++) {
             if (p[i] == int.class) a[i] = 3 + i;
             else if (p[i] == long.class) a[i] = 1000L * (i + 1) + 7;
-            else if (p[i] == PageRanges.class) a[i] = (PageRanges) (b, o, c) -> { };
-            else if (p[i] == GuestRequests.class) a[i] = (GuestRequests) (t, x, y, z) -> { };
+            else if (p[i] == PageRanges.class) a[i] = (PageRanges) (b, o, c) -> {};
+            else if (p[i] == GuestRequests.class) a[i] = (GuestRequests) (t, x, y, z) -> {};
             else throw new AssertionError("a parameter of type " + p[i] + " in " + m);
         }
         return a;

@@ -1,16 +1,15 @@
 package dev.ballast.core.engine;
 
+import static dev.ballast.core.engine.MigrationEngineTest.oneBlock;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.MigrationEngineTest.Harness;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.FreeBitmapPolicy;
 import dev.ballast.core.policy.HintPolicy;
-import org.junit.jupiter.api.Test;
-
 import java.util.Arrays;
-
-import static dev.ballast.core.engine.MigrationEngineTest.oneBlock;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * The engine's handling of the dirty bits and fill marks of free pages, pinned one case at a time
@@ -50,7 +49,9 @@ class FreePageBitsTest {
         };
         h.run();
         assertThat(h.engine.stats().skippedFree()).isEqualTo(1024);
-        assertThat(h.link.received.countRange(1024, 2048)).as("held free pages sent").isZero();
+        assertThat(h.link.received.countRange(1024, 2048))
+                .as("held free pages sent")
+                .isZero();
         assertThat(h.engine.stats().resent()).isZero();
         assertThat(h.link.received.countRange(0, 1024)).isEqualTo(1024);
     }
@@ -70,10 +71,13 @@ class FreePageBitsTest {
         g.request(EventType.HINT, id, 0, 64);
         g.request(EventType.HINT, id, 1536, 64);
         h.run();
-        assertThat(Arrays.copyOfRange(h.link.content, 0, 64)).as("the freed pages sent before the hint, sent again")
+        assertThat(Arrays.copyOfRange(h.link.content, 0, 64))
+                .as("the freed pages sent before the hint, sent again")
                 .isEqualTo(Arrays.copyOfRange(g.content, 0, 64));
         assertThat(h.engine.stats().resent()).isEqualTo(64);
-        assertThat(h.link.received.countRange(1536, 1600)).as("the held pages not sent yet").isZero();
+        assertThat(h.link.received.countRange(1536, 1600))
+                .as("the held pages not sent yet")
+                .isZero();
     }
 
     @Test
@@ -94,8 +98,16 @@ class FreePageBitsTest {
         g.write(100);
         g.write(1700);
         h.run();
-        assertThat(h.link.content[100]).as("the written page behind the pass").isEqualTo(g.content[100]).isPositive();
-        assertThat(h.link.content[1700]).as("the written page ahead of the pass").isEqualTo(g.content[1700]).isPositive();
-        for (int i = 0; i < 2048; i++) if (i != 100 && i != 1700) assertThat(h.link.content[i]).as("page %d", i).isEqualTo(-0xAA);
+        assertThat(h.link.content[100])
+                .as("the written page behind the pass")
+                .isEqualTo(g.content[100])
+                .isPositive();
+        assertThat(h.link.content[1700])
+                .as("the written page ahead of the pass")
+                .isEqualTo(g.content[1700])
+                .isPositive();
+        for (int i = 0; i < 2048; i++)
+            if (i != 100 && i != 1700)
+                assertThat(h.link.content[i]).as("page %d", i).isEqualTo(-0xAA);
     }
 }

@@ -1,5 +1,7 @@
 package dev.ballast.core.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.mem.RamLayout;
@@ -11,12 +13,9 @@ import dev.ballast.core.policy.LegacyPolicy;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.policy.PolicyContext;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class MigrationEngineTest {
     private static final long MS = 1_000_000L;
@@ -36,8 +35,13 @@ class MigrationEngineTest {
         Harness(FakeGuest guest, MigrationPolicy policy, EngineConfig cfg) {
             this.guest = guest;
             this.link = new FakeLink(guest);
-            this.engine = new MigrationEngine(cfg, guest, link, policy,
-                    (type, t, a, b, c) -> events.add(new long[] {type.ordinal(), t, a, b, c}), () -> now);
+            this.engine = new MigrationEngine(
+                    cfg,
+                    guest,
+                    link,
+                    policy,
+                    (type, t, a, b, c) -> events.add(new long[] {type.ordinal(), t, a, b, c}),
+                    () -> now);
         }
 
         Harness run() {
@@ -78,7 +82,8 @@ class MigrationEngineTest {
         assertThat(s.pagesNormal()).isEqualTo(334);
         assertThat(s.pagesZero()).isEqualTo(666);
         assertThat(s.resent()).isZero();
-        assertThat(s.transferredBytes()).isEqualTo(334 * (4096 + 8) + h.of(EventType.SEND_FILL).size() * 16L);
+        assertThat(s.transferredBytes())
+                .isEqualTo(334 * (4096 + 8) + h.of(EventType.SEND_FILL).size() * 16L);
         assertThat(h.guest.running).isFalse(); // it runs on the destination now
         assertThat(h.guest.logging).isFalse();
     }
@@ -86,7 +91,9 @@ class MigrationEngineTest {
     @Test
     void shouldResendWhatTheGuestWroteDuringThePass() {
         Harness h = new Harness(oneBlock(512), new LegacyPolicy(), cfg());
-        h.guest.beforeEachSync = g -> { if (g.syncs == 1) for (int i = 0; i < 10; i++) g.write(100 + i); };
+        h.guest.beforeEachSync = g -> {
+            if (g.syncs == 1) for (int i = 0; i < 10; i++) g.write(100 + i);
+        };
         h.run();
         assertThat(h.engine.stats().resent()).isEqualTo(10);
         assertThat(h.link.content).isEqualTo(h.guest.content);
@@ -95,9 +102,13 @@ class MigrationEngineTest {
     @Test
     void shouldForceStopAndCopyAtTheIterationCap() {
         Harness h = new Harness(oneBlock(4096), new LegacyPolicy(), cfg().withLimits(0, 1, 3, 0));
-        h.guest.beforeEachSync = g -> { for (int i = 0; i < 4096; i += 2) g.write(i); };
+        h.guest.beforeEachSync = g -> {
+            for (int i = 0; i < 4096; i += 2) g.write(i);
+        };
         h.run();
-        assertThat(h.phases()).containsExactly(Phase.SETUP, Phase.BULK, Phase.ITERATE, Phase.ITERATE, Phase.STOP_AND_COPY, Phase.COMPLETED);
+        assertThat(h.phases())
+                .containsExactly(
+                        Phase.SETUP, Phase.BULK, Phase.ITERATE, Phase.ITERATE, Phase.STOP_AND_COPY, Phase.COMPLETED);
         List<long[]> conv = h.of(EventType.CONVERGENCE);
         assertThat(conv.getLast()[4]).isEqualTo(Convergence.Decision.ITERATION_CAP.ordinal());
         assertThat(h.link.content).isEqualTo(h.guest.content);
@@ -114,7 +125,8 @@ class MigrationEngineTest {
         assertThat(h.guest.logging).isTrue();
         // every page the destination did not get is back in the dirty log
         for (int i = 0; i < 1000; i++) {
-            if (!h.link.received.get(i)) assertThat(h.guest.dirty.get(i)).as("page %d", i).isTrue();
+            if (!h.link.received.get(i))
+                assertThat(h.guest.dirty.get(i)).as("page %d", i).isTrue();
         }
         assertThat(h.of(EventType.LINK_FAILED)).hasSize(1);
     }
@@ -134,26 +146,39 @@ class MigrationEngineTest {
     @Test
     void shouldIssueANewHintRequestAfterEverySyncAndStopBeforeIt() {
         Harness h = new Harness(oneBlock(4096), new HintPolicy(), cfg().withLimits(0, 1, 3, 0));
-        h.guest.beforeEachSync = g -> { for (int i = 0; i < 4096; i += 2) g.write(i); };
+        h.guest.beforeEachSync = g -> {
+            for (int i = 0; i < 4096; i += 2) g.write(i);
+        };
         h.run();
         long id = CommandIds.MIN;
-        assertThat(h.guest.hintCommands).containsExactly(id, CommandIds.STOP, id + 1, CommandIds.STOP, id + 2, CommandIds.STOP, CommandIds.DONE);
+        assertThat(h.guest.hintCommands)
+                .containsExactly(
+                        id, CommandIds.STOP, id + 1, CommandIds.STOP, id + 2, CommandIds.STOP, CommandIds.DONE);
     }
 
     @Test
     void shouldWrapTheCommandIdPastTheLast() {
-        Harness h = new Harness(oneBlock(4096), new HintPolicy(), cfg().withLimits(0, 1, 3, 0).withFirstCommandId(0xFFFF_FFFFL));
-        h.guest.beforeEachSync = g -> { for (int i = 0; i < 4096; i += 2) g.write(i); };
+        Harness h = new Harness(
+                oneBlock(4096), new HintPolicy(), cfg().withLimits(0, 1, 3, 0).withFirstCommandId(0xFFFF_FFFFL));
+        h.guest.beforeEachSync = g -> {
+            for (int i = 0; i < 4096; i += 2) g.write(i);
+        };
         h.run();
-        assertThat(h.guest.hintCommands).filteredOn(CommandIds::isRequest).containsExactly(0xFFFF_FFFFL, 0x8000_0000L, 0x8000_0001L);
+        assertThat(h.guest.hintCommands)
+                .filteredOn(CommandIds::isRequest)
+                .containsExactly(0xFFFF_FFFFL, 0x8000_0000L, 0x8000_0001L);
     }
 
     @Test
     void shouldSkipHintedPagesButSendThoseWrittenAfterTheHint() {
         Harness h = new Harness(oneBlock(2048), new HintPolicy(), cfg());
-        h.guest.onHintCommand = id -> { if (CommandIds.isRequest(id)) h.guest.request(EventType.HINT, id, 1024, 1024); };
+        h.guest.onHintCommand = id -> {
+            if (CommandIds.isRequest(id)) h.guest.request(EventType.HINT, id, 1024, 1024);
+        };
         for (int i = 0; i < 1024; i++) h.guest.write(i);
-        h.guest.beforeEachSync = g -> { if (g.syncs == 1) g.write(1500); };
+        h.guest.beforeEachSync = g -> {
+            if (g.syncs == 1) g.write(1500);
+        };
         h.run();
         EngineStats s = h.engine.stats();
         assertThat(s.skippedFree()).isEqualTo(1024);
@@ -184,13 +209,16 @@ class MigrationEngineTest {
         Harness h = new Harness(l, new HintPolicy(), cfg());
         h.guest.onHintCommand = id -> {
             if (!CommandIds.isRequest(id)) return;
-            h.guest.request(EventType.HINT, id, 50, 100);   // a+50..a+100, b+0..b+50
-            h.guest.request(EventType.HINT, id, 190, 20);   // runs past the end of b
+            h.guest.request(EventType.HINT, id, 50, 100); // a+50..a+100, b+0..b+50
+            h.guest.request(EventType.HINT, id, 190, 20); // runs past the end of b
         };
         h.run();
         List<long[]> skips = h.of(EventType.SKIP_FREE);
-        assertThat(skips).extracting(e -> e[2] + "+" + e[3] + "x" + e[4]).containsExactly("0+50x50", "1+0x50", "1+90x10");
-        assertThat(h.of(EventType.REJECT)).extracting(e -> e[2]).containsExactly((long) RejectReason.OUT_OF_RANGE.ordinal());
+        assertThat(skips)
+                .extracting(e -> e[2] + "+" + e[3] + "x" + e[4])
+                .containsExactly("0+50x50", "1+0x50", "1+90x10");
+        assertThat(h.of(EventType.REJECT)).extracting(e -> e[2]).containsExactly((long)
+                RejectReason.OUT_OF_RANGE.ordinal());
         assertThat(h.engine.stats().skippedFree()).isEqualTo(110);
     }
 
@@ -200,10 +228,14 @@ class MigrationEngineTest {
         g.features = new GuestFeatures(true, true, true, 0xAA);
         Harness h = new Harness(g, new HintPolicy(), cfg());
         java.util.Arrays.fill(g.content, -0xAA);
-        g.onHintCommand = id -> { if (CommandIds.isRequest(id)) g.request(EventType.HINT, id, 0, 1024); };
+        g.onHintCommand = id -> {
+            if (CommandIds.isRequest(id)) g.request(EventType.HINT, id, 0, 1024);
+        };
         h.run();
         assertThat(h.link.content).containsOnly(-0xAA);
-        assertThat(h.of(EventType.SEND_FILL)).allSatisfy(e -> assertThat((long) EventType.SendFill.fillByte(e[4])).isEqualTo(0xAA));
+        assertThat(h.of(EventType.SEND_FILL))
+                .allSatisfy(e ->
+                        assertThat((long) EventType.SendFill.fillByte(e[4])).isEqualTo(0xAA));
         assertThat(h.engine.stats().pagesNormal()).isZero();
     }
 
@@ -264,7 +296,10 @@ class MigrationEngineTest {
     @Test
     void shouldWaitWhenTheBandwidthLimitIsReached() {
         // 10 MB/s: a 100 ms window allows 1 MB, about 244 pages
-        Harness h = new Harness(oneBlock(4096), new LegacyPolicy(), new EngineConfig(10_000_000, 300 * MS, 30, 0, CommandIds.MIN, 4096, 1024, 8));
+        Harness h = new Harness(
+                oneBlock(4096),
+                new LegacyPolicy(),
+                new EngineConfig(10_000_000, 300 * MS, 30, 0, CommandIds.MIN, 4096, 1024, 8));
         for (int i = 0; i < 4096; i++) h.guest.write(i);
         h.engine.doWork(); // setup
         h.now += MS;
@@ -280,7 +315,10 @@ class MigrationEngineTest {
 
     /** A user's own policy, written against the public interface only: the "scratch" block is never sent. */
     public static final class ScratchBlockPolicy implements MigrationPolicy {
-        @Override public String name() { return "scratch"; }
+        @Override
+        public String name() {
+            return "scratch";
+        }
 
         @Override
         public void onSetup(PolicyContext ctx) {
@@ -291,7 +329,8 @@ class MigrationEngineTest {
 
     @Test
     void shouldRunAUsersOwnPolicyByClassName() {
-        RamLayout l = RamLayout.of(List.of(new RamLayout.Spec("ram", 0, 512), new RamLayout.Spec("scratch", 1024, 512)));
+        RamLayout l =
+                RamLayout.of(List.of(new RamLayout.Spec("ram", 0, 512), new RamLayout.Spec("scratch", 1024, 512)));
         MigrationPolicy p = Policies.create(ScratchBlockPolicy.class.getName());
         Harness h = new Harness(l, p, cfg());
         for (int i = 0; i < 1024; i++) h.guest.write(i);

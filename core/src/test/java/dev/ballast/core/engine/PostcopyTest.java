@@ -1,11 +1,11 @@
 package dev.ballast.core.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.Convergence.Decision;
 import dev.ballast.core.run.SettingException;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PostcopyTest {
     @Test
@@ -19,29 +19,39 @@ class PostcopyTest {
     @Test
     void shouldRefuseWhatIsNoPassNumberWithTheSettingsName() {
         for (String bad : new String[] {"0", "-1", "x", "", "2.5", "1000001"}) {
-            assertThatThrownBy(() -> Postcopy.parse(bad)).isInstanceOf(SettingException.class)
+            assertThatThrownBy(() -> Postcopy.parse(bad))
+                    .isInstanceOf(SettingException.class)
                     .satisfies(e -> assertThat(((SettingException) e).name()).isEqualTo("postcopy-after"));
         }
     }
 
     @Test
     void shouldRefuseHintsWithoutPostcopy() {
-        assertThatThrownBy(() -> Postcopy.OFF.withHints(true)).isInstanceOf(SettingException.class)
+        assertThatThrownBy(() -> Postcopy.OFF.withHints(true))
+                .isInstanceOf(SettingException.class)
                 .satisfies(e -> assertThat(((SettingException) e).name()).isEqualTo("postcopy-hints"));
     }
 
     @Test
     void shouldWriteAndReadItselfForTheJournalHeader() {
-        for (Postcopy p : new Postcopy[] {Postcopy.OFF, Postcopy.parse("1"), Postcopy.parse("auto").withHints(true), Postcopy.parse("7").withHints(true)}) {
+        for (Postcopy p : new Postcopy[] {
+            Postcopy.OFF,
+            Postcopy.parse("1"),
+            Postcopy.parse("auto").withHints(true),
+            Postcopy.parse("7").withHints(true)
+        }) {
             assertThat(Postcopy.fromString(p.toString())).isEqualTo(p);
         }
     }
 
     @Test
     void shouldNeverSwitchWhenOffOrWherePreCopyConverged() {
-        assertThat(Postcopy.OFF.shouldSwitch(Decision.ITERATION_CAP, 9, 100, 100)).isFalse();
-        assertThat(Postcopy.parse("1").shouldSwitch(Decision.CONVERGED, 5, 100, 100)).isFalse();
-        assertThat(Postcopy.parse("auto").shouldSwitch(Decision.CONVERGED, 5, 100, 100)).isFalse();
+        assertThat(Postcopy.OFF.shouldSwitch(Decision.ITERATION_CAP, 9, 100, 100))
+                .isFalse();
+        assertThat(Postcopy.parse("1").shouldSwitch(Decision.CONVERGED, 5, 100, 100))
+                .isFalse();
+        assertThat(Postcopy.parse("auto").shouldSwitch(Decision.CONVERGED, 5, 100, 100))
+                .isFalse();
     }
 
     @Test
@@ -56,10 +66,20 @@ class PostcopyTest {
     @Test
     void shouldSwitchAutomaticallyWhenAPassCutsTheRestByLessThanATenth() {
         Postcopy auto = Postcopy.parse("auto");
-        assertThat(auto.shouldSwitch(Decision.CONTINUE, 1, 1000, -1)).as("the bulk stage: nothing to compare").isFalse();
-        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 899, 1000)).as("down by more than a tenth").isFalse();
-        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 901, 1000)).as("down by less than a tenth").isTrue();
-        assertThat(auto.shouldSwitch(Decision.CONTINUE, 4, 1200, 1000)).as("growing").isTrue();
-        assertThat(auto.shouldSwitch(Decision.ITERATION_CAP, 1, 10, -1)).as("a cap would force stop-and-copy").isTrue();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 1, 1000, -1))
+                .as("the bulk stage: nothing to compare")
+                .isFalse();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 899, 1000))
+                .as("down by more than a tenth")
+                .isFalse();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 901, 1000))
+                .as("down by less than a tenth")
+                .isTrue();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 4, 1200, 1000))
+                .as("growing")
+                .isTrue();
+        assertThat(auto.shouldSwitch(Decision.ITERATION_CAP, 1, 10, -1))
+                .as("a cap would force stop-and-copy")
+                .isTrue();
     }
 }

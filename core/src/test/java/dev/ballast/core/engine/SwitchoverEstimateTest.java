@@ -1,14 +1,13 @@
 package dev.ballast.core.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RunFold;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.LegacyPolicy;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * The switch-over estimate counts the final dirty-log sync. A hand-driven guest of 4096 data pages whose every sync
@@ -19,9 +18,11 @@ class SwitchoverEstimateTest {
     private static final long MS = 1_000_000L;
     private static final long SYNC_NS = 6 * MS;
 
-    private static MigrationEngineTest.Harness harness(long limitNs, int maxIterations, boolean countFinalSync, boolean writeEverySync) {
+    private static MigrationEngineTest.Harness harness(
+            long limitNs, int maxIterations, boolean countFinalSync, boolean writeEverySync) {
         EngineConfig cfg = new EngineConfig(0, limitNs, maxIterations, 0, CommandIds.MIN, 64, 1024, 8, countFinalSync);
-        MigrationEngineTest.Harness h = new MigrationEngineTest.Harness(MigrationEngineTest.oneBlock(4096), new LegacyPolicy(), cfg);
+        MigrationEngineTest.Harness h =
+                new MigrationEngineTest.Harness(MigrationEngineTest.oneBlock(4096), new LegacyPolicy(), cfg);
         for (int i = 0; i < 4096; i++) h.guest.write(i);
         h.guest.beforeEachSync = g -> {
             h.now += SYNC_NS; // the sync takes 6 ms of the engine's clock
@@ -57,7 +58,9 @@ class SwitchoverEstimateTest {
         RunFold.Figures fig = f.figures();
         assertThat(fig.remainingBytes()).isEqualTo(64L * 4104);
         assertThat(fig.downtimeBytes()).isEqualTo(64L * 4104);
-        assertThat(fig.dirtySyncCount()).as("sync 0 at setup, after the bulk pass, the final one").isEqualTo(3);
+        assertThat(fig.dirtySyncCount())
+                .as("sync 0 at setup, after the bulk pass, the final one")
+                .isEqualTo(3);
         // sync 1 found 64 pages, 65 ms after sync 0
         assertThat(fig.dirtyPagesRate()).isEqualTo(Math.round(64 / 0.065));
     }

@@ -44,7 +44,8 @@ class EventTypeTest {
         long c = EventType.QemuPage.c(true, 9);
         assertThat(EventType.QemuPage.zero(c)).isTrue();
         assertThat(EventType.QemuPage.recordBytes(c)).isEqualTo(9);
-        assertThat(EventType.QemuPage.zero(EventType.QemuPage.c(false, 4104 + 7))).isFalse();
+        assertThat(EventType.QemuPage.zero(EventType.QemuPage.c(false, 4104 + 7)))
+                .isFalse();
         StringBuilder sb = new StringBuilder();
         EventType.QEMU_PAGE.appendTo(0, 3, c, sb);
         assertThat(sb).hasToString("QEMU_PAGE block=0 offset=0x3 record=zero 9B");
@@ -52,17 +53,26 @@ class EventTypeTest {
 
     @Test
     void shouldCountEveryBitmapRequestAndOnlyHintCommandsThatAreRequests() {
-        assertThat(EventType.HintCommand.startsRequest(CommandIds.MIN, EventType.HintCommand.HINT)).isTrue();
-        assertThat(EventType.HintCommand.startsRequest(CommandIds.STOP, EventType.HintCommand.HINT)).isFalse();
-        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.HINT)).isFalse();
-        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.FREE_BITMAP)).isTrue();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.MIN, EventType.HintCommand.HINT))
+                .isTrue();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.STOP, EventType.HintCommand.HINT))
+                .isFalse();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.HINT))
+                .isFalse();
+        assertThat(EventType.HintCommand.startsRequest(CommandIds.DONE, EventType.HintCommand.FREE_BITMAP))
+                .isTrue();
     }
 
     @Test
     void shouldNameTheTypesAGuestSends() {
-        assertThat(java.util.Arrays.stream(EventType.values()).filter(EventType::guestRequest)).containsExactlyInAnyOrder(
-                EventType.HINT, EventType.FREE_BITMAP, EventType.FREE_BITMAP_END, EventType.BALLOON_INFLATE,
-                EventType.BALLOON_DEFLATE, EventType.REJECT);
+        assertThat(java.util.Arrays.stream(EventType.values()).filter(EventType::guestRequest))
+                .containsExactlyInAnyOrder(
+                        EventType.HINT,
+                        EventType.FREE_BITMAP,
+                        EventType.FREE_BITMAP_END,
+                        EventType.BALLOON_INFLATE,
+                        EventType.BALLOON_DEFLATE,
+                        EventType.REJECT);
     }
 
     @Test

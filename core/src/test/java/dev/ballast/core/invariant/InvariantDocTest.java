@@ -1,6 +1,6 @@
 package dev.ballast.core.invariant;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,12 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** {@code docs/invariants.md} and {@link Invariant} say the same: every number, name and constant, and no other. */
 class InvariantDocTest {
-    private static final Pattern ROW = Pattern.compile("^\\| (\\d+) \\| ([^|]+?) \\| `([A-Z_]+)` \\|", Pattern.MULTILINE);
+    private static final Pattern ROW =
+            Pattern.compile("^\\| (\\d+) \\| ([^|]+?) \\| `([A-Z_]+)` \\|", Pattern.MULTILINE);
     private static final Pattern SECTION = Pattern.compile("^## Invariant (\\d+) \\(([^)]*)\\)$", Pattern.MULTILINE);
 
     static String doc() throws IOException {
@@ -22,12 +22,14 @@ class InvariantDocTest {
             Path p = dir.resolve("docs/invariants.md");
             if (Files.isRegularFile(p)) return Files.readString(p);
         }
-        throw new AssertionError("docs/invariants.md not found above " + Path.of("").toAbsolutePath());
+        throw new AssertionError(
+                "docs/invariants.md not found above " + Path.of("").toAbsolutePath());
     }
 
     private static List<String> expected(boolean withConstant) {
         List<String> l = new ArrayList<>();
-        for (Invariant i : Invariant.values()) l.add(i.number() + " " + i.title() + (withConstant ? " " + i.name() : ""));
+        for (Invariant i : Invariant.values())
+            l.add(i.number() + " " + i.title() + (withConstant ? " " + i.name() : ""));
         return l;
     }
 

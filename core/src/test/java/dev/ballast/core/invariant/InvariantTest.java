@@ -1,9 +1,9 @@
 package dev.ballast.core.invariant;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
 
 class InvariantTest {
     @Test
@@ -31,7 +31,8 @@ class InvariantTest {
 
     @Test
     void shouldFindTheInvariantAReportNames() {
-        for (Invariant i : Invariant.values()) assertThat(Invariant.named(i.violation("x"))).isSameAs(i);
+        for (Invariant i : Invariant.values())
+            assertThat(Invariant.named(i.violation("x"))).isSameAs(i);
         assertThat(Invariant.named("the link failed")).isNull();
         assertThat(Invariant.named("invariant 9 (made up): x")).isNull();
         assertThat(Invariant.named(null)).isNull();
@@ -39,6 +40,7 @@ class InvariantTest {
 
     @Test
     void shouldDefineEachInOneLine() {
-        for (Invariant i : Invariant.values()) assertThat(i.definition()).isNotBlank().doesNotContain("\n");
+        for (Invariant i : Invariant.values())
+            assertThat(i.definition()).isNotBlank().doesNotContain("\n");
     }
 }

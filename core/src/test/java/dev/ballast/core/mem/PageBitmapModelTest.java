@@ -1,5 +1,10 @@
 package dev.ballast.core.mem;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.BitSet;
+import java.util.SplittableRandom;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -7,12 +12,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
-
-import java.util.BitSet;
-import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Every public operation of {@link PageBitmap} against {@link java.util.BitSet} as the model: two
@@ -53,29 +52,71 @@ class PageBitmapModelTest {
             int from = pos(r, size);
             int to = from + pos(r, size - from);
             switch (r.nextInt(14)) {
-                case 0 -> { x.set(i); mx.set(i); }
-                case 1 -> { x.clear(i); mx.clear(i); }
-                case 2 -> { assertThat(x.testAndSet(i)).as("testAndSet(%d)", i).isEqualTo(!mx.get(i)); mx.set(i); }
-                case 3 -> { assertThat(x.testAndClear(i)).as("testAndClear(%d)", i).isEqualTo(mx.get(i)); mx.clear(i); }
-                case 4 -> { x.setRange(from, to); mx.set(from, to); }
-                case 5 -> { x.clearRange(from, to); mx.clear(from, to); }
+                case 0 -> {
+                    x.set(i);
+                    mx.set(i);
+                }
+                case 1 -> {
+                    x.clear(i);
+                    mx.clear(i);
+                }
+                case 2 -> {
+                    assertThat(x.testAndSet(i)).as("testAndSet(%d)", i).isEqualTo(!mx.get(i));
+                    mx.set(i);
+                }
+                case 3 -> {
+                    assertThat(x.testAndClear(i)).as("testAndClear(%d)", i).isEqualTo(mx.get(i));
+                    mx.clear(i);
+                }
+                case 4 -> {
+                    x.setRange(from, to);
+                    mx.set(from, to);
+                }
+                case 5 -> {
+                    x.clearRange(from, to);
+                    mx.clear(from, to);
+                }
                 case 6 -> {
-                    assertThat(x.setRangeCounting(from, to)).as("setRangeCounting(%d, %d)", from, to)
+                    assertThat(x.setRangeCounting(from, to))
+                            .as("setRangeCounting(%d, %d)", from, to)
                             .isEqualTo((to - from) - mx.get(from, to).cardinality());
                     mx.set(from, to);
                 }
                 case 7 -> {
-                    assertThat(x.clearRangeCounting(from, to)).as("clearRangeCounting(%d, %d)", from, to)
+                    assertThat(x.clearRangeCounting(from, to))
+                            .as("clearRangeCounting(%d, %d)", from, to)
                             .isEqualTo(mx.get(from, to).cardinality());
                     mx.clear(from, to);
                 }
-                case 8 -> { x.or(y); mx.or(my); }
-                case 9 -> { x.andNot(y); mx.andNot(my); }
-                case 10 -> { x.copyFrom(y); mx.clear(); mx.or(my); }
-                case 11 -> { if (r.nextInt(4) == 0) { x.setAll(); mx.set(0, size); } }
-                case 12 -> { if (r.nextInt(4) == 0) { x.clearAll(); mx.clear(); } }
-                default -> assertThat(x.countRange(from, to)).as("countRange(%d, %d)", from, to)
-                        .isEqualTo(mx.get(from, to).cardinality());
+                case 8 -> {
+                    x.or(y);
+                    mx.or(my);
+                }
+                case 9 -> {
+                    x.andNot(y);
+                    mx.andNot(my);
+                }
+                case 10 -> {
+                    x.copyFrom(y);
+                    mx.clear();
+                    mx.or(my);
+                }
+                case 11 -> {
+                    if (r.nextInt(4) == 0) {
+                        x.setAll();
+                        mx.set(0, size);
+                    }
+                }
+                case 12 -> {
+                    if (r.nextInt(4) == 0) {
+                        x.clearAll();
+                        mx.clear();
+                    }
+                }
+                default ->
+                    assertThat(x.countRange(from, to))
+                            .as("countRange(%d, %d)", from, to)
+                            .isEqualTo(mx.get(from, to).cardinality());
             }
             for (int j = 0; j < 2; j++) agrees(b[j], m[j], size, r);
             assertThat(b[0].equals(b[1])).isEqualTo(m[0].equals(m[1]));
@@ -99,7 +140,9 @@ class PageBitmapModelTest {
         assertThat(b.nextSetBit(q)).as("nextSetBit(%d)", q).isEqualTo(ns);
         assertThat(b.nextClearBit(q)).as("nextClearBit(%d)", q).isEqualTo(Math.min(m.nextClearBit(q), size));
         assertThat(b.nextSetBit(q, lim)).as("nextSetBit(%d, %d)", q, lim).isEqualTo(ns < 0 || ns >= lim ? lim : ns);
-        assertThat(b.nextClearBit(q, lim)).as("nextClearBit(%d, %d)", q, lim).isEqualTo(Math.min(m.nextClearBit(q), lim));
+        assertThat(b.nextClearBit(q, lim))
+                .as("nextClearBit(%d, %d)", q, lim)
+                .isEqualTo(Math.min(m.nextClearBit(q), lim));
         assertThat(b.countRange(q, lim)).isEqualTo(m.get(q, lim).cardinality());
         // Runs: maximal, ordered, cut at the bounds, and exactly the model's bits.
         assertThat(runs(b, 0, size)).isEqualTo(modelRuns(m, 0, size));
@@ -111,7 +154,10 @@ class PageBitmapModelTest {
 
     private static String runs(PageBitmap b, long from, long to) {
         StringBuilder sb = new StringBuilder();
-        b.forEachRun(from, to, (s, e) -> sb.append('[').append(s).append(',').append(e).append(')'));
+        b.forEachRun(
+                from,
+                to,
+                (s, e) -> sb.append('[').append(s).append(',').append(e).append(')'));
         return sb.toString();
     }
 
@@ -139,13 +185,17 @@ class PageBitmapModelTest {
                 b.setRange(from, to);
                 BitSet want = new BitSet();
                 want.set(from, to);
-                assertThat(BitSet.valueOf(b.words())).as("setRange(%d, %d)", from, to).isEqualTo(want);
+                assertThat(BitSet.valueOf(b.words()))
+                        .as("setRange(%d, %d)", from, to)
+                        .isEqualTo(want);
                 b.setAll();
                 b.clearRange(from, to);
                 BitSet full = new BitSet();
                 full.set(0, size);
                 full.clear(from, to);
-                assertThat(BitSet.valueOf(b.words())).as("clearRange(%d, %d)", from, to).isEqualTo(full);
+                assertThat(BitSet.valueOf(b.words()))
+                        .as("clearRange(%d, %d)", from, to)
+                        .isEqualTo(full);
                 assertThat(b.countRange(0, size)).isEqualTo(size - (to - from));
             }
         }
@@ -154,10 +204,15 @@ class PageBitmapModelTest {
     @Test
     void shouldRejectBitmapsOfAnotherSize() {
         PageBitmap a = new PageBitmap(64), b = new PageBitmap(65);
-        assertThatThrownBy(() -> a.or(b)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("64 and 65");
+        assertThatThrownBy(() -> a.or(b))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("64 and 65");
         assertThatThrownBy(() -> a.andNot(b)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> a.copyFrom(b)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(a).isNotEqualTo(new PageBitmap(65)).isEqualTo(new PageBitmap(64)).isNotEqualTo("not a bitmap");
+        assertThat(a)
+                .isNotEqualTo(new PageBitmap(65))
+                .isEqualTo(new PageBitmap(64))
+                .isNotEqualTo("not a bitmap");
     }
 
     @Test

@@ -1,16 +1,15 @@
 package dev.ballast.core.mem;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.BitSet;
+import java.util.SplittableRandom;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
-
-import java.util.BitSet;
-import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PageBitmapTest {
 
@@ -24,10 +23,28 @@ class PageBitmapTest {
             int from = r.nextInt(size + 1);
             int to = from + r.nextInt(size - from + 1);
             switch (r.nextInt(4)) {
-                case 0 -> { assertThat(b.setRangeCounting(from, to)).isEqualTo((to - from) - ref.get(from, to).cardinality()); ref.set(from, to); }
-                case 1 -> { assertThat(b.clearRangeCounting(from, to)).isEqualTo(ref.get(from, to).cardinality()); ref.clear(from, to); }
-                case 2 -> { if (from < size) { b.set(from); ref.set(from); } }
-                default -> { if (from < size) { b.clear(from); ref.clear(from); } }
+                case 0 -> {
+                    assertThat(b.setRangeCounting(from, to))
+                            .isEqualTo((to - from) - ref.get(from, to).cardinality());
+                    ref.set(from, to);
+                }
+                case 1 -> {
+                    assertThat(b.clearRangeCounting(from, to))
+                            .isEqualTo(ref.get(from, to).cardinality());
+                    ref.clear(from, to);
+                }
+                case 2 -> {
+                    if (from < size) {
+                        b.set(from);
+                        ref.set(from);
+                    }
+                }
+                default -> {
+                    if (from < size) {
+                        b.clear(from);
+                        ref.clear(from);
+                    }
+                }
             }
             int q = r.nextInt(size);
             int lim = q + r.nextInt(size - q + 1);

@@ -1,12 +1,11 @@
 package dev.ballast.core.mem;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 class RamLayoutTest {
     private static final long G = 1L << 30;
@@ -41,7 +40,8 @@ class RamLayoutTest {
         RamLayout l = RamLayout.pcLike(8 * G);
         List<String> parts = new ArrayList<>();
         long start = 3 * PAGES_PER_G - 10;
-        long outside = l.splitPfnRange(start, PAGES_PER_G + 20, (b, off, n) -> parts.add(b.name() + "+" + off + "x" + n));
+        long outside =
+                l.splitPfnRange(start, PAGES_PER_G + 20, (b, off, n) -> parts.add(b.name() + "+" + off + "x" + n));
         assertThat(parts).containsExactly("ram-low+" + (3 * PAGES_PER_G - 10) + "x10", "ram-high+0x10");
         assertThat(outside).isEqualTo(PAGES_PER_G);
     }
@@ -59,9 +59,18 @@ class RamLayoutTest {
     @Test
     void shouldRejectRangesThatAreNotRam() {
         RamLayout l = RamLayout.pcLike(1 * G);
-        assertThat(l.splitPfnRange(PAGES_PER_G, 5, (b, o, n) -> { throw new AssertionError(); })).isEqualTo(5);
-        assertThat(l.splitPfnRange(-5, 5, (b, o, n) -> { throw new AssertionError(); })).isEqualTo(5);
-        assertThat(l.splitPfnRange(Long.MAX_VALUE - 1, 5, (b, o, n) -> { throw new AssertionError(); })).isEqualTo(5);
+        assertThat(l.splitPfnRange(PAGES_PER_G, 5, (b, o, n) -> {
+                    throw new AssertionError();
+                }))
+                .isEqualTo(5);
+        assertThat(l.splitPfnRange(-5, 5, (b, o, n) -> {
+                    throw new AssertionError();
+                }))
+                .isEqualTo(5);
+        assertThat(l.splitPfnRange(Long.MAX_VALUE - 1, 5, (b, o, n) -> {
+                    throw new AssertionError();
+                }))
+                .isEqualTo(5);
     }
 
     @Test

@@ -1,17 +1,16 @@
 package dev.ballast.core.policy;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.SettingException;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 /**
  * The built-in policies hook by hook, against a context that records what they ask of the engine:
@@ -21,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class PoliciesTest {
     static final long FIRST = 0x8000_0010L;
     /** ram-low PFN [0, 100), ram-high PFN [200, 250). */
-    static final RamLayout LAYOUT = RamLayout.of(List.of(new RamLayout.Spec("ram-low", 0, 100), new RamLayout.Spec("ram-high", 200, 50)));
+    static final RamLayout LAYOUT =
+            RamLayout.of(List.of(new RamLayout.Spec("ram-low", 0, 100), new RamLayout.Spec("ram-high", 200, 50)));
 
     /** Records every call a policy makes. */
     static class Ctx implements PolicyContext {
@@ -29,17 +29,54 @@ class PoliciesTest {
         boolean running = true;
         final List<String> calls = new ArrayList<>();
 
-        Ctx(GuestFeatures features) { this.features = features; }
+        Ctx(GuestFeatures features) {
+            this.features = features;
+        }
 
-        @Override public RamLayout layout() { return LAYOUT; }
-        @Override public GuestFeatures features() { return features; }
-        @Override public Phase phase() { return Phase.ITERATE; }
-        @Override public int iteration() { return 1; }
-        @Override public long syncs() { return 0; }
-        @Override public boolean guestRunning() { return running; }
-        @Override public long firstCommandId() { return FIRST; }
-        @Override public void hintCommand(long id) { calls.add("hint " + Long.toHexString(id)); }
-        @Override public void requestFreeBitmap(long id) { calls.add("bitmap " + Long.toHexString(id)); }
+        @Override
+        public RamLayout layout() {
+            return LAYOUT;
+        }
+
+        @Override
+        public GuestFeatures features() {
+            return features;
+        }
+
+        @Override
+        public Phase phase() {
+            return Phase.ITERATE;
+        }
+
+        @Override
+        public int iteration() {
+            return 1;
+        }
+
+        @Override
+        public long syncs() {
+            return 0;
+        }
+
+        @Override
+        public boolean guestRunning() {
+            return running;
+        }
+
+        @Override
+        public long firstCommandId() {
+            return FIRST;
+        }
+
+        @Override
+        public void hintCommand(long id) {
+            calls.add("hint " + Long.toHexString(id));
+        }
+
+        @Override
+        public void requestFreeBitmap(long id) {
+            calls.add("bitmap " + Long.toHexString(id));
+        }
 
         @Override
         public long skipFree(int block, long offset, long pages, int poison) {
@@ -73,18 +110,26 @@ class PoliciesTest {
     void everyBuiltInPolicyIsCreatedByItsName() {
         for (String n : Policies.BUILT_IN) {
             assertThat(Policies.create(n).name()).isEqualTo(n);
-            assertThat(Policies.factory(n).get()).isNotSameAs(Policies.factory(n).get());
+            assertThat(Policies.factory(n).get())
+                    .isNotSameAs(Policies.factory(n).get());
         }
         assertThat(Policies.create(LegacyPolicy.class.getName())).isInstanceOf(LegacyPolicy.class);
     }
 
     @Test
     void anUnknownPolicyIsOneClearLine() {
-        assertThatThrownBy(() -> Policies.create("fast")).isInstanceOf(SettingException.class)
-                .hasMessageContaining("unknown").hasMessageContaining("legacy, balloon, hint, bitmap, hint+balloon");
-        assertThatThrownBy(() -> Policies.create("no.such.Policy")).isInstanceOf(SettingException.class).hasMessageContaining("no such class");
-        assertThatThrownBy(() -> Policies.create("java.lang.String")).isInstanceOf(SettingException.class).hasMessageContaining("does not implement");
-        assertThatThrownBy(() -> Policies.create(MigrationPolicy.class.getName())).isInstanceOf(SettingException.class)
+        assertThatThrownBy(() -> Policies.create("fast"))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("unknown")
+                .hasMessageContaining("legacy, balloon, hint, bitmap, hint+balloon");
+        assertThatThrownBy(() -> Policies.create("no.such.Policy"))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("no such class");
+        assertThatThrownBy(() -> Policies.create("java.lang.String"))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("does not implement");
+        assertThatThrownBy(() -> Policies.create(MigrationPolicy.class.getName()))
+                .isInstanceOf(SettingException.class)
                 .hasMessageContaining("cannot be created");
     }
 
@@ -112,9 +157,13 @@ class PoliciesTest {
             assertThat(p.skipBalloon(tells)).as(p.name()).isTrue();
             assertThat(p.balloonSkipOff(tells.features)).as(p.name()).isNull();
             assertThat(p.skipBalloon(silent)).as(p.name()).isFalse();
-            assertThat(p.balloonSkipOff(silent.features)).as(p.name()).contains("MUST_TELL_HOST").doesNotContain("\n");
+            assertThat(p.balloonSkipOff(silent.features))
+                    .as(p.name())
+                    .contains("MUST_TELL_HOST")
+                    .doesNotContain("\n");
         }
-        assertThat(new HintPolicy().skipBalloon(new Ctx(features(true, true, false, 0)))).isFalse();
+        assertThat(new HintPolicy().skipBalloon(new Ctx(features(true, true, false, 0))))
+                .isFalse();
     }
 
     @Test
@@ -189,7 +238,10 @@ class PoliciesTest {
     @Test
     void hintIdsWrapAroundWithoutTouchingStopOrDone() {
         Ctx c = new Ctx(features(true, true, false, 0)) {
-            @Override public long firstCommandId() { return CommandIds.MAX; }
+            @Override
+            public long firstCommandId() {
+                return CommandIds.MAX;
+            }
         };
         HintPolicy p = new HintPolicy();
         p.onSetup(c);
@@ -205,7 +257,9 @@ class PoliciesTest {
         p.onSetup(c);
         c.take();
         p.onHint(c, FIRST, 95, 110); // ram-low [95, 100), the hole [100, 200), ram-high [200, 205)
-        assertThat(c.take()).containsExactly("skipHeld 0+95x5 poison 170", "skipHeld 1+0x5 poison 170", "reject OUT_OF_RANGE 95x110");
+        assertThat(c.take())
+                .containsExactly(
+                        "skipHeld 0+95x5 poison 170", "skipHeld 1+0x5 poison 170", "reject OUT_OF_RANGE 95x110");
         p.onHint(c, FIRST, 210, 5);
         assertThat(c.take()).containsExactly("skipHeld 1+10x5 poison 170");
         p.onHint(c, FIRST, 100, 100);
@@ -221,8 +275,13 @@ class PoliciesTest {
         p.onFreeBitmap(c, FIRST, 0, 3);
         p.onFreeBitmap(c, FIRST + 1, 5, 3);
         p.onFreeBitmap(c, FIRST, 98, 104);
-        assertThat(c.take()).containsExactly("skip 0+0x3 poison 90", "reject STALE_COMMAND 5x3",
-                "skip 0+98x2 poison 90", "skip 1+0x2 poison 90", "reject OUT_OF_RANGE 98x104");
+        assertThat(c.take())
+                .containsExactly(
+                        "skip 0+0x3 poison 90",
+                        "reject STALE_COMMAND 5x3",
+                        "skip 0+98x2 poison 90",
+                        "skip 1+0x2 poison 90",
+                        "reject OUT_OF_RANGE 98x104");
         p.onFreeBitmapEnd(c, FIRST + 1); // another request's end: this one is still live
         p.onFreeBitmap(c, FIRST, 7, 1);
         assertThat(c.take()).containsExactly("skip 0+7x1 poison 90");

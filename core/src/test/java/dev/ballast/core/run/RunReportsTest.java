@@ -10,14 +10,42 @@ import org.junit.jupiter.api.Test;
 class RunReportsTest {
 
     private static EngineStats stats(long base) {
-        return new EngineStats(Phase.COMPLETED, 2, 3, 1_000_000_000L, 5_000_000L, 20_000_000L, 100 * base, base, 2 * base, 3 * base,
-                4 * base, 5 * base, 6 * base, 7 * base, 8 * base, 9 * base, 10 * base, 11 * base, 12 * base, 13 * base, base == 2,
-                null, null, 1e9);
+        return new EngineStats(
+                Phase.COMPLETED,
+                2,
+                3,
+                1_000_000_000L,
+                5_000_000L,
+                20_000_000L,
+                100 * base,
+                base,
+                2 * base,
+                3 * base,
+                4 * base,
+                5 * base,
+                6 * base,
+                7 * base,
+                8 * base,
+                9 * base,
+                10 * base,
+                11 * base,
+                12 * base,
+                13 * base,
+                base == 2,
+                null,
+                null,
+                1e9);
     }
 
     private static RunReport hop(Scenario s, long base, boolean ok, String violation) {
-        return RunReports.hop(s, "virtual", stats(base), stats(base), 1_000_000_000L,
-                new RunReport.Verify(1000 * base, ok ? 0 : 1, ok, violation), List.of(new RunReport.Attempt("completed", null, 1000, 100 * base)));
+        return RunReports.hop(
+                s,
+                "virtual",
+                stats(base),
+                stats(base),
+                1_000_000_000L,
+                new RunReport.Verify(1000 * base, ok ? 0 : 1, ok, violation),
+                List.of(new RunReport.Attempt("completed", null, 1000, 100 * base)));
     }
 
     @Test
@@ -56,7 +84,10 @@ class RunReportsTest {
         assertThat(e.totalNs()).isEqualTo(985_000_000L);
         assertThat(e.downtimeNs()).isEqualTo(5_000_000L);
         assertThat(e.setupNs()).isEqualTo(5_000_000L);
-        assertThat(e).usingRecursiveComparison().ignoringFields("totalNs", "downtimeNs").isEqualTo(stats(1));
+        assertThat(e)
+                .usingRecursiveComparison()
+                .ignoringFields("totalNs", "downtimeNs")
+                .isEqualTo(stats(1));
         assertThat(stats(1).withTimeExcluded(30_000_000L).downtimeNs()).isZero();
     }
 }

@@ -1,9 +1,9 @@
 package dev.ballast.core.run;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
 
 class ScenarioTest {
     @Test
@@ -21,7 +21,8 @@ class ScenarioTest {
         assertThatThrownBy(() -> WorkloadSpec.parse("hog")).hasMessageStartingWith("workload=hog: unknown workload");
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,rate")).hasMessageContaining("not key=value");
         Scenario s = Scenario.sim(1L << 30, "idle", "legacy", 1);
-        assertThatThrownBy(() -> s.withGuest(0, true, "pfn", 0x7FFF_FFFFL)).hasMessageStartingWith("hint-start-id=0x7fffffff");
+        assertThatThrownBy(() -> s.withGuest(0, true, "pfn", 0x7FFF_FFFFL))
+                .hasMessageStartingWith("hint-start-id=0x7fffffff");
         assertThatThrownBy(() -> s.withFailAt("soon")).hasMessageStartingWith("fail-at=soon");
         assertThatThrownBy(() -> s.withChain(0)).hasMessageStartingWith("chain=0");
         assertThatThrownBy(() -> Scenario.sim(1000, "idle", "legacy", 1)).hasMessageStartingWith("mem=1000");
@@ -36,14 +37,25 @@ class ScenarioTest {
 
     @Test
     void shouldKeepItsPostcopyThroughEveryChangeAndInTheJournalHeader() {
-        dev.ballast.core.engine.Postcopy p = dev.ballast.core.engine.Postcopy.parse("2").withHints(true);
+        dev.ballast.core.engine.Postcopy p =
+                dev.ballast.core.engine.Postcopy.parse("2").withHints(true);
         Scenario s = Scenario.sim(1L << 30, "idle", "hint", 1).withPostcopy(p);
-        assertThat(s.withPolicy("legacy").withSeed(2).withFailAt("40%").withChain(2).withGuest(0, true, "pfn", 0x8000_0000L)
-                .withLimits(0, 1, 1, 0).withCostProfile(CostProfile.defaults()).postcopy()).isEqualTo(p);
-        assertThat(Scenario.sim(1L << 30, "idle", "hint", 1).postcopy()).isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
+        assertThat(s.withPolicy("legacy")
+                        .withSeed(2)
+                        .withFailAt("40%")
+                        .withChain(2)
+                        .withGuest(0, true, "pfn", 0x8000_0000L)
+                        .withLimits(0, 1, 1, 0)
+                        .withCostProfile(CostProfile.defaults())
+                        .postcopy())
+                .isEqualTo(p);
+        assertThat(Scenario.sim(1L << 30, "idle", "hint", 1).postcopy())
+                .isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
         RunManifest m = RunManifest.fromMetadata(RunManifest.of(s).toMetadata());
         assertThat(m.postcopy()).isEqualTo(p);
-        assertThat(RunManifest.fromMetadata(RunManifest.of(s.withPostcopy(dev.ballast.core.engine.Postcopy.OFF)).toMetadata()).postcopy())
+        assertThat(RunManifest.fromMetadata(RunManifest.of(s.withPostcopy(dev.ballast.core.engine.Postcopy.OFF))
+                                .toMetadata())
+                        .postcopy())
                 .isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
     }
 }

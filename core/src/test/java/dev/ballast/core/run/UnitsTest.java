@@ -1,16 +1,25 @@
 package dev.ballast.core.run;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 class UnitsTest {
     @ParameterizedTest
-    @CsvSource({"4096,4096", "512K,524288", "512M,536870912", "8G,8589934592", "1T,1099511627776", "1.5G,1610612736",
-            "8GiB,8589934592", "8g,8589934592", "16GB,17179869184"})
+    @CsvSource({
+        "4096,4096",
+        "512K,524288",
+        "512M,536870912",
+        "8G,8589934592",
+        "1T,1099511627776",
+        "1.5G,1610612736",
+        "8GiB,8589934592",
+        "8g,8589934592",
+        "16GB,17179869184"
+    })
     void shouldParseSizes(String text, long bytes) {
         assertThat(Units.parseSize(text)).isEqualTo(bytes);
     }
@@ -18,11 +27,20 @@ class UnitsTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "8X", "G", "-1G", "1.0000001K"})
     void shouldRejectBadSizes(String text) {
-        assertThatThrownBy(() -> Units.parseSize(text)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("size");
+        assertThatThrownBy(() -> Units.parseSize(text))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("size");
     }
 
     @ParameterizedTest
-    @CsvSource({"10Gbit,10000000000", "10Gbps,10000000000", "100Mbit,100000000", "1.25GB/s,10000000000", "0,0", "10G,10000000000"})
+    @CsvSource({
+        "10Gbit,10000000000",
+        "10Gbps,10000000000",
+        "100Mbit,100000000",
+        "1.25GB/s,10000000000",
+        "0,0",
+        "10G,10000000000"
+    })
     void shouldParseBandwidths(String text, long bits) {
         assertThat(Units.parseBandwidth(text)).isEqualTo(bits);
     }
@@ -30,7 +48,9 @@ class UnitsTest {
     @ParameterizedTest
     @ValueSource(strings = {"10", "1250", "0.5"})
     void shouldRejectABandwidthWithoutAUnit(String text) {
-        assertThatThrownBy(() -> Units.parseBandwidth(text)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no unit");
+        assertThatThrownBy(() -> Units.parseBandwidth(text))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no unit");
     }
 
     @ParameterizedTest

@@ -1,9 +1,9 @@
 package dev.ballast.core.run;
 
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
 
 /** The simulated guest's kernel settings, taken by every workload. */
 class WorkloadSpecTest {
@@ -20,7 +20,8 @@ class WorkloadSpecTest {
     void shouldTakeTheGuestsSettingsOnEveryWorkload() {
         for (String name : WorkloadSpec.NAMES) {
             String arg = WorkloadSpec.WITH_ARGUMENT.contains(name) ? ":50" : "";
-            WorkloadSpec w = WorkloadSpec.parse(name + arg + ",hint-driver=linux-acked,init-on-alloc=1,pressure=30%,deflate-on-oom=1");
+            WorkloadSpec w = WorkloadSpec.parse(
+                    name + arg + ",hint-driver=linux-acked,init-on-alloc=1,pressure=30%,deflate-on-oom=1");
             assertThat(w.hintDriver()).isEqualTo(HintDriver.LINUX_ACKED);
             assertThat(w.hintDriver().toString()).isEqualTo("linux-acked");
             assertThat(w.initOnAlloc()).isTrue();
@@ -32,9 +33,11 @@ class WorkloadSpecTest {
 
     @Test
     void shouldRefuseBadValuesNamingTheWorkloadAndTheRule() {
-        assertThatThrownBy(() -> WorkloadSpec.parse("idle,hint-driver=freebsd")).isInstanceOf(SettingException.class)
-                .hasMessage("workload=idle,hint-driver=freebsd: hint-driver=freebsd: expected linux (the driver Linux ships), "
-                        + "linux-acked (its shrinker waits for the host) or ideal");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,hint-driver=freebsd"))
+                .isInstanceOf(SettingException.class)
+                .hasMessage(
+                        "workload=idle,hint-driver=freebsd: hint-driver=freebsd: expected linux (the driver Linux ships), "
+                                + "linux-acked (its shrinker waits for the host) or ideal");
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,init-on-alloc=yes"))
                 .hasMessage("workload=idle,init-on-alloc=yes: init-on-alloc=yes: expected 0 or 1");
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,pressure=120%"))
@@ -47,9 +50,25 @@ class WorkloadSpecTest {
     void shouldRefuseTheSimulatedGuestsSettingsOnAnotherBackend() {
         Scenario sim = Scenario.sim(1L << 30, "idle,pressure=20%", "hint", 1);
         assertThat(sim.workload().pressurePercent()).isEqualTo(20.0);
-        assertThatThrownBy(() -> new Scenario("kvm", 1L << 30, WorkloadSpec.parse("idle,hint-driver=ideal"), "hint", 1, 0, 300_000_000L, 30, 0,
-                1, null, 0, true, BalloonMessages.PFN, Scenario.MIN_COMMAND_ID, CostProfile.defaults()))
+        assertThatThrownBy(() -> new Scenario(
+                        "kvm",
+                        1L << 30,
+                        WorkloadSpec.parse("idle,hint-driver=ideal"),
+                        "hint",
+                        1,
+                        0,
+                        300_000_000L,
+                        30,
+                        0,
+                        1,
+                        null,
+                        0,
+                        true,
+                        BalloonMessages.PFN,
+                        Scenario.MIN_COMMAND_ID,
+                        CostProfile.defaults()))
                 .isInstanceOf(SettingException.class)
-                .hasMessage("workload=idle,hint-driver=ideal: hint-driver is the simulated guest's; the kvm guest runs its own drivers");
+                .hasMessage(
+                        "workload=idle,hint-driver=ideal: hint-driver is the simulated guest's; the kvm guest runs its own drivers");
     }
 }

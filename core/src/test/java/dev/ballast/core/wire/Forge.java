@@ -1,15 +1,14 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
-
-import static dev.ballast.core.wire.WireFormat.*;
 
 /**
  * Builds streams by hand, byte by byte, without the writer: for records the writer would never
@@ -20,9 +19,13 @@ final class Forge {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     /** Where the next record starts. */
-    int offset() { return out.size(); }
+    int offset() {
+        return out.size();
+    }
 
-    byte[] bytes() { return out.toByteArray(); }
+    byte[] bytes() {
+        return out.toByteArray();
+    }
 
     Forge raw(byte[] b) {
         out.write(b, 0, b.length);

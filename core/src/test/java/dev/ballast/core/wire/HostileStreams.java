@@ -1,7 +1,6 @@
 package dev.ballast.core.wire;
 
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.SplittableRandom;
 
 /**
@@ -10,7 +9,7 @@ import java.util.SplittableRandom;
  * its seed, so a failing stream is reproduced from the seeds a test prints.
  */
 public final class HostileStreams {
-    private HostileStreams() { }
+    private HostileStreams() {}
 
     /** A valid stream: a random layout of up to three small blocks and up to ten link calls. */
     public static byte[] valid(long scenarioSeed) {

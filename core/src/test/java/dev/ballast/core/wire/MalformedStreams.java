@@ -11,9 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * hashes of their bytes), across every test class in this JVM.
  */
 final class MalformedStreams {
-    private MalformedStreams() { }
+    private MalformedStreams() {}
 
-    private record Key(int length, long h0, long h1) { }
+    private record Key(int length, long h0, long h1) {}
 
     private static final Set<Key> SEEN = ConcurrentHashMap.newKeySet();
 
@@ -22,7 +22,9 @@ final class MalformedStreams {
         SEEN.add(new Key(stream.length, Xxh64.hash(b, 0, stream.length, 1), Xxh64.hash(b, 0, stream.length, 2)));
     }
 
-    static int count() { return SEEN.size(); }
+    static int count() {
+        return SEEN.size();
+    }
 
     static void report(String who) {
         System.out.println("[wire] distinct malformed streams rejected so far (after " + who + "): " + count());

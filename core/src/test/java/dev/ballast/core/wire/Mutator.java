@@ -1,16 +1,15 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.WireTestSupport.Rec;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-
-import static dev.ballast.core.wire.WireFormat.*;
 
 /**
  * Turns a valid stream into a hostile one: flipped bytes, truncation, inserted bytes, records
@@ -20,12 +19,24 @@ import static dev.ballast.core.wire.WireFormat.*;
  * <em>resealed</em> (COMPLETE recomputed) so that only per-record validation can catch them.
  */
 final class Mutator {
-    enum Kind { FLIP, TRUNCATE, INSERT_BYTES, FIELD, HEADER, DUPLICATE, DROP, SWAP, APPEND_AFTER_COMPLETE, BALLOON_OVERLAP, BALLOON_SWAP }
+    enum Kind {
+        FLIP,
+        TRUNCATE,
+        INSERT_BYTES,
+        FIELD,
+        HEADER,
+        DUPLICATE,
+        DROP,
+        SWAP,
+        APPEND_AFTER_COMPLETE,
+        BALLOON_OVERLAP,
+        BALLOON_SWAP
+    }
 
     /** A field of a record: its offset from the record's start and its size in bytes. */
-    record Field(String name, int at, int size) { }
+    record Field(String name, int at, int size) {}
 
-    record Mutation(Kind kind, byte[] stream, String description, int position) { }
+    record Mutation(Kind kind, byte[] stream, String description, int position) {}
 
     private final RamLayout dest;
 
@@ -39,15 +50,21 @@ final class Mutator {
 
     /** Every field of the record {@code r} of stream {@code s}, header included. */
     static List<Field> fields(byte[] s, Rec r) {
-        List<Field> f = new ArrayList<>(List.of(new Field("magic", MAGIC_OFFSET, 2), new Field("type", TYPE_OFFSET, 1),
-                new Field("flags", FLAGS_OFFSET, 1), new Field("length", LENGTH_OFFSET, 4)));
+        List<Field> f = new ArrayList<>(List.of(
+                new Field("magic", MAGIC_OFFSET, 2),
+                new Field("type", TYPE_OFFSET, 1),
+                new Field("flags", FLAGS_OFFSET, 1),
+                new Field("length", LENGTH_OFFSET, 4)));
         RecordType t = RecordType.byCode(r.type());
         if (t == null) return f;
         ByteBuffer b = le(s);
         switch (t) {
             case HELLO -> {
-                f.addAll(List.of(new Field("version", HELLO_VERSION_OFFSET, 2), new Field("poison", HELLO_POISON_OFFSET, 1),
-                        new Field("reserved", HELLO_RESERVED_OFFSET, 1), new Field("blockCount", HELLO_BLOCK_COUNT_OFFSET, 4),
+                f.addAll(List.of(
+                        new Field("version", HELLO_VERSION_OFFSET, 2),
+                        new Field("poison", HELLO_POISON_OFFSET, 1),
+                        new Field("reserved", HELLO_RESERVED_OFFSET, 1),
+                        new Field("blockCount", HELLO_BLOCK_COUNT_OFFSET, 4),
                         new Field("session", HELLO_SESSION_OFFSET, 8)));
                 int at = HELLO_BLOCKS_OFFSET;
                 for (int i = 0; at + BLOCK_ENTRY_FIXED_LENGTH <= r.length(); i++) {
@@ -55,36 +72,71 @@ final class Mutator {
                     f.add(new Field("block[" + i + "].firstPfn", at + BLOCK_FIRST_PFN_OFFSET, 8));
                     f.add(new Field("block[" + i + "].pages", at + BLOCK_PAGES_OFFSET, 8));
                     f.add(new Field("block[" + i + "].nameLength", at + BLOCK_NAME_LENGTH_OFFSET, 1));
-                    if (n > 0 && at + BLOCK_NAME_OFFSET + n <= r.length()) f.add(new Field("block[" + i + "].name[0]", at + BLOCK_NAME_OFFSET, 1));
+                    if (n > 0 && at + BLOCK_NAME_OFFSET + n <= r.length())
+                        f.add(new Field("block[" + i + "].name[0]", at + BLOCK_NAME_OFFSET, 1));
                     at += BLOCK_ENTRY_FIXED_LENGTH + n;
                 }
             }
-            case PAGES -> f.addAll(List.of(new Field("block", PAGES_BLOCK_OFFSET, 4), new Field("count", PAGES_COUNT_OFFSET, 4),
-                    new Field("offset", PAGES_PAGE_OFFSET, 8)));
-            case FILL -> f.addAll(List.of(new Field("block", FILL_BLOCK_OFFSET, 4), new Field("fill", FILL_BYTE_OFFSET, 1),
-                    new Field("reserved", FILL_RESERVED_OFFSET, 1), new Field("offset", FILL_PAGE_OFFSET, 8), new Field("count", FILL_COUNT_OFFSET, 8)));
+            case PAGES ->
+                f.addAll(List.of(
+                        new Field("block", PAGES_BLOCK_OFFSET, 4),
+                        new Field("count", PAGES_COUNT_OFFSET, 4),
+                        new Field("offset", PAGES_PAGE_OFFSET, 8)));
+            case FILL ->
+                f.addAll(List.of(
+                        new Field("block", FILL_BLOCK_OFFSET, 4),
+                        new Field("fill", FILL_BYTE_OFFSET, 1),
+                        new Field("reserved", FILL_RESERVED_OFFSET, 1),
+                        new Field("offset", FILL_PAGE_OFFSET, 8),
+                        new Field("count", FILL_COUNT_OFFSET, 8)));
             case BALLOON -> {
-                f.addAll(List.of(new Field("block", BALLOON_BLOCK_OFFSET, 4), new Field("op", BALLOON_OP_OFFSET, 1),
-                        new Field("reserved", BALLOON_RESERVED_OFFSET + 1, 1), new Field("rangeCount", BALLOON_RANGE_COUNT_OFFSET, 4),
+                f.addAll(List.of(
+                        new Field("block", BALLOON_BLOCK_OFFSET, 4),
+                        new Field("op", BALLOON_OP_OFFSET, 1),
+                        new Field("reserved", BALLOON_RESERVED_OFFSET + 1, 1),
+                        new Field("rangeCount", BALLOON_RANGE_COUNT_OFFSET, 4),
                         new Field("reserved2", BALLOON_RESERVED2_OFFSET, 4)));
-                for (int at = BALLOON_RANGES_OFFSET, i = 0; at + BALLOON_RANGE_LENGTH <= r.length(); at += BALLOON_RANGE_LENGTH, i++) {
+                for (int at = BALLOON_RANGES_OFFSET, i = 0;
+                        at + BALLOON_RANGE_LENGTH <= r.length();
+                        at += BALLOON_RANGE_LENGTH, i++) {
                     f.add(new Field("range[" + i + "].offset", at, 8));
                     f.add(new Field("range[" + i + "].count", at + 8, 8));
                 }
             }
-            case ITERATION_END -> f.addAll(List.of(new Field("iteration", ITERATION_OFFSET, 4), new Field("reserved", ITERATION_RESERVED_OFFSET, 4)));
-            case COMPLETE -> f.addAll(List.of(new Field("digest", COMPLETE_DIGEST_OFFSET, 8), new Field("records", COMPLETE_RECORDS_OFFSET, 8),
-                    new Field("bytes", COMPLETE_BYTES_OFFSET, 8)));
-            default -> { }
+            case ITERATION_END ->
+                f.addAll(List.of(
+                        new Field("iteration", ITERATION_OFFSET, 4),
+                        new Field("reserved", ITERATION_RESERVED_OFFSET, 4)));
+            case COMPLETE ->
+                f.addAll(List.of(
+                        new Field("digest", COMPLETE_DIGEST_OFFSET, 8),
+                        new Field("records", COMPLETE_RECORDS_OFFSET, 8),
+                        new Field("bytes", COMPLETE_BYTES_OFFSET, 8)));
+            default -> {}
         }
         return f;
     }
 
     /** Values chosen to hurt a field of {@code size} bytes whose current value is {@code now}. */
     long[] hostileValues(int size, long now) {
-        List<Long> v = new ArrayList<>(List.of(0L, 1L, 2L, -1L, now + 1, now - 1, 1L << (8 * Math.min(size, 8) - 1),
-                (long) dest.blockCount(), 0xFFFFFFFFL, 1L << 32, MAX_PFN, MAX_PFN - 1, Long.MAX_VALUE, Long.MIN_VALUE,
-                (long) MAX_PAGES_PER_RECORD + 1, (long) MAX_RANGES_PER_RECORD + 1, (long) RecordType.values().length + 1));
+        List<Long> v = new ArrayList<>(List.of(
+                0L,
+                1L,
+                2L,
+                -1L,
+                now + 1,
+                now - 1,
+                1L << (8 * Math.min(size, 8) - 1),
+                (long) dest.blockCount(),
+                0xFFFFFFFFL,
+                1L << 32,
+                MAX_PFN,
+                MAX_PFN - 1,
+                Long.MAX_VALUE,
+                Long.MIN_VALUE,
+                (long) MAX_PAGES_PER_RECORD + 1,
+                (long) MAX_RANGES_PER_RECORD + 1,
+                (long) RecordType.values().length + 1));
         for (var b : dest.blocks()) {
             v.add(b.pages());
             v.add(b.pages() - 1);
@@ -145,16 +197,28 @@ final class Mutator {
                 long[] values = hostileValues(f.size(), get(s, rec.start() + f.at(), f.size()));
                 long v = r.nextInt(4) == 0 ? r.nextLong() : values[r.nextInt(values.length)];
                 byte[] m = withField(s, rec, f, v);
-                return new Mutation(k, maybeReseal(m, r), RecordType.byCode(rec.type()) + "@" + rec.start() + "." + f.name() + " = " + Frames.hex(v), rec.start() + f.at());
+                return new Mutation(
+                        k,
+                        maybeReseal(m, r),
+                        RecordType.byCode(rec.type()) + "@" + rec.start() + "." + f.name() + " = " + Frames.hex(v),
+                        rec.start() + f.at());
             }
             case DUPLICATE -> {
                 Rec rec = recs.get(r.nextInt(recs.size()));
                 byte[] copy = Arrays.copyOfRange(s, rec.start(), rec.end());
-                return new Mutation(k, maybeReseal(splice(s, rec.end(), rec.end(), copy), r), "record @" + rec.start() + " duplicated", rec.end());
+                return new Mutation(
+                        k,
+                        maybeReseal(splice(s, rec.end(), rec.end(), copy), r),
+                        "record @" + rec.start() + " duplicated",
+                        rec.end());
             }
             case DROP -> {
                 Rec rec = recs.get(r.nextInt(recs.size()));
-                return new Mutation(k, maybeReseal(splice(s, rec.start(), rec.end(), new byte[0]), r), "record @" + rec.start() + " dropped", rec.start());
+                return new Mutation(
+                        k,
+                        maybeReseal(splice(s, rec.start(), rec.end(), new byte[0]), r),
+                        "record @" + rec.start() + " dropped",
+                        rec.start());
             }
             case SWAP -> {
                 int i = r.nextInt(recs.size() - 1);
@@ -164,16 +228,22 @@ final class Mutator {
                 System.arraycopy(s, b.start(), m, a.start(), b.length());
                 System.arraycopy(s, a.start(), m, a.start() + b.length(), a.length());
                 System.arraycopy(s, b.end(), m, b.end(), s.length - b.end());
-                return new Mutation(k, maybeReseal(m, r), "records @" + a.start() + " and @" + b.start() + " swapped", a.start());
+                return new Mutation(
+                        k, maybeReseal(m, r), "records @" + a.start() + " and @" + b.start() + " swapped", a.start());
             }
             case APPEND_AFTER_COMPLETE -> {
                 Rec rec = recs.get(r.nextInt(recs.size()));
-                return new Mutation(k, splice(s, s.length, s.length, Arrays.copyOfRange(s, rec.start(), rec.end())),
-                        "record @" + rec.start() + " appended after COMPLETE", s.length);
+                return new Mutation(
+                        k,
+                        splice(s, s.length, s.length, Arrays.copyOfRange(s, rec.start(), rec.end())),
+                        "record @" + rec.start() + " appended after COMPLETE",
+                        s.length);
             }
             case BALLOON_OVERLAP, BALLOON_SWAP -> {
                 List<Rec> multi = new ArrayList<>();
-                for (Rec rec : recs) if (rec.type() == RecordType.BALLOON.code() && rec.length() >= BALLOON_RANGES_OFFSET + 2 * BALLOON_RANGE_LENGTH) multi.add(rec);
+                for (Rec rec : recs)
+                    if (rec.type() == RecordType.BALLOON.code()
+                            && rec.length() >= BALLOON_RANGES_OFFSET + 2 * BALLOON_RANGE_LENGTH) multi.add(rec);
                 if (multi.isEmpty()) return mutate(s, r);
                 Rec rec = multi.get(r.nextInt(multi.size()));
                 int n = (rec.length() - BALLOON_RANGES_OFFSET) / BALLOON_RANGE_LENGTH;
@@ -190,7 +260,12 @@ final class Mutator {
                     System.arraycopy(s, cur, m, prev, BALLOON_RANGE_LENGTH);
                     System.arraycopy(s, prev, m, cur, BALLOON_RANGE_LENGTH);
                 }
-                return new Mutation(k, maybeReseal(m, r), "BALLOON@" + rec.start() + " range " + i + (k == Kind.BALLOON_OVERLAP ? " overlaps" : " swapped with") + " range " + (i - 1), cur);
+                return new Mutation(
+                        k,
+                        maybeReseal(m, r),
+                        "BALLOON@" + rec.start() + " range " + i
+                                + (k == Kind.BALLOON_OVERLAP ? " overlaps" : " swapped with") + " range " + (i - 1),
+                        cur);
             }
             default -> throw new IllegalStateException(k.name());
         }

@@ -1,5 +1,9 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.PAGE_SIZE;
+import static dev.ballast.core.wire.WireTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.GuestRequests;
@@ -15,18 +19,13 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.Policies;
 import dev.ballast.core.wire.WireTestSupport.Loopback;
 import dev.ballast.core.wire.WireTestSupport.MemorySink;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.SplittableRandom;
-
-import static dev.ballast.core.wire.WireFormat.PAGE_SIZE;
-import static dev.ballast.core.wire.WireTestSupport.*;
-import static org.assertj.core.api.Assertions.assertThat;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
 
 /**
  * The real engine migrates through a writer and a reader joined by pipes, while its guest keeps
@@ -70,15 +69,27 @@ class PageStreamEngineTest {
             return hashOf(p);
         }
 
-        @Override public RamLayout layout() { return layout; }
-        @Override public GuestFeatures features() { return new GuestFeatures(true, false, false, 0); }
-        @Override public void startDirtyLog() { logging = true; }
+        @Override
+        public RamLayout layout() {
+            return layout;
+        }
+
+        @Override
+        public GuestFeatures features() {
+            return new GuestFeatures(true, false, false, 0);
+        }
+
+        @Override
+        public void startDirtyLog() {
+            logging = true;
+        }
 
         @Override
         public void syncDirtyLog(PageRanges out) {
             if (running) for (int i = 0; i < writesPerSync; i++) write(random.nextInt(version.length));
             for (RamBlock b : layout.blocks()) {
-                dirty.forEachRun(b.firstIndex(), b.endIndex(), (i, e) -> out.range(b.index(), i - b.firstIndex(), e - i));
+                dirty.forEachRun(
+                        b.firstIndex(), b.endIndex(), (i, e) -> out.range(b.index(), i - b.firstIndex(), e - i));
             }
             dirty.clearAll();
         }
@@ -95,7 +106,10 @@ class PageStreamEngineTest {
             dirty.setRange(g, g + count);
         }
 
-        @Override public void stopDirtyLog() { logging = false; }
+        @Override
+        public void stopDirtyLog() {
+            logging = false;
+        }
 
         @Override
         public long classify(int block, long offset, long max) {
@@ -107,19 +121,40 @@ class PageStreamEngineTest {
             return zero ? i - s : -(i - s);
         }
 
-        @Override public void pause() { running = false; }
-        @Override public void resume() { running = true; }
-        @Override public boolean running() { return running; }
-        @Override public void hintCommand(long commandId) { }
-        @Override public void requestFreeBitmap(long commandId) { }
-        @Override public void balloonState(GuestRequests ballooned) { }
+        @Override
+        public void pause() {
+            running = false;
+        }
+
+        @Override
+        public void resume() {
+            running = true;
+        }
+
+        @Override
+        public boolean running() {
+            return running;
+        }
+
+        @Override
+        public void hintCommand(long commandId) {}
+
+        @Override
+        public void requestFreeBitmap(long commandId) {}
+
+        @Override
+        public void balloonState(GuestRequests ballooned) {}
 
         @Override
         public int drainRequests(GuestRequests into, int max) {
             int n = 0;
             while (!requests.isEmpty() && n < max) {
                 long[] r = requests.poll();
-                into.request(r[0] == 1 ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, EventType.Balloon.PFNS, r[1], r[2]);
+                into.request(
+                        r[0] == 1 ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE,
+                        EventType.Balloon.PFNS,
+                        r[1],
+                        r[2]);
                 n++;
             }
             return n;
@@ -138,19 +173,21 @@ class PageStreamEngineTest {
     }
 
     @Property(tries = 25)
-    void shouldMigrateEveryPageByNameWhileTheGuestWrites(@ForAll long seed, @ForAll @IntRange(max = 40) int writesPerSync) throws Exception {
+    void shouldMigrateEveryPageByNameWhileTheGuestWrites(
+            @ForAll long seed, @ForAll @IntRange(max = 40) int writesPerSync) throws Exception {
         // ram-high starts above the 3..4 GiB hole; the destination lists it first.
         RamLayout src = layout("ram-low", 0, 700, "ram-high", 0x100000, 300);
         RamLayout dst = layout("ram-high", 0x100000, 300, "ram-low", 0, 700);
         TinyGuest guest = new TinyGuest(src, seed, writesPerSync);
-        guest.requests.add(new long[] {1, 10, 20});            // ram-low [10, 30) into the balloon
+        guest.requests.add(new long[] {1, 10, 20}); // ram-low [10, 30) into the balloon
         guest.requests.add(new long[] {1, 0x100000 + 290, 10}); // ram-high [290, 300)
-        guest.requests.add(new long[] {0, 15, 5});              // ram-low [15, 20) out again
+        guest.requests.add(new long[] {0, 15, 5}); // ram-low [15, 20) out again
         MemorySink sink = new MemorySink(dst);
         try (Loopback link = new Loopback(guest, new PageStreamWriter.Options(seed, 64, 16, 0), sink)) {
             EngineConfig cfg = EngineConfig.defaults().withLimits(0, 1_000_000L, 6, 0);
             long[] now = {0};
-            MigrationEngine engine = new MigrationEngine(cfg, guest, link.writer, Policies.create("legacy"), EventSink.NONE, () -> now[0] += 1_000);
+            MigrationEngine engine = new MigrationEngine(
+                    cfg, guest, link.writer, Policies.create("legacy"), EventSink.NONE, () -> now[0] += 1_000);
             for (int step = 0; step < 100_000 && !engine.phase().isTerminal(); step++) engine.doWork();
             assertThat(engine.phase()).as("%s", engine.stats()).isEqualTo(Phase.COMPLETED);
             Verdict v = link.destination();
@@ -161,12 +198,15 @@ class PageStreamEngineTest {
         for (RamBlock b : src.blocks()) {
             long[] got = sink.pages.get(b.name());
             for (long p = 0; p < b.pages(); p++) {
-                assertThat(got[(int) p]).as("%s+%d (version %d)", b.name(), p, guest.version[(int) (b.firstIndex() + p)]).isEqualTo(guest.hash(b, p));
+                assertThat(got[(int) p])
+                        .as("%s+%d (version %d)", b.name(), p, guest.version[(int) (b.firstIndex() + p)])
+                        .isEqualTo(guest.hash(b, p));
             }
         }
         PageBitmap low = sink.balloon.get("ram-low");
         assertThat(low.count()).isEqualTo(15);
-        assertThat(low.get(10) && low.get(14) && !low.get(15) && !low.get(19) && low.get(20) && low.get(29)).isTrue();
+        assertThat(low.get(10) && low.get(14) && !low.get(15) && !low.get(19) && low.get(20) && low.get(29))
+                .isTrue();
         assertThat(sink.balloon.get("ram-high").count()).isEqualTo(10);
     }
 }

@@ -1,17 +1,15 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.Mutator.Field;
 import dev.ballast.core.wire.Mutator.Mutation;
 import dev.ballast.core.wire.WireException.Reason;
 import dev.ballast.core.wire.WireTestSupport.Outcome;
 import dev.ballast.core.wire.WireTestSupport.Rec;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.lifecycle.AfterContainer;
-
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
@@ -19,10 +17,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static dev.ballast.core.wire.WireTestSupport.*;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
  * Hostile streams made from valid ones. Every stream must be either accepted as valid or rejected
@@ -65,23 +64,32 @@ class PageStreamReaderHostileTest {
         assertThat(e.getMessage()).as(what).doesNotContain("\n");
         Outcome prefix = decode(Arrays.copyOf(hostile, (int) e.streamOffset()), dest);
         if (o.sink().completed) {
-            assertThat(prefix.accepted()).as("%s: rejected after COMPLETE, so the prefix is whole: %s", what, e.getMessage()).isTrue();
+            assertThat(prefix.accepted())
+                    .as("%s: rejected after COMPLETE, so the prefix is whole: %s", what, e.getMessage())
+                    .isTrue();
         } else {
             assertThat(prefix.rejection()).as("%s: %s", what, e.getMessage()).isNotNull();
             assertThat(prefix.rejection().reason()).as(what).isEqualTo(Reason.TRUNCATED);
         }
-        assertThat(o.log()).as("%s: calls applied before the rejection (%s)", what, e.getMessage()).isEqualTo(prefix.log());
+        assertThat(o.log())
+                .as("%s: calls applied before the rejection (%s)", what, e.getMessage())
+                .isEqualTo(prefix.log());
         if (e.reason() != Reason.PEER_ERROR) {
             int[] answer = lastAnswer(o.answers());
-            assertThat(answer).as("%s: the source is told (%s)", what, e.getMessage()).isNotNull();
-            assertThat(answer[1]).as("%s: the answer carries the reason", what).isEqualTo(e.reason().code());
+            assertThat(answer)
+                    .as("%s: the source is told (%s)", what, e.getMessage())
+                    .isNotNull();
+            assertThat(answer[1])
+                    .as("%s: the answer carries the reason", what)
+                    .isEqualTo(e.reason().code());
         }
         return o;
     }
 
     /** One to three random mutations of a random valid stream. */
     @Property(tries = 1500)
-    void shouldRejectOrSafelyAcceptEveryMutatedStream(@ForAll long scenarioSeed, @ForAll long mutationSeed, @ForAll @IntRange(min = 1, max = 3) int mutations) {
+    void shouldRejectOrSafelyAcceptEveryMutatedStream(
+            @ForAll long scenarioSeed, @ForAll long mutationSeed, @ForAll @IntRange(min = 1, max = 3) int mutations) {
         Scenario s = small(scenarioSeed);
         byte[] valid = s.encode();
         SplittableRandom r = new SplittableRandom(mutationSeed);
@@ -100,16 +108,21 @@ class PageStreamReaderHostileTest {
                 case FLIP -> {
                     // The digest covers every byte: a flip is always caught, at its record or later.
                     assertThat(o.accepted()).as(what.toString()).isFalse();
-                    assertThat(o.rejection().streamOffset()).as(what.toString()).isGreaterThanOrEqualTo(recordStartOf(records(valid), last.position()));
+                    assertThat(o.rejection().streamOffset())
+                            .as(what.toString())
+                            .isGreaterThanOrEqualTo(recordStartOf(records(valid), last.position()));
                 }
                 case TRUNCATE -> {
                     assertThat(o.rejection().reason()).as(what.toString()).isEqualTo(Reason.TRUNCATED);
                     int p = last.position();
                     boolean boundary = records(valid).stream().anyMatch(rec -> rec.start() == p);
-                    assertThat(o.rejection().streamOffset()).as(what.toString()).isEqualTo(boundary ? p : recordStartOf(records(valid), p));
+                    assertThat(o.rejection().streamOffset())
+                            .as(what.toString())
+                            .isEqualTo(boundary ? p : recordStartOf(records(valid), p));
                 }
-                case INSERT_BYTES, APPEND_AFTER_COMPLETE, BALLOON_OVERLAP -> assertThat(o.accepted()).as(what.toString()).isFalse();
-                default -> { }
+                case INSERT_BYTES, APPEND_AFTER_COMPLETE, BALLOON_OVERLAP ->
+                    assertThat(o.accepted()).as(what.toString()).isFalse();
+                default -> {}
             }
         }
     }
@@ -165,7 +178,8 @@ class PageStreamReaderHostileTest {
                 for (Field f : Mutator.fields(valid, rec)) {
                     for (long v : m.hostileValues(f.size(), Mutator.get(valid, rec.start() + f.at(), f.size()))) {
                         byte[] h = Mutator.withField(valid, rec, f, v);
-                        String what = s + " " + RecordType.byCode(rec.type()) + "@" + rec.start() + "." + f.name() + " = " + Frames.hex(v);
+                        String what = s + " " + RecordType.byCode(rec.type()) + "@" + rec.start() + "." + f.name()
+                                + " = " + Frames.hex(v);
                         Outcome raw = check(valid, h, s.dest(), what);
                         if (!Arrays.equals(h, valid)) {
                             assertThat(raw.accepted()).as(what).isFalse();
@@ -189,26 +203,80 @@ class PageStreamReaderHostileTest {
             String at = s + " " + t + "@" + rec.start();
             switch (t) {
                 case PAGES, FILL, BALLOON -> {
-                    int blockAt = t == RecordType.PAGES ? WireFormat.PAGES_BLOCK_OFFSET : t == RecordType.FILL ? WireFormat.FILL_BLOCK_OFFSET : WireFormat.BALLOON_BLOCK_OFFSET;
+                    int blockAt = t == RecordType.PAGES
+                            ? WireFormat.PAGES_BLOCK_OFFSET
+                            : t == RecordType.FILL ? WireFormat.FILL_BLOCK_OFFSET : WireFormat.BALLOON_BLOCK_OFFSET;
                     int block = (int) Mutator.get(valid, rec.start() + blockAt, 4);
                     long pages = s.sender().block(block).pages();
-                    int offAt = t == RecordType.PAGES ? WireFormat.PAGES_PAGE_OFFSET : t == RecordType.FILL ? WireFormat.FILL_PAGE_OFFSET : WireFormat.BALLOON_RANGES_OFFSET;
-                    expect(valid, withField(valid, rec, blockAt, 4, s.sender().blockCount()), s.dest(), Reason.UNKNOWN_BLOCK, rec.start(), at + " unknown block id");
-                    expect(valid, withField(valid, rec, offAt, 8, pages), s.dest(), Reason.OUT_OF_RANGE, rec.start(), at + " offset at the block's end");
-                    expect(valid, withField(valid, rec, offAt, 8, -1), s.dest(), Reason.OUT_OF_RANGE, rec.start(), at + " negative offset");
+                    int offAt = t == RecordType.PAGES
+                            ? WireFormat.PAGES_PAGE_OFFSET
+                            : t == RecordType.FILL ? WireFormat.FILL_PAGE_OFFSET : WireFormat.BALLOON_RANGES_OFFSET;
+                    expect(
+                            valid,
+                            withField(valid, rec, blockAt, 4, s.sender().blockCount()),
+                            s.dest(),
+                            Reason.UNKNOWN_BLOCK,
+                            rec.start(),
+                            at + " unknown block id");
+                    expect(
+                            valid,
+                            withField(valid, rec, offAt, 8, pages),
+                            s.dest(),
+                            Reason.OUT_OF_RANGE,
+                            rec.start(),
+                            at + " offset at the block's end");
+                    expect(
+                            valid,
+                            withField(valid, rec, offAt, 8, -1),
+                            s.dest(),
+                            Reason.OUT_OF_RANGE,
+                            rec.start(),
+                            at + " negative offset");
                     if (t != RecordType.PAGES) {
-                        int countAt = t == RecordType.FILL ? WireFormat.FILL_COUNT_OFFSET : WireFormat.BALLOON_RANGES_OFFSET + 8;
+                        int countAt = t == RecordType.FILL
+                                ? WireFormat.FILL_COUNT_OFFSET
+                                : WireFormat.BALLOON_RANGES_OFFSET + 8;
                         long off = Mutator.get(valid, rec.start() + offAt, 8);
-                        expect(valid, withField(valid, rec, countAt, 8, pages - off + 1), s.dest(), Reason.OUT_OF_RANGE, rec.start(), at + " one page past the end");
-                        expect(valid, withField(valid, rec, countAt, 8, Long.MAX_VALUE - off + 1), s.dest(), Reason.BAD_COUNT, rec.start(), at + " a count whose end overflows");
-                        expect(valid, withField(valid, rec, countAt, 8, 0), s.dest(), Reason.BAD_COUNT, rec.start(), at + " count 0");
+                        expect(
+                                valid,
+                                withField(valid, rec, countAt, 8, pages - off + 1),
+                                s.dest(),
+                                Reason.OUT_OF_RANGE,
+                                rec.start(),
+                                at + " one page past the end");
+                        expect(
+                                valid,
+                                withField(valid, rec, countAt, 8, Long.MAX_VALUE - off + 1),
+                                s.dest(),
+                                Reason.BAD_COUNT,
+                                rec.start(),
+                                at + " a count whose end overflows");
+                        expect(
+                                valid,
+                                withField(valid, rec, countAt, 8, 0),
+                                s.dest(),
+                                Reason.BAD_COUNT,
+                                rec.start(),
+                                at + " count 0");
                     } else {
-                        expect(valid, withField(valid, rec, WireFormat.PAGES_COUNT_OFFSET, 4, 0xFFFFFFFFL), s.dest(), Reason.BAD_COUNT, rec.start(), at + " huge count");
+                        expect(
+                                valid,
+                                withField(valid, rec, WireFormat.PAGES_COUNT_OFFSET, 4, 0xFFFFFFFFL),
+                                s.dest(),
+                                Reason.BAD_COUNT,
+                                rec.start(),
+                                at + " huge count");
                     }
                 }
-                default -> { }
+                default -> {}
             }
-            expect(valid, withField(valid, rec, WireFormat.TYPE_OFFSET, 1, 0x7F), s.dest(), Reason.UNKNOWN_TYPE, rec.start(), at + " unknown type");
+            expect(
+                    valid,
+                    withField(valid, rec, WireFormat.TYPE_OFFSET, 1, 0x7F),
+                    s.dest(),
+                    Reason.UNKNOWN_TYPE,
+                    rec.start(),
+                    at + " unknown type");
         }
     }
 
@@ -219,7 +287,9 @@ class PageStreamReaderHostileTest {
     private static void expect(byte[] valid, byte[] hostile, RamLayout dest, Reason reason, long offset, String what) {
         Outcome o = check(valid, hostile, dest, what);
         assertThat(o.rejection()).as(what).isNotNull();
-        assertThat(o.rejection().reason()).as("%s: %s", what, o.rejection().getMessage()).isEqualTo(reason);
+        assertThat(o.rejection().reason())
+                .as("%s: %s", what, o.rejection().getMessage())
+                .isEqualTo(reason);
         assertThat(o.rejection().streamOffset()).as(what).isEqualTo(offset);
     }
 
@@ -227,8 +297,8 @@ class PageStreamReaderHostileTest {
     static void report() {
         Map<String, Long> reasons = new TreeMap<>();
         REASONS.forEach((r, n) -> reasons.put(r.name(), n.get()));
-        System.out.println("[wire] hostile streams checked: " + RUNS.get() + " runs; mutants accepted as valid: " + ACCEPTED_MUTANTS.get()
-                + "; rejections by reason: " + reasons);
+        System.out.println("[wire] hostile streams checked: " + RUNS.get() + " runs; mutants accepted as valid: "
+                + ACCEPTED_MUTANTS.get() + "; rejections by reason: " + reasons);
         MalformedStreams.report("PageStreamReaderHostileTest");
         if (RUNS.get() == 0) fail("no hostile streams ran");
     }

@@ -1,21 +1,20 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.event.FailureCause;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.WireTestSupport.Loopback;
 import dev.ballast.core.wire.WireTestSupport.MemorySink;
 import dev.ballast.core.wire.WireTestSupport.PatternSource;
+import java.util.ArrayList;
+import java.util.List;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
-import static dev.ballast.core.wire.WireTestSupport.*;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A writer and a reader together: every record type, layouts in two orders, refusals, resumes. */
 class PageStreamRoundTripTest {
@@ -33,15 +32,15 @@ class PageStreamRoundTripTest {
         try (Loopback link = new Loopback(src, new PageStreamWriter.Options(42, 4, 2, 0), sink)) {
             PageStreamWriter w = link.writer;
             w.open(PC, 0xAA, (b, o, n) -> missing.add(new long[] {b, o, n}));
-            w.sendPages(0, 0, 10);          // three records of at most 4 pages
+            w.sendPages(0, 0, 10); // three records of at most 4 pages
             w.sendFill(0, 10, 5, 0);
-            w.sendFill(0, 15, 3, 0);        // merges with the fill before
-            w.sendFill(1, 0, 40, 0xAA);     // poison
+            w.sendFill(0, 15, 3, 0); // merges with the fill before
+            w.sendFill(1, 0, 40, 0xAA); // poison
             w.sendPages(1, 39, 1);
             w.sendBalloon(0, 20, 4, true);
-            w.sendBalloon(0, 24, 2, true);  // grows the range before
+            w.sendBalloon(0, 24, 2, true); // grows the range before
             w.sendBalloon(0, 30, 1, true);
-            w.sendBalloon(0, 40, 1, true);  // third range: a new record (2 ranges a record)
+            w.sendBalloon(0, 40, 1, true); // third range: a new record (2 ranges a record)
             w.sendBalloon(0, 22, 1, false);
             w.endIteration(1);
             w.sendPages(0, 5, 1);
@@ -113,8 +112,12 @@ class PageStreamRoundTripTest {
         assertThat(o.rejection()).as("%s", s).isNull();
         Scenario.Expected e = s.expected();
         for (var b : s.dest().blocks()) {
-            assertThat(o.sink().pages.get(b.name())).as("pages of %s in %s", b.name(), s).isEqualTo(e.pages().get(b.name()));
-            assertThat(o.sink().balloon.get(b.name()).toString()).as("balloon of %s in %s", b.name(), s).isEqualTo(e.balloon().get(b.name()).toString());
+            assertThat(o.sink().pages.get(b.name()))
+                    .as("pages of %s in %s", b.name(), s)
+                    .isEqualTo(e.pages().get(b.name()));
+            assertThat(o.sink().balloon.get(b.name()).toString())
+                    .as("balloon of %s in %s", b.name(), s)
+                    .isEqualTo(e.balloon().get(b.name()).toString());
         }
         assertThat(o.sink().iterations).isEqualTo(e.iterations());
         assertThat(o.sink().completed).isTrue();
@@ -122,7 +125,9 @@ class PageStreamRoundTripTest {
 
     @Test
     void shouldRefuseALayoutThatDiffersInSizeBeforeAnyPageMoves() throws Exception {
-        refuse(layout("ram-low", 0, 48, "ram-high", 0x100000, 41), "block ram-high: the source has first PFN 0x100000, 40 pages; this end 0x100000, 41 pages");
+        refuse(
+                layout("ram-low", 0, 48, "ram-high", 0x100000, 41),
+                "block ram-high: the source has first PFN 0x100000, 40 pages; this end 0x100000, 41 pages");
     }
 
     @Test
@@ -143,7 +148,9 @@ class PageStreamRoundTripTest {
     private void refuse(RamLayout destLayout, String why) throws Exception {
         MemorySink sink = new MemorySink(destLayout);
         try (Loopback link = new Loopback(new PatternSource(PC), PageStreamWriter.Options.defaults(1), sink)) {
-            assertThatThrownBy(() -> link.writer.open(PC, 0, (b, o, n) -> { throw new AssertionError("missing range from a refusal"); }))
+            assertThatThrownBy(() -> link.writer.open(PC, 0, (b, o, n) -> {
+                        throw new AssertionError("missing range from a refusal");
+                    }))
                     .isInstanceOfSatisfying(LinkException.class, e -> {
                         assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
                         assertThat(e.getMessage()).contains("refused", "LAYOUT_MISMATCH", why);
@@ -164,7 +171,10 @@ class PageStreamRoundTripTest {
     void shouldReportOnlyTheMissingPagesOfAResumedMigration() throws Exception {
         MemorySink sink = new MemorySink(PC_REVERSED);
         // local numbering: 0 = ram-high, 1 = ram-low; given unsorted and overlapping
-        sink.missing = List.of(new long[] {1, 30, 5}, new long[] {0, 0, 2}, new long[] {1, 10, 4}, new long[] {1, 12, 6}, new long[] {1, 18, 1});
+        sink.missing = List.of(
+                new long[] {1, 30, 5}, new long[] {0, 0, 2}, new long[] {1, 10, 4}, new long[] {1, 12, 6}, new long[] {
+                    1, 18, 1
+                });
         List<long[]> missing = new ArrayList<>();
         try (Loopback link = new Loopback(new PatternSource(PC), PageStreamWriter.Options.defaults(9), sink)) {
             link.writer.open(PC, 0, (b, o, n) -> missing.add(new long[] {b, o, n}));
@@ -183,7 +193,7 @@ class PageStreamRoundTripTest {
         for (long p = 0; p < 400_000; p += 2) every2nd.add(new long[] {0, p, 1});
         sink.missing = every2nd;
         long[] seen = new long[2];
-        try (Loopback link = new Loopback((b, o, n, d, at) -> { }, PageStreamWriter.Options.defaults(9), sink)) {
+        try (Loopback link = new Loopback((b, o, n, d, at) -> {}, PageStreamWriter.Options.defaults(9), sink)) {
             link.writer.open(big, 0, (b, o, n) -> {
                 assertThat(o).isEqualTo(seen[1]);
                 seen[0]++;
@@ -200,7 +210,7 @@ class PageStreamRoundTripTest {
         MemorySink sink = new MemorySink(PC);
         sink.refuse = new WireException(WireException.Reason.REFUSED, "busy with session 0x17");
         try (Loopback link = new Loopback(new PatternSource(PC), PageStreamWriter.Options.defaults(1), sink)) {
-            assertThatThrownBy(() -> link.writer.open(PC, 0, (b, o, n) -> { }))
+            assertThatThrownBy(() -> link.writer.open(PC, 0, (b, o, n) -> {}))
                     .hasMessageContaining("refused the migration: REFUSED: busy with session 0x17");
             assertThatThrownBy(link::destination).isInstanceOf(WireException.class);
         }
@@ -212,18 +222,26 @@ class PageStreamRoundTripTest {
         MemorySink sink = new MemorySink(PC);
         // HELLO of PC is 24 + 17 + 7 + 17 + 8 = 73 bytes; the first PAGES record follows: corrupt its block id.
         long blockIdAt = 73 + WireFormat.PAGES_BLOCK_OFFSET;
-        try (Loopback link = new Loopback(new PatternSource(PC), new PageStreamWriter.Options(1, 4, 4, 0), sink,
+        try (Loopback link = new Loopback(
+                new PatternSource(PC),
+                new PageStreamWriter.Options(1, 4, 4, 0),
+                sink,
                 c -> new Corrupting(c, blockIdAt, 0x40))) {
-            link.writer.open(PC, 0, (b, o, n) -> { });
+            link.writer.open(PC, 0, (b, o, n) -> {});
             assertThatThrownBy(() -> {
-                for (int i = 0; i < 20; i++) link.writer.sendPages(0, 0, 48);
-                link.writer.complete();
-            }).isInstanceOfSatisfying(LinkException.class, e -> {
-                assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
-                assertThat(e.getMessage()).contains("rejected the stream: UNKNOWN_BLOCK: PAGES record at stream offset 73: block id 64");
-            });
-            assertThatThrownBy(link::destination).isInstanceOfSatisfying(WireException.class,
-                    e -> assertThat(e.reason()).isEqualTo(WireException.Reason.UNKNOWN_BLOCK));
+                        for (int i = 0; i < 20; i++) link.writer.sendPages(0, 0, 48);
+                        link.writer.complete();
+                    })
+                    .isInstanceOfSatisfying(LinkException.class, e -> {
+                        assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
+                        assertThat(e.getMessage())
+                                .contains(
+                                        "rejected the stream: UNKNOWN_BLOCK: PAGES record at stream offset 73: block id 64");
+                    });
+            assertThatThrownBy(link::destination)
+                    .isInstanceOfSatisfying(
+                            WireException.class,
+                            e -> assertThat(e.reason()).isEqualTo(WireException.Reason.UNKNOWN_BLOCK));
         }
         assertThat(sink.log).hasSize(1); // open, and nothing of the rejected record
     }
@@ -232,14 +250,16 @@ class PageStreamRoundTripTest {
     void shouldTellTheDestinationWhenTheSourceAborts() throws Exception {
         MemorySink sink = new MemorySink(PC);
         try (Loopback link = new Loopback(new PatternSource(PC), PageStreamWriter.Options.defaults(1), sink)) {
-            link.writer.open(PC, 0, (b, o, n) -> { });
+            link.writer.open(PC, 0, (b, o, n) -> {});
             link.writer.sendPages(0, 0, 2);
             link.writer.abort("cancelled by the user");
             assertThatThrownBy(link::destination).isInstanceOfSatisfying(WireException.class, e -> {
                 assertThat(e.reason()).isEqualTo(WireException.Reason.PEER_ERROR);
                 assertThat(e.getMessage()).contains("the source sent ABORTED: cancelled by the user");
             });
-            assertThatThrownBy(() -> link.writer.complete()).isInstanceOf(LinkException.class).hasMessageContaining("aborted");
+            assertThatThrownBy(() -> link.writer.complete())
+                    .isInstanceOf(LinkException.class)
+                    .hasMessageContaining("aborted");
         }
         assertThat(sink.completed).isFalse();
         assertThat(sink.log).anyMatch(l -> l.startsWith("pages ram-low+0 x2"));

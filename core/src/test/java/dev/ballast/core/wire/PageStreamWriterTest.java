@@ -1,16 +1,16 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+import static dev.ballast.core.wire.WireTestSupport.*;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.event.FailureCause;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.WireTestSupport.AnswerChannel;
 import dev.ballast.core.wire.WireTestSupport.Collector;
 import dev.ballast.core.wire.WireTestSupport.Rec;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.lifecycle.AfterContainer;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -25,11 +25,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
-
-import static dev.ballast.core.wire.WireFormat.*;
-import static dev.ballast.core.wire.WireTestSupport.*;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.lifecycle.AfterContainer;
 
 class PageStreamWriterTest {
 
@@ -50,13 +49,14 @@ class PageStreamWriterTest {
     }
 
     /** A writer whose destination accepts everything, for tests that read what it wrote. */
-    private record Rig(PageStreamWriter w, Collector out, AnswerChannel in) { }
+    private record Rig(PageStreamWriter w, Collector out, AnswerChannel in) {}
 
     private static Rig rig(int maxPages, int maxRanges) throws LinkException {
         Collector out = new Collector();
         AnswerChannel in = new AnswerChannel().then(() -> acceptAll(L));
-        PageStreamWriter w = new PageStreamWriter(out, in, new PatternSource(L), new PageStreamWriter.Options(SESSION, maxPages, maxRanges, 0));
-        w.open(L, 0x5A, (b, o, n) -> { });
+        PageStreamWriter w = new PageStreamWriter(
+                out, in, new PatternSource(L), new PageStreamWriter.Options(SESSION, maxPages, maxRanges, 0));
+        w.open(L, 0x5A, (b, o, n) -> {});
         return new Rig(w, out, in);
     }
 
@@ -90,9 +90,9 @@ class PageStreamWriterTest {
     void shouldCoalesceConsecutivePagesUpToTheLimit() throws LinkException {
         Rig r = rig(4, 4);
         r.w().sendPages(0, 0, 3);
-        r.w().sendPages(0, 3, 7);   // continues: fills the first record to 4, then 4, then 2
-        r.w().sendPages(0, 20, 1);  // a gap: new record
-        r.w().sendPages(1, 21, 1);  // another block: new record
+        r.w().sendPages(0, 3, 7); // continues: fills the first record to 4, then 4, then 2
+        r.w().sendPages(0, 20, 1); // a gap: new record
+        r.w().sendPages(1, 21, 1); // another block: new record
         r.w().flush();
         byte[] s = r.out().toByteArray();
         List<Rec> recs = records(s);
@@ -101,28 +101,39 @@ class PageStreamWriterTest {
         long[][] expected = {{0, 4, 0}, {0, 4, 4}, {0, 2, 8}, {0, 1, 20}, {1, 1, 21}};
         for (int i = 0; i < expected.length; i++) {
             Rec rec = recs.get(i + 1);
-            assertThat(new long[] {b.getInt(rec.start() + PAGES_BLOCK_OFFSET), b.getInt(rec.start() + PAGES_COUNT_OFFSET), b.getLong(rec.start() + PAGES_PAGE_OFFSET)})
+            assertThat(new long[] {
+                        b.getInt(rec.start() + PAGES_BLOCK_OFFSET),
+                        b.getInt(rec.start() + PAGES_COUNT_OFFSET),
+                        b.getLong(rec.start() + PAGES_PAGE_OFFSET)
+                    })
                     .isEqualTo(expected[i]);
             assertThat(rec.length()).isEqualTo(PAGES_DATA_OFFSET + expected[i][1] * PAGE_SIZE);
         }
         // the contents are the source's, page by page
         byte[] page = new byte[PAGE_SIZE];
         pattern("ram-low", 5, 0, page);
-        assertThat(java.util.Arrays.copyOfRange(s, recs.get(2).start() + PAGES_DATA_OFFSET + PAGE_SIZE, recs.get(2).start() + PAGES_DATA_OFFSET + 2 * PAGE_SIZE)).isEqualTo(page);
+        assertThat(java.util.Arrays.copyOfRange(
+                        s,
+                        recs.get(2).start() + PAGES_DATA_OFFSET + PAGE_SIZE,
+                        recs.get(2).start() + PAGES_DATA_OFFSET + 2 * PAGE_SIZE))
+                .isEqualTo(page);
     }
 
     @Example
     void shouldMergeAdjacentFillsOfOneValue() throws LinkException {
         Rig r = rig(4, 4);
         r.w().sendFill(0, 0, 10, 0);
-        r.w().sendFill(0, 10, 5, 0);     // merges
-        r.w().sendFill(0, 15, 5, 0xAA);  // another value
-        r.w().sendFill(0, 30, 5, 0xAA);  // a gap
+        r.w().sendFill(0, 10, 5, 0); // merges
+        r.w().sendFill(0, 15, 5, 0xAA); // another value
+        r.w().sendFill(0, 30, 5, 0xAA); // a gap
         r.w().flush();
         byte[] s = r.out().toByteArray();
         List<Rec> recs = records(s).subList(1, 4);
         ByteBuffer b = le(s);
-        assertThat(recs).extracting(rec -> b.getLong(rec.start() + FILL_PAGE_OFFSET) + "+" + b.getLong(rec.start() + FILL_COUNT_OFFSET) + "=" + (b.get(rec.start() + FILL_BYTE_OFFSET) & 0xFF))
+        assertThat(recs)
+                .extracting(rec ->
+                        b.getLong(rec.start() + FILL_PAGE_OFFSET) + "+" + b.getLong(rec.start() + FILL_COUNT_OFFSET)
+                                + "=" + (b.get(rec.start() + FILL_BYTE_OFFSET) & 0xFF))
                 .containsExactly("0+15=0", "15+5=170", "30+5=170");
     }
 
@@ -130,12 +141,12 @@ class PageStreamWriterTest {
     void shouldPackAscendingBalloonRangesIntoOneRecord() throws LinkException {
         Rig r = rig(4, 3);
         r.w().sendBalloon(0, 0, 2, true);
-        r.w().sendBalloon(0, 2, 2, true);   // touches: grows the range to [0, 4)
+        r.w().sendBalloon(0, 2, 2, true); // touches: grows the range to [0, 4)
         r.w().sendBalloon(0, 10, 1, true);
         r.w().sendBalloon(0, 12, 1, true);
-        r.w().sendBalloon(0, 14, 1, true);  // a fourth range: new record (3 a record)
-        r.w().sendBalloon(0, 1, 1, true);   // goes backwards: new record
-        r.w().sendBalloon(0, 5, 1, false);  // another operation: new record
+        r.w().sendBalloon(0, 14, 1, true); // a fourth range: new record (3 a record)
+        r.w().sendBalloon(0, 1, 1, true); // goes backwards: new record
+        r.w().sendBalloon(0, 5, 1, false); // another operation: new record
         r.w().flush();
         byte[] s = r.out().toByteArray();
         ByteBuffer b = le(s);
@@ -170,24 +181,36 @@ class PageStreamWriterTest {
     @Example
     void shouldRefuseCallsOutsideTheLayout() throws LinkException {
         Rig r = rig(4, 4);
-        assertThatThrownBy(() -> r.w().sendPages(0, 60, 5)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside the layout");
+        assertThatThrownBy(() -> r.w().sendPages(0, 60, 5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("outside the layout");
         assertThatThrownBy(() -> r.w().sendPages(2, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> r.w().sendFill(0, 0, 0, 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> r.w().sendFill(0, 0, 1, 256)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> r.w().sendBalloon(1, -1, 1, true)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> r.w().open(L, 0, (b, o, n) -> { })).isInstanceOf(IllegalStateException.class);
-        PageStreamWriter fresh = new PageStreamWriter(new Collector(), new AnswerChannel(), new PatternSource(L), PageStreamWriter.Options.defaults(1));
-        assertThatThrownBy(() -> fresh.sendPages(0, 0, 1)).isInstanceOf(IllegalStateException.class).hasMessageContaining("open() first");
+        assertThatThrownBy(() -> r.w().open(L, 0, (b, o, n) -> {})).isInstanceOf(IllegalStateException.class);
+        PageStreamWriter fresh = new PageStreamWriter(
+                new Collector(), new AnswerChannel(), new PatternSource(L), PageStreamWriter.Options.defaults(1));
+        assertThatThrownBy(() -> fresh.sendPages(0, 0, 1))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("open() first");
         assertThatThrownBy(() -> new PageStreamWriter.Options(1, 0, 1, 0)).hasMessageContaining("maxPagesPerRecord=0");
-        assertThatThrownBy(() -> new PageStreamWriter.Options(1, 1, MAX_RANGES_PER_RECORD + 1, 0)).hasMessageContaining("maxRangesPerRecord=65537");
+        assertThatThrownBy(() -> new PageStreamWriter.Options(1, 1, MAX_RANGES_PER_RECORD + 1, 0))
+                .hasMessageContaining("maxRangesPerRecord=65537");
     }
 
     // ------------------------------------------------------------------ the destination's answers
 
     private static LinkException openWith(Supplier<ByteBuffer> answer, Collector out) {
-        PageStreamWriter w = new PageStreamWriter(out, new AnswerChannel().then(answer), new PatternSource(L), PageStreamWriter.Options.defaults(SESSION));
+        PageStreamWriter w = new PageStreamWriter(
+                out,
+                new AnswerChannel().then(answer),
+                new PatternSource(L),
+                PageStreamWriter.Options.defaults(SESSION));
         try {
-            w.open(L, 0, (b, o, n) -> { throw new AssertionError("a missing range from a bad answer"); });
+            w.open(L, 0, (b, o, n) -> {
+                throw new AssertionError("a missing range from a bad answer");
+            });
         } catch (LinkException e) {
             return e;
         }
@@ -201,20 +224,34 @@ class PageStreamWriterTest {
     @Example
     void shouldRejectMissingRangesThatDoNotFitTheLayout() {
         assertRejectedAnswer(() -> ack(SESSION, 0, 60, 5), WireException.Reason.OUT_OF_RANGE, "the block has 64 pages");
-        assertRejectedAnswer(() -> ack(SESSION, 2, 0, 1), WireException.Reason.UNKNOWN_BLOCK, "the handshake has 2 blocks");
+        assertRejectedAnswer(
+                () -> ack(SESSION, 2, 0, 1), WireException.Reason.UNKNOWN_BLOCK, "the handshake has 2 blocks");
         assertRejectedAnswer(() -> ack(SESSION, 0, 0, 0), WireException.Reason.BAD_COUNT, "count 0");
-        assertRejectedAnswer(() -> ack(SESSION, 0, 4, Long.MAX_VALUE), WireException.Reason.BAD_COUNT, "missing range 0");
-        assertRejectedAnswer(() -> ack(SESSION, 0, 10, 5, 0, 12, 1), WireException.Reason.UNORDERED_RANGES, "overlaps or precedes");
-        assertRejectedAnswer(() -> ack(SESSION, 1, 0, 1, 0, 0, 1), WireException.Reason.UNORDERED_RANGES, "missing range 1");
+        assertRejectedAnswer(
+                () -> ack(SESSION, 0, 4, Long.MAX_VALUE), WireException.Reason.BAD_COUNT, "missing range 0");
+        assertRejectedAnswer(
+                () -> ack(SESSION, 0, 10, 5, 0, 12, 1), WireException.Reason.UNORDERED_RANGES, "overlaps or precedes");
+        assertRejectedAnswer(
+                () -> ack(SESSION, 1, 0, 1, 0, 0, 1), WireException.Reason.UNORDERED_RANGES, "missing range 1");
         assertRejectedAnswer(() -> ack(SESSION + 1), WireException.Reason.BAD_FIELD, "session 0x5e56, expected 0x5e55");
-        assertRejectedAnswer(() -> Frames.verdict(Verdict.of(0, 0, true, "")), WireException.Reason.UNEXPECTED_RECORD, "expected HELLO_ACK");
-        assertRejectedAnswer(() -> ByteBuffer.wrap(new byte[] {0x11, (byte) 0xBA, 2}), WireException.Reason.TRUNCATED, "3 bytes into a record header");
-        assertRejectedAnswer(() -> ByteBuffer.allocate(0), WireException.Reason.TRUNCATED, "closed before it answered HELLO");
-        assertRejectedAnswer(() -> {
-            ByteBuffer b = ack(SESSION, 0, 0, 1);
-            b.putInt(ACK_RANGE_COUNT_OFFSET, 2);
-            return b;
-        }, WireException.Reason.BAD_LENGTH, "does not match 2 ranges");
+        assertRejectedAnswer(
+                () -> Frames.verdict(Verdict.of(0, 0, true, "")),
+                WireException.Reason.UNEXPECTED_RECORD,
+                "expected HELLO_ACK");
+        assertRejectedAnswer(
+                () -> ByteBuffer.wrap(new byte[] {0x11, (byte) 0xBA, 2}),
+                WireException.Reason.TRUNCATED,
+                "3 bytes into a record header");
+        assertRejectedAnswer(
+                () -> ByteBuffer.allocate(0), WireException.Reason.TRUNCATED, "closed before it answered HELLO");
+        assertRejectedAnswer(
+                () -> {
+                    ByteBuffer b = ack(SESSION, 0, 0, 1);
+                    b.putInt(ACK_RANGE_COUNT_OFFSET, 2);
+                    return b;
+                },
+                WireException.Reason.BAD_LENGTH,
+                "does not match 2 ranges");
     }
 
     /** A bad answer fails the link with PROTOCOL and tells the destination why, with an ERROR. */
@@ -230,9 +267,12 @@ class PageStreamWriterTest {
 
     @Example
     void shouldReportARefusalWithItsReason() {
-        LinkException e = openWith(() -> Frames.refusal(SESSION, WireException.Reason.LAYOUT_MISMATCH, "block ram-high differs"), new Collector());
+        LinkException e = openWith(
+                () -> Frames.refusal(SESSION, WireException.Reason.LAYOUT_MISMATCH, "block ram-high differs"),
+                new Collector());
         assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
-        assertThat(e.getMessage()).isEqualTo("the destination refused the migration: LAYOUT_MISMATCH: block ram-high differs");
+        assertThat(e.getMessage())
+                .isEqualTo("the destination refused the migration: LAYOUT_MISMATCH: block ram-high differs");
         e = openWith(() -> Frames.error(WireException.Reason.BAD_LAYOUT, "names twice"), new Collector());
         assertThat(e.getMessage()).isEqualTo("the destination rejected HELLO: BAD_LAYOUT: names twice");
     }
@@ -250,12 +290,15 @@ class PageStreamWriterTest {
                 w -> Frames.error(WireException.Reason.DIGEST_MISMATCH, "not the same stream"))) {
             Collector out = new Collector();
             AnswerChannel in = new AnswerChannel().then(() -> acceptAll(L));
-            PageStreamWriter w = new PageStreamWriter(out, in, new PatternSource(L), PageStreamWriter.Options.defaults(SESSION));
+            PageStreamWriter w =
+                    new PageStreamWriter(out, in, new PatternSource(L), PageStreamWriter.Options.defaults(SESSION));
             in.then(() -> bad.apply(w));
-            w.open(L, 0, (b, o, n) -> { });
+            w.open(L, 0, (b, o, n) -> {});
             w.sendPages(0, 0, 1);
-            assertThatThrownBy(w::complete).isInstanceOfSatisfying(LinkException.class,
-                    e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL));
+            assertThatThrownBy(w::complete)
+                    .isInstanceOfSatisfying(
+                            LinkException.class,
+                            e -> assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL));
             assertThat(w.verdict()).isNull();
         }
     }
@@ -274,7 +317,10 @@ class PageStreamWriterTest {
         }
         MalformedStreams.add(bad);
         byte[] answer = bad;
-        PageStreamWriter w = new PageStreamWriter(new Collector(), new AnswerChannel().then(() -> ByteBuffer.wrap(answer)), new PatternSource(L),
+        PageStreamWriter w = new PageStreamWriter(
+                new Collector(),
+                new AnswerChannel().then(() -> ByteBuffer.wrap(answer)),
+                new PatternSource(L),
                 PageStreamWriter.Options.defaults(SESSION));
         List<long[]> got = new ArrayList<>();
         try {
@@ -294,11 +340,22 @@ class PageStreamWriterTest {
     private static final class FailingChannel implements WritableByteChannel {
         final IOException e;
 
-        FailingChannel(IOException e) { this.e = e; }
+        FailingChannel(IOException e) {
+            this.e = e;
+        }
 
-        @Override public int write(ByteBuffer src) throws IOException { throw e; }
-        @Override public boolean isOpen() { return true; }
-        @Override public void close() { }
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            throw e;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
     }
 
     @Example
@@ -310,9 +367,15 @@ class PageStreamWriterTest {
             {new IOException("No space left on device"), FailureCause.IO},
         };
         for (Object[] c : cases) {
-            PageStreamWriter w = new PageStreamWriter(new FailingChannel((IOException) c[0]), new AnswerChannel(), new PatternSource(L), PageStreamWriter.Options.defaults(1));
-            assertThatThrownBy(() -> w.open(L, 0, (b, o, n) -> { })).isInstanceOfSatisfying(LinkException.class,
-                    e -> assertThat(e.failureCause()).isEqualTo(c[1]));
+            PageStreamWriter w = new PageStreamWriter(
+                    new FailingChannel((IOException) c[0]),
+                    new AnswerChannel(),
+                    new PatternSource(L),
+                    PageStreamWriter.Options.defaults(1));
+            assertThatThrownBy(() -> w.open(L, 0, (b, o, n) -> {}))
+                    .isInstanceOfSatisfying(
+                            LinkException.class,
+                            e -> assertThat(e.failureCause()).isEqualTo(c[1]));
             assertThatThrownBy(w::flush).isInstanceOfSatisfying(LinkException.class, e -> {
                 assertThat(e.failureCause()).isEqualTo(c[1]);
                 assertThat(e.getMessage()).startsWith("the link failed earlier");
@@ -333,8 +396,13 @@ class PageStreamWriterTest {
             return n;
         }
 
-        @Override public boolean isOpen() { return true; }
-        @Override public void close() { }
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
     }
 
     private static long allocatedBytes() {
@@ -359,17 +427,19 @@ class PageStreamWriterTest {
         try (Arena arena = Arena.ofConfined()) {
             int guestPages = 1024;
             MemorySegment guest = arena.allocate((long) guestPages * PAGE_SIZE, PAGE_SIZE);
-            for (long i = 0; i < guest.byteSize(); i += 8) guest.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i * 0x9E3779B97F4A7C15L);
+            for (long i = 0; i < guest.byteSize(); i += 8)
+                guest.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i * 0x9E3779B97F4A7C15L);
             PageSource src = (block, offset, count, dst, at) -> {
                 for (int i = 0; i < count; i++) {
-                    MemorySegment.copy(guest, ((offset + i) % guestPages) * PAGE_SIZE, dst, at + (long) i * PAGE_SIZE, PAGE_SIZE);
+                    MemorySegment.copy(
+                            guest, ((offset + i) % guestPages) * PAGE_SIZE, dst, at + (long) i * PAGE_SIZE, PAGE_SIZE);
                 }
             };
             NullChannel out = new NullChannel();
             AnswerChannel in = new AnswerChannel().then(() -> acceptAll(big));
             PageStreamWriter w = new PageStreamWriter(out, in, src, PageStreamWriter.Options.defaults(SESSION));
-            w.open(big, 0, (b, o, n) -> { });
-            encode(w, 0, 150_000, 1);                // warm up (the JIT's first compilations allocate)
+            w.open(big, 0, (b, o, n) -> {});
+            encode(w, 0, 150_000, 1); // warm up (the JIT's first compilations allocate)
             // The least of three windows: a JIT compilation that lands in one window allocates a few KB once.
             long allocated = Long.MAX_VALUE;
             long bestNs = Long.MAX_VALUE;
@@ -382,10 +452,13 @@ class PageStreamWriterTest {
                 bestNs = Math.min(bestNs, System.nanoTime() - t0);
                 assertThat(pages).isEqualTo(100_000);
             }
-            System.out.printf("[wire] encoding 100000 pages allocated %d bytes; best window %.0f MB/s of pages (copy + digest)%n",
+            System.out.printf(
+                    "[wire] encoding 100000 pages allocated %d bytes; best window %.0f MB/s of pages (copy + digest)%n",
                     allocated, 100_000.0 * PAGE_SIZE / bestNs * 1e3);
             // Per record it would be tens of KB, per page megabytes.
-            assertThat(allocated).as("bytes allocated while encoding 100k pages").isLessThan(4096);
+            assertThat(allocated)
+                    .as("bytes allocated while encoding 100k pages")
+                    .isLessThan(4096);
         }
     }
 
@@ -432,24 +505,42 @@ class PageStreamWriterTest {
                 return n;
             }
 
-            @Override public boolean isOpen() { return true; }
-            @Override public void close() { }
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {}
         };
         long[] applied = new long[1];
         PageSink sink = new PageSink() {
-            @Override public void open(Hello h, dev.ballast.core.engine.PageRanges missing) { }
-            @Override public void writePages(int block, long offset, int count, ByteBuffer data) { applied[0] += count; }
-            @Override public void fill(int block, long offset, long count, int fillByte) { }
-            @Override public void balloon(int block, long offset, long count, boolean ballooned) { }
-            @Override public Verdict complete() { return Verdict.of(0, 0, true, ""); }
+            @Override
+            public void open(Hello h, dev.ballast.core.engine.PageRanges missing) {}
+
+            @Override
+            public void writePages(int block, long offset, int count, ByteBuffer data) {
+                applied[0] += count;
+            }
+
+            @Override
+            public void fill(int block, long offset, long count, int fillByte) {}
+
+            @Override
+            public void balloon(int block, long offset, long count, boolean ballooned) {}
+
+            @Override
+            public Verdict complete() {
+                return Verdict.of(0, 0, true, "");
+            }
         };
         PageStreamReader r = new PageStreamReader(in, new NullChannel(), l, sink);
-        for (int i = 0; i < 30_000; i++) r.step();     // handshake and warm-up
+        for (int i = 0; i < 30_000; i++) r.step(); // handshake and warm-up
         long allocated = Long.MAX_VALUE;
         for (int window = 0; window < 3; window++) {
             long probe = probeCost();
             long before = allocatedBytes();
-            for (int i = 0; i < 6250; i++) r.step();   // 100,000 pages
+            for (int i = 0; i < 6250; i++) r.step(); // 100,000 pages
             allocated = Math.min(allocated, allocatedBytes() - before - probe);
         }
         System.out.println("[wire] decoding 100000 pages allocated " + allocated + " bytes");

@@ -4,7 +4,6 @@ import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -17,7 +16,8 @@ import java.util.SplittableRandom;
  * the destination's), and a sequence of link calls in the source's block numbering. Knows what the
  * destination must hold afterwards, by block name.
  */
-record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls, PageStreamWriter.Options options, int poison) {
+record Scenario(
+        long seed, RamLayout sender, RamLayout dest, List<long[]> calls, PageStreamWriter.Options options, int poison) {
 
     static final int PAGES = 0, FILL = 1, BALLOON = 2, ITERATION = 3;
     private static final String[] NAMES = {"ram-low", "ram-high", "pmem0", "vram-\u00fc", "b", "ram-\u4e2d"};
@@ -51,7 +51,9 @@ record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls,
                     calls.add(new long[] {PAGES, block, off, len, r.nextInt(4)});
                     // often continue right after it, so records coalesce
                     if (r.nextBoolean() && off + len < pages) {
-                        calls.add(new long[] {PAGES, block, off + len, 1 + r.nextLong(Math.min(maxRun, pages - off - len)), r.nextInt(4)});
+                        calls.add(new long[] {
+                            PAGES, block, off + len, 1 + r.nextLong(Math.min(maxRun, pages - off - len)), r.nextInt(4)
+                        });
                     }
                 }
                 case 2, 3 -> {
@@ -119,7 +121,7 @@ record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls,
     }
 
     /** What the destination must hold by block name: page hashes and balloon bits. */
-    record Expected(Map<String, long[]> pages, Map<String, PageBitmap> balloon, List<Integer> iterations) { }
+    record Expected(Map<String, long[]> pages, Map<String, PageBitmap> balloon, List<Integer> iterations) {}
 
     Expected expected() {
         WireTestSupport.PatternSource src = source();
@@ -142,7 +144,12 @@ record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls,
                         pages.get(name)[(int) p] = src.hash(block, p);
                     }
                 }
-                case FILL -> Arrays.fill(pages.get(sender.block(block).name()), (int) c[2], (int) (c[2] + c[3]), WireTestSupport.fillHash((int) c[4]));
+                case FILL ->
+                    Arrays.fill(
+                            pages.get(sender.block(block).name()),
+                            (int) c[2],
+                            (int) (c[2] + c[3]),
+                            WireTestSupport.fillHash((int) c[4]));
                 case BALLOON -> {
                     PageBitmap bm = balloon.get(sender.block(block).name());
                     if (c[4] == 1) bm.setRange(c[2], c[2] + c[3]);
@@ -157,6 +164,7 @@ record Scenario(long seed, RamLayout sender, RamLayout dest, List<long[]> calls,
 
     @Override
     public String toString() {
-        return "Scenario(seed " + seed + ", source " + sender + ", destination " + dest + ", " + calls.size() + " calls, " + options + ")";
+        return "Scenario(seed " + seed + ", source " + sender + ", destination " + dest + ", " + calls.size()
+                + " calls, " + options + ")";
     }
 }

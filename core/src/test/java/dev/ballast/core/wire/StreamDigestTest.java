@@ -1,17 +1,16 @@
 package dev.ballast.core.wire;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.hash.Xxh64;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
-
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class StreamDigestTest {
 
@@ -41,21 +40,36 @@ class StreamDigestTest {
     @Test
     void shouldMatchZstdChecksumsAcrossEveryTailLength() {
         int[][] vectors = {
-            {1, 0xe858bbb7}, {3, 0x32a487f9}, {4, 0xe3ff8f04}, {7, 0x6c6f9a8e}, {8, 0x269683e0}, {31, 0xa39ad4a1},
-            {32, 0x671cc43d}, {33, 0xed857664}, {63, 0x2707057f}, {64, 0x5729d17e}, {100, 0x3e70c151},
-            {1000, 0x28043d35}, {4096, 0x82dc78d9}, {4121, 0xcf0dfa26},
+            {1, 0xe858bbb7},
+            {3, 0x32a487f9},
+            {4, 0xe3ff8f04},
+            {7, 0x6c6f9a8e},
+            {8, 0x269683e0},
+            {31, 0xa39ad4a1},
+            {32, 0x671cc43d},
+            {33, 0xed857664},
+            {63, 0x2707057f},
+            {64, 0x5729d17e},
+            {100, 0x3e70c151},
+            {1000, 0x28043d35},
+            {4096, 0x82dc78d9},
+            {4121, 0xcf0dfa26},
         };
         for (int[] v : vectors) {
             byte[] b = pattern(v[0]);
-            assertThat((int) Xxh64.hash(le(b), 0, b.length, 0)).as("length %d", v[0]).isEqualTo(v[1]);
+            assertThat((int) Xxh64.hash(le(b), 0, b.length, 0))
+                    .as("length %d", v[0])
+                    .isEqualTo(v[1]);
         }
     }
 
     @Property(tries = 200)
-    void shouldHashASliceLikeACopyOfIt(@ForAll @IntRange(max = 300) int from, @ForAll @IntRange(max = 300) int len, @ForAll long seed) {
+    void shouldHashASliceLikeACopyOfIt(
+            @ForAll @IntRange(max = 300) int from, @ForAll @IntRange(max = 300) int len, @ForAll long seed) {
         byte[] all = pattern(700);
         byte[] copy = java.util.Arrays.copyOfRange(all, from, from + len);
-        ByteBuffer direct = ByteBuffer.allocateDirect(700).order(ByteOrder.LITTLE_ENDIAN).put(all);
+        ByteBuffer direct =
+                ByteBuffer.allocateDirect(700).order(ByteOrder.LITTLE_ENDIAN).put(all);
         long expected = Xxh64.hash(le(copy), 0, len, seed);
         assertThat(Xxh64.hash(le(all), from, len, seed)).isEqualTo(expected);
         assertThat(Xxh64.hash(direct, from, len, seed)).isEqualTo(expected);
@@ -109,6 +123,7 @@ class StreamDigestTest {
 
     @Test
     void shouldRefuseABigEndianBuffer() {
-        assertThatThrownBy(() -> Xxh64.hash(ByteBuffer.allocate(8), 0, 8, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Xxh64.hash(ByteBuffer.allocate(8), 0, 8, 0))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

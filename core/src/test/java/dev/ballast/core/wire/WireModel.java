@@ -3,7 +3,6 @@ package dev.ballast.core.wire;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.WireException.Reason;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,12 +30,23 @@ import java.util.zip.CRC32C;
  * {@link Log}.
  */
 final class WireModel {
-    private WireModel() { }
+    private WireModel() {}
 
     // The protocol's numbers, as the document states them.
     static final int MAGIC = 0xBA11, VERSION = 3, PAGE = 4096;
-    static final int HELLO = 1, HELLO_ACK = 2, PAGES = 3, FILL = 4, BALLOON = 5, ITERATION_END = 6, COMPLETE = 7,
-            COMPLETE_ACK = 8, ERROR = 9, AUTH_INIT = 10, AUTH_CHALLENGE = 11, AUTH_RESPONSE = 12, STATE = 13;
+    static final int HELLO = 1,
+            HELLO_ACK = 2,
+            PAGES = 3,
+            FILL = 4,
+            BALLOON = 5,
+            ITERATION_END = 6,
+            COMPLETE = 7,
+            COMPLETE_ACK = 8,
+            ERROR = 9,
+            AUTH_INIT = 10,
+            AUTH_CHALLENGE = 11,
+            AUTH_RESPONSE = 12,
+            STATE = 13;
     static final long TWO_52 = 1L << 52;
 
     /** The "record length (header included)" column of the document's table: min, max, step. */
@@ -110,10 +120,17 @@ final class WireModel {
             int len = 24;
             for (RamBlock bl : sourceOrder.blocks()) len += 17 + bl.name().getBytes(StandardCharsets.UTF_8).length;
             ByteBuffer b = rec(HELLO, 0, len);
-            b.putShort((short) version).put((byte) poison).put((byte) 0).putInt(sourceOrder.blockCount()).putLong(session);
+            b.putShort((short) version)
+                    .put((byte) poison)
+                    .put((byte) 0)
+                    .putInt(sourceOrder.blockCount())
+                    .putLong(session);
             for (RamBlock bl : sourceOrder.blocks()) {
                 byte[] n = bl.name().getBytes(StandardCharsets.UTF_8);
-                b.putLong(bl.firstPfn()).putLong(bl.pages()).put((byte) n.length).put(n);
+                b.putLong(bl.firstPfn())
+                        .putLong(bl.pages())
+                        .put((byte) n.length)
+                        .put(n);
             }
             return emit(b, true);
         }
@@ -177,7 +194,9 @@ final class WireModel {
             return emit(b, false);
         }
 
-        byte[] bytes() { return out.toByteArray(); }
+        byte[] bytes() {
+            return out.toByteArray();
+        }
     }
 
     /** The stream with its last record, a COMPLETE, sealed again with the model's digest of everything before it. */
@@ -214,13 +233,33 @@ final class WireModel {
 
     /** The words both the model and a recording sink use for what a destination applies. */
     static final class Log {
-        static String open(int poison, long session) { return "open poison " + poison + " session " + session; }
-        static String pages(String block, long offset, int count, long crc) { return "pages " + block + "+" + offset + " x" + count + " crc " + Long.toHexString(crc); }
-        static String fill(String block, long offset, long count, int fill) { return "fill " + block + "+" + offset + " x" + count + " =" + fill; }
-        static String balloon(String block, long offset, long count, boolean in) { return "balloon " + block + "+" + offset + " x" + count + (in ? " in" : " out"); }
-        static String iteration(int n) { return "iteration " + n; }
-        static String state(int section, long total, long offset, int n, long crc) { return "state " + section + "/" + total + " @" + offset + " x" + n + " crc " + Long.toHexString(crc); }
-        static String complete() { return "complete"; }
+        static String open(int poison, long session) {
+            return "open poison " + poison + " session " + session;
+        }
+
+        static String pages(String block, long offset, int count, long crc) {
+            return "pages " + block + "+" + offset + " x" + count + " crc " + Long.toHexString(crc);
+        }
+
+        static String fill(String block, long offset, long count, int fill) {
+            return "fill " + block + "+" + offset + " x" + count + " =" + fill;
+        }
+
+        static String balloon(String block, long offset, long count, boolean in) {
+            return "balloon " + block + "+" + offset + " x" + count + (in ? " in" : " out");
+        }
+
+        static String iteration(int n) {
+            return "iteration " + n;
+        }
+
+        static String state(int section, long total, long offset, int n, long crc) {
+            return "state " + section + "/" + total + " @" + offset + " x" + n + " crc " + Long.toHexString(crc);
+        }
+
+        static String complete() {
+            return "complete";
+        }
 
         static long crc(ByteBuffer b) {
             CRC32 c = new CRC32();
@@ -245,10 +284,21 @@ final class WireModel {
         }
     }
 
-    private static long u64(ByteBuffer b, int at) { return b.getLong(at); }
-    private static long u32(ByteBuffer b, int at) { return Integer.toUnsignedLong(b.getInt(at)); }
-    private static int u16(ByteBuffer b, int at) { return Short.toUnsignedInt(b.getShort(at)); }
-    private static int u8(ByteBuffer b, int at) { return Byte.toUnsignedInt(b.get(at)); }
+    private static long u64(ByteBuffer b, int at) {
+        return b.getLong(at);
+    }
+
+    private static long u32(ByteBuffer b, int at) {
+        return Integer.toUnsignedLong(b.getInt(at));
+    }
+
+    private static int u16(ByteBuffer b, int at) {
+        return Short.toUnsignedInt(b.getShort(at));
+    }
+
+    private static int u8(ByteBuffer b, int at) {
+        return Byte.toUnsignedInt(b.get(at));
+    }
 
     /** [offset, offset + count) lies inside a block of {@code pages}, for u64 values taken unsigned. */
     private static boolean inside(long offset, long count, long pages) {
@@ -257,7 +307,10 @@ final class WireModel {
 
     private static boolean utf8(byte[] s, int from, int len) {
         try {
-            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+            StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(s, from, len));
             return true;
         } catch (CharacterCodingException e) {
@@ -270,12 +323,12 @@ final class WireModel {
         ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
         List<String> log = new ArrayList<>();
         Digest digest = new Digest();
-        String[] names = null;     // wire block id -> name, after HELLO
+        String[] names = null; // wire block id -> name, after HELLO
         long[] sizes = null;
         boolean complete = false;
         int lastIteration = 0;
         Set<Integer> sectionsDone = new HashSet<>();
-        int section = 0;           // the section in progress, 0: none
+        int section = 0; // the section in progress, 0: none
         long sectionTotal = 0, sectionAt = 0;
         int p = 0;
         while (true) {
@@ -300,8 +353,7 @@ final class WireModel {
                 if (type == AUTH_INIT || type == AUTH_RESPONSE) {
                     why.add(Reason.AUTH_FAILED);
                     if (names != null) why.add(Reason.UNEXPECTED_RECORD);
-                }
-                else if (type == ERROR) why.add(Reason.PEER_ERROR);
+                } else if (type == ERROR) why.add(Reason.PEER_ERROR);
                 else if (type == HELLO && names != null) why.add(Reason.UNEXPECTED_RECORD);
                 else if (type != HELLO && names == null) why.add(Reason.UNEXPECTED_RECORD);
             }
@@ -328,21 +380,35 @@ final class WireModel {
                     if (u8(b, p + 11) != 0) why.add(Reason.BAD_FIELD);
                     long count = u32(b, p + 12);
                     long session = u64(b, p + 16);
-                    if (count < 1 || count > 256) { why.add(Reason.BAD_LAYOUT); why.add(Reason.BAD_COUNT); }
+                    if (count < 1 || count > 256) {
+                        why.add(Reason.BAD_LAYOUT);
+                        why.add(Reason.BAD_COUNT);
+                    }
                     List<String> ns = new ArrayList<>();
                     List<long[]> ranges = new ArrayList<>();
                     int q = p + 24;
                     for (long i = 0; i < Math.min(count, 257); i++) {
-                        if (q + 17 > p + n) { why.add(Reason.BAD_LENGTH); break; }
+                        if (q + 17 > p + n) {
+                            why.add(Reason.BAD_LENGTH);
+                            break;
+                        }
                         long first = u64(b, q), pages = u64(b, q + 8);
                         int nl = u8(b, q + 16);
-                        if (nl == 0) { why.add(Reason.BAD_LAYOUT); why.add(Reason.BAD_LENGTH); }
-                        if (q + 17 + nl > p + n) { why.add(Reason.BAD_LENGTH); break; }
+                        if (nl == 0) {
+                            why.add(Reason.BAD_LAYOUT);
+                            why.add(Reason.BAD_LENGTH);
+                        }
+                        if (q + 17 + nl > p + n) {
+                            why.add(Reason.BAD_LENGTH);
+                            break;
+                        }
                         String name = null;
                         if (!utf8(s, q + 17, nl)) why.add(Reason.BAD_FIELD);
                         else name = new String(s, q + 17, nl, StandardCharsets.UTF_8);
-                        if (name != null && (name.isEmpty() || name.length() > 64 || ns.contains(name))) why.add(Reason.BAD_LAYOUT);
-                        if (pages == 0 || first < 0 || pages < 0 || first > TWO_52 || pages > TWO_52 - first) why.add(Reason.BAD_LAYOUT);
+                        if (name != null && (name.isEmpty() || name.length() > 64 || ns.contains(name)))
+                            why.add(Reason.BAD_LAYOUT);
+                        if (pages == 0 || first < 0 || pages < 0 || first > TWO_52 || pages > TWO_52 - first)
+                            why.add(Reason.BAD_LAYOUT);
                         for (long[] r : ranges) if (first < r[1] && r[0] < first + pages) why.add(Reason.BAD_LAYOUT);
                         ns.add(name);
                         ranges.add(new long[] {first, first + pages});
@@ -354,7 +420,9 @@ final class WireModel {
                     boolean same = ns.size() == dest.blockCount();
                     for (int i = 0; same && i < ns.size(); i++) {
                         RamBlock d = dest.blockNamed(ns.get(i));
-                        same = d != null && d.firstPfn() == ranges.get(i)[0] && d.pages() == ranges.get(i)[1] - ranges.get(i)[0];
+                        same = d != null
+                                && d.firstPfn() == ranges.get(i)[0]
+                                && d.pages() == ranges.get(i)[1] - ranges.get(i)[0];
                     }
                     if (!same) return new Expect(false, p, EnumSet.of(Reason.LAYOUT_MISMATCH), log);
                     names = ns.toArray(String[]::new);
@@ -368,7 +436,8 @@ final class WireModel {
                     else if (n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (count >= 1 && count <= 1024 && n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty()) effects.add(Log.pages(names[(int) block], off, (int) count, Log.crc(s, p + 24, n - 24)));
+                    if (why.isEmpty())
+                        effects.add(Log.pages(names[(int) block], off, (int) count, Log.crc(s, p + 24, n - 24)));
                 }
                 case FILL -> {
                     long block = u32(b, p + 8), off = u64(b, p + 16), count = u64(b, p + 24);
@@ -384,7 +453,8 @@ final class WireModel {
                     int op = u8(b, p + 12);
                     if (block >= names.length) why.add(Reason.UNKNOWN_BLOCK);
                     if (op > 1) why.add(Reason.BAD_FIELD);
-                    if (u8(b, p + 13) != 0 || u8(b, p + 14) != 0 || u8(b, p + 15) != 0 || b.getInt(p + 20) != 0) why.add(Reason.BAD_FIELD);
+                    if (u8(b, p + 13) != 0 || u8(b, p + 14) != 0 || u8(b, p + 15) != 0 || b.getInt(p + 20) != 0)
+                        why.add(Reason.BAD_FIELD);
                     if (count < 1 || count > 65536) why.add(Reason.BAD_COUNT);
                     if (n != 24 + 16 * count) why.add(Reason.BAD_LENGTH);
                     long prevEnd = 0;
@@ -437,12 +507,15 @@ final class WireModel {
                 }
                 case COMPLETE -> {
                     if (section != 0) why.add(Reason.BAD_LENGTH);
-                    if (u64(b, p + 8) != digest.d || u64(b, p + 16) != digest.records || u64(b, p + 24) != digest.bytes) {
+                    if (u64(b, p + 8) != digest.d
+                            || u64(b, p + 16) != digest.records
+                            || u64(b, p + 24) != digest.bytes) {
                         why.add(Reason.DIGEST_MISMATCH);
                     }
                     if (why.isEmpty()) {
                         complete = true;
-                        // Nothing may follow; a reader that cannot see bytes that have arrived already finds them after COMPLETE_ACK.
+                        // Nothing may follow; a reader that cannot see bytes that have arrived already finds them after
+                        // COMPLETE_ACK.
                         if (p + n == s.length) effects.add(Log.complete());
                     }
                 }

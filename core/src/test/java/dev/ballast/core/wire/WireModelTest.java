@@ -1,5 +1,7 @@
 package dev.ballast.core.wire;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
@@ -7,11 +9,6 @@ import dev.ballast.core.wire.WireException.Reason;
 import dev.ballast.core.wire.WireModel.Enc;
 import dev.ballast.core.wire.WireModel.Expect;
 import dev.ballast.core.wire.WireModel.Log;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,8 +17,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
 
 /**
  * The reader and the writer against {@link WireModel}, a model of {@code docs/wire-protocol.md}
@@ -84,7 +83,7 @@ class WireModelTest {
         }
     }
 
-    record Run(Verdict verdict, WireException rejection, List<String> log, byte[] answers) { }
+    record Run(Verdict verdict, WireException rejection, List<String> log, byte[] answers) {}
 
     static Run read(byte[] stream, RamLayout dest) {
         RecordingSink sink = new RecordingSink(dest, Verdict.of(12, 0, true, "fine"));
@@ -93,7 +92,8 @@ class WireModelTest {
         try {
             Verdict v = r.run();
             try {
-                // Bytes after COMPLETE that a reader did not see before COMPLETE_ACK reject the migration when it reads on.
+                // Bytes after COMPLETE that a reader did not see before COMPLETE_ACK reject the migration when it reads
+                // on.
                 if (r.step()) throw new AssertionError("step() after COMPLETE returned true");
             } catch (WireException e) {
                 return new Run(v, e, sink.log, answers.toByteArray());
@@ -111,10 +111,16 @@ class WireModelTest {
         Expect want = WireModel.judge(stream, dest);
         Run got = read(stream, dest);
         String said = got.rejection() == null ? "accepted" : got.rejection().getMessage();
-        assertThat(got.rejection() == null).as("%s: the model says %s; the reader: %s", what, want, said).isEqualTo(want.accepted());
+        assertThat(got.rejection() == null)
+                .as("%s: the model says %s; the reader: %s", what, want, said)
+                .isEqualTo(want.accepted());
         if (!want.accepted()) {
-            assertThat(got.rejection().streamOffset()).as("%s: the model says %s; the reader: %s", what, want, said).isEqualTo(want.offset());
-            assertThat(want.reasons()).as("%s: the reader: %s", what, said).contains(got.rejection().reason());
+            assertThat(got.rejection().streamOffset())
+                    .as("%s: the model says %s; the reader: %s", what, want, said)
+                    .isEqualTo(want.offset());
+            assertThat(want.reasons())
+                    .as("%s: the reader: %s", what, said)
+                    .contains(got.rejection().reason());
         }
         List<String> calls = got.log();
         if (got.verdict() != null && got.rejection() != null) {
@@ -123,7 +129,9 @@ class WireModelTest {
             assertThat(calls.getLast()).isEqualTo(Log.complete());
             calls = calls.subList(0, calls.size() - 1);
         }
-        assertThat(calls).as("%s: calls (the model says %s; the reader: %s)", what, want, said).isEqualTo(want.log());
+        assertThat(calls)
+                .as("%s: calls (the model says %s; the reader: %s)", what, want, said)
+                .isEqualTo(want.log());
         checkAnswers(got, stream, dest, what);
         return got;
     }
@@ -137,8 +145,12 @@ class WireModelTest {
         assertThat(total).as("%s: answers are whole records", what).isEqualTo(a.length);
         for (int[] r : recs) {
             assertThat(b.getShort(r[0]) & 0xFFFF).isEqualTo(WireModel.MAGIC);
-            assertThat(WireModel.lengthFits(r[2], r[1])).as("%s: answer type %d of %d bytes", what, r[2], r[1]).isTrue();
-            assertThat(r[2] == WireModel.HELLO_ACK || r[2] == WireModel.COMPLETE_ACK || r[2] == WireModel.ERROR).as(what).isTrue();
+            assertThat(WireModel.lengthFits(r[2], r[1]))
+                    .as("%s: answer type %d of %d bytes", what, r[2], r[1])
+                    .isTrue();
+            assertThat(r[2] == WireModel.HELLO_ACK || r[2] == WireModel.COMPLETE_ACK || r[2] == WireModel.ERROR)
+                    .as(what)
+                    .isTrue();
             int flags = a[r[0] + 3];
             assertThat(flags & ~(r[2] == WireModel.HELLO_ACK ? 1 : 0)).isZero();
         }
@@ -182,20 +194,25 @@ class WireModelTest {
             assertThat(a[done[0] + 33]).as("reserved").isZero();
             int vl = b.getShort(done[0] + 34) & 0xFFFF;
             assertThat(done[1]).isEqualTo(40 + vl);
-            assertThat(new String(a, done[0] + 40, vl, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("fine");
+            assertThat(new String(a, done[0] + 40, vl, java.nio.charset.StandardCharsets.UTF_8))
+                    .isEqualTo("fine");
         }
         if (got.rejection() != null && got.rejection().reason() != Reason.PEER_ERROR) {
             assertThat(recs).as("%s: the source is told", what).isNotEmpty();
             int[] last = recs.getLast();
             int code = b.getShort(last[0] + 8) & 0xFFFF;
             assertThat(last[2]).isIn(WireModel.HELLO_ACK, WireModel.ERROR);
-            assertThat(code).as("%s: the answer's reason", what).isEqualTo(got.rejection().reason().code());
+            assertThat(code)
+                    .as("%s: the answer's reason", what)
+                    .isEqualTo(got.rejection().reason().code());
             if (last[2] == WireModel.ERROR) {
                 int ml = b.getShort(last[0] + 10) & 0xFFFF;
                 assertThat(last[1]).isEqualTo(16 + ml);
                 assertThat(b.getInt(last[0] + 12)).isZero();
             } else {
-                assertThat(b.getInt(last[0] + 12)).as("a refusal carries no ranges").isZero();
+                assertThat(b.getInt(last[0] + 12))
+                        .as("a refusal carries no ranges")
+                        .isZero();
             }
         }
     }
@@ -249,7 +266,10 @@ class WireModelTest {
                         v.add(c);
                         at += c + (r.nextBoolean() ? 0 : r.nextInt(3));
                     }
-                    e.balloon(bi, r.nextBoolean(), v.stream().mapToLong(Long::longValue).toArray());
+                    e.balloon(
+                            bi,
+                            r.nextBoolean(),
+                            v.stream().mapToLong(Long::longValue).toArray());
                 }
                 default -> e.iterationEnd(iteration += 1 + r.nextInt(2));
             }
@@ -276,7 +296,9 @@ class WireModelTest {
         RamLayout src = sourceLayout(r);
         byte[] s = validStream(seed, src);
         Expect want = WireModel.judge(s, reversed(src));
-        assertThat(want.accepted()).as("the model accepts its own stream: %s", want).isTrue();
+        assertThat(want.accepted())
+                .as("the model accepts its own stream: %s", want)
+                .isTrue();
         Run got = agrees(s, reversed(src), "valid stream " + seed);
         assertThat(got.verdict().ok()).isTrue();
     }
@@ -295,11 +317,13 @@ class WireModelTest {
 
     /** Fields of each record type, from the document's diagrams: (name, offset, size). */
     static List<int[]> fields(byte[] s, int[] rec) {
-        List<int[]> f = new ArrayList<>(List.of(new int[] {0, 2}, new int[] {2, 1}, new int[] {3, 1}, new int[] {4, 4}));
+        List<int[]> f =
+                new ArrayList<>(List.of(new int[] {0, 2}, new int[] {2, 1}, new int[] {3, 1}, new int[] {4, 4}));
         ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
         switch (rec[2]) {
             case WireModel.HELLO -> {
-                f.addAll(List.of(new int[] {8, 2}, new int[] {10, 1}, new int[] {11, 1}, new int[] {12, 4}, new int[] {16, 8}));
+                f.addAll(List.of(
+                        new int[] {8, 2}, new int[] {10, 1}, new int[] {11, 1}, new int[] {12, 4}, new int[] {16, 8}));
                 for (int at = 24; at + 17 <= rec[1]; ) {
                     int n = b.get(rec[0] + at + 16) & 0xFF;
                     f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}, new int[] {at + 16, 1}));
@@ -307,18 +331,33 @@ class WireModelTest {
                     at += 17 + n;
                 }
             }
-            case WireModel.PAGES -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 1}, new int[] {rec[1] - 1, 1}));
-            case WireModel.FILL -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 1}, new int[] {13, 1}, new int[] {15, 1}, new int[] {16, 8}, new int[] {24, 8}));
+            case WireModel.PAGES ->
+                f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 1}, new int[] {
+                    rec[1] - 1, 1
+                }));
+            case WireModel.FILL ->
+                f.addAll(List.of(
+                        new int[] {8, 4},
+                        new int[] {12, 1},
+                        new int[] {13, 1},
+                        new int[] {15, 1},
+                        new int[] {16, 8},
+                        new int[] {24, 8}));
             case WireModel.BALLOON -> {
-                f.addAll(List.of(new int[] {8, 4}, new int[] {12, 1}, new int[] {14, 1}, new int[] {16, 4}, new int[] {20, 4}));
-                for (int at = 24; at + 16 <= rec[1]; at += 16) f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}));
+                f.addAll(List.of(
+                        new int[] {8, 4}, new int[] {12, 1}, new int[] {14, 1}, new int[] {16, 4}, new int[] {20, 4}));
+                for (int at = 24; at + 16 <= rec[1]; at += 16)
+                    f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}));
             }
             case WireModel.ITERATION_END -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}));
             case WireModel.COMPLETE -> f.addAll(List.of(new int[] {8, 8}, new int[] {16, 8}, new int[] {24, 8}));
-            case WireModel.STATE -> f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 8}, new int[] {32, 1}));
+            case WireModel.STATE ->
+                f.addAll(List.of(
+                        new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 8}, new int[] {32, 1}));
             case WireModel.ERROR -> f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
-            case WireModel.AUTH_INIT, WireModel.AUTH_RESPONSE -> f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
-            default -> { }
+            case WireModel.AUTH_INIT, WireModel.AUTH_RESPONSE ->
+                f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
+            default -> {}
         }
         return f;
     }
@@ -336,8 +375,32 @@ class WireModelTest {
     }
 
     static long[] hostile(int size, long now) {
-        return new long[] {0, 1, 2, -1, now + 1, now - 1, 1L << (8 * size - 1), 0xFF, 0x100, 255, 256, 0xFFFF, 0xFFFFFFFFL,
-                1L << 32, 1L << 30, (1L << 30) + 1, 1L << 52, (1L << 52) + 1, Long.MAX_VALUE, Long.MIN_VALUE, 1024, 1025, 65536, 65537};
+        return new long[] {
+            0,
+            1,
+            2,
+            -1,
+            now + 1,
+            now - 1,
+            1L << (8 * size - 1),
+            0xFF,
+            0x100,
+            255,
+            256,
+            0xFFFF,
+            0xFFFFFFFFL,
+            1L << 32,
+            1L << 30,
+            (1L << 30) + 1,
+            1L << 52,
+            (1L << 52) + 1,
+            Long.MAX_VALUE,
+            Long.MIN_VALUE,
+            1024,
+            1025,
+            65536,
+            65537
+        };
     }
 
     /** Every field of every record of model streams (STATE, ERROR and authentication records included) set to each hostile value, sealed and not. */
@@ -349,8 +412,15 @@ class WireModelTest {
             RamLayout dest = reversed(src);
             byte[] valid = validStream(seed, src);
             // a variant with an ERROR from the source, and one that starts with AUTH_INIT
-            byte[] withError = new Enc().hello(WireModel.VERSION, 0, 5, src).error(19, "given up").bytes();
-            byte[] withAuth = new Enc().authInit(new byte[32]).hello(WireModel.VERSION, 0, 5, src).complete().bytes();
+            byte[] withError = new Enc()
+                    .hello(WireModel.VERSION, 0, 5, src)
+                    .error(19, "given up")
+                    .bytes();
+            byte[] withAuth = new Enc()
+                    .authInit(new byte[32])
+                    .hello(WireModel.VERSION, 0, 5, src)
+                    .complete()
+                    .bytes();
             for (byte[] base : List.of(valid, withError, withAuth)) {
                 for (int[] rec : WireModel.frame(base)) {
                     for (int[] f : fields(base, rec)) {
@@ -359,7 +429,8 @@ class WireModelTest {
                         int size = Math.min(f[1], 8);
                         for (long v : hostile(size, get(base, at, size))) {
                             byte[] h = with(base, at, size, v);
-                            String what = "seed " + seed + " record type " + rec[2] + " @" + rec[0] + " field +" + f[0] + " = 0x" + Long.toHexString(v);
+                            String what = "seed " + seed + " record type " + rec[2] + " @" + rec[0] + " field +" + f[0]
+                                    + " = 0x" + Long.toHexString(v);
                             agrees(h, dest, what);
                             agrees(WireModel.resealed(h), dest, what + " (resealed)");
                         }
@@ -371,7 +442,8 @@ class WireModelTest {
 
     /** Random mutations (the suite's {@link Mutator}) of model streams with state sections, and of the writer's streams. */
     @Property(tries = 600)
-    void aMutatedStreamGetsTheModelsAnswer(@ForAll long seed, @ForAll long mutationSeed, @ForAll @IntRange(min = 1, max = 3) int mutations) {
+    void aMutatedStreamGetsTheModelsAnswer(
+            @ForAll long seed, @ForAll long mutationSeed, @ForAll @IntRange(min = 1, max = 3) int mutations) {
         SplittableRandom r = new SplittableRandom(seed);
         byte[] valid;
         RamLayout dest;
@@ -389,7 +461,10 @@ class WireModelTest {
         byte[] h = valid;
         for (int i = 0; i < mutations && h.length > 0; i++) h = m.mutate(h, mr).stream();
         agrees(h, dest, "seed " + seed + " mutations " + mutationSeed + " x" + mutations);
-        agrees(WireModel.resealed(h), dest, "seed " + seed + " mutations " + mutationSeed + " x" + mutations + " (resealed)");
+        agrees(
+                WireModel.resealed(h),
+                dest,
+                "seed " + seed + " mutations " + mutationSeed + " x" + mutations + " (resealed)");
     }
 
     /** A cut at every offset of a stream with state sections. */
@@ -405,34 +480,89 @@ class WireModelTest {
     void eachRecordTypesOwnFaultHasTheDocumentsReason() {
         RamLayout src = RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16), new RamLayout.Spec("high", 32, 8)));
         RamLayout dest = reversed(src);
-        record Case(String what, Enc stream, Reason reason) { }
+        record Case(String what, Enc stream, Reason reason) {}
         byte[] page = new byte[WireModel.PAGE];
         List<Case> cases = List.of(
                 new Case("HELLO of version 2", new Enc().hello(2, 0, 1, src), Reason.UNSUPPORTED_VERSION),
-                new Case("HELLO of other blocks", new Enc().hello(3, 0, 1, RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))), Reason.LAYOUT_MISMATCH),
+                new Case(
+                        "HELLO of other blocks",
+                        new Enc().hello(3, 0, 1, RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))),
+                        Reason.LAYOUT_MISMATCH),
                 new Case("PAGES before HELLO", new Enc().pages(0, 0, page), Reason.UNEXPECTED_RECORD),
                 new Case("a second HELLO", new Enc().hello(3, 0, 1, src).hello(3, 0, 1, src), Reason.UNEXPECTED_RECORD),
                 new Case("PAGES past the block", new Enc().hello(3, 0, 1, src).pages(1, 8, page), Reason.OUT_OF_RANGE),
                 new Case("PAGES of block 2", new Enc().hello(3, 0, 1, src).pages(2, 0, page), Reason.UNKNOWN_BLOCK),
                 new Case("FILL of 0 pages", new Enc().hello(3, 0, 1, src).fill(0, 0, 0, 0), Reason.BAD_COUNT),
                 new Case("FILL past the block", new Enc().hello(3, 0, 1, src).fill(0, 10, 7, 0), Reason.OUT_OF_RANGE),
-                new Case("BALLOON ranges overlapping", new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4, 3, 2), Reason.UNORDERED_RANGES),
+                new Case(
+                        "BALLOON ranges overlapping",
+                        new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4, 3, 2),
+                        Reason.UNORDERED_RANGES),
                 new Case("BALLOON op 2", new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4), Reason.BAD_FIELD),
                 new Case("ITERATION_END 0", new Enc().hello(3, 0, 1, src).iterationEnd(0), Reason.BAD_ITERATION),
-                new Case("ITERATION_END repeated", new Enc().hello(3, 0, 1, src).iterationEnd(1).iterationEnd(1), Reason.BAD_ITERATION),
-                new Case("STATE section 0", new Enc().hello(3, 0, 1, src).state(0, 0, 4, new byte[4]), Reason.BAD_FIELD),
-                new Case("STATE not from 0", new Enc().hello(3, 0, 1, src).state(1, 1, 4, new byte[3]), Reason.UNORDERED_RANGES),
-                new Case("STATE past its length", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[5]), Reason.OUT_OF_RANGE),
-                new Case("STATE of length 0", new Enc().hello(3, 0, 1, src).state(1, 0, 0, new byte[1]), Reason.BAD_COUNT),
-                new Case("STATE of 2^30 + 1 bytes", new Enc().hello(3, 0, 1, src).state(1, 0, (1L << 30) + 1, new byte[1]), Reason.BAD_COUNT),
-                new Case("STATE whose length changes", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[2]).state(1, 2, 5, new byte[2]), Reason.BAD_FIELD),
-                new Case("STATE with a gap", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).state(1, 2, 4, new byte[2]), Reason.UNORDERED_RANGES),
-                new Case("STATE interleaved", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).state(2, 0, 1, new byte[1]), Reason.UNORDERED_RANGES),
-                new Case("STATE twice", new Enc().hello(3, 0, 1, src).state(1, 0, 1, new byte[1]).state(1, 0, 1, new byte[1]), Reason.UNEXPECTED_RECORD),
-                new Case("STATE cut at COMPLETE", new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[1]).complete(), Reason.BAD_LENGTH),
+                new Case(
+                        "ITERATION_END repeated",
+                        new Enc().hello(3, 0, 1, src).iterationEnd(1).iterationEnd(1),
+                        Reason.BAD_ITERATION),
+                new Case(
+                        "STATE section 0", new Enc().hello(3, 0, 1, src).state(0, 0, 4, new byte[4]), Reason.BAD_FIELD),
+                new Case(
+                        "STATE not from 0",
+                        new Enc().hello(3, 0, 1, src).state(1, 1, 4, new byte[3]),
+                        Reason.UNORDERED_RANGES),
+                new Case(
+                        "STATE past its length",
+                        new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[5]),
+                        Reason.OUT_OF_RANGE),
+                new Case(
+                        "STATE of length 0",
+                        new Enc().hello(3, 0, 1, src).state(1, 0, 0, new byte[1]),
+                        Reason.BAD_COUNT),
+                new Case(
+                        "STATE of 2^30 + 1 bytes",
+                        new Enc().hello(3, 0, 1, src).state(1, 0, (1L << 30) + 1, new byte[1]),
+                        Reason.BAD_COUNT),
+                new Case(
+                        "STATE whose length changes",
+                        new Enc()
+                                .hello(3, 0, 1, src)
+                                .state(1, 0, 4, new byte[2])
+                                .state(1, 2, 5, new byte[2]),
+                        Reason.BAD_FIELD),
+                new Case(
+                        "STATE with a gap",
+                        new Enc()
+                                .hello(3, 0, 1, src)
+                                .state(1, 0, 4, new byte[1])
+                                .state(1, 2, 4, new byte[2]),
+                        Reason.UNORDERED_RANGES),
+                new Case(
+                        "STATE interleaved",
+                        new Enc()
+                                .hello(3, 0, 1, src)
+                                .state(1, 0, 4, new byte[1])
+                                .state(2, 0, 1, new byte[1]),
+                        Reason.UNORDERED_RANGES),
+                new Case(
+                        "STATE twice",
+                        new Enc()
+                                .hello(3, 0, 1, src)
+                                .state(1, 0, 1, new byte[1])
+                                .state(1, 0, 1, new byte[1]),
+                        Reason.UNEXPECTED_RECORD),
+                new Case(
+                        "STATE cut at COMPLETE",
+                        new Enc()
+                                .hello(3, 0, 1, src)
+                                .state(1, 0, 4, new byte[1])
+                                .complete(),
+                        Reason.BAD_LENGTH),
                 new Case("ERROR from the source", new Enc().hello(3, 0, 1, src).error(19, "bye"), Reason.PEER_ERROR),
                 new Case("AUTH_INIT without a secret", new Enc().authInit(new byte[32]), Reason.AUTH_FAILED),
-                new Case("AUTH_RESPONSE without a secret", new Enc().hello(3, 0, 1, src).authResponse(new byte[32]), Reason.AUTH_FAILED));
+                new Case(
+                        "AUTH_RESPONSE without a secret",
+                        new Enc().hello(3, 0, 1, src).authResponse(new byte[32]),
+                        Reason.AUTH_FAILED));
         for (Case c : cases) {
             byte[] s = c.stream().bytes();
             if (c.what().equals("BALLOON op 2")) s[s.length - 16 - 12] = 2;

@@ -1,12 +1,13 @@
 package dev.ballast.core.wire;
 
+import static dev.ballast.core.wire.WireFormat.*;
+
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.hash.Xxh64;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -30,16 +31,16 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import static dev.ballast.core.wire.WireFormat.*;
-
 /** Sources, sinks, channels and stream surgery shared by the wire tests. */
 final class WireTestSupport {
-    private WireTestSupport() { }
+    private WireTestSupport() {}
 
     static RamLayout layout(Object... nameFirstPfnPages) {
         List<RamLayout.Spec> specs = new ArrayList<>();
         for (int i = 0; i < nameFirstPfnPages.length; i += 3) {
-            specs.add(new RamLayout.Spec((String) nameFirstPfnPages[i], ((Number) nameFirstPfnPages[i + 1]).longValue(),
+            specs.add(new RamLayout.Spec(
+                    (String) nameFirstPfnPages[i],
+                    ((Number) nameFirstPfnPages[i + 1]).longValue(),
                     ((Number) nameFirstPfnPages[i + 2]).longValue()));
         }
         return RamLayout.of(specs);
@@ -115,6 +116,7 @@ final class WireTestSupport {
         Verdict answer = Verdict.of(0, 0, true, "ok");
         /** What open() reports missing; null: every page. */
         List<long[]> missing;
+
         WireException refuse;
 
         MemorySink(RamLayout layout) {
@@ -128,7 +130,8 @@ final class WireTestSupport {
         }
 
         private RamBlock check(String call, int block, long offset, long count) {
-            if (block < 0 || block >= layout.blockCount()) throw new AssertionError(call + ": block " + block + " outside " + layout);
+            if (block < 0 || block >= layout.blockCount())
+                throw new AssertionError(call + ": block " + block + " outside " + layout);
             RamBlock b = layout.block(block);
             if (offset < 0 || count < 1 || offset + count > b.pages() || offset + count < 0) {
                 throw new AssertionError(call + ": [" + offset + ", +" + count + ") outside block " + b);
@@ -154,12 +157,14 @@ final class WireTestSupport {
         public void writePages(int block, long offset, int count, ByteBuffer data) {
             RamBlock b = check("writePages", block, offset, count);
             if (hello == null) throw new AssertionError("writePages before open");
-            if (data.remaining() != count * PAGE_SIZE) throw new AssertionError("writePages: " + data.remaining() + " bytes for " + count + " pages");
+            if (data.remaining() != count * PAGE_SIZE)
+                throw new AssertionError("writePages: " + data.remaining() + " bytes for " + count + " pages");
             long[] h = pages.get(b.name());
             for (int i = 0; i < count; i++) {
                 h[(int) offset + i] = Xxh64.hash(data, data.position() + i * PAGE_SIZE, PAGE_SIZE, 7);
             }
-            log.add("pages " + b.name() + "+" + offset + " x" + count + " " + Long.toHexString(Xxh64.hash(data, data.position(), data.remaining(), 0)));
+            log.add("pages " + b.name() + "+" + offset + " x" + count + " "
+                    + Long.toHexString(Xxh64.hash(data, data.position(), data.remaining(), 0)));
         }
 
         @Override
@@ -218,8 +223,13 @@ final class WireTestSupport {
             return n;
         }
 
-        @Override public boolean isOpen() { return true; }
-        @Override public void close() { }
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
     }
 
     /** A channel into a growing byte array. */
@@ -235,10 +245,17 @@ final class WireTestSupport {
             return n;
         }
 
-        byte[] toByteArray() { return bytes.toByteArray(); }
+        byte[] toByteArray() {
+            return bytes.toByteArray();
+        }
 
-        @Override public boolean isOpen() { return true; }
-        @Override public void close() { }
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
     }
 
     /** Passes bytes on, xor-ing the byte at one stream offset. */
@@ -271,8 +288,15 @@ final class WireTestSupport {
             return w;
         }
 
-        @Override public boolean isOpen() { return next.isOpen(); }
-        @Override public void close() throws IOException { next.close(); }
+        @Override
+        public boolean isOpen() {
+            return next.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            next.close();
+        }
     }
 
     static ReadableByteChannel channelOf(byte[] bytes) {
@@ -291,20 +315,22 @@ final class WireTestSupport {
      * Encodes a stream offline: the destination's answers are scripted (accept, every page
      * missing; then a verdict carrying the writer's own digest).
      */
-    static byte[] encode(RamLayout sender, PageSource source, PageStreamWriter.Options options, int poison, Script script) {
+    static byte[] encode(
+            RamLayout sender, PageSource source, PageStreamWriter.Options options, int poison, Script script) {
         Collector out = new Collector();
         AnswerChannel in = new AnswerChannel();
         PageStreamWriter w = new PageStreamWriter(out, in, source, options);
         in.then(() -> {
-            long[] all = new long[3 * sender.blockCount()];
-            for (RamBlock b : sender.blocks()) {
-                all[3 * b.index()] = b.index();
-                all[3 * b.index() + 2] = b.pages();
-            }
-            return concat(Frames.acceptance(options.sessionId(), all, sender.blockCount()));
-        }).then(() -> Frames.verdict(new Verdict(w.digest(), 0, 0, true, "ok")));
+                    long[] all = new long[3 * sender.blockCount()];
+                    for (RamBlock b : sender.blocks()) {
+                        all[3 * b.index()] = b.index();
+                        all[3 * b.index() + 2] = b.pages();
+                    }
+                    return concat(Frames.acceptance(options.sessionId(), all, sender.blockCount()));
+                })
+                .then(() -> Frames.verdict(new Verdict(w.digest(), 0, 0, true, "ok")));
         try {
-            w.open(sender, poison, (b, o, n) -> { });
+            w.open(sender, poison, (b, o, n) -> {});
             script.run(w);
             w.complete();
         } catch (LinkException e) {
@@ -323,7 +349,9 @@ final class WireTestSupport {
 
     /** How a stream fared at the destination. */
     record Outcome(Verdict verdict, WireException rejection, List<String> log, byte[] answers, MemorySink sink) {
-        boolean accepted() { return rejection == null; }
+        boolean accepted() {
+            return rejection == null;
+        }
     }
 
     /**
@@ -365,8 +393,12 @@ final class WireTestSupport {
         }
 
         /** @param wire what the source's bytes pass through on their way (to corrupt them, say) */
-        Loopback(PageSource source, PageStreamWriter.Options options, MemorySink sink,
-                 java.util.function.UnaryOperator<WritableByteChannel> wire) throws IOException {
+        Loopback(
+                PageSource source,
+                PageStreamWriter.Options options,
+                MemorySink sink,
+                java.util.function.UnaryOperator<WritableByteChannel> wire)
+                throws IOException {
             this.toDest = Pipe.open();
             this.toSource = Pipe.open();
             this.sink = sink;
@@ -407,7 +439,9 @@ final class WireTestSupport {
 
     /** A record's place in a stream. */
     record Rec(int start, int length, int type) {
-        int end() { return start + length; }
+        int end() {
+            return start + length;
+        }
     }
 
     /** The records of a well-framed stream, as far as its headers frame it. */
@@ -439,7 +473,8 @@ final class WireTestSupport {
         List<Rec> recs = records(s);
         if (recs.isEmpty()) return s;
         Rec last = recs.getLast();
-        if (last.end() != s.length || last.type() != RecordType.COMPLETE.code() || last.length() != COMPLETE_LENGTH) return s;
+        if (last.end() != s.length || last.type() != RecordType.COMPLETE.code() || last.length() != COMPLETE_LENGTH)
+            return s;
         byte[] c = s.clone();
         ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
         StreamDigest d = new StreamDigest();
@@ -456,10 +491,13 @@ final class WireTestSupport {
         if (recs.isEmpty()) return null;
         Rec r = recs.getLast();
         ByteBuffer b = ByteBuffer.wrap(answers).order(ByteOrder.LITTLE_ENDIAN);
-        int code = r.type() == RecordType.HELLO_ACK.code() ? b.getShort(r.start() + ACK_STATUS_OFFSET) & 0xFFFF
+        int code = r.type() == RecordType.HELLO_ACK.code()
+                ? b.getShort(r.start() + ACK_STATUS_OFFSET) & 0xFFFF
                 : r.type() == RecordType.ERROR.code() ? b.getShort(r.start() + ERROR_CODE_OFFSET) & 0xFFFF : -1;
         return new int[] {r.type(), code};
     }
 
-    static String utf8(byte[] b) { return new String(b, StandardCharsets.UTF_8); }
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
 }

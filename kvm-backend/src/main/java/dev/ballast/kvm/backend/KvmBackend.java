@@ -28,11 +28,15 @@ public final class KvmBackend implements Backend {
     public void check(Scenario scenario, BackendOptions options) {
         options.userBuild().refuseIn(name());
         if (scenario.postcopy().enabled()) {
-            throw new dev.ballast.core.run.SettingException("postcopy-after", scenario.postcopy().toString(),
+            throw new dev.ballast.core.run.SettingException(
+                    "postcopy-after",
+                    scenario.postcopy().toString(),
                     "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
         }
         if (scenario.policy().equals("balloon-zero")) {
-            throw new dev.ballast.core.run.SettingException("policy", scenario.policy(),
+            throw new dev.ballast.core.run.SettingException(
+                    "policy",
+                    scenario.policy(),
                     "not on the kvm backend yet: it lost writes there when a deflate raced an engine step (docs/findings.md, "
                             + "Notes); the simulator runs it");
         }
@@ -41,10 +45,12 @@ public final class KvmBackend implements Backend {
 
     /** The built-in policies this backend runs ({@code balloon-zero} not yet: {@link #check}). */
     public static final java.util.List<String> POLICIES = dev.ballast.core.policy.Policies.BUILT_IN.stream()
-            .filter(p -> !p.equals("balloon-zero")).toList();
+            .filter(p -> !p.equals("balloon-zero"))
+            .toList();
 
     @Override
     public RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress) {
-        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, options.destination(), options.preallocate()).run();
+        return new KvmRun(scenario, events, progress, KvmRun.Hooks.NONE, options.destination(), options.preallocate())
+                .run();
     }
 }

@@ -16,7 +16,6 @@ import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Units;
 import dev.ballast.core.wire.Verdict;
-import dev.ballast.core.wire.WireSecret;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.dest.LocalTarget;
@@ -27,7 +26,6 @@ import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestLayout;
 import dev.ballast.kvm.source.HopMigration;
 import dev.ballast.kvm.source.Target;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -69,7 +67,12 @@ public final class KvmRun {
         this(scenario, events, progress, hooks, null, false);
     }
 
-    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, BackendOptions.Destination remote) {
+    public KvmRun(
+            Scenario scenario,
+            EventSink events,
+            Backend.Progress progress,
+            Hooks hooks,
+            BackendOptions.Destination remote) {
         this(scenario, events, progress, hooks, remote, false);
     }
 
@@ -79,8 +82,13 @@ public final class KvmRun {
      *                 migration starts (as QEMU's {@code -mem-prealloc}); a remote one decides
      *                 that itself ({@code ballast dest --prealloc})
      */
-    public KvmRun(Scenario scenario, EventSink events, Backend.Progress progress, Hooks hooks, BackendOptions.Destination remote,
-                  boolean prealloc) {
+    public KvmRun(
+            Scenario scenario,
+            EventSink events,
+            Backend.Progress progress,
+            Hooks hooks,
+            BackendOptions.Destination remote,
+            boolean prealloc) {
         check(scenario, remote, prealloc);
         this.scenario = scenario;
         this.layout = scenario.layout();
@@ -101,20 +109,26 @@ public final class KvmRun {
             throw new SettingException("backend", scenario.backend(), "KvmRun runs kvm scenarios");
         }
         if (scenario.guestMemBytes() % GuestLayout.HUGE_PAGE != 0) {
-            throw new SettingException("mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend needs a multiple of 2M");
+            throw new SettingException(
+                    "mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend needs a multiple of 2M");
         }
         if (scenario.guestMemBytes() > GuestLayout.MAX_GUEST_BYTES) {
-            throw new SettingException("mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend runs guests of at most 256G");
+            throw new SettingException(
+                    "mem", Units.formatBytes(scenario.guestMemBytes()), "the KVM backend runs guests of at most 256G");
         }
         if (remote != null && prealloc) {
-            throw new SettingException("prealloc", null, "with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
+            throw new SettingException(
+                    "prealloc", null, "with --dest, the destination preallocates (ballast dest --prealloc SIZE)");
         }
         if (remote != null && scenario.chain() != 1) {
-            throw new SettingException("chain", Integer.toString(scenario.chain()),
+            throw new SettingException(
+                    "chain",
+                    Integer.toString(scenario.chain()),
                     "with --dest, a chain runs across processes (ballast dest --forward)");
         }
         Policies.factory(scenario.policy()); // an unknown policy fails before any VM exists
-        WorkloadSettings.of(scenario.workload(), scenario.features(), bitmaps(scenario), scenario.layout(), scenario.seed());
+        WorkloadSettings.of(
+                scenario.workload(), scenario.features(), bitmaps(scenario), scenario.layout(), scenario.seed());
     }
 
     private static boolean bitmaps(Scenario scenario) {
@@ -142,16 +156,25 @@ public final class KvmRun {
                     if (prealloc) {
                         progress.update("prealloc", 0, 0, 0);
                     }
-                    try (Target target = remote != null ? Target.remote(remote.address(), remote.timeoutNs())
+                    try (Target target = remote != null
+                            ? Target.remote(remote.address(), remote.timeoutNs())
                             : new LocalTarget(kvm, layout, features, hooks.dropPage(), prealloc)) {
-                        HopMigration.Result h = HopMigration.migrate(settings(hop, faultRandom), source, target, events, progress,
-                                hop > 0 ? " (hop " + (hop + 1) + ")" : "", hop == 0 ? hooks.onMigrating() : null);
+                        HopMigration.Result h = HopMigration.migrate(
+                                settings(hop, faultRandom),
+                                source,
+                                target,
+                                events,
+                                progress,
+                                hop > 0 ? " (hop " + (hop + 1) + ")" : "",
+                                hop == 0 ? hooks.onMigrating() : null);
                         if (h.violation() != null && violation == null) {
                             violation = h.violation();
                         }
-                        RunReport.Verify verify = h.completed() ? verify(h.verdict(), target.lastCheck())
+                        RunReport.Verify verify = h.completed()
+                                ? verify(h.verdict(), target.lastCheck())
                                 : new RunReport.Verify(0, 0, violation == null, violation);
-                        hops.add(RunReports.hop(scenario, "wall", h.sum(), h.last(), h.hopNs(), verify, h.attempts(), h.figures()));
+                        hops.add(RunReports.hop(
+                                scenario, "wall", h.sum(), h.last(), h.hopNs(), verify, h.attempts(), h.figures()));
                         next = h.completed() ? target.takeGuest() : null;
                     }
                     if (next == null) {
@@ -175,15 +198,21 @@ public final class KvmRun {
             failAfterPages = scenario.failAt().failAfterPages(layout.totalPages(), faultRandom);
             failAtNs = scenario.failAt().failAtNs(System.nanoTime());
         }
-        return new HopMigration.Settings(scenario.engineConfig(), scenario.policy(), remote == null ? null : remote.secret(),
-                DriverOptions.DEFAULTS, failAfterPages, failAtNs);
+        return new HopMigration.Settings(
+                scenario.engineConfig(),
+                scenario.policy(),
+                remote == null ? null : remote.secret(),
+                DriverOptions.DEFAULTS,
+                failAfterPages,
+                failAtNs);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */
     private RunReport.Verify verify(Verdict v, SelfCheck local) {
         progress.update("verify", 0, 1, 0);
         if (!v.ok() && violation == null) {
-            violation = Invariant.named(v.message()) != null ? v.message()
+            violation = Invariant.named(v.message()) != null
+                    ? v.message()
                     : Invariant.NO_LOST_WRITE.violation("the destination's verdict: " + v.message());
         }
         long first = local != null ? local.firstBadIndex() : -1;

@@ -65,7 +65,7 @@ import java.util.function.LongPredicate;
  */
 public final class DestinationServer implements AutoCloseable {
     /** Where a verified guest goes next. */
-    public record Forward(InetSocketAddress address, WireSecret secret, HopMigration.Settings settings) { }
+    public record Forward(InetSocketAddress address, WireSecret secret, HopMigration.Settings settings) {}
 
     /** How long a connection has for its authentication and HELLO, by default. */
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_NS = 5_000_000_000L;
@@ -85,34 +85,74 @@ public final class DestinationServer implements AutoCloseable {
      *                           accepted, else it is dropped; a source waits for the guest slot this long at most
      * @param maxConnections     connections served at once; one more is refused
      */
-    public record Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, long preallocBytes, Forward forward,
-                          LongPredicate dropPage, Consumer<String> log, long handshakeTimeoutNs, int maxConnections) {
+    public record Options(
+            InetSocketAddress listen,
+            WireSecret secret,
+            long timeoutNs,
+            long maxGuestBytes,
+            long preallocBytes,
+            Forward forward,
+            LongPredicate dropPage,
+            Consumer<String> log,
+            long handshakeTimeoutNs,
+            int maxConnections) {
         public Options {
-            if (listen.isUnresolved()) throw new SettingException("listen", listen.getHostString(), "cannot resolve the address");
+            if (listen.isUnresolved())
+                throw new SettingException("listen", listen.getHostString(), "cannot resolve the address");
             if (!listen.getAddress().isLoopbackAddress() && secret == null) {
-                throw new SettingException("listen", listen.getAddress().getHostAddress(), "not a loopback address; a destination"
-                        + " that other hosts can reach needs --secret-file");
+                throw new SettingException(
+                        "listen",
+                        listen.getAddress().getHostAddress(),
+                        "not a loopback address; a destination" + " that other hosts can reach needs --secret-file");
             }
             if (timeoutNs < 0) throw new SettingException("timeout", Units.formatDuration(timeoutNs), "must be >= 0");
-            if (maxGuestBytes < GuestLayout.HUGE_PAGE || maxGuestBytes % GuestLayout.HUGE_PAGE != 0 || maxGuestBytes > GuestLayout.MAX_GUEST_BYTES) {
-                throw new SettingException("max-mem", Units.formatBytes(maxGuestBytes), "must be a multiple of 2M in [2M, 256G]");
+            if (maxGuestBytes < GuestLayout.HUGE_PAGE
+                    || maxGuestBytes % GuestLayout.HUGE_PAGE != 0
+                    || maxGuestBytes > GuestLayout.MAX_GUEST_BYTES) {
+                throw new SettingException(
+                        "max-mem", Units.formatBytes(maxGuestBytes), "must be a multiple of 2M in [2M, 256G]");
             }
-            if (handshakeTimeoutNs <= 0) throw new SettingException("handshake-timeout", Units.formatDuration(handshakeTimeoutNs), "must be > 0");
-            if (maxConnections < 1) throw new SettingException("max-connections", Integer.toString(maxConnections), "must be >= 1");
+            if (handshakeTimeoutNs <= 0)
+                throw new SettingException(
+                        "handshake-timeout", Units.formatDuration(handshakeTimeoutNs), "must be > 0");
+            if (maxConnections < 1)
+                throw new SettingException("max-connections", Integer.toString(maxConnections), "must be >= 1");
             if (forward != null && isOwnAddress(listen, forward.address())) {
-                throw new SettingException("forward", forward.address().getHostString() + ":" + forward.address().getPort(),
+                throw new SettingException(
+                        "forward",
+                        forward.address().getHostString() + ":"
+                                + forward.address().getPort(),
                         "is this destination's own --listen address; forward to another ballast dest");
             }
             if (preallocBytes < 0 || preallocBytes % GuestLayout.HUGE_PAGE != 0 || preallocBytes > maxGuestBytes) {
-                throw new SettingException("prealloc", Long.toString(preallocBytes), "must be a multiple of 2M, at most the largest guest taken ("
-                        + Units.formatBytes(maxGuestBytes) + ")");
+                throw new SettingException(
+                        "prealloc",
+                        Long.toString(preallocBytes),
+                        "must be a multiple of 2M, at most the largest guest taken (" + Units.formatBytes(maxGuestBytes)
+                                + ")");
             }
         }
 
         /** With the default handshake deadline and connection limit. */
-        public Options(InetSocketAddress listen, WireSecret secret, long timeoutNs, long maxGuestBytes, long preallocBytes, Forward forward,
-                       LongPredicate dropPage, Consumer<String> log) {
-            this(listen, secret, timeoutNs, maxGuestBytes, preallocBytes, forward, dropPage, log, DEFAULT_HANDSHAKE_TIMEOUT_NS,
+        public Options(
+                InetSocketAddress listen,
+                WireSecret secret,
+                long timeoutNs,
+                long maxGuestBytes,
+                long preallocBytes,
+                Forward forward,
+                LongPredicate dropPage,
+                Consumer<String> log) {
+            this(
+                    listen,
+                    secret,
+                    timeoutNs,
+                    maxGuestBytes,
+                    preallocBytes,
+                    forward,
+                    dropPage,
+                    log,
+                    DEFAULT_HANDSHAKE_TIMEOUT_NS,
                     DEFAULT_MAX_CONNECTIONS);
         }
     }
@@ -124,7 +164,8 @@ public final class DestinationServer implements AutoCloseable {
         var b = to.getAddress();
         if (a.equals(b) || a.isLoopbackAddress() && b.isLoopbackAddress()) return true;
         try {
-            return a.isAnyLocalAddress() && (b.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(b) != null);
+            return a.isAnyLocalAddress()
+                    && (b.isLoopbackAddress() || java.net.NetworkInterface.getByInetAddress(b) != null);
         } catch (java.net.SocketException e) {
             return false;
         }
@@ -138,8 +179,14 @@ public final class DestinationServer implements AutoCloseable {
      * @param verdict  what was sent to the source, for a completed migration
      * @param forward  what the forward came to, or null
      */
-    public record Served(String peer, String outcome, String reason, Verdict verdict, GuestSink.Counters counters, String forward,
-                         boolean guestStarted) { }
+    public record Served(
+            String peer,
+            String outcome,
+            String reason,
+            Verdict verdict,
+            GuestSink.Counters counters,
+            String forward,
+            boolean guestStarted) {}
 
     private static final GuestSink.Counters NOTHING = new GuestSink.Counters(0, 0, 0, 0, 0);
 
@@ -154,6 +201,7 @@ public final class DestinationServer implements AutoCloseable {
     private volatile boolean stopping;
     /** Guards {@link #holder}: the connection that owns the guest slot, the only one that uses the sink, {@link #kept} and preparation. */
     private final Object slot = new Object();
+
     private Connection holder;
     private KvmGuest kept;
 
@@ -172,8 +220,10 @@ public final class DestinationServer implements AutoCloseable {
             kvm.close();
             throw e;
         }
-        this.sink = new GuestSink((l, poison) -> KvmGuest.incoming(kvm, l, new GuestFeatures(true, true, true, poison)),
-                options.maxGuestBytes(), options.dropPage());
+        this.sink = new GuestSink(
+                (l, poison) -> KvmGuest.incoming(kvm, l, new GuestFeatures(true, true, true, poison)),
+                options.maxGuestBytes(),
+                options.dropPage());
         this.thread = Thread.ofPlatform().name("ballast-dest").start(this::serve);
     }
 
@@ -221,8 +271,14 @@ public final class DestinationServer implements AutoCloseable {
         prepare(); // before the first connection is accepted
         log("listening on " + address().getHostString() + ":" + address().getPort()
                 + (options.secret() != null ? ", sources must prove the shared secret" : "")
-                + (options.forward() != null ? ", verified guests go on to " + hostPort(options.forward().address()) : "")
-                + String.format(Locale.ROOT, "; one migration at a time, handshakes within %.1f s", options.handshakeTimeoutNs() / 1e9));
+                + (options.forward() != null
+                        ? ", verified guests go on to "
+                                + hostPort(options.forward().address())
+                        : "")
+                + String.format(
+                        Locale.ROOT,
+                        "; one migration at a time, handshakes within %.1f s",
+                        options.handshakeTimeoutNs() / 1e9));
         while (!stopping) {
             SocketChannel ch;
             try {
@@ -235,7 +291,8 @@ public final class DestinationServer implements AutoCloseable {
             }
             String peer = peer(ch);
             if (active.size() >= options.maxConnections()) {
-                String why = "busy: " + active.size() + " connections already (the most this destination serves at once)";
+                String why =
+                        "busy: " + active.size() + " connections already (the most this destination serves at once)";
                 PageStreamReader.tryRefuse(ch, why);
                 close(ch);
                 log("connection from " + peer + " refused: " + why);
@@ -244,13 +301,15 @@ public final class DestinationServer implements AutoCloseable {
             }
             Connection c = new Connection(ch, peer);
             active.add(c);
-            c.thread = Thread.ofPlatform().name("ballast-dest-" + connections.incrementAndGet()).start(() -> {
-                try {
-                    serveOne(c);
-                } finally {
-                    active.remove(c);
-                }
-            });
+            c.thread = Thread.ofPlatform()
+                    .name("ballast-dest-" + connections.incrementAndGet())
+                    .start(() -> {
+                        try {
+                            serveOne(c);
+                        } finally {
+                            active.remove(c);
+                        }
+                    });
         }
     }
 
@@ -290,9 +349,11 @@ public final class DestinationServer implements AutoCloseable {
         boolean holds;
         /** Its stream reached COMPLETE: no longer a stale connection that a retry may replace. */
         volatile boolean pastComplete;
+
         volatile String supersededBy;
         /** Refused for the slot: the outcome is {@code busy}. */
         boolean busy;
+
         GuestSink.Counters before = NOTHING;
 
         Connection(SocketChannel channel, String peer) {
@@ -311,20 +372,27 @@ public final class DestinationServer implements AutoCloseable {
 
         @Override
         public void open(Hello h, PageRanges missing) throws WireException {
-            if (!guard.clearDeadline()) throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
+            if (!guard.clearDeadline())
+                throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
             session = h.sessionId();
             acquire(this);
             sink.open(h, missing);
         }
 
         @Override
-        public void writePages(int block, long offset, int count, ByteBuffer data) { sink.writePages(block, offset, count, data); }
+        public void writePages(int block, long offset, int count, ByteBuffer data) {
+            sink.writePages(block, offset, count, data);
+        }
 
         @Override
-        public void fill(int block, long offset, long count, int fillByte) { sink.fill(block, offset, count, fillByte); }
+        public void fill(int block, long offset, long count, int fillByte) {
+            sink.fill(block, offset, count, fillByte);
+        }
 
         @Override
-        public void balloon(int block, long offset, long count, boolean ballooned) { sink.balloon(block, offset, count, ballooned); }
+        public void balloon(int block, long offset, long count, boolean ballooned) {
+            sink.balloon(block, offset, count, ballooned);
+        }
 
         @Override
         public void state(int section, long total, long offset, ByteBuffer data) throws WireException {
@@ -332,10 +400,14 @@ public final class DestinationServer implements AutoCloseable {
         }
 
         @Override
-        public void iterationEnd(int iteration) { sink.iterationEnd(iteration); }
+        public void iterationEnd(int iteration) {
+            sink.iterationEnd(iteration);
+        }
 
         @Override
-        public void verified() { sink.verified(); }
+        public void verified() {
+            sink.verified();
+        }
 
         @Override
         public Verdict complete() {
@@ -355,9 +427,13 @@ public final class DestinationServer implements AutoCloseable {
                 long left = end - System.nanoTime();
                 if (left <= 0) {
                     c.busy = true;
-                    throw new WireException(WireException.Reason.REFUSED, String.format(Locale.ROOT,
-                            "busy: this destination receives one migration at a time, and migration 0x%x from %s holds it; retry later",
-                            h.session, h.peer));
+                    throw new WireException(
+                            WireException.Reason.REFUSED,
+                            String.format(
+                                    Locale.ROOT,
+                                    "busy: this destination receives one migration at a time, and migration 0x%x from %s holds it; retry later",
+                                    h.session,
+                                    h.peer));
                 }
                 try {
                     slot.wait(Math.max(1, left / 1_000_000));
@@ -376,8 +452,12 @@ public final class DestinationServer implements AutoCloseable {
         String peer = c.peer;
         StallGuard g = c.guard;
         long t0 = System.nanoTime();
-        g.deadline(options.handshakeTimeoutNs(), String.format(Locale.ROOT,
-                "no authentication and HELLO within %d ms of connecting (--handshake-timeout)", TimeUnit.NANOSECONDS.toMillis(options.handshakeTimeoutNs())));
+        g.deadline(
+                options.handshakeTimeoutNs(),
+                String.format(
+                        Locale.ROOT,
+                        "no authentication and HELLO within %d ms of connecting (--handshake-timeout)",
+                        TimeUnit.NANOSECONDS.toMillis(options.handshakeTimeoutNs())));
         String outcome;
         String reason = null;
         Verdict verdict = null;
@@ -386,10 +466,17 @@ public final class DestinationServer implements AutoCloseable {
         try {
             verdict = r.run();
             outcome = "completed";
-            log(String.format(Locale.ROOT, "migration 0x%x from %s: %s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
-                    r.hello().sessionId(), peer,
-                    verdict.ok() ? "verify ok (" + verdict.checkedPages() + " pages checked)" : "verify FAILED: " + verdict.message(),
-                    r.streamOffset(), (System.nanoTime() - t0) / 1e6, residentMiB()));
+            log(String.format(
+                    Locale.ROOT,
+                    "migration 0x%x from %s: %s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
+                    r.hello().sessionId(),
+                    peer,
+                    verdict.ok()
+                            ? "verify ok (" + verdict.checkedPages() + " pages checked)"
+                            : "verify FAILED: " + verdict.message(),
+                    r.streamOffset(),
+                    (System.nanoTime() - t0) / 1e6,
+                    residentMiB()));
             String after = awaitClose(r, g);
             if (after != null) {
                 outcome = "rejected";
@@ -401,7 +488,8 @@ public final class DestinationServer implements AutoCloseable {
             if (c.busy) {
                 outcome = "busy";
                 log("migration from " + peer + " refused: " + e.getMessage());
-            } else if (e.reason() == WireException.Reason.AUTH_FAILED || (options.secret() != null && !r.authenticated())) {
+            } else if (e.reason() == WireException.Reason.AUTH_FAILED
+                    || (options.secret() != null && !r.authenticated())) {
                 outcome = "unauthenticated";
                 log("connection from " + peer + " dropped: authentication failed: " + e.getMessage());
             } else {
@@ -410,10 +498,13 @@ public final class DestinationServer implements AutoCloseable {
             }
         } catch (IOException e) {
             outcome = "lost";
-            reason = c.supersededBy != null ? "replaced by a retry of the same migration from " + c.supersededBy
+            reason = c.supersededBy != null
+                    ? "replaced by a retry of the same migration from " + c.supersededBy
                     : g.stalled() != null ? g.stalled() : e.getClass().getSimpleName() + ": " + e.getMessage();
-            log("connection from " + peer + " lost: " + reason + (c.holds && sink.guest() != null && !sink.completed()
-                    ? "; what arrived is kept for a resume" : ""));
+            log("connection from " + peer + " lost: " + reason
+                    + (c.holds && sink.guest() != null && !sink.completed()
+                            ? "; what arrived is kept for a resume"
+                            : ""));
         } catch (RuntimeException e) {
             outcome = "lost";
             reason = "destination error: " + e;
@@ -434,7 +525,11 @@ public final class DestinationServer implements AutoCloseable {
                     kept.close();
                     kept = null;
                 }
-                if (options.forward() != null && verdict != null && verdict.ok() && "completed".equals(outcome) && !stopping) {
+                if (options.forward() != null
+                        && verdict != null
+                        && verdict.ok()
+                        && "completed".equals(outcome)
+                        && !stopping) {
                     forward = forward(guest);
                 } else {
                     guest.close();
@@ -442,8 +537,11 @@ public final class DestinationServer implements AutoCloseable {
             }
             GuestSink.Counters after = sink.counters();
             GuestSink.Counters before = c.before;
-            delta = new GuestSink.Counters(after.pagesWritten() - before.pagesWritten(), after.pagesFilled() - before.pagesFilled(),
-                    after.balloonRanges() - before.balloonRanges(), after.stateBytes() - before.stateBytes(),
+            delta = new GuestSink.Counters(
+                    after.pagesWritten() - before.pagesWritten(),
+                    after.pagesFilled() - before.pagesFilled(),
+                    after.balloonRanges() - before.balloonRanges(),
+                    after.stateBytes() - before.stateBytes(),
                     after.guestsCreated() - before.guestsCreated());
             if (!stopping) prepare();
             synchronized (slot) {
@@ -477,8 +575,11 @@ public final class DestinationServer implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
             sink.prepare(RamLayout.pcLike(options.preallocBytes()));
-            log(String.format(Locale.ROOT, "prepared the VM of a %d MiB guest, all of its memory allocated, in %.0f ms",
-                    options.preallocBytes() >> 20, (System.nanoTime() - t0) / 1e6));
+            log(String.format(
+                    Locale.ROOT,
+                    "prepared the VM of a %d MiB guest, all of its memory allocated, in %.0f ms",
+                    options.preallocBytes() >> 20,
+                    (System.nanoTime() - t0) / 1e6));
         } catch (RuntimeException e) {
             log("could not prepare the VM of a " + (options.preallocBytes() >> 20) + " MiB guest (" + e.getMessage()
                     + "); the next one is made when its migration starts");
@@ -500,12 +601,19 @@ public final class DestinationServer implements AutoCloseable {
         String s;
         if (h.completed()) {
             Verdict v = h.verdict();
-            s = String.format(Locale.ROOT, "forward to %s: completed in %.0f ms (downtime %.1f ms), %d bytes, %d attempt(s), %s",
-                    hostPort(f.address()), h.hopNs() / 1e6, h.last().downtimeNs() / 1e6, h.sum().transferredBytes(), h.attempts().size(),
+            s = String.format(
+                    Locale.ROOT,
+                    "forward to %s: completed in %.0f ms (downtime %.1f ms), %d bytes, %d attempt(s), %s",
+                    hostPort(f.address()),
+                    h.hopNs() / 1e6,
+                    h.last().downtimeNs() / 1e6,
+                    h.sum().transferredBytes(),
+                    h.attempts().size(),
                     v.ok() ? "verify ok (" + v.checkedPages() + " pages checked)" : "verify FAILED: " + v.message());
             guest.close();
         } else {
-            s = "forward to " + hostPort(f.address()) + " failed after " + h.attempts().size() + " attempts ("
+            s = "forward to " + hostPort(f.address()) + " failed after "
+                    + h.attempts().size() + " attempts ("
                     + h.attempts().getLast().cause() + "); the guest keeps running here";
             kept = guest;
         }

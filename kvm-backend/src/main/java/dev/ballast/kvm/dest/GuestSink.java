@@ -44,7 +44,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
     }
 
     /** What this sink did, for logs and tests. */
-    public record Counters(long pagesWritten, long pagesFilled, long balloonRanges, long stateBytes, long guestsCreated) { }
+    public record Counters(
+            long pagesWritten, long pagesFilled, long balloonRanges, long stateBytes, long guestsCreated) {}
 
     private final Factory factory;
     private final LongPredicate drop;
@@ -53,6 +54,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private KvmGuest guest;
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
     private KvmGuest spare;
+
     private Hello hello;
     private long session;
     /** Pages whose contents a stream digest verified (a resume does not ask for them again). */
@@ -61,6 +63,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private PageBitmap unverified;
     /** Pages this VM's memory was written at since it was made (one never written is zero without a look). */
     private PageBitmap touched;
+
     private long systemReceived;
     private final MemorySegment vcpu = Arena.ofAuto().allocate(GuestState.VCPU_BYTES, 8);
     private long vcpuReceived;
@@ -98,7 +101,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 try {
                     guest = factory.incoming(l, h.poisonByte());
                 } catch (RuntimeException e) {
-                    throw new WireException(WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
+                    throw new WireException(
+                            WireException.Reason.REFUSED, "cannot create the destination VM: " + e.getMessage());
                 }
             }
             guestsCreated++;
@@ -136,7 +140,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
             return "the layout " + l + " is not a Ballast KVM guest's (PC-like, a multiple of 2 MiB)";
         }
         if (bytes > maxGuestBytes) {
-            return "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes (" + (maxGuestBytes >> 20) + " MiB)";
+            return "a guest of " + (bytes >> 20) + " MiB is larger than this destination takes ("
+                    + (maxGuestBytes >> 20) + " MiB)";
         }
         return null;
     }
@@ -194,7 +199,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
             long q = p;
             while (q < count && !drop.test(g + q)) q++;
             if (q > p) {
-                MemorySegment.copy(src, p * GuestAbi.PAGE_SIZE, mem, (offset + p) * GuestAbi.PAGE_SIZE, (q - p) * GuestAbi.PAGE_SIZE);
+                MemorySegment.copy(
+                        src,
+                        p * GuestAbi.PAGE_SIZE,
+                        mem,
+                        (offset + p) * GuestAbi.PAGE_SIZE,
+                        (q - p) * GuestAbi.PAGE_SIZE);
             }
             p = q + 1; // q is dropped (or past the end)
         }
@@ -236,19 +246,26 @@ public final class GuestSink implements PageSink, AutoCloseable {
             case GuestState.SECTION_SYSTEM -> {
                 MemorySegment sys = guest.machine().memory().system().host();
                 if (total != sys.byteSize()) {
-                    throw new WireException(WireException.Reason.BAD_LENGTH, "system state of " + total + " bytes; this guest's system slot has " + sys.byteSize());
+                    throw new WireException(
+                            WireException.Reason.BAD_LENGTH,
+                            "system state of " + total + " bytes; this guest's system slot has " + sys.byteSize());
                 }
                 MemorySegment.copy(src, 0, sys, offset, n);
                 systemReceived = offset + n;
             }
             case GuestState.SECTION_VCPU -> {
                 if (total != GuestState.VCPU_BYTES) {
-                    throw new WireException(WireException.Reason.BAD_LENGTH, "vCPU state of " + total + " bytes, expected " + GuestState.VCPU_BYTES);
+                    throw new WireException(
+                            WireException.Reason.BAD_LENGTH,
+                            "vCPU state of " + total + " bytes, expected " + GuestState.VCPU_BYTES);
                 }
                 MemorySegment.copy(src, 0, vcpu, offset, n);
                 vcpuReceived = offset + n;
             }
-            default -> throw new WireException(WireException.Reason.REFUSED, "state section " + section + " means nothing to a KVM destination");
+            default ->
+                throw new WireException(
+                        WireException.Reason.REFUSED,
+                        "state section " + section + " means nothing to a KVM destination");
         }
         stateBytes += n;
     }
@@ -263,8 +280,13 @@ public final class GuestSink implements PageSink, AutoCloseable {
     public Verdict complete() {
         long sysBytes = guest.machine().memory().system().bytes();
         if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
-            return Verdict.of(0, 0, false, "the stream carried no complete guest state (system " + systemReceived + " of " + sysBytes
-                    + " bytes, vCPU " + vcpuReceived + " of " + GuestState.VCPU_BYTES + "); the guest was not started");
+            return Verdict.of(
+                    0,
+                    0,
+                    false,
+                    "the stream carried no complete guest state (system " + systemReceived + " of " + sysBytes
+                            + " bytes, vCPU " + vcpuReceived + " of " + GuestState.VCPU_BYTES
+                            + "); the guest was not started");
         }
         GuestState.Vcpu v;
         try {
@@ -279,20 +301,33 @@ public final class GuestSink implements PageSink, AutoCloseable {
             check = SelfCheck.run(guest, hello.poisonByte());
         } catch (RuntimeException e) {
             completed = true;
-            return Verdict.of(0, 0, false, "the guest did not run on the destination: " + e.getMessage(), (System.nanoTime() - t0) / 1000);
+            return Verdict.of(
+                    0,
+                    0,
+                    false,
+                    "the guest did not run on the destination: " + e.getMessage(),
+                    (System.nanoTime() - t0) / 1000);
         } finally {
             completed = true;
         }
         long micros = (System.nanoTime() - t0) / 1000;
-        return Verdict.of(check.checkedPages(), check.badPages(), check.ok(),
-                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(), micros);
+        return Verdict.of(
+                check.checkedPages(),
+                check.badPages(),
+                check.ok(),
+                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(),
+                micros);
     }
 
     /** The last self-check, or null. */
-    public SelfCheck lastCheck() { return check; }
+    public SelfCheck lastCheck() {
+        return check;
+    }
 
     /** Whether the last migration completed (its guest was started, or failed to). */
-    public boolean completed() { return completed; }
+    public boolean completed() {
+        return completed;
+    }
 
     /**
      * Hands the guest of a completed migration over (to be the next source, or to be closed);
@@ -309,7 +344,9 @@ public final class GuestSink implements PageSink, AutoCloseable {
     }
 
     /** The guest being received, or null. */
-    public KvmGuest guest() { return guest; }
+    public KvmGuest guest() {
+        return guest;
+    }
 
     public Counters counters() {
         return new Counters(pagesWritten, pagesFilled, balloonRanges, stateBytes, guestsCreated);

@@ -26,6 +26,7 @@ import java.util.function.LongPredicate;
 public final class LocalTarget implements Target {
     /** The source's stream buffer holds one record of 1 MiB; the pipe holds two of them. */
     static final int PIPE_BYTES = 2 * (1 << 20) + 8192;
+
     private final RamLayout layout;
     private final GuestSink sink;
 
@@ -59,10 +60,14 @@ public final class LocalTarget implements Target {
             });
             return new WireLink.Connection() {
                 @Override
-                public ReadableByteChannel in() { return toSource.source(); }
+                public ReadableByteChannel in() {
+                    return toSource.source();
+                }
 
                 @Override
-                public WritableByteChannel out() { return toDest.sink(); }
+                public WritableByteChannel out() {
+                    return toDest.sink();
+                }
 
                 @Override
                 public void close() {
@@ -86,15 +91,18 @@ public final class LocalTarget implements Target {
         }
     }
 
-
     @Override
     public KvmGuest takeGuest() {
         return sink.completed() ? sink.takeGuest() : null;
     }
 
     @Override
-    public SelfCheck lastCheck() { return sink.lastCheck(); }
+    public SelfCheck lastCheck() {
+        return sink.lastCheck();
+    }
 
     @Override
-    public void close() { sink.close(); }
+    public void close() {
+        sink.close();
+    }
 }

@@ -37,6 +37,7 @@ public final class GuestDevices implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
     /** How long the device polls an empty ring before it asks the guest for a doorbell. */
     private static final long POLL_NANOS = 50_000;
+
     private static final int BATCH = 256;
 
     private final GuestMemory memory;
@@ -69,15 +70,16 @@ public final class GuestDevices implements AutoCloseable {
         this.layout = layout;
         this.sys = memory.system().host();
         this.ring = sys.asSlice(memory.layout().requestRingOffset(), GuestAbi.RING_BYTES);
-        this.buffers = sys.asSlice(memory.layout().balloonBufOffset(), (long) GuestAbi.BALLOON_BUFS * GuestAbi.PAGE_SIZE);
+        this.buffers =
+                sys.asSlice(memory.layout().balloonBufOffset(), (long) GuestAbi.BALLOON_BUFS * GuestAbi.PAGE_SIZE);
         this.doorbells = doorbells;
         this.hostBlocks = new MemorySlot[layout.blockCount()];
         for (int i = 0; i < layout.blockCount(); i++) {
             dev.ballast.core.mem.RamBlock b = layout.block(i);
             MemorySlot h = memory.block(b.name());
             if (h.firstPfn() != b.firstPfn() || h.pages() != b.pages()) {
-                throw new IllegalArgumentException("block " + b.name() + " differs between the layout (" + b + ") and the VM ("
-                        + h.firstPfn() + "+" + h.pages() + ")");
+                throw new IllegalArgumentException("block " + b.name() + " differs between the layout (" + b
+                        + ") and the VM (" + h.firstPfn() + "+" + h.pages() + ")");
             }
             hostBlocks[i] = h;
         }
@@ -191,11 +193,17 @@ public final class GuestDevices implements AutoCloseable {
         }
         n = Math.min(n, max);
         for (int i = 0; i < n; i++) {
-            long e = GuestAbi.RING_ENTRIES_OFF + (long) ((head + i) & (GuestAbi.RING_CAPACITY - 1)) * GuestAbi.RING_ENTRY_SIZE;
-            handle(ring.get(JAVA_INT, e + GuestAbi.ENT_OP_OFF), ring.get(JAVA_LONG, e + GuestAbi.ENT_ID_OFF),
-                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 8),
-                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 16), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 24),
-                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 32), ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 40));
+            long e = GuestAbi.RING_ENTRIES_OFF
+                    + (long) ((head + i) & (GuestAbi.RING_CAPACITY - 1)) * GuestAbi.RING_ENTRY_SIZE;
+            handle(
+                    ring.get(JAVA_INT, e + GuestAbi.ENT_OP_OFF),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ID_OFF),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 8),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 16),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 24),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 32),
+                    ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF + 40));
         }
         finish(head + n);
         return n;
@@ -240,8 +248,12 @@ public final class GuestDevices implements AutoCloseable {
 
     private void balloonMessage(long inflate, long mode, long buffer, long count, long base) {
         long max = mode == GuestAbi.BM_PFNS ? GuestAbi.BALLOON_PFNS_MAX : GuestAbi.BALLOON_BITS_MAX;
-        if ((inflate != 0 && inflate != 1) || (mode != GuestAbi.BM_PFNS && mode != GuestAbi.BM_BITMAP)
-                || buffer < 0 || buffer >= GuestAbi.BALLOON_BUFS || count <= 0 || count > max) {
+        if ((inflate != 0 && inflate != 1)
+                || (mode != GuestAbi.BM_PFNS && mode != GuestAbi.BM_BITMAP)
+                || buffer < 0
+                || buffer >= GuestAbi.BALLOON_BUFS
+                || count <= 0
+                || count > max) {
             reject(RejectReason.MALFORMED, GuestAbi.REQ_BALLOON, buffer);
             return;
         }
@@ -277,7 +289,7 @@ public final class GuestDevices implements AutoCloseable {
 
     /** A run of the guest's balloon message: acted on when it is all RAM, and passed on either way. */
     private void balloonRun(boolean inflate, long mode, long pfn, long pages) {
-        long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> { });
+        long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> {});
         if (outside == 0) {
             layout.splitPfnRange(pfn, pages, (b, o, n) -> {
                 long g = b.firstIndex() + o;
@@ -290,7 +302,11 @@ public final class GuestDevices implements AutoCloseable {
                 }
             });
         }
-        forward(inflate ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE, EventType.Balloon.of(mode == GuestAbi.BM_BITMAP), pfn, pages);
+        forward(
+                inflate ? EventType.BALLOON_INFLATE : EventType.BALLOON_DEFLATE,
+                EventType.Balloon.of(mode == GuestAbi.BM_BITMAP),
+                pfn,
+                pages);
     }
 
     private void forward(EventType type, long a, long b, long c) {
@@ -316,8 +332,14 @@ public final class GuestDevices implements AutoCloseable {
         synchronized (lock) {
             queue.clear();
             for (dev.ballast.core.mem.RamBlock b : layout.blocks()) {
-                balloon.forEachRun(b.firstIndex(), b.endIndex(),
-                        (s, e) -> into.request(EventType.BALLOON_INFLATE, EventType.Balloon.AT_SETUP, b.firstPfn() + (s - b.firstIndex()), e - s));
+                balloon.forEachRun(
+                        b.firstIndex(),
+                        b.endIndex(),
+                        (s, e) -> into.request(
+                                EventType.BALLOON_INFLATE,
+                                EventType.Balloon.AT_SETUP,
+                                b.firstPfn() + (s - b.firstIndex()),
+                                e - s));
             }
             forwarding = true;
         }
@@ -354,7 +376,7 @@ public final class GuestDevices implements AutoCloseable {
      * @param balloonMessages well-formed balloon messages
      * @param discardedPages  pages given back to the host with madvise
      */
-    public record Stats(long requests, long rejected, long balloonMessages, long discardedPages) { }
+    public record Stats(long requests, long rejected, long balloonMessages, long discardedPages) {}
 
     @Override
     public void close() {

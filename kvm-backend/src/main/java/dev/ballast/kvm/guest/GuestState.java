@@ -36,7 +36,7 @@ import java.lang.foreign.ValueLayout;
  * crash its own guest, not the destination.
  */
 public final class GuestState {
-    private GuestState() { }
+    private GuestState() {}
 
     public static final int SECTION_SYSTEM = 1;
     public static final int SECTION_VCPU = 2;
@@ -49,7 +49,10 @@ public final class GuestState {
         MemorySegment m = Arena.ofAuto().allocate(VCPU_BYTES, 8);
         m.set(ValueLayout.JAVA_INT, 0, VCPU_MAGIC);
         m.set(ValueLayout.JAVA_INT, 4, VCPU_FORMAT);
-        m.set(ValueLayout.JAVA_INT, 8, (f.mustTellHost() ? 1 : 0) | (f.freePageHint() ? 2 : 0) | (f.freeBitmap() ? 4 : 0));
+        m.set(
+                ValueLayout.JAVA_INT,
+                8,
+                (f.mustTellHost() ? 1 : 0) | (f.freePageHint() ? 2 : 0) | (f.freeBitmap() ? 4 : 0));
         m.set(ValueLayout.JAVA_INT, 12, 0);
         state.write(m, HEADER);
         return m;
@@ -64,25 +67,33 @@ public final class GuestState {
 
     /** Decodes and checks a vCPU section; throws {@link IllegalArgumentException} saying what is wrong. */
     public static Vcpu decodeVcpu(MemorySegment m) {
-        if (m.byteSize() != VCPU_BYTES) throw new IllegalArgumentException("the vCPU section has " + m.byteSize() + " bytes, expected " + VCPU_BYTES);
+        if (m.byteSize() != VCPU_BYTES)
+            throw new IllegalArgumentException(
+                    "the vCPU section has " + m.byteSize() + " bytes, expected " + VCPU_BYTES);
         int magic = m.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
         int format = m.get(ValueLayout.JAVA_INT_UNALIGNED, 4);
         int flags = m.get(ValueLayout.JAVA_INT_UNALIGNED, 8);
-        if (magic != VCPU_MAGIC) throw new IllegalArgumentException("the vCPU section's magic is 0x" + Integer.toHexString(magic));
-        if (format != VCPU_FORMAT) throw new IllegalArgumentException("vCPU section format " + format + ", this end reads " + VCPU_FORMAT);
-        if ((flags & ~7) != 0 || m.get(ValueLayout.JAVA_INT_UNALIGNED, 12) != 0) throw new IllegalArgumentException("unknown vCPU section flags 0x" + Integer.toHexString(flags));
+        if (magic != VCPU_MAGIC)
+            throw new IllegalArgumentException("the vCPU section's magic is 0x" + Integer.toHexString(magic));
+        if (format != VCPU_FORMAT)
+            throw new IllegalArgumentException("vCPU section format " + format + ", this end reads " + VCPU_FORMAT);
+        if ((flags & ~7) != 0 || m.get(ValueLayout.JAVA_INT_UNALIGNED, 12) != 0)
+            throw new IllegalArgumentException("unknown vCPU section flags 0x" + Integer.toHexString(flags));
         VcpuState s = VcpuState.read(m, HEADER);
         var r = s.sregs();
         Segment cs = r.cs();
         Segment ss = r.ss();
         if (cs.dpl() != 3 || !cs.l() || !cs.present() || ss.dpl() != 3) {
-            throw new IllegalArgumentException("the vCPU is not in 64-bit user mode (CS dpl " + cs.dpl() + ", L " + cs.l() + ", SS dpl " + ss.dpl() + ")");
+            throw new IllegalArgumentException("the vCPU is not in 64-bit user mode (CS dpl " + cs.dpl() + ", L "
+                    + cs.l() + ", SS dpl " + ss.dpl() + ")");
         }
         if ((r.efer() & SystemSlot.EFER_LMA) == 0 || (r.cr0() & SystemSlot.CR0_PG) == 0) {
-            throw new IllegalArgumentException("the vCPU is not in long mode (CR0 0x" + Long.toHexString(r.cr0()) + ", EFER 0x" + Long.toHexString(r.efer()) + ")");
+            throw new IllegalArgumentException("the vCPU is not in long mode (CR0 0x" + Long.toHexString(r.cr0())
+                    + ", EFER 0x" + Long.toHexString(r.efer()) + ")");
         }
         if (r.cr3() != GuestAbi.SYS_GPA + GuestLayout.PT_PML4) {
-            throw new IllegalArgumentException("the vCPU's page tables (CR3 0x" + Long.toHexString(r.cr3()) + ") are not the system slot's");
+            throw new IllegalArgumentException(
+                    "the vCPU's page tables (CR3 0x" + Long.toHexString(r.cr3()) + ") are not the system slot's");
         }
         return new Vcpu(s, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0);
     }

@@ -68,7 +68,8 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     public static MachineConfig machineConfig(Kvm kvm, RamLayout layout) {
         MachineConfig c = MachineConfig.ofRam(layout.totalBytes());
         return kvm.checkExtension(KvmConstants.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0
-                ? c.withDirtyLogMode(DirtyLogMode.MANUAL_CLEAR) : c;
+                ? c.withDirtyLogMode(DirtyLogMode.MANUAL_CLEAR)
+                : c;
     }
 
     /** A new VM running the guest program with these workload settings ({@code WL_*}); the workload's prologue has not run yet. */
@@ -189,6 +190,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
 
     /** The reset that {@link #startDirtyLog} started, while it may still run. */
     private volatile Thread dirtyReset;
+
     private volatile Throwable dirtyResetFailure;
 
     /** Waits for the reset of the dirty log to end (and throws what it threw). */
@@ -323,15 +325,19 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
      */
     @Override
     public long lastCommandId() {
-        long id = machine.memory().system().host().get(java.lang.foreign.ValueLayout.JAVA_LONG,
-                GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF);
+        long id = machine.memory()
+                .system()
+                .host()
+                .get(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF);
         return id == 0 ? -1 : id;
     }
 
     private void rememberCommandId(long id) {
         if (!CommandIds.isRequest(id)) return;
         var memory = machine.memory();
-        memory.system().host().set(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF, id);
+        memory.system()
+                .host()
+                .set(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF, id);
         memory.markHostWrite(memory.system(), GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_LAST_CMD_ID_OFF, 8);
     }
 

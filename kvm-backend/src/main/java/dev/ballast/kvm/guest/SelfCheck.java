@@ -31,12 +31,16 @@ public record SelfCheck(long checkedPages, long badPages, long firstBadIndex, St
         long index = layout.indexOfPfn(pfn);
         String page = index >= 0 ? layout.describeIndex(index) : "PFN 0x" + Long.toHexString(pfn);
         String v = switch ((int) c.arg(3)) {
-            case GuestAbi.CHECK_POISON -> Invariant.POISON_PRESERVED.violation("free page " + page + " does not read as the poison value 0x"
-                    + Integer.toHexString(poisonByte) + " on the destination (" + bad + " pages bad)");
-            case GuestAbi.CHECK_USED -> Invariant.EVERY_WRITER_TRACKED.violation("page " + page + ", which the host's devices write, is older on the"
-                    + " destination than what the guest saw on the source (" + bad + " pages bad)");
-            default -> Invariant.NO_LOST_WRITE.violation("page " + page + " does not hold what the guest last wrote on the destination ("
-                    + bad + " pages bad)");
+            case GuestAbi.CHECK_POISON ->
+                Invariant.POISON_PRESERVED.violation("free page " + page + " does not read as the poison value 0x"
+                        + Integer.toHexString(poisonByte) + " on the destination (" + bad + " pages bad)");
+            case GuestAbi.CHECK_USED ->
+                Invariant.EVERY_WRITER_TRACKED.violation(
+                        "page " + page + ", which the host's devices write, is older on the"
+                                + " destination than what the guest saw on the source (" + bad + " pages bad)");
+            default ->
+                Invariant.NO_LOST_WRITE.violation("page " + page
+                        + " does not hold what the guest last wrote on the destination (" + bad + " pages bad)");
         };
         return new SelfCheck(checked, bad, index, v, micros);
     }

@@ -22,10 +22,10 @@ import dev.ballast.kvm.guestabi.GuestAbi;
  * Free page hints report aligned free blocks of 2^{@code hint-order} pages (10, as Linux).
  */
 public final class WorkloadSettings {
-    private WorkloadSettings() {
-    }
+    private WorkloadSettings() {}
 
-    public static long[] of(WorkloadSpec spec, GuestFeatures features, boolean balloonBitmaps, RamLayout layout, long seed) {
+    public static long[] of(
+            WorkloadSpec spec, GuestFeatures features, boolean balloonBitmaps, RamLayout layout, long seed) {
         long total = layout.totalPages();
         long[] wl = new long[GuestAbi.WL_COUNT];
         wl[GuestAbi.WL_SEED] = seed;
@@ -108,7 +108,8 @@ public final class WorkloadSettings {
             }
             return Units.parseSize(v) / RamLayout.PAGE_SIZE;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a percentage (25%) or a size (512M)");
+            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v
+                    + ": expected a percentage (25%) or a size (512M)");
         }
     }
 
@@ -118,7 +119,8 @@ public final class WorkloadSettings {
         try {
             return Units.parseSize(s);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a rate such as 100MiB/s");
+            throw new IllegalArgumentException(
+                    "workload " + spec.name() + ": " + key + "=" + v + ": expected a rate such as 100MiB/s");
         }
     }
 
@@ -127,7 +129,8 @@ public final class WorkloadSettings {
         try {
             return Units.parseDurationNs(v) / 1000;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a duration such as 20ms");
+            throw new IllegalArgumentException(
+                    "workload " + spec.name() + ": " + key + "=" + v + ": expected a duration such as 20ms");
         }
     }
 
@@ -136,7 +139,8 @@ public final class WorkloadSettings {
         try {
             return Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("workload " + spec.name() + ": " + key + "=" + v + ": expected a whole number");
+            throw new IllegalArgumentException(
+                    "workload " + spec.name() + ": " + key + "=" + v + ": expected a whole number");
         }
     }
 
@@ -145,14 +149,17 @@ public final class WorkloadSettings {
             return dflt;
         }
         try {
-            String a = spec.arg().endsWith("%") ? spec.arg().substring(0, spec.arg().length() - 1) : spec.arg();
+            String a = spec.arg().endsWith("%")
+                    ? spec.arg().substring(0, spec.arg().length() - 1)
+                    : spec.arg();
             double p = Double.parseDouble(a);
             if (!(p > 0 && p <= 100)) {
                 throw new IllegalArgumentException();
             }
             return p;
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("workload " + spec + ": '" + spec.arg() + "' must be a percentage in (0, 100]");
+            throw new IllegalArgumentException(
+                    "workload " + spec + ": '" + spec.arg() + "' must be a percentage in (0, 100]");
         }
     }
 }

@@ -6,14 +6,14 @@ package dev.ballast.kvm.guestabi;
  * {@code GuestAbiTest} compiles the header and compares every constant.
  */
 public final class GuestAbi {
-    private GuestAbi() {
-    }
+    private GuestAbi() {}
 
     public static final int ABI_VERSION = 2;
 
     // ---- system slot (offsets from SYS_GPA) ----
     /** Guest-physical (and virtual) base of the system slot: 1 TiB. */
     public static final long SYS_GPA = 0x10000000000L;
+
     public static final int SYS_CTL_OFF = 0x000000;
     public static final int SYS_CMD_RING_OFF = 0x001000;
     public static final int SYS_REPLY_RING_OFF = 0x006000;
@@ -144,6 +144,7 @@ public final class GuestAbi {
     public static final int CTL_WL_OFF = 0x2C0;
     /** WK_* */
     public static final int WL_KIND = 0;
+
     public static final int WL_SEED = 1;
     /** pages written at boot and kept */
     public static final int WL_USED_PAGES = 2;
@@ -169,9 +170,11 @@ public final class GuestAbi {
     public static final int WL_FLAGS = 12;
     /** free page hints report aligned free blocks of 2^order pages */
     public static final int WL_HINT_ORDER = 13;
+
     public static final int WL_COUNT = 16;
     /** no activity of its own: only commands */
     public static final int WK_NONE = 0;
+
     public static final int WK_IDLE = 1;
     public static final int WK_MEMHOG = 2;
     public static final int WK_COMPILE = 3;
@@ -182,6 +185,7 @@ public final class GuestAbi {
     public static final int WF_MUST_TELL_HOST = 1;
     /** balloon messages as bitmaps (else PFN arrays) */
     public static final int WF_BALLOON_BITMAP = 2;
+
     public static final int WF_FREE_PAGE_HINT = 4;
     public static final int WF_FREE_BITMAP = 8;
     /** (): the workload's boot (CTL_WL_*), then it runs; reply (in use, free, ballooned) */
@@ -216,11 +220,13 @@ public final class GuestAbi {
     public static final int BM_PFNS = 0;
     /** buffer holds count bits, bit i = base pfn + i */
     public static final int BM_BITMAP = 1;
+
     public static final int BALLOON_BUFS = 16;
     public static final int BALLOON_PFNS_MAX = 256;
     public static final int BALLOON_BITS_MAX = 32768;
     /** "BLLGUSED" little-endian */
     public static final long USED_MAGIC = 0x44455355474C4C42L;
+
     public static final int USED_MAGIC_WORD = 0;
     /** request entries the host has finished (the ring head) */
     public static final int USED_CONSUMED_WORD = 1;
@@ -230,5 +236,6 @@ public final class GuestAbi {
     public static final int CHECK_POISON = 2;
     /** the devices' page is older than what the guest saw */
     public static final int CHECK_USED = 5;
+
     public static final int PANIC_NO_MEMORY = 3;
 }

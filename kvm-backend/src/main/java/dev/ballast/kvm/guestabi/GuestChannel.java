@@ -22,6 +22,7 @@ public final class GuestChannel {
      * {@code Thread.yield()} instead hands the CPU to other processes for a whole slice (530 µs).
      */
     private static final long POLL_NANOS = 5_000;
+
     private static final VarHandle INT = JAVA_INT.varHandle();
 
     /** Told which bytes of the system slot the host wrote (they must count as dirty). */
@@ -29,7 +30,7 @@ public final class GuestChannel {
     public interface HostWrites {
         void wrote(long offset, long length);
 
-        HostWrites NONE = (offset, length) -> { };
+        HostWrites NONE = (offset, length) -> {};
     }
 
     private final MemorySegment sys;
@@ -107,7 +108,7 @@ public final class GuestChannel {
     public synchronized Reply await(long id, Duration timeout) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long start = System.nanoTime();
-        for (;;) {
+        for (; ; ) {
             Reply r = poll();
             if (r != null) {
                 if (r.id() == id) {
@@ -146,7 +147,8 @@ public final class GuestChannel {
         return call(Duration.ofSeconds(30), op, args);
     }
 
-    public synchronized Reply call(Duration timeout, int op, long... args) throws InterruptedException, TimeoutException {
+    public synchronized Reply call(Duration timeout, int op, long... args)
+            throws InterruptedException, TimeoutException {
         return await(submit(op, args), timeout);
     }
 

@@ -56,10 +56,13 @@ public record GuestImage(byte[] bytes, long loadGpa, long entryGpa, long endGpa)
         long fileEnd = h.getLong(GuestAbi.IMG_FILE_END_GPA_OFF);
         long expected = SYS_GPA + SYS_IMAGE_OFF;
         if (load != expected) {
-            throw new IllegalArgumentException("guest image linked at 0x" + Long.toHexString(load) + ", expected 0x"
-                    + Long.toHexString(expected));
+            throw new IllegalArgumentException(
+                    "guest image linked at 0x" + Long.toHexString(load) + ", expected 0x" + Long.toHexString(expected));
         }
-        if (end < fileEnd || end - load > SYS_IMAGE_MAX || fileEnd - load != bytes.length || entry < load
+        if (end < fileEnd
+                || end - load > SYS_IMAGE_MAX
+                || fileEnd - load != bytes.length
+                || entry < load
                 || entry >= fileEnd) {
             throw new IllegalArgumentException("guest image header inconsistent: " + bytes.length + " bytes, entry 0x"
                     + Long.toHexString(entry) + ", file end 0x" + Long.toHexString(fileEnd) + ", end 0x"

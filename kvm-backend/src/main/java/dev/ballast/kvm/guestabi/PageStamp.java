@@ -21,8 +21,7 @@ import java.lang.foreign.MemorySegment;
 public final class PageStamp {
     private static final long GOLDEN = 0x9e3779b97f4a7c15L;
 
-    private PageStamp() {
-    }
+    private PageStamp() {}
 
     static long mix64(long z) {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;

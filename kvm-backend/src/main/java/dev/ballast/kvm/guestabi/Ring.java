@@ -46,7 +46,8 @@ public final class Ring {
 
     /** Whether the header is a ring this host can use. */
     public boolean valid() {
-        return mem.get(JAVA_INT, RING_MAGIC_OFF) == RING_MAGIC && mem.get(JAVA_INT, RING_CAPACITY_OFF) == RING_CAPACITY
+        return mem.get(JAVA_INT, RING_MAGIC_OFF) == RING_MAGIC
+                && mem.get(JAVA_INT, RING_CAPACITY_OFF) == RING_CAPACITY
                 && mem.get(JAVA_INT, RING_ENTRY_SIZE_OFF) == RING_ENTRY_SIZE;
     }
 
@@ -112,8 +113,11 @@ public final class Ring {
         long e = entry(head);
         long[] args = new long[ENT_NARGS];
         MemorySegment.copy(mem, JAVA_LONG, e + ENT_ARGS_OFF, args, 0, ENT_NARGS);
-        Reply r = new Reply(mem.get(JAVA_INT, e + ENT_OP_OFF), mem.get(JAVA_INT, e + ENT_STATUS_OFF),
-                mem.get(JAVA_LONG, e + ENT_ID_OFF), args);
+        Reply r = new Reply(
+                mem.get(JAVA_INT, e + ENT_OP_OFF),
+                mem.get(JAVA_INT, e + ENT_STATUS_OFF),
+                mem.get(JAVA_LONG, e + ENT_ID_OFF),
+                args);
         INT.setRelease(mem, (long) RING_HEAD_OFF, head + 1);
         return r;
     }

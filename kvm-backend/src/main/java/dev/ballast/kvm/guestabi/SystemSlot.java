@@ -49,8 +49,7 @@ public final class SystemSlot {
     /** 65536 ports, one bit each, plus the all-ones byte the CPU requires after the bitmap. */
     static final int TSS_LIMIT = TSS_IOMAP_BASE + 65536 / 8;
 
-    private SystemSlot() {
-    }
+    private SystemSlot() {}
 
     /**
      * Fills a zeroed system slot for a guest of this layout.
@@ -59,15 +58,16 @@ public final class SystemSlot {
      */
     public static void install(MemorySegment sys, GuestLayout layout, GuestImage image, long idleSpins) {
         if (sys.byteSize() != layout.systemBytes()) {
-            throw new IllegalArgumentException("system slot is " + sys.byteSize() + " bytes, layout says "
-                    + layout.systemBytes());
+            throw new IllegalArgumentException(
+                    "system slot is " + sys.byteSize() + " bytes, layout says " + layout.systemBytes());
         }
         writeControlBlock(sys, layout, idleSpins);
         Ring.format(sys.asSlice(GuestAbi.SYS_CMD_RING_OFF));
         Ring.format(sys.asSlice(GuestAbi.SYS_REPLY_RING_OFF));
         Ring.format(sys.asSlice(layout.requestRingOffset()));
         writeGdt(sys);
-        MemorySegment.copy(MemorySegment.ofArray(image.bytes()), 0, sys, image.loadGpa() - SYS_GPA, image.bytes().length);
+        MemorySegment.copy(
+                MemorySegment.ofArray(image.bytes()), 0, sys, image.loadGpa() - SYS_GPA, image.bytes().length);
         writePageTables(sys, layout);
     }
 
@@ -99,7 +99,8 @@ public final class SystemSlot {
      */
     public static void writeSettings(MemorySegment sys, long tscKhz, long[] workload) {
         if (workload.length > GuestAbi.WL_COUNT) {
-            throw new IllegalArgumentException("at most " + GuestAbi.WL_COUNT + " workload parameters: " + workload.length);
+            throw new IllegalArgumentException(
+                    "at most " + GuestAbi.WL_COUNT + " workload parameters: " + workload.length);
         }
         sys.set(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_TSC_KHZ_OFF, tscKhz);
         for (int i = 0; i < workload.length; i++) {
@@ -158,11 +159,18 @@ public final class SystemSlot {
     public static Sregs longModeSregs(Sregs reset) {
         Segment code = new Segment(0, 0xFFFFFFFF, SEL_USER_CODE, 0xB, true, 3, false, true, true, true, false, false);
         Segment data = new Segment(0, 0xFFFFFFFF, SEL_USER_DATA, 0x3, true, 3, true, true, false, true, false, false);
-        Segment tr = new Segment(SYS_GPA + TSS_OFF, TSS_LIMIT, SEL_TSS, 0xB, true, 0, false, false, false, false, false,
-                false);
-        return reset.withLongMode(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG, SYS_GPA + GuestLayout.PT_PML4,
-                CR4_PAE, EFER_LME | EFER_LMA, code, data, tr,
-                new Sregs.DTable(SYS_GPA + GuestAbi.SYS_GDT_OFF, GDT_ENTRIES * 8 - 1), new Sregs.DTable(0, 0));
+        Segment tr = new Segment(
+                SYS_GPA + TSS_OFF, TSS_LIMIT, SEL_TSS, 0xB, true, 0, false, false, false, false, false, false);
+        return reset.withLongMode(
+                CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+                SYS_GPA + GuestLayout.PT_PML4,
+                CR4_PAE,
+                EFER_LME | EFER_LMA,
+                code,
+                data,
+                tr,
+                new Sregs.DTable(SYS_GPA + GuestAbi.SYS_GDT_OFF, GDT_ENTRIES * 8 - 1),
+                new Sregs.DTable(0, 0));
     }
 
     /**

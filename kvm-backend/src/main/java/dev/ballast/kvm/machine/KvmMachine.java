@@ -41,7 +41,9 @@ public final class KvmMachine implements AutoCloseable {
             throw e;
         }
         this.runner = new VcpuRunner(vcpu, memory.system().host());
-        this.channel = new GuestChannel(memory.system().host(), runner,
+        this.channel = new GuestChannel(
+                memory.system().host(),
+                runner,
                 (offset, length) -> memory.markHostWrite(memory.system(), offset, length));
     }
 

@@ -67,19 +67,22 @@ final class VcpuRunner implements Doorbells {
         pthread = LibC.pthreadSelf();
         started.countDown();
         try {
-            for (;;) {
+            for (; ; ) {
                 VcpuExit exit = vcpu.run();
                 boolean goOn = switch (exit) {
                     case VcpuExit.Interrupted i -> parkIfRequested();
                     case VcpuExit.IoOut out when out.port() == GuestAbi.PORT_DOORBELL -> ringDoorbell();
                     case VcpuExit.IoOut out when out.port() == GuestAbi.PORT_SLEEP -> sleepUntilCommand();
-                    case VcpuExit.IoOut out when out.port() == GuestAbi.PORT_NOP -> {
+                    case VcpuExit.IoOut out
+                    when out.port() == GuestAbi.PORT_NOP -> {
                         ioExits++;
                         yield true;
                     }
-                    case VcpuExit.IoOut out when out.port() == GuestAbi.PORT_PANIC -> fail("guest panic: code "
-                            + sys.get(JAVA_LONG, GuestAbi.CTL_PANIC_CODE_OFF) + ", arg 0x"
-                            + Long.toHexString(sys.get(JAVA_LONG, GuestAbi.CTL_PANIC_ARG_OFF)));
+                    case VcpuExit.IoOut out
+                    when out.port() == GuestAbi.PORT_PANIC ->
+                        fail("guest panic: code "
+                                + sys.get(JAVA_LONG, GuestAbi.CTL_PANIC_CODE_OFF) + ", arg 0x"
+                                + Long.toHexString(sys.get(JAVA_LONG, GuestAbi.CTL_PANIC_ARG_OFF)));
                     default -> fail("guest stopped with an unexpected exit: " + exit + " at " + where());
                 };
                 if (!goOn) {
@@ -317,8 +320,8 @@ final class VcpuRunner implements Doorbells {
             throw new IllegalStateException("vCPU not started");
         }
         if (exited) {
-            throw new IllegalStateException("vCPU thread has ended" + (failure == null ? "" : ": " + failure.getMessage()),
-                    failure);
+            throw new IllegalStateException(
+                    "vCPU thread has ended" + (failure == null ? "" : ": " + failure.getMessage()), failure);
         }
     }
 

@@ -40,9 +40,18 @@ import java.util.List;
  * @param balloonMapOffset   offset of the guest's balloon map
  * @param objectsOffset      offset of the workload's object ring
  */
-public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemBytes, int ramGibSpan,
-                          long versionTableOffset, long requestRingOffset, long balloonBufOffset, long freeMapOffset,
-                          long heldMapOffset, long balloonMapOffset, long objectsOffset) {
+public record GuestLayout(
+        long ramBytes,
+        List<BlockSpec> ramBlocks,
+        long systemBytes,
+        int ramGibSpan,
+        long versionTableOffset,
+        long requestRingOffset,
+        long balloonBufOffset,
+        long freeMapOffset,
+        long heldMapOffset,
+        long balloonMapOffset,
+        long objectsOffset) {
 
     public static final long KIB = 1024;
     public static final long MIB = 1024 * KIB;
@@ -52,6 +61,7 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
     public static final long MAX_GUEST_BYTES = 256 * GIB;
     /** Start of the PC hole below 4 GiB. */
     public static final long LOW_RAM_MAX = 3 * GIB;
+
     public static final long HIGH_RAM_BASE = 4 * GIB;
     /** Guest-physical space one low PDPT maps: RAM must end below it. */
     public static final long RAM_SPACE_MAX = 512 * GIB;
@@ -92,8 +102,9 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
         }
         List<BlockSpec> blocks = ramBytes <= LOW_RAM_MAX
                 ? List.of(new BlockSpec(RAM_LOW, 0, ramBytes))
-                : List.of(new BlockSpec(RAM_LOW, 0, LOW_RAM_MAX),
-                          new BlockSpec(RAM_HIGH, HIGH_RAM_BASE, ramBytes - LOW_RAM_MAX));
+                : List.of(
+                        new BlockSpec(RAM_LOW, 0, LOW_RAM_MAX),
+                        new BlockSpec(RAM_HIGH, HIGH_RAM_BASE, ramBytes - LOW_RAM_MAX));
         long end = blocks.getLast().endGpa();
         if (end > RAM_SPACE_MAX) {
             throw new IllegalArgumentException("guest RAM too large: ramBytes=" + ramBytes + " ends at gpa 0x"
@@ -113,8 +124,18 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
         if (systemBytes > GIB) {
             throw new IllegalArgumentException("system slot over 1 GiB for ramBytes=" + ramBytes);
         }
-        return new GuestLayout(ramBytes, blocks, systemBytes, gibSpan, versionTable, requestRing, balloonBufs, freeMap,
-                heldMap, balloonMap, objects);
+        return new GuestLayout(
+                ramBytes,
+                blocks,
+                systemBytes,
+                gibSpan,
+                versionTable,
+                requestRing,
+                balloonBufs,
+                freeMap,
+                heldMap,
+                balloonMap,
+                objects);
     }
 
     static long roundUp(long v, long to) {
@@ -131,7 +152,8 @@ public record GuestLayout(long ramBytes, List<BlockSpec> ramBlocks, long systemB
 
     /** The RAM blocks, then the system slot: every block a migration must carry. */
     public List<BlockSpec> allBlocks() {
-        return java.util.stream.Stream.concat(ramBlocks.stream(), java.util.stream.Stream.of(systemBlock())).toList();
+        return java.util.stream.Stream.concat(ramBlocks.stream(), java.util.stream.Stream.of(systemBlock()))
+                .toList();
     }
 
     /** The RAM block holding a PFN, or null when the PFN is not RAM. */

@@ -38,6 +38,7 @@ public final class GuestMemory implements AutoCloseable {
     private final long[][] hostDirty;
     /** Per block: pages known dirty but not yet reported (read from KVM early, or given back). Guarded like hostDirty. */
     private final long[][] pending;
+
     private final MemorySegment[] clearMasks;
 
     private GuestMemory(KvmVm vm, GuestLayout layout, DirtyLogMode mode) {
@@ -136,7 +137,10 @@ public final class GuestMemory implements AutoCloseable {
      * its memory is freed and it reads as zero afterwards.
      */
     public void discard(MemorySlot block, long offset, long length) {
-        if (offset % GuestAbi.PAGE_SIZE != 0 || length % GuestAbi.PAGE_SIZE != 0 || offset < 0 || length < 0
+        if (offset % GuestAbi.PAGE_SIZE != 0
+                || length % GuestAbi.PAGE_SIZE != 0
+                || offset < 0
+                || length < 0
                 || offset + length > block.bytes()) {
             throw new IllegalArgumentException("discard range not page-aligned or past the block: block=" + block.name()
                     + " offset=" + offset + " length=" + length + " blockBytes=" + block.bytes());
@@ -279,7 +283,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     private static void clearBits(long[] words, long from, long to) {
-        for (long p = from; p < to;) {
+        for (long p = from; p < to; ) {
             int w = (int) (p >>> 6);
             long a = p & 63;
             long b = Math.min(64, to - (p - a));

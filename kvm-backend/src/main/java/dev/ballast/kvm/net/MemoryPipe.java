@@ -29,14 +29,19 @@ public final class MemoryPipe {
     private final Source source = new Source();
 
     public MemoryPipe(int capacityBytes) {
-        if (capacityBytes < 4096) throw new IllegalArgumentException("capacityBytes=" + capacityBytes + " must be >= 4096");
+        if (capacityBytes < 4096)
+            throw new IllegalArgumentException("capacityBytes=" + capacityBytes + " must be >= 4096");
         this.capacity = capacityBytes;
         this.ring = ByteBuffer.allocateDirect(capacityBytes);
     }
 
-    public WritableByteChannel sink() { return sink; }
+    public WritableByteChannel sink() {
+        return sink;
+    }
 
-    public ReadableByteChannel source() { return source; }
+    public ReadableByteChannel source() {
+        return source;
+    }
 
     private final class Sink implements WritableByteChannel {
         @Override

@@ -18,8 +18,7 @@ public final class SocketFd {
 
     private static final Method GET_FD_VAL = lookup();
 
-    private SocketFd() {
-    }
+    private SocketFd() {}
 
     private static Method lookup() {
         try {

@@ -69,6 +69,7 @@ public final class StallGuard implements AutoCloseable {
     private volatile String stalled;
     /** A duplicate of the socket's descriptor for the reads, or -1; closed (under {@link #fdLock}) by {@link #close}. */
     private int readFd;
+
     private final Object fdLock = new Object();
     private final ReadableByteChannel in;
     private final WritableByteChannel out = new Out();
@@ -96,14 +97,18 @@ public final class StallGuard implements AutoCloseable {
     public static void warmUp() {
         try (ServerSocketChannel server = ServerSocketChannel.open()) {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            try (SocketChannel a = SocketChannel.open(server.getLocalAddress()); SocketChannel b = server.accept();
-                 StallGuard ga = new StallGuard(a, TimeUnit.SECONDS.toNanos(5)); StallGuard gb = new StallGuard(b, TimeUnit.SECONDS.toNanos(5))) {
+            try (SocketChannel a = SocketChannel.open(server.getLocalAddress());
+                    SocketChannel b = server.accept();
+                    StallGuard ga = new StallGuard(a, TimeUnit.SECONDS.toNanos(5));
+                    StallGuard gb = new StallGuard(b, TimeUnit.SECONDS.toNanos(5))) {
                 a.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 ByteBuffer hello = ByteBuffer.allocateDirect(64);
                 while (hello.hasRemaining()) ga.out().write(hello);
                 ByteBuffer got = ByteBuffer.allocateDirect(64);
                 while (got.hasRemaining()) {
-                    int n = gb.in() instanceof ReadThreshold t ? t.read(got, got.remaining()) : gb.in().read(got);
+                    int n = gb.in() instanceof ReadThreshold t
+                            ? t.read(got, got.remaining())
+                            : gb.in().read(got);
                     if (n < 0) break;
                 }
             }
@@ -112,12 +117,18 @@ public final class StallGuard implements AutoCloseable {
         }
     }
 
-    public ReadableByteChannel in() { return in; }
+    public ReadableByteChannel in() {
+        return in;
+    }
 
-    public WritableByteChannel out() { return out; }
+    public WritableByteChannel out() {
+        return out;
+    }
 
     /** Why the connection was closed for a stall (or its {@link #deadline}), or null. */
-    public String stalled() { return stalled; }
+    public String stalled() {
+        return stalled;
+    }
 
     /**
      * Closes the connection {@code ns} from now, as a stall, unless {@link #clearDeadline} comes
@@ -152,12 +163,17 @@ public final class StallGuard implements AutoCloseable {
         String why = null;
         if (r != 0 && now - r > timeoutNs) why = "read";
         else if (w != 0 && now - w > timeoutNs) why = "write";
-        if (why != null) expire("the peer stalled: a " + why + " moved no byte for " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms (--timeout)");
+        if (why != null)
+            expire("the peer stalled: a " + why + " moved no byte for " + TimeUnit.NANOSECONDS.toMillis(timeoutNs)
+                    + " ms (--timeout)");
     }
 
     private IOException translate(IOException e) {
         String s = stalled;
-        if (s != null && (e instanceof AsynchronousCloseException || e instanceof ClosedChannelException || !channel.isOpen())) {
+        if (s != null
+                && (e instanceof AsynchronousCloseException
+                        || e instanceof ClosedChannelException
+                        || !channel.isOpen())) {
             return new Stalled(s);
         }
         return e;
@@ -166,10 +182,14 @@ public final class StallGuard implements AutoCloseable {
     /** One direction of the connection: open while the socket is; closing it closes the guard. */
     private abstract class Side implements Channel {
         @Override
-        public boolean isOpen() { return channel.isOpen(); }
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
 
         @Override
-        public void close() { StallGuard.this.close(); }
+        public void close() {
+            StallGuard.this.close();
+        }
     }
 
     private final class In extends Side implements ReadableByteChannel {
@@ -251,7 +271,8 @@ public final class StallGuard implements AutoCloseable {
                         }
                         if (n == 0) return -1;
                         if (n == -Errno.ECONNRESET) throw new SocketException("Connection reset");
-                        if (n != -Errno.EAGAIN && n != -Errno.EINTR) throw translate(new IOException("recv: " + Errno.name((int) -n)));
+                        if (n != -Errno.EAGAIN && n != -Errno.EINTR)
+                            throw translate(new IOException("recv: " + Errno.name((int) -n)));
                         if (spinUntil != 0 && System.nanoTime() < spinUntil) {
                             Thread.onSpinWait();
                             continue;

@@ -48,7 +48,13 @@ public final class HopMigration {
      * @param failAfterPages the first attempt's link fails after this many pages (-1: never)
      * @param failAtNs       the first attempt's link fails at this {@link System#nanoTime()} (-1: never)
      */
-    public record Settings(EngineConfig engine, String policy, WireSecret secret, DriverOptions driver, long failAfterPages, long failAtNs) {
+    public record Settings(
+            EngineConfig engine,
+            String policy,
+            WireSecret secret,
+            DriverOptions driver,
+            long failAfterPages,
+            long failAtNs) {
         public Settings {
             Policies.factory(policy);
         }
@@ -60,17 +66,31 @@ public final class HopMigration {
      * @param verdict    the destination's answer (null unless completed)
      * @param violation  invariant 6 broken by a failed attempt, or null
      */
-    public record Result(EngineStats sum, EngineStats last, List<RunReport.Attempt> attempts, long hopNs, Verdict verdict,
-                         boolean completed, String violation, RunFold.Figures figures) { }
+    public record Result(
+            EngineStats sum,
+            EngineStats last,
+            List<RunReport.Attempt> attempts,
+            long hopNs,
+            Verdict verdict,
+            boolean completed,
+            String violation,
+            RunFold.Figures figures) {}
 
-    private HopMigration() { }
+    private HopMigration() {}
 
-    public static Result migrate(Settings s, KvmGuest source, Target target, EventSink events, Backend.Progress progress,
-                                 String label, Consumer<KvmGuest> onMigrating) {
+    public static Result migrate(
+            Settings s,
+            KvmGuest source,
+            Target target,
+            EventSink events,
+            Backend.Progress progress,
+            String label,
+            Consumer<KvmGuest> onMigrating) {
         long session = ThreadLocalRandom.current().nextLong();
         List<RunReport.Attempt> attempts = new ArrayList<>();
         // The hop's statistics are its events' (the engines' own counters are the tests' cross-check).
-        RunFold fold = new RunFold(source.layout(), source.features().poisonByte(), s.engine().pageHeaderBytes());
+        RunFold fold = new RunFold(
+                source.layout(), source.features().poisonByte(), s.engine().pageHeaderBytes());
         EventSink sink = EventSink.both(events, fold);
         EngineStats sum = null;
         EngineStats last = null;
@@ -94,48 +114,72 @@ public final class HopMigration {
             sum = fold.runStats();
             if (last.phase() == Phase.COMPLETED) {
                 verdict = link.verdict();
-                // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time, not downtime
+                // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time,
+                // not downtime
                 last = last.withTimeExcluded(verdict.checkMicros() * 1000);
                 sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
             }
             failureMessage = engine.stats().failureMessage();
             String cause = last.failureCause() == null ? null : last.failureCause() + ": " + failureMessage;
-            attempts.add(new RunReport.Attempt(last.phase().name().toLowerCase(Locale.ROOT), cause, last.totalNs() / 1e6, last.transferredBytes()));
+            attempts.add(new RunReport.Attempt(
+                    last.phase().name().toLowerCase(Locale.ROOT),
+                    cause,
+                    last.totalNs() / 1e6,
+                    last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {
-                violation = Invariant.FAILURE_LOSES_NOTHING.violation("after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
-                        + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
+                violation = Invariant.FAILURE_LOSES_NOTHING.violation(
+                        "after the failed attempt the source guest was " + (source.running() ? "running" : "paused")
+                                + " with dirty logging " + (source.dirtyLogging() ? "on" : "off"));
             }
-            if (attempt + 1 < s.driver().maxAttempts()) sleepNs(retryDelayNs(attempt + 1)); // the guest runs on, then the migration resumes
+            if (attempt + 1 < s.driver().maxAttempts())
+                sleepNs(retryDelayNs(attempt + 1)); // the guest runs on, then the migration resumes
         }
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
-        return new Result(sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation, fold.figures());
+        return new Result(
+                sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation, fold.figures());
     }
 
-    private static void drive(MigrationEngine engine, KvmGuest source, String label, Backend.Progress progress, long maxSteps,
-                              Consumer<KvmGuest> onMigrating) {
-        EngineRunner runner = new EngineRunner(Clock.SYSTEM, EngineRunner.IdleStrategy.parking(Clock.SYSTEM, MAX_PARK_NS), maxSteps,
-                Long.MAX_VALUE, PROGRESS_EVERY_NS);
-        runner.run(EngineRunner.of(engine), new EngineRunner.StepHooks() {
-            private Consumer<KvmGuest> migrating = onMigrating;
+    private static void drive(
+            MigrationEngine engine,
+            KvmGuest source,
+            String label,
+            Backend.Progress progress,
+            long maxSteps,
+            Consumer<KvmGuest> onMigrating) {
+        EngineRunner runner = new EngineRunner(
+                Clock.SYSTEM,
+                EngineRunner.IdleStrategy.parking(Clock.SYSTEM, MAX_PARK_NS),
+                maxSteps,
+                Long.MAX_VALUE,
+                PROGRESS_EVERY_NS);
+        runner.run(
+                EngineRunner.of(engine),
+                new EngineRunner.StepHooks() {
+                    private Consumer<KvmGuest> migrating = onMigrating;
 
-            @Override
-            public void afterStep(long step, int work) {
-                if (migrating != null && engine.phase() != Phase.SETUP) {
-                    migrating.accept(source);
-                    migrating = null;
-                }
-                if ((step & 63) == 0) {
-                    RuntimeException f = source.machine().failure();
-                    if (f != null) {
-                        engine.cancel();
-                        throw new IllegalStateException("the source guest stopped: " + f.getMessage(), f);
+                    @Override
+                    public void afterStep(long step, int work) {
+                        if (migrating != null && engine.phase() != Phase.SETUP) {
+                            migrating.accept(source);
+                            migrating = null;
+                        }
+                        if ((step & 63) == 0) {
+                            RuntimeException f = source.machine().failure();
+                            if (f != null) {
+                                engine.cancel();
+                                throw new IllegalStateException("the source guest stopped: " + f.getMessage(), f);
+                            }
+                        }
                     }
-                }
-            }
-        }, () -> progress.update(engine.phase().name().toLowerCase(Locale.ROOT) + label, engine.iteration(), engine.passProgress(),
-                engine.transferredBytes()), label);
+                },
+                () -> progress.update(
+                        engine.phase().name().toLowerCase(Locale.ROOT) + label,
+                        engine.iteration(),
+                        engine.passProgress(),
+                        engine.transferredBytes()),
+                label);
     }
 
     /** The wait after {@code failed} failed attempts (1, 2, ...): 250 ms, 500 ms, 1 s, ..., at most {@link #MAX_RETRY_DELAY_NS}. */

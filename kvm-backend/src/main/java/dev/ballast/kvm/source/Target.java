@@ -52,7 +52,9 @@ public interface Target extends AutoCloseable {
                 SocketChannel ch = SocketChannel.open();
                 try {
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    int connectMs = timeoutNs > 0 ? (int) Math.min(CONNECT_TIMEOUT_MS, TimeUnit.NANOSECONDS.toMillis(timeoutNs)) : CONNECT_TIMEOUT_MS;
+                    int connectMs = timeoutNs > 0
+                            ? (int) Math.min(CONNECT_TIMEOUT_MS, TimeUnit.NANOSECONDS.toMillis(timeoutNs))
+                            : CONNECT_TIMEOUT_MS;
                     ch.socket().connect(address, connectMs);
                 } catch (IOException e) {
                     ch.close();
@@ -62,24 +64,34 @@ public interface Target extends AutoCloseable {
                 StallGuard g = new StallGuard(ch, timeoutNs);
                 return new WireLink.Connection() {
                     @Override
-                    public ReadableByteChannel in() { return g.in(); }
+                    public ReadableByteChannel in() {
+                        return g.in();
+                    }
 
                     @Override
-                    public WritableByteChannel out() { return g.out(); }
+                    public WritableByteChannel out() {
+                        return g.out();
+                    }
 
                     @Override
-                    public void close() { g.close(); }
+                    public void close() {
+                        g.close();
+                    }
                 };
             };
         }
 
         @Override
-        public KvmGuest takeGuest() { return null; }
+        public KvmGuest takeGuest() {
+            return null;
+        }
 
         @Override
-        public SelfCheck lastCheck() { return null; }
+        public SelfCheck lastCheck() {
+            return null;
+        }
 
         @Override
-        public void close() { }
+        public void close() {}
     }
 }

@@ -69,7 +69,8 @@ public final class WireLink implements PageLink, AutoCloseable {
      * @param failAfterPages fail once this many pages were sent (-1: never)
      * @param failAtNs       fail at the first call at or after this {@link System#nanoTime()} (-1: never)
      */
-    public WireLink(KvmGuest source, Connector connector, long session, WireSecret secret, long failAfterPages, long failAtNs) {
+    public WireLink(
+            KvmGuest source, Connector connector, long session, WireSecret secret, long failAfterPages, long failAtNs) {
         this.source = source;
         this.connector = connector;
         this.session = session;
@@ -79,13 +80,19 @@ public final class WireLink implements PageLink, AutoCloseable {
     }
 
     private void copyPages(int block, long offset, int count, MemorySegment dst, long dstOffset) {
-        MemorySegment.copy(source.blockMemory(block), offset * GuestAbi.PAGE_SIZE, dst, dstOffset, (long) count * GuestAbi.PAGE_SIZE);
+        MemorySegment.copy(
+                source.blockMemory(block),
+                offset * GuestAbi.PAGE_SIZE,
+                dst,
+                dstOffset,
+                (long) count * GuestAbi.PAGE_SIZE);
     }
 
     private void check() throws LinkException {
         if (dead != null) throw new LinkException(dead.failureCause(), "the link is down: " + dead.getMessage());
         if ((failAfterPages >= 0 && pagesSent >= failAfterPages) || (failAtNs >= 0 && System.nanoTime() >= failAtNs)) {
-            LinkException e = new LinkException(FailureCause.INJECTED, "link failure injected after " + pagesSent + " pages");
+            LinkException e =
+                    new LinkException(FailureCause.INJECTED, "link failure injected after " + pagesSent + " pages");
             if (writer != null) writer.abort("link failure injected");
             throw down(e);
         }
@@ -147,9 +154,13 @@ public final class WireLink implements PageLink, AutoCloseable {
             connection = connector.connect();
         } catch (IOException e) {
             FailureCause c = e instanceof SocketTimeoutException ? FailureCause.TIMEOUT : FailureCause.IO;
-            throw down(new LinkException(c, "cannot reach the destination: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
+            throw down(new LinkException(
+                    c,
+                    "cannot reach the destination: "
+                            + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
         }
-        writer = new PageStreamWriter(connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session));
+        writer = new PageStreamWriter(
+                connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session));
         if (secret != null) writer.authenticate(secret);
         this.layout = layout;
         this.missingAtOpen = new PageBitmap(layout.totalPages());
@@ -215,8 +226,12 @@ public final class WireLink implements PageLink, AutoCloseable {
         check();
         // The engine paused the source for stop-and-copy; its devices finished what the guest asked.
         try {
-            writer.sendState(GuestState.SECTION_SYSTEM, source.machine().memory().system().host());
-            writer.sendState(GuestState.SECTION_VCPU, GuestState.encodeVcpu(source.machine().saveState(), source.features()));
+            writer.sendState(
+                    GuestState.SECTION_SYSTEM,
+                    source.machine().memory().system().host());
+            writer.sendState(
+                    GuestState.SECTION_VCPU,
+                    GuestState.encodeVcpu(source.machine().saveState(), source.features()));
             writer.complete();
         } catch (LinkException e) {
             throw down(e);

@@ -28,10 +28,47 @@ public final class Errno {
 
     static {
         String[] names = {
-            null, "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD",
-            "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR",
-            "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS",
-            "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP",
+            null,
+            "EPERM",
+            "ENOENT",
+            "ESRCH",
+            "EINTR",
+            "EIO",
+            "ENXIO",
+            "E2BIG",
+            "ENOEXEC",
+            "EBADF",
+            "ECHILD",
+            "EAGAIN",
+            "ENOMEM",
+            "EACCES",
+            "EFAULT",
+            "ENOTBLK",
+            "EBUSY",
+            "EEXIST",
+            "EXDEV",
+            "ENODEV",
+            "ENOTDIR",
+            "EISDIR",
+            "EINVAL",
+            "ENFILE",
+            "EMFILE",
+            "ENOTTY",
+            "ETXTBSY",
+            "EFBIG",
+            "ENOSPC",
+            "ESPIPE",
+            "EROFS",
+            "EMLINK",
+            "EPIPE",
+            "EDOM",
+            "ERANGE",
+            "EDEADLK",
+            "ENAMETOOLONG",
+            "ENOLCK",
+            "ENOSYS",
+            "ENOTEMPTY",
+            "ELOOP",
         };
         System.arraycopy(names, 0, NAMES, 0, names.length);
         NAMES[75] = "EOVERFLOW";
@@ -43,8 +80,7 @@ public final class Errno {
         NAMES[133] = "EHWPOISON";
     }
 
-    private Errno() {
-    }
+    private Errno() {}
 
     /** The symbolic name of an errno, or {@code errno N} for one this table does not know. */
     public static String name(int errno) {

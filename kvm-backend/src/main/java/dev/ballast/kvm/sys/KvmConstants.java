@@ -2,8 +2,7 @@ package dev.ballast.kvm.sys;
 
 /** Numbers from {@code <linux/kvm.h>} other than ioctl requests (those are in {@link KvmIoctls}). */
 public final class KvmConstants {
-    private KvmConstants() {
-    }
+    private KvmConstants() {}
 
     /** The only KVM API version there has ever been. */
     public static final int KVM_API_VERSION = 12;

@@ -15,13 +15,11 @@ public final class KvmIoctls {
         }
     }
 
-    private KvmIoctls() {
-    }
+    private KvmIoctls() {}
 
     /** On the system fd ({@code /dev/kvm}). */
     public static final class Sys {
-        private Sys() {
-        }
+        private Sys() {}
 
         /** {@code _IO(KVMIO, 0x00)} */
         public static final Request KVM_GET_API_VERSION = new Request("KVM_GET_API_VERSION", 0xAE00L);
@@ -37,8 +35,7 @@ public final class KvmIoctls {
 
     /** On a VM fd. */
     public static final class Vm {
-        private Vm() {
-        }
+        private Vm() {}
 
         /** {@code _IO(KVMIO, 0x03)} */
         public static final Request KVM_CHECK_EXTENSION = new Request("KVM_CHECK_EXTENSION", 0xAE03L);
@@ -56,8 +53,7 @@ public final class KvmIoctls {
 
     /** On a vCPU fd. */
     public static final class Vcpu {
-        private Vcpu() {
-        }
+        private Vcpu() {}
 
         /** {@code _IO(KVMIO, 0x80)} */
         public static final Request KVM_RUN = new Request("KVM_RUN", 0xAE80L);

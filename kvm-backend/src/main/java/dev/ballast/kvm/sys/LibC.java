@@ -49,44 +49,59 @@ public final class LibC {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
 
     // int open(const char *path, int flags, ...)
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle OPEN = downcall(
+            "open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
     // int close(int fd)
-    private static final MethodHandle CLOSE = downcall("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle CLOSE =
+            downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
     // int ioctl(int fd, unsigned long request, ...) with a pointer argument
-    private static final MethodHandle IOCTL_PTR = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_PTR = downcall(
+            "ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
     // int ioctl(int fd, unsigned long request, ...) with an integer argument
-    private static final MethodHandle IOCTL_LONG = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_LONG = downcall(
+            "ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
     // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MethodHandle MMAP = downcall(
+            "mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
+            CAPTURE_ERRNO);
     // int munmap(void *addr, size_t length)
-    private static final MethodHandle MUNMAP = downcall("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MethodHandle MUNMAP =
+            downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
     // int madvise(void *addr, size_t length, int advice)
-    private static final MethodHandle MADVISE = downcall("madvise",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle MADVISE =
+            downcall("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
     // pthread_t pthread_self(void)
-    private static final MethodHandle PTHREAD_SELF = downcall("pthread_self",
-            FunctionDescriptor.of(JAVA_LONG));
+    private static final MethodHandle PTHREAD_SELF = downcall("pthread_self", FunctionDescriptor.of(JAVA_LONG));
     // int pthread_kill(pthread_t thread, int sig): returns an error number, does not set errno
-    private static final MethodHandle PTHREAD_KILL = downcall("pthread_kill",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PTHREAD_KILL =
+            downcall("pthread_kill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
     // int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
-    private static final MethodHandle SETSOCKOPT = downcall("setsockopt",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle SETSOCKOPT = downcall(
+            "setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT),
+            CAPTURE_ERRNO);
     // ssize_t recv(int fd, void *buf, size_t length, int flags)
-    private static final MethodHandle RECV = downcall("recv",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle RECV =
+            downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
     // int poll(struct pollfd *fds, nfds_t n, int timeout)
-    private static final MethodHandle POLL = downcall("poll",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle POLL =
+            downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
     // int fcntl(int fd, int cmd, ...) with an integer argument
-    private static final MethodHandle FCNTL = downcall("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle FCNTL = downcall(
+            "fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(2));
     // pid_t gettid(void)
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
 
@@ -96,13 +111,12 @@ public final class LibC {
 
     private static final MemorySegment MAP_FAILED = MemorySegment.ofAddress(-1L);
 
-    private LibC() {
-    }
+    private LibC() {}
 
     @SuppressWarnings("restricted") // native access is the point of this class; tests and launcher enable it
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        MemorySegment symbol = LIBC.find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("C library function not found: " + name));
+        MemorySegment symbol =
+                LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("C library function not found: " + name));
         return LINKER.downcallHandle(symbol, descriptor, options);
     }
 
@@ -147,7 +161,8 @@ public final class LibC {
             throw rethrow(t);
         }
         if (r != 0) {
-            throw new NativeException("setsockopt(" + fd + ", " + level + ", " + name + ", " + value + ")", errno(capture));
+            throw new NativeException(
+                    "setsockopt(" + fd + ", " + level + ", " + name + ", " + value + ")", errno(capture));
         }
     }
 

@@ -24,8 +24,23 @@ public class KvmMigrationTest {
     static final long MEM = 128L << 20;
 
     public static Scenario scenario(long mem, String workload, String policy) {
-        return new Scenario("kvm", mem, WorkloadSpec.parse(workload), policy, 7, 0, 300_000_000L, 30, 0, 1, null, 0, true,
-                BalloonMessages.PFN, Scenario.MIN_COMMAND_ID, CostProfile.defaults());
+        return new Scenario(
+                "kvm",
+                mem,
+                WorkloadSpec.parse(workload),
+                policy,
+                7,
+                0,
+                300_000_000L,
+                30,
+                0,
+                1,
+                null,
+                0,
+                true,
+                BalloonMessages.PFN,
+                Scenario.MIN_COMMAND_ID,
+                CostProfile.defaults());
     }
 
     static RunReport run(Scenario s) {
@@ -34,9 +49,20 @@ public class KvmMigrationTest {
 
     static RunReport run(Scenario s, EventSink events, KvmRun.Hooks hooks) {
         RunReport r = new KvmRun(s, events, Backend.Progress.NONE, hooks).run();
-        System.out.printf("%s %s%s: %s in %.0f ms (downtime %.1f ms), %d iterations, %d bytes, %s, %s, %s, %s, attempts %d%n",
-                s.workload(), s.policy(), s.failAt() == null ? "" : " fail-at " + s.failAt(), r.outcome(), r.totalTimeMs(),
-                r.downtimeMs(), r.iterations(), r.transferredBytes(), r.pages(), r.hints(), r.balloon(), r.verify(),
+        System.out.printf(
+                "%s %s%s: %s in %.0f ms (downtime %.1f ms), %d iterations, %d bytes, %s, %s, %s, %s, attempts %d%n",
+                s.workload(),
+                s.policy(),
+                s.failAt() == null ? "" : " fail-at " + s.failAt(),
+                r.outcome(),
+                r.totalTimeMs(),
+                r.downtimeMs(),
+                r.iterations(),
+                r.transferredBytes(),
+                r.pages(),
+                r.hints(),
+                r.balloon(),
+                r.verify(),
                 r.attempts().size());
         return r;
     }
@@ -46,9 +72,13 @@ public class KvmMigrationTest {
         KvmTests.assumeKvm();
         java.util.List<Long> ids = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         Scenario s = scenario(MEM, "compile", "hint").withChain(2).withFailAt("30%");
-        RunReport r = run(s, (type, t, a, b, c) -> {
-            if (type == dev.ballast.core.event.EventType.HINT_COMMAND && a >= Scenario.MIN_COMMAND_ID) ids.add(a);
-        }, KvmRun.Hooks.NONE);
+        RunReport r = run(
+                s,
+                (type, t, a, b, c) -> {
+                    if (type == dev.ballast.core.event.EventType.HINT_COMMAND && a >= Scenario.MIN_COMMAND_ID)
+                        ids.add(a);
+                },
+                KvmRun.Hooks.NONE);
         assertVerified(r);
         assertThat(ids).hasSizeGreaterThanOrEqualTo(3).doesNotHaveDuplicates();
     }
@@ -85,8 +115,16 @@ public class KvmMigrationTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"memhog,hint", "compile,legacy", "compile,hint", "random-write,hint+balloon", "balloon:25,balloon",
-                "balloon:25,hint+balloon", "deflate-race,balloon", "deflate-race,hint+balloon"})
+    @CsvSource({
+        "memhog,hint",
+        "compile,legacy",
+        "compile,hint",
+        "random-write,hint+balloon",
+        "balloon:25,balloon",
+        "balloon:25,hint+balloon",
+        "deflate-race,balloon",
+        "deflate-race,hint+balloon"
+    })
     void shouldMigrateEveryWorkload(String workload, String policy) {
         KvmTests.assumeKvm();
         RunReport r = run(scenario(MEM, workload, policy));
@@ -100,7 +138,8 @@ public class KvmMigrationTest {
     @Test
     void shouldSwitchBalloonSkipOffWithoutMustTellHostAndStillVerify() {
         KvmTests.assumeKvm();
-        Scenario s = scenario(MEM, "deflate-race,every=5ms,late=20ms", "balloon").withGuest(0, false, "bitmap", Scenario.MIN_COMMAND_ID);
+        Scenario s = scenario(MEM, "deflate-race,every=5ms,late=20ms", "balloon")
+                .withGuest(0, false, "bitmap", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s);
         assertVerified(r);
         assertThat(r.balloon().skipActive()).isFalse();
@@ -118,10 +157,13 @@ public class KvmMigrationTest {
     void shouldKeepEveryWriteOfAPoisonedGuestThatDeflatesWithoutTellingTheHost(String policy) {
         KvmTests.assumeKvm();
         Scenario s = scenario(64L << 20, "deflate-race:11,step=2M,every=2ms,late=2ms,used=10%,rate=0MiB/s", policy)
-                .withSeed(661).withGuest(0x1, false, "bitmap", Scenario.MIN_COMMAND_ID);
+                .withSeed(661)
+                .withGuest(0x1, false, "bitmap", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s);
         assertVerified(r);
-        assertThat(r.balloon().deflatedPages()).as("pages deflated while migrating").isGreaterThan(0);
+        assertThat(r.balloon().deflatedPages())
+                .as("pages deflated while migrating")
+                .isGreaterThan(0);
     }
 
     @ParameterizedTest
@@ -131,7 +173,9 @@ public class KvmMigrationTest {
         Scenario s = scenario(MEM, "compile", policy).withGuest(0xAA, true, "pfn", Scenario.MIN_COMMAND_ID);
         RunReport r = run(s);
         assertVerified(r);
-        assertThat(r.verify().checkedPages()).as("free pages are checked for poison too").isGreaterThan(MEM / 4096 / 2);
+        assertThat(r.verify().checkedPages())
+                .as("free pages are checked for poison too")
+                .isGreaterThan(MEM / 4096 / 2);
     }
 
     @Test
@@ -187,9 +231,13 @@ public class KvmMigrationTest {
         KvmRun.Hooks inject = new KvmRun.Hooks(null, g -> {
             long live = Scenario.MIN_COMMAND_ID; // the first request's id
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, live, pages + 100, 1024, 0, 0); // a hint outside RAM
-            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, live + 5, 2048, 1024, 0, 0);   // a stale command id
-            g.call(GuestAbi.OP_INJECT, 0x777, 1, 2, 3, 4, 5);                            // garbage
-            var buf = g.machine().memory().system().host().asSlice(g.machine().memory().layout().balloonBufOffset(), 4096);
+            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, live + 5, 2048, 1024, 0, 0); // a stale command id
+            g.call(GuestAbi.OP_INJECT, 0x777, 1, 2, 3, 4, 5); // garbage
+            var buf = g.machine()
+                    .memory()
+                    .system()
+                    .host()
+                    .asSlice(g.machine().memory().layout().balloonBufOffset(), 4096);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) pages + 1);
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, GuestAbi.BM_PFNS, 0, 1); // a balloon PFN outside RAM
         });
@@ -197,6 +245,8 @@ public class KvmMigrationTest {
         assertVerified(r);
         assertThat(r.hints().rejected()).isEqualTo(2);
         assertThat(r.balloon().rejected()).isEqualTo(1);
-        assertThat(rejects.get()).as("REJECT events: the garbage as it came, and the three decisions").isEqualTo(4);
+        assertThat(rejects.get())
+                .as("REJECT events: the garbage as it came, and the three decisions")
+                .isEqualTo(4);
     }
 }

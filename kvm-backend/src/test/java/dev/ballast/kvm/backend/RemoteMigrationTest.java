@@ -42,17 +42,38 @@ public class RemoteMigrationTest {
     }
 
     DestinationServer dest(WireSecret secret, long preallocBytes) throws Exception {
-        return DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), secret,
-                TIMEOUT_NS, 1L << 30, preallocBytes, null, null, line -> {
+        return DestinationServer.start(new DestinationServer.Options(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                secret,
+                TIMEOUT_NS,
+                1L << 30,
+                preallocBytes,
+                null,
+                null,
+                line -> {
                     log.add(line);
                     System.out.println("[dest] " + line);
                 }));
     }
 
     public static RunReport run(Scenario s, InetSocketAddress to, WireSecret secret, long timeoutNs) {
-        RunReport r = new KvmRun(s, EventSink.NONE, Backend.Progress.NONE, KvmRun.Hooks.NONE, new BackendOptions.Destination(to, secret, timeoutNs)).run();
-        System.out.printf("%s %s over TCP: %s in %.0f ms (downtime %.1f ms), %d bytes, %s, attempts %s%n", s.workload(), s.policy(),
-                r.outcome(), r.totalTimeMs(), r.downtimeMs(), r.transferredBytes(), r.verify(), r.attempts());
+        RunReport r = new KvmRun(
+                        s,
+                        EventSink.NONE,
+                        Backend.Progress.NONE,
+                        KvmRun.Hooks.NONE,
+                        new BackendOptions.Destination(to, secret, timeoutNs))
+                .run();
+        System.out.printf(
+                "%s %s over TCP: %s in %.0f ms (downtime %.1f ms), %d bytes, %s, attempts %s%n",
+                s.workload(),
+                s.policy(),
+                r.outcome(),
+                r.totalTimeMs(),
+                r.downtimeMs(),
+                r.transferredBytes(),
+                r.verify(),
+                r.attempts());
         return r;
     }
 
@@ -64,7 +85,8 @@ public class RemoteMigrationTest {
             RunReport r = run(KvmMigrationTest.scenario(MEM, "compile", policy), d.address(), null, TIMEOUT_NS);
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts()).hasSize(1);
-            DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(10)).getFirst();
+            DestinationServer.Served s =
+                    d.awaitServed(1, Duration.ofSeconds(10)).getFirst();
             assertThat(s.outcome()).isEqualTo("completed");
             assertThat(s.verdict().ok()).isTrue();
             assertThat(s.verdict().checkedPages()).isEqualTo(r.verify().checkedPages());
@@ -76,24 +98,44 @@ public class RemoteMigrationTest {
         KvmTests.assumeKvm();
         try (DestinationServer d = dest(null, MEM)) {
             for (int i = 1; i <= 2; i++) {
-                KvmMigrationTest.assertVerified(run(KvmMigrationTest.scenario(MEM, "compile", "hint"), d.address(), null, TIMEOUT_NS));
-                DestinationServer.Served s = d.awaitServed(i, Duration.ofSeconds(10)).getLast();
+                KvmMigrationTest.assertVerified(
+                        run(KvmMigrationTest.scenario(MEM, "compile", "hint"), d.address(), null, TIMEOUT_NS));
+                DestinationServer.Served s =
+                        d.awaitServed(i, Duration.ofSeconds(10)).getLast();
                 assertThat(s.verdict().ok()).isTrue();
                 assertThat(s.counters().guestsCreated()).isEqualTo(1);
             }
             // one prepared before the first migration, one after each
-            assertThat(log.stream().filter(l -> l.startsWith("prepared the VM of a 128 MiB guest"))).hasSize(3);
+            assertThat(log.stream().filter(l -> l.startsWith("prepared the VM of a 128 MiB guest")))
+                    .hasSize(3);
             // a guest of another size is not put into it, and still verifies
-            KvmMigrationTest.assertVerified(run(KvmMigrationTest.scenario(2 * MEM, "idle", "hint"), d.address(), null, TIMEOUT_NS));
+            KvmMigrationTest.assertVerified(
+                    run(KvmMigrationTest.scenario(2 * MEM, "idle", "hint"), d.address(), null, TIMEOUT_NS));
         }
     }
 
     @Test
     void shouldRefuseToPreallocateWhatItWouldNotTake() {
-        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, 0, 1L << 30,
-                2L << 30, null, null, l -> { })).hasMessageContaining("prealloc=2147483648");
-        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, 0, 1L << 30,
-                (1L << 20) + 4096, null, null, l -> { })).hasMessageContaining("multiple of 2M");
+        assertThatThrownBy(() -> new DestinationServer.Options(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        null,
+                        0,
+                        1L << 30,
+                        2L << 30,
+                        null,
+                        null,
+                        l -> {}))
+                .hasMessageContaining("prealloc=2147483648");
+        assertThatThrownBy(() -> new DestinationServer.Options(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        null,
+                        0,
+                        1L << 30,
+                        (1L << 20) + 4096,
+                        null,
+                        null,
+                        l -> {}))
+                .hasMessageContaining("multiple of 2M");
     }
 
     @Test
@@ -102,16 +144,27 @@ public class RemoteMigrationTest {
         try (DestinationServer d = dest(SECRET)) {
             Scenario s = KvmMigrationTest.scenario(MEM, "idle", "hint");
             RunReport none = run(s, d.address(), null, TIMEOUT_NS);
-            RunReport wrong = run(s, d.address(), WireSecret.of("the wrong secret, sixteen+ bytes".getBytes(StandardCharsets.US_ASCII)), TIMEOUT_NS);
+            RunReport wrong = run(
+                    s,
+                    d.address(),
+                    WireSecret.of("the wrong secret, sixteen+ bytes".getBytes(StandardCharsets.US_ASCII)),
+                    TIMEOUT_NS);
             assertThat(none.outcome()).isEqualTo("failed");
-            assertThat(none.attempts().getFirst().cause()).contains("AUTH_FAILED").contains("requires authentication");
+            assertThat(none.attempts().getFirst().cause())
+                    .contains("AUTH_FAILED")
+                    .contains("requires authentication");
             assertThat(wrong.outcome()).isEqualTo("failed");
             assertThat(wrong.attempts().getFirst().cause()).contains("AUTH_FAILED");
             int refused = none.attempts().size() + wrong.attempts().size();
             List<DestinationServer.Served> served = d.awaitServed(refused, Duration.ofSeconds(10));
             assertThat(served).allMatch(x -> x.outcome().equals("unauthenticated"));
-            assertThat(d.counters().guestsCreated()).as("no VM for an unauthenticated source").isZero();
-            assertThat(d.counters().pagesWritten() + d.counters().pagesFilled() + d.counters().stateBytes()).isZero();
+            assertThat(d.counters().guestsCreated())
+                    .as("no VM for an unauthenticated source")
+                    .isZero();
+            assertThat(d.counters().pagesWritten()
+                            + d.counters().pagesFilled()
+                            + d.counters().stateBytes())
+                    .isZero();
             assertThat(log).anyMatch(l -> l.contains("dropped: authentication failed"));
 
             RunReport ok = run(s, d.address(), SECRET, TIMEOUT_NS);
@@ -121,8 +174,10 @@ public class RemoteMigrationTest {
 
     @Test
     void shouldRefuseToListenBeyondLoopbackWithoutASecret() {
-        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress("0.0.0.0", 0), null, 0, 1L << 30, 0, null, null, l -> { }))
-                .hasMessageContaining("not a loopback address").hasMessageContaining("--secret-file");
+        assertThatThrownBy(() -> new DestinationServer.Options(
+                        new InetSocketAddress("0.0.0.0", 0), null, 0, 1L << 30, 0, null, null, l -> {}))
+                .hasMessageContaining("not a loopback address")
+                .hasMessageContaining("--secret-file");
     }
 
     /**
@@ -135,18 +190,25 @@ public class RemoteMigrationTest {
         "bulk stage,                  PAGES,         20, true",
         "between iterations,          ITERATION_END, 1, true",
         "stop-and-copy,               STATE,         1, true",
-        "before the acknowledgement,  COMPLETE_ACK,  1, false"})
-    void shouldResumeAfterTheConnectionIsCut(String point, RecordType type, int nth, boolean toDestination) throws Exception {
+        "before the acknowledgement,  COMPLETE_ACK,  1, false"
+    })
+    void shouldResumeAfterTheConnectionIsCut(String point, RecordType type, int nth, boolean toDestination)
+            throws Exception {
         KvmTests.assumeKvm();
         try (DestinationServer d = dest(null);
-             CuttingProxy proxy = new CuttingProxy(d::address, CuttingProxy.Rule.cut(toDestination, type, nth))) {
-            RunReport r = run(KvmMigrationTest.scenario(MEM, "random-write,rate=20MiB/s", "hint"), proxy.address(), null, TIMEOUT_NS);
+                CuttingProxy proxy = new CuttingProxy(d::address, CuttingProxy.Rule.cut(toDestination, type, nth))) {
+            RunReport r = run(
+                    KvmMigrationTest.scenario(MEM, "random-write,rate=20MiB/s", "hint"),
+                    proxy.address(),
+                    null,
+                    TIMEOUT_NS);
             assertThat(proxy.triggered()).as("the cut happened " + point).isTrue();
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts()).hasSizeGreaterThanOrEqualTo(2);
             assertThat(r.attempts().getFirst().outcome()).isEqualTo("failed");
             assertThat(r.attempts().getFirst().cause()).isNotBlank();
-            System.out.println("cut " + point + ": first attempt " + r.attempts().getFirst().cause());
+            System.out.println("cut " + point + ": first attempt "
+                    + r.attempts().getFirst().cause());
         }
     }
 
@@ -160,11 +222,13 @@ public class RemoteMigrationTest {
             first.close();
             current.set(second);
         });
-        try (second; CuttingProxy proxy = new CuttingProxy(() -> current.get().address(), dieInBulk)) {
+        try (second;
+                CuttingProxy proxy = new CuttingProxy(() -> current.get().address(), dieInBulk)) {
             RunReport r = run(KvmMigrationTest.scenario(MEM, "compile", "legacy"), proxy.address(), null, TIMEOUT_NS);
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts().getFirst().outcome()).isEqualTo("failed");
-            assertThat(second.awaitServed(1, Duration.ofSeconds(10)).getLast().outcome()).isEqualTo("completed");
+            assertThat(second.awaitServed(1, Duration.ofSeconds(10)).getLast().outcome())
+                    .isEqualTo("completed");
         }
     }
 
@@ -174,9 +238,18 @@ public class RemoteMigrationTest {
         // The source's timeout fires first; its retry (same session) then replaces the stale
         // connection at the destination, unless the destination's own timeout dropped it first.
         long timeout = 1_000_000_000L;
-        try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                null, 1_500_000_000L, 1L << 30, 0, null, null, log::add));
-             CuttingProxy proxy = new CuttingProxy(d::address, new CuttingProxy.Rule(true, RecordType.ITERATION_END, 1, CuttingProxy.Action.STALL, null))) {
+        try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        null,
+                        1_500_000_000L,
+                        1L << 30,
+                        0,
+                        null,
+                        null,
+                        log::add));
+                CuttingProxy proxy = new CuttingProxy(
+                        d::address,
+                        new CuttingProxy.Rule(true, RecordType.ITERATION_END, 1, CuttingProxy.Action.STALL, null))) {
             RunReport r = run(KvmMigrationTest.scenario(MEM, "compile", "legacy"), proxy.address(), null, timeout);
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts().getFirst().cause()).startsWith("TIMEOUT");

@@ -46,17 +46,27 @@ class DestinationServerTest {
     final List<String> log = new CopyOnWriteArrayList<>();
 
     DestinationServer dest(WireSecret secret, int maxConnections) throws IOException {
-        return DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), secret,
-                TIMEOUT_NS, 1L << 30, 0, null, null, line -> {
+        return DestinationServer.start(new DestinationServer.Options(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                secret,
+                TIMEOUT_NS,
+                1L << 30,
+                0,
+                null,
+                null,
+                line -> {
                     log.add(line);
                     System.out.println("[dest] " + line);
-                }, HANDSHAKE_NS, maxConnections));
+                },
+                HANDSHAKE_NS,
+                maxConnections));
     }
 
     /** Pages whose contents are a function of their place, or of their place and {@code salt}. */
     static PageSource pattern(long salt) {
         return (block, offset, count, dst, at) -> {
-            for (long i = 0; i < (long) count * 4096; i += 8) dst.set(ValueLayout.JAVA_LONG_UNALIGNED, at + i, salt * 31 + offset * 4096 + i);
+            for (long i = 0; i < (long) count * 4096; i += 8)
+                dst.set(ValueLayout.JAVA_LONG_UNALIGNED, at + i, salt * 31 + offset * 4096 + i);
         };
     }
 
@@ -101,17 +111,24 @@ class DestinationServerTest {
                     int n = src.remaining();
                     ByteBuffer all = src;
                     if (armed.getAndSet(false)) { // one write, so the bytes arrive with COMPLETE
-                        all = ByteBuffer.allocate(n + bytes.length).put(src).put(bytes).flip();
+                        all = ByteBuffer.allocate(n + bytes.length)
+                                .put(src)
+                                .put(bytes)
+                                .flip();
                     }
                     while (all.hasRemaining()) ch.write(all);
                     return n;
                 }
 
                 @Override
-                public boolean isOpen() { return ch.isOpen(); }
+                public boolean isOpen() {
+                    return ch.isOpen();
+                }
 
                 @Override
-                public void close() throws IOException { ch.close(); }
+                public void close() throws IOException {
+                    ch.close();
+                }
             };
         }
     }
@@ -135,17 +152,27 @@ class DestinationServerTest {
                 first.writer().sendPages(0, 96, 8);
                 first.writer().flush();
             }
-            DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(10)).getLast();
+            DestinationServer.Served s =
+                    d.awaitServed(1, Duration.ofSeconds(10)).getLast();
             assertThat(s.outcome()).isEqualTo("rejected");
             assertThat(s.reason()).contains("TRUNCATED");
             assertThat(s.counters().pagesWritten()).isEqualTo(8);
 
             try (Source retry = Source.connect(d.address(), session, pattern(0))) {
                 List<long[]> missing = retry.open();
-                assertThat(missing(missing, 0, 96)).as("page 96 of the rejected stream is asked for again").isTrue();
-                assertThat(missing(missing, 0, 103)).as("page 103 of the rejected stream is asked for again").isTrue();
+                assertThat(missing(missing, 0, 96))
+                        .as("page 96 of the rejected stream is asked for again")
+                        .isTrue();
+                assertThat(missing(missing, 0, 103))
+                        .as("page 103 of the rejected stream is asked for again")
+                        .isTrue();
             }
-            assertThat(d.awaitServed(2, Duration.ofSeconds(10)).getLast().counters().guestsCreated()).as("a resume, not a new VM").isZero();
+            assertThat(d.awaitServed(2, Duration.ofSeconds(10))
+                            .getLast()
+                            .counters()
+                            .guestsCreated())
+                    .as("a resume, not a new VM")
+                    .isZero();
         }
     }
 
@@ -159,10 +186,13 @@ class DestinationServerTest {
                 s.open();
                 s.writer().sendPages(0, 0, 4);
                 tail.armed.set(true); // the next write carries COMPLETE
-                assertThatThrownBy(() -> s.writer().complete()).isInstanceOf(LinkException.class)
-                        .hasMessageContaining("UNEXPECTED_RECORD").hasMessageContaining("after COMPLETE");
+                assertThatThrownBy(() -> s.writer().complete())
+                        .isInstanceOf(LinkException.class)
+                        .hasMessageContaining("UNEXPECTED_RECORD")
+                        .hasMessageContaining("after COMPLETE");
             }
-            DestinationServer.Served served = d.awaitServed(1, Duration.ofSeconds(10)).getLast();
+            DestinationServer.Served served =
+                    d.awaitServed(1, Duration.ofSeconds(10)).getLast();
             assertThat(served.outcome()).isEqualTo("rejected");
             assertThat(served.reason()).contains("UNEXPECTED_RECORD");
             assertThat(served.guestStarted()).isFalse();
@@ -180,7 +210,8 @@ class DestinationServerTest {
                 s.writer().complete();
                 s.channel().write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}));
             }
-            DestinationServer.Served served = d.awaitServed(1, Duration.ofSeconds(10)).getLast();
+            DestinationServer.Served served =
+                    d.awaitServed(1, Duration.ofSeconds(10)).getLast();
             assertThat(served.outcome()).isEqualTo("rejected");
             assertThat(served.reason()).contains("UNEXPECTED_RECORD").contains("after COMPLETE");
             assertThat(log).anyMatch(l -> l.contains("rejected after its COMPLETE_ACK"));
@@ -239,10 +270,14 @@ class DestinationServerTest {
             Thread t = trickle(d.address(), helloBytes(), 200, dropped);
             t.join(15_000);
             assertThat(dropped).isTrue();
-            assertThat((System.nanoTime() - t0) / 1e9).as("dropped near its deadline of 1 s").isLessThan(5);
+            assertThat((System.nanoTime() - t0) / 1e9)
+                    .as("dropped near its deadline of 1 s")
+                    .isLessThan(5);
             DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(5)).getLast();
             assertThat(s.outcome()).isEqualTo("lost");
-            assertThat(s.reason()).contains("no authentication and HELLO within 1000 ms").contains("--handshake-timeout");
+            assertThat(s.reason())
+                    .contains("no authentication and HELLO within 1000 ms")
+                    .contains("--handshake-timeout");
         }
     }
 
@@ -258,11 +293,15 @@ class DestinationServerTest {
             try (DestinationServer d = dest(sec, 4)) {
                 AtomicBoolean dropped = new AtomicBoolean();
                 byte[] first = sec == null ? helloBytes() : authInitBytes();
-                Thread t = trickle(d.address(), first, 300, dropped); // 48 bytes: 14 s, longer than the source's timeout
+                Thread t =
+                        trickle(d.address(), first, 300, dropped); // 48 bytes: 14 s, longer than the source's timeout
                 Thread.sleep(200); // it is connected and trickling
-                RunReport r = RemoteMigrationTest.run(KvmMigrationTest.scenario(MEM, "idle", "hint"), d.address(), sec, TIMEOUT_NS);
+                RunReport r = RemoteMigrationTest.run(
+                        KvmMigrationTest.scenario(MEM, "idle", "hint"), d.address(), sec, TIMEOUT_NS);
                 KvmMigrationTest.assertVerified(r);
-                assertThat(r.attempts()).as("no attempt waited for the trickler").hasSize(1);
+                assertThat(r.attempts())
+                        .as("no attempt waited for the trickler")
+                        .hasSize(1);
                 t.join(20_000);
                 assertThat(dropped).isTrue();
             }
@@ -280,11 +319,16 @@ class DestinationServerTest {
                 a.writer().flush();
                 long t0 = System.nanoTime();
                 try (Source b = Source.connect(d.address(), 2, pattern(2))) {
-                    assertThatThrownBy(b::open).isInstanceOf(LinkException.class)
-                            .hasMessageContaining("REFUSED: busy").hasMessageContaining("one migration at a time");
+                    assertThatThrownBy(b::open)
+                            .isInstanceOf(LinkException.class)
+                            .hasMessageContaining("REFUSED: busy")
+                            .hasMessageContaining("one migration at a time");
                 }
-                assertThat((System.nanoTime() - t0) / 1e9).as("refused after the 1 s wait").isBetween(0.8, 4.0);
-                DestinationServer.Served busy = d.awaitServed(1, Duration.ofSeconds(5)).getLast();
+                assertThat((System.nanoTime() - t0) / 1e9)
+                        .as("refused after the 1 s wait")
+                        .isBetween(0.8, 4.0);
+                DestinationServer.Served busy =
+                        d.awaitServed(1, Duration.ofSeconds(5)).getLast();
                 assertThat(busy.outcome()).isEqualTo("busy");
                 assertThat(busy.counters().pagesWritten()).isZero();
             }
@@ -308,12 +352,16 @@ class DestinationServerTest {
                 try (Source retry = Source.connect(d.address(), 42, pattern(1))) {
                     assertThat(missing(retry.open(), 0, 0)).isTrue();
                 }
-                assertThat((System.nanoTime() - t0) / 1e9).as("not after a deadline").isLessThan(0.9);
+                assertThat((System.nanoTime() - t0) / 1e9)
+                        .as("not after a deadline")
+                        .isLessThan(0.9);
             }
             List<DestinationServer.Served> served = d.awaitServed(2, Duration.ofSeconds(5));
             assertThat(served.getFirst().outcome()).isEqualTo("lost");
             assertThat(served.getFirst().reason()).contains("replaced by a retry of the same migration");
-            assertThat(served.get(1).counters().guestsCreated()).as("the retry resumed the stale one's VM").isZero();
+            assertThat(served.get(1).counters().guestsCreated())
+                    .as("the retry resumed the stale one's VM")
+                    .isZero();
         }
     }
 
@@ -322,11 +370,13 @@ class DestinationServerTest {
     void shouldRefuseAConnectionPastTheLimit() throws Exception {
         KvmTests.assumeKvm();
         try (DestinationServer d = dest(null, 2);
-             Socket idle1 = new Socket(d.address().getAddress(), d.address().getPort());
-             Socket idle2 = new Socket(d.address().getAddress(), d.address().getPort())) {
+                Socket idle1 = new Socket(d.address().getAddress(), d.address().getPort());
+                Socket idle2 = new Socket(d.address().getAddress(), d.address().getPort())) {
             Thread.sleep(200);
             try (Source third = Source.connect(d.address(), 5, pattern(5))) {
-                assertThatThrownBy(third::open).isInstanceOf(LinkException.class).hasMessageContaining("busy: 2 connections already");
+                assertThatThrownBy(third::open)
+                        .isInstanceOf(LinkException.class)
+                        .hasMessageContaining("busy: 2 connections already");
             }
             DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(5)).getFirst();
             assertThat(s.outcome()).isEqualTo("busy");
@@ -336,7 +386,17 @@ class DestinationServerTest {
 
     @Test
     void shouldRefuseAHandshakeDeadlineOfZero() {
-        assertThatThrownBy(() -> new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, 0, 1L << 30, 0,
-                null, null, l -> { }, 0, 4)).hasMessageContaining("handshake-timeout");
+        assertThatThrownBy(() -> new DestinationServer.Options(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        null,
+                        0,
+                        1L << 30,
+                        0,
+                        null,
+                        null,
+                        l -> {},
+                        0,
+                        4))
+                .hasMessageContaining("handshake-timeout");
     }
 }

@@ -24,11 +24,11 @@ class GuestDriversTest {
     private static final RamLayout LAYOUT = RamLayout.pcLike(64L << 20);
     private static final long PAGES = LAYOUT.totalPages();
 
-    record Req(EventType type, long a, long b, long c) { }
+    record Req(EventType type, long a, long b, long c) {}
 
     static KvmGuest boot(Kvm kvm, GuestFeatures f, boolean bitmaps) {
         KvmGuest g = KvmGuest.boot(kvm, LAYOUT, f, WorkloadSettings.commandsOnly(f, bitmaps, 42));
-        g.balloonState((t, a, b, c) -> { }); // requests go to the queue from now on
+        g.balloonState((t, a, b, c) -> {}); // requests go to the queue from now on
         return g;
     }
 
@@ -62,13 +62,16 @@ class GuestDriversTest {
     void shouldAllocateWriteAndCheckItself() {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, 1000, 0, 9).arg(0)).isEqualTo(1000);
             Reply s = g.call(GuestAbi.OP_STATS);
             assertThat(s.arg(0)).as("in use: 1000 and the devices' used page").isEqualTo(1001);
             assertThat(s.arg(1)).as("free").isEqualTo(PAGES - 1001);
             Reply c = g.call(GuestAbi.OP_SELF_CHECK);
-            assertThat(c.arg(0)).as("checked: the pages written and the used page").isEqualTo(1001);
+            assertThat(c.arg(0))
+                    .as("checked: the pages written and the used page")
+                    .isEqualTo(1001);
             assertThat(c.arg(1)).as("bad").isZero();
             assertThat(g.call(GuestAbi.OP_FREE_OLDEST, 0).arg(0)).isZero();
             assertThat(g.call(GuestAbi.OP_STATS).arg(0)).isEqualTo(1);
@@ -79,7 +82,8 @@ class GuestDriversTest {
     void shouldFindAStampThatTheHostBroke() {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             g.call(GuestAbi.OP_ALLOC_WRITE, 100, 0, 0);
             long pfn = 50; // next-fit from the start: pages 1..100 are the ones written
             g.machine().memory().page(pfn).set(java.lang.foreign.ValueLayout.JAVA_LONG, 800, 0xBADL);
@@ -95,12 +99,14 @@ class GuestDriversTest {
     void shouldInflateAndDeflateTheBalloon(boolean bitmaps, boolean mustTellHost) throws Exception {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(mustTellHost, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, bitmaps)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, bitmaps)) {
             g.call(GuestAbi.OP_ALLOC_WRITE, 1000, 0, 9);
             assertThat(g.call(GuestAbi.OP_BALLOON, 1, 5000).arg(0)).isEqualTo(5000);
             await("the device to take 5000 pages", () -> g.devices().balloonPages() == 5000);
             List<Req> in = drain(g);
-            assertThat(in).allMatch(r -> r.type() == EventType.BALLOON_INFLATE && r.a() == EventType.Balloon.of(bitmaps));
+            assertThat(in)
+                    .allMatch(r -> r.type() == EventType.BALLOON_INFLATE && r.a() == EventType.Balloon.of(bitmaps));
             assertThat(in.stream().mapToLong(Req::c).sum()).isEqualTo(5000);
             assertThat(g.devices().stats().discardedPages()).isEqualTo(5000);
 
@@ -118,10 +124,22 @@ class GuestDriversTest {
             List<Req> out = new ArrayList<>();
             await("1200 deflated pages told", () -> {
                 out.addAll(drain(g));
-                return out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::c).sum() >= 1200;
+                return out.stream()
+                                .filter(r -> r.type() == EventType.BALLOON_DEFLATE)
+                                .mapToLong(Req::c)
+                                .sum()
+                        >= 1200;
             });
-            assertThat(out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::c).sum()).isEqualTo(1200);
-            assertThat(out.stream().filter(r -> r.type() == EventType.BALLOON_DEFLATE).mapToLong(Req::b).min().orElseThrow())
+            assertThat(out.stream()
+                            .filter(r -> r.type() == EventType.BALLOON_DEFLATE)
+                            .mapToLong(Req::c)
+                            .sum())
+                    .isEqualTo(1200);
+            assertThat(out.stream()
+                            .filter(r -> r.type() == EventType.BALLOON_DEFLATE)
+                            .mapToLong(Req::b)
+                            .min()
+                            .orElseThrow())
                     .isEqualTo(d.arg(1));
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
         }
@@ -145,9 +163,10 @@ class GuestDriversTest {
         // 3000 pages: at most 16 buffers of messages (12 as PFN arrays), so no buffer has to be
         // reused, which would make even the old guest wait for the host.
         long inflate = 3000;
-        try (Kvm kvm = Kvm.open(); KvmGuest g = KvmGuest.incoming(kvm, LAYOUT, f)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = KvmGuest.incoming(kvm, LAYOUT, f)) {
             g.machine().boot(GuestImage.load(), WorkloadSettings.commandsOnly(f, bitmaps, 42));
-            g.balloonState((t, a, b, c) -> { });
+            g.balloonState((t, a, b, c) -> {});
             g.post(GuestAbi.OP_BALLOON, 1, inflate);
             g.post(GuestAbi.OP_BALLOON, 0, inflate); // the host hears of it late
             g.post(GuestAbi.OP_ALLOC_WRITE, PAGES - 100, 0, 9); // into the deflated pages too
@@ -158,11 +177,15 @@ class GuestDriversTest {
                 // it waits for the host: it may not go on before the device has taken the inflate
             }
             g.devices().start();
-            await("the host to give the inflated pages back", () -> g.devices().stats().discardedPages() == inflate);
+            await(
+                    "the host to give the inflated pages back",
+                    () -> g.devices().stats().discardedPages() == inflate);
             Reply c = g.call(GuestAbi.OP_SELF_CHECK);
             assertThat(g.call(GuestAbi.OP_STATS).arg(3)).as("ballooned").isZero();
             assertThat(c.arg(0)).as("checked: every page, written or poisoned").isEqualTo(PAGES);
-            assertThat(c.arg(1)).as("bad pages, the first at PFN 0x%x (kind %d)", c.arg(2), c.arg(3)).isZero();
+            assertThat(c.arg(1))
+                    .as("bad pages, the first at PFN 0x%x (kind %d)", c.arg(2), c.arg(3))
+                    .isZero();
         }
     }
 
@@ -176,7 +199,8 @@ class GuestDriversTest {
     void shouldNotGetDeflatedPagesBackBeforeTheHostHasTakenEveryMessage(boolean bitmaps) throws Exception {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = KvmGuest.incoming(kvm, LAYOUT, f)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = KvmGuest.incoming(kvm, LAYOUT, f)) {
             g.machine().boot(GuestImage.load(), WorkloadSettings.commandsOnly(f, bitmaps, 42));
             var channel = g.machine().channel();
             var devices = g.devices();
@@ -186,13 +210,16 @@ class GuestDriversTest {
 
             Reply deflated = playHostUntilReply(channel, devices, channel.submit(GuestAbi.OP_BALLOON, 0, 1200));
             assertThat(deflated.arg(0)).isEqualTo(1200);
-            assertThat(devices.balloonPages()).as("pages still in the host's balloon when the guest had them back").isZero();
+            assertThat(devices.balloonPages())
+                    .as("pages still in the host's balloon when the guest had them back")
+                    .isZero();
         }
     }
 
     /** Handles the guest's requests one at a time until command {@code id} is answered. */
-    private static Reply playHostUntilReply(dev.ballast.kvm.guestabi.GuestChannel channel, dev.ballast.kvm.device.GuestDevices devices,
-                                            long id) throws Exception {
+    private static Reply playHostUntilReply(
+            dev.ballast.kvm.guestabi.GuestChannel channel, dev.ballast.kvm.device.GuestDevices devices, long id)
+            throws Exception {
         for (int i = 0; i < 2000; i++) {
             try {
                 return channel.await(id, java.time.Duration.ofMillis(20));
@@ -207,7 +234,8 @@ class GuestDriversTest {
     void shouldReportFreeBlocksAndHoldThemUntilDone() throws Exception {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             g.call(GuestAbi.OP_ALLOC_WRITE, 3000, 0, 0);
             long id = 0x8000_0007L;
             g.hintCommand(id);
@@ -220,7 +248,8 @@ class GuestDriversTest {
             long held = g.call(GuestAbi.OP_STATS).arg(2);
             // 64 MiB = 16 blocks of 1024 pages; pages 0..3000 are in use, so blocks 3..15 are free
             assertThat(held).isEqualTo(13 * 1024);
-            assertThat(hints).allMatch(r -> r.type() == EventType.HINT && r.a() == id && r.b() % 1024 == 0 && r.c() % 1024 == 0);
+            assertThat(hints)
+                    .allMatch(r -> r.type() == EventType.HINT && r.a() == id && r.b() % 1024 == 0 && r.c() % 1024 == 0);
             // held pages cannot be allocated
             assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, 2048, 0, 0).arg(0)).isEqualTo(1024 * 3 - 3001);
             g.hintCommand(1); // done: the guest may use them again
@@ -228,12 +257,16 @@ class GuestDriversTest {
             assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, 2048, 0, 0).arg(0)).isEqualTo(2048);
 
             g.hintCommand(0x8000_0008L);
-            await("a second report", () -> drain(g).stream().anyMatch(r -> r.type() == EventType.HINT && r.a() == 0x8000_0008L));
+            await(
+                    "a second report",
+                    () -> drain(g).stream().anyMatch(r -> r.type() == EventType.HINT && r.a() == 0x8000_0008L));
             g.hintCommand(0); // stop: the pages stay held
             Reply s = g.call(GuestAbi.OP_STATS);
             assertThat(s.arg(2)).isGreaterThan(0);
             g.hintCommand(0x8000_0009L); // a new id releases what the old one held and reports again
-            await("a third report", () -> drain(g).stream().anyMatch(r -> r.type() == EventType.HINT && r.a() == 0x8000_0009L));
+            await(
+                    "a third report",
+                    () -> drain(g).stream().anyMatch(r -> r.type() == EventType.HINT && r.a() == 0x8000_0009L));
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
         }
     }
@@ -242,11 +275,15 @@ class GuestDriversTest {
     void shouldSendTheWholeFreeBitmapWithoutHoldingIt() throws Exception {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             g.call(GuestAbi.OP_ALLOC_WRITE, 3000, 0, 9);
             g.requestFreeBitmap(0x8000_0001L);
             List<Req> reqs = drainUntil(g, EventType.FREE_BITMAP_END);
-            long free = reqs.stream().filter(r -> r.type() == EventType.FREE_BITMAP).mapToLong(Req::c).sum();
+            long free = reqs.stream()
+                    .filter(r -> r.type() == EventType.FREE_BITMAP)
+                    .mapToLong(Req::c)
+                    .sum();
             assertThat(free).isEqualTo(PAGES - 3001);
             assertThat(g.call(GuestAbi.OP_STATS).arg(2)).isZero();
         }
@@ -256,11 +293,14 @@ class GuestDriversTest {
     void shouldPoisonFreePagesAndCheckThem() {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0xAA);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             g.call(GuestAbi.OP_ALLOC_WRITE, 1000, 0, 9);
             g.call(GuestAbi.OP_FREE_OLDEST, 500);
             Reply c = g.call(GuestAbi.OP_SELF_CHECK);
-            assertThat(c.arg(0)).as("every page but the ones written and not freed is checked").isEqualTo(PAGES);
+            assertThat(c.arg(0))
+                    .as("every page but the ones written and not freed is checked")
+                    .isEqualTo(PAGES);
             assertThat(c.arg(1)).isZero();
             long freePfn = PAGES - 1;
             g.machine().memory().page(freePfn).set(java.lang.foreign.ValueLayout.JAVA_BYTE, 7, (byte) 0);
@@ -275,7 +315,8 @@ class GuestDriversTest {
     void shouldRejectGarbageAndGoOn() throws Exception {
         KvmTests.assumeKvm();
         GuestFeatures f = new GuestFeatures(true, true, true, 0);
-        try (Kvm kvm = Kvm.open(); KvmGuest g = boot(kvm, f, false)) {
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
             g.call(GuestAbi.OP_INJECT, 0x999, 5, 1, 2, 3, 4); // an op no device knows
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, 0, 99, 1); // buffer 99 does not exist
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, 0, 0, 100_000); // too many PFNs
@@ -285,10 +326,16 @@ class GuestDriversTest {
                 got.addAll(drain(g));
                 return got.size() >= 4;
             });
-            assertThat(got).hasSize(4).allMatch(r -> r.type() == EventType.REJECT && r.a() == RejectReason.MALFORMED.ordinal());
+            assertThat(got)
+                    .hasSize(4)
+                    .allMatch(r -> r.type() == EventType.REJECT && r.a() == RejectReason.MALFORMED.ordinal());
 
             // a balloon message naming PFNs outside RAM: passed on for the engine to reject, nothing discarded
-            MemorySegment buf = g.machine().memory().system().host().asSlice(g.machine().memory().layout().balloonBufOffset(), 4096);
+            MemorySegment buf = g.machine()
+                    .memory()
+                    .system()
+                    .host()
+                    .asSlice(g.machine().memory().layout().balloonBufOffset(), 4096);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, (int) PAGES + 10);
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_BALLOON, 0, 1, GuestAbi.BM_PFNS, 0, 1);
             List<Req> out = drainUntil(g, EventType.BALLOON_INFLATE);
@@ -296,12 +343,19 @@ class GuestDriversTest {
             assertThat(g.devices().balloonPages()).isZero();
 
             // garbage ring indexes: rejected, skipped, and the ring works again
-            MemorySegment ring = g.machine().memory().system().host().asSlice(g.machine().memory().layout().requestRingOffset());
+            MemorySegment ring = g.machine()
+                    .memory()
+                    .system()
+                    .host()
+                    .asSlice(g.machine().memory().layout().requestRingOffset());
             int tail = ring.get(java.lang.foreign.ValueLayout.JAVA_INT, GuestAbi.RING_TAIL_OFF);
             ring.set(java.lang.foreign.ValueLayout.JAVA_INT, GuestAbi.RING_HEAD_OFF, tail + 5000);
             List<Req> garbage = drainUntil(g, EventType.REJECT);
             assertThat(garbage).hasSize(1);
-            ring.set(java.lang.foreign.ValueLayout.JAVA_INT, GuestAbi.RING_HEAD_OFF, tail); // (the host skipped to the tail; put it back as the guest expects)
+            ring.set(
+                    java.lang.foreign.ValueLayout.JAVA_INT,
+                    GuestAbi.RING_HEAD_OFF,
+                    tail); // (the host skipped to the tail; put it back as the guest expects)
             assertThat(g.call(GuestAbi.OP_BALLOON, 1, 64).arg(0)).isEqualTo(64);
             await("the balloon to work again", () -> g.devices().balloonPages() == 64);
             assertThat(g.devices().stats().rejected()).isEqualTo(5);

@@ -32,14 +32,19 @@ class GuestAbiTest {
         }
         StringBuilder c = new StringBuilder("#include <stdio.h>\n#include \"abi.h\"\nint main(void) {\n");
         for (String n : names) {
-            c.append("    printf(\"%s %llu\\n\", \"").append(n).append("\", (unsigned long long)(").append(n).append("));\n");
+            c.append("    printf(\"%s %llu\\n\", \"")
+                    .append(n)
+                    .append("\", (unsigned long long)(")
+                    .append(n)
+                    .append("));\n");
         }
         c.append("    return 0;\n}\n");
         Path source = dir.resolve("abi_constants.c");
         Files.writeString(source, c);
 
         Set<String> seen = new HashSet<>();
-        for (String line : CProgram.compileAndRun(source, dir, "-I", header.getParent().toString())) {
+        for (String line :
+                CProgram.compileAndRun(source, dir, "-I", header.getParent().toString())) {
             String[] f = line.split(" ");
             Field field = GuestAbi.class.getField(f[0]);
             long java = ((Number) field.get(null)).longValue();

@@ -28,7 +28,9 @@ class PageStampTest {
             for (int at : new int[] {0, 9, 17, 31, 32, 1000, 4095}) {
                 PageStamp.stamp(page, 42, 3);
                 page.set(JAVA_BYTE, at, (byte) (page.get(JAVA_BYTE, at) ^ 0x10));
-                assertThat(PageStamp.check(page, 42, 3)).as("byte " + at + " flipped").isFalse();
+                assertThat(PageStamp.check(page, 42, 3))
+                        .as("byte " + at + " flipped")
+                        .isFalse();
             }
         }
     }

@@ -64,7 +64,9 @@ class SystemSlotTest {
             int base = Short.toUnsignedInt(sys.get(JAVA_SHORT, tss + 0x66));
             for (int port = 0; port < 65536; port++) {
                 boolean open = (sys.get(JAVA_BYTE, tss + base + port / 8) & (1 << (port % 8))) == 0;
-                assertThat(open).as("port 0x%x", port).isEqualTo(port >= GuestAbi.PORT_DOORBELL && port <= GuestAbi.PORT_NOP);
+                assertThat(open)
+                        .as("port 0x%x", port)
+                        .isEqualTo(port >= GuestAbi.PORT_DOORBELL && port <= GuestAbi.PORT_NOP);
             }
             assertThat(sys.get(JAVA_BYTE, tss + base + 8192)).isEqualTo((byte) 0xFF);
         }
@@ -83,7 +85,8 @@ class SystemSlotTest {
             assertThat(sys.get(JAVA_LONG, GuestAbi.CTL_TOTAL_PAGES_OFF)).isEqualTo(5 * GIB / 4096);
             assertThat(sys.get(JAVA_LONG, GuestAbi.CTL_IDLE_SPINS_OFF)).isEqualTo(1234);
             assertThat(new Ring(sys.asSlice(GuestAbi.SYS_CMD_RING_OFF)).valid()).isTrue();
-            assertThat(new Ring(sys.asSlice(GuestAbi.SYS_REPLY_RING_OFF)).isEmpty()).isTrue();
+            assertThat(new Ring(sys.asSlice(GuestAbi.SYS_REPLY_RING_OFF)).isEmpty())
+                    .isTrue();
         }
     }
 }

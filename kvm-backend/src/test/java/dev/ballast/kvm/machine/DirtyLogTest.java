@@ -46,7 +46,8 @@ class DirtyLogTest {
     void shouldForgetWritesBeforeARearmAndReportWritesAfterIt(DirtyLogMode mode) throws Exception {
         KvmTests.assumeKvm();
         try (Kvm kvm = Kvm.open();
-             KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
+                KvmMachine m = KvmMachine.create(
+                        kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
@@ -75,7 +76,8 @@ class DirtyLogTest {
         long seed = System.nanoTime();
         System.out.println("DirtyLogTest seed " + seed + " mode " + mode);
         try (Kvm kvm = Kvm.open();
-             KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(128 * GuestLayout.MIB).withDirtyLogMode(mode))) {
+                KvmMachine m = KvmMachine.create(
+                        kvm, MachineConfig.ofRam(128 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             Random random = new Random(seed);
@@ -87,14 +89,21 @@ class DirtyLogTest {
                     asked.add((long) random.nextInt((int) ram.pages()));
                 }
                 for (long pfn : asked) {
-                    assertThat(m.channel().call(OP_WRITE_PAGES, pfn, 1, 1).arg(0)).isEqualTo(1);
+                    assertThat(m.channel().call(OP_WRITE_PAGES, pfn, 1, 1).arg(0))
+                            .isEqualTo(1);
                 }
                 BitSet expected = new BitSet();
                 asked.forEach(p -> expected.set(p.intValue()));
-                assertThat(bits(m.memory().syncDirtyLog(ram))).as("seed " + seed + " round " + round).isEqualTo(expected);
-                assertThat(bits(m.memory().syncDirtyLog(ram)).isEmpty()).as("a second read right after is empty").isTrue();
+                assertThat(bits(m.memory().syncDirtyLog(ram)))
+                        .as("seed " + seed + " round " + round)
+                        .isEqualTo(expected);
+                assertThat(bits(m.memory().syncDirtyLog(ram)).isEmpty())
+                        .as("a second read right after is empty")
+                        .isTrue();
                 for (long pfn : asked) {
-                    assertThat(PageStamp.versionOf(ram.page(pfn), pfn)).as("pfn " + pfn).isPositive();
+                    assertThat(PageStamp.versionOf(ram.page(pfn), pfn))
+                            .as("pfn " + pfn)
+                            .isPositive();
                 }
             }
         }
@@ -105,8 +114,10 @@ class DirtyLogTest {
     void shouldTrackBothBlocksOfAGuestOver3GiB(DirtyLogMode mode) throws Exception {
         KvmTests.assumeKvm();
         try (Kvm kvm = Kvm.open();
-             KvmMachine m = KvmMachine.create(kvm,
-                     MachineConfig.ofRam(3 * GuestLayout.GIB + 64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
+                KvmMachine m = KvmMachine.create(
+                        kvm,
+                        MachineConfig.ofRam(3 * GuestLayout.GIB + 64 * GuestLayout.MIB)
+                                .withDirtyLogMode(mode))) {
             m.boot();
             m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             syncAll(m);
@@ -116,8 +127,10 @@ class DirtyLogTest {
             long lastLow = low.firstPfn() + low.pages() - 1;
             m.channel().call(OP_WRITE_PAGES, lastLow, 1, 1);
             m.channel().call(OP_WRITE_PAGES, high.firstPfn() + 5, 3, 7);
-            assertThat(bits(m.memory().syncDirtyLog(low)).stream().boxed().toList()).containsExactly((int) low.pages() - 1);
-            assertThat(bits(m.memory().syncDirtyLog(high)).stream().boxed().toList()).containsExactly(5, 12, 19);
+            assertThat(bits(m.memory().syncDirtyLog(low)).stream().boxed().toList())
+                    .containsExactly((int) low.pages() - 1);
+            assertThat(bits(m.memory().syncDirtyLog(high)).stream().boxed().toList())
+                    .containsExactly(5, 12, 19);
             // the hole is not RAM
             long hole = 3 * GuestLayout.GIB / 4096;
             assertThat(m.channel().call(OP_WRITE_PAGES, hole, 1, 1).status())
@@ -130,7 +143,8 @@ class DirtyLogTest {
     void shouldOrTheHostsOwnWritesIntoTheLog(DirtyLogMode mode) throws Exception {
         KvmTests.assumeKvm();
         try (Kvm kvm = Kvm.open();
-             KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
+                KvmMachine m = KvmMachine.create(
+                        kvm, MachineConfig.ofRam(64 * GuestLayout.MIB).withDirtyLogMode(mode))) {
             m.boot();
             m.channel().call(dev.ballast.kvm.guestabi.GuestAbi.OP_NOP);
             m.pause();
@@ -138,7 +152,8 @@ class DirtyLogTest {
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             PageStamp.stamp(ram.page(77), 77, 1);
             m.memory().markHostWrite(ram, 77 * 4096L, 4096);
-            assertThat(bits(m.memory().syncDirtyLog(ram)).stream().boxed().toList()).containsExactly(77);
+            assertThat(bits(m.memory().syncDirtyLog(ram)).stream().boxed().toList())
+                    .containsExactly(77);
             // a command posted by the host dirties the command ring's pages in the system slot
             MemorySlot sys = m.memory().system();
             m.memory().syncDirtyLog(sys);

@@ -102,7 +102,8 @@ class GuestChannelTest extends BootedMachine {
                 && System.nanoTime() < deadline) {
             Thread.sleep(1); // until the waiter is past its polling window and blocked
         }
-        assertThat(machine.channel().control(GuestAbi.CTL_HOST_WANTS_DOORBELL_OFF) & 0xFFFFFFFFL).isEqualTo(1);
+        assertThat(machine.channel().control(GuestAbi.CTL_HOST_WANTS_DOORBELL_OFF) & 0xFFFFFFFFL)
+                .isEqualTo(1);
         machine.channel().stopSpin(token);
         assertThat(reply.get(10, java.util.concurrent.TimeUnit.SECONDS).arg(0)).isPositive();
         assertThat(machine.doorbells()).isEqualTo(doorbells + 1);
@@ -119,8 +120,9 @@ class GuestChannelTest extends BootedMachine {
             assertThat(machine.channel().call(OP_NOP, i).arg(0)).isEqualTo(i);
         }
         double usPerCall = (System.nanoTime() - t0) / 1e3 / n;
-        System.out.printf("ring round trip: %.1f us per NOP; %d doorbells and %d exits in %d calls%n", usPerCall,
-                machine.doorbells() - doorbells, machine.ioExits() - exits, n);
+        System.out.printf(
+                "ring round trip: %.1f us per NOP; %d doorbells and %d exits in %d calls%n",
+                usPerCall, machine.doorbells() - doorbells, machine.ioExits() - exits, n);
     }
 
     @Test

@@ -57,7 +57,9 @@ class KvmCostsTest {
     }
 
     private static void writeAll(GuestChannel ch) throws Exception {
-        assertThat(ch.call(Duration.ofSeconds(120), GuestAbi.OP_WRITE_PAGES, 0, PAGES, 1).arg(0)).isEqualTo(PAGES);
+        assertThat(ch.call(Duration.ofSeconds(120), GuestAbi.OP_WRITE_PAGES, 0, PAGES, 1)
+                        .arg(0))
+                .isEqualTo(PAGES);
     }
 
     @Test
@@ -65,9 +67,9 @@ class KvmCostsTest {
         KvmTests.assumeKvm();
         table.append("| operation | cost |\n|---|---|\n");
         try (Kvm kvm = Kvm.open();
-             KvmMachine get = KvmMachine.create(kvm, MachineConfig.ofRam(GuestLayout.GIB));
-             KvmMachine manual = KvmMachine.create(kvm,
-                     MachineConfig.ofRam(GuestLayout.GIB).withDirtyLogMode(DirtyLogMode.MANUAL_CLEAR))) {
+                KvmMachine get = KvmMachine.create(kvm, MachineConfig.ofRam(GuestLayout.GIB));
+                KvmMachine manual = KvmMachine.create(
+                        kvm, MachineConfig.ofRam(GuestLayout.GIB).withDirtyLogMode(DirtyLogMode.MANUAL_CLEAR))) {
             Map<DirtyLogMode, KvmMachine> machines = new EnumMap<>(DirtyLogMode.class);
             machines.put(DirtyLogMode.GET, get);
             machines.put(DirtyLogMode.MANUAL_CLEAR, manual);
@@ -94,7 +96,9 @@ class KvmCostsTest {
             }
             double rewriteUs = median(rewrite) / 1e3 / PAGES;
             row("rewrite of a page, no dirty-log read in between", rewriteUs, "µs/page");
-            row("guest write bandwidth (stamping whole pages)", PAGES * 4096.0 / (median(rewrite) / 1e9) / (1L << 30),
+            row(
+                    "guest write bandwidth (stamping whole pages)",
+                    PAGES * 4096.0 / (median(rewrite) / 1e9) / (1L << 30),
                     "GiB/s");
             // emulated guest code would take ~1 µs per instruction, thousands of instructions per page
             assertThat(rewriteUs).as("guest code runs natively").isLessThan(50);
@@ -120,7 +124,9 @@ class KvmCostsTest {
             }
             for (DirtyLogMode mode : DirtyLogMode.values()) {
                 String tag = " [" + mode + "]";
-                row("rewrite of a page after a dirty-log read" + tag, median(writeAfterRead.get(mode)) / 1e3 / PAGES,
+                row(
+                        "rewrite of a page after a dirty-log read" + tag,
+                        median(writeAfterRead.get(mode)) / 1e3 / PAGES,
                         "µs/page");
                 row("dirty-log read of a 1 GiB slot, 32768 pages dirty" + tag, median(readDirty.get(mode)) / 1e3, "µs");
                 row("dirty-log read of a 1 GiB slot, no page dirty" + tag, median(readClean.get(mode)) / 1e3, "µs");

@@ -51,8 +51,9 @@ class MigrationTest {
         long seed = System.nanoTime();
         System.out.println("MigrationTest seed " + seed);
         MachineConfig config = MachineConfig.ofRam(32 * GuestLayout.MIB);
-        try (Kvm kvm = Kvm.open(); KvmMachine source = KvmMachine.create(kvm, config);
-             KvmMachine dest = KvmMachine.create(kvm, config)) {
+        try (Kvm kvm = Kvm.open();
+                KvmMachine source = KvmMachine.create(kvm, config);
+                KvmMachine dest = KvmMachine.create(kvm, config)) {
             source.boot();
             Set<Long> written = writeRandomPages(source, seed);
             // stop the source in the middle of a command: a loop with no exits
@@ -70,7 +71,9 @@ class MigrationTest {
             dest.channel().stopSpin(token);
             Reply spin = dest.channel().await(spinId, Duration.ofSeconds(10));
             assertThat(spin.ok()).isTrue();
-            assertThat(spin.arg(0)).as("the destination finished the loop the source started").isGreaterThanOrEqualTo(spunOnSource);
+            assertThat(spin.arg(0))
+                    .as("the destination finished the loop the source started")
+                    .isGreaterThanOrEqualTo(spunOnSource);
 
             Reply check = dest.channel().call(GuestAbi.OP_VERIFY_ALL);
             assertThat(check.arg(0)).as("pages checked, seed " + seed).isEqualTo(written.size());
@@ -88,8 +91,9 @@ class MigrationTest {
         KvmTests.assumeKvm();
         long pfn = 100;
         MachineConfig config = MachineConfig.ofRam(32 * GuestLayout.MIB);
-        try (Kvm kvm = Kvm.open(); KvmMachine source = KvmMachine.create(kvm, config);
-             KvmMachine dest = KvmMachine.create(kvm, config)) {
+        try (Kvm kvm = Kvm.open();
+                KvmMachine source = KvmMachine.create(kvm, config);
+                KvmMachine dest = KvmMachine.create(kvm, config)) {
             source.boot();
             source.channel().call(GuestAbi.OP_WRITE_PAGES, pfn - 5, 10, 1);
             source.pause();
@@ -101,7 +105,8 @@ class MigrationTest {
             assertThat(check.arg(1)).isEqualTo(1);
             assertThat(check.arg(2)).isEqualTo(pfn);
             MemorySegment lost = dest.memory().page(pfn);
-            assertThat(lost.mismatch(MemorySegment.ofArray(new byte[GuestAbi.PAGE_SIZE]))).isEqualTo(-1);
+            assertThat(lost.mismatch(MemorySegment.ofArray(new byte[GuestAbi.PAGE_SIZE])))
+                    .isEqualTo(-1);
         }
     }
 }

@@ -47,8 +47,9 @@ class PauseResumeTest extends BootedMachine {
         Reply r = machine.channel().await(id, Duration.ofSeconds(10));
         assertThat(r.arg(0)).isGreaterThanOrEqualTo(last);
         Arrays.sort(latencyNanos);
-        System.out.printf("pause latency (spinning guest, %d pauses): median %.1f us, max %.1f us%n", rounds,
-                latencyNanos[rounds / 2] / 1e3, latencyNanos[rounds - 1] / 1e3);
+        System.out.printf(
+                "pause latency (spinning guest, %d pauses): median %.1f us, max %.1f us%n",
+                rounds, latencyNanos[rounds / 2] / 1e3, latencyNanos[rounds - 1] / 1e3);
     }
 
     @Test
@@ -58,7 +59,9 @@ class PauseResumeTest extends BootedMachine {
         assertThat(machine.isPaused()).isTrue();
         long id = machine.channel().submit(GuestAbi.OP_NOP, 5);
         Thread.sleep(20);
-        assertThat(machine.channel().replyRing().isEmpty()).as("no answer while paused").isTrue();
+        assertThat(machine.channel().replyRing().isEmpty())
+                .as("no answer while paused")
+                .isTrue();
         machine.resume();
         assertThat(machine.channel().await(id, Duration.ofSeconds(10)).arg(0)).isEqualTo(5);
     }
@@ -76,8 +79,10 @@ class PauseResumeTest extends BootedMachine {
         assertThatThrownBy(machine::saveState).hasMessageContaining("pause");
         machine.pause();
         var state = machine.saveState();
-        assertThat(state.regs().rip()).isBetween(GuestAbi.SYS_GPA + GuestAbi.SYS_IMAGE_OFF,
-                GuestAbi.SYS_GPA + GuestAbi.SYS_IMAGE_OFF + GuestAbi.SYS_IMAGE_MAX);
+        assertThat(state.regs().rip())
+                .isBetween(
+                        GuestAbi.SYS_GPA + GuestAbi.SYS_IMAGE_OFF,
+                        GuestAbi.SYS_GPA + GuestAbi.SYS_IMAGE_OFF + GuestAbi.SYS_IMAGE_MAX);
         assertThat(state.sregs().cs().dpl()).isEqualTo(3);
         assertThat(state.sregs().ss().dpl()).isEqualTo(3);
         machine.resume();

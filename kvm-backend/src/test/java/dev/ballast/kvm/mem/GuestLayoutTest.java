@@ -19,8 +19,10 @@ class GuestLayoutTest {
     @Test
     void shouldSplitAroundTheHoleAbove3GiB() {
         GuestLayout l = GuestLayout.forRam(8 * GIB);
-        assertThat(l.ramBlocks()).containsExactly(new GuestLayout.BlockSpec("ram-low", 0, 3 * GIB),
-                new GuestLayout.BlockSpec("ram-high", 4 * GIB, 5 * GIB));
+        assertThat(l.ramBlocks())
+                .containsExactly(
+                        new GuestLayout.BlockSpec("ram-low", 0, 3 * GIB),
+                        new GuestLayout.BlockSpec("ram-high", 4 * GIB, 5 * GIB));
         assertThat(l.ramGibSpan()).isEqualTo(9);
         assertThat(l.ramBlockOfPfn(3 * GIB / 4096)).isNull(); // the hole
         assertThat(l.ramBlockOfPfn(4 * GIB / 4096).name()).isEqualTo("ram-high");

@@ -18,15 +18,18 @@ class GuestMemoryTest {
         KvmTests.assumeKvm();
         long written = 128 * GuestLayout.MIB;
         long pages = written / GuestAbi.PAGE_SIZE;
-        try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(256 * GuestLayout.MIB))) {
+        try (Kvm kvm = Kvm.open();
+                KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(256 * GuestLayout.MIB))) {
             m.boot();
-            assertThat(m.channel().call(GuestAbi.OP_WRITE_PAGES, 0, pages, 1).arg(0)).isEqualTo(pages);
+            assertThat(m.channel().call(GuestAbi.OP_WRITE_PAGES, 0, pages, 1).arg(0))
+                    .isEqualTo(pages);
             long before = Rss.bytes();
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             m.memory().discard(ram, 0, written);
             long after = Rss.bytes();
-            System.out.printf("RSS %d MiB -> %d MiB after discarding %d MiB of guest RAM%n", before >> 20, after >> 20,
-                    written >> 20);
+            System.out.printf(
+                    "RSS %d MiB -> %d MiB after discarding %d MiB of guest RAM%n",
+                    before >> 20, after >> 20, written >> 20);
             assertThat(before - after).isGreaterThan(written * 9 / 10);
             // the guest sees zero pages now, and its self-check says so
             Reply r = m.channel().call(GuestAbi.OP_VERIFY_PAGES, 0, pages, 1);
@@ -40,14 +43,18 @@ class GuestMemoryTest {
     void shouldAllocateEveryPageWhenPopulatedAndLeaveItZero() {
         KvmTests.assumeKvm();
         long ram = 128 * GuestLayout.MIB;
-        try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(ram))) {
+        try (Kvm kvm = Kvm.open();
+                KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(ram))) {
             long before = Rss.bytes();
             m.memory().populate();
             long after = Rss.bytes();
-            System.out.printf("RSS %d MiB -> %d MiB after populating a %d MiB guest%n", before >> 20, after >> 20, ram >> 20);
+            System.out.printf(
+                    "RSS %d MiB -> %d MiB after populating a %d MiB guest%n", before >> 20, after >> 20, ram >> 20);
             assertThat(after - before).isGreaterThanOrEqualTo(ram);
             for (MemorySlot b : m.memory().allBlocks()) {
-                assertThat(b.host().mismatch(java.lang.foreign.MemorySegment.ofArray(new byte[(int) b.bytes()]))).as(b.name()).isEqualTo(-1);
+                assertThat(b.host().mismatch(java.lang.foreign.MemorySegment.ofArray(new byte[(int) b.bytes()])))
+                        .as(b.name())
+                        .isEqualTo(-1);
             }
         }
     }
@@ -55,10 +62,12 @@ class GuestMemoryTest {
     @Test
     void shouldRejectADiscardThatIsNotPageAlignedOrPastTheBlock() {
         KvmTests.assumeKvm();
-        try (Kvm kvm = Kvm.open(); KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(4 * GuestLayout.MIB))) {
+        try (Kvm kvm = Kvm.open();
+                KvmMachine m = KvmMachine.create(kvm, MachineConfig.ofRam(4 * GuestLayout.MIB))) {
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             assertThatThrownBy(() -> m.memory().discard(ram, 100, 4096)).hasMessageContaining("offset=100");
-            assertThatThrownBy(() -> m.memory().discard(ram, 0, 8 * GuestLayout.MIB)).hasMessageContaining("past the block");
+            assertThatThrownBy(() -> m.memory().discard(ram, 0, 8 * GuestLayout.MIB))
+                    .hasMessageContaining("past the block");
         }
     }
 }

@@ -19,7 +19,10 @@ import java.util.function.Supplier;
  */
 public final class CuttingProxy implements AutoCloseable {
     /** What to do when the chosen record starts. */
-    public enum Action { CUT, STALL }
+    public enum Action {
+        CUT,
+        STALL
+    }
 
     /**
      * @param toDestination which direction to watch (source to destination, or back)
@@ -53,9 +56,13 @@ public final class CuttingProxy implements AutoCloseable {
     }
 
     /** Whether the rule has fired. */
-    public boolean triggered() { return triggered; }
+    public boolean triggered() {
+        return triggered;
+    }
 
-    public int connections() { return connections.get(); }
+    public int connections() {
+        return connections.get();
+    }
 
     private void accept() {
         while (!closed) {
@@ -67,8 +74,14 @@ public final class CuttingProxy implements AutoCloseable {
                 a.setTcpNoDelay(true);
                 b.setTcpNoDelay(true);
                 Rule r = n == 1 ? rule : null;
-                Thread.ofPlatform().daemon().name("proxy-up-" + n).start(() -> pump(a, b, r != null && r.toDestination() ? r : null));
-                Thread.ofPlatform().daemon().name("proxy-down-" + n).start(() -> pump(b, a, r != null && !r.toDestination() ? r : null));
+                Thread.ofPlatform()
+                        .daemon()
+                        .name("proxy-up-" + n)
+                        .start(() -> pump(a, b, r != null && r.toDestination() ? r : null));
+                Thread.ofPlatform()
+                        .daemon()
+                        .name("proxy-down-" + n)
+                        .start(() -> pump(b, a, r != null && !r.toDestination() ? r : null));
             } catch (IOException e) {
                 if (closed) return;
             }
@@ -82,7 +95,8 @@ public final class CuttingProxy implements AutoCloseable {
         long offset = 0;
         byte[] header = new byte[8];
         int seen = 0;
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             while (true) {
                 int n = in.read(buf);
                 if (n < 0) break;
@@ -93,7 +107,10 @@ public final class CuttingProxy implements AutoCloseable {
                         if (pos >= nextRecordAt && pos < nextRecordAt + 8) header[(int) (pos - nextRecordAt)] = buf[i];
                         if (pos == nextRecordAt + 7) {
                             int type = header[2] & 0xFF;
-                            long len = (header[4] & 0xFFL) | (header[5] & 0xFFL) << 8 | (header[6] & 0xFFL) << 16 | (header[7] & 0xFFL) << 24;
+                            long len = (header[4] & 0xFFL)
+                                    | (header[5] & 0xFFL) << 8
+                                    | (header[6] & 0xFFL) << 16
+                                    | (header[7] & 0xFFL) << 24;
                             if (type == r.type().code() && ++seen == r.nth()) {
                                 // forward what came before this record, then act
                                 int before = (int) (nextRecordAt - offset);

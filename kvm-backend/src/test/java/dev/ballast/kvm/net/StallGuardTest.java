@@ -66,7 +66,8 @@ class StallGuardTest {
         // record copies the first part and then sleeps until a whole threshold of new bytes has
         // come, which never happens.
         try (StallGuard g = new StallGuard(receiver, 0)) {
-            ReadThreshold in = assertInstanceOf(ReadThreshold.class, g.in(), "reads wait for many bytes where the descriptor is readable");
+            ReadThreshold in = assertInstanceOf(
+                    ReadThreshold.class, g.in(), "reads wait for many bytes where the descriptor is readable");
             int first = 100_000, rest = 400_000;
             ByteBuffer got = ByteBuffer.allocateDirect(first + rest);
             CountDownLatch firstThere = new CountDownLatch(1);
@@ -134,8 +135,11 @@ class StallGuardTest {
     void aStalledPeerTimesAWaitingReadOut() {
         try (StallGuard g = new StallGuard(receiver, TimeUnit.MILLISECONDS.toNanos(200))) {
             ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
-            InterruptedByTimeoutException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                    () -> assertThrows(InterruptedByTimeoutException.class, () -> ((ReadThreshold) g.in()).read(b, b.remaining())));
+            InterruptedByTimeoutException e = assertTimeoutPreemptively(
+                    Duration.ofSeconds(10),
+                    () -> assertThrows(
+                            InterruptedByTimeoutException.class,
+                            () -> ((ReadThreshold) g.in()).read(b, b.remaining())));
             assertTrue(e.getMessage().contains("stalled"), e.getMessage());
             assertEquals(0, b.position());
         }
@@ -153,8 +157,10 @@ class StallGuardTest {
             g.close();
         });
         ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
-        assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> assertThrows(ClosedChannelException.class, () -> ((ReadThreshold) g.in()).read(b, b.remaining())));
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(10),
+                () -> assertThrows(
+                        ClosedChannelException.class, () -> ((ReadThreshold) g.in()).read(b, b.remaining())));
         closer.join();
     }
 }

@@ -35,8 +35,11 @@ class KvmLayoutsTest {
             return;
         }
         for (MemoryLayout m : group.memberLayouts()) {
-            long offset = base + (group instanceof StructLayout ? group.byteOffset(
-                    MemoryLayout.PathElement.groupElement(group.memberLayouts().indexOf(m))) : 0);
+            long offset = base
+                    + (group instanceof StructLayout
+                            ? group.byteOffset(MemoryLayout.PathElement.groupElement(
+                                    group.memberLayouts().indexOf(m)))
+                            : 0);
             if (m.name().isEmpty()) {
                 continue;
             }
@@ -44,7 +47,8 @@ class KvmLayoutsTest {
                 members(m, prefix, offset, out); // C: an anonymous union
                 continue;
             }
-            String path = prefix.isEmpty() ? m.name().get() : prefix + "." + m.name().get();
+            String path =
+                    prefix.isEmpty() ? m.name().get() : prefix + "." + m.name().get();
             out.put(path, offset);
             members(m, path, offset, out);
         }
@@ -67,7 +71,9 @@ class KvmLayoutsTest {
                     compared++;
                 } else {
                     // nested members of repeated sub-structures are checked once (cs.*, gdt.*)
-                    assertThat(m.getKey()).as(key + " is not printed by kvm_layouts.c").contains(".");
+                    assertThat(m.getKey())
+                            .as(key + " is not printed by kvm_layouts.c")
+                            .contains(".");
                 }
             }
         }

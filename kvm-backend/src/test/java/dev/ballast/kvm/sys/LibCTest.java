@@ -20,27 +20,29 @@ class LibCTest {
         List<CompletableFuture<Integer>> runs = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             boolean even = t % 2 == 0;
-            runs.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    go.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-                int checked = 0;
-                for (int i = 0; i < 2000; i++) {
-                    try {
-                        if (even) {
-                            LibC.open("/nonexistent/" + i, LibC.O_RDWR);
-                        } else {
-                            LibC.close(-1);
+            runs.add(CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
                         }
-                    } catch (NativeException e) {
-                        assertThat(e.errno()).isEqualTo(even ? Errno.ENOENT : Errno.EBADF);
-                        checked++;
-                    }
-                }
-                return checked;
-            }, r -> Thread.ofPlatform().start(r)));
+                        int checked = 0;
+                        for (int i = 0; i < 2000; i++) {
+                            try {
+                                if (even) {
+                                    LibC.open("/nonexistent/" + i, LibC.O_RDWR);
+                                } else {
+                                    LibC.close(-1);
+                                }
+                            } catch (NativeException e) {
+                                assertThat(e.errno()).isEqualTo(even ? Errno.ENOENT : Errno.EBADF);
+                                checked++;
+                            }
+                        }
+                        return checked;
+                    },
+                    r -> Thread.ofPlatform().start(r)));
         }
         go.countDown();
         for (CompletableFuture<Integer> r : runs) {
@@ -57,7 +59,9 @@ class LibCTest {
             assertThat(m.address() % 4096).isZero();
             m.set(ValueLayout.JAVA_LONG, 4096, 42);
             LibC.madvise(m.asSlice(4096, 4096), LibC.MADV_DONTNEED);
-            assertThat(m.get(ValueLayout.JAVA_LONG, 4096)).as("discarded anonymous memory reads as zero").isZero();
+            assertThat(m.get(ValueLayout.JAVA_LONG, 4096))
+                    .as("discarded anonymous memory reads as zero")
+                    .isZero();
         }
         assertThat(m.scope().isAlive()).isFalse(); // unmapped with its arena
     }
@@ -67,7 +71,8 @@ class LibCTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = LibC.mmapAnonymous("test", 8192, arena);
             assertThatThrownBy(() -> LibC.madvise(m.asSlice(1, 4096), LibC.MADV_DONTNEED))
-                    .isInstanceOf(NativeException.class).hasMessage("madvise(4) failed: EINVAL (22)");
+                    .isInstanceOf(NativeException.class)
+                    .hasMessage("madvise(4) failed: EINVAL (22)");
         }
     }
 
@@ -76,6 +81,7 @@ class LibCTest {
         assertThat(Errno.name(3)).isEqualTo("ESRCH");
         assertThat(Errno.name(999)).isEqualTo("errno 999");
         assertThatThrownBy(() -> LibC.pthreadKill(LibC.pthreadSelf(), 999))
-                .isInstanceOf(NativeException.class).hasMessage("pthread_kill(999) failed: EINVAL (22)");
+                .isInstanceOf(NativeException.class)
+                .hasMessage("pthread_kill(999) failed: EINVAL (22)");
     }
 }

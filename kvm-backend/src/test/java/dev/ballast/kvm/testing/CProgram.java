@@ -10,8 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Compiles a C file with gcc and runs it, for tests that compare Java with C headers. */
 public final class CProgram {
-    private CProgram() {
-    }
+    private CProgram() {}
 
     /** The module's directory (Maven runs tests there). */
     public static Path moduleDir() {
@@ -20,7 +19,8 @@ public final class CProgram {
     }
 
     /** Compiles {@code source} with {@code gcc flags...} into {@code workDir} and returns its standard output lines. */
-    public static List<String> compileAndRun(Path source, Path workDir, String... flags) throws IOException, InterruptedException {
+    public static List<String> compileAndRun(Path source, Path workDir, String... flags)
+            throws IOException, InterruptedException {
         Path exe = workDir.resolve(source.getFileName().toString().replace(".c", ""));
         List<String> cmd = new ArrayList<>(List.of("gcc", "-O0", "-Wall", "-o", exe.toString()));
         cmd.addAll(List.of(flags));

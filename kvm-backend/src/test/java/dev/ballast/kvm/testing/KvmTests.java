@@ -7,8 +7,7 @@ import org.junit.jupiter.api.Assumptions;
 public final class KvmTests {
     private static boolean told;
 
-    private KvmTests() {
-    }
+    private KvmTests() {}
 
     public static synchronized void assumeKvm() {
         KvmAvailability a = KvmAvailability.check();

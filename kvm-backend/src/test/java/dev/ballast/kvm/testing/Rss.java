@@ -7,8 +7,7 @@ import java.nio.file.Path;
 
 /** This process's resident memory, from /proc/self/smaps_rollup. */
 public final class Rss {
-    private Rss() {
-    }
+    private Rss() {}
 
     public static long bytes() {
         try {

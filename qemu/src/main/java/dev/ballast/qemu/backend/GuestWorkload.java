@@ -33,12 +33,17 @@ record GuestWorkload(String kernelArgs, long keepBytes, boolean deflateWhileMigr
     static GuestWorkload of(WorkloadSpec spec, long memBytes, long seed) {
         for (String refused : new String[] {"hint-order", "late"}) {
             if (spec.params().containsKey(refused)) {
-                throw new SettingException("workload", spec.toString(), refused + " is the simulated driver's: the real "
-                        + "Linux driver of the qemu backend decides it");
+                throw new SettingException(
+                        "workload",
+                        spec.toString(),
+                        refused + " is the simulated driver's: the real "
+                                + "Linux driver of the qemu backend decides it");
             }
         }
         long total = memBytes / PAGE;
-        StringBuilder a = new StringBuilder("ballast.workload=").append(spec.name()).append(" ballast.seed=")
+        StringBuilder a = new StringBuilder("ballast.workload=")
+                .append(spec.name())
+                .append(" ballast.seed=")
                 .append(Long.toUnsignedString(seed));
         long keep = 0;
         boolean deflate = false;
@@ -95,7 +100,8 @@ record GuestWorkload(String kernelArgs, long keepBytes, boolean deflateWhileMigr
         } catch (NumberFormatException e) {
             // refused below
         }
-        throw new SettingException("workload", spec.toString(), "the share of RAM left outside the balloon must be in (0, 100]");
+        throw new SettingException(
+                "workload", spec.toString(), "the share of RAM left outside the balloon must be in (0, 100]");
     }
 
     private static long pages(WorkloadSpec spec, String key, String dflt, long base) {
@@ -115,7 +121,8 @@ record GuestWorkload(String kernelArgs, long keepBytes, boolean deflateWhileMigr
         } catch (IllegalArgumentException e) {
             // refused below
         }
-        throw new SettingException("workload", spec.toString(), key + "=" + v + ": expected a percentage (25%) or a size (512M)");
+        throw new SettingException(
+                "workload", spec.toString(), key + "=" + v + ": expected a percentage (25%) or a size (512M)");
     }
 
     private static long rate(WorkloadSpec spec, String key, String dflt) {
@@ -129,6 +136,7 @@ record GuestWorkload(String kernelArgs, long keepBytes, boolean deflateWhileMigr
         } catch (IllegalArgumentException e) {
             // refused below
         }
-        throw new SettingException("workload", spec.toString(), key + "=" + v + ": expected bytes per second (100MiB/s)");
+        throw new SettingException(
+                "workload", spec.toString(), key + "=" + v + ": expected bytes per second (100MiB/s)");
     }
 }

@@ -8,7 +8,6 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Units;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,6 +28,7 @@ public final class QemuBackend implements Backend {
             "balloon", "balloon skip, the proposal of seed 003",
             "bitmap", "the free page bitmap, the proposal of seeds 001, 002 and 004 (2016, not merged)",
             "hint+balloon", "balloon skip (seed 003) with free page hints");
+
     static final long MIN_MEM = 128L << 20;
 
     @Override
@@ -50,21 +50,30 @@ public final class QemuBackend implements Backend {
     public void check(Scenario s, BackendOptions options) {
         String notHere = NOT_IN_QEMU.get(s.policy());
         if (notHere != null) {
-            throw new SettingException("policy", s.policy(), "stock QEMU does not implement " + notHere
-                    + "; the qemu backend runs legacy and hint");
+            throw new SettingException(
+                    "policy",
+                    s.policy(),
+                    "stock QEMU does not implement " + notHere + "; the qemu backend runs legacy and hint");
         }
         if (!s.policy().equals("legacy") && !s.policy().equals("hint")) {
-            throw new SettingException("policy", s.policy(), "the qemu backend runs only what stock QEMU has: legacy "
-                    + "(free-page-hint=off) and hint (free-page-hint=on)");
+            throw new SettingException(
+                    "policy",
+                    s.policy(),
+                    "the qemu backend runs only what stock QEMU has: legacy "
+                            + "(free-page-hint=off) and hint (free-page-hint=on)");
         }
         if (options.preallocate()) {
-            throw new SettingException("prealloc", null, "needs --backend kvm (QEMU's own -mem-prealloc is not wired up)");
+            throw new SettingException(
+                    "prealloc", null, "needs --backend kvm (QEMU's own -mem-prealloc is not wired up)");
         }
         if (options.destination() != null) {
-            throw new SettingException("dest", null, "needs --backend kvm (the qemu backend starts its own destination QEMU)");
+            throw new SettingException(
+                    "dest", null, "needs --backend kvm (the qemu backend starts its own destination QEMU)");
         }
         if (s.guestMemBytes() < MIN_MEM || s.guestMemBytes() % (1 << 20) != 0) {
-            throw new SettingException("mem", Units.formatBytes(s.guestMemBytes()),
+            throw new SettingException(
+                    "mem",
+                    Units.formatBytes(s.guestMemBytes()),
                     "the qemu backend needs at least 128M and a multiple of 1M (a Linux guest)");
         }
         if (s.chain() != 1) {
@@ -77,20 +86,24 @@ public final class QemuBackend implements Backend {
             throw new SettingException("time-cap", Units.formatDuration(s.timeCapNs()), "QEMU has no time cap");
         }
         if (s.poisonByte() != 0) {
-            throw new SettingException("poison", Integer.toString(s.poisonByte()),
-                    "the qemu backend's guest does not poison free pages");
+            throw new SettingException(
+                    "poison", Integer.toString(s.poisonByte()), "the qemu backend's guest does not poison free pages");
         }
         if (s.balloonMessages() != BalloonMessages.PFN) {
             throw new SettingException("balloon-messages", "bitmap", "the real Linux driver sends PFN arrays");
         }
         if (s.hintStartCommandId() != Scenario.MIN_COMMAND_ID) {
-            throw new SettingException("hint-start-id", "0x" + Long.toHexString(s.hintStartCommandId()),
+            throw new SettingException(
+                    "hint-start-id",
+                    "0x" + Long.toHexString(s.hintStartCommandId()),
                     "QEMU chooses its own command ids");
         }
         BackendOptions.UserBuild b = options.userBuild();
         if (b.kernel() != null && b.initrd() == null) {
-            throw new SettingException("kernel", b.kernel(), "needs --initrd too (Ballast's initramfs carries the "
-                    + "modules of its own kernel)");
+            throw new SettingException(
+                    "kernel",
+                    b.kernel(),
+                    "needs --initrd too (Ballast's initramfs carries the " + "modules of its own kernel)");
         }
         for (String[] f : new String[][] {{"qemu", b.vmm()}, {"kernel", b.kernel()}, {"initrd", b.initrd()}}) {
             if (f[1] != null && !Files.isRegularFile(Path.of(f[1]))) {

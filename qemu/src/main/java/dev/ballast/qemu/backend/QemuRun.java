@@ -18,7 +18,6 @@ import dev.ballast.qemu.guest.QemuUnavailableException;
 import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -44,11 +43,19 @@ import java.util.regex.Pattern;
 final class QemuRun {
     /** QEMU's {@code max-bandwidth} for "unlimited": 0 there would mean no limit only in some versions. */
     static final long UNLIMITED_BYTES_PER_SEC = 1L << 40;
-    private static final Pattern VERDICT = Pattern.compile(
-            "BALLAST VERDICT ok=(\\d) checked=(\\d+) mismatched=(\\d+) first=(\\S+) ?(.*)");
+
+    private static final Pattern VERDICT =
+            Pattern.compile("BALLAST VERDICT ok=(\\d) checked=(\\d+) mismatched=(\\d+) first=(\\S+) ?(.*)");
     /** What a Linux kernel prints when it crashes or finds its own data structures corrupt. */
-    private static final String[] CRASH = {"Kernel panic", "kernel BUG", "BUG: ", "list_del corruption",
-            "list_add corruption", "general protection fault", "Oops"};
+    private static final String[] CRASH = {
+        "Kernel panic",
+        "kernel BUG",
+        "BUG: ",
+        "list_del corruption",
+        "list_add corruption",
+        "general protection fault",
+        "Oops"
+    };
 
     private final Scenario scenario;
     private final BackendOptions.UserBuild build;
@@ -57,11 +64,15 @@ final class QemuRun {
     private final QemuStreamVisitor tap;
 
     QemuRun(Scenario scenario, BackendOptions.UserBuild build, EventSink events, Backend.Progress progress) {
-        this(scenario, build, events, progress, new QemuStreamVisitor() { });
+        this(scenario, build, events, progress, new QemuStreamVisitor() {});
     }
 
     /** With {@code tap} told of every record after Ballast's own visitors (tests). */
-    QemuRun(Scenario scenario, BackendOptions.UserBuild build, EventSink events, Backend.Progress progress,
+    QemuRun(
+            Scenario scenario,
+            BackendOptions.UserBuild build,
+            EventSink events,
+            Backend.Progress progress,
             QemuStreamVisitor tap) {
         this.scenario = scenario;
         this.build = build;
@@ -75,7 +86,7 @@ final class QemuRun {
      * reach the destination. None yet, so runs on this backend are not journaled (the journal holds no events).
      */
     static QemuStreamVisitor journal(EventSink events) {
-        return new QemuStreamVisitor() { };
+        return new QemuStreamVisitor() {};
     }
 
     RunReport run() {
@@ -111,7 +122,12 @@ final class QemuRun {
         GuestImage image = image();
         Qemu qemu = Qemu.find(build.vmm(), image, dir);
         boolean hint = scenario.policy().equals("hint");
-        MachineSpec spec = new MachineSpec(qemu.accelerator(), memMiB, hint, image, scenario.workload().name(),
+        MachineSpec spec = new MachineSpec(
+                qemu.accelerator(),
+                memMiB,
+                hint,
+                image,
+                scenario.workload().name(),
                 workload.kernelArgs().substring(workload.kernelArgs().indexOf(' ') + 1));
         long gib = Math.max(1, mem >> 30);
         Duration boot = Duration.ofSeconds(120 + 90 * gib);
@@ -123,7 +139,8 @@ final class QemuRun {
             String ready = awaitGuest(source, "BALLAST READY", boot);
             for (String line : new String[] {balloonLine, ready}) {
                 if (!line.startsWith("BALLAST")) {
-                    throw new IOException("the source guest's kernel crashed before its workload was ready: " + line.strip());
+                    throw new IOException(
+                            "the source guest's kernel crashed before its workload was ready: " + line.strip());
                 }
             }
             String want = "free_page_hint=" + (hint ? "1" : "0");
@@ -138,14 +155,18 @@ final class QemuRun {
                 actualBefore = inflate(source.qmp(), workload.keepBytes(), boot);
             }
             int destPort = freePort();
-            try (QemuMachine dest = QemuMachine.start(qemu.binary(), spec, dir.resolve("dest"), "tcp:127.0.0.1:" + destPort)) {
+            try (QemuMachine dest =
+                    QemuMachine.start(qemu.binary(), spec, dir.resolve("dest"), "tcp:127.0.0.1:" + destPort)) {
                 StreamCounts counts = new StreamCounts();
                 MigrationStats stats;
                 MigrationRelay.Result relayed;
                 try (MigrationRelay relay = MigrationRelay.start(
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), destPort),
                         new Tee(counts, new Tee(journal(events), tap)))) {
-                    stats = run(source.qmp(), "tcp:127.0.0.1:" + relay.port(), migration,
+                    stats = run(
+                            source.qmp(),
+                            "tcp:127.0.0.1:" + relay.port(),
+                            migration,
                             workload.deflateWhileMigrating() ? mem : 0);
                     relayed = relay.await(Duration.ofSeconds(60));
                 }
@@ -153,14 +174,17 @@ final class QemuRun {
                     throw new IOException("the relay did not finish within 60 s of QEMU's completed migration");
                 }
                 if (relayed.refused() != null) {
-                    throw new IOException("Ballast refused QEMU's stream: " + relayed.refused().getMessage());
+                    throw new IOException("Ballast refused QEMU's stream: "
+                            + relayed.refused().getMessage());
                 }
                 if (relayed.failed() != null) {
-                    throw new IOException("the relay failed: " + relayed.failed().getMessage());
+                    throw new IOException(
+                            "the relay failed: " + relayed.failed().getMessage());
                 }
                 String status = MigrationStats.awaitStatus(dest.qmp(), "running", Duration.ofSeconds(60));
                 if (!status.equals("running")) {
-                    throw new IOException("the destination QEMU reads '" + status + "' after the migration, not running");
+                    throw new IOException(
+                            "the destination QEMU reads '" + status + "' after the migration, not running");
                 }
                 long actualAfter = balloonActual(dest.qmp());
                 progress.update("check", (int) stats.dirtySyncCount(), 1, relayed.forwardedBytes());
@@ -209,15 +233,17 @@ final class QemuRun {
         GuestImage own = build.kernel() == null ? GuestImage.prepare(GuestImage.defaultCache()) : null;
         Path kernel = build.kernel() != null ? Path.of(build.kernel()) : own.kernel();
         Path initrd = build.initrd() != null ? Path.of(build.initrd()) : own.initrd();
-        return new GuestImage(kernel, initrd, build.kernel() != null ? kernel.getFileName().toString() : own.kernelVersion());
+        return new GuestImage(
+                kernel, initrd, build.kernel() != null ? kernel.getFileName().toString() : own.kernelVersion());
     }
 
     /** Migrates and polls {@code query-migrate}; deflates the balloon to {@code deflateTo} bytes once it runs (0: no). */
     private MigrationStats run(QmpClient qmp, String uri, Duration timeout, long deflateTo)
             throws IOException, QmpException, InterruptedException {
         long bw = scenario.bandwidthBitsPerSec() == 0 ? UNLIMITED_BYTES_PER_SEC : scenario.bandwidthBitsPerSec() / 8;
-        qmp.execute("migrate-set-parameters", Map.of("max-bandwidth", bw,
-                "downtime-limit", Math.max(1, scenario.downtimeLimitNs() / 1_000_000)));
+        qmp.execute(
+                "migrate-set-parameters",
+                Map.of("max-bandwidth", bw, "downtime-limit", Math.max(1, scenario.downtimeLimitNs() / 1_000_000)));
         qmp.execute("migrate", Map.of("uri", uri));
         long deadline = System.nanoTime() + timeout.toNanos();
         boolean deflated = deflateTo == 0;
@@ -228,19 +254,24 @@ final class QemuRun {
                 return MigrationStats.of(info);
             }
             if (status.equals("failed") || status.equals("cancelled")) {
-                throw new QmpException("QEMU's migration " + status + ": " + info.path("error-desc").asText("QEMU gave no reason"));
+                throw new QmpException("QEMU's migration " + status + ": "
+                        + info.path("error-desc").asText("QEMU gave no reason"));
             }
             JsonNode ram = info.path("ram");
             long total = Math.max(1, ram.path("total").asLong());
-            progress.update(status, ram.path("dirty-sync-count").asInt(),
-                    Math.min(1, ram.path("transferred").asDouble() / total), ram.path("transferred").asLong());
+            progress.update(
+                    status,
+                    ram.path("dirty-sync-count").asInt(),
+                    Math.min(1, ram.path("transferred").asDouble() / total),
+                    ram.path("transferred").asLong());
             if (!deflated && status.equals("active")) {
                 qmp.execute("balloon", Map.of("value", deflateTo));
                 deflated = true;
             }
             if (System.nanoTime() > deadline) {
                 qmp.execute("migrate_cancel");
-                throw new QmpException("QEMU's migration still " + status + " after " + timeout.toSeconds() + " s; cancelled");
+                throw new QmpException(
+                        "QEMU's migration still " + status + " after " + timeout.toSeconds() + " s; cancelled");
             }
             Thread.sleep(20);
         }
@@ -273,8 +304,17 @@ final class QemuRun {
         }
     }
 
-    private RunReport report(Qemu qemu, GuestImage image, MigrationStats q, MigrationRelay.Result relayed,
-                             StreamCounts c, Matcher v, long actualBefore, long actualAfter, long wall0, Path dir) {
+    private RunReport report(
+            Qemu qemu,
+            GuestImage image,
+            MigrationStats q,
+            MigrationRelay.Result relayed,
+            StreamCounts c,
+            Matcher v,
+            long actualBefore,
+            long actualAfter,
+            long wall0,
+            Path dir) {
         Map<String, Long> own = new LinkedHashMap<>();
         own.put("normal", q.normalPages());
         own.put("duplicate", q.zeroPages());
@@ -296,9 +336,11 @@ final class QemuRun {
         boolean guestOk = v.group(1).equals("1") && mismatched == 0;
         String violation = null;
         if (!guestOk && !v.group(5).isEmpty()) {
-            violation = Invariant.NO_LOST_WRITE.violation("the destination's kernel crashed after the migration, before "
-                    + "the guest's check (" + v.group(5) + "): its memory is not what the source's was, or the guest "
-                    + "kernel has a bug of its own; the consoles are in " + dir);
+            violation =
+                    Invariant.NO_LOST_WRITE.violation("the destination's kernel crashed after the migration, before "
+                            + "the guest's check (" + v.group(5)
+                            + "): its memory is not what the source's was, or the guest "
+                            + "kernel has a bug of its own; the consoles are in " + dir);
         } else if (!guestOk) {
             violation = Invariant.NO_LOST_WRITE.violation(mismatched + " of " + checked
                     + " stamped pages differ on the destination; the first at guest virtual address " + v.group(4)
@@ -309,26 +351,54 @@ final class QemuRun {
         }
         long inflated = Math.max(0, scenario.guestMemBytes() - actualBefore) / 4096;
         long deflated = Math.max(0, actualAfter - actualBefore) / 4096;
-        RunReport.Vmm vmm = new RunReport.Vmm("qemu", qemu.version(), qemu.accelerator().qemuName(),
-                image.kernelVersion(), own, stream, agrees);
+        RunReport.Vmm vmm = new RunReport.Vmm(
+                "qemu", qemu.version(), qemu.accelerator().qemuName(), image.kernelVersion(), own, stream, agrees);
         double wallMs = (System.nanoTime() - wall0) / 1e6;
         // QEMU's own figures: query-migrate no longer reports an expected downtime once the migration completed,
         // nor which bytes went while the guest was paused
         double limitMs = scenario.engineConfig().downtimeLimitNs() / 1e6;
         double transferS = (q.totalTimeMs() - q.setupTimeMs()) / 1e3;
-        RunReport.Ram ram = new RunReport.Ram(q.transferredBytes(), 0, scenario.guestMemBytes(), q.zeroPages(), q.normalPages(),
-                q.normalPages() * 4096, -1, transferS > 0 ? q.transferredBytes() * 8.0 / transferS / 1e6 : 0, q.dirtySyncCount(),
-                4096, transferS > 0 ? Math.round((q.normalPages() + q.zeroPages()) / transferS) : 0, -1, -1);
-        return new RunReport(scenario.backend(), scenario.workload().toString(), scenario.policy(),
-                scenario.guestMemBytes(), scenario.seed(), "wall", "completed", q.totalTimeMs(), q.downtimeMs(),
-                -1, limitMs, q.downtimeMs() > limitMs, q.setupTimeMs(), (int) q.dirtySyncCount(), relayed.forwardedBytes(), ram,
+        RunReport.Ram ram = new RunReport.Ram(
+                q.transferredBytes(),
+                0,
+                scenario.guestMemBytes(),
+                q.zeroPages(),
+                q.normalPages(),
+                q.normalPages() * 4096,
+                -1,
+                transferS > 0 ? q.transferredBytes() * 8.0 / transferS / 1e6 : 0,
+                q.dirtySyncCount(),
+                4096,
+                transferS > 0 ? Math.round((q.normalPages() + q.zeroPages()) / transferS) : 0,
+                -1,
+                -1);
+        return new RunReport(
+                scenario.backend(),
+                scenario.workload().toString(),
+                scenario.policy(),
+                scenario.guestMemBytes(),
+                scenario.seed(),
+                "wall",
+                "completed",
+                q.totalTimeMs(),
+                q.downtimeMs(),
+                -1,
+                limitMs,
+                q.downtimeMs() > limitMs,
+                q.setupTimeMs(),
+                (int) q.dirtySyncCount(),
+                relayed.forwardedBytes(),
+                ram,
                 new RunReport.Pages(c.normal, c.zero, 0, 0, c.resent),
                 new RunReport.Hints(0, 0, 0, 0, 0),
                 new RunReport.Balloon(inflated, deflated, 0, false, null),
                 new RunReport.Verify(checked, mismatched, violation == null, violation),
                 new RunReport.Journal(null, 0, null),
                 List.of(new RunReport.Attempt("completed", null, q.totalTimeMs(), relayed.forwardedBytes())),
-                List.of(), wallMs, vmm, null);
+                List.of(),
+                wallMs,
+                vmm,
+                null);
     }
 
     private static void deleteTree(Path root) {

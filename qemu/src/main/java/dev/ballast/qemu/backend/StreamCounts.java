@@ -3,7 +3,6 @@ package dev.ballast.qemu.backend;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import dev.ballast.qemu.stream.SectionKind;
-
 import java.util.List;
 
 /**

@@ -29,8 +29,9 @@ import java.util.stream.Stream;
  */
 public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
     /** The virtio transport and the balloon, in load order. */
-    static final List<String> MODULES = List.of("virtio_ring", "virtio", "virtio_pci_modern_dev",
-            "virtio_pci_legacy_dev", "virtio_pci", "virtio_balloon");
+    static final List<String> MODULES = List.of(
+            "virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_balloon");
+
     private static final String META_PACKAGE = "linux-image-amd64";
 
     public static Path defaultCache() {
@@ -49,7 +50,9 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
         String version;
         Path modulesRoot = kernelDir.resolve("lib/modules");
         try (Stream<Path> s = Files.list(modulesRoot)) {
-            version = s.map(p -> p.getFileName().toString()).sorted().reduce((a, b) -> b)
+            version = s.map(p -> p.getFileName().toString())
+                    .sorted()
+                    .reduce((a, b) -> b)
                     .orElseThrow(() -> new QemuUnavailableException("no lib/modules/<version> in " + modulesRoot));
         }
         Path vmlinuz = kernelDir.resolve("boot/vmlinuz-" + version);
@@ -57,8 +60,12 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
             throw new QemuUnavailableException("the cached kernel has no " + vmlinuz + "; delete " + kernelDir);
         }
         byte[] init = resource("init.c");
-        Path initrd = cache.resolve("initrd-" + digest(init, String.join(",", MODULES).getBytes(StandardCharsets.UTF_8),
-                version.getBytes(StandardCharsets.UTF_8)) + ".cpio");
+        Path initrd = cache.resolve("initrd-"
+                + digest(
+                        init,
+                        String.join(",", MODULES).getBytes(StandardCharsets.UTF_8),
+                        version.getBytes(StandardCharsets.UTF_8))
+                + ".cpio");
         if (!Files.isRegularFile(initrd)) {
             buildInitrd(cache, init, modulesRoot.resolve(version), initrd);
         }
@@ -77,8 +84,11 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
 
     private static Path fetchKernel(Path cache) throws IOException, QemuUnavailableException {
         String depends = run(cache, "apt-cache", "depends", META_PACKAGE);
-        String pkg = depends.lines().map(String::strip).filter(l -> l.startsWith("Depends: linux-image-"))
-                .map(l -> l.substring("Depends: ".length())).findFirst()
+        String pkg = depends.lines()
+                .map(String::strip)
+                .filter(l -> l.startsWith("Depends: linux-image-"))
+                .map(l -> l.substring("Depends: ".length()))
+                .findFirst()
                 .orElseThrow(() -> new QemuUnavailableException("apt-cache depends " + META_PACKAGE
                         + " names no linux-image package (is this Debian, and apt-get update run?)"));
         Path tmp = Files.createTempDirectory(cache, "fetch-");
@@ -86,7 +96,8 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
             run(tmp, "apt-get", "download", pkg);
             Path deb;
             try (Stream<Path> s = Files.list(tmp)) {
-                deb = s.filter(p -> p.getFileName().toString().endsWith(".deb")).findFirst()
+                deb = s.filter(p -> p.getFileName().toString().endsWith(".deb"))
+                        .findFirst()
                         .orElseThrow(() -> new QemuUnavailableException("apt-get download " + pkg + " left no .deb"));
             }
             Path unpacked = tmp.resolve("x");
@@ -109,13 +120,17 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
             Path bin = tmp.resolve("init");
             run(tmp, "gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin.toString(), src.toString());
             Path part = tmp.resolve("initrd.cpio");
-            try (OutputStream out = Files.newOutputStream(part); Cpio cpio = new Cpio(out)) {
+            try (OutputStream out = Files.newOutputStream(part);
+                    Cpio cpio = new Cpio(out)) {
                 for (String d : List.of("dev", "proc", "sys", "ballast")) {
                     cpio.directory(d);
                 }
                 cpio.charDevice("dev/console", 0600, 5, 1);
                 cpio.file("init", 0755, Files.readAllBytes(bin));
-                cpio.file("ballast/modules", 0644, (String.join("\n", MODULES) + "\n").getBytes(StandardCharsets.US_ASCII));
+                cpio.file(
+                        "ballast/modules",
+                        0644,
+                        (String.join("\n", MODULES) + "\n").getBytes(StandardCharsets.US_ASCII));
                 for (String m : MODULES) {
                     cpio.file("ballast/" + m + ".ko", 0644, module(tmp, modules, m));
                 }
@@ -131,10 +146,12 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
         Path found;
         try (Stream<Path> s = Files.walk(modules.resolve("kernel"))) {
             found = s.filter(p -> {
-                String f = p.getFileName().toString();
-                return f.equals(name + ".ko") || f.equals(name + ".ko.xz");
-            }).findFirst().orElseThrow(() -> new QemuUnavailableException("kernel module " + name + " not found under "
-                    + modules + " (is it built in? then drop it from the list)"));
+                        String f = p.getFileName().toString();
+                        return f.equals(name + ".ko") || f.equals(name + ".ko.xz");
+                    })
+                    .findFirst()
+                    .orElseThrow(() -> new QemuUnavailableException("kernel module " + name + " not found under "
+                            + modules + " (is it built in? then drop it from the list)"));
         }
         if (found.getFileName().toString().endsWith(".xz")) {
             Path out = tmp.resolve(name + ".ko");
@@ -170,7 +187,10 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
     static String run(Path dir, String... command) throws IOException, QemuUnavailableException {
         Process p;
         try {
-            p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+            p = new ProcessBuilder(command)
+                    .directory(dir.toFile())
+                    .redirectErrorStream(true)
+                    .start();
         } catch (IOException e) {
             throw new QemuUnavailableException(command[0] + " is not installed (needed to build the QEMU guest)");
         }
@@ -190,9 +210,10 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
         }
         String text = out.toString(StandardCharsets.UTF_8);
         if (p.exitValue() != 0) {
-            String last = text.lines().filter(l -> !l.isBlank()).reduce((a, b) -> b).orElse("");
-            throw new QemuUnavailableException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): "
-                    + last.strip());
+            String last =
+                    text.lines().filter(l -> !l.isBlank()).reduce((a, b) -> b).orElse("");
+            throw new QemuUnavailableException(
+                    String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + last.strip());
         }
         return text;
     }
@@ -202,7 +223,8 @@ public record GuestImage(Path kernel, Path initrd, String kernelVersion) {
             return;
         }
         try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+            for (Path p :
+                    s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

@@ -3,7 +3,6 @@ package dev.ballast.qemu.qmp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -72,7 +71,8 @@ public final class QmpClient implements AutoCloseable {
     /** QEMU's version from the greeting, e.g. {@code 7.2.22}. */
     public String qemuVersion() {
         JsonNode v = greeting.path("QMP").path("version").path("qemu");
-        return v.path("major").asInt() + "." + v.path("minor").asInt() + "." + v.path("micro").asInt();
+        return v.path("major").asInt() + "." + v.path("minor").asInt() + "."
+                + v.path("micro").asInt();
     }
 
     /** Runs {@code command} with {@code arguments} and returns its {@code return} value. */
@@ -90,7 +90,8 @@ public final class QmpClient implements AutoCloseable {
             if (m.has("event")) {
                 events.add(m);
             } else if (m.has("error")) {
-                throw new QmpException("QEMU refused " + command + ": " + m.path("error").path("desc").asText());
+                throw new QmpException("QEMU refused " + command + ": "
+                        + m.path("error").path("desc").asText());
             } else if (m.has("return")) {
                 return m.get("return");
             }

@@ -3,11 +3,9 @@ package dev.ballast.qemu.stream;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,14 +23,16 @@ import java.util.List;
 public final class DeviceStateWalker {
     /** QEMU's description of a stock q35 guest is about 45 KB; refuse anything absurd. */
     static final int MAX_DESCRIPTION_BYTES = 16 << 20;
+
     static final int MAX_DEPTH = 32;
     static final long MAX_ARRAY = 1 << 24;
     /** Fields and array elements visited; a hostile description of nested empty arrays must not spin. */
     static final long MAX_STEPS = 10_000_000;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the walk found: device sections in order, the EOF byte's offset, the description's length. */
-    public record Result(List<String> devices, long eofOffset, long descriptionBytes, int pageSize) { }
+    public record Result(List<String> devices, long eofOffset, long descriptionBytes, int pageSize) {}
 
     private final FileChannel file;
     private final long size;
@@ -53,7 +53,8 @@ public final class DeviceStateWalker {
         file.read(tail, from);
         tail.flip();
         for (int i = tail.limit() - 6; i >= 0; i--) {
-            if (tail.get(i) == 0x06 && tail.get(i + 5) == '{'
+            if (tail.get(i) == 0x06
+                    && tail.get(i + 5) == '{'
                     && Integer.toUnsignedLong(tail.getInt(i + 1)) == tail.limit() - (i + 5L)) {
                 return from + i;
             }
@@ -65,7 +66,9 @@ public final class DeviceStateWalker {
     public static Result walk(FileChannel file, long ramEnd) throws IOException, QemuStreamException {
         long desc = findDescription(file);
         if (desc < 0) {
-            throw new QemuStreamException(QemuStreamException.Kind.UNSUPPORTED, ramEnd,
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.UNSUPPORTED,
+                    ramEnd,
                     "no VM description at the end of the file (QEMU writes one unless the machine suppresses it)");
         }
         long size = file.size();
@@ -75,7 +78,9 @@ public final class DeviceStateWalker {
         try {
             json = JSON.readTree(jsonBytes);
         } catch (JsonProcessingException e) {
-            throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, desc + 5,
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.MALFORMED,
+                    desc + 5,
                     "the VM description is not JSON: " + e.getOriginalMessage());
         }
         DeviceStateWalker w = new DeviceStateWalker(file, desc);
@@ -86,14 +91,23 @@ public final class DeviceStateWalker {
             int type = w.u8("a section type");
             if (type == 0x00) {
                 if (w.pos != desc) {
-                    throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, at,
+                    throw new QemuStreamException(
+                            QemuStreamException.Kind.MALFORMED,
+                            at,
                             "EOF section, but the VM description starts at byte " + desc + ", not right after it");
                 }
-                return new Result(List.copyOf(devices), at, size - desc, json.path("page_size").asInt());
+                return new Result(
+                        List.copyOf(devices),
+                        at,
+                        size - desc,
+                        json.path("page_size").asInt());
             }
             if (type != 0x04) {
-                throw new QemuStreamException(QemuStreamException.Kind.UNSUPPORTED, at, "section type 0x"
-                        + String.format("%02x", type) + " among the device sections (only FULL is expected after RAM)");
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.UNSUPPORTED,
+                        at,
+                        "section type 0x" + String.format("%02x", type)
+                                + " among the device sections (only FULL is expected after RAM)");
             }
             int id = w.be32("a FULL section header");
             String name = w.name("a FULL section header");
@@ -101,19 +115,24 @@ public final class DeviceStateWalker {
             w.be32("a FULL section header"); // version: the description was written for it
             JsonNode device = null;
             for (JsonNode d : json.path("devices")) {
-                if (d.path("name").asText().equals(name) && d.path("instance_id").asLong() == instance) {
+                if (d.path("name").asText().equals(name)
+                        && d.path("instance_id").asLong() == instance) {
                     device = d;
                     break;
                 }
             }
             if (device == null) {
-                throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, at,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.MALFORMED,
+                        at,
                         "device section '" + name + "' instance " + instance + " is not in the VM description");
             }
             w.vmsd(device, 0, at);
             long footerAt = w.pos;
             if (w.u8("a section footer") != 0x7E || w.be32("a section footer") != id) {
-                throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, footerAt,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.MALFORMED,
+                        footerAt,
                         "device section '" + name + "' does not end with its footer where its description says");
             }
             devices.add(name);
@@ -123,14 +142,16 @@ public final class DeviceStateWalker {
     /** One vmstate description: its fields, then the subsections present (each starts with 0x05). */
     private void vmsd(JsonNode d, int depth, long sectionAt) throws IOException, QemuStreamException {
         if (depth > MAX_DEPTH) {
-            throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos, "VM description nested deeper than "
-                    + MAX_DEPTH);
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.MALFORMED, pos, "VM description nested deeper than " + MAX_DEPTH);
         }
         for (JsonNode f : d.path("fields")) {
             step();
             long count = f.has("array_len") ? f.path("array_len").asLong() : 1;
             if (count < 0 || count > MAX_ARRAY) {
-                throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.MALFORMED,
+                        pos,
                         "field '" + f.path("name").asText() + "' has array_len " + count);
             }
             String type = f.path("type").asText();
@@ -147,12 +168,17 @@ public final class DeviceStateWalker {
             } else {
                 long bytes = f.path("size").asLong(-1);
                 if (bytes < 0 || bytes > size) {
-                    throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos,
+                    throw new QemuStreamException(
+                            QemuStreamException.Kind.MALFORMED,
+                            pos,
                             "field '" + f.path("name").asText() + "' has size " + f.path("size"));
                 }
                 if (bytes != 0 && count > (size - pos) / bytes) {
-                    throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos, "field '"
-                            + f.path("name").asText() + "' (" + count + " x " + bytes + " bytes) runs past the EOF section");
+                    throw new QemuStreamException(
+                            QemuStreamException.Kind.MALFORMED,
+                            pos,
+                            "field '" + f.path("name").asText() + "' (" + count + " x " + bytes
+                                    + " bytes) runs past the EOF section");
                 }
                 skip(bytes * count, "field '" + f.path("name").asText() + "'");
             }
@@ -162,13 +188,17 @@ public final class DeviceStateWalker {
             long at = pos;
             String want = sub.path("vmsd_name").asText();
             if (u8("a subsection") != 0x05) {
-                throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, at,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.MALFORMED,
+                        at,
                         "subsection '" + want + "' of the VM description is not in the stream here");
             }
             String name = name("a subsection");
             be32("a subsection");
             if (!name.equals(want)) {
-                throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, at,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.MALFORMED,
+                        at,
                         "subsection '" + name + "' where the VM description has '" + want + "'");
             }
             vmsd(sub, depth + 1, sectionAt);
@@ -177,15 +207,17 @@ public final class DeviceStateWalker {
 
     private void step() throws QemuStreamException {
         if (++steps > MAX_STEPS) {
-            throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos,
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.MALFORMED,
+                    pos,
                     "the VM description takes more than " + MAX_STEPS + " steps to walk");
         }
     }
 
     private void skip(long n, String what) throws QemuStreamException {
         if (n > size - pos) {
-            throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos,
-                    what + " (" + n + " bytes) runs past the EOF section");
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.MALFORMED, pos, what + " (" + n + " bytes) runs past the EOF section");
         }
         pos += n;
     }
@@ -203,8 +235,8 @@ public final class DeviceStateWalker {
     private String name(String what) throws IOException, QemuStreamException {
         int len = u8(what);
         if (len > size - pos) {
-            throw new QemuStreamException(QemuStreamException.Kind.MALFORMED, pos - 1, "name of " + len
-                    + " bytes runs past the EOF section");
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.MALFORMED, pos - 1, "name of " + len + " bytes runs past the EOF section");
         }
         ByteBuffer b = ByteBuffer.allocate(len);
         file.read(b, pos);
@@ -214,7 +246,9 @@ public final class DeviceStateWalker {
 
     private void read(int n, String what) throws IOException, QemuStreamException {
         if (n > size - pos) {
-            throw new QemuStreamException(QemuStreamException.Kind.TRUNCATED, pos,
+            throw new QemuStreamException(
+                    QemuStreamException.Kind.TRUNCATED,
+                    pos,
                     "device state ends before the VM description, inside " + what);
         }
         one.clear().limit(n);

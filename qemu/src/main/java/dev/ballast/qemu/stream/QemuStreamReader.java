@@ -43,22 +43,45 @@ public final class QemuStreamReader {
     static final int RAM_VERSION = 4;
     /** Bounds that keep the setup record inside the buffer; QEMU machines have tens of blocks. */
     static final int MAX_BLOCKS = 1024;
+
     static final int MAX_MACHINE_TYPE = 256;
     static final int BUFFER_BYTES = 1 << 20;
     /** The largest record other than RAM's setup: word, name, page. */
     static final int MAX_PAGE_RECORD = 8 + 1 + 255 + PAGE_SIZE;
 
     // Section types (QEMU_VM_* in savevm.c).
-    static final int EOF = 0x00, SUBSECTION = 0x05, VMDESCRIPTION = 0x06, CONFIGURATION = 0x07, COMMAND = 0x08,
+    static final int EOF = 0x00,
+            SUBSECTION = 0x05,
+            VMDESCRIPTION = 0x06,
+            CONFIGURATION = 0x07,
+            COMMAND = 0x08,
             FOOTER = 0x7E;
     // RAM record flags (RAM_SAVE_FLAG_* in ram.c).
-    static final int F_FULL = 0x01, F_ZERO = 0x02, F_MEM_SIZE = 0x04, F_PAGE = 0x08, F_EOS = 0x10,
-            F_CONTINUE = 0x20, F_XBZRLE = 0x40, F_HOOK = 0x80, F_COMPRESS_PAGE = 0x100, F_MULTIFD_FLUSH = 0x200;
+    static final int F_FULL = 0x01,
+            F_ZERO = 0x02,
+            F_MEM_SIZE = 0x04,
+            F_PAGE = 0x08,
+            F_EOS = 0x10,
+            F_CONTINUE = 0x20,
+            F_XBZRLE = 0x40,
+            F_HOOK = 0x80,
+            F_COMPRESS_PAGE = 0x100,
+            F_MULTIFD_FLUSH = 0x200;
     private static final long FLAG_MASK = PAGE_SIZE - 1;
 
-    private static final String[] COMMANDS = {"INVALID", "OPEN_RETURN_PATH", "PING", "POSTCOPY_ADVISE",
-        "POSTCOPY_LISTEN", "POSTCOPY_RUN", "POSTCOPY_RAM_DISCARD", "PACKAGED", "ENABLE_COLO", "POSTCOPY_RESUME",
-        "RECV_BITMAP"};
+    private static final String[] COMMANDS = {
+        "INVALID",
+        "OPEN_RETURN_PATH",
+        "PING",
+        "POSTCOPY_ADVISE",
+        "POSTCOPY_LISTEN",
+        "POSTCOPY_RUN",
+        "POSTCOPY_RAM_DISCARD",
+        "PACKAGED",
+        "ENABLE_COLO",
+        "POSTCOPY_RESUME",
+        "RECV_BITMAP"
+    };
 
     private static final VarHandle BE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle BE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
@@ -71,12 +94,12 @@ public final class QemuStreamReader {
     /** Free space below which the buffer is compacted before a read. */
     private final int minFree;
 
-    private long base;          // stream offset of buf[0]
-    private int pos;            // next byte to parse
-    private int limit;          // end of the bytes read into buf
-    private int recStart;       // first byte of the record being parsed
-    private int committed;      // end of the last validated record
-    private int flushed;        // end of the bytes handed to the sink
+    private long base; // stream offset of buf[0]
+    private int pos; // next byte to parse
+    private int limit; // end of the bytes read into buf
+    private int recStart; // first byte of the record being parsed
+    private int committed; // end of the last validated record
+    private int flushed; // end of the bytes handed to the sink
 
     private boolean started;
     private boolean ramEnded;
@@ -137,7 +160,9 @@ public final class QemuStreamReader {
             begin();
             long at = at(pos);
             if (!available(1)) {
-                throw new QemuStreamException(QemuStreamException.Kind.TRUNCATED, at,
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.TRUNCATED,
+                        at,
                         ramStarted ? "stream ends before RAM's END section" : "stream ends before RAM's START section");
             }
             int type = u8();
@@ -147,8 +172,8 @@ public final class QemuStreamReader {
                 case COMMAND -> command(at);
                 case EOF -> throw malformed(at, "EOF section before RAM's END section");
                 case SUBSECTION, VMDESCRIPTION, CONFIGURATION, FOOTER ->
-                        throw malformed(at, "section type 0x" + hex(type) + " (" + typeName(type)
-                                + ") where a section must start");
+                    throw malformed(
+                            at, "section type 0x" + hex(type) + " (" + typeName(type) + ") where a section must start");
                 default -> throw malformed(at, "unknown section type 0x" + hex(type));
             }
         }
@@ -225,8 +250,10 @@ public final class QemuStreamReader {
         need(4, "the stream header");
         int magic = be32();
         if (magic != MAGIC) {
-            throw malformed(0, "not a QEMU migration stream (magic 0x" + Integer.toHexString(magic)
-                    + ", expected 0x5145564d \"QEVM\")");
+            throw malformed(
+                    0,
+                    "not a QEMU migration stream (magic 0x" + Integer.toHexString(magic)
+                            + ", expected 0x5145564d \"QEVM\")");
         }
         need(4, "the stream header");
         int version = be32();
@@ -234,7 +261,8 @@ public final class QemuStreamReader {
             throw unsupported(4, "stream format version 2 (QEMU's old compat format)");
         }
         if (version != VERSION) {
-            throw malformed(4, "unknown stream format version " + Integer.toUnsignedString(version) + " (QEMU writes 3)");
+            throw malformed(
+                    4, "unknown stream format version " + Integer.toUnsignedString(version) + " (QEMU writes 3)");
         }
         need(1, "the stream header");
         if ((buf[pos] & 0xff) == CONFIGURATION) {
@@ -243,8 +271,10 @@ public final class QemuStreamReader {
             long lenAt = at(pos);
             int len = be32();
             if (len <= 0 || len > MAX_MACHINE_TYPE) {
-                throw malformed(lenAt, "machine type length " + Integer.toUnsignedString(len)
-                        + " (1 to " + MAX_MACHINE_TYPE + " accepted)");
+                throw malformed(
+                        lenAt,
+                        "machine type length " + Integer.toUnsignedString(len) + " (1 to " + MAX_MACHINE_TYPE
+                                + " accepted)");
             }
             need(len, "the configuration section");
             machineType = new String(buf, pos, len, StandardCharsets.ISO_8859_1);
@@ -254,8 +284,10 @@ public final class QemuStreamReader {
                 long subAt = at(pos);
                 pos++;
                 int nameLen = nameLength("a configuration subsection");
-                throw unsupported(subAt, "configuration subsection '" + printable(buf, pos - nameLen, nameLen)
-                        + "' (page bits, validated capabilities such as x-ignore-shared, or a uuid)");
+                throw unsupported(
+                        subAt,
+                        "configuration subsection '" + printable(buf, pos - nameLen, nameLen)
+                                + "' (page bits, validated capabilities such as x-ignore-shared, or a uuid)");
             }
         }
         commit();
@@ -274,12 +306,16 @@ public final class QemuStreamReader {
         int nameOff = recStart + nameFromRecord;
         String name = printable(buf, nameOff, nameLen);
         if (type == 0x04) {
-            throw unsupported(at, "device section '" + name + "' (FULL, id " + Integer.toUnsignedString(id)
-                    + ") before RAM's END section");
+            throw unsupported(
+                    at,
+                    "device section '" + name + "' (FULL, id " + Integer.toUnsignedString(id)
+                            + ") before RAM's END section");
         }
         if (!(nameLen == 3 && buf[nameOff] == 'r' && buf[nameOff + 1] == 'a' && buf[nameOff + 2] == 'm')) {
-            throw unsupported(at, "iterable section '" + name + "' (id " + Integer.toUnsignedString(id)
-                    + "): only RAM is read (no block migration or dirty bitmaps)");
+            throw unsupported(
+                    at,
+                    "iterable section '" + name + "' (id " + Integer.toUnsignedString(id)
+                            + "): only RAM is read (no block migration or dirty bitmaps)");
         }
         if (ramStarted) {
             throw malformed(at, "a second START section for RAM (id " + Integer.toUnsignedString(id) + ")");
@@ -288,8 +324,10 @@ public final class QemuStreamReader {
             throw malformed(at, "RAM section instance " + Integer.toUnsignedString(instance) + " (QEMU has only 0)");
         }
         if (version != RAM_VERSION) {
-            throw unsupported(at, "RAM section version " + Integer.toUnsignedString(version)
-                    + " (this reader knows version 4, QEMU 7.2)");
+            throw unsupported(
+                    at,
+                    "RAM section version " + Integer.toUnsignedString(version)
+                            + " (this reader knows version 4, QEMU 7.2)");
         }
         commit();
         ramStarted = true;
@@ -305,8 +343,10 @@ public final class QemuStreamReader {
         need(8, "RAM's block list");
         long word = be64();
         if ((word & FLAG_MASK) != F_MEM_SIZE) {
-            throw malformed(at, "RAM setup starts with flags 0x" + Long.toHexString(word & FLAG_MASK)
-                    + ", expected MEM_SIZE (0x4)");
+            throw malformed(
+                    at,
+                    "RAM setup starts with flags 0x" + Long.toHexString(word & FLAG_MASK)
+                            + ", expected MEM_SIZE (0x4)");
         }
         long total = word & ~FLAG_MASK;
         if (total <= 0) {
@@ -334,12 +374,16 @@ public final class QemuStreamReader {
             long lengthAt = at(pos);
             long used = be64();
             if (used <= 0 || (used & FLAG_MASK) != 0) {
-                throw malformed(lengthAt, "RAM block '" + printable(name, 0, len) + "' used length 0x"
-                        + Long.toHexString(used) + " is not a positive multiple of 4096");
+                throw malformed(
+                        lengthAt,
+                        "RAM block '" + printable(name, 0, len) + "' used length 0x" + Long.toHexString(used)
+                                + " is not a positive multiple of 4096");
             }
             if (used > total - sum) {
-                throw malformed(lengthAt, "RAM block '" + printable(name, 0, len) + "' (0x" + Long.toHexString(used)
-                        + " bytes) takes the blocks past the total of 0x" + Long.toHexString(total));
+                throw malformed(
+                        lengthAt,
+                        "RAM block '" + printable(name, 0, len) + "' (0x" + Long.toHexString(used)
+                                + " bytes) takes the blocks past the total of 0x" + Long.toHexString(total));
             }
             sum += used;
             names.add(name);
@@ -387,13 +431,17 @@ public final class QemuStreamReader {
         need(5, "a section footer");
         int type = u8();
         if (type != FOOTER) {
-            throw malformed(at, "expected the section footer (0x7e) of " + kind + " section "
-                    + Integer.toUnsignedString(id) + ", found 0x" + hex(type));
+            throw malformed(
+                    at,
+                    "expected the section footer (0x7e) of " + kind + " section " + Integer.toUnsignedString(id)
+                            + ", found 0x" + hex(type));
         }
         int footerId = be32();
         if (footerId != id) {
-            throw malformed(at, "footer names section " + Integer.toUnsignedString(footerId) + " but closes "
-                    + kind + " section " + Integer.toUnsignedString(id));
+            throw malformed(
+                    at,
+                    "footer names section " + Integer.toUnsignedString(footerId) + " but closes " + kind + " section "
+                            + Integer.toUnsignedString(id));
         }
         commit();
         visitor.onSectionEnd(sectionAt, at(pos), kind, id);
@@ -404,8 +452,10 @@ public final class QemuStreamReader {
         int cmd = be16();
         int len = be16();
         String name = cmd < COMMANDS.length ? COMMANDS[cmd] : "unknown";
-        throw unsupported(at, "COMMAND section " + name + " (cmd " + cmd + ", " + len
-                + " bytes): return path, postcopy and COLO are not supported");
+        throw unsupported(
+                at,
+                "COMMAND section " + name + " (cmd " + cmd + ", " + len
+                        + " bytes): return path, postcopy and COLO are not supported");
     }
 
     // ---- RAM records: the hot path
@@ -441,8 +491,10 @@ public final class QemuStreamReader {
                 }
             }
             if (Long.compareUnsigned(offset, block.usedLength()) >= 0) {
-                throw malformed(at, "page offset 0x" + Long.toHexString(offset) + " is past the end of RAM block '"
-                        + block.name() + "' (0x" + Long.toHexString(block.usedLength()) + " bytes)");
+                throw malformed(
+                        at,
+                        "page offset 0x" + Long.toHexString(offset) + " is past the end of RAM block '" + block.name()
+                                + "' (0x" + Long.toHexString(block.usedLength()) + " bytes)");
             }
             if ((flags & F_ZERO) != 0) {
                 need(1, "a ZERO record");
@@ -549,7 +601,9 @@ public final class QemuStreamReader {
     private void need(int n, String what) throws IOException, QemuStreamException {
         while (limit - pos < n) {
             if (!fill()) {
-                throw new QemuStreamException(QemuStreamException.Kind.TRUNCATED, at(recStart),
+                throw new QemuStreamException(
+                        QemuStreamException.Kind.TRUNCATED,
+                        at(recStart),
                         "stream ends at byte " + at(limit) + ", inside " + what);
             }
         }

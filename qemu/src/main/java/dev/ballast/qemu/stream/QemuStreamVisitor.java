@@ -12,29 +12,29 @@ import java.util.List;
  */
 public interface QemuStreamVisitor {
     /** Header and configuration read: format version (3) and the machine type, or null without configuration. */
-    default void onHeader(long at, int version, String machineType) { }
+    default void onHeader(long at, int version, String machineType) {}
 
     /** A section header read (START/PART/END). {@code name} is the idstr remembered from START ({@code ram}). */
-    default void onSectionStart(long at, SectionKind kind, int sectionId, String name) { }
+    default void onSectionStart(long at, SectionKind kind, int sectionId, String name) {}
 
     /** RAM's setup (the START payload) read: total bytes and the block list, in QEMU's order. */
-    default void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) { }
+    default void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) {}
 
     /** A page record named a block (no CONTINUE flag): from here on, CONTINUE records mean this block. */
-    default void onBlock(long at, RamBlock block) { }
+    default void onBlock(long at, RamBlock block) {}
 
     /** A ZERO record: the page at {@code offset} bytes into {@code block} is all zero. */
-    default void onZero(long at, RamBlock block, long offset) { }
+    default void onZero(long at, RamBlock block, long offset) {}
 
     /**
      * A PAGE record: the page's 4096 bytes are {@code data[dataOff .. dataOff+4096)}, in the reader's buffer,
      * valid only during this call.
      */
-    default void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) { }
+    default void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {}
 
     /** The section's EOS and footer read; {@code end} is the offset just past its footer. */
-    default void onSectionEnd(long at, long end, SectionKind kind, int sectionId) { }
+    default void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {}
 
     /** RAM's END section is complete: {@code end} is the offset of the first byte of device state. */
-    default void onRamEnd(long end) { }
+    default void onRamEnd(long end) {}
 }

@@ -8,7 +8,6 @@ import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.qemu.stream.RamBlock;
-
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,8 +25,15 @@ import java.util.Set;
  * so {@code pc.ram} (QEMU lists it first) has PFN = its page offset, the guest-physical frame for memory below the
  * PCI hole, and the ROM blocks follow it.
  */
-public record QemuManifest(String qemuVersion, String machineType, long ramTotalBytes, List<RamBlock> blocks,
-                           String capabilities, String source, long downtimeLimitNs, long bandwidthBytesPerSec) {
+public record QemuManifest(
+        String qemuVersion,
+        String machineType,
+        long ramTotalBytes,
+        List<RamBlock> blocks,
+        String capabilities,
+        String source,
+        long downtimeLimitNs,
+        long bandwidthBytesPerSec) {
     /** The backend name a QEMU journal's header carries: its decisions were QEMU's. */
     public static final String BACKEND = "qemu";
     /** The largest guest journaled: 1 TiB (a journal's fold keeps three bitmaps of the guest's pages). */
@@ -68,9 +74,21 @@ public record QemuManifest(String qemuVersion, String machineType, long ramTotal
 
     /** The run's manifest: backend {@value #BACKEND}, policy {@code qemu}; replay re-makes none of its decisions. */
     public RunManifest runManifest() {
-        EngineConfig e = EngineConfig.defaults().withLimits(bandwidthBytesPerSec, downtimeLimitNs,
-                EngineConfig.defaults().maxIterations(), 0).withPageHeaderBytes(8);
-        return new RunManifest(BACKEND, "qemu-guest", "qemu", 0, layout(), e, new GuestFeatures(false, false, false, 0),
+        EngineConfig e = EngineConfig.defaults()
+                .withLimits(
+                        bandwidthBytesPerSec,
+                        downtimeLimitNs,
+                        EngineConfig.defaults().maxIterations(),
+                        0)
+                .withPageHeaderBytes(8);
+        return new RunManifest(
+                BACKEND,
+                "qemu-guest",
+                "qemu",
+                0,
+                layout(),
+                e,
+                new GuestFeatures(false, false, false, 0),
                 CostProfile.defaults());
     }
 
@@ -84,7 +102,10 @@ public record QemuManifest(String qemuVersion, String machineType, long ramTotal
         ArrayNode list = new ObjectMapper().createArrayNode();
         RamLayout layout = layout();
         for (RamBlock b : blocks) {
-            list.addObject().put("name", b.name()).put("bytes", b.usedLength()).put("journalName", layout.block(b.index()).name())
+            list.addObject()
+                    .put("name", b.name())
+                    .put("bytes", b.usedLength())
+                    .put("journalName", layout.block(b.index()).name())
                     .put("firstPfn", layout.block(b.index()).firstPfn());
         }
         m.put("qemu.blocks", list.toString());

@@ -9,7 +9,6 @@ import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import dev.ballast.qemu.stream.SectionKind;
-
 import java.util.List;
 import java.util.function.LongSupplier;
 
@@ -53,13 +52,16 @@ public final class QemuStreamJournal implements QemuStreamVisitor {
     }
 
     /** What the stream does not say: QEMU's version and capabilities, where the stream comes from, QEMU's limits. */
-    public record Context(String qemuVersion, String capabilities, String source, long downtimeLimitNs,
-                          long bandwidthBytesPerSec) {
+    public record Context(
+            String qemuVersion, String capabilities, String source, long downtimeLimitNs, long bandwidthBytesPerSec) {
         /** Without QMP: nothing known beyond the stream. */
         public static Context streamOnly(String source) {
-            return new Context("unknown (no QMP: the stream does not carry it; its format is QEMU 7.2's)",
-                    "unknown (no QMP); the stream shows none that changes its records", source,
-                    QemuManifest.QEMU_DEFAULT_DOWNTIME_NS, 0);
+            return new Context(
+                    "unknown (no QMP: the stream does not carry it; its format is QEMU 7.2's)",
+                    "unknown (no QMP); the stream shows none that changes its records",
+                    source,
+                    QemuManifest.QEMU_DEFAULT_DOWNTIME_NS,
+                    0);
         }
     }
 
@@ -157,8 +159,15 @@ public final class QemuStreamJournal implements QemuStreamVisitor {
                     + "larger than Ballast journals (at most " + QemuManifest.MAX_JOURNAL_BYTES + ")");
         }
         Context c = context;
-        manifest = new QemuManifest(c.qemuVersion(), machineType, totalBytes, blocks, c.capabilities(), c.source(),
-                c.downtimeLimitNs(), c.bandwidthBytesPerSec());
+        manifest = new QemuManifest(
+                c.qemuVersion(),
+                machineType,
+                totalBytes,
+                blocks,
+                c.capabilities(),
+                c.source(),
+                c.downtimeLimitNs(),
+                c.bandwidthBytesPerSec());
         nameBytes = new int[blocks.size()];
         for (RamBlock b : blocks) nameBytes[b.index()] = b.name().length();
         EventSink o = opener.open(manifest);
@@ -238,8 +247,8 @@ public final class QemuStreamJournal implements QemuStreamVisitor {
             ended = true;
             long t = clock.getAsLong();
             out.publish(EventType.STREAM_REFUSED, t, e.offset(), e.kind().ordinal(), 0);
-            FailureCause cause = e.kind() == QemuStreamException.Kind.TRUNCATED ? FailureCause.PEER_CLOSED
-                    : FailureCause.PROTOCOL;
+            FailureCause cause =
+                    e.kind() == QemuStreamException.Kind.TRUNCATED ? FailureCause.PEER_CLOSED : FailureCause.PROTOCOL;
             end(t, cause, e.offset());
         }
     }

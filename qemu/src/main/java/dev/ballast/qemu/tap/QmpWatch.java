@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.ballast.qemu.StreamCapabilities;
 import dev.ballast.qemu.qmp.QmpClient;
 import dev.ballast.qemu.qmp.QmpException;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,15 +34,21 @@ public final class QmpWatch implements AutoCloseable {
         JsonNode p = qmp.execute("query-migrate-parameters");
         long downtimeMs = p.path("downtime-limit").asLong(300);
         long bandwidth = p.path("max-bandwidth").asLong(0);
-        return new QemuStreamJournal.Context(qmp.qemuVersion(), on.isEmpty() ? "none" : String.join(" ", on), source,
-                Math.max(1, downtimeMs) * 1_000_000L, Math.max(0, bandwidth));
+        return new QemuStreamJournal.Context(
+                qmp.qemuVersion(),
+                on.isEmpty() ? "none" : String.join(" ", on),
+                source,
+                Math.max(1, downtimeMs) * 1_000_000L,
+                Math.max(0, bandwidth));
     }
 
     /** One line naming the capabilities that are on and that the reader cannot follow, or null. */
     public String unreadable() throws IOException, QmpException {
         List<String> bad = StreamCapabilities.unreadable(qmp);
-        return bad.isEmpty() ? null : "the source has migration capabilities on that Ballast cannot read the stream of: "
-                + String.join(", ", bad) + " (turn them off with migrate-set-capabilities)";
+        return bad.isEmpty()
+                ? null
+                : "the source has migration capabilities on that Ballast cannot read the stream of: "
+                        + String.join(", ", bad) + " (turn them off with migrate-set-capabilities)";
     }
 
     /** Polls {@code query-migrate} every {@code period} into {@code journal} until {@link #close()}. */
@@ -54,7 +59,9 @@ public final class QmpWatch implements AutoCloseable {
                     JsonNode info = qmp.execute("query-migrate");
                     JsonNode ram = info.path("ram");
                     if (!ram.isMissingNode()) {
-                        journal.status(ram.path("dirty-sync-count").asLong(), ram.path("remaining").asLong(),
+                        journal.status(
+                                ram.path("dirty-sync-count").asLong(),
+                                ram.path("remaining").asLong(),
                                 ram.path("dirty-pages-rate").asLong());
                     }
                     Thread.sleep(period.toMillis());

@@ -4,7 +4,6 @@ import dev.ballast.core.event.FailureCause;
 import dev.ballast.qemu.stream.QemuStreamException;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -32,8 +31,16 @@ public final class Tap implements AutoCloseable {
      * What went through. {@code refused}: the reader refused a record (nothing from it on was forwarded);
      * {@code failed}: a connection broke (the message says which); both null: the source's stream ended after RAM.
      */
-    public record Result(long ramEndOffset, long streamBytes, long forwardedBytes, long zeroPages, long normalPages,
-                         long partSections, String machineType, QemuStreamException refused, String failed) {
+    public record Result(
+            long ramEndOffset,
+            long streamBytes,
+            long forwardedBytes,
+            long zeroPages,
+            long normalPages,
+            long partSections,
+            String machineType,
+            QemuStreamException refused,
+            String failed) {
         public boolean ok() {
             return refused == null && failed == null;
         }
@@ -60,8 +67,8 @@ public final class Tap implements AutoCloseable {
             s.bind(listen);
         } catch (IOException e) {
             s.close();
-            throw new IOException("cannot listen on " + listen.getHostString() + ":" + listen.getPort() + ": "
-                    + e.getMessage(), e);
+            throw new IOException(
+                    "cannot listen on " + listen.getHostString() + ":" + listen.getPort() + ": " + e.getMessage(), e);
         }
         return new Tap(s);
     }
@@ -84,8 +91,13 @@ public final class Tap implements AutoCloseable {
      * As {@link #relay(SocketAddress, QemuStreamJournal)}, with any visitor; {@code journal} (may be null) is told
      * how the stream ended. {@code acceptTimeoutNs} &gt; 0: no source within that long is a failure.
      */
-    public Result relay(SocketAddress forward, QemuStreamVisitor visitor, QemuStreamJournal journal, OnConnect onConnect,
-                        long acceptTimeoutNs) throws IOException {
+    public Result relay(
+            SocketAddress forward,
+            QemuStreamVisitor visitor,
+            QemuStreamJournal journal,
+            OnConnect onConnect,
+            long acceptTimeoutNs)
+            throws IOException {
         SocketChannel accepted;
         Thread watchdog = null;
         if (acceptTimeoutNs > 0) {
@@ -101,8 +113,17 @@ public final class Tap implements AutoCloseable {
         try {
             accepted = server.accept();
         } catch (java.nio.channels.AsynchronousCloseException e) {
-            return new Result(-1, 0, 0, 0, 0, 0, null, null, "no source connected within "
-                    + java.time.Duration.ofNanos(acceptTimeoutNs).toMillis() + " ms");
+            return new Result(
+                    -1,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    null,
+                    null,
+                    "no source connected within "
+                            + java.time.Duration.ofNanos(acceptTimeoutNs).toMillis() + " ms");
         } finally {
             if (watchdog != null) watchdog.interrupt();
         }
@@ -113,8 +134,16 @@ public final class Tap implements AutoCloseable {
             try {
                 dest = SocketChannel.open(forward);
             } catch (IOException e) {
-                return new Result(-1, 0, 0, 0, 0, 0, null, null, "cannot connect to the destination " + forward + ": "
-                        + e.getMessage());
+                return new Result(
+                        -1,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        null,
+                        null,
+                        "cannot connect to the destination " + forward + ": " + e.getMessage());
             }
             try (dest) {
                 String no = onConnect.connected();
@@ -133,7 +162,8 @@ public final class Tap implements AutoCloseable {
      * stream through the reader and {@code visitor}, forwards each validated byte to {@code dest}, and tells
      * {@code journal} (may be null) how it ended. Closes neither socket; shuts {@code dest}'s output down at the end.
      */
-    public static Result relay(SocketChannel source, SocketChannel dest, QemuStreamVisitor visitor, QemuStreamJournal journal)
+    public static Result relay(
+            SocketChannel source, SocketChannel dest, QemuStreamVisitor visitor, QemuStreamJournal journal)
             throws IOException {
         long[] forwarded = new long[1];
         QemuStreamReader reader = null;
@@ -151,23 +181,45 @@ public final class Tap implements AutoCloseable {
                 ramEnd = reader.readRam(visitor);
             } catch (QemuStreamException e) {
                 if (journal != null) journal.refused(e);
-                return new Result(-1, e.offset(), forwarded[0], reader.zeroPages(), reader.normalPages(),
-                        reader.partSections(), reader.machineType(), e, null);
+                return new Result(
+                        -1,
+                        e.offset(),
+                        forwarded[0],
+                        reader.zeroPages(),
+                        reader.normalPages(),
+                        reader.partSections(),
+                        reader.machineType(),
+                        e,
+                        null);
             } catch (QemuStreamJournal.TooLargeException e) {
-                return new Result(-1, reader.position(), forwarded[0], 0, 0, 0, reader.machineType(), null,
-                        e.getMessage());
+                return new Result(
+                        -1, reader.position(), forwarded[0], 0, 0, 0, reader.machineType(), null, e.getMessage());
             }
             long rest = reader.transferRest();
             dest.shutdownOutput();
             if (journal != null) journal.completed(ramEnd + rest);
-            return new Result(ramEnd, ramEnd + rest, forwarded[0], reader.zeroPages(), reader.normalPages(),
-                    reader.partSections(), reader.machineType(), null, null);
+            return new Result(
+                    ramEnd,
+                    ramEnd + rest,
+                    forwarded[0],
+                    reader.zeroPages(),
+                    reader.normalPages(),
+                    reader.partSections(),
+                    reader.machineType(),
+                    null,
+                    null);
         } catch (IOException e) {
             long valid = reader == null ? 0 : reader.position();
             if (journal != null) journal.failed(FailureCause.IO, valid);
-            return new Result(-1, valid, forwarded[0], reader == null ? 0 : reader.zeroPages(),
-                    reader == null ? 0 : reader.normalPages(), reader == null ? 0 : reader.partSections(),
-                    reader == null ? null : reader.machineType(), null,
+            return new Result(
+                    -1,
+                    valid,
+                    forwarded[0],
+                    reader == null ? 0 : reader.zeroPages(),
+                    reader == null ? 0 : reader.normalPages(),
+                    reader == null ? 0 : reader.partSections(),
+                    reader == null ? null : reader.machineType(),
+                    null,
                     "the connection broke after " + forwarded[0] + " bytes were forwarded: " + e.getMessage());
         }
     }
@@ -180,9 +232,10 @@ public final class Tap implements AutoCloseable {
     public static void warmUp(dev.ballast.core.event.EventSink sink) throws IOException {
         byte[] stream = syntheticStream(4096);
         for (int round = 0; round < 12; round++) {
-            QemuStreamReader reader = new QemuStreamReader(new java.io.ByteArrayInputStream(stream), (b, off, len) -> { });
-            QemuStreamJournal j = new QemuStreamJournal(m -> sink, QemuStreamJournal.Context.streamOnly("warm-up"),
-                    System::nanoTime);
+            QemuStreamReader reader =
+                    new QemuStreamReader(new java.io.ByteArrayInputStream(stream), (b, off, len) -> {});
+            QemuStreamJournal j =
+                    new QemuStreamJournal(m -> sink, QemuStreamJournal.Context.streamOnly("warm-up"), System::nanoTime);
             try {
                 j.completed(reader.readRam(j));
             } catch (QemuStreamException e) {
@@ -195,10 +248,26 @@ public final class Tap implements AutoCloseable {
     static byte[] syntheticStream(int pages) {
         ByteBuffer b = ByteBuffer.allocate(64 + 64 + (pages / 2) * (8 + 4096 + 16) + (pages / 2) * 9 + 64);
         byte[] name = "warm-up".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        b.putInt(0x5145564D).putInt(3).put((byte) 7).putInt(10).put("pc-q35-7.2".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        b.put((byte) 1).putInt(2).put((byte) 3).put((byte) 'r').put((byte) 'a').put((byte) 'm').putInt(0).putInt(4);
-        b.putLong((long) pages * QemuStreamReader.PAGE_SIZE | 0x04).put((byte) name.length).put(name)
-                .putLong((long) pages * QemuStreamReader.PAGE_SIZE).putLong(0x10).put((byte) 0x7E).putInt(2);
+        b.putInt(0x5145564D)
+                .putInt(3)
+                .put((byte) 7)
+                .putInt(10)
+                .put("pc-q35-7.2".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.put((byte) 1)
+                .putInt(2)
+                .put((byte) 3)
+                .put((byte) 'r')
+                .put((byte) 'a')
+                .put((byte) 'm')
+                .putInt(0)
+                .putInt(4);
+        b.putLong((long) pages * QemuStreamReader.PAGE_SIZE | 0x04)
+                .put((byte) name.length)
+                .put(name)
+                .putLong((long) pages * QemuStreamReader.PAGE_SIZE)
+                .putLong(0x10)
+                .put((byte) 0x7E)
+                .putInt(2);
         b.put((byte) 2).putInt(2);
         for (int p = 0; p < pages; p++) {
             boolean data = (p & 1) == 0;

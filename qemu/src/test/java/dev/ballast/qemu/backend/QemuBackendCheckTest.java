@@ -1,5 +1,8 @@
 package dev.ballast.qemu.backend;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
@@ -8,16 +11,28 @@ import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.WorkloadSpec;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** What the qemu backend refuses before any QEMU starts, and what it tells the guest. No QEMU needed. */
 class QemuBackendCheckTest {
     private final QemuBackend qemu = new QemuBackend();
 
     static Scenario scenario(long mem, String workload, String policy) {
-        return new Scenario("qemu", mem, WorkloadSpec.parse(workload), policy, 1, 0, 2_000_000_000L, 30, 0, 1, null, 0,
-                true, BalloonMessages.PFN, Scenario.MIN_COMMAND_ID, CostProfile.defaults());
+        return new Scenario(
+                "qemu",
+                mem,
+                WorkloadSpec.parse(workload),
+                policy,
+                1,
+                0,
+                2_000_000_000L,
+                30,
+                0,
+                1,
+                null,
+                0,
+                true,
+                BalloonMessages.PFN,
+                Scenario.MIN_COMMAND_ID,
+                CostProfile.defaults());
     }
 
     private static SettingException refusal(Runnable r) {
@@ -31,14 +46,18 @@ class QemuBackendCheckTest {
 
     @Test
     void shouldRefuseEachPolicyStockQemuLacksNamingItsProposal() {
-        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "balloon"), BackendOptions.DEFAULTS)).rule())
+        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "balloon"), BackendOptions.DEFAULTS))
+                        .rule())
                 .contains("seed 003");
-        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "bitmap"), BackendOptions.DEFAULTS)).rule())
+        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "bitmap"), BackendOptions.DEFAULTS))
+                        .rule())
                 .contains("001, 002 and 004");
-        SettingException both = refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint+balloon"), BackendOptions.DEFAULTS));
+        SettingException both =
+                refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint+balloon"), BackendOptions.DEFAULTS));
         assertThat(both.name()).isEqualTo("policy");
         assertThat(both.rule()).contains("003").doesNotContain("\n");
-        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "com.example.Mine"), BackendOptions.DEFAULTS)).rule())
+        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "com.example.Mine"), BackendOptions.DEFAULTS))
+                        .rule())
                 .contains("legacy", "hint");
     }
 
@@ -51,9 +70,13 @@ class QemuBackendCheckTest {
 
     @Test
     void shouldRefuseAKernelWithoutItsInitrdAndFilesThatAreNotThere() {
-        BackendOptions kernelOnly = new BackendOptions(false, null, new BackendOptions.UserBuild(null, "/etc/hostname", null));
-        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint"), kernelOnly)).name()).isEqualTo("kernel");
-        BackendOptions noQemu = new BackendOptions(false, null, new BackendOptions.UserBuild("/nonexistent/qemu", null, null));
+        BackendOptions kernelOnly =
+                new BackendOptions(false, null, new BackendOptions.UserBuild(null, "/etc/hostname", null));
+        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint"), kernelOnly))
+                        .name())
+                .isEqualTo("kernel");
+        BackendOptions noQemu =
+                new BackendOptions(false, null, new BackendOptions.UserBuild("/nonexistent/qemu", null, null));
         SettingException e = refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint"), noQemu));
         assertThat(e.name()).isEqualTo("qemu");
         assertThat(e.rule()).isEqualTo("no such file");
@@ -62,11 +85,17 @@ class QemuBackendCheckTest {
     @Test
     void shouldRefuseWhatOnlyTheSimulatedDriversHave() {
         assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle,hint-order=9", "hint"), BackendOptions.DEFAULTS))
-                .rule()).contains("hint-order");
+                        .rule())
+                .contains("hint-order");
         assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint").withChain(2), BackendOptions.DEFAULTS))
-                .name()).isEqualTo("chain");
-        assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "hint").withGuest(0xaa, true, "pfn",
-                Scenario.MIN_COMMAND_ID), BackendOptions.DEFAULTS)).name()).isEqualTo("poison");
+                        .name())
+                .isEqualTo("chain");
+        assertThat(refusal(() -> qemu.check(
+                                scenario(512 << 20, "idle", "hint")
+                                        .withGuest(0xaa, true, "pfn", Scenario.MIN_COMMAND_ID),
+                                BackendOptions.DEFAULTS))
+                        .name())
+                .isEqualTo("poison");
     }
 
     @Test
@@ -80,7 +109,8 @@ class QemuBackendCheckTest {
     void shouldGiveTheGuestTheSimulatorsDefaultsInPages() {
         // 1 GiB = 262,144 pages: used 4% = 10,485, hog 90% = 235,929; 1 MiB/s
         assertThat(GuestWorkload.of(WorkloadSpec.parse("memhog"), 1L << 30, 7).kernelArgs())
-                .isEqualTo("ballast.workload=memhog ballast.seed=7 ballast.used=10485 ballast.hog=235929 ballast.rate=1048576");
+                .isEqualTo(
+                        "ballast.workload=memhog ballast.seed=7 ballast.used=10485 ballast.hog=235929 ballast.rate=1048576");
         GuestWorkload b = GuestWorkload.of(WorkloadSpec.parse("balloon:25"), 1L << 30, 7);
         assertThat(b.keepBytes()).isEqualTo(256L << 20);
         assertThat(b.kernelArgs()).contains("ballast.used=32768");

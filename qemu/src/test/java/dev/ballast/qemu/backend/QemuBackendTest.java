@@ -1,5 +1,7 @@
 package dev.ballast.qemu.backend;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BackendOptions;
@@ -10,17 +12,14 @@ import dev.ballast.qemu.guest.GuestImage;
 import dev.ballast.qemu.guest.QemuUnavailableException;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@code --backend qemu} end to end on real QEMU and a real Linux guest (TCG here, KVM where it boots): 256 MiB
@@ -53,21 +52,35 @@ class QemuBackendTest {
         new QemuBackend().check(s, BackendOptions.DEFAULTS);
         long t0 = System.nanoTime();
         RunReport r = new QemuRun(s, BackendOptions.UserBuild.NONE, EventSink.NONE, Backend.Progress.NONE, tap).run();
-        System.out.printf("qemu backend: %s %s %s: %.0f ms (QEMU), wall %.0f ms (test %d ms), normal %d, zero %d, "
-                        + "bytes %d, syncs %d, checked %d; vmm %s%n", s.workload(), s.policy(), r.vmm().accelerator(),
-                r.totalTimeMs(), r.wallTimeMs(), (System.nanoTime() - t0) / 1_000_000, r.pages().normal(),
-                r.pages().zero(), r.transferredBytes(), r.iterations(), r.verify().checkedPages(), r.vmm());
+        System.out.printf(
+                "qemu backend: %s %s %s: %.0f ms (QEMU), wall %.0f ms (test %d ms), normal %d, zero %d, "
+                        + "bytes %d, syncs %d, checked %d; vmm %s%n",
+                s.workload(),
+                s.policy(),
+                r.vmm().accelerator(),
+                r.totalTimeMs(),
+                r.wallTimeMs(),
+                (System.nanoTime() - t0) / 1_000_000,
+                r.pages().normal(),
+                r.pages().zero(),
+                r.transferredBytes(),
+                r.iterations(),
+                r.verify().checkedPages(),
+                r.vmm());
         return r;
     }
 
     private static void assertAgreesWithQemu(RunReport r) {
         assertThat(r.outcome()).isEqualTo("completed");
         assertThat(r.vmm().accelerator()).isEqualTo(accelerator);
-        assertThat(r.vmm().stream().get("normal")).as("PAGE records = query-migrate ram.normal")
+        assertThat(r.vmm().stream().get("normal"))
+                .as("PAGE records = query-migrate ram.normal")
                 .isEqualTo(r.vmm().own().get("normal"));
-        assertThat(r.vmm().stream().get("zero")).as("ZERO records = query-migrate ram.duplicate")
+        assertThat(r.vmm().stream().get("zero"))
+                .as("ZERO records = query-migrate ram.duplicate")
                 .isEqualTo(r.vmm().own().get("duplicate"));
-        assertThat(r.vmm().stream().get("ramBytes")).as("RAM bytes = query-migrate ram.transferred")
+        assertThat(r.vmm().stream().get("ramBytes"))
+                .as("RAM bytes = query-migrate ram.transferred")
                 .isEqualTo(r.vmm().own().get("transferred"));
         assertThat(r.vmm().agrees()).isTrue();
         assertThat(r.pages().normal()).isEqualTo(r.vmm().own().get("normal"));
@@ -75,8 +88,8 @@ class QemuBackendTest {
 
     @Test
     void shouldMigrateAMemoryHogWithHintsOffAndOnAndAgreeWithQemuExactly() {
-        RunReport legacy = run(QemuBackendCheckTest.scenario(MEM, "memhog", "legacy"), new QemuStreamVisitor() { });
-        RunReport hint = run(QemuBackendCheckTest.scenario(MEM, "memhog", "hint"), new QemuStreamVisitor() { });
+        RunReport legacy = run(QemuBackendCheckTest.scenario(MEM, "memhog", "legacy"), new QemuStreamVisitor() {});
+        RunReport hint = run(QemuBackendCheckTest.scenario(MEM, "memhog", "hint"), new QemuStreamVisitor() {});
         for (RunReport r : new RunReport[] {legacy, hint}) {
             assertAgreesWithQemu(r);
             // the guest stamped used = 4% of 256 MiB = 2,621 pages at boot and checked each on the destination
@@ -109,9 +122,12 @@ class QemuBackendTest {
         assertThat(corrupted[0]).as("stamped pages seen in the stream").isGreaterThanOrEqualTo(2621);
         assertThat(r.verify().ok()).isFalse();
         assertThat(r.verify().mismatchedPages()).isGreaterThan(0);
-        assertThat(r.verify().violation()).startsWith("invariant 1 (no lost write)").contains("the consoles are in ");
-        deleteTree(Path.of(r.verify().violation().substring(r.verify().violation().indexOf("the consoles are in ")
-                + "the consoles are in ".length())));
+        assertThat(r.verify().violation())
+                .startsWith("invariant 1 (no lost write)")
+                .contains("the consoles are in ");
+        deleteTree(Path.of(r.verify()
+                .violation()
+                .substring(r.verify().violation().indexOf("the consoles are in ") + "the consoles are in ".length())));
     }
 
     private static void deleteTree(Path root) throws IOException {

@@ -1,5 +1,13 @@
 package dev.ballast.qemu.stream;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -8,15 +16,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Hostile input: every prefix of a stream, every structure byte mutated, random streams and random damage. The
@@ -51,11 +50,16 @@ class QemuStreamHostileTest {
                 continue;
             }
             assertThat(r.error()).as("prefix %d", k).isNotNull();
-            assertThat(r.error().kind()).as("prefix %d: %s", k, r.error().getMessage())
+            assertThat(r.error().kind())
+                    .as("prefix %d: %s", k, r.error().getMessage())
                     .isEqualTo(QemuStreamException.Kind.TRUNCATED);
             assertThat(r.events()).as("prefix %d", k).isEqualTo(expectedUpTo(w, k));
-            assertThat(r.ends()).as("prefix %d", k).allSatisfy(e -> assertThat(e).isLessThanOrEqualTo(r.error().offset()));
-            assertThat((long) r.forwarded().length).as("prefix %d", k).isEqualTo(r.error().offset());
+            assertThat(r.ends())
+                    .as("prefix %d", k)
+                    .allSatisfy(e -> assertThat(e).isLessThanOrEqualTo(r.error().offset()));
+            assertThat((long) r.forwarded().length)
+                    .as("prefix %d", k)
+                    .isEqualTo(r.error().offset());
             checkForwarded(r, full);
         }
     }
@@ -77,8 +81,12 @@ class QemuStreamHostileTest {
         assertThat(before).as("byte %d: records before it", i).isEqualTo(expectedUpTo(w, i));
         if (r.error() != null) {
             assertThat(r.error().getMessage()).doesNotContain("\n");
-            assertThat(r.ends()).as("byte %d", i).allSatisfy(e -> assertThat(e).isLessThanOrEqualTo(r.error().offset()));
-            assertThat((long) r.forwarded().length).as("byte %d", i).isLessThanOrEqualTo(r.error().offset());
+            assertThat(r.ends())
+                    .as("byte %d", i)
+                    .allSatisfy(e -> assertThat(e).isLessThanOrEqualTo(r.error().offset()));
+            assertThat((long) r.forwarded().length)
+                    .as("byte %d", i)
+                    .isLessThanOrEqualTo(r.error().offset());
         } else {
             assertThat((long) r.forwarded().length).isEqualTo(r.ramEnd());
         }
@@ -95,7 +103,8 @@ class QemuStreamHostileTest {
         long extra = r.forwarded().length - lastEnd;
         assertThat(extra).isIn(0L, 8L);
         if (extra == 8) {
-            assertThat(Arrays.copyOfRange(input, (int) lastEnd, (int) lastEnd + 8)).containsExactly(0, 0, 0, 0, 0, 0, 0, 0x10);
+            assertThat(Arrays.copyOfRange(input, (int) lastEnd, (int) lastEnd + 8))
+                    .containsExactly(0, 0, 0, 0, 0, 0, 0, 0x10);
         }
     }
 
@@ -118,7 +127,8 @@ class QemuStreamHostileTest {
             if (w.isPageData(i) && i % 1024 != 0) {
                 continue; // page data is opaque: a sample of it is enough
             }
-            for (int v : new int[] {0x00, 0x01, 0x80, 0xff, full[i] ^ 0x01, full[i] ^ 0x20, full[i] ^ 0x80, full[i] + 1}) {
+            for (int v :
+                    new int[] {0x00, 0x01, 0x80, 0xff, full[i] ^ 0x01, full[i] ^ 0x20, full[i] ^ 0x80, full[i] + 1}) {
                 if ((byte) v == full[i]) {
                     continue;
                 }
@@ -134,7 +144,9 @@ class QemuStreamHostileTest {
                 }
                 refused += r.error() != null ? 1 : 0;
                 if (i < 8) {
-                    assertThat(r.error()).as("magic and version byte %d changed", i).isNotNull();
+                    assertThat(r.error())
+                            .as("magic and version byte %d changed", i)
+                            .isNotNull();
                 }
             }
         }
@@ -149,7 +161,9 @@ class QemuStreamHostileTest {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Long> blocks = new LinkedHashMap<>();
         int n = 1 + r.nextInt(4);
-        String[] names = {"pc.ram", "pc.bios", "/rom@etc/acpi/tables", "a", "\u00ff\u0001x", "0000:00:02.0/virtio-net-pci.rom"};
+        String[] names = {
+            "pc.ram", "pc.bios", "/rom@etc/acpi/tables", "a", "\u00ff\u0001x", "0000:00:02.0/virtio-net-pci.rom"
+        };
         while (blocks.size() < n) {
             blocks.put(names[r.nextInt(names.length)], (1L + r.nextInt(64)) * 4096);
         }
@@ -194,8 +208,10 @@ class QemuStreamHostileTest {
 
     @Provide
     Arbitrary<int[]> damage() {
-        return Combinators.combine(Arbitraries.integers().between(0, Integer.MAX_VALUE),
-                Arbitraries.integers().between(0, 255), Arbitraries.integers().between(1, 5000))
+        return Combinators.combine(
+                        Arbitraries.integers().between(0, Integer.MAX_VALUE),
+                        Arbitraries.integers().between(0, 255),
+                        Arbitraries.integers().between(1, 5000))
                 .as((at, value, chunk) -> new int[] {at, value, chunk});
     }
 
@@ -210,8 +226,10 @@ class QemuStreamHostileTest {
     }
 
     @Property(tries = 200)
-    void shouldRefuseRandomTruncationsOfRandomStreams(@ForAll long seed, @ForAll @IntRange(min = 0, max = 1 << 20) int cut,
-                                                     @ForAll @IntRange(min = 1, max = 5000) int chunk) {
+    void shouldRefuseRandomTruncationsOfRandomStreams(
+            @ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 1 << 20) int cut,
+            @ForAll @IntRange(min = 1, max = 5000) int chunk) {
         QemuStreamWriter w = randomStream(seed);
         int k = (int) (cut % (w.ramEnd() + 1));
         Runs r = Runs.read(Arrays.copyOf(w.toByteArray(), k), chunk, true, BUFFER);

@@ -1,6 +1,6 @@
 package dev.ballast.qemu.stream;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -8,8 +8,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class QemuStreamReaderTest {
 
@@ -24,9 +23,19 @@ class QemuStreamReaderTest {
     /** Every record type: named and CONTINUE records, a block carried across sections, an empty PART, END. */
     static QemuStreamWriter typical() {
         QemuStreamWriter w = new QemuStreamWriter().header("pc-q35-7.2").ramStart(2, threeBlocks());
-        w.part(2).page("pc.ram", 0, (byte) 1).zero("pc.ram", 4096).page("pc.ram", 8192, (byte) 2)
-                .zero("pc.bios", 0).page("/rom@etc/acpi/tables", 0, (byte) 3).eos().footer(2, "PART");
-        w.part(2).zero("/rom@etc/acpi/tables", 4096).page("pc.ram", 63 * 4096, (byte) 4).eos().footer(2, "PART");
+        w.part(2)
+                .page("pc.ram", 0, (byte) 1)
+                .zero("pc.ram", 4096)
+                .page("pc.ram", 8192, (byte) 2)
+                .zero("pc.bios", 0)
+                .page("/rom@etc/acpi/tables", 0, (byte) 3)
+                .eos()
+                .footer(2, "PART");
+        w.part(2)
+                .zero("/rom@etc/acpi/tables", 4096)
+                .page("pc.ram", 63 * 4096, (byte) 4)
+                .eos()
+                .footer(2, "PART");
         w.part(2).eos().footer(2, "PART");
         w.end(2).page("pc.ram", 0, (byte) 5).eos().footer(2, "END");
         return w.devicesAndEof();
@@ -34,7 +43,10 @@ class QemuStreamReaderTest {
 
     /** A stream up to and including the header of the first PART section; the test writes the records. */
     static QemuStreamWriter openPart() {
-        return new QemuStreamWriter().header("pc-q35-7.2").ramStart(2, threeBlocks()).part(2);
+        return new QemuStreamWriter()
+                .header("pc-q35-7.2")
+                .ramStart(2, threeBlocks())
+                .part(2);
     }
 
     @Test
@@ -104,7 +116,12 @@ class QemuStreamReaderTest {
     @Test
     void shouldAcceptAStreamWithoutConfiguration() {
         QemuStreamWriter w = new QemuStreamWriter();
-        w.be32(0x5145564D).be32(3).ramStart(2, Map.of("pc.ram", 8192L)).end(2).zero("pc.ram", 4096).eos()
+        w.be32(0x5145564D)
+                .be32(3)
+                .ramStart(2, Map.of("pc.ram", 8192L))
+                .end(2)
+                .zero("pc.ram", 4096)
+                .eos()
                 .footer(2, "END");
         Runs r = Runs.read(w.toByteArray(), 64, true);
         assertThat(r.error()).isNull();
@@ -120,8 +137,11 @@ class QemuStreamReaderTest {
         assertThat(r.error()).as("refused").isNotNull();
         assertThat(r.error().kind()).isEqualTo(kind);
         assertThat(r.error().offset()).isEqualTo(offset);
-        assertThat(r.error().getMessage()).startsWith("QEMU stream, byte " + offset + ": ").contains(text)
-                .doesNotContain("\n").doesNotContain("Exception");
+        assertThat(r.error().getMessage())
+                .startsWith("QEMU stream, byte " + offset + ": ")
+                .contains(text)
+                .doesNotContain("\n")
+                .doesNotContain("Exception");
         assertThat(r.ends()).allSatisfy(end -> assertThat(end).isLessThanOrEqualTo(offset));
         assertThat(r.forwarded().length).isLessThanOrEqualTo((int) offset);
         assertThat(r.forwarded()).isEqualTo(Arrays.copyOf(stream, r.forwarded().length));
@@ -137,8 +157,11 @@ class QemuStreamReaderTest {
         refused(new QemuStreamWriter().be32(0x5145564E).be32(3), 0, QemuStreamException.Kind.MALFORMED, "magic");
         refused(new QemuStreamWriter().be32(0x5145564D).be32(2), 4, QemuStreamException.Kind.UNSUPPORTED, "version 2");
         refused(new QemuStreamWriter().be32(0x5145564D).be32(4), 4, QemuStreamException.Kind.MALFORMED, "version 4");
-        refused(new QemuStreamWriter().be32(0x5145564D).be32(3).u8(7).be32(0), 9,
-                QemuStreamException.Kind.MALFORMED, "machine type length 0");
+        refused(
+                new QemuStreamWriter().be32(0x5145564D).be32(3).u8(7).be32(0),
+                9,
+                QemuStreamException.Kind.MALFORMED,
+                "machine type length 0");
     }
 
     @Test
@@ -164,23 +187,42 @@ class QemuStreamReaderTest {
     @Test
     void shouldRefuseRecordsOfCapabilitiesItDoesNotHandleNamingEach() {
         String[][] cases = {
-            {"64", "XBZRLE"}, {"256", "COMPRESS_PAGE"}, {"128", "HOOK"}, {"512", "MULTIFD_FLUSH"},
-            {"1024", "unknown RAM record flags 0x420"}, {"1", "obsolete FULL"}, {"4", "MEM_SIZE record outside"},
+            {"64", "XBZRLE"},
+            {"256", "COMPRESS_PAGE"},
+            {"128", "HOOK"},
+            {"512", "MULTIFD_FLUSH"},
+            {"1024", "unknown RAM record flags 0x420"},
+            {"1", "obsolete FULL"},
+            {"4", "MEM_SIZE record outside"},
         };
         for (String[] c : cases) {
             QemuStreamWriter w = openPart().zero("pc.ram", 0);
             int at = w.size();
-            w.be64(4096 | Integer.parseInt(c[0]) | QemuStreamWriter.CONTINUE).u8(0).be16(0);
-            refused(w, at, Integer.parseInt(c[0]) >= 64 ? QemuStreamException.Kind.UNSUPPORTED
-                    : QemuStreamException.Kind.MALFORMED, c[1]);
+            w.be64(4096 | Integer.parseInt(c[0]) | QemuStreamWriter.CONTINUE)
+                    .u8(0)
+                    .be16(0);
+            refused(
+                    w,
+                    at,
+                    Integer.parseInt(c[0]) >= 64
+                            ? QemuStreamException.Kind.UNSUPPORTED
+                            : QemuStreamException.Kind.MALFORMED,
+                    c[1]);
         }
     }
 
     @Test
     void shouldRefuseMalformedRecordFlags() {
         QemuStreamWriter both = openPart();
-        refused(then(both, w -> w.be64(QemuStreamWriter.ZERO | QemuStreamWriter.NORMAL).name("pc.ram").u8(0)),
-                both.size() - 16, QemuStreamException.Kind.MALFORMED, "both ZERO and PAGE");
+        refused(
+                then(
+                        both,
+                        w -> w.be64(QemuStreamWriter.ZERO | QemuStreamWriter.NORMAL)
+                                .name("pc.ram")
+                                .u8(0)),
+                both.size() - 16,
+                QemuStreamException.Kind.MALFORMED,
+                "both ZERO and PAGE");
         QemuStreamWriter none = openPart();
         int at = none.size();
         none.be64(QemuStreamWriter.CONTINUE);
@@ -238,8 +280,11 @@ class QemuStreamReaderTest {
         noFooter.u8(QemuStreamWriter.PART).be32(2);
         refused(noFooter, at2, QemuStreamException.Kind.MALFORMED, "expected the section footer");
         QemuStreamWriter start = new QemuStreamWriter().header("pc-q35-7.2");
-        start.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4).be64(8192 | QemuStreamWriter.MEM_SIZE)
-                .name("pc.ram").be64(8192).eos();
+        start.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4)
+                .be64(8192 | QemuStreamWriter.MEM_SIZE)
+                .name("pc.ram")
+                .be64(8192)
+                .eos();
         int at3 = start.size();
         start.u8(QemuStreamWriter.FOOTER).be32(9);
         refused(start, at3, QemuStreamException.Kind.MALFORMED, "footer names section 9 but closes START section 2");
@@ -295,29 +340,38 @@ class QemuStreamReaderTest {
         refused(noMemSize, at, QemuStreamException.Kind.MALFORMED, "expected MEM_SIZE");
 
         QemuStreamWriter unaligned = new QemuStreamWriter().header("m");
-        unaligned.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4).be64(8192 | QemuStreamWriter.MEM_SIZE)
+        unaligned
+                .sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4)
+                .be64(8192 | QemuStreamWriter.MEM_SIZE)
                 .name("pc.ram");
         int at1 = unaligned.size();
         unaligned.be64(4097);
         refused(unaligned, at1, QemuStreamException.Kind.MALFORMED, "used length 0x1001 is not a positive multiple");
 
         QemuStreamWriter over = new QemuStreamWriter().header("m");
-        over.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4).be64(8192 | QemuStreamWriter.MEM_SIZE)
-                .name("a").be64(4096).name("b");
+        over.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4)
+                .be64(8192 | QemuStreamWriter.MEM_SIZE)
+                .name("a")
+                .be64(4096)
+                .name("b");
         int at2 = over.size();
         over.be64(8192);
         refused(over, at2, QemuStreamException.Kind.MALFORMED, "takes the blocks past the total of 0x2000");
 
         QemuStreamWriter dup = new QemuStreamWriter().header("m");
-        dup.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4).be64(8192 | QemuStreamWriter.MEM_SIZE)
-                .name("a").be64(4096);
+        dup.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4)
+                .be64(8192 | QemuStreamWriter.MEM_SIZE)
+                .name("a")
+                .be64(4096);
         int at3 = dup.size();
         dup.name("a").be64(4096);
         refused(dup, at3, QemuStreamException.Kind.MALFORMED, "'a' listed twice");
 
         QemuStreamWriter noEos = new QemuStreamWriter().header("m");
-        noEos.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4).be64(4096 | QemuStreamWriter.MEM_SIZE)
-                .name("a").be64(4096);
+        noEos.sectionHeader(QemuStreamWriter.START, 2, "ram", 0, 4)
+                .be64(4096 | QemuStreamWriter.MEM_SIZE)
+                .name("a")
+                .be64(4096);
         int at4 = noEos.size();
         noEos.be64(0x20);
         refused(noEos, at4, QemuStreamException.Kind.MALFORMED, "expected EOS (0x10)");
@@ -328,7 +382,11 @@ class QemuStreamReaderTest {
         QemuStreamWriter w = openPart().zero("pc.ram", 0);
         int at = w.size();
         w.be64(4096 | QemuStreamWriter.NORMAL | QemuStreamWriter.CONTINUE).bytes(new byte[100]);
-        refused(w, at, QemuStreamException.Kind.TRUNCATED, "stream ends at byte " + w.size() + ", inside a PAGE record");
+        refused(
+                w,
+                at,
+                QemuStreamException.Kind.TRUNCATED,
+                "stream ends at byte " + w.size() + ", inside a PAGE record");
         QemuStreamWriter clean = openPart().zero("pc.ram", 0).eos().footer(2, "PART");
         refused(clean, clean.size(), QemuStreamException.Kind.TRUNCATED, "stream ends before RAM's END section");
     }
@@ -371,7 +429,9 @@ class QemuStreamReaderTest {
         reader.readRam(v);
         long allocated = mx.getCurrentThreadAllocatedBytes() - before;
         // the reader's 1 MiB buffer and setup objects; a byte per page would already be 1 KiB more
-        assertThat(allocated - QemuStreamReader.BUFFER_BYTES).as("bytes allocated beyond the buffer").isLessThan(8192);
+        assertThat(allocated - QemuStreamReader.BUFFER_BYTES)
+                .as("bytes allocated beyond the buffer")
+                .isLessThan(8192);
         assertThat(reader.normalPages()).isEqualTo(512);
     }
 }

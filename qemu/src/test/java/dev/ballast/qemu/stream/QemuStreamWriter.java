@@ -14,11 +14,26 @@ import java.util.Map;
 final class QemuStreamWriter {
     static final int PAGE = 4096;
     // savevm.c
-    static final int VM_EOF = 0x00, START = 0x01, PART = 0x02, END = 0x03, FULL = 0x04, SUBSECTION = 0x05,
-            VMDESC = 0x06, CONFIG = 0x07, COMMAND = 0x08, FOOTER = 0x7E;
+    static final int VM_EOF = 0x00,
+            START = 0x01,
+            PART = 0x02,
+            END = 0x03,
+            FULL = 0x04,
+            SUBSECTION = 0x05,
+            VMDESC = 0x06,
+            CONFIG = 0x07,
+            COMMAND = 0x08,
+            FOOTER = 0x7E;
     // ram.c
-    static final int ZERO = 0x02, MEM_SIZE = 0x04, NORMAL = 0x08, EOS = 0x10, CONTINUE = 0x20, XBZRLE = 0x40,
-            HOOK = 0x80, COMPRESS = 0x100, MULTIFD_FLUSH = 0x200;
+    static final int ZERO = 0x02,
+            MEM_SIZE = 0x04,
+            NORMAL = 0x08,
+            EOS = 0x10,
+            CONTINUE = 0x20,
+            XBZRLE = 0x40,
+            HOOK = 0x80,
+            COMPRESS = 0x100,
+            MULTIFD_FLUSH = 0x200;
 
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final Map<String, Long> blocks = new LinkedHashMap<>();

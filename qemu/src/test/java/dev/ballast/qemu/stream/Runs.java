@@ -7,8 +7,13 @@ import java.nio.channels.ReadableByteChannel;
 import java.util.List;
 
 /** Runs the reader over bytes, with reads of at most {@code chunk} bytes, and keeps everything it produced. */
-record Runs(List<String> events, List<Long> ends, byte[] forwarded, QemuStreamException error, long ramEnd,
-            QemuStreamReader reader) {
+record Runs(
+        List<String> events,
+        List<Long> ends,
+        byte[] forwarded,
+        QemuStreamException error,
+        long ramEnd,
+        QemuStreamReader reader) {
 
     static Runs read(byte[] stream, int chunk, boolean checkData) {
         return read(stream, chunk, checkData, QemuStreamReader.BUFFER_BYTES);
@@ -16,8 +21,8 @@ record Runs(List<String> events, List<Long> ends, byte[] forwarded, QemuStreamEx
 
     static Runs read(byte[] stream, int chunk, boolean checkData, int bufferBytes) {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        QemuStreamReader reader = new QemuStreamReader(new ChunkedChannel(stream, chunk),
-                (b, off, len) -> sink.write(b, off, len), bufferBytes);
+        QemuStreamReader reader = new QemuStreamReader(
+                new ChunkedChannel(stream, chunk), (b, off, len) -> sink.write(b, off, len), bufferBytes);
         RecordingVisitor v = new RecordingVisitor(reader, checkData);
         try {
             long end = reader.readRam(v);
@@ -57,6 +62,6 @@ record Runs(List<String> events, List<Long> ends, byte[] forwarded, QemuStreamEx
         }
 
         @Override
-        public void close() { }
+        public void close() {}
     }
 }

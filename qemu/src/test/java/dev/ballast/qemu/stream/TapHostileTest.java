@@ -1,9 +1,9 @@
 package dev.ballast.qemu.stream;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.ballast.qemu.tap.QemuStreamJournal;
 import dev.ballast.qemu.tap.Tap;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,8 +14,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /**
  * Hostile streams against a live tap, between a fake source and a fake destination socket: the destination
@@ -24,11 +23,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stream is refused.
  */
 class TapHostileTest {
-    record Relay(Tap.Result result, byte[] received, QemuStreamJournalTest.Recording journal) { }
+    record Relay(Tap.Result result, byte[] received, QemuStreamJournalTest.Recording journal) {}
 
     static Relay relay(byte[] stream) {
         InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-        try (ServerSocketChannel dest = ServerSocketChannel.open().bind(loopback); Tap tap = Tap.listen(loopback)) {
+        try (ServerSocketChannel dest = ServerSocketChannel.open().bind(loopback);
+                Tap tap = Tap.listen(loopback)) {
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             Thread destination = Thread.ofVirtual().start(() -> {
                 try (SocketChannel c = dest.accept()) {
@@ -52,10 +52,13 @@ class TapHostileTest {
                 }
             });
             QemuStreamJournalTest.Recording rec = new QemuStreamJournalTest.Recording();
-            QemuStreamJournal j = new QemuStreamJournal(m -> {
-                rec.manifest = m;
-                return rec;
-            }, QemuStreamJournal.Context.streamOnly("test"), tap.clock());
+            QemuStreamJournal j = new QemuStreamJournal(
+                    m -> {
+                        rec.manifest = m;
+                        return rec;
+                    },
+                    QemuStreamJournal.Context.streamOnly("test"),
+                    tap.clock());
             Tap.Result r = tap.relay(dest.getLocalAddress(), j);
             source.join();
             destination.join();
@@ -74,18 +77,28 @@ class TapHostileTest {
         Relay r = relay(stream);
         if (alone.error() == null) {
             assertThat(r.result().ok()).as(what).isTrue();
-            assertThat(r.received()).as(what + ": everything forwarded unchanged").isEqualTo(stream);
+            assertThat(r.received())
+                    .as(what + ": everything forwarded unchanged")
+                    .isEqualTo(stream);
         } else {
             assertThat(r.result().refused()).as(what).isNotNull();
-            assertThat(r.result().refused().offset()).as(what).isEqualTo(alone.error().offset());
-            assertThat((long) r.received().length).as(what + ": nothing past the refused record")
+            assertThat(r.result().refused().offset())
+                    .as(what)
+                    .isEqualTo(alone.error().offset());
+            assertThat((long) r.received().length)
+                    .as(what + ": nothing past the refused record")
                     .isLessThanOrEqualTo(alone.error().offset());
-            assertThat(r.received()).as(what + ": the bytes before it, unchanged")
+            assertThat(r.received())
+                    .as(what + ": the bytes before it, unchanged")
                     .isEqualTo(Arrays.copyOf(stream, alone.forwarded().length));
         }
         assertThat(r.journal().pages()).as(what + ": the journal's pages").isEqualTo(expected.pages());
-        List<String> tail = r.journal().events.isEmpty() ? List.of() : List.of(r.journal().events.getLast());
-        assertThat(tail).as(what).allSatisfy(e -> assertThat(e).startsWith(alone.error() == null ? "END 4 " : "END 5 "));
+        List<String> tail = r.journal().events.isEmpty()
+                ? List.of()
+                : List.of(r.journal().events.getLast());
+        assertThat(tail)
+                .as(what)
+                .allSatisfy(e -> assertThat(e).startsWith(alone.error() == null ? "END 4 " : "END 5 "));
     }
 
     @Test
@@ -104,8 +117,9 @@ class TapHostileTest {
         byte[] s = QemuStreamReaderTest.typical().toByteArray();
         s[1] = 'X';
         Relay r = relay(s);
-        assertThat(r.result().refused().getMessage()).isEqualTo("QEMU stream, byte 0: not a QEMU migration stream "
-                + "(magic 0x5158564d, expected 0x5145564d \"QEVM\")");
+        assertThat(r.result().refused().getMessage())
+                .isEqualTo("QEMU stream, byte 0: not a QEMU migration stream "
+                        + "(magic 0x5158564d, expected 0x5145564d \"QEVM\")");
         assertThat(r.received()).isEmpty();
         assertThat(r.journal().events).isEmpty();
     }

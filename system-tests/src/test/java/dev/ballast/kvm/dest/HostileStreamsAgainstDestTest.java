@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.core.wire.Hello;
 import dev.ballast.core.run.RunReport;
+import dev.ballast.core.wire.Hello;
 import dev.ballast.core.wire.HostileStreams;
 import dev.ballast.core.wire.PageSink;
 import dev.ballast.core.wire.PageStreamReader;
@@ -63,36 +63,49 @@ class HostileStreamsAgainstDestTest {
             RamLayout l = h.layout();
             long bytes = l.totalPages() * RamLayout.PAGE_SIZE;
             RamLayout pc = RamLayout.pcLike(bytes);
-            boolean same = pc.blockCount() == l.blockCount() && l.blocks().stream().allMatch(b -> {
-                var p = pc.blockNamed(b.name());
-                return p != null && p.firstPfn() == b.firstPfn() && p.pages() == b.pages();
-            });
-            if (bytes % GuestLayout.HUGE_PAGE != 0 || !same || bytes > MAX) throw new WireException(WireException.Reason.REFUSED, "not a guest layout");
+            boolean same = pc.blockCount() == l.blockCount()
+                    && l.blocks().stream().allMatch(b -> {
+                        var p = pc.blockNamed(b.name());
+                        return p != null && p.firstPfn() == b.firstPfn() && p.pages() == b.pages();
+                    });
+            if (bytes % GuestLayout.HUGE_PAGE != 0 || !same || bytes > MAX)
+                throw new WireException(WireException.Reason.REFUSED, "not a guest layout");
             for (var b : l.blocks()) missing.range(b.index(), 0, b.pages());
         }
 
         @Override
-        public void writePages(int block, long offset, int count, ByteBuffer data) { pages += count; }
+        public void writePages(int block, long offset, int count, ByteBuffer data) {
+            pages += count;
+        }
 
         @Override
-        public void fill(int block, long offset, long count, int fillByte) { fills += count; }
+        public void fill(int block, long offset, long count, int fillByte) {
+            fills += count;
+        }
 
         @Override
-        public void balloon(int block, long offset, long count, boolean ballooned) { balloons++; }
+        public void balloon(int block, long offset, long count, boolean ballooned) {
+            balloons++;
+        }
 
         @Override
         public void state(int section, long total, long offset, ByteBuffer data) throws WireException {
             // as GuestSink: the system slot's size, the vCPU section's size, nothing else
-            if (section == GuestState.SECTION_SYSTEM && total != GuestLayout.forRam(MEM).systemBytes()) {
+            if (section == GuestState.SECTION_SYSTEM
+                    && total != GuestLayout.forRam(MEM).systemBytes()) {
                 throw new WireException(WireException.Reason.BAD_LENGTH, "size");
             }
-            if (section == GuestState.SECTION_VCPU && total != GuestState.VCPU_BYTES) throw new WireException(WireException.Reason.BAD_LENGTH, "size");
-            if (section != GuestState.SECTION_SYSTEM && section != GuestState.SECTION_VCPU) throw new WireException(WireException.Reason.REFUSED, "section");
+            if (section == GuestState.SECTION_VCPU && total != GuestState.VCPU_BYTES)
+                throw new WireException(WireException.Reason.BAD_LENGTH, "size");
+            if (section != GuestState.SECTION_SYSTEM && section != GuestState.SECTION_VCPU)
+                throw new WireException(WireException.Reason.REFUSED, "section");
             state += data.remaining();
         }
 
         @Override
-        public Verdict complete() { return Verdict.of(0, 0, false, "no state"); }
+        public Verdict complete() {
+            return Verdict.of(0, 0, false, "no state");
+        }
     }
 
     /** A valid stream of a 64 MiB guest: pages, fills, balloon ranges, two iterations, a state section. */
@@ -113,25 +126,35 @@ class HostileStreamsAgainstDestTest {
             }
 
             @Override
-            public boolean isOpen() { return true; }
+            public boolean isOpen() {
+                return true;
+            }
 
             @Override
-            public void close() throws IOException { toDest.sink().close(); }
+            public void close() throws IOException {
+                toDest.sink().close();
+            }
         };
         Thread reader = Thread.ofPlatform().start(() -> {
             try {
                 new PageStreamReader(toDest.source(), toSource.sink(), layout, new CountingSink() {
-                    @Override
-                    public void state(int section, long total, long offset, ByteBuffer data) { }
-                }).run();
+                            @Override
+                            public void state(int section, long total, long offset, ByteBuffer data) {}
+                        })
+                        .run();
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
-        PageStreamWriter w = new PageStreamWriter(tee, toSource.source(), (block, offset, count, dst, at) -> {
-            for (long i = 0; i < (long) count * 4096; i += 8) dst.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at + i, seed * 31 + offset + i);
-        }, new PageStreamWriter.Options(seed, 1 + r.nextInt(8), 1 + r.nextInt(4), 0));
-        w.open(layout, 0, (b, o, c) -> { });
+        PageStreamWriter w = new PageStreamWriter(
+                tee,
+                toSource.source(),
+                (block, offset, count, dst, at) -> {
+                    for (long i = 0; i < (long) count * 4096; i += 8)
+                        dst.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at + i, seed * 31 + offset + i);
+                },
+                new PageStreamWriter.Options(seed, 1 + r.nextInt(8), 1 + r.nextInt(4), 0));
+        w.open(layout, 0, (b, o, c) -> {});
         long pages = layout.totalPages();
         for (int it = 1; it <= 2; it++) {
             for (int k = 0; k < 4 + r.nextInt(4); k++) {
@@ -151,12 +174,14 @@ class HostileStreamsAgainstDestTest {
     }
 
     /** What a correct destination applies of this stream, and whether it rejects it. */
-    record Expected(CountingSink applied, boolean rejected) { }
+    record Expected(CountingSink applied, boolean rejected) {}
 
     static Expected reference(byte[] stream) throws IOException {
         CountingSink sink = new CountingSink();
-        PageStreamReader r = PageStreamReader.adoptingLayout(Channels.newChannel(new java.io.ByteArrayInputStream(stream)),
-                Channels.newChannel(OutputStream.nullOutputStream()), sink);
+        PageStreamReader r = PageStreamReader.adoptingLayout(
+                Channels.newChannel(new java.io.ByteArrayInputStream(stream)),
+                Channels.newChannel(OutputStream.nullOutputStream()),
+                sink);
         try {
             r.run();
             return new Expected(sink, false);
@@ -206,8 +231,15 @@ class HostileStreamsAgainstDestTest {
     @Test
     void shouldRejectEveryHostileStreamWithoutWritingAndServeAGoodMigrationAfter() throws Exception {
         KvmTests.assumeKvm();
-        try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                null, 5_000_000_000L, MAX, 0, null, null, line -> { }))) {
+        try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                null,
+                5_000_000_000L,
+                MAX,
+                0,
+                null,
+                null,
+                line -> {}))) {
             Set<String> distinct = new HashSet<>();
             int sent = 0;
             int rejected = 0;
@@ -222,25 +254,39 @@ class HostileStreamsAgainstDestTest {
                     DestinationServer.Served s = served.getLast();
                     String what = "stream " + seed + "/" + mseed + " (" + s.outcome() + ": " + s.reason() + ")";
                     assertThat(s.guestStarted()).as(what + ": no guest starts").isFalse();
-                    assertThat(s.counters().pagesWritten()).as(what + ": pages written").isEqualTo(e.applied().pages);
-                    assertThat(s.counters().pagesFilled()).as(what + ": pages filled").isEqualTo(e.applied().fills);
-                    assertThat(s.counters().balloonRanges()).as(what + ": balloon ranges").isEqualTo(e.applied().balloons);
-                    assertThat(s.counters().stateBytes()).as(what + ": state bytes").isEqualTo(e.applied().state);
+                    assertThat(s.counters().pagesWritten())
+                            .as(what + ": pages written")
+                            .isEqualTo(e.applied().pages);
+                    assertThat(s.counters().pagesFilled())
+                            .as(what + ": pages filled")
+                            .isEqualTo(e.applied().fills);
+                    assertThat(s.counters().balloonRanges())
+                            .as(what + ": balloon ranges")
+                            .isEqualTo(e.applied().balloons);
+                    assertThat(s.counters().stateBytes())
+                            .as(what + ": state bytes")
+                            .isEqualTo(e.applied().state);
                     if (e.rejected()) {
                         rejected++;
-                        distinct.add(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(hostile)));
+                        distinct.add(java.util.HexFormat.of()
+                                .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(hostile)));
                         assertThat(s.outcome()).as(what).isEqualTo("rejected");
                         boolean refusal = answer[0] == 2 && answer[1] != 0;
                         boolean error = answer[0] == 9;
-                        assertThat(refusal || error || answer[0] == -1).as(what + ": answered with a rejection, got type " + answer[0]).isTrue();
+                        assertThat(refusal || error || answer[0] == -1)
+                                .as(what + ": answered with a rejection, got type " + answer[0])
+                                .isTrue();
                     }
                 }
             }
-            System.out.println("[wire] distinct malformed streams sent to a live ballast dest, all rejected, none writing past its last valid record: "
-                    + distinct.size() + " (of " + sent + " sent; " + rejected + " rejected)");
+            System.out.println(
+                    "[wire] distinct malformed streams sent to a live ballast dest, all rejected, none writing past its last valid record: "
+                            + distinct.size() + " (of " + sent + " sent; " + rejected + " rejected)");
             assertThat(distinct.size()).isGreaterThan(STREAMS * MUTANTS / 2);
 
-            RunReport ok = RemoteMigrationTest.run(KvmMigrationTest.scenario(MEM, "compile", "hint"), d.address(), null, 5_000_000_000L);
+            RunReport ok = RemoteMigrationTest.run(
+                    KvmMigrationTest.scenario(MEM, "compile", "hint"), d.address(), null, 5_000_000_000L);
             KvmMigrationTest.assertVerified(ok);
         }
     }
