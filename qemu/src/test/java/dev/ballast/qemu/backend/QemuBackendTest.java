@@ -92,6 +92,14 @@ class QemuBackendTest {
         RunReport hint = run(QemuBackendCheckTest.scenario(MEM, "memhog", "hint"), new QemuStreamVisitor() {});
         for (RunReport r : new RunReport[] {legacy, hint}) {
             assertAgreesWithQemu(r);
+            if (r == hint && !r.verify().ok()) {
+                // The real thing's finding (README, "What the real thing found"): after some hint migrations under TCG
+                // the destination's kernel crashes before the guest's check. Ballast must say so, as a violation
+                // naming the kernel's line; QEMU's counts and Ballast's still agree (above).
+                assertThat(r.verify().violation()).contains("the destination's kernel crashed after the migration");
+                System.out.println("qemu backend: memhog hint: " + r.verify().violation());
+                continue;
+            }
             // the guest stamped used = 4% of 256 MiB = 2,621 pages at boot and checked each on the destination
             assertThat(r.verify().checkedPages()).isGreaterThanOrEqualTo(2621);
             assertThat(r.verify().mismatchedPages()).isZero();
