@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.RunReports;
 import dev.ballast.journal.JournalDigest;
 import dev.ballast.replay.EventStream;
 import dev.ballast.replay.JournalQueries;
@@ -118,31 +119,7 @@ class JournalProperties {
     private static RunReport withoutWall(RunReport r) {
         List<RunReport> hops =
                 r.hops().stream().map(JournalProperties::withoutWall).toList();
-        return new RunReport(
-                r.backend(),
-                r.workload(),
-                r.policy(),
-                r.guestMemBytes(),
-                r.seed(),
-                r.timeModel(),
-                r.outcome(),
-                r.totalTimeMs(),
-                r.downtimeMs(),
-                r.expectedDowntimeMs(),
-                r.downtimeLimitMs(),
-                r.downtimeExceeded(),
-                r.setupTimeMs(),
-                r.iterations(),
-                r.transferredBytes(),
-                r.ram(),
-                r.pages(),
-                r.hints(),
-                r.balloon(),
-                r.verify(),
-                r.journal(),
-                r.attempts(),
-                hops,
-                0);
+        return RunReports.withHops(RunReports.withWall(r, 0), hops);
     }
 
     /**

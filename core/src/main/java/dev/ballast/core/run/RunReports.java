@@ -207,36 +207,19 @@ public final class RunReports {
     }
 
     public static RunReport withWall(RunReport r, double wallMs) {
-        return new RunReport(
-                r.backend(),
-                r.workload(),
-                r.policy(),
-                r.guestMemBytes(),
-                r.seed(),
-                r.timeModel(),
-                r.outcome(),
-                r.totalTimeMs(),
-                r.downtimeMs(),
-                r.expectedDowntimeMs(),
-                r.downtimeLimitMs(),
-                r.downtimeExceeded(),
-                r.setupTimeMs(),
-                r.iterations(),
-                r.transferredBytes(),
-                r.ram(),
-                r.pages(),
-                r.hints(),
-                r.balloon(),
-                r.verify(),
-                r.journal(),
-                r.attempts(),
-                r.hops(),
-                wallMs,
-                r.vmm(),
-                r.postcopy());
+        return copy(r, r.journal(), r.hops(), wallMs);
     }
 
     public static RunReport withJournal(RunReport r, RunReport.Journal j) {
+        return copy(r, j, r.hops(), r.wallTimeMs());
+    }
+
+    /** The report with these hops' reports in place of its own. */
+    public static RunReport withHops(RunReport r, List<RunReport> hops) {
+        return copy(r, r.journal(), hops, r.wallTimeMs());
+    }
+
+    private static RunReport copy(RunReport r, RunReport.Journal j, List<RunReport> hops, double wallMs) {
         return new RunReport(
                 r.backend(),
                 r.workload(),
@@ -260,8 +243,8 @@ public final class RunReports {
                 r.verify(),
                 j,
                 r.attempts(),
-                r.hops(),
-                r.wallTimeMs(),
+                hops,
+                wallMs,
                 r.vmm(),
                 r.postcopy());
     }
