@@ -125,10 +125,8 @@ public final class PostcopyPlacer implements AutoCloseable {
             throw e;
         }
         this.uffd = u;
-        this.faultThread = Thread.ofPlatform()
-                .name("postcopy-faults")
-                .daemon(true)
-                .start(this::serveFaults);
+        this.faultThread =
+                Thread.ofPlatform().name("postcopy-faults").daemon(true).start(this::serveFaults);
     }
 
     /**
@@ -173,7 +171,9 @@ public final class PostcopyPlacer implements AutoCloseable {
                 int n = uffd.awaitFaults(50);
                 for (int i = 0; i < n && running; i++) {
                     if (uffd.event(i) == Userfaultfd.UFFD_EVENT_PAGEFAULT) {
-                        onFault(uffd.faultAddress(i), (uffd.faultFlags(i) & Userfaultfd.UFFD_PAGEFAULT_FLAG_WRITE) != 0);
+                        onFault(
+                                uffd.faultAddress(i),
+                                (uffd.faultFlags(i) & Userfaultfd.UFFD_PAGEFAULT_FLAG_WRITE) != 0);
                     }
                 }
             }
@@ -185,8 +185,8 @@ public final class PostcopyPlacer implements AutoCloseable {
     private void onFault(long address, boolean write) {
         int b = blockOf(address);
         if (b < 0) {
-            throw new IllegalStateException("userfaultfd reported a fault outside guest RAM at 0x"
-                    + Long.toHexString(address));
+            throw new IllegalStateException(
+                    "userfaultfd reported a fault outside guest RAM at 0x" + Long.toHexString(address));
         }
         long page = (address - bases[b]) / PAGE;
         long now = clock.getAsLong();
@@ -272,7 +272,10 @@ public final class PostcopyPlacer implements AutoCloseable {
     }
 
     private synchronized boolean claim(int block, long offset) {
-        if (block < 0 || block >= blocks.size() || offset < 0 || offset >= blocks.get(block).pages()) {
+        if (block < 0
+                || block >= blocks.size()
+                || offset < 0
+                || offset >= blocks.get(block).pages()) {
             throw new IllegalArgumentException("page " + offset + " of block " + block + " is not guest RAM");
         }
         if (isSet(held[block], offset) || isSet(placed[block], offset)) {

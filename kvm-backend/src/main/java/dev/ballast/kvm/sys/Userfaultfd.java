@@ -74,8 +74,9 @@ public final class Userfaultfd implements AutoCloseable {
     }
 
     /** {@code struct uffdio_api} */
-    public static final StructLayout UFFDIO_API_LAYOUT =
-            MemoryLayout.structLayout(u64("api"), u64("features"), u64("ioctls")).withName("uffdio_api");
+    public static final StructLayout UFFDIO_API_LAYOUT = MemoryLayout.structLayout(
+                    u64("api"), u64("features"), u64("ioctls"))
+            .withName("uffdio_api");
     /** {@code struct uffdio_range} */
     public static final StructLayout UFFDIO_RANGE_LAYOUT =
             MemoryLayout.structLayout(u64("start"), u64("len")).withName("uffdio_range");
@@ -123,8 +124,8 @@ public final class Userfaultfd implements AutoCloseable {
     public static final int BATCH = 64;
 
     /** Per thread: the argument of a copy, zero page or wake (40 bytes); no allocation per page. */
-    private static final ThreadLocal<MemorySegment> ARG = ThreadLocal.withInitial(() -> Arena.ofAuto()
-            .allocate(UFFDIO_COPY_LAYOUT));
+    private static final ThreadLocal<MemorySegment> ARG =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(UFFDIO_COPY_LAYOUT));
 
     private final int fd;
     private final String openedBy;

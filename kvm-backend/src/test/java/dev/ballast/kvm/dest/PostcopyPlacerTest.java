@@ -110,9 +110,8 @@ class PostcopyPlacerTest {
             }
             sent[(int) (page >>> 6)] |= 1L << page;
             MemorySegment content = from.host().asSlice(page * PAGE, PAGE);
-            boolean placed = content.mismatch(zero) == -1
-                    ? placer[0].placeZero(0, page)
-                    : placer[0].place(0, page, content);
+            boolean placed =
+                    content.mismatch(zero) == -1 ? placer[0].placeZero(0, page) : placer[0].place(0, page, content);
             assertThat(placed).as("page %d placed", page).isTrue();
             return true;
         }
@@ -213,7 +212,9 @@ class PostcopyPlacerTest {
                 dest.start(state);
                 Reply check = dest.channel().call(Duration.ofSeconds(120), GuestAbi.OP_VERIFY_ALL);
                 assertThat(check.arg(0)).as("pages checked").isEqualTo(WRITTEN);
-                assertThat(check.arg(1)).as("bad pages, first at pfn " + check.arg(2)).isZero();
+                assertThat(check.arg(1))
+                        .as("bad pages, first at pfn " + check.arg(2))
+                        .isZero();
                 // the guest writes while pages are still missing (or not)
                 Reply wrote = dest.channel().call(Duration.ofSeconds(60), GuestAbi.OP_WRITE_PAGES, 6001, 100, 1);
                 assertThat(wrote.arg(0)).isEqualTo(100);
@@ -237,8 +238,12 @@ class PostcopyPlacerTest {
                 assertThat(f.requests()).as("page requests").isPositive();
                 assertThat(f.served()).as("every request served").isEqualTo(f.requests());
                 assertThat(fake.served + fake.unserved).isEqualTo(f.requests());
-                assertThat(f.placedCopies() + f.placedZero()).as("every page not held placed once").isEqualTo(notHeld);
-                assertThat(f.heldZero()).as("held pages are never zero here: pre-copy copied them").isZero();
+                assertThat(f.placedCopies() + f.placedZero())
+                        .as("every page not held placed once")
+                        .isEqualTo(notHeld);
+                assertThat(f.heldZero())
+                        .as("held pages are never zero here: pre-copy copied them")
+                        .isZero();
                 assertThat(events.of(EventType.FAULT)).isEqualTo(f.requests());
                 assertThat(events.of(EventType.FAULT_SERVED)).isEqualTo(f.requests());
                 assertThat(f.medianLatencyNs()).isPositive();
@@ -256,21 +261,25 @@ class PostcopyPlacerTest {
                 KvmMachine dest = KvmMachine.create(kvm, CONFIG)) {
             MemorySlot ram = dest.memory().ramBlocks().getFirst();
             long[] held = heldBitmap(ram, 0, 10); // pages 0-9 held
-            try (PostcopyPlacer placer =
-                    PostcopyPlacer.arm(dest.memory(), new long[][] {held}, (b, o) -> {}, EventSink.NONE, System::nanoTime)) {
+            try (PostcopyPlacer placer = PostcopyPlacer.arm(
+                    dest.memory(), new long[][] {held}, (b, o) -> {}, EventSink.NONE, System::nanoTime)) {
                 MemorySegment first = arena.allocate(PAGE, PAGE);
                 first.fill((byte) 0x11);
                 MemorySegment second = arena.allocate(PAGE, PAGE);
                 second.fill((byte) 0x22);
                 assertThat(placer.place(0, 20, first)).isTrue();
                 assertThat(placer.place(0, 20, second)).as("page 20 again").isFalse();
-                assertThat(placer.placeZero(0, 20)).as("page 20 again, as zeros").isFalse();
+                assertThat(placer.placeZero(0, 20))
+                        .as("page 20 again, as zeros")
+                        .isFalse();
                 assertThat(placer.place(0, 5, second)).as("a held page").isFalse();
                 PostcopyPlacer.Figures f = placer.figures();
                 assertThat(f.violations()).isEqualTo(3);
                 assertThat(f.firstViolation()).isEqualTo("page 20 of ram-low sent again: it was placed already");
                 assertThat(f.placedCopies()).isEqualTo(1);
-                assertThat(ram.page(20).mismatch(first)).as("the first copy stays").isEqualTo(-1);
+                assertThat(ram.page(20).mismatch(first))
+                        .as("the first copy stays")
+                        .isEqualTo(-1);
                 assertThatThrownBy(placer::complete)
                         .hasMessage((ram.pages() - 11) + " pages are still missing: postcopy is not complete");
                 assertThatThrownBy(() -> placer.place(0, ram.pages(), first))

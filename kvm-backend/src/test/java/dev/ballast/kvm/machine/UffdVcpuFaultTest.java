@@ -107,8 +107,7 @@ class UffdVcpuFaultTest {
             for (MemorySlot d : dest.memory().ramBlocks()) {
                 long off = address - d.host().address();
                 if (off >= 0 && off < d.bytes()) {
-                    MemorySegment from =
-                            source.memory().block(d.name()).host().asSlice(off, GuestAbi.PAGE_SIZE);
+                    MemorySegment from = source.memory().block(d.name()).host().asSlice(off, GuestAbi.PAGE_SIZE);
                     if (uffd.copy(address, from, true) != GuestAbi.PAGE_SIZE) {
                         notPlaced++;
                     }
@@ -148,8 +147,8 @@ class UffdVcpuFaultTest {
     void shouldBlockTheVcpuOnAMissingPageAndContinueItAfterUffdioCopy() throws Exception {
         KvmTests.assumeKvm();
         try (Userfaultfd probe = Userfaultfd.open()) {
-            System.out.println("userfaultfd opened by " + probe.openedBy() + ", features 0x"
-                    + Long.toHexString(probe.features()));
+            System.out.println(
+                    "userfaultfd opened by " + probe.openedBy() + ", features 0x" + Long.toHexString(probe.features()));
         } catch (NativeException e) {
             Assumptions.abort("userfaultfd not usable here: " + e.getMessage());
         }
@@ -163,8 +162,7 @@ class UffdVcpuFaultTest {
         try (Kvm kvm = Kvm.open();
                 KvmMachine source = KvmMachine.create(kvm, CONFIG)) {
             source.boot();
-            Reply written = source.channel()
-                    .call(Duration.ofSeconds(60), GuestAbi.OP_WRITE_PAGES, 0, PAGES, STRIDE);
+            Reply written = source.channel().call(Duration.ofSeconds(60), GuestAbi.OP_WRITE_PAGES, 0, PAGES, STRIDE);
             assertThat(written.arg(0)).isEqualTo(PAGES);
             source.pause();
             VcpuState state = source.saveState();
@@ -198,8 +196,8 @@ class UffdVcpuFaultTest {
                         assertThat(check.arg(0)).as("pages checked").isEqualTo(PAGES);
                         assertThat(check.arg(1)).as("bad pages").isZero();
                         long r0 = System.nanoTime();
-                        Reply again = dest.channel()
-                                .call(Duration.ofSeconds(60), GuestAbi.OP_WRITE_PAGES, 0, PAGES, STRIDE);
+                        Reply again =
+                                dest.channel().call(Duration.ofSeconds(60), GuestAbi.OP_WRITE_PAGES, 0, PAGES, STRIDE);
                         rewriteMs[round] = (System.nanoTime() - r0) / 1e6;
                         assertThat(again.arg(0)).isEqualTo(PAGES);
                         Reply after = dest.channel().call(Duration.ofSeconds(60), GuestAbi.OP_VERIFY_ALL);
@@ -221,7 +219,8 @@ class UffdVcpuFaultTest {
         }
         // figures
         StringBuilder md = new StringBuilder();
-        md.append("| round | verify, pages present ms | verify, pages faulted in ms | per fault µs | overhead per fault µs | handler latency median µs | p99 µs | rewrite ms |\n");
+        md.append(
+                "| round | verify, pages present ms | verify, pages faulted in ms | per fault µs | overhead per fault µs | handler latency median µs | p99 µs | rewrite ms |\n");
         md.append("|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         for (int r = 0; r < ROUNDS; r++) {
             md.append(String.format(
@@ -244,8 +243,12 @@ class UffdVcpuFaultTest {
                 median(medianUs),
                 median(p99Us),
                 median(rewriteMs)));
-        md.append(String.format("%n%d pages (%d MiB) a round, %d rounds, load average %s%n",
-                PAGES, PAGES * 4 / 1024, ROUNDS, Files.readString(Path.of("/proc/loadavg")).trim()));
+        md.append(String.format(
+                "%n%d pages (%d MiB) a round, %d rounds, load average %s%n",
+                PAGES,
+                PAGES * 4 / 1024,
+                ROUNDS,
+                Files.readString(Path.of("/proc/loadavg")).trim()));
         System.out.print(md);
         writeFigures(md);
     }
@@ -288,7 +291,8 @@ class UffdVcpuFaultTest {
                     // the first page it waits for is the devices' used page, pfn 0, which the
                     // guest's idle loop reads before it takes a command
                     assertThat(handler.firstAddress)
-                            .isEqualTo(dest.memory().ramBlocks().getFirst().host().address());
+                            .isEqualTo(
+                                    dest.memory().ramBlocks().getFirst().host().address());
                     Thread.sleep(50); // the vCPU thread is now asleep on the fault
                     CompletableFuture<Long> pause = CompletableFuture.supplyAsync(() -> {
                         long t0 = System.nanoTime();
@@ -312,7 +316,9 @@ class UffdVcpuFaultTest {
                     handler.hold = false;
                     handler.close();
                 }
-                assertThat(handler.placed).as("pages faulted on: the 64 verified and the used page").hasSize(65);
+                assertThat(handler.placed)
+                        .as("pages faulted on: the 64 verified and the used page")
+                        .hasSize(65);
                 assertThat(handler.notPlaced).isZero();
                 // a fault interrupted by the pause may be taken again: its page reported twice
                 System.out.printf(
@@ -329,5 +335,4 @@ class UffdVcpuFaultTest {
             Files.writeString(out, md);
         }
     }
-
 }

@@ -34,7 +34,8 @@ class UffdLayoutsTest {
                 continue; // padding
             }
             long offset = base + group.byteOffset(MemoryLayout.PathElement.groupElement(i));
-            String path = prefix.isEmpty() ? m.name().get() : prefix + "." + m.name().get();
+            String path =
+                    prefix.isEmpty() ? m.name().get() : prefix + "." + m.name().get();
             out.put(path, offset);
             if (m instanceof GroupLayout g) {
                 members(g, path, offset, out);
@@ -52,7 +53,9 @@ class UffdLayoutsTest {
             members(layout, "", 0, javaMembers);
             for (Map.Entry<String, Long> m : javaMembers.entrySet()) {
                 String key = "offsetof " + struct + "." + m.getKey();
-                if (m.getKey().equals("arg") || m.getKey().equals("arg.pagefault") || m.getKey().endsWith("feat")) {
+                if (m.getKey().equals("arg")
+                        || m.getKey().equals("arg.pagefault")
+                        || m.getKey().endsWith("feat")) {
                     continue; // unions of C; their members are compared
                 }
                 assertThat(C).as("uffd_layouts.c prints " + key).containsKey(key);

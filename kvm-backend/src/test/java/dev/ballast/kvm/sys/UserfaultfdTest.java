@@ -131,9 +131,13 @@ class UserfaultfdTest {
             long page7 = mem.address() + 7L * PAGE;
             MemorySegment first = pattern(arena, 1);
             MemorySegment second = pattern(arena, 2);
-            assertThat(u.copy(page7, first, true)).as("placed before anyone faulted").isEqualTo(PAGE);
+            assertThat(u.copy(page7, first, true))
+                    .as("placed before anyone faulted")
+                    .isEqualTo(PAGE);
             assertThat(u.copy(page7, second, true)).as("a second UFFDIO_COPY").isZero();
-            assertThat(u.zeroPage(page7, PAGE, true)).as("UFFDIO_ZEROPAGE on a placed page").isFalse();
+            assertThat(u.zeroPage(page7, PAGE, true))
+                    .as("UFFDIO_ZEROPAGE on a placed page")
+                    .isFalse();
             assertThat(mem.asSlice(7L * PAGE, PAGE).mismatch(first))
                     .as("the first copy stays")
                     .isEqualTo(-1);
