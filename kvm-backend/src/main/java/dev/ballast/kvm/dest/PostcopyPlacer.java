@@ -48,7 +48,7 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final List<MemorySlot> blocks;
     private final long[] bases;
     private final long[] ends;
-    private final PageRequests requests;
+    private volatile PageRequests requests;
     private final EventSink events;
     private final LongSupplier clock;
     private final Userfaultfd uffd;
@@ -190,7 +190,7 @@ public final class PostcopyPlacer implements AutoCloseable {
         }
         long page = (address - bases[b]) / PAGE;
         long now = clock.getAsLong();
-        boolean ask = false;
+        PageRequests ask = null;
         synchronized (this) {
             faults++;
             if (isSet(placed[b], page)) {
@@ -213,11 +213,11 @@ public final class PostcopyPlacer implements AutoCloseable {
                 faultNs[b][(int) page] = now;
                 requestCount++;
                 events.publish(EventType.FAULT, now, b, page, write ? 1 : 0);
-                ask = true;
+                ask = requests;
             }
         }
-        if (ask) {
-            requests.request(b, page);
+        if (ask != null) {
+            ask.request(b, page);
         }
     }
 
@@ -315,6 +315,48 @@ public final class PostcopyPlacer implements AutoCloseable {
     /** Pages neither held nor placed yet. */
     public synchronized long missingPages() {
         return missing;
+    }
+
+    /**
+     * The pages of a RAM block that are here (held at the switch-over or placed since), bit
+     * {@code i % 64} of word {@code i / 64} for page {@code i}: what a destination reports when a
+     * postcopy link is recovered, so that the source resends the rest.
+     */
+    public synchronized long[] presentPages(int block) {
+        long[] bits = held[block].clone();
+        for (int w = 0; w < bits.length; w++) {
+            bits[w] |= placed[block][w];
+        }
+        return bits;
+    }
+
+    /**
+     * Postcopy recovery: from now on faults are asked of {@code link} (the new connection), and it
+     * is asked again, now, for every page requested and not yet placed (the old link may have lost
+     * the request or the page). Returns how many pages it was asked for.
+     */
+    public long reRequest(PageRequests link) {
+        long[][] again;
+        synchronized (this) {
+            this.requests = link;
+            again = new long[blocks.size()][];
+            for (int b = 0; b < again.length; b++) {
+                again[b] = requested[b].clone();
+                for (int w = 0; w < again[b].length; w++) {
+                    again[b][w] &= ~placed[b][w];
+                }
+            }
+        }
+        long n = 0;
+        for (int b = 0; b < again.length; b++) {
+            for (int w = 0; w < again[b].length; w++) {
+                for (long bits = again[b][w]; bits != 0; bits &= bits - 1) {
+                    link.request(b, 64L * w + Long.numberOfTrailingZeros(bits));
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     /** Whether a page is in place here (held at the switch-over or placed since). */

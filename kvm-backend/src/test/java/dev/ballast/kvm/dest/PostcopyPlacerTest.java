@@ -13,6 +13,7 @@ import dev.ballast.kvm.machine.KvmMachine;
 import dev.ballast.kvm.machine.MachineConfig;
 import dev.ballast.kvm.mem.GuestLayout;
 import dev.ballast.kvm.mem.MemorySlot;
+import dev.ballast.kvm.sys.LibC;
 import dev.ballast.kvm.sys.NativeException;
 import dev.ballast.kvm.sys.Userfaultfd;
 import dev.ballast.kvm.testing.KvmTests;
@@ -21,6 +22,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -285,6 +287,67 @@ class PostcopyPlacerTest {
                 assertThatThrownBy(() -> placer.place(0, ram.pages(), first))
                         .isInstanceOf(IllegalArgumentException.class)
                         .hasMessage("page " + ram.pages() + " of block 0 is not guest RAM");
+            }
+        }
+    }
+
+    /** A host thread that reads page {@code page} of RAM, natively (it blocks while the page is missing). */
+    private static CompletableFuture<MemorySegment> touch(MemorySlot ram, long page, Arena arena) {
+        MemorySegment into = arena.allocate(PAGE, PAGE);
+        var done = new CompletableFuture<MemorySegment>();
+        Thread.ofPlatform().daemon(true).start(() -> {
+            try {
+                LibC.copyNative(into, ram.page(page));
+                done.complete(into);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            }
+        });
+        return done;
+    }
+
+    /**
+     * Postcopy recovery: the destination reports what it holds, the new link is asked again for the
+     * page whose request the old one lost, and faults after that go to the new link.
+     */
+    @Test
+    void shouldAskTheNewLinkAgainForAPageRequestedAndNotPlacedWhenRecovered() throws Exception {
+        try (Arena arena = Arena.ofShared();
+                Kvm kvm = Kvm.open();
+                KvmMachine dest = KvmMachine.create(kvm, CONFIG)) {
+            MemorySlot ram = dest.memory().ramBlocks().getFirst();
+            LinkedBlockingQueue<Long> lost = new LinkedBlockingQueue<>();
+            LinkedBlockingQueue<Long> recovered = new LinkedBlockingQueue<>();
+            try (PostcopyPlacer placer = PostcopyPlacer.arm(
+                    dest.memory(),
+                    new long[][] {heldBitmap(ram, 0, 10)},
+                    (b, o) -> lost.add(o),
+                    EventSink.NONE,
+                    System::nanoTime)) {
+                var reader = touch(ram, 30, arena);
+                assertThat(lost.poll(10, TimeUnit.SECONDS))
+                        .as("the request the old link lost")
+                        .isEqualTo(30L);
+                long[] present = placer.presentPages(0);
+                assertThat(present[0]).isEqualTo((1L << 10) - 1);
+                assertThat(placer.reRequest((b, o) -> recovered.add(o))).isEqualTo(1);
+                assertThat(recovered.poll()).isEqualTo(30L);
+                MemorySegment content = arena.allocate(PAGE, PAGE);
+                content.fill((byte) 0x30);
+                assertThat(placer.place(0, 30, content)).isTrue();
+                assertThat(reader.get(10, TimeUnit.SECONDS).mismatch(content)).isEqualTo(-1);
+                assertThat(placer.presentPages(0)[0]).isEqualTo((1L << 10) - 1 | 1L << 30);
+                assertThat(placer.reRequest((b, o) -> recovered.add(o)))
+                        .as("nothing left to ask")
+                        .isZero();
+                var second = touch(ram, 31, arena);
+                assertThat(recovered.poll(10, TimeUnit.SECONDS))
+                        .as("a fault after the recovery")
+                        .isEqualTo(31L);
+                assertThat(lost).isEmpty();
+                placer.placeZero(0, 31);
+                assertThat(second.get(10, TimeUnit.SECONDS).mismatch(arena.allocate(PAGE)))
+                        .isEqualTo(-1);
             }
         }
     }
