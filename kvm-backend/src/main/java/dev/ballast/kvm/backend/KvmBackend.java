@@ -31,7 +31,7 @@ public final class KvmBackend implements Backend {
             throw new dev.ballast.core.run.SettingException(
                     "postcopy-after",
                     scenario.postcopy().toString(),
-                    "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
+                    "the kvm backend does not do postcopy yet (its destination can fault pages in with userfaultfd, but its link has no postcopy records); the simulator does");
         }
         if (scenario.policy().equals("balloon-zero")) {
             throw new dev.ballast.core.run.SettingException(

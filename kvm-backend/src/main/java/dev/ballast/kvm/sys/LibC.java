@@ -24,6 +24,7 @@ import java.lang.invoke.VarHandle;
 public final class LibC {
     public static final int O_RDWR = 0x2;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_NONBLOCK = 0x800;
 
     public static final int PROT_READ = 0x1;
     public static final int PROT_WRITE = 0x2;
@@ -104,6 +105,18 @@ public final class LibC {
             Linker.Option.firstVariadicArg(2));
     // pid_t gettid(void)
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    // ssize_t read(int fd, void *buf, size_t count)
+    private static final MethodHandle READ =
+            downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    // long syscall(long number, ...) with one integer argument
+    private static final MethodHandle SYSCALL1 = downcall(
+            "syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            CAPTURE_ERRNO,
+            Linker.Option.firstVariadicArg(1));
+    // void *memcpy(void *dst, const void *src, size_t n)
+    private static final MethodHandle MEMCPY =
+            downcall("memcpy", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
 
     /** Eight bytes per thread for the small structures passed by pointer (an int option, a pollfd). */
     private static final ThreadLocal<MemorySegment> SCRATCH =
@@ -203,6 +216,46 @@ public final class LibC {
             throw new NativeException("poll(" + fd + ")", e);
         }
         return r == 0 ? 0 : pfd.get(JAVA_SHORT, 6);
+    }
+
+    /** {@code read(fd, into, into.byteSize())}: the bytes read, or minus the errno ({@code -EAGAIN}: nothing now). */
+    public static long read(int fd, MemorySegment into) {
+        MemorySegment capture = CAPTURE.get();
+        long r;
+        try {
+            r = (long) READ.invokeExact(capture, fd, into, into.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return r >= 0 ? r : -errno(capture);
+    }
+
+    /** {@code syscall(number, arg)}: its result, or minus the errno. */
+    public static long syscall(long number, long arg) {
+        MemorySegment capture = CAPTURE.get();
+        long r;
+        try {
+            r = (long) SYSCALL1.invokeExact(capture, number, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return r >= 0 ? r : -errno(capture);
+    }
+
+    /**
+     * {@code memcpy(dst, src, dst.byteSize())} in C: the calling thread is in native code while it
+     * copies, so a page fault that blocks it (a {@code userfaultfd} range) does not hold up the
+     * JVM's safepoints the way a fault in Java code would. Both segments must be native.
+     */
+    public static void copyNative(MemorySegment dst, MemorySegment src) {
+        if (src.byteSize() < dst.byteSize()) {
+            throw new IllegalArgumentException("source shorter than destination");
+        }
+        try {
+            MemorySegment unused = (MemorySegment) MEMCPY.invokeExact(dst, src, dst.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /** {@code dup(fd)}; returns the new descriptor (close-on-exec). */
