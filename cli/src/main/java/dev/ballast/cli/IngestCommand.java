@@ -6,6 +6,7 @@ import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
 import dev.ballast.qemu.stream.SectionKind;
+import dev.ballast.qemu.stream.Tee;
 import dev.ballast.qemu.tap.QemuStreamJournal;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -83,7 +84,7 @@ final class IngestCommand implements Callable<Integer> {
             reader = new QemuStreamReader(ch, null);
             current[0] = reader;
             try {
-                ramEnd = reader.readRam(events == null ? tally : new Both(tally, events));
+                ramEnd = reader.readRam(events == null ? tally : new Tee(tally, events));
             } catch (QemuStreamException e) {
                 String j = "";
                 if (events != null) {
@@ -159,57 +160,6 @@ final class IngestCommand implements Callable<Integer> {
         }
         if (where != null) o.println("journal: " + where);
         return ExitCodes.OK;
-    }
-
-    /** Two visitors, in order. */
-    private record Both(QemuStreamVisitor first, QemuStreamVisitor second) implements QemuStreamVisitor {
-        @Override
-        public void onHeader(long at, int version, String machineType) {
-            first.onHeader(at, version, machineType);
-            second.onHeader(at, version, machineType);
-        }
-
-        @Override
-        public void onSectionStart(long at, SectionKind kind, int sectionId, String name) {
-            first.onSectionStart(at, kind, sectionId, name);
-            second.onSectionStart(at, kind, sectionId, name);
-        }
-
-        @Override
-        public void onRamSetup(long at, long totalBytes, List<RamBlock> blocks) {
-            first.onRamSetup(at, totalBytes, blocks);
-            second.onRamSetup(at, totalBytes, blocks);
-        }
-
-        @Override
-        public void onBlock(long at, RamBlock block) {
-            first.onBlock(at, block);
-            second.onBlock(at, block);
-        }
-
-        @Override
-        public void onZero(long at, RamBlock block, long offset) {
-            first.onZero(at, block, offset);
-            second.onZero(at, block, offset);
-        }
-
-        @Override
-        public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
-            first.onPage(at, block, offset, data, dataOff);
-            second.onPage(at, block, offset, data, dataOff);
-        }
-
-        @Override
-        public void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {
-            first.onSectionEnd(at, end, kind, sectionId);
-            second.onSectionEnd(at, end, kind, sectionId);
-        }
-
-        @Override
-        public void onRamEnd(long end) {
-            first.onRamEnd(end);
-            second.onRamEnd(end);
-        }
     }
 
     /** Counts per block, and what the END section carried. */

@@ -3,6 +3,7 @@ package dev.ballast.cli;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BackendOptions;
+import dev.ballast.core.run.ManifestSink;
 import dev.ballast.core.run.RunManifest;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.RunReports;
@@ -25,13 +26,27 @@ final class Runs {
     static RunReport run(
             Context ctx, Backend backend, Scenario scenario, BackendOptions options, String label, Path journalDir) {
         JournalRecorder recorder = null;
+        LateJournal late = null;
         Object previous = onInterrupt(ctx, journalDir);
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
-            RunManifest manifest = RunManifest.of(scenario);
-            if (journalDir != null) recorder = new JournalRecorder(journalDir, manifest, journalExtras(scenario));
-            EventSink events = recorder == null ? EventSink.NONE : recorder;
-            RunReport r = backend.run(scenario, options, line == null ? events : line.watching(events), progress);
+            EventSink watcher = line == null ? EventSink.NONE : line.watching(EventSink.NONE);
+            EventSink events;
+            if (journalDir != null && backend.namesItsJournal()) {
+                late = new LateJournal(journalDir, journalExtras(scenario), watcher);
+                events = late;
+            } else {
+                if (journalDir != null)
+                    recorder = new JournalRecorder(journalDir, RunManifest.of(scenario), journalExtras(scenario));
+                EventSink journal = recorder == null ? EventSink.NONE : recorder;
+                events = line == null ? journal : line.watching(journal);
+            }
+            RunReport r;
+            try {
+                r = backend.run(scenario, options, events, progress);
+            } finally {
+                if (late != null) recorder = late.recorder;
+            }
             if (recorder == null) return r;
             recorder.close();
             return RunReports.withJournal(
@@ -49,6 +64,40 @@ final class Runs {
                     throw new IllegalStateException("cannot restore the SIGINT handler", e);
                 }
             }
+        }
+    }
+
+    /**
+     * The journal of a backend that names it itself ({@link Backend#namesItsJournal()}): created when the backend
+     * opens it with the run's manifest, the scenario's entries added to its header; events go to it, then to the
+     * progress line.
+     */
+    private static final class LateJournal implements ManifestSink {
+        private final Path dir;
+        private final java.util.Map<String, String> extras;
+        private final EventSink watcher;
+        private volatile JournalRecorder recorder;
+
+        LateJournal(Path dir, java.util.Map<String, String> extras, EventSink watcher) {
+            this.dir = dir;
+            this.extras = extras;
+            this.watcher = watcher;
+        }
+
+        @Override
+        public void open(RunManifest manifest, java.util.Map<String, String> header) {
+            if (recorder != null) throw new IllegalStateException("the run's journal is already open");
+            java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(header);
+            meta.putAll(extras);
+            recorder = new JournalRecorder(dir, manifest, meta);
+        }
+
+        @Override
+        public void publish(dev.ballast.core.event.EventType type, long timeNs, long a, long b, long c) {
+            JournalRecorder r = recorder;
+            if (r == null) throw new IllegalStateException("an event before the run's journal was opened: " + type);
+            r.publish(type, timeNs, a, b, c);
+            watcher.publish(type, timeNs, a, b, c);
         }
     }
 

@@ -30,6 +30,16 @@ public interface Backend {
      */
     RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress);
 
+    /**
+     * Whether this backend writes its journal's manifest itself, during the run (a real QEMU's RAM blocks, and so the
+     * journal's layout, come from its stream): then the events sink {@link #run} gets is a {@link ManifestSink} when the
+     * run is journaled, and the backend opens it before its first event. Otherwise the journal is opened with
+     * {@link RunManifest#of} of the scenario before the run starts.
+     */
+    default boolean namesItsJournal() {
+        return false;
+    }
+
     /** The policies {@code compare} runs when none are named, in the order it shows them. */
     default java.util.List<String> comparedPolicies() {
         return java.util.List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon");

@@ -41,6 +41,12 @@ public final class QemuBackend implements Backend {
         return true;
     }
 
+    /** The journal's layout is QEMU's RAM blocks, read from its stream: {@link QemuRun} opens the journal then. */
+    @Override
+    public boolean namesItsJournal() {
+        return true;
+    }
+
     @Override
     public List<String> comparedPolicies() {
         return List.of("legacy", "hint");

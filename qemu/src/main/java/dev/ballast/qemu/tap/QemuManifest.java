@@ -74,6 +74,15 @@ public record QemuManifest(
 
     /** The run's manifest: backend {@value #BACKEND}, policy {@code qemu}; replay re-makes none of its decisions. */
     public RunManifest runManifest() {
+        return runManifest("qemu-guest", "qemu", 0);
+    }
+
+    /**
+     * The manifest of a run Ballast started ({@code --backend qemu}): its workload, policy ({@code legacy} or
+     * {@code hint}: QEMU's free-page-hint off or on) and seed; backend {@value #BACKEND}, so replay still re-makes
+     * none of its decisions.
+     */
+    public RunManifest runManifest(String workload, String policy, long seed) {
         EngineConfig e = EngineConfig.defaults()
                 .withLimits(
                         bandwidthBytesPerSec,
@@ -83,9 +92,9 @@ public record QemuManifest(
                 .withPageHeaderBytes(8);
         return new RunManifest(
                 BACKEND,
-                "qemu-guest",
-                "qemu",
-                0,
+                workload,
+                policy,
+                seed,
                 layout(),
                 e,
                 new GuestFeatures(false, false, false, 0),

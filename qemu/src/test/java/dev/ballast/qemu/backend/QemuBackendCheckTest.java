@@ -9,6 +9,8 @@ import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.WorkloadSpec;
+import dev.ballast.qemu.Accelerator;
+import dev.ballast.qemu.Qemu;
 import org.junit.jupiter.api.Test;
 
 /** What the qemu backend refuses before any QEMU starts, and what it tells the guest. No QEMU needed. */
@@ -42,6 +44,24 @@ class QemuBackendCheckTest {
             return e;
         }
         throw new AssertionError("not refused");
+    }
+
+    /** A lost write on QEMU before 9.0 under TCG names the known QEMU bug (docs/findings.md, finding 2); else nothing. */
+    @Test
+    void shouldNameTheKnownTcgLossOnlyForQemuBeforeNineUnderTcg() {
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "7.2.22", Accelerator.TCG)))
+                .contains("QEMU 7.2.22 under TCG")
+                .contains("docs/findings.md, finding 2");
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "8.2.2", Accelerator.TCG)))
+                .contains("finding 2");
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "9.0.0", Accelerator.TCG)))
+                .isEmpty();
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "10.1.0", Accelerator.TCG)))
+                .isEmpty();
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "7.2.22", Accelerator.KVM)))
+                .isEmpty();
+        assertThat(QemuRun.knownLoss(new Qemu("qemu", "unknown", Accelerator.TCG)))
+                .isEmpty();
     }
 
     @Test

@@ -1,12 +1,9 @@
-package dev.ballast.qemu.backend;
+package dev.ballast.qemu.stream;
 
-import dev.ballast.qemu.stream.QemuStreamVisitor;
-import dev.ballast.qemu.stream.RamBlock;
-import dev.ballast.qemu.stream.SectionKind;
 import java.util.List;
 
-/** Two visitors told of every record, {@code a} first. */
-record Tee(QemuStreamVisitor a, QemuStreamVisitor b) implements QemuStreamVisitor {
+/** Two visitors told of every record, {@code a} first (a relay's counts and its journal; ingest's summary and its journal). */
+public record Tee(QemuStreamVisitor a, QemuStreamVisitor b) implements QemuStreamVisitor {
     @Override
     public void onHeader(long at, int version, String machineType) {
         a.onHeader(at, version, machineType);
