@@ -734,8 +734,15 @@ public final class PageStreamReader implements AutoCloseable {
         this.wireBase = base;
 
         Missing missing = new Missing();
-        if (recover) sink.recover(h, missing::add);
-        else sink.open(h, missing::add);
+        if (recover) {
+            try {
+                sink.recover(h, missing::add);
+            } catch (WireException e) {
+                throw frame.reject(e.reason(), e.detail());
+            }
+        } else {
+            sink.open(h, missing::add);
+        }
         this.hello = h;
         this.state = State.STREAMING;
         long[] ranges = missing.sorted();
