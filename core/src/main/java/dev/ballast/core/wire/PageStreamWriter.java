@@ -100,6 +100,8 @@ public final class PageStreamWriter implements PageLink {
     private long discardedPages;
     private ReturnPath returnPath;
     private Reconnect reconnect;
+    /** Bytes read from the destination on this connection so far (stream offsets of its answers count from 0). */
+    private long answerOffset;
 
     private RamLayout layout;
     private long[] blockPages;
@@ -378,6 +380,7 @@ public final class PageStreamWriter implements PageLink {
         open = NONE;
         digest = new StreamDigest();
         discardedPages = 0;
+        answerOffset = 0;
         buf.clear();
         if (secret != null) authenticateNow();
         byte[][] names = new byte[layout.blockCount()][];
@@ -401,7 +404,9 @@ public final class PageStreamWriter implements PageLink {
     }
 
     private void startReturnPath() {
-        ReturnPath rp = new ReturnPath(new FrameIn(in, false), blockPages);
+        FrameIn f = new FrameIn(in, false);
+        f.offset = answerOffset;
+        ReturnPath rp = new ReturnPath(f, blockPages);
         returnPath = rp;
         Thread t = new Thread(rp, "ballast-return-path");
         t.setDaemon(true);
@@ -927,6 +932,7 @@ public final class PageStreamWriter implements PageLink {
             response.put(AUTH_RESPONSE_MAC_OFFSET, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce));
             Frames.writeFully(out, response);
             bytesFlushed += response.capacity();
+            answerOffset += f.offset;
         } catch (IOException e) {
             throw fail(e);
         } catch (WireException e) {
@@ -1010,7 +1016,10 @@ public final class PageStreamWriter implements PageLink {
                     ranges[n++] = off;
                     ranges[n++] = cnt;
                 }
-                if ((f.flags & FLAG_MORE) == 0) return Arrays.copyOf(ranges, n);
+                if ((f.flags & FLAG_MORE) == 0) {
+                    answerOffset += f.offset;
+                    return Arrays.copyOf(ranges, n);
+                }
             }
         } catch (IOException e) {
             throw fail(e);

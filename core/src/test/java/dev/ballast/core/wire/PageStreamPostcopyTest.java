@@ -205,6 +205,8 @@ class PageStreamPostcopyTest {
     static final class Cuttable implements WritableByteChannel {
         final WritableByteChannel next;
         final AtomicBoolean cut = new AtomicBoolean();
+        /** Every byte written, for the model to judge. */
+        final java.io.ByteArrayOutputStream copy = new java.io.ByteArrayOutputStream();
 
         Cuttable(WritableByteChannel next) {
             this.next = next;
@@ -213,7 +215,10 @@ class PageStreamPostcopyTest {
         @Override
         public int write(ByteBuffer src) throws IOException {
             if (cut.get()) throw new IOException("Broken pipe (cut by the test)");
-            return next.write(src);
+            int p = src.position();
+            int n = next.write(src);
+            for (int i = 0; i < n; i++) copy.write(src.get(p + i));
+            return n;
         }
 
         @Override
@@ -435,6 +440,11 @@ class PageStreamPostcopyTest {
             @ForAll long seed, @ForAll @IntRange(min = 8, max = 40) int writesPerSync, @ForAll boolean balloon)
             throws Exception {
         Result r = migrate(seed, writesPerSync, balloon ? "balloon" : "legacy", -1);
+        // What the writer sent is a valid version-4 stream under the model written from the document.
+        WireModel.Expect judged = WireModel.judge(
+                r.link().connections.getFirst().out.copy.toByteArray(), r.sink().layout);
+        assertThat(judged.accepted()).as("%s", judged).isTrue();
+        assertThat(judged.log()).contains(WireModel.Log.switchOver());
         PostcopyStats pc = r.engine().postcopyStats();
         assertThat(pc.switched()).isTrue();
         assertThat(pc.discardedPages()).as("pages written after pass 2 were discarded").isPositive();

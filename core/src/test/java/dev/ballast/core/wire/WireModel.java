@@ -683,6 +683,26 @@ final class WireModel {
         }
     }
 
+    /**
+     * Judges one record of the return direction as a source must after SWITCH_OVER, for a handshake
+     * of blocks of {@code blockPages}: the reasons it breaks (empty: a valid PAGE_REQUEST). The type
+     * is taken as PAGE_REQUEST's.
+     */
+    static Set<Reason> judgeRequest(byte[] r, long[] blockPages) {
+        ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
+        EnumSet<Reason> why = EnumSet.noneOf(Reason.class);
+        if (u16(b, 0) != MAGIC) why.add(Reason.BAD_MAGIC);
+        if (u8(b, 3) != 0) why.add(Reason.BAD_FLAGS);
+        if (8 + u32(b, 4) != 32) why.add(Reason.BAD_LENGTH);
+        if (!why.isEmpty() || r.length != 32) return why;
+        long block = u32(b, 8), off = u64(b, 16), count = u64(b, 24);
+        if (b.getInt(12) != 0) why.add(Reason.BAD_FIELD);
+        if (block >= blockPages.length) why.add(Reason.UNKNOWN_BLOCK);
+        if (count < 1 || count > 1024) why.add(Reason.BAD_COUNT);
+        if (block < blockPages.length && !inside(off, count, blockPages[(int) block])) why.add(Reason.OUT_OF_RANGE);
+        return why;
+    }
+
     private static boolean anyHeld(boolean[] held, long off, long count) {
         for (long k = off; k < off + count; k++) if (held[(int) k]) return true;
         return false;
