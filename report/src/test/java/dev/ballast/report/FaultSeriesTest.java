@@ -67,6 +67,26 @@ class FaultSeriesTest {
         assertThat(s.faultsZero()).containsExactly(zero);
     }
 
+    /** A simulated postcopy run: the chart's faults are the run's, and no bucket waits longer than the run's longest fault. */
+    @Test
+    void shouldCountEveryServedFaultOfASimulatedPostcopyRun() {
+        // a guest that writes faster than pre-copy can send: it switches after pass 2
+        Scenario sc = Scenario.sim(256L << 20, "random-write,rate=4GiB/s", "legacy", 3)
+                .withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse("2"));
+        Recorded rec = Recorded.run(sc);
+        dev.ballast.core.run.RunReport.Postcopy p = rec.report.postcopy();
+        assertThat(p).isNotNull();
+        assertThat(p.faults()).as("the run faults").isPositive();
+        ReportData.Series s = ReportData.read(rec.input()).series();
+        long served = java.util.Arrays.stream(s.faultsServed()).sum();
+        // every fault was served before the migration ended (none left over: invariant 8 held)
+        assertThat(served).isEqualTo(p.faults());
+        assertThat(java.util.Arrays.stream(s.faultsZero()).sum()).isEqualTo(p.zeroPlaced());
+        double longest = java.util.Arrays.stream(s.faultLatencyMaxMs()).max().orElse(0);
+        assertThat(longest).isCloseTo(p.faultLatencyMaxMs(), within(1e-6));
+    }
+
     @Test
     void shouldRefuseANegativeLatency() {
         assertThatThrownBy(() -> ReportData.read(journal(
