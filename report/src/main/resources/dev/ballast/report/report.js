@@ -542,10 +542,11 @@
     RUNS.forEach(function (r, i) {
       var pre = MULTI ? runName(r) + ': ' : '';
       var nonzero = function (v) { return v > 0 ? v : null; };
-      series.push({ name: pre + 'mean wait', type: 'line', step: 'middle', showSymbol: false, connectNulls: false, yAxisIndex: 0,
+      // faults come in bursts: an interval on its own is a point, not a line
+      series.push({ name: pre + 'mean wait', type: 'line', showSymbol: true, symbolSize: 5, connectNulls: false, yAxisIndex: 0,
         lineStyle: { color: MULTI ? runColor(i) : '#e15759', width: 1.8 }, itemStyle: { color: MULTI ? runColor(i) : '#e15759' },
         data: points(r, r.series.faultLatencyMeanMs, nonzero) });
-      series.push({ name: pre + 'longest wait', type: 'line', step: 'middle', showSymbol: false, connectNulls: false, yAxisIndex: 0,
+      series.push({ name: pre + 'longest wait', type: 'line', showSymbol: true, symbol: 'triangle', symbolSize: 5, connectNulls: false, yAxisIndex: 0,
         lineStyle: { color: MULTI ? runColor(i) : '#f28e2b', width: 1.2, type: 'dashed' }, itemStyle: { color: MULTI ? runColor(i) : '#f28e2b' },
         data: points(r, r.series.faultLatencyMaxMs, nonzero) });
       series.push({ name: pre + 'faults', type: 'bar', yAxisIndex: 1, barGap: 0, itemStyle: { color: MULTI ? runColor(i) : '#4e79a7', opacity: 0.35 },
