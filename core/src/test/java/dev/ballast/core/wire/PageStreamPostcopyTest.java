@@ -458,6 +458,62 @@ class PageStreamPostcopyTest {
         assertThat(r.guest().running).isFalse();
     }
 
+    /** A destination that takes everything postcopy sends and does nothing with it. */
+    static final class NullSink implements PageSink {
+        @Override
+        public void open(Hello h, PageRanges missing) {}
+
+        @Override
+        public void writePages(int block, long offset, int count, ByteBuffer data) {}
+
+        @Override
+        public void fill(int block, long offset, long count, int fillByte) {}
+
+        @Override
+        public void balloon(int block, long offset, long count, boolean in) {}
+
+        @Override
+        public void discard(int block, long offset, long count) {}
+
+        @Override
+        public void switchOver() {}
+
+        @Override
+        public Verdict complete() {
+            return Verdict.of(0, 0, true, "ok");
+        }
+    }
+
+    /**
+     * After the switch-over the reader checks every page against what the destination holds: reading
+     * 4,000 records of pages and fills then allocates at most a small constant, not per record.
+     */
+    @net.jqwik.api.Example
+    void theReaderAllocatesNothingPerRecordAfterTheSwitchOver() throws Exception {
+        RamLayout l = layout("ram", 0, 1 << 16);
+        WireModel.Enc e = new WireModel.Enc().hello(WireModel.VERSION, 0, 1, l);
+        e.discard(0, 0, 1 << 16).switchOver(1 << 16);
+        byte[] page = new byte[PAGE_SIZE];
+        for (int i = 0; i < 4000; i++) {
+            if (i % 2 == 0) e.pages(0, 2L * i, page);
+            else e.fill(0, 2L * i, 2, 0);
+        }
+        byte[] stream = e.complete().bytes();
+        PageStreamReader r = new PageStreamReader(
+                WireTestSupport.channelOf(stream), new WireTestSupport.Collector(), l, new NullSink());
+        for (int i = 0; i < 1000; i++) r.step(); // warm up, past the handshake
+        com.sun.management.ThreadMXBean mx =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long least = Long.MAX_VALUE;
+        for (int window = 0; window < 3; window++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 900; i++) r.step();
+            least = Math.min(least, mx.getCurrentThreadAllocatedBytes() - before);
+        }
+        assertThat(least).as("bytes allocated reading 900 records after the switch-over").isLessThan(4096);
+        assertThat(r.run().ok()).isTrue();
+    }
+
     @Property(tries = 6)
     void aConnectionCutInPostcopyIsRecoveredOnANewOne(
             @ForAll long seed, @ForAll @IntRange(min = 8, max = 40) int writesPerSync, @ForAll boolean balloon)
