@@ -93,7 +93,8 @@ class FaultSeriesTest {
                         ev(EventType.PHASE, 0, Phase.SETUP.ordinal(), 0, 0),
                         ev(EventType.FAULT_SERVED, 10_000, 0, 5, -1))))
                 .isInstanceOf(ReportException.class)
-                .hasMessage("hand-made: event 1 (FAULT_SERVED) has a negative latency (-1 ns) — the journal is damaged or"
-                        + " does not belong to this run");
+                .hasMessage(
+                        "hand-made: event 1 (FAULT_SERVED) has a negative latency (-1 ns) — the journal is damaged or"
+                                + " does not belong to this run");
     }
 }

@@ -417,8 +417,7 @@ public final class PageStreamWriter implements PageLink {
     private LinkException returnPathEnded(ReturnPath rp) {
         if (rp.ioFailure != null) return fail(rp.ioFailure);
         if (rp.rejection != null) return reject(rp.rejection);
-        if (!rp.stoppedAtAnswer)
-            return fail(FailureCause.PEER_CLOSED, "the destination closed the return direction");
+        if (!rp.stoppedAtAnswer) return fail(FailureCause.PEER_CLOSED, "the destination closed the return direction");
         FrameIn f = rp.frame;
         if (f.type == RecordType.ERROR) {
             try {

@@ -84,7 +84,8 @@ class PageStreamPostcopyTest {
 
         private void placed(int block, long offset, long h) {
             if (switched && has[block][(int) offset]) {
-                problems.add("page " + layout.block(block).name() + "+" + offset + " placed twice after the switch-over");
+                problems.add(
+                        "page " + layout.block(block).name() + "+" + offset + " placed twice after the switch-over");
             }
             if (switched) placedAfterSwitch++;
             hash[block][(int) offset] = h;
@@ -180,7 +181,8 @@ class PageStreamPostcopyTest {
                             return;
                         }
                     }
-                    if (!has[b][o]) problems.add("the fault on " + layout.block(b).name() + "+" + o + " was never served");
+                    if (!has[b][o])
+                        problems.add("the fault on " + layout.block(b).name() + "+" + o + " was never served");
                     waiting = null;
                 }
             }
@@ -390,13 +392,7 @@ class PageStreamPostcopyTest {
         EngineConfig cfg = new EngineConfig(0, 1_000L, 10, 0, 0x8000_0000L, 64, 8, 8);
         long[] now = {0};
         MigrationEngine engine = new MigrationEngine(
-                cfg,
-                Postcopy.parse("2"),
-                guest,
-                link,
-                Policies.create(policy),
-                EventSink.NONE,
-                () -> now[0] += 1_000);
+                cfg, Postcopy.parse("2"), guest, link, Policies.create(policy), EventSink.NONE, () -> now[0] += 1_000);
         for (int step = 0; step < 200_000 && !engine.phase().isTerminal(); step++) engine.doWork();
         Connection last = connections.getLast();
         last.thread.join(30_000);
@@ -424,10 +420,13 @@ class PageStreamPostcopyTest {
                 boolean skipped = skipsBalloon && balloon.get(b.firstIndex() + p);
                 if (skipped) {
                     // never sent: absent, or placed as zero by the destination itself
-                    if (sink.has[local][(int) p]) assertThat(sink.hash[local][(int) p]).isEqualTo(fillHash(0));
+                    if (sink.has[local][(int) p])
+                        assertThat(sink.hash[local][(int) p]).isEqualTo(fillHash(0));
                     continue;
                 }
-                assertThat(sink.has[local][(int) p]).as("%s+%d arrived", b.name(), p).isTrue();
+                assertThat(sink.has[local][(int) p])
+                        .as("%s+%d arrived", b.name(), p)
+                        .isTrue();
                 assertThat(sink.hash[local][(int) p])
                         .as("%s+%d (version %d)", b.name(), p, r.guest().version[(int) (b.firstIndex() + p)])
                         .isEqualTo(r.guest().hash(b, p));
@@ -441,15 +440,19 @@ class PageStreamPostcopyTest {
             throws Exception {
         Result r = migrate(seed, writesPerSync, balloon ? "balloon" : "legacy", -1);
         // What the writer sent is a valid version-4 stream under the model written from the document.
-        WireModel.Expect judged = WireModel.judge(
-                r.link().connections.getFirst().out.copy.toByteArray(), r.sink().layout);
+        WireModel.Expect judged =
+                WireModel.judge(r.link().connections.getFirst().out.copy.toByteArray(), r.sink().layout);
         assertThat(judged.accepted()).as("%s", judged).isTrue();
         assertThat(judged.log()).contains(WireModel.Log.switchOver());
         PostcopyStats pc = r.engine().postcopyStats();
         assertThat(pc.switched()).isTrue();
-        assertThat(pc.discardedPages()).as("pages written after pass 2 were discarded").isPositive();
+        assertThat(pc.discardedPages())
+                .as("pages written after pass 2 were discarded")
+                .isPositive();
         if (r.sink().requests > 0) {
-            assertThat(r.link().delivered).as("requests that reached the engine").isPositive();
+            assertThat(r.link().delivered)
+                    .as("requests that reached the engine")
+                    .isPositive();
             assertThat(pc.requestedPages()).isEqualTo(r.link().delivered);
         }
         assertThat(r.sink().placedAfterSwitch).isPositive();
@@ -510,7 +513,9 @@ class PageStreamPostcopyTest {
             for (int i = 0; i < 900; i++) r.step();
             least = Math.min(least, mx.getCurrentThreadAllocatedBytes() - before);
         }
-        assertThat(least).as("bytes allocated reading 900 records after the switch-over").isLessThan(4096);
+        assertThat(least)
+                .as("bytes allocated reading 900 records after the switch-over")
+                .isLessThan(4096);
         assertThat(r.run().ok()).isTrue();
     }
 

@@ -122,7 +122,8 @@ class PageStreamWriterPostcopyTest {
     void shouldHandTheEngineAValidRequest() throws Exception {
         try (Source s = new Source()) {
             Frames.writeFully(
-                    s.toSource.sink(), ByteBuffer.wrap(new Enc().pageRequest(1, 7, 1).bytes()));
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(1, 7, 1).bytes()));
             Object got = s.poll();
             assertThat(got).isInstanceOf(List.class);
             assertThat((List<?>) got).singleElement().isEqualTo(new long[] {1, 7, 1});
@@ -132,9 +133,13 @@ class PageStreamWriterPostcopyTest {
     @Test
     void shouldNameTheOffsetOfARequestForAnUnknownBlock() throws Exception {
         try (Source s = new Source()) {
-            Frames.writeFully(s.toSource.sink(), ByteBuffer.wrap(new Enc().pageRequest(0, 1, 1).bytes()));
+            Frames.writeFully(
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(0, 1, 1).bytes()));
             assertThat(s.poll()).isInstanceOf(List.class);
-            Frames.writeFully(s.toSource.sink(), ByteBuffer.wrap(new Enc().pageRequest(2, 6, 1).bytes()));
+            Frames.writeFully(
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(2, 6, 1).bytes()));
             LinkException e = (LinkException) s.poll();
             assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
             assertThat(e.getMessage())
@@ -161,10 +166,9 @@ class PageStreamWriterPostcopyTest {
                         Object got = s.poll();
                         assertThat(got).as(what).isInstanceOf(List.class);
                         ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
-                        assertThat((List<?>) got)
-                                .as(what)
-                                .singleElement()
-                                .isEqualTo(new long[] {b.getInt(8), b.getLong(16), b.getLong(24)});
+                        assertThat((List<?>) got).as(what).singleElement().isEqualTo(new long[] {
+                            b.getInt(8), b.getLong(16), b.getLong(24)
+                        });
                         continue;
                     }
                     s.toSource.sink().close(); // a length that claims more than was sent ends at the stream's end
@@ -176,7 +180,10 @@ class PageStreamWriterPostcopyTest {
                             .as(what + "; the writer: " + e.getMessage())
                             .contains(reason.substring(0, reason.indexOf(':')));
                     assertThat(e.getMessage()).as(what).contains("at stream offset " + s.ackLength);
-                    assertThat(lastError(s.sent())).as(what).isEqualTo(Reason.valueOf(reason.substring(0, reason.indexOf(':'))).code());
+                    assertThat(lastError(s.sent()))
+                            .as(what)
+                            .isEqualTo(Reason.valueOf(reason.substring(0, reason.indexOf(':')))
+                                    .code());
                     cases++;
                 }
             }

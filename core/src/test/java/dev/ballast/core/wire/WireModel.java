@@ -53,6 +53,7 @@ final class WireModel {
             PAGE_REQUEST = 17;
     /** HELLO's flag bit 0. */
     static final int RECOVER = 1;
+
     static final long TWO_52 = 1L << 52;
 
     /** The "record length (header included)" column of the document's table: min, max, step. */
@@ -432,7 +433,8 @@ final class WireModel {
                 } else if (type == ERROR) why.add(Reason.PEER_ERROR);
                 else if (type == HELLO && names != null) why.add(Reason.UNEXPECTED_RECORD);
                 else if (type != HELLO && names == null) why.add(Reason.UNEXPECTED_RECORD);
-                else if (postcopy && (type == DISCARD || type == BALLOON_BITMAP || type == STATE || type == SWITCH_OVER))
+                else if (postcopy
+                        && (type == DISCARD || type == BALLOON_BITMAP || type == STATE || type == SWITCH_OVER))
                     why.add(Reason.UNEXPECTED_RECORD);
             }
             if (avail < 8 || (why.isEmpty() && p + len > s.length)) {
@@ -620,7 +622,8 @@ final class WireModel {
                     }
                     if (why.isEmpty()) {
                         discarded += pages;
-                        for (long[] d : drop) for (long k = d[0]; k < d[0] + d[1]; k++) held[(int) block][(int) k] = false;
+                        for (long[] d : drop)
+                            for (long k = d[0]; k < d[0] + d[1]; k++) held[(int) block][(int) k] = false;
                     }
                 }
                 case BALLOON_BITMAP -> {
@@ -631,7 +634,8 @@ final class WireModel {
                     else {
                         if (n != 32 + (count + 7) / 8) why.add(Reason.BAD_LENGTH);
                         else if (count % 8 != 0 && (u8(b, p + n - 1) >> (count % 8)) != 0) why.add(Reason.BAD_FIELD);
-                        if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
+                        if (block < names.length && !inside(off, count, sizes[(int) block]))
+                            why.add(Reason.OUT_OF_RANGE);
                     }
                     if (why.isEmpty()) {
                         // runs of one value, in page order

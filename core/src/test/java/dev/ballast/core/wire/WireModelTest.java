@@ -633,22 +633,37 @@ class WireModelTest {
         List<Case> cases = List.of(
                 new Case(
                         "PAGES twice after the switch-over",
-                        new Enc().hello(v, 0, 1, src).switchOver(0).pages(0, 3, page).pages(0, 3, page),
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .switchOver(0)
+                                .pages(0, 3, page)
+                                .pages(0, 3, page),
                         Reason.PLACED_TWICE,
                         false),
                 new Case(
                         "PAGES after the switch-over for a page sent before and not discarded",
-                        new Enc().hello(v, 0, 1, src).pages(0, 3, page).switchOver(0).pages(0, 3, page),
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .pages(0, 3, page)
+                                .switchOver(0)
+                                .pages(0, 3, page),
                         Reason.PLACED_TWICE,
                         false),
                 new Case(
                         "FILL after the switch-over over a page placed by PAGES",
-                        new Enc().hello(v, 0, 1, src).switchOver(0).pages(1, 7, page).fill(1, 0, 8, 0),
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .switchOver(0)
+                                .pages(1, 7, page)
+                                .fill(1, 0, 8, 0),
                         Reason.PLACED_TWICE,
                         false),
                 new Case(
                         "PAGES twice in a recovering stream",
-                        new Enc().hello(WireModel.RECOVER, v, 0, 1, src).pages(0, 1, page).pages(0, 1, page),
+                        new Enc()
+                                .hello(WireModel.RECOVER, v, 0, 1, src)
+                                .pages(0, 1, page)
+                                .pages(0, 1, page),
                         Reason.PLACED_TWICE,
                         true),
                 new Case(
@@ -694,7 +709,10 @@ class WireModelTest {
                         false),
                 new Case(
                         "SWITCH_OVER with a state section incomplete",
-                        new Enc().hello(v, 0, 1, src).state(1, 0, 4, new byte[2]).switchOver(0),
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .state(1, 0, 4, new byte[2])
+                                .switchOver(0),
                         Reason.BAD_LENGTH,
                         false),
                 new Case(
@@ -707,8 +725,7 @@ class WireModelTest {
                         new Enc().hello(v, 0, 1, src).discard(1, 4, 5),
                         Reason.OUT_OF_RANGE,
                         false),
-                new Case(
-                        "DISCARD of 0 pages", new Enc().hello(v, 0, 1, src).discard(0, 4, 0), Reason.BAD_COUNT, false),
+                new Case("DISCARD of 0 pages", new Enc().hello(v, 0, 1, src).discard(0, 4, 0), Reason.BAD_COUNT, false),
                 new Case(
                         "DISCARD ranges overlapping",
                         new Enc().hello(v, 0, 1, src).discard(0, 0, 4, 3, 2),
@@ -773,26 +790,57 @@ class WireModelTest {
                 new Case("HELLO of version 2", new Enc().hello(2, 0, 1, src), Reason.UNSUPPORTED_VERSION),
                 new Case(
                         "HELLO of other blocks",
-                        new Enc().hello(WireModel.VERSION, 0, 1, RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))),
+                        new Enc()
+                                .hello(
+                                        WireModel.VERSION,
+                                        0,
+                                        1,
+                                        RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))),
                         Reason.LAYOUT_MISMATCH),
                 new Case("PAGES before HELLO", new Enc().pages(0, 0, page), Reason.UNEXPECTED_RECORD),
-                new Case("a second HELLO", new Enc().hello(WireModel.VERSION, 0, 1, src).hello(WireModel.VERSION, 0, 1, src), Reason.UNEXPECTED_RECORD),
-                new Case("PAGES past the block", new Enc().hello(WireModel.VERSION, 0, 1, src).pages(1, 8, page), Reason.OUT_OF_RANGE),
-                new Case("PAGES of block 2", new Enc().hello(WireModel.VERSION, 0, 1, src).pages(2, 0, page), Reason.UNKNOWN_BLOCK),
-                new Case("FILL of 0 pages", new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 0, 0, 0), Reason.BAD_COUNT),
-                new Case("FILL past the block", new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 10, 7, 0), Reason.OUT_OF_RANGE),
+                new Case(
+                        "a second HELLO",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).hello(WireModel.VERSION, 0, 1, src),
+                        Reason.UNEXPECTED_RECORD),
+                new Case(
+                        "PAGES past the block",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).pages(1, 8, page),
+                        Reason.OUT_OF_RANGE),
+                new Case(
+                        "PAGES of block 2",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).pages(2, 0, page),
+                        Reason.UNKNOWN_BLOCK),
+                new Case(
+                        "FILL of 0 pages",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 0, 0, 0),
+                        Reason.BAD_COUNT),
+                new Case(
+                        "FILL past the block",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 10, 7, 0),
+                        Reason.OUT_OF_RANGE),
                 new Case(
                         "BALLOON ranges overlapping",
                         new Enc().hello(WireModel.VERSION, 0, 1, src).balloon(0, true, 0, 4, 3, 2),
                         Reason.UNORDERED_RANGES),
-                new Case("BALLOON op 2", new Enc().hello(WireModel.VERSION, 0, 1, src).balloon(0, true, 0, 4), Reason.BAD_FIELD),
-                new Case("ITERATION_END 0", new Enc().hello(WireModel.VERSION, 0, 1, src).iterationEnd(0), Reason.BAD_ITERATION),
                 new Case(
-                        "ITERATION_END repeated",
-                        new Enc().hello(WireModel.VERSION, 0, 1, src).iterationEnd(1).iterationEnd(1),
+                        "BALLOON op 2",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).balloon(0, true, 0, 4),
+                        Reason.BAD_FIELD),
+                new Case(
+                        "ITERATION_END 0",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).iterationEnd(0),
                         Reason.BAD_ITERATION),
                 new Case(
-                        "STATE section 0", new Enc().hello(WireModel.VERSION, 0, 1, src).state(0, 0, 4, new byte[4]), Reason.BAD_FIELD),
+                        "ITERATION_END repeated",
+                        new Enc()
+                                .hello(WireModel.VERSION, 0, 1, src)
+                                .iterationEnd(1)
+                                .iterationEnd(1),
+                        Reason.BAD_ITERATION),
+                new Case(
+                        "STATE section 0",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(0, 0, 4, new byte[4]),
+                        Reason.BAD_FIELD),
                 new Case(
                         "STATE not from 0",
                         new Enc().hello(WireModel.VERSION, 0, 1, src).state(1, 1, 4, new byte[3]),
@@ -844,7 +892,10 @@ class WireModelTest {
                                 .state(1, 0, 4, new byte[1])
                                 .complete(),
                         Reason.BAD_LENGTH),
-                new Case("ERROR from the source", new Enc().hello(WireModel.VERSION, 0, 1, src).error(19, "bye"), Reason.PEER_ERROR),
+                new Case(
+                        "ERROR from the source",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).error(19, "bye"),
+                        Reason.PEER_ERROR),
                 new Case("AUTH_INIT without a secret", new Enc().authInit(new byte[32]), Reason.AUTH_FAILED),
                 new Case(
                         "AUTH_RESPONSE without a secret",
