@@ -262,6 +262,10 @@ public record ReportData(
      * the next one), and the throughput is averaged over {@code rateWindowMs} around each bucket.
      * {@code endMs} is the time of the run's last event; {@code requestsEndMs} that of the guest's
      * last hint or balloon message (0 if none), so a chart of them need not span the whole run.
+     * Postcopy's faults count in the bucket of the time they were raised (the placement's time less
+     * the latency): {@code faultsServed} per bucket, their mean and longest latency
+     * ({@code faultLatencyMeanMs}, {@code faultLatencyMaxMs}, 0 where none), and {@code faultsZero},
+     * faults on ballooned pages the destination placed as zero itself.
      */
     public record Series(
             double bucketMs,
@@ -276,7 +280,11 @@ public record ReportData(
             long[] freedPages,
             long[] inflatedPages,
             long[] deflatedPages,
-            long[] balloonPages) {}
+            long[] balloonPages,
+            long[] faultsServed,
+            double[] faultLatencyMeanMs,
+            double[] faultLatencyMaxMs,
+            long[] faultsZero) {}
 
     /**
      * Guest memory in guest-physical order: RAM blocks and the holes between them.

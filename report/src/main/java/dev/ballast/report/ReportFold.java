@@ -147,6 +147,11 @@ public final class ReportFold {
         try {
             if (type == EventType.PHASE && Phase.byOrdinal(a) == Phase.SETUP) startAttempt(t);
             switch (type) {
+                case FAULT_SERVED -> {
+                    if (c < 0) throw bad(number, type, "has a negative latency (" + c + " ns)");
+                    series.faultServed(rel(t - c), c);
+                }
+                case FAULT_ZERO -> series.faultZero(rel(t));
                 case STEP -> {
                     flushBytes(t);
                     clockNs = t;

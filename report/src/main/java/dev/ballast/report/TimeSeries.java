@@ -30,6 +30,11 @@ public final class TimeSeries {
     private final long[] deflated = new long[MAX_BUCKETS];
     private final long[] balloonEnd = new long[MAX_BUCKETS];
     private final boolean[] balloonSampled = new boolean[MAX_BUCKETS];
+    // postcopy: faults by the time they were raised
+    private final long[] faultsServed = new long[MAX_BUCKETS];
+    private final long[] faultLatencySumNs = new long[MAX_BUCKETS];
+    private final long[] faultLatencyMaxNs = new long[MAX_BUCKETS];
+    private final long[] faultsZero = new long[MAX_BUCKETS];
     // the bucket of the last time asked for, so most events cost no division
     private long cachedFrom = 0, cachedTo = widthNs;
     private int cached;
@@ -65,8 +70,25 @@ public final class TimeSeries {
             deflated[k] = deflated[x] + deflated[y];
             balloonEnd[k] = balloonSampled[y] ? balloonEnd[y] : balloonEnd[x];
             balloonSampled[k] = balloonSampled[x] || balloonSampled[y];
+            faultsServed[k] = faultsServed[x] + faultsServed[y];
+            faultLatencySumNs[k] = faultLatencySumNs[x] + faultLatencySumNs[y];
+            faultLatencyMaxNs[k] = Math.max(faultLatencyMaxNs[x], faultLatencyMaxNs[y]);
+            faultsZero[k] = faultsZero[x] + faultsZero[y];
         }
-        for (long[] a : new long[][] {pendingMax, pendingEnd, sent, hinted, freed, inflated, deflated, balloonEnd}) {
+        for (long[] a : new long[][] {
+            pendingMax,
+            pendingEnd,
+            sent,
+            hinted,
+            freed,
+            inflated,
+            deflated,
+            balloonEnd,
+            faultsServed,
+            faultLatencySumNs,
+            faultLatencyMaxNs,
+            faultsZero
+        }) {
             Arrays.fill(a, half, MAX_BUCKETS, 0);
         }
         Arrays.fill(bytes, half, MAX_BUCKETS, 0);
@@ -144,6 +166,19 @@ public final class TimeSeries {
         balloonSampled[i] = true;
     }
 
+    /** Postcopy: a fault raised at {@code t} was served {@code latencyNs} later (its page placed). */
+    public void faultServed(long t, long latencyNs) {
+        int i = at(t);
+        faultsServed[i]++;
+        faultLatencySumNs[i] += latencyNs;
+        if (latencyNs > faultLatencyMaxNs[i]) faultLatencyMaxNs[i] = latencyNs;
+    }
+
+    /** Postcopy: a fault at {@code t} on a ballooned page that the destination placed as zero itself. */
+    public void faultZero(long t) {
+        faultsZero[at(t)]++;
+    }
+
     /** The buckets up to {@code endNs}, with the throughput averaged over a window of the rate limit's length. */
     public ReportData.Series series(long endNs, long requestsEndNs) {
         at(endNs);
@@ -165,6 +200,12 @@ public final class TimeSeries {
         // a centred window of the rate limit's length, but no more than an eighth of the run
         long windowNs = Math.max(widthNs, Math.min(RATE_WINDOW_NS, endNs / 8));
         int half = (int) (windowNs / widthNs / 2);
+        double[] latencyMeanMs = new double[n], latencyMaxMs = new double[n];
+        for (int i = 0; i < n; i++) {
+            if (faultsServed[i] == 0) continue;
+            latencyMeanMs[i] = faultLatencySumNs[i] / 1e6 / faultsServed[i];
+            latencyMaxMs[i] = faultLatencyMaxNs[i] / 1e6;
+        }
         double[] gbps = new double[n];
         double inWindow = 0;
         int lo = 0, hi = -1; // buckets [lo, hi] summed in inWindow
@@ -189,6 +230,10 @@ public final class TimeSeries {
                 Arrays.copyOf(freed, n),
                 Arrays.copyOf(inflated, n),
                 Arrays.copyOf(deflated, n),
-                inBalloon);
+                inBalloon,
+                Arrays.copyOf(faultsServed, n),
+                latencyMeanMs,
+                latencyMaxMs,
+                Arrays.copyOf(faultsZero, n));
     }
 }

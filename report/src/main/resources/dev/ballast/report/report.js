@@ -530,6 +530,44 @@
     });
   }
 
+  function faultsChart() {
+    var any = RUNS.some(function (r) { return r.series.faultsServed && sum(r.series.faultsServed) + sum(r.series.faultsZero) > 0; });
+    if (!any) return;
+    var s = section('faults', 'Postcopy faults over time',
+      'After the switch-over the guest runs on the destination and stalls on each page it lacks until the page arrives. '
+      + 'Each fault counts at the time it was raised: the mean and the longest wait for its page in each interval, and how many faults there were '
+      + '(bars; faults on ballooned pages that the destination placed as zero itself apart, as they wait for nothing).'
+      + (MULTI ? '' : ' Shaded: the phases; red: the guest paused.'));
+    var series = [];
+    RUNS.forEach(function (r, i) {
+      var pre = MULTI ? runName(r) + ': ' : '';
+      var nonzero = function (v) { return v > 0 ? v : null; };
+      // faults come in bursts: an interval on its own is a point, not a line
+      series.push({ name: pre + 'mean wait', type: 'line', showSymbol: true, symbolSize: 5, connectNulls: false, yAxisIndex: 0,
+        lineStyle: { color: MULTI ? runColor(i) : '#e15759', width: 1.8 }, itemStyle: { color: MULTI ? runColor(i) : '#e15759' },
+        data: points(r, r.series.faultLatencyMeanMs, nonzero) });
+      series.push({ name: pre + 'longest wait', type: 'line', showSymbol: true, symbol: 'triangle', symbolSize: 5, connectNulls: false, yAxisIndex: 0,
+        lineStyle: { color: MULTI ? runColor(i) : '#f28e2b', width: 1.2, type: 'dashed' }, itemStyle: { color: MULTI ? runColor(i) : '#f28e2b' },
+        data: points(r, r.series.faultLatencyMaxMs, nonzero) });
+      series.push({ name: pre + 'faults', type: 'bar', yAxisIndex: 1, barGap: 0, itemStyle: { color: MULTI ? runColor(i) : '#4e79a7', opacity: 0.35 },
+        data: points(r, r.series.faultsServed) });
+      if (sum(r.series.faultsZero) > 0) {
+        series.push({ name: pre + 'placed as zero', type: 'bar', yAxisIndex: 1, barGap: 0, itemStyle: { color: '#b07aa1', opacity: 0.35 },
+          data: points(r, r.series.faultsZero) });
+      }
+    });
+    if (!MULTI && series.length) series[0].markArea = phaseBands(RUNS[0]);
+    chart(s, 300, {
+      legend: { top: 0, left: 0, type: 'scroll' },
+      tooltip: { trigger: 'axis', confine: true },
+      grid: { left: 8, right: 24, top: 48, bottom: 52, containLabel: true },
+      xAxis: timeAxis(),
+      yAxis: [{ type: 'value', name: 'wait (ms)', min: 0, splitLine: { lineStyle: { color: '#eef0f3' } } },
+        { type: 'value', name: 'faults', min: 0, axisLabel: { formatter: compact }, splitLine: { show: false } }],
+      dataZoom: zoom(), series: series
+    });
+  }
+
   // ------------------------------------------------------------------ memory map
 
   function memorySection() {
@@ -714,6 +752,7 @@
     pendingChart();
     throughputChart();
     requestsChart();
+    faultsChart();
     memorySection();
     detailsSection();
     footer();

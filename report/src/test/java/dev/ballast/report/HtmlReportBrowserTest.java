@@ -101,6 +101,18 @@ class HtmlReportBrowserTest {
     }
 
     @Test
+    void shouldDrawThePostcopyFaultsOfAPostcopyRun() throws Exception {
+        Recorded run = Recorded.run(Scenario.sim(256L << 20, "random-write,rate=4GiB/s", "legacy", 3)
+                .withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse("2")));
+        Path html = OUT.resolve("report-postcopy.html");
+        HtmlReport.write(List.of(run.input()), html);
+        // overview, passes, pages to send, throughput, postcopy faults, one memory map
+        check(html, 6, OUT.resolve("report-postcopy.png"));
+        assertThat(browser.findElement(By.cssSelector("#faults h2")).getText()).isEqualTo("Postcopy faults over time");
+    }
+
+    @Test
     void shouldDrawAComparisonOfFivePolicies() throws Exception {
         List<RunInput> runs = new ArrayList<>();
         for (String policy : List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon")) {

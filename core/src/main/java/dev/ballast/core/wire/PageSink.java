@@ -50,6 +50,48 @@ public interface PageSink {
      */
     default void verified() {}
 
+    // ------------------------------------------------------------------ postcopy (version 4)
+
+    /**
+     * Postcopy, before the switch-over: these pages, which this destination holds, were written on the
+     * source since they were sent. Drop them: the guest faults on them after the switch-over and they
+     * come again. A destination without postcopy refuses (the default).
+     */
+    default void discard(int block, long offset, long count) throws WireException {
+        throw new WireException(WireException.Reason.REFUSED, "this destination does not do postcopy");
+    }
+
+    /**
+     * Postcopy, before the switch-over: the balloon bitmap as the source's engine knows it, for
+     * {@code [offset, offset + count)}, a run at a time: these pages are in the balloon
+     * ({@code ballooned}) or not. A page in the balloon that this destination lacks it may place as
+     * zero itself rather than ask for it.
+     */
+    default void balloonBitmap(int block, long offset, long count, boolean ballooned) throws WireException {
+        throw new WireException(WireException.Reason.REFUSED, "this destination does not do postcopy");
+    }
+
+    /**
+     * Postcopy: the device state has arrived (STATE records, if any); the guest resumes here, and a
+     * page it lacks it asks for with {@link PageStreamReader#requestPages}. From now on the reader
+     * refuses pages for a page this destination holds ({@code PLACED_TWICE}).
+     */
+    default void switchOver() throws WireException {
+        throw new WireException(WireException.Reason.REFUSED, "this destination does not do postcopy");
+    }
+
+    /**
+     * Postcopy recovery: a new connection from the source of the migration whose guest runs here after a
+     * link failure ({@code hello.recover()}). Report, in local block numbering, the pages this destination
+     * lacks and wants sent (pages it places itself, such as ballooned zero pages, it leaves out); ask again
+     * for what its guest still waits for with {@link PageStreamReader#requestPages}. Refuse (the default)
+     * when there is no such migration here.
+     */
+    default void recover(Hello hello, PageRanges lacking) throws WireException {
+        throw new WireException(
+                WireException.Reason.REFUSED, "no postcopy migration of this session to recover on this destination");
+    }
+
     /** The source finished a pass over its bitmap. */
     default void iterationEnd(int iteration) {}
 

@@ -3,6 +3,7 @@ package dev.ballast.core.wire;
 import static dev.ballast.core.wire.WireException.Reason.*;
 import static dev.ballast.core.wire.WireFormat.*;
 
+import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import java.io.IOException;
@@ -23,8 +24,15 @@ import java.util.Map;
  * rejects (a rejected handshake is answered with a refusing HELLO_ACK instead).
  *
  * <p>A rejection throws a {@link WireException} and leaves the reader failed; the owner closes
- * the connection. Both channels must be blocking. Single-threaded; validating and applying a
- * record allocates nothing. {@link #close} frees its buffer.
+ * the connection. Both channels must be blocking. Single-threaded, but for {@link #requestPages}
+ * (postcopy), which any thread may call; validating and applying a record allocates nothing.
+ * {@link #close} frees its buffer.
+ *
+ * <p>Postcopy (version 4): DISCARD and BALLOON_BITMAP before SWITCH_OVER, none after; from
+ * SWITCH_OVER on (or from a HELLO flagged RECOVER) the destination's guest runs here, its faults go
+ * back as PAGE_REQUEST records, and a page record for a page this end holds already is refused
+ * ({@code PLACED_TWICE}). The reader keeps a bit a page of what the destination holds (pages it did
+ * not report missing, pages received, less pages discarded) for that check.
  */
 public final class PageStreamReader implements AutoCloseable {
     private enum State {
@@ -53,6 +61,22 @@ public final class PageStreamReader implements AutoCloseable {
     private int lastIteration;
     private Verdict verdict;
     private boolean closed;
+
+    /** Every answer and page request goes out under this lock: {@link #requestPages} comes from other threads. */
+    private final Object outLock = new Object();
+    /** The destination's local block index to the wire's block id, once the handshake is accepted. */
+    private int[] localToWire;
+    /** The first bit of each wire block in {@link #held}. */
+    private long[] wireBase;
+    /** Pages this destination holds, a bit a page in wire block order (from HELLO). */
+    private PageBitmap held;
+    /** Pages the DISCARD records of this stream named, in all. */
+    private long discardedPages;
+    /** The guest runs here: after SWITCH_OVER, or in a stream that recovers a postcopy migration. */
+    private volatile boolean postcopy;
+
+    private final ByteBuffer request =
+            ByteBuffer.allocateDirect(PAGE_REQUEST_LENGTH).order(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private WireSecret secret;
     private byte[] sourceNonce;
@@ -219,6 +243,16 @@ public final class PageStreamReader implements AutoCloseable {
                 if (t == RecordType.HELLO) throw frame.reject(UNEXPECTED_RECORD, "a second HELLO");
                 if (t == RecordType.AUTH_INIT || t == RecordType.AUTH_RESPONSE)
                     throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record after HELLO");
+                if (postcopy
+                        && (t == RecordType.DISCARD
+                                || t == RecordType.BALLOON_BITMAP
+                                || t == RecordType.SWITCH_OVER
+                                || t == RecordType.STATE)) {
+                    throw frame.reject(
+                            UNEXPECTED_RECORD,
+                            "a " + t + " record after "
+                                    + (hello.recover() ? "a HELLO that recovers a postcopy migration" : "SWITCH_OVER"));
+                }
             }
             default -> throw new IllegalStateException(state.name());
         }
@@ -233,6 +267,9 @@ public final class PageStreamReader implements AutoCloseable {
             case FILL -> onFill();
             case BALLOON -> onBalloon();
             case ITERATION_END -> onIterationEnd();
+            case DISCARD -> onDiscard();
+            case BALLOON_BITMAP -> onBalloonBitmap();
+            case SWITCH_OVER -> onSwitchOver();
             case COMPLETE -> {
                 onComplete();
                 return false;
@@ -254,6 +291,7 @@ public final class PageStreamReader implements AutoCloseable {
             throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + count + " pages");
         }
         checkRange(block, offset, count);
+        place(block, offset, count);
         digest.fold(buf, 0, frame.length);
         buf.limit(frame.length).position(PAGES_DATA_OFFSET);
         sink.writePages(wireToLocal[block], offset, (int) count, buf);
@@ -268,6 +306,7 @@ public final class PageStreamReader implements AutoCloseable {
         long count = buf.getLong(FILL_COUNT_OFFSET);
         checkCount(count);
         checkRange(block, offset, count);
+        place(block, offset, count);
         digest.fold(buf, 0, frame.length);
         sink.fill(wireToLocal[block], offset, count, fill);
     }
@@ -306,6 +345,165 @@ public final class PageStreamReader implements AutoCloseable {
             int at = BALLOON_RANGES_OFFSET + i * BALLOON_RANGE_LENGTH;
             sink.balloon(localBlock, buf.getLong(at), buf.getLong(at + 8), set);
         }
+    }
+
+    /**
+     * Pages arrive: after the switch-over none may be here already (invariant 3: the second copy is
+     * what {@code UFFDIO_COPY} refuses with {@code EEXIST}). Checked before anything is applied.
+     */
+    private void place(int block, long offset, long count) throws WireException {
+        long g = wireBase[block] + offset;
+        if (postcopy) {
+            long twice = held.nextSetBit(g, g + count);
+            if (twice < g + count) {
+                throw frame.reject(
+                        PLACED_TWICE,
+                        "page " + (twice - wireBase[block]) + " of block " + wireNames[block]
+                                + " is here already; after the switch-over a page is placed once (invariant 3)");
+            }
+        }
+        held.setRange(g, g + count);
+    }
+
+    private void onDiscard() throws WireException {
+        int block = wireBlock(DISCARD_BLOCK_OFFSET);
+        if (buf.getInt(DISCARD_RESERVED_OFFSET) != 0 || buf.getInt(DISCARD_RESERVED2_OFFSET) != 0)
+            throw frame.reject(BAD_FIELD, "reserved field not zero");
+        long n = Frames.u32(buf, DISCARD_RANGE_COUNT_OFFSET);
+        if (n == 0 || n > MAX_RANGES_PER_RECORD)
+            throw frame.reject(BAD_COUNT, n + " ranges, expected 1.." + MAX_RANGES_PER_RECORD);
+        if (DISCARD_RANGES_OFFSET + n * DISCARD_RANGE_LENGTH != frame.length)
+            throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + n + " ranges");
+        long end = 0;
+        long pages = 0;
+        for (int i = 0; i < n; i++) {
+            int at = DISCARD_RANGES_OFFSET + i * DISCARD_RANGE_LENGTH;
+            long offset = buf.getLong(at);
+            long count = buf.getLong(at + 8);
+            checkCount(count);
+            checkRange(block, offset, count);
+            if (offset < end) {
+                throw frame.reject(
+                        UNORDERED_RANGES,
+                        "range " + i + " [" + offset + ", " + (offset + count) + ") starts before the end " + end
+                                + " of the range before it");
+            }
+            end = offset + count;
+            pages += count;
+        }
+        int localBlock = wireToLocal[block];
+        for (int i = 0; i < n; i++) {
+            int at = DISCARD_RANGES_OFFSET + i * DISCARD_RANGE_LENGTH;
+            long offset = buf.getLong(at);
+            long count = buf.getLong(at + 8);
+            try {
+                sink.discard(localBlock, offset, count);
+            } catch (WireException e) {
+                throw frame.reject(e.reason(), e.detail());
+            }
+            held.clearRange(wireBase[block] + offset, wireBase[block] + offset + count);
+        }
+        discardedPages += pages;
+        digest.fold(buf, 0, frame.length);
+    }
+
+    private void onBalloonBitmap() throws WireException {
+        int block = wireBlock(BITMAP_BLOCK_OFFSET);
+        if (buf.getInt(BITMAP_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        long offset = buf.getLong(BITMAP_PAGE_OFFSET);
+        long count = buf.getLong(BITMAP_COUNT_OFFSET);
+        if (count <= 0 || count > MAX_BITMAP_PAGES)
+            throw frame.reject(
+                    BAD_COUNT, "count " + Long.toUnsignedString(count) + " pages, expected 1.." + MAX_BITMAP_PAGES);
+        if (BITMAP_BITS_OFFSET + (count + 7) / 8 != frame.length)
+            throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold a bitmap of " + count + " pages");
+        checkRange(block, offset, count);
+        int tail = (int) (count & 7);
+        if (tail != 0 && (Frames.u8(buf, frame.length - 1) >>> tail) != 0)
+            throw frame.reject(BAD_FIELD, "bits past the last of " + count + " pages not zero");
+        digest.fold(buf, 0, frame.length);
+        int localBlock = wireToLocal[block];
+        // A run at a time: pages of one value, then the next.
+        long i = 0;
+        try {
+            while (i < count) {
+                boolean in = bit(i);
+                long j = i + 1;
+                while (j < count && bit(j) == in) j++;
+                sink.balloonBitmap(localBlock, offset + i, j - i, in);
+                i = j;
+            }
+        } catch (WireException e) {
+            throw frame.reject(e.reason(), e.detail());
+        }
+    }
+
+    private boolean bit(long i) {
+        return (buf.get(BITMAP_BITS_OFFSET + (int) (i >>> 3)) >>> (i & 7) & 1) != 0;
+    }
+
+    private void onSwitchOver() throws WireException {
+        long discarded = buf.getLong(SWITCH_DISCARDED_OFFSET);
+        if (buf.getLong(SWITCH_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        if (discarded != discardedPages)
+            throw frame.reject(
+                    BAD_COUNT,
+                    "the source counts " + Long.toUnsignedString(discarded) + " pages discarded, this end read "
+                            + discardedPages);
+        if (stateSection != 0)
+            throw frame.reject(
+                    BAD_LENGTH,
+                    "state section " + stateSection + " ends after " + stateNext + " of its " + stateTotal
+                            + " bytes at the switch-over");
+        digest.fold(buf, 0, frame.length);
+        postcopy = true;
+        try {
+            sink.switchOver();
+        } catch (WireException e) {
+            throw frame.reject(e.reason(), e.detail());
+        }
+    }
+
+    /**
+     * Postcopy: asks the source for pages the destination's guest faulted on ({@code block} in local
+     * numbering), as PAGE_REQUEST records of at most {@value WireFormat#MAX_PAGES_PER_RECORD} pages.
+     * Any thread may call it, after the switch-over (from within {@link PageSink#switchOver} on).
+     * Allocates nothing.
+     *
+     * @throws IllegalStateException    before the switch-over
+     * @throws IllegalArgumentException a range outside the local layout
+     * @throws IOException              the connection is gone (the owner may recover on a new one)
+     */
+    public void requestPages(int block, long offset, long count) throws IOException {
+        if (!postcopy) throw new IllegalStateException("page requests come after the switch-over");
+        if (block < 0
+                || block >= localToWire.length
+                || offset < 0
+                || count <= 0
+                || count > local.block(block).pages() - offset) {
+            throw new IllegalArgumentException(
+                    "page request (block " + block + ", offset " + offset + ", count " + count + ") outside " + local);
+        }
+        int wire = localToWire[block];
+        synchronized (outLock) {
+            while (count > 0) {
+                int n = (int) Math.min(count, MAX_PAGES_PER_RECORD);
+                request.clear();
+                Frames.putHeader(request, 0, RecordType.PAGE_REQUEST, 0, PAGE_REQUEST_LENGTH);
+                request.putInt(REQUEST_BLOCK_OFFSET, wire);
+                request.putInt(REQUEST_RESERVED_OFFSET, 0);
+                request.putLong(REQUEST_PAGE_OFFSET, offset);
+                request.putLong(REQUEST_COUNT_OFFSET, n);
+                Frames.writeFully(out, request);
+                offset += n;
+                count -= n;
+            }
+        }
+    }
+
+    /** Whether the destination's guest runs here (after SWITCH_OVER, or in a recovered postcopy stream). */
+    public boolean postcopy() {
+        return postcopy;
     }
 
     private void onIterationEnd() throws WireException {
@@ -388,7 +586,9 @@ public final class PageStreamReader implements AutoCloseable {
         state = State.COMPLETED;
         Verdict v = sink.complete();
         verdict = v.withDigest(digest.digest());
-        Frames.writeFully(out, Frames.verdict(verdict));
+        synchronized (outLock) {
+            Frames.writeFully(out, Frames.verdict(verdict));
+        }
     }
 
     private void onError() throws WireException {
@@ -422,7 +622,9 @@ public final class PageStreamReader implements AutoCloseable {
         ByteBuffer c = Frames.auth(RecordType.AUTH_CHALLENGE);
         c.put(AUTH_CHALLENGE_NONCE_OFFSET, destNonce);
         c.put(AUTH_CHALLENGE_MAC_OFFSET, WireAuth.destinationProof(secret.bytes(), sourceNonce, destNonce));
-        Frames.writeFully(out, c);
+        synchronized (outLock) {
+            Frames.writeFully(out, c);
+        }
     }
 
     private void onAuthResponse() throws WireException {
@@ -517,15 +719,48 @@ public final class PageStreamReader implements AutoCloseable {
         this.wireToLocal = map;
         this.wirePages = pages;
         this.wireNames = names;
-        Hello h = new Hello(version, session, poison, RamLayout.of(specs));
+        boolean recover = (frame.flags & FLAG_RECOVER) != 0;
+        Hello h = new Hello(version, session, poison, RamLayout.of(specs), recover);
         digest.fold(buf, 0, frame.length);
+        int[] back = new int[(int) n];
+        long[] base = new long[(int) n];
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            back[map[i]] = i;
+            base[i] = total;
+            total += pages[i];
+        }
+        this.localToWire = back;
+        this.wireBase = base;
 
         Missing missing = new Missing();
-        sink.open(h, missing::add);
+        if (recover) {
+            try {
+                sink.recover(h, missing::add);
+            } catch (WireException e) {
+                throw frame.reject(e.reason(), e.detail());
+            }
+        } else {
+            sink.open(h, missing::add);
+        }
         this.hello = h;
         this.state = State.STREAMING;
-        for (ByteBuffer ack : Frames.acceptance(session, missing.sorted(), missing.count()))
-            Frames.writeFully(out, ack);
+        long[] ranges = missing.sorted();
+        // What it holds: every page it did not report missing.
+        held = new PageBitmap(total);
+        held.setAll();
+        for (int i = 0; i < 3 * missing.count(); i += 3) {
+            long g = base[(int) ranges[i]] + ranges[i + 1];
+            held.clearRange(g, g + ranges[i + 2]);
+        }
+        synchronized (outLock) {
+            for (ByteBuffer ack : Frames.acceptance(session, ranges, missing.count())) Frames.writeFully(out, ack);
+        }
+        if (recover) {
+            // The guest runs here already; it asks again for the pages it waits for, after the HELLO_ACK.
+            postcopy = true;
+            sink.switchOver();
+        }
     }
 
     /** The sink's missing ranges, in wire block ids, sorted and merged for HELLO_ACK. */
@@ -612,6 +847,8 @@ public final class PageStreamReader implements AutoCloseable {
                         e.reason(),
                         e.messageWithoutReason())
                 : Frames.error(e.reason(), e.messageWithoutReason());
-        Frames.tryWrite(out, answer);
+        synchronized (outLock) {
+            Frames.tryWrite(out, answer);
+        }
     }
 }

@@ -6,6 +6,7 @@ import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.FailureCause;
+import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import java.io.IOException;
@@ -35,6 +36,14 @@ import java.util.Arrays;
  * <p>Single-threaded. After a {@link LinkException} the writer is dead: every further call throws.
  * When a write fails because the destination closed the connection, the writer reads the ERROR
  * the destination may have sent before closing, so the failure says why.
+ *
+ * <p>Postcopy (version 4): {@link #discard} and {@link #sendBalloonBitmap} before {@link #switchOver};
+ * from the switch-over on, a thread of the writer's own reads the return direction (the
+ * destination's PAGE_REQUEST records, validated as strictly as the destination validates the
+ * stream) into a bounded queue that {@link #pollRequests} drains on the engine's thread, and pages
+ * go out at every poll. A link that fails after the switch-over is recovered ({@link #recover}) on a
+ * new connection from the {@link Reconnect} given to {@link #reconnectWith}: a HELLO flagged
+ * RECOVER, and the destination reports the pages it lacks.
  */
 public final class PageStreamWriter implements PageLink {
 
@@ -64,16 +73,35 @@ public final class PageStreamWriter implements PageLink {
         }
     }
 
-    private static final int NONE = 0, PAGES = 1, FILL = 2, BALLOON = 3;
+    /** A new connection to the same destination, for postcopy recovery. */
+    @FunctionalInterface
+    public interface Reconnect {
+        /** Connects again; the writer closes the failed connection's channels first. */
+        Connection connect() throws IOException;
+    }
 
-    private final WritableByteChannel out;
-    private final ReadableByteChannel in;
+    /** Both directions of a connection. */
+    public record Connection(WritableByteChannel out, ReadableByteChannel in) {}
+
+    private static final int NONE = 0, PAGES = 1, FILL = 2, BALLOON = 3, DISCARD = 4;
+
+    private WritableByteChannel out;
+    private ReadableByteChannel in;
     private final PageSource source;
     private final Options options;
     private final ByteBuffer buf;
     private final MemorySegment seg;
     private final int capacity;
-    private final StreamDigest digest = new StreamDigest();
+    private StreamDigest digest = new StreamDigest();
+
+    // postcopy
+    private int poisonByte;
+    private boolean switched;
+    private long discardedPages;
+    private ReturnPath returnPath;
+    private Reconnect reconnect;
+    /** Bytes read from the destination on this connection so far (stream offsets of its answers count from 0). */
+    private long answerOffset;
 
     private RamLayout layout;
     private long[] blockPages;
@@ -149,8 +177,15 @@ public final class PageStreamWriter implements PageLink {
         }
         this.layout = layout;
         this.blockPages = pages;
+        this.poisonByte = poisonByte;
+        sendHello(0, names, len);
+        long[] ranges = readAcceptance();
+        for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
+    }
+
+    private void sendHello(int flags, byte[][] names, int len) throws LinkException {
         int at = pos;
-        Frames.putHeader(buf, at, RecordType.HELLO, 0, len);
+        Frames.putHeader(buf, at, RecordType.HELLO, flags, len);
         buf.putShort(at + HELLO_VERSION_OFFSET, (short) VERSION);
         buf.put(at + HELLO_POISON_OFFSET, (byte) poisonByte);
         buf.put(at + HELLO_RESERVED_OFFSET, (byte) 0);
@@ -167,8 +202,336 @@ public final class PageStreamWriter implements PageLink {
         pos = at + len;
         digest.fold(buf, at, len);
         flushOrFail();
+    }
+
+    // ------------------------------------------------------------------ postcopy
+
+    @Override
+    public void discard(int block, long offset, long count) throws LinkException {
+        streaming();
+        if (switched) throw new IllegalStateException("discard() after the switch-over");
+        checkRange(block, offset, count);
+        discardedPages += count;
+        if (open == DISCARD && openBlock == block && offset >= openNext) {
+            if (offset == openNext) {
+                buf.putLong(pos - 8, buf.getLong(pos - 8) + count);
+                openNext += count;
+                return;
+            }
+            if (openCount < options.maxRangesPerRecord() && capacity - pos >= DISCARD_RANGE_LENGTH) {
+                buf.putLong(pos, offset);
+                buf.putLong(pos + 8, count);
+                pos += DISCARD_RANGE_LENGTH;
+                openCount++;
+                openNext = offset + count;
+                return;
+            }
+        }
+        try {
+            closeOpen();
+            ensure(DISCARD_RANGES_OFFSET + DISCARD_RANGE_LENGTH);
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        openStart = pos;
+        Frames.putHeader(buf, pos, RecordType.DISCARD, 0, DISCARD_RANGES_OFFSET);
+        buf.putInt(pos + DISCARD_BLOCK_OFFSET, block);
+        buf.putInt(pos + DISCARD_RESERVED_OFFSET, 0);
+        buf.putLong(pos + DISCARD_RANGE_COUNT_OFFSET, 0); // count, patched at close, and a reserved zero
+        buf.putLong(pos + DISCARD_RANGES_OFFSET, offset);
+        buf.putLong(pos + DISCARD_RANGES_OFFSET + 8, count);
+        pos += DISCARD_RANGES_OFFSET + DISCARD_RANGE_LENGTH;
+        open = DISCARD;
+        openBlock = block;
+        openCount = 1;
+        openNext = offset + count;
+    }
+
+    /**
+     * The balloon bitmap, a bit a page, block by block, in BALLOON_BITMAP records of at most
+     * {@value WireFormat#MAX_BITMAP_BYTES} bytes of bits. Returns the bytes of those records.
+     */
+    @Override
+    public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
+        streaming();
+        if (switched) throw new IllegalStateException("sendBalloonBitmap() after the switch-over");
+        if (balloon.size() != layout.totalPages())
+            throw new IllegalArgumentException(
+                    "a balloon bitmap of " + balloon.size() + " pages for a layout of " + layout.totalPages());
+        long chunk = Math.min(MAX_BITMAP_PAGES, 8L * (capacity - BITMAP_BITS_OFFSET));
+        long bytes = 0;
+        try {
+            closeOpen();
+            for (RamBlock b : layout.blocks()) {
+                for (long off = 0; off < b.pages(); off += chunk) {
+                    long n = Math.min(chunk, b.pages() - off);
+                    int len = BITMAP_BITS_OFFSET + (int) ((n + 7) / 8);
+                    ensure(len);
+                    Frames.putHeader(buf, pos, RecordType.BALLOON_BITMAP, 0, len);
+                    buf.putInt(pos + BITMAP_BLOCK_OFFSET, b.index());
+                    buf.putInt(pos + BITMAP_RESERVED_OFFSET, 0);
+                    buf.putLong(pos + BITMAP_PAGE_OFFSET, off);
+                    buf.putLong(pos + BITMAP_COUNT_OFFSET, n);
+                    long g = b.firstIndex() + off;
+                    for (int j = 0; j < len - BITMAP_BITS_OFFSET; j++) {
+                        int v = 0;
+                        for (int k = 0; k < 8 && 8L * j + k < n; k++) if (balloon.get(g + 8L * j + k)) v |= 1 << k;
+                        buf.put(pos + BITMAP_BITS_OFFSET + j, (byte) v);
+                    }
+                    digest.fold(buf, pos, len);
+                    pos += len;
+                    bytes += len;
+                }
+            }
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        return bytes;
+    }
+
+    /**
+     * The switch-over: SWITCH_OVER (after the device state, if the backend sends any with
+     * {@link #sendState}) goes out with everything before it, and the return direction opens.
+     */
+    @Override
+    public void switchOver() throws LinkException {
+        streaming();
+        if (switched) throw new IllegalStateException("switchOver() twice");
+        try {
+            closeOpen();
+            ensure(SWITCH_OVER_LENGTH);
+            Frames.putHeader(buf, pos, RecordType.SWITCH_OVER, 0, SWITCH_OVER_LENGTH);
+            buf.putLong(pos + SWITCH_DISCARDED_OFFSET, discardedPages);
+            buf.putLong(pos + SWITCH_RESERVED_OFFSET, 0);
+            digest.fold(buf, pos, SWITCH_OVER_LENGTH);
+            pos += SWITCH_OVER_LENGTH;
+            drain();
+        } catch (IOException e) {
+            throw fail(e);
+        }
+        switched = true;
+        startReturnPath();
+    }
+
+    /**
+     * Hands the destination's page requests that have arrived to {@code requests}, oldest first (the
+     * engine sends their pages from within), then writes out every record built so far: in postcopy a
+     * page waits for no full buffer. Before the switch-over it does nothing.
+     */
+    @Override
+    public void pollRequests(PageRanges requests) throws LinkException {
+        alive();
+        if (!switched || completed) return;
+        ReturnPath rp = returnPath;
+        long[] r = rp.requests;
+        while (true) {
+            int block;
+            long offset, count;
+            synchronized (rp) {
+                if (rp.count == 0) break;
+                int at = 3 * rp.head;
+                block = (int) r[at];
+                offset = r[at + 1];
+                count = r[at + 2];
+                rp.head = (rp.head + 1) % ReturnPath.CAPACITY;
+                rp.count--;
+                rp.notifyAll();
+            }
+            requests.range(block, offset, count);
+        }
+        if (rp.done) throw returnPathEnded(rp);
+        flushOrFail();
+    }
+
+    /** Where a postcopy link gets a new connection when it fails ({@link #recover}). */
+    public PageStreamWriter reconnectWith(Reconnect reconnect) {
+        this.reconnect = reconnect;
+        return this;
+    }
+
+    /**
+     * Postcopy recovery, as QEMU's {@code migrate-recover}: closes the failed connection, connects
+     * again, proves the secret if there is one, and sends a HELLO flagged RECOVER of the same
+     * session; the destination, whose guest runs, answers with the pages it lacks ({@code missing}).
+     * The stream goes on in postcopy, with a digest of its own from that HELLO.
+     */
+    @Override
+    public void recover(PageRanges missing) throws LinkException {
+        if (layout == null || !switched)
+            throw new LinkException(FailureCause.PROTOCOL, "recovery of a page stream that did not switch over");
+        if (completed) throw new IllegalStateException("the migration is complete");
+        if (reconnect == null)
+            throw new LinkException(FailureCause.PROTOCOL, "this page stream has no way to connect again");
+        ReturnPath old = returnPath;
+        returnPath = null;
+        closeQuietly(out);
+        closeQuietly(in);
+        if (old != null) old.stop();
+        Connection c;
+        try {
+            c = reconnect.connect();
+        } catch (IOException e) {
+            throw failure = new LinkException(causeOf(e), "postcopy recovery could not connect: " + e.getMessage());
+        }
+        out = c.out();
+        in = c.in();
+        failure = null;
+        pos = 0;
+        open = NONE;
+        digest = new StreamDigest();
+        discardedPages = 0;
+        answerOffset = 0;
+        buf.clear();
+        if (secret != null) authenticateNow();
+        byte[][] names = new byte[layout.blockCount()][];
+        int len = HELLO_BLOCKS_OFFSET;
+        for (RamBlock b : layout.blocks()) {
+            names[b.index()] = b.name().getBytes(StandardCharsets.UTF_8);
+            len += BLOCK_ENTRY_FIXED_LENGTH + names[b.index()].length;
+        }
+        sendHello(FLAG_RECOVER, names, len);
         long[] ranges = readAcceptance();
         for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
+        startReturnPath();
+    }
+
+    private static void closeQuietly(java.nio.channels.Channel c) {
+        try {
+            if (c != null) c.close();
+        } catch (IOException | RuntimeException ignored) {
+            // the connection failed already
+        }
+    }
+
+    private void startReturnPath() {
+        FrameIn f = new FrameIn(in, false);
+        f.offset = answerOffset;
+        ReturnPath rp = new ReturnPath(f, blockPages);
+        returnPath = rp;
+        Thread t = new Thread(rp, "ballast-return-path");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** What stopped the return path, as the engine's failure. */
+    private LinkException returnPathEnded(ReturnPath rp) {
+        if (rp.ioFailure != null) return fail(rp.ioFailure);
+        if (rp.rejection != null) return reject(rp.rejection);
+        if (!rp.stoppedAtAnswer) return fail(FailureCause.PEER_CLOSED, "the destination closed the return direction");
+        FrameIn f = rp.frame;
+        if (f.type == RecordType.ERROR) {
+            try {
+                f.readPayload();
+            } catch (IOException e) {
+                return fail(e);
+            } catch (WireException e) {
+                return reject(e);
+            }
+            return fail(FailureCause.PROTOCOL, "the destination rejected the stream: " + describeError(f));
+        }
+        return reject(f.reject(WireException.Reason.UNEXPECTED_RECORD, "a " + f.type + " before COMPLETE"));
+    }
+
+    /**
+     * The return direction after the switch-over: reads PAGE_REQUEST records, checks each whole (block
+     * id in the handshake, reserved zero, 1..{@value WireFormat#MAX_PAGES_PER_RECORD} pages inside the
+     * block) and queues it; stops at the first record of another type (COMPLETE_ACK or ERROR, which the
+     * engine's thread then reads), at the end of the stream, or at a bad request. Queued requests wait
+     * for room (at most {@link #CAPACITY}), except once COMPLETE is sent, when they are dropped.
+     */
+    private static final class ReturnPath implements Runnable {
+        static final int CAPACITY = 4096;
+        final long[] requests = new long[3 * CAPACITY];
+        final FrameIn frame;
+        final long[] blockPages;
+        int head;
+        int count;
+        boolean dropping;
+        volatile boolean done;
+        volatile boolean stoppedAtAnswer;
+        volatile IOException ioFailure;
+        volatile WireException rejection;
+        private volatile boolean stopped;
+
+        ReturnPath(FrameIn frame, long[] blockPages) {
+            this.frame = frame;
+            this.blockPages = blockPages;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stopped) {
+                    if (!frame.readHeader()) break;
+                    if (frame.type != RecordType.PAGE_REQUEST) {
+                        stoppedAtAnswer = true;
+                        break;
+                    }
+                    frame.readPayload();
+                    ByteBuffer b = frame.buf;
+                    long block = Frames.u32(b, REQUEST_BLOCK_OFFSET);
+                    long offset = b.getLong(REQUEST_PAGE_OFFSET);
+                    long n = b.getLong(REQUEST_COUNT_OFFSET);
+                    if (b.getInt(REQUEST_RESERVED_OFFSET) != 0)
+                        throw frame.reject(WireException.Reason.BAD_FIELD, "reserved field not zero");
+                    if (block >= blockPages.length)
+                        throw frame.reject(
+                                WireException.Reason.UNKNOWN_BLOCK,
+                                "block id " + block + " at offset " + Long.toUnsignedString(offset)
+                                        + ", the handshake has " + blockPages.length + " blocks");
+                    if (n <= 0 || n > MAX_PAGES_PER_RECORD)
+                        throw frame.reject(
+                                WireException.Reason.BAD_COUNT,
+                                "count " + Long.toUnsignedString(n) + " pages, expected 1.." + MAX_PAGES_PER_RECORD);
+                    long pages = blockPages[(int) block];
+                    if (offset < 0 || offset >= pages || n > pages - offset)
+                        throw frame.reject(
+                                WireException.Reason.OUT_OF_RANGE,
+                                "pages [" + Long.toUnsignedString(offset) + ", +" + n + ") of block " + block
+                                        + " run past its end (" + pages + " pages)");
+                    offer((int) block, offset, n);
+                }
+            } catch (IOException e) {
+                if (!stopped) ioFailure = e;
+            } catch (WireException e) {
+                rejection = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                done = true;
+                synchronized (this) {
+                    notifyAll();
+                }
+            }
+        }
+
+        private synchronized void offer(int block, long offset, long n) throws InterruptedException {
+            while (count == CAPACITY && !dropping && !stopped) wait();
+            if (dropping || stopped) return;
+            int at = 3 * ((head + count) % CAPACITY);
+            requests[at] = block;
+            requests[at + 1] = offset;
+            requests[at + 2] = n;
+            count++;
+        }
+
+        /** COMPLETE is out: requests that still come are for pages on their way; drop them. */
+        synchronized void completing() {
+            dropping = true;
+            notifyAll();
+        }
+
+        /** Waits until the return path has stopped (at an answer, at the end, or at a bad record). */
+        synchronized void awaitDone() throws InterruptedException {
+            while (!done) wait();
+        }
+
+        void stop() {
+            stopped = true;
+            synchronized (this) {
+                notifyAll();
+            }
+        }
     }
 
     @Override
@@ -314,7 +677,20 @@ public final class PageStreamWriter implements PageLink {
             throw fail(e);
         }
         completed = true;
-        verdict = readVerdict();
+        ReturnPath rp = returnPath;
+        if (rp == null) {
+            verdict = readVerdict(new FrameIn(in, false), false);
+            return;
+        }
+        rp.completing();
+        try {
+            rp.awaitDone();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw fail(FailureCause.IO, "interrupted while waiting for COMPLETE_ACK");
+        }
+        if (!rp.stoppedAtAnswer || rp.frame.type != RecordType.COMPLETE_ACK) throw returnPathEnded(rp);
+        verdict = readVerdict(rp.frame, true);
     }
 
     /**
@@ -419,6 +795,7 @@ public final class PageStreamWriter implements PageLink {
             case PAGES -> buf.putInt(openStart + PAGES_COUNT_OFFSET, (int) openCount);
             case FILL -> buf.putLong(openStart + FILL_COUNT_OFFSET, openCount);
             case BALLOON -> buf.putInt(openStart + BALLOON_RANGE_COUNT_OFFSET, (int) openCount);
+            case DISCARD -> buf.putInt(openStart + DISCARD_RANGE_COUNT_OFFSET, (int) openCount);
             default -> throw new IllegalStateException();
         }
         int len = pos - openStart;
@@ -460,7 +837,7 @@ public final class PageStreamWriter implements PageLink {
     private LinkException fail(IOException e) {
         FailureCause cause = causeOf(e);
         String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
-        if (cause == FailureCause.PEER_CLOSED && !(e instanceof ClosedChannelException)) {
+        if (cause == FailureCause.PEER_CLOSED && !(e instanceof ClosedChannelException) && returnPath == null) {
             // The destination closed: it may have said why before it did.
             String why = peerError();
             if (why != null) {
@@ -554,6 +931,7 @@ public final class PageStreamWriter implements PageLink {
             response.put(AUTH_RESPONSE_MAC_OFFSET, WireAuth.sourceProof(secret.bytes(), sourceNonce, destNonce));
             Frames.writeFully(out, response);
             bytesFlushed += response.capacity();
+            answerOffset += f.offset;
         } catch (IOException e) {
             throw fail(e);
         } catch (WireException e) {
@@ -637,7 +1015,10 @@ public final class PageStreamWriter implements PageLink {
                     ranges[n++] = off;
                     ranges[n++] = cnt;
                 }
-                if ((f.flags & FLAG_MORE) == 0) return Arrays.copyOf(ranges, n);
+                if ((f.flags & FLAG_MORE) == 0) {
+                    answerOffset += f.offset;
+                    return Arrays.copyOf(ranges, n);
+                }
             }
         } catch (IOException e) {
             throw fail(e);
@@ -646,10 +1027,10 @@ public final class PageStreamWriter implements PageLink {
         }
     }
 
-    private Verdict readVerdict() throws LinkException {
-        FrameIn f = new FrameIn(in, false);
+    /** COMPLETE_ACK from {@code f}, whose header was read already where {@code headerRead}. */
+    private Verdict readVerdict(FrameIn f, boolean headerRead) throws LinkException {
         try {
-            if (!f.readHeader())
+            if (!headerRead && !f.readHeader())
                 throw f.reject(WireException.Reason.TRUNCATED, "the destination closed before it answered COMPLETE");
             f.readPayload();
             ByteBuffer b = f.buf;

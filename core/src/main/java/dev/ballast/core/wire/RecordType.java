@@ -11,7 +11,7 @@ public enum RecordType {
     HELLO(
             1,
             true,
-            0,
+            FLAG_RECOVER,
             HELLO_BLOCKS_OFFSET + BLOCK_ENTRY_FIXED_LENGTH + 1,
             HELLO_BLOCKS_OFFSET + MAX_BLOCKS * (BLOCK_ENTRY_FIXED_LENGTH + MAX_NAME_BYTES),
             1),
@@ -43,9 +43,23 @@ public enum RecordType {
     /** Version 2: the source's proof of the secret. */
     AUTH_RESPONSE(12, true, 0, AUTH_RESPONSE_LENGTH, AUTH_RESPONSE_LENGTH, 1),
     /** Version 2: a chunk of an opaque device or vCPU state section. */
-    STATE(13, true, 0, STATE_DATA_OFFSET + 1, STATE_DATA_OFFSET + MAX_STATE_CHUNK, 1);
+    STATE(13, true, 0, STATE_DATA_OFFSET + 1, STATE_DATA_OFFSET + MAX_STATE_CHUNK, 1),
+    /** Version 4 (postcopy): pages the destination holds that were written since they were sent. */
+    DISCARD(
+            14,
+            true,
+            0,
+            DISCARD_RANGES_OFFSET + DISCARD_RANGE_LENGTH,
+            DISCARD_RANGES_OFFSET + MAX_RANGES_PER_RECORD * DISCARD_RANGE_LENGTH,
+            DISCARD_RANGE_LENGTH),
+    /** Version 4 (postcopy): the balloon bitmap at the switch-over, a bit a page. */
+    BALLOON_BITMAP(15, true, 0, BITMAP_BITS_OFFSET + 1, BITMAP_BITS_OFFSET + MAX_BITMAP_BYTES, 1),
+    /** Version 4 (postcopy): the guest resumes on the destination; pages follow on demand. */
+    SWITCH_OVER(16, true, 0, SWITCH_OVER_LENGTH, SWITCH_OVER_LENGTH, 1),
+    /** Version 4 (postcopy): the destination's guest faulted on pages it lacks. */
+    PAGE_REQUEST(17, false, 0, PAGE_REQUEST_LENGTH, PAGE_REQUEST_LENGTH, 1);
 
-    private static final RecordType[] BY_CODE = new RecordType[16];
+    private static final RecordType[] BY_CODE = new RecordType[32];
 
     static {
         for (RecordType t : values()) BY_CODE[t.code] = t;

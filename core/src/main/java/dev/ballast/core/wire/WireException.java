@@ -49,7 +49,12 @@ public final class WireException extends Exception {
         /** The source gave up the migration (cancelled or failed on its side). */
         ABORTED(19),
         /** Authentication failed: a wrong proof, none where the destination requires one, or one it cannot check. */
-        AUTH_FAILED(20);
+        AUTH_FAILED(20),
+        /**
+         * Version 4 (postcopy): after the switch-over, pages for a page the destination holds already (placed
+         * twice, as {@code UFFDIO_COPY} refuses with {@code EEXIST}: invariant 3).
+         */
+        PLACED_TWICE(21);
 
         private final int code;
 

@@ -38,7 +38,7 @@ package dev.ballast.core.wire;
 public final class WireFormat {
     private WireFormat() {}
 
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
     public static final int MAGIC = 0xBA11;
     public static final int PAGE_SIZE = 4096;
 
@@ -51,6 +51,9 @@ public final class WireFormat {
 
     /** HELLO_ACK flag: more HELLO_ACK records follow with further missing ranges. */
     public static final int FLAG_MORE = 0x01;
+
+    /** HELLO flag (version 4): the HELLO resumes a postcopy migration after a link failure (postcopy recovery). */
+    public static final int FLAG_RECOVER = 0x01;
 
     // ---------------------------------------------------------------- HELLO
     public static final int HELLO_VERSION_OFFSET = 8; // u16
@@ -147,6 +150,42 @@ public final class WireFormat {
     public static final long MAX_STATE_BYTES = 1L << 30;
     /** Section ids are 1..255. */
     public static final int MAX_STATE_SECTION = 255;
+
+    // ---------------------------------------------------------------- postcopy (version 4)
+    /** DISCARD: pages the destination holds that are stale; ranges as in BALLOON. */
+    public static final int DISCARD_BLOCK_OFFSET = 8; // u32
+
+    public static final int DISCARD_RESERVED_OFFSET = 12; // u32
+    public static final int DISCARD_RANGE_COUNT_OFFSET = 16; // u32
+    public static final int DISCARD_RESERVED2_OFFSET = 20; // u32
+    public static final int DISCARD_RANGES_OFFSET = 24; // (offset u64, count u64) pairs
+    public static final int DISCARD_RANGE_LENGTH = 16;
+
+    /** BALLOON_BITMAP: a bit a page, the balloon bitmap at the switch-over. */
+    public static final int BITMAP_BLOCK_OFFSET = 8; // u32
+
+    public static final int BITMAP_RESERVED_OFFSET = 12; // u32
+    public static final int BITMAP_PAGE_OFFSET = 16; // u64: the page of bit 0
+    public static final int BITMAP_COUNT_OFFSET = 24; // u64: pages (bits) the record covers
+    public static final int BITMAP_BITS_OFFSET = 32; // ceil(count / 8) bytes, bit k of byte j = page + 8j + k
+    /** Bitmap bytes in one BALLOON_BITMAP record, at most (8 Mi pages, 32 GiB of guest). */
+    public static final int MAX_BITMAP_BYTES = 1 << 20;
+
+    public static final long MAX_BITMAP_PAGES = 8L * MAX_BITMAP_BYTES;
+
+    /** SWITCH_OVER: the guest resumes on the destination. */
+    public static final int SWITCH_DISCARDED_OFFSET = 8; // u64: pages the stream's DISCARDs named, in all
+
+    public static final int SWITCH_RESERVED_OFFSET = 16; // u64
+    public static final int SWITCH_OVER_LENGTH = 24;
+
+    /** PAGE_REQUEST (destination to source): the destination's guest faulted on these pages. */
+    public static final int REQUEST_BLOCK_OFFSET = 8; // u32: the source's block id
+
+    public static final int REQUEST_RESERVED_OFFSET = 12; // u32
+    public static final int REQUEST_PAGE_OFFSET = 16; // u64
+    public static final int REQUEST_COUNT_OFFSET = 24; // u64: 1..MAX_PAGES_PER_RECORD
+    public static final int PAGE_REQUEST_LENGTH = 32;
 
     // ---------------------------------------------------------------- authentication (version 2)
     /** AUTH_INIT, AUTH_CHALLENGE, AUTH_RESPONSE: u16 mechanism, then reserved bytes up to offset 16. */

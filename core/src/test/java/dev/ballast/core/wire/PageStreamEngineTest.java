@@ -35,7 +35,7 @@ import net.jqwik.api.constraints.IntRange;
 class PageStreamEngineTest {
 
     /** A guest with a version per page (0: a zero page), random writes at every sync while it runs. */
-    private static final class TinyGuest implements SourceGuest, PageSource {
+    static final class TinyGuest implements SourceGuest, PageSource {
         final RamLayout layout;
         final int[] version;
         final PageBitmap dirty;

@@ -20,7 +20,7 @@ import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 
 /**
- * An independent model of {@code docs/wire-protocol.md} (version 3), written from the document
+ * An independent model of {@code docs/wire-protocol.md} (version 4, postcopy included), written from the document
  * alone: every offset, bound and rule below is re-read from its diagrams and tables, none is taken
  * from {@link WireFormat}, {@link RecordType}, {@link StreamDigest}, the reader or the writer. It
  * encodes records ({@link Enc}) and judges a stream as a destination without a secret must
@@ -33,7 +33,7 @@ final class WireModel {
     private WireModel() {}
 
     // The protocol's numbers, as the document states them.
-    static final int MAGIC = 0xBA11, VERSION = 3, PAGE = 4096;
+    static final int MAGIC = 0xBA11, VERSION = 4, PAGE = 4096;
     static final int HELLO = 1,
             HELLO_ACK = 2,
             PAGES = 3,
@@ -46,7 +46,14 @@ final class WireModel {
             AUTH_INIT = 10,
             AUTH_CHALLENGE = 11,
             AUTH_RESPONSE = 12,
-            STATE = 13;
+            STATE = 13,
+            DISCARD = 14,
+            BALLOON_BITMAP = 15,
+            SWITCH_OVER = 16,
+            PAGE_REQUEST = 17;
+    /** HELLO's flag bit 0. */
+    static final int RECOVER = 1;
+
     static final long TWO_52 = 1L << 52;
 
     /** The "record length (header included)" column of the document's table: min, max, step. */
@@ -64,13 +71,17 @@ final class WireModel {
             case AUTH_INIT, AUTH_RESPONSE -> len == 48;
             case AUTH_CHALLENGE -> len == 80;
             case STATE -> len >= 33 && len <= 1_048_608;
+            case DISCARD -> len >= 24 + 16 && len <= 24 + 16L * 65536 && (len - 24) % 16 == 0;
+            case BALLOON_BITMAP -> len >= 33 && len <= 1_048_608;
+            case SWITCH_OVER -> len == 24;
+            case PAGE_REQUEST -> len == 32;
             default -> false;
         };
     }
 
     /** Travels from the source to the destination (ERROR goes both ways). */
     static boolean toDestination(int type) {
-        return type != HELLO_ACK && type != COMPLETE_ACK && type != AUTH_CHALLENGE;
+        return type != HELLO_ACK && type != COMPLETE_ACK && type != AUTH_CHALLENGE && type != PAGE_REQUEST;
     }
 
     // ------------------------------------------------------------------ the digest (version 3)
@@ -117,9 +128,13 @@ final class WireModel {
         }
 
         Enc hello(int version, int poison, long session, RamLayout sourceOrder) {
+            return hello(0, version, poison, session, sourceOrder);
+        }
+
+        Enc hello(int flags, int version, int poison, long session, RamLayout sourceOrder) {
             int len = 24;
             for (RamBlock bl : sourceOrder.blocks()) len += 17 + bl.name().getBytes(StandardCharsets.UTF_8).length;
-            ByteBuffer b = rec(HELLO, 0, len);
+            ByteBuffer b = rec(HELLO, flags, len);
             b.putShort((short) version)
                     .put((byte) poison)
                     .put((byte) 0)
@@ -166,6 +181,38 @@ final class WireModel {
             ByteBuffer b = rec(STATE, 0, 32 + chunk.length);
             b.putInt(section).putInt(0).putLong(offset).putLong(total).put(chunk);
             return emit(b, true);
+        }
+
+        Enc discard(int block, long... offsetCountPairs) {
+            int n = offsetCountPairs.length / 2;
+            ByteBuffer b = rec(DISCARD, 0, 24 + 16 * n);
+            b.putInt(block).putInt(0).putInt(n).putInt(0);
+            for (long v : offsetCountPairs) b.putLong(v);
+            return emit(b, true);
+        }
+
+        /** BALLOON_BITMAP of pages [offset, offset + in.length), bit k of byte j for page offset + 8j + k. */
+        Enc bitmap(int block, long offset, boolean[] in) {
+            int bytes = (in.length + 7) / 8;
+            ByteBuffer b = rec(BALLOON_BITMAP, 0, 32 + bytes);
+            b.putInt(block).putInt(0).putLong(offset).putLong(in.length);
+            byte[] bits = new byte[bytes];
+            for (int i = 0; i < in.length; i++) if (in[i]) bits[i / 8] |= (byte) (1 << (i % 8));
+            b.put(bits);
+            return emit(b, true);
+        }
+
+        Enc switchOver(long discarded) {
+            ByteBuffer b = rec(SWITCH_OVER, 0, 24);
+            b.putLong(discarded).putLong(0);
+            return emit(b, true);
+        }
+
+        /** A PAGE_REQUEST, as a destination sends it (the source's block id). */
+        Enc pageRequest(int block, long offset, long count) {
+            ByteBuffer b = rec(PAGE_REQUEST, 0, 32);
+            b.putInt(block).putInt(0).putLong(offset).putLong(count);
+            return emit(b, false);
         }
 
         Enc error(int code, String message) {
@@ -261,6 +308,22 @@ final class WireModel {
             return "complete";
         }
 
+        static String recover(long session) {
+            return "recover session " + session;
+        }
+
+        static String discard(String block, long offset, long count) {
+            return "discard " + block + "+" + offset + " x" + count;
+        }
+
+        static String bitmap(String block, long offset, long count, boolean in) {
+            return "bitmap " + block + "+" + offset + " x" + count + (in ? " in" : " out");
+        }
+
+        static String switchOver() {
+            return "switch-over";
+        }
+
         static long crc(ByteBuffer b) {
             CRC32 c = new CRC32();
             c.update(b.duplicate());
@@ -318,8 +381,18 @@ final class WireModel {
         }
     }
 
-    /** Judges {@code s} as a destination of layout {@code dest}, with no secret, must. */
+    /** Judges {@code s} as a destination of layout {@code dest}, with no secret and no postcopy migration to recover, must. */
     static Expect judge(byte[] s, RamLayout dest) {
+        return judge(s, dest, false);
+    }
+
+    /**
+     * Judges {@code s} as a destination of layout {@code dest} with no secret must; where
+     * {@code recoverable}, its guest runs here after a postcopy switch-over of any session, lacking every
+     * page, so that it accepts a HELLO flagged RECOVER (and reports every page lacking, as it reports
+     * every page missing to a HELLO without it).
+     */
+    static Expect judge(byte[] s, RamLayout dest, boolean recoverable) {
         ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
         List<String> log = new ArrayList<>();
         Digest digest = new Digest();
@@ -330,6 +403,9 @@ final class WireModel {
         Set<Integer> sectionsDone = new HashSet<>();
         int section = 0; // the section in progress, 0: none
         long sectionTotal = 0, sectionAt = 0;
+        boolean postcopy = false; // after SWITCH_OVER or a HELLO flagged RECOVER
+        boolean[][] held = null; // pages the destination holds, by wire block: none at HELLO (it reports all missing)
+        long discarded = 0;
         int p = 0;
         while (true) {
             EnumSet<Reason> why = EnumSet.noneOf(Reason.class);
@@ -342,10 +418,11 @@ final class WireModel {
             int avail = s.length - p;
             if (avail >= 2 && u16(b, p) != MAGIC) why.add(Reason.BAD_MAGIC);
             int type = avail >= 3 ? u8(b, p + 2) : -1;
-            boolean known = type >= 1 && type <= 13;
+            boolean known = type >= 1 && type <= 17;
             if (avail >= 3 && !known) why.add(Reason.UNKNOWN_TYPE);
             if (known && !toDestination(type)) why.add(Reason.UNEXPECTED_RECORD);
-            if (known && avail >= 4 && u8(b, p + 3) != 0) why.add(Reason.BAD_FLAGS);
+            int allowedFlags = type == HELLO ? RECOVER : 0;
+            if (known && avail >= 4 && (u8(b, p + 3) & ~allowedFlags) != 0) why.add(Reason.BAD_FLAGS);
             long len = avail >= 8 ? 8 + u32(b, p + 4) : -1;
             if (known && len >= 0 && !lengthFits(type, len)) why.add(Reason.BAD_LENGTH);
             // Where the record may come.
@@ -356,6 +433,9 @@ final class WireModel {
                 } else if (type == ERROR) why.add(Reason.PEER_ERROR);
                 else if (type == HELLO && names != null) why.add(Reason.UNEXPECTED_RECORD);
                 else if (type != HELLO && names == null) why.add(Reason.UNEXPECTED_RECORD);
+                else if (postcopy
+                        && (type == DISCARD || type == BALLOON_BITMAP || type == STATE || type == SWITCH_OVER))
+                    why.add(Reason.UNEXPECTED_RECORD);
             }
             if (avail < 8 || (why.isEmpty() && p + len > s.length)) {
                 why.add(Reason.TRUNCATED);
@@ -425,9 +505,17 @@ final class WireModel {
                                 && d.pages() == ranges.get(i)[1] - ranges.get(i)[0];
                     }
                     if (!same) return new Expect(false, p, EnumSet.of(Reason.LAYOUT_MISMATCH), log);
+                    boolean recover = (u8(b, p + 3) & RECOVER) != 0;
+                    if (recover && !recoverable) return new Expect(false, p, EnumSet.of(Reason.REFUSED), log);
                     names = ns.toArray(String[]::new);
                     sizes = ranges.stream().mapToLong(r -> r[1] - r[0]).toArray();
-                    effects.add(Log.open(poison, session));
+                    held = new boolean[names.length][];
+                    for (int i = 0; i < names.length; i++) held[i] = new boolean[(int) sizes[i]];
+                    effects.add(recover ? Log.recover(session) : Log.open(poison, session));
+                    if (recover) {
+                        postcopy = true;
+                        effects.add(Log.switchOver());
+                    }
                 }
                 case PAGES -> {
                     long block = u32(b, p + 8), count = u32(b, p + 12), off = u64(b, p + 16);
@@ -436,8 +524,12 @@ final class WireModel {
                     else if (n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (count >= 1 && count <= 1024 && n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty())
+                    if (why.isEmpty() && postcopy && anyHeld(held[(int) block], off, count))
+                        why.add(Reason.PLACED_TWICE);
+                    if (why.isEmpty()) {
                         effects.add(Log.pages(names[(int) block], off, (int) count, Log.crc(s, p + 24, n - 24)));
+                        for (long k = off; k < off + count; k++) held[(int) block][(int) k] = true;
+                    }
                 }
                 case FILL -> {
                     long block = u32(b, p + 8), off = u64(b, p + 16), count = u64(b, p + 24);
@@ -446,7 +538,12 @@ final class WireModel {
                     if (u8(b, p + 13) != 0 || u8(b, p + 14) != 0 || u8(b, p + 15) != 0) why.add(Reason.BAD_FIELD);
                     if (count == 0 || Long.compareUnsigned(count, TWO_52) > 0) why.add(Reason.BAD_COUNT);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty()) effects.add(Log.fill(names[(int) block], off, count, fill));
+                    if (why.isEmpty() && postcopy && anyHeld(held[(int) block], off, count))
+                        why.add(Reason.PLACED_TWICE);
+                    if (why.isEmpty()) {
+                        effects.add(Log.fill(names[(int) block], off, count, fill));
+                        for (long k = off; k < off + count; k++) held[(int) block][(int) k] = true;
+                    }
                 }
                 case BALLOON -> {
                     long block = u32(b, p + 8), count = u32(b, p + 16);
@@ -505,6 +602,62 @@ final class WireModel {
                         effects.add(Log.state((int) sec, total, off, chunk, Log.crc(s, p + 32, chunk)));
                     }
                 }
+                case DISCARD -> {
+                    long block = u32(b, p + 8), count = u32(b, p + 16);
+                    if (block >= names.length) why.add(Reason.UNKNOWN_BLOCK);
+                    if (b.getInt(p + 12) != 0 || b.getInt(p + 20) != 0) why.add(Reason.BAD_FIELD);
+                    if (count < 1 || count > 65536) why.add(Reason.BAD_COUNT);
+                    if (n != 24 + 16 * count) why.add(Reason.BAD_LENGTH);
+                    long prevEnd = 0, pages = 0;
+                    List<long[]> drop = new ArrayList<>();
+                    for (int i = 0; i < (n - 24) / 16; i++) {
+                        long off = u64(b, p + 24 + 16 * i), c = u64(b, p + 32 + 16 * i);
+                        if (c == 0 || Long.compareUnsigned(c, TWO_52) > 0) why.add(Reason.BAD_COUNT);
+                        if (block < names.length && !inside(off, c, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
+                        if (i > 0 && Long.compareUnsigned(off, prevEnd) < 0) why.add(Reason.UNORDERED_RANGES);
+                        prevEnd = off + c;
+                        pages += c;
+                        if (block < names.length) effects.add(Log.discard(names[(int) block], off, c));
+                        drop.add(new long[] {off, c});
+                    }
+                    if (why.isEmpty()) {
+                        discarded += pages;
+                        for (long[] d : drop)
+                            for (long k = d[0]; k < d[0] + d[1]; k++) held[(int) block][(int) k] = false;
+                    }
+                }
+                case BALLOON_BITMAP -> {
+                    long block = u32(b, p + 8), off = u64(b, p + 16), count = u64(b, p + 24);
+                    if (block >= names.length) why.add(Reason.UNKNOWN_BLOCK);
+                    if (b.getInt(p + 12) != 0) why.add(Reason.BAD_FIELD);
+                    if (count < 1 || count > (1L << 23)) why.add(Reason.BAD_COUNT);
+                    else {
+                        if (n != 32 + (count + 7) / 8) why.add(Reason.BAD_LENGTH);
+                        else if (count % 8 != 0 && (u8(b, p + n - 1) >> (count % 8)) != 0) why.add(Reason.BAD_FIELD);
+                        if (block < names.length && !inside(off, count, sizes[(int) block]))
+                            why.add(Reason.OUT_OF_RANGE);
+                    }
+                    if (why.isEmpty()) {
+                        // runs of one value, in page order
+                        long i = 0;
+                        while (i < count) {
+                            boolean in = (s[p + 32 + (int) (i / 8)] >> (i % 8) & 1) == 1;
+                            long j = i;
+                            while (j < count && ((s[p + 32 + (int) (j / 8)] >> (j % 8) & 1) == 1) == in) j++;
+                            effects.add(Log.bitmap(names[(int) block], off + i, j - i, in));
+                            i = j;
+                        }
+                    }
+                }
+                case SWITCH_OVER -> {
+                    if (u64(b, p + 16) != 0) why.add(Reason.BAD_FIELD);
+                    if (u64(b, p + 8) != discarded) why.add(Reason.BAD_COUNT);
+                    if (section != 0) why.add(Reason.BAD_LENGTH);
+                    if (why.isEmpty()) {
+                        postcopy = true;
+                        effects.add(Log.switchOver());
+                    }
+                }
                 case COMPLETE -> {
                     if (section != 0) why.add(Reason.BAD_LENGTH);
                     if (u64(b, p + 8) != digest.d
@@ -532,6 +685,31 @@ final class WireModel {
             if (type != COMPLETE) digest.fold(s, p, n);
             p += n;
         }
+    }
+
+    /**
+     * Judges one record of the return direction as a source must after SWITCH_OVER, for a handshake
+     * of blocks of {@code blockPages}: the reasons it breaks (empty: a valid PAGE_REQUEST). The type
+     * is taken as PAGE_REQUEST's.
+     */
+    static Set<Reason> judgeRequest(byte[] r, long[] blockPages) {
+        ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
+        EnumSet<Reason> why = EnumSet.noneOf(Reason.class);
+        if (u16(b, 0) != MAGIC) why.add(Reason.BAD_MAGIC);
+        if (u8(b, 3) != 0) why.add(Reason.BAD_FLAGS);
+        if (8 + u32(b, 4) != 32) why.add(Reason.BAD_LENGTH);
+        if (!why.isEmpty() || r.length != 32) return why;
+        long block = u32(b, 8), off = u64(b, 16), count = u64(b, 24);
+        if (b.getInt(12) != 0) why.add(Reason.BAD_FIELD);
+        if (block >= blockPages.length) why.add(Reason.UNKNOWN_BLOCK);
+        if (count < 1 || count > 1024) why.add(Reason.BAD_COUNT);
+        if (block < blockPages.length && !inside(off, count, blockPages[(int) block])) why.add(Reason.OUT_OF_RANGE);
+        return why;
+    }
+
+    private static boolean anyHeld(boolean[] held, long off, long count) {
+        for (long k = off; k < off + count; k++) if (held[(int) k]) return true;
+        return false;
     }
 
     /** Wire block names to the destination's own, for a sink that logs by name. */

@@ -76,6 +76,31 @@ class WireModelTest {
             log.add(Log.iteration(iteration));
         }
 
+        /** Whether it has a postcopy migration to recover (its guest runs here, lacking every page). */
+        boolean recoverable;
+
+        @Override
+        public void recover(Hello h, PageRanges lacking) throws WireException {
+            if (!recoverable) PageSink.super.recover(h, lacking);
+            log.add(Log.recover(h.sessionId()));
+            for (RamBlock b : layout.blocks()) lacking.range(b.index(), 0, b.pages());
+        }
+
+        @Override
+        public void discard(int block, long offset, long count) {
+            log.add(Log.discard(layout.block(block).name(), offset, count));
+        }
+
+        @Override
+        public void balloonBitmap(int block, long offset, long count, boolean ballooned) {
+            log.add(Log.bitmap(layout.block(block).name(), offset, count, ballooned));
+        }
+
+        @Override
+        public void switchOver() {
+            log.add(Log.switchOver());
+        }
+
         @Override
         public Verdict complete() {
             log.add(Log.complete());
@@ -86,7 +111,12 @@ class WireModelTest {
     record Run(Verdict verdict, WireException rejection, List<String> log, byte[] answers) {}
 
     static Run read(byte[] stream, RamLayout dest) {
+        return read(stream, dest, false);
+    }
+
+    static Run read(byte[] stream, RamLayout dest, boolean recoverable) {
         RecordingSink sink = new RecordingSink(dest, Verdict.of(12, 0, true, "fine"));
+        sink.recoverable = recoverable;
         WireTestSupport.Collector answers = new WireTestSupport.Collector();
         PageStreamReader r = new PageStreamReader(WireTestSupport.channelOf(stream), answers, dest, sink);
         try {
@@ -108,8 +138,13 @@ class WireModelTest {
 
     /** The reader does what the model says it must. */
     static Run agrees(byte[] stream, RamLayout dest, String what) {
-        Expect want = WireModel.judge(stream, dest);
-        Run got = read(stream, dest);
+        return agrees(stream, dest, what, false);
+    }
+
+    /** As {@link #agrees(byte[], RamLayout, String)}, for a destination with a postcopy migration to recover where {@code recoverable}. */
+    static Run agrees(byte[] stream, RamLayout dest, String what, boolean recoverable) {
+        Expect want = WireModel.judge(stream, dest, recoverable);
+        Run got = read(stream, dest, recoverable);
         String said = got.rejection() == null ? "accepted" : got.rejection().getMessage();
         assertThat(got.rejection() == null)
                 .as("%s: the model says %s; the reader: %s", what, want, said)
@@ -237,11 +272,17 @@ class WireModelTest {
         return RamLayout.of(specs);
     }
 
-    /** A random valid stream of every source record type (no authentication: the destination has no secret). */
+    /**
+     * A random valid stream of every source record type (no authentication: the destination has no secret);
+     * half of them switch to postcopy after their state sections (BALLOON_BITMAP, DISCARD, SWITCH_OVER, then
+     * pages only for pages the destination does not hold).
+     */
     static byte[] validStream(long seed, RamLayout src) {
         SplittableRandom r = new SplittableRandom(seed);
         Enc e = new Enc();
         e.hello(WireModel.VERSION, r.nextBoolean() ? 0 : 1 + r.nextInt(255), r.nextLong(), src);
+        boolean[][] held = new boolean[src.blockCount()][];
+        for (RamBlock b : src.blocks()) held[b.index()] = new boolean[(int) b.pages()];
         int iteration = 0;
         int records = 1 + r.nextInt(8);
         for (int i = 0; i < records; i++) {
@@ -255,8 +296,13 @@ class WireModelTest {
                     byte[] data = new byte[n * WireModel.PAGE];
                     for (int k = 0; k < 6; k++) data[r.nextInt(data.length)] = (byte) r.nextInt(256);
                     e.pages(bi, off, data);
+                    Arrays.fill(held[bi], (int) off, (int) off + n, true);
                 }
-                case 1 -> e.fill(bi, off, 1 + r.nextLong(max), r.nextInt(256));
+                case 1 -> {
+                    long n = 1 + r.nextLong(max);
+                    e.fill(bi, off, n, r.nextInt(256));
+                    Arrays.fill(held[bi], (int) off, (int) (off + n), true);
+                }
                 case 2 -> {
                     List<Long> v = new ArrayList<>();
                     long at = r.nextLong(pages);
@@ -287,7 +333,55 @@ class WireModelTest {
                 at += n;
             }
         }
+        if (r.nextBoolean()) postcopyTail(r, e, src, held, iteration);
         return e.complete().bytes();
+    }
+
+    /** The switch-over and the pages after it, each for a page the destination does not hold. */
+    static void postcopyTail(SplittableRandom r, Enc e, RamLayout src, boolean[][] held, int iteration) {
+        for (int k = r.nextInt(3); k > 0; k--) {
+            int bi = r.nextInt(src.blockCount());
+            long pages = src.block(bi).pages();
+            long off = r.nextLong(pages);
+            boolean[] bits = new boolean[1 + r.nextInt((int) (pages - off))];
+            for (int i = 0; i < bits.length; i++) bits[i] = r.nextInt(3) == 0;
+            e.bitmap(bi, off, bits);
+        }
+        long discarded = 0;
+        for (int k = r.nextInt(3); k > 0; k--) {
+            int bi = r.nextInt(src.blockCount());
+            long pages = src.block(bi).pages();
+            List<Long> v = new ArrayList<>();
+            long at = r.nextLong(pages);
+            for (int q = 0; q < 1 + r.nextInt(3) && at < pages; q++) {
+                long c = 1 + r.nextLong(Math.min(4, pages - at));
+                v.add(at);
+                v.add(c);
+                Arrays.fill(held[bi], (int) at, (int) (at + c), false);
+                discarded += c;
+                at += c + (r.nextBoolean() ? 0 : r.nextInt(3));
+            }
+            e.discard(bi, v.stream().mapToLong(Long::longValue).toArray());
+        }
+        e.switchOver(discarded);
+        for (int k = 1 + r.nextInt(4); k > 0; k--) {
+            int bi = r.nextInt(src.blockCount());
+            boolean[] h = held[bi];
+            int from = r.nextInt(h.length);
+            while (from < h.length && h[from]) from++;
+            if (from == h.length) continue;
+            int to = from;
+            while (to < h.length && !h[to] && to - from < 3) to++;
+            if (r.nextBoolean()) {
+                byte[] data = new byte[(to - from) * WireModel.PAGE];
+                data[r.nextInt(data.length)] = (byte) (1 + r.nextInt(255));
+                e.pages(bi, from, data);
+            } else {
+                e.fill(bi, from, to - from, r.nextInt(256));
+            }
+            Arrays.fill(h, from, to, true);
+            if (r.nextInt(3) == 0) e.iterationEnd(iteration += 1);
+        }
     }
 
     @Property(tries = 300)
@@ -355,6 +449,20 @@ class WireModelTest {
                 f.addAll(List.of(
                         new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 8}, new int[] {24, 8}, new int[] {32, 1}));
             case WireModel.ERROR -> f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
+            case WireModel.DISCARD -> {
+                f.addAll(List.of(new int[] {8, 4}, new int[] {12, 4}, new int[] {16, 4}, new int[] {20, 4}));
+                for (int at = 24; at + 16 <= rec[1]; at += 16)
+                    f.addAll(List.of(new int[] {at, 8}, new int[] {at + 8, 8}));
+            }
+            case WireModel.BALLOON_BITMAP ->
+                f.addAll(List.of(
+                        new int[] {8, 4},
+                        new int[] {12, 4},
+                        new int[] {16, 8},
+                        new int[] {24, 8},
+                        new int[] {32, 1},
+                        new int[] {rec[1] - 1, 1}));
+            case WireModel.SWITCH_OVER -> f.addAll(List.of(new int[] {8, 8}, new int[] {16, 8}));
             case WireModel.AUTH_INIT, WireModel.AUTH_RESPONSE ->
                 f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
             default -> {}
@@ -421,7 +529,7 @@ class WireModelTest {
                     .hello(WireModel.VERSION, 0, 5, src)
                     .complete()
                     .bytes();
-            for (byte[] base : List.of(valid, withError, withAuth)) {
+            for (byte[] base : List.of(valid, withError, withAuth, postcopyStream(src), recoveringStream(src))) {
                 for (int[] rec : WireModel.frame(base)) {
                     for (int[] f : fields(base, rec)) {
                         if (f[0] + f[1] > rec[1]) continue;
@@ -433,6 +541,7 @@ class WireModelTest {
                                     + " = 0x" + Long.toHexString(v);
                             agrees(h, dest, what);
                             agrees(WireModel.resealed(h), dest, what + " (resealed)");
+                            agrees(WireModel.resealed(h), dest, what + " (resealed, recoverable)", true);
                         }
                     }
                 }
@@ -467,6 +576,201 @@ class WireModelTest {
                 "seed " + seed + " mutations " + mutationSeed + " x" + mutations + " (resealed)");
     }
 
+    /** Every postcopy record of the document, and pages before and after the switch-over. */
+    static byte[] postcopyStream(RamLayout src) {
+        byte[] page = new byte[WireModel.PAGE];
+        page[100] = 7;
+        long last = src.block(src.blockCount() - 1).pages();
+        boolean[] bits = new boolean[(int) Math.min(11, src.block(0).pages())];
+        bits[0] = bits[bits.length - 1] = true;
+        // With two blocks or more, the last block too: filled whole, one page discarded and sent again.
+        int lb = src.blockCount() - 1;
+        boolean two = lb > 0;
+        Enc e = new Enc().hello(WireModel.VERSION, 0, 9, src).pages(0, 0, page);
+        if (two) e.fill(lb, 0, last, 0);
+        e.bitmap(0, 0, bits).state(1, 0, 3, new byte[] {1, 2, 3});
+        if (two) e.discard(lb, last - 1, 1);
+        e.discard(0, 0, 1).switchOver(two ? 2 : 1).pages(0, 0, page);
+        if (two) e.fill(lb, last - 1, 1, 9);
+        return e.iterationEnd(1).complete().bytes();
+    }
+
+    /** A stream that recovers a postcopy migration: HELLO flagged RECOVER, then pages. */
+    static byte[] recoveringStream(RamLayout src) {
+        byte[] page = new byte[WireModel.PAGE];
+        page[5] = 1;
+        Enc e = new Enc().hello(WireModel.RECOVER, WireModel.VERSION, 0, 9, src).pages(0, 0, page);
+        if (src.block(0).pages() > 1) e.fill(0, src.block(0).pages() - 1, 1, 0);
+        return e.iterationEnd(3).complete().bytes();
+    }
+
+    @Property(tries = 100)
+    void aValidPostcopyStreamIsAcceptedWithTheCallsTheModelPredicts(@ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        RamLayout src = sourceLayout(r);
+        byte[] s = postcopyStream(src);
+        assertThat(WireModel.judge(s, reversed(src)).accepted()).isTrue();
+        Run got = agrees(s, reversed(src), "postcopy stream " + seed);
+        assertThat(got.log()).contains(Log.switchOver());
+        byte[] rec = recoveringStream(src);
+        assertThat(WireModel.judge(rec, reversed(src), true).accepted()).isTrue();
+        assertThat(agrees(rec, reversed(src), "recovering stream", true).log())
+                .startsWith(Log.recover(9), Log.switchOver());
+        assertThat(agrees(rec, reversed(src), "recovering stream, nothing to recover")
+                        .rejection()
+                        .reason())
+                .isEqualTo(Reason.REFUSED);
+    }
+
+    /** Postcopy's faults, one a rule of the document, with the one reason it gives for each. */
+    @Example
+    void eachPostcopyFaultHasTheDocumentsReason() {
+        RamLayout src = RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16), new RamLayout.Spec("high", 32, 8)));
+        RamLayout dest = reversed(src);
+        int v = WireModel.VERSION;
+        byte[] page = new byte[WireModel.PAGE];
+        record Case(String what, Enc stream, Reason reason, boolean recoverable) {}
+        List<Case> cases = List.of(
+                new Case(
+                        "PAGES twice after the switch-over",
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .switchOver(0)
+                                .pages(0, 3, page)
+                                .pages(0, 3, page),
+                        Reason.PLACED_TWICE,
+                        false),
+                new Case(
+                        "PAGES after the switch-over for a page sent before and not discarded",
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .pages(0, 3, page)
+                                .switchOver(0)
+                                .pages(0, 3, page),
+                        Reason.PLACED_TWICE,
+                        false),
+                new Case(
+                        "FILL after the switch-over over a page placed by PAGES",
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .switchOver(0)
+                                .pages(1, 7, page)
+                                .fill(1, 0, 8, 0),
+                        Reason.PLACED_TWICE,
+                        false),
+                new Case(
+                        "PAGES twice in a recovering stream",
+                        new Enc()
+                                .hello(WireModel.RECOVER, v, 0, 1, src)
+                                .pages(0, 1, page)
+                                .pages(0, 1, page),
+                        Reason.PLACED_TWICE,
+                        true),
+                new Case(
+                        "DISCARD after the switch-over",
+                        new Enc().hello(v, 0, 1, src).switchOver(0).discard(0, 0, 1),
+                        Reason.UNEXPECTED_RECORD,
+                        false),
+                new Case(
+                        "BALLOON_BITMAP after the switch-over",
+                        new Enc().hello(v, 0, 1, src).switchOver(0).bitmap(0, 0, new boolean[3]),
+                        Reason.UNEXPECTED_RECORD,
+                        false),
+                new Case(
+                        "STATE after the switch-over",
+                        new Enc().hello(v, 0, 1, src).switchOver(0).state(1, 0, 1, new byte[1]),
+                        Reason.UNEXPECTED_RECORD,
+                        false),
+                new Case(
+                        "a second SWITCH_OVER",
+                        new Enc().hello(v, 0, 1, src).switchOver(0).switchOver(0),
+                        Reason.UNEXPECTED_RECORD,
+                        false),
+                new Case(
+                        "SWITCH_OVER in a recovering stream",
+                        new Enc().hello(WireModel.RECOVER, v, 0, 1, src).switchOver(0),
+                        Reason.UNEXPECTED_RECORD,
+                        true),
+                new Case(
+                        "DISCARD in a recovering stream",
+                        new Enc().hello(WireModel.RECOVER, v, 0, 1, src).discard(0, 0, 1),
+                        Reason.UNEXPECTED_RECORD,
+                        true),
+                new Case(
+                        "HELLO flagged RECOVER with nothing to recover",
+                        new Enc().hello(WireModel.RECOVER, v, 0, 1, src),
+                        Reason.REFUSED,
+                        false),
+                new Case("HELLO with flag bit 1", new Enc().hello(2, v, 0, 1, src), Reason.BAD_FLAGS, false),
+                new Case(
+                        "SWITCH_OVER counting other discards",
+                        new Enc().hello(v, 0, 1, src).discard(0, 0, 2).switchOver(1),
+                        Reason.BAD_COUNT,
+                        false),
+                new Case(
+                        "SWITCH_OVER with a state section incomplete",
+                        new Enc()
+                                .hello(v, 0, 1, src)
+                                .state(1, 0, 4, new byte[2])
+                                .switchOver(0),
+                        Reason.BAD_LENGTH,
+                        false),
+                new Case(
+                        "DISCARD of block 2",
+                        new Enc().hello(v, 0, 1, src).discard(2, 0, 1),
+                        Reason.UNKNOWN_BLOCK,
+                        false),
+                new Case(
+                        "DISCARD past the block",
+                        new Enc().hello(v, 0, 1, src).discard(1, 4, 5),
+                        Reason.OUT_OF_RANGE,
+                        false),
+                new Case("DISCARD of 0 pages", new Enc().hello(v, 0, 1, src).discard(0, 4, 0), Reason.BAD_COUNT, false),
+                new Case(
+                        "DISCARD ranges overlapping",
+                        new Enc().hello(v, 0, 1, src).discard(0, 0, 4, 3, 2),
+                        Reason.UNORDERED_RANGES,
+                        false),
+                new Case(
+                        "BALLOON_BITMAP past the block",
+                        new Enc().hello(v, 0, 1, src).bitmap(1, 4, new boolean[5]),
+                        Reason.OUT_OF_RANGE,
+                        false),
+                new Case(
+                        "BALLOON_BITMAP of block 7",
+                        new Enc().hello(v, 0, 1, src).bitmap(7, 0, new boolean[5]),
+                        Reason.UNKNOWN_BLOCK,
+                        false),
+                new Case(
+                        "PAGE_REQUEST sent to the destination",
+                        new Enc().hello(v, 0, 1, src).pageRequest(0, 0, 1),
+                        Reason.UNEXPECTED_RECORD,
+                        false));
+        for (Case c : cases) {
+            byte[] s = c.stream().bytes();
+            Expect want = WireModel.judge(s, dest, c.recoverable());
+            assertThat(want.reasons()).as(c.what()).isEqualTo(Set.of(c.reason()));
+            Run got = agrees(s, dest, c.what(), c.recoverable());
+            assertThat(got.rejection().reason()).as(c.what()).isEqualTo(c.reason());
+        }
+        // bits past the last page not zero: the record is otherwise whole
+        byte[] s = new Enc().hello(v, 0, 1, src).bitmap(0, 0, new boolean[5]).bytes();
+        s[s.length - 1] = (byte) 0x20;
+        assertThat(WireModel.judge(s, dest).reasons()).isEqualTo(Set.of(Reason.BAD_FIELD));
+        assertThat(agrees(s, dest, "bitmap bits past its pages").rejection().reason())
+                .isEqualTo(Reason.BAD_FIELD);
+        // a discarded page may come again after the switch-over, once
+        byte[] ok = new Enc()
+                .hello(v, 0, 1, src)
+                .pages(0, 3, page)
+                .discard(0, 3, 1)
+                .switchOver(1)
+                .pages(0, 3, page)
+                .complete()
+                .bytes();
+        assertThat(agrees(ok, dest, "a discarded page sent again").rejection()).isNull();
+    }
+
     /** A cut at every offset of a stream with state sections. */
     @Example
     void aCutAtEveryOffsetGetsTheModelsAnswer() {
@@ -486,82 +790,116 @@ class WireModelTest {
                 new Case("HELLO of version 2", new Enc().hello(2, 0, 1, src), Reason.UNSUPPORTED_VERSION),
                 new Case(
                         "HELLO of other blocks",
-                        new Enc().hello(3, 0, 1, RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))),
+                        new Enc()
+                                .hello(
+                                        WireModel.VERSION,
+                                        0,
+                                        1,
+                                        RamLayout.of(List.of(new RamLayout.Spec("low", 0, 16)))),
                         Reason.LAYOUT_MISMATCH),
                 new Case("PAGES before HELLO", new Enc().pages(0, 0, page), Reason.UNEXPECTED_RECORD),
-                new Case("a second HELLO", new Enc().hello(3, 0, 1, src).hello(3, 0, 1, src), Reason.UNEXPECTED_RECORD),
-                new Case("PAGES past the block", new Enc().hello(3, 0, 1, src).pages(1, 8, page), Reason.OUT_OF_RANGE),
-                new Case("PAGES of block 2", new Enc().hello(3, 0, 1, src).pages(2, 0, page), Reason.UNKNOWN_BLOCK),
-                new Case("FILL of 0 pages", new Enc().hello(3, 0, 1, src).fill(0, 0, 0, 0), Reason.BAD_COUNT),
-                new Case("FILL past the block", new Enc().hello(3, 0, 1, src).fill(0, 10, 7, 0), Reason.OUT_OF_RANGE),
+                new Case(
+                        "a second HELLO",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).hello(WireModel.VERSION, 0, 1, src),
+                        Reason.UNEXPECTED_RECORD),
+                new Case(
+                        "PAGES past the block",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).pages(1, 8, page),
+                        Reason.OUT_OF_RANGE),
+                new Case(
+                        "PAGES of block 2",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).pages(2, 0, page),
+                        Reason.UNKNOWN_BLOCK),
+                new Case(
+                        "FILL of 0 pages",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 0, 0, 0),
+                        Reason.BAD_COUNT),
+                new Case(
+                        "FILL past the block",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).fill(0, 10, 7, 0),
+                        Reason.OUT_OF_RANGE),
                 new Case(
                         "BALLOON ranges overlapping",
-                        new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4, 3, 2),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).balloon(0, true, 0, 4, 3, 2),
                         Reason.UNORDERED_RANGES),
-                new Case("BALLOON op 2", new Enc().hello(3, 0, 1, src).balloon(0, true, 0, 4), Reason.BAD_FIELD),
-                new Case("ITERATION_END 0", new Enc().hello(3, 0, 1, src).iterationEnd(0), Reason.BAD_ITERATION),
                 new Case(
-                        "ITERATION_END repeated",
-                        new Enc().hello(3, 0, 1, src).iterationEnd(1).iterationEnd(1),
+                        "BALLOON op 2",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).balloon(0, true, 0, 4),
+                        Reason.BAD_FIELD),
+                new Case(
+                        "ITERATION_END 0",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).iterationEnd(0),
                         Reason.BAD_ITERATION),
                 new Case(
-                        "STATE section 0", new Enc().hello(3, 0, 1, src).state(0, 0, 4, new byte[4]), Reason.BAD_FIELD),
+                        "ITERATION_END repeated",
+                        new Enc()
+                                .hello(WireModel.VERSION, 0, 1, src)
+                                .iterationEnd(1)
+                                .iterationEnd(1),
+                        Reason.BAD_ITERATION),
+                new Case(
+                        "STATE section 0",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(0, 0, 4, new byte[4]),
+                        Reason.BAD_FIELD),
                 new Case(
                         "STATE not from 0",
-                        new Enc().hello(3, 0, 1, src).state(1, 1, 4, new byte[3]),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(1, 1, 4, new byte[3]),
                         Reason.UNORDERED_RANGES),
                 new Case(
                         "STATE past its length",
-                        new Enc().hello(3, 0, 1, src).state(1, 0, 4, new byte[5]),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(1, 0, 4, new byte[5]),
                         Reason.OUT_OF_RANGE),
                 new Case(
                         "STATE of length 0",
-                        new Enc().hello(3, 0, 1, src).state(1, 0, 0, new byte[1]),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(1, 0, 0, new byte[1]),
                         Reason.BAD_COUNT),
                 new Case(
                         "STATE of 2^30 + 1 bytes",
-                        new Enc().hello(3, 0, 1, src).state(1, 0, (1L << 30) + 1, new byte[1]),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).state(1, 0, (1L << 30) + 1, new byte[1]),
                         Reason.BAD_COUNT),
                 new Case(
                         "STATE whose length changes",
                         new Enc()
-                                .hello(3, 0, 1, src)
+                                .hello(WireModel.VERSION, 0, 1, src)
                                 .state(1, 0, 4, new byte[2])
                                 .state(1, 2, 5, new byte[2]),
                         Reason.BAD_FIELD),
                 new Case(
                         "STATE with a gap",
                         new Enc()
-                                .hello(3, 0, 1, src)
+                                .hello(WireModel.VERSION, 0, 1, src)
                                 .state(1, 0, 4, new byte[1])
                                 .state(1, 2, 4, new byte[2]),
                         Reason.UNORDERED_RANGES),
                 new Case(
                         "STATE interleaved",
                         new Enc()
-                                .hello(3, 0, 1, src)
+                                .hello(WireModel.VERSION, 0, 1, src)
                                 .state(1, 0, 4, new byte[1])
                                 .state(2, 0, 1, new byte[1]),
                         Reason.UNORDERED_RANGES),
                 new Case(
                         "STATE twice",
                         new Enc()
-                                .hello(3, 0, 1, src)
+                                .hello(WireModel.VERSION, 0, 1, src)
                                 .state(1, 0, 1, new byte[1])
                                 .state(1, 0, 1, new byte[1]),
                         Reason.UNEXPECTED_RECORD),
                 new Case(
                         "STATE cut at COMPLETE",
                         new Enc()
-                                .hello(3, 0, 1, src)
+                                .hello(WireModel.VERSION, 0, 1, src)
                                 .state(1, 0, 4, new byte[1])
                                 .complete(),
                         Reason.BAD_LENGTH),
-                new Case("ERROR from the source", new Enc().hello(3, 0, 1, src).error(19, "bye"), Reason.PEER_ERROR),
+                new Case(
+                        "ERROR from the source",
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).error(19, "bye"),
+                        Reason.PEER_ERROR),
                 new Case("AUTH_INIT without a secret", new Enc().authInit(new byte[32]), Reason.AUTH_FAILED),
                 new Case(
                         "AUTH_RESPONSE without a secret",
-                        new Enc().hello(3, 0, 1, src).authResponse(new byte[32]),
+                        new Enc().hello(WireModel.VERSION, 0, 1, src).authResponse(new byte[32]),
                         Reason.AUTH_FAILED));
         for (Case c : cases) {
             byte[] s = c.stream().bytes();

@@ -1,0 +1,210 @@
+package dev.ballast.core.wire;
+
+import static dev.ballast.core.wire.WireTestSupport.layout;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ballast.core.engine.LinkException;
+import dev.ballast.core.event.FailureCause;
+import dev.ballast.core.mem.PageBitmap;
+import dev.ballast.core.mem.RamBlock;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.wire.WireException.Reason;
+import dev.ballast.core.wire.WireModel.Enc;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.Pipe;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The source end of postcopy: the records it writes (judged by {@link WireModel}, written from the
+ * document) and how it takes the destination's PAGE_REQUEST records on the return direction, every
+ * field of one set to hostile values, the expected answer from the model: a valid request reaches the
+ * engine as it was sent; a bad one fails the link with its reason and the stream offset of the
+ * request, and the destination is told with ERROR of that reason.
+ */
+class PageStreamWriterPostcopyTest {
+    static final RamLayout L = layout("low", 0, 16, "high", 32, 8);
+    static final long[] PAGES = {16, 8};
+
+    /** A writer after HELLO, HELLO_ACK (every page missing) and SWITCH_OVER, over pipes the test plays the destination of. */
+    static final class Source implements AutoCloseable {
+        final Pipe toDest = Pipe.open();
+        final Pipe toSource = Pipe.open();
+        final PageStreamWriter w;
+        final int ackLength;
+
+        Source() throws Exception {
+            w = new PageStreamWriter(
+                    toDest.sink(),
+                    toSource.source(),
+                    new WireTestSupport.PatternSource(L),
+                    PageStreamWriter.Options.defaults(5));
+            ByteBuffer ack = Frames.acceptance(5, new long[] {0, 0, 16, 1, 0, 8}, 2)[0];
+            ackLength = ack.remaining();
+            Frames.writeFully(toSource.sink(), ack);
+            w.open(L, 0, (b, o, n) -> {});
+            PageBitmap balloon = new PageBitmap(L.totalPages());
+            balloon.setRange(3, 9);
+            w.sendBalloonBitmap(balloon);
+            w.discard(0, 2, 3);
+            w.discard(0, 7, 1);
+            w.switchOver();
+        }
+
+        /** Polls until a request arrives or the link fails (at most 20 s: a hang guard). */
+        Object poll() {
+            List<long[]> got = new ArrayList<>();
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                try {
+                    w.pollRequests((b, o, n) -> got.add(new long[] {b, o, n}));
+                } catch (LinkException e) {
+                    return e;
+                }
+                if (!got.isEmpty()) return got;
+                Thread.onSpinWait();
+            }
+            throw new AssertionError("neither a request nor a failure in 20 s");
+        }
+
+        /** Everything the source wrote so far. */
+        byte[] sent() throws IOException {
+            toDest.source().configureBlocking(false);
+            ByteBuffer b = ByteBuffer.allocate(1 << 20);
+            while (toDest.source().read(b) > 0) {
+                // drain
+            }
+            byte[] out = new byte[b.position()];
+            b.flip().get(out);
+            return out;
+        }
+
+        @Override
+        public void close() throws IOException {
+            toDest.sink().close();
+            toDest.source().close();
+            toSource.sink().close();
+            toSource.source().close();
+        }
+    }
+
+    @Test
+    void shouldWriteTheSwitchOverAsTheDocumentDrawsIt() throws Exception {
+        try (Source s = new Source()) {
+            byte[] sent = s.sent();
+            List<int[]> recs = WireModel.frame(sent);
+            assertThat(recs.stream().map(r -> r[2]).toList())
+                    .containsExactly(
+                            WireModel.HELLO,
+                            WireModel.BALLOON_BITMAP,
+                            WireModel.BALLOON_BITMAP,
+                            WireModel.DISCARD,
+                            WireModel.SWITCH_OVER);
+            // What the model encodes for the same calls, byte for byte: bits 3..8 of block low, none of high.
+            boolean[] low = new boolean[16];
+            for (int i = 3; i < 9; i++) low[i] = true;
+            byte[] want = new Enc()
+                    .hello(WireModel.VERSION, 0, 5, L)
+                    .bitmap(0, 0, low)
+                    .bitmap(1, 0, new boolean[8])
+                    .discard(0, 2, 3, 7, 1)
+                    .switchOver(4)
+                    .bytes();
+            assertThat(sent).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void shouldHandTheEngineAValidRequest() throws Exception {
+        try (Source s = new Source()) {
+            Frames.writeFully(
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(1, 7, 1).bytes()));
+            Object got = s.poll();
+            assertThat(got).isInstanceOf(List.class);
+            assertThat((List<?>) got).singleElement().isEqualTo(new long[] {1, 7, 1});
+        }
+    }
+
+    @Test
+    void shouldNameTheOffsetOfARequestForAnUnknownBlock() throws Exception {
+        try (Source s = new Source()) {
+            Frames.writeFully(
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(0, 1, 1).bytes()));
+            assertThat(s.poll()).isInstanceOf(List.class);
+            Frames.writeFully(
+                    s.toSource.sink(),
+                    ByteBuffer.wrap(new Enc().pageRequest(2, 6, 1).bytes()));
+            LinkException e = (LinkException) s.poll();
+            assertThat(e.failureCause()).isEqualTo(FailureCause.PROTOCOL);
+            assertThat(e.getMessage())
+                    .contains("UNKNOWN_BLOCK: PAGE_REQUEST record at stream offset " + (s.ackLength + 32))
+                    .contains("block id 2 at offset 6, the handshake has 2 blocks");
+            assertThat(lastError(s.sent())).isEqualTo(Reason.UNKNOWN_BLOCK.code());
+        }
+    }
+
+    @Test
+    void everyHostileValueInEveryFieldOfARequestGetsTheModelsAnswer() throws Exception {
+        byte[] valid = new Enc().pageRequest(1, 2, 3).bytes();
+        int[][] fields = {{3, 1}, {4, 4}, {8, 4}, {12, 4}, {16, 8}, {24, 8}};
+        int cases = 0;
+        for (int[] f : fields) {
+            for (long v : WireModelTest.hostile(f[1], WireModelTest.get(valid, f[0], f[1]))) {
+                byte[] r = WireModelTest.with(valid, f[0], f[1], v);
+                Set<Reason> want = WireModel.judgeRequest(r, PAGES);
+                String what = "field +" + f[0] + " = 0x" + Long.toHexString(v) + ", the model says " + want;
+                try (Source s = new Source()) {
+                    Frames.writeFully(s.toSource.sink(), ByteBuffer.wrap(r));
+                    if (want.isEmpty()) {
+                        // a valid request, then a second one: both reach the engine
+                        Object got = s.poll();
+                        assertThat(got).as(what).isInstanceOf(List.class);
+                        ByteBuffer b = ByteBuffer.wrap(r).order(ByteOrder.LITTLE_ENDIAN);
+                        assertThat((List<?>) got).as(what).singleElement().isEqualTo(new long[] {
+                            b.getInt(8), b.getLong(16), b.getLong(24)
+                        });
+                        continue;
+                    }
+                    s.toSource.sink().close(); // a length that claims more than was sent ends at the stream's end
+                    Object got = s.poll();
+                    assertThat(got).as(what).isInstanceOf(LinkException.class);
+                    LinkException e = (LinkException) got;
+                    String reason = e.getMessage().replaceFirst("^bad answer from the destination: ", "");
+                    assertThat(want.stream().map(Enum::name).toList())
+                            .as(what + "; the writer: " + e.getMessage())
+                            .contains(reason.substring(0, reason.indexOf(':')));
+                    assertThat(e.getMessage()).as(what).contains("at stream offset " + s.ackLength);
+                    assertThat(lastError(s.sent()))
+                            .as(what)
+                            .isEqualTo(Reason.valueOf(reason.substring(0, reason.indexOf(':')))
+                                    .code());
+                    cases++;
+                }
+            }
+        }
+        assertThat(cases).isGreaterThan(50);
+    }
+
+    /** The reason code of the last ERROR the source sent. */
+    static int lastError(byte[] sent) {
+        List<int[]> recs = WireModel.frame(sent);
+        int[] last = recs.getLast();
+        assertThat(last[2]).isEqualTo(WireModel.ERROR);
+        return ByteBuffer.wrap(sent).order(ByteOrder.LITTLE_ENDIAN).getShort(last[0] + 8) & 0xFFFF;
+    }
+
+    @Test
+    void shouldRefuseDiscardsAfterTheSwitchOver() throws Exception {
+        try (Source s = new Source()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.w.discard(0, 0, 1))
+                    .isInstanceOf(IllegalStateException.class);
+            for (RamBlock b : L.blocks()) assertThat(b.pages()).isEqualTo(PAGES[b.index()]);
+        }
+    }
+}
