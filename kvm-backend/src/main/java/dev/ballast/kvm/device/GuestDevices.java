@@ -305,8 +305,8 @@ public final class GuestDevices implements AutoCloseable {
     private void report(long id, long... r) {
         reportEntries++;
         long flags = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_FLAGS);
-        int poison = (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON)
-                & 0xFF);
+        int poison =
+                (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON) & 0xFF);
         boolean discard = poison == 0 || (flags & GuestAbi.WF_DISCARD_POISONED) != 0;
         int ranges = 0;
         for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {

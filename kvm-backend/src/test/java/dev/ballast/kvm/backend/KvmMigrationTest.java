@@ -198,9 +198,7 @@ public class KvmMigrationTest {
             return;
         }
         assertVerified(r);
-        assertThat(stats.reportDiscardedPages())
-                .as("pages discarded")
-                .isEqualTo(p == 0 ? stats.reportedPages() : 0);
+        assertThat(stats.reportDiscardedPages()).as("pages discarded").isEqualTo(p == 0 ? stats.reportedPages() : 0);
     }
 
     @ParameterizedTest

@@ -70,13 +70,18 @@ class FreePageReportingTest {
             for (long pfn = BLOCK; pfn < 7 * BLOCK; pfn++) {
                 assertThat(hostReadsZero(g, pfn)).as("reported page %d", pfn).isTrue();
             }
-            assertThat(hostReadsZero(g, 1)).as("freed page 1 shares a block with the used page").isFalse();
+            assertThat(hostReadsZero(g, 1))
+                    .as("freed page 1 shares a block with the used page")
+                    .isFalse();
             assertThat(g.devices().discardViolation()).isNull();
             Reply c = g.call(GuestAbi.OP_SELF_CHECK);
-            assertThat(c.arg(1)).as("bad pages: none of the 2000 in use was discarded").isZero();
+            assertThat(c.arg(1))
+                    .as("bad pages: none of the 2000 in use was discarded")
+                    .isZero();
             assertThat(c.arg(0)).isEqualTo(2001);
             // the reported pages are the guest's again: it allocates and writes them
-            assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, PAGES - 2001, 0, 0).arg(0)).isEqualTo(PAGES - 2001);
+            assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, PAGES - 2001, 0, 0).arg(0))
+                    .isEqualTo(PAGES - 2001);
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
         }
     }

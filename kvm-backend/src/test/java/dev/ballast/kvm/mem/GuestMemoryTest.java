@@ -30,7 +30,9 @@ class GuestMemoryTest {
             long after = Rss.bytes();
             long residentAfter = m.memory().residentRamPages();
             assertThat(residentBefore).as("resident RAM pages, written").isBetween(pages, pages + 64);
-            assertThat(residentBefore - residentAfter).as("resident RAM pages discarded").isEqualTo(pages);
+            assertThat(residentBefore - residentAfter)
+                    .as("resident RAM pages discarded")
+                    .isEqualTo(pages);
             System.out.printf(
                     "RSS %d MiB -> %d MiB after discarding %d MiB of guest RAM%n",
                     before >> 20, after >> 20, written >> 20);
