@@ -122,6 +122,7 @@
 #define WF_FREE_BITMAP         8
 #define WF_REPORTING           16 /* free page reporting (VIRTIO_BALLOON_F_REPORTING) */
 #define WF_DISCARD_POISONED    32 /* the host discards reported pages even when free pages hold a non-zero poison value */
+#define WF_DISCARD_HINTED      64 /* the host discards the ranges hinted for the live command id (Firecracker's balloon) */
 
 /*
  * Single-producer single-consumer ring. head and tail count entries forever (mod 2^32);

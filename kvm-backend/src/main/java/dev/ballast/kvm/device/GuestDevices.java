@@ -66,6 +66,8 @@ public final class GuestDevices implements AutoCloseable {
     private long reportedPages;
     private long reportDiscardedPages;
     private String discardViolation;
+    private long liveHintId;
+    private long hintDiscardedPages;
 
     /**
      * @param layout   the RAM blocks as the engine names them (same names and PFNs as {@code memory}'s)
@@ -240,6 +242,9 @@ public final class GuestDevices implements AutoCloseable {
                 int ranges = 0;
                 for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
                     forward(type, id, r[2 * k], r[2 * k + 1]);
+                    if (op == GuestAbi.REQ_HINT) {
+                        discardHinted(id, r[2 * k], r[2 * k + 1]);
+                    }
                     ranges++;
                 }
                 if (ranges == 0) {
@@ -334,19 +339,62 @@ public final class GuestDevices implements AutoCloseable {
         }
     }
 
+    /**
+     * The host issues a free page hint command (a new request id, or STOP / DONE): from now on hints of any other id
+     * are not discarded. Called before the command is posted, so a hint the device discards is one the guest still
+     * holds: the guest gives its held pages back only once it has read the next command.
+     */
+    public void hintCommandIssued(long commandId) {
+        synchronized (lock) {
+            liveHintId = dev.ballast.core.policy.CommandIds.isRequest(commandId) ? commandId : 0;
+        }
+    }
+
+    /**
+     * Firecracker's balloon device ({@code WF_DISCARD_HINTED}): a range hinted for the live request id is discarded
+     * as the device reads it, unless the guest poisons free pages and {@code WF_DISCARD_POISONED} is not set. Each
+     * discard is checked against the guest's held map (invariant 1) and the poison (invariant 2).
+     */
+    private void discardHinted(long id, long pfn, long pages) {
+        long flags = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_FLAGS);
+        if ((flags & GuestAbi.WF_DISCARD_HINTED) == 0 || liveHintId == 0 || id != liveHintId || pages <= 0) {
+            return;
+        }
+        int poison = (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON)
+                & 0xFF);
+        if (poison != 0 && (flags & GuestAbi.WF_DISCARD_POISONED) == 0) {
+            return;
+        }
+        if (layout.splitPfnRange(pfn, pages, (b, o, n) -> {}) != 0) {
+            return; // not RAM: the engine rejects the hint
+        }
+        layout.splitPfnRange(pfn, pages, (b, o, n) -> {
+            long g = b.firstIndex() + o;
+            checkDiscard(g, n, poison, memory.layout().heldMapOffset(), "held for a free page hint");
+            memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
+            madviseCalls++;
+            hintDiscardedPages += n;
+        });
+    }
+
     /** The discard of pages [index, index+n) of the layout, checked against what the guest holds isolated. */
     private void checkDiscard(long index, long n, int poison) {
+        checkDiscard(index, n, poison, memory.layout().reportedMapOffset(), "isolated for a report");
+    }
+
+    /** The discard of pages [index, index+n), checked: each must be off the guest's free list and set in its map at {@code mapOffset}. */
+    private void checkDiscard(long index, long n, int poison, long mapOffset, String what) {
         if (discardViolation != null) {
             return;
         }
         MemorySegment free = sys.asSlice(memory.layout().freeMapOffset());
-        MemorySegment reported = sys.asSlice(memory.layout().reportedMapOffset());
+        MemorySegment held = sys.asSlice(mapOffset);
         for (long i = index; i < index + n; i++) {
             boolean isFree = (free.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) != 0;
-            boolean isReported = (reported.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) != 0;
-            if (isFree || !isReported) {
+            boolean isHeld = (held.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) != 0;
+            if (isFree || !isHeld) {
                 discardViolation = Invariant.NO_LOST_WRITE.violation("the host discarded page "
-                        + layout.describeIndex(i) + ", which the guest had not isolated for a report"
+                        + layout.describeIndex(i) + ", which the guest had not " + what
                         + (isFree ? " (it is on its free list)" : " (it may be in use)"));
                 return;
             }
@@ -453,7 +501,8 @@ public final class GuestDevices implements AutoCloseable {
                     madviseCalls,
                     reportEntries,
                     reportedPages,
-                    reportDiscardedPages);
+                    reportDiscardedPages,
+                    hintDiscardedPages);
         }
     }
 
@@ -467,6 +516,7 @@ public final class GuestDevices implements AutoCloseable {
      * @param reportEntries   free page report entries (up to three ranges each)
      * @param reportedPages   pages reported free (RAM only)
      * @param reportDiscardedPages reported pages the host discarded
+     * @param hintDiscardedPages hinted pages the host discarded ({@code WF_DISCARD_HINTED})
      */
     public record Stats(
             long requests,
@@ -476,7 +526,8 @@ public final class GuestDevices implements AutoCloseable {
             long madviseCalls,
             long reportEntries,
             long reportedPages,
-            long reportDiscardedPages) {}
+            long reportDiscardedPages,
+            long hintDiscardedPages) {}
 
     @Override
     public void close() {

@@ -41,7 +41,8 @@ public final class WorkloadSettings {
                 | (features.freePageHint() ? GuestAbi.WF_FREE_PAGE_HINT : 0)
                 | (features.freeBitmap() ? GuestAbi.WF_FREE_BITMAP : 0)
                 | (spec.reporting() ? GuestAbi.WF_REPORTING : 0)
-                | (spec.discardPoisoned() ? GuestAbi.WF_DISCARD_POISONED : 0);
+                | (spec.discardPoisoned() ? GuestAbi.WF_DISCARD_POISONED : 0)
+                | (spec.param("discard-hinted", "0").equals("1") ? GuestAbi.WF_DISCARD_HINTED : 0);
         wl[GuestAbi.WL_REPORT_DELAY_US] = REPORT_DELAY_US;
         long order = num(spec, "hint-order", "10");
         if (order < 0 || order > 18) {

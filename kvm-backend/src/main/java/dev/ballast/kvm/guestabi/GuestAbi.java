@@ -196,6 +196,8 @@ public final class GuestAbi {
     public static final int WF_REPORTING = 16;
     /** the host discards reported pages even when free pages hold a non-zero poison value */
     public static final int WF_DISCARD_POISONED = 32;
+    /** the host discards the ranges hinted for the live command id (Firecracker's balloon) */
+    public static final int WF_DISCARD_HINTED = 64;
     /** (): the workload's boot (CTL_WL_*), then it runs; reply (in use, free, ballooned) */
     public static final int OP_PROLOGUE = 8;
     /** (id): free page hint command: a new id [0x80000000, 0xffffffff], 0 stop, 1 done */

@@ -125,4 +125,40 @@ class FreePageReportingTest {
             assertThat(c.arg(3)).isEqualTo(GuestAbi.CHECK_POISON);
         }
     }
+
+    /**
+     * Firecracker's balloon device (WF_DISCARD_HINTED): the host discards what the guest hints for the live request
+     * id, pages the guest holds until the host says done; hints of an id that is no longer live are not discarded;
+     * after done the guest uses the pages again and nothing it uses was lost.
+     */
+    @Test
+    void shouldDiscardHintedPagesWhileTheGuestHoldsThem() throws Exception {
+        KvmTests.assumeKvm();
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, 0, GuestAbi.WF_DISCARD_HINTED)) {
+            g.balloonState((t, a, b, c) -> {}); // requests reach the queue, as in a migration
+            g.call(GuestAbi.OP_ALLOC_WRITE, 8000, 0, 0); // pages 1..8000
+            g.call(GuestAbi.OP_FREE_OLDEST, 3000); // 1..5000 freed: blocks of 1024 pages 1..3 are all free
+            g.hintCommand(0x8000_0001L);
+            await("the hint run", () -> g.call(GuestAbi.OP_STATS).arg(2) == 11 * 1024);
+            await("the host's discards", () -> g.devices().stats().hintDiscardedPages() == 11 * 1024);
+            for (long pfn = 1024; pfn < 4096; pfn++) {
+                assertThat(hostReadsZero(g, pfn)).as("hinted page %d", pfn).isTrue();
+            }
+            assertThat(g.devices().discardViolation()).isNull();
+            assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).as("in use: 5001..8000 and the used page").isZero();
+
+            // a hint for an id the host has moved past: not discarded
+            g.hintCommand(1); // done
+            g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, 0x8000_0001L, 1024, 1024, 0, 0);
+            await("the stale hint", () -> g.devices().stats().requests() == g.call(GuestAbi.OP_STATS).arg(5));
+            assertThat(g.devices().stats().hintDiscardedPages()).isEqualTo(11 * 1024);
+
+            // done: the guest takes the pages back, writes every free page, and nothing in use was lost
+            long free = g.call(GuestAbi.OP_STATS).arg(1);
+            assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, free, 0, 0).arg(0)).isEqualTo(free);
+            assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
+            assertThat(g.devices().discardViolation()).isNull();
+        }
+    }
 }
