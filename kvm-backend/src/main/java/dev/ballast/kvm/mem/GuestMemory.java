@@ -101,8 +101,10 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Pages of guest RAM backed by host memory now ({@code mincore} of each RAM block's mapping): the VMM's resident
-     * guest memory. Safe to call from a sampler thread while the VM runs or closes: -1 once the memory is unmapped.
+     * Pages of guest RAM mapped in now ({@code mincore} of each RAM block's mapping). This counts a never-written page
+     * that a read mapped to the host's shared zero page (a migration's zero check does), so after such reads it is
+     * more than the RSS, which {@code /proc/self/smaps} gives. Safe to call from a sampler thread while the VM runs or
+     * closes: -1 once the memory is unmapped.
      */
     public long residentRamPages() {
         long n = 0;
