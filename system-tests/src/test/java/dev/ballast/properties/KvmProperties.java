@@ -102,17 +102,7 @@ class KvmProperties {
                                 Tuple.of(1, Arbitraries.longs().between(0, 4).map(k -> CommandIds.MAX - k))),
                         Combinators.combine(failAt, chain, Arbitraries.longs()).as(Tuple::of))
                 .as((mem, w, p, poison, tell, msgs, id, f) -> new KvmCase(
-                        mem,
-                        reporting(w, poison),
-                        p,
-                        poison,
-                        tell,
-                        msgs,
-                        id,
-                        f.get1(),
-                        f.get2(),
-                        f.get3(),
-                        w.get3()));
+                        mem, reporting(w, poison), p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3(), w.get3()));
     }
 
     /**

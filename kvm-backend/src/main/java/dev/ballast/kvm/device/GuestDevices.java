@@ -360,8 +360,8 @@ public final class GuestDevices implements AutoCloseable {
         if ((flags & GuestAbi.WF_DISCARD_HINTED) == 0 || liveHintId == 0 || id != liveHintId || pages <= 0) {
             return;
         }
-        int poison = (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON)
-                & 0xFF);
+        int poison =
+                (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON) & 0xFF);
         if (poison != 0 && (flags & GuestAbi.WF_DISCARD_POISONED) == 0) {
             return;
         }

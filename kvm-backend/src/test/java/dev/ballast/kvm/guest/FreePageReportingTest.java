@@ -146,12 +146,17 @@ class FreePageReportingTest {
                 assertThat(hostReadsZero(g, pfn)).as("hinted page %d", pfn).isTrue();
             }
             assertThat(g.devices().discardViolation()).isNull();
-            assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).as("in use: 5001..8000 and the used page").isZero();
+            assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1))
+                    .as("in use: 5001..8000 and the used page")
+                    .isZero();
 
             // a hint for an id the host has moved past: not discarded
             g.hintCommand(1); // done
             g.call(GuestAbi.OP_INJECT, GuestAbi.REQ_HINT, 0x8000_0001L, 1024, 1024, 0, 0);
-            await("the stale hint", () -> g.devices().stats().requests() == g.call(GuestAbi.OP_STATS).arg(5));
+            await(
+                    "the stale hint",
+                    () -> g.devices().stats().requests()
+                            == g.call(GuestAbi.OP_STATS).arg(5));
             assertThat(g.devices().stats().hintDiscardedPages()).isEqualTo(11 * 1024);
 
             // done: the guest takes the pages back, writes every free page, and nothing in use was lost
