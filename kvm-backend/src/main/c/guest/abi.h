@@ -23,8 +23,8 @@
  *   after     version table: one u32 per RAM page (0 = never written), in block order
  *   then      (each page-aligned; addresses in the control block) the request ring (guest->host),
  *             BALLOON_BUFS balloon message buffers, the allocator's free map, the hint driver's
- *             held map, the balloon map (one bit per RAM page each) and the workload's object
- *             ring (one u32 per RAM page)
+ *             held map, the balloon map (one bit per RAM page each), the workload's object
+ *             ring (one u32 per RAM page) and free page reporting's map (a bit per RAM page)
  *   size rounded up to 2 MiB
  */
 #ifndef BALLAST_GUEST_ABI_H
@@ -80,6 +80,7 @@
 #define CTL_HELD_MAP_GPA_OFF   0x220 /* u64, host: pages the hint driver holds */
 #define CTL_BALLOON_MAP_GPA_OFF 0x228 /* u64, host: pages in the balloon (the guest's view) */
 #define CTL_OBJS_GPA_OFF       0x230 /* u64, host: the workload's live allocations, u32 each */
+#define CTL_REPORTED_MAP_GPA_OFF 0x238 /* u64, host: free page reporting's map: free and set = reported since last allocated; not free and set = isolated for a report in flight */
 #define CTL_HOST_WANTS_REQUESTS_OFF 0x240 /* u32: host sets when it waits for requests, guest clears before ringing */
 #define CTL_USED_PFN_OFF       0x280 /* u64, guest: the RAM page the devices write (USED_*), ~0 when none */
 #define CTL_SLEEP_NS_OFF       0x288 /* u64, guest: longest PORT_SLEEP it wants (0: until a command) */
@@ -104,6 +105,7 @@
 #define WL_POISON              11 /* the poison byte, 0 when free pages are not poisoned */
 #define WL_FLAGS               12 /* WF_* */
 #define WL_HINT_ORDER          13 /* free page hints report aligned free blocks of 2^order pages */
+#define WL_REPORT_DELAY_US     14 /* free page reporting: how long after memory is freed the guest reports (Linux: 2 s) */
 #define WL_COUNT               16
 
 #define WK_NONE                0  /* no activity of its own: only commands */
@@ -118,6 +120,9 @@
 #define WF_BALLOON_BITMAP      2  /* balloon messages as bitmaps (else PFN arrays) */
 #define WF_FREE_PAGE_HINT      4
 #define WF_FREE_BITMAP         8
+#define WF_REPORTING           16 /* free page reporting (VIRTIO_BALLOON_F_REPORTING) */
+#define WF_DISCARD_POISONED    32 /* the host discards reported pages even when free pages hold a non-zero poison value */
+#define WF_DISCARD_HINTED      64 /* the host discards the ranges hinted for the live command id (Firecracker's balloon) */
 
 /*
  * Single-producer single-consumer ring. head and tail count entries forever (mod 2^32);
@@ -168,6 +173,9 @@
 #define REQ_FREE_BITMAP        0x102 /* id = command id; up to 3 ranges of free pages */
 #define REQ_FREE_BITMAP_END    0x103 /* id = command id */
 #define REQ_BALLOON            0x104 /* (1 inflate / 0 deflate, BM_*, buffer, count, base pfn) */
+#define REQ_REPORT             0x105 /* id = report number; up to 3 ranges of free blocks the guest isolated for the host */
+#define REPORT_ORDER           9  /* free page reporting reports aligned free blocks of 2^9 pages (2 MiB, pageblock_order on x86) */
+#define REPORT_CAPACITY        32 /* blocks per report (Linux's PAGE_REPORTING_CAPACITY) */
 #define BM_PFNS                0  /* buffer holds count u32 PFNs */
 #define BM_BITMAP              1  /* buffer holds count bits, bit i = base pfn + i */
 #define BALLOON_BUFS           16

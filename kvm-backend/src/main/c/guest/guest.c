@@ -187,7 +187,7 @@ static void post_reply(const struct entry *reply) {
 /* ---- RAM page indexes and bitmaps over them ---- */
 
 static u64 total_pages;
-static u64 *freemap, *heldmap, *balmap;
+static u64 *freemap, *heldmap, *balmap, *repmap;
 static u32 *objs;
 static u64 free_pages, held_pages, balloon_pages;
 static u64 wl[WL_COUNT];
@@ -296,6 +296,7 @@ static long alloc_pages(int order) {
         long f = find_free(alloc_block, alloc_cursor, size);
         if (f >= 0) {
             range_clr(freemap, (u64)f, (u64)f + size);
+            range_clr(repmap, (u64)f, (u64)f + size); /* allocated: no longer reported */
             free_pages -= size;
             alloc_cursor = (u64)f + size;
             return f;
@@ -307,11 +308,14 @@ static long alloc_pages(int order) {
 }
 
 /* Gives pages back to the allocator; under poisoning they are filled with the poison byte first. */
+static void report_soon(void);
+
 static void free_range(u64 index, u64 n) {
     if (poison)
         for (u64 k = 0; k < n; k++) fill_page(pfn_of(index + k), poison);
     range_set(freemap, index, index + n);
     free_pages += n;
+    report_soon();
 }
 
 static void write_page(u64 index) {
@@ -578,6 +582,7 @@ static void release_held(void) {
         held_pages -= e - i;
         i = next_bit(heldmap, e, total_pages, 1);
     }
+    report_soon();
 }
 
 static void hint_command(u64 id) {
@@ -618,6 +623,7 @@ static int hint_step(void) {
         u64 i = (u64)f;
         hint_scan = i + size;
         range_clr(freemap, i, i + size);
+        range_clr(repmap, i, i + size);
         range_set(heldmap, i, i + size);
         free_pages -= size;
         held_pages += size;
@@ -656,6 +662,86 @@ static void send_free_bitmap(u64 id) {
     if (n) req_post(REQ_FREE_BITMAP, id, a);
     req_post(REQ_FREE_BITMAP_END, id, 0);
     req_flush();
+}
+
+/* ---- free page reporting (mm/page_reporting.c, VIRTIO_BALLOON_F_REPORTING) ----
+   When memory goes back to the allocator, reporting is due WL_REPORT_DELAY_US later. Then, batch
+   by batch, the guest takes up to REPORT_CAPACITY aligned free blocks of 2^REPORT_ORDER pages that
+   are not all reported out of the allocator (isolated: repmap set, freemap clear), posts them, and
+   waits until the host has handled the report (the host discards them, or keeps them when it must
+   keep the poison); then it gives them back to the allocator, marked reported. An allocation
+   clears the mark, so a block is reported again only after it was used. */
+
+static u64 report_due;   /* now_us() at which reporting runs; 0: not due */
+static u32 report_block; /* the scan position of the batch in progress */
+static u64 report_scan;
+static u64 report_batch[REPORT_CAPACITY];
+static u64 report_seq;
+
+static void report_soon(void) {
+    if ((wl[WL_FLAGS] & WF_REPORTING) && report_due == 0) report_due = now_us() + wl[WL_REPORT_DELAY_US] + 1;
+}
+
+/* The next aligned all-free block of 2^REPORT_ORDER pages with a page not reported, or -1. */
+static long next_reportable(void) {
+    u64 size = 1ULL << REPORT_ORDER;
+    while (report_block < nblocks) {
+        long f = find_free(report_block, report_scan, size);
+        while (f >= 0 && next_bit(repmap, (u64)f, (u64)f + size, 0) == (u64)f + size)
+            f = find_free(report_block, (u64)f + size, size); /* all reported already */
+        if (f >= 0) {
+            report_scan = (u64)f + size;
+            return f;
+        }
+        report_block++;
+        report_scan = report_block < nblocks ? blocks[report_block].first_index : 0;
+    }
+    return -1;
+}
+
+/* Reports one batch if reporting is due; 1 while there is more to report. */
+static int report_step(u64 now) {
+    if (report_due == 0 || now < report_due) return 0;
+    u64 size = 1ULL << REPORT_ORDER;
+    u32 n = 0;
+    while (n < REPORT_CAPACITY) {
+        long f = next_reportable();
+        if (f < 0) break;
+        range_clr(freemap, (u64)f, (u64)f + size);
+        range_set(repmap, (u64)f, (u64)f + size); /* isolated: the allocator cannot hand it out */
+        free_pages -= size;
+        report_batch[n++] = (u64)f;
+    }
+    if (n == 0) {
+        report_due = 0;
+        report_block = 0;
+        report_scan = blocks[0].first_index;
+        return 0;
+    }
+    report_seq++;
+    u64 a[ENT_NARGS] = {0};
+    int k = 0;
+    u32 last = 0;
+    for (u32 i = 0; i < n; i++) {
+        u64 start = report_batch[i], pages = size;
+        while (i + 1 < n && report_batch[i + 1] == start + pages && block_of_index(report_batch[i + 1]) == block_of_index(start)) {
+            pages += size;
+            i++;
+        }
+        a[2 * k] = pfn_of(start);
+        a[2 * k + 1] = pages;
+        if (++k == ENT_NARGS / 2) {
+            last = req_post(REQ_REPORT, report_seq, a);
+            for (int j = 0; j < ENT_NARGS; j++) a[j] = 0;
+            k = 0;
+        }
+    }
+    if (k) last = req_post(REQ_REPORT, report_seq, a);
+    req_flush();
+    wait_done(last); /* the host has discarded them (or kept them): they may be handed out again */
+    for (u32 i = 0; i < n; i++) range_set(freemap, report_batch[i], report_batch[i] + size);
+    free_pages += (u64)n * size;
+    return 1;
 }
 
 /* ---- workloads ---- */
@@ -952,6 +1038,7 @@ static void init(void) {
     heldmap = (u64 *)CTL_U64(CTL_HELD_MAP_GPA_OFF);
     balmap = (u64 *)CTL_U64(CTL_BALLOON_MAP_GPA_OFF);
     objs = (u32 *)CTL_U64(CTL_OBJS_GPA_OFF);
+    repmap = (u64 *)CTL_U64(CTL_REPORTED_MAP_GPA_OFF);
     tsc_khz = CTL_U64(CTL_TSC_KHZ_OFF);
     if (tsc_khz == 0) tsc_khz = 1000000;
     for (int i = 0; i < WL_COUNT; i++) wl[i] = CTL_U64(CTL_WL_OFF + 8 * i);
@@ -972,6 +1059,7 @@ static void init(void) {
     used_pfn = pfn_of((u64)u);
     fill_page(used_pfn, 0);
     CTL_U64(CTL_USED_PFN_OFF) = used_pfn;
+    report_soon(); /* as a booting kernel's frees of all memory make reporting due */
 }
 
 void guest_main(void) {
@@ -992,7 +1080,12 @@ void guest_main(void) {
         used_consumed();
         int busy = balloon_step(now);
         busy |= hint_step();
+        busy |= report_step(now);
         u64 next = workload_step(now);
+        if (report_due != 0) {
+            u64 due = report_due > now ? report_due - now : 0;
+            if (due < next) next = due;
+        }
         if (late_count > 0) {
             u64 due = late[late_head].due > now ? late[late_head].due - now : 0;
             if (due < next) next = due;

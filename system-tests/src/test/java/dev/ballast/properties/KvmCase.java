@@ -9,8 +9,10 @@ import java.util.Locale;
 
 /**
  * A migration of a real KVM guest, small (16 to 64 MiB, the PC-like layout), drawn like a
- * {@link SimCase}: workload with its parameters, policy, poisoning, MUST_TELL_HOST, balloon
- * message kind, hint start id, a link failure, a chain, the seed.
+ * {@link SimCase}: workload with its parameters (free page reporting and the host's discards among
+ * them), policy, poisoning, MUST_TELL_HOST, balloon message kind, hint start id, a link failure, a
+ * chain, the seed, and how long after a free the guest reports free pages ({@code reportDelayMs};
+ * -1: Linux's 2 s, which a migration of this size seldom meets).
  */
 public record KvmCase(
         int memMiB,
@@ -22,7 +24,29 @@ public record KvmCase(
         long hintStartId,
         String failAt,
         int chain,
-        long seed) {
+        long seed,
+        int reportDelayMs) {
+
+    public KvmCase(
+            int memMiB,
+            String workload,
+            String policy,
+            int poison,
+            boolean tellHost,
+            String messages,
+            long hintStartId,
+            String failAt,
+            int chain,
+            long seed) {
+        this(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, -1);
+    }
+
+    /** The run's test hooks: free page reporting's delay, when this case shortens it. */
+    public dev.ballast.kvm.backend.KvmRun.Hooks hooks() {
+        return reportDelayMs < 0
+                ? dev.ballast.kvm.backend.KvmRun.Hooks.NONE
+                : dev.ballast.kvm.backend.KvmRun.Hooks.NONE.withReportDelayUs(reportDelayMs * 1000L);
+    }
 
     public Scenario scenario() {
         return new Scenario(
@@ -48,7 +72,7 @@ public record KvmCase(
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d}",
+                "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d%s}",
                 memMiB,
                 workload,
                 policy,
@@ -58,7 +82,8 @@ public record KvmCase(
                 hintStartId,
                 failAt,
                 chain,
-                seed);
+                seed,
+                reportDelayMs < 0 ? "" : ", report-delay=" + reportDelayMs + "ms");
     }
 
     /** The {@code ballast run} command that runs the same migration. */
@@ -72,6 +97,10 @@ public record KvmCase(
             sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
+        if (reportDelayMs >= 0)
+            sb.append("   # free page reporting after ")
+                    .append(reportDelayMs)
+                    .append(" ms, not 2 s: KvmRun.Hooks.withReportDelayUs, tests only");
         return sb.toString();
     }
 }

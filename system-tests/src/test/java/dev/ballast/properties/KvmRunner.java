@@ -32,7 +32,7 @@ final class KvmRunner {
     static Outcome run(KvmCase k, EventSink events) {
         long t0 = System.nanoTime();
         try {
-            RunReport r = new KvmRun(k.scenario(), events, Backend.Progress.NONE, KvmRun.Hooks.NONE).run();
+            RunReport r = new KvmRun(k.scenario(), events, Backend.Progress.NONE, k.hooks()).run();
             return new Outcome(k, r, r.verify().violation());
         } finally {
             Tally.kvmMigration(System.nanoTime() - t0);

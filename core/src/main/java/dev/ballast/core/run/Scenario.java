@@ -67,7 +67,8 @@ public record Scenario(
         if (workload == null) throw new SettingException("workload", null, "missing");
         if (!backend.equals("sim")) {
             for (String key : WorkloadSpec.GUEST_KEYS) {
-                if (workload.params().containsKey(key)) {
+                if (workload.params().containsKey(key)
+                        && !(backend.equals("kvm") && WorkloadSpec.KVM_GUEST_KEYS.contains(key))) {
                     throw new SettingException(
                             "workload",
                             workload.toString(),

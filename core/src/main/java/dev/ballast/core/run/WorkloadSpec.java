@@ -52,6 +52,13 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
             "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned", "dirty-log");
 
+    /**
+     * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting and the host's discards
+     * ({@code discard-hinted} once the simulator's branch adds it to {@link #GUEST_KEYS}).
+     */
+    public static final java.util.List<String> KVM_GUEST_KEYS =
+            java.util.List.of("reporting", "discard-poisoned", "discard-hinted");
+
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
             throw new SettingException("workload", name, "unknown workload (one of " + String.join(", ", NAMES) + ")");

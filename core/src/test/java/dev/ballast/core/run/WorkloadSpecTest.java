@@ -75,4 +75,35 @@ class WorkloadSpecTest {
                 .hasMessage(
                         "workload=idle,hint-driver=ideal: hint-driver is the simulated guest's; the kvm guest runs its own drivers");
     }
+
+    @Test
+    void shouldLetTheKvmGuestReportFreePagesButNoOtherBackend() {
+        for (String backend : new String[] {"kvm", "qemu"}) {
+            java.util.function.Supplier<Scenario> make = () -> new Scenario(
+                    backend,
+                    1L << 30,
+                    WorkloadSpec.parse("idle,reporting=1,discard-poisoned=1"),
+                    "hint",
+                    1,
+                    0,
+                    300_000_000L,
+                    30,
+                    0,
+                    1,
+                    null,
+                    0,
+                    true,
+                    BalloonMessages.PFN,
+                    Scenario.MIN_COMMAND_ID,
+                    CostProfile.defaults());
+            if (backend.equals("kvm")) {
+                assertThat(make.get().workload().reporting()).isTrue();
+                assertThat(make.get().workload().discardPoisoned()).isTrue();
+            } else {
+                assertThatThrownBy(make::get)
+                        .hasMessage("workload=idle,reporting=1,discard-poisoned=1: reporting is the simulated"
+                                + " guest's; the qemu guest runs its own drivers");
+            }
+        }
+    }
 }

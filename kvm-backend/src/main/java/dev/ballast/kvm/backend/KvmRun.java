@@ -49,9 +49,19 @@ public final class KvmRun {
      * @param dropPage    page indexes whose data the (in-process) destination loses (null: none)
      * @param onMigrating called once, on the migration thread, when the first migration has left
      *                    its setup (the engine listens to the guest's requests from then on)
+     * @param reportDelayUs free page reporting's delay after memory is freed (-1: Linux's 2 s)
      */
-    public record Hooks(LongPredicate dropPage, Consumer<KvmGuest> onMigrating) {
+    public record Hooks(LongPredicate dropPage, Consumer<KvmGuest> onMigrating, long reportDelayUs) {
         public static final Hooks NONE = new Hooks(null, null);
+
+        public Hooks(LongPredicate dropPage, Consumer<KvmGuest> onMigrating) {
+            this(dropPage, onMigrating, -1);
+        }
+
+        /** The same hooks with free page reporting's delay shortened (tests: so reports meet a migration); -1 keeps Linux's 2 s. */
+        public Hooks withReportDelayUs(long us) {
+            return new Hooks(dropPage, onMigrating, us);
+        }
     }
 
     private final Scenario scenario;
@@ -141,6 +151,9 @@ public final class KvmRun {
         GuestFeatures features = scenario.features();
         SplittableRandom faultRandom = new SplittableRandom(scenario.seed()).split();
         long[] wl = WorkloadSettings.of(scenario.workload(), features, bitmaps(scenario), layout, scenario.seed());
+        if (hooks.reportDelayUs() >= 0) {
+            wl[GuestAbi.WL_REPORT_DELAY_US] = hooks.reportDelayUs();
+        }
         List<RunReport> hops = new ArrayList<>();
         try (Kvm kvm = Kvm.open()) {
             progress.update("boot", 0, 0, 0);
@@ -169,6 +182,9 @@ public final class KvmRun {
                                 hop == 0 ? hooks.onMigrating() : null);
                         if (h.violation() != null && violation == null) {
                             violation = h.violation();
+                        }
+                        if (violation == null) {
+                            violation = source.devices().discardViolation(); // a discard of the source's host
                         }
                         RunReport.Verify verify = h.completed()
                                 ? verify(h.verdict(), target.lastCheck())

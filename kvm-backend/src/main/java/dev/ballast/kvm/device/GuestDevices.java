@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RejectReason;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.kvm.guestabi.Doorbells;
@@ -60,6 +61,13 @@ public final class GuestDevices implements AutoCloseable {
     private long rejected;
     private long balloonMessages;
     private long discardedPages;
+    private long madviseCalls;
+    private long reportEntries;
+    private long reportedPages;
+    private long reportDiscardedPages;
+    private String discardViolation;
+    private long liveHintId;
+    private long hintDiscardedPages;
 
     /**
      * @param layout   the RAM blocks as the engine names them (same names and PFNs as {@code memory}'s)
@@ -234,6 +242,9 @@ public final class GuestDevices implements AutoCloseable {
                 int ranges = 0;
                 for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
                     forward(type, id, r[2 * k], r[2 * k + 1]);
+                    if (op == GuestAbi.REQ_HINT) {
+                        discardHinted(id, r[2 * k], r[2 * k + 1]);
+                    }
                     ranges++;
                 }
                 if (ranges == 0) {
@@ -242,6 +253,7 @@ public final class GuestDevices implements AutoCloseable {
             }
             case GuestAbi.REQ_FREE_BITMAP_END -> forward(EventType.FREE_BITMAP_END, id, 0, 0);
             case GuestAbi.REQ_BALLOON -> balloonMessage(a0, a1, a2, a3, a4);
+            case GuestAbi.REQ_REPORT -> report(id, a0, a1, a2, a3, a4, a5);
             default -> reject(RejectReason.MALFORMED, Integer.toUnsignedLong(op), id);
         }
     }
@@ -287,6 +299,120 @@ public final class GuestDevices implements AutoCloseable {
         }
     }
 
+    /**
+     * A free page report (VIRTIO_BALLOON_F_REPORTING): up to three ranges of free blocks the guest isolated. The
+     * host discards them ({@code madvise(MADV_DONTNEED)}: they read zero afterwards) unless the guest poisons free
+     * pages with a non-zero value and the host was not told to discard them anyway ({@code WF_DISCARD_POISONED}), as
+     * QEMU keeps them. Ranges that are not RAM are rejected. Each discard is checked as it happens: a page the guest
+     * has not isolated for a report is one it may use (invariant 1), and a poisoned page read back as zero breaks
+     * invariant 2.
+     */
+    private void report(long id, long... r) {
+        reportEntries++;
+        long flags = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_FLAGS);
+        int poison =
+                (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON) & 0xFF);
+        boolean discard = poison == 0 || (flags & GuestAbi.WF_DISCARD_POISONED) != 0;
+        int ranges = 0;
+        for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
+            ranges++;
+            long pfn = r[2 * k];
+            long pages = r[2 * k + 1];
+            if (pages < 0 || layout.splitPfnRange(pfn, pages, (b, o, n) -> {}) != 0) {
+                reject(RejectReason.MALFORMED, GuestAbi.REQ_REPORT, pfn);
+                continue;
+            }
+            reportedPages += pages;
+            if (!discard) {
+                continue;
+            }
+            layout.splitPfnRange(pfn, pages, (b, o, n) -> {
+                long g = b.firstIndex() + o;
+                checkDiscard(g, n, poison);
+                memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
+                madviseCalls++;
+                reportDiscardedPages += n;
+            });
+        }
+        if (ranges == 0) {
+            reject(RejectReason.MALFORMED, GuestAbi.REQ_REPORT, id);
+        }
+    }
+
+    /**
+     * The host issues a free page hint command (a new request id, or STOP / DONE): from now on hints of any other id
+     * are not discarded. Called before the command is posted, so a hint the device discards is one the guest still
+     * holds: the guest gives its held pages back only once it has read the next command.
+     */
+    public void hintCommandIssued(long commandId) {
+        synchronized (lock) {
+            liveHintId = dev.ballast.core.policy.CommandIds.isRequest(commandId) ? commandId : 0;
+        }
+    }
+
+    /**
+     * Firecracker's balloon device ({@code WF_DISCARD_HINTED}): a range hinted for the live request id is discarded
+     * as the device reads it, unless the guest poisons free pages and {@code WF_DISCARD_POISONED} is not set. Each
+     * discard is checked against the guest's held map (invariant 1) and the poison (invariant 2).
+     */
+    private void discardHinted(long id, long pfn, long pages) {
+        long flags = sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_FLAGS);
+        if ((flags & GuestAbi.WF_DISCARD_HINTED) == 0 || liveHintId == 0 || id != liveHintId || pages <= 0) {
+            return;
+        }
+        int poison =
+                (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON) & 0xFF);
+        if (poison != 0 && (flags & GuestAbi.WF_DISCARD_POISONED) == 0) {
+            return;
+        }
+        if (layout.splitPfnRange(pfn, pages, (b, o, n) -> {}) != 0) {
+            return; // not RAM: the engine rejects the hint
+        }
+        layout.splitPfnRange(pfn, pages, (b, o, n) -> {
+            long g = b.firstIndex() + o;
+            checkDiscard(g, n, poison, memory.layout().heldMapOffset(), "held for a free page hint");
+            memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
+            madviseCalls++;
+            hintDiscardedPages += n;
+        });
+    }
+
+    /** The discard of pages [index, index+n) of the layout, checked against what the guest holds isolated. */
+    private void checkDiscard(long index, long n, int poison) {
+        checkDiscard(index, n, poison, memory.layout().reportedMapOffset(), "isolated for a report");
+    }
+
+    /** The discard of pages [index, index+n), checked: each must be off the guest's free list and set in its map at {@code mapOffset}. */
+    private void checkDiscard(long index, long n, int poison, long mapOffset, String what) {
+        if (discardViolation != null) {
+            return;
+        }
+        MemorySegment free = sys.asSlice(memory.layout().freeMapOffset());
+        MemorySegment held = sys.asSlice(mapOffset);
+        for (long i = index; i < index + n; i++) {
+            boolean isFree = (free.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) != 0;
+            boolean isHeld = (held.getAtIndex(JAVA_LONG, i >>> 6) >>> (i & 63) & 1) != 0;
+            if (isFree || !isHeld) {
+                discardViolation = Invariant.NO_LOST_WRITE.violation("the host discarded page "
+                        + layout.describeIndex(i) + ", which the guest had not " + what
+                        + (isFree ? " (it is on its free list)" : " (it may be in use)"));
+                return;
+            }
+        }
+        if (poison != 0) {
+            discardViolation = Invariant.POISON_PRESERVED.violation("the host discarded free page "
+                    + layout.describeIndex(index) + ": it reads zeros, not the poison value 0x"
+                    + Integer.toHexString(poison) + " the guest left in it");
+        }
+    }
+
+    /** The first invariant a discard of this device broke (a page the guest had not isolated, a poisoned page), or null. */
+    public String discardViolation() {
+        synchronized (lock) {
+            return discardViolation;
+        }
+    }
+
     /** A run of the guest's balloon message: acted on when it is all RAM, and passed on either way. */
     private void balloonRun(boolean inflate, long mode, long pfn, long pages) {
         long outside = layout.splitPfnRange(pfn, pages, (b, o, n) -> {});
@@ -297,6 +423,7 @@ public final class GuestDevices implements AutoCloseable {
                     balloon.setRange(g, g + n);
                     memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
                     discardedPages += n;
+                    madviseCalls++;
                 } else {
                     balloon.clearRange(g, g + n);
                 }
@@ -366,7 +493,16 @@ public final class GuestDevices implements AutoCloseable {
     /** What the devices have done so far. */
     public Stats stats() {
         synchronized (lock) {
-            return new Stats(requests, rejected, balloonMessages, discardedPages);
+            return new Stats(
+                    requests,
+                    rejected,
+                    balloonMessages,
+                    discardedPages,
+                    madviseCalls,
+                    reportEntries,
+                    reportedPages,
+                    reportDiscardedPages,
+                    hintDiscardedPages);
         }
     }
 
@@ -374,9 +510,24 @@ public final class GuestDevices implements AutoCloseable {
      * @param requests        ring entries handled
      * @param rejected        entries (or ring states) rejected as garbage by the device itself
      * @param balloonMessages well-formed balloon messages
-     * @param discardedPages  pages given back to the host with madvise
+     * @param discardedPages  balloon pages given back to the host with madvise
+     * @param madviseCalls    {@code madvise} calls of the device (one per run of contiguous pages in a balloon
+     *     message or a report, in one RAM block)
+     * @param reportEntries   free page report entries (up to three ranges each)
+     * @param reportedPages   pages reported free (RAM only)
+     * @param reportDiscardedPages reported pages the host discarded
+     * @param hintDiscardedPages hinted pages the host discarded ({@code WF_DISCARD_HINTED})
      */
-    public record Stats(long requests, long rejected, long balloonMessages, long discardedPages) {}
+    public record Stats(
+            long requests,
+            long rejected,
+            long balloonMessages,
+            long discardedPages,
+            long madviseCalls,
+            long reportEntries,
+            long reportedPages,
+            long reportDiscardedPages,
+            long hintDiscardedPages) {}
 
     @Override
     public void close() {

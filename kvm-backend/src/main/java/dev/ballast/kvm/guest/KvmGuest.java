@@ -309,6 +309,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     public void hintCommand(long commandId) {
         dirtyLogReady();
         rememberCommandId(commandId);
+        devices.hintCommandIssued(commandId);
         post(GuestAbi.OP_HINT_CMD, commandId);
     }
 

@@ -19,10 +19,16 @@ import dev.ballast.kvm.guestabi.GuestAbi;
  *   <li>{@code deflate-race:P}: like {@code balloon:P} (50), and {@code step} 16MiB deflated every
  *       {@code every} 20ms and written at once; told {@code late} 30ms later without MUST_TELL_HOST</li>
  * </ul>
- * Free page hints report aligned free blocks of 2^{@code hint-order} pages (10, as Linux).
+ * Free page hints report aligned free blocks of 2^{@code hint-order} pages (10, as Linux). With
+ * {@code reporting=1} the guest reports free 2 MiB blocks {@link #REPORT_DELAY_US} after it freed memory
+ * (and after boot) and the host discards them, unless free pages are poisoned and
+ * {@code discard-poisoned=1} was not given.
  */
 public final class WorkloadSettings {
     private WorkloadSettings() {}
+
+    /** Free page reporting runs this long after memory was freed (Linux's {@code PAGE_REPORTING_DELAY}, 2 s). */
+    public static final long REPORT_DELAY_US = 2_000_000;
 
     public static long[] of(
             WorkloadSpec spec, GuestFeatures features, boolean balloonBitmaps, RamLayout layout, long seed) {
@@ -33,7 +39,11 @@ public final class WorkloadSettings {
         wl[GuestAbi.WL_FLAGS] = (features.mustTellHost() ? GuestAbi.WF_MUST_TELL_HOST : 0)
                 | (balloonBitmaps ? GuestAbi.WF_BALLOON_BITMAP : 0)
                 | (features.freePageHint() ? GuestAbi.WF_FREE_PAGE_HINT : 0)
-                | (features.freeBitmap() ? GuestAbi.WF_FREE_BITMAP : 0);
+                | (features.freeBitmap() ? GuestAbi.WF_FREE_BITMAP : 0)
+                | (spec.reporting() ? GuestAbi.WF_REPORTING : 0)
+                | (spec.discardPoisoned() ? GuestAbi.WF_DISCARD_POISONED : 0)
+                | (spec.param("discard-hinted", "0").equals("1") ? GuestAbi.WF_DISCARD_HINTED : 0);
+        wl[GuestAbi.WL_REPORT_DELAY_US] = REPORT_DELAY_US;
         long order = num(spec, "hint-order", "10");
         if (order < 0 || order > 18) {
             throw new IllegalArgumentException("workload " + spec + ": hint-order=" + order + ": must be in [0, 18]");

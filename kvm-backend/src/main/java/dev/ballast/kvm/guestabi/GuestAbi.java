@@ -128,6 +128,8 @@ public final class GuestAbi {
     public static final int CTL_BALLOON_MAP_GPA_OFF = 0x228;
     /** u64, host: the workload's live allocations, u32 each */
     public static final int CTL_OBJS_GPA_OFF = 0x230;
+    /** u64, host: free page reporting's map (free and set: reported; not free and set: isolated for a report in flight) */
+    public static final int CTL_REPORTED_MAP_GPA_OFF = 0x238;
     /** u32: host sets when it waits for requests, guest clears before ringing */
     public static final int CTL_HOST_WANTS_REQUESTS_OFF = 0x240;
     /** u64, guest: the RAM page the devices write (USED_*), ~0 when none */
@@ -170,6 +172,8 @@ public final class GuestAbi {
     public static final int WL_FLAGS = 12;
     /** free page hints report aligned free blocks of 2^order pages */
     public static final int WL_HINT_ORDER = 13;
+    /** free page reporting: how long after memory is freed the guest reports (Linux: 2 s) */
+    public static final int WL_REPORT_DELAY_US = 14;
 
     public static final int WL_COUNT = 16;
     /** no activity of its own: only commands */
@@ -188,6 +192,12 @@ public final class GuestAbi {
 
     public static final int WF_FREE_PAGE_HINT = 4;
     public static final int WF_FREE_BITMAP = 8;
+    /** free page reporting (VIRTIO_BALLOON_F_REPORTING) */
+    public static final int WF_REPORTING = 16;
+    /** the host discards reported pages even when free pages hold a non-zero poison value */
+    public static final int WF_DISCARD_POISONED = 32;
+    /** the host discards the ranges hinted for the live command id (Firecracker's balloon) */
+    public static final int WF_DISCARD_HINTED = 64;
     /** (): the workload's boot (CTL_WL_*), then it runs; reply (in use, free, ballooned) */
     public static final int OP_PROLOGUE = 8;
     /** (id): free page hint command: a new id [0x80000000, 0xffffffff], 0 stop, 1 done */
@@ -216,6 +226,12 @@ public final class GuestAbi {
     public static final int REQ_FREE_BITMAP_END = 0x103;
     /** (1 inflate / 0 deflate, BM_*, buffer, count, base pfn) */
     public static final int REQ_BALLOON = 0x104;
+    /** id = report number; up to 3 ranges of free blocks the guest isolated for the host */
+    public static final int REQ_REPORT = 0x105;
+    /** free page reporting reports aligned free blocks of 2^9 pages (2 MiB, pageblock_order on x86) */
+    public static final int REPORT_ORDER = 9;
+    /** blocks per report (Linux's PAGE_REPORTING_CAPACITY) */
+    public static final int REPORT_CAPACITY = 32;
     /** buffer holds count u32 PFNs */
     public static final int BM_PFNS = 0;
     /** buffer holds count bits, bit i = base pfn + i */

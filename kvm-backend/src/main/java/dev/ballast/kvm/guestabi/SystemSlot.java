@@ -90,6 +90,7 @@ public final class SystemSlot {
         c.set(JAVA_LONG, GuestAbi.CTL_HELD_MAP_GPA_OFF, SYS_GPA + layout.heldMapOffset());
         c.set(JAVA_LONG, GuestAbi.CTL_BALLOON_MAP_GPA_OFF, SYS_GPA + layout.balloonMapOffset());
         c.set(JAVA_LONG, GuestAbi.CTL_OBJS_GPA_OFF, SYS_GPA + layout.objectsOffset());
+        c.set(JAVA_LONG, GuestAbi.CTL_REPORTED_MAP_GPA_OFF, SYS_GPA + layout.reportedMapOffset());
         c.set(JAVA_LONG, GuestAbi.CTL_USED_PFN_OFF, -1L);
     }
 

@@ -25,8 +25,9 @@ import java.util.List;
  * </pre>
  * then the version table (one u32 per RAM page); then, each page-aligned, the request ring
  * (guest to host), the balloon message buffers, the guest allocator's free map, the hint driver's
- * held map and the guest's balloon map (a bit per RAM page each) and the workload's object ring
- * (a u32 per RAM page); the slot is rounded up to 2 MiB.
+ * held map and the guest's balloon map (a bit per RAM page each), the workload's object ring
+ * (a u32 per RAM page) and free page reporting's map (a bit per RAM page); the slot is rounded up
+ * to 2 MiB.
  *
  * @param ramBytes          guest RAM, a multiple of 2 MiB
  * @param ramBlocks         the RAM blocks in guest-physical order
@@ -39,6 +40,7 @@ import java.util.List;
  * @param heldMapOffset      offset of the hint driver's held map
  * @param balloonMapOffset   offset of the guest's balloon map
  * @param objectsOffset      offset of the workload's object ring
+ * @param reportedMapOffset  offset of free page reporting's map
  */
 public record GuestLayout(
         long ramBytes,
@@ -51,7 +53,8 @@ public record GuestLayout(
         long freeMapOffset,
         long heldMapOffset,
         long balloonMapOffset,
-        long objectsOffset) {
+        long objectsOffset,
+        long reportedMapOffset) {
 
     public static final long KIB = 1024;
     public static final long MIB = 1024 * KIB;
@@ -120,7 +123,8 @@ public record GuestLayout(
         long heldMap = freeMap + bitmapBytes;
         long balloonMap = heldMap + bitmapBytes;
         long objects = balloonMap + bitmapBytes;
-        long systemBytes = roundUp(objects + roundUp(pages * 4, PAGE_SIZE), HUGE_PAGE);
+        long reportedMap = objects + roundUp(pages * 4, PAGE_SIZE);
+        long systemBytes = roundUp(reportedMap + bitmapBytes, HUGE_PAGE);
         if (systemBytes > GIB) {
             throw new IllegalArgumentException("system slot over 1 GiB for ramBytes=" + ramBytes);
         }
@@ -135,7 +139,8 @@ public record GuestLayout(
                 freeMap,
                 heldMap,
                 balloonMap,
-                objects);
+                objects,
+                reportedMap);
     }
 
     static long roundUp(long v, long to) {

@@ -2,6 +2,7 @@ package dev.ballast.kvm.mem;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import dev.ballast.kvm.KvmVm;
 import dev.ballast.kvm.guestabi.GuestAbi;
@@ -97,6 +98,36 @@ public final class GuestMemory implements AutoCloseable {
 
     public MemorySlot system() {
         return system;
+    }
+
+    /**
+     * Pages of guest RAM mapped in now ({@code mincore} of each RAM block's mapping). This counts a never-written page
+     * that a read mapped to the host's shared zero page (a migration's zero check does), so after such reads it is
+     * more than the RSS, which {@code /proc/self/smaps} gives. Safe to call from a sampler thread while the VM runs or
+     * closes: -1 once the memory is unmapped.
+     */
+    public long residentRamPages() {
+        long n = 0;
+        try (Arena a = Arena.ofConfined()) {
+            for (MemorySlot b : ramBlocks) {
+                long pages = b.bytes() / GuestAbi.PAGE_SIZE;
+                MemorySegment vec = a.allocate(pages);
+                try {
+                    LibC.mincore(b.host().address(), b.bytes(), vec);
+                } catch (NativeException e) {
+                    if (e.errno() == Errno.ENOMEM) return -1;
+                    throw e;
+                }
+                long whole = pages & ~7L;
+                for (long i = 0; i < whole; i += 8) {
+                    n += Long.bitCount(vec.get(JAVA_LONG_UNALIGNED, i) & 0x0101010101010101L);
+                }
+                for (long i = whole; i < pages; i++) {
+                    n += vec.get(JAVA_BYTE, i) & 1;
+                }
+            }
+        }
+        return n;
     }
 
     /** RAM blocks then the system slot. */

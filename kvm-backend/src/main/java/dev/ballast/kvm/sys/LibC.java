@@ -81,6 +81,9 @@ public final class LibC {
     // int madvise(void *addr, size_t length, int advice)
     private static final MethodHandle MADVISE =
             downcall("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    // int mincore(void *addr, size_t length, unsigned char *vec)
+    private static final MethodHandle MINCORE =
+            downcall("mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), CAPTURE_ERRNO);
     // pthread_t pthread_self(void)
     private static final MethodHandle PTHREAD_SELF = downcall("pthread_self", FunctionDescriptor.of(JAVA_LONG));
     // int pthread_kill(pthread_t thread, int sig): returns an error number, does not set errno
@@ -378,6 +381,24 @@ public final class LibC {
         }
         if (rc < 0) {
             throw new NativeException("madvise(" + advice + ")", errno(capture));
+        }
+    }
+
+    /**
+     * {@code mincore(address, length, vec)}: one byte per page of [address, address+length) into {@code vec}, bit 0
+     * set when the page is resident. The address is a plain number, so a sampler on another thread never holds
+     * the mapping's arena open: a range unmapped meanwhile fails with {@code ENOMEM}.
+     */
+    public static void mincore(long address, long length, MemorySegment vec) {
+        MemorySegment capture = CAPTURE.get();
+        int rc;
+        try {
+            rc = (int) MINCORE.invokeExact(capture, address, length, vec);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc < 0) {
+            throw new NativeException("mincore", errno(capture));
         }
     }
 

@@ -166,6 +166,41 @@ public class KvmMigrationTest {
                 .isGreaterThan(0);
     }
 
+    /**
+     * Free page reporting while the guest migrates: the guest (compile: it frees all the time) reports every 2 ms, so
+     * reports and their discards on the source meet every stage of the migration, and every page in use still
+     * verifies; under poisoning the host keeps reported pages, unless told to discard them, which breaks invariant 2.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "legacy, 0, 0",
+        "hint, 0, 0",
+        "hint+balloon, 0, 0",
+        "bitmap, 0, 0",
+        "hint, 0xAA, 0",
+        "legacy, 0xAA, 1",
+    })
+    void shouldMigrateAGuestThatReportsFreePages(String policy, String poison, int discardPoisoned) {
+        KvmTests.assumeKvm();
+        int p = Integer.decode(poison);
+        Scenario s = scenario(MEM, "compile,reporting=1,discard-poisoned=" + discardPoisoned, policy)
+                .withGuest(p, true, "pfn", Scenario.MIN_COMMAND_ID)
+                .withLimits(2_000_000_000L, 300_000_000L, 30, 0);
+        java.util.concurrent.atomic.AtomicReference<dev.ballast.kvm.guest.KvmGuest> source =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        RunReport r = run(s, EventSink.NONE, new KvmRun.Hooks(null, source::set).withReportDelayUs(2_000));
+        var stats = source.get().devices().stats();
+        System.out.println("reports: " + stats);
+        assertThat(stats.reportedPages()).as("pages reported on the source").isGreaterThan(0);
+        if (p != 0 && discardPoisoned == 1) {
+            assertThat(r.verify().ok()).isFalse();
+            assertThat(r.verify().violation()).startsWith("invariant 2");
+            return;
+        }
+        assertVerified(r);
+        assertThat(stats.reportDiscardedPages()).as("pages discarded").isEqualTo(p == 0 ? stats.reportedPages() : 0);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"legacy", "hint", "bitmap", "hint+balloon"})
     void shouldKeepPoisonOnFreePages(String policy) {

@@ -311,6 +311,53 @@ class GuestDriversTest {
         }
     }
 
+    /**
+     * The host's madvise calls per balloon message: one per run of contiguous pages, whether the message is a PFN
+     * array or a bitmap (the 001 claim's host-side cost, counted by the device).
+     */
+    @ParameterizedTest(name = "bitmap={0}")
+    @CsvSource({"false", "true"})
+    void shouldCountOneMadvisePerRunOfAMessage(boolean bitmap) throws Exception {
+        KvmTests.assumeKvm();
+        GuestFeatures f = new GuestFeatures(true, true, true, 0);
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, f, false)) {
+            MemorySegment buf = g.machine()
+                    .memory()
+                    .system()
+                    .host()
+                    .asSlice(g.machine().memory().layout().balloonBufOffset() + 15L * 4096, 4096);
+            long[] pfns = {100, 101, 102, 200, 202, 203};
+            long count;
+            if (bitmap) {
+                buf.fill((byte) 0);
+                for (long p : pfns) {
+                    long w = buf.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, p >>> 6);
+                    buf.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, p >>> 6, w | 1L << (p & 63));
+                }
+                count = 256; // bits 0..255, base pfn 0
+            } else {
+                for (int i = 0; i < pfns.length; i++) {
+                    buf.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i, (int) pfns[i]);
+                }
+                count = pfns.length;
+            }
+            g.call(
+                    GuestAbi.OP_INJECT,
+                    GuestAbi.REQ_BALLOON,
+                    0,
+                    1,
+                    bitmap ? GuestAbi.BM_BITMAP : GuestAbi.BM_PFNS,
+                    15,
+                    count);
+            await("the device to take 6 pages", () -> g.devices().balloonPages() == 6);
+            var s = g.devices().stats();
+            assertThat(s.balloonMessages()).isEqualTo(1);
+            assertThat(s.discardedPages()).isEqualTo(6);
+            assertThat(s.madviseCalls()).as("runs 100-102, 200, 202-203").isEqualTo(3);
+        }
+    }
+
     @Test
     void shouldRejectGarbageAndGoOn() throws Exception {
         KvmTests.assumeKvm();

@@ -24,9 +24,15 @@ class GuestMemoryTest {
             assertThat(m.channel().call(GuestAbi.OP_WRITE_PAGES, 0, pages, 1).arg(0))
                     .isEqualTo(pages);
             long before = Rss.bytes();
+            long residentBefore = m.memory().residentRamPages();
             MemorySlot ram = m.memory().block(GuestLayout.RAM_LOW);
             m.memory().discard(ram, 0, written);
             long after = Rss.bytes();
+            long residentAfter = m.memory().residentRamPages();
+            assertThat(residentBefore).as("resident RAM pages, written").isBetween(pages, pages + 64);
+            assertThat(residentBefore - residentAfter)
+                    .as("resident RAM pages discarded")
+                    .isEqualTo(pages);
             System.out.printf(
                     "RSS %d MiB -> %d MiB after discarding %d MiB of guest RAM%n",
                     before >> 20, after >> 20, written >> 20);
