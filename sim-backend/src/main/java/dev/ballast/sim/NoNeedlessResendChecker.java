@@ -10,16 +10,17 @@ import dev.ballast.core.mem.RamLayout;
  * new hop starts with nothing sent.
  *
  * <p>On a host whose dirty log only a sync clears ({@code dirty-log=sync}, as QEMU under TCG), a page
- * written after the last sync and then sent is still in the log, and the next sync reports it: the
- * host cannot know that the send carried the write, so that one resend is not needless. Such a send
- * leaves the page out of the "sent and not written since" set.
+ * whose bit is in the log when it is sent (written after the last sync, or given back to the log by
+ * a failed migration) stays there, and the next sync reports it: the host cannot re-arm the page, so
+ * that one resend is not needless. Such a send leaves the page out of the "sent and not written
+ * since" set.
  */
 final class NoNeedlessResendChecker {
     private final PageBitmap sentClean;
     private final RamLayout layout;
     private final Violations violations;
-    /** With a log only a sync clears: pages written since the last sync; null otherwise. */
-    private PageBitmap writtenSinceSync;
+    /** With a log only a sync clears: pages whose bit is in the host's log; null otherwise. */
+    private PageBitmap inLog;
 
     NoNeedlessResendChecker(RamLayout layout, Violations violations) {
         this.layout = layout;
@@ -29,12 +30,17 @@ final class NoNeedlessResendChecker {
 
     /** The host's dirty log is cleared by a sync only (see the class comment). */
     void logClearedBySyncOnly() {
-        if (writtenSinceSync == null) writtenSinceSync = new PageBitmap(layout.totalPages());
+        if (inLog == null) inLog = new PageBitmap(layout.totalPages());
+    }
+
+    /** A failed migration gave these pages back to the host's dirty log. */
+    void onRestored(long from, long to) {
+        if (inLog != null) inLog.setRange(from, to);
     }
 
     /** The host synced its dirty log: what was written before is in the sync's answer. */
     void onSync() {
-        if (writtenSinceSync != null) writtenSinceSync.clearAll();
+        if (inLog != null) inLog.clearAll();
     }
 
     /** A new migration (hop) begins: its destination has nothing yet. */
@@ -44,12 +50,12 @@ final class NoNeedlessResendChecker {
 
     void onWrite(long index) {
         sentClean.clear(index);
-        if (writtenSinceSync != null) writtenSinceSync.set(index);
+        if (inLog != null) inLog.set(index);
     }
 
     void onWriteRange(long from, long to) {
         sentClean.clearRange(from, to);
-        if (writtenSinceSync != null) writtenSinceSync.setRange(from, to);
+        if (inLog != null) inLog.setRange(from, to);
     }
 
     void onSent(long from, long to) {
@@ -61,7 +67,7 @@ final class NoNeedlessResendChecker {
                             + " was sent again although nothing wrote it since it was last sent");
         }
         sentClean.setRange(from, to);
-        if (writtenSinceSync != null) writtenSinceSync.forEachRun(from, to, sentClean::clearRange);
+        if (inLog != null) inLog.forEachRun(from, to, sentClean::clearRange);
     }
 
     /**
@@ -76,7 +82,7 @@ final class NoNeedlessResendChecker {
                     "page " + layout.describeIndex(index)
                             + " was sent again although nothing wrote it since it was last sent");
         }
-        if (current && (writtenSinceSync == null || !writtenSinceSync.get(index))) sentClean.set(index);
+        if (current && (inLog == null || !inLog.get(index))) sentClean.set(index);
         else sentClean.clear(index);
     }
 }

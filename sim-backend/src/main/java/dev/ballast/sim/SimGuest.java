@@ -934,6 +934,7 @@ public class SimGuest implements SourceGuest {
     public void restoreDirty(int block, long offset, long count) {
         long g = blocks[block].firstIndex() + offset;
         dirty.setRange(g, g + count);
+        checkers.resend.onRestored(g, g + count);
     }
 
     @Override

@@ -51,6 +51,13 @@ class NoNeedlessResendCheckerTest {
         c.onSent(5, 6);
         assertThat(violations.any()).as(violations.first()).isFalse();
 
+        // a failed migration gave the page back to the log: the same
+        c.onRestored(5, 6);
+        c.onSent(5, 6);
+        c.onSync();
+        c.onSent(5, 6);
+        assertThat(violations.any()).as(violations.first()).isFalse();
+
         // but once a sync came between the send and the next one with no write, that one is needless again
         c.onSync();
         c.onSent(5, 6);
