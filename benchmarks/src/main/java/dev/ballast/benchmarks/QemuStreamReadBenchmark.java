@@ -106,10 +106,7 @@ public class QemuStreamReadBenchmark {
         records = reader.zeroPages() + reader.normalPages();
         System.out.printf(
                 "%nstream: %s, %d bytes to the end of RAM, %d page records, %.1f bytes per record%n",
-                stream.isEmpty() ? "synthetic" : stream,
-                end,
-                records,
-                (double) end / records);
+                stream.isEmpty() ? "synthetic" : stream, end, records, (double) end / records);
     }
 
     private static byte[] synthetic() {

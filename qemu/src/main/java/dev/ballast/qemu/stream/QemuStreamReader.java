@@ -87,6 +87,7 @@ public final class QemuStreamReader {
     private final ByteBuffer buf;
     /** The sink's view of {@link #buf}: the validated bytes not yet passed on, as position to limit. */
     private final ByteBuffer out;
+
     private final int capacity;
     /** Free space below which the buffer is compacted before a read. */
     private final int minFree;
@@ -481,7 +482,9 @@ public final class QemuStreamReader {
                 int len = nameLength("a RAM record");
                 block = findBlock(pos - len, len);
                 if (block == null) {
-                    throw malformed(at, "RAM block '" + printable(bytes(pos - len, len), 0, len) + "' is not in the setup list");
+                    throw malformed(
+                            at,
+                            "RAM block '" + printable(bytes(pos - len, len), 0, len) + "' is not in the setup list");
                 }
             } else {
                 block = current;

@@ -188,7 +188,15 @@ public final class Tap implements AutoCloseable {
                         null);
             } catch (QemuStreamJournal.TooLargeException e) {
                 return new Result(
-                        -1, reader.position(), forwarded.written(), 0, 0, 0, reader.machineType(), null, e.getMessage());
+                        -1,
+                        reader.position(),
+                        forwarded.written(),
+                        0,
+                        0,
+                        0,
+                        reader.machineType(),
+                        null,
+                        e.getMessage());
             }
             long rest = reader.transferRest();
             dest.shutdownOutput();

@@ -488,7 +488,9 @@ class QemuStreamReaderTest {
         reader.readRam(v);
         long allocated = mx.getCurrentThreadAllocatedBytes() - before;
         // the buffer is direct (off the heap): what is left is the reader and its setup; a byte per page would be 1 KiB
-        assertThat(allocated).as("heap bytes allocated for one stream of 1024 pages").isLessThan(8192);
+        assertThat(allocated)
+                .as("heap bytes allocated for one stream of 1024 pages")
+                .isLessThan(8192);
         assertThat(reader.normalPages()).isEqualTo(512);
         assertThat(dest.bytes).isEqualTo(21L * stream.length);
     }
@@ -496,7 +498,11 @@ class QemuStreamReaderTest {
     @Test
     void shouldForwardAPageThatAnArrayVisitorChanged() throws IOException, QemuStreamException {
         QemuStreamWriter w = new QemuStreamWriter().header("m").ramStart(2, Map.of("pc.ram", 4L * 4096));
-        w.part(2).page("pc.ram", 0, (byte) 7).page("pc.ram", 4096, (byte) 8).eos().footer(2, "PART");
+        w.part(2)
+                .page("pc.ram", 0, (byte) 7)
+                .page("pc.ram", 4096, (byte) 8)
+                .eos()
+                .footer(2, "PART");
         byte[] stream = w.end(2).eos().footer(2, "END").toByteArray();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         QemuStreamReader reader = new QemuStreamReader(new Runs.ChunkedChannel(stream, 5000), out::write);
