@@ -1,6 +1,7 @@
 package dev.ballast.benchmarks;
 
 import dev.ballast.journal.JournalWriter;
+import dev.ballast.qemu.stream.ChannelSink;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import dev.ballast.qemu.stream.RamBlock;
@@ -8,17 +9,19 @@ import dev.ballast.qemu.tap.QemuStreamJournal;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -26,15 +29,23 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The QEMU stream reader over a synthetic 7.2 stream: a 512 MiB {@code pc.ram} sent in one pass, every page once,
- * half as PAGE records (4 KiB each: 256 MiB of page data) and half as ZERO, in runs of 1 to 64 as a real guest's
- * memory comes, 30 PART sections, from memory through a channel (the reader copies into its buffer as it would from
- * a socket). The visitor touches one byte of each page. Score: records per second; bytes per second = score x
- * {@link #BYTES_PER_RECORD} (printed at setup). {@code readAndJournal}: the same stream journaled as {@code ballast tap}
- * and {@code ingest --journal} do it, every record an event through {@link QemuStreamJournal} into a
- * {@link JournalWriter} (Disruptor ring, Chronicle Queue), the writer drained at the end of each invocation.
+ * The QEMU stream reader over a saved stream ({@code -p stream=FILE}, from {@code migrate "exec:cat > FILE"}, read
+ * into memory once) or, by default, a synthetic 7.2 stream: a 512 MiB {@code pc.ram} sent in one pass, every page
+ * once, half as PAGE records (4 KiB each: 256 MiB of page data) and half as ZERO, in runs of 1 to 64 as a real
+ * guest's memory comes, 30 PART sections. Each invocation reads the stream from its first byte to the end of RAM
+ * from memory through a channel (a copy into the reader's direct buffer, as a socket's read makes one).
+ * Scores: {@code records} (page records per second) and {@code bytes} (stream bytes per second) are JMH's
+ * secondary results; the primary is whole streams per second.
+ * <ul>
+ *   <li>{@code read}: the reader alone; the visitor touches one byte of each page.
+ *   <li>{@code relay}: what {@code ballast tap} does in Java: read, forward every validated byte through a
+ *       {@link ChannelSink} (to a channel that discards it), and journal every record through
+ *       {@link QemuStreamJournal} into a {@link JournalWriter} (Disruptor ring, Chronicle Queue), waiting at the end
+ *       of each invocation until the journal's consumer has appended every page event.
+ *   <li>{@code readAndJournal}: {@code relay} without forwarding.
+ * </ul>
  * <pre>
- *   java -jar benchmarks/target/benchmarks.jar QemuStreamReadBenchmark
+ *   java -jar benchmarks/target/benchmarks.jar QemuStreamReadBenchmark [-p stream=/tmp/vm.stream]
  * </pre>
  */
 @State(Scope.Thread)
@@ -46,10 +57,27 @@ import org.openjdk.jmh.annotations.Warmup;
 public class QemuStreamReadBenchmark {
     static final int PAGES = 512 * 256;
     static final int SECTIONS = 30;
-    /** Stream bytes per page record, set at setup (the stream is about 256.5 MiB). */
-    static double BYTES_PER_RECORD;
 
-    private byte[] stream;
+    /** A saved stream to read instead of the synthetic one (empty: synthetic). */
+    @Param("")
+    public String stream;
+
+    /** Page records and stream bytes (to the end of RAM) read: JMH reports both per second. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Counts {
+        public long records;
+        public long bytes;
+
+        @Setup(Level.Iteration)
+        public void clear() {
+            records = 0;
+            bytes = 0;
+        }
+    }
+
+    private byte[] data;
+    private long records;
     private long sum;
     private java.nio.file.Path dir;
     private JournalWriter writer;
@@ -67,7 +95,21 @@ public class QemuStreamReadBenchmark {
     }
 
     @Setup
-    public void setup() {
+    public void setup() throws Exception {
+        if (!stream.isEmpty()) {
+            data = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(stream));
+        } else {
+            data = synthetic();
+        }
+        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(data), null);
+        long end = reader.readRam(new QemuStreamVisitor() {});
+        records = reader.zeroPages() + reader.normalPages();
+        System.out.printf(
+                "%nstream: %s, %d bytes to the end of RAM, %d page records, %.1f bytes per record%n",
+                stream.isEmpty() ? "synthetic" : stream, end, records, (double) end / records);
+    }
+
+    private static byte[] synthetic() {
         ByteArrayOutputStream out = new ByteArrayOutputStream(270 << 20);
         be32(out, 0x5145564D);
         be32(out, 3);
@@ -116,43 +158,76 @@ public class QemuStreamReadBenchmark {
             be32(out, 2);
         }
         out.write(0x00);
-        stream = out.toByteArray();
-        BYTES_PER_RECORD = (double) stream.length / PAGES;
-        System.out.printf(
-                "%nstream: %d bytes, %d page records, %.1f bytes per record%n", stream.length, PAGES, BYTES_PER_RECORD);
+        return out.toByteArray();
     }
 
-    @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public long read() throws Exception {
-        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(stream), null);
-        reader.readRam(new QemuStreamVisitor() {
-            @Override
-            public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
-                sum += data[dataOff];
-            }
-
-            @Override
-            public void onZero(long at, RamBlock block, long offset) {
-                sum++;
-            }
-        });
-        if (reader.zeroPages() + reader.normalPages() != PAGES) {
-            throw new IllegalStateException("read " + (reader.zeroPages() + reader.normalPages()) + " records");
+    private final QemuStreamVisitor touch = new QemuStreamVisitor() {
+        @Override
+        public void onPage(long at, RamBlock block, long offset, ByteBuffer page, int pageOff) {
+            sum += page.get(pageOff);
         }
+
+        @Override
+        public void onZero(long at, RamBlock block, long offset) {
+            sum++;
+        }
+    };
+
+    /** Takes every byte it is given, as a destination socket that keeps up. */
+    private final ChannelSink discard = new ChannelSink(new WritableByteChannel() {
+        @Override
+        public int write(ByteBuffer src) {
+            int n = src.remaining();
+            sum += src.get(src.position());
+            src.position(src.limit());
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {}
+    });
+
+    @Benchmark
+    public long read(Counts counts) throws Exception {
+        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(data), null);
+        counts.bytes += reader.readRam(touch);
+        counts.records += check(reader);
         return sum;
     }
 
     @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public long readAndJournal() throws Exception {
+    public long relay(Counts counts) throws Exception {
+        return journal(counts, discard);
+    }
+
+    @Benchmark
+    public long readAndJournal(Counts counts) throws Exception {
+        return journal(counts, null);
+    }
+
+    private long check(QemuStreamReader reader) {
+        long n = reader.zeroPages() + reader.normalPages();
+        if (n != records) {
+            throw new IllegalStateException("read " + n + " records, expected " + records);
+        }
+        return n;
+    }
+
+    private long journal(Counts counts, ChannelSink sink) throws Exception {
         long before = writer.events();
-        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(stream), null);
+        QemuStreamReader reader = new QemuStreamReader(new ArrayChannel(data), sink);
         long t0 = System.nanoTime();
         QemuStreamJournal journal = new QemuStreamJournal(
                 m -> writer, QemuStreamJournal.Context.streamOnly("benchmark"), () -> System.nanoTime() - t0);
         long end = reader.readRam(journal);
         journal.completed(end);
+        counts.bytes += end;
+        counts.records += check(reader);
         // the journal has them all only once its consumer has appended them: wait for it, as a tap's close does
         long want = before + journal.records(); // the page events; the few after the last page follow it
         while (writer.events() < want) {

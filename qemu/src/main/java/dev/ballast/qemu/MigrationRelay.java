@@ -1,12 +1,12 @@
 package dev.ballast.qemu;
 
+import dev.ballast.qemu.stream.ChannelSink;
 import dev.ballast.qemu.stream.QemuStreamException;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -58,18 +58,13 @@ public final class MigrationRelay implements AutoCloseable {
     }
 
     private void relay(InetSocketAddress destination, QemuStreamVisitor visitor) {
-        long[] forwarded = new long[1];
+        ChannelSink forwarded = null;
         QemuStreamReader reader = null;
         try (SocketChannel source = server.accept();
                 SocketChannel dest = SocketChannel.open(destination)) {
             dest.socket().setTcpNoDelay(true);
-            reader = new QemuStreamReader(source, (b, off, len) -> {
-                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
-                while (bb.hasRemaining()) {
-                    dest.write(bb);
-                }
-                forwarded[0] += len;
-            });
+            forwarded = new ChannelSink(dest);
+            reader = new QemuStreamReader(source, forwarded);
             long ramEnd = reader.readRam(visitor);
             reader.transferRest();
             dest.shutdownOutput();
@@ -78,7 +73,7 @@ public final class MigrationRelay implements AutoCloseable {
                     reader.zeroPages(),
                     reader.normalPages(),
                     reader.partSections(),
-                    forwarded[0],
+                    (forwarded == null ? 0 : forwarded.written()),
                     reader.machineType(),
                     null,
                     null);
@@ -88,7 +83,7 @@ public final class MigrationRelay implements AutoCloseable {
                     reader.zeroPages(),
                     reader.normalPages(),
                     reader.partSections(),
-                    forwarded[0],
+                    (forwarded == null ? 0 : forwarded.written()),
                     reader.machineType(),
                     e,
                     null);
@@ -98,7 +93,7 @@ public final class MigrationRelay implements AutoCloseable {
                     reader == null ? 0 : reader.zeroPages(),
                     reader == null ? 0 : reader.normalPages(),
                     reader == null ? 0 : reader.partSections(),
-                    forwarded[0],
+                    (forwarded == null ? 0 : forwarded.written()),
                     null,
                     null,
                     e);

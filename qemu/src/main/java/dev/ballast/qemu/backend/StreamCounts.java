@@ -54,6 +54,11 @@ final class StreamCounts implements QemuStreamVisitor {
         mark(block, offset);
     }
 
+    @Override
+    public void onPage(long at, RamBlock block, long offset, java.nio.ByteBuffer data, int dataOff) {
+        onPage(at, block, offset, (byte[]) null, dataOff); // counts only: no copy of the page
+    }
+
     private void mark(RamBlock block, long offset) {
         long page = offset >>> 12;
         long[] bits = sent[block.index()];

@@ -2,15 +2,11 @@ package dev.ballast.qemu.stream;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -31,8 +27,10 @@ import java.util.List;
  * refused, like malformed or truncated input, with one {@link QemuStreamException} naming the byte offset. A record
  * reaches the visitor, and its bytes the {@link ValidatedBytesSink}, only once all of it has been read and checked.
  *
- * <p>Single-threaded and single-use. The hot path (one record per page) allocates nothing: the input is read into
- * one 1 MiB buffer, a page is handed to the visitor inside it, and blocks are matched on their name bytes.
+ * <p>Single-threaded and single-use. The hot path (one record per page) allocates nothing and copies nothing: the
+ * input is read into one 1 MiB direct buffer (a socket reads straight into it), records are parsed in place, a page
+ * is handed to the visitor inside it, blocks are matched on their name bytes, and the validated bytes go to the sink
+ * as a view of the same buffer (a relay writes them out from there: one read and one write per chunk).
  */
 public final class QemuStreamReader {
     /** x86's TARGET_PAGE_SIZE: the low 12 bits of a record word are flags. */
@@ -83,18 +81,18 @@ public final class QemuStreamReader {
         "RECV_BITMAP"
     };
 
-    private static final VarHandle BE16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle BE32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle BE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
-
     private final ReadableByteChannel in;
     private final ValidatedBytesSink sink;
-    private final byte[] buf;
-    private final ByteBuffer window;
+    /** Direct (big-endian): channels read into it without a copy. Read only with absolute gets. */
+    private final ByteBuffer buf;
+    /** The sink's view of {@link #buf}: the validated bytes not yet passed on, as position to limit. */
+    private final ByteBuffer out;
+
+    private final int capacity;
     /** Free space below which the buffer is compacted before a read. */
     private final int minFree;
 
-    private long base; // stream offset of buf[0]
+    private long base; // stream offset of buf's byte 0
     private int pos; // next byte to parse
     private int limit; // end of the bytes read into buf
     private int recStart; // first byte of the record being parsed
@@ -127,8 +125,9 @@ public final class QemuStreamReader {
         }
         this.in = in;
         this.sink = sink;
-        this.buf = new byte[bufferBytes];
-        this.window = ByteBuffer.wrap(buf);
+        this.buf = ByteBuffer.allocateDirect(bufferBytes);
+        this.out = buf.duplicate();
+        this.capacity = bufferBytes;
         this.minFree = Math.min(64 << 10, bufferBytes / 4);
     }
 
@@ -195,13 +194,14 @@ public final class QemuStreamReader {
         while (true) {
             int len = limit - flushed;
             if (len > 0 && sink != null) {
-                sink.accept(buf, flushed, len);
+                out.limit(limit).position(flushed);
+                sink.accept(out);
             }
             n += len;
             base += limit;
             pos = limit = recStart = committed = flushed = 0;
-            window.clear();
-            int r = in.read(window);
+            buf.clear();
+            int r = in.read(buf);
             if (r < 0) {
                 return n;
             }
@@ -265,7 +265,7 @@ public final class QemuStreamReader {
                     4, "unknown stream format version " + Integer.toUnsignedString(version) + " (QEMU writes 3)");
         }
         need(1, "the stream header");
-        if ((buf[pos] & 0xff) == CONFIGURATION) {
+        if ((buf.get(pos) & 0xff) == CONFIGURATION) {
             pos++;
             need(4, "the configuration section");
             long lenAt = at(pos);
@@ -277,16 +277,16 @@ public final class QemuStreamReader {
                                 + " accepted)");
             }
             need(len, "the configuration section");
-            machineType = new String(buf, pos, len, StandardCharsets.ISO_8859_1);
+            machineType = new String(bytes(pos, len), StandardCharsets.ISO_8859_1);
             pos += len;
             need(1, "the configuration section");
-            if ((buf[pos] & 0xff) == SUBSECTION) {
+            if ((buf.get(pos) & 0xff) == SUBSECTION) {
                 long subAt = at(pos);
                 pos++;
                 int nameLen = nameLength("a configuration subsection");
                 throw unsupported(
                         subAt,
-                        "configuration subsection '" + printable(buf, pos - nameLen, nameLen)
+                        "configuration subsection '" + printable(bytes(pos - nameLen, nameLen), 0, nameLen)
                                 + "' (page bits, validated capabilities such as x-ignore-shared, or a uuid)");
             }
         }
@@ -304,14 +304,14 @@ public final class QemuStreamReader {
         int instance = be32();
         int version = be32();
         int nameOff = recStart + nameFromRecord;
-        String name = printable(buf, nameOff, nameLen);
+        String name = printable(bytes(nameOff, nameLen), 0, nameLen);
         if (type == 0x04) {
             throw unsupported(
                     at,
                     "device section '" + name + "' (FULL, id " + Integer.toUnsignedString(id)
                             + ") before RAM's END section");
         }
-        if (!(nameLen == 3 && buf[nameOff] == 'r' && buf[nameOff + 1] == 'a' && buf[nameOff + 2] == 'm')) {
+        if (!(nameLen == 3 && buf.get(nameOff) == 'r' && buf.get(nameOff + 1) == 'a' && buf.get(nameOff + 2) == 'm')) {
             throw unsupported(
                     at,
                     "iterable section '" + name + "' (id " + Integer.toUnsignedString(id)
@@ -361,12 +361,12 @@ public final class QemuStreamReader {
                 throw unsupported(blockAt, "more than " + MAX_BLOCKS + " RAM blocks");
             }
             int len = nameLength("RAM's block list");
-            byte[] name = Arrays.copyOfRange(buf, pos - len, pos);
+            byte[] name = bytes(pos - len, len);
             if (len == 0) {
                 throw malformed(blockAt, "RAM block with an empty name");
             }
             for (byte[] other : names) {
-                if (Arrays.equals(other, name)) {
+                if (java.util.Arrays.equals(other, name)) {
                     throw malformed(blockAt, "RAM block '" + printable(name, 0, len) + "' listed twice");
                 }
             }
@@ -482,7 +482,9 @@ public final class QemuStreamReader {
                 int len = nameLength("a RAM record");
                 block = findBlock(pos - len, len);
                 if (block == null) {
-                    throw malformed(at, "RAM block '" + printable(buf, pos - len, len) + "' is not in the setup list");
+                    throw malformed(
+                            at,
+                            "RAM block '" + printable(bytes(pos - len, len), 0, len) + "' is not in the setup list");
                 }
             } else {
                 block = current;
@@ -621,22 +623,22 @@ public final class QemuStreamReader {
     /** Hands validated bytes on, makes room, reads once. False at the end of the input. */
     private boolean fill() throws IOException, QemuStreamException {
         flushValidated();
-        if (buf.length - limit < minFree) {
+        if (capacity - limit < minFree) {
             int shift = committed;
-            System.arraycopy(buf, shift, buf, 0, limit - shift);
+            buf.put(0, buf, shift, limit - shift);
             base += shift;
             pos -= shift;
             limit -= shift;
             recStart -= shift;
             committed = 0;
             flushed = 0;
-            if (limit == buf.length) {
-                throw unsupported(at(recStart), "a record longer than the reader's buffer of " + buf.length + " bytes");
+            if (limit == capacity) {
+                throw unsupported(at(recStart), "a record longer than the reader's buffer of " + capacity + " bytes");
             }
         }
         while (true) {
-            window.limit(buf.length).position(limit);
-            int r = in.read(window);
+            buf.limit(capacity).position(limit);
+            int r = in.read(buf);
             if (r < 0) {
                 return false;
             }
@@ -650,32 +652,40 @@ public final class QemuStreamReader {
     private void flushValidated() throws IOException {
         if (committed > flushed) {
             if (sink != null) {
-                sink.accept(buf, flushed, committed - flushed);
+                out.limit(committed).position(flushed);
+                sink.accept(out);
             }
             flushed = committed;
         }
     }
 
     private int u8() {
-        return buf[pos++] & 0xff;
+        return buf.get(pos++) & 0xff;
     }
 
     private int be16() {
-        int v = (short) BE16.get(buf, pos) & 0xffff;
+        int v = buf.getShort(pos) & 0xffff;
         pos += 2;
         return v;
     }
 
     private int be32() {
-        int v = (int) BE32.get(buf, pos);
+        int v = buf.getInt(pos);
         pos += 4;
         return v;
     }
 
     private long be64() {
-        long v = (long) BE64.get(buf, pos);
+        long v = buf.getLong(pos);
         pos += 8;
         return v;
+    }
+
+    /** A copy of {@code len} bytes at {@code off} of the buffer (setup and messages, never per page). */
+    private byte[] bytes(int off, int len) {
+        byte[] b = new byte[len];
+        buf.get(off, b);
+        return b;
     }
 
     // ---- messages

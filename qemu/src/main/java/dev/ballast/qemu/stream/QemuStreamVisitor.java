@@ -1,5 +1,6 @@
 package dev.ballast.qemu.stream;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -31,6 +32,23 @@ public interface QemuStreamVisitor {
      * valid only during this call.
      */
     default void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {}
+
+    /**
+     * A PAGE record, as the reader calls it: the page's 4096 bytes are {@code data}'s bytes {@code dataOff ..
+     * dataOff+4096} (absolute indexes; the buffer's position and limit mean nothing to the visitor and must not be
+     * relied on), in the reader's own buffer, valid only during this call. A relay forwards the buffer as it is
+     * after this returns, so a change made here is forwarded.
+     *
+     * <p>The default copies the page into a per-thread array, calls {@link #onPage(long, RamBlock, long, byte[],
+     * int)} with it and copies it back (so a change made there is forwarded too). A visitor that does not read the
+     * page's bytes overrides this one to skip both copies.
+     */
+    default void onPage(long at, RamBlock block, long offset, ByteBuffer data, int dataOff) {
+        byte[] page = PageScratch.PAGE.get();
+        data.get(dataOff, page, 0, QemuStreamReader.PAGE_SIZE);
+        onPage(at, block, offset, page, 0);
+        data.put(dataOff, page, 0, QemuStreamReader.PAGE_SIZE);
+    }
 
     /** The section's EOS and footer read; {@code end} is the offset just past its footer. */
     default void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {}

@@ -44,6 +44,18 @@ public final class RamBlock {
         return Arrays.equals(nameBytes, 0, nameBytes.length, buf, off, off + len);
     }
 
+    boolean nameEquals(java.nio.ByteBuffer buf, int off, int len) {
+        if (len != nameBytes.length) {
+            return false;
+        }
+        for (int i = 0; i < len; i++) {
+            if (buf.get(off + i) != nameBytes[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public String toString() {
         return name + " (" + usedLength + " bytes)";

@@ -199,6 +199,11 @@ public final class QemuStreamJournal implements QemuStreamVisitor {
         record(block.index(), offset, false);
     }
 
+    @Override
+    public void onPage(long at, RamBlock block, long offset, java.nio.ByteBuffer data, int dataOff) {
+        record(block.index(), offset, false); // the page's bytes are not journaled: no copy
+    }
+
     private void record(int block, long offset, boolean zero) {
         long t = clock.getAsLong();
         EventSink o = out;

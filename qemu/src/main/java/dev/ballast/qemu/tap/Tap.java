@@ -1,6 +1,7 @@
 package dev.ballast.qemu.tap;
 
 import dev.ballast.core.event.FailureCause;
+import dev.ballast.qemu.stream.ChannelSink;
 import dev.ballast.qemu.stream.QemuStreamException;
 import dev.ballast.qemu.stream.QemuStreamReader;
 import dev.ballast.qemu.stream.QemuStreamVisitor;
@@ -165,17 +166,11 @@ public final class Tap implements AutoCloseable {
     public static Result relay(
             SocketChannel source, SocketChannel dest, QemuStreamVisitor visitor, QemuStreamJournal journal)
             throws IOException {
-        long[] forwarded = new long[1];
+        ChannelSink forwarded = new ChannelSink(dest);
         QemuStreamReader reader = null;
         try {
             dest.socket().setTcpNoDelay(true);
-            reader = new QemuStreamReader(source, (b, off, len) -> {
-                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
-                while (bb.hasRemaining()) {
-                    dest.write(bb);
-                }
-                forwarded[0] += len;
-            });
+            reader = new QemuStreamReader(source, forwarded);
             long ramEnd;
             try {
                 ramEnd = reader.readRam(visitor);
@@ -184,7 +179,7 @@ public final class Tap implements AutoCloseable {
                 return new Result(
                         -1,
                         e.offset(),
-                        forwarded[0],
+                        forwarded.written(),
                         reader.zeroPages(),
                         reader.normalPages(),
                         reader.partSections(),
@@ -193,7 +188,15 @@ public final class Tap implements AutoCloseable {
                         null);
             } catch (QemuStreamJournal.TooLargeException e) {
                 return new Result(
-                        -1, reader.position(), forwarded[0], 0, 0, 0, reader.machineType(), null, e.getMessage());
+                        -1,
+                        reader.position(),
+                        forwarded.written(),
+                        0,
+                        0,
+                        0,
+                        reader.machineType(),
+                        null,
+                        e.getMessage());
             }
             long rest = reader.transferRest();
             dest.shutdownOutput();
@@ -201,7 +204,7 @@ public final class Tap implements AutoCloseable {
             return new Result(
                     ramEnd,
                     ramEnd + rest,
-                    forwarded[0],
+                    forwarded.written(),
                     reader.zeroPages(),
                     reader.normalPages(),
                     reader.partSections(),
@@ -214,13 +217,13 @@ public final class Tap implements AutoCloseable {
             return new Result(
                     -1,
                     valid,
-                    forwarded[0],
+                    forwarded.written(),
                     reader == null ? 0 : reader.zeroPages(),
                     reader == null ? 0 : reader.normalPages(),
                     reader == null ? 0 : reader.partSections(),
                     reader == null ? null : reader.machineType(),
                     null,
-                    "the connection broke after " + forwarded[0] + " bytes were forwarded: " + e.getMessage());
+                    "the connection broke after " + forwarded.written() + " bytes were forwarded: " + e.getMessage());
         }
     }
 
@@ -231,9 +234,24 @@ public final class Tap implements AutoCloseable {
      */
     public static void warmUp(dev.ballast.core.event.EventSink sink) throws IOException {
         byte[] stream = syntheticStream(4096);
+        ChannelSink discard = new ChannelSink(new java.nio.channels.WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) {
+                int n = src.remaining();
+                src.position(src.limit());
+                return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+
+            @Override
+            public void close() {}
+        });
         for (int round = 0; round < 12; round++) {
-            QemuStreamReader reader =
-                    new QemuStreamReader(new java.io.ByteArrayInputStream(stream), (b, off, len) -> {});
+            QemuStreamReader reader = new QemuStreamReader(new java.io.ByteArrayInputStream(stream), discard);
             QemuStreamJournal j =
                     new QemuStreamJournal(m -> sink, QemuStreamJournal.Context.streamOnly("warm-up"), System::nanoTime);
             try {
