@@ -194,8 +194,8 @@ final class IngestCommand implements Callable<Integer> {
         }
 
         @Override
-        public void onPage(long at, RamBlock block, long offset, byte[] data, int dataOff) {
-            normal[block.index()]++;
+        public void onPage(long at, RamBlock block, long offset, java.nio.ByteBuffer data, int dataOff) {
+            normal[block.index()]++; // counts only: the page's bytes are not read
             records++;
             if (inEnd) {
                 endNormal++;

@@ -40,6 +40,13 @@ public record Tee(QemuStreamVisitor a, QemuStreamVisitor b) implements QemuStrea
         b.onPage(at, block, offset, data, dataOff);
     }
 
+    /** Passes the reader's buffer on as it is, so neither visitor pays a copy it does not ask for. */
+    @Override
+    public void onPage(long at, RamBlock block, long offset, java.nio.ByteBuffer data, int dataOff) {
+        a.onPage(at, block, offset, data, dataOff);
+        b.onPage(at, block, offset, data, dataOff);
+    }
+
     @Override
     public void onSectionEnd(long at, long end, SectionKind kind, int sectionId) {
         a.onSectionEnd(at, end, kind, sectionId);
