@@ -9,6 +9,7 @@ import dev.ballast.core.run.RunReports;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.Units;
 import dev.ballast.journal.JournalDigest;
+import dev.ballast.journal.JournalWriter;
 import dev.ballast.replay.JournalRecorder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -29,7 +30,8 @@ final class Runs {
         try (ProgressLine line = ctx.progress() ? new ProgressLine(ctx.err(), label) : null) {
             Backend.Progress progress = line == null ? Backend.Progress.NONE : line;
             RunManifest manifest = RunManifest.of(scenario);
-            if (journalDir != null) recorder = new JournalRecorder(journalDir, manifest, journalExtras(scenario));
+            if (journalDir != null)
+                recorder = new JournalRecorder(journalDir, manifest, journalExtras(scenario), wait(backend));
             EventSink events = recorder == null ? EventSink.NONE : recorder;
             RunReport r = backend.run(scenario, options, line == null ? events : line.watching(events), progress);
             if (recorder == null) return r;
@@ -50,6 +52,15 @@ final class Runs {
                 }
             }
         }
+    }
+
+    /**
+     * How the journal's consumer waits: a real guest (KVM, QEMU) publishes a few thousand events a run over seconds to
+     * minutes, so the consumer blocks (a polling one cost ~0.3 s of CPU a 1 GiB KVM run, kvm-backend/README.md); a
+     * simulator publishes millions a second, so it polls.
+     */
+    static JournalWriter.Wait wait(Backend backend) {
+        return backend.measuresWallTime() ? JournalWriter.Wait.BLOCKING : JournalWriter.Wait.SLEEPING;
     }
 
     /** Exit code of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it). */
