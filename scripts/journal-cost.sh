@@ -7,6 +7,16 @@
 # process's CPU time and wall time (/usr/bin/time). Prints each kind's median and range and the
 # median and range of the per-pair ratios J/N, with the machine's load average before and after.
 #
+# What to quote is the CPU time, not the wall time: the journal's cost is CPU on threads beside the
+# migration (JIT compilation of Chronicle's and the Disruptor's code, ~0.6 s; the consumer thread's
+# idle polling, ~0.3 s; Chronicle's start on the main thread, ~0.2 s), which an idle second core
+# absorbs and a loaded machine does not, so wall-time ratios differ from one session to the next
+# (0.97, then 1.06-1.40). Measured 2026-12-03, 1G, 6 pairs, load 32-41 on 2 cores: +1.25 s of process
+# CPU a pair (0.57-2.01), ratio 1.24 (1.10-1.40), 3.5-4.9 k events a run; where it goes, thread by
+# thread: scripts/thread-cpu.py -- ./ballast run ... (kvm-backend/README.md, "Known problems").
+# Since then KVM and QEMU runs journal with a blocking consumer (no idle polling: its thread used
+# 0.06-0.07 s a 1G run instead of 0.30-0.38 s); these figures are from before that change.
+#
 # usage: scripts/journal-cost.sh [--mem 1G] [--pairs 8] [--cpus 0,1]
 #   --cpus pins both kinds to those CPUs (taskset), e.g. 0 to give the journal's consumer thread
 #   no core of its own.

@@ -61,6 +61,39 @@ class JournalWriterTest {
         assertThat(next).containsOnly(perProducer);
     }
 
+    /**
+     * A real guest's run publishes in bursts with idle gaps (its journal blocks while idle, see
+     * {@code Runs.wait}): a blocking consumer must wake for each burst, write every event in order,
+     * and close with every event counted.
+     */
+    @Test
+    void shouldLoseNothingWithABlockingConsumerWokenByBurstsAfterIdleGaps() throws Exception {
+        Path dir = tmp.resolve("blocking");
+        int bursts = 20, perBurst = 50;
+        try (JournalWriter w = JournalWriter.create(
+                dir, Map.of(), JournalWriter.Settings.defaults().withWaitStrategy(JournalWriter.Wait.BLOCKING))) {
+            for (int b = 0; b < bursts; b++) {
+                for (int i = 0; i < perBurst; i++) w.publish(EventType.SEND_NORMAL, b, b, i, 0);
+                long want = (long) (b + 1) * perBurst;
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (w.events() < want && System.nanoTime() < deadline) Thread.sleep(1);
+                assertThat(w.events())
+                        .as("written after burst %d, the consumer asleep before it", b)
+                        .isEqualTo(want);
+                Thread.sleep(5); // the consumer goes back to waiting
+            }
+        }
+        try (JournalReader r = JournalReader.open(dir)) {
+            assertThat(r.events()).isEqualTo((long) bursts * perBurst);
+            long n = 0;
+            while (r.next()) {
+                EventRecord e = r.record();
+                assertThat(e.a() * perBurst + e.b()).isEqualTo(n++);
+            }
+            r.verifyDigest();
+        }
+    }
+
     @Test
     void shouldNotAllocatePerPublishedEvent() throws Exception {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

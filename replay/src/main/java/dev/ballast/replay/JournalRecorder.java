@@ -21,6 +21,16 @@ public final class JournalRecorder implements EventSink, AutoCloseable {
     private final JournalWriter writer;
 
     public JournalRecorder(Path dir, RunManifest manifest, Map<String, String> extra) {
+        this(dir, manifest, extra, JournalWriter.Settings.defaults().waitStrategy());
+    }
+
+    /**
+     * @param wait how the journal's consumer waits for events: the default {@code SLEEPING} polls (up to a thousand
+     *             wake-ups a second, a few ms of CPU a second while idle) and keeps up with a simulator's millions of
+     *             events a second; {@code BLOCKING} costs nothing while idle and a wake-up a publish, for a real guest's
+     *             few thousand events a run
+     */
+    public JournalRecorder(Path dir, RunManifest manifest, Map<String, String> extra, JournalWriter.Wait wait) {
         Map<String, String> meta = new LinkedHashMap<>(manifest.toMetadata());
         meta.putAll(extra);
         RunState state = new RunState(manifest);
@@ -41,7 +51,9 @@ public final class JournalRecorder implements EventSink, AutoCloseable {
             }
         };
         this.writer = JournalWriter.create(
-                dir, meta, JournalWriter.Settings.defaults().withTracker(tracker));
+                dir,
+                meta,
+                JournalWriter.Settings.defaults().withWaitStrategy(wait).withTracker(tracker));
     }
 
     @Override

@@ -61,6 +61,11 @@ public final class PageStreamReader implements AutoCloseable {
     private int lastIteration;
     private Verdict verdict;
     private boolean closed;
+    /**
+     * The session id of the HELLO read, echoed in a refusing HELLO_ACK; 0 when the HELLO was refused from its header
+     * alone (the buffer then holds the record before it, or nothing).
+     */
+    private long helloSession;
 
     /** Every answer and page request goes out under this lock: {@link #requestPages} comes from other threads. */
     private final Object outLock = new Object();
@@ -225,12 +230,13 @@ public final class PageStreamReader implements AutoCloseable {
             case AUTH -> {
                 if (t == RecordType.HELLO)
                     throw frame.reject(AUTH_FAILED, "this destination requires authentication before HELLO");
+                // Anything but the exchange (or the peer's ERROR) before a good AUTH_RESPONSE fails authentication.
                 if (t == RecordType.AUTH_RESPONSE && sourceNonce == null)
-                    throw frame.reject(UNEXPECTED_RECORD, "AUTH_RESPONSE before AUTH_INIT");
+                    throw frame.reject(AUTH_FAILED, "AUTH_RESPONSE before AUTH_INIT");
                 if (t == RecordType.AUTH_INIT && sourceNonce != null)
-                    throw frame.reject(UNEXPECTED_RECORD, "a second AUTH_INIT");
+                    throw frame.reject(AUTH_FAILED, "a second AUTH_INIT");
                 if (t != RecordType.AUTH_INIT && t != RecordType.AUTH_RESPONSE && t != RecordType.ERROR) {
-                    throw frame.reject(UNEXPECTED_RECORD, "a " + t + " record before authentication");
+                    throw frame.reject(AUTH_FAILED, "a " + t + " record before authentication");
                 }
             }
             case HANDSHAKE -> {
@@ -258,6 +264,7 @@ public final class PageStreamReader implements AutoCloseable {
         }
         frame.readPayload();
         buf = frame.buf;
+        if (t == RecordType.HELLO) helloSession = buf.getLong(HELLO_SESSION_OFFSET);
         switch (t) {
             case AUTH_INIT -> onAuthInit();
             case AUTH_RESPONSE -> onAuthResponse();
@@ -842,10 +849,7 @@ public final class PageStreamReader implements AutoCloseable {
         if (e.reason() == PEER_ERROR) return;
         boolean handshake = was == State.HANDSHAKE || (was == State.AUTH && frame.type == RecordType.HELLO);
         ByteBuffer answer = handshake && e.reason() != TRUNCATED
-                ? Frames.refusal(
-                        frame.type == RecordType.HELLO && buf != null ? buf.getLong(HELLO_SESSION_OFFSET) : 0,
-                        e.reason(),
-                        e.messageWithoutReason())
+                ? Frames.refusal(helloSession, e.reason(), e.messageWithoutReason())
                 : Frames.error(e.reason(), e.messageWithoutReason());
         synchronized (outLock) {
             Frames.tryWrite(out, answer);

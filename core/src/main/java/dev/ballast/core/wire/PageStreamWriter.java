@@ -911,13 +911,14 @@ public final class PageStreamWriter implements PageLink {
                 throw fail(FailureCause.PROTOCOL, "the destination refused authentication: " + describeError(f));
             if (f.type != RecordType.AUTH_CHALLENGE)
                 throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected AUTH_CHALLENGE");
-            if (Frames.u16(b, AUTH_MECHANISM_OFFSET) != AUTH_HMAC_SHA256
-                    || b.getShort(AUTH_RESERVED_OFFSET) != 0
-                    || b.getInt(AUTH_RESERVED_OFFSET + 2) != 0) {
+            int mechanism = Frames.u16(b, AUTH_MECHANISM_OFFSET);
+            if (mechanism != AUTH_HMAC_SHA256) {
                 throw f.reject(
-                        WireException.Reason.BAD_FIELD,
-                        "mechanism " + Frames.u16(b, AUTH_MECHANISM_OFFSET) + " or a reserved field not zero");
+                        WireException.Reason.AUTH_FAILED,
+                        "mechanism " + mechanism + ", this end knows " + AUTH_HMAC_SHA256 + " (HMAC-SHA256)");
             }
+            if (b.getShort(AUTH_RESERVED_OFFSET) != 0 || b.getInt(AUTH_RESERVED_OFFSET + 2) != 0)
+                throw f.reject(WireException.Reason.BAD_FIELD, "reserved field not zero");
             byte[] destNonce = new byte[AUTH_NONCE_LENGTH];
             byte[] proof = new byte[AUTH_MAC_LENGTH];
             b.get(AUTH_CHALLENGE_NONCE_OFFSET, destNonce);
