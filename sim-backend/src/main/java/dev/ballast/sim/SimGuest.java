@@ -4,6 +4,7 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
+import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
@@ -109,6 +110,9 @@ public class SimGuest implements SourceGuest {
     /** Reporting starts this long after a free (PAGE_REPORTING_DELAY, 2 s). */
     static final long REPORT_DELAY_NS = 2_000_000_000L;
 
+    /** The resident memory is published at most this often (guest time). */
+    static final long RESIDENT_EVERY_NS = 100_000_000L;
+
     /** Pages Linux's balloon driver deflates at each out-of-memory notification (VIRTIO_BALLOON_OOM_NR_PAGES, 1 MiB). */
     static final long OOM_DEFLATE_PAGES = 256;
 
@@ -136,12 +140,21 @@ public class SimGuest implements SourceGuest {
     private long reportDueNs = -1;
     private int reportScanBlock;
     private long reportScan;
-    /** Pages the host released by discarding reported pages. */
+    /** Pages backed by host memory now: {@link #resident}'s count, kept as it changes. */
+    private long residentCount;
+    /** The resident count last published as a {@link EventType#RESIDENT} event, and when it may be published next. */
+    private long publishedResident = -1;
+
+    private long nextResidentNs;
+    /** Pages the host released by discarding reported (or hinted) pages. */
     long discardedPages;
     /** Reports (batches) the guest sent. */
     long reports;
 
     final SimCheckers checkers;
+    /** Where the guest publishes what it does on its own (reports, discards, its shrinker): the run's journal. */
+    private EventSink events = EventSink.NONE;
+
     final long hintDeliveryNs;
     /**
      * The guest's requests, one queue per kind of virtqueue: balloon messages (inflate, deflate),
@@ -231,6 +244,7 @@ public class SimGuest implements SourceGuest {
         }
         this.sourceMemory = content;
         if (poison != 0) resident.setAll(); // the kernel poisoned every page at boot
+        residentCount = resident.count();
         // Two pages for the devices' used rings, allocated before anything else.
         this.ringPages = new long[2];
         for (int i = 0; i < ringPages.length; i++) {
@@ -272,7 +286,7 @@ public class SimGuest implements SourceGuest {
             return;
         }
         set(index, nextVersion());
-        resident.set(index);
+        if (resident.testAndSet(index)) residentCount++;
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
     }
@@ -287,7 +301,7 @@ public class SimGuest implements SourceGuest {
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
-        resident.setRange(index, index + pages);
+        residentCount += resident.setRangeCounting(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -297,7 +311,7 @@ public class SimGuest implements SourceGuest {
         int v = nextVersion();
         if (faults(index, v)) return;
         set(index, v);
-        resident.set(index);
+        if (resident.testAndSet(index)) residentCount++;
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -342,7 +356,10 @@ public class SimGuest implements SourceGuest {
             poisonFreed(d[0], d[1]); // the pages go back to the free lists as the guest frees pages
             i = allocPages(order);
         }
-        if (i < 0) allocStalls++;
+        if (i < 0) {
+            allocStalls++;
+            events.publish(EventType.ALLOC_STALL, nowNs, order, allocStalls, alloc.freePages());
+        }
         return i;
     }
 
@@ -356,7 +373,7 @@ public class SimGuest implements SourceGuest {
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
-        resident.setRange(index, index + pages);
+        residentCount += resident.setRangeCounting(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -382,7 +399,7 @@ public class SimGuest implements SourceGuest {
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
-            resident.setRange(index, index + pages);
+            residentCount += resident.setRangeCounting(index, index + pages);
             if (logging) dirty.setRange(index, index + pages);
             checkers.resend.onWriteRange(index, index + pages);
         }
@@ -416,6 +433,7 @@ public class SimGuest implements SourceGuest {
             int[] c = memory[b.index()];
             for (int i = 0; i < c.length; i++) if (c[i] != 0) resident.set(b.firstIndex() + i);
         }
+        residentCount = resident.count();
     }
 
     /**
@@ -495,7 +513,7 @@ public class SimGuest implements SourceGuest {
                 RamBlock b = blockOf(i);
                 int off = (int) (i - b.firstIndex());
                 java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
-                resident.clearRange(i, i + n);
+                residentCount -= resident.clearRangeCounting(i, i + n);
             }
             reported.clearRange(i, i + n);
             if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
@@ -543,6 +561,7 @@ public class SimGuest implements SourceGuest {
         // A paused guest's drivers do nothing: a late deflate message goes out once it runs again
         // (on the destination, after a migration), so its device reply never lands after the final sync.
         if (!running) return;
+        publishResident();
         while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
             long[] d = lateDeflates.poll();
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
@@ -634,6 +653,8 @@ public class SimGuest implements SourceGuest {
         while (k > 0 && given < pages) {
             long i = heldBlocks[--k];
             held.clearRange(i, i + size);
+            RamBlock b = blockOf(i);
+            events.publish(EventType.SHRINK, nowNs, b.index(), i - b.firstIndex(), size);
             freePages(i, size);
             given += size;
         }
@@ -677,17 +698,38 @@ public class SimGuest implements SourceGuest {
         }
         reports++;
         reportBatchReadyNs = nowNs + hintDeliveryNs;
+        publishBatch(EventType.REPORT);
+    }
+
+    /** One event of this type for each run of adjacent blocks of the report in flight (they are in scan order). */
+    private void publishBatch(EventType type) {
+        long size = 1L << REPORT_ORDER;
+        int k = 0;
+        while (k < reportBatchSize) {
+            long start = reportBatch[k];
+            RamBlock b = blockOf(start);
+            long end = start + size;
+            while (++k < reportBatchSize && reportBatch[k] == end && end < b.endIndex()) end += size;
+            events.publish(type, nowNs, b.index(), start - b.firstIndex(), end - start);
+        }
     }
 
     /** The host handles the report in flight: it discards each block and answers; the guest takes the blocks back. */
     private void handleReport() {
         long size = 1L << REPORT_ORDER;
         boolean discard = features.poisonByte() == 0 || kernel.discardPoisoned();
-        for (int k = 0; k < reportBatchSize; k++) {
-            long i = reportBatch[k];
-            if (discard) hostDiscard(i, size);
+        if (discard) {
+            int k = 0;
+            while (k < reportBatchSize) {
+                long start = reportBatch[k];
+                long end = start + size;
+                RamBlock b = blockOf(start);
+                while (++k < reportBatchSize && reportBatch[k] == end && end < b.endIndex()) end += size;
+                hostDiscard(start, end - start, EventType.HostDiscard.REPORT);
+            }
         }
         deviceReply();
+        publishBatch(EventType.REPORT_DONE);
         for (int k = 0; k < reportBatchSize; k++) {
             long i = reportBatch[k];
             isolated.clearRange(i, i + size);
@@ -703,13 +745,16 @@ public class SimGuest implements SourceGuest {
      * zero afterwards. The host must never do it to a page the guest uses (invariant 1), nor, under
      * poisoning, to a free page whose poison the guest relies on (invariant 2).
      */
-    void hostDiscard(long index, long pages) {
+    void hostDiscard(long index, long pages, int why) {
         checkers.onDiscard(this, index, pages);
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
+        events.publish(
+                EventType.HOST_DISCARD, nowNs, b.index(), off, EventType.HostDiscard.c(pages, why));
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
-        discardedPages += resident.countRange(index, index + pages);
-        resident.clearRange(index, index + pages);
+        long released = resident.clearRangeCounting(index, index + pages);
+        discardedPages += released;
+        residentCount -= released;
     }
 
     /** The next aligned fully free block of {@code size} pages that is not reported, from the reporting's scan position. */
@@ -738,9 +783,22 @@ public class SimGuest implements SourceGuest {
         return -1;
     }
 
+    /** Publishes the resident memory when it changed, at most every {@link #RESIDENT_EVERY_NS}. */
+    private void publishResident() {
+        if (nowNs < nextResidentNs || residentCount == publishedResident) return;
+        publishedResident = residentCount;
+        nextResidentNs = nowNs + RESIDENT_EVERY_NS;
+        events.publish(EventType.RESIDENT, nowNs, residentCount, discardedPages, totalPages);
+    }
+
+    /** The guest publishes what it does on its own (reports, discards, its shrinker, its resident memory) here. */
+    void publishTo(EventSink sink) {
+        this.events = sink;
+    }
+
     /** Pages backed by host memory now (the source's resident memory, in pages). */
     public long residentPageCount() {
-        return resident.count();
+        return residentCount;
     }
 
     /** Pages the hint driver holds now. */
