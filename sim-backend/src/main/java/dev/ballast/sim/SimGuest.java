@@ -84,13 +84,19 @@ public class SimGuest implements SourceGuest {
      *                     at a time, isolated until the host has handled them; the host discards them
      * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
      *                     the guest relies on a reported page keeping its poison)
+     * @param discardHinted the host discards each range the guest hints free for the command id its device holds, as
+     *                     it reads the hint (Firecracker 1.14's balloon device); QEMU's keeps them
+     * @param hintRun      the host runs a free page hint run of its own before each migration (Firecracker's
+     *                     {@code hinting/start} with {@code acknowledge_on_stop}, as before a snapshot)
      */
     public record Kernel(
             HintDriver hintDriver,
             boolean initOnAlloc,
             boolean deflateOnOom,
             boolean reporting,
-            boolean discardPoisoned) {
+            boolean discardPoisoned,
+            boolean discardHinted,
+            boolean hintRun) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
         /** Without free page reporting. */
@@ -98,8 +104,25 @@ public class SimGuest implements SourceGuest {
             this(hintDriver, initOnAlloc, deflateOnOom, false, false);
         }
 
+        /** A host that keeps hinted pages (QEMU's). */
+        public Kernel(
+                HintDriver hintDriver,
+                boolean initOnAlloc,
+                boolean deflateOnOom,
+                boolean reporting,
+                boolean discardPoisoned) {
+            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false, false);
+        }
+
         public static Kernel of(WorkloadSpec w) {
-            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom(), w.reporting(), w.discardPoisoned());
+            return new Kernel(
+                    w.hintDriver(),
+                    w.initOnAlloc(),
+                    w.deflateOnOom(),
+                    w.reporting(),
+                    w.discardPoisoned(),
+                    w.discardHinted(),
+                    w.hintRun());
         }
     }
 
@@ -133,6 +156,13 @@ public class SimGuest implements SourceGuest {
     final PageBitmap reported;
     /** Free page reporting: blocks isolated for a report the host has not handled yet. */
     final PageBitmap isolated;
+    /** Held ranges a subclass's driver reported ({@link #reportFreeRange}): given back to the free lists as they are. */
+    private final PageBitmap heldAsIs;
+    /**
+     * Under poisoning: pages of blocks Linux's driver holds that the host discarded; they read zero until the driver
+     * gives them back and the allocator poisons them again (the poison check at the end of a hop passes over them).
+     */
+    final PageBitmap discardedWhileHeld;
 
     private final long[] reportBatch = new long[REPORT_CAPACITY];
     private int reportBatchSize;
@@ -206,8 +236,21 @@ public class SimGuest implements SourceGuest {
 
     private int heldCount;
 
+    /** The command id the host's hint device holds now: the last one it sent (-1: none yet). */
+    private long hostCmd = -1;
+    /** While the engine drains: where the requests go after the host's device has read them. */
+    private GuestRequests drainInto;
+
+    private final GuestRequests hostSide = this::hostReads;
+    private final RamLayout.BlockRangeConsumer discardHint =
+            (b, off, n) -> hostDiscard(b.firstIndex() + off, n, EventType.HostDiscard.HINT);
+    /** Pages the host discarded because the guest hinted them free. */
+    long hintDiscardedPages;
+
     // Counters for the report.
     long balloonMessages;
+    /** The host's releases of inflated ranges (one madvise for each contiguous range of a message). */
+    long hostReleases;
     long hintMessages;
     /** Pages the shrinker gave back to the allocator under memory pressure. */
     long shrunkPages;
@@ -233,6 +276,8 @@ public class SimGuest implements SourceGuest {
         this.resident = new PageBitmap(totalPages);
         this.reported = new PageBitmap(totalPages);
         this.isolated = new PageBitmap(totalPages);
+        this.heldAsIs = new PageBitmap(totalPages);
+        this.discardedWhileHeld = new PageBitmap(totalPages);
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
         this.kernel = setup.kernel();
@@ -396,6 +441,7 @@ public class SimGuest implements SourceGuest {
         if (poison != 0 && onDestination != null) {
             for (long i = index; i < index + pages; i++) writeValue(i, -poison);
         } else if (poison != 0) {
+            discardedWhileHeld.clearRange(index, index + pages);
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
@@ -403,6 +449,18 @@ public class SimGuest implements SourceGuest {
             if (logging) dirty.setRange(index, index + pages);
             checkers.resend.onWriteRange(index, index + pages);
         }
+    }
+
+    /**
+     * Whether [index, index+pages) lies in one block Linux's hint driver holds: it gives it back through the allocator,
+     * which poisons what it frees under poisoning (the idealised driver, and ranges a subclass reported, go back to the
+     * free lists as they are).
+     */
+    boolean poisonedWhenGivenBack(long index, long pages) {
+        long end = index + pages;
+        return kernel.hintDriver().linux()
+                && held.nextClearBit(index, end) >= end
+                && heldAsIs.nextSetBit(index, end) >= end;
     }
 
     /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver, not isolated for a report. */
@@ -550,6 +608,7 @@ public class SimGuest implements SourceGuest {
             long n = Math.min(max, pages - o);
             balloonQueue.add(type, mode, pfn(index + o), n, syncs);
             balloonMessages++;
+            if (type == EventType.BALLOON_INFLATE) hostReleases++; // the host releases the message's range: one madvise
             deviceReply();
         }
     }
@@ -751,6 +810,8 @@ public class SimGuest implements SourceGuest {
         int off = (int) (index - b.firstIndex());
         events.publish(
                 EventType.HOST_DISCARD, nowNs, b.index(), off, EventType.HostDiscard.c(pages, why));
+        if (features.poisonByte() != 0 && poisonedWhenGivenBack(index, pages))
+            discardedWhileHeld.setRange(index, index + pages);
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
         long released = resident.clearRangeCounting(index, index + pages);
         discardedPages += released;
@@ -869,6 +930,7 @@ public class SimGuest implements SourceGuest {
             alloc.take(g, n);
             reported.clearRange(g, g + n);
             held.setRange(g, g + n);
+            heldAsIs.setRange(g, g + n);
         });
         queue.add(EventType.HINT, live, pfn, pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
@@ -909,6 +971,7 @@ public class SimGuest implements SourceGuest {
         while (i >= 0) {
             long e = held.nextClearBit(i);
             held.clearRange(i, e);
+            heldAsIs.clearRange(i, e);
             alloc.free(i, e - i);
             i = e < totalPages ? held.nextSetBit(e) : -1;
         }
@@ -1017,6 +1080,7 @@ public class SimGuest implements SourceGuest {
     public void hintCommand(long id) {
         checkers.hints.onHintCommand(id);
         long wire = id & 0xFFFF_FFFFL;
+        hostCmd = wire;
         deviceReply();
         if (kernel.hintDriver().linux()) {
             // the device's config changes; the driver's work reads it when it runs (its next tick)
@@ -1067,7 +1131,59 @@ public class SimGuest implements SourceGuest {
     @Override
     public int drainRequests(GuestRequests into, int max) {
         int n = balloonQueue.drain(into, max, nowNs);
-        return n + queue.drain(into, max - n, nowNs);
+        if (!kernel.discardHinted()) return n + queue.drain(into, max - n, nowNs);
+        drainInto = into;
+        try {
+            return n + queue.drain(hostSide, max - n, nowNs);
+        } finally {
+            drainInto = null;
+        }
+    }
+
+    /**
+     * The host's device reads a request from the free page queue. With {@code discard-hinted} it discards a hinted
+     * range at once when the hint answers the command id it holds (Firecracker's {@code
+     * process_free_page_hinting_queue}: a range of an older id, or any range once it holds stop or done, is dropped),
+     * the RAM part of it; then the request goes on to the engine, if one drains.
+     */
+    private void hostReads(EventType type, long a, long b, long c) {
+        // (in postcopy the guest runs on the destination and the source's memory is frozen: nothing to discard)
+        if (kernel.discardHinted()
+                && type == EventType.HINT
+                && a == hostCmd
+                && CommandIds.isRequest(hostCmd)
+                && c > 0
+                && onDestination == null) {
+            long before = discardedPages;
+            layout.splitPfnRange(b, c, discardHint);
+            hintDiscardedPages += discardedPages - before;
+        }
+        if (drainInto != null) drainInto.request(type, a, b, c);
+    }
+
+    /**
+     * The host's own hint run outside a migration, as Firecracker's ({@code hinting/start}): it gives the device a new
+     * command id after the last one this guest saw (or {@code firstId} for its first), and returns it.
+     */
+    long startHostHintRun(long firstId) {
+        long id = lastRequestId < 0 ? firstId : CommandIds.next(lastRequestId);
+        hintCommand(id);
+        return id;
+    }
+
+    /** The host's device reads what has arrived on the free page queue, with no engine draining (a run of its own). */
+    void hostDrain() {
+        queue.drain(hostSide, Integer.MAX_VALUE, nowNs);
+    }
+
+    /**
+     * Whether the guest's driver has finished the host's hint run: it stopped reporting (an allocation failed, or no
+     * free block is left) and every report reached the host. Linux's driver then sends stop, and Firecracker answers
+     * done ({@code acknowledge_on_stop}).
+     */
+    boolean hintRunFinished() {
+        boolean started = !kernel.hintDriver().linux() || hintLiveId == received;
+        return started && !hintReporting && queue.size() == 0;
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */

@@ -121,8 +121,10 @@ public final class Generators {
     /**
      * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
      * driver (Linux's, the default, or the idealised one), zeroing on allocation, memory pressure
-     * (none half of the time, else 10 to 100 % of RAM on top of the workload) and DEFLATE_ON_OOM.
-     * Shrinks toward none of them.
+     * (none half of the time, else 10 to 100 % of RAM on top of the workload), DEFLATE_ON_OOM, and
+     * a host that discards hinted pages as Firecracker's does, with or without a hint run of its own
+     * before each migration (only with Linux's driver: the idealised one gives held pages back to
+     * the free lists as they are, which a discard would leave unpoisoned). Shrinks toward none of them.
      */
     public static Arbitrary<String> kernels() {
         Arbitrary<Integer> pressure = Arbitraries.oneOf(Arbitraries.just(0), percent(10, 100));
@@ -131,10 +133,14 @@ public final class Generators {
                         Arbitraries.of(false, true),
                         pressure,
                         Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
                         Arbitraries.of(false, true))
-                .as((driver, zero, p, oom, reporting) -> {
+                .as((driver, zero, p, oom, reporting, discardHinted, hintRun) -> {
                     StringBuilder sb = new StringBuilder();
                     if (reporting) sb.append(",reporting=1");
+                    if (discardHinted && driver.equals("linux")) sb.append(",discard-hinted=1");
+                    if (hintRun) sb.append(",hint-run=1");
                     if (driver.equals("ideal")) sb.append(",hint-driver=ideal");
                     else if (p > 0) sb.append(",hint-driver=").append(SHRINKING_DRIVER);
                     if (zero) sb.append(",init-on-alloc=1");

@@ -240,7 +240,18 @@ public enum EventType {
             Kind.INFO,
             of("pages", DEC, "pages backed by host memory"),
             of("discardedPages", DEC, "pages the host released so far by discards (reports, hints)"),
-            of("totalPages", DEC, "the guest's pages"));
+            of("totalPages", DEC, "the guest's pages")),
+
+    /**
+     * info: the host's own free page hint run outside a migration ended (sim, {@code hint-run=1}; Firecracker's
+     * {@code hinting/start} before a snapshot): from its command to the done it sent once the guest had stopped.
+     */
+    HOST_HINT_RUN(
+            54,
+            Kind.INFO,
+            of("durationNs", DEC, "from the host's command id to its done"),
+            of("discardedPages", DEC, "pages of host memory the run's discards released"),
+            of("stalls", DEC, "the guest's allocation stalls while it ran"));
 
     /** What an event is to a replay. */
     public enum Kind {

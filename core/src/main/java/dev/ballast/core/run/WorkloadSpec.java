@@ -43,10 +43,22 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * balloon when an allocation finds nothing else; 0, the default, as QEMU's), {@code reporting}
      * (1: free page reporting, VIRTIO_BALLOON_F_REPORTING: the guest reports free 2 MiB blocks and
      * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
-     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them).
+     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them),
+     * {@code discard-hinted} (1: the host discards each range the guest hints free for the live
+     * command id as it reads it, as Firecracker's balloon device does; 0, the default, as QEMU's)
+     * and {@code hint-run} (1: before each migration the host runs a free page hint run of its own,
+     * as Firecracker before a snapshot: a new command id, the guest's reports, done once the guest
+     * has stopped; 0, the default).
      */
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
-            "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
+            "hint-driver",
+            "init-on-alloc",
+            "pressure",
+            "deflate-on-oom",
+            "reporting",
+            "discard-poisoned",
+            "discard-hinted",
+            "hint-run");
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
@@ -81,6 +93,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "deflate-on-oom");
         flag(text, params, "reporting");
         flag(text, params, "discard-poisoned");
+        flag(text, params, "discard-hinted");
+        flag(text, params, "hint-run");
         percent(text, params, "pressure");
     }
 
@@ -126,6 +140,16 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     /** Whether the host discards reported pages even of a poisoning guest ({@code discard-poisoned=1}). */
     public boolean discardPoisoned() {
         return flag(toString(), params, "discard-poisoned");
+    }
+
+    /** Whether the host discards the ranges the guest hints free, as it reads them ({@code discard-hinted=1}). */
+    public boolean discardHinted() {
+        return flag(toString(), params, "discard-hinted");
+    }
+
+    /** Whether the host runs a free page hint run of its own before each migration ({@code hint-run=1}). */
+    public boolean hintRun() {
+        return flag(toString(), params, "hint-run");
     }
 
     /** The share of RAM, in %, that an application keeps trying to allocate on top of the workload ({@code pressure}). */
