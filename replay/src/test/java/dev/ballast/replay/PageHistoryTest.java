@@ -42,7 +42,8 @@ class PageHistoryTest {
     @Test
     void shouldTellAPagesReportsAndDiscards() {
         // a legacy migration on a slow link after a memory hog: the guest reports the hog's memory while it runs
-        Scenario s = Scenario.sim(256 * M, "memhog,reporting=1", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
+        Scenario s =
+                Scenario.sim(256 * M, "memhog,reporting=1", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
         ReplayTest.Recording rec = ReplayTest.record(s);
         long[] discarded = null;
         for (long[] e : rec.events) {

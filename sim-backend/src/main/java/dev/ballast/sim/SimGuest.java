@@ -251,6 +251,7 @@ public class SimGuest implements SourceGuest {
     long balloonMessages;
     /** The host's releases of inflated ranges (one madvise for each contiguous range of a message). */
     long hostReleases;
+
     long hintMessages;
     /** Pages the shrinker gave back to the allocator under memory pressure. */
     long shrunkPages;
@@ -808,8 +809,7 @@ public class SimGuest implements SourceGuest {
         checkers.onDiscard(this, index, pages);
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
-        events.publish(
-                EventType.HOST_DISCARD, nowNs, b.index(), off, EventType.HostDiscard.c(pages, why));
+        events.publish(EventType.HOST_DISCARD, nowNs, b.index(), off, EventType.HostDiscard.c(pages, why));
         if (features.poisonByte() != 0 && poisonedWhenGivenBack(index, pages))
             discardedWhileHeld.setRange(index, index + pages);
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);

@@ -52,13 +52,15 @@ class DiscardHintedTest {
         g.hintCommand(ID);
         g.tick(1_000_000);
         assertThat(g.heldPageCount()).isEqualTo(15 * BLOCK);
-        assertThat(rec.of(EventType.HOST_DISCARD)).as("not before the host reads the reports").isEmpty();
+        assertThat(rec.of(EventType.HOST_DISCARD))
+                .as("not before the host reads the reports")
+                .isEmpty();
         hostTakes(g, 1_000_000_000L);
         assertThat(rec.pages(EventType.HOST_DISCARD, EventType.HostDiscard::pages))
                 .isEqualTo(15 * BLOCK);
         assertThat(rec.of(EventType.HOST_DISCARD))
-                .allSatisfy(e -> assertThat(EventType.HostDiscard.why((long) e[4]))
-                        .isEqualTo(EventType.HostDiscard.HINT));
+                .allSatisfy(
+                        e -> assertThat(EventType.HostDiscard.why((long) e[4])).isEqualTo(EventType.HostDiscard.HINT));
         assertThat(g.residentPageCount()).isEqualTo(2); // the device rings: their block is not free
         assertThat(g.hintDiscardedPages).isEqualTo(8192);
         for (long p = hog; p < hog + 8192; p++) assertThat(g.read(p)).isZero();
@@ -137,8 +139,8 @@ class DiscardHintedTest {
         Scenario s = Scenario.sim(16 * M, "idle,used=1%,rate=0MiB/s,hint-run=1,hint-driver=ideal", "legacy", 0)
                 .withGuest(0x1, true, "pfn", Scenario.MIN_COMMAND_ID);
         GuestEventsTest.Recorded rec = new GuestEventsTest.Recorded();
-        RunReport r = new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, dev.ballast.core.run.Backend.Progress.NONE)
-                .run();
+        RunReport r =
+                new SimRun(s, s.layout(), SimRun.Hooks.NONE, rec, dev.ballast.core.run.Backend.Progress.NONE).run();
         assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
         assertThat(rec.of(EventType.HOST_HINT_RUN)).hasSize(1);
         assertThat(rec.of(EventType.HOST_DISCARD)).isEmpty();

@@ -80,8 +80,8 @@ class GuestEventsTest {
         assertThat(rec.pages(EventType.HOST_DISCARD, EventType.HostDiscard::pages))
                 .isEqualTo(31 * 512);
         assertThat(rec.of(EventType.HOST_DISCARD))
-                .allSatisfy(e -> assertThat(EventType.HostDiscard.why((long) e[4]))
-                        .isEqualTo(EventType.HostDiscard.REPORT));
+                .allSatisfy(e ->
+                        assertThat(EventType.HostDiscard.why((long) e[4])).isEqualTo(EventType.HostDiscard.REPORT));
         assertThat(rec.pages(EventType.REPORT_DONE, c -> c)).isEqualTo(31 * 512);
         // adjacent blocks are one event: the free memory is two runs at most (either side of the ring block)
         assertThat(rec.of(EventType.REPORT)).hasSizeLessThanOrEqualTo(2);
