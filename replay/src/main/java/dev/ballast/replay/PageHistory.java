@@ -225,6 +225,27 @@ public final class PageHistory {
             case FAULT_ZERO -> {
                 if (covers(a, b, 1)) sayAt(e, "placed as zero by the destination itself (in the balloon bitmap)");
             }
+            case REPORT -> {
+                if (covers(a, b, c))
+                    sayAt(e, "free page reporting: the guest reported it free (isolated until the host answers)");
+            }
+            case REPORT_DONE -> {
+                if (covers(a, b, c))
+                    sayAt(e, "free page reporting: the host answered; the page is free again, marked reported");
+            }
+            case HOST_DISCARD -> {
+                if (covers(a, b, EventType.HostDiscard.pages(c)))
+                    sayAt(
+                            e,
+                            "the host discarded it (madvise DONTNEED, it reads zero now): "
+                                    + (EventType.HostDiscard.why(c) == EventType.HostDiscard.REPORT
+                                            ? "a free page report"
+                                            : "a free page hint"));
+            }
+            case SHRINK -> {
+                if (covers(a, b, c))
+                    sayAt(e, "the hint driver's shrinker gave it back to the guest's allocator (memory pressure)");
+            }
             default -> {}
         }
     }

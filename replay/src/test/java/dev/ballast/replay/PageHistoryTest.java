@@ -40,6 +40,36 @@ class PageHistoryTest {
     }
 
     @Test
+    void shouldTellAPagesReportsAndDiscards() {
+        // a legacy migration on a slow link after a memory hog: the guest reports the hog's memory while it runs
+        Scenario s =
+                Scenario.sim(256 * M, "memhog,reporting=1", "legacy", 5).withLimits(200_000_000L, 50_000_000L, 30, 0);
+        ReplayTest.Recording rec = ReplayTest.record(s);
+        long[] discarded = null;
+        for (long[] e : rec.events) {
+            if (e[0] == dev.ballast.core.event.EventType.HOST_DISCARD.id()) {
+                discarded = e;
+                break;
+            }
+        }
+        assertThat(discarded).isNotNull();
+        RamLayout layout = s.layout();
+        long pfn = layout.block((int) discarded[2]).firstPfn() + discarded[3];
+        List<String> story = PageHistory.of(RunManifest.of(s), rec.stream(), pfn);
+        int reported = indexOf(story, "the guest reported it free");
+        int dropped = indexOf(story, "the host discarded it (madvise DONTNEED, it reads zero now): a free page report");
+        int back = indexOf(story, "the host answered; the page is free again");
+        assertThat(reported).as(String.join("\n", story)).isNotNegative();
+        assertThat(dropped).isGreaterThan(reported);
+        assertThat(back).isGreaterThan(dropped);
+    }
+
+    private static int indexOf(List<String> lines, String part) {
+        for (int i = 0; i < lines.size(); i++) if (lines.get(i).contains(part)) return i;
+        return -1;
+    }
+
+    @Test
     void shouldPointAtTheLostPageOfABrokenPolicy() {
         // a hint policy that never stops hinting: the checker names a page; its story shows a stale hint clearing it
         Scenario s = Scenario.sim(1L << 30, "random-write,rate=300MiB/s,used=30%", "hint", 13);

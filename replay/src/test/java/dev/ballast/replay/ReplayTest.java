@@ -109,6 +109,30 @@ class ReplayTest {
         assertThat(Replay.run(RunManifest.of(s), rec.stream()).ok()).isTrue();
     }
 
+    /**
+     * The guest's own events (its reports, the host's discards, its shrinker, stalls and resident memory) are in the
+     * recording, before, between and during the migrations: the replay re-makes every decision past them.
+     */
+    @Test
+    void shouldReplayARunWithFreePageReportingAndMemoryPressureExactly() {
+        Scenario s = Scenario.sim(
+                        256 * M, "memhog,reporting=1,pressure=60%,hint-driver=linux-acked,deflate-on-oom=1", "hint", 3)
+                .withLimits(500_000_000L, 50_000_000L, 8, 0)
+                .withFailAt("30%")
+                .withChain(2);
+        Recording rec = record(s);
+        for (EventType t : new EventType[] {
+            EventType.REPORT, EventType.HOST_DISCARD, EventType.REPORT_DONE, EventType.SHRINK, EventType.RESIDENT
+        }) {
+            assertThat(rec.events).as(t.name()).anyMatch(e -> e[0] == t.id());
+        }
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNull();
+        assertThat(r.truncated()).isFalse();
+        assertThat(r.events()).isEqualTo(rec.events.size());
+        assertThat(r.migrations()).isEqualTo(4); // each hop fails once, then its retry completes
+    }
+
     @Test
     void shouldReportTheFirstAlteredEvent() {
         Scenario s = Scenario.sim(256 * M, "idle", "hint", 5);

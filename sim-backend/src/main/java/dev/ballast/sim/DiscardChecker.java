@@ -7,7 +7,8 @@ import dev.ballast.core.mem.RamLayout;
  * A host discard is a host write to guest memory (the pages read as zero afterwards), checked as
  * it happens: a page the guest uses must never be discarded (invariant 1: its content would be
  * lost on the source itself), and under poisoning a free page must keep its poison (invariant 2:
- * the guest checks it when it hands the page out).
+ * the guest checks it when it hands the page out) — unless the page is a block Linux's hint driver
+ * holds, which it gives back through the allocator, and so poisons again as it frees it.
  */
 final class DiscardChecker {
     private final RamLayout layout;
@@ -29,7 +30,7 @@ final class DiscardChecker {
                 return;
             }
         }
-        if (poisonByte != 0) {
+        if (poisonByte != 0 && !guest.poisonedWhenGivenBack(index, pages)) {
             violations.record(
                     Invariant.POISON_PRESERVED,
                     "the host discarded free page " + layout.describeIndex(index)

@@ -80,7 +80,7 @@ public final class SimCheckers {
                             ? hostWrites.check(index, src[i], dst[i])
                             : noLostWrite.check(index, src[i], dst[i]);
                     if (!ok) mismatched++;
-                } else if (poison.active() && !guest.balloon.get(index)) {
+                } else if (poison.active() && !guest.balloon.get(index) && !guest.discardedWhileHeld.get(index)) {
                     checked++;
                     if (!poison.check(index, dst[i])) mismatched++;
                 }

@@ -4,6 +4,7 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.SourceGuest;
+import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
@@ -83,6 +84,10 @@ public class SimGuest implements SourceGuest {
      *                     at a time, isolated until the host has handled them; the host discards them
      * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
      *                     the guest relies on a reported page keeping its poison)
+     * @param discardHinted the host discards each range the guest hints free for the command id its device holds, as
+     *                     it reads the hint (Firecracker 1.14's balloon device); QEMU's keeps them
+     * @param hintRun      the host runs a free page hint run of its own before each migration (Firecracker's
+     *                     {@code hinting/start} with {@code acknowledge_on_stop}, as before a snapshot)
      * @param dirtyLogSyncOnly the host's dirty log is cleared by a sync only ({@code dirty-log=sync}, as QEMU under
      *                     TCG): {@link #clearDirty} does nothing, so a write logged before a range was sent or hinted
      *                     free is reported by the next sync all the same
@@ -93,6 +98,8 @@ public class SimGuest implements SourceGuest {
             boolean deflateOnOom,
             boolean reporting,
             boolean discardPoisoned,
+            boolean discardHinted,
+            boolean hintRun,
             boolean dirtyLogSyncOnly) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
@@ -101,14 +108,14 @@ public class SimGuest implements SourceGuest {
             this(hintDriver, initOnAlloc, deflateOnOom, false, false);
         }
 
-        /** With the dirty log re-armed range by range (the default). */
+        /** A host that keeps hinted pages (QEMU's) and re-arms its dirty log range by range (the default). */
         public Kernel(
                 HintDriver hintDriver,
                 boolean initOnAlloc,
                 boolean deflateOnOom,
                 boolean reporting,
                 boolean discardPoisoned) {
-            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false);
+            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false, false, false);
         }
 
         public static Kernel of(WorkloadSpec w) {
@@ -118,6 +125,8 @@ public class SimGuest implements SourceGuest {
                     w.deflateOnOom(),
                     w.reporting(),
                     w.discardPoisoned(),
+                    w.discardHinted(),
+                    w.hintRun(),
                     w.dirtyLogSyncOnly());
         }
     }
@@ -128,6 +137,9 @@ public class SimGuest implements SourceGuest {
     static final int REPORT_CAPACITY = 32;
     /** Reporting starts this long after a free (PAGE_REPORTING_DELAY, 2 s). */
     static final long REPORT_DELAY_NS = 2_000_000_000L;
+
+    /** The resident memory is published at most this often (guest time). */
+    static final long RESIDENT_EVERY_NS = 100_000_000L;
 
     /** Pages Linux's balloon driver deflates at each out-of-memory notification (VIRTIO_BALLOON_OOM_NR_PAGES, 1 MiB). */
     static final long OOM_DEFLATE_PAGES = 256;
@@ -149,6 +161,13 @@ public class SimGuest implements SourceGuest {
     final PageBitmap reported;
     /** Free page reporting: blocks isolated for a report the host has not handled yet. */
     final PageBitmap isolated;
+    /** Held ranges a subclass's driver reported ({@link #reportFreeRange}): given back to the free lists as they are. */
+    private final PageBitmap heldAsIs;
+    /**
+     * Under poisoning: pages of blocks Linux's driver holds that the host discarded; they read zero until the driver
+     * gives them back and the allocator poisons them again (the poison check at the end of a hop passes over them).
+     */
+    final PageBitmap discardedWhileHeld;
 
     private final long[] reportBatch = new long[REPORT_CAPACITY];
     private int reportBatchSize;
@@ -156,12 +175,21 @@ public class SimGuest implements SourceGuest {
     private long reportDueNs = -1;
     private int reportScanBlock;
     private long reportScan;
-    /** Pages the host released by discarding reported pages. */
+    /** Pages backed by host memory now: {@link #resident}'s count, kept as it changes. */
+    private long residentCount;
+    /** The resident count last published as a {@link EventType#RESIDENT} event, and when it may be published next. */
+    private long publishedResident = -1;
+
+    private long nextResidentNs;
+    /** Pages the host released by discarding reported (or hinted) pages. */
     long discardedPages;
     /** Reports (batches) the guest sent. */
     long reports;
 
     final SimCheckers checkers;
+    /** Where the guest publishes what it does on its own (reports, discards, its shrinker): the run's journal. */
+    private EventSink events = EventSink.NONE;
+
     final long hintDeliveryNs;
     /**
      * The guest's requests, one queue per kind of virtqueue: balloon messages (inflate, deflate),
@@ -213,8 +241,22 @@ public class SimGuest implements SourceGuest {
 
     private int heldCount;
 
+    /** The command id the host's hint device holds now: the last one it sent (-1: none yet). */
+    private long hostCmd = -1;
+    /** While the engine drains: where the requests go after the host's device has read them. */
+    private GuestRequests drainInto;
+
+    private final GuestRequests hostSide = this::hostReads;
+    private final RamLayout.BlockRangeConsumer discardHint =
+            (b, off, n) -> hostDiscard(b.firstIndex() + off, n, EventType.HostDiscard.HINT);
+    /** Pages the host discarded because the guest hinted them free. */
+    long hintDiscardedPages;
+
     // Counters for the report.
     long balloonMessages;
+    /** The host's releases of inflated ranges (one madvise for each contiguous range of a message). */
+    long hostReleases;
+
     long hintMessages;
     /** Pages the shrinker gave back to the allocator under memory pressure. */
     long shrunkPages;
@@ -240,6 +282,8 @@ public class SimGuest implements SourceGuest {
         this.resident = new PageBitmap(totalPages);
         this.reported = new PageBitmap(totalPages);
         this.isolated = new PageBitmap(totalPages);
+        this.heldAsIs = new PageBitmap(totalPages);
+        this.discardedWhileHeld = new PageBitmap(totalPages);
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
         this.kernel = setup.kernel();
@@ -252,6 +296,7 @@ public class SimGuest implements SourceGuest {
         }
         this.sourceMemory = content;
         if (poison != 0) resident.setAll(); // the kernel poisoned every page at boot
+        residentCount = resident.count();
         // Two pages for the devices' used rings, allocated before anything else.
         this.ringPages = new long[2];
         for (int i = 0; i < ringPages.length; i++) {
@@ -293,7 +338,7 @@ public class SimGuest implements SourceGuest {
             return;
         }
         set(index, nextVersion());
-        resident.set(index);
+        if (resident.testAndSet(index)) residentCount++;
         if (logging) dirty.set(index);
         checkers.resend.onWrite(index);
     }
@@ -308,7 +353,7 @@ public class SimGuest implements SourceGuest {
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();
-        resident.setRange(index, index + pages);
+        residentCount += resident.setRangeCounting(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -318,7 +363,7 @@ public class SimGuest implements SourceGuest {
         int v = nextVersion();
         if (faults(index, v)) return;
         set(index, v);
-        resident.set(index);
+        if (resident.testAndSet(index)) residentCount++;
         markHostDirty(index);
         checkers.resend.onWrite(index);
     }
@@ -363,7 +408,10 @@ public class SimGuest implements SourceGuest {
             poisonFreed(d[0], d[1]); // the pages go back to the free lists as the guest frees pages
             i = allocPages(order);
         }
-        if (i < 0) allocStalls++;
+        if (i < 0) {
+            allocStalls++;
+            events.publish(EventType.ALLOC_STALL, nowNs, order, allocStalls, alloc.freePages());
+        }
         return i;
     }
 
@@ -377,7 +425,7 @@ public class SimGuest implements SourceGuest {
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
-        resident.setRange(index, index + pages);
+        residentCount += resident.setRangeCounting(index, index + pages);
         if (logging) dirty.setRange(index, index + pages);
         checkers.resend.onWriteRange(index, index + pages);
     }
@@ -400,13 +448,26 @@ public class SimGuest implements SourceGuest {
         if (poison != 0 && onDestination != null) {
             for (long i = index; i < index + pages; i++) writeValue(i, -poison);
         } else if (poison != 0) {
+            discardedWhileHeld.clearRange(index, index + pages);
             RamBlock b = blockOf(index);
             int off = (int) (index - b.firstIndex());
             java.util.Arrays.fill(content[b.index()], off, off + (int) pages, -poison);
-            resident.setRange(index, index + pages);
+            residentCount += resident.setRangeCounting(index, index + pages);
             if (logging) dirty.setRange(index, index + pages);
             checkers.resend.onWriteRange(index, index + pages);
         }
+    }
+
+    /**
+     * Whether [index, index+pages) lies in one block Linux's hint driver holds: it gives it back through the allocator,
+     * which poisons what it frees under poisoning (the idealised driver, and ranges a subclass reported, go back to the
+     * free lists as they are).
+     */
+    boolean poisonedWhenGivenBack(long index, long pages) {
+        long end = index + pages;
+        return kernel.hintDriver().linux()
+                && held.nextClearBit(index, end) >= end
+                && heldAsIs.nextSetBit(index, end) >= end;
     }
 
     /** Whether the guest uses this page: not free, not in the balloon, not held by the hint driver, not isolated for a report. */
@@ -437,6 +498,7 @@ public class SimGuest implements SourceGuest {
             int[] c = memory[b.index()];
             for (int i = 0; i < c.length; i++) if (c[i] != 0) resident.set(b.firstIndex() + i);
         }
+        residentCount = resident.count();
     }
 
     /**
@@ -516,7 +578,7 @@ public class SimGuest implements SourceGuest {
                 RamBlock b = blockOf(i);
                 int off = (int) (i - b.firstIndex());
                 java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
-                resident.clearRange(i, i + n);
+                residentCount -= resident.clearRangeCounting(i, i + n);
             }
             reported.clearRange(i, i + n);
             if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
@@ -553,6 +615,7 @@ public class SimGuest implements SourceGuest {
             long n = Math.min(max, pages - o);
             balloonQueue.add(type, mode, pfn(index + o), n, syncs);
             balloonMessages++;
+            if (type == EventType.BALLOON_INFLATE) hostReleases++; // the host releases the message's range: one madvise
             deviceReply();
         }
     }
@@ -564,6 +627,7 @@ public class SimGuest implements SourceGuest {
         // A paused guest's drivers do nothing: a late deflate message goes out once it runs again
         // (on the destination, after a migration), so its device reply never lands after the final sync.
         if (!running) return;
+        publishResident();
         while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
             long[] d = lateDeflates.poll();
             message(EventType.BALLOON_DEFLATE, d[1], d[2]);
@@ -655,6 +719,8 @@ public class SimGuest implements SourceGuest {
         while (k > 0 && given < pages) {
             long i = heldBlocks[--k];
             held.clearRange(i, i + size);
+            RamBlock b = blockOf(i);
+            events.publish(EventType.SHRINK, nowNs, b.index(), i - b.firstIndex(), size);
             freePages(i, size);
             given += size;
         }
@@ -698,17 +764,38 @@ public class SimGuest implements SourceGuest {
         }
         reports++;
         reportBatchReadyNs = nowNs + hintDeliveryNs;
+        publishBatch(EventType.REPORT);
+    }
+
+    /** One event of this type for each run of adjacent blocks of the report in flight (they are in scan order). */
+    private void publishBatch(EventType type) {
+        long size = 1L << REPORT_ORDER;
+        int k = 0;
+        while (k < reportBatchSize) {
+            long start = reportBatch[k];
+            RamBlock b = blockOf(start);
+            long end = start + size;
+            while (++k < reportBatchSize && reportBatch[k] == end && end < b.endIndex()) end += size;
+            events.publish(type, nowNs, b.index(), start - b.firstIndex(), end - start);
+        }
     }
 
     /** The host handles the report in flight: it discards each block and answers; the guest takes the blocks back. */
     private void handleReport() {
         long size = 1L << REPORT_ORDER;
         boolean discard = features.poisonByte() == 0 || kernel.discardPoisoned();
-        for (int k = 0; k < reportBatchSize; k++) {
-            long i = reportBatch[k];
-            if (discard) hostDiscard(i, size);
+        if (discard) {
+            int k = 0;
+            while (k < reportBatchSize) {
+                long start = reportBatch[k];
+                long end = start + size;
+                RamBlock b = blockOf(start);
+                while (++k < reportBatchSize && reportBatch[k] == end && end < b.endIndex()) end += size;
+                hostDiscard(start, end - start, EventType.HostDiscard.REPORT);
+            }
         }
         deviceReply();
+        publishBatch(EventType.REPORT_DONE);
         for (int k = 0; k < reportBatchSize; k++) {
             long i = reportBatch[k];
             isolated.clearRange(i, i + size);
@@ -724,13 +811,17 @@ public class SimGuest implements SourceGuest {
      * zero afterwards. The host must never do it to a page the guest uses (invariant 1), nor, under
      * poisoning, to a free page whose poison the guest relies on (invariant 2).
      */
-    void hostDiscard(long index, long pages) {
+    void hostDiscard(long index, long pages, int why) {
         checkers.onDiscard(this, index, pages);
         RamBlock b = blockOf(index);
         int off = (int) (index - b.firstIndex());
+        events.publish(EventType.HOST_DISCARD, nowNs, b.index(), off, EventType.HostDiscard.c(pages, why));
+        if (features.poisonByte() != 0 && poisonedWhenGivenBack(index, pages))
+            discardedWhileHeld.setRange(index, index + pages);
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
-        discardedPages += resident.countRange(index, index + pages);
-        resident.clearRange(index, index + pages);
+        long released = resident.clearRangeCounting(index, index + pages);
+        discardedPages += released;
+        residentCount -= released;
     }
 
     /** The next aligned fully free block of {@code size} pages that is not reported, from the reporting's scan position. */
@@ -759,9 +850,22 @@ public class SimGuest implements SourceGuest {
         return -1;
     }
 
+    /** Publishes the resident memory when it changed, at most every {@link #RESIDENT_EVERY_NS}. */
+    private void publishResident() {
+        if (nowNs < nextResidentNs || residentCount == publishedResident) return;
+        publishedResident = residentCount;
+        nextResidentNs = nowNs + RESIDENT_EVERY_NS;
+        events.publish(EventType.RESIDENT, nowNs, residentCount, discardedPages, totalPages);
+    }
+
+    /** The guest publishes what it does on its own (reports, discards, its shrinker, its resident memory) here. */
+    void publishTo(EventSink sink) {
+        this.events = sink;
+    }
+
     /** Pages backed by host memory now (the source's resident memory, in pages). */
     public long residentPageCount() {
-        return resident.count();
+        return residentCount;
     }
 
     /** Pages the hint driver holds now. */
@@ -832,6 +936,7 @@ public class SimGuest implements SourceGuest {
             alloc.take(g, n);
             reported.clearRange(g, g + n);
             held.setRange(g, g + n);
+            heldAsIs.setRange(g, g + n);
         });
         queue.add(EventType.HINT, live, pfn, pages, syncs, nowNs + hintDeliveryNs);
         hintMessages++;
@@ -872,6 +977,7 @@ public class SimGuest implements SourceGuest {
         while (i >= 0) {
             long e = held.nextClearBit(i);
             held.clearRange(i, e);
+            heldAsIs.clearRange(i, e);
             alloc.free(i, e - i);
             i = e < totalPages ? held.nextSetBit(e) : -1;
         }
@@ -983,6 +1089,7 @@ public class SimGuest implements SourceGuest {
     public void hintCommand(long id) {
         checkers.hints.onHintCommand(id);
         long wire = id & 0xFFFF_FFFFL;
+        hostCmd = wire;
         deviceReply();
         if (kernel.hintDriver().linux()) {
             // the device's config changes; the driver's work reads it when it runs (its next tick)
@@ -1033,7 +1140,59 @@ public class SimGuest implements SourceGuest {
     @Override
     public int drainRequests(GuestRequests into, int max) {
         int n = balloonQueue.drain(into, max, nowNs);
-        return n + queue.drain(into, max - n, nowNs);
+        if (!kernel.discardHinted()) return n + queue.drain(into, max - n, nowNs);
+        drainInto = into;
+        try {
+            return n + queue.drain(hostSide, max - n, nowNs);
+        } finally {
+            drainInto = null;
+        }
+    }
+
+    /**
+     * The host's device reads a request from the free page queue. With {@code discard-hinted} it discards a hinted
+     * range at once when the hint answers the command id it holds (Firecracker's {@code
+     * process_free_page_hinting_queue}: a range of an older id, or any range once it holds stop or done, is dropped),
+     * the RAM part of it; then the request goes on to the engine, if one drains.
+     */
+    private void hostReads(EventType type, long a, long b, long c) {
+        // (in postcopy the guest runs on the destination and the source's memory is frozen: nothing to discard)
+        if (kernel.discardHinted()
+                && type == EventType.HINT
+                && a == hostCmd
+                && CommandIds.isRequest(hostCmd)
+                && c > 0
+                && onDestination == null) {
+            long before = discardedPages;
+            layout.splitPfnRange(b, c, discardHint);
+            hintDiscardedPages += discardedPages - before;
+        }
+        if (drainInto != null) drainInto.request(type, a, b, c);
+    }
+
+    /**
+     * The host's own hint run outside a migration, as Firecracker's ({@code hinting/start}): it gives the device a new
+     * command id after the last one this guest saw (or {@code firstId} for its first), and returns it.
+     */
+    long startHostHintRun(long firstId) {
+        long id = lastRequestId < 0 ? firstId : CommandIds.next(lastRequestId);
+        hintCommand(id);
+        return id;
+    }
+
+    /** The host's device reads what has arrived on the free page queue, with no engine draining (a run of its own). */
+    void hostDrain() {
+        queue.drain(hostSide, Integer.MAX_VALUE, nowNs);
+    }
+
+    /**
+     * Whether the guest's driver has finished the host's hint run: it stopped reporting (an allocation failed, or no
+     * free block is left) and every report reached the host. Linux's driver then sends stop, and Firecracker answers
+     * done ({@code acknowledge_on_stop}).
+     */
+    boolean hintRunFinished() {
+        boolean started = !kernel.hintDriver().linux() || hintLiveId == received;
+        return started && !hintReporting && queue.size() == 0;
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */

@@ -183,6 +183,7 @@ public final class SimRun {
                 options,
                 SimGuest.Kernel.of(scenario.workload()));
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
+        guest.publishTo(events); // its reports, discards, shrinker and resident memory go into the journal
         workload = Workload.create(scenario.workload(), guest, guestRandom);
         workload.boot();
         nextTickNs = 0;
@@ -192,6 +193,7 @@ public final class SimRun {
         List<RunReport> hops = new ArrayList<>();
         for (int hop = 0; hop < scenario.chain(); hop++) {
             if (hop > 0) runGuestFor(options.driver().hopGapNs());
+            if (guest.kernel.hintRun()) hostHintRun(cfg);
             hops.add(migrateOnce(cfg, hop, faultRandom));
             if (!hops.getLast().outcome().equals("completed")) break;
         }
@@ -276,6 +278,38 @@ public final class SimRun {
                     0, 0, !checkers.violations().any(), checkers.violations().first());
         }
         return RunReports.hop(scenario, "virtual", fold.runStats(), last, hopNs, verify, attempts, fold.figures(), pc);
+    }
+
+    /**
+     * A host's hint run that has not ended after this long (guest time) is ended (done) by the host: Linux's driver
+     * ends one in a few ms; the slow drivers of the tests would otherwise run the guest for seconds before each hop.
+     */
+    static final long HINT_RUN_CAP_NS = 1_000_000_000L;
+
+    /**
+     * {@code hint-run=1}: before a migration the host runs a free page hint run of its own, as Firecracker does before
+     * a snapshot ({@code hinting/start} with {@code acknowledge_on_stop}): a new command id, its device reads the
+     * guest's reports as they arrive (and discards them with {@code discard-hinted=1}), and once the guest has stopped
+     * it sends done, and the guest's driver gives its blocks back. The guest runs on meanwhile.
+     */
+    private void hostHintRun(EngineConfig cfg) {
+        long start = costs.worldNs();
+        long discarded = guest.hintDiscardedPages;
+        long stalls = guest.allocStalls;
+        guest.startHostHintRun(cfg.firstCommandId());
+        do {
+            runGuestFor(options.tickNs());
+            guest.hostDrain();
+        } while (!guest.hintRunFinished() && costs.worldNs() - start < HINT_RUN_CAP_NS);
+        guest.hintCommand(dev.ballast.core.policy.CommandIds.DONE);
+        long end = costs.worldNs();
+        runGuestFor(options.tickNs()); // the driver gives its blocks back
+        events.publish(
+                EventType.HOST_HINT_RUN,
+                end,
+                end - start,
+                guest.hintDiscardedPages - discarded,
+                guest.allocStalls - stalls);
     }
 
     private void drive(MigrationEngine engine, int hop) {

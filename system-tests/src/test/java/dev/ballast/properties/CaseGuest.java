@@ -21,7 +21,10 @@ class CaseGuest extends SimGuest {
 
     CaseGuest(SimGuest.Setup setup, SimCase.Guest g) {
         super(setup.withHintDriver(g.hintOrder(), g.hintBlocksPerSec()));
-        this.boundaryHints = g.boundaryHints();
+        // the boundary ranges go back to the free lists as they are, unpoisoned: a host that discards hinted pages
+        // would break a poisoning guest's poison there by design (Linux's driver frees through the allocator)
+        this.boundaryHints = g.boundaryHints()
+                && !(setup.kernel().discardHinted() && setup.features().poisonByte() != 0);
     }
 
     @Override

@@ -122,8 +122,10 @@ public final class Generators {
      * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
      * driver (Linux's, the default, or the idealised one), zeroing on allocation, memory pressure
      * (none half of the time, else 10 to 100 % of RAM on top of the workload), DEFLATE_ON_OOM, and
-     * the host's dirty log (re-armed range by range, or cleared by syncs only, as under TCG).
-     * Shrinks toward none of them.
+     * a host that discards hinted pages as Firecracker's does, with or without a hint run of its own
+     * before each migration (only with Linux's driver: the idealised one gives held pages back to
+     * the free lists as they are, which a discard would leave unpoisoned), and the host's dirty log
+     * (re-armed range by range, or cleared by syncs only, as under TCG). Shrinks toward none of them.
      */
     public static Arbitrary<String> kernels() {
         Arbitrary<Integer> pressure = Arbitraries.oneOf(Arbitraries.just(0), percent(10, 100));
@@ -133,10 +135,14 @@ public final class Generators {
                         pressure,
                         Arbitraries.of(false, true),
                         Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
                         Arbitraries.of(false, true))
-                .as((driver, zero, p, oom, reporting, syncLog) -> {
+                .as((driver, zero, p, oom, reporting, discardHinted, hintRun, syncLog) -> {
                     StringBuilder sb = new StringBuilder();
                     if (reporting) sb.append(",reporting=1");
+                    if (discardHinted && driver.equals("linux")) sb.append(",discard-hinted=1");
+                    if (hintRun) sb.append(",hint-run=1");
                     if (driver.equals("ideal")) sb.append(",hint-driver=ideal");
                     else if (p > 0) sb.append(",hint-driver=").append(SHRINKING_DRIVER);
                     if (zero) sb.append(",init-on-alloc=1");

@@ -175,6 +175,35 @@ public enum EventType {
     FAULT_SERVED(43, Kind.INFO, BLOCK, OFFSET, of("latencyNs", DEC, "from the fault to the placement")),
     /** info: postcopy: the destination placed a page its guest faulted on as zero itself (the balloon bitmap said it is ballooned). */
     FAULT_ZERO(44, Kind.INFO, BLOCK, OFFSET),
+    /**
+     * info: free page reporting (sim): the guest isolated these free pages and sent them to the host in a report
+     * (one event for each run of adjacent blocks of a report); it cannot use them until the host answers.
+     */
+    REPORT(45, Kind.INFO, BLOCK, OFFSET, PAGES),
+    /** info: free page reporting (sim): the host answered the report; the guest put these pages back on its free lists. */
+    REPORT_DONE(46, Kind.INFO, BLOCK, OFFSET, PAGES),
+    /**
+     * info: the host released guest memory ({@code madvise(MADV_DONTNEED)}; sim): the pages read as zero afterwards.
+     * Why: see {@link HostDiscard}.
+     */
+    HOST_DISCARD(
+            47,
+            Kind.INFO,
+            BLOCK,
+            OFFSET,
+            of("pages", FieldFormat.DISCARD_COUNT, "page count and why (a report, a hint): see HostDiscard")),
+    /** info: the hint driver's shrinker gave these held pages back to the guest's allocator under memory pressure (sim). */
+    SHRINK(48, Kind.INFO, BLOCK, OFFSET, PAGES),
+    /**
+     * info: an allocation of the guest failed after its shrinker and DEFLATE_ON_OOM gave what they could; the
+     * application waits (sim).
+     */
+    ALLOC_STALL(
+            49,
+            Kind.INFO,
+            of("order", DEC, "the allocation's order (2^order pages)"),
+            of("stalls", DEC, "stalls so far in the guest's life"),
+            of("freePages", DEC, "pages free in the guest's allocator")),
 
     /**
      * decision (QEMU's, as its migration stream shows it): one page record of a real QEMU's stream, the page named
@@ -200,7 +229,29 @@ public enum EventType {
             52,
             Kind.INFO,
             of("offset", DEC, "byte offset of the refused record in the stream"),
-            of("kind", DEC, "0 malformed, 1 unsupported (a record or capability not read), 2 truncated"));
+            of("kind", DEC, "0 malformed, 1 unsupported (a record or capability not read), 2 truncated")),
+
+    /**
+     * info: the source's resident memory (sim): pages backed by host memory, published when it changed, at most
+     * every 100 ms of the guest's time.
+     */
+    RESIDENT(
+            53,
+            Kind.INFO,
+            of("pages", DEC, "pages backed by host memory"),
+            of("discardedPages", DEC, "pages the host released so far by discards (reports, hints)"),
+            of("totalPages", DEC, "the guest's pages")),
+
+    /**
+     * info: the host's own free page hint run outside a migration ended (sim, {@code hint-run=1}; Firecracker's
+     * {@code hinting/start} before a snapshot): from its command to the done it sent once the guest had stopped.
+     */
+    HOST_HINT_RUN(
+            54,
+            Kind.INFO,
+            of("durationNs", DEC, "from the host's command id to its done"),
+            of("discardedPages", DEC, "pages of host memory the run's discards released"),
+            of("stalls", DEC, "the guest's allocation stalls while it ran"));
 
     /** What an event is to a replay. */
     public enum Kind {
@@ -318,6 +369,35 @@ public enum EventType {
 
         public static int recordBytes(long c) {
             return (int) (c & 0xFFFF_FFFFL);
+        }
+    }
+
+    /** {@link #HOST_DISCARD}'s {@code c}: the page count in the low 48 bits, why in bits 48..55. */
+    public static final class HostDiscard {
+        private static final int SHIFT = 48;
+        private static final long COUNT_MASK = (1L << SHIFT) - 1;
+        /** Free page reporting: the host discards the blocks of a report before it answers. */
+        public static final int REPORT = 0;
+        /** A free page hint: the host discards a range it reads for the live command id (Firecracker's device). */
+        public static final int HINT = 1;
+
+        private HostDiscard() {}
+
+        public static long c(long pages, int why) {
+            return (pages & COUNT_MASK) | ((long) (why & 0xFF) << SHIFT);
+        }
+
+        public static long pages(long c) {
+            return c & COUNT_MASK;
+        }
+
+        public static int why(long c) {
+            return (int) ((c >>> SHIFT) & 0xFF);
+        }
+
+        /** {@code report} or {@code hint}. */
+        public static String whyName(int why) {
+            return why == REPORT ? "report" : why == HINT ? "hint" : "#" + why;
         }
     }
 

@@ -30,6 +30,8 @@ public enum FieldFormat {
     CONTENT_COUNT,
     /** 0 / 1 printed as {@code no} / {@code yes}. */
     BOOL,
+    /** {@link EventType.HostDiscard}: a page count in the low 48 bits and why above, {@code 512 report}. */
+    DISCARD_COUNT,
     /** {@link EventType.QemuPage}: zero or data and the record's bytes, {@code zero 9B} / {@code data 4104B}. */
     QEMU_RECORD;
 
@@ -77,6 +79,10 @@ public enum FieldFormat {
             case CONTENT_COUNT ->
                 out.append(EventType.Content.pages(v)).append(EventType.Content.zero(v) ? " zero" : " nonzero");
             case BOOL -> out.append(v == 0 ? "no" : v == 1 ? "yes" : Long.toString(v));
+            case DISCARD_COUNT ->
+                out.append(EventType.HostDiscard.pages(v))
+                        .append(' ')
+                        .append(EventType.HostDiscard.whyName(EventType.HostDiscard.why(v)));
             case QEMU_RECORD ->
                 out.append(EventType.QemuPage.zero(v) ? "zero " : "data ")
                         .append(EventType.QemuPage.recordBytes(v))

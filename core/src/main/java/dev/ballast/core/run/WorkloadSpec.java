@@ -43,18 +43,30 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * balloon when an allocation finds nothing else; 0, the default, as QEMU's), {@code reporting}
      * (1: free page reporting, VIRTIO_BALLOON_F_REPORTING: the guest reports free 2 MiB blocks and
      * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
-     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them). One is the host's, as it
-     * describes the machine the scenario runs on too: {@code dirty-log} ({@code manual}, the default: the host
-     * re-arms the dirty log of a range when it sends the range or a free page hint skips it, as QEMU on KVM with
-     * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a sync clears the log, as QEMU under TCG or on KVM without
-     * that capability, so a write logged before a hint is sent at the next pass all the same).
+     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them),
+     * {@code discard-hinted} (1: the host discards each range the guest hints free for the live
+     * command id as it reads it, as Firecracker's balloon device does; 0, the default, as QEMU's)
+     * and {@code hint-run} (1: before each migration the host runs a free page hint run of its own,
+     * as Firecracker before a snapshot: a new command id, the guest's reports, done once the guest
+     * has stopped; 0, the default). One is the host's alone, as it describes the machine the scenario runs on too:
+     * {@code dirty-log} ({@code manual}, the default: the host re-arms the dirty log of a range when it sends the
+     * range or a free page hint skips it, as QEMU on KVM with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a
+     * sync clears the log, as QEMU under TCG or on KVM without that capability, so a write logged before a hint is
+     * sent at the next pass all the same).
      */
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
-            "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned", "dirty-log");
+            "hint-driver",
+            "init-on-alloc",
+            "pressure",
+            "deflate-on-oom",
+            "reporting",
+            "discard-poisoned",
+            "discard-hinted",
+            "hint-run",
+            "dirty-log");
 
     /**
-     * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting and the host's discards
-     * ({@code discard-hinted} once the simulator's branch adds it to {@link #GUEST_KEYS}).
+     * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting and the host's discards.
      */
     public static final java.util.List<String> KVM_GUEST_KEYS =
             java.util.List.of("reporting", "discard-poisoned", "discard-hinted");
@@ -92,6 +104,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "deflate-on-oom");
         flag(text, params, "reporting");
         flag(text, params, "discard-poisoned");
+        flag(text, params, "discard-hinted");
+        flag(text, params, "hint-run");
         percent(text, params, "pressure");
         dirtyLogSyncOnly(text, params);
     }
@@ -150,6 +164,16 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     /** Whether the host discards reported pages even of a poisoning guest ({@code discard-poisoned=1}). */
     public boolean discardPoisoned() {
         return flag(toString(), params, "discard-poisoned");
+    }
+
+    /** Whether the host discards the ranges the guest hints free, as it reads them ({@code discard-hinted=1}). */
+    public boolean discardHinted() {
+        return flag(toString(), params, "discard-hinted");
+    }
+
+    /** Whether the host runs a free page hint run of its own before each migration ({@code hint-run=1}). */
+    public boolean hintRun() {
+        return flag(toString(), params, "hint-run");
     }
 
     /** The share of RAM, in %, that an application keeps trying to allocate on top of the workload ({@code pressure}). */

@@ -52,6 +52,28 @@ class EventTypeTest {
     }
 
     @Test
+    void shouldCodeAHostDiscardAsPagesAndWhy() {
+        assertThat(EventType.HOST_DISCARD.id()).isEqualTo(47);
+        assertThat(EventType.HostDiscard.c(512, EventType.HostDiscard.REPORT)).isEqualTo(512);
+        assertThat(EventType.HostDiscard.c(1024, EventType.HostDiscard.HINT)).isEqualTo(1024 | 1L << 48);
+        long c = EventType.HostDiscard.c((1L << 48) - 1, EventType.HostDiscard.HINT);
+        assertThat(EventType.HostDiscard.pages(c)).isEqualTo((1L << 48) - 1);
+        assertThat(EventType.HostDiscard.why(c)).isEqualTo(EventType.HostDiscard.HINT);
+        StringBuilder sb = new StringBuilder();
+        EventType.HOST_DISCARD.appendTo(1, 0x200, EventType.HostDiscard.c(512, EventType.HostDiscard.REPORT), sb);
+        assertThat(sb).hasToString("HOST_DISCARD block=1 offset=0x200 pages=512 report");
+        // the guest's own view: a replay neither makes nor checks them
+        assertThat(java.util.List.of(
+                        EventType.REPORT,
+                        EventType.REPORT_DONE,
+                        EventType.HOST_DISCARD,
+                        EventType.SHRINK,
+                        EventType.ALLOC_STALL,
+                        EventType.RESIDENT))
+                .allSatisfy(t -> assertThat(t.kind()).isEqualTo(EventType.Kind.INFO));
+    }
+
+    @Test
     void shouldCountEveryBitmapRequestAndOnlyHintCommandsThatAreRequests() {
         assertThat(EventType.HintCommand.startsRequest(CommandIds.MIN, EventType.HintCommand.HINT))
                 .isTrue();

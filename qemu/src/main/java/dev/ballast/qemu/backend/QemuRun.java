@@ -452,7 +452,7 @@ final class QemuRun {
     }
 
     /**
-     * What a lost write on this QEMU may be (docs/findings.md, finding 2): QEMU before 9.0 under TCG does not re-arm
+     * What a lost write on this QEMU may be (docs/findings.md, finding 3): QEMU before 9.0 under TCG does not re-arm
      * its TLB's dirty tracking after the fast path of a dirty-log sync, so the guest's later stores to a page written
      * since the previous sync are not tracked. Empty when that does not apply.
      */
@@ -461,7 +461,7 @@ final class QemuRun {
         Matcher m = Pattern.compile("(\\d+)\\.").matcher(qemu.version());
         if (!m.lookingAt() || Integer.parseInt(m.group(1)) >= 9) return "";
         return " (QEMU " + qemu.version() + " under TCG loses the guest's stores after a dirty-log sync, fixed in QEMU "
-                + "9.0: docs/findings.md, finding 2)";
+                + "9.0: docs/findings.md, finding 3)";
     }
 
     private static void deleteTree(Path root) {

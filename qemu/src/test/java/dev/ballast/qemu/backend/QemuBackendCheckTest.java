@@ -46,14 +46,14 @@ class QemuBackendCheckTest {
         throw new AssertionError("not refused");
     }
 
-    /** A lost write on QEMU before 9.0 under TCG names the known QEMU bug (docs/findings.md, finding 2); else nothing. */
+    /** A lost write on QEMU before 9.0 under TCG names the known QEMU bug (docs/findings.md, finding 3); else nothing. */
     @Test
     void shouldNameTheKnownTcgLossOnlyForQemuBeforeNineUnderTcg() {
         assertThat(QemuRun.knownLoss(new Qemu("qemu", "7.2.22", Accelerator.TCG)))
                 .contains("QEMU 7.2.22 under TCG")
-                .contains("docs/findings.md, finding 2");
+                .contains("docs/findings.md, finding 3");
         assertThat(QemuRun.knownLoss(new Qemu("qemu", "8.2.2", Accelerator.TCG)))
-                .contains("finding 2");
+                .contains("finding 3");
         assertThat(QemuRun.knownLoss(new Qemu("qemu", "9.0.0", Accelerator.TCG)))
                 .isEmpty();
         assertThat(QemuRun.knownLoss(new Qemu("qemu", "10.1.0", Accelerator.TCG)))

@@ -135,7 +135,7 @@ class QemuBackendTest {
         for (RunReport r : new RunReport[] {legacy, hint}) {
             assertAgreesWithQemu(r);
             if (r == hint && !r.verify().ok()) {
-                // The real thing's finding (docs/findings.md, finding 2): QEMU before 9.0 under TCG loses the guest's
+                // The real thing's finding (docs/findings.md, finding 3): QEMU before 9.0 under TCG loses the guest's
                 // stores after a dirty-log sync, and hint runs sync in the middle of the bulk sweep; the destination's
                 // kernel then crashes before the guest's check, or the guest finds stamps changed. Ballast must say so
                 // as invariant 1, naming the kernel's line or the pages; QEMU's counts and Ballast's still agree.
@@ -145,7 +145,7 @@ class QemuBackendTest {
                         .containsAnyOf(
                                 "the destination's kernel crashed after the migration",
                                 "stamped pages differ on the destination")
-                        .contains("docs/findings.md, finding 2");
+                        .contains("docs/findings.md, finding 3");
                 System.out.println("qemu backend: memhog hint: " + r.verify().violation());
                 continue;
             }
