@@ -859,6 +859,7 @@ class EngineStepTest {
 
     @Test
     void shouldSendExactlyWhatTheBandwidthWindowAllowsAndWaitForTheNextWindow() {
+        long t0 = 50 * MS;
         // 41.04 MB/s: a 100 ms window allows 4,104,000 bytes, exactly 1000 pages
         FakeGuest g = new FakeGuest(RamLayout.of(List.of(new RamLayout.Spec("ram", 0, 3500))));
         for (int i = 0; i < 3500; i++) g.write(i);
@@ -867,23 +868,24 @@ class EngineStepTest {
                 new LegacyPolicy(),
                 new EngineConfig(41_040_000, 300 * MS, 30, 0, CommandIds.MIN, 4096, 8, 8),
                 Postcopy.OFF);
-        r.step(); // setup at 0
+        r.now = t0; // the windows count from the migration's first step, not from 0
+        r.step(); // setup
         assertThat(r.step())
                 .containsExactly("STEP", ev(EventType.CONTENT, 0, 0, -1000), ev(EventType.SEND_NORMAL, 0, 0, 1000));
         assertThat(r.lastWork).isPositive();
-        assertThat(r.engine.wakeAtNs()).isEqualTo(100 * MS);
-        r.now = 100 * MS - 1;
+        assertThat(r.engine.wakeAtNs()).isEqualTo(t0 + 100 * MS);
+        r.now = t0 + 100 * MS - 1;
         assertThat(r.step()).containsExactly("STEP");
         assertThat(r.lastWork).as("nothing done: the runner idles").isZero();
-        assertThat(r.engine.wakeAtNs()).isEqualTo(100 * MS);
-        r.now = 100 * MS;
+        assertThat(r.engine.wakeAtNs()).isEqualTo(t0 + 100 * MS);
+        r.now = t0 + 100 * MS;
         assertThat(r.step())
                 .containsExactly(
                         "STEP", ev(EventType.CONTENT, 0, 1000, -1000), ev(EventType.SEND_NORMAL, 0, 1000, 1000));
-        assertThat(r.engine.wakeAtNs()).isEqualTo(200 * MS);
+        assertThat(r.engine.wakeAtNs()).isEqualTo(t0 + 200 * MS);
         // 20 zero pages go as one 16-byte fill, so 980 data pages leave 82,064 bytes of the window: 20 more pages
         // (rounded up: the window may end a little over, never a page short)
-        r.now = 200 * MS;
+        r.now = t0 + 200 * MS;
         for (int i = 2000; i < 2020; i++) g.content[i] = 0;
         assertThat(r.step())
                 .containsExactly(
@@ -895,7 +897,7 @@ class EngineStepTest {
                         ev(EventType.CONTENT, 0, 3000, -20),
                         ev(EventType.SEND_NORMAL, 0, 3000, 20));
         assertThat(r.engine.stats().transferredBytes()).isEqualTo(3000 * PAGE + FILL);
-        assertThat(r.engine.wakeAtNs()).isEqualTo(300 * MS);
+        assertThat(r.engine.wakeAtNs()).isEqualTo(t0 + 300 * MS);
     }
 
     @Test
@@ -1051,6 +1053,57 @@ class EngineStepTest {
                         "onSwitchOver BULK 1 1 paused",
                         "afterSync BULK 1 2 paused",
                         "onEnd(COMPLETED) COMPLETED 2 2 paused");
+    }
+
+    @Test
+    void shouldDiscardOnlyPagesTheDestinationHolds() {
+        Recording policy = new Recording();
+        Rig r = postcopyRig(policy);
+        r.step();
+        policy.ctx.skipFree(0, 52, 1, 0); // a+52 is never sent in the bulk pass
+        var written = r.guest.beforeEachSync;
+        r.guest.beforeEachSync = x -> {
+            written.accept(x);
+            if (x.syncs == 1) for (int i = 50; i < 55; i++) x.write(i);
+        };
+        r.run();
+        assertThat(r.link.discards).containsExactly("0+10x10", "0+50x2", "0+53x2", "1+40x5");
+        assertThat(r.of(EventType.DISCARD))
+                .extracting(e -> e[2] + "+" + e[3] + "x" + e[4])
+                .containsExactlyElementsOf(r.link.discards);
+        assertThat(r.of(EventType.SWITCH_OVER).getFirst()[2]).isEqualTo(19);
+        assertThat(r.engine.postcopyStats().discardedPages()).isEqualTo(19);
+        assertThat(r.link.content).isEqualTo(r.guest.content);
+    }
+
+    @Test
+    void shouldPublishTheBalloonSkipEachTimeThePolicyTurnsItOnOrOff() {
+        boolean[] skip = {false};
+        MigrationPolicy policy = new LegacyPolicy() {
+            @Override
+            public boolean skipBalloon(PolicyContext ctx) {
+                return skip[0];
+            }
+        };
+        FakeGuest g = new FakeGuest(twoBlocks());
+        g.balloonNow.setRange(0, 100);
+        Rig r = new Rig(g, policy, cfg(), Postcopy.OFF);
+        assertThat(r.step()).contains(ev(EventType.BALLOON_SKIP, 0, 0, 0));
+        skip[0] = true;
+        assertThat(r.step())
+                .containsExactly(
+                        "STEP",
+                        ev(EventType.BALLOON_SKIP, 1, 0, 0),
+                        ev(EventType.SKIP_BALLOON, 0, 0, 100),
+                        ev(EventType.CONTENT, 1, 0, 60),
+                        ev(EventType.SEND_FILL, 1, 0, fill(60, 0)),
+                        "STEP",
+                        ev(EventType.ITERATION_END, 1, 60, FILL));
+        assertThat(r.engine.stats().balloonSkipActive()).isTrue();
+        skip[0] = false;
+        assertThat(r.step()).filteredOn(e -> e.startsWith("BALLOON_SKIP")).isEmpty(); // the sync step: not asked
+        assertThat(r.step()).contains(ev(EventType.BALLOON_SKIP, 0, 0, 0));
+        assertThat(r.engine.stats().balloonSkipActive()).isFalse();
     }
 
     @Test
