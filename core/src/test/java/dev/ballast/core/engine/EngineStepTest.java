@@ -971,7 +971,12 @@ class EngineStepTest {
 
     /** Every page has data; a 1 ns limit never fits: the switch-over follows the bulk pass's sync. */
     static Rig postcopyRig(MigrationPolicy policy) {
+        return postcopyRig(policy, new GuestFeatures(true, true, true, 0));
+    }
+
+    static Rig postcopyRig(MigrationPolicy policy, GuestFeatures features) {
         FakeGuest g = new FakeGuest(twoBlocks());
+        g.features = features;
         for (int i = 0; i < 160; i++) g.write(i);
         Rig r = new Rig(g, policy, cfg().withLimits(0, 1, 30, 0), Postcopy.parse("1"));
         g.beforeEachSync = x -> {
@@ -1104,6 +1109,59 @@ class EngineStepTest {
         assertThat(r.step()).filteredOn(e -> e.startsWith("BALLOON_SKIP")).isEmpty(); // the sync step: not asked
         assertThat(r.step()).contains(ev(EventType.BALLOON_SKIP, 0, 0, 0));
         assertThat(r.engine.stats().balloonSkipActive()).isFalse();
+    }
+
+    @Test
+    void shouldServeARequestForPagesMarkedToGoAsPoisonWithThePoison() {
+        Recording policy = new Recording() {
+            @Override
+            public void onSwitchOver(PolicyContext c) {
+                super.onSwitchOver(c);
+                c.skipFree(0, 10, 5, 0xAA); // a+10..14 are free now: they go as poison
+            }
+        };
+        Rig r = postcopyRig(policy, new GuestFeatures(true, true, true, 0xAA));
+        for (int i = 0; i < 6; i++) r.step();
+        assertThat(r.engine.phase()).isEqualTo(Phase.POSTCOPY);
+        r.link.pageRequests.add(new long[] {0, 8, 10}); // a+8..17
+        assertThat(r.step())
+                .startsWith(
+                        "STEP",
+                        ev(EventType.PAGE_REQUEST, 0, 8, 10),
+                        ev(EventType.REQUEST_UNSERVED, 0, 8, 2),
+                        ev(EventType.SEND_FILL, 0, 10, fill(5, 0xAA)),
+                        ev(EventType.CONTENT, 0, 15, -3),
+                        ev(EventType.SEND_NORMAL, 0, 15, 3),
+                        ev(EventType.CONTENT, 0, 18, -2),
+                        ev(EventType.SEND_NORMAL, 0, 18, 2));
+        for (int i = 10; i < 15; i++) assertThat(r.link.content[i]).isEqualTo(-0xAA);
+        assertThat(r.engine.stats().skippedFree()).isEqualTo(5);
+    }
+
+    @Test
+    void shouldServePageRequestsWhileTheBandwidthWindowIsFull() {
+        FakeGuest g = new FakeGuest(twoBlocks());
+        for (int i = 0; i < 160; i++) g.write(i);
+        // 4.104 MB/s: 100 pages a 100 ms window
+        Rig r = new Rig(g, new LegacyPolicy(), cfg().withLimits(4_104_000, 1, 30, 0), Postcopy.parse("1"));
+        g.beforeEachSync = x -> {
+            if (x.syncs == 1) for (int i = 0; i < 160; i++) x.write(i);
+        };
+        while (r.engine.phase() != Phase.POSTCOPY) {
+            r.step();
+            if (r.engine.wakeAtNs() > r.now) r.now = r.engine.wakeAtNs();
+        }
+        r.step(); // 64 pages pushed
+        r.step(); // 36 more: the window is full
+        assertThat(r.step()).containsExactly("STEP");
+        r.link.pageRequests.add(new long[] {1, 50, 2});
+        assertThat(r.step())
+                .containsExactly(
+                        "STEP",
+                        ev(EventType.PAGE_REQUEST, 1, 50, 2),
+                        ev(EventType.CONTENT, 1, 50, -2),
+                        ev(EventType.SEND_NORMAL, 1, 50, 2));
+        assertThat(r.lastWork).isPositive();
     }
 
     @Test
