@@ -41,6 +41,70 @@ class EngineConfigTest {
     }
 
     @Test
+    void shouldTakeTimeThatWasNotMigratingOutOfTheTotalAndTheDowntimeOnly() {
+        EngineStats s = new EngineStats(
+                Phase.COMPLETED,
+                3,
+                4,
+                100,
+                10,
+                40,
+                5000,
+                6,
+                7,
+                8,
+                9,
+                10,
+                11,
+                12,
+                13,
+                14,
+                15,
+                16,
+                17,
+                18,
+                true,
+                null,
+                null,
+                2.5);
+        EngineStats t = s.withTimeExcluded(30);
+        assertThat(t.totalNs()).isEqualTo(70);
+        assertThat(t.downtimeNs()).isEqualTo(10);
+        assertThat(t.withTimeExcluded(0)).isEqualTo(t);
+        assertThat(new EngineStats(
+                        Phase.COMPLETED,
+                        3,
+                        4,
+                        70,
+                        10,
+                        10,
+                        5000,
+                        6,
+                        7,
+                        8,
+                        9,
+                        10,
+                        11,
+                        12,
+                        13,
+                        14,
+                        15,
+                        16,
+                        17,
+                        18,
+                        true,
+                        null,
+                        null,
+                        2.5))
+                .isEqualTo(t);
+        EngineStats u = s.withTimeExcluded(41);
+        assertThat(u.downtimeNs()).as("never below 0").isZero();
+        assertThat(s.withTimeExcluded(40).downtimeNs()).isZero();
+        assertThat(s.withTimeExcluded(101).totalNs()).isZero();
+        assertThat(s.withTimeExcluded(100).totalNs()).isZero();
+    }
+
+    @Test
     void shouldNameEveryPhaseByItsJournalOrdinalAndRefuseOthers() {
         Phase[] all = Phase.values();
         for (int i = 0; i < all.length; i++) assertThat(Phase.byOrdinal(i)).isSameAs(all[i]);

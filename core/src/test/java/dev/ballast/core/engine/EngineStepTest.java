@@ -380,6 +380,7 @@ class EngineStepTest {
                         ev(EventType.SYNC_BEGIN, 2, 0, 0),
                         ev(EventType.SYNC_END, 2, 0, 0),
                         phase(Phase.STOP_AND_COPY, 2));
+        assertThat(r.lastWork).isPositive();
         assertThat(r.guest.running).isFalse();
         s = r.engine.stats();
         assertThat(s.syncs()).isEqualTo(2);
@@ -517,6 +518,59 @@ class EngineStepTest {
         assertThat(r.step()).startsWith("STEP", "STEP", ev(EventType.GUEST_RUN_STATE, 1, 0, 0));
     }
 
+    @Test
+    void shouldReportNothingBeforeTheFirstStep() {
+        Rig r = new Rig(new LegacyPolicy(), cfg());
+        r.now = 7 * MS;
+        EngineStats s = r.engine.stats();
+        assertThat(s.phase()).isEqualTo(Phase.SETUP);
+        assertThat(s.totalNs()).isZero();
+        assertThat(s.setupNs()).isZero();
+        assertThat(s.downtimeNs()).isZero();
+        assertThat(s.transferredBytes()).isZero();
+        assertThat(r.engine.expectedDowntimeNs()).isEqualTo(-1);
+        assertThat(r.engine.wakeAtNs()).isZero();
+        assertThat(r.engine.postcopyStats()).isEqualTo(new PostcopyStats(false, 0, 0, 0, 0, 0, 0, 0, 0));
+    }
+
+    @Test
+    void shouldGoOnFromTheHintDevicesLastCommandId() {
+        Recording policy = new Recording();
+        FakeGuest g = new FakeGuest(twoBlocks()) {
+            @Override
+            public long lastCommandId() {
+                return 0x9000_0000L;
+            }
+        };
+        Rig r = new Rig(g, policy, cfg(), Postcopy.OFF);
+        assertThat(r.step()).contains(ev(EventType.COMMAND_BASE, 0x9000_0000L, 0, 0));
+        assertThat(policy.ctx.firstCommandId()).isEqualTo(0x9000_0001L);
+    }
+
+    @Test
+    void shouldKeepTheBandwidthUnknownAfterAPassThatTookNoTime() {
+        Rig r = new Rig(new LegacyPolicy(), new EngineConfig(0, 300 * MS, 30, 0, CommandIds.MIN, 4096, 8, 8));
+        writeUsualPages(r.guest);
+        r.guest.beforeEachSync = g -> {
+            if (g.syncs == 1) g.write(5);
+        };
+        r.step();
+        r.now = 0; // the whole bulk pass in one step at the same time as the setup: 30 data pages, 4 zero runs
+        assertThat(r.step()).endsWith(ev(EventType.ITERATION_END, 1, 160, 30 * PAGE + 4 * FILL));
+        assertThat(r.step())
+                .endsWith(
+                        ev(EventType.DOWNTIME_ESTIMATE, -1, 0, 300 * MS),
+                        ev(EventType.CONVERGENCE, PAGE, 0, Convergence.Decision.CONTINUE.ordinal()),
+                        phase(Phase.ITERATE, 2));
+        assertThat(r.engine.stats().lastBandwidthBytesPerSec()).isZero();
+        // the next pass, 1 page in 1 ms, measures it
+        r.step();
+        assertThat(r.step())
+                .endsWith(
+                        ev(EventType.DOWNTIME_ESTIMATE, 0, 0, 300 * MS),
+                        ev(EventType.CONVERGENCE, 0, PAGE * 1000, Convergence.Decision.CONVERGED.ordinal()));
+    }
+
     // ------------------------------------------------------------------ failure and cancel
 
     @Test
@@ -544,6 +598,7 @@ class EngineStepTest {
                         ev(EventType.GUEST_RUN_STATE, 0, 0, 0),
                         phase(Phase.FAILED, 2),
                         ev(EventType.END, Phase.FAILED.ordinal(), bytesBefore, failedAt - paused));
+        assertThat(r.lastWork).isPositive();
         assertThat(r.guest.running).isTrue();
         assertThat(r.guest.logging).isTrue();
         // b's 60 pages went back to the dirty log at their own offsets, nothing else
@@ -555,6 +610,55 @@ class EngineStepTest {
         assertThat(s.failureMessage()).isEqualTo("peer went away");
         assertThat(s.downtimeNs()).isEqualTo(failedAt - paused);
         assertThat(s.totalNs()).isEqualTo(failedAt);
+    }
+
+    @Test
+    void shouldFailAtOnceWhenTheLinkCannotBeOpened() {
+        Rig r = new Rig(new LegacyPolicy(), cfg());
+        r.link.failAfterCalls = 0;
+        r.now = 3 * MS;
+        assertThat(r.step())
+                .containsExactly(
+                        "STEP",
+                        phase(Phase.SETUP, 0),
+                        ev(EventType.COMMAND_BASE, -1, 0, 0),
+                        ev(EventType.SYNC_BEGIN, 0, 0, 0),
+                        ev(EventType.LINK_FAILED, FailureCause.INJECTED.ordinal(), 0, 0),
+                        phase(Phase.FAILED, 0),
+                        ev(EventType.END, Phase.FAILED.ordinal(), 0, 0));
+        assertThat(r.lastWork).isPositive();
+        EngineStats s = r.engine.stats();
+        assertThat(s.setupNs()).isZero();
+        assertThat(s.totalNs()).isZero();
+        assertThat(s.failureMessage()).isEqualTo("injected");
+        assertThat(r.guest.running).isTrue();
+    }
+
+    @Test
+    void shouldRefuseAContentAnswerOfNoPagesOrMoreThanAsked() {
+        for (long answer : new long[] {0, 65, -65}) {
+            FakeGuest g = new FakeGuest(twoBlocks()) {
+                @Override
+                public long classify(int block, long offset, long max) {
+                    return answer;
+                }
+            };
+            Rig r = new Rig(g, new LegacyPolicy(), cfg(), Postcopy.OFF);
+            r.step();
+            assertThatThrownBy(r::step)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("classify(0, 0, 64) answered " + answer);
+        }
+    }
+
+    @Test
+    void shouldRefuseAGuestRequestOfATypeNoDeviceSends() {
+        Rig r = new Rig(new LegacyPolicy(), cfg());
+        r.step();
+        r.guest.request(EventType.SEND_NORMAL, 0, 0, 1);
+        assertThatThrownBy(r::step)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("not a guest request: SEND_NORMAL");
     }
 
     @Test
@@ -898,6 +1002,10 @@ class EngineStepTest {
                         ev(EventType.SEND_NORMAL, 0, 3000, 20));
         assertThat(r.engine.stats().transferredBytes()).isEqualTo(3000 * PAGE + FILL);
         assertThat(r.engine.wakeAtNs()).isEqualTo(t0 + 300 * MS);
+        // the last 480 pages fit the next window: no wake-up time is left standing
+        r.now = t0 + 300 * MS;
+        assertThat(r.step()).endsWith(ev(EventType.ITERATION_END, 1, 3500, 3480 * PAGE + FILL));
+        assertThat(r.engine.wakeAtNs()).isZero();
     }
 
     @Test
@@ -1189,15 +1297,18 @@ class EngineStepTest {
         Rig r = postcopyRig(new LegacyPolicy());
         for (int i = 0; i < 6; i++) r.step(); // to the switch-over
         assertThat(r.engine.phase()).isEqualTo(Phase.POSTCOPY);
-        r.link.failSendsAfter = 0;
+        r.link.failSendsAfter = 1; // a+10..19 go, b+40..44 do not
         assertThat(r.step())
                 .containsExactly(
                         "STEP",
                         ev(EventType.CONTENT, 0, 10, -10),
+                        ev(EventType.SEND_NORMAL, 0, 10, 10),
+                        ev(EventType.CONTENT, 1, 40, -5),
                         ev(EventType.LINK_FAILED, FailureCause.PEER_CLOSED.ordinal(), 0, 0));
+        assertThat(r.lastWork).isPositive();
         assertThat(r.engine.phase()).isEqualTo(Phase.POSTCOPY);
         assertThat(r.engine.stats().failureCause()).isEqualTo("PEER_CLOSED");
-        // the destination lacks a+10..19 (never came) and b+0..1 (lost on its side)
+        // the destination lacks a+10..19 (lost in the failure) and b+0..1: the pass starts over from its first page
         r.link.missingAtRecover.add(new long[] {0, 10, 10});
         r.link.missingAtRecover.add(new long[] {1, 0, 2});
         r.link.recoverFailures = 1;
@@ -1228,14 +1339,34 @@ class EngineStepTest {
                         ev(EventType.CONTENT, 1, 1, -1),
                         ev(EventType.SEND_NORMAL, 1, 1, 1),
                         "STEP",
-                        ev(EventType.ITERATION_END, 2, 12, 12 * PAGE),
+                        ev(EventType.ITERATION_END, 2, 22, 22 * PAGE),
                         "STEP",
                         phase(Phase.COMPLETED, 2),
-                        ev(EventType.END, Phase.COMPLETED.ordinal(), 172 * PAGE, 0));
+                        ev(EventType.END, Phase.COMPLETED.ordinal(), 182 * PAGE, 0));
         PostcopyStats p = r.engine.postcopyStats();
         assertThat(p.recoveries()).isEqualTo(2);
         assertThat(p.requestedPages()).isEqualTo(2);
         assertThat(p.unservedPages()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldCountTheEightTriesAfreshForEachLinkFailure() {
+        Rig r = postcopyRig(new LegacyPolicy());
+        for (int i = 0; i < 6; i++) r.step();
+        r.link.failSendsAfter = 0;
+        r.step();
+        r.link.recoverFailures = 5;
+        r.link.missingAtRecover.add(new long[] {0, 10, 10});
+        for (int i = 0; i < 6; i++) r.step();
+        assertThat(r.of(EventType.DIRTY).getLast()[1])
+                .as("recovered at the sixth try")
+                .isEqualTo(r.now - MS);
+        r.link.failSendsAfter = 0;
+        r.step();
+        r.link.recoverFailures = 7;
+        r.run();
+        assertThat(r.engine.phase()).isEqualTo(Phase.COMPLETED);
+        assertThat(r.engine.postcopyStats().recoveries()).isEqualTo(14);
     }
 
     @Test
