@@ -571,6 +571,51 @@ class EngineStepTest {
                         ev(EventType.CONVERGENCE, 0, PAGE * 1000, Convergence.Decision.CONVERGED.ordinal()));
     }
 
+    @Test
+    void shouldBeDrivenToItsEndByTheRunnerIdlingUntilEachWakeUp() {
+        FakeGuest g = new FakeGuest(twoBlocks());
+        for (int i = 0; i < 160; i++) g.write(i);
+        // 1.6416 MB/s: 40 pages a 100 ms window
+        Rig r = new Rig(g, new LegacyPolicy(), cfg().withLimits(1_641_600, 300 * MS, 30, 0), Postcopy.OFF);
+        List<Long> idles = new ArrayList<>();
+        EngineRunner runner = new EngineRunner(
+                () -> r.now,
+                wake -> {
+                    idles.add(wake);
+                    r.now = wake;
+                },
+                1000,
+                Long.MAX_VALUE,
+                Long.MAX_VALUE);
+        EngineRunner.Steppable s = EngineRunner.of(r.engine);
+        assertThat(s.done()).isFalse();
+        long steps = runner.run(
+                s,
+                new EngineRunner.StepHooks() {
+                    @Override
+                    public void afterStep(long step, int work) {
+                        r.now += MS;
+                    }
+                },
+                () -> {},
+                "");
+        assertThat(s.done()).isTrue();
+        assertThat(r.engine.phase()).isEqualTo(Phase.COMPLETED);
+        // 160 pages: 40 in each of four windows (0, 100, 200, 300 ms); the runner waits for the last three
+        assertThat(idles).startsWith(100 * MS, 200 * MS, 300 * MS).allMatch(t -> t % (100 * MS) == 0);
+        assertThat(steps).isGreaterThan(4);
+        assertThat(s.wakeAtNs()).isZero();
+        assertThat(r.link.content).isEqualTo(g.content);
+
+        Rig c = new Rig(new LegacyPolicy(), cfg());
+        EngineRunner.Steppable sc = EngineRunner.of(c.engine);
+        assertThat(sc.doWork()).isPositive();
+        sc.cancel();
+        sc.doWork();
+        assertThat(sc.done()).isTrue();
+        assertThat(c.engine.phase()).isEqualTo(Phase.CANCELLED);
+    }
+
     // ------------------------------------------------------------------ failure and cancel
 
     @Test
