@@ -177,6 +177,40 @@ class EngineRunnerTest {
                 .hasMessageContaining("maxSteps=0");
     }
 
+    @Test
+    void shouldCountTheProgressIntervalFromTheRunsStartAndReportWhenItIsReachedExactly() {
+        HandClock clock = new HandClock();
+        clock.now = 1_000;
+        ScriptedEngine e = new ScriptedEngine(clock, 0, false, ones(10));
+        List<Integer> at = new ArrayList<>();
+        EngineRunner.StepHooks tick = new EngineRunner.StepHooks() {
+            @Override
+            public void afterStep(long step, int work) {
+                clock.now += 25;
+            }
+        };
+        new EngineRunner(clock, EngineRunner.IdleStrategy.NONE, 100, Long.MAX_VALUE, 100)
+                .run(e, tick, () -> at.add(e.step), "");
+        // from 1,000: 100 ns have passed after step 4 (1,100) and step 8 (1,200)
+        assertThat(at).containsExactly(4, 8);
+    }
+
+    @Test
+    void shouldRejectAProgressIntervalOfNothingAndAParkOfNoTime() {
+        HandClock c = new HandClock();
+        assertThat(new EngineRunner(c, EngineRunner.IdleStrategy.NONE, 1, 1, 1)).isNotNull();
+        assertThatThrownBy(() -> new EngineRunner(c, EngineRunner.IdleStrategy.NONE, 1, 0, 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("progressEverySteps=0");
+        assertThatThrownBy(() -> new EngineRunner(c, EngineRunner.IdleStrategy.NONE, 1, 1, 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("progressEveryNs=0");
+        assertThat(EngineRunner.IdleStrategy.parking(c, 1)).isNotNull();
+        assertThatThrownBy(() -> EngineRunner.IdleStrategy.parking(c, 0, x -> {}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxParkNs=0");
+    }
+
     private static int[] ones(int n) {
         int[] a = new int[n];
         java.util.Arrays.fill(a, 1);

@@ -37,6 +37,16 @@ class ForwardingSourceGuestTest {
         assertThat(methods).isGreaterThanOrEqualTo(16);
     }
 
+    @Test
+    void aPausedGuestReadsAsPausedThroughTheForwarder() {
+        FakeGuest g = new FakeGuest(RamLayout.of(List.of(new RamLayout.Spec("ram", 0, 16))));
+        SourceGuest f = new ForwardingSourceGuest(g);
+        assertThat(f.running()).isTrue();
+        f.pause();
+        assertThat(g.running).isFalse();
+        assertThat(f.running()).isFalse();
+    }
+
     /** Distinct arguments for each parameter, so a forwarder that swaps or drops one is seen. */
     private static Object[] arguments(Method m) {
         Class<?>[] p = m.getParameterTypes();

@@ -26,6 +26,19 @@ class PostcopyTest {
     }
 
     @Test
+    void shouldTakeEveryPassNumberUpToTheMostAndOnlyWithTheModeAfter() {
+        assertThat(Postcopy.parse("1000000").afterPasses()).isEqualTo(Postcopy.MAX_PASSES);
+        assertThat(new Postcopy(Postcopy.Mode.AFTER, 1, false).afterPasses()).isEqualTo(1);
+        for (Postcopy.Mode m : Postcopy.Mode.values()) {
+            for (int n : m == Postcopy.Mode.AFTER ? new int[] {0, Postcopy.MAX_PASSES + 1} : new int[] {1, -1}) {
+                assertThatThrownBy(() -> new Postcopy(m, n, false))
+                        .as("%s %d", m, n)
+                        .isInstanceOf(SettingException.class);
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseHintsWithoutPostcopy() {
         assertThatThrownBy(() -> Postcopy.OFF.withHints(true))
                 .isInstanceOf(SettingException.class)
@@ -77,6 +90,12 @@ class PostcopyTest {
                 .isTrue();
         assertThat(auto.shouldSwitch(Decision.CONTINUE, 4, 1200, 1000))
                 .as("growing")
+                .isTrue();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 900, 1000))
+                .as("down by exactly a tenth")
+                .isFalse();
+        assertThat(auto.shouldSwitch(Decision.CONTINUE, 2, 1200, 1000))
+                .as("growing at the second pass")
                 .isTrue();
         assertThat(auto.shouldSwitch(Decision.ITERATION_CAP, 1, 10, -1))
                 .as("a cap would force stop-and-copy")
