@@ -49,6 +49,11 @@ public final class MigrationEngine {
     private final PageBitmap fill;
     /** Pages sent at least once by this migration. */
     private final PageBitmap sentOnce;
+    /**
+     * {@code balloon-zero}: pages sent as a zero record, unread, while the engine held them ballooned, and not sent
+     * since (allocated at the first such send). A deflate of one sends it again: see {@link #resendDeflated}.
+     */
+    private PageBitmap zeroSentBallooned;
 
     private final Postcopy postcopy;
     /** Postcopy: the pages the destination holds, as far as this migration knows (not missing at open, or sent since). */
@@ -667,6 +672,9 @@ public final class MigrationEngine {
     /**
      * Sends ballooned pages as zero pages without reading them (the review's variant of balloon
      * skip): the host gave them back to its own memory, so they read as zero while in the balloon.
+     * Their tracking is re-armed (a dirty bit from before the inflate would send them again for
+     * nothing); a write the guest made after a deflate the engine has not heard of yet is covered
+     * by {@link #resendDeflated} when it does.
      */
     private void sendBalloonZero(RamBlock b, long p, long q) throws LinkException {
         int bi = b.index();
@@ -675,6 +683,8 @@ public final class MigrationEngine {
         link.sendFill(bi, off, q - p, 0);
         pagesZero += q - p;
         sent(p, q, cfg.pageHeaderBytes() + 8L);
+        if (zeroSentBallooned == null) zeroSentBallooned = new PageBitmap(totalPages);
+        zeroSentBallooned.setRange(p, q);
         publish(EventType.SEND_FILL, bi, off, EventType.SendFill.c(q - p, 0));
     }
 
@@ -709,6 +719,7 @@ public final class MigrationEngine {
 
     private void sent(long p, long q, long bytes) {
         toSend.clearRange(p, q);
+        if (zeroSentBallooned != null) zeroSentBallooned.clearRange(p, q);
         if (destHas != null) destHas.setRange(p, q);
         resent += sentOnce.countRange(p, q);
         sentOnce.setRange(p, q);
@@ -823,14 +834,38 @@ public final class MigrationEngine {
         }
         layout.splitPfnRange(pfn, pages, (b, o, n) -> {
             long g = b.firstIndex() + o;
-            if (inflate) balloonInflated += balloon.setRangeCounting(g, g + n);
-            else balloonDeflated += balloon.clearRangeCounting(g, g + n);
+            if (inflate) {
+                balloonInflated += balloon.setRangeCounting(g, g + n);
+            } else {
+                balloonDeflated += balloon.clearRangeCounting(g, g + n);
+                if (zeroSentBallooned != null) resendDeflated(b, g, g + n);
+            }
             try {
                 link.sendBalloon(b.index(), o, n, inflate);
             } catch (LinkException e) {
                 throw new LinkFailure(e);
             }
         });
+    }
+
+    /**
+     * A deflate of pages that went as zero records while the engine held them ballooned: they go again, as pages
+     * written since. The guest runs beside the engine (on KVM), so the deflate may have been answered, and the
+     * page written, while the engine was in a step it began before the deflate came: that step's zero record
+     * re-armed the page's dirty tracking and cleared the write's bit. The engine cannot tell whether the write came
+     * before or after its zero record, so the deflate counts as the write it announces. The pass goes back for them
+     * (a stop-and-copy pass has no next one).
+     */
+    private void resendDeflated(RamBlock b, long from, long to) {
+        long s = zeroSentBallooned.nextSetBit(from, to);
+        while (s < to) {
+            long e = zeroSentBallooned.nextClearBit(s, to);
+            zeroSentBallooned.clearRange(s, e);
+            toSend.setRange(s, e);
+            if (s < cursor) cursor = s;
+            publish(EventType.RESEND_DEFLATED, b.index(), s - b.firstIndex(), e - s);
+            s = e < to ? zeroSentBallooned.nextSetBit(e, to) : to;
+        }
     }
 
     private void updateBalloonSkip() {

@@ -159,6 +159,12 @@ public enum EventType {
     REQUEST_UNSERVED(37, Kind.DECISION, BLOCK, OFFSET, PAGES),
     /** decision: postcopy recovery after a link failure: the destination's missing pages follow as DIRTY. */
     POSTCOPY_RECOVER(38, Kind.DECISION, of("recovery", DEC, "recoveries so far in this migration, from 1")),
+    /**
+     * decision: pages sent as zero records while the engine held them ballooned ({@code balloon-zero}) were just
+     * deflated: to be sent again, as if written, since the guest may have written them before the engine heard of
+     * the deflate (the pass goes back for them).
+     */
+    RESEND_DEFLATED(39, Kind.DECISION, BLOCK, OFFSET, PAGES),
 
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),

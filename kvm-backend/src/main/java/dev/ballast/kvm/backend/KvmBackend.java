@@ -33,20 +33,11 @@ public final class KvmBackend implements Backend {
                     scenario.postcopy().toString(),
                     "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
         }
-        if (scenario.policy().equals("balloon-zero")) {
-            throw new dev.ballast.core.run.SettingException(
-                    "policy",
-                    scenario.policy(),
-                    "not on the kvm backend yet: it lost writes there when a deflate raced an engine step (docs/findings.md, "
-                            + "Notes); the simulator runs it");
-        }
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }
 
-    /** The built-in policies this backend runs ({@code balloon-zero} not yet: {@link #check}). */
-    public static final java.util.List<String> POLICIES = dev.ballast.core.policy.Policies.BUILT_IN.stream()
-            .filter(p -> !p.equals("balloon-zero"))
-            .toList();
+    /** The built-in policies this backend runs: all of them. */
+    public static final java.util.List<String> POLICIES = dev.ballast.core.policy.Policies.BUILT_IN;
 
     @Override
     public RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress) {
