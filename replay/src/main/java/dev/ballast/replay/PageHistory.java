@@ -186,7 +186,7 @@ public final class PageHistory {
                 ballooned = false;
                 say(e, "taken out of the balloon (deflate)");
             }
-            case RESEND_DEFLATED -> {
+            case DEFLATE_TO_SEND -> {
                 if (!covers(a, b, c)) return;
                 say(
                         e,

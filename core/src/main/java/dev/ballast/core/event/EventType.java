@@ -160,11 +160,12 @@ public enum EventType {
     /** decision: postcopy recovery after a link failure: the destination's missing pages follow as DIRTY. */
     POSTCOPY_RECOVER(38, Kind.DECISION, of("recovery", DEC, "recoveries so far in this migration, from 1")),
     /**
-     * decision: pages sent as zero records while the engine held them ballooned ({@code balloon-zero}) were just
-     * deflated: to be sent again, as if written, since the guest may have written them before the engine heard of
-     * the deflate (the pass goes back for them).
+     * decision: pages the destination has nothing of but the balloon's zero — sent as a zero record unread
+     * ({@code balloon-zero}), or skipped by balloon skip in a migration that may switch to postcopy — were just
+     * deflated: they go (again), as if written. The guest may have written them before the engine heard of the
+     * deflate; a postcopy destination faults on a page it was never sent. The pass goes back for them.
      */
-    RESEND_DEFLATED(39, Kind.DECISION, BLOCK, OFFSET, PAGES),
+    DEFLATE_TO_SEND(39, Kind.DECISION, BLOCK, OFFSET, PAGES),
 
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),
