@@ -431,6 +431,11 @@ public class SimGuest implements SourceGuest {
         this.onDestination = dest;
     }
 
+    /** Whether the guest runs on a postcopy destination now (after the switch-over, until the migration ends). */
+    boolean onPostcopyDestination() {
+        return onDestination != null;
+    }
+
     /** Postcopy: the guest writes {@code value} to a page on the destination (it faults first if the page is not there). */
     private void writeValue(long index, int value) {
         if (faults(index, value)) return;

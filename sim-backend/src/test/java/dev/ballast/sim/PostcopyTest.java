@@ -182,6 +182,46 @@ class PostcopyTest {
     }
 
     @Test
+    void shouldServeThePagesTheGuestTakesBackFromTheBalloonOnTheDestination() {
+        // Issue 15: after the switch-over the guest, on the destination, deflates its balloon 4 MiB every 5 ms and
+        // writes what it took back. balloon skip never sent those pages: the balloon bitmap of the switch-over lets
+        // the destination place them as zero itself, without asking. The other policies sent them (zero records),
+        // so the destination has them.
+        Scenario s = Scenario.sim(256 * M, "deflate-race:25,step=4M,every=5ms,rate=1GiB/s,from=switch-over", "legacy", 4)
+                .withLimits(1_000_000_000L, 2_000_000L, 30, 0)
+                .withPostcopy(Postcopy.parse("1"));
+        for (String policy : new String[] {"legacy", "balloon", "balloon-zero", "hint", "hint+balloon"}) {
+            SimRun r = new SimRun(
+                    s.withPolicy(policy), s.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
+            RunReport report = r.run();
+            assertThat(report.outcome()).as(policy).isEqualTo("completed");
+            assertThat(r.violations().any()).as(policy + ": " + r.violations().first()).isFalse();
+            assertThat(r.guest().oomDeflatedPages).isZero();
+            assertThat(r.guest().balloonPageCount())
+                    .as(policy + ": pages still in the balloon (75 % of 65,536 at the start)")
+                    .isLessThan(3 * s.layout().totalPages() / 4);
+            RunReport.Postcopy p = report.postcopy();
+            if (policy.contains("balloon") && !policy.equals("balloon-zero")) {
+                assertThat(p.zeroPlaced()).as(policy + ": pages the destination placed as zero").isPositive();
+                assertThat(p.balloonBitmapBytes()).isPositive();
+            } else {
+                assertThat(p.zeroPlaced()).as(policy).isZero();
+                assertThat(p.balloonBitmapBytes()).as(policy).isZero();
+            }
+            assertThat(p.unservedRequests()).as(policy).isZero();
+        }
+        // Without postcopy the guest never runs on a postcopy destination: it takes nothing back.
+        SimRun pre = new SimRun(
+                s.withPolicy("balloon").withPostcopy(Postcopy.OFF),
+                s.layout(),
+                SimRun.Hooks.NONE,
+                EventSink.NONE,
+                Backend.Progress.NONE);
+        pre.run();
+        assertThat(pre.guest().balloonPageCount()).isEqualTo(3 * s.layout().totalPages() / 4);
+    }
+
+    @Test
     void shouldRecoverALinkThatFailsInPostcopy() {
         Scenario s = busy("legacy").withPostcopy(Postcopy.parse("2")).withFailAt("1.3x");
         List<EventType> seen = new ArrayList<>();

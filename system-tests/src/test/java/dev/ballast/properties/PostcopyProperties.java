@@ -93,6 +93,26 @@ class PostcopyProperties {
     }
 
     /**
+     * Issue 15: a guest that takes pages back from its balloon only once it runs on the destination, after the
+     * switch-over, and writes them at once, under every policy: balloon skip's pages come from the balloon bitmap
+     * of the switch-over (the destination places them as zero itself), the other policies sent them; every fault
+     * is served, nothing is lost or placed twice.
+     */
+    @Property(tries = Budget.PAIRS, shrinking = ShrinkingMode.BOUNDED)
+    void aPageTakenBackFromTheBalloonOnTheDestinationIsServed(@ForAll("deflatingOnTheDestination") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> deflatingOnTheDestination() {
+        return cases().workload(withKernel(deflateRace().map(w -> w + ",from=switch-over"), kernels()))
+                .limits(manyPassLimits())
+                .faults(anyFaults())
+                .postcopy(Arbitraries.integers().between(1, 3).map(n -> Postcopy.parse(Integer.toString(n))))
+                .build();
+    }
+
+    /**
      * The switch-over comes where it was asked for: after pass N (or earlier where a cap forces the
      * end of pre-copy), never where pre-copy converged; auto only where pre-copy did not converge.
      * Every switch is followed by a switch-over and a completed migration.

@@ -33,6 +33,13 @@ public final class KvmBackend implements Backend {
                     scenario.postcopy().toString(),
                     "the kvm backend does not do postcopy yet (its destination has no userfaultfd); the simulator does");
         }
+        if (!scenario.workload().param("from", "start").equals("start")) {
+            throw new dev.ballast.core.run.SettingException(
+                    "workload",
+                    scenario.workload().toString(),
+                    "from=" + scenario.workload().param("from", "start")
+                            + " is the simulator's (the kvm backend does not do postcopy)");
+        }
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }
 
