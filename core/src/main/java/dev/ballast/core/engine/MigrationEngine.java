@@ -866,7 +866,7 @@ public final class MigrationEngine {
      *       the switch-over nor the pages to send; unwritten, the guest would fault on it on the destination and the
      *       source would not serve the fault.</li>
      * </ul>
-     * The pass goes back for them (a stop-and-copy pass has no next one).
+     * A pass sends them in the next one; a stop-and-copy pass, which has no next one, goes back for them.
      */
     private void sendDeflated(RamBlock b, long from, long to) {
         long s = balloonZeroOnly.nextSetBit(from, to);
@@ -874,7 +874,7 @@ public final class MigrationEngine {
             long e = balloonZeroOnly.nextClearBit(s, to);
             balloonZeroOnly.clearRange(s, e);
             toSend.setRange(s, e);
-            if (s < cursor) cursor = s;
+            if (phase == Phase.STOP_AND_COPY && s < cursor) cursor = s;
             publish(EventType.DEFLATE_TO_SEND, b.index(), s - b.firstIndex(), e - s);
             s = e < to ? balloonZeroOnly.nextSetBit(e, to) : to;
         }

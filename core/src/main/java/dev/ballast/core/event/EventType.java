@@ -163,7 +163,8 @@ public enum EventType {
      * decision: pages the destination has nothing of but the balloon's zero — sent as a zero record unread
      * ({@code balloon-zero}), or skipped by balloon skip in a migration that may switch to postcopy — were just
      * deflated: they go (again), as if written. The guest may have written them before the engine heard of the
-     * deflate; a postcopy destination faults on a page it was never sent. The pass goes back for them.
+     * deflate; a postcopy destination faults on a page it was never sent. They go in the next pass (a stop-and-copy
+     * pass goes back for them).
      */
     DEFLATE_TO_SEND(39, Kind.DECISION, BLOCK, OFFSET, PAGES),
 
