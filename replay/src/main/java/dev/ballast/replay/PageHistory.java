@@ -186,6 +186,15 @@ public final class PageHistory {
                 ballooned = false;
                 say(e, "taken out of the balloon (deflate)");
             }
+            case DEFLATE_TO_SEND -> {
+                if (!covers(a, b, c)) return;
+                say(
+                        e,
+                        "to be sent again: it went as a zero page while the balloon held it, and the guest may have "
+                                + "written it since its deflate (which counts as a write)");
+                pending = true;
+                dirtySinceSend |= sentThisMigration;
+            }
             case REJECT -> {
                 if (coversPfn(b, c)) say(e, "a guest request naming it was rejected: " + RejectReason.byCode(a));
             }

@@ -157,7 +157,7 @@ public final class ReportFold {
                     clockNs = t;
                 }
                 case PHASE -> onPhase(t, Phase.byOrdinal(a), (int) b);
-                case DIRTY -> {
+                case DIRTY, DEFLATE_TO_SEND -> {
                     long p = index(number, type, a, b, c);
                     pending += setCounting(toSend, p, p + c);
                     series.pending(rel(t), pending);

@@ -514,6 +514,11 @@ public class SimGuest implements SourceGuest {
         this.onDestination = dest;
     }
 
+    /** Whether the guest runs on a postcopy destination now (after the switch-over, until the migration ends). */
+    boolean onPostcopyDestination() {
+        return onDestination != null;
+    }
+
     /** Postcopy: the guest writes {@code value} to a page on the destination (it faults first if the page is not there). */
     private void writeValue(long index, int value) {
         if (faults(index, value)) return;
@@ -1139,11 +1144,10 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public int drainRequests(GuestRequests into, int max) {
-        int n = balloonQueue.drain(into, max, nowNs);
-        if (!kernel.discardHinted()) return n + queue.drain(into, max - n, nowNs);
         drainInto = into;
         try {
-            return n + queue.drain(hostSide, max - n, nowNs);
+            int n = balloonQueue.drain(taken, max, nowNs);
+            return n + queue.drain(kernel.discardHinted() ? hostSide : into, max - n, nowNs);
         } finally {
             drainInto = null;
         }
@@ -1193,6 +1197,24 @@ public class SimGuest implements SourceGuest {
     boolean hintRunFinished() {
         boolean started = !kernel.hintDriver().linux() || hintLiveId == received;
         return started && !hintReporting && queue.size() == 0;
+    }
+
+    private final GuestRequests taken = this::taken;
+    private final RamLayout.BlockRangeConsumer deflateTaken = this::deflateTaken;
+
+    private void deflateTaken(dev.ballast.core.mem.RamBlock b, long off, long n) {
+        checkers.resend.onWriteRange(b.firstIndex() + off, b.firstIndex() + off + n);
+    }
+
+    /**
+     * A balloon message the host takes now. A deflate counts as a write of its pages for invariant 3 from here on:
+     * the guest may have written them before the host heard of it (the host's record of a ballooned page, a zero,
+     * is out of date from the deflate on, and the host cannot tell whether the guest wrote it yet).
+     */
+    private void taken(EventType type, long a, long b, long c) {
+        if (type == EventType.BALLOON_DEFLATE && c > 0 && c <= totalPages && b >= 0)
+            layout.splitPfnRange(b, c, deflateTaken);
+        drainInto.request(type, a, b, c);
     }
 
     /** Puts a request in the queue as a (possibly misbehaving) guest would. For tests of bad guests. */

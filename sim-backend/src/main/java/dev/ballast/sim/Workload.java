@@ -318,11 +318,15 @@ abstract class Workload {
      * {@code deflate-race:P}: ballooned like {@code balloon:P} (50), and while it migrates the
      * guest takes {@code step} (16MiB) back from the balloon every {@code every} (20ms) and writes
      * it at once. A guest without MUST_TELL_HOST tells the host only {@code late} (30ms) later.
+     * {@code from=switch-over} starts taking pages back only once the guest runs on a postcopy
+     * destination (after the switch-over; never in a migration without postcopy); {@code from=start},
+     * the default, from the start.
      */
     static final class DeflateRace extends Ballooned {
         final long step;
         final long every;
         final long late;
+        final boolean fromSwitchOver;
         private long sinceLast;
 
         DeflateRace(SimGuest g, SplittableRandom r, WorkloadSpec s) {
@@ -330,11 +334,18 @@ abstract class Workload {
             step = pagesParam("step", "16MiB", totalPages);
             every = durationParam("every", "20ms");
             late = durationParam("late", "30ms");
+            String from = s.param("from", "start");
+            if (!from.equals("start") && !from.equals("switch-over")) {
+                throw new IllegalArgumentException(
+                        "workload deflate-race: from=" + from + ": expected start or switch-over");
+            }
+            fromSwitchOver = from.equals("switch-over");
         }
 
         @Override
         void tick(long dtNs) {
             super.tick(dtNs);
+            if (fromSwitchOver && !guest.onPostcopyDestination()) return;
             sinceLast += dtNs;
             if (sinceLast < every) return;
             sinceLast = 0;

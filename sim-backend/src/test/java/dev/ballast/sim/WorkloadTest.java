@@ -64,5 +64,7 @@ class WorkloadTest {
         assertThatThrownBy(() -> boot("idle,rate=fast"))
                 .hasMessage("workload idle: rate=fast: expected a rate such as 100MiB/s");
         assertThatThrownBy(() -> boot("balloon:0")).hasMessageContaining("must be a percentage in (0, 100]");
+        assertThatThrownBy(() -> boot("deflate-race,from=later"))
+                .hasMessage("workload deflate-race: from=later: expected start or switch-over");
     }
 }

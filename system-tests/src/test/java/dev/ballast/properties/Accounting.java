@@ -84,6 +84,10 @@ final class Accounting implements EventSink {
                 engineBytesFromPages += header + 8L;
                 sent(a, b, n);
             }
+            case DEFLATE_TO_SEND -> {
+                // a stop-and-copy pass goes back for pages a deflate made ones to send: they may go twice in it
+                sentThisPass.clearRange(index(a, b), index(a, b) + c);
+            }
             case SKIP_BALLOON -> {
                 skipRuns++;
                 skippedBalloon += c;

@@ -49,6 +49,12 @@ public final class MigrationEngine {
     private final PageBitmap fill;
     /** Pages sent at least once by this migration. */
     private final PageBitmap sentOnce;
+    /**
+     * Pages the destination has nothing of but the balloon's zero, because the engine held them ballooned: sent as a
+     * zero record unread ({@code balloon-zero}), or skipped by balloon skip when the migration may switch to postcopy;
+     * not sent since. Allocated at the first such page. A deflate of one sends it: see {@link #sendDeflated}.
+     */
+    private PageBitmap balloonZeroOnly;
 
     private final Postcopy postcopy;
     /** Postcopy: the pages the destination holds, as far as this migration knows (not missing at open, or sent since). */
@@ -612,6 +618,7 @@ public final class MigrationEngine {
                 if (skipBalloon && balloon.get(p)) {
                     q = balloon.nextClearBit(p, runEnd);
                     toSend.clearRange(p, q);
+                    if (destHas != null) markBalloonZeroOnly(p, q);
                     skippedBalloon += q - p;
                     publish(EventType.SKIP_BALLOON, b.index(), p - b.firstIndex(), q - p);
                     budget -= 1 + ((q - p) >>> 6);
@@ -667,6 +674,9 @@ public final class MigrationEngine {
     /**
      * Sends ballooned pages as zero pages without reading them (the review's variant of balloon
      * skip): the host gave them back to its own memory, so they read as zero while in the balloon.
+     * Their tracking is re-armed (a dirty bit from before the inflate would send them again for
+     * nothing); a write the guest made after a deflate the engine has not heard of yet is covered
+     * by {@link #sendDeflated} when it does.
      */
     private void sendBalloonZero(RamBlock b, long p, long q) throws LinkException {
         int bi = b.index();
@@ -675,7 +685,13 @@ public final class MigrationEngine {
         link.sendFill(bi, off, q - p, 0);
         pagesZero += q - p;
         sent(p, q, cfg.pageHeaderBytes() + 8L);
+        markBalloonZeroOnly(p, q);
         publish(EventType.SEND_FILL, bi, off, EventType.SendFill.c(q - p, 0));
+    }
+
+    private void markBalloonZeroOnly(long p, long q) {
+        if (balloonZeroOnly == null) balloonZeroOnly = new PageBitmap(totalPages);
+        balloonZeroOnly.setRange(p, q);
     }
 
     /** Sends [p, q) of block b, zero runs as fill records and the rest with their data. */
@@ -709,6 +725,7 @@ public final class MigrationEngine {
 
     private void sent(long p, long q, long bytes) {
         toSend.clearRange(p, q);
+        if (balloonZeroOnly != null) balloonZeroOnly.clearRange(p, q);
         if (destHas != null) destHas.setRange(p, q);
         resent += sentOnce.countRange(p, q);
         sentOnce.setRange(p, q);
@@ -823,14 +840,44 @@ public final class MigrationEngine {
         }
         layout.splitPfnRange(pfn, pages, (b, o, n) -> {
             long g = b.firstIndex() + o;
-            if (inflate) balloonInflated += balloon.setRangeCounting(g, g + n);
-            else balloonDeflated += balloon.clearRangeCounting(g, g + n);
+            if (inflate) {
+                balloonInflated += balloon.setRangeCounting(g, g + n);
+            } else {
+                balloonDeflated += balloon.clearRangeCounting(g, g + n);
+                if (balloonZeroOnly != null) sendDeflated(b, g, g + n);
+            }
             try {
                 link.sendBalloon(b.index(), o, n, inflate);
             } catch (LinkException e) {
                 throw new LinkFailure(e);
             }
         });
+    }
+
+    /**
+     * A deflate of pages the destination has nothing of but the balloon's zero: they go (again), as pages written
+     * since. Two reasons:
+     * <ul>
+     *   <li>{@code balloon-zero}: the guest runs beside the engine (on KVM), so the deflate may have been answered,
+     *       and the page written, while the engine was in a step it began before the deflate came: that step's zero
+     *       record re-armed the page's dirty tracking and cleared the write's bit. The engine cannot tell whether
+     *       the write came before or after its zero record, so the deflate counts as the write it announces;</li>
+     *   <li>balloon skip with postcopy: a skipped page that leaves the balloon is in neither the balloon bitmap of
+     *       the switch-over nor the pages to send; unwritten, the guest would fault on it on the destination and the
+     *       source would not serve the fault.</li>
+     * </ul>
+     * A pass sends them in the next one; a stop-and-copy pass, which has no next one, goes back for them.
+     */
+    private void sendDeflated(RamBlock b, long from, long to) {
+        long s = balloonZeroOnly.nextSetBit(from, to);
+        while (s < to) {
+            long e = balloonZeroOnly.nextClearBit(s, to);
+            balloonZeroOnly.clearRange(s, e);
+            toSend.setRange(s, e);
+            if (phase == Phase.STOP_AND_COPY && s < cursor) cursor = s;
+            publish(EventType.DEFLATE_TO_SEND, b.index(), s - b.firstIndex(), e - s);
+            s = e < to ? balloonZeroOnly.nextSetBit(e, to) : to;
+        }
     }
 
     private void updateBalloonSkip() {

@@ -159,6 +159,14 @@ public enum EventType {
     REQUEST_UNSERVED(37, Kind.DECISION, BLOCK, OFFSET, PAGES),
     /** decision: postcopy recovery after a link failure: the destination's missing pages follow as DIRTY. */
     POSTCOPY_RECOVER(38, Kind.DECISION, of("recovery", DEC, "recoveries so far in this migration, from 1")),
+    /**
+     * decision: pages the destination has nothing of but the balloon's zero — sent as a zero record unread
+     * ({@code balloon-zero}), or skipped by balloon skip in a migration that may switch to postcopy — were just
+     * deflated: they go (again), as if written. The guest may have written them before the engine heard of the
+     * deflate; a postcopy destination faults on a page it was never sent. They go in the next pass (a stop-and-copy
+     * pass goes back for them).
+     */
+    DEFLATE_TO_SEND(39, Kind.DECISION, BLOCK, OFFSET, PAGES),
 
     /** info: the guest wrote a page (sim only, sampled on request). */
     GUEST_WRITE(40, Kind.INFO, BLOCK, OFFSET, of("version", DEC, "the page's version after the write")),

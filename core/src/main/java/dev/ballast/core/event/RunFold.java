@@ -203,7 +203,7 @@ public final class RunFold implements EventSink {
                 }
                 prevSyncNs = syncBeginNs;
             }
-            case DIRTY -> toSend.setRange(index(a, b), index(a, b) + c);
+            case DIRTY, DEFLATE_TO_SEND -> toSend.setRange(index(a, b), index(a, b) + c);
             case SEND_NORMAL -> {
                 sent(index(a, b), c);
                 t.pagesNormal += c;

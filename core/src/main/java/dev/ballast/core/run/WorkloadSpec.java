@@ -21,8 +21,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
 
     /**
      * The parameters each workload takes: {@code used} (written at boot), {@code rate} (rewrites),
-     * {@code hog}, {@code ws} (working set), {@code churn}, {@code step}, {@code every}, {@code late}
-     * (the deflate race), and {@code hint-order} (the size of the blocks the KVM guest hints).
+     * {@code hog}, {@code ws} (working set), {@code churn}, {@code step}, {@code every}, {@code late},
+     * {@code from} (the deflate race), and {@code hint-order} (the size of the blocks the KVM guest hints).
      */
     public static final Map<String, java.util.List<String>> KEYS = Map.of(
             "idle", java.util.List.of("used", "rate", "hint-order"),
@@ -30,7 +30,7 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "compile", java.util.List.of("used", "ws", "churn", "rate", "hint-order"),
             "random-write", java.util.List.of("used", "rate", "hint-order"),
             "balloon", java.util.List.of("used", "rate", "hint-order"),
-            "deflate-race", java.util.List.of("used", "rate", "step", "every", "late", "hint-order"));
+            "deflate-race", java.util.List.of("used", "rate", "step", "every", "late", "from", "hint-order"));
 
     /**
      * What every workload takes besides its own keys: the simulated guest's kernel and drivers.

@@ -33,20 +33,18 @@ public final class KvmBackend implements Backend {
                     scenario.postcopy().toString(),
                     "the kvm backend does not do postcopy yet (its destination can fault pages in with userfaultfd, but its link has no postcopy records); the simulator does");
         }
-        if (scenario.policy().equals("balloon-zero")) {
+        if (!scenario.workload().param("from", "start").equals("start")) {
             throw new dev.ballast.core.run.SettingException(
-                    "policy",
-                    scenario.policy(),
-                    "not on the kvm backend yet: it lost writes there when a deflate raced an engine step (docs/findings.md, "
-                            + "Notes); the simulator runs it");
+                    "workload",
+                    scenario.workload().toString(),
+                    "from=" + scenario.workload().param("from", "start")
+                            + " is the simulator's (the kvm backend does not do postcopy)");
         }
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }
 
-    /** The built-in policies this backend runs ({@code balloon-zero} not yet: {@link #check}). */
-    public static final java.util.List<String> POLICIES = dev.ballast.core.policy.Policies.BUILT_IN.stream()
-            .filter(p -> !p.equals("balloon-zero"))
-            .toList();
+    /** The built-in policies this backend runs: all of them. */
+    public static final java.util.List<String> POLICIES = dev.ballast.core.policy.Policies.BUILT_IN;
 
     @Override
     public RunReport run(Scenario scenario, BackendOptions options, EventSink events, Progress progress) {
