@@ -3,10 +3,10 @@ package dev.ballast.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.core.engine.Postcopy;
+import dev.ballast.core.event.EventSink;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-import dev.ballast.core.event.EventSink;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -187,7 +187,8 @@ class PostcopyTest {
         // and writes what it took back. balloon skip never sent those pages: the balloon bitmap of the switch-over lets
         // the destination place them as zero itself, without asking. The other policies sent them (zero records),
         // so the destination has them.
-        Scenario s = Scenario.sim(256 * M, "deflate-race:25,step=4M,every=1ms,rate=16MiB/s,from=switch-over", "legacy", 4)
+        Scenario s = Scenario.sim(
+                        256 * M, "deflate-race:25,step=4M,every=1ms,rate=16MiB/s,from=switch-over", "legacy", 4)
                 .withLimits(200_000_000L, 2_000_000L, 30, 0)
                 .withPostcopy(Postcopy.parse("1"));
         for (String policy : new String[] {"legacy", "balloon", "balloon-zero", "hint", "hint+balloon"}) {
@@ -195,14 +196,18 @@ class PostcopyTest {
                     s.withPolicy(policy), s.layout(), SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE);
             RunReport report = r.run();
             assertThat(report.outcome()).as(policy).isEqualTo("completed");
-            assertThat(r.violations().any()).as(policy + ": " + r.violations().first()).isFalse();
+            assertThat(r.violations().any())
+                    .as(policy + ": " + r.violations().first())
+                    .isFalse();
             assertThat(r.guest().oomDeflatedPages).isZero();
             assertThat(r.guest().balloonPageCount())
                     .as(policy + ": pages still in the balloon (75 % of 65,536 at the start)")
                     .isLessThan(3 * s.layout().totalPages() / 4);
             RunReport.Postcopy p = report.postcopy();
             if (policy.contains("balloon") && !policy.equals("balloon-zero")) {
-                assertThat(p.zeroPlaced()).as(policy + ": pages the destination placed as zero").isPositive();
+                assertThat(p.zeroPlaced())
+                        .as(policy + ": pages the destination placed as zero")
+                        .isPositive();
                 assertThat(p.balloonBitmapBytes()).isPositive();
             } else {
                 assertThat(p.zeroPlaced()).as(policy).isZero();

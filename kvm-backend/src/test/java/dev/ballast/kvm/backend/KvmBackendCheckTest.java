@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
 class KvmBackendCheckTest {
     @Test
     void shouldRunEveryBuiltInPolicyBalloonZeroIncluded() {
-        assertThat(KvmBackend.POLICIES).containsExactlyElementsOf(Policies.BUILT_IN).contains("balloon-zero");
+        assertThat(KvmBackend.POLICIES)
+                .containsExactlyElementsOf(Policies.BUILT_IN)
+                .contains("balloon-zero");
         assertThatCode(() -> new KvmBackend()
                         .check(
                                 KvmMigrationTest.scenario(64L << 20, "deflate-race:20", "balloon-zero"),
