@@ -171,7 +171,7 @@ final class ReportText {
             List<String> row = new ArrayList<>(List.of(
                     r.policy(),
                     ms(r.totalTimeMs()),
-                    ms(r.downtimeMs()),
+                    ms(r.downtimeMs()) + (r.downtimeExceeded() ? " OVER" : ""),
                     Integer.toString(r.iterations()),
                     Units.formatBytes(r.transferredBytes()),
                     p == null ? "-" : count(p.normal()),
@@ -185,7 +185,16 @@ final class ReportText {
             }
             rows.add(row);
         }
-        return table(header, rows);
+        return table(header, rows) + overLimitNote(reports);
+    }
+
+    /** Below a table with a row marked {@code OVER}: what the mark means, and the limit. */
+    private static String overLimitNote(List<RunReport> runs) {
+        return runs.stream()
+                .filter(RunReport::downtimeExceeded)
+                .findFirst()
+                .map(r -> "OVER: the downtime went over its limit (" + ms(r.downtimeLimitMs()) + " ms)\n")
+                .orElse("");
     }
 
     /**
@@ -221,7 +230,7 @@ final class ReportText {
             List<String> row = new ArrayList<>(List.of(
                     first.get(i).policy(),
                     withRange(runs.stream().mapToDouble(RunReport::totalTimeMs).toArray()),
-                    withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray()),
+                    withRange(runs.stream().mapToDouble(RunReport::downtimeMs).toArray()) + overCount(runs),
                     Long.toString(Math.round(median(
                             runs.stream().mapToDouble(RunReport::iterations).toArray()))),
                     Units.formatBytes(Math.round(median(runs.stream()
@@ -249,7 +258,14 @@ final class ReportText {
             }
             rows.add(row);
         }
-        return table(header, rows);
+        return table(header, rows)
+                + overLimitNote(rounds.stream().flatMap(List::stream).toList());
+    }
+
+    /** {@code " OVER k/n"} when k of the n rounds' downtimes went over the limit. */
+    private static String overCount(List<RunReport> runs) {
+        long over = runs.stream().filter(RunReport::downtimeExceeded).count();
+        return over == 0 ? "" : " OVER " + over + "/" + runs.size();
     }
 
     static double median(double[] values) {

@@ -86,4 +86,35 @@ class DowntimeLimitTest {
         assertThat(ram.get("dirty-pages-rate").asLong()).isPositive();
         assertThat(ram.get("remaining").asLong()).isPositive();
     }
+
+    @Test
+    void shouldFlagTheRowsOfACompareWhoseDowntimeWentOverTheLimit() throws Exception {
+        // the same guest as above: every policy's final sync alone is over the 10 ms limit, so every row says so
+        Cli.Result r = cli.run(
+                "compare",
+                "--mem",
+                "8G",
+                "--workload",
+                "random-write",
+                "--downtime",
+                "10ms",
+                "--max-iterations",
+                "5",
+                "--policies",
+                "legacy,hint",
+                "--no-journal");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        var rows = r.out()
+                .lines()
+                .filter(l -> l.startsWith("legacy ") || l.startsWith("hint "))
+                .toList();
+        assertThat(rows).hasSize(2).allSatisfy(l -> assertThat(l).contains(" OVER "));
+        assertThat(r.out()).contains("OVER: the downtime went over its limit (10.0 ms)");
+
+        // and a limit that every run meets marks none
+        Cli.Result met =
+                cli.run("compare", "--mem", "1G", "--workload", "idle", "--policies", "legacy", "--no-journal");
+        assertThat(met.exitCode()).as(met.err()).isZero();
+        assertThat(met.out()).doesNotContain("OVER");
+    }
 }

@@ -83,13 +83,17 @@ public class SimGuest implements SourceGuest {
      *                     at a time, isolated until the host has handled them; the host discards them
      * @param discardPoisoned the host discards reported pages even when the guest poisons free pages (QEMU does not:
      *                     the guest relies on a reported page keeping its poison)
+     * @param dirtyLogSyncOnly the host's dirty log is cleared by a sync only ({@code dirty-log=sync}, as QEMU under
+     *                     TCG): {@link #clearDirty} does nothing, so a write logged before a range was sent or hinted
+     *                     free is reported by the next sync all the same
      */
     public record Kernel(
             HintDriver hintDriver,
             boolean initOnAlloc,
             boolean deflateOnOom,
             boolean reporting,
-            boolean discardPoisoned) {
+            boolean discardPoisoned,
+            boolean dirtyLogSyncOnly) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
         /** Without free page reporting. */
@@ -97,8 +101,24 @@ public class SimGuest implements SourceGuest {
             this(hintDriver, initOnAlloc, deflateOnOom, false, false);
         }
 
+        /** With the dirty log re-armed range by range (the default). */
+        public Kernel(
+                HintDriver hintDriver,
+                boolean initOnAlloc,
+                boolean deflateOnOom,
+                boolean reporting,
+                boolean discardPoisoned) {
+            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false);
+        }
+
         public static Kernel of(WorkloadSpec w) {
-            return new Kernel(w.hintDriver(), w.initOnAlloc(), w.deflateOnOom(), w.reporting(), w.discardPoisoned());
+            return new Kernel(
+                    w.hintDriver(),
+                    w.initOnAlloc(),
+                    w.deflateOnOom(),
+                    w.reporting(),
+                    w.discardPoisoned(),
+                    w.dirtyLogSyncOnly());
         }
     }
 
@@ -223,6 +243,7 @@ public class SimGuest implements SourceGuest {
         this.hintOrder = setup.options().hintOrder();
         this.hintBlocksPerNs = setup.options().hintBlocksPerSec() / 1e9;
         this.kernel = setup.kernel();
+        if (kernel.dirtyLogSyncOnly()) checkers.resend.logClearedBySyncOnly();
         this.content = new int[blocks.length][];
         int poison = features.poisonByte();
         for (int i = 0; i < blocks.length; i++) {
@@ -891,6 +912,7 @@ public class SimGuest implements SourceGuest {
     @Override
     public void syncDirtyLog(PageRanges out) {
         syncs++;
+        checkers.resend.onSync();
         costs.cpu(costs.profile.syncNsPerGiB() * (double) layout.totalBytes() / (1L << 30));
         dirty.or(hostDirty);
         hostDirty.clearAll();
@@ -902,6 +924,7 @@ public class SimGuest implements SourceGuest {
 
     @Override
     public void clearDirty(int block, long offset, long count) {
+        if (kernel.dirtyLogSyncOnly()) return; // only a sync clears this host's log
         long g = blocks[block].firstIndex() + offset;
         dirty.clearRange(g, g + count);
         hostDirty.clearRange(g, g + count);

@@ -4,8 +4,11 @@ import static dev.ballast.sim.SimRuns.M;
 import static dev.ballast.sim.SimRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.core.invariant.Invariant;
+import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -21,5 +24,49 @@ class NoNeedlessResendCheckerTest {
                 .withLimits(1_000_000_000L, 5_000_000L, 8, 0);
         RunReport r = run(s);
         assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
+    }
+
+    private static final RamLayout LAYOUT = RamLayout.pcLike(16 * M);
+
+    @Test
+    void shouldCallAResendOfAnUnwrittenPageNeedless() {
+        var violations = new Violations();
+        var c = new NoNeedlessResendChecker(LAYOUT, violations);
+        c.onSent(5, 6);
+        c.onSent(5, 6);
+        assertThat(violations.first()).startsWith(Invariant.NO_NEEDLESS_RESEND.violation(""));
+    }
+
+    @Test
+    void shouldLetALogClearedOnlyBySyncsResendAPageWrittenBetweenTheSyncAndItsSend() {
+        // the write lands after the sync and before the send: the host's log still holds it, and the next sync
+        // reports it, so the next pass sends the page again though the first send carried the write
+        var violations = new Violations();
+        var c = new NoNeedlessResendChecker(LAYOUT, violations);
+        c.logClearedBySyncOnly();
+        c.onSync();
+        c.onWrite(5);
+        c.onSent(5, 6);
+        c.onSync();
+        c.onSent(5, 6);
+        assertThat(violations.any()).as(violations.first()).isFalse();
+
+        // but once a sync came between the send and the next one with no write, that one is needless again
+        c.onSync();
+        c.onSent(5, 6);
+        assertThat(violations.first()).startsWith(Invariant.NO_NEEDLESS_RESEND.violation(""));
+    }
+
+    @Test
+    void shouldKeepTheRuleForALogReArmedRangeByRange() {
+        // the default host re-arms a range just before it reads it: a write before the send is in the content sent
+        var violations = new Violations();
+        var c = new NoNeedlessResendChecker(LAYOUT, violations);
+        c.onSync();
+        c.onWrite(5);
+        c.onSent(5, 6);
+        c.onSync();
+        c.onSent(5, 6);
+        assertThat(violations.any()).isTrue();
     }
 }

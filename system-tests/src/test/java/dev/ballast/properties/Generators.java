@@ -121,7 +121,8 @@ public final class Generators {
     /**
      * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
      * driver (Linux's, the default, or the idealised one), zeroing on allocation, memory pressure
-     * (none half of the time, else 10 to 100 % of RAM on top of the workload) and DEFLATE_ON_OOM.
+     * (none half of the time, else 10 to 100 % of RAM on top of the workload), DEFLATE_ON_OOM, and
+     * the host's dirty log (re-armed range by range, or cleared by syncs only, as under TCG).
      * Shrinks toward none of them.
      */
     public static Arbitrary<String> kernels() {
@@ -131,8 +132,9 @@ public final class Generators {
                         Arbitraries.of(false, true),
                         pressure,
                         Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
                         Arbitraries.of(false, true))
-                .as((driver, zero, p, oom, reporting) -> {
+                .as((driver, zero, p, oom, reporting, syncLog) -> {
                     StringBuilder sb = new StringBuilder();
                     if (reporting) sb.append(",reporting=1");
                     if (driver.equals("ideal")) sb.append(",hint-driver=ideal");
@@ -140,6 +142,7 @@ public final class Generators {
                     if (zero) sb.append(",init-on-alloc=1");
                     if (p > 0) sb.append(",pressure=").append(p).append('%');
                     if (oom) sb.append(",deflate-on-oom=1");
+                    if (syncLog) sb.append(",dirty-log=sync");
                     return sb.toString();
                 });
     }

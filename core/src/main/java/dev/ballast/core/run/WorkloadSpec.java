@@ -43,10 +43,14 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * balloon when an allocation finds nothing else; 0, the default, as QEMU's), {@code reporting}
      * (1: free page reporting, VIRTIO_BALLOON_F_REPORTING: the guest reports free 2 MiB blocks and
      * the host discards them; 0, the default) and {@code discard-poisoned} (1: the host discards
-     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them).
+     * reported pages of a poisoning guest too; 0, the default, as QEMU, which keeps them). One is the host's, as it
+     * describes the machine the scenario runs on too: {@code dirty-log} ({@code manual}, the default: the host
+     * re-arms the dirty log of a range when it sends the range or a free page hint skips it, as QEMU on KVM with
+     * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a sync clears the log, as QEMU under TCG or on KVM without
+     * that capability, so a write logged before a hint is sent at the next pass all the same).
      */
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
-            "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned");
+            "hint-driver", "init-on-alloc", "pressure", "deflate-on-oom", "reporting", "discard-poisoned", "dirty-log");
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {
@@ -82,6 +86,19 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "reporting");
         flag(text, params, "discard-poisoned");
         percent(text, params, "pressure");
+        dirtyLogSyncOnly(text, params);
+    }
+
+    private static boolean dirtyLogSyncOnly(String text, Map<String, String> params) {
+        String v = params.getOrDefault("dirty-log", "manual");
+        if (!v.equals("manual") && !v.equals("sync"))
+            throw new SettingException("workload", text, "dirty-log=" + v + ": expected manual or sync");
+        return v.equals("sync");
+    }
+
+    /** Whether only a dirty-log sync clears the host's log ({@code dirty-log=sync}): see {@link #GUEST_KEYS}. */
+    public boolean dirtyLogSyncOnly() {
+        return dirtyLogSyncOnly(toString(), params);
     }
 
     private static boolean flag(String text, Map<String, String> params, String key) {

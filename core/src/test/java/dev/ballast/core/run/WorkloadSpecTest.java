@@ -44,6 +44,10 @@ class WorkloadSpecTest {
                 .hasMessage("workload=idle,pressure=120%: pressure=120%: expected a percentage of RAM in [0, 100]");
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,pressure=lots"))
                 .hasMessage("workload=idle,pressure=lots: pressure=lots: expected a percentage of RAM in [0, 100]");
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,dirty-log=tcg"))
+                .hasMessage("workload=idle,dirty-log=tcg: dirty-log=tcg: expected manual or sync");
+        assertThat(WorkloadSpec.parse("idle,dirty-log=sync").dirtyLogSyncOnly()).isTrue();
+        assertThat(WorkloadSpec.parse("idle").dirtyLogSyncOnly()).isFalse();
     }
 
     @Test
