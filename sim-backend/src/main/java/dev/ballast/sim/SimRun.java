@@ -184,6 +184,7 @@ public final class SimRun {
                 SimGuest.Kernel.of(scenario.workload()));
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         workload = Workload.create(scenario.workload(), guest, guestRandom);
+        workload.bootOs();
         workload.boot();
         nextTickNs = 0;
 
