@@ -234,8 +234,10 @@ final class JournalCommands {
             description = {
                 "Says where two journals first differ and how their runs differ.",
                 "",
-                "For the same scenario under two policies, two seeds, or a run and its replay. Prints the settings that "
-                        + "differ, the first event that differs, and the end figures that differ; nothing that is the same. "
+                "For the same scenario under two policies, two seeds, or a run and its replay, or a simulated run and a "
+                        + "real QEMU's journal of it (run --backend qemu, tap, ingest). Prints the settings that "
+                        + "differ, the first event that differs, the end figures that differ, and the passes whose pages "
+                        + "with data, zero pages or bytes differ; nothing that is the same. "
                         + "When and with which version each journal was written is shown but does not make the runs differ."
             },
             footer = {
@@ -274,6 +276,11 @@ final class JournalCommands {
             return d.differ() ? DIFF_DIFFER : ExitCodes.OK;
         }
 
+        private static String figures(JournalQueries.PassFigures f) {
+            return String.format(
+                    Locale.ROOT, "%-13s %,d data, %,d zero, %,d B", f.phase(), f.data(), f.zero(), f.bytes());
+        }
+
         /** The diff as the terminal shows it: the header keys that differ, the first differing event, the end figures side by side. */
         static List<String> lines(JournalQueries.Diff d) {
             List<String> out = new ArrayList<>();
@@ -293,6 +300,11 @@ final class JournalCommands {
                 // the right column drops the line's label, which the left one already shows
                 out.add(String.format(
                         Locale.ROOT, "  %-60s | %s", c.left(), r.substring(Math.min(STATE_LABEL_WIDTH, r.length()))));
+            }
+            if (!d.passes().isEmpty()) out.add("pass by pass, where they differ (pages with data, zero pages, bytes):");
+            for (JournalQueries.PassChange p : d.passes()) {
+                String pass = (p.migration() > 1 ? "migration " + p.migration() + " " : "") + "pass " + p.pass();
+                out.add(String.format(Locale.ROOT, "  %-8s %s | %s", pass, figures(p.left()), figures(p.right())));
             }
             return out;
         }

@@ -133,10 +133,28 @@ public final class JournalQueries {
     public record StateChange(String left, String right) {}
 
     /**
-     * What {@link #diff} found, only what differs: the header keys, the first differing event (null
-     * when the streams are the same, {@code events} long), and the end states' differing lines.
+     * What one pass of one migration sent: pages with data, zero pages, bytes on the wire. Pass 0 is the setup; the
+     * stop-and-copy is the last pass of its migration.
      */
-    public record Diff(List<HeaderChange> header, EventChange firstEvent, long events, List<StateChange> atEnd) {
+    public record PassFigures(String phase, long data, long zero, long bytes) {
+        static final PassFigures NONE = new PassFigures("-", 0, 0, 0);
+    }
+
+    /** A pass whose figures differ between the runs; {@link PassFigures#NONE} on the side that had no such pass. */
+    public record PassChange(int migration, int pass, PassFigures left, PassFigures right) {}
+
+    /**
+     * What {@link #diff} found, only what differs: the header keys, the first differing event (null
+     * when the streams are the same, {@code events} long), the end states' differing lines, and the
+     * passes whose figures differ (a simulated run and a real QEMU's stream of the same scenario are
+     * compared pass by pass).
+     */
+    public record Diff(
+            List<HeaderChange> header,
+            EventChange firstEvent,
+            long events,
+            List<StateChange> atEnd,
+            List<PassChange> passes) {
         /** Whether the runs differ: their settings or their events (when and with which version each journal was written does not count). */
         public boolean differ() {
             return firstEvent != null || header.stream().anyMatch(h -> !h.bookkeeping());
@@ -162,6 +180,8 @@ public final class JournalQueries {
             }
             RunState sa = new RunState(ma);
             RunState sb = new RunState(mb);
+            Passes pa = new Passes(sa);
+            Passes pb = new Passes(sb);
             EventStream ea = stream(a);
             EventStream eb = stream(b);
             Event x = new Event();
@@ -177,10 +197,12 @@ public final class JournalQueries {
                 }
                 if (moreA) {
                     sa.apply(x);
+                    pa.after();
                     moreA = ea.next(x);
                 }
                 if (moreB) {
                     sb.apply(y);
+                    pb.after();
                     moreB = eb.next(y);
                 }
             }
@@ -193,7 +215,72 @@ public final class JournalQueries {
                     if (!l.equals(r)) atEnd.add(new StateChange(l, r));
                 }
             }
-            return new Diff(header, first, a.events(), atEnd);
+            List<PassChange> passes = new ArrayList<>();
+            if (first != null) {
+                Map<String, PassFigures> fa = pa.end();
+                Map<String, PassFigures> fb = pb.end();
+                Set<String> all = new LinkedHashSet<>(fa.keySet());
+                all.addAll(fb.keySet());
+                for (String k : all) {
+                    PassFigures l = fa.getOrDefault(k, PassFigures.NONE);
+                    PassFigures r = fb.getOrDefault(k, PassFigures.NONE);
+                    if (l.equals(r)) continue;
+                    String[] f = k.split(" ", 2);
+                    passes.add(new PassChange(Integer.parseInt(f[0]), Integer.parseInt(f[1]), l, r));
+                }
+            }
+            return new Diff(header, first, a.events(), atEnd, passes);
+        }
+    }
+
+    /**
+     * A run's figures pass by pass, from its state as events are applied: a pass ends when the migration or the pass
+     * number changes. Reads the counters only then, so it costs a comparison per event.
+     */
+    private static final class Passes {
+        private final RunState s;
+        private final Map<String, PassFigures> done = new java.util.LinkedHashMap<>();
+        private int migration;
+        private int pass;
+        private String phase = "";
+        private long data;
+        private long zero;
+        private long bytes;
+
+        Passes(RunState s) {
+            this.s = s;
+        }
+
+        /** After each event applied to the state. */
+        void after() {
+            if (s.migration() == migration && s.iteration() == pass) return;
+            close();
+            migration = s.migration();
+            pass = s.iteration();
+            phase = String.valueOf(s.phase());
+        }
+
+        private void close() {
+            var st = s.fold().runStats();
+            long d = st.pagesNormal() - data;
+            long z = st.pagesZero() - zero;
+            long b = st.transferredBytes() - bytes;
+            if (d != 0 || z != 0 || b != 0) {
+                // a pass already seen (a phase change within it) adds to its figures
+                done.merge(
+                        migration + " " + pass,
+                        new PassFigures(phase, d, z, b),
+                        (o, n) -> new PassFigures(
+                                o.phase(), o.data() + n.data(), o.zero() + n.zero(), o.bytes() + n.bytes()));
+            }
+            data = st.pagesNormal();
+            zero = st.pagesZero();
+            bytes = st.transferredBytes();
+        }
+
+        Map<String, PassFigures> end() {
+            close();
+            return done;
         }
     }
 }

@@ -185,6 +185,7 @@ public final class SimRun {
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         guest.publishTo(events); // its reports, discards, shrinker and resident memory go into the journal
         workload = Workload.create(scenario.workload(), guest, guestRandom);
+        workload.bootOs();
         workload.boot();
         nextTickNs = 0;
 

@@ -31,6 +31,29 @@ abstract class Workload {
         this.totalPages = guest.totalPages;
     }
 
+    /**
+     * The operating system's memory ({@code os}): allocated and written at boot before the workload, in blocks as the
+     * workload's, and never freed, hinted nor written again. Returns the pages written.
+     */
+    long bootOs() {
+        long pages = spec.osBytes() / RamLayout.PAGE_SIZE;
+        long done = 0;
+        for (int order = 9; done < pages && order >= 0; ) {
+            if ((1L << order) > pages - done) {
+                order--;
+                continue;
+            }
+            long i = guest.allocPages(order);
+            if (i < 0) {
+                order--;
+                continue;
+            }
+            guest.writeRange(i, 1L << order);
+            done += 1L << order;
+        }
+        return done;
+    }
+
     /** Before the migration: the guest boots and does what the workload did before it. */
     abstract void boot();
 

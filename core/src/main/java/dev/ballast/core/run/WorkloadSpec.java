@@ -52,7 +52,10 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * {@code dirty-log} ({@code manual}, the default: the host re-arms the dirty log of a range when it sends the
      * range or a free page hint skips it, as QEMU on KVM with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a
      * sync clears the log, as QEMU under TCG or on KVM without that capability, so a write logged before a hint is
-     * sent at the next pass all the same).
+     * sent at the next pass all the same). And {@code os} (a size, 0 by default): the memory the guest's
+     * operating system holds, its kernel, modules, page tables and slab, written at boot before the workload and
+     * never freed nor hinted; a real guest's own figure is measured inside it (the QEMU guest's {@code BALLAST OS}
+     * console line).
      */
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
             "hint-driver",
@@ -63,7 +66,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "discard-poisoned",
             "discard-hinted",
             "hint-run",
-            "dirty-log");
+            "dirty-log",
+            "os");
 
     /**
      * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting and the host's discards.
@@ -108,6 +112,23 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "hint-run");
         percent(text, params, "pressure");
         dirtyLogSyncOnly(text, params);
+        osBytes(text, params);
+    }
+
+    private static long osBytes(String text, Map<String, String> params) {
+        String v = params.getOrDefault("os", "0");
+        try {
+            long b = Units.parseSize(v);
+            if (b >= 0) return b;
+        } catch (IllegalArgumentException e) {
+            // refused below
+        }
+        throw new SettingException("workload", text, "os=" + v + ": expected a size (84M)");
+    }
+
+    /** The memory the guest's operating system holds from boot ({@code os}, 0 by default): see {@link #GUEST_KEYS}. */
+    public long osBytes() {
+        return osBytes(toString(), params);
     }
 
     private static boolean dirtyLogSyncOnly(String text, Map<String, String> params) {

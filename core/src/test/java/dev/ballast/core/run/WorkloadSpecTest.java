@@ -48,6 +48,10 @@ class WorkloadSpecTest {
                 .hasMessage("workload=idle,dirty-log=tcg: dirty-log=tcg: expected manual or sync");
         assertThat(WorkloadSpec.parse("idle,dirty-log=sync").dirtyLogSyncOnly()).isTrue();
         assertThat(WorkloadSpec.parse("idle").dirtyLogSyncOnly()).isFalse();
+        assertThat(WorkloadSpec.parse("memhog,os=84M").osBytes()).isEqualTo(84L << 20);
+        assertThat(WorkloadSpec.parse("idle").osBytes()).isZero();
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,os=big"))
+                .hasMessage("workload=idle,os=big: os=big: expected a size (84M)");
     }
 
     @Test

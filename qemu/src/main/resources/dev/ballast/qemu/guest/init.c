@@ -78,6 +78,28 @@ static int read_file(const char *path, char *buf, size_t size) {
     return (int) n;
 }
 
+/* A /proc file's field in kB ("MemFree:  1234 kB"), 0 when absent. */
+static unsigned long field_kib(const char *path, const char *key) {
+    static char buf[8192];
+    if (read_file(path, buf, sizeof buf) < 0) {
+        return 0;
+    }
+    const char *p = strstr(buf, key);
+    return p ? strtoul(p + strlen(key), NULL, 10) : 0;
+}
+
+/*
+ * The operating system's footprint, measured inside the guest before any workload: the memory the kernel manages
+ * (MemTotal) less what is free and what /init itself holds (its resident set), and MemTotal itself (the RAM the
+ * kernel keeps for its image and reservations at boot is not in it). In KiB.
+ */
+static void report_os(void) {
+    unsigned long total = field_kib("/proc/meminfo", "MemTotal:"), memfree = field_kib("/proc/meminfo", "MemFree:");
+    unsigned long self = field_kib("/proc/self/status", "VmRSS:");
+    unsigned long used = total > memfree + self ? total - memfree - self : 0;
+    printf("BALLAST OS used_kib=%lu mem_total_kib=%lu mem_free_kib=%lu init_rss_kib=%lu\n", used, total, memfree, self);
+}
+
 /* The balloon is virtio device id 5; its features file is a string of '0'/'1', bit 0 first. */
 static void report_balloon(void) {
     for (int attempt = 0; attempt < 100; attempt++) {
@@ -311,6 +333,7 @@ int main(void) {
     quiet_console();
     load_modules();
     report_balloon();
+    report_os();
 
     read_file("/proc/cmdline", cmdline, sizeof cmdline);
     char workload[64] = "idle";
