@@ -73,8 +73,13 @@ public final class PageStreamReader implements AutoCloseable {
     private int[] localToWire;
     /** The first bit of each wire block in {@link #held}. */
     private long[] wireBase;
-    /** Pages this destination holds, a bit a page in wire block order (from HELLO). */
+    /**
+     * Pages this destination holds, a bit a page in wire block order (from HELLO); null for a layout of more than
+     * {@link #MAX_TRACKED_PAGES}, which pre-copy may stream but postcopy refuses.
+     */
     private PageBitmap held;
+    /** The largest layout whose pages the reader tracks for postcopy: 2^30 pages (4 TiB), a 128 MiB bitmap. */
+    static final long MAX_TRACKED_PAGES = 1L << 30;
     /** Pages the DISCARD records of this stream named, in all. */
     private long discardedPages;
     /** The guest runs here: after SWITCH_OVER, or in a stream that recovers a postcopy migration. */
@@ -359,6 +364,7 @@ public final class PageStreamReader implements AutoCloseable {
      * what {@code UFFDIO_COPY} refuses with {@code EEXIST}). Checked before anything is applied.
      */
     private void place(int block, long offset, long count) throws WireException {
+        if (held == null) return; // pre-copy of a layout too large to track: nothing is checked here
         long g = wireBase[block] + offset;
         if (postcopy) {
             long twice = held.nextSetBit(g, g + count);
@@ -408,7 +414,7 @@ public final class PageStreamReader implements AutoCloseable {
             } catch (WireException e) {
                 throw frame.reject(e.reason(), e.detail());
             }
-            held.clearRange(wireBase[block] + offset, wireBase[block] + offset + count);
+            if (held != null) held.clearRange(wireBase[block] + offset, wireBase[block] + offset + count);
         }
         discardedPages += pages;
         digest.fold(buf, 0, frame.length);
@@ -450,6 +456,9 @@ public final class PageStreamReader implements AutoCloseable {
     }
 
     private void onSwitchOver() throws WireException {
+        if (held == null)
+            throw frame.reject(
+                    REFUSED, "a layout of more than " + MAX_TRACKED_PAGES + " pages: postcopy is tracked up to that");
         long discarded = buf.getLong(SWITCH_DISCARDED_OFFSET);
         if (buf.getLong(SWITCH_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
         if (discarded != discardedPages)
@@ -754,11 +763,15 @@ public final class PageStreamReader implements AutoCloseable {
         this.state = State.STREAMING;
         long[] ranges = missing.sorted();
         // What it holds: every page it did not report missing.
-        held = new PageBitmap(total);
-        held.setAll();
-        for (int i = 0; i < 3 * missing.count(); i += 3) {
-            long g = base[(int) ranges[i]] + ranges[i + 1];
-            held.clearRange(g, g + ranges[i + 2]);
+        held = total <= MAX_TRACKED_PAGES ? new PageBitmap(total) : null;
+        if (held != null) {
+            held.setAll();
+            for (int i = 0; i < 3 * missing.count(); i += 3) {
+                long g = base[(int) ranges[i]] + ranges[i + 1];
+                held.clearRange(g, g + ranges[i + 2]);
+            }
+        } else if (recover) {
+            throw frame.reject(REFUSED, total + " pages: postcopy is tracked up to " + MAX_TRACKED_PAGES);
         }
         synchronized (outLock) {
             for (ByteBuffer ack : Frames.acceptance(session, ranges, missing.count())) Frames.writeFully(out, ack);

@@ -138,7 +138,7 @@ class WireAuthenticationTest {
         byte[] page = new byte[4096 * 2];
         for (int i = 0; i < page.length; i++) page[i] = (byte) (i * 31 + 7);
         return new Enc()
-                .hello(3, 0, session, LAYOUT)
+                .hello(WireModel.VERSION, 0, session, LAYOUT)
                 .pages(0, 2, page)
                 .fill(1, 0, 4, 0)
                 .iterationEnd(1)

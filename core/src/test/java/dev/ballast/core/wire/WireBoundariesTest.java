@@ -34,7 +34,7 @@ class WireBoundariesTest {
     }
 
     static Enc hello() {
-        return new Enc().hello(3, 0, 1, LAYOUT);
+        return new Enc().hello(WireModel.VERSION, 0, 1, LAYOUT);
     }
 
     static Run agrees(String what, byte[] s, RamLayout dest) {
@@ -77,12 +77,12 @@ class WireBoundariesTest {
     @Test
     void countsUpTo2To52OnABlockThatLarge() {
         RamLayout huge = WireTestSupport.layout("huge", 0, 1L << 52);
-        Enc e = new Enc().hello(3, 0, 1, huge);
+        Enc e = new Enc().hello(WireModel.VERSION, 0, 1, huge);
         accepted("a fill of 2^52 pages", e.fill(0, 0, 1L << 52, 0).complete().bytes(), huge);
         accepted(
                 "a balloon range of 2^52 pages",
                 new Enc()
-                        .hello(3, 0, 1, huge)
+                        .hello(WireModel.VERSION, 0, 1, huge)
                         .balloon(0, true, 0, 1L << 52)
                         .complete()
                         .bytes(),
@@ -90,7 +90,7 @@ class WireBoundariesTest {
         accepted(
                 "a block ending at PFN 2^52",
                 new Enc()
-                        .hello(3, 0, 1, WireTestSupport.layout("top", (1L << 52) - 1, 1))
+                        .hello(WireModel.VERSION, 0, 1, WireTestSupport.layout("top", (1L << 52) - 1, 1))
                         .complete()
                         .bytes(),
                 WireTestSupport.layout("top", (1L << 52) - 1, 1));
@@ -116,7 +116,7 @@ class WireBoundariesTest {
         accepted(
                 "65536 ranges",
                 new Enc()
-                        .hello(3, 0, 1, wide)
+                        .hello(WireModel.VERSION, 0, 1, wide)
                         .balloon(0, false, many)
                         .complete()
                         .bytes(),
@@ -177,11 +177,11 @@ class WireBoundariesTest {
         assertThat(many.block(0).name()).hasSize(64);
         accepted(
                 "256 blocks, 64-character names",
-                new Enc().hello(3, 0, 1, many).complete().bytes(),
+                new Enc().hello(WireModel.VERSION, 0, 1, many).complete().bytes(),
                 many);
         // A name of 64 three-byte characters is 192 bytes: characters count, not bytes.
         RamLayout wideName = WireTestSupport.layout("\u20ac".repeat(64), 0, 4);
-        accepted("64 euro signs", new Enc().hello(3, 0, 1, wideName).complete().bytes(), wideName);
+        accepted("64 euro signs", new Enc().hello(WireModel.VERSION, 0, 1, wideName).complete().bytes(), wideName);
     }
 
     @Test
@@ -189,14 +189,14 @@ class WireBoundariesTest {
         byte[] name = "n".repeat(65).getBytes(StandardCharsets.US_ASCII);
         ByteBuffer b = ByteBuffer.allocate(24 + 17 + 65).order(ByteOrder.LITTLE_ENDIAN);
         b.putShort((short) 0xBA11).put((byte) 1).put((byte) 0).putInt(b.capacity() - 8);
-        b.putShort((short) 3).put((byte) 0).put((byte) 0).putInt(1).putLong(1);
+        b.putShort((short) WireModel.VERSION).put((byte) 0).put((byte) 0).putInt(1).putLong(1);
         b.putLong(0).putLong(4).put((byte) 65).put(name);
         rejected("65 characters", b.array(), LAYOUT, Reason.BAD_LAYOUT);
     }
 
     @Test
     void typeCodesPastTheLastAreUnknown() {
-        for (int code : new int[] {0, 14, 15, 255}) {
+        for (int code : new int[] {0, 18, 19, 255}) {
             byte[] s = hello().complete().bytes();
             byte[] bad = Arrays.copyOf(s, s.length + 16);
             le(bad).putShort(s.length, (short) 0xBA11)

@@ -404,7 +404,7 @@ final class WireModel {
         int section = 0; // the section in progress, 0: none
         long sectionTotal = 0, sectionAt = 0;
         boolean postcopy = false; // after SWITCH_OVER or a HELLO flagged RECOVER
-        boolean[][] held = null; // pages the destination holds, by wire block: none at HELLO (it reports all missing)
+        Held[] held = null; // pages the destination holds, by wire block: none at HELLO (it reports all missing)
         long discarded = 0;
         int p = 0;
         while (true) {
@@ -509,8 +509,8 @@ final class WireModel {
                     if (recover && !recoverable) return new Expect(false, p, EnumSet.of(Reason.REFUSED), log);
                     names = ns.toArray(String[]::new);
                     sizes = ranges.stream().mapToLong(r -> r[1] - r[0]).toArray();
-                    held = new boolean[names.length][];
-                    for (int i = 0; i < names.length; i++) held[i] = new boolean[(int) sizes[i]];
+                    held = new Held[names.length];
+                    for (int i = 0; i < names.length; i++) held[i] = new Held();
                     effects.add(recover ? Log.recover(session) : Log.open(poison, session));
                     if (recover) {
                         postcopy = true;
@@ -524,11 +524,11 @@ final class WireModel {
                     else if (n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (count >= 1 && count <= 1024 && n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty() && postcopy && anyHeld(held[(int) block], off, count))
+                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count))
                         why.add(Reason.PLACED_TWICE);
                     if (why.isEmpty()) {
                         effects.add(Log.pages(names[(int) block], off, (int) count, Log.crc(s, p + 24, n - 24)));
-                        for (long k = off; k < off + count; k++) held[(int) block][(int) k] = true;
+                        held[(int) block].set(off, count, true);
                     }
                 }
                 case FILL -> {
@@ -538,11 +538,11 @@ final class WireModel {
                     if (u8(b, p + 13) != 0 || u8(b, p + 14) != 0 || u8(b, p + 15) != 0) why.add(Reason.BAD_FIELD);
                     if (count == 0 || Long.compareUnsigned(count, TWO_52) > 0) why.add(Reason.BAD_COUNT);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty() && postcopy && anyHeld(held[(int) block], off, count))
+                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count))
                         why.add(Reason.PLACED_TWICE);
                     if (why.isEmpty()) {
                         effects.add(Log.fill(names[(int) block], off, count, fill));
-                        for (long k = off; k < off + count; k++) held[(int) block][(int) k] = true;
+                        held[(int) block].set(off, count, true);
                     }
                 }
                 case BALLOON -> {
@@ -623,7 +623,7 @@ final class WireModel {
                     if (why.isEmpty()) {
                         discarded += pages;
                         for (long[] d : drop)
-                            for (long k = d[0]; k < d[0] + d[1]; k++) held[(int) block][(int) k] = false;
+                            held[(int) block].set(d[0], d[1], false);
                     }
                 }
                 case BALLOON_BITMAP -> {
@@ -707,9 +707,32 @@ final class WireModel {
         return why;
     }
 
-    private static boolean anyHeld(boolean[] held, long off, long count) {
-        for (long k = off; k < off + count; k++) if (held[(int) k]) return true;
-        return false;
+    /**
+     * The pages of one block the destination holds, as disjoint ranges (a block may have 2^52 pages): start to end,
+     * exclusive.
+     */
+    private static final class Held {
+        private final java.util.TreeMap<Long, Long> ranges = new java.util.TreeMap<>();
+
+        boolean any(long off, long count) {
+            var below = ranges.lowerEntry(off + count);
+            return below != null && below.getValue() > off;
+        }
+
+        void set(long off, long count, boolean held) {
+            long end = off + count;
+            // cut [off, end) out of every range, keeping what lies outside it
+            var left = ranges.lowerEntry(off);
+            if (left != null && left.getValue() > off) {
+                ranges.put(left.getKey(), off);
+                if (left.getValue() > end) ranges.put(end, left.getValue());
+            }
+            for (var e = ranges.ceilingEntry(off); e != null && e.getKey() < end; e = ranges.ceilingEntry(off)) {
+                ranges.remove(e.getKey());
+                if (e.getValue() > end) ranges.put(end, e.getValue());
+            }
+            if (held) ranges.put(off, end);
+        }
     }
 
     /** Wire block names to the destination's own, for a sink that logs by name. */

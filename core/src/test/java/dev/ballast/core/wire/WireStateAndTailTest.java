@@ -200,7 +200,7 @@ class WireStateAndTailTest {
     static byte[] validStream() {
         byte[] pages = random(256 * 4096, 9);
         return new Enc()
-                .hello(3, 0, 11, LAYOUT)
+                .hello(WireModel.VERSION, 0, 11, LAYOUT)
                 .pages(0, 0, java.util.Arrays.copyOf(pages, 16 * 4096))
                 .pages(1, 0, java.util.Arrays.copyOf(pages, 4 * 4096))
                 .iterationEnd(1)
