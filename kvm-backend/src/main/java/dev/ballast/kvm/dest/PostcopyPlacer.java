@@ -199,8 +199,7 @@ public final class PostcopyPlacer implements AutoCloseable {
                 // held but never written here: pre-copy sent it as zeros
                 set(placed[b], page);
                 if (uffd.zeroPage(bases[b] + page * PAGE, PAGE, true)) {
-                    heldZero++;
-                    missing--;
+                    heldZero++; // a held page was never counted missing
                     events.publish(EventType.FAULT_ZERO, now, b, page, 0);
                 } else {
                     violation("page " + page + " of " + blocks.get(b).name()
