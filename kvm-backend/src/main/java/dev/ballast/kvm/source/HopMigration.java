@@ -134,8 +134,10 @@ public final class HopMigration {
                 verdict = link.verdict();
                 // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time,
                 // not downtime
-                last = last.withTimeExcluded(verdict.checkMicros() * 1000);
-                sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
+                // (in postcopy the guest ran on the destination meanwhile: the downtime was the switch-over's)
+                boolean paused = !pcStats.switched();
+                last = last.withTimeExcluded(verdict.checkMicros() * 1000, paused);
+                sum = sum.withTimeExcluded(verdict.checkMicros() * 1000, paused);
             }
             failureMessage = engine.stats().failureMessage();
             String cause = last.failureCause() == null ? null : last.failureCause() + ": " + failureMessage;
