@@ -1,13 +1,18 @@
 package dev.ballast.kvm.backend;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.kvm.testing.KvmTests;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -47,5 +52,19 @@ class KvmPostcopyTest {
         assertThat(pc.lostProgressMs()).isGreaterThanOrEqualTo(pc.faultLatencyMaxMs());
         // the downtime is the switch-over's, not cut by the destination's self-check
         assertThat(r.downtimeMs()).isPositive();
+    }
+
+    @Test
+    void shouldRefusePostcopyWithARemoteDestinationOrAnInjectedFailureAndTakeItOtherwise() {
+        KvmBackend kvm = new KvmBackend();
+        kvm.check(scenario("legacy"), BackendOptions.DEFAULTS);
+        BackendOptions remote = new BackendOptions(
+                false, new BackendOptions.Destination(new InetSocketAddress("127.0.0.1", 4444), null, 0));
+        assertThatThrownBy(() -> kvm.check(scenario("legacy"), remote))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("not with --dest yet");
+        assertThatThrownBy(() -> kvm.check(scenario("legacy").withFailAt("30%"), BackendOptions.DEFAULTS))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("does not recover a postcopy migration");
     }
 }
