@@ -1,6 +1,7 @@
 package dev.ballast.kvm.backend;
 
 import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.invariant.Invariant;
@@ -18,7 +19,6 @@ import dev.ballast.core.run.Units;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
-import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.kvm.dest.LocalTarget;
 import dev.ballast.kvm.dest.PostcopyPlacer;
 import dev.ballast.kvm.guest.KvmGuest;

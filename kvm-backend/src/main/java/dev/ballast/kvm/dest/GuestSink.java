@@ -16,9 +16,9 @@ import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestLayout;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.function.LongPredicate;
 
@@ -85,6 +85,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final Object balloonZero = new Object();
     /** One page of native memory for a page or fill to place. */
     private final MemorySegment scratch = Arena.ofAuto().allocate(GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
+
     private PostcopyPlacer.Figures postcopyFigures;
     private long requestsLost;
     /** Faults on ballooned pages, placed as zero here without a request. */
@@ -416,7 +417,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 String why = p.failure() != null
                         ? "the fault thread failed: " + p.failure().getMessage()
                         : f.violations() != 0
-                                ? Invariant.NO_NEEDLESS_RESEND.violation("in postcopy a page came twice: " + f.firstViolation())
+                                ? Invariant.NO_NEEDLESS_RESEND.violation(
+                                        "in postcopy a page came twice: " + f.firstViolation())
                                 : f.missing() + " pages never arrived in postcopy";
                 return Verdict.of(0, 0, false, why, (System.nanoTime() - t0) / 1000);
             }

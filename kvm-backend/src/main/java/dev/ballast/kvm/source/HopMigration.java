@@ -158,7 +158,15 @@ public final class HopMigration {
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
         return new Result(
-                sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation, fold.figures(), pcStats);
+                sum,
+                last,
+                attempts,
+                hopNs,
+                verdict,
+                last.phase() == Phase.COMPLETED,
+                violation,
+                fold.figures(),
+                pcStats);
     }
 
     private static void drive(

@@ -235,8 +235,10 @@ public final class WireLink implements PageLink, AutoCloseable {
 
     /** The engine paused the source (stop-and-copy, or the switch-over); its devices finished what the guest asked. */
     private void sendState() throws LinkException {
-        writer.sendState(GuestState.SECTION_SYSTEM, source.machine().memory().system().host());
-        writer.sendState(GuestState.SECTION_VCPU, GuestState.encodeVcpu(source.machine().saveState(), source.features()));
+        writer.sendState(
+                GuestState.SECTION_SYSTEM, source.machine().memory().system().host());
+        writer.sendState(
+                GuestState.SECTION_VCPU, GuestState.encodeVcpu(source.machine().saveState(), source.features()));
     }
 
     // ------------------------------------------------------------------ postcopy: the writer's records
