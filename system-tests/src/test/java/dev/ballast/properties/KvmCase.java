@@ -10,7 +10,9 @@ import java.util.Locale;
 /**
  * A migration of a real KVM guest, small (16 to 64 MiB, the PC-like layout), drawn like a
  * {@link SimCase}: workload with its parameters, policy, poisoning, MUST_TELL_HOST, balloon
- * message kind, hint start id, a link failure, a chain, the seed.
+ * message kind, hint start id, a link failure, a chain, the seed; and postcopy ({@code null}: none;
+ * else {@code --postcopy-after}'s value, with a 1 ms downtime limit that pre-copy does not meet, so
+ * the migration switches over).
  */
 public record KvmCase(
         int memMiB,
@@ -22,10 +24,33 @@ public record KvmCase(
         long hintStartId,
         String failAt,
         int chain,
-        long seed) {
+        long seed,
+        String postcopy) {
+
+    public KvmCase(
+            int memMiB,
+            String workload,
+            String policy,
+            int poison,
+            boolean tellHost,
+            String messages,
+            long hintStartId,
+            String failAt,
+            int chain,
+            long seed) {
+        this(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, null);
+    }
+
+    /** This case, switching to postcopy after {@code after} ("1", "2", "auto"). */
+    public KvmCase withPostcopy(String after) {
+        return new KvmCase(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, after);
+    }
+
+    /** The downtime limit of a postcopy case: pre-copy cannot meet it, so the migration switches over. */
+    static final long POSTCOPY_DOWNTIME_NS = 1_000_000L;
 
     public Scenario scenario() {
-        return new Scenario(
+        Scenario s = new Scenario(
                 "kvm",
                 (long) memMiB << 20,
                 WorkloadSpec.parse(workload),
@@ -42,13 +67,16 @@ public record KvmCase(
                 BalloonMessages.parse(messages),
                 hintStartId,
                 CostProfile.defaults());
+        if (postcopy == null) return s;
+        return s.withLimits(0, POSTCOPY_DOWNTIME_NS, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse(postcopy));
     }
 
     @Override
     public String toString() {
         return String.format(
                 Locale.ROOT,
-                "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d}",
+                "KvmCase{mem=%dM, workload=%s, policy=%s, poison=%s, %s, %s, start-id=0x%x, fail-at=%s, chain=%d, seed=%d%s}",
                 memMiB,
                 workload,
                 policy,
@@ -58,7 +86,8 @@ public record KvmCase(
                 hintStartId,
                 failAt,
                 chain,
-                seed);
+                seed,
+                postcopy == null ? "" : ", postcopy-after=" + postcopy);
     }
 
     /** The {@code ballast run} command that runs the same migration. */
@@ -72,6 +101,7 @@ public record KvmCase(
             sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
+        if (postcopy != null) sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms");
         return sb.toString();
     }
 }

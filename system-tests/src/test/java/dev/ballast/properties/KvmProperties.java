@@ -104,6 +104,26 @@ class KvmProperties {
                         new KvmCase(mem, w, p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3()));
     }
 
+    /**
+     * Postcopy into the KVM destination: after pass 1, pass 2 or once pre-copy is not converging,
+     * the guest resumes on the destination with its missing pages registered with userfaultfd and
+     * faults them in; every policy, every workload.
+     */
+    @Provide
+    Arbitrary<KvmCase> kvmPostcopyCases() {
+        return Combinators.combine(kvmCases(), Arbitraries.of("1", "2", "auto")).as(KvmCase::withPostcopy);
+    }
+
+    /**
+     * Every invariant the guest checks, after a postcopy migration (a drawn guest whose pre-copy meets
+     * even the 1 ms limit completes without switching over, which is not a failure).
+     */
+    @Property(tries = Budget.KVM_POSTCOPY, shrinking = ShrinkingMode.OFF)
+    void aKvmPostcopyMigrationKeepsEveryInvariant(@ForAll("kvmPostcopyCases") KvmCase k) {
+        assumeKvm();
+        assertKeepsEveryInvariant(k, KvmRunner.run(k, dev.ballast.core.event.EventSink.NONE));
+    }
+
     /** Every invariant the guest can check on the destination (no lost write, poison preserved, host writes tracked). */
     @Property(tries = Budget.KVM_INVARIANTS, shrinking = ShrinkingMode.OFF)
     void aKvmMigrationKeepsEveryInvariant(@ForAll("kvmCases") KvmCase k) {
