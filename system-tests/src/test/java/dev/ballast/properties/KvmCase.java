@@ -11,8 +11,8 @@ import java.util.Locale;
  * A migration of a real KVM guest, small (16 to 64 MiB, the PC-like layout), drawn like a
  * {@link SimCase}: workload with its parameters, policy, poisoning, MUST_TELL_HOST, balloon
  * message kind, hint start id, a link failure, a chain, the seed; and postcopy ({@code null}: none;
- * else {@code --postcopy-after}'s value, with a 1 ms downtime limit that pre-copy does not meet, so
- * the migration switches over).
+ * else {@code --postcopy-after}'s value, with a 1 ms downtime limit on a 1 Gbit/s link, which pre-copy
+ * of a busy guest does not meet, so the migration switches over).
  */
 public record KvmCase(
         int memMiB,
@@ -46,8 +46,13 @@ public record KvmCase(
         return new KvmCase(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, after);
     }
 
-    /** The downtime limit of a postcopy case: pre-copy cannot meet it, so the migration switches over. */
+    /**
+     * The limits of a postcopy case, 1 ms of downtime on a 1 Gbit/s link (about 30 pages): pre-copy
+     * of a guest that writes at all cannot meet them, so the migration switches over.
+     */
     static final long POSTCOPY_DOWNTIME_NS = 1_000_000L;
+
+    static final long POSTCOPY_BANDWIDTH_BITS = 1_000_000_000L;
 
     public Scenario scenario() {
         Scenario s = new Scenario(
@@ -68,7 +73,7 @@ public record KvmCase(
                 hintStartId,
                 CostProfile.defaults());
         if (postcopy == null) return s;
-        return s.withLimits(0, POSTCOPY_DOWNTIME_NS, 30, 0)
+        return s.withLimits(POSTCOPY_BANDWIDTH_BITS, POSTCOPY_DOWNTIME_NS, 30, 0)
                 .withPostcopy(dev.ballast.core.engine.Postcopy.parse(postcopy));
     }
 
@@ -101,7 +106,7 @@ public record KvmCase(
             sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
-        if (postcopy != null) sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms");
+        if (postcopy != null) sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms --bandwidth 1Gbit");
         return sb.toString();
     }
 }
