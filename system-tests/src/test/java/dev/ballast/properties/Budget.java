@@ -43,6 +43,8 @@ final class Budget {
     static final int KVM_REPLAY = 60;
     /** The KVM property with link failures and chains. */
     static final int KVM_FAULTS = 20;
+    /** Postcopy into the KVM destination ({@code KvmProperties.aKvmPostcopyMigrationKeepsEveryInvariant}). */
+    static final int KVM_POSTCOPY = 20;
     /** The KVM property over tight balloon races. */
     static final int KVM_RACES = 60;
 

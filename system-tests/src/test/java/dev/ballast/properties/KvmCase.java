@@ -11,8 +11,10 @@ import java.util.Locale;
  * A migration of a real KVM guest, small (16 to 64 MiB, the PC-like layout), drawn like a
  * {@link SimCase}: workload with its parameters (free page reporting and the host's discards among
  * them), policy, poisoning, MUST_TELL_HOST, balloon message kind, hint start id, a link failure, a
- * chain, the seed, and how long after a free the guest reports free pages ({@code reportDelayMs};
- * -1: Linux's 2 s, which a migration of this size seldom meets).
+ * chain, the seed, how long after a free the guest reports free pages ({@code reportDelayMs};
+ * -1: Linux's 2 s, which a migration of this size seldom meets); and postcopy ({@code null}: none;
+ * else {@code --postcopy-after}'s value, with a 1 ms downtime limit on a 1 Gbit/s link, which pre-copy
+ * of a busy guest does not meet, so the migration switches over).
  */
 public record KvmCase(
         int memMiB,
@@ -25,7 +27,8 @@ public record KvmCase(
         String failAt,
         int chain,
         long seed,
-        int reportDelayMs) {
+        int reportDelayMs,
+        String postcopy) {
 
     public KvmCase(
             int memMiB,
@@ -38,7 +41,7 @@ public record KvmCase(
             String failAt,
             int chain,
             long seed) {
-        this(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, -1);
+        this(memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, -1, null);
     }
 
     /** The run's test hooks: free page reporting's delay, when this case shortens it. */
@@ -48,8 +51,22 @@ public record KvmCase(
                 : dev.ballast.kvm.backend.KvmRun.Hooks.NONE.withReportDelayUs(reportDelayMs * 1000L);
     }
 
+    /** This case, switching to postcopy after {@code after} ("1", "2", "auto"). */
+    public KvmCase withPostcopy(String after) {
+        return new KvmCase(
+                memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, reportDelayMs, after);
+    }
+
+    /**
+     * The limits of a postcopy case, 1 ms of downtime on a 1 Gbit/s link (about 30 pages): pre-copy
+     * of a guest that writes at all cannot meet them, so the migration switches over.
+     */
+    static final long POSTCOPY_DOWNTIME_NS = 1_000_000L;
+
+    static final long POSTCOPY_BANDWIDTH_BITS = 1_000_000_000L;
+
     public Scenario scenario() {
-        return new Scenario(
+        Scenario s = new Scenario(
                 "kvm",
                 (long) memMiB << 20,
                 WorkloadSpec.parse(workload),
@@ -66,6 +83,9 @@ public record KvmCase(
                 BalloonMessages.parse(messages),
                 hintStartId,
                 CostProfile.defaults());
+        if (postcopy == null) return s;
+        return s.withLimits(POSTCOPY_BANDWIDTH_BITS, POSTCOPY_DOWNTIME_NS, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse(postcopy));
     }
 
     @Override
@@ -83,7 +103,8 @@ public record KvmCase(
                 failAt,
                 chain,
                 seed,
-                reportDelayMs < 0 ? "" : ", report-delay=" + reportDelayMs + "ms");
+                (reportDelayMs < 0 ? "" : ", report-delay=" + reportDelayMs + "ms")
+                        + (postcopy == null ? "" : ", postcopy-after=" + postcopy));
     }
 
     /** The {@code ballast run} command that runs the same migration. */
@@ -97,6 +118,7 @@ public record KvmCase(
             sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
+        if (postcopy != null) sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms --bandwidth 1Gbit");
         if (reportDelayMs >= 0)
             sb.append("   # free page reporting after ")
                     .append(reportDelayMs)

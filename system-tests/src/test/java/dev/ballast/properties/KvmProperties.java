@@ -83,7 +83,7 @@ class KvmProperties {
                         Arbitraries.of("pfn", "bitmap"),
                         Arbitraries.longs())
                 .as((mem, w, p, poison, tell, msgs, seed) -> new KvmCase(
-                        mem, reporting(w, poison), p, poison, tell, msgs, CommandIds.MIN, null, 1, seed, w.get3()));
+                        mem, reporting(w, poison), p, poison, tell, msgs, CommandIds.MIN, null, 1, seed, w.get3(), null));
     }
 
     private static Arbitrary<KvmCase> cases(Arbitrary<String> failAt, Arbitrary<Integer> chain) {
@@ -102,7 +102,7 @@ class KvmProperties {
                                 Tuple.of(1, Arbitraries.longs().between(0, 4).map(k -> CommandIds.MAX - k))),
                         Combinators.combine(failAt, chain, Arbitraries.longs()).as(Tuple::of))
                 .as((mem, w, p, poison, tell, msgs, id, f) -> new KvmCase(
-                        mem, reporting(w, poison), p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3(), w.get3()));
+                        mem, reporting(w, poison), p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3(), w.get3(), null));
     }
 
     /**
@@ -128,6 +128,29 @@ class KvmProperties {
     private static String reporting(Tuple.Tuple3<String, Boolean, Integer> w, int poison) {
         if (w.get3() < 0) return w.get1();
         return w.get1() + ",reporting=1" + (w.get2() && poison == 0 ? ",discard-poisoned=1" : "");
+    }
+
+    /**
+     * Postcopy into the KVM destination: after pass 1, pass 2 or once pre-copy is not converging,
+     * the guest resumes on the destination with its missing pages registered with userfaultfd and
+     * faults them in; every policy, every workload.
+     */
+    @Provide
+    Arbitrary<KvmCase> kvmPostcopyCases() {
+        return Combinators.combine(kvmCases(), Arbitraries.of("1", "2", "auto")).as(KvmCase::withPostcopy);
+    }
+
+    /**
+     * Every invariant the guest checks, after a postcopy migration (a drawn guest whose pre-copy meets
+     * even the 1 ms limit completes without switching over, which is not a failure).
+     */
+    @Property(tries = Budget.KVM_POSTCOPY, shrinking = ShrinkingMode.OFF)
+    void aKvmPostcopyMigrationKeepsEveryInvariant(@ForAll("kvmPostcopyCases") KvmCase k) {
+        assumeKvm();
+        KvmRunner.Outcome o = KvmRunner.run(k, dev.ballast.core.event.EventSink.NONE);
+        net.jqwik.api.statistics.Statistics.label("switched over")
+                .collect(o.report().postcopy() != null ? "switched" : "converged first");
+        assertKeepsEveryInvariant(k, o);
     }
 
     /** Every invariant the guest can check on the destination (no lost write, poison preserved, host writes tracked). */

@@ -40,13 +40,22 @@ public record EngineStats(
      * destination's self-check before its acknowledgement.
      */
     public EngineStats withTimeExcluded(long ns) {
+        return withTimeExcluded(ns, true);
+    }
+
+    /**
+     * As {@link #withTimeExcluded(long)}, but the downtime is taken out of only if {@code fromDowntime}:
+     * after a postcopy switch-over the guest runs on the destination while the engine waits, and the
+     * downtime was the switch-over's.
+     */
+    public EngineStats withTimeExcluded(long ns, boolean fromDowntime) {
         return new EngineStats(
                 phase,
                 iterations,
                 syncs,
                 Math.max(0, totalNs - ns),
                 setupNs,
-                Math.max(0, downtimeNs - ns),
+                fromDowntime ? Math.max(0, downtimeNs - ns) : downtimeNs,
                 transferredBytes,
                 pagesNormal,
                 pagesZero,

@@ -175,7 +175,14 @@ public record Scenario(
         }
     }
 
-    /** The engine's settings for this scenario. */
+    /** Pages a step of a KVM postcopy migration handles at most (a page request waits for the step under way). */
+    public static final int KVM_POSTCOPY_PAGES_PER_STEP = 256;
+
+    /**
+     * The engine's settings for this scenario. A step handles at most 4096 pages; on the KVM backend in
+     * postcopy 256 (1 MiB), as the destination's page requests are served between steps and a step there
+     * takes wall time.
+     */
     public dev.ballast.core.engine.EngineConfig engineConfig() {
         return new dev.ballast.core.engine.EngineConfig(
                 bandwidthBitsPerSec / 8,
@@ -183,7 +190,7 @@ public record Scenario(
                 maxIterations,
                 timeCapNs,
                 hintStartCommandId,
-                4096,
+                postcopy.enabled() && backend.equals("kvm") ? KVM_POSTCOPY_PAGES_PER_STEP : 4096,
                 65_536,
                 costProfile.pageHeaderBytes());
     }

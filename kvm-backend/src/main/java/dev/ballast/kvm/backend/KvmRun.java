@@ -1,6 +1,7 @@
 package dev.ballast.kvm.backend;
 
 import dev.ballast.core.engine.GuestFeatures;
+import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.invariant.Invariant;
@@ -19,6 +20,7 @@ import dev.ballast.core.wire.Verdict;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.dest.LocalTarget;
+import dev.ballast.kvm.dest.PostcopyPlacer;
 import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guest.WorkloadSettings;
@@ -190,7 +192,15 @@ public final class KvmRun {
                                 ? verify(h.verdict(), target.lastCheck())
                                 : new RunReport.Verify(0, 0, violation == null, violation);
                         hops.add(RunReports.hop(
-                                scenario, "wall", h.sum(), h.last(), h.hopNs(), verify, h.attempts(), h.figures()));
+                                scenario,
+                                "wall",
+                                h.sum(),
+                                h.last(),
+                                h.hopNs(),
+                                verify,
+                                h.attempts(),
+                                h.figures(),
+                                postcopy(h.postcopy(), target)));
                         next = h.completed() ? target.takeGuest() : null;
                     }
                     if (next == null) {
@@ -220,7 +230,34 @@ public final class KvmRun {
                 remote == null ? null : remote.secret(),
                 DriverOptions.DEFAULTS,
                 failAfterPages,
-                failAtNs);
+                failAtNs,
+                scenario.postcopy());
+    }
+
+    /**
+     * A hop's postcopy figures: the engine's (from its events) and, for a destination in this process,
+     * its faults and their latency as the destination measured them (from the fault's arrival to the
+     * page's placement); null for a hop that did not switch over.
+     */
+    private static RunReport.Postcopy postcopy(PostcopyStats e, Target target) {
+        if (e == null || !e.switched()) return null;
+        PostcopyPlacer.Figures f = target.postcopyFigures();
+        long zero = target.postcopyBalloonZeroFaults();
+        return new RunReport.Postcopy(
+                e.switchOverNs() / 1e6,
+                e.bytesBefore(),
+                e.bytesAfter(),
+                e.requestedPages(),
+                e.unservedPages(),
+                e.discardedPages(),
+                e.balloonBitmapBytes(),
+                e.recoveries(),
+                f == null ? 0 : f.requests() + f.heldZero(),
+                f == null ? 0 : f.heldZero() + zero,
+                f == null ? 0 : f.medianLatencyNs() / 1e6,
+                f == null ? 0 : f.p99LatencyNs() / 1e6,
+                f == null ? 0 : f.maxLatencyNs() / 1e6,
+                f == null ? 0 : f.totalLatencyNs() / 1e6);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */

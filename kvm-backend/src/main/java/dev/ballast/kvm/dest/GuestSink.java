@@ -1,11 +1,14 @@
 package dev.ballast.kvm.dest;
 
 import dev.ballast.core.engine.PageRanges;
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.Hello;
 import dev.ballast.core.wire.PageSink;
+import dev.ballast.core.wire.PageStreamReader;
 import dev.ballast.core.wire.Verdict;
 import dev.ballast.core.wire.WireException;
 import dev.ballast.kvm.guest.GuestState;
@@ -13,6 +16,7 @@ import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestLayout;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -70,6 +74,23 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private SelfCheck check;
     private boolean completed;
 
+    // postcopy
+    /** The reader of the connection under way: page requests go back through it. */
+    private volatile PageStreamReader reader;
+    /** The balloon bitmap of the switch-over (BALLOON_BITMAP records), or null. */
+    private PageBitmap ballooned;
+    /** Places pages once the guest runs here (from the switch-over to COMPLETE), or null. */
+    private volatile PostcopyPlacer placer;
+    /** Orders the zero placements of ballooned pages (fault thread, COMPLETE) against each other. */
+    private final Object balloonZero = new Object();
+    /** One page of native memory for a page or fill to place. */
+    private final MemorySegment scratch = Arena.ofAuto().allocate(GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
+
+    private PostcopyPlacer.Figures postcopyFigures;
+    private long requestsLost;
+    /** Faults on ballooned pages, placed as zero here without a request. */
+    private volatile long balloonZeroFaults;
+
     private long pagesWritten;
     private long pagesFilled;
     private long balloonRanges;
@@ -91,7 +112,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
         RamLayout l = h.layout();
         String refusal = refusal(l);
         if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
-        boolean resume = guest != null && !completed && session == h.sessionId() && sameBlocks(guest.layout(), l);
+        // A postcopy migration whose link failed cannot be resumed by a new HELLO (its recovery is not done here).
+        boolean resume = guest != null
+                && !completed
+                && placer == null
+                && session == h.sessionId()
+                && sameBlocks(guest.layout(), l);
         if (!resume) {
             closeGuest();
             if (spare != null && sameBlocks(spare.layout(), l)) {
@@ -111,6 +137,9 @@ public final class GuestSink implements PageSink, AutoCloseable {
             touched = new PageBitmap(l.totalPages());
             completed = false;
             check = null;
+            ballooned = null;
+            postcopyFigures = null;
+            balloonZeroFaults = 0;
         } else {
             // The stream before this one failed: what it carried after its last verified point is not received.
             received.andNot(unverified);
@@ -188,10 +217,19 @@ public final class GuestSink implements PageSink, AutoCloseable {
         return guest.layout().blockNamed(hello.layout().block(block).name());
     }
 
+    /** The reader of the connection that is about to run: postcopy's page requests go back through it. */
+    public void attach(PageStreamReader r) {
+        reader = r;
+    }
+
     @Override
     public void writePages(int block, long offset, int count, ByteBuffer data) {
         RamBlock b = local(block);
         MemorySegment src = MemorySegment.ofBuffer(data);
+        if (placer != null) {
+            placeAll(b, offset, count, src, -1);
+            return;
+        }
         MemorySegment mem = guest.blockMemory(b.index());
         long g = b.firstIndex() + offset;
         long p = 0;
@@ -217,6 +255,10 @@ public final class GuestSink implements PageSink, AutoCloseable {
     @Override
     public void fill(int block, long offset, long count, int fillByte) {
         RamBlock b = local(block);
+        if (placer != null) {
+            placeAll(b, offset, count, null, fillByte);
+            return;
+        }
         MemorySegment mem = guest.blockMemory(b.index());
         long g = b.firstIndex() + offset;
         for (long p = 0; p < count; p++) {
@@ -236,6 +278,189 @@ public final class GuestSink implements PageSink, AutoCloseable {
     public void balloon(int block, long offset, long count, boolean ballooned) {
         guest.devices().setBalloon(local(block).index(), offset, count, ballooned);
         balloonRanges++;
+    }
+
+    /**
+     * Postcopy: pages that arrive after the switch-over are placed ({@code UFFDIO_COPY}, or
+     * {@code UFFDIO_ZEROPAGE} for a zero fill), each once, waking a vCPU that waits for one; never
+     * written into guest memory from here (the page is missing: the write would fault).
+     */
+    private void placeAll(RamBlock b, long offset, long count, MemorySegment data, int fillByte) {
+        PostcopyPlacer p = placer;
+        if (data == null && fillByte != 0) scratch.fill((byte) fillByte);
+        long g = b.firstIndex() + offset;
+        for (long i = 0; i < count; i++) {
+            if (data == null && fillByte == 0) {
+                p.placeZero(b.index(), offset + i);
+            } else if (data == null) {
+                p.place(b.index(), offset + i, scratch);
+            } else if (data.isNative()) {
+                p.place(b.index(), offset + i, data.asSlice(i * GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE));
+            } else {
+                MemorySegment.copy(data, i * GuestAbi.PAGE_SIZE, scratch, 0, GuestAbi.PAGE_SIZE);
+                p.place(b.index(), offset + i, scratch);
+            }
+        }
+        received.setRange(g, g + count);
+        if (data == null) pagesFilled += count;
+        else pagesWritten += count;
+    }
+
+    /** Postcopy, before the switch-over: these pages are stale here; dropped, they fault and come again. */
+    @Override
+    public void discard(int block, long offset, long count) throws WireException {
+        if (placer != null) throw new WireException(WireException.Reason.REFUSED, "DISCARD after the switch-over");
+        long g = local(block).firstIndex() + offset;
+        received.clearRange(g, g + count);
+        unverified.clearRange(g, g + count);
+    }
+
+    @Override
+    public void balloonBitmap(int block, long offset, long count, boolean in) throws WireException {
+        if (placer != null)
+            throw new WireException(WireException.Reason.REFUSED, "BALLOON_BITMAP after the switch-over");
+        if (ballooned == null) ballooned = new PageBitmap(guest.layout().totalPages());
+        long g = local(block).firstIndex() + offset;
+        if (in) ballooned.setRange(g, g + count);
+        else ballooned.clearRange(g, g + count);
+    }
+
+    /**
+     * Postcopy: the guest's state has arrived; the pages held here stay, every other page of RAM is
+     * registered with userfaultfd ({@link PostcopyPlacer}), and the guest starts. A page it faults on
+     * that the balloon bitmap names is placed as zero here; any other is asked for with a PAGE_REQUEST.
+     */
+    @Override
+    public void switchOver() throws WireException {
+        if (placer != null) return; // a recovered connection (not done: recover() refuses)
+        String bad = stateMissing();
+        if (bad != null) throw new WireException(WireException.Reason.REFUSED, bad);
+        GuestState.Vcpu v;
+        try {
+            v = GuestState.decodeVcpu(vcpu);
+        } catch (IllegalArgumentException e) {
+            throw new WireException(WireException.Reason.REFUSED, "bad vCPU state: " + e.getMessage());
+        }
+        RamLayout l = guest.layout();
+        long[][] held = new long[l.blockCount()][];
+        for (RamBlock b : l.blocks()) {
+            long[] bits = new long[(int) ((b.pages() + 63) / 64)];
+            for (long i = received.nextSetBit(b.firstIndex(), b.endIndex());
+                    i < b.endIndex();
+                    i = received.nextSetBit(i + 1, b.endIndex())) {
+                long p = i - b.firstIndex();
+                if (!drop.test(i)) bits[(int) (p >>> 6)] |= 1L << p;
+            }
+            held[b.index()] = bits;
+        }
+        try {
+            guest.adoptFeatures(v.features(hello.poisonByte()));
+            placer = PostcopyPlacer.arm(guest.machine().memory(), held, this::fault, EventSink.NONE, System::nanoTime);
+            guest.start(v.state());
+        } catch (RuntimeException e) {
+            throw new WireException(
+                    WireException.Reason.REFUSED, "the guest did not resume on the destination: " + e.getMessage());
+        }
+    }
+
+    /** On the fault thread: a page the guest touched that is not here. */
+    private void fault(int block, long offset) {
+        PageBitmap bb = ballooned;
+        if (bb != null && bb.get(guest.layout().block(block).firstIndex() + offset)) {
+            synchronized (balloonZero) {
+                // in the balloon: zero, no request
+                if (!placer.present(block, offset) && placer.placeZero(block, offset)) balloonZeroFaults++;
+            }
+            return;
+        }
+        try {
+            reader.requestPages(block, offset, 1);
+        } catch (IOException | RuntimeException e) {
+            requestsLost++; // the connection is gone; the migration fails (postcopy recovery is not done here)
+        }
+    }
+
+    /** Why the guest cannot start from the state that arrived, or null. */
+    private String stateMissing() {
+        long sysBytes = guest.machine().memory().system().bytes();
+        if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
+            return "the stream carried no complete guest state (system " + systemReceived + " of " + sysBytes
+                    + " bytes, vCPU " + vcpuReceived + " of " + GuestState.VCPU_BYTES + "); the guest was not started";
+        }
+        return null;
+    }
+
+    /**
+     * Postcopy's COMPLETE: the ballooned pages never sent are placed as zero, every page must be here,
+     * userfaultfd lets go of the RAM, and the guest (running since the switch-over) checks itself.
+     */
+    private Verdict completePostcopy() {
+        long t0 = System.nanoTime();
+        PostcopyPlacer p = placer;
+        try {
+            RamLayout l = guest.layout();
+            PageBitmap bb = ballooned;
+            if (bb != null) {
+                synchronized (balloonZero) {
+                    for (RamBlock b : l.blocks()) {
+                        for (long i = bb.nextSetBit(b.firstIndex(), b.endIndex());
+                                i < b.endIndex();
+                                i = bb.nextSetBit(i + 1, b.endIndex())) {
+                            if (!p.present(b.index(), i - b.firstIndex())) p.placeZero(b.index(), i - b.firstIndex());
+                        }
+                    }
+                }
+            }
+            PostcopyPlacer.Figures f = p.figures();
+            if (f.missing() != 0 || f.violations() != 0 || p.failure() != null) {
+                postcopyFigures = f;
+                String why = p.failure() != null
+                        ? "the fault thread failed: " + p.failure().getMessage()
+                        : f.violations() != 0
+                                ? Invariant.NO_NEEDLESS_RESEND.violation(
+                                        "in postcopy a page came twice: " + f.firstViolation())
+                                : f.missing() + " pages never arrived in postcopy";
+                return Verdict.of(0, 0, false, why, (System.nanoTime() - t0) / 1000);
+            }
+            p.complete();
+            postcopyFigures = p.figures();
+            check = SelfCheck.run(guest, hello.poisonByte());
+        } catch (RuntimeException e) {
+            return Verdict.of(
+                    0,
+                    0,
+                    false,
+                    "the guest did not run on the destination: " + e.getMessage(),
+                    (System.nanoTime() - t0) / 1000);
+        } finally {
+            completed = true;
+        }
+        long micros = (System.nanoTime() - t0) / 1000;
+        return Verdict.of(
+                check.checkedPages(),
+                check.badPages(),
+                check.ok(),
+                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(),
+                micros);
+    }
+
+    /** Faults of the last postcopy migration on ballooned pages, served here as zero without a request. */
+    public long balloonZeroFaults() {
+        return balloonZeroFaults;
+    }
+
+    /** The last postcopy migration's figures on this destination (faults, their latency), or null. */
+    public PostcopyPlacer.Figures postcopyFigures() {
+        PostcopyPlacer p = placer;
+        return postcopyFigures != null ? postcopyFigures : p == null ? null : p.figures();
+    }
+
+    private void closePlacer() {
+        PostcopyPlacer p = placer;
+        if (p != null) {
+            placer = null;
+            p.close();
+        }
     }
 
     @Override
@@ -278,6 +503,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
 
     @Override
     public Verdict complete() {
+        if (placer != null) return completePostcopy();
         long sysBytes = guest.machine().memory().system().bytes();
         if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
             return Verdict.of(
@@ -334,6 +560,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * the next migration gets a new VM.
      */
     public KvmGuest takeGuest() {
+        closePlacer();
         KvmGuest g = guest;
         guest = null;
         completed = false;
@@ -353,6 +580,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     }
 
     private void closeGuest() {
+        closePlacer();
         if (guest != null) {
             guest.close();
             guest = null;

@@ -50,6 +50,7 @@ public final class LocalTarget implements Target {
             MemoryPipe toSource = new MemoryPipe(1 << 20);
             Thread reader = Thread.ofPlatform().name("kvm-dest-reader").daemon().start(() -> {
                 try (PageStreamReader r = new PageStreamReader(toDest.source(), toSource.sink(), layout, sink)) {
+                    sink.attach(r);
                     r.run();
                 } catch (Exception e) {
                     // the source learns of it through its link (the pipes close), which names the cause
@@ -99,6 +100,16 @@ public final class LocalTarget implements Target {
     @Override
     public SelfCheck lastCheck() {
         return sink.lastCheck();
+    }
+
+    @Override
+    public PostcopyPlacer.Figures postcopyFigures() {
+        return sink.postcopyFigures();
+    }
+
+    @Override
+    public long postcopyBalloonZeroFaults() {
+        return sink.balloonZeroFaults();
     }
 
     @Override

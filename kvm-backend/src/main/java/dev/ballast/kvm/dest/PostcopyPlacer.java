@@ -199,8 +199,7 @@ public final class PostcopyPlacer implements AutoCloseable {
                 // held but never written here: pre-copy sent it as zeros
                 set(placed[b], page);
                 if (uffd.zeroPage(bases[b] + page * PAGE, PAGE, true)) {
-                    heldZero++;
-                    missing--;
+                    heldZero++; // a held page was never counted missing
                     events.publish(EventType.FAULT_ZERO, now, b, page, 0);
                 } else {
                     violation("page " + page + " of " + blocks.get(b).name()
@@ -390,6 +389,9 @@ public final class PostcopyPlacer implements AutoCloseable {
         Arrays.sort(sorted);
         long median = latencyCount == 0 ? 0 : sorted[latencyCount / 2];
         long p99 = latencyCount == 0 ? 0 : sorted[Math.min(latencyCount - 1, (int) Math.floor(0.99 * latencyCount))];
+        long max = latencyCount == 0 ? 0 : sorted[latencyCount - 1];
+        long total = 0;
+        for (int i = 0; i < latencyCount; i++) total += sorted[i];
         return new Figures(
                 faults,
                 requestCount,
@@ -403,7 +405,9 @@ public final class PostcopyPlacer implements AutoCloseable {
                 firstViolation,
                 latencyCount,
                 median,
-                p99);
+                p99,
+                max,
+                total);
     }
 
     /**
@@ -422,6 +426,8 @@ public final class PostcopyPlacer implements AutoCloseable {
      * @param served          requested pages placed (the latency samples)
      * @param medianLatencyNs median, from the fault's arrival to the placement of its page
      * @param p99LatencyNs    99th percentile of the same
+     * @param maxLatencyNs    the longest of the same
+     * @param totalLatencyNs  the same added up: how long faulting vCPUs waited for their pages
      */
     public record Figures(
             long faults,
@@ -436,7 +442,9 @@ public final class PostcopyPlacer implements AutoCloseable {
             String firstViolation,
             long served,
             long medianLatencyNs,
-            long p99LatencyNs) {}
+            long p99LatencyNs,
+            long maxLatencyNs,
+            long totalLatencyNs) {}
 
     private void stopFaultThread() {
         running = false;

@@ -6,6 +6,8 @@ import dev.ballast.core.engine.EngineRunner;
 import dev.ballast.core.engine.EngineStats;
 import dev.ballast.core.engine.MigrationEngine;
 import dev.ballast.core.engine.Phase;
+import dev.ballast.core.engine.Postcopy;
+import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.RunFold;
 import dev.ballast.core.invariant.Invariant;
@@ -54,9 +56,22 @@ public final class HopMigration {
             WireSecret secret,
             DriverOptions driver,
             long failAfterPages,
-            long failAtNs) {
+            long failAtNs,
+            Postcopy postcopy) {
         public Settings {
             Policies.factory(policy);
+            if (postcopy == null) postcopy = Postcopy.OFF;
+        }
+
+        /** Pre-copy only. */
+        public Settings(
+                EngineConfig engine,
+                String policy,
+                WireSecret secret,
+                DriverOptions driver,
+                long failAfterPages,
+                long failAtNs) {
+            this(engine, policy, secret, driver, failAfterPages, failAtNs, Postcopy.OFF);
         }
     }
 
@@ -74,7 +89,8 @@ public final class HopMigration {
             Verdict verdict,
             boolean completed,
             String violation,
-            RunFold.Figures figures) {}
+            RunFold.Figures figures,
+            PostcopyStats postcopy) {}
 
     private HopMigration() {}
 
@@ -98,6 +114,7 @@ public final class HopMigration {
         String violation = null;
         long start = System.nanoTime();
         String failureMessage = null;
+        PostcopyStats pcStats = null;
         for (int attempt = 0; attempt < s.driver().maxAttempts(); attempt++) {
             long failAtNs = attempt == 0 && s.failAtNs() >= 0 ? s.failAtNs() : -1;
             long failAfter = attempt == 0 ? s.failAfterPages() : -1;
@@ -105,19 +122,22 @@ public final class HopMigration {
             WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs);
             MigrationEngine engine;
             try {
-                engine = new MigrationEngine(s.engine(), source, link, policy, sink, Clock.SYSTEM);
+                engine = new MigrationEngine(s.engine(), s.postcopy(), source, link, policy, sink, Clock.SYSTEM);
                 drive(engine, source, label, progress, s.driver().maxSteps(), attempt == 0 ? onMigrating : null);
             } finally {
                 link.close(); // the verdict is final once the link is closed
             }
             last = fold.migrationStats();
             sum = fold.runStats();
+            pcStats = fold.postcopyStats();
             if (last.phase() == Phase.COMPLETED) {
                 verdict = link.verdict();
                 // the engine waited for COMPLETE_ACK while the destination's guest checked itself: not migration time,
                 // not downtime
-                last = last.withTimeExcluded(verdict.checkMicros() * 1000);
-                sum = sum.withTimeExcluded(verdict.checkMicros() * 1000);
+                // (in postcopy the guest ran on the destination meanwhile: the downtime was the switch-over's)
+                boolean paused = !pcStats.switched();
+                last = last.withTimeExcluded(verdict.checkMicros() * 1000, paused);
+                sum = sum.withTimeExcluded(verdict.checkMicros() * 1000, paused);
             }
             failureMessage = engine.stats().failureMessage();
             String cause = last.failureCause() == null ? null : last.failureCause() + ": " + failureMessage;
@@ -138,7 +158,15 @@ public final class HopMigration {
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
         return new Result(
-                sum, last, attempts, hopNs, verdict, last.phase() == Phase.COMPLETED, violation, fold.figures());
+                sum,
+                last,
+                attempts,
+                hopNs,
+                verdict,
+                last.phase() == Phase.COMPLETED,
+                violation,
+                fold.figures(),
+                pcStats);
     }
 
     private static void drive(

@@ -27,6 +27,16 @@ public interface Target extends AutoCloseable {
     /** The destination's self-check, if it ran in this process; else null. */
     SelfCheck lastCheck();
 
+    /** The destination's postcopy figures (faults, their latency), if it ran in this process and switched over; else null. */
+    default dev.ballast.kvm.dest.PostcopyPlacer.Figures postcopyFigures() {
+        return null;
+    }
+
+    /** Faults of the last postcopy migration on ballooned pages, served as zero without a request (in this process). */
+    default long postcopyBalloonZeroFaults() {
+        return 0;
+    }
+
     @Override
     void close();
 

@@ -224,15 +224,65 @@ public final class WireLink implements PageLink, AutoCloseable {
     @Override
     public void complete() throws LinkException {
         check();
-        // The engine paused the source for stop-and-copy; its devices finished what the guest asked.
         try {
-            writer.sendState(
-                    GuestState.SECTION_SYSTEM,
-                    source.machine().memory().system().host());
-            writer.sendState(
-                    GuestState.SECTION_VCPU,
-                    GuestState.encodeVcpu(source.machine().saveState(), source.features()));
+            // In postcopy the state went at the switch-over and the guest runs on the destination.
+            if (!switchedOver) sendState();
             writer.complete();
+        } catch (LinkException e) {
+            throw down(e);
+        }
+    }
+
+    /** The engine paused the source (stop-and-copy, or the switch-over); its devices finished what the guest asked. */
+    private void sendState() throws LinkException {
+        writer.sendState(
+                GuestState.SECTION_SYSTEM, source.machine().memory().system().host());
+        writer.sendState(
+                GuestState.SECTION_VCPU, GuestState.encodeVcpu(source.machine().saveState(), source.features()));
+    }
+
+    // ------------------------------------------------------------------ postcopy: the writer's records
+
+    private boolean switchedOver;
+
+    @Override
+    public void discard(int block, long offset, long count) throws LinkException {
+        check();
+        try {
+            writer.discard(block, offset, count);
+        } catch (LinkException e) {
+            throw down(e);
+        }
+    }
+
+    @Override
+    public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
+        check();
+        try {
+            return writer.sendBalloonBitmap(balloon);
+        } catch (LinkException e) {
+            throw down(e);
+        }
+    }
+
+    /** The guest's state sections, then SWITCH_OVER: the guest resumes on the destination. */
+    @Override
+    public void switchOver() throws LinkException {
+        check();
+        try {
+            sendState();
+            writer.switchOver();
+        } catch (LinkException e) {
+            throw down(e);
+        }
+        switchedOver = true;
+    }
+
+    @Override
+    public void pollRequests(PageRanges requests) throws LinkException {
+        check();
+        try {
+            writer.pollRequests(requests);
         } catch (LinkException e) {
             throw down(e);
         }

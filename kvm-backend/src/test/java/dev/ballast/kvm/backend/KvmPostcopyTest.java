@@ -1,0 +1,70 @@
+package dev.ballast.kvm.backend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ballast.core.engine.Postcopy;
+import dev.ballast.core.event.EventSink;
+import dev.ballast.core.run.BackendOptions;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
+import dev.ballast.core.run.SettingException;
+import dev.ballast.kvm.testing.KvmTests;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Postcopy into a real KVM destination in this process: pre-copy's first pass, the switch-over (the
+ * stale pages discarded, the guest's state, SWITCH_OVER), the guest resumed on the destination with
+ * its missing pages registered with userfaultfd; its faults go back as PAGE_REQUESTs, the pages come
+ * with UFFDIO_COPY or UFFDIO_ZEROPAGE, and at COMPLETE the guest checks every page it wrote, on the
+ * source and since, on the destination.
+ */
+class KvmPostcopyTest {
+    /** A downtime limit pre-copy cannot meet after its first pass, so the migration switches over there. */
+    static Scenario scenario(String policy) {
+        Scenario s = KvmMigrationTest.scenario(64L << 20, "random-write", policy);
+        return s.withLimits(0, 1_000_000L, 30, 0).withPostcopy(Postcopy.parse("1"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "balloon"})
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldSwitchOverAndFaultPagesInUntilTheGuestVerifiesOnTheDestination(String policy) {
+        KvmTests.assumeKvm();
+        RunReport r = KvmMigrationTest.run(scenario(policy), EventSink.NONE, KvmRun.Hooks.NONE);
+        KvmMigrationTest.assertVerified(r);
+        RunReport.Postcopy pc = r.postcopy();
+        System.out.println("postcopy on KVM (" + policy + "): " + pc);
+        assertThat(pc).as("the migration switched to postcopy").isNotNull();
+        // random-write dirties pages all the time: some were sent in the first pass and written since
+        assertThat(pc.discardedPages()).isPositive();
+        assertThat(pc.postcopyBytes()).isPositive();
+        // the guest runs on the destination at once and touches pages it lacks
+        assertThat(pc.faults()).isPositive();
+        assertThat(pc.faultLatencyMedianMs()).isPositive();
+        assertThat(pc.faultLatencyP99Ms()).isGreaterThanOrEqualTo(pc.faultLatencyMedianMs());
+        assertThat(pc.faultLatencyMaxMs()).isGreaterThanOrEqualTo(pc.faultLatencyP99Ms());
+        assertThat(pc.lostProgressMs()).isGreaterThanOrEqualTo(pc.faultLatencyMaxMs());
+        // the downtime is the switch-over's, not cut by the destination's self-check
+        assertThat(r.downtimeMs()).isPositive();
+    }
+
+    @Test
+    void shouldRefusePostcopyWithARemoteDestinationOrAnInjectedFailureAndTakeItOtherwise() {
+        KvmBackend kvm = new KvmBackend();
+        kvm.check(scenario("legacy"), BackendOptions.DEFAULTS);
+        BackendOptions remote = new BackendOptions(
+                false, new BackendOptions.Destination(new InetSocketAddress("127.0.0.1", 4444), null, 0));
+        assertThatThrownBy(() -> kvm.check(scenario("legacy"), remote))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("not with --dest yet");
+        assertThatThrownBy(() -> kvm.check(scenario("legacy").withFailAt("30%"), BackendOptions.DEFAULTS))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("does not recover a postcopy migration");
+    }
+}
