@@ -54,7 +54,18 @@ public record KvmCase(
     /** This case, switching to postcopy after {@code after} ("1", "2", "auto"). */
     public KvmCase withPostcopy(String after) {
         return new KvmCase(
-                memMiB, workload, policy, poison, tellHost, messages, hintStartId, failAt, chain, seed, reportDelayMs, after);
+                memMiB,
+                workload,
+                policy,
+                poison,
+                tellHost,
+                messages,
+                hintStartId,
+                failAt,
+                chain,
+                seed,
+                reportDelayMs,
+                after);
     }
 
     /**
@@ -118,7 +129,8 @@ public record KvmCase(
             sb.append(" --hint-start-id 0x").append(Long.toHexString(hintStartId));
         if (failAt != null) sb.append(" --fail-at ").append(failAt);
         if (chain > 1) sb.append(" --chain ").append(chain);
-        if (postcopy != null) sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms --bandwidth 1Gbit");
+        if (postcopy != null)
+            sb.append(" --postcopy-after ").append(postcopy).append(" --downtime 1ms --bandwidth 1Gbit");
         if (reportDelayMs >= 0)
             sb.append("   # free page reporting after ")
                     .append(reportDelayMs)

@@ -83,7 +83,18 @@ class KvmProperties {
                         Arbitraries.of("pfn", "bitmap"),
                         Arbitraries.longs())
                 .as((mem, w, p, poison, tell, msgs, seed) -> new KvmCase(
-                        mem, reporting(w, poison), p, poison, tell, msgs, CommandIds.MIN, null, 1, seed, w.get3(), null));
+                        mem,
+                        reporting(w, poison),
+                        p,
+                        poison,
+                        tell,
+                        msgs,
+                        CommandIds.MIN,
+                        null,
+                        1,
+                        seed,
+                        w.get3(),
+                        null));
     }
 
     private static Arbitrary<KvmCase> cases(Arbitrary<String> failAt, Arbitrary<Integer> chain) {
@@ -102,7 +113,18 @@ class KvmProperties {
                                 Tuple.of(1, Arbitraries.longs().between(0, 4).map(k -> CommandIds.MAX - k))),
                         Combinators.combine(failAt, chain, Arbitraries.longs()).as(Tuple::of))
                 .as((mem, w, p, poison, tell, msgs, id, f) -> new KvmCase(
-                        mem, reporting(w, poison), p, poison, tell, msgs, id, f.get1(), f.get2(), f.get3(), w.get3(), null));
+                        mem,
+                        reporting(w, poison),
+                        p,
+                        poison,
+                        tell,
+                        msgs,
+                        id,
+                        f.get1(),
+                        f.get2(),
+                        f.get3(),
+                        w.get3(),
+                        null));
     }
 
     /**

@@ -181,7 +181,10 @@ class WireBoundariesTest {
                 many);
         // A name of 64 three-byte characters is 192 bytes: characters count, not bytes.
         RamLayout wideName = WireTestSupport.layout("\u20ac".repeat(64), 0, 4);
-        accepted("64 euro signs", new Enc().hello(WireModel.VERSION, 0, 1, wideName).complete().bytes(), wideName);
+        accepted(
+                "64 euro signs",
+                new Enc().hello(WireModel.VERSION, 0, 1, wideName).complete().bytes(),
+                wideName);
     }
 
     @Test
@@ -189,7 +192,11 @@ class WireBoundariesTest {
         byte[] name = "n".repeat(65).getBytes(StandardCharsets.US_ASCII);
         ByteBuffer b = ByteBuffer.allocate(24 + 17 + 65).order(ByteOrder.LITTLE_ENDIAN);
         b.putShort((short) 0xBA11).put((byte) 1).put((byte) 0).putInt(b.capacity() - 8);
-        b.putShort((short) WireModel.VERSION).put((byte) 0).put((byte) 0).putInt(1).putLong(1);
+        b.putShort((short) WireModel.VERSION)
+                .put((byte) 0)
+                .put((byte) 0)
+                .putInt(1)
+                .putLong(1);
         b.putLong(0).putLong(4).put((byte) 65).put(name);
         rejected("65 characters", b.array(), LAYOUT, Reason.BAD_LAYOUT);
     }

@@ -524,8 +524,7 @@ final class WireModel {
                     else if (n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (count >= 1 && count <= 1024 && n != 24 + count * PAGE) why.add(Reason.BAD_LENGTH);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count))
-                        why.add(Reason.PLACED_TWICE);
+                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count)) why.add(Reason.PLACED_TWICE);
                     if (why.isEmpty()) {
                         effects.add(Log.pages(names[(int) block], off, (int) count, Log.crc(s, p + 24, n - 24)));
                         held[(int) block].set(off, count, true);
@@ -538,8 +537,7 @@ final class WireModel {
                     if (u8(b, p + 13) != 0 || u8(b, p + 14) != 0 || u8(b, p + 15) != 0) why.add(Reason.BAD_FIELD);
                     if (count == 0 || Long.compareUnsigned(count, TWO_52) > 0) why.add(Reason.BAD_COUNT);
                     if (block < names.length && !inside(off, count, sizes[(int) block])) why.add(Reason.OUT_OF_RANGE);
-                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count))
-                        why.add(Reason.PLACED_TWICE);
+                    if (why.isEmpty() && postcopy && held[(int) block].any(off, count)) why.add(Reason.PLACED_TWICE);
                     if (why.isEmpty()) {
                         effects.add(Log.fill(names[(int) block], off, count, fill));
                         held[(int) block].set(off, count, true);
@@ -622,8 +620,7 @@ final class WireModel {
                     }
                     if (why.isEmpty()) {
                         discarded += pages;
-                        for (long[] d : drop)
-                            held[(int) block].set(d[0], d[1], false);
+                        for (long[] d : drop) held[(int) block].set(d[0], d[1], false);
                     }
                 }
                 case BALLOON_BITMAP -> {
