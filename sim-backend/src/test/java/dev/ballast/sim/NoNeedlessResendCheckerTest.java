@@ -51,11 +51,11 @@ class NoNeedlessResendCheckerTest {
         c.onSent(5, 6);
         assertThat(violations.any()).as(violations.first()).isFalse();
 
-        // a failed migration gave the page back to the log: the same
-        c.onRestored(5, 6);
-        c.onSent(5, 6);
+        // a failed migration gave a page it had taken from the log but not sent back to the log: the same
+        c.onRestored(6, 7);
+        c.onSent(6, 7);
         c.onSync();
-        c.onSent(5, 6);
+        c.onSent(6, 7);
         assertThat(violations.any()).as(violations.first()).isFalse();
 
         // but once a sync came between the send and the next one with no write, that one is needless again
