@@ -72,7 +72,11 @@ public record Scenario(
                     throw new SettingException(
                             "workload",
                             workload.toString(),
-                            key + " is the simulated guest's; the " + backend + " guest runs its own drivers");
+                            key
+                                    + (WorkloadSpec.KVM_GUEST_KEYS.contains(key)
+                                            ? " runs on the simulated and KVM guests"
+                                            : " is the simulated guest's")
+                                    + "; the " + backend + " guest runs its own drivers");
                 }
             }
         }

@@ -105,8 +105,8 @@ class WorkloadSpecTest {
                 assertThat(make.get().workload().discardPoisoned()).isTrue();
             } else {
                 assertThatThrownBy(make::get)
-                        .hasMessage("workload=idle,reporting=1,discard-poisoned=1: reporting is the simulated"
-                                + " guest's; the qemu guest runs its own drivers");
+                        .hasMessage("workload=idle,reporting=1,discard-poisoned=1: reporting runs on the simulated"
+                                + " and KVM guests; the qemu guest runs its own drivers");
             }
         }
     }
