@@ -678,8 +678,15 @@ static u64 report_scan;
 static u64 report_batch[REPORT_CAPACITY];
 static u64 report_seq;
 
+static int report_again;  /* memory was freed while a round was under way: another round after it */
+
+/* Memory went back to the allocator. A round under way may have scanned past it already, so it asks for another
+   round after this one (Linux's PAGE_REPORTING_REQUESTED, seen again when the work ends). */
 static void report_soon(void) {
-    if ((wl[WL_FLAGS] & WF_REPORTING) && report_due == 0) report_due = now_us() + wl[WL_REPORT_DELAY_US] + 1;
+    if (!(wl[WL_FLAGS] & WF_REPORTING)) return;
+    u64 now = now_us();
+    if (report_due == 0) report_due = now + wl[WL_REPORT_DELAY_US] + 1;
+    else if (now >= report_due) report_again = 1;
 }
 
 /* The next aligned all-free block of 2^REPORT_ORDER pages with a page not reported, or -1. */
@@ -713,7 +720,8 @@ static int report_step(u64 now) {
         report_batch[n++] = (u64)f;
     }
     if (n == 0) {
-        report_due = 0;
+        report_due = report_again ? now + wl[WL_REPORT_DELAY_US] + 1 : 0;
+        report_again = 0;
         report_block = 0;
         report_scan = blocks[0].first_index;
         return 0;
