@@ -2,15 +2,12 @@ package dev.ballast.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ballast.core.engine.ForwardingPageLink;
 import dev.ballast.core.engine.LinkException;
-import dev.ballast.core.engine.PageLink;
-import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.invariant.Invariant;
-import dev.ballast.core.mem.PageBitmap;
-import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
@@ -72,7 +69,7 @@ class PostcopyTest {
         // does.
         Scenario s = busy("legacy").withPostcopy(Postcopy.parse("2"));
         boolean[] switched = {false, false};
-        SimRun.Hooks twice = SimRun.Hooks.NONE.withLink(l -> new Forwarding(l) {
+        SimRun.Hooks twice = SimRun.Hooks.NONE.withLink(l -> new ForwardingPageLink(l) {
             @Override
             public void switchOver() throws LinkException {
                 super.switchOver();
@@ -96,7 +93,7 @@ class PostcopyTest {
     @Test
     void shouldFindAStalePageTheSwitchOverDidNotDiscard() {
         Scenario s = busy("legacy").withPostcopy(Postcopy.parse("2"));
-        SimRun.Hooks forgets = SimRun.Hooks.NONE.withLink(l -> new Forwarding(l) {
+        SimRun.Hooks forgets = SimRun.Hooks.NONE.withLink(l -> new ForwardingPageLink(l) {
             @Override
             public void discard(int block, long offset, long count) {}
         });
@@ -239,69 +236,5 @@ class PostcopyTest {
         assertThat(seen)
                 .containsSubsequence(
                         EventType.SWITCH_OVER, EventType.LINK_FAILED, EventType.POSTCOPY_RECOVER, EventType.END);
-    }
-
-    /** A link that hands every call on. */
-    private static class Forwarding implements PageLink {
-        private final PageLink l;
-
-        Forwarding(PageLink l) {
-            this.l = l;
-        }
-
-        @Override
-        public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
-            l.open(layout, poisonByte, missing);
-        }
-
-        @Override
-        public void sendPages(int block, long offset, long count) throws LinkException {
-            l.sendPages(block, offset, count);
-        }
-
-        @Override
-        public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
-            l.sendFill(block, offset, count, fillByte);
-        }
-
-        @Override
-        public void sendBalloon(int block, long offset, long count, boolean b) throws LinkException {
-            l.sendBalloon(block, offset, count, b);
-        }
-
-        @Override
-        public void endIteration(int iteration) throws LinkException {
-            l.endIteration(iteration);
-        }
-
-        @Override
-        public void complete() throws LinkException {
-            l.complete();
-        }
-
-        @Override
-        public void discard(int block, long offset, long count) throws LinkException {
-            l.discard(block, offset, count);
-        }
-
-        @Override
-        public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
-            return l.sendBalloonBitmap(balloon);
-        }
-
-        @Override
-        public void switchOver() throws LinkException {
-            l.switchOver();
-        }
-
-        @Override
-        public void pollRequests(PageRanges requests) throws LinkException {
-            l.pollRequests(requests);
-        }
-
-        @Override
-        public void recover(PageRanges missing) throws LinkException {
-            l.recover(missing);
-        }
     }
 }

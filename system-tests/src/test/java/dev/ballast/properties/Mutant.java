@@ -1,5 +1,6 @@
 package dev.ballast.properties;
 
+import dev.ballast.core.engine.ForwardingPageLink;
 import dev.ballast.core.engine.ForwardingSourceGuest;
 import dev.ballast.core.engine.GuestRequests;
 import dev.ballast.core.engine.LinkException;

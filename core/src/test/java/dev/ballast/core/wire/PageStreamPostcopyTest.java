@@ -6,9 +6,9 @@ import static dev.ballast.core.wire.WireTestSupport.layout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.core.engine.EngineConfig;
+import dev.ballast.core.engine.ForwardingPageLink;
 import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.MigrationEngine;
-import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.engine.Phase;
 import dev.ballast.core.engine.Postcopy;
@@ -273,7 +273,7 @@ class PageStreamPostcopyTest {
      * destination's guest has faulted and its first request has reached the source, so that the
      * return path is exercised whatever the threads' timing; optionally cut after some polls.
      */
-    static final class GatedLink implements PageLink {
+    static final class GatedLink extends ForwardingPageLink {
         final PageStreamWriter w;
         final FaultingDestination sink;
         final List<Connection> connections;
@@ -283,54 +283,10 @@ class PageStreamPostcopyTest {
         long delivered;
 
         GatedLink(PageStreamWriter w, FaultingDestination sink, List<Connection> connections) {
+            super(w);
             this.w = w;
             this.sink = sink;
             this.connections = connections;
-        }
-
-        @Override
-        public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
-            w.open(layout, poisonByte, missing);
-        }
-
-        @Override
-        public void sendPages(int block, long offset, long count) throws LinkException {
-            w.sendPages(block, offset, count);
-        }
-
-        @Override
-        public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
-            w.sendFill(block, offset, count, fillByte);
-        }
-
-        @Override
-        public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException {
-            w.sendBalloon(block, offset, count, ballooned);
-        }
-
-        @Override
-        public void endIteration(int iteration) throws LinkException {
-            w.endIteration(iteration);
-        }
-
-        @Override
-        public void complete() throws LinkException {
-            w.complete();
-        }
-
-        @Override
-        public void discard(int block, long offset, long count) throws LinkException {
-            w.discard(block, offset, count);
-        }
-
-        @Override
-        public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
-            return w.sendBalloonBitmap(balloon);
-        }
-
-        @Override
-        public void switchOver() throws LinkException {
-            w.switchOver();
         }
 
         @Override
@@ -355,11 +311,6 @@ class PageStreamPostcopyTest {
             }
             w.pollRequests(counting);
             if (++polls == cutAfterPolls) connections.getLast().out.cut.set(true);
-        }
-
-        @Override
-        public void recover(PageRanges missing) throws LinkException {
-            w.recover(missing);
         }
     }
 

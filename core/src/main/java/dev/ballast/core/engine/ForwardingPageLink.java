@@ -1,71 +1,72 @@
-package dev.ballast.properties;
+package dev.ballast.core.engine;
 
-import dev.ballast.core.engine.LinkException;
-import dev.ballast.core.engine.PageLink;
-import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 
-/** A {@link PageLink} that hands every call to another: mutants override the call they break. */
-class ForwardingPageLink implements PageLink {
-    private final PageLink l;
+/**
+ * A {@link PageLink} that passes every call to another one: wrap a link and override what you
+ * change (to gate, count or cut it, or to plant a bug in a test), as {@link ForwardingSourceGuest}
+ * does for a guest.
+ */
+public class ForwardingPageLink implements PageLink {
+    protected final PageLink delegate;
 
-    ForwardingPageLink(PageLink l) {
-        this.l = l;
+    public ForwardingPageLink(PageLink delegate) {
+        this.delegate = delegate;
     }
 
     @Override
     public void open(RamLayout layout, int poisonByte, PageRanges missing) throws LinkException {
-        l.open(layout, poisonByte, missing);
+        delegate.open(layout, poisonByte, missing);
     }
 
     @Override
     public void sendPages(int block, long offset, long count) throws LinkException {
-        l.sendPages(block, offset, count);
+        delegate.sendPages(block, offset, count);
     }
 
     @Override
     public void sendFill(int block, long offset, long count, int fillByte) throws LinkException {
-        l.sendFill(block, offset, count, fillByte);
+        delegate.sendFill(block, offset, count, fillByte);
     }
 
     @Override
     public void sendBalloon(int block, long offset, long count, boolean ballooned) throws LinkException {
-        l.sendBalloon(block, offset, count, ballooned);
+        delegate.sendBalloon(block, offset, count, ballooned);
     }
 
     @Override
     public void endIteration(int iteration) throws LinkException {
-        l.endIteration(iteration);
+        delegate.endIteration(iteration);
     }
 
     @Override
     public void complete() throws LinkException {
-        l.complete();
+        delegate.complete();
     }
 
     @Override
     public void discard(int block, long offset, long count) throws LinkException {
-        l.discard(block, offset, count);
+        delegate.discard(block, offset, count);
     }
 
     @Override
     public long sendBalloonBitmap(PageBitmap balloon) throws LinkException {
-        return l.sendBalloonBitmap(balloon);
+        return delegate.sendBalloonBitmap(balloon);
     }
 
     @Override
     public void switchOver() throws LinkException {
-        l.switchOver();
+        delegate.switchOver();
     }
 
     @Override
     public void pollRequests(PageRanges requests) throws LinkException {
-        l.pollRequests(requests);
+        delegate.pollRequests(requests);
     }
 
     @Override
     public void recover(PageRanges missing) throws LinkException {
-        l.recover(missing);
+        delegate.recover(missing);
     }
 }
