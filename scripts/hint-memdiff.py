@@ -10,7 +10,9 @@ on its console and prints the guest's verdict or the kernel's crash line.
     scripts/hint-memdiff.py --mem 1024M --workload memhog --hint on --out /tmp/qj/a
     scripts/hint-memdiff.py --mem 1048584K ...   # 1 GiB + 8 KiB: pc.ram is not a multiple of 64 pages
 
-Needs qemu-system-x86_64 and the guest image a `ballast run --backend qemu` has cached. One migration at a time.
+    scripts/hint-memdiff.py --qemu ~/.cache/ballast/qemu-builds/10.0.2/usr/bin/qemu-system-x86_64 ...  # another QEMU
+
+Needs qemu-system-x86_64 (or --qemu PATH) and the guest image a `ballast run --backend qemu` has cached. One migration at a time.
 """
 import argparse, glob, json, os, socket, subprocess, sys, time
 
@@ -105,6 +107,7 @@ def main():
     ap.add_argument("--pages", type=int, default=0, help="guest pages the workload sizes itself on (default: from --mem)")
     ap.add_argument("--workload", default="memhog")
     ap.add_argument("--hint", default="on")
+    ap.add_argument("--qemu", default="qemu-system-x86_64", help="the QEMU binary (default: qemu-system-x86_64 on PATH)")
     ap.add_argument("--downtime-ms", type=int, default=2000)
     ap.add_argument("--out", required=True)
     ap.add_argument("--analyze", action="store_true", help="only print the analysis of the run already in --out")
@@ -129,7 +132,7 @@ def main():
         for f in ("qmp.sock", "tap.sock", "serial.sock", "serial.log"):
             if os.path.exists(os.path.join(d, f)):
                 os.remove(os.path.join(d, f))
-        args = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-smp", "1", "-m", mem, "-nodefaults",
+        args = [a.qemu, "-accel", "tcg", "-machine", "q35", "-smp", "1", "-m", mem, "-nodefaults",
                 "-display", "none", "-kernel", kernel, "-initrd", initrd, "-append",
                 "console=ttyS0 panic=-1 quiet " + wl, "-chardev",
                 f"socket,id=ser0,path={d}/serial.sock,server=on,wait=off,logfile={d}/serial.log",
@@ -140,6 +143,8 @@ def main():
         p = subprocess.Popen(args, stdout=open(os.path.join(d, "qemu.log"), "w"), stderr=subprocess.STDOUT)
         return p, d, Qmp(os.path.join(d, "qmp.sock"))
 
+    version = subprocess.run([a.qemu, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(f"qemu: {version}", flush=True)
     dport, tport = free_port(), free_port()
     procs = []
     t0 = time.time()
@@ -213,7 +218,7 @@ def main():
             verdict = wait_line(os.path.join(ddir, "serial.log"), "BALLAST VERDICT", 300)
         print(f"destination: {verdict}", flush=True)
         analyze(a.out)
-        json.dump({"mem": mem, "hint": a.hint, "workload": a.workload, "query-migrate": info,
+        json.dump({"qemu": version, "mem": mem, "hint": a.hint, "workload": a.workload, "query-migrate": info,
                    "differing": len(diff), "verdict": verdict}, open(os.path.join(a.out, "result.json"), "w"))
     finally:
         for p in procs:

@@ -4,14 +4,21 @@
 alternates. One source guest boots once and is migrated again and again (`cont` after each migration resumes it);
 every migration gets a fresh destination, which must come up `running`. Prints each migration's QEMU total time
 (query-migrate's total-time) and wall time from `migrate` to `completed`, then the medians, the spread, and the
-tap's overhead as the median of the per-pair ratios.
+tap's overhead as the median of the per-pair ratios, with its spread, a bootstrap interval of that median and the
+sign test's (how many pairs the tap was slower in, and the distribution-free interval of the median ratio from the
+pairs' order statistics).
 
-  scripts/tap-overhead.py [--pairs 5] [--mem 512] [--workload memhog:300] [--hint off] [--qemu qemu-system-x86_64]
+  scripts/tap-overhead.py [--pairs 11] [--mem 512] [--workload memhog:300] [--hint off] [--qemu qemu-system-x86_64]
+                          [--pin SRC,DEST,TAP] [--json OUT]
+
+--pin runs the source QEMU, the destination QEMU and the tap each under `taskset -c` with that CPU list (e.g.
+`--pin 0,1,1`: the source on CPU 0, the destination and the tap on CPU 1), the same in both arms; the other
+people's processes on the machine are not pinned, so this removes only the noise of our own processes moving.
 
 The kernel and initrd are the ones the qemu module's tests cache in ~/.cache/ballast/qemu (run them once, or pass
 --kernel and --initrd). Uses TCG unless --accel kvm is given (this machine's nested KVM cannot boot the guest).
 """
-import argparse, glob, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, glob, json, math, os, random, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,6 +67,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+def pinned(cpus, cmd):
+    return ["taskset", "-c", cpus] + cmd if cpus else cmd
+
+
 def qemu_args(a, work, name, qmps, incoming=None):
     cmd = [a.qemu, "-accel", a.accel, "-machine", "q35", "-smp", "1", "-m", f"{a.mem}M", "-nodefaults",
            "-display", "none", "-kernel", a.kernel, "-initrd", a.initrd,
@@ -100,7 +111,7 @@ def migrate(src, uri, timeout=300):
 def one(a, work, src, src_tap_qmp, i, through_tap):
     dport = free_port()
     dqmp = f"{work}/dest{i}.qmp"
-    dest = subprocess.Popen(qemu_args(a, work, f"dest{i}", [dqmp], f"tcp:127.0.0.1:{dport}"),
+    dest = subprocess.Popen(pinned(a.pin_dest, qemu_args(a, work, f"dest{i}", [dqmp], f"tcp:127.0.0.1:{dport}")),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tap = None
     try:
@@ -108,17 +119,21 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
         uri = f"tcp:127.0.0.1:{dport}"
         if through_tap:
             tport = free_port()
-            tap = subprocess.Popen([os.path.join(ROOT, "ballast"), "tap", "--listen", f"127.0.0.1:{tport}",
-                                    "--forward", f"127.0.0.1:{dport}", "--qmp", src_tap_qmp,
-                                    "--journal", f"{work}/journal{i}"],
+            tap = subprocess.Popen(pinned(a.pin_tap, [os.path.join(ROOT, "ballast"), "tap", "--listen",
+                                    f"127.0.0.1:{tport}", "--forward", f"127.0.0.1:{dport}", "--qmp", src_tap_qmp,
+                                    "--journal", f"{work}/journal{i}"]),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             line = tap.stdout.readline()
             if not line.startswith("tap: listening"):
                 raise RuntimeError("tap did not start: " + line + tap.stderr.read())
             uri = f"tcp:127.0.0.1:{tport}"
         info, wall = migrate(src, uri)
+        tap_cpu = None
         if tap:
-            out, err = tap.communicate(timeout=120)
+            out, err = tap.stdout.read(), tap.stderr.read()  # until the tap exits
+            _, status, usage = os.wait4(tap.pid, 0)
+            tap.returncode = os.waitstatus_to_exitcode(status)
+            tap_cpu = usage.ru_utime + usage.ru_stime  # the whole process: JVM start, warm-up and relay
             if tap.returncode != 0:
                 raise RuntimeError(f"tap exited {tap.returncode}: {err.strip()}")
         deadline = time.time() + 60
@@ -130,7 +145,8 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
             raise RuntimeError(f"destination is {status}, not running")
         ram = info["ram"]
         row = dict(tap=through_tap, total_ms=info["total-time"], downtime_ms=info.get("downtime", 0), wall_ms=wall,
-                   normal=ram["normal"], duplicate=ram["duplicate"], syncs=ram.get("dirty-sync-count", 0))
+                   normal=ram["normal"], duplicate=ram["duplicate"], syncs=ram.get("dirty-sync-count", 0),
+                   bytes=ram.get("transferred", 0), tap_cpu_s=tap_cpu, load=os.getloadavg()[0])
         try:
             dq.cmd("quit")
         except Exception:
@@ -147,18 +163,32 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=11)
     ap.add_argument("--mem", type=int, default=512)
     ap.add_argument("--workload", default="memhog:300")
     ap.add_argument("--hint", default="off", choices=["on", "off"])
     ap.add_argument("--accel", default="tcg")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--pin", default="", help="SRC,DEST,TAP: taskset CPU lists for the source, destination and tap "
+                    "(e.g. 0,1,1; a list with several CPUs as 0-1 or 0:1)")
+    ap.add_argument("--json", help="write every migration's figures and the summary to this file")
+    ap.add_argument("--seed", type=int, default=1, help="the bootstrap's random seed")
     cache = os.path.expanduser(os.environ.get("XDG_CACHE_HOME", "~/.cache")) + "/ballast/qemu"
     kernels = sorted(glob.glob(cache + "/kernel/*/boot/vmlinuz-*"))
     initrds = sorted(glob.glob(cache + "/initrd-*.cpio"), key=os.path.getmtime)
     ap.add_argument("--kernel", default=kernels[-1] if kernels else None)
     ap.add_argument("--initrd", default=initrds[-1] if initrds else None)
     a = ap.parse_args()
+    a.pin_src = a.pin_dest = a.pin_tap = None
+    if a.pin:
+        parts = a.pin.split(",")
+        if len(parts) != 3 or not all(parts):
+            sys.exit("tap-overhead: --pin needs three CPU lists, SRC,DEST,TAP (e.g. 0,1,1)")
+        a.pin_src, a.pin_dest, a.pin_tap = (x.replace(":", ",") for x in parts)
+        if not shutil.which("taskset"):
+            sys.exit("tap-overhead: --pin needs taskset (util-linux)")
+    if a.pairs < 1:
+        sys.exit("tap-overhead: --pairs must be at least 1")
     if not a.kernel or not a.initrd:
         sys.exit("tap-overhead: no kernel or initrd in " + cache + " (run the qemu module's tests once, or pass --kernel/--initrd)")
     if not shutil.which(a.qemu):
@@ -167,7 +197,7 @@ def main():
     subprocess.run([os.path.join(ROOT, "ballast"), "--version"], check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="ballast-tap-overhead-")
     sq, stq = f"{work}/src.qmp", f"{work}/src-tap.qmp"
-    src_p = subprocess.Popen(qemu_args(a, work, "src", [sq, stq]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    src_p = subprocess.Popen(pinned(a.pin_src, qemu_args(a, work, "src", [sq, stq])), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     n = 0
     try:
@@ -175,7 +205,9 @@ def main():
         wait_serial(f"{work}/src.serial", "BALLAST READY", 300)
         src.cmd("migrate-set-parameters", **{"max-bandwidth": 100 << 30, "downtime-limit": 2000})
         print(f"tap-overhead: {a.mem} MiB guest, workload {a.workload}, free-page-hint={a.hint}, {a.accel}; "
-              f"{a.pairs} interleaved pairs (first a warm-up pair, not counted)", flush=True)
+              f"{a.pairs} interleaved pairs (first a warm-up pair, not counted); "
+              f"pinned {'source ' + a.pin_src + ', destination ' + a.pin_dest + ', tap ' + a.pin_tap if a.pin else 'no'}; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
         for pair in range(a.pairs + 1):
             order = [False, True] if pair % 2 == 0 else [True, False]
             got = {}
@@ -185,7 +217,8 @@ def main():
                 got[through_tap] = r
                 print(f"  pair {pair}{' (warm-up)' if pair == 0 else ''}: {'tap   ' if through_tap else 'direct'} "
                       f"total {r['total_ms']} ms, wall {r['wall_ms']:.0f} ms, downtime {r['downtime_ms']} ms, "
-                      f"normal {r['normal']}, zero {r['duplicate']}, syncs {r['syncs']}", flush=True)
+                      f"normal {r['normal']}, zero {r['duplicate']}, syncs {r['syncs']}, load {r['load']:.1f}"
+                      + (f", tap CPU {r['tap_cpu_s']:.2f} s" if through_tap else ""), flush=True)
             if pair > 0:
                 rows.append(got)
     finally:
@@ -197,14 +230,53 @@ def main():
             src_p.kill()
         src_p.wait()
         shutil.rmtree(work, ignore_errors=True)
+    summary = {}
     for key in ("total_ms", "wall_ms"):
         d = [p[False][key] for p in rows]
         t = [p[True][key] for p in rows]
         ratios = [p[True][key] / p[False][key] for p in rows]
+        st = ratio_stats(ratios, a.seed)
+        summary[key] = dict(direct=d, tap=t, ratios=ratios, **st)
         print(f"{key}: direct median {statistics.median(d):.0f} (range {min(d):.0f}-{max(d):.0f}), "
-              f"tap median {statistics.median(t):.0f} (range {min(t):.0f}-{max(t):.0f}); tap/direct per pair: median "
-              f"{statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}) = "
-              f"{(statistics.median(ratios) - 1) * 100:+.1f} %")
+              f"tap median {statistics.median(t):.0f} (range {min(t):.0f}-{max(t):.0f}); tap/direct per pair "
+              f"({len(ratios)}): median {st['median']:.3f} = {(st['median'] - 1) * 100:+.1f} %, "
+              f"quartiles {st['q1']:.3f}-{st['q3']:.3f}, range {min(ratios):.3f}-{max(ratios):.3f}; "
+              f"bootstrap 95 % interval of the median {st['boot_lo']:.3f}-{st['boot_hi']:.3f}; "
+              f"sign test: tap slower in {st['slower']} of {len(ratios)} pairs (two-sided p {st['sign_p']:.3f}), "
+              f"order-statistic interval of the median ratio {st['os_lo']:.3f}-{st['os_hi']:.3f} "
+              f"({st['os_conf'] * 100:.1f} %)")
+    cpu = [p[True]["tap_cpu_s"] for p in rows]
+    print(f"tap process CPU per migration (user + system, JVM start included): median {statistics.median(cpu):.2f} s "
+          f"(range {min(cpu):.2f}-{max(cpu):.2f})")
+    if a.json:
+        json.dump(dict(args={k: v for k, v in vars(a).items()}, pairs=rows and [{"direct": p[False], "tap": p[True]}
+                  for p in rows], summary=summary), open(a.json, "w"), indent=1)
+
+
+def ratio_stats(ratios, seed):
+    """Median of the per-pair ratios, its quartiles, a percentile bootstrap 95 % interval of the median (10,000
+    resamples of the pairs), and the sign test: the pairs the tap was slower in, the exact two-sided p of that count
+    under 'as often faster as slower', and the distribution-free interval of the median from the order statistics
+    (the widest symmetric one with at least 95 % coverage, else the whole range with its coverage)."""
+    n = len(ratios)
+    s = sorted(ratios)
+    q = statistics.quantiles(s, n=4, method="inclusive") if n > 1 else [s[0]] * 3
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(s, k=n)) for _ in range(10000))
+    slower = sum(1 for r in ratios if r > 1)
+    ties = sum(1 for r in ratios if r == 1)
+    m = n - ties
+    k = min(slower, m - slower)
+    p = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m) if m else 1.0
+    # coverage of [s[j], s[n-1-j]] is 1 - 2 * P(Bin(n, 1/2) <= j)
+    j, conf = 0, 1 - 2 / 2 ** n
+    while j + 1 < n - 1 - (j + 1):
+        c = 1 - 2 * sum(math.comb(n, i) for i in range(j + 2)) / 2 ** n
+        if c < 0.95:
+            break
+        j, conf = j + 1, c
+    return dict(median=statistics.median(s), q1=q[0], q3=q[2], boot_lo=meds[249], boot_hi=meds[9749], slower=slower,
+                sign_p=p, os_lo=s[j], os_hi=s[n - 1 - j], os_conf=conf)
 
 
 if __name__ == "__main__":

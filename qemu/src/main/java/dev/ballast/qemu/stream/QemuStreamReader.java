@@ -22,8 +22,8 @@ import java.util.List;
  *   record    be64 offset|flags, [u8 len + block name unless CONTINUE], ZERO: u8 0 | PAGE: 4096 bytes
  * </pre>
  * RAM ends with its END section; device state (FULL sections) follows with no length field and is not read:
- * {@link #transferRest()} passes it on unexamined. Records and capabilities this reader does not handle (COMMAND
- * sections, XBZRLE, COMPRESS_PAGE, HOOK, MULTIFD_FLUSH, configuration subsections, iterables other than RAM) are
+ * {@link #transferRest()} passes it on unexamined. QEMU 10's SWITCHOVER_START command (no payload) passes through.
+ * Records and capabilities this reader does not handle (other COMMAND sections, XBZRLE, COMPRESS_PAGE, HOOK, MULTIFD_FLUSH, configuration subsections, iterables other than RAM) are
  * refused, like malformed or truncated input, with one {@link QemuStreamException} naming the byte offset. A record
  * reaches the visitor, and its bytes the {@link ValidatedBytesSink}, only once all of it has been read and checked.
  *
@@ -78,8 +78,11 @@ public final class QemuStreamReader {
         "PACKAGED",
         "ENABLE_COLO",
         "POSTCOPY_RESUME",
-        "RECV_BITMAP"
+        "RECV_BITMAP",
+        "SWITCHOVER_START"
     };
+    /** QEMU 10.0's notification that the switchover starts (machine types 10.0 on); no payload, no effect on RAM. */
+    private static final int CMD_SWITCHOVER_START = 11;
 
     private final ReadableByteChannel in;
     private final ValidatedBytesSink sink;
@@ -452,6 +455,13 @@ public final class QemuStreamReader {
         int cmd = be16();
         int len = be16();
         String name = cmd < COMMANDS.length ? COMMANDS[cmd] : "unknown";
+        if (cmd == CMD_SWITCHOVER_START) {
+            if (len != 0) {
+                throw malformed(at, "COMMAND section SWITCHOVER_START (cmd 11) with " + len + " bytes (QEMU sends none)");
+            }
+            commit(); // passed through: the destination QEMU expects it
+            return;
+        }
         throw unsupported(
                 at,
                 "COMMAND section " + name + " (cmd " + cmd + ", " + len

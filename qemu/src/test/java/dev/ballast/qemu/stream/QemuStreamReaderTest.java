@@ -184,6 +184,30 @@ class QemuStreamReaderTest {
         refused(mid, at2, QemuStreamException.Kind.UNSUPPORTED, "OPEN_RETURN_PATH");
     }
 
+    /**
+     * QEMU 10.0 sends SWITCHOVER_START (cmd 11, no payload) before RAM's END on machine types 10.0 and later: a
+     * notification with no effect on RAM, passed through like the sections around it; with a payload it is not
+     * QEMU's and is refused.
+     */
+    @Test
+    void shouldPassQemu10sSwitchoverStartThroughAndRefuseItWithAPayload() {
+        QemuStreamWriter w = openPart().zero("pc.ram", 0).eos().footer(2, "PART");
+        w.u8(QemuStreamWriter.COMMAND).be16(11).be16(0);
+        w.end(2).page("pc.ram", 4096, (byte) 9).eos().footer(2, "END");
+        w.devicesAndEof();
+        for (int chunk : new int[] {1, 3, 4096, Integer.MAX_VALUE}) {
+            Runs r = Runs.read(w.toByteArray(), chunk, true);
+            assertThat(r.error()).as("chunk %d", chunk).isNull();
+            assertThat(r.events()).as("chunk %d", chunk).isEqualTo(w.events());
+            assertThat(r.ramEnd()).isEqualTo(w.ramEnd());
+            assertThat(r.forwarded()).as("chunk %d", chunk).isEqualTo(Arrays.copyOf(w.toByteArray(), (int) w.ramEnd()));
+        }
+        QemuStreamWriter bad = openPart().zero("pc.ram", 0).eos().footer(2, "PART");
+        int at = bad.size();
+        bad.u8(QemuStreamWriter.COMMAND).be16(11).be16(2).be16(0);
+        refused(bad, at, QemuStreamException.Kind.MALFORMED, "SWITCHOVER_START (cmd 11) with 2 bytes");
+    }
+
     @Test
     void shouldRefuseRecordsOfCapabilitiesItDoesNotHandleNamingEach() {
         String[][] cases = {
