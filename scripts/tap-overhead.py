@@ -119,9 +119,12 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
         uri = f"tcp:127.0.0.1:{dport}"
         if through_tap:
             tport = free_port()
-            tap = subprocess.Popen(pinned(a.pin_tap, [os.path.join(ROOT, "ballast"), "tap", "--listen",
-                                    f"127.0.0.1:{tport}", "--forward", f"127.0.0.1:{dport}", "--qmp", src_tap_qmp,
-                                    "--journal", f"{work}/journal{i}"]),
+            cmd = [os.path.join(ROOT, "ballast"), "tap", "--listen", f"127.0.0.1:{tport}", "--forward",
+                   f"127.0.0.1:{dport}", "--qmp", src_tap_qmp, "--journal", f"{work}/journal{i}"]
+            if a.profile:  # the tap's CPU by thread (the wrapper's own sampling is counted in tap_cpu_s too)
+                cmd = [sys.executable, os.path.join(ROOT, "scripts", "thread-cpu.py"), "--json",
+                       os.path.join(a.profile, f"tap{i}.json"), "--inherit-output", "--"] + cmd
+            tap = subprocess.Popen(pinned(a.pin_tap, cmd),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             line = tap.stdout.readline()
             if not line.startswith("tap: listening"):
@@ -171,6 +174,8 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--pin", default="", help="SRC,DEST,TAP: taskset CPU lists for the source, destination and tap "
                     "(e.g. 0,1,1; a list with several CPUs as 0-1 or 0:1)")
+    ap.add_argument("--profile", metavar="DIR", help="run each tap under scripts/thread-cpu.py, its CPU by thread "
+                    "into DIR/tapN.json (for where the time goes; not for the overhead figure)")
     ap.add_argument("--json", help="write every migration's figures and the summary to this file")
     ap.add_argument("--seed", type=int, default=1, help="the bootstrap's random seed")
     cache = os.path.expanduser(os.environ.get("XDG_CACHE_HOME", "~/.cache")) + "/ballast/qemu"
@@ -187,6 +192,8 @@ def main():
         a.pin_src, a.pin_dest, a.pin_tap = (x.replace(":", ",") for x in parts)
         if not shutil.which("taskset"):
             sys.exit("tap-overhead: --pin needs taskset (util-linux)")
+    if a.profile:
+        os.makedirs(a.profile, exist_ok=True)
     if a.pairs < 1:
         sys.exit("tap-overhead: --pairs must be at least 1")
     if not a.kernel or not a.initrd:

@@ -8,7 +8,10 @@ what any thread used in its last <10 ms is missed). Prints, per thread name (a t
 the process's own total from /proc/PID/stat read at the end (user + system, its live threads
 plus the ones that ended) as a check. CPU time, unlike wall time, does not depend on the load.
 
-usage: scripts/thread-cpu.py [--json OUT] -- COMMAND [ARGS...]
+The command's output is discarded unless --inherit-output is given (then it goes where this script's goes, before
+the table).
+
+usage: scripts/thread-cpu.py [--json OUT] [--inherit-output] -- COMMAND [ARGS...]
 """
 import json
 import os
@@ -21,15 +24,20 @@ import time
 def main():
     args = sys.argv[1:]
     out = None
-    if args[:1] == ["--json"]:
-        out, args = args[1], args[2:]
+    inherit = False
+    while args[:1] in (["--json"], ["--inherit-output"]):
+        if args[0] == "--json":
+            out, args = args[1], args[2:]
+        else:
+            inherit, args = True, args[1:]
     if args[:1] == ["--"]:
         args = args[1:]
     if not args:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         sys.exit(2)
     tick = os.sysconf("SC_CLK_TCK")
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = None if inherit else subprocess.DEVNULL
+    p = subprocess.Popen(args, stdout=sink, stderr=sink)
     seen = {}  # tid -> (name, ns)
     proc_total = 0.0
     while True:
@@ -64,7 +72,7 @@ def main():
     total = sum(c for c, _ in groups.values())
     rows = sorted(groups.items(), key=lambda kv: -kv[1][0])
     for key, (cpu, n) in rows:
-        print("%-18s %7.3f s  %3d thread(s)" % (key, cpu, n))
+        print("%-18s %7.3f s  %3d thread(s)" % (key, cpu, n), flush=True)
     print("%-18s %7.3f s  (process, at its last reading: %.2f s)" % ("total", total, proc_total))
     if out:
         with open(out, "w") as f:
