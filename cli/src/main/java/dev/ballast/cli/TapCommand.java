@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
             "Relays one live migration between two QEMUs, forwarding the stream unchanged and journaling it.",
             "",
             "Start the destination QEMU with -incoming tcp:B, run the tap, then migrate the source to tcp:A. Every record "
-                    + "of the stream is validated before it is forwarded (QEMU 7.2, x86-64, plain pre-copy); every page "
+                    + "of the stream is validated before it is forwarded (QEMU 7.2 or 10.0, x86-64, plain pre-copy); every page "
                     + "record becomes a journal event (block, offset, zero or data, bytes, time), with the passes and the "
                     + "stop-and-copy as the stream shows them. With --qmp (a QMP socket of the source's own for the tap: "
                     + "give QEMU -qmp twice), the journal also names QEMU's version and capabilities, and holds QEMU's "
