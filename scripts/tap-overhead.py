@@ -6,10 +6,12 @@ every migration gets a fresh destination, which must come up `running`. Prints e
 (query-migrate's total-time) and wall time from `migrate` to `completed`, then the medians, the spread, and the
 tap's overhead as the median of the per-pair ratios, with its spread, a bootstrap interval of that median and the
 sign test's (how many pairs the tap was slower in, and the distribution-free interval of the median ratio from the
-pairs' order statistics).
+pairs' order statistics). Each migration's line also has the CPU the source and destination QEMU used from `migrate`
+until the destination runs (the source's includes its vCPU running the guest meanwhile, the destination's its guest
+after the switchover: context, not the tap's cost) and the tap's own CPU from `migrate` to its exit.
 
   scripts/tap-overhead.py [--pairs 11] [--mem 512] [--workload memhog:300] [--hint off] [--qemu qemu-system-x86_64]
-                          [--pin SRC,DEST,TAP] [--json OUT]
+                          [--pin SRC,DEST,TAP] [--json OUT] [--profile DIR]
 
 --pin runs the source QEMU, the destination QEMU and the tap each under `taskset -c` with that CPU list (e.g.
 `--pin 0,1,1`: the source on CPU 0, the destination and the tap on CPU 1), the same in both arms; the other
@@ -108,7 +110,17 @@ def migrate(src, uri, timeout=300):
         time.sleep(0.01)
 
 
-def one(a, work, src, src_tap_qmp, i, through_tap):
+def cpu_s(pid):
+    """User + system CPU seconds of a live process (all its threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def one(a, work, src, src_tap_qmp, i, through_tap, src_pid):
     dport = free_port()
     dqmp = f"{work}/dest{i}.qmp"
     dest = subprocess.Popen(pinned(a.pin_dest, qemu_args(a, work, f"dest{i}", [dqmp], f"tcp:127.0.0.1:{dport}")),
@@ -130,13 +142,16 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
             if not line.startswith("tap: listening"):
                 raise RuntimeError("tap did not start: " + line + tap.stderr.read())
             uri = f"tcp:127.0.0.1:{tport}"
+        cpu0 = {"src": cpu_s(src_pid), "dest": cpu_s(dest.pid), "tap": cpu_s(tap.pid) if tap else None}
         info, wall = migrate(src, uri)
-        tap_cpu = None
+        src_cpu = cpu_s(src_pid) - cpu0["src"]
+        tap_cpu = tap_relay_cpu = None
         if tap:
             out, err = tap.stdout.read(), tap.stderr.read()  # until the tap exits
             _, status, usage = os.wait4(tap.pid, 0)
             tap.returncode = os.waitstatus_to_exitcode(status)
             tap_cpu = usage.ru_utime + usage.ru_stime  # the whole process: JVM start, warm-up and relay
+            tap_relay_cpu = tap_cpu - cpu0["tap"]  # from `migrate` to its exit
             if tap.returncode != 0:
                 raise RuntimeError(f"tap exited {tap.returncode}: {err.strip()}")
         deadline = time.time() + 60
@@ -146,10 +161,12 @@ def one(a, work, src, src_tap_qmp, i, through_tap):
             status = dq.cmd("query-status")["status"]
         if status != "running":
             raise RuntimeError(f"destination is {status}, not running")
+        dest_cpu = cpu_s(dest.pid) - cpu0["dest"]
         ram = info["ram"]
         row = dict(tap=through_tap, total_ms=info["total-time"], downtime_ms=info.get("downtime", 0), wall_ms=wall,
                    normal=ram["normal"], duplicate=ram["duplicate"], syncs=ram.get("dirty-sync-count", 0),
-                   bytes=ram.get("transferred", 0), tap_cpu_s=tap_cpu, load=os.getloadavg()[0])
+                   bytes=ram.get("transferred", 0), tap_cpu_s=tap_cpu, tap_relay_cpu_s=tap_relay_cpu,
+                   src_cpu_s=src_cpu, dest_cpu_s=dest_cpu, load=os.getloadavg()[0])
         try:
             dq.cmd("quit")
         except Exception:
@@ -220,12 +237,14 @@ def main():
             got = {}
             for through_tap in order:
                 n += 1
-                r = one(a, work, src, stq, n, through_tap)
+                r = one(a, work, src, stq, n, through_tap, src_p.pid)
                 got[through_tap] = r
                 print(f"  pair {pair}{' (warm-up)' if pair == 0 else ''}: {'tap   ' if through_tap else 'direct'} "
                       f"total {r['total_ms']} ms, wall {r['wall_ms']:.0f} ms, downtime {r['downtime_ms']} ms, "
                       f"normal {r['normal']}, zero {r['duplicate']}, syncs {r['syncs']}, load {r['load']:.1f}"
-                      + (f", tap CPU {r['tap_cpu_s']:.2f} s" if through_tap else ""), flush=True)
+                      + f", CPU: source {r['src_cpu_s']:.2f} s, destination {r['dest_cpu_s']:.2f} s"
+                      + (f", tap {r['tap_relay_cpu_s']:.2f} s ({r['tap_cpu_s']:.2f} s with its start)"
+                         if through_tap else ""), flush=True)
             if pair > 0:
                 rows.append(got)
     finally:
@@ -239,9 +258,15 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     summary = {}
     for key in ("total_ms", "wall_ms"):
-        d = [p[False][key] for p in rows]
-        t = [p[True][key] for p in rows]
-        ratios = [p[True][key] / p[False][key] for p in rows]
+        # QEMU 7.2 answered total-time 0 for a completed migration once: such a pair has no ratio for it
+        good = [p for p in rows if p[False][key] > 0 and p[True][key] > 0]
+        if len(good) < len(rows):
+            print(f"{key}: {len(rows) - len(good)} pair(s) left out: QEMU reported 0")
+        if not good:
+            continue
+        d = [p[False][key] for p in good]
+        t = [p[True][key] for p in good]
+        ratios = [p[True][key] / p[False][key] for p in good]
         st = ratio_stats(ratios, a.seed)
         summary[key] = dict(direct=d, tap=t, ratios=ratios, **st)
         print(f"{key}: direct median {statistics.median(d):.0f} (range {min(d):.0f}-{max(d):.0f}), "
@@ -253,8 +278,12 @@ def main():
               f"order-statistic interval of the median ratio {st['os_lo']:.3f}-{st['os_hi']:.3f} "
               f"({st['os_conf'] * 100:.1f} %)")
     cpu = [p[True]["tap_cpu_s"] for p in rows]
-    print(f"tap process CPU per migration (user + system, JVM start included): median {statistics.median(cpu):.2f} s "
-          f"(range {min(cpu):.2f}-{max(cpu):.2f})")
+    relay = [p[True]["tap_relay_cpu_s"] for p in rows]
+    gb = [p[True]["bytes"] / 1e9 for p in rows]
+    print(f"tap process CPU per migration: from `migrate` to its exit median {statistics.median(relay):.2f} s "
+          f"(range {min(relay):.2f}-{max(relay):.2f}; {statistics.median(r / g for r, g in zip(relay, gb)):.2f} s per GB "
+          f"of query-migrate's transferred), with the JVM's start {statistics.median(cpu):.2f} s"
+          + (" (with --profile both include thread-cpu.py's own sampling)" if a.profile else ""))
     if a.json:
         json.dump(dict(args={k: v for k, v in vars(a).items()}, pairs=rows and [{"direct": p[False], "tap": p[True]}
                   for p in rows], summary=summary), open(a.json, "w"), indent=1)
