@@ -52,7 +52,10 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * {@code dirty-log} ({@code manual}, the default: the host re-arms the dirty log of a range when it sends the
      * range or a free page hint skips it, as QEMU on KVM with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a
      * sync clears the log, as QEMU under TCG or on KVM without that capability, so a write logged before a hint is
-     * sent at the next pass all the same). And {@code os} (a size, 0 by default): the memory the guest's
+     * sent at the next pass all the same), and {@code sync-before-stop} (1: the host syncs the dirty log whenever
+     * what is left to send would fit the downtime limit, in the middle of a pass if need be, and stops the guest only
+     * if it still fits after that sync, as QEMU 7.2's {@code ram_save_pending}; 0, the default: a sync and a decision
+     * at the end of each pass: {@code EngineConfig.syncBeforeStop}). And {@code os} (a size, 0 by default): the memory the guest's
      * operating system holds, its kernel, modules, page tables and slab, written at boot before the workload and
      * never freed nor hinted; a real guest's own figure is measured inside it (the QEMU guest's {@code BALLAST OS}
      * console line).
@@ -67,6 +70,7 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "discard-hinted",
             "hint-run",
             "dirty-log",
+            "sync-before-stop",
             "os");
 
     /**
@@ -110,6 +114,7 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "discard-poisoned");
         flag(text, params, "discard-hinted");
         flag(text, params, "hint-run");
+        flag(text, params, "sync-before-stop");
         percent(text, params, "pressure");
         dirtyLogSyncOnly(text, params);
         osBytes(text, params);
@@ -129,6 +134,11 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     /** The memory the guest's operating system holds from boot ({@code os}, 0 by default): see {@link #GUEST_KEYS}. */
     public long osBytes() {
         return osBytes(toString(), params);
+    }
+
+    /** Whether the host syncs before it decides to stop ({@code sync-before-stop=1}): see {@link #GUEST_KEYS}. */
+    public boolean syncBeforeStop() {
+        return flag(toString(), params, "sync-before-stop");
     }
 
     private static boolean dirtyLogSyncOnly(String text, Map<String, String> params) {
