@@ -297,4 +297,27 @@ class LinuxHintDriverTest {
         // without an OS: 90% of 65,536 is 58,982 pages, fewer than the 62,915 free after idle's 4%: all of it
         assertThat(bare.pages().normal() - bareIdle.pages().normal()).isBetween(58_982L - 64, 58_982L + 64);
     }
+
+    @Test
+    void shouldReportFreeMemoryAtTheHintRateItIsGiven() {
+        // hint-rate=40M/s: 10 blocks of 4 MiB a second of virtual time (by default the driver reports at once); at
+        // 20 Mbit/s the migration lasts long enough to see it
+        List<Long> times = new ArrayList<>();
+        dev.ballast.core.event.EventSink sink = (type, t, a, b, c) -> {
+            if (type == EventType.HINT) times.add(t);
+        };
+        Scenario slow = Scenario.sim(256 * M, "idle,hint-rate=40M/s", "hint", 1).withLimits(20_000_000L, 2 * G, 30, 0);
+        new SimRun(slow, slow.layout(), SimRun.Hooks.NONE, sink, dev.ballast.core.run.Backend.Progress.NONE).run();
+        assertThat(times).hasSizeGreaterThan(20);
+        long first = times.getFirst();
+        // blocks reported within the first second after the first: at most 10 (+1 for the tick that the first began)
+        assertThat(times.stream().filter(t -> t < first + 1_000_000_000L).count())
+                .isBetween(9L, 11L);
+        assertThatRejects("idle,hint-rate=0");
+    }
+
+    private static void assertThatRejects(String workload) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.ballast.core.run.WorkloadSpec.parse(workload))
+                .hasMessageContaining("hint-rate=0: expected a rate above 0");
+    }
 }
