@@ -5,7 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One QEMU guest's command line: q35, one vCPU, {@code memMiB} of RAM, no default devices, the kernel and Ballast's
+ * One QEMU guest's command line: q35, one vCPU, {@code memKiB} of RAM (a multiple of 4 KiB: a size that is not a
+ * multiple of 256 KiB, such as 1 GiB + 8 KiB, keeps QEMU 7.2's TCG dirty-log sync off its fast path, docs/findings.md
+ * finding 3), no default devices, the kernel and Ballast's
  * initramfs, the serial console on a unix socket (logged to a file; the host writes lines to the guest through the
  * socket), QMP on a unix socket, and a virtio balloon whose free page hinting is on
  * or off (QEMU 7.2 needs an iothread for hinting). {@code incoming} is null for a source, or QEMU's
@@ -13,15 +15,15 @@ import java.util.List;
  */
 public record MachineSpec(
         Accelerator accel,
-        long memMiB,
+        long memKiB,
         boolean freePageHint,
         GuestImage image,
         String workload,
         String extraKernelArgs) {
 
     public MachineSpec {
-        if (memMiB < 64) {
-            throw new IllegalArgumentException("memMiB=" + memMiB + " (at least 64)");
+        if (memKiB < 64 << 10 || memKiB % 4 != 0) {
+            throw new IllegalArgumentException("memKiB=" + memKiB + " (at least 64 MiB, a multiple of 4 KiB)");
         }
     }
 
@@ -35,7 +37,7 @@ public record MachineSpec(
                 "-smp",
                 "1",
                 "-m",
-                memMiB + "M",
+                memKiB % 1024 == 0 ? (memKiB >> 10) + "M" : memKiB + "K",
                 "-nodefaults",
                 "-display",
                 "none",

@@ -127,7 +127,7 @@ public record Qemu(String binary, String version, Accelerator accelerator) {
         if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
             return Accelerator.TCG;
         }
-        MachineSpec spec = new MachineSpec(Accelerator.KVM, 128, false, image, "idle", "");
+        MachineSpec spec = new MachineSpec(Accelerator.KVM, 128 << 10, false, image, "idle", "");
         Path dir = Files.createTempDirectory(workDir, "kvm-probe-");
         try (QemuMachine m = QemuMachine.start(bin, spec, dir, null)) {
             m.awaitSerialLine("BALLAST READY", KVM_PROBE_TIMEOUT);

@@ -42,7 +42,7 @@ class QemuMigrationTest {
     }
 
     private QemuMachine bootSource(boolean hint, Path dir) throws Exception {
-        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB, hint, env.image, "idle", "");
+        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB << 10, hint, env.image, "idle", "");
         QemuMachine m = QemuMachine.start(env.qemu.binary(), spec, dir, null);
         String balloon;
         try {
@@ -73,7 +73,7 @@ class QemuMigrationTest {
         Path dir = Files.createTempDirectory(env.work, "relay-" + hint + "-");
         try (QemuMachine source = bootSource(hint, dir.resolve("source"))) {
             int destPort = freePort();
-            MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB, hint, env.image, "idle", "");
+            MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB << 10, hint, env.image, "idle", "");
             try (QemuMachine dest = QemuMachine.start(
                             env.qemu.binary(), spec, dir.resolve("dest"), "tcp:127.0.0.1:" + destPort);
                     MigrationRelay relay = MigrationRelay.start(
@@ -214,7 +214,7 @@ class QemuMigrationTest {
 
         Path dir = Files.createTempDirectory(env.work, "refused-");
         int destPort = freePort();
-        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB, true, env.image, "idle", "");
+        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), MEM_MIB << 10, true, env.image, "idle", "");
         try (QemuMachine dest =
                         QemuMachine.start(env.qemu.binary(), spec, dir.resolve("dest"), "tcp:127.0.0.1:" + destPort);
                 MigrationRelay relay = MigrationRelay.start(
@@ -261,7 +261,7 @@ class QemuMigrationTest {
     @Test
     void shouldNameCapabilitiesTheReaderCannotFollow() throws Exception {
         Path dir = Files.createTempDirectory(env.work, "caps-");
-        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), 128, false, env.image, "idle", "");
+        MachineSpec spec = new MachineSpec(env.qemu.accelerator(), 128 << 10, false, env.image, "idle", "");
         try (QemuMachine m = QemuMachine.start(env.qemu.binary(), spec, dir, null)) {
             assertThat(StreamCapabilities.unreadable(m.qmp())).isEmpty();
             m.qmp()

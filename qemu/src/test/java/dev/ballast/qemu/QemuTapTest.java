@@ -44,7 +44,7 @@ class QemuTapTest {
     void shouldJournalExactlyWhatQemuSentThroughTheTapAndTheDestinationRuns() throws Exception {
         Path dir = Files.createTempDirectory(env.work, "tap-");
         MachineSpec spec =
-                new MachineSpec(env.qemu.accelerator(), QemuMigrationTest.MEM_MIB, true, env.image, "idle", "");
+                new MachineSpec(env.qemu.accelerator(), QemuMigrationTest.MEM_MIB << 10, true, env.image, "idle", "");
         try (QemuMachine source = QemuMachine.start(env.qemu.binary(), spec, dir.resolve("source"), null)) {
             source.awaitSerialLine("BALLAST READY", QemuMigrationTest.BOOT_TIMEOUT);
             StreamCapabilities.requireReadable(source.qmp());

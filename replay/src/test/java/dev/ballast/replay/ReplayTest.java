@@ -49,6 +49,30 @@ class ReplayTest {
     }
 
     @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"legacy", "hint"})
+    void shouldReproduceEveryDecisionOfAHostThatSyncsBeforeItStops(String policy) {
+        // the QEMU-like host at a bandwidth where the rest fits mid-pass, so the engine syncs there
+        Scenario s = Scenario.sim(256 * M, "memhog,init-on-alloc=1,dirty-log=sync,sync-before-stop=1,os=16M", policy, 5)
+                .withLimits(200_000_000L, 2_000_000_000L, 30, 0);
+        Recording rec = record(s);
+        assertThat(RunManifest.of(s).engine().syncBeforeStop()).isTrue();
+        long syncsMidPass = 0;
+        boolean inPass = false;
+        for (long[] e : rec.events) {
+            EventType t = EventType.byId((int) e[0]);
+            if (t == EventType.PHASE)
+                inPass = e[2] == dev.ballast.core.engine.Phase.BULK.ordinal()
+                        || e[2] == dev.ballast.core.engine.Phase.ITERATE.ordinal();
+            if (t == EventType.ITERATION_END) inPass = false;
+            if (t == EventType.SYNC_BEGIN && inPass) syncsMidPass++;
+        }
+        assertThat(syncsMidPass).as("syncs inside a live pass").isPositive();
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNull();
+        assertThat(r.events()).isEqualTo(rec.events.size());
+    }
+
+    @ParameterizedTest
     @org.junit.jupiter.params.provider.MethodSource("everyWorkloadAndPolicy")
     void shouldReproduceEveryDecision(String workload, String policy) {
         Scenario s = Scenario.sim(256 * M, workload, policy, 5);

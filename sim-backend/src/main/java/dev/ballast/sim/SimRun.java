@@ -124,7 +124,11 @@ public final class SimRun {
         this.hooks = hooks;
         this.events = events;
         this.progress = progress;
-        this.options = options;
+        long hintRate = scenario.workload().hintRateBytesPerSec();
+        this.options = hintRate > 0
+                ? options.withHintDriver(
+                        options.hintOrder(), hintRate / (double) (RamLayout.PAGE_SIZE << options.hintOrder()))
+                : options;
     }
 
     /** What only the simulator refuses, as one {@link SettingException}: a guest over 2 TiB, a policy it does not know. */

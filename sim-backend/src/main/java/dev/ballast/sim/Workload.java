@@ -219,8 +219,16 @@ abstract class Workload {
         }
     }
 
-    /** A memory hog wrote {@code hog} of RAM (90%) and exited just before the migration; otherwise idle. */
+    /**
+     * A memory hog wrote {@code hog} of RAM (90%) and exited just before the migration; otherwise idle. On a guest with
+     * an operating system ({@code os} above 0) it leaves free what the QEMU backend's guest program leaves, 32 MiB and
+     * a sixteenth of the free memory (the kernel's reserves and the hog's page tables: its {@code memhog} in
+     * {@code init.c}); without one it may take every free page.
+     */
     static final class MemHog extends Idle {
+        /** 32 MiB: what the real guest's hog leaves free besides a sixteenth of the free memory. */
+        static final long HOG_MARGIN_PAGES = (32L << 20) / RamLayout.PAGE_SIZE;
+
         MemHog(SimGuest g, SplittableRandom r, WorkloadSpec s) {
             super(g, r, s);
         }
@@ -229,7 +237,9 @@ abstract class Workload {
         void boot() {
             super.boot();
             // The hog's own allocations, freed all at once when it exits.
-            long want = Math.min(pagesParam("hog", "90%", totalPages), guest.freePageCount());
+            long free = guest.freePageCount();
+            if (spec.osBytes() > 0) free = Math.max(0, free - (HOG_MARGIN_PAGES + free / 16));
+            long want = Math.min(pagesParam("hog", "90%", totalPages), free);
             long[] blocks = new long[16];
             int n = 0;
             long done = 0;

@@ -14,6 +14,12 @@ package dev.ballast.core.engine;
  * @param countFinalSync       whether the switch-over estimate counts the final dirty-log sync (the last sync's
  *                             measured time) besides the bytes left at the measured bandwidth; false is the rule of
  *                             journals written before it did, which a replay of them must keep
+ * @param syncBeforeStop       QEMU's sync before it decides to stop (QEMU 7.2's {@code ram_save_pending}): at every
+ *                             step of a live pass, when the pages left to send would fit the downtime limit at the
+ *                             bandwidth measured over the last 100 ms, the dirty log is synced there, in the middle
+ *                             of the pass if need be, and the guest is stopped only if what is left still fits; a
+ *                             pass that ends with more left than fits goes round again without a sync. False: the
+ *                             engine syncs and decides only at the end of each pass, on the bandwidth of the pass
  */
 public record EngineConfig(
         long bandwidthBytesPerSec,
@@ -24,7 +30,32 @@ public record EngineConfig(
         int pagesPerStep,
         int requestsPerStep,
         int pageHeaderBytes,
-        boolean countFinalSync) {
+        boolean countFinalSync,
+        boolean syncBeforeStop) {
+    /** Settings that sync and decide at the end of each pass only. */
+    public EngineConfig(
+            long bandwidthBytesPerSec,
+            long downtimeLimitNs,
+            int maxIterations,
+            long timeCapNs,
+            long firstCommandId,
+            int pagesPerStep,
+            int requestsPerStep,
+            int pageHeaderBytes,
+            boolean countFinalSync) {
+        this(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
+                countFinalSync,
+                false);
+    }
+
     /** Settings under the current switch-over rule (the final sync counted). */
     public EngineConfig(
             long bandwidthBytesPerSec,
@@ -75,7 +106,8 @@ public record EngineConfig(
                 pagesPerStep,
                 requestsPerStep,
                 pageHeaderBytes,
-                countFinalSync);
+                countFinalSync,
+                syncBeforeStop);
     }
 
     public EngineConfig withFirstCommandId(long id) {
@@ -88,7 +120,8 @@ public record EngineConfig(
                 pagesPerStep,
                 requestsPerStep,
                 pageHeaderBytes,
-                countFinalSync);
+                countFinalSync,
+                syncBeforeStop);
     }
 
     public EngineConfig withPageHeaderBytes(int bytes) {
@@ -101,7 +134,8 @@ public record EngineConfig(
                 pagesPerStep,
                 requestsPerStep,
                 bytes,
-                countFinalSync);
+                countFinalSync,
+                syncBeforeStop);
     }
 
     /** These settings under the old switch-over rule (false) or the current one (true); see {@link #countFinalSync()}. */
@@ -115,6 +149,22 @@ public record EngineConfig(
                 pagesPerStep,
                 requestsPerStep,
                 pageHeaderBytes,
-                count);
+                count,
+                syncBeforeStop);
+    }
+
+    /** These settings with QEMU's sync before the decision to stop, or without it; see {@link #syncBeforeStop()}. */
+    public EngineConfig withSyncBeforeStop(boolean sync) {
+        return new EngineConfig(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
+                countFinalSync,
+                sync);
     }
 }

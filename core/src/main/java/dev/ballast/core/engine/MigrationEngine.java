@@ -87,6 +87,13 @@ public final class MigrationEngine {
     private long windowBytes;
     private long wakeAtNs;
     private long syncDirtyPages;
+    /** The last sync's measured time (current rule), which the final sync is expected to cost. */
+    private long lastSyncNs;
+    /** {@link EngineConfig#syncBeforeStop()}: the window the bandwidth is measured over, as QEMU's every 100 ms. */
+    private long measureStartNs = -1;
+
+    private long measureBytes;
+    private double measuredBandwidth;
     private long expectedDowntimeNs = -1;
     private long firstCommandId;
     private boolean stopPending;
@@ -207,6 +214,7 @@ public final class MigrationEngine {
                 return work + 1;
             }
             updateBalloonSkip();
+            if (cfg.syncBeforeStop() && syncBeforeStop()) return work + 1;
             if (throttled()) return work;
             work += walk();
             if (cursor >= totalPages) endPass();
@@ -362,6 +370,17 @@ public final class MigrationEngine {
         }
         long passNs = now - passStartNs;
         if (passNs > 0 && passBytes > 0) lastBandwidth = passBytes * 1e9 / passNs;
+        if (cfg.syncBeforeStop()) {
+            measureBandwidth();
+            double bw = decisionBandwidth();
+            long left = remainingBytes();
+            if (bw > 0 && left > 0 && !fits(left, bw)) {
+                // QEMU syncs only when the rest looks small: its sweep goes round again for what a sync in the
+                // middle of this pass found behind it
+                startPass(Phase.ITERATE);
+                return;
+            }
+        }
         if (cfg.countFinalSync()) {
             syncPending = true; // the sync gets a step of its own, timed (see syncBetweenPasses)
             return;
@@ -371,11 +390,24 @@ public final class MigrationEngine {
         decideAfterSync(0);
     }
 
-    /** After the sync that ends a pass: the switch-over check, then the next pass or a pause at the next step. */
-    private void decideAfterSync(long syncNs) {
+    /** Bytes still to send if the guest stopped now: the migration bitmap, less the ballooned pages skipped. */
+    private long remainingBytes() {
         long remaining = toSend.count();
         if (skipBalloon) remaining -= countBoth(toSend, balloon);
-        long remainingBytes = remaining * pageBytes;
+        return remaining * pageBytes;
+    }
+
+    /** After the sync that ends a pass: the switch-over check, then the next pass or a pause at the next step. */
+    private void decideAfterSync(long syncNs) {
+        decideAfterSync(syncNs, false);
+    }
+
+    /**
+     * After a sync: the switch-over check, then a pause at the next step, or the next pass (after a sync that ended a
+     * pass) or the rest of this one (after a sync in its middle, {@link EngineConfig#syncBeforeStop()}).
+     */
+    private void decideAfterSync(long syncNs, boolean midPass) {
+        long remainingBytes = remainingBytes();
         Convergence.Decision d = decideSwitchover(remainingBytes, syncNs);
         if (postcopy.shouldSwitch(d, iteration, remainingBytes, previousRemainingBytes)) {
             publish(EventType.POSTCOPY_START, iteration, 0, 0);
@@ -386,7 +418,7 @@ public final class MigrationEngine {
         previousRemainingBytes = remainingBytes;
         if (d == Convergence.Decision.CONTINUE) {
             policy.afterSync(ctx);
-            startPass(Phase.ITERATE);
+            if (!midPass) startPass(Phase.ITERATE);
         } else {
             // The guest runs on while the decision is acted on; it is paused at the next step.
             stopPending = true;
@@ -404,14 +436,66 @@ public final class MigrationEngine {
         long before = now;
         sync();
         now = readClock();
-        decideAfterSync(Math.max(0, now - before));
+        lastSyncNs = Math.max(0, now - before);
+        decideAfterSync(lastSyncNs);
+    }
+
+    /**
+     * QEMU's sync before it decides to stop ({@link EngineConfig#syncBeforeStop()}), at the start of a step of a live
+     * pass: when what is left would fit the downtime limit, the dirty log is synced now and the decision is taken on
+     * what is left after it. QEMU 7.2's {@code ram_save_pending} does this at every turn of its migration loop, when
+     * the dirty pages left cost less than {@code threshold_size}, the bandwidth it measured over the last 100 ms times
+     * the downtime limit. Returns whether it synced (the step's work).
+     */
+    private boolean syncBeforeStop() {
+        if (phase != Phase.BULK && phase != Phase.ITERATE) return false;
+        measureBandwidth();
+        double bw = decisionBandwidth();
+        if (bw <= 0 || !fits(remainingBytes(), bw)) return false;
+        policy.beforeSync(ctx);
+        long before = now;
+        sync();
+        now = readClock();
+        if (cfg.countFinalSync()) lastSyncNs = Math.max(0, now - before);
+        decideAfterSync(cfg.countFinalSync() ? lastSyncNs : 0, true);
+        return true;
+    }
+
+    /** Whether {@code remainingBytes} would fit the downtime limit at {@code bw}, the last sync counted as the rule says. */
+    private boolean fits(long remainingBytes, double bw) {
+        long syncNs = cfg.countFinalSync() ? lastSyncNs : 0;
+        return syncNs + remainingBytes / bw * 1e9 <= cfg.downtimeLimitNs();
+    }
+
+    /**
+     * The bandwidth measured as QEMU's {@code migration_update_counters} does: the bytes sent over a window of at least
+     * 100 ms of the engine's clock, the window starting again once it is measured.
+     */
+    private void measureBandwidth() {
+        if (measureStartNs < 0) {
+            measureStartNs = startNs;
+            measureBytes = 0;
+        }
+        long dt = now - measureStartNs;
+        if (dt >= RATE_WINDOW_NS) {
+            measuredBandwidth = (transferredBytes - measureBytes) * 1e9 / dt;
+            measureStartNs = now;
+            measureBytes = transferredBytes;
+        }
+    }
+
+    /** The bandwidth the switch-over is decided on: the last 100 ms window's with the sync before the stop, else the last pass's. */
+    private double decisionBandwidth() {
+        if (!cfg.syncBeforeStop()) return lastBandwidth;
+        return measuredBandwidth > 0 ? measuredBandwidth : lastBandwidth;
     }
 
     /** The switch-over decision after a sync, and (current rule) the downtime it expects, published before it. */
     private Convergence.Decision decideSwitchover(long remainingBytes, long syncNs) {
+        double bw = decisionBandwidth();
         Convergence.Decision d = Convergence.decide(
                 remainingBytes,
-                lastBandwidth,
+                bw,
                 syncNs,
                 cfg.downtimeLimitNs(),
                 iteration,
@@ -419,10 +503,10 @@ public final class MigrationEngine {
                 now - startNs,
                 cfg.timeCapNs());
         if (cfg.countFinalSync()) {
-            expectedDowntimeNs = Convergence.expectedDowntimeNs(remainingBytes, lastBandwidth, syncNs);
+            expectedDowntimeNs = Convergence.expectedDowntimeNs(remainingBytes, bw, syncNs);
             publish(EventType.DOWNTIME_ESTIMATE, expectedDowntimeNs, syncNs, cfg.downtimeLimitNs());
         }
-        publish(EventType.CONVERGENCE, remainingBytes, (long) lastBandwidth, d.ordinal());
+        publish(EventType.CONVERGENCE, remainingBytes, (long) bw, d.ordinal());
         return d;
     }
 

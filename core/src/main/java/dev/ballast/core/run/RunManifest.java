@@ -91,7 +91,8 @@ public record RunManifest(
                         + ",firstCommandId=" + engine.firstCommandId() + ",pagesPerStep=" + engine.pagesPerStep()
                         + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes="
                         + engine.pageHeaderBytes()
-                        + (engine.countFinalSync() ? ",countFinalSync=true" : ""));
+                        + (engine.countFinalSync() ? ",countFinalSync=true" : "")
+                        + (engine.syncBeforeStop() ? ",syncBeforeStop=true" : ""));
         m.put(
                 KEY_FEATURES,
                 "mustTellHost=" + features.mustTellHost() + ",freePageHint=" + features.freePageHint() + ",freeBitmap="
@@ -132,7 +133,9 @@ public record RunManifest(
                 (int) e.num("pageHeaderBytes"),
                 // a header written before the switch-over estimate counted the final sync has no such field: the old
                 // rule
-                e.has("countFinalSync") && e.bool("countFinalSync"));
+                e.has("countFinalSync") && e.bool("countFinalSync"),
+                // written only when set: a header without it syncs at the end of each pass only
+                e.has("syncBeforeStop") && e.bool("syncBeforeStop"));
         Fields f = new Fields(KEY_FEATURES, need(m, KEY_FEATURES));
         GuestFeatures features = new GuestFeatures(
                 f.bool("mustTellHost"), f.bool("freePageHint"), f.bool("freeBitmap"), (int) f.num("poisonByte"));

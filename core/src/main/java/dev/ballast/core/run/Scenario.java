@@ -189,14 +189,15 @@ public record Scenario(
      */
     public dev.ballast.core.engine.EngineConfig engineConfig() {
         return new dev.ballast.core.engine.EngineConfig(
-                bandwidthBitsPerSec / 8,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                hintStartCommandId,
-                postcopy.enabled() && backend.equals("kvm") ? KVM_POSTCOPY_PAGES_PER_STEP : 4096,
-                65_536,
-                costProfile.pageHeaderBytes());
+                        bandwidthBitsPerSec / 8,
+                        downtimeLimitNs,
+                        maxIterations,
+                        timeCapNs,
+                        hintStartCommandId,
+                        postcopy.enabled() && backend.equals("kvm") ? KVM_POSTCOPY_PAGES_PER_STEP : 4096,
+                        65_536,
+                        costProfile.pageHeaderBytes())
+                .withSyncBeforeStop(workload.syncBeforeStop());
     }
 
     /** A simulated scenario with the seeds' settings: 10 Gbit/s, 2 s downtime, 30 iterations at most. */

@@ -52,7 +52,13 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * {@code dirty-log} ({@code manual}, the default: the host re-arms the dirty log of a range when it sends the
      * range or a free page hint skips it, as QEMU on KVM with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2; {@code sync}: only a
      * sync clears the log, as QEMU under TCG or on KVM without that capability, so a write logged before a hint is
-     * sent at the next pass all the same). And {@code os} (a size, 0 by default): the memory the guest's
+     * sent at the next pass all the same), and {@code sync-before-stop} (1: the host syncs the dirty log whenever
+     * what is left to send would fit the downtime limit, in the middle of a pass if need be, and stops the guest only
+     * if it still fits after that sync, as QEMU 7.2's {@code ram_save_pending}; 0, the default: a sync and a decision
+     * at the end of each pass: {@code EngineConfig.syncBeforeStop}), {@code hint-rate} (a rate such as 400MB/s: how fast
+     * the hint driver reports free memory, in virtual time; by default at once, within a tick; a real driver's rate can
+     * be read from a QEMU journal: its {@code remaining} falls by more than QEMU sends). And {@code os} (a size, 0 by
+     * default): the memory the guest's
      * operating system holds, its kernel, modules, page tables and slab, written at boot before the workload and
      * never freed nor hinted; a real guest's own figure is measured inside it (the QEMU guest's {@code BALLAST OS}
      * console line).
@@ -67,6 +73,8 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "discard-hinted",
             "hint-run",
             "dirty-log",
+            "sync-before-stop",
+            "hint-rate",
             "os");
 
     /**
@@ -110,9 +118,28 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "discard-poisoned");
         flag(text, params, "discard-hinted");
         flag(text, params, "hint-run");
+        flag(text, params, "sync-before-stop");
         percent(text, params, "pressure");
         dirtyLogSyncOnly(text, params);
         osBytes(text, params);
+        hintRateBytesPerSec(text, params);
+    }
+
+    private static long hintRateBytesPerSec(String text, Map<String, String> params) {
+        String v = params.get("hint-rate");
+        if (v == null) return -1;
+        try {
+            long b = Units.parseSize(v.endsWith("/s") ? v.substring(0, v.length() - 2) : v);
+            if (b > 0) return b;
+        } catch (IllegalArgumentException e) {
+            // refused below
+        }
+        throw new SettingException("workload", text, "hint-rate=" + v + ": expected a rate above 0, such as 400MB/s");
+    }
+
+    /** How fast the simulated hint driver reports free memory ({@code hint-rate}), in bytes a second; -1: at once. */
+    public long hintRateBytesPerSec() {
+        return hintRateBytesPerSec(toString(), params);
     }
 
     private static long osBytes(String text, Map<String, String> params) {
@@ -129,6 +156,11 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     /** The memory the guest's operating system holds from boot ({@code os}, 0 by default): see {@link #GUEST_KEYS}. */
     public long osBytes() {
         return osBytes(toString(), params);
+    }
+
+    /** Whether the host syncs before it decides to stop ({@code sync-before-stop=1}): see {@link #GUEST_KEYS}. */
+    public boolean syncBeforeStop() {
+        return flag(toString(), params, "sync-before-stop");
     }
 
     private static boolean dirtyLogSyncOnly(String text, Map<String, String> params) {

@@ -58,4 +58,40 @@ class ScenarioTest {
                         .postcopy())
                 .isEqualTo(dev.ballast.core.engine.Postcopy.OFF);
     }
+
+    @Test
+    void shouldTakeTheSyncBeforeTheStopFromTheWorkloadAndKeepItInTheJournalHeader() {
+        Scenario qemuLike = Scenario.sim(1L << 30, "idle,dirty-log=sync,sync-before-stop=1", "hint", 1);
+        assertThat(qemuLike.engineConfig().syncBeforeStop()).isTrue();
+        assertThat(Scenario.sim(1L << 30, "idle", "hint", 1).engineConfig().syncBeforeStop())
+                .isFalse();
+        java.util.Map<String, String> header = RunManifest.of(qemuLike).toMetadata();
+        assertThat(header.get(RunManifest.KEY_ENGINE)).contains(",syncBeforeStop=true");
+        assertThat(RunManifest.fromMetadata(header).engine().syncBeforeStop()).isTrue();
+        // a header written before the option, or without it: the engine syncs at the end of each pass only
+        java.util.Map<String, String> plain =
+                RunManifest.of(Scenario.sim(1L << 30, "idle", "hint", 1)).toMetadata();
+        assertThat(plain.get(RunManifest.KEY_ENGINE)).doesNotContain("syncBeforeStop");
+        assertThat(RunManifest.fromMetadata(plain).engine().syncBeforeStop()).isFalse();
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,sync-before-stop=yes"))
+                .hasMessageContaining("sync-before-stop=yes: expected 0 or 1");
+        assertThatThrownBy(() -> new Scenario(
+                        "kvm",
+                        1L << 30,
+                        WorkloadSpec.parse("idle,sync-before-stop=1"),
+                        "hint",
+                        1,
+                        0,
+                        2_000_000_000L,
+                        30,
+                        0,
+                        1,
+                        null,
+                        0,
+                        true,
+                        BalloonMessages.PFN,
+                        Scenario.MIN_COMMAND_ID,
+                        CostProfile.defaults()))
+                .hasMessageContaining("sync-before-stop is the simulated guest's");
+    }
 }

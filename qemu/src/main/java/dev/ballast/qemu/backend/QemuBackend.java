@@ -76,11 +76,11 @@ public final class QemuBackend implements Backend {
             throw new SettingException(
                     "dest", null, "needs --backend kvm (the qemu backend starts its own destination QEMU)");
         }
-        if (s.guestMemBytes() < MIN_MEM || s.guestMemBytes() % (1 << 20) != 0) {
+        if (s.guestMemBytes() < MIN_MEM || s.guestMemBytes() % 4096 != 0) {
             throw new SettingException(
                     "mem",
                     Units.formatBytes(s.guestMemBytes()),
-                    "the qemu backend needs at least 128M and a multiple of 1M (a Linux guest)");
+                    "the qemu backend needs at least 128M (a Linux guest) and a multiple of 4K");
         }
         if (s.chain() != 1) {
             throw new SettingException("chain", Integer.toString(s.chain()), "the qemu backend runs one migration");

@@ -134,14 +134,13 @@ final class QemuRun {
     private RunReport migrate(Path dir, long wall0)
             throws IOException, QmpException, InterruptedException, QemuUnavailableException {
         long mem = scenario.guestMemBytes();
-        long memMiB = mem >> 20;
         GuestWorkload workload = GuestWorkload.of(scenario.workload(), mem, scenario.seed());
         GuestImage image = image();
         Qemu qemu = Qemu.find(build.vmm(), image, dir);
         boolean hint = scenario.policy().equals("hint");
         MachineSpec spec = new MachineSpec(
                 qemu.accelerator(),
-                memMiB,
+                mem >> 10,
                 hint,
                 image,
                 scenario.workload().name(),
