@@ -22,7 +22,9 @@ import dev.ballast.kvm.guestabi.GuestAbi;
  * Free page hints report aligned free blocks of 2^{@code hint-order} pages (10, as Linux). With
  * {@code reporting=1} the guest reports free 2 MiB blocks {@link #REPORT_DELAY_US} after it freed memory
  * (and after boot) and the host discards them, unless free pages are poisoned and
- * {@code discard-poisoned=1} was not given.
+ * {@code discard-poisoned=1} was not given. The guest kernel's keys: {@code hint-driver} ({@code ideal}, the
+ * default here, {@code linux} or {@code linux-acked}: {@link #hintDriverFlags}), {@code init-on-alloc=1},
+ * {@code deflate-on-oom=1} and {@code pressure=P%} (P % of RAM, {@code WL_PRESSURE_PAGES}).
  */
 public final class WorkloadSettings {
     private WorkloadSettings() {}

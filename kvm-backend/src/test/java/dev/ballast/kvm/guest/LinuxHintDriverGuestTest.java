@@ -62,4 +62,50 @@ class LinuxHintDriverGuestTest {
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
         }
     }
+
+    /**
+     * The shrinker, made to run: the driver takes every free block before the pressure application starts (the
+     * prologue starts it), so the application's first allocations find nothing free. As shipped, the shrinker gives
+     * held blocks back at once. Acknowledged ({@code WF_HINTS_ACKED}), while a migration listens and has not drained
+     * the hints, it gives nothing back and the application stalls; once the engine has drained them, it gives blocks
+     * back and the application gets its memory, and says how long it waited.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void shouldGiveHeldBlocksBackUnderPressure(boolean acked) throws Exception {
+        KvmTests.assumeKvm();
+        GuestFeaturesHolder f = new GuestFeaturesHolder();
+        long[] wl = WorkloadSettings.commandsOnly(f.features, false, 7);
+        wl[GuestAbi.WL_KIND] = GuestAbi.WK_IDLE; // no writes of its own (rate 0, nothing used): only the application
+        wl[GuestAbi.WL_PRESSURE_PAGES] = 4096; // 16 MiB of the 64 MiB guest
+        wl[GuestAbi.WL_FLAGS] |= GuestAbi.WF_LINUX_HINTS | (acked ? GuestAbi.WF_HINTS_ACKED : 0);
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = KvmGuest.boot(kvm, dev.ballast.core.mem.RamLayout.pcLike(64L << 20), f.features, wl)) {
+            if (acked) g.balloonState((t, a, b, c) -> {}); // a migration listens: a hint is taken once drained
+            long id = 0x8000_0001L;
+            g.hintCommand(id);
+            FreePageReportingTest.await("the driver's stop", () -> g.control(GuestAbi.CTL_HINT_STOPPED_OFF) == id);
+            assertThat(g.call(GuestAbi.OP_STATS).arg(2)).as("held: blocks 1..15").isEqualTo(15 * 1024);
+            g.call(GuestAbi.OP_PROLOGUE); // the application starts
+            if (acked) {
+                FreePageReportingTest.await("a stall", () -> g.devices().stats().allocStalls() > 0);
+                Thread.sleep(20);
+                assertThat(g.devices().stats().shrunkPages()).as("nothing taken: nothing given back").isZero();
+                g.drainRequests((t, a, b, c) -> {}, 10_000); // the engine acts on the hints: they are taken
+            }
+            FreePageReportingTest.await("the shrinker", () -> g.devices().stats().shrunkPages() >= 4 * 1024);
+            FreePageReportingTest.await("the application's 16 MiB", () -> g.call(GuestAbi.OP_STATS).arg(0) >= 4097);
+            assertThat(g.devices().stats().shrunkPages() % 1024).isZero();
+            if (acked) {
+                FreePageReportingTest.await("its wait", () -> g.devices().stats().stallWaitNs() > 0);
+            } else {
+                assertThat(g.devices().stats().allocStalls()).as("the shrinker gave at once").isZero();
+            }
+            assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
+        }
+    }
+
+    private static final class GuestFeaturesHolder {
+        final dev.ballast.core.engine.GuestFeatures features = new dev.ballast.core.engine.GuestFeatures(true, true, true, 0);
+    }
 }
