@@ -79,6 +79,8 @@ public final class GuestDevices implements AutoCloseable {
 
     private int pendingHead;
     private int pendingCount;
+    /** The guest is paused for good unless resumed: what the engine drains now must not write guest memory. */
+    private boolean frozen;
     /** Where the guest's own events (its shrinker, its allocation stalls) go: the run's journal. */
     private volatile EventSink events = EventSink.NONE;
 
@@ -291,7 +293,22 @@ public final class GuestDevices implements AutoCloseable {
                 pendingCount--;
                 any = true;
             }
-            if (any) {
+            if (any && !frozen) {
+                finish(head());
+            }
+        }
+    }
+
+    /**
+     * The guest is paused (stop-and-copy, after {@link #quiesce}): hints the engine drains from now on are taken, but
+     * the used page is not written, since the final dirty-log sync may have passed (a host write must be sent);
+     * the guest learns of them if it is resumed. It is conservative: a block whose hint the guest does not know to
+     * be taken stays held until done.
+     */
+    public void freeze(boolean paused) {
+        synchronized (lock) {
+            frozen = paused;
+            if (!paused) {
                 finish(head());
             }
         }

@@ -292,11 +292,13 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         dirtyLogReady();
         machine.pause();
         devices.quiesce();
+        devices.freeze(true);
     }
 
     @Override
     public void resume() {
         dirtyLogReady();
+        devices.freeze(false);
         machine.resume();
     }
 
