@@ -72,6 +72,10 @@
 #define CTL_STAT_PAGES_WRITTEN_OFF  0x1C8 /* u64, guest */
 #define CTL_STAT_PAGES_VERIFIED_OFF 0x1D0 /* u64, guest */
 #define CTL_STAT_SLEEPS_OFF    0x1D8 /* u64, guest */
+#define CTL_STAT_ALLOC_STALLS_OFF 0x1E0 /* u64, guest: allocations that failed after the shrinker and DEFLATE_ON_OOM */
+#define CTL_STAT_STALL_NS_OFF  0x1E8 /* u64, guest: time stalled allocations waited until they got memory, in all */
+#define CTL_STAT_SHRUNK_PAGES_OFF 0x1F0 /* u64, guest: pages the hint driver's shrinker gave back */
+#define CTL_STAT_STALL_MAX_NS_OFF 0x1F8 /* u64, guest: the longest such wait */
 /* Host-written at boot: where the guest's larger structures are, and its clock. */
 #define CTL_TSC_KHZ_OFF        0x200 /* u64, host: TSC ticks per millisecond (KVM_GET_TSC_KHZ) */
 #define CTL_REQ_RING_GPA_OFF   0x208 /* u64, host: the request ring (guest -> host) */
@@ -87,6 +91,7 @@
 #define CTL_STAT_REQUESTS_OFF  0x290 /* u64, guest: request entries posted */
 #define CTL_STAT_TICKS_OFF     0x298 /* u64, guest: workload ticks */
 #define CTL_LAST_CMD_ID_OFF    0x2A0 /* u64, host: the last free page hint request id the host's device issued (0: none); device state that moves with the guest */
+#define CTL_HINT_STOPPED_OFF   0x2A8 /* u64, guest: the last command id whose run of free page hints ended (an allocation failed, nothing free was left, or a stop) */
 #define CTL_WL_OFF             0x2C0 /* u64[WL_COUNT], host: the workload and the drivers' settings */
 #define CTL_SIZE               0x400
 
@@ -106,6 +111,7 @@
 #define WL_FLAGS               12 /* WF_* */
 #define WL_HINT_ORDER          13 /* free page hints report aligned free blocks of 2^order pages */
 #define WL_REPORT_DELAY_US     14 /* free page reporting: how long after memory is freed the guest reports (Linux: 2 s) */
+#define WL_PRESSURE_PAGES      15 /* pressure: pages an application keeps allocating on top of the workload (0: none) */
 #define WL_COUNT               16
 
 #define WK_NONE                0  /* no activity of its own: only commands */
@@ -123,6 +129,10 @@
 #define WF_REPORTING           16 /* free page reporting (VIRTIO_BALLOON_F_REPORTING) */
 #define WF_DISCARD_POISONED    32 /* the host discards reported pages even when free pages hold a non-zero poison value */
 #define WF_DISCARD_HINTED      64 /* the host discards the ranges hinted for the live command id (Firecracker's balloon) */
+#define WF_LINUX_HINTS         128 /* the free page hint driver as Linux writes it (else the idealised one) */
+#define WF_HINTS_ACKED         256 /* with WF_LINUX_HINTS: its shrinker gives back only blocks whose hint the host has taken */
+#define WF_INIT_ON_ALLOC       512 /* the allocator zeroes what it hands out (init_on_alloc=1; not under poisoning) */
+#define WF_DEFLATE_ON_OOM      1024 /* an allocation that finds nothing, even after the shrinker, takes pages back from the balloon */
 
 /*
  * Single-producer single-consumer ring. head and tail count entries forever (mod 2^32);
@@ -174,6 +184,12 @@
 #define REQ_FREE_BITMAP_END    0x103 /* id = command id */
 #define REQ_BALLOON            0x104 /* (1 inflate / 0 deflate, BM_*, buffer, count, base pfn) */
 #define REQ_REPORT             0x105 /* id = report number; up to 3 ranges of free blocks the guest isolated for the host */
+#define REQ_SHRINK             0x106 /* the hint driver's shrinker gave back these held blocks: up to 3 ranges */
+#define REQ_ALLOC_STALL        0x107 /* (order, stalls so far, free pages): an allocation failed after the shrinker and DEFLATE_ON_OOM */
+#define REQ_ALLOC_WAITED       0x108 /* (order, ns waited, stalls so far): a stalled allocation got its memory */
+#define OOM_DEFLATE_PAGES      256 /* pages DEFLATE_ON_OOM takes back at a time (Linux's VIRTIO_BALLOON_OOM_NR_PAGES) */
+#define PRESSURE_RATE_BPS      0x40000000 /* pressure: the application allocates and writes at 1 GiB/s */
+#define PRESSURE_HOLD_US       100000 /* and holds what it reached 100 ms before it frees it all */
 #define REPORT_ORDER           9  /* free page reporting reports aligned free blocks of 2^9 pages (2 MiB, pageblock_order on x86) */
 #define REPORT_CAPACITY        32 /* blocks per report (Linux's PAGE_REPORTING_CAPACITY) */
 #define BM_PFNS                0  /* buffer holds count u32 PFNs */
@@ -187,6 +203,7 @@
 #define USED_MAGIC             0x44455355474C4C42ULL /* "BLLGUSED" little-endian */
 #define USED_MAGIC_WORD        0
 #define USED_CONSUMED_WORD     1 /* request entries the host has finished (the ring head) */
+#define USED_HINT_TAKEN_WORD   2 /* 1 + the request ring index of the last hint the host has taken (read and acted on) */
 
 /* What OP_SELF_CHECK found wrong first. */
 #define CHECK_STAMP            1 /* a page in use does not hold what the guest last wrote */

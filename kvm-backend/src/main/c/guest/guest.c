@@ -268,6 +268,11 @@ static u64 now_us(void) {
     return t / tsc_khz * 1000 + t % tsc_khz * 1000 / tsc_khz;
 }
 
+static u64 now_ns(void) {
+    u64 t = rdtsc();
+    return t / tsc_khz * 1000000 + t % tsc_khz * 1000000 / tsc_khz;
+}
+
 /* ---- the page allocator: aligned blocks of 2^k pages, next-fit over the free map ---- */
 
 static u32 alloc_block;
@@ -307,6 +312,17 @@ static long alloc_pages(int order) {
     return -1;
 }
 
+/* The allocator's normal path: alloc_pages, and under init_on_alloc (WF_INIT_ON_ALLOC; not under poisoning, which
+   takes precedence as in Linux) the block is zeroed before it is handed out, a write like any other. */
+static long alloc_zeroed(int order) {
+    long i = alloc_pages(order);
+    if (i >= 0 && (wl[WL_FLAGS] & WF_INIT_ON_ALLOC) && !poison) {
+        u64 pfn = pfn_of((u64)i);
+        for (u64 k = 0; k < (1ULL << order); k++) fill_page(pfn + k, 0);
+    }
+    return i;
+}
+
 /* Gives pages back to the allocator; under poisoning they are filled with the poison byte first. */
 static void report_soon(void);
 
@@ -342,8 +358,8 @@ static u64 alloc_write(u64 pages, int lo, int hi) {
     while (done < pages) {
         int order = lo + (int)rnd_below((u64)(hi - lo + 1));
         while (order > 0 && (1ULL << order) > pages - done) order--;
-        long i = alloc_pages(order);
-        while (i < 0 && order > 0) i = alloc_pages(--order);
+        long i = alloc_zeroed(order);
+        while (i < 0 && order > 0) i = alloc_zeroed(--order);
         if (i < 0) break;
         for (u64 k = 0; k < (1ULL << order); k++) write_page((u64)i + k);
         keep((u64)i, order);
@@ -585,10 +601,125 @@ static void release_held(void) {
     report_soon();
 }
 
+/* ---- the hint driver as Linux writes it (drivers/virtio/virtio_balloon.c; WF_LINUX_HINTS) ----
+   On a new command id it allocates blocks of 2^WL_HINT_ORDER pages through the allocator's normal path (zeroed
+   under init_on_alloc) until an allocation fails, reports each block in an entry of its own and keeps it on its
+   list; a stop ends the run and keeps the blocks, as does a new id; done gives them all back (freed as the guest
+   frees: poisoned under poisoning). Its shrinker gives held blocks back, the newest first, when an allocation finds
+   nothing free; with WF_HINTS_ACKED only blocks whose hint the host has taken (docs/findings.md, finding 1). */
+
+#define HELD_MAX 32768
+static u32 lheld[HELD_MAX];     /* first page index of each held block, oldest first */
+static u32 lheld_req[HELD_MAX]; /* the request ring index of its hint */
+static u32 lheld_n;
+
+static int linux_hints(void) { return (wl[WL_FLAGS] & WF_LINUX_HINTS) != 0; }
+
+static void hint_stopped(void) { CTL_U64(CTL_HINT_STOPPED_OFF) = hint_id; }
+
+/* 1 + the request ring index of the last hint the host has taken (the devices' used page). */
+static u32 hint_taken(void) {
+    if (used_pfn == ~0ULL) return 0;
+    volatile u64 *w = (volatile u64 *)(used_pfn * PAGE_SIZE);
+    return w[USED_MAGIC_WORD] == USED_MAGIC ? (u32)w[USED_HINT_TAKEN_WORD] : 0;
+}
+
+static void give_back(u64 i, u64 size) {
+    range_clr(heldmap, i, i + size);
+    held_pages -= size;
+    free_range(i, size);
+}
+
+static void linux_release_all(void) {
+    u64 size = 1ULL << wl[WL_HINT_ORDER];
+    while (lheld_n > 0) give_back(lheld[--lheld_n], size);
+}
+
+static void linux_hint_command(u64 id) {
+    if (id == 0) {
+        if (hint_reporting) hint_stopped();
+        hint_reporting = 0;
+    } else if (id == 1) {
+        if (hint_reporting) hint_stopped();
+        hint_reporting = 0;
+        hint_id = 0;
+        linux_release_all();
+    } else if (id != hint_id) {
+        hint_id = id;
+        hint_reporting = (wl[WL_FLAGS] & WF_FREE_PAGE_HINT) != 0;
+    }
+}
+
+/* Takes and reports up to 8 more blocks; 1 while there is more to do. */
+static int linux_hint_step(void) {
+    if (!hint_reporting) return 0;
+    int order = (int)wl[WL_HINT_ORDER];
+    u64 size = 1ULL << order;
+    for (int k = 0; k < 8; k++) {
+        long f = lheld_n < HELD_MAX ? alloc_zeroed(order) : -1;
+        if (f < 0) {
+            req_flush();
+            hint_reporting = 0;
+            hint_stopped();
+            return 0;
+        }
+        u64 i = (u64)f;
+        range_set(heldmap, i, i + size);
+        held_pages += size;
+        u64 a[ENT_NARGS] = {pfn_of(i), size, 0, 0, 0, 0};
+        lheld_req[lheld_n] = req_post(REQ_HINT, hint_id, a);
+        lheld[lheld_n++] = (u32)i;
+    }
+    req_flush();
+    return 1;
+}
+
+/* The shrinker: gives held blocks back, the newest first, until pages are free or none is left that it may give;
+   returns the pages given back. */
+static u64 shrink(u64 pages) {
+    if (!linux_hints() || lheld_n == 0) return 0;
+    u64 size = 1ULL << wl[WL_HINT_ORDER];
+    u32 top = lheld_n;
+    if (wl[WL_FLAGS] & WF_HINTS_ACKED) {
+        u32 taken = hint_taken();
+        top = 0;
+        while (top < lheld_n && (s32)(taken - lheld_req[top]) > 0) top++;
+    }
+    u32 k = top;
+    u64 given = 0, a[ENT_NARGS] = {0};
+    int n = 0;
+    while (k > 0 && given < pages) {
+        u64 i = lheld[--k];
+        give_back(i, size);
+        given += size;
+        a[2 * n] = pfn_of(i);
+        a[2 * n + 1] = size;
+        if (++n == ENT_NARGS / 2) {
+            req_post(REQ_SHRINK, 0, a);
+            for (int j = 0; j < ENT_NARGS; j++) a[j] = 0;
+            n = 0;
+        }
+    }
+    if (n) req_post(REQ_SHRINK, 0, a);
+    for (u32 j = top; j < lheld_n; j++) {
+        lheld[k + j - top] = lheld[j];
+        lheld_req[k + j - top] = lheld_req[j];
+    }
+    lheld_n -= top - k;
+    CTL_U64(CTL_STAT_SHRUNK_PAGES_OFF) += given;
+    if (given) req_flush();
+    return given;
+}
+
 static void hint_command(u64 id) {
     id &= 0xFFFFFFFFULL;
+    if (linux_hints()) {
+        linux_hint_command(id);
+        return;
+    }
     if (id == 0) {
         hint_flush();
+        if (hint_reporting) hint_stopped();
         hint_reporting = 0;
     } else if (id == 1) {
         hint_flush();
@@ -607,6 +738,7 @@ static void hint_command(u64 id) {
 
 /* Reports up to 64 more free blocks; 1 while there is more to do. */
 static int hint_step(void) {
+    if (linux_hints()) return linux_hint_step();
     if (!hint_reporting) return 0;
     u64 size = 1ULL << wl[WL_HINT_ORDER];
     for (int k = 0; k < 64; k++) {
@@ -618,6 +750,7 @@ static int hint_step(void) {
         if (f < 0) {
             hint_flush();
             hint_reporting = 0;
+            hint_stopped();
             return 0;
         }
         u64 i = (u64)f;
@@ -752,6 +885,82 @@ static int report_step(u64 now) {
     return 1;
 }
 
+/* ---- allocations under memory pressure ---- */
+
+/* Allocates as the kernel does before it gives up: the normal path, then the hint driver's shrinker, then (with
+   DEFLATE_ON_OOM) the balloon gives back OOM_DEFLATE_PAGES at a time. -1 when that is not enough. */
+static long alloc_reclaiming(int order) {
+    long i = alloc_zeroed(order);
+    while (i < 0 && shrink(1ULL << order) > 0) i = alloc_zeroed(order);
+    while (i < 0 && (wl[WL_FLAGS] & WF_DEFLATE_ON_OOM) && balloon_pages > 0) {
+        u64 f, n = deflate_run(OOM_DEFLATE_PAGES, &f);
+        if (!n) break;
+        free_range(f, n);
+        balloon_flush();
+        i = alloc_zeroed(order);
+    }
+    return i;
+}
+
+/* pressure (WL_PRESSURE_PAGES): on top of the workload an application allocates and writes that many pages at
+   PRESSURE_RATE_BPS, holds them PRESSURE_HOLD_US, frees them all and starts again. Its allocations reclaim
+   (alloc_reclaiming); one that still fails is a stall: the application waits for its next tick and tries again. The
+   guest posts each stall (REQ_ALLOC_STALL) and, once the allocation got its memory, how long it waited
+   (REQ_ALLOC_WAITED). */
+#define PRESSURE_MAX 32768
+static u32 pr_blocks[PRESSURE_MAX]; /* index << 5 | order */
+static u32 pr_n;
+static u64 pr_pages, pr_credit, pr_held_us, pr_stall_since_ns, pr_stalls;
+static int pr_stalling;
+
+static void pressure_tick(u64 dt_us) {
+    u64 target = wl[WL_PRESSURE_PAGES];
+    if (target == 0) return;
+    if (pr_pages >= target || pr_n == PRESSURE_MAX) {
+        pr_held_us += dt_us;
+        if (pr_held_us < PRESSURE_HOLD_US) return;
+        for (u32 k = 0; k < pr_n; k++) free_range(pr_blocks[k] >> 5, 1ULL << (pr_blocks[k] & 31));
+        pr_n = 0;
+        pr_pages = 0;
+        pr_held_us = 0;
+        pr_credit = 0;
+        return;
+    }
+    pr_credit += (u64)PRESSURE_RATE_BPS * dt_us / 1000000;
+    while (pr_credit >= PAGE_SIZE && pr_pages < target && pr_n < PRESSURE_MAX) {
+        u64 want = pr_credit / PAGE_SIZE;
+        if (want > target - pr_pages) want = target - pr_pages;
+        int order = 9;
+        while (order > 0 && (1ULL << order) > want) order--;
+        long i = alloc_zeroed(order);
+        while (i < 0 && order > 0) i = alloc_zeroed(--order);
+        if (i < 0) i = alloc_reclaiming(order);
+        if (i < 0) {
+            pr_stalls++;
+            CTL_U64(CTL_STAT_ALLOC_STALLS_OFF) = pr_stalls;
+            if (!pr_stalling) { pr_stalling = 1; pr_stall_since_ns = now_ns(); }
+            u64 a[ENT_NARGS] = {(u64)order, pr_stalls, free_pages, 0, 0, 0};
+            req_post(REQ_ALLOC_STALL, 0, a);
+            req_flush();
+            pr_credit = 0;
+            return;
+        }
+        if (pr_stalling) {
+            u64 waited = now_ns() - pr_stall_since_ns;
+            pr_stalling = 0;
+            CTL_U64(CTL_STAT_STALL_NS_OFF) += waited;
+            if (waited > CTL_U64(CTL_STAT_STALL_MAX_NS_OFF)) CTL_U64(CTL_STAT_STALL_MAX_NS_OFF) = waited;
+            u64 a[ENT_NARGS] = {(u64)order, waited, pr_stalls, 0, 0, 0};
+            req_post(REQ_ALLOC_WAITED, 0, a);
+            req_flush();
+        }
+        for (u64 k = 0; k < (1ULL << order); k++) write_page((u64)i + k);
+        pr_blocks[pr_n++] = (u32)((u64)i << 5 | (u64)order);
+        pr_pages += 1ULL << order;
+        pr_credit -= (1ULL << order) * PAGE_SIZE;
+    }
+}
+
 /* ---- workloads ---- */
 
 #define TICK_US 1000
@@ -804,6 +1013,7 @@ static void tick(u64 dt_us) {
         }
     }
     random_writes(pages);
+    pressure_tick(dt_us);
     if (wl[WL_KIND] == WK_DEFLATE_RACE) {
         since_deflate_us += dt_us;
         if (since_deflate_us >= wl[WL_EVERY_US]) {
@@ -825,6 +1035,7 @@ static void tick(u64 dt_us) {
 static u64 tick_period_us(void) {
     u64 kind = wl[WL_KIND];
     if (kind != WK_IDLE && kind != WK_MEMHOG && kind != WK_RANDOM_WRITE) return TICK_US;
+    if (wl[WL_PRESSURE_PAGES]) return TICK_US;
     u64 rate = wl[WL_RATE_BPS];
     if (rate == 0) return 100 * TICK_US;
     u64 us = (PAGE_SIZE - write_credit) * 1000000 / rate + 1;

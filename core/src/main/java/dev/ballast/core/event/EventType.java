@@ -259,7 +259,18 @@ public enum EventType {
             Kind.INFO,
             of("durationNs", DEC, "from the host's command id to its done"),
             of("discardedPages", DEC, "pages of host memory the run's discards released"),
-            of("stalls", DEC, "the guest's allocation stalls while it ran"));
+            of("stalls", DEC, "the guest's allocation stalls while it ran")),
+
+    /**
+     * info: an allocation of the guest that had stalled ({@link #ALLOC_STALL}) got its memory after waiting this long,
+     * by the guest's own clock (KVM guest, {@code pressure}).
+     */
+    ALLOC_WAITED(
+            60,
+            Kind.INFO,
+            of("order", DEC, "the allocation's order (2^order pages)"),
+            of("waitNs", DEC, "from its first failure to the allocation"),
+            of("stalls", DEC, "stalls so far in the guest's life"));
 
     /** What an event is to a replay. */
     public enum Kind {

@@ -78,10 +78,19 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "os");
 
     /**
-     * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting and the host's discards.
+     * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting, the host's discards, its
+     * hint driver (there {@code ideal} by default: the driver the KVM guest has always run), zeroing on allocation,
+     * memory pressure with DEFLATE_ON_OOM, and the host's own hint runs.
      */
-    public static final java.util.List<String> KVM_GUEST_KEYS =
-            java.util.List.of("reporting", "discard-poisoned", "discard-hinted");
+    public static final java.util.List<String> KVM_GUEST_KEYS = java.util.List.of(
+            "reporting",
+            "discard-poisoned",
+            "discard-hinted",
+            "hint-driver",
+            "init-on-alloc",
+            "pressure",
+            "deflate-on-oom",
+            "hint-run");
 
     public WorkloadSpec {
         if (!NAMES.contains(name)) {

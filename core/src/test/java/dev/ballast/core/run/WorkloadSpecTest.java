@@ -61,7 +61,7 @@ class WorkloadSpecTest {
         assertThatThrownBy(() -> new Scenario(
                         "kvm",
                         1L << 30,
-                        WorkloadSpec.parse("idle,hint-driver=ideal"),
+                        WorkloadSpec.parse("idle,dirty-log=sync"),
                         "hint",
                         1,
                         0,
@@ -77,7 +77,40 @@ class WorkloadSpecTest {
                         CostProfile.defaults()))
                 .isInstanceOf(SettingException.class)
                 .hasMessage(
-                        "workload=idle,hint-driver=ideal: hint-driver is the simulated guest's; the kvm guest runs its own drivers");
+                        "workload=idle,dirty-log=sync: dirty-log is the simulated guest's; the kvm guest runs its own drivers");
+    }
+
+    /** Since the KVM guest runs Linux's hint driver, memory pressure and the host's hint runs, it takes their keys. */
+    @Test
+    void shouldLetTheKvmGuestRunLinuxsHintDriverUnderPressureButNoOtherBackend() {
+        String w = "idle,hint-driver=linux-acked,init-on-alloc=1,pressure=30%,deflate-on-oom=1,hint-run=1";
+        for (String backend : new String[] {"kvm", "qemu"}) {
+            java.util.function.Supplier<Scenario> make = () -> new Scenario(
+                    backend,
+                    1L << 30,
+                    WorkloadSpec.parse(w),
+                    "hint",
+                    1,
+                    0,
+                    300_000_000L,
+                    30,
+                    0,
+                    1,
+                    null,
+                    0,
+                    true,
+                    BalloonMessages.PFN,
+                    Scenario.MIN_COMMAND_ID,
+                    CostProfile.defaults());
+            if (backend.equals("kvm")) {
+                assertThat(make.get().workload().pressurePercent()).isEqualTo(30.0);
+            } else {
+                assertThatThrownBy(make::get)
+                        .isInstanceOf(SettingException.class)
+                        .hasMessage("workload=" + w
+                                + ": hint-driver runs on the simulated and KVM guests; the qemu guest runs its own drivers");
+            }
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.ballast.core.engine.GuestRequests;
+import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RejectReason;
 import dev.ballast.core.invariant.Invariant;
@@ -68,6 +69,20 @@ public final class GuestDevices implements AutoCloseable {
     private String discardViolation;
     private long liveHintId;
     private long hintDiscardedPages;
+    private long shrunkPages;
+    private long allocStalls;
+    private long stallWaitNs;
+    /** 1 + the request ring index of the last hint the host has taken (the used page's USED_HINT_TAKEN word). */
+    private int hintTaken;
+    /** Hints queued for the engine and not drained yet: (queue position, ring index) pairs, oldest first. */
+    private long[] pendingHints = new long[256];
+
+    private int pendingHead;
+    private int pendingCount;
+    /** The guest is paused for good unless resumed: what the engine drains now must not write guest memory. */
+    private boolean frozen;
+    /** Where the guest's own events (its shrinker, its allocation stalls) go: the run's journal. */
+    private volatile EventSink events = EventSink.NONE;
 
     /**
      * @param layout   the RAM blocks as the engine names them (same names and PFNs as {@code memory}'s)
@@ -204,6 +219,7 @@ public final class GuestDevices implements AutoCloseable {
             long e = GuestAbi.RING_ENTRIES_OFF
                     + (long) ((head + i) & (GuestAbi.RING_CAPACITY - 1)) * GuestAbi.RING_ENTRY_SIZE;
             handle(
+                    head + i,
                     ring.get(JAVA_INT, e + GuestAbi.ENT_OP_OFF),
                     ring.get(JAVA_LONG, e + GuestAbi.ENT_ID_OFF),
                     ring.get(JAVA_LONG, e + GuestAbi.ENT_ARGS_OFF),
@@ -228,14 +244,88 @@ public final class GuestDevices implements AutoCloseable {
         }
         MemorySegment page = b.page(usedPfn);
         page.set(JAVA_LONG, 8L * GuestAbi.USED_CONSUMED_WORD, Integer.toUnsignedLong(newHead));
+        page.set(JAVA_LONG, 8L * GuestAbi.USED_HINT_TAKEN_WORD, Integer.toUnsignedLong(hintTaken));
         page.set(JAVA_LONG, 8L * GuestAbi.USED_MAGIC_WORD, GuestAbi.USED_MAGIC);
         // Written first, marked after: a dirty-log sync between the two would otherwise lose the write.
-        memory.markHostWrite(b, (usedPfn - b.firstPfn()) * GuestAbi.PAGE_SIZE, 16);
+        memory.markHostWrite(b, (usedPfn - b.firstPfn()) * GuestAbi.PAGE_SIZE, 24);
     }
 
-    private void handle(int op, long id, long a0, long a1, long a2, long a3, long a4, long a5) {
+    /** The guest's own events (its shrinker, its allocation stalls) are published here from now on. */
+    public void publishTo(EventSink sink) {
+        this.events = sink == null ? EventSink.NONE : sink;
+    }
+
+    /**
+     * A hint the host has taken: with no migration listening, the device's own reading (and discard) of it; during
+     * one, the engine's draining of it, since the engine acts on a hint (clears its pages' dirty state) only then.
+     * The guest's {@code linux-acked} shrinker gives back only blocks whose hint is taken.
+     */
+    private void hintRead(int ringIndex) {
+        if (!forwarding) {
+            hintTaken = ringIndex + 1;
+            return;
+        }
+        if (pendingCount * 2 == pendingHints.length) {
+            long[] bigger = new long[pendingHints.length * 2];
+            for (int i = 0; i < pendingCount; i++) {
+                System.arraycopy(pendingHints, ((pendingHead + i) * 2) % pendingHints.length, bigger, i * 2, 2);
+            }
+            pendingHints = bigger;
+            pendingHead = 0;
+        }
+        int at = ((pendingHead + pendingCount) * 2) % pendingHints.length;
+        pendingHints[at] = queue.added();
+        pendingHints[at + 1] = ringIndex;
+        pendingCount++;
+    }
+
+    /**
+     * The engine has drained the queue up to {@link RequestQueue#drained()}: the hints among what it drained are taken,
+     * and the guest learns so through its used page (a host write, marked dirty).
+     */
+    public void hintsDrained() {
+        synchronized (lock) {
+            long drained = queue.drained();
+            boolean any = false;
+            while (pendingCount > 0 && pendingHints[pendingHead * 2] <= drained) {
+                hintTaken = (int) pendingHints[pendingHead * 2 + 1] + 1;
+                pendingHead = (pendingHead + 1) % (pendingHints.length / 2);
+                pendingCount--;
+                any = true;
+            }
+            if (any && !frozen) {
+                finish(head());
+            }
+        }
+    }
+
+    /**
+     * The guest is paused (stop-and-copy, after {@link #quiesce}): hints the engine drains from now on are taken, but
+     * the used page is not written, since the final dirty-log sync may have passed (a host write must be sent);
+     * the guest learns of them if it is resumed. It is conservative: a block whose hint the guest does not know to
+     * be taken stays held until done.
+     */
+    public void freeze(boolean paused) {
+        synchronized (lock) {
+            frozen = paused;
+            if (!paused) {
+                finish(head());
+            }
+        }
+    }
+
+    private void handle(int ringIndex, int op, long id, long a0, long a1, long a2, long a3, long a4, long a5) {
         requests++;
         switch (op) {
+            case GuestAbi.REQ_SHRINK -> shrunk(a0, a1, a2, a3, a4, a5);
+            case GuestAbi.REQ_ALLOC_STALL -> {
+                allocStalls++;
+                events.publish(EventType.ALLOC_STALL, System.nanoTime(), a0, a1, a2);
+            }
+            case GuestAbi.REQ_ALLOC_WAITED -> {
+                stallWaitNs += a1;
+                events.publish(EventType.ALLOC_WAITED, System.nanoTime(), a0, a1, a2);
+            }
             case GuestAbi.REQ_HINT, GuestAbi.REQ_FREE_BITMAP -> {
                 EventType type = op == GuestAbi.REQ_HINT ? EventType.HINT : EventType.FREE_BITMAP;
                 long[] r = {a0, a1, a2, a3, a4, a5};
@@ -246,6 +336,9 @@ public final class GuestDevices implements AutoCloseable {
                         discardHinted(id, r[2 * k], r[2 * k + 1]);
                     }
                     ranges++;
+                }
+                if (op == GuestAbi.REQ_HINT) {
+                    hintRead(ringIndex);
                 }
                 if (ranges == 0) {
                     reject(RejectReason.MALFORMED, op, id);
@@ -336,6 +429,33 @@ public final class GuestDevices implements AutoCloseable {
         }
         if (ranges == 0) {
             reject(RejectReason.MALFORMED, GuestAbi.REQ_REPORT, id);
+        }
+    }
+
+    /** The hint driver's shrinker gave these held ranges back to the guest's allocator: journaled as SHRINK. */
+    private void shrunk(long... r) {
+        int ranges = 0;
+        for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
+            ranges++;
+            long pfn = r[2 * k];
+            long pages = r[2 * k + 1];
+            if (pages < 0 || layout.splitPfnRange(pfn, pages, (b, o, n) -> {}) != 0) {
+                reject(RejectReason.MALFORMED, GuestAbi.REQ_SHRINK, pfn);
+                continue;
+            }
+            shrunkPages += pages;
+            long now = System.nanoTime();
+            layout.splitPfnRange(pfn, pages, (b, o, n) -> events.publish(EventType.SHRINK, now, b.index(), o, n));
+        }
+        if (ranges == 0) {
+            reject(RejectReason.MALFORMED, GuestAbi.REQ_SHRINK, 0);
+        }
+    }
+
+    /** Requests the device has not handled yet, none of them waiting in the ring. */
+    public boolean idle() {
+        synchronized (lock) {
+            return pending() == 0;
         }
     }
 
@@ -458,6 +578,12 @@ public final class GuestDevices implements AutoCloseable {
     public void balloonState(GuestRequests into) {
         synchronized (lock) {
             queue.clear();
+            // hints still queued will never be acted on: nothing of theirs is left to race with the guest
+            while (pendingCount > 0) {
+                hintTaken = (int) pendingHints[pendingHead * 2 + 1] + 1;
+                pendingHead = (pendingHead + 1) % (pendingHints.length / 2);
+                pendingCount--;
+            }
             for (dev.ballast.core.mem.RamBlock b : layout.blocks()) {
                 balloon.forEachRun(
                         b.firstIndex(),
@@ -502,7 +628,10 @@ public final class GuestDevices implements AutoCloseable {
                     reportEntries,
                     reportedPages,
                     reportDiscardedPages,
-                    hintDiscardedPages);
+                    hintDiscardedPages,
+                    shrunkPages,
+                    allocStalls,
+                    stallWaitNs);
         }
     }
 
@@ -517,6 +646,9 @@ public final class GuestDevices implements AutoCloseable {
      * @param reportedPages   pages reported free (RAM only)
      * @param reportDiscardedPages reported pages the host discarded
      * @param hintDiscardedPages hinted pages the host discarded ({@code WF_DISCARD_HINTED})
+     * @param shrunkPages     held pages the guest's hint driver's shrinker gave back (as the guest told)
+     * @param allocStalls     the guest's allocation stalls (as it told)
+     * @param stallWaitNs     how long its stalled allocations waited, in all (as it told)
      */
     public record Stats(
             long requests,
@@ -527,7 +659,10 @@ public final class GuestDevices implements AutoCloseable {
             long reportEntries,
             long reportedPages,
             long reportDiscardedPages,
-            long hintDiscardedPages) {}
+            long hintDiscardedPages,
+            long shrunkPages,
+            long allocStalls,
+            long stallWaitNs) {}
 
     @Override
     public void close() {

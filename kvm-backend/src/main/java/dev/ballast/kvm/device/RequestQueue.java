@@ -14,6 +14,10 @@ public final class RequestQueue {
     private long[] ring = new long[4 * 1024];
     private int head;
     private int size;
+    /** Requests added and drained (or cleared) since the queue was made. */
+    private long added;
+
+    private long drained;
     private long[] batch = new long[0];
 
     /** Adds a request (any thread). */
@@ -32,11 +36,23 @@ public final class RequestQueue {
         ring[at + 2] = b;
         ring[at + 3] = c;
         size++;
+        added++;
+    }
+
+    /** Requests added so far (the position after the last one added). */
+    public synchronized long added() {
+        return added;
+    }
+
+    /** Requests drained or cleared so far: every request at a position up to this one has left the queue. */
+    public synchronized long drained() {
+        return drained;
     }
 
     /** Drops every queued request. */
     public synchronized void clear() {
         head = 0;
+        drained += size;
         size = 0;
     }
 
@@ -62,6 +78,7 @@ public final class RequestQueue {
             }
             head = (head + n) % (ring.length / 4);
             size -= n;
+            drained += n;
         }
         for (int i = 0; i < n; i++) {
             into.request(TYPES[(int) b[i * 4]], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]);

@@ -292,11 +292,13 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         dirtyLogReady();
         machine.pause();
         devices.quiesce();
+        devices.freeze(true);
     }
 
     @Override
     public void resume() {
         dirtyLogReady();
+        devices.freeze(false);
         machine.resume();
     }
 
@@ -351,7 +353,19 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     @Override
     public int drainRequests(GuestRequests into, int max) {
         dirtyLogReady();
-        return devices.queue().drain(into, max);
+        int n = devices.queue().drain(into, max);
+        if (n > 0) {
+            devices.hintsDrained(); // what the engine drained it has acted on: the guest may learn which hints are taken
+        }
+        return n;
+    }
+
+    /** A u64 of the guest's control block ({@code CTL_*}, {@link GuestAbi}). */
+    public long control(int offset) {
+        return machine.memory()
+                .system()
+                .host()
+                .get(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + offset);
     }
 
     public boolean dirtyLogging() {

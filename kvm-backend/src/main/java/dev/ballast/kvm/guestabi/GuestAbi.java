@@ -53,6 +53,14 @@ public final class GuestAbi {
     public static final int CTL_STAT_PAGES_WRITTEN_OFF = 0x1C8;
     public static final int CTL_STAT_PAGES_VERIFIED_OFF = 0x1D0;
     public static final int CTL_STAT_SLEEPS_OFF = 0x1D8;
+    /** u64, guest: allocations that failed after the shrinker and DEFLATE_ON_OOM */
+    public static final int CTL_STAT_ALLOC_STALLS_OFF = 0x1E0;
+    /** u64, guest: time stalled allocations waited until they got memory, in all */
+    public static final int CTL_STAT_STALL_NS_OFF = 0x1E8;
+    /** u64, guest: pages the hint driver's shrinker gave back */
+    public static final int CTL_STAT_SHRUNK_PAGES_OFF = 0x1F0;
+    /** u64, guest: the longest such wait */
+    public static final int CTL_STAT_STALL_MAX_NS_OFF = 0x1F8;
     public static final int CTL_SIZE = 0x400;
 
     // ---- rings ----
@@ -144,6 +152,8 @@ public final class GuestAbi {
     public static final int CTL_LAST_CMD_ID_OFF = 0x2A0;
     /** u64[WL_COUNT], host: the workload and the drivers' settings */
     public static final int CTL_WL_OFF = 0x2C0;
+    /** u64, guest: the last command id whose run of free page hints ended (an allocation failed, nothing free was left, or a stop) */
+    public static final int CTL_HINT_STOPPED_OFF = 0x2A8;
     /** WK_* */
     public static final int WL_KIND = 0;
 
@@ -175,6 +185,9 @@ public final class GuestAbi {
     /** free page reporting: how long after memory is freed the guest reports (Linux: 2 s) */
     public static final int WL_REPORT_DELAY_US = 14;
 
+    /** pressure: pages an application keeps allocating on top of the workload (0: none) */
+    public static final int WL_PRESSURE_PAGES = 15;
+
     public static final int WL_COUNT = 16;
     /** no activity of its own: only commands */
     public static final int WK_NONE = 0;
@@ -198,6 +211,14 @@ public final class GuestAbi {
     public static final int WF_DISCARD_POISONED = 32;
     /** the host discards the ranges hinted for the live command id (Firecracker's balloon) */
     public static final int WF_DISCARD_HINTED = 64;
+    /** the free page hint driver as Linux writes it (else the idealised one) */
+    public static final int WF_LINUX_HINTS = 128;
+    /** with WF_LINUX_HINTS: its shrinker gives back only blocks whose hint the host has taken */
+    public static final int WF_HINTS_ACKED = 256;
+    /** the allocator zeroes what it hands out (init_on_alloc=1; not under poisoning) */
+    public static final int WF_INIT_ON_ALLOC = 512;
+    /** an allocation that finds nothing, even after the shrinker, takes pages back from the balloon */
+    public static final int WF_DEFLATE_ON_OOM = 1024;
     /** (): the workload's boot (CTL_WL_*), then it runs; reply (in use, free, ballooned) */
     public static final int OP_PROLOGUE = 8;
     /** (id): free page hint command: a new id [0x80000000, 0xffffffff], 0 stop, 1 done */
@@ -228,6 +249,18 @@ public final class GuestAbi {
     public static final int REQ_BALLOON = 0x104;
     /** id = report number; up to 3 ranges of free blocks the guest isolated for the host */
     public static final int REQ_REPORT = 0x105;
+    /** the hint driver's shrinker gave back these held blocks: up to 3 ranges */
+    public static final int REQ_SHRINK = 0x106;
+    /** (order, stalls so far, free pages): an allocation failed after the shrinker and DEFLATE_ON_OOM */
+    public static final int REQ_ALLOC_STALL = 0x107;
+    /** (order, ns waited, stalls so far): a stalled allocation got its memory */
+    public static final int REQ_ALLOC_WAITED = 0x108;
+    /** pages DEFLATE_ON_OOM takes back at a time (Linux's VIRTIO_BALLOON_OOM_NR_PAGES) */
+    public static final int OOM_DEFLATE_PAGES = 256;
+    /** pressure: the application allocates and writes at 1 GiB/s */
+    public static final int PRESSURE_RATE_BPS = 0x40000000;
+    /** and holds what it reached 100 ms before it frees it all */
+    public static final int PRESSURE_HOLD_US = 100000;
     /** free page reporting reports aligned free blocks of 2^9 pages (2 MiB, pageblock_order on x86) */
     public static final int REPORT_ORDER = 9;
     /** blocks per report (Linux's PAGE_REPORTING_CAPACITY) */
@@ -246,6 +279,8 @@ public final class GuestAbi {
     public static final int USED_MAGIC_WORD = 0;
     /** request entries the host has finished (the ring head) */
     public static final int USED_CONSUMED_WORD = 1;
+    /** 1 + the request ring index of the last hint the host has taken (read and acted on) */
+    public static final int USED_HINT_TAKEN_WORD = 2;
     /** a page in use does not hold what the guest last wrote */
     public static final int CHECK_STAMP = 1;
     /** a free page does not hold the poison byte */

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class FreePageReportingTest {
     private static final RamLayout LAYOUT = RamLayout.pcLike(64L << 20);
     private static final long PAGES = LAYOUT.totalPages();
+    static final long PAGES_FOR_TESTS = PAGES;
     private static final long BLOCK = 1L << GuestAbi.REPORT_ORDER;
 
     static KvmGuest boot(Kvm kvm, int poison, long flags) {
