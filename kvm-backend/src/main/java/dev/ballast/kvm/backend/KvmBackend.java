@@ -27,12 +27,6 @@ public final class KvmBackend implements Backend {
     @Override
     public void check(Scenario scenario, BackendOptions options) {
         options.userBuild().refuseIn(name());
-        if (scenario.postcopy().enabled() && options.destination() != null) {
-            throw new dev.ballast.core.run.SettingException(
-                    "postcopy-after",
-                    scenario.postcopy().toString(),
-                    "the kvm backend does postcopy with its destination in this process only, not with --dest yet");
-        }
         if (scenario.postcopy().enabled() && scenario.failAt() != null) {
             throw new dev.ballast.core.run.SettingException(
                     "fail-at",

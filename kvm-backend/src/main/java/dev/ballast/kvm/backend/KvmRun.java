@@ -21,6 +21,7 @@ import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.dest.LocalTarget;
 import dev.ballast.kvm.dest.PostcopyPlacer;
+import dev.ballast.kvm.dest.PostcopySummary;
 import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guest.WorkloadSettings;
@@ -200,7 +201,7 @@ public final class KvmRun {
                                 verify,
                                 h.attempts(),
                                 h.figures(),
-                                postcopy(h.postcopy(), target)));
+                                postcopy(h.postcopy(), target, h.verdict())));
                         next = h.completed() ? target.takeGuest() : null;
                     }
                     if (next == null) {
@@ -235,14 +236,17 @@ public final class KvmRun {
     }
 
     /**
-     * A hop's postcopy figures: the engine's (from its events) and, for a destination in this process,
-     * its faults and their latency as the destination measured them (from the fault's arrival to the
-     * page's placement); null for a hop that did not switch over.
+     * A hop's postcopy figures: the engine's (from its events) and the destination's faults and their
+     * latency as it measured them (from the fault's arrival to the page's placement): a destination in this
+     * process is asked, a {@code ballast dest} sends them in its verdict ({@link PostcopySummary}); null for a
+     * hop that did not switch over.
      */
-    private static RunReport.Postcopy postcopy(PostcopyStats e, Target target) {
+    private static RunReport.Postcopy postcopy(PostcopyStats e, Target target, Verdict verdict) {
         if (e == null || !e.switched()) return null;
         PostcopyPlacer.Figures f = target.postcopyFigures();
-        long zero = target.postcopyBalloonZeroFaults();
+        PostcopySummary d = f != null
+                ? PostcopySummary.of(f, target.postcopyBalloonZeroFaults())
+                : verdict == null ? null : PostcopySummary.parse(verdict.message());
         return new RunReport.Postcopy(
                 e.switchOverNs() / 1e6,
                 e.bytesBefore(),
@@ -252,12 +256,12 @@ public final class KvmRun {
                 e.discardedPages(),
                 e.balloonBitmapBytes(),
                 e.recoveries(),
-                f == null ? 0 : f.requests() + f.heldZero(),
-                f == null ? 0 : f.heldZero() + zero,
-                f == null ? 0 : f.medianLatencyNs() / 1e6,
-                f == null ? 0 : f.p99LatencyNs() / 1e6,
-                f == null ? 0 : f.maxLatencyNs() / 1e6,
-                f == null ? 0 : f.totalLatencyNs() / 1e6);
+                d == null ? 0 : d.requests() + d.heldZero(),
+                d == null ? 0 : d.heldZero() + d.balloonZero(),
+                d == null ? 0 : d.medianNs() / 1e6,
+                d == null ? 0 : d.p99Ns() / 1e6,
+                d == null ? 0 : d.maxNs() / 1e6,
+                d == null ? 0 : d.totalNs() / 1e6);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */

@@ -10,7 +10,13 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.kvm.testing.KvmTests;
+import dev.ballast.kvm.dest.DestinationServer;
+import dev.ballast.kvm.dest.PostcopySummary;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,15 +60,59 @@ class KvmPostcopyTest {
         assertThat(r.downtimeMs()).isPositive();
     }
 
+    /**
+     * The same over TCP, to a {@code ballast dest} on loopback: the guest resumes in the destination's VM, its faults
+     * go back as PAGE_REQUEST records, and the destination's fault figures come back in its verdict.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "balloon"})
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldSwitchOverToARemoteDestinationAndServeItsFaultsOverTheWire(String policy) throws Exception {
+        KvmTests.assumeKvm();
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (DestinationServer d = DestinationServer.start(new DestinationServer.Options(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                null,
+                RemoteMigrationTest.TIMEOUT_NS,
+                1L << 30,
+                0,
+                null,
+                null,
+                line -> {
+                    log.add(line);
+                    System.out.println("[dest] " + line);
+                }))) {
+            RunReport r = RemoteMigrationTest.run(scenario(policy), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            KvmMigrationTest.assertVerified(r);
+            assertThat(r.attempts()).hasSize(1);
+            RunReport.Postcopy pc = r.postcopy();
+            System.out.println("postcopy over TCP (" + policy + "): " + pc);
+            assertThat(pc).as("the migration switched to postcopy").isNotNull();
+            assertThat(pc.discardedPages()).isPositive();
+            assertThat(pc.postcopyBytes()).isPositive();
+            DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(10)).getFirst();
+            assertThat(s.outcome()).isEqualTo("completed");
+            assertThat(s.verdict().ok()).isTrue();
+            // the faults are the destination's: they came back in its verdict, and it logged them
+            PostcopySummary dest = PostcopySummary.parse(s.verdict().message());
+            assertThat(dest).as("the verdict carries the destination's fault figures").isNotNull();
+            assertThat(pc.faults()).isEqualTo(dest.requests() + dest.heldZero()).isPositive();
+            assertThat(dest.requests())
+                    .as("every fault turned into a request reached the source, or its page was on its way")
+                    .isGreaterThanOrEqualTo(pc.postcopyRequests());
+            assertThat(pc.faultLatencyMedianMs()).isPositive();
+            assertThat(pc.faultLatencyP99Ms()).isGreaterThanOrEqualTo(pc.faultLatencyMedianMs());
+            assertThat(log).anyMatch(l -> l.contains("verify ok") && l.contains("postcopy: "));
+        }
+    }
+
     @Test
-    void shouldRefusePostcopyWithARemoteDestinationOrAnInjectedFailureAndTakeItOtherwise() {
+    void shouldRefusePostcopyWithAnInjectedFailureAndTakeItOtherwise() {
         KvmBackend kvm = new KvmBackend();
         kvm.check(scenario("legacy"), BackendOptions.DEFAULTS);
         BackendOptions remote = new BackendOptions(
                 false, new BackendOptions.Destination(new InetSocketAddress("127.0.0.1", 4444), null, 0));
-        assertThatThrownBy(() -> kvm.check(scenario("legacy"), remote))
-                .isInstanceOf(SettingException.class)
-                .hasMessageContaining("not with --dest yet");
+        kvm.check(scenario("legacy"), remote); // postcopy to a ballast dest
         assertThatThrownBy(() -> kvm.check(scenario("legacy").withFailAt("30%"), BackendOptions.DEFAULTS))
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("does not recover a postcopy migration");
