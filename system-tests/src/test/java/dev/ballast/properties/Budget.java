@@ -45,6 +45,12 @@ final class Budget {
     static final int KVM_FAULTS = 20;
     /** Postcopy into the KVM destination ({@code KvmProperties.aKvmPostcopyMigrationKeepsEveryInvariant}). */
     static final int KVM_POSTCOPY = 20;
+    /**
+     * Postcopy over TCP to a {@code ballast dest} ({@code KvmWirePostcopyProperties}): 16 to 64 MiB guests, 0.65 s a
+     * migration here (15 in 9.7 s), so 30 tries add about 20 s: a smoke test of the wire's postcopy and its recovery,
+     * not sized to find a failure in one migration in fifty.
+     */
+    static final int KVM_WIRE_POSTCOPY = 30;
     /** The KVM property over tight balloon races. */
     static final int KVM_RACES = 60;
 

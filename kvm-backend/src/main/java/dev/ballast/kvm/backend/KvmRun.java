@@ -42,7 +42,8 @@ import java.util.function.LongPredicate;
  * a {@code ballast dest} over TCP ({@link BackendOptions.Destination}); the guest resumes there and checks itself,
  * and the destination's verdict decides {@code verify}. A failed attempt (an injected link
  * failure, a lost connection) is retried as a resume: the source keeps running with its dirty
- * log, the destination keeps what it received. A chain migrates the guest on from each
+ * log, the destination keeps what it received; in postcopy a link that fails after the switch-over is
+ * recovered instead (the guest runs on the destination), in process and over TCP. A chain migrates the guest on from each
  * destination (in this process; across processes, {@code ballast dest --forward} does).
  */
 public final class KvmRun {

@@ -25,9 +25,10 @@ import java.nio.channels.WritableByteChannel;
  * source guest's memory when they are sent; at completion the guest's state sections follow the
  * last pages (the system slot, then the vCPU), and the destination's verdict comes back.
  *
- * <p>It fails where it is told to (an injected failure after a number of pages or at a time), and
- * once failed it aborts the stream (ERROR, ABORTED, as far as the connection still takes it),
- * closes the connection and stays down.
+ * <p>It fails where it is told to (an injected failure after a number of pages or at a time, once), and
+ * once failed it aborts the stream (ERROR, ABORTED, as far as the connection still takes it; in
+ * postcopy it only cuts the connection), closes the connection and stays down, except that in
+ * postcopy the engine {@link #recover recovers} it on a new connection from the {@link Connector}.
  */
 public final class WireLink implements PageLink, AutoCloseable {
     /** Both directions of one connection. */
