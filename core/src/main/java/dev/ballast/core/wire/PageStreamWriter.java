@@ -359,7 +359,10 @@ public final class PageStreamWriter implements PageLink {
     public void recover(PageRanges missing) throws LinkException {
         if (layout == null || !switched)
             throw new LinkException(FailureCause.PROTOCOL, "recovery of a page stream that did not switch over");
-        if (completed) throw new IllegalStateException("the migration is complete");
+        if (verdict != null) throw new IllegalStateException("the migration is complete");
+        // COMPLETE may have gone out with no COMPLETE_ACK back: the destination says what it still lacks, and the
+        // recovered stream completes again
+        completed = false;
         if (reconnect == null)
             throw new LinkException(FailureCause.PROTOCOL, "this page stream has no way to connect again");
         ReturnPath old = returnPath;

@@ -32,7 +32,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * runs no guest): after SWITCH_OVER it answers with a record the source must not serve. The source refuses it with
  * one line that names the reason and the record's stream offset on the return direction, tells the destination in
  * ERROR, and, its recoveries refused, fails the migration as one whose guest is split (invariant 6) rather than
- * retrying from its paused guest.
+ * retrying from its paused guest. (Where the source had sent COMPLETE before it read the record, it recovers from
+ * there: a COMPLETE without its COMPLETE_ACK does not end a postcopy migration.)
  */
 class HostilePostcopyDestinationTest {
     /** The 64 MiB guest's one block (pages). */
@@ -138,6 +139,8 @@ class HostilePostcopyDestinationTest {
                     };
                     try (PageStreamReader r = PageStreamReader.adoptingLayout(ch, out, sink)) {
                         r.run();
+                        // the source may have sent COMPLETE before it read the hostile record: its ERROR follows
+                        r.step();
                     } catch (WireException e) {
                         sourceSaid.set(e.getMessage());
                     }
@@ -193,8 +196,12 @@ class HostilePostcopyDestinationTest {
             // the source's one line: the reason, the record, its offset on the return direction
             String cause = r.attempts().getFirst().cause();
             assertThat(cause).contains(expected).contains("stream offset " + at);
-            // and the destination was told the same
-            assertThat(d.sourceSaid.get()).contains(expected).contains("stream offset " + at);
+            // and the destination was told the same (a reader takes nothing after COMPLETE: if the source had sent
+            // it before it read the hostile record, its ERROR comes after and is refused unread)
+            String said = d.sourceSaid.get();
+            assertThat(said).isNotNull();
+            if (said.startsWith("PEER_ERROR")) assertThat(said).contains(expected).contains("stream offset " + at);
+            else assertThat(said).startsWith("UNEXPECTED_RECORD").contains("after COMPLETE");
             // the guest ran on the destination's side of the switch-over: not retried from the paused source
             assertThat(r.outcome()).isEqualTo("failed");
             assertThat(r.attempts()).hasSize(1);
