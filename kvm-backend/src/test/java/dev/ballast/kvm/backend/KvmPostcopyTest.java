@@ -173,6 +173,31 @@ class KvmPostcopyTest {
         }
     }
 
+    /**
+     * The connection cut as SWITCH_OVER starts: the destination never resumes the guest, so it never acknowledges the
+     * switch-over (SWITCH_OVER_ACK, protocol version 5), and the source fails the attempt as a pre-copy one: its guest
+     * runs on with its dirty log, and the retry resumes and switches over. (Before the acknowledgement the source
+     * took the guest for resumed there, its recoveries were refused, and the guest was lost.)
+     */
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldRetryWhenTheSwitchOverIsNotAcknowledged() throws Exception {
+        KvmTests.assumeKvm();
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (DestinationServer d = dest(log);
+                CuttingProxy proxy = new CuttingProxy(
+                        d::address, CuttingProxy.Rule.cut(true, dev.ballast.core.wire.RecordType.SWITCH_OVER, 1))) {
+            RunReport r = RemoteMigrationTest.run(
+                    scenario("legacy"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            assertThat(proxy.triggered()).isTrue();
+            KvmMigrationTest.assertVerified(r);
+            assertThat(r.attempts()).hasSize(2);
+            assertThat(r.attempts().getFirst().outcome()).isEqualTo("failed");
+            assertThat(r.postcopy()).as("the retry switched over").isNotNull();
+            assertThat(r.postcopy().recoveries()).isZero();
+        }
+    }
+
     /** A link that fails before the switch-over fails pre-copy: the source runs on, and the retry resumes and switches over. */
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
