@@ -455,7 +455,7 @@ public final class PageStreamReader implements AutoCloseable {
         return (buf.get(BITMAP_BITS_OFFSET + (int) (i >>> 3)) >>> (i & 7) & 1) != 0;
     }
 
-    private void onSwitchOver() throws WireException {
+    private void onSwitchOver() throws WireException, IOException {
         if (held == null)
             throw frame.reject(
                     REFUSED, "a layout of more than " + MAX_TRACKED_PAGES + " pages: postcopy is tracked up to that");
@@ -477,6 +477,13 @@ public final class PageStreamReader implements AutoCloseable {
             sink.switchOver();
         } catch (WireException e) {
             throw frame.reject(e.reason(), e.detail());
+        }
+        // Version 5: the guest runs here; the source learns it (its page requests may have gone before this).
+        ByteBuffer ack = Frames.allocate(SWITCH_OVER_ACK_LENGTH);
+        Frames.putHeader(ack, 0, RecordType.SWITCH_OVER_ACK, 0, SWITCH_OVER_ACK_LENGTH);
+        ack.putLong(SWITCH_ACK_RESERVED_OFFSET, 0);
+        synchronized (outLock) {
+            Frames.writeFully(out, ack);
         }
     }
 

@@ -310,7 +310,17 @@ public final class PageStreamWriter implements PageLink {
             throw fail(e);
         }
         switched = true;
-        startReturnPath();
+        startReturnPath(true);
+        // Version 5: the guest runs on the destination only once it says so (SWITCH_OVER_ACK); a link that fails
+        // before is a failure of the switch-over, not of postcopy: the source's guest may run on.
+        ReturnPath rp = returnPath;
+        try {
+            rp.awaitAck();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw fail(FailureCause.IO, "interrupted while waiting for SWITCH_OVER_ACK");
+        }
+        if (!rp.acked) throw returnPathEnded(rp);
     }
 
     /**
@@ -359,7 +369,10 @@ public final class PageStreamWriter implements PageLink {
     public void recover(PageRanges missing) throws LinkException {
         if (layout == null || !switched)
             throw new LinkException(FailureCause.PROTOCOL, "recovery of a page stream that did not switch over");
-        if (completed) throw new IllegalStateException("the migration is complete");
+        if (verdict != null) throw new IllegalStateException("the migration is complete");
+        // COMPLETE may have gone out with no COMPLETE_ACK back: the destination says what it still lacks, and the
+        // recovered stream completes again
+        completed = false;
         if (reconnect == null)
             throw new LinkException(FailureCause.PROTOCOL, "this page stream has no way to connect again");
         ReturnPath old = returnPath;
@@ -392,7 +405,7 @@ public final class PageStreamWriter implements PageLink {
         sendHello(FLAG_RECOVER, names, len);
         long[] ranges = readAcceptance();
         for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
-        startReturnPath();
+        startReturnPath(false);
     }
 
     private static void closeQuietly(java.nio.channels.Channel c) {
@@ -403,10 +416,10 @@ public final class PageStreamWriter implements PageLink {
         }
     }
 
-    private void startReturnPath() {
+    private void startReturnPath(boolean expectAck) {
         FrameIn f = new FrameIn(in, false);
         f.offset = answerOffset;
-        ReturnPath rp = new ReturnPath(f, blockPages);
+        ReturnPath rp = new ReturnPath(f, blockPages, expectAck);
         returnPath = rp;
         Thread t = new Thread(rp, "ballast-return-path");
         t.setDaemon(true);
@@ -453,9 +466,20 @@ public final class PageStreamWriter implements PageLink {
         volatile WireException rejection;
         private volatile boolean stopped;
 
-        ReturnPath(FrameIn frame, long[] blockPages) {
+        /** A SWITCH_OVER_ACK is due (after SWITCH_OVER; not in a recovered stream). */
+        final boolean expectAck;
+
+        volatile boolean acked;
+
+        ReturnPath(FrameIn frame, long[] blockPages, boolean expectAck) {
             this.frame = frame;
             this.blockPages = blockPages;
+            this.expectAck = expectAck;
+        }
+
+        /** Waits until the destination acknowledged the switch-over, or the return path stopped. */
+        synchronized void awaitAck() throws InterruptedException {
+            while (!acked && !done) wait();
         }
 
         @Override
@@ -463,6 +487,20 @@ public final class PageStreamWriter implements PageLink {
             try {
                 while (!stopped) {
                     if (!frame.readHeader()) break;
+                    if (frame.type == RecordType.SWITCH_OVER_ACK) {
+                        frame.readPayload();
+                        if (!expectAck || acked)
+                            throw frame.reject(
+                                    WireException.Reason.UNEXPECTED_RECORD,
+                                    expectAck ? "a second SWITCH_OVER_ACK" : "a SWITCH_OVER_ACK in a recovered stream");
+                        if (frame.buf.getLong(SWITCH_ACK_RESERVED_OFFSET) != 0)
+                            throw frame.reject(WireException.Reason.BAD_FIELD, "reserved field not zero");
+                        synchronized (this) {
+                            acked = true;
+                            notifyAll();
+                        }
+                        continue;
+                    }
                     if (frame.type != RecordType.PAGE_REQUEST) {
                         stoppedAtAnswer = true;
                         break;

@@ -57,7 +57,9 @@ public enum RecordType {
     /** Version 4 (postcopy): the guest resumes on the destination; pages follow on demand. */
     SWITCH_OVER(16, true, 0, SWITCH_OVER_LENGTH, SWITCH_OVER_LENGTH, 1),
     /** Version 4 (postcopy): the destination's guest faulted on pages it lacks. */
-    PAGE_REQUEST(17, false, 0, PAGE_REQUEST_LENGTH, PAGE_REQUEST_LENGTH, 1);
+    PAGE_REQUEST(17, false, 0, PAGE_REQUEST_LENGTH, PAGE_REQUEST_LENGTH, 1),
+    /** Version 5 (postcopy): the guest resumed on the destination (the answer to SWITCH_OVER). */
+    SWITCH_OVER_ACK(18, false, 0, SWITCH_OVER_ACK_LENGTH, SWITCH_OVER_ACK_LENGTH, 1);
 
     private static final RecordType[] BY_CODE = new RecordType[32];
 

@@ -38,7 +38,7 @@ package dev.ballast.core.wire;
 public final class WireFormat {
     private WireFormat() {}
 
-    public static final int VERSION = 4;
+    public static final int VERSION = 5;
     public static final int MAGIC = 0xBA11;
     public static final int PAGE_SIZE = 4096;
 
@@ -178,6 +178,11 @@ public final class WireFormat {
 
     public static final int SWITCH_RESERVED_OFFSET = 16; // u64
     public static final int SWITCH_OVER_LENGTH = 24;
+
+    /** SWITCH_OVER_ACK (version 5, destination to source): the guest runs on the destination now. */
+    public static final int SWITCH_ACK_RESERVED_OFFSET = 8; // u64
+
+    public static final int SWITCH_OVER_ACK_LENGTH = 16;
 
     /** PAGE_REQUEST (destination to source): the destination's guest faulted on these pages. */
     public static final int REQUEST_BLOCK_OFFSET = 8; // u32: the source's block id

@@ -278,6 +278,8 @@ class PageStreamPostcopyTest {
         final FaultingDestination sink;
         final List<Connection> connections;
         int cutAfterPolls = -1;
+        /** Closes the return direction as COMPLETE goes out: COMPLETE arrives, its COMPLETE_ACK cannot come back. */
+        boolean loseTheCompleteAck;
         int polls;
         boolean gated;
         long delivered;
@@ -312,11 +314,28 @@ class PageStreamPostcopyTest {
             w.pollRequests(counting);
             if (++polls == cutAfterPolls) connections.getLast().out.cut.set(true);
         }
+
+        @Override
+        public void complete() throws LinkException {
+            if (loseTheCompleteAck && connections.size() == 1) {
+                try {
+                    connections.getLast().toSource.sink().close();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            super.complete();
+        }
     }
 
     record Result(MigrationEngine engine, TinyGuest guest, FaultingDestination sink, GatedLink link) {}
 
     static Result migrate(long seed, int writesPerSync, String policy, int cutAfterPolls) throws Exception {
+        return migrate(seed, writesPerSync, policy, cutAfterPolls, false);
+    }
+
+    static Result migrate(long seed, int writesPerSync, String policy, int cutAfterPolls, boolean loseTheCompleteAck)
+            throws Exception {
         RamLayout src = layout("ram-low", 0, 400, "ram-high", 0x100000, 200);
         RamLayout dst = layout("ram-high", 0x100000, 200, "ram-low", 0, 400);
         TinyGuest guest = new TinyGuest(src, seed, writesPerSync);
@@ -340,6 +359,7 @@ class PageStreamPostcopyTest {
         });
         GatedLink link = new GatedLink(w, sink, connections);
         link.cutAfterPolls = cutAfterPolls;
+        link.loseTheCompleteAck = loseTheCompleteAck;
         EngineConfig cfg = new EngineConfig(0, 1_000L, 10, 0, 0x8000_0000L, 64, 8, 8);
         long[] now = {0};
         MigrationEngine engine = new MigrationEngine(
@@ -477,6 +497,21 @@ class PageStreamPostcopyTest {
         Result r = migrate(seed, writesPerSync, balloon ? "balloon" : "legacy", 1);
         PostcopyStats pc = r.engine().postcopyStats();
         assertThat(pc.recoveries()).isEqualTo(1);
+        assertThat(r.link().connections).hasSize(2);
+        assertThat(r.link().connections.getLast().reader.hello().recover()).isTrue();
+        checkPages(r, balloon);
+    }
+
+    /**
+     * COMPLETE went out but its COMPLETE_ACK did not come back (the return direction closed): in postcopy that is a
+     * link failure like any other, recovered on a new connection, which completes again. (The writer refused to
+     * recover once COMPLETE was sent, and the engine stopped with an IllegalStateException.)
+     */
+    @Property(tries = 3)
+    void aCompleteWhoseAnswerIsLostIsRecoveredAndCompletedAgain(@ForAll long seed, @ForAll boolean balloon)
+            throws Exception {
+        Result r = migrate(seed, 20, balloon ? "balloon" : "legacy", -1, true);
+        assertThat(r.engine().postcopyStats().recoveries()).isEqualTo(1);
         assertThat(r.link().connections).hasSize(2);
         assertThat(r.link().connections.getLast().reader.hello().recover()).isTrue();
         checkPages(r, balloon);

@@ -35,17 +35,28 @@ class PageStreamWriterPostcopyTest {
         final Pipe toDest = Pipe.open();
         final Pipe toSource = Pipe.open();
         final PageStreamWriter w;
+        /** Bytes the destination sent before its first request: the HELLO_ACK and the SWITCH_OVER_ACK. */
         final int ackLength;
 
         Source() throws Exception {
+            this(null);
+        }
+
+        /** With {@code switchAnswer} instead of a good SWITCH_OVER_ACK (null: the good one). */
+        Source(ByteBuffer switchAnswer) throws Exception {
             w = new PageStreamWriter(
                     toDest.sink(),
                     toSource.source(),
                     new WireTestSupport.PatternSource(L),
                     PageStreamWriter.Options.defaults(5));
             ByteBuffer ack = Frames.acceptance(5, new long[] {0, 0, 16, 1, 0, 8}, 2)[0];
-            ackLength = ack.remaining();
+            // the destination's answers, ahead: HELLO_ACK, then (version 5) SWITCH_OVER_ACK, 16 bytes
+            ByteBuffer switchAck = Frames.allocate(16);
+            Frames.putHeader(switchAck, 0, RecordType.SWITCH_OVER_ACK, 0, 16);
+            if (switchAnswer != null) switchAck = switchAnswer;
+            ackLength = ack.remaining() + switchAck.remaining();
             Frames.writeFully(toSource.sink(), ack);
+            Frames.writeFully(toSource.sink(), switchAck);
             w.open(L, 0, (b, o, n) -> {});
             PageBitmap balloon = new PageBitmap(L.totalPages());
             balloon.setRange(3, 9);
@@ -205,6 +216,70 @@ class PageStreamWriterPostcopyTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.w.discard(0, 0, 1))
                     .isInstanceOf(IllegalStateException.class);
             for (RamBlock b : L.blocks()) assertThat(b.pages()).isEqualTo(PAGES[b.index()]);
+        }
+    }
+
+    /**
+     * The switch-over waits for the destination's SWITCH_OVER_ACK (version 5): what comes instead, or a bad ack, fails
+     * the switch-over itself (the guest did not resume there), with the reason and the answer's offset.
+     */
+    @Test
+    void shouldFailTheSwitchOverUnlessTheDestinationAcknowledgesIt() throws Exception {
+        ByteBuffer badReserved = Frames.allocate(16);
+        Frames.putHeader(badReserved, 0, RecordType.SWITCH_OVER_ACK, 0, 16);
+        badReserved.putLong(8, 1);
+        ByteBuffer twice = Frames.allocate(32);
+        Frames.putHeader(twice, 0, RecordType.SWITCH_OVER_ACK, 0, 16);
+        Frames.putHeader(twice, 16, RecordType.SWITCH_OVER_ACK, 0, 16);
+        ByteBuffer longer = Frames.allocate(24);
+        Frames.putHeader(longer, 0, RecordType.SWITCH_OVER_ACK, 0, 24);
+        ByteBuffer refused = Frames.error(Reason.REFUSED, "the guest did not resume on the destination");
+        // the ack's offset: after the HELLO_ACK of 24 + 2 * 24 bytes
+        int at = 72;
+        assertThat(switchOverAnswered(badReserved, true)).contains("BAD_FIELD: SWITCH_OVER_ACK record at stream offset " + at);
+        assertThat(switchOverAnswered(longer, true)).contains("BAD_LENGTH").contains("stream offset " + at);
+        assertThat(switchOverAnswered(refused, true))
+                .contains("the destination rejected the stream")
+                .contains("the guest did not resume on the destination");
+        assertThat(switchOverAnswered(ByteBuffer.allocate(0), false)).contains("closed the return direction");
+        // a second ack: the switch-over went through, the next poll fails
+        try (Source s = new Source(twice.duplicate())) {
+            Object polled = s.poll();
+            assertThat(polled).isInstanceOf(LinkException.class);
+            assertThat(((LinkException) polled).getMessage())
+                    .contains("UNEXPECTED_RECORD: SWITCH_OVER_ACK record at stream offset " + (at + 16))
+                    .contains("a second SWITCH_OVER_ACK");
+        }
+    }
+
+    /** What the writer's switchOver() threw with {@code answer} on the return direction (then closed, if asked). */
+    private static String switchOverAnswered(ByteBuffer answer, boolean keepOpen) throws Exception {
+        Pipe toDest = Pipe.open();
+        Pipe toSource = Pipe.open();
+        PageStreamWriter w = new PageStreamWriter(
+                toDest.sink(), toSource.source(), new WireTestSupport.PatternSource(L), PageStreamWriter.Options.defaults(5));
+        Frames.writeFully(toSource.sink(), Frames.acceptance(5, new long[] {0, 0, 16, 1, 0, 8}, 2)[0]);
+        Frames.writeFully(toSource.sink(), answer);
+        if (!keepOpen || answer.capacity() > 0) toSource.sink().close();
+        Thread drain = Thread.ofPlatform().daemon().start(() -> {
+            ByteBuffer b = ByteBuffer.allocate(1 << 16);
+            try {
+                while (toDest.source().read(b) >= 0) b.clear();
+            } catch (IOException ignored) {
+                // closed
+            }
+        });
+        try {
+            w.open(L, 0, (b, o, n) -> {});
+            w.switchOver();
+            return "no failure";
+        } catch (LinkException e) {
+            return e.getMessage();
+        } finally {
+            toDest.sink().close();
+            drain.join(5000);
+            toDest.source().close();
+            toSource.source().close();
         }
     }
 }

@@ -20,7 +20,7 @@ import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 
 /**
- * An independent model of {@code docs/wire-protocol.md} (version 4, postcopy included), written from the document
+ * An independent model of {@code docs/wire-protocol.md} (version 5, postcopy included), written from the document
  * alone: every offset, bound and rule below is re-read from its diagrams and tables, none is taken
  * from {@link WireFormat}, {@link RecordType}, {@link StreamDigest}, the reader or the writer. It
  * encodes records ({@link Enc}) and judges a stream as a destination without a secret must
@@ -33,7 +33,7 @@ final class WireModel {
     private WireModel() {}
 
     // The protocol's numbers, as the document states them.
-    static final int MAGIC = 0xBA11, VERSION = 4, PAGE = 4096;
+    static final int MAGIC = 0xBA11, VERSION = 5, PAGE = 4096;
     static final int HELLO = 1,
             HELLO_ACK = 2,
             PAGES = 3,
@@ -50,7 +50,8 @@ final class WireModel {
             DISCARD = 14,
             BALLOON_BITMAP = 15,
             SWITCH_OVER = 16,
-            PAGE_REQUEST = 17;
+            PAGE_REQUEST = 17,
+            SWITCH_OVER_ACK = 18;
     /** HELLO's flag bit 0. */
     static final int RECOVER = 1;
 
@@ -75,13 +76,18 @@ final class WireModel {
             case BALLOON_BITMAP -> len >= 33 && len <= 1_048_608;
             case SWITCH_OVER -> len == 24;
             case PAGE_REQUEST -> len == 32;
+            case SWITCH_OVER_ACK -> len == 16;
             default -> false;
         };
     }
 
     /** Travels from the source to the destination (ERROR goes both ways). */
     static boolean toDestination(int type) {
-        return type != HELLO_ACK && type != COMPLETE_ACK && type != AUTH_CHALLENGE && type != PAGE_REQUEST;
+        return type != HELLO_ACK
+                && type != COMPLETE_ACK
+                && type != AUTH_CHALLENGE
+                && type != PAGE_REQUEST
+                && type != SWITCH_OVER_ACK;
     }
 
     // ------------------------------------------------------------------ the digest (version 3)
@@ -418,7 +424,7 @@ final class WireModel {
             int avail = s.length - p;
             if (avail >= 2 && u16(b, p) != MAGIC) why.add(Reason.BAD_MAGIC);
             int type = avail >= 3 ? u8(b, p + 2) : -1;
-            boolean known = type >= 1 && type <= 17;
+            boolean known = type >= 1 && type <= 18;
             if (avail >= 3 && !known) why.add(Reason.UNKNOWN_TYPE);
             if (known && !toDestination(type)) why.add(Reason.UNEXPECTED_RECORD);
             int allowedFlags = type == HELLO ? RECOVER : 0;

@@ -183,12 +183,22 @@ class WireModelTest {
             assertThat(WireModel.lengthFits(r[2], r[1]))
                     .as("%s: answer type %d of %d bytes", what, r[2], r[1])
                     .isTrue();
-            assertThat(r[2] == WireModel.HELLO_ACK || r[2] == WireModel.COMPLETE_ACK || r[2] == WireModel.ERROR)
+            assertThat(r[2] == WireModel.HELLO_ACK
+                            || r[2] == WireModel.COMPLETE_ACK
+                            || r[2] == WireModel.ERROR
+                            || r[2] == WireModel.SWITCH_OVER_ACK)
                     .as(what)
                     .isTrue();
             int flags = a[r[0] + 3];
             assertThat(flags & ~(r[2] == WireModel.HELLO_ACK ? 1 : 0)).isZero();
+            if (r[2] == WireModel.SWITCH_OVER_ACK) assertThat(b.getLong(r[0] + 8)).as("reserved").isZero();
         }
+        // Version 5: a SWITCH_OVER the destination accepted is acknowledged, once; a recovered stream has none.
+        boolean switched = got.log().contains(WireModel.Log.switchOver())
+                && got.log().stream().noneMatch(l -> l.startsWith("recover session"));
+        assertThat(recs.stream().filter(r -> r[2] == WireModel.SWITCH_OVER_ACK))
+                .as("%s: SWITCH_OVER_ACK records", what)
+                .hasSize(switched ? 1 : 0);
         if (got.verdict() != null) {
             assertThat(recs).hasSizeGreaterThanOrEqualTo(2);
             int[] ack = recs.getFirst();

@@ -22,6 +22,7 @@ import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.dest.LocalTarget;
 import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.dest.PostcopyPlacer;
+import dev.ballast.kvm.dest.PostcopySummary;
 import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guest.WorkloadSettings;
@@ -42,7 +43,8 @@ import java.util.function.LongPredicate;
  * a {@code ballast dest} over TCP ({@link BackendOptions.Destination}); the guest resumes there and checks itself,
  * and the destination's verdict decides {@code verify}. A failed attempt (an injected link
  * failure, a lost connection) is retried as a resume: the source keeps running with its dirty
- * log, the destination keeps what it received. A chain migrates the guest on from each
+ * log, the destination keeps what it received; in postcopy a link that fails after the switch-over is
+ * recovered instead (the guest runs on the destination), in process and over TCP. A chain migrates the guest on from each
  * destination (in this process; across processes, {@code ballast dest --forward} does).
  */
 public final class KvmRun {
@@ -206,7 +208,7 @@ public final class KvmRun {
                                 verify,
                                 h.attempts(),
                                 h.figures(),
-                                postcopy(h.postcopy(), target)));
+                                postcopy(h.postcopy(), target, h.verdict())));
                         next = h.completed() ? target.takeGuest() : null;
                     }
                     if (next == null) {
@@ -284,14 +286,17 @@ public final class KvmRun {
     }
 
     /**
-     * A hop's postcopy figures: the engine's (from its events) and, for a destination in this process,
-     * its faults and their latency as the destination measured them (from the fault's arrival to the
-     * page's placement); null for a hop that did not switch over.
+     * A hop's postcopy figures: the engine's (from its events) and the destination's faults and their
+     * latency as it measured them (from the fault's arrival to the page's placement): a destination in this
+     * process is asked, a {@code ballast dest} sends them in its verdict ({@link PostcopySummary}); null for a
+     * hop that did not switch over.
      */
-    private static RunReport.Postcopy postcopy(PostcopyStats e, Target target) {
+    private static RunReport.Postcopy postcopy(PostcopyStats e, Target target, Verdict verdict) {
         if (e == null || !e.switched()) return null;
         PostcopyPlacer.Figures f = target.postcopyFigures();
-        long zero = target.postcopyBalloonZeroFaults();
+        PostcopySummary d = f != null
+                ? PostcopySummary.of(f, target.postcopyBalloonZeroFaults())
+                : verdict == null ? null : PostcopySummary.parse(verdict.message());
         return new RunReport.Postcopy(
                 e.switchOverNs() / 1e6,
                 e.bytesBefore(),
@@ -301,12 +306,12 @@ public final class KvmRun {
                 e.discardedPages(),
                 e.balloonBitmapBytes(),
                 e.recoveries(),
-                f == null ? 0 : f.requests() + f.heldZero(),
-                f == null ? 0 : f.heldZero() + zero,
-                f == null ? 0 : f.medianLatencyNs() / 1e6,
-                f == null ? 0 : f.p99LatencyNs() / 1e6,
-                f == null ? 0 : f.maxLatencyNs() / 1e6,
-                f == null ? 0 : f.totalLatencyNs() / 1e6);
+                d == null ? 0 : d.requests() + d.heldZero(),
+                d == null ? 0 : d.heldZero() + d.balloonZero(),
+                d == null ? 0 : d.medianNs() / 1e6,
+                d == null ? 0 : d.p99Ns() / 1e6,
+                d == null ? 0 : d.maxNs() / 1e6,
+                d == null ? 0 : d.totalNs() / 1e6);
     }
 
     /** The destination's verdict: the guest's own check there, every page in use as it last wrote it. */

@@ -355,6 +355,8 @@ public final class DestinationServer implements AutoCloseable {
         boolean busy;
 
         GuestSink.Counters before = NOTHING;
+        /** This connection's reader: in postcopy the guest's page requests go back through it. */
+        PageStreamReader reader;
 
         Connection(SocketChannel channel, String peer) {
             this.channel = channel;
@@ -376,7 +378,38 @@ public final class DestinationServer implements AutoCloseable {
                 throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
             session = h.sessionId();
             acquire(this);
+            sink.attach(reader);
             sink.open(h, missing);
+        }
+
+        /** Postcopy recovery: the source of the migration whose guest runs here connects again (HELLO flagged RECOVER). */
+        @Override
+        public void recover(Hello h, PageRanges lacking) throws WireException {
+            if (!guard.clearDeadline())
+                throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
+            session = h.sessionId();
+            acquire(this);
+            recovering = true;
+            sink.attach(reader);
+            sink.recover(h, lacking);
+        }
+
+        /** Its HELLO recovered a postcopy migration. */
+        volatile boolean recovering;
+
+        @Override
+        public void discard(int block, long offset, long count) throws WireException {
+            sink.discard(block, offset, count);
+        }
+
+        @Override
+        public void balloonBitmap(int block, long offset, long count, boolean ballooned) throws WireException {
+            sink.balloonBitmap(block, offset, count, ballooned);
+        }
+
+        @Override
+        public void switchOver() throws WireException {
+            sink.switchOver();
         }
 
         @Override
@@ -462,18 +495,32 @@ public final class DestinationServer implements AutoCloseable {
         String reason = null;
         Verdict verdict = null;
         PageStreamReader r = PageStreamReader.adoptingLayout(g.in(), g.out(), c);
+        c.reader = r;
         if (options.secret() != null) r.requireSecret(options.secret());
         try {
             verdict = r.run();
             outcome = "completed";
+            PostcopySummary pc = PostcopySummary.parse(verdict.message());
             log(String.format(
                     Locale.ROOT,
-                    "migration 0x%x from %s: %s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
+                    "migration 0x%x from %s%s: %s%s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
                     r.hello().sessionId(),
                     peer,
+                    c.recovering ? " (recovered postcopy)" : "",
                     verdict.ok()
                             ? "verify ok (" + verdict.checkedPages() + " pages checked)"
                             : "verify FAILED: " + verdict.message(),
+                    pc == null
+                            ? ""
+                            : String.format(
+                                    Locale.ROOT,
+                                    "; postcopy: %d faults asked for (+%d placed as zero here), latency median %.2f ms,"
+                                            + " p99 %.2f ms, max %.2f ms",
+                                    pc.requests(),
+                                    pc.heldZero() + pc.balloonZero(),
+                                    pc.medianNs() / 1e6,
+                                    pc.p99Ns() / 1e6,
+                                    pc.maxNs() / 1e6),
                     r.streamOffset(),
                     (System.nanoTime() - t0) / 1e6,
                     residentMiB()));
@@ -494,17 +541,14 @@ public final class DestinationServer implements AutoCloseable {
                 log("connection from " + peer + " dropped: authentication failed: " + e.getMessage());
             } else {
                 outcome = "rejected";
-                log("migration from " + peer + " rejected: " + e.getMessage());
+                log("migration from " + peer + " rejected: " + e.getMessage() + afterLoss(c, r));
             }
         } catch (IOException e) {
             outcome = "lost";
             reason = c.supersededBy != null
                     ? "replaced by a retry of the same migration from " + c.supersededBy
                     : g.stalled() != null ? g.stalled() : e.getClass().getSimpleName() + ": " + e.getMessage();
-            log("connection from " + peer + " lost: " + reason
-                    + (c.holds && sink.guest() != null && !sink.completed()
-                            ? "; what arrived is kept for a resume"
-                            : ""));
+            log("connection from " + peer + " lost: " + reason + afterLoss(c, r));
         } catch (RuntimeException e) {
             outcome = "lost";
             reason = "destination error: " + e;
@@ -551,6 +595,15 @@ public final class DestinationServer implements AutoCloseable {
             }
         }
         record(new Served(peer, outcome, reason, verdict, delta, forward, started));
+    }
+
+    /** What a connection that ended before COMPLETE leaves here, for its log line. */
+    private String afterLoss(Connection c, PageStreamReader r) {
+        if (!c.holds || sink.guest() == null || sink.completed()) return "";
+        if (r.postcopy())
+            return "; the guest runs here in postcopy and waits for the source to recover the link (HELLO flagged"
+                    + " RECOVER)";
+        return "; what arrived is kept for a resume";
     }
 
     /**

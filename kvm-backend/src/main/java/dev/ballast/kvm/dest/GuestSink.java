@@ -59,7 +59,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
     private KvmGuest spare;
 
-    private Hello hello;
+    /** The handshake of the connection under way (the fault thread reads it to name a block on the wire). */
+    private volatile Hello hello;
     private long session;
     /** Pages whose contents a stream digest verified (a resume does not ask for them again). */
     private PageBitmap received;
@@ -87,7 +88,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final MemorySegment scratch = Arena.ofAuto().allocate(GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
 
     private PostcopyPlacer.Figures postcopyFigures;
-    private long requestsLost;
+    private volatile long requestsLost;
     /** Faults on ballooned pages, placed as zero here without a request. */
     private volatile long balloonZeroFaults;
 
@@ -112,7 +113,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
         RamLayout l = h.layout();
         String refusal = refusal(l);
         if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
-        // A postcopy migration whose link failed cannot be resumed by a new HELLO (its recovery is not done here).
+        // A postcopy migration whose link failed is recovered by a HELLO flagged RECOVER (recover()), not resumed.
         boolean resume = guest != null
                 && !completed
                 && placer == null
@@ -140,6 +141,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
             ballooned = null;
             postcopyFigures = null;
             balloonZeroFaults = 0;
+            recoveries = 0;
+            requestsLost = 0;
         } else {
             // The stream before this one failed: what it carried after its last verified point is not received.
             received.andNot(unverified);
@@ -332,7 +335,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
      */
     @Override
     public void switchOver() throws WireException {
-        if (placer != null) return; // a recovered connection (not done: recover() refuses)
+        PostcopyPlacer armed = placer;
+        if (armed != null) {
+            // A recovered connection: the pages the guest asked for and has not got are asked for again on it.
+            armed.reRequest(this::fault);
+            return;
+        }
         String bad = stateMissing();
         if (bad != null) throw new WireException(WireException.Reason.REFUSED, bad);
         GuestState.Vcpu v;
@@ -374,10 +382,59 @@ public final class GuestSink implements PageSink, AutoCloseable {
             return;
         }
         try {
-            reader.requestPages(block, offset, 1);
+            // the reader names blocks as the handshake does
+            reader.requestPages(hello.layout().blockNamed(guest.layout().block(block).name()).index(), offset, 1);
         } catch (IOException | RuntimeException e) {
-            requestsLost++; // the connection is gone; the migration fails (postcopy recovery is not done here)
+            // The connection is gone (or a recovering one is not in postcopy yet): the page stays requested, and the
+            // recovered connection asks for it again (switchOver()).
+            requestsLost++;
         }
+    }
+
+    /**
+     * Postcopy recovery: a new connection of the migration whose guest runs here (its link failed after the
+     * switch-over). Reports, in the handshake's block numbering, every page that is neither here nor in the
+     * switch-over's balloon bitmap (those this destination places as zero itself); the pages the guest waits for are
+     * asked for again once the reader is in postcopy ({@link #switchOver}).
+     */
+    @Override
+    public void recover(Hello h, PageRanges lacking) throws WireException {
+        PostcopyPlacer p = placer;
+        if (p == null || guest == null || completed || session != h.sessionId() || !sameBlocks(guest.layout(), h.layout()))
+            throw new WireException(
+                    WireException.Reason.REFUSED,
+                    String.format(
+                            "no postcopy migration of session 0x%x runs here to recover", h.sessionId()));
+        hello = h;
+        PageBitmap bb = ballooned;
+        for (RamBlock b : guest.layout().blocks()) {
+            long[] present = p.presentPages(b.index());
+            int wire = h.layout().blockNamed(b.name()).index();
+            long i = 0;
+            while (i < b.pages()) {
+                while (i < b.pages() && (has(present, i) || (bb != null && bb.get(b.firstIndex() + i)))) i++;
+                long from = i;
+                while (i < b.pages() && !has(present, i) && (bb == null || !bb.get(b.firstIndex() + i))) i++;
+                if (i > from) lacking.range(wire, from, i - from);
+            }
+        }
+        recoveries++;
+    }
+
+    private static boolean has(long[] bits, long i) {
+        return (bits[(int) (i >>> 6)] & (1L << i)) != 0;
+    }
+
+    private long recoveries;
+
+    /** Postcopy recoveries of the migration under way (or the last), on this destination. */
+    public long recoveries() {
+        return recoveries;
+    }
+
+    /** Page requests that found no connection (it had failed) and were asked again on the recovered one. */
+    public long requestsLost() {
+        return requestsLost;
     }
 
     /** Why the guest cannot start from the state that arrived, or null. */
@@ -395,6 +452,18 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * userfaultfd lets go of the RAM, and the guest (running since the switch-over) checks itself.
      */
     private Verdict completePostcopy() {
+        Verdict v = completePostcopyChecked();
+        if (summary == null) return v;
+        // the clause goes last, and the message is cut so that the whole fits the wire's limit
+        String m = v.message();
+        int room = dev.ballast.core.wire.WireFormat.MAX_MESSAGE_BYTES - summary.length() - 2;
+        while (m.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > room)
+            m = m.substring(0, Math.min(m.length() - 1, room));
+        return Verdict.of(v.checkedPages(), v.badPages(), v.ok(), m + "; " + summary, v.checkMicros());
+    }
+
+    private Verdict completePostcopyChecked() {
+        summary = null;
         long t0 = System.nanoTime();
         PostcopyPlacer p = placer;
         try {
@@ -425,6 +494,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
             p.complete();
             postcopyFigures = p.figures();
             check = SelfCheck.run(guest, hello.poisonByte());
+            summary = PostcopySummary.of(postcopyFigures, balloonZeroFaults).clause();
         } catch (RuntimeException e) {
             return Verdict.of(
                     0,
@@ -443,6 +513,9 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(),
                 micros);
     }
+
+    /** The postcopy clause of the last verdict (the destination's fault figures), or null. */
+    private String summary;
 
     /** Faults of the last postcopy migration on ballooned pages, served here as zero without a request. */
     public long balloonZeroFaults() {

@@ -147,6 +147,15 @@ public final class HopMigration {
                     last.totalNs() / 1e6,
                     last.transferredBytes()));
             if (last.phase() == Phase.COMPLETED) break;
+            if (pcStats.switched()) {
+                // The guest ran on the destination and its link could not be recovered: it is split between the
+                // hosts, and a new migration from the paused source would bring back a stale guest. No retry.
+                if (violation == null)
+                    violation = Invariant.FAILURE_LOSES_NOTHING.violation(
+                            "the postcopy link could not be recovered after the switch-over ("
+                                    + failureMessage + "): the guest is split between the source and the destination");
+                break;
+            }
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {
                 violation = Invariant.FAILURE_LOSES_NOTHING.violation(
                         "after the failed attempt the source guest was " + (source.running() ? "running" : "paused")

@@ -25,9 +25,10 @@ import java.nio.channels.WritableByteChannel;
  * source guest's memory when they are sent; at completion the guest's state sections follow the
  * last pages (the system slot, then the vCPU), and the destination's verdict comes back.
  *
- * <p>It fails where it is told to (an injected failure after a number of pages or at a time), and
- * once failed it aborts the stream (ERROR, ABORTED, as far as the connection still takes it),
- * closes the connection and stays down.
+ * <p>It fails where it is told to (an injected failure after a number of pages or at a time, once), and
+ * once failed it aborts the stream (ERROR, ABORTED, as far as the connection still takes it; in
+ * postcopy it only cuts the connection), closes the connection and stays down, except that in
+ * postcopy the engine {@link #recover recovers} it on a new connection from the {@link Connector}.
  */
 public final class WireLink implements PageLink, AutoCloseable {
     /** Both directions of one connection. */
@@ -50,8 +51,8 @@ public final class WireLink implements PageLink, AutoCloseable {
     private final Connector connector;
     private final long session;
     private final WireSecret secret;
-    private final long failAfterPages;
-    private final long failAtNs;
+    private long failAfterPages;
+    private long failAtNs;
     private Connection connection;
     private PageStreamWriter writer;
     private long pagesSent;
@@ -91,15 +92,22 @@ public final class WireLink implements PageLink, AutoCloseable {
     private void check() throws LinkException {
         if (dead != null) throw new LinkException(dead.failureCause(), "the link is down: " + dead.getMessage());
         if ((failAfterPages >= 0 && pagesSent >= failAfterPages) || (failAtNs >= 0 && System.nanoTime() >= failAtNs)) {
-            LinkException e =
-                    new LinkException(FailureCause.INJECTED, "link failure injected after " + pagesSent + " pages");
-            if (writer != null) writer.abort("link failure injected");
+            failAfterPages = -1; // once: a recovered postcopy link goes on
+            failAtNs = -1;
+            LinkException e = new LinkException(
+                    FailureCause.INJECTED,
+                    "link failure injected after " + pagesSent + " pages" + (switchedOver ? ", in postcopy" : ""));
+            // In postcopy the connection is cut (the destination's guest runs on and waits for the recovery); before,
+            // the source gives the migration up and says so.
+            if (writer != null && !switchedOver) writer.abort("link failure injected");
             throw down(e);
         }
     }
 
     private LinkException down(LinkException e) {
-        if (dead == null) giveBackAtRisk();
+        // After the switch-over nothing goes back to the source's dirty log: the destination reports what it lacks.
+        if (dead == null && !switchedOver) giveBackAtRisk();
+        if (switchedOver && postcopyFailure == null) postcopyFailure = e.getMessage();
         dead = e;
         close();
         return e;
@@ -286,6 +294,60 @@ public final class WireLink implements PageLink, AutoCloseable {
         } catch (LinkException e) {
             throw down(e);
         }
+    }
+
+    /**
+     * Postcopy recovery (QEMU's {@code migrate-recover}): a new connection from the {@link Connector}, a HELLO of the
+     * same session flagged RECOVER, and the destination, whose guest runs on, reports the pages it lacks
+     * ({@code missing}); the pages its guest waits for it asks for again. A recovery that fails is tried again by the
+     * engine, after a wait that doubles each time ({@link #recoveryDelayNs}).
+     */
+    @Override
+    public void recover(PageRanges missing) throws LinkException {
+        if (!switchedOver || writer == null)
+            throw new LinkException(FailureCause.PROTOCOL, "recovery of a link that did not switch over");
+        if (recoveryAttempts > 0) sleepNs(recoveryDelayNs(recoveryAttempts));
+        recoveryAttempts++;
+        dead = null;
+        writer.reconnectWith(() -> {
+            if (connection != null) connection.close();
+            connection = null;
+            Connection c = connector.connect();
+            connection = c;
+            return new PageStreamWriter.Connection(c.out(), c.in());
+        });
+        try {
+            writer.recover(missing);
+        } catch (LinkException e) {
+            // what broke the link comes first: a recovery that fails for ever must still say it
+            throw down(new LinkException(
+                    e.failureCause(), "postcopy link failed (" + postcopyFailure + "); recovery failed: " + e.getMessage()));
+        }
+        recoveryAttempts = 0;
+        recoveries++;
+        postcopyFailure = null;
+    }
+
+    /** What broke the link in postcopy, until a recovery succeeds. */
+    private String postcopyFailure;
+
+    private int recoveryAttempts;
+    private int recoveries;
+
+    /** Postcopy recoveries that succeeded. */
+    public int recoveries() {
+        return recoveries;
+    }
+
+    /** The wait before the {@code n}-th retry of a recovery that failed: 50 ms, 100 ms, ... at most 2 s. */
+    static long recoveryDelayNs(int n) {
+        return Math.min(2_000_000_000L, 50_000_000L << Math.min(n - 1, 10));
+    }
+
+    private static void sleepNs(long ns) {
+        long end = System.nanoTime() + ns;
+        for (long left = ns; left > 0; left = end - System.nanoTime())
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
     }
 
     /** The destination's answer to COMPLETE, or null. */

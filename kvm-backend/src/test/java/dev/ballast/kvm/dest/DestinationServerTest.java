@@ -245,7 +245,11 @@ class DestinationServerTest {
     static byte[] helloBytes() {
         ByteBuffer b = ByteBuffer.allocate(24 + 17 + 7).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.putShort((short) 0xBA11).put((byte) 1).put((byte) 0).putInt(b.capacity() - 8);
-        b.putShort((short) 3).put((byte) 0).put((byte) 0).putInt(1).putLong(99);
+        b.putShort((short) dev.ballast.core.wire.WireFormat.VERSION)
+                .put((byte) 0)
+                .put((byte) 0)
+                .putInt(1)
+                .putLong(99);
         b.putLong(0).putLong(LAYOUT.totalPages()).put((byte) 7).put("ram-low".getBytes(StandardCharsets.US_ASCII));
         return b.array();
     }
