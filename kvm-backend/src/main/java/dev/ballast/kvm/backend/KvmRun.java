@@ -173,7 +173,7 @@ public final class KvmRun {
                     }
                     try (Target target = remote != null
                             ? Target.remote(remote.address(), remote.timeoutNs())
-                            : new LocalTarget(kvm, layout, features, hooks.dropPage(), prealloc)) {
+                            : new LocalTarget(kvm, layout, features, hooks.dropPage(), prealloc, events)) {
                         HopMigration.Result h = HopMigration.migrate(
                                 settings(hop, faultRandom),
                                 source,
@@ -252,8 +252,8 @@ public final class KvmRun {
                 e.discardedPages(),
                 e.balloonBitmapBytes(),
                 e.recoveries(),
-                f == null ? 0 : f.requests() + f.heldZero(),
-                f == null ? 0 : f.heldZero() + zero,
+                f == null ? 0 : f.requests(), // its FAULT events: a page asked for, once
+                f == null ? 0 : f.heldZero() + zero, // its FAULT_ZERO events: placed as zero here, no request
                 f == null ? 0 : f.medianLatencyNs() / 1e6,
                 f == null ? 0 : f.p99LatencyNs() / 1e6,
                 f == null ? 0 : f.maxLatencyNs() / 1e6,

@@ -54,6 +54,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final Factory factory;
     private final LongPredicate drop;
     private final long maxGuestBytes;
+    /** Where the postcopy destination's faults and placements are journaled (FAULT, FAULT_SERVED, FAULT_ZERO). */
+    private final EventSink events;
 
     private KvmGuest guest;
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
@@ -81,8 +83,6 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private PageBitmap ballooned;
     /** Places pages once the guest runs here (from the switch-over to COMPLETE), or null. */
     private volatile PostcopyPlacer placer;
-    /** Orders the zero placements of ballooned pages (fault thread, COMPLETE) against each other. */
-    private final Object balloonZero = new Object();
     /** One page of native memory for a page or fill to place. */
     private final MemorySegment scratch = Arena.ofAuto().allocate(GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
 
@@ -102,9 +102,18 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
      */
     public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
+        this(factory, maxGuestBytes, drop, EventSink.NONE);
+    }
+
+    /**
+     * @param events where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
+     *               engine's clock in this process): the run's journal, or {@link EventSink#NONE}
+     */
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events) {
         this.factory = factory;
         this.maxGuestBytes = maxGuestBytes;
         this.drop = drop == null ? i -> false : drop;
+        this.events = events == null ? EventSink.NONE : events;
     }
 
     @Override
@@ -355,7 +364,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
         try {
             guest.adoptFeatures(v.features(hello.poisonByte()));
-            placer = PostcopyPlacer.arm(guest.machine().memory(), held, this::fault, EventSink.NONE, System::nanoTime);
+            placer = PostcopyPlacer.arm(
+                    guest.machine().memory(), held, this::fault, this::inBalloon, events, System::nanoTime);
             guest.start(v.state());
         } catch (RuntimeException e) {
             throw new WireException(
@@ -363,21 +373,21 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
     }
 
-    /** On the fault thread: a page the guest touched that is not here. */
+    /** On the fault thread: a page the guest touched that is not here and not in the balloon bitmap. */
     private void fault(int block, long offset) {
-        PageBitmap bb = ballooned;
-        if (bb != null && bb.get(guest.layout().block(block).firstIndex() + offset)) {
-            synchronized (balloonZero) {
-                // in the balloon: zero, no request
-                if (!placer.present(block, offset) && placer.placeZero(block, offset)) balloonZeroFaults++;
-            }
-            return;
-        }
         try {
             reader.requestPages(block, offset, 1);
         } catch (IOException | RuntimeException e) {
             requestsLost++; // the connection is gone; the migration fails (postcopy recovery is not done here)
         }
+    }
+
+    /** On the fault thread: whether a faulted page is in the switch-over's balloon bitmap (placed as zero, no request). */
+    private boolean inBalloon(int block, long offset) {
+        PageBitmap bb = ballooned;
+        if (bb == null || !bb.get(guest.layout().block(block).firstIndex() + offset)) return false;
+        balloonZeroFaults++;
+        return true;
     }
 
     /** Why the guest cannot start from the state that arrived, or null. */
@@ -401,13 +411,11 @@ public final class GuestSink implements PageSink, AutoCloseable {
             RamLayout l = guest.layout();
             PageBitmap bb = ballooned;
             if (bb != null) {
-                synchronized (balloonZero) {
-                    for (RamBlock b : l.blocks()) {
-                        for (long i = bb.nextSetBit(b.firstIndex(), b.endIndex());
-                                i < b.endIndex();
-                                i = bb.nextSetBit(i + 1, b.endIndex())) {
-                            if (!p.present(b.index(), i - b.firstIndex())) p.placeZero(b.index(), i - b.firstIndex());
-                        }
+                for (RamBlock b : l.blocks()) {
+                    for (long i = bb.nextSetBit(b.firstIndex(), b.endIndex());
+                            i < b.endIndex();
+                            i = bb.nextSetBit(i + 1, b.endIndex())) {
+                        p.placeZeroIfMissing(b.index(), i - b.firstIndex());
                     }
                 }
             }

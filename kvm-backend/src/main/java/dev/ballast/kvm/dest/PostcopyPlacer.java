@@ -49,6 +49,7 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final long[] bases;
     private final long[] ends;
     private volatile PageRequests requests;
+    private final ZeroHere zeroHere;
     private final EventSink events;
     private final LongSupplier clock;
     private final Userfaultfd uffd;
@@ -74,8 +75,22 @@ public final class PostcopyPlacer implements AutoCloseable {
     private long[] latencies = new long[1024];
     private int latencyCount;
 
+    /** Which missing pages the destination places as zero itself when the guest faults on them, without a request. */
+    @FunctionalInterface
+    public interface ZeroHere {
+        /** Called on the fault thread, once per page, with this placer's lock held: answer, do not block. */
+        boolean test(int block, long offset);
+
+        ZeroHere NONE = (block, offset) -> false;
+    }
+
     private PostcopyPlacer(
-            GuestMemory memory, long[][] heldPages, PageRequests requests, EventSink events, LongSupplier clock) {
+            GuestMemory memory,
+            long[][] heldPages,
+            PageRequests requests,
+            ZeroHere zeroHere,
+            EventSink events,
+            LongSupplier clock) {
         this.memory = memory;
         this.blocks = memory.ramBlocks();
         if (heldPages.length != blocks.size()) {
@@ -83,6 +98,7 @@ public final class PostcopyPlacer implements AutoCloseable {
                     "held pages for " + heldPages.length + " blocks, the guest has " + blocks.size());
         }
         this.requests = requests;
+        this.zeroHere = zeroHere;
         this.events = events;
         this.clock = clock;
         int n = blocks.size();
@@ -136,7 +152,22 @@ public final class PostcopyPlacer implements AutoCloseable {
      */
     public static PostcopyPlacer arm(
             GuestMemory memory, long[][] heldPages, PageRequests requests, EventSink events, LongSupplier clock) {
-        return new PostcopyPlacer(memory, heldPages, requests, events, clock);
+        return new PostcopyPlacer(memory, heldPages, requests, ZeroHere.NONE, events, clock);
+    }
+
+    /**
+     * As {@link #arm(GuestMemory, long[][], PageRequests, EventSink, LongSupplier)}; a missing page the
+     * guest faults on that {@code zeroHere} names (a page of the switch-over's balloon bitmap) is placed
+     * as zero at once, journaled as {@code FAULT_ZERO}, and not asked for.
+     */
+    public static PostcopyPlacer arm(
+            GuestMemory memory,
+            long[][] heldPages,
+            PageRequests requests,
+            ZeroHere zeroHere,
+            EventSink events,
+            LongSupplier clock) {
+        return new PostcopyPlacer(memory, heldPages, requests, zeroHere, events, clock);
     }
 
     private void dropPagesNotHeld() {
@@ -205,6 +236,16 @@ public final class PostcopyPlacer implements AutoCloseable {
                     violation("page " + page + " of " + blocks.get(b).name()
                             + " was held and faulted, and the kernel refused a zero page (EEXIST)");
                 }
+            } else if (!isSet(requested[b], page) && zeroHere.test(b, page)) {
+                set(placed[b], page);
+                if (uffd.zeroPage(bases[b] + page * PAGE, PAGE, true)) {
+                    missing--;
+                    placedZero++;
+                    events.publish(EventType.FAULT_ZERO, now, b, page, 0);
+                } else {
+                    violation("page " + page + " of " + blocks.get(b).name()
+                            + " was missing and faulted, and the kernel refused a zero page (EEXIST)");
+                }
             } else if (isSet(requested[b], page)) {
                 duplicateFaults++; // another touch (or a retried one) of a page already asked for
             } else {
@@ -270,13 +311,39 @@ public final class PostcopyPlacer implements AutoCloseable {
         return true;
     }
 
-    private synchronized boolean claim(int block, long offset) {
+    /**
+     * Places a page of zeros unless it is here already (held, placed, or placed as zero on a fault
+     * meanwhile): the destination's own zero for a page no one will send (a ballooned page at
+     * COMPLETE). Returns whether it placed it.
+     */
+    public boolean placeZeroIfMissing(int block, long offset) {
+        synchronized (this) {
+            check(block, offset);
+            if (isSet(held[block], offset) || isSet(placed[block], offset)) return false;
+            set(placed[block], offset);
+        }
+        if (!uffd.zeroPage(bases[block] + offset * PAGE, PAGE, true)) {
+            synchronized (this) {
+                violation("page " + offset + " of " + blocks.get(block).name()
+                        + ": the kernel refused UFFDIO_ZEROPAGE (EEXIST), the page was there");
+            }
+            return false;
+        }
+        placedOne(block, offset, true);
+        return true;
+    }
+
+    private void check(int block, long offset) {
         if (block < 0
                 || block >= blocks.size()
                 || offset < 0
                 || offset >= blocks.get(block).pages()) {
             throw new IllegalArgumentException("page " + offset + " of block " + block + " is not guest RAM");
         }
+    }
+
+    private synchronized boolean claim(int block, long offset) {
+        check(block, offset);
         if (isSet(held[block], offset) || isSet(placed[block], offset)) {
             violation("page " + offset + " of " + blocks.get(block).name() + " sent again: it was "
                     + (isSet(held[block], offset) ? "held since the switch-over" : "placed already"));

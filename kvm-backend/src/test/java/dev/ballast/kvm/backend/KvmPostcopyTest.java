@@ -5,12 +5,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.kvm.testing.KvmTests;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,6 +58,68 @@ class KvmPostcopyTest {
         assertThat(pc.lostProgressMs()).isGreaterThanOrEqualTo(pc.faultLatencyMaxMs());
         // the downtime is the switch-over's, not cut by the destination's self-check
         assertThat(r.downtimeMs()).isPositive();
+    }
+
+    /** Every event of a run, from any thread, in the order published. */
+    static final class Events implements EventSink {
+        record E(EventType type, long t, long a, long b, long c) {}
+
+        final List<E> all = new ArrayList<>();
+
+        @Override
+        public synchronized void publish(EventType type, long timeNs, long a, long b, long c) {
+            all.add(new E(type, timeNs, a, b, c));
+        }
+
+        synchronized List<E> of(EventType type) {
+            return all.stream().filter(e -> e.type() == type).toList();
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldJournalEveryFaultOfTheDestinationWithItsPlacementAsTheSimulatorDoes() {
+        KvmTests.assumeKvm();
+        Events ev = new Events();
+        RunReport r = KvmMigrationTest.run(scenario("balloon"), ev, KvmRun.Hooks.NONE);
+        KvmMigrationTest.assertVerified(r);
+        RunReport.Postcopy pc = r.postcopy();
+        List<Events.E> faults = ev.of(EventType.FAULT);
+        List<Events.E> served = ev.of(EventType.FAULT_SERVED);
+        List<Events.E> zero = ev.of(EventType.FAULT_ZERO);
+        long switchedAt = ev.of(EventType.SWITCH_OVER).getFirst().t();
+        long endAt = ev.of(EventType.END).getLast().t();
+        assertThat(faults).as("the guest faulted on pages it lacked").isNotEmpty();
+        // the report's figures are the journal's
+        assertThat(pc.faults()).isEqualTo(faults.size());
+        assertThat(pc.zeroPlaced()).isEqualTo(zero.size());
+        // every page faulted on once, after the switch-over, and placed once before the end, the latency the
+        // time between the two events
+        Map<Long, Events.E> faultOf = new HashMap<>();
+        for (Events.E f : faults) {
+            assertThat(f.t()).isBetween(switchedAt, endAt);
+            assertThat(faultOf.put(f.a() << 48 | f.b(), f))
+                    .as("page faulted twice: %s", f)
+                    .isNull();
+        }
+        assertThat(served).hasSameSizeAs(faults);
+        long[] latencies = new long[served.size()];
+        for (int i = 0; i < served.size(); i++) {
+            Events.E s = served.get(i);
+            Events.E f = faultOf.remove(s.a() << 48 | s.b());
+            assertThat(f).as("placed without a fault: %s", s).isNotNull();
+            assertThat(s.c()).isPositive().isEqualTo(s.t() - f.t());
+            assertThat(s.t()).isLessThanOrEqualTo(endAt);
+            assertThat(ev.all.indexOf(s)).isGreaterThan(ev.all.indexOf(f));
+            latencies[i] = s.c();
+        }
+        // the same latencies as the report's
+        Arrays.sort(latencies);
+        assertThat(pc.faultLatencyMaxMs()).isEqualTo(latencies[latencies.length - 1] / 1e6);
+        for (Events.E z : zero) {
+            assertThat(z.t()).isBetween(switchedAt, endAt);
+            assertThat(faultOf).doesNotContainKey(z.a() << 48 | z.b());
+        }
     }
 
     @Test
