@@ -2,6 +2,7 @@ package dev.ballast.kvm.dest;
 
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
@@ -56,6 +57,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final long maxGuestBytes;
     /** Where the postcopy destination's faults and placements are journaled (FAULT, FAULT_SERVED, FAULT_ZERO). */
     private final EventSink events;
+    /** Invariant 8's bound on the faults of a postcopy migration here, or null. */
+    private final FaultBound faultBound;
 
     private KvmGuest guest;
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
@@ -102,18 +105,21 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
      */
     public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
-        this(factory, maxGuestBytes, drop, EventSink.NONE);
+        this(factory, maxGuestBytes, drop, EventSink.NONE, null);
     }
 
     /**
-     * @param events where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
-     *               engine's clock in this process): the run's journal, or {@link EventSink#NONE}
+     * @param events     where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
+     *                   engine's clock in this process): the run's journal, or {@link EventSink#NONE}
+     * @param faultBound invariant 8's bound for postcopy's faults here (null: not checked)
      */
-    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events) {
+    public GuestSink(
+            Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events, FaultBound faultBound) {
         this.factory = factory;
         this.maxGuestBytes = maxGuestBytes;
         this.drop = drop == null ? i -> false : drop;
         this.events = events == null ? EventSink.NONE : events;
+        this.faultBound = faultBound;
     }
 
     @Override
@@ -365,7 +371,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
         try {
             guest.adoptFeatures(v.features(hello.poisonByte()));
             placer = PostcopyPlacer.arm(
-                    guest.machine().memory(), held, this::fault, this::inBalloon, events, System::nanoTime);
+                    guest.machine().memory(), held, this::fault, this::inBalloon, faultBound, events, System::nanoTime);
             guest.start(v.state());
         } catch (RuntimeException e) {
             throw new WireException(
@@ -420,11 +426,14 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 }
             }
             PostcopyPlacer.Figures f = p.figures();
-            if (f.missing() != 0 || f.violations() != 0 || p.failure() != null) {
+            String unserved = p.faultsServedViolation((b, off) -> l.describeIndex(l.block(b).firstIndex() + off));
+            if (f.missing() != 0 || f.violations() != 0 || p.failure() != null || unserved != null) {
                 postcopyFigures = f;
                 String why = p.failure() != null
                         ? "the fault thread failed: " + p.failure().getMessage()
-                        : f.violations() != 0
+                        : unserved != null
+                                ? Invariant.FAULTS_SERVED.violation(unserved)
+                                : f.violations() != 0
                                 ? Invariant.NO_NEEDLESS_RESEND.violation(
                                         "in postcopy a page came twice: " + f.firstViolation())
                                 : f.missing() + " pages never arrived in postcopy";

@@ -2,6 +2,7 @@ package dev.ballast.kvm.dest;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestMemory;
 import dev.ballast.kvm.mem.MemorySlot;
@@ -50,6 +51,7 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final long[] ends;
     private volatile PageRequests requests;
     private final ZeroHere zeroHere;
+    private final FaultBound bound;
     private final EventSink events;
     private final LongSupplier clock;
     private final Userfaultfd uffd;
@@ -62,6 +64,13 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final long[][] placed;
     private final long[][] requested;
     private final long[][] faultNs;
+    /** Per page asked for: the requests outstanding when it was asked for (what it waits behind). */
+    private final int[][] queuedBefore;
+    /** Pages asked for and not placed yet. */
+    private long outstanding;
+    private long lateFaults;
+    /** The first fault served later than its bound: block, offset, latency, bound; or null. */
+    private long[] firstLate;
     private long missing;
     private long faults;
     private long requestCount;
@@ -84,11 +93,18 @@ public final class PostcopyPlacer implements AutoCloseable {
         ZeroHere NONE = (block, offset) -> false;
     }
 
+    /** Names a page in a violation's words (block index and offset in it). */
+    @FunctionalInterface
+    public interface PageNamer {
+        String name(int block, long offset);
+    }
+
     private PostcopyPlacer(
             GuestMemory memory,
             long[][] heldPages,
             PageRequests requests,
             ZeroHere zeroHere,
+            FaultBound bound,
             EventSink events,
             LongSupplier clock) {
         this.memory = memory;
@@ -99,6 +115,7 @@ public final class PostcopyPlacer implements AutoCloseable {
         }
         this.requests = requests;
         this.zeroHere = zeroHere;
+        this.bound = bound;
         this.events = events;
         this.clock = clock;
         int n = blocks.size();
@@ -108,6 +125,7 @@ public final class PostcopyPlacer implements AutoCloseable {
         this.placed = new long[n][];
         this.requested = new long[n][];
         this.faultNs = new long[n][];
+        this.queuedBefore = new int[n][];
         for (int b = 0; b < n; b++) {
             MemorySlot block = blocks.get(b);
             int words = (int) ((block.pages() + 63) / 64);
@@ -123,6 +141,7 @@ public final class PostcopyPlacer implements AutoCloseable {
             placed[b] = new long[words];
             requested[b] = new long[words];
             faultNs[b] = new long[(int) block.pages()];
+            queuedBefore[b] = new int[(int) block.pages()];
             bases[b] = block.host().address();
             ends[b] = bases[b] + block.bytes();
             for (long w : held[b]) {
@@ -152,22 +171,26 @@ public final class PostcopyPlacer implements AutoCloseable {
      */
     public static PostcopyPlacer arm(
             GuestMemory memory, long[][] heldPages, PageRequests requests, EventSink events, LongSupplier clock) {
-        return new PostcopyPlacer(memory, heldPages, requests, ZeroHere.NONE, events, clock);
+        return new PostcopyPlacer(memory, heldPages, requests, ZeroHere.NONE, null, events, clock);
     }
 
     /**
      * As {@link #arm(GuestMemory, long[][], PageRequests, EventSink, LongSupplier)}; a missing page the
      * guest faults on that {@code zeroHere} names (a page of the switch-over's balloon bitmap) is placed
-     * as zero at once, journaled as {@code FAULT_ZERO}, and not asked for.
+     * as zero at once, journaled as {@code FAULT_ZERO}, and not asked for. With a {@code bound} (null:
+     * none) invariant 8 is checked: a fault whose page is placed later than the bound allows for the
+     * requests it waited behind, or is still missing at the end, is a violation
+     * ({@link #faultsServedViolation}).
      */
     public static PostcopyPlacer arm(
             GuestMemory memory,
             long[][] heldPages,
             PageRequests requests,
             ZeroHere zeroHere,
+            FaultBound bound,
             EventSink events,
             LongSupplier clock) {
-        return new PostcopyPlacer(memory, heldPages, requests, zeroHere, events, clock);
+        return new PostcopyPlacer(memory, heldPages, requests, zeroHere, bound, events, clock);
     }
 
     private void dropPagesNotHeld() {
@@ -251,6 +274,8 @@ public final class PostcopyPlacer implements AutoCloseable {
             } else {
                 set(requested[b], page);
                 faultNs[b][(int) page] = now;
+                queuedBefore[b][(int) page] = (int) Math.min(Integer.MAX_VALUE, outstanding);
+                outstanding++;
                 requestCount++;
                 events.publish(EventType.FAULT, now, b, page, write ? 1 : 0);
                 ask = requests;
@@ -361,6 +386,14 @@ public final class PostcopyPlacer implements AutoCloseable {
         if (faulted != 0) {
             long now = clock.getAsLong();
             long latency = now - faulted;
+            outstanding--;
+            if (bound != null) {
+                long allowed = bound.allowedNs(queuedBefore[block][(int) offset]);
+                if (latency > allowed) {
+                    lateFaults++;
+                    if (firstLate == null) firstLate = new long[] {block, offset, latency, allowed};
+                }
+            }
             if (latencyCount == latencies.length) {
                 latencies = Arrays.copyOf(latencies, latencies.length * 2);
             }
@@ -377,6 +410,27 @@ public final class PostcopyPlacer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ the end
+
+    /**
+     * Invariant 8 on this destination, in the words of its violation: the first fault served later
+     * than the bound allowed, else (the migration has ended) the first fault whose page is still
+     * missing; null if none, or without a bound.
+     */
+    public synchronized String faultsServedViolation(PageNamer names) {
+        if (bound == null) return null;
+        if (firstLate != null) {
+            return FaultBound.late(names.name((int) firstLate[0], firstLate[1]), firstLate[2], firstLate[3]);
+        }
+        for (int b = 0; b < requested.length; b++) {
+            for (int w = 0; w < requested[b].length; w++) {
+                long waiting = requested[b][w] & ~placed[b][w];
+                if (waiting != 0) {
+                    return FaultBound.neverServed(names.name(b, 64L * w + Long.numberOfTrailingZeros(waiting)));
+                }
+            }
+        }
+        return null;
+    }
 
     /** Pages neither held nor placed yet. */
     public synchronized long missingPages() {
@@ -468,6 +522,8 @@ public final class PostcopyPlacer implements AutoCloseable {
                 placedZero,
                 heldZero,
                 missing,
+                outstanding,
+                lateFaults,
                 violations,
                 firstViolation,
                 latencyCount,
@@ -488,6 +544,8 @@ public final class PostcopyPlacer implements AutoCloseable {
      * @param placedZero      pages placed with {@code UFFDIO_ZEROPAGE} as they arrived
      * @param heldZero        held pages the guest faulted on, placed as zero here without a request
      * @param missing         pages neither held nor placed
+     * @param unserved        pages asked for and not placed yet
+     * @param lateFaults      faults served later than invariant 8's bound (0 without one)
      * @param violations      pages sent twice (placed or held already), none placed twice
      * @param firstViolation  the first of them, or null
      * @param served          requested pages placed (the latency samples)
@@ -505,6 +563,8 @@ public final class PostcopyPlacer implements AutoCloseable {
             long placedZero,
             long heldZero,
             long missing,
+            long unserved,
+            long lateFaults,
             long violations,
             String firstViolation,
             long served,
