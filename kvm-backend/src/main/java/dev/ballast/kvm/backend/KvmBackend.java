@@ -33,13 +33,6 @@ public final class KvmBackend implements Backend {
                     scenario.postcopy().toString(),
                     "the kvm backend does postcopy with its destination in this process only, not with --dest yet");
         }
-        if (scenario.postcopy().enabled() && scenario.failAt() != null) {
-            throw new dev.ballast.core.run.SettingException(
-                    "fail-at",
-                    scenario.failAt().toString(),
-                    "the kvm backend does not recover a postcopy migration yet (a link that fails after the switch-over"
-                            + " fails it); the simulator does");
-        }
         if (!scenario.workload().param("from", "start").equals("start")) {
             throw new dev.ballast.core.run.SettingException(
                     "workload",

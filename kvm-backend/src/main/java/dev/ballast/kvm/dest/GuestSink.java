@@ -127,7 +127,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
         RamLayout l = h.layout();
         String refusal = refusal(l);
         if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
-        // A postcopy migration whose link failed cannot be resumed by a new HELLO (its recovery is not done here).
+        // A postcopy migration whose link failed is not resumed by a new HELLO: it is recovered (a HELLO flagged RECOVER).
         boolean resume = guest != null
                 && !completed
                 && placer == null
@@ -347,7 +347,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
      */
     @Override
     public void switchOver() throws WireException {
-        if (placer != null) return; // a recovered connection (not done: recover() refuses)
+        if (placer != null) {
+            // a recovered connection: the pages the guest waits for are asked of it again (the old one may have
+            // lost the request, or the page), and its faults go to it from now on
+            placer.reRequest(this::fault);
+            return;
+        }
         String bad = stateMissing();
         if (bad != null) throw new WireException(WireException.Reason.REFUSED, bad);
         GuestState.Vcpu v;
@@ -379,12 +384,48 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
     }
 
+    /**
+     * Postcopy recovery: a new connection of the session whose guest runs here. Reports the pages that
+     * are not here (neither held at the switch-over nor placed since), less the balloon bitmap's (placed
+     * here as zero); the source sends those. The guest runs on meanwhile; a fault waits for the new
+     * connection ({@link #switchOver} asks again for what it waits for).
+     */
+    @Override
+    public void recover(Hello h, PageRanges lacking) throws WireException {
+        PostcopyPlacer p = placer;
+        if (p == null || completed || guest == null || h.sessionId() != session || !sameBlocks(guest.layout(), h.layout())) {
+            throw new WireException(
+                    WireException.Reason.REFUSED, "no postcopy migration of this session to recover on this destination");
+        }
+        if (p.failure() != null) {
+            throw new WireException(
+                    WireException.Reason.REFUSED, "the destination's fault thread failed: " + p.failure().getMessage());
+        }
+        hello = h;
+        PageBitmap bb = ballooned;
+        for (RamBlock b : guest.layout().blocks()) {
+            long[] here = p.presentPages(b.index());
+            long pages = b.pages();
+            long i = 0;
+            while (i < pages) {
+                while (i < pages && (isSet(here, i) || (bb != null && bb.get(b.firstIndex() + i)))) i++;
+                long from = i;
+                while (i < pages && !isSet(here, i) && (bb == null || !bb.get(b.firstIndex() + i))) i++;
+                if (i > from) lacking.range(b.index(), from, i - from);
+            }
+        }
+    }
+
+    private static boolean isSet(long[] bits, long i) {
+        return (bits[(int) (i >>> 6)] & (1L << i)) != 0;
+    }
+
     /** On the fault thread: a page the guest touched that is not here and not in the balloon bitmap. */
     private void fault(int block, long offset) {
         try {
             reader.requestPages(block, offset, 1);
         } catch (IOException | RuntimeException e) {
-            requestsLost++; // the connection is gone; the migration fails (postcopy recovery is not done here)
+            requestsLost++; // the connection is gone: the source recovers it, and the request is made again then
         }
     }
 

@@ -90,16 +90,25 @@ public final class WireLink implements PageLink, AutoCloseable {
 
     private void check() throws LinkException {
         if (dead != null) throw new LinkException(dead.failureCause(), "the link is down: " + dead.getMessage());
-        if ((failAfterPages >= 0 && pagesSent >= failAfterPages) || (failAtNs >= 0 && System.nanoTime() >= failAtNs)) {
+        if (!injected
+                && ((failAfterPages >= 0 && pagesSent >= failAfterPages)
+                        || (failAtNs >= 0 && System.nanoTime() >= failAtNs))) {
+            injected = true;
             LinkException e =
                     new LinkException(FailureCause.INJECTED, "link failure injected after " + pagesSent + " pages");
-            if (writer != null) writer.abort("link failure injected");
+            // Before the switch-over the source gives up the stream; after it the connection is only cut (the guest
+            // runs on the destination, which waits for the source to recover the link).
+            if (writer != null && !switchedOver) writer.abort("link failure injected");
             throw down(e);
         }
     }
 
+    /** The injected failure happened (it happens once: a recovered postcopy link does not fail again). */
+    private boolean injected;
+
     private LinkException down(LinkException e) {
-        if (dead == null) giveBackAtRisk();
+        // In postcopy the destination says what it lacks when the link is recovered: nothing is given back here.
+        if (dead == null && !switchedOver) giveBackAtRisk();
         dead = e;
         close();
         return e;
@@ -288,6 +297,38 @@ public final class WireLink implements PageLink, AutoCloseable {
         }
     }
 
+    /**
+     * Postcopy recovery: a new connection to the same destination (the failed one's reader has stopped
+     * once {@link #close} returned), a HELLO flagged RECOVER of the same session, and the pages the
+     * destination lacks come back as {@code missing}. The stream goes on in postcopy.
+     */
+    @Override
+    public void recover(PageRanges missing) throws LinkException {
+        if (!switchedOver || writer == null) {
+            throw new LinkException(FailureCause.PROTOCOL, "recovery of a link that did not switch over");
+        }
+        close();
+        writer.reconnectWith(() -> {
+            Connection c = connector.connect();
+            connection = c;
+            return new PageStreamWriter.Connection(c.out(), c.in());
+        });
+        dead = null;
+        try {
+            writer.recover(missing);
+        } catch (LinkException e) {
+            throw down(e);
+        }
+        recoveries++;
+    }
+
+    private int recoveries;
+
+    /** Postcopy recoveries of this link. */
+    public int recoveries() {
+        return recoveries;
+    }
+
     /** The destination's answer to COMPLETE, or null. */
     public Verdict verdict() {
         return writer == null ? null : writer.verdict();
@@ -300,8 +341,10 @@ public final class WireLink implements PageLink, AutoCloseable {
 
     @Override
     public void close() {
-        if (connection != null) {
-            connection.close();
+        Connection c = connection;
+        if (c != null) {
+            connection = null;
+            c.close();
         }
     }
 }
