@@ -35,8 +35,11 @@ import java.util.function.LongSupplier;
  *
  * <p>Events, with the RAM block's index and the page's offset: {@code FAULT} when a fault is
  * turned into a request, {@code FAULT_SERVED} (with the latency from the fault's arrival to the
- * placement) when that page is placed, {@code FAULT_ZERO} for a held page placed as zero. The
- * sink is called from the fault thread and from the threads that place pages.
+ * placement) when that page is placed, {@code FAULT_ZERO} for a held page placed as zero, or a
+ * missing page the destination places as zero itself ({@link ZeroHere}: the balloon bitmap's). The
+ * sink is called from the fault thread and from the threads that place pages. With a
+ * {@link FaultBound} every fault's wait is checked against invariant 8
+ * ({@link #faultsServedViolation}).
  *
  * <p>The host must not read or write a missing page from Java code (a device, a check): the
  * thread would block in the fault with the JVM waiting on it at its next safepoint. Guest memory
@@ -541,7 +544,8 @@ public final class PostcopyPlacer implements AutoCloseable {
      * @param duplicateFaults faults on a page already asked for (another touch, or a retried one)
      * @param staleMessages   fault messages for a page placed after the fault was queued
      * @param placedCopies    pages placed with {@code UFFDIO_COPY}
-     * @param placedZero      pages placed with {@code UFFDIO_ZEROPAGE} as they arrived
+     * @param placedZero      pages placed with {@code UFFDIO_ZEROPAGE}: zero fills as they arrived, and
+     *                        faulted pages the destination places as zero itself ({@link ZeroHere})
      * @param heldZero        held pages the guest faulted on, placed as zero here without a request
      * @param missing         pages neither held nor placed
      * @param unserved        pages asked for and not placed yet
