@@ -268,8 +268,9 @@ public final class KvmRun {
                 e.discardedPages(),
                 e.balloonBitmapBytes(),
                 e.recoveries(),
-                f == null ? 0 : f.requests(), // its FAULT events: a page asked for, once
-                f == null ? 0 : f.heldZero() + zero, // its FAULT_ZERO events: placed as zero here, no request
+                // every page faulted on: asked for (FAULT events) or placed as zero here (FAULT_ZERO events)
+                f == null ? 0 : f.requests() + f.heldZero() + zero,
+                f == null ? 0 : f.heldZero() + zero,
                 f == null ? 0 : f.medianLatencyNs() / 1e6,
                 f == null ? 0 : f.p99LatencyNs() / 1e6,
                 f == null ? 0 : f.maxLatencyNs() / 1e6,
