@@ -62,7 +62,6 @@ public final class PostcopyDestination {
     private int latencyCount;
     private long lostProgressNs;
 
-
     PostcopyDestination(
             SimDestination dest,
             SimGuest guest,

@@ -21,8 +21,8 @@ public record FaultBound(long baseNs, long stepNs, int requestsPerStep) {
 
     public FaultBound {
         if (baseNs < 0 || stepNs < 0 || requestsPerStep < 1)
-            throw new IllegalArgumentException("fault bound " + baseNs + " ns + " + stepNs + " ns a step of "
-                    + requestsPerStep + " requests");
+            throw new IllegalArgumentException(
+                    "fault bound " + baseNs + " ns + " + stepNs + " ns a step of " + requestsPerStep + " requests");
     }
 
     /**

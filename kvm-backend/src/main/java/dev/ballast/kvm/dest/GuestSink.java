@@ -113,8 +113,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
      *                   engine's clock in this process): the run's journal, or {@link EventSink#NONE}
      * @param faultBound invariant 8's bound for postcopy's faults here (null: not checked)
      */
-    public GuestSink(
-            Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events, FaultBound faultBound) {
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events, FaultBound faultBound) {
         this.factory = factory;
         this.maxGuestBytes = maxGuestBytes;
         this.drop = drop == null ? i -> false : drop;
@@ -127,7 +126,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
         RamLayout l = h.layout();
         String refusal = refusal(l);
         if (refusal != null) throw new WireException(WireException.Reason.REFUSED, refusal);
-        // A postcopy migration whose link failed is not resumed by a new HELLO: it is recovered (a HELLO flagged RECOVER).
+        // A postcopy migration whose link failed is not resumed by a new HELLO: it is recovered (a HELLO flagged
+        // RECOVER).
         boolean resume = guest != null
                 && !completed
                 && placer == null
@@ -393,13 +393,19 @@ public final class GuestSink implements PageSink, AutoCloseable {
     @Override
     public void recover(Hello h, PageRanges lacking) throws WireException {
         PostcopyPlacer p = placer;
-        if (p == null || completed || guest == null || h.sessionId() != session || !sameBlocks(guest.layout(), h.layout())) {
+        if (p == null
+                || completed
+                || guest == null
+                || h.sessionId() != session
+                || !sameBlocks(guest.layout(), h.layout())) {
             throw new WireException(
-                    WireException.Reason.REFUSED, "no postcopy migration of this session to recover on this destination");
+                    WireException.Reason.REFUSED,
+                    "no postcopy migration of this session to recover on this destination");
         }
         if (p.failure() != null) {
             throw new WireException(
-                    WireException.Reason.REFUSED, "the destination's fault thread failed: " + p.failure().getMessage());
+                    WireException.Reason.REFUSED,
+                    "the destination's fault thread failed: " + p.failure().getMessage());
         }
         hello = h;
         PageBitmap bb = ballooned;
@@ -467,7 +473,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
                 }
             }
             PostcopyPlacer.Figures f = p.figures();
-            String unserved = p.faultsServedViolation((b, off) -> l.describeIndex(l.block(b).firstIndex() + off));
+            String unserved = p.faultsServedViolation(
+                    (b, off) -> l.describeIndex(l.block(b).firstIndex() + off));
             if (f.missing() != 0 || f.violations() != 0 || p.failure() != null || unserved != null) {
                 postcopyFigures = f;
                 String why = p.failure() != null
@@ -475,9 +482,9 @@ public final class GuestSink implements PageSink, AutoCloseable {
                         : unserved != null
                                 ? Invariant.FAULTS_SERVED.violation(unserved)
                                 : f.violations() != 0
-                                ? Invariant.NO_NEEDLESS_RESEND.violation(
-                                        "in postcopy a page came twice: " + f.firstViolation())
-                                : f.missing() + " pages never arrived in postcopy";
+                                        ? Invariant.NO_NEEDLESS_RESEND.violation(
+                                                "in postcopy a page came twice: " + f.firstViolation())
+                                        : f.missing() + " pages never arrived in postcopy";
                 return Verdict.of(0, 0, false, why, (System.nanoTime() - t0) / 1000);
             }
             p.complete();

@@ -71,9 +71,11 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final int[][] queuedBefore;
     /** Pages asked for and not placed yet. */
     private long outstanding;
+
     private long lateFaults;
     /** The first fault served later than its bound: block, offset, latency, bound; or null. */
     private long[] firstLate;
+
     private long missing;
     private long faults;
     private long requestCount;

@@ -18,9 +18,9 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -177,7 +177,8 @@ class KvmPostcopyTest {
         assertThat(pc.recoveries()).isEqualTo(1);
         List<Events.E> failed = ev.of(EventType.LINK_FAILED);
         assertThat(failed).hasSize(1);
-        assertThat(failed.getFirst().t()).isGreaterThan(ev.of(EventType.SWITCH_OVER).getFirst().t());
+        assertThat(failed.getFirst().t())
+                .isGreaterThan(ev.of(EventType.SWITCH_OVER).getFirst().t());
         assertThat(ev.of(EventType.POSTCOPY_RECOVER)).hasSize(1);
         // the guest ran on the destination across the failure: faults before and after it were served
         assertThat(ev.of(EventType.FAULT_SERVED)).hasSameSizeAs(ev.of(EventType.FAULT));

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.core.event.EventSink;
-import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.VcpuState;
 import dev.ballast.kvm.guestabi.GuestAbi;
