@@ -4,6 +4,7 @@ import dev.ballast.core.engine.EngineConfig;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
@@ -33,7 +34,7 @@ public final class PostcopyDestination {
     private final RamLayout layout;
     private final RamBlock[] blocks;
     private final long oneWayNs;
-    private final long boundNs;
+    private final FaultBound bound;
 
     /** Pages faulted on and not yet placed. */
     private final PageBitmap waiting;
@@ -61,12 +62,6 @@ public final class PostcopyDestination {
     private int latencyCount;
     private long lostProgressNs;
 
-    /** The link's time for one page, and for the engine step in flight (what a request may wait behind). */
-    private final long pageNs;
-
-    private final long stepNs;
-    private final int requestsPerStep;
-
     PostcopyDestination(
             SimDestination dest,
             SimGuest guest,
@@ -82,17 +77,13 @@ public final class PostcopyDestination {
         this.layout = dest.layout;
         this.blocks = layout.blocks().toArray(RamBlock[]::new);
         this.oneWayNs = costs.profile.linkLatencyNs();
-        this.boundNs = 250_000_000L + 4 * oneWayNs;
-        this.pageNs = (long) Math.ceil((RamLayout.PAGE_SIZE + cfg.pageHeaderBytes()) * costs.linkNsPerByte());
-        this.requestsPerStep = Math.max(1, cfg.requestsPerStep());
-        // a step serves up to requestsPerStep requests, then pushes up to pagesPerStep pages
-        this.stepNs = ((long) cfg.pagesPerStep() + requestsPerStep) * pageNs;
+        this.bound = FaultBound.of(FaultBound.SIM_BASE_NS + 4 * oneWayNs, costs.linkNsPerByte(), cfg);
         this.waiting = new PageBitmap(layout.totalPages());
     }
 
     /** The longest a fault may wait for its page (invariant 8) besides the link's time for the work ahead of it. */
     long boundNs() {
-        return boundNs;
+        return bound.baseNs();
     }
 
     boolean active() {
@@ -159,8 +150,7 @@ public final class PostcopyDestination {
             pending[STRIDE * pendingCount + 1] = guest.nowNs();
             pending[STRIDE * pendingCount + 2] = value;
             // the steps until this request is served: the one in flight, then one per requestsPerStep queued before it
-            long steps = 1 + (pendingCount + requestsPerStep) / requestsPerStep;
-            pending[STRIDE * pendingCount + 3] = boundNs + steps * stepNs;
+            pending[STRIDE * pendingCount + 3] = bound.allowedNs(pendingCount);
             pendingCount++;
             RamBlock b = blockOf(index);
             events.publish(EventType.FAULT, guest.nowNs(), b.index(), index - b.firstIndex(), 1);
@@ -243,9 +233,7 @@ public final class PostcopyDestination {
             events.publish(EventType.FAULT_SERVED, arrival, b.index(), index - b.firstIndex(), latency);
             if (latency > allowedNs) {
                 violations.record(
-                        Invariant.FAULTS_SERVED,
-                        "the fault on page " + layout.describeIndex(index) + " waited " + latency / 1_000_000
-                                + " ms for its page, over the bound of " + allowedNs / 1_000_000 + " ms");
+                        Invariant.FAULTS_SERVED, FaultBound.late(layout.describeIndex(index), latency, allowedNs));
             }
             remove(i);
             guest.writePlaced(index, value);
@@ -269,10 +257,7 @@ public final class PostcopyDestination {
         while (pendingCount > 0) {
             long index = pending[0];
             int value = (int) pending[2];
-            violations.record(
-                    Invariant.FAULTS_SERVED,
-                    "the guest faulted on page " + layout.describeIndex(index)
-                            + " after the switch-over and the source never sent it (it held the page as sent or skipped, not to send)");
+            violations.record(Invariant.FAULTS_SERVED, FaultBound.neverServed(layout.describeIndex(index)));
             remove(0);
             waiting.clear(index);
             placeLocally(index);

@@ -2,6 +2,7 @@ package dev.ballast.kvm.dest;
 
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamBlock;
@@ -54,6 +55,10 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final Factory factory;
     private final LongPredicate drop;
     private final long maxGuestBytes;
+    /** Where the postcopy destination's faults and placements are journaled (FAULT, FAULT_SERVED, FAULT_ZERO). */
+    private final EventSink events;
+    /** Invariant 8's bound on the faults of a postcopy migration here, or null. */
+    private final FaultBound faultBound;
 
     private KvmGuest guest;
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
@@ -82,8 +87,6 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private PageBitmap ballooned;
     /** Places pages once the guest runs here (from the switch-over to COMPLETE), or null. */
     private volatile PostcopyPlacer placer;
-    /** Orders the zero placements of ballooned pages (fault thread, COMPLETE) against each other. */
-    private final Object balloonZero = new Object();
     /** One page of native memory for a page or fill to place. */
     private final MemorySegment scratch = Arena.ofAuto().allocate(GuestAbi.PAGE_SIZE, GuestAbi.PAGE_SIZE);
 
@@ -103,9 +106,20 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
      */
     public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
+        this(factory, maxGuestBytes, drop, EventSink.NONE, null);
+    }
+
+    /**
+     * @param events     where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
+     *                   engine's clock in this process): the run's journal, or {@link EventSink#NONE}
+     * @param faultBound invariant 8's bound for postcopy's faults here (null: not checked)
+     */
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events, FaultBound faultBound) {
         this.factory = factory;
         this.maxGuestBytes = maxGuestBytes;
         this.drop = drop == null ? i -> false : drop;
+        this.events = events == null ? EventSink.NONE : events;
+        this.faultBound = faultBound;
     }
 
     @Override
@@ -363,7 +377,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
         try {
             guest.adoptFeatures(v.features(hello.poisonByte()));
-            placer = PostcopyPlacer.arm(guest.machine().memory(), held, this::fault, EventSink.NONE, System::nanoTime);
+            placer = PostcopyPlacer.arm(
+                    guest.machine().memory(), held, this::fault, this::inBalloon, faultBound, events, System::nanoTime);
             guest.start(v.state());
         } catch (RuntimeException e) {
             throw new WireException(
@@ -371,16 +386,8 @@ public final class GuestSink implements PageSink, AutoCloseable {
         }
     }
 
-    /** On the fault thread: a page the guest touched that is not here. */
+    /** On the fault thread: a page the guest touched that is not here and not in the balloon bitmap. */
     private void fault(int block, long offset) {
-        PageBitmap bb = ballooned;
-        if (bb != null && bb.get(guest.layout().block(block).firstIndex() + offset)) {
-            synchronized (balloonZero) {
-                // in the balloon: zero, no request
-                if (!placer.present(block, offset) && placer.placeZero(block, offset)) balloonZeroFaults++;
-            }
-            return;
-        }
         try {
             // the reader names blocks as the handshake does
             reader.requestPages(hello.layout().blockNamed(guest.layout().block(block).name()).index(), offset, 1);
@@ -405,6 +412,9 @@ public final class GuestSink implements PageSink, AutoCloseable {
                     WireException.Reason.REFUSED,
                     String.format(
                             "no postcopy migration of session 0x%x runs here to recover", h.sessionId()));
+        if (p.failure() != null)
+            throw new WireException(
+                    WireException.Reason.REFUSED, "the destination's fault thread failed: " + p.failure().getMessage());
         hello = h;
         PageBitmap bb = ballooned;
         for (RamBlock b : guest.layout().blocks()) {
@@ -435,6 +445,14 @@ public final class GuestSink implements PageSink, AutoCloseable {
     /** Page requests that found no connection (it had failed) and were asked again on the recovered one. */
     public long requestsLost() {
         return requestsLost;
+    }
+
+    /** On the fault thread: whether a faulted page is in the switch-over's balloon bitmap (placed as zero, no request). */
+    private boolean inBalloon(int block, long offset) {
+        PageBitmap bb = ballooned;
+        if (bb == null || !bb.get(guest.layout().block(block).firstIndex() + offset)) return false;
+        balloonZeroFaults++;
+        return true;
     }
 
     /** Why the guest cannot start from the state that arrived, or null. */
@@ -470,25 +488,27 @@ public final class GuestSink implements PageSink, AutoCloseable {
             RamLayout l = guest.layout();
             PageBitmap bb = ballooned;
             if (bb != null) {
-                synchronized (balloonZero) {
-                    for (RamBlock b : l.blocks()) {
-                        for (long i = bb.nextSetBit(b.firstIndex(), b.endIndex());
-                                i < b.endIndex();
-                                i = bb.nextSetBit(i + 1, b.endIndex())) {
-                            if (!p.present(b.index(), i - b.firstIndex())) p.placeZero(b.index(), i - b.firstIndex());
-                        }
+                for (RamBlock b : l.blocks()) {
+                    for (long i = bb.nextSetBit(b.firstIndex(), b.endIndex());
+                            i < b.endIndex();
+                            i = bb.nextSetBit(i + 1, b.endIndex())) {
+                        p.placeZeroIfMissing(b.index(), i - b.firstIndex());
                     }
                 }
             }
             PostcopyPlacer.Figures f = p.figures();
-            if (f.missing() != 0 || f.violations() != 0 || p.failure() != null) {
+            String unserved = p.faultsServedViolation(
+                    (b, off) -> l.describeIndex(l.block(b).firstIndex() + off));
+            if (f.missing() != 0 || f.violations() != 0 || p.failure() != null || unserved != null) {
                 postcopyFigures = f;
                 String why = p.failure() != null
                         ? "the fault thread failed: " + p.failure().getMessage()
-                        : f.violations() != 0
-                                ? Invariant.NO_NEEDLESS_RESEND.violation(
-                                        "in postcopy a page came twice: " + f.firstViolation())
-                                : f.missing() + " pages never arrived in postcopy";
+                        : unserved != null
+                                ? Invariant.FAULTS_SERVED.violation(unserved)
+                                : f.violations() != 0
+                                        ? Invariant.NO_NEEDLESS_RESEND.violation(
+                                                "in postcopy a page came twice: " + f.firstViolation())
+                                        : f.missing() + " pages never arrived in postcopy";
                 return Verdict.of(0, 0, false, why, (System.nanoTime() - t0) / 1000);
             }
             p.complete();

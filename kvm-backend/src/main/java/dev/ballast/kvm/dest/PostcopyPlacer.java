@@ -2,6 +2,7 @@ package dev.ballast.kvm.dest;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.mem.GuestMemory;
 import dev.ballast.kvm.mem.MemorySlot;
@@ -34,8 +35,11 @@ import java.util.function.LongSupplier;
  *
  * <p>Events, with the RAM block's index and the page's offset: {@code FAULT} when a fault is
  * turned into a request, {@code FAULT_SERVED} (with the latency from the fault's arrival to the
- * placement) when that page is placed, {@code FAULT_ZERO} for a held page placed as zero. The
- * sink is called from the fault thread and from the threads that place pages.
+ * placement) when that page is placed, {@code FAULT_ZERO} for a held page placed as zero, or a
+ * missing page the destination places as zero itself ({@link ZeroHere}: the balloon bitmap's). The
+ * sink is called from the fault thread and from the threads that place pages. With a
+ * {@link FaultBound} every fault's wait is checked against invariant 8
+ * ({@link #faultsServedViolation}).
  *
  * <p>The host must not read or write a missing page from Java code (a device, a check): the
  * thread would block in the fault with the JVM waiting on it at its next safepoint. Guest memory
@@ -49,6 +53,8 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final long[] bases;
     private final long[] ends;
     private volatile PageRequests requests;
+    private final ZeroHere zeroHere;
+    private final FaultBound bound;
     private final EventSink events;
     private final LongSupplier clock;
     private final Userfaultfd uffd;
@@ -61,6 +67,15 @@ public final class PostcopyPlacer implements AutoCloseable {
     private final long[][] placed;
     private final long[][] requested;
     private final long[][] faultNs;
+    /** Per page asked for: the requests outstanding when it was asked for (what it waits behind). */
+    private final int[][] queuedBefore;
+    /** Pages asked for and not placed yet. */
+    private long outstanding;
+
+    private long lateFaults;
+    /** The first fault served later than its bound: block, offset, latency, bound; or null. */
+    private long[] firstLate;
+
     private long missing;
     private long faults;
     private long requestCount;
@@ -74,8 +89,29 @@ public final class PostcopyPlacer implements AutoCloseable {
     private long[] latencies = new long[1024];
     private int latencyCount;
 
+    /** Which missing pages the destination places as zero itself when the guest faults on them, without a request. */
+    @FunctionalInterface
+    public interface ZeroHere {
+        /** Called on the fault thread, once per page, with this placer's lock held: answer, do not block. */
+        boolean test(int block, long offset);
+
+        ZeroHere NONE = (block, offset) -> false;
+    }
+
+    /** Names a page in a violation's words (block index and offset in it). */
+    @FunctionalInterface
+    public interface PageNamer {
+        String name(int block, long offset);
+    }
+
     private PostcopyPlacer(
-            GuestMemory memory, long[][] heldPages, PageRequests requests, EventSink events, LongSupplier clock) {
+            GuestMemory memory,
+            long[][] heldPages,
+            PageRequests requests,
+            ZeroHere zeroHere,
+            FaultBound bound,
+            EventSink events,
+            LongSupplier clock) {
         this.memory = memory;
         this.blocks = memory.ramBlocks();
         if (heldPages.length != blocks.size()) {
@@ -83,6 +119,8 @@ public final class PostcopyPlacer implements AutoCloseable {
                     "held pages for " + heldPages.length + " blocks, the guest has " + blocks.size());
         }
         this.requests = requests;
+        this.zeroHere = zeroHere;
+        this.bound = bound;
         this.events = events;
         this.clock = clock;
         int n = blocks.size();
@@ -92,6 +130,7 @@ public final class PostcopyPlacer implements AutoCloseable {
         this.placed = new long[n][];
         this.requested = new long[n][];
         this.faultNs = new long[n][];
+        this.queuedBefore = new int[n][];
         for (int b = 0; b < n; b++) {
             MemorySlot block = blocks.get(b);
             int words = (int) ((block.pages() + 63) / 64);
@@ -107,6 +146,7 @@ public final class PostcopyPlacer implements AutoCloseable {
             placed[b] = new long[words];
             requested[b] = new long[words];
             faultNs[b] = new long[(int) block.pages()];
+            queuedBefore[b] = new int[(int) block.pages()];
             bases[b] = block.host().address();
             ends[b] = bases[b] + block.bytes();
             for (long w : held[b]) {
@@ -136,7 +176,26 @@ public final class PostcopyPlacer implements AutoCloseable {
      */
     public static PostcopyPlacer arm(
             GuestMemory memory, long[][] heldPages, PageRequests requests, EventSink events, LongSupplier clock) {
-        return new PostcopyPlacer(memory, heldPages, requests, events, clock);
+        return new PostcopyPlacer(memory, heldPages, requests, ZeroHere.NONE, null, events, clock);
+    }
+
+    /**
+     * As {@link #arm(GuestMemory, long[][], PageRequests, EventSink, LongSupplier)}; a missing page the
+     * guest faults on that {@code zeroHere} names (a page of the switch-over's balloon bitmap) is placed
+     * as zero at once, journaled as {@code FAULT_ZERO}, and not asked for. With a {@code bound} (null:
+     * none) invariant 8 is checked: a fault whose page is placed later than the bound allows for the
+     * requests it waited behind, or is still missing at the end, is a violation
+     * ({@link #faultsServedViolation}).
+     */
+    public static PostcopyPlacer arm(
+            GuestMemory memory,
+            long[][] heldPages,
+            PageRequests requests,
+            ZeroHere zeroHere,
+            FaultBound bound,
+            EventSink events,
+            LongSupplier clock) {
+        return new PostcopyPlacer(memory, heldPages, requests, zeroHere, bound, events, clock);
     }
 
     private void dropPagesNotHeld() {
@@ -205,11 +264,23 @@ public final class PostcopyPlacer implements AutoCloseable {
                     violation("page " + page + " of " + blocks.get(b).name()
                             + " was held and faulted, and the kernel refused a zero page (EEXIST)");
                 }
+            } else if (!isSet(requested[b], page) && zeroHere.test(b, page)) {
+                set(placed[b], page);
+                if (uffd.zeroPage(bases[b] + page * PAGE, PAGE, true)) {
+                    missing--;
+                    placedZero++;
+                    events.publish(EventType.FAULT_ZERO, now, b, page, 0);
+                } else {
+                    violation("page " + page + " of " + blocks.get(b).name()
+                            + " was missing and faulted, and the kernel refused a zero page (EEXIST)");
+                }
             } else if (isSet(requested[b], page)) {
                 duplicateFaults++; // another touch (or a retried one) of a page already asked for
             } else {
                 set(requested[b], page);
                 faultNs[b][(int) page] = now;
+                queuedBefore[b][(int) page] = (int) Math.min(Integer.MAX_VALUE, outstanding);
+                outstanding++;
                 requestCount++;
                 events.publish(EventType.FAULT, now, b, page, write ? 1 : 0);
                 ask = requests;
@@ -270,13 +341,39 @@ public final class PostcopyPlacer implements AutoCloseable {
         return true;
     }
 
-    private synchronized boolean claim(int block, long offset) {
+    /**
+     * Places a page of zeros unless it is here already (held, placed, or placed as zero on a fault
+     * meanwhile): the destination's own zero for a page no one will send (a ballooned page at
+     * COMPLETE). Returns whether it placed it.
+     */
+    public boolean placeZeroIfMissing(int block, long offset) {
+        synchronized (this) {
+            check(block, offset);
+            if (isSet(held[block], offset) || isSet(placed[block], offset)) return false;
+            set(placed[block], offset);
+        }
+        if (!uffd.zeroPage(bases[block] + offset * PAGE, PAGE, true)) {
+            synchronized (this) {
+                violation("page " + offset + " of " + blocks.get(block).name()
+                        + ": the kernel refused UFFDIO_ZEROPAGE (EEXIST), the page was there");
+            }
+            return false;
+        }
+        placedOne(block, offset, true);
+        return true;
+    }
+
+    private void check(int block, long offset) {
         if (block < 0
                 || block >= blocks.size()
                 || offset < 0
                 || offset >= blocks.get(block).pages()) {
             throw new IllegalArgumentException("page " + offset + " of block " + block + " is not guest RAM");
         }
+    }
+
+    private synchronized boolean claim(int block, long offset) {
+        check(block, offset);
         if (isSet(held[block], offset) || isSet(placed[block], offset)) {
             violation("page " + offset + " of " + blocks.get(block).name() + " sent again: it was "
                     + (isSet(held[block], offset) ? "held since the switch-over" : "placed already"));
@@ -294,6 +391,14 @@ public final class PostcopyPlacer implements AutoCloseable {
         if (faulted != 0) {
             long now = clock.getAsLong();
             long latency = now - faulted;
+            outstanding--;
+            if (bound != null) {
+                long allowed = bound.allowedNs(queuedBefore[block][(int) offset]);
+                if (latency > allowed) {
+                    lateFaults++;
+                    if (firstLate == null) firstLate = new long[] {block, offset, latency, allowed};
+                }
+            }
             if (latencyCount == latencies.length) {
                 latencies = Arrays.copyOf(latencies, latencies.length * 2);
             }
@@ -310,6 +415,27 @@ public final class PostcopyPlacer implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ the end
+
+    /**
+     * Invariant 8 on this destination, in the words of its violation: the first fault served later
+     * than the bound allowed, else (the migration has ended) the first fault whose page is still
+     * missing; null if none, or without a bound.
+     */
+    public synchronized String faultsServedViolation(PageNamer names) {
+        if (bound == null) return null;
+        if (firstLate != null) {
+            return FaultBound.late(names.name((int) firstLate[0], firstLate[1]), firstLate[2], firstLate[3]);
+        }
+        for (int b = 0; b < requested.length; b++) {
+            for (int w = 0; w < requested[b].length; w++) {
+                long waiting = requested[b][w] & ~placed[b][w];
+                if (waiting != 0) {
+                    return FaultBound.neverServed(names.name(b, 64L * w + Long.numberOfTrailingZeros(waiting)));
+                }
+            }
+        }
+        return null;
+    }
 
     /** Pages neither held nor placed yet. */
     public synchronized long missingPages() {
@@ -401,6 +527,8 @@ public final class PostcopyPlacer implements AutoCloseable {
                 placedZero,
                 heldZero,
                 missing,
+                outstanding,
+                lateFaults,
                 violations,
                 firstViolation,
                 latencyCount,
@@ -418,9 +546,12 @@ public final class PostcopyPlacer implements AutoCloseable {
      * @param duplicateFaults faults on a page already asked for (another touch, or a retried one)
      * @param staleMessages   fault messages for a page placed after the fault was queued
      * @param placedCopies    pages placed with {@code UFFDIO_COPY}
-     * @param placedZero      pages placed with {@code UFFDIO_ZEROPAGE} as they arrived
+     * @param placedZero      pages placed with {@code UFFDIO_ZEROPAGE}: zero fills as they arrived, and
+     *                        faulted pages the destination places as zero itself ({@link ZeroHere})
      * @param heldZero        held pages the guest faulted on, placed as zero here without a request
      * @param missing         pages neither held nor placed
+     * @param unserved        pages asked for and not placed yet
+     * @param lateFaults      faults served later than invariant 8's bound (0 without one)
      * @param violations      pages sent twice (placed or held already), none placed twice
      * @param firstViolation  the first of them, or null
      * @param served          requested pages placed (the latency samples)
@@ -438,6 +569,8 @@ public final class PostcopyPlacer implements AutoCloseable {
             long placedZero,
             long heldZero,
             long missing,
+            long unserved,
+            long lateFaults,
             long violations,
             String firstViolation,
             long served,

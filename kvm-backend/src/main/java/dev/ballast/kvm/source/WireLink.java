@@ -104,6 +104,9 @@ public final class WireLink implements PageLink, AutoCloseable {
         }
     }
 
+    /** The injected failure happened (it happens once: a recovered postcopy link does not fail again). */
+    private boolean injected;
+
     private LinkException down(LinkException e) {
         // After the switch-over nothing goes back to the source's dirty log: the destination reports what it lacks.
         if (dead == null && !switchedOver) giveBackAtRisk();
@@ -362,8 +365,10 @@ public final class WireLink implements PageLink, AutoCloseable {
 
     @Override
     public void close() {
-        if (connection != null) {
-            connection.close();
+        Connection c = connection;
+        if (c != null) {
+            connection = null;
+            c.close();
         }
     }
 }

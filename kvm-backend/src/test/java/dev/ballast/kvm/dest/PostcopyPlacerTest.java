@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.VcpuState;
 import dev.ballast.kvm.guestabi.GuestAbi;
@@ -348,6 +349,52 @@ class PostcopyPlacerTest {
                 placer.placeZero(0, 31);
                 assertThat(second.get(10, TimeUnit.SECONDS).mismatch(arena.allocate(PAGE)))
                         .isEqualTo(-1);
+            }
+        }
+    }
+
+    /**
+     * Invariant 8: with a bound, a fault whose page never comes is named once the migration ends, and
+     * one whose page comes later than the bound allows is named as late. The clock is the test's: a
+     * fault waits exactly as long as the test says.
+     */
+    @Test
+    void shouldNameAFaultNotServedAndAFaultServedOverTheBound() throws Exception {
+        try (Arena arena = Arena.ofShared();
+                Kvm kvm = Kvm.open();
+                KvmMachine dest = KvmMachine.create(kvm, CONFIG)) {
+            MemorySlot ram = dest.memory().ramBlocks().getFirst();
+            LinkedBlockingQueue<Long> asked = new LinkedBlockingQueue<>();
+            java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000);
+            // 100 ms, plus 10 ms a step: a request with none queued before it waits through 2 steps
+            FaultBound bound = new FaultBound(100_000_000L, 10_000_000L, 4);
+            try (PostcopyPlacer placer = PostcopyPlacer.arm(
+                    dest.memory(),
+                    new long[][] {heldBitmap(ram, 0, 10)},
+                    (b, o) -> asked.add(o),
+                    PostcopyPlacer.ZeroHere.NONE,
+                    bound,
+                    EventSink.NONE,
+                    now::get)) {
+                PostcopyPlacer.PageNamer names = (b, o) -> "#" + o;
+                var first = touch(ram, 40, arena);
+                assertThat(asked.poll(10, TimeUnit.SECONDS)).isEqualTo(40L);
+                assertThat(placer.faultsServedViolation(names))
+                        .as("a fault still waiting")
+                        .isEqualTo(FaultBound.neverServed("#40"));
+                now.addAndGet(120_000_000L); // within 100 + 2 x 10 ms
+                placer.placeZero(0, 40);
+                first.get(10, TimeUnit.SECONDS);
+                assertThat(placer.faultsServedViolation(names)).isNull();
+                var second = touch(ram, 41, arena);
+                assertThat(asked.poll(10, TimeUnit.SECONDS)).isEqualTo(41L);
+                now.addAndGet(120_000_001L);
+                placer.placeZero(0, 41);
+                second.get(10, TimeUnit.SECONDS);
+                assertThat(placer.faultsServedViolation(names))
+                        .isEqualTo(FaultBound.late("#41", 120_000_001L, 120_000_000L));
+                assertThat(placer.figures().lateFaults()).isEqualTo(1);
+                assertThat(placer.figures().unserved()).isZero();
             }
         }
     }
