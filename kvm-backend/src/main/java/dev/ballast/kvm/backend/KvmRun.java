@@ -160,6 +160,7 @@ public final class KvmRun {
         try (Kvm kvm = Kvm.open()) {
             progress.update("boot", 0, 0, 0);
             KvmGuest source = KvmGuest.boot(kvm, layout, features, wl);
+            source.journalTo(events);
             try {
                 progress.update("prologue", 0, 0, 0);
                 source.call(GuestAbi.OP_PROLOGUE);
@@ -206,10 +207,13 @@ public final class KvmRun {
                     if (next == null) {
                         break;
                     }
+                    source.drainJournal();
                     source.close();
                     source = next;
+                    source.journalTo(events);
                 }
             } finally {
+                source.drainJournal();
                 source.close();
             }
         }

@@ -351,8 +351,25 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     @Override
     public int drainRequests(GuestRequests into, int max) {
         dirtyLogReady();
+        drainJournal();
         return devices.queue().drain(into, max);
     }
+
+    /**
+     * From now on what the devices do on their own (free page reports, the host's discards) goes to {@code sink},
+     * from the thread that drives this guest: at every {@link #drainRequests} and {@link #drainJournal}.
+     */
+    public void journalTo(dev.ballast.core.event.EventSink sink) {
+        this.journal = sink;
+    }
+
+    /** Publishes what the devices did since the last drain into the sink of {@link #journalTo}, if any. */
+    public void drainJournal() {
+        dev.ballast.core.event.EventSink s = journal;
+        if (s != null) devices.drainJournal(s);
+    }
+
+    private dev.ballast.core.event.EventSink journal;
 
     public boolean dirtyLogging() {
         return logging;
