@@ -157,6 +157,15 @@ public enum Mutant {
                 }
             });
         }
+    },
+    STALE_DISCARD_USED(
+            15,
+            "a host discard from before the latest sync used: a page written since its report skipped",
+            "ReportPolicy subclass") {
+        @Override
+        SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
+            return withPolicy(h, MutantPolicies.staleDiscardsUsed(c));
+        }
     };
 
     final int number;

@@ -7,6 +7,8 @@ import dev.ballast.core.policy.BalloonPolicy;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.HintBalloonPolicy;
 import dev.ballast.core.policy.HintPolicy;
+import dev.ballast.core.policy.HintReportPolicy;
+import dev.ballast.core.policy.ReportPolicy;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.PolicyContext;
 import java.util.function.Function;
@@ -58,6 +60,27 @@ final class MutantPolicies {
 
         @Override
         public void afterSync(PolicyContext ctx) {}
+    }
+
+    /** 15: every discard of the host used, whatever sync came after it: a write the sync reported since is skipped. */
+    static Supplier<MigrationPolicy> staleDiscardsUsed(SimCase c) {
+        return switch (c.policy()) {
+            case "report" ->
+                () -> new ReportPolicy() {
+                    @Override
+                    public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
+                        skipZeroed(ctx, pfn, pages);
+                    }
+                };
+            case "hint+report" ->
+                () -> new HintReportPolicy() {
+                    @Override
+                    public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
+                        ReportPolicy.skipZeroed(ctx, pfn, pages);
+                    }
+                };
+            default -> null;
+        };
     }
 
     /** 2: balloon skip on whatever the guest promised about MUST_TELL_HOST. */

@@ -259,7 +259,26 @@ public enum EventType {
             Kind.INFO,
             of("durationNs", DEC, "from the host's command id to its done"),
             of("discardedPages", DEC, "pages of host memory the run's discards released"),
-            of("stalls", DEC, "the guest's allocation stalls while it ran"));
+            of("stalls", DEC, "the guest's allocation stalls while it ran")),
+
+    /**
+     * input: the source's host discarded these pages ({@code madvise(MADV_DONTNEED)}: a free page report's blocks, or
+     * a hinted range) while the migration's dirty log ran: they read zero from then until the guest writes them again,
+     * and that write is logged. The host tags it with the dirty-log syncs it had finished when the discard was done,
+     * so a policy can tell a discard from before the latest sync (whose later writes that sync may have reported
+     * already) from a fresh one. PFNs as {@link #HINT}'s.
+     */
+    HOST_ZEROED(
+            58,
+            Kind.INPUT,
+            of("syncs", DEC, "dirty-log syncs of this migration the host had finished when it discarded"),
+            PFN,
+            PAGES),
+    /**
+     * decision: pages still to be sent that the host discarded after the latest sync ({@link #HOST_ZEROED}) are not
+     * sent in this pass: free and zero now, and a write to them since is in the dirty log ({@code report} policy).
+     */
+    SKIP_ZEROED(59, Kind.DECISION, BLOCK, OFFSET, PAGES);
 
     /** What an event is to a replay. */
     public enum Kind {
@@ -309,7 +328,7 @@ public enum EventType {
      */
     public boolean guestRequest() {
         return switch (this) {
-            case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT -> true;
+            case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT, HOST_ZEROED -> true;
             default -> false;
         };
     }

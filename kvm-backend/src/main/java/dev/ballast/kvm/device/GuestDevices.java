@@ -53,6 +53,9 @@ public final class GuestDevices implements AutoCloseable {
     private final DeviceEvents journal = new DeviceEvents();
     private final Object lock = new Object();
 
+    /** The dirty-log syncs the migration has finished (read after a discard, to tag its notice), or none. */
+    private volatile java.util.function.LongSupplier syncsDone = () -> 0;
+
     private Thread thread;
     private volatile boolean closed;
     private boolean forwarding;
@@ -338,6 +341,7 @@ public final class GuestDevices implements AutoCloseable {
                 memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
                 madviseCalls++;
                 reportDiscardedPages += n;
+                zeroed(b.firstPfn() + o, n);
                 journal.add(
                         EventType.HOST_DISCARD,
                         now,
@@ -359,6 +363,22 @@ public final class GuestDevices implements AutoCloseable {
                         r[2 * k], r[2 * k + 1], (b, o, n) -> journal.add(EventType.REPORT_DONE, now, b.index(), o, n));
             }
         }
+    }
+
+    /**
+     * Tells the migration that pages it may still have to send read zero now ({@link EventType#HOST_ZEROED}), tagged
+     * with the dirty-log syncs it had finished when the discard was done. Read after the {@code madvise} and before
+     * the guest can have the pages back (the used page of this batch comes later), and counted by the guest at the
+     * end of each sync: a sync that reports a write made after the discard ends after this read, so its number is
+     * above the tag, and the policy, which takes only a notice of the latest sync, ignores the notice.
+     */
+    private void zeroed(long pfn, long pages) {
+        forward(EventType.HOST_ZEROED, syncsDone.getAsLong(), pfn, pages);
+    }
+
+    /** Where {@link #zeroed} reads the syncs the migration has finished. */
+    public void syncsDone(java.util.function.LongSupplier syncs) {
+        this.syncsDone = syncs;
     }
 
     /**
@@ -405,6 +425,7 @@ public final class GuestDevices implements AutoCloseable {
             memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
             madviseCalls++;
             hintDiscardedPages += n;
+            zeroed(b.firstPfn() + o, n);
             journal.add(
                     EventType.HOST_DISCARD,
                     System.nanoTime(),

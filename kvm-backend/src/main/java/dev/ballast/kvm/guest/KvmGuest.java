@@ -54,6 +54,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         this.features = features;
         try {
             this.devices = new GuestDevices(machine.memory(), layout, machine.doorbellSource());
+            this.devices.syncsDone(() -> logSyncs);
         } catch (RuntimeException e) {
             machine.close();
             throw e;
@@ -173,6 +174,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
      */
     @Override
     public void startDirtyLog() {
+        logSyncs = 0; // this migration's numbering (the engine's); its devices' earlier notices are dropped at balloonState
         if (logging) {
             return; // a retry: keep everything logged since the failed attempt
         }
@@ -250,7 +252,11 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
                 dirty.range(bi, runStart, pages - runStart);
             }
         }
+        logSyncs++; // after the harvest: see GuestDevices' notices of its discards
     }
+
+    /** Dirty-log syncs finished since the latest {@link #startDirtyLog} (read by the device thread). */
+    private volatile long logSyncs;
 
     @Override
     public void clearDirty(int block, long offset, long count) {
