@@ -158,13 +158,13 @@ public enum Mutant {
             });
         }
     },
-    STALE_DISCARD_USED(
+    DISCARDS_USED_IN_POSTCOPY(
             15,
-            "a host discard from before the latest sync used: a page written since its report skipped",
+            "the host's discards used in a migration that switches to postcopy: skipped pages fault unserved",
             "ReportPolicy subclass") {
         @Override
         SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
-            return withPolicy(h, MutantPolicies.staleDiscardsUsed(c));
+            return withPolicy(h, MutantPolicies.discardsUsedInPostcopy(c));
         }
     };
 

@@ -62,25 +62,30 @@ final class MutantPolicies {
         public void afterSync(PolicyContext ctx) {}
     }
 
-    /** 15: every discard of the host used, whatever sync came after it: a write the sync reported since is skipped. */
-    static Supplier<MigrationPolicy> staleDiscardsUsed(SimCase c) {
+    /** 15: the report policies' rule without its postcopy clause: discarded pages skipped although postcopy may follow. */
+    static Supplier<MigrationPolicy> discardsUsedInPostcopy(SimCase c) {
         return switch (c.policy()) {
             case "report" ->
                 () -> new ReportPolicy() {
                     @Override
                     public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
-                        skipZeroed(ctx, pfn, pages);
+                        skipEvenInPostcopy(ctx, syncs, pfn, pages);
                     }
                 };
             case "hint+report" ->
                 () -> new HintReportPolicy() {
                     @Override
                     public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
-                        ReportPolicy.skipZeroed(ctx, pfn, pages);
+                        skipEvenInPostcopy(ctx, syncs, pfn, pages);
                     }
                 };
             default -> null;
         };
+    }
+
+    private static void skipEvenInPostcopy(PolicyContext ctx, long syncs, long pfn, long pages) {
+        if (!ReportPolicy.fresh(ctx, syncs) || ctx.features().poisonByte() != 0) return;
+        ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipZeroed(block.index(), offset, n));
     }
 
     /** 2: balloon skip on whatever the guest promised about MUST_TELL_HOST. */

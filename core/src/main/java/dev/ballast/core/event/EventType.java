@@ -328,9 +328,17 @@ public enum EventType {
      */
     public boolean guestRequest() {
         return switch (this) {
-            case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT, HOST_ZEROED -> true;
+            case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Whether {@code SourceGuest.drainRequests} hands the engine events of this type: the guest's requests
+     * ({@link #guestRequest()}) and the host's notices of its discards ({@link #HOST_ZEROED}).
+     */
+    public boolean drained() {
+        return guestRequest() || this == HOST_ZEROED;
     }
 
     /** The type with this id, or null if no type has it. */
