@@ -207,14 +207,16 @@ public final class KvmRun {
                     if (next == null) {
                         break;
                     }
+                    source.close(); // its devices stop: the journal gets all they did
                     source.drainJournal();
-                    source.close();
                     source = next;
-                    source.journalTo(events);
+                    if (hop + 1 < scenario.chain()) {
+                        source.journalTo(events); // the next hop's source (the last destination's own life is not)
+                    }
                 }
             } finally {
-                source.drainJournal();
                 source.close();
+                source.drainJournal();
             }
         }
         double wallMs = (System.nanoTime() - wallStart) / 1e6;
