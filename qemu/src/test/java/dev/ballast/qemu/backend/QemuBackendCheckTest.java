@@ -80,8 +80,7 @@ class QemuBackendCheckTest {
             SettingException r =
                     refusal(() -> qemu.check(scenario(512 << 20, "idle", p), BackendOptions.DEFAULTS));
             assertThat(r.name()).isEqualTo("policy");
-            assertThat(r.rule()).contains("stock QEMU does not implement", "free page reports").doesNotContain("
-");
+            assertThat(r.rule()).contains("stock QEMU does not implement", "free page reports").doesNotContain("\n");
         }
         assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "com.example.Mine"), BackendOptions.DEFAULTS))
                         .rule())
