@@ -44,7 +44,7 @@ final class RunCommand implements Callable<Integer> {
             defaultValue = "legacy",
             order = 4,
             description =
-                    "Migration policy (docs/policies.md): legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, or any other the backend knows. "
+                    "Migration policy (docs/policies.md): legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, report, hint+report, or any other the backend knows. "
                             + "Default: ${DEFAULT-VALUE}.")
     String policy;
 

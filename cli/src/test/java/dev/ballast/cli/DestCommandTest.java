@@ -37,7 +37,7 @@ class DestCommandTest {
     void shouldRefuseAnUnknownPolicyEvenWithoutForward() {
         assertRefused(
                 dest("--listen", "127.0.0.1:0", "--policy", "nosuch"),
-                "--policy nosuch: unknown (one of legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, or a class name implementing "
+                "--policy nosuch: unknown (one of legacy, balloon, hint, bitmap, hint+balloon, balloon-zero, report, hint+report, or a class name implementing "
                         + "dev.ballast.core.policy.MigrationPolicy)");
     }
 

@@ -163,6 +163,15 @@ public final class PageHistory {
                 pending = false;
                 hinted = true;
             }
+            case SKIP_ZEROED -> {
+                if (!covers(a, b, c)) return;
+                say(e, "cleared from the bitmap: the host discarded it after the latest sync (it reads zero)");
+                pending = false;
+            }
+            case HOST_ZEROED -> {
+                if (coversPfn(b, c))
+                    say(e, "the host told the migration it discarded it, after " + a + " dirty-log syncs");
+            }
             case HINT, FREE_BITMAP -> {
                 lastHintCommand = a;
                 if (coversPfn(b, c)) {

@@ -230,7 +230,7 @@ public final class Replay {
             while (n < max) {
                 in.skipInfo();
                 Event e = in.peek(0);
-                if (e == null || !e.type.guestRequest()) break;
+                if (e == null || !e.type.drained()) break;
                 into.request(e.type, e.a, e.b, e.c);
                 n++;
             }

@@ -199,6 +199,13 @@ public final class ReportFold {
                         if (n > 0) requestsEndNs = rel(t);
                     }
                 }
+                case SKIP_ZEROED -> {
+                    long p = index(number, type, a, b, c);
+                    long n = skipFree(p, p + c);
+                    pending -= n;
+                    pFree += n;
+                    series.freed(rel(t), n, pending);
+                }
                 case HINT, FREE_BITMAP -> {
                     if (c > 0) {
                         series.hinted(rel(t), c);

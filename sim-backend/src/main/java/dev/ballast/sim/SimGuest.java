@@ -199,6 +199,15 @@ public class SimGuest implements SourceGuest {
     private final RequestQueue balloonQueue = new RequestQueue();
 
     private final RequestQueue queue = new RequestQueue();
+    /**
+     * The host's notices of its discards to the migration ({@link EventType#HOST_ZEROED}), while the dirty log runs.
+     * They reach the migration {@link #hintDeliveryNs} after the discard (the device and the migration are threads of
+     * their own, as QEMU's balloon device and its migration thread), while the guest has its blocks back at once: a
+     * sync may come between the two.
+     */
+    private final RequestQueue zeroedQueue = new RequestQueue();
+    /** Dirty-log syncs since the latest {@link #startDirtyLog} (the engine's numbering of this migration's syncs). */
+    private long logSyncs;
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
 
     /** The guest's memory as the guest sees it (in postcopy: what it last wrote, or the source's page). */
@@ -824,6 +833,8 @@ public class SimGuest implements SourceGuest {
         if (features.poisonByte() != 0 && poisonedWhenGivenBack(index, pages))
             discardedWhileHeld.setRange(index, index + pages);
         java.util.Arrays.fill(content[b.index()], off, off + (int) pages, 0);
+        if (logging && onDestination == null)
+            zeroedQueue.add(EventType.HOST_ZEROED, logSyncs, b.firstPfn() + off, pages, syncs, nowNs + hintDeliveryNs);
         long released = resident.clearRangeCounting(index, index + pages);
         discardedPages += released;
         residentCount -= released;
@@ -1018,6 +1029,8 @@ public class SimGuest implements SourceGuest {
     @Override
     public void startDirtyLog() {
         logging = true;
+        logSyncs = 0;
+        zeroedQueue.drain((t, a, b, c) -> {}, Integer.MAX_VALUE, Long.MAX_VALUE); // an earlier migration's notices
     }
 
     @Override
@@ -1031,6 +1044,7 @@ public class SimGuest implements SourceGuest {
             dirty.forEachRun(b.firstIndex(), b.endIndex(), (s, e) -> out.range(b.index(), s - b.firstIndex(), e - s));
         }
         dirty.clearAll();
+        logSyncs++;
     }
 
     @Override
@@ -1147,6 +1161,7 @@ public class SimGuest implements SourceGuest {
         drainInto = into;
         try {
             int n = balloonQueue.drain(taken, max, nowNs);
+            n += zeroedQueue.drain(into, max - n, nowNs);
             return n + queue.drain(kernel.discardHinted() ? hostSide : into, max - n, nowNs);
         } finally {
             drainInto = null;

@@ -157,6 +157,15 @@ public enum Mutant {
                 }
             });
         }
+    },
+    DISCARDS_USED_IN_POSTCOPY(
+            15,
+            "the host's discards used in a migration that switches to postcopy: skipped pages fault unserved",
+            "ReportPolicy subclass") {
+        @Override
+        SimRun.Hooks plant(SimRun.Hooks h, SimCase c) {
+            return withPolicy(h, MutantPolicies.discardsUsedInPostcopy(c));
+        }
     };
 
     final int number;

@@ -54,6 +54,9 @@ class MutantKillTest {
         GUARD.put(Mutant.COMMAND_ID_NEVER_WRAPS, new Object[] {InvariantProperties.class, "hintsAreNeverStale"});
         GUARD.put(Mutant.STALE_PAGE_NOT_DISCARDED, new Object[] {PostcopyProperties.class, "postcopyLosesNothing"});
         GUARD.put(
+                Mutant.DISCARDS_USED_IN_POSTCOPY,
+                new Object[] {PostcopyProperties.class, "discardsAreNotUsedWithPostcopy"});
+        GUARD.put(
                 Mutant.RECOVERY_RESENDS_HELD_PAGES,
                 new Object[] {PostcopyProperties.class, "aLinkFailureInPostcopyIsRecovered"});
     }

@@ -7,6 +7,8 @@ import dev.ballast.core.policy.BalloonPolicy;
 import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.HintBalloonPolicy;
 import dev.ballast.core.policy.HintPolicy;
+import dev.ballast.core.policy.HintReportPolicy;
+import dev.ballast.core.policy.ReportPolicy;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.PolicyContext;
 import java.util.function.Function;
@@ -58,6 +60,32 @@ final class MutantPolicies {
 
         @Override
         public void afterSync(PolicyContext ctx) {}
+    }
+
+    /** 15: the report policies' rule without its postcopy clause: discarded pages skipped although postcopy may follow. */
+    static Supplier<MigrationPolicy> discardsUsedInPostcopy(SimCase c) {
+        return switch (c.policy()) {
+            case "report" ->
+                () -> new ReportPolicy() {
+                    @Override
+                    public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
+                        skipEvenInPostcopy(ctx, syncs, pfn, pages);
+                    }
+                };
+            case "hint+report" ->
+                () -> new HintReportPolicy() {
+                    @Override
+                    public void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {
+                        skipEvenInPostcopy(ctx, syncs, pfn, pages);
+                    }
+                };
+            default -> null;
+        };
+    }
+
+    private static void skipEvenInPostcopy(PolicyContext ctx, long syncs, long pfn, long pages) {
+        if (!ReportPolicy.fresh(ctx, syncs) || ctx.features().poisonByte() != 0) return;
+        ctx.layout().splitPfnRange(pfn, pages, (block, offset, n) -> ctx.skipZeroed(block.index(), offset, n));
     }
 
     /** 2: balloon skip on whatever the guest promised about MUST_TELL_HOST. */

@@ -47,6 +47,28 @@ class PostcopyProperties {
                 .build();
     }
 
+    /**
+     * Guests that report what they free while they migrate, under the policies that use the host's discards, with
+     * postcopy: the discards are not used (a skipped page would be neither sent nor dirty, and the destination's guest
+     * would fault on it unserved), and nothing is lost.
+     */
+    @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
+    void discardsAreNotUsedWithPostcopy(@ForAll("reportingPostcopy") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> reportingPostcopy() {
+        return cases().policy(Arbitraries.of("report", "hint+report"))
+                .workload(withKernel(
+                        Arbitraries.oneOf(compile(), memhog()),
+                        kernels().map(k -> k.contains(",reporting=1") ? k : ",reporting=1" + k)))
+                .limits(manyPassLimits())
+                .faults(Arbitraries.just(SimCase.Faults.NONE))
+                .postcopy(postcopies())
+                .build();
+    }
+
     /** A link failure before, during or after the switch-over (later passes, the postcopy phase): recovered, nothing lost. */
     @Property(tries = Budget.FOCUSED, shrinking = ShrinkingMode.BOUNDED)
     void aLinkFailureInPostcopyIsRecovered(@ForAll("failingInPostcopy") SimCase c) {

@@ -3,7 +3,8 @@ package dev.ballast.core.engine;
 /**
  * What a migration did, as the engine counts it. Times in nanoseconds of the engine's clock.
  *
- * @param skippedFree pages not sent with their data because the guest said they were free
+ * @param skippedFree pages not sent with their data because the guest said they were free (or, under the report
+ *     policies, the host discarded them since the latest sync)
  *                    (skipped outright, or sent as a poison fill record under page poisoning)
  * @param resent      pages sent more than once by this migration
  * @param rejected    guest requests rejected, all kinds

@@ -885,6 +885,10 @@ public final class MigrationEngine {
         switch (type) {
             case HINT, FREE_BITMAP -> onFreeReport(type, a, b, c);
             case FREE_BITMAP_END -> policy.onFreeBitmapEnd(ctx, a);
+            case HOST_ZEROED -> {
+                if (badLength(c, b)) ctx.reject(RejectReason.BAD_LENGTH, b, c);
+                else policy.onZeroed(ctx, a, b, c);
+            }
             case BALLOON_INFLATE, BALLOON_DEFLATE -> onBalloon(type == EventType.BALLOON_INFLATE, b, c);
             case REJECT -> rejected++;
             default -> throw new IllegalStateException("not a guest request: " + type);
@@ -1089,6 +1093,16 @@ public final class MigrationEngine {
                 fill.setRange(g, g + pages);
             }
             publish(EventType.SKIP_FREE, block, offset, pages);
+            return n;
+        }
+
+        @Override
+        public long skipZeroed(int block, long offset, long pages) {
+            long g = checkedIndex(block, offset, pages, "discarded range");
+            long n = toSend.clearRangeCounting(g, g + pages);
+            fill.clearRange(g, g + pages);
+            skippedFree += n;
+            publish(EventType.SKIP_ZEROED, block, offset, pages);
             return n;
         }
 

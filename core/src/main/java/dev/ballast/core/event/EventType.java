@@ -262,6 +262,25 @@ public enum EventType {
             of("stalls", DEC, "the guest's allocation stalls while it ran")),
 
     /**
+     * input: the source's host discarded these pages ({@code madvise(MADV_DONTNEED)}: a free page report's blocks, or
+     * a hinted range) while the migration's dirty log ran: they read zero from then until the guest writes them again,
+     * and that write is logged. The host tags it with the dirty-log syncs it had finished when the discard was done,
+     * so a policy can tell a discard from before the latest sync (whose later writes that sync may have reported
+     * already) from a fresh one. PFNs as {@link #HINT}'s.
+     */
+    HOST_ZEROED(
+            58,
+            Kind.INPUT,
+            of("syncs", DEC, "dirty-log syncs of this migration the host had finished when it discarded"),
+            PFN,
+            PAGES),
+    /**
+     * decision: pages still to be sent that the host discarded after the latest sync ({@link #HOST_ZEROED}) are not
+     * sent in this pass: free and zero now, and a write to them since is in the dirty log ({@code report} policy).
+     */
+    SKIP_ZEROED(59, Kind.DECISION, BLOCK, OFFSET, PAGES),
+
+    /**
      * info: an allocation of the guest that had stalled ({@link #ALLOC_STALL}) got its memory after waiting this long,
      * by the guest's own clock (KVM guest, {@code pressure}).
      */
@@ -323,6 +342,14 @@ public enum EventType {
             case HINT, FREE_BITMAP, FREE_BITMAP_END, BALLOON_INFLATE, BALLOON_DEFLATE, REJECT -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Whether {@code SourceGuest.drainRequests} hands the engine events of this type: the guest's requests
+     * ({@link #guestRequest()}) and the host's notices of its discards ({@link #HOST_ZEROED}).
+     */
+    public boolean drained() {
+        return guestRequest() || this == HOST_ZEROED;
     }
 
     /** The type with this id, or null if no type has it. */

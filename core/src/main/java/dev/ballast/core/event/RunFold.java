@@ -232,6 +232,7 @@ public final class RunFold implements EventSink {
             case SKIP_FREE -> {
                 if (poisonByte == 0) t.skippedFree += toSend.clearRangeCounting(index(a, b), index(a, b) + c);
             }
+            case SKIP_ZEROED -> t.skippedFree += toSend.clearRangeCounting(index(a, b), index(a, b) + c);
             case HINT_COMMAND -> {
                 if (EventType.HintCommand.startsRequest(a, b)) t.hintRequests++;
             }

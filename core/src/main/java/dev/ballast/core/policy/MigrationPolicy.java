@@ -65,6 +65,13 @@ public interface MigrationPolicy {
     /** The guest's free page bitmap answering {@code commandId} is complete. */
     default void onFreeBitmapEnd(PolicyContext ctx, long commandId) {}
 
+    /**
+     * The source's host discarded these pages (a free page report's, a hinted range) after {@code syncs} dirty-log
+     * syncs of this migration: they read zero until the guest writes them again, and such a write is logged. PFNs as
+     * the host's device named them.
+     */
+    default void onZeroed(PolicyContext ctx, long syncs, long pfn, long pages) {}
+
     /** Whether pages in the balloon are neither scanned nor sent right now. */
     default boolean skipBalloon(PolicyContext ctx) {
         return false;

@@ -9,7 +9,7 @@ public final class Policies {
     private Policies() {}
 
     public static final List<String> BUILT_IN =
-            List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero");
+            List.of("legacy", "balloon", "hint", "bitmap", "hint+balloon", "balloon-zero", "report", "hint+report");
 
     /**
      * A new policy: a built-in name, or the fully qualified name of a class on the class path that
@@ -27,6 +27,8 @@ public final class Policies {
             case "bitmap" -> FreeBitmapPolicy::new;
             case "hint+balloon" -> HintBalloonPolicy::new;
             case "balloon-zero" -> BalloonZeroPolicy::new;
+            case "report" -> ReportPolicy::new;
+            case "hint+report" -> HintReportPolicy::new;
             default -> userPolicy(name);
         };
     }

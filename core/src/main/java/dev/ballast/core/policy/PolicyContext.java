@@ -49,6 +49,15 @@ public interface PolicyContext {
      */
     long skipHeldFree(int block, long offset, long pages, int poisonByte);
 
+    /**
+     * Pages (inside one block) the host discarded after the latest dirty-log sync: they leave the migration bitmap,
+     * and their dirty log is left as it is (a write since the discard is in it, and goes at the next sync). Returns
+     * the pages that were still to be sent.
+     */
+    default long skipZeroed(int block, long offset, long pages) {
+        throw new UnsupportedOperationException("this context cannot skip discarded pages");
+    }
+
     /** When the migration switches to postcopy, if it does ({@link dev.ballast.core.engine.Postcopy#OFF}: never). */
     default dev.ballast.core.engine.Postcopy postcopy() {
         return dev.ballast.core.engine.Postcopy.OFF;

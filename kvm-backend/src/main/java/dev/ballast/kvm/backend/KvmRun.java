@@ -165,6 +165,7 @@ public final class KvmRun {
             progress.update("boot", 0, 0, 0);
             KvmGuest source = KvmGuest.boot(kvm, layout, features, wl);
             source.devices().publishTo(events);
+            source.journalTo(events);
             try {
                 progress.update("prologue", 0, 0, 0);
                 source.call(GuestAbi.OP_PROLOGUE);
@@ -216,12 +217,18 @@ public final class KvmRun {
                     if (next == null) {
                         break;
                     }
-                    source.close();
+                    source.close(); // its devices stop: the journal gets all they did
+                    source.drainJournal();
                     source = next;
-                    source.devices().publishTo(events);
+                    if (hop + 1 < scenario.chain()) {
+                        // the next hop's source (the last destination's own life is not)
+                        source.devices().publishTo(events);
+                        source.journalTo(events);
+                    }
                 }
             } finally {
                 source.close();
+                source.drainJournal();
             }
         }
         double wallMs = (System.nanoTime() - wallStart) / 1e6;

@@ -51,7 +51,11 @@ public final class GuestDevices implements AutoCloseable {
     private final MemorySlot[] hostBlocks;
     private final PageBitmap balloon;
     private final RequestQueue queue = new RequestQueue();
+    private final DeviceEvents journal = new DeviceEvents();
     private final Object lock = new Object();
+
+    /** The dirty-log syncs the migration has finished (read after a discard, to tag its notice), or none. */
+    private volatile java.util.function.LongSupplier syncsDone = () -> 0;
 
     private Thread thread;
     private volatile boolean closed;
@@ -406,16 +410,21 @@ public final class GuestDevices implements AutoCloseable {
         int poison =
                 (int) (sys.get(JAVA_LONG, GuestAbi.SYS_CTL_OFF + GuestAbi.CTL_WL_OFF + 8L * GuestAbi.WL_POISON) & 0xFF);
         boolean discard = poison == 0 || (flags & GuestAbi.WF_DISCARD_POISONED) != 0;
+        long now = System.nanoTime();
         int ranges = 0;
+        int valid = 0;
         for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
             ranges++;
             long pfn = r[2 * k];
             long pages = r[2 * k + 1];
             if (pages < 0 || layout.splitPfnRange(pfn, pages, (b, o, n) -> {}) != 0) {
                 reject(RejectReason.MALFORMED, GuestAbi.REQ_REPORT, pfn);
+                r[2 * k + 1] = -1; // not answered as a report below
                 continue;
             }
+            valid++;
             reportedPages += pages;
+            layout.splitPfnRange(pfn, pages, (b, o, n) -> journal.add(EventType.REPORT, now, b.index(), o, n));
             if (!discard) {
                 continue;
             }
@@ -425,11 +434,53 @@ public final class GuestDevices implements AutoCloseable {
                 memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
                 madviseCalls++;
                 reportDiscardedPages += n;
+                zeroed(b.firstPfn() + o, n);
+                journal.add(
+                        EventType.HOST_DISCARD,
+                        now,
+                        b.index(),
+                        o,
+                        EventType.HostDiscard.c(n, EventType.HostDiscard.REPORT));
             });
         }
         if (ranges == 0) {
             reject(RejectReason.MALFORMED, GuestAbi.REQ_REPORT, id);
         }
+        if (valid == 0) {
+            return;
+        }
+        // The host answers the report: the guest takes the blocks back once it reads the used page this batch writes.
+        for (int k = 0; k < 3 && r[2 * k + 1] != 0; k++) {
+            if (r[2 * k + 1] > 0) {
+                layout.splitPfnRange(
+                        r[2 * k], r[2 * k + 1], (b, o, n) -> journal.add(EventType.REPORT_DONE, now, b.index(), o, n));
+            }
+        }
+    }
+
+    /**
+     * Tells the migration that pages it may still have to send read zero now ({@link EventType#HOST_ZEROED}), tagged
+     * with the dirty-log syncs it had finished when the discard was done. Read after the {@code madvise} and before
+     * the guest can have the pages back (the used page of this batch comes later), and counted by the guest at the
+     * end of each sync: a sync that reports a write made after the discard ends after this read, so its number is
+     * above the tag, and the policy, which takes only a notice of the latest sync, ignores the notice.
+     */
+    private void zeroed(long pfn, long pages) {
+        forward(EventType.HOST_ZEROED, syncsDone.getAsLong(), pfn, pages);
+    }
+
+    /** Where {@link #zeroed} reads the syncs the migration has finished. */
+    public void syncsDone(java.util.function.LongSupplier syncs) {
+        this.syncsDone = syncs;
+    }
+
+    /**
+     * Publishes what the devices did on their own since the last call — free page reports ({@link EventType#REPORT},
+     * {@link EventType#REPORT_DONE}) and the host's discards ({@link EventType#HOST_DISCARD}), with the simulator's
+     * fields — into {@code sink}, oldest first, on the caller's thread. Returns how many.
+     */
+    public int drainJournal(dev.ballast.core.event.EventSink sink) {
+        return journal.drainTo(sink);
     }
 
     /** The hint driver's shrinker gave these held ranges back to the guest's allocator: journaled as SHRINK. */
@@ -494,6 +545,13 @@ public final class GuestDevices implements AutoCloseable {
             memory.discard(hostBlocks[b.index()], o * GuestAbi.PAGE_SIZE, n * GuestAbi.PAGE_SIZE);
             madviseCalls++;
             hintDiscardedPages += n;
+            zeroed(b.firstPfn() + o, n);
+            journal.add(
+                    EventType.HOST_DISCARD,
+                    System.nanoTime(),
+                    b.index(),
+                    o,
+                    EventType.HostDiscard.c(n, EventType.HostDiscard.HINT));
         });
     }
 

@@ -54,6 +54,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         this.features = features;
         try {
             this.devices = new GuestDevices(machine.memory(), layout, machine.doorbellSource());
+            this.devices.syncsDone(() -> logSyncs);
         } catch (RuntimeException e) {
             machine.close();
             throw e;
@@ -173,6 +174,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
      */
     @Override
     public void startDirtyLog() {
+        logSyncs = 0; // this migration's numbering (the engine's); its devices' earlier notices are dropped at balloonState
         if (logging) {
             return; // a retry: keep everything logged since the failed attempt
         }
@@ -250,7 +252,11 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
                 dirty.range(bi, runStart, pages - runStart);
             }
         }
+        logSyncs++; // after the harvest: see GuestDevices' notices of its discards
     }
+
+    /** Dirty-log syncs finished since the latest {@link #startDirtyLog} (read by the device thread). */
+    private volatile long logSyncs;
 
     @Override
     public void clearDirty(int block, long offset, long count) {
@@ -353,6 +359,7 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
     @Override
     public int drainRequests(GuestRequests into, int max) {
         dirtyLogReady();
+        drainJournal();
         int n = devices.queue().drain(into, max);
         if (n > 0) {
             devices.hintsDrained(); // what the engine drained it has acted on: the guest may learn which hints are taken
@@ -367,6 +374,22 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
                 .host()
                 .get(java.lang.foreign.ValueLayout.JAVA_LONG, GuestAbi.SYS_CTL_OFF + offset);
     }
+
+    /**
+     * From now on what the devices do on their own (free page reports, the host's discards) goes to {@code sink},
+     * from the thread that drives this guest: at every {@link #drainRequests} and {@link #drainJournal}.
+     */
+    public void journalTo(dev.ballast.core.event.EventSink sink) {
+        this.journal = sink;
+    }
+
+    /** Publishes what the devices did since the last drain into the sink of {@link #journalTo}, if any. */
+    public void drainJournal() {
+        dev.ballast.core.event.EventSink s = journal;
+        if (s != null) devices.drainJournal(s);
+    }
+
+    private dev.ballast.core.event.EventSink journal;
 
     public boolean dirtyLogging() {
         return logging;

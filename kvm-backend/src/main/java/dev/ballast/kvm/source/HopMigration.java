@@ -108,6 +108,8 @@ public final class HopMigration {
         RunFold fold = new RunFold(
                 source.layout(), source.features().poisonByte(), s.engine().pageHeaderBytes());
         EventSink sink = EventSink.both(events, fold);
+        source.drainJournal();
+        source.journalTo(sink); // the devices' reports and discards, in line with the engine's events
         EngineStats sum = null;
         EngineStats last = null;
         Verdict verdict = null;
@@ -164,6 +166,8 @@ public final class HopMigration {
             if (attempt + 1 < s.driver().maxAttempts())
                 sleepNs(retryDelayNs(attempt + 1)); // the guest runs on, then the migration resumes
         }
+        source.drainJournal();
+        source.journalTo(events);
         long hopNs = System.nanoTime() - start;
         if (verdict != null) hopNs = Math.max(0, hopNs - verdict.checkMicros() * 1000);
         return new Result(

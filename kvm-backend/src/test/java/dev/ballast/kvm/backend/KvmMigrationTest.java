@@ -201,6 +201,57 @@ public class KvmMigrationTest {
         assertThat(stats.reportDiscardedPages()).as("pages discarded").isEqualTo(p == 0 ? stats.reportedPages() : 0);
     }
 
+    /**
+     * The run's journal has the source's reports and discards as its device counted them, and the host's notices of
+     * its discards; {@code report} and {@code hint+report} skip pages by them (only by a notice of the migration's
+     * latest sync) and every page in use still verifies.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"legacy", "report", "hint+report"})
+    void shouldJournalReportsAndSkipOnlyWhatTheHostDiscardedSinceTheLatestSync(String policy) {
+        KvmTests.assumeKvm();
+        Scenario s = scenario(MEM, "compile,reporting=1", policy)
+                .withGuest(0, true, "pfn", Scenario.MIN_COMMAND_ID)
+                .withLimits(2_000_000_000L, 300_000_000L, 30, 0);
+        java.util.concurrent.atomic.AtomicReference<dev.ballast.kvm.guest.KvmGuest> source =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        long[] sums = new long[5]; // REPORT, REPORT_DONE, HOST_DISCARD (report), HOST_ZEROED, SKIP_ZEROED pages
+        long[] syncs = {0};
+        long[] staleSkips = {0};
+        long[] lastZeroedTag = {-1};
+        EventSink journal = (type, t, a, b, c) -> {
+            switch (type) {
+                case REPORT -> sums[0] += c;
+                case REPORT_DONE -> sums[1] += c;
+                case HOST_DISCARD -> {
+                    if (dev.ballast.core.event.EventType.HostDiscard.why(c)
+                            == dev.ballast.core.event.EventType.HostDiscard.REPORT)
+                        sums[2] += dev.ballast.core.event.EventType.HostDiscard.pages(c);
+                }
+                case SYNC_BEGIN -> syncs[0] = a;
+                case HOST_ZEROED -> {
+                    sums[3] += c;
+                    lastZeroedTag[0] = a;
+                }
+                case SKIP_ZEROED -> {
+                    sums[4] += c;
+                    if (lastZeroedTag[0] != syncs[0]) staleSkips[0]++;
+                }
+                default -> {}
+            }
+        };
+        RunReport r = run(s, journal, new KvmRun.Hooks(null, source::set).withReportDelayUs(2_000));
+        assertVerified(r);
+        var stats = source.get().devices().stats();
+        assertThat(sums[0]).as("REPORT pages").isEqualTo(stats.reportedPages()).isPositive();
+        assertThat(sums[1]).as("REPORT_DONE pages").isEqualTo(sums[0]);
+        assertThat(sums[2]).as("HOST_DISCARD pages of reports").isEqualTo(stats.reportDiscardedPages());
+        assertThat(sums[3]).as("the host's notices: discards while the dirty log ran").isPositive();
+        assertThat(staleSkips[0]).as("skips by a notice of an older sync").isZero();
+        if (policy.equals("legacy")) assertThat(sums[4]).isZero();
+        else assertThat(sums[4]).as("pages skipped as discarded").isPositive();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"legacy", "hint", "bitmap", "hint+balloon"})
     void shouldKeepPoisonOnFreePages(String policy) {

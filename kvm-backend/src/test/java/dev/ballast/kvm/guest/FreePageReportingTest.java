@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.mem.RamLayout;
+import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.guestabi.Reply;
@@ -84,6 +85,72 @@ class FreePageReportingTest {
             assertThat(g.call(GuestAbi.OP_ALLOC_WRITE, PAGES - 2001, 0, 0).arg(0))
                     .isEqualTo(PAGES - 2001);
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
+        }
+    }
+
+    /**
+     * The journal has the device's reports and discards with the simulator's fields: each REPORT answered by a
+     * REPORT_DONE of the same pages, a HOST_DISCARD (why: report) of each reported page the host released, hints'
+     * discards as HOST_DISCARD (why: hint); their sums are the device's own counts.
+     */
+    @Test
+    void shouldJournalTheReportsAndDiscardsTheDeviceCounts() throws Exception {
+        KvmTests.assumeKvm();
+        java.util.List<long[]> events = new java.util.ArrayList<>();
+        dev.ballast.core.event.EventSink sink =
+                (type, t, a, b, c) -> events.add(new long[] {type.id(), a, b, c});
+        try (Kvm kvm = Kvm.open();
+                KvmGuest g = boot(kvm, 0, GuestAbi.WF_REPORTING | GuestAbi.WF_DISCARD_HINTED)) {
+            g.journalTo(sink);
+            await("the boot's report", () -> g.devices().stats().reportedPages() == PAGES - BLOCK);
+            g.call(GuestAbi.OP_ALLOC_WRITE, 6000, 0, 0);
+            g.call(GuestAbi.OP_FREE_OLDEST, 2000);
+            await("the report of the freed blocks", () -> g.devices().stats().reportedPages() >= PAGES + 5 * BLOCK);
+            g.balloonState((t, a, b, c) -> {});
+            g.hintCommand(0x8000_0001L);
+            await("the host's hint discards", () -> g.devices().stats().hintDiscardedPages() > 0);
+            g.hintCommand(1);
+            Thread.sleep(50);
+            g.drainJournal();
+            GuestDevices.Stats st = g.devices().stats();
+            long reported = 0, done = 0, discardedForReports = 0, discardedForHints = 0;
+            dev.ballast.core.mem.PageBitmap reportedNow = new dev.ballast.core.mem.PageBitmap(PAGES);
+            for (long[] e : events) {
+                dev.ballast.core.event.EventType type = dev.ballast.core.event.EventType.byId((int) e[0]);
+                long first = LAYOUT.block((int) e[1]).firstIndex() + e[2];
+                switch (type) {
+                    case REPORT -> {
+                        assertThat(e[3] % BLOCK).as("a report names whole 2 MiB blocks").isZero();
+                        assertThat(reportedNow.countRange(first, first + e[3])).isZero();
+                        reportedNow.setRange(first, first + e[3]);
+                        reported += e[3];
+                    }
+                    case REPORT_DONE -> {
+                        assertThat(reportedNow.countRange(first, first + e[3]))
+                                .as("REPORT_DONE answers a REPORT of the same pages")
+                                .isEqualTo(e[3]);
+                        reportedNow.clearRange(first, first + e[3]);
+                        done += e[3];
+                    }
+                    case HOST_DISCARD -> {
+                        long n = dev.ballast.core.event.EventType.HostDiscard.pages(e[3]);
+                        if (dev.ballast.core.event.EventType.HostDiscard.why(e[3])
+                                == dev.ballast.core.event.EventType.HostDiscard.REPORT) {
+                            assertThat(reportedNow.countRange(first, first + n))
+                                    .as("a report's discard is of pages it reported")
+                                    .isEqualTo(n);
+                            discardedForReports += n;
+                        } else {
+                            discardedForHints += n;
+                        }
+                    }
+                    default -> {}
+                }
+            }
+            assertThat(reported).isEqualTo(st.reportedPages()).isGreaterThan(PAGES);
+            assertThat(done).isEqualTo(reported);
+            assertThat(discardedForReports).isEqualTo(st.reportDiscardedPages());
+            assertThat(discardedForHints).isEqualTo(st.hintDiscardedPages()).isPositive();
         }
     }
 

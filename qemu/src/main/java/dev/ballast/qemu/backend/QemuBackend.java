@@ -27,7 +27,9 @@ public final class QemuBackend implements Backend {
     static final Map<String, String> NOT_IN_QEMU = Map.of(
             "balloon", "balloon skip, the proposal of seed 003",
             "bitmap", "the free page bitmap, the proposal of seeds 001, 002 and 004 (2016, not merged)",
-            "hint+balloon", "balloon skip (seed 003) with free page hints");
+            "hint+balloon", "balloon skip (seed 003) with free page hints",
+            "report", "a migration that uses the host's discards of free page reports (Ballast's own)",
+            "hint+report", "a migration that uses the host's discards of free page reports (Ballast's own)");
 
     static final long MIN_MEM = 128L << 20;
 
