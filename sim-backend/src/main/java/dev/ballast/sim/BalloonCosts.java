@@ -26,17 +26,18 @@ public record BalloonCosts(double messageNs, double pfnNsPerPage, double release
     /**
      * Measured on this machine (2 cores, nested KVM, load 7 to 15), README "What a balloon change costs":
      * <ul>
-     *   <li>{@code messageNs} 99 µs and {@code releaseNsPerBackedPage} 3.7 µs: a least-squares fit (relative errors,
-     *       with a fixed cost per operation for the command that starts it, 0.35 ms, which is not the balloon's) of
-     *       the medians of {@code scripts/balloon-speed.sh --sizes 256,512,1024 --repeat 5 --fresh} and
-     *       {@code --repeat 7} (written pages): 24 medians, PFN arrays and bitmaps, inflate and deflate;</li>
+     *   <li>{@code messageNs} 100 µs and {@code releaseNsPerBackedPage} 3.7 µs: {@code scripts/balloon-cost-fit.py} over
+     *       {@code scripts/balloon-speed.sh --sizes 256,512,1024 --repeat 5 --fresh} and {@code --repeat 7} (written
+     *       pages), kept in {@code docs/measurements/}: a least-squares fit (relative errors) of 24 medians, PFN
+     *       arrays and bitmaps, inflate and deflate, with a fixed cost per operation for the command that starts it
+     *       (0.34 ms, not the balloon's);</li>
      *   <li>{@code pfnNsPerPage} 6.5 ns: {@code java scripts/BalloonPfnCost.java} (the guest's write of a PFN and the
      *       device's read and merge of it; the fit cannot tell it from the message's cost);</li>
      *   <li>{@code releaseCallNs} 0.7 µs: {@code scripts/madvise-cost.py}, a madvise of an untouched 1 MiB range (1.3
-     *       µs for 128 MiB); below what the KVM timings resolve.</li>
+     *       µs for 128 MiB); the fit cannot tell it from zero.</li>
      * </ul>
      */
-    public static final BalloonCosts MEASURED = new BalloonCosts(99_000, 6.5, 700, 3_700);
+    public static final BalloonCosts MEASURED = new BalloonCosts(100_000, 6.5, 700, 3_700);
 
     /** A balloon whose changes take no time. */
     public static final BalloonCosts FREE = new BalloonCosts(0, 0, 0, 0);
