@@ -339,7 +339,8 @@ abstract class Workload {
 
     /**
      * {@code deflate-race:P}: ballooned like {@code balloon:P} (50), and while it migrates the
-     * guest takes {@code step} (16MiB) back from the balloon every {@code every} (20ms) and writes
+     * guest takes {@code step} (16MiB) back from the balloon every {@code every} (20ms), or once
+     * the last deflate is done if that takes longer, and writes
      * it as soon as it has them (with MUST_TELL_HOST, once the host has taken the deflate's messages).
      * A guest without MUST_TELL_HOST tells the host only {@code late} (30ms) later.
      * {@code from=switch-over} starts taking pages back only once the guest runs on a postcopy
@@ -374,7 +375,8 @@ abstract class Workload {
             writeTaken();
             if (fromSwitchOver && !guest.onPostcopyDestination()) return;
             sinceLast += dtNs;
-            if (sinceLast < every) return;
+            // its thread waits in the balloon driver until the host has taken its last deflate
+            if (sinceLast < every || !taking.isEmpty()) return;
             sinceLast = 0;
             long[] d = guest.deflate(step, late, true, false);
             if (d != null) taking.add(d);
