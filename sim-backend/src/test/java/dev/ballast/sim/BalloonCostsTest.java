@@ -9,6 +9,8 @@ import dev.ballast.core.mem.RamBlock;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.run.CostProfile;
 import dev.ballast.core.run.HintDriver;
+import dev.ballast.core.run.WorkloadSpec;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -150,6 +152,35 @@ class BalloonCostsTest {
         assertThat(g.allocReclaiming(0)).isNotNegative();
         assertThat(g.allocStalls).isZero();
         assertThat(g.balloonPageCount()).isEqualTo(2_048 - 256);
+    }
+
+    @Test
+    void shouldLetDeflateRaceWriteWhatItTookBackOnlyOnceTheHostAnsweredAndWaitForItsLastDeflate() {
+        // one message of 1 MiB takes 2.5 ms, longer than the workload's 1 ms between deflates
+        SimGuest g = guest(
+                RamLayout.pcLike(64L << 20), false, new BalloonCosts(2_500_000, 0, 0, 0), SimGuest.Kernel.IDEAL);
+        Workload w = Workload.create(
+                WorkloadSpec.parse("deflate-race:50,step=1M,every=1ms,rate=0MiB/s"), g, new SplittableRandom(1));
+        w.boot();
+        long ballooned = g.balloonPageCount();
+        long messages = g.balloonMessages;
+        long first = g.balloon.nextSetBit(0); // deflates take the lowest ballooned pages first
+        for (long ms = 0; ms <= 3; ms++) {
+            g.setNow(ms * 1_000_000);
+            w.tick(1_000_000);
+            if (ms == 0) {
+                assertThat(g.balloonPageCount()).isEqualTo(ballooned - 256);
+                assertThat(g.balloon.get(first)).isFalse();
+            }
+            if (ms < 3) {
+                assertThat(g.balloonMessages - messages).as("at %d ms: the first deflate only", ms).isEqualTo(1);
+                assertThat(g.read(first)).as("at %d ms: not written before the host answered (2.5 ms)", ms).isZero();
+            }
+        }
+        // at 3 ms: the first 256 pages written, and the second deflate sent
+        assertThat(g.read(first)).isPositive();
+        assertThat(g.balloonMessages - messages).isEqualTo(2);
+        assertThat(g.balloonPageCount()).isEqualTo(ballooned - 512);
     }
 
     @Test
