@@ -31,8 +31,9 @@ public class SimGuest implements SourceGuest {
     static final int BITMAP_MESSAGE_MAX = 32768;
 
     /**
-     * What a guest is made of: its memory and devices, the run's cost meters and checkers, and the
-     * simulator's knobs (its hint driver's block size, speed and delivery delay).
+     * What a guest is made of: its memory and devices, the run's cost meters and checkers, the
+     * simulator's knobs (its hint driver's block size, speed and delivery delay), and what its
+     * balloon's changes cost ({@link SimRun} passes {@link SimOptions#balloon()}).
      */
     public record Setup(
             RamLayout layout,
@@ -41,7 +42,20 @@ public class SimGuest implements SourceGuest {
             SimCosts costs,
             SimCheckers checkers,
             SimOptions options,
-            Kernel kernel) {
+            Kernel kernel,
+            BalloonCosts balloonCosts) {
+        /** A guest whose balloon changes take no time ({@link BalloonCosts#FREE}: tests of other parts). */
+        public Setup(
+                RamLayout layout,
+                GuestFeatures features,
+                boolean balloonBitmapMessages,
+                SimCosts costs,
+                SimCheckers checkers,
+                SimOptions options,
+                Kernel kernel) {
+            this(layout, features, balloonBitmapMessages, costs, checkers, options, kernel, BalloonCosts.FREE);
+        }
+
         /** A guest with {@link Kernel#IDEAL}: the idealised hint driver, no zeroing on allocation (tests of one part). */
         public Setup(
                 RamLayout layout,
@@ -62,11 +76,17 @@ public class SimGuest implements SourceGuest {
                     costs,
                     checkers,
                     options.withHintDriver(order, blocksPerSec),
-                    kernel);
+                    kernel,
+                    balloonCosts);
         }
 
         public Setup withKernel(Kernel k) {
-            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options, k);
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options, k, balloonCosts);
+        }
+
+        /** The same guest with a balloon whose changes cost {@code b}. */
+        public Setup withBalloonCosts(BalloonCosts b) {
+            return new Setup(layout, features, balloonBitmapMessages, costs, checkers, options, kernel, b);
         }
     }
 
@@ -150,6 +170,8 @@ public class SimGuest implements SourceGuest {
     final GuestFeatures features;
     final boolean balloonBitmapMessages;
     final SimCosts costs;
+    /** What a balloon message and the host's release of an inflated range cost in the guest's time. */
+    final BalloonCosts balloonCosts;
     final PageAllocator alloc;
     final PageBitmap balloon;
     final PageBitmap held;
@@ -209,6 +231,15 @@ public class SimGuest implements SourceGuest {
     /** Dirty-log syncs since the latest {@link #startDirtyLog} (the engine's numbering of this migration's syncs). */
     private long logSyncs;
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
+    /**
+     * Deflated pages waiting for the host to take their message before the guest has them again: {when, first page,
+     * pages, 1 if they go to the deflate's caller, 1 if they are freed poisoned}, oldest first.
+     */
+    private final ArrayDeque<long[]> deflating = new ArrayDeque<>();
+    /** When the host takes the balloon driver's last message: it sends one after the other and waits for each. */
+    private long balloonBusyUntilNs = Long.MIN_VALUE;
+    /** An allocation that deflated the balloon on OOM waits for the host's answer until then. */
+    private long oomDeflateReadyNs = Long.MIN_VALUE;
 
     /** The guest's memory as the guest sees it (in postcopy: what it last wrote, or the source's page). */
     int[][] content;
@@ -263,6 +294,8 @@ public class SimGuest implements SourceGuest {
 
     // Counters for the report.
     long balloonMessages;
+    /** The guest's time its balloon messages took, in all (the host's releases included). */
+    long balloonNs;
     /** The host's releases of inflated ranges (one madvise for each contiguous range of a message). */
     long hostReleases;
 
@@ -281,6 +314,7 @@ public class SimGuest implements SourceGuest {
         this.features = setup.features();
         this.balloonBitmapMessages = setup.balloonBitmapMessages();
         this.costs = setup.costs();
+        this.balloonCosts = setup.balloonCosts();
         this.checkers = setup.checkers();
         this.hintDeliveryNs = setup.options().hintDeliveryNs();
         this.alloc = new PageAllocator(layout);
@@ -405,16 +439,24 @@ public class SimGuest implements SourceGuest {
      * Allocates as {@link #allocPages} and, when nothing is free, reclaims as Linux does before
      * it gives up: the hint driver's shrinker gives held blocks back, then (DEFLATE_ON_OOM) the
      * balloon deflates {@link #OOM_DEFLATE_PAGES} at a time. Returns -1, and counts a stall, when
-     * that is not enough.
+     * that is not enough. Returns -1 without a stall while the pages a deflate brings back are on
+     * their way (with MUST_TELL_HOST the guest has them once the host has taken the message): the
+     * allocation waits for them, as Linux's OOM notifier waits for the host.
      */
     public long allocReclaiming(int order) {
+        if (running) completeDeflates();
         long i = allocPages(order);
         while (i < 0 && shrink(1L << order) > 0) i = allocPages(order);
+        // an allocation that deflated the balloon waits for the pages until the host has taken the message (no stall)
+        if (i < 0 && oomDeflateReadyNs > nowNs) return -1;
         while (i < 0 && kernel.deflateOnOom() && balloon.count() > 0) {
-            long[] d = deflate(OOM_DEFLATE_PAGES, 0);
+            long[] d = deflate(OOM_DEFLATE_PAGES, 0, false, true);
             if (d == null) break;
             oomDeflatedPages += d[1];
-            poisonFreed(d[0], d[1]); // the pages go back to the free lists as the guest frees pages
+            if (d[2] > nowNs) {
+                oomDeflateReadyNs = d[2];
+                return -1;
+            }
             i = allocPages(order);
         }
         if (i < 0) {
@@ -543,6 +585,7 @@ public class SimGuest implements SourceGuest {
 
     void setNow(long ns) {
         this.nowNs = ns;
+        if (running) completeDeflates();
     }
 
     long nowNs() {
@@ -586,6 +629,9 @@ public class SimGuest implements SourceGuest {
             }
             long n = 1L << order;
             balloon.setRange(i, i + n);
+            reported.clearRange(i, i + n);
+            // (before the release: what the release costs depends on the host memory behind the pages)
+            if (tellHost) message(EventType.BALLOON_INFLATE, i, n, onDestination == null);
             // The host gives the pages back to its own memory (madvise): they read as zero. Not on a
             // postcopy destination: QEMU inhibits the balloon there until the migration ends.
             if (onDestination == null) {
@@ -594,8 +640,6 @@ public class SimGuest implements SourceGuest {
                 java.util.Arrays.fill(content[b.index()], off, off + (int) n, 0);
                 residentCount -= resident.clearRangeCounting(i, i + n);
             }
-            reported.clearRange(i, i + n);
-            if (tellHost) message(EventType.BALLOON_INFLATE, i, n);
             done += n;
         }
         return done;
@@ -603,35 +647,86 @@ public class SimGuest implements SourceGuest {
 
     /**
      * Deflates up to {@code pages} from the balloon, lowest pages first, and returns the first
-     * page index and count deflated (the pages are free again). With MUST_TELL_HOST the host is
-     * told before the pages can be reused; without it, the host is told {@code lateNs} later.
+     * page index and count deflated and when the guest has them back on its free lists. With
+     * MUST_TELL_HOST the host is told before the pages can be reused: the guest gets them back
+     * once the host has taken their messages (as Linux's {@code leak_balloon} frees them after
+     * {@code tell_host}), until then they are neither free nor in the balloon; without it, they
+     * are free at once and the host is told {@code lateNs} later.
      */
     public long[] deflate(long pages, long lateNs) {
+        return deflate(pages, lateNs, false, false);
+    }
+
+    /**
+     * {@link #deflate(long, long)}, the pages going back to the caller ({@code toCaller}: they stay allocated, the
+     * caller uses them from the returned time on) or to the free lists, freed as the guest frees pages (poisoned
+     * under poisoning) when {@code poison}.
+     */
+    long[] deflate(long pages, long lateNs, boolean toCaller, boolean poison) {
         long i = balloon.nextSetBit(0);
         if (i < 0) return null;
         RamBlock b = blockOf(i);
         long end = Math.min(balloon.nextClearBit(i, b.endIndex()), i + pages);
         long n = end - i;
+        long back = nowNs;
         if (features.mustTellHost()) {
-            message(EventType.BALLOON_DEFLATE, i, n);
+            back = message(EventType.BALLOON_DEFLATE, i, n, false);
         } else {
             lateDeflates.add(new long[] {nowNs + lateNs, i, n});
         }
         balloon.clearRange(i, end);
-        alloc.free(i, n);
-        return new long[] {i, n};
+        if (back <= nowNs) {
+            giveBack(i, n, toCaller, poison);
+        } else {
+            deflating.add(new long[] {back, i, n, toCaller ? 1 : 0, poison ? 1 : 0});
+        }
+        return new long[] {i, n, back};
     }
 
-    private void message(EventType type, long index, long pages) {
+    /** Deflated pages come back to the guest: to the free lists, or to the caller that deflated them (nothing to do). */
+    private void giveBack(long index, long pages, boolean toCaller, boolean poison) {
+        if (toCaller) return;
+        alloc.free(index, pages);
+        if (poison) poisonFreed(index, pages); // the pages go back to the free lists as the guest frees pages
+    }
+
+    /** The deflated pages whose messages the host has taken by now come back to the guest. */
+    void completeDeflates() {
+        while (!deflating.isEmpty() && deflating.peek()[0] <= nowNs) {
+            long[] d = deflating.poll();
+            giveBack(d[1], d[2], d[3] != 0, d[4] != 0);
+        }
+    }
+
+    /**
+     * Sends [index, index+pages) to the host in messages of at most 256 pages (PFN arrays) or 32768 (bitmaps), one
+     * after the other, the next once the host has taken the last ({@link BalloonCosts}); {@code release}: the host
+     * releases each message's range (an inflate). Returns when the host has taken the last.
+     */
+    private long message(EventType type, long index, long pages, boolean release) {
         int max = balloonBitmapMessages ? BITMAP_MESSAGE_MAX : PFN_ARRAY_MAX;
         long mode = EventType.Balloon.of(balloonBitmapMessages);
+        long t = Math.max(nowNs, balloonBusyUntilNs);
         for (long o = 0; o < pages; o += max) {
             long n = Math.min(max, pages - o);
-            balloonQueue.add(type, mode, pfn(index + o), n, syncs);
+            long g = index + o;
+            double ns = balloonCosts.messageNs(balloonBitmapMessages, n);
+            if (release) ns += balloonCosts.releaseNs(resident.countRange(g, g + n));
+            long d = Math.round(ns);
+            t += d;
+            balloonNs += d;
+            balloonQueue.add(type, mode, pfn(g), n, syncs, t > nowNs ? t : Long.MIN_VALUE);
             balloonMessages++;
             if (type == EventType.BALLOON_INFLATE) hostReleases++; // the host releases the message's range: one madvise
             deviceReply();
         }
+        balloonBusyUntilNs = t;
+        return t;
+    }
+
+    /** When the host will have taken the balloon driver's last message (the driver is busy until then). */
+    long balloonBusyUntilNs() {
+        return balloonBusyUntilNs;
     }
 
     // ------------------------------------------------------------------ the hint driver
@@ -644,7 +739,7 @@ public class SimGuest implements SourceGuest {
         publishResident();
         while (!lateDeflates.isEmpty() && lateDeflates.peek()[0] <= nowNs) {
             long[] d = lateDeflates.poll();
-            message(EventType.BALLOON_DEFLATE, d[1], d[2]);
+            message(EventType.BALLOON_DEFLATE, d[1], d[2], false);
         }
         if (freeBitmapId >= 0) sendFreeBitmap();
         if (kernel.reporting()) reportFreePages();

@@ -16,8 +16,9 @@ import dev.ballast.core.run.DriverOptions;
  * @param hintOrder       the hint driver reports free blocks of 2^hintOrder pages
  * @param hintBlocksPerSec how many such blocks it reports a second of virtual time
  * @param hintDeliveryNs  how long a free page report takes to reach the host; the guest does not wait for
- *                        it, so a report can still be in flight when the host syncs the dirty log (balloon
- *                        messages have no such delay: the guest waits until the host has taken them)
+ *                        it, so a report can still be in flight when the host syncs the dirty log (a balloon
+ *                        message takes what {@code balloon} says, and the guest waits until the host has taken it)
+ * @param balloon         what a balloon message and the host's release cost ({@link BalloonCosts#MEASURED})
  */
 public record SimOptions(
         DriverOptions driver,
@@ -26,11 +27,25 @@ public record SimOptions(
         long minStepNs,
         int hintOrder,
         double hintBlocksPerSec,
-        long hintDeliveryNs) {
+        long hintDeliveryNs,
+        BalloonCosts balloon) {
     public static final SimOptions DEFAULTS =
             new SimOptions(DriverOptions.DEFAULTS, 1_000_000L, 50_000_000L, 1_000L, 10, 1e6, 1_500_000L);
 
+    /** With the measured balloon costs. */
+    public SimOptions(
+            DriverOptions driver,
+            long tickNs,
+            long maxSteps,
+            long minStepNs,
+            int hintOrder,
+            double hintBlocksPerSec,
+            long hintDeliveryNs) {
+        this(driver, tickNs, maxSteps, minStepNs, hintOrder, hintBlocksPerSec, hintDeliveryNs, BalloonCosts.MEASURED);
+    }
+
     public SimOptions {
+        if (balloon == null) throw new IllegalArgumentException("balloon costs missing");
         if (tickNs <= 0) throw new IllegalArgumentException("tickNs=" + tickNs + " must be > 0");
         if (maxSteps <= 0) throw new IllegalArgumentException("maxSteps=" + maxSteps + " must be > 0");
         if (minStepNs <= 0) throw new IllegalArgumentException("minStepNs=" + minStepNs + " must be > 0");
@@ -44,10 +59,15 @@ public record SimOptions(
 
     /** A hint driver that reports blocks of 2^order pages at this rate. */
     public SimOptions withHintDriver(int order, double blocksPerSec) {
-        return new SimOptions(driver, tickNs, maxSteps, minStepNs, order, blocksPerSec, hintDeliveryNs);
+        return new SimOptions(driver, tickNs, maxSteps, minStepNs, order, blocksPerSec, hintDeliveryNs, balloon);
     }
 
     public SimOptions withDriver(DriverOptions d) {
-        return new SimOptions(d, tickNs, maxSteps, minStepNs, hintOrder, hintBlocksPerSec, hintDeliveryNs);
+        return new SimOptions(d, tickNs, maxSteps, minStepNs, hintOrder, hintBlocksPerSec, hintDeliveryNs, balloon);
+    }
+
+    /** The same knobs with a balloon whose changes cost {@code b}. */
+    public SimOptions withBalloon(BalloonCosts b) {
+        return new SimOptions(driver, tickNs, maxSteps, minStepNs, hintOrder, hintBlocksPerSec, hintDeliveryNs, b);
     }
 }

@@ -185,7 +185,8 @@ public final class SimRun {
                 costs,
                 checkers,
                 options,
-                SimGuest.Kernel.of(scenario.workload()));
+                SimGuest.Kernel.of(scenario.workload()),
+                options.balloon());
         guest = hooks.guest() != null ? hooks.guest().create(setup) : new SimGuest(setup);
         guest.publishTo(events); // its reports, discards, shrinker and resident memory go into the journal
         workload = Workload.create(scenario.workload(), guest, guestRandom);

@@ -349,8 +349,10 @@ abstract class Workload {
 
     /**
      * {@code deflate-race:P}: ballooned like {@code balloon:P} (50), and while it migrates the
-     * guest takes {@code step} (16MiB) back from the balloon every {@code every} (20ms) and writes
-     * it at once. A guest without MUST_TELL_HOST tells the host only {@code late} (30ms) later.
+     * guest takes {@code step} (16MiB) back from the balloon every {@code every} (20ms), or once
+     * the last deflate is done if that takes longer, and writes
+     * it as soon as it has them (with MUST_TELL_HOST, once the host has taken the deflate's messages).
+     * A guest without MUST_TELL_HOST tells the host only {@code late} (30ms) later.
      * {@code from=switch-over} starts taking pages back only once the guest runs on a postcopy
      * destination (after the switch-over; never in a migration without postcopy); {@code from=start},
      * the default, from the start.
@@ -361,6 +363,8 @@ abstract class Workload {
         final long late;
         final boolean fromSwitchOver;
         private long sinceLast;
+        /** Deflates under way: {first page, pages, when the guest has them}; it writes them then. */
+        private final java.util.ArrayDeque<long[]> taking = new java.util.ArrayDeque<>();
 
         DeflateRace(SimGuest g, SplittableRandom r, WorkloadSpec s) {
             super(g, r, s, 50);
@@ -378,15 +382,24 @@ abstract class Workload {
         @Override
         void tick(long dtNs) {
             super.tick(dtNs);
+            writeTaken();
             if (fromSwitchOver && !guest.onPostcopyDestination()) return;
             sinceLast += dtNs;
-            if (sinceLast < every) return;
+            // its thread waits in the balloon driver until the host has taken its last deflate
+            if (sinceLast < every || !taking.isEmpty()) return;
             sinceLast = 0;
-            long[] d = guest.deflate(step, late);
-            if (d == null) return;
-            guest.alloc.take(d[0], d[1]);
-            guest.writeRange(d[0], d[1]);
-            for (long o = 0; o < d[1]; o++) keep(d[0] + o, 0);
+            long[] d = guest.deflate(step, late, true, false);
+            if (d != null) taking.add(d);
+            writeTaken();
+        }
+
+        /** Writes the pages taken back whose deflate the host has answered (at once without MUST_TELL_HOST). */
+        private void writeTaken() {
+            while (!taking.isEmpty() && taking.peek()[2] <= guest.nowNs()) {
+                long[] d = taking.poll();
+                guest.writeRange(d[0], d[1]);
+                for (long o = 0; o < d[1]; o++) keep(d[0] + o, 0);
+            }
         }
     }
 

@@ -49,7 +49,9 @@ class BalloonZeroRaceTest {
         return new SimRun(
                         s,
                         s.layout(),
-                        SimRun.Hooks.NONE.withGuest(setup -> made[0] = new RacingGuest(setup)),
+                        // the device answers at once: a balloon whose messages take no time
+                        SimRun.Hooks.NONE.withGuest(
+                                setup -> made[0] = new RacingGuest(setup.withBalloonCosts(BalloonCosts.FREE))),
                         EventSink.NONE,
                         Backend.Progress.NONE)
                 .run();
