@@ -57,7 +57,7 @@ class AllocStallTest {
         assertThat(g.allocStallNs).isEqualTo(HOST_TAKES_AT - STALL_AT);
 
         RunFold fold = fold(rec);
-        assertThat(fold.allocStalls()).isEqualTo(new RunFold.AllocStalls(1, 1, 3_000_000, 3_000_000));
+        assertThat(fold.allocStalls()).isEqualTo(new RunFold.AllocStalls(1, 1, 3_000_000, 3_000_000, 0));
         RunFold restored =
                 RunFold.restore(GuestEventsTest.LAYOUT, 0, 0, fold.snapshot());
         assertThat(restored.allocStalls()).as("a checkpoint holds them").isEqualTo(fold.allocStalls());
@@ -70,7 +70,7 @@ class AllocStallTest {
         assertThat(g.allocReclaiming(0)).isNotNegative();
         assertThat(rec.of(EventType.ALLOC_STALL)).isEmpty();
         assertThat(rec.of(EventType.ALLOC_RESUMED)).isEmpty();
-        assertThat(fold(rec).allocStalls()).isEqualTo(new RunFold.AllocStalls(0, 0, 0, 0));
+        assertThat(fold(rec).allocStalls()).isEqualTo(new RunFold.AllocStalls(0, 0, 0, 0, 0));
     }
 
     @Test
@@ -78,6 +78,9 @@ class AllocStallTest {
         GuestEventsTest.Recorded rec = new GuestEventsTest.Recorded();
         SimGuest g = heldAndExhausted(HintDriver.IDEAL, rec);
         assertThat(g.allocReclaiming(0)).as("it has no shrinker").isNegative();
+        RunFold waiting = fold(rec);
+        waiting.publish(EventType.STEP, STALL_AT + 250_000, 0, 0, 0); // the engine's next step
+        assertThat(waiting.allocStalls()).isEqualTo(new RunFold.AllocStalls(1, 0, 0, 0, 250_000));
         g.setNow(HOST_TAKES_AT);
         g.drainRequests((type, a, b, c) -> {}, Integer.MAX_VALUE);
         assertThat(g.allocReclaiming(0)).as("the host took the hints but holds them").isNegative();

@@ -96,6 +96,7 @@ public final class RunFold implements EventSink {
     private long allocStallsResumed;
     private long allocStallNs;
     private long allocStallMaxNs;
+    private long allocStallSinceNs = -1;
 
     /** Counters that add up over migrations. */
     private static final class Tally {
@@ -296,8 +297,12 @@ public final class RunFold implements EventSink {
                 t.transferredBytes += b;
             }
             case POSTCOPY_RECOVER -> recoveries++;
-            case ALLOC_STALL -> allocStalls++;
+            case ALLOC_STALL -> {
+                allocStalls++;
+                allocStallSinceNs = time;
+            }
             case ALLOC_RESUMED -> {
+                allocStallSinceNs = -1;
                 allocStallsResumed++;
                 allocStallNs += b;
                 allocStallMaxNs = Math.max(allocStallMaxNs, b);
@@ -434,7 +439,8 @@ public final class RunFold implements EventSink {
             allocStalls,
             allocStallsResumed,
             allocStallNs,
-            allocStallMaxNs
+            allocStallMaxNs,
+            allocStallSinceNs
         };
     }
 
@@ -480,9 +486,10 @@ public final class RunFold implements EventSink {
         allocStallsResumed = v[38];
         allocStallNs = v[39];
         allocStallMaxNs = v[40];
+        allocStallSinceNs = v[41];
     }
 
-    private static final int SCALARS = 41;
+    private static final int SCALARS = 42;
 
     private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
         long[] runs = {0};
@@ -705,12 +712,18 @@ public final class RunFold implements EventSink {
      * @param resumed  of those, the ones served by the end of the journal (the rest still wait)
      * @param waitNs   guest time the resumed ones waited, summed
      * @param maxWaitNs the longest of those waits
+     * @param waitingNs how long the allocation that still waits has waited, up to the last event (0: none waits)
      */
-    public record AllocStalls(long stalls, long resumed, long waitNs, long maxWaitNs) {}
+    public record AllocStalls(long stalls, long resumed, long waitNs, long maxWaitNs, long waitingNs) {}
 
     /** {@link AllocStalls}, folded so far. */
     public AllocStalls allocStalls() {
-        return new AllocStalls(allocStalls, allocStallsResumed, allocStallNs, allocStallMaxNs);
+        return new AllocStalls(
+                allocStalls,
+                allocStallsResumed,
+                allocStallNs,
+                allocStallMaxNs,
+                allocStallSinceNs < 0 ? 0 : Math.max(0, lastNs - allocStallSinceNs));
     }
 
     /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */
