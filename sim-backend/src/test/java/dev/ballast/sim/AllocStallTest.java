@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ballast.core.event.EventType;
 import dev.ballast.core.event.RunFold;
 import dev.ballast.core.policy.CommandIds;
+import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.HintDriver;
+import dev.ballast.core.run.RunReport;
+import dev.ballast.core.run.Scenario;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +96,33 @@ class AllocStallTest {
         assertThat(resumed).hasSize(1);
         assertThat((long) resumed.getFirst()[3]).isEqualTo(doneAt - STALL_AT);
         assertThat((long) resumed.getFirst()[4]).as("nothing reclaimed: the driver gave its pages back").isZero();
+    }
+
+    /**
+     * The README's row: a 1 GiB guest with 1 % in use whose application needs a block of the hinted migration while
+     * its report is still on its way. With {@code linux-acked} it stalls until the host has read it, and loses
+     * nothing; with the driver as shipped it is served at once, and the host's discard erases its write.
+     */
+    @Test
+    void shouldStallInAHintedMigrationWhereTheDriverAsShippedLosesTheWrite() {
+        String w = "idle,used=1%,pressure=50%,hint-run=1,discard-hinted=1,hint-driver=";
+        GuestEventsTest.Recorded rec = new GuestEventsTest.Recorded();
+        Scenario acked = Scenario.sim(1L << 30, w + "linux-acked", "hint", 1);
+        RunReport r = new SimRun(acked, acked.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).run();
+        assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
+        RunFold.AllocStalls s = fold(rec).allocStalls();
+        assertThat(s.stalls()).isPositive();
+        assertThat(s.resumed()).isEqualTo(s.stalls());
+        assertThat(s.waitNs()).isPositive();
+        assertThat(rec.of(EventType.ALLOC_RESUMED))
+                .as("served by blocks the shrinker gave back once their reports were read")
+                .anySatisfy(e -> assertThat((long) e[4]).isPositive());
+
+        GuestEventsTest.Recorded shipped = new GuestEventsTest.Recorded();
+        Scenario linux = Scenario.sim(1L << 30, w + "linux", "hint", 1);
+        RunReport lost = new SimRun(linux, linux.layout(), SimRun.Hooks.NONE, shipped, Backend.Progress.NONE).run();
+        assertThat(lost.verify().violation()).startsWith("invariant 1 (no lost write): the host discarded page");
+        assertThat(shipped.of(EventType.ALLOC_STALL)).isEmpty();
     }
 
     private static RunFold fold(GuestEventsTest.Recorded rec) {
