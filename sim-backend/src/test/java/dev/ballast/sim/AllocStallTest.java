@@ -110,7 +110,7 @@ class AllocStallTest {
         Scenario acked = Scenario.sim(1L << 30, w + "linux-acked", "hint", 1);
         RunReport r = new SimRun(acked, acked.layout(), SimRun.Hooks.NONE, rec, Backend.Progress.NONE).run();
         assertThat(r.verify().ok()).as(r.verify().violation()).isTrue();
-        RunFold.AllocStalls s = fold(rec).allocStalls();
+        RunFold.AllocStalls s = fold(rec, acked.layout()).allocStalls();
         assertThat(s.stalls()).isPositive();
         assertThat(s.resumed()).isEqualTo(s.stalls());
         assertThat(s.waitNs()).isPositive();
@@ -126,7 +126,11 @@ class AllocStallTest {
     }
 
     private static RunFold fold(GuestEventsTest.Recorded rec) {
-        RunFold f = new RunFold(GuestEventsTest.LAYOUT, 0, 0);
+        return fold(rec, GuestEventsTest.LAYOUT);
+    }
+
+    private static RunFold fold(GuestEventsTest.Recorded rec, dev.ballast.core.mem.RamLayout layout) {
+        RunFold f = new RunFold(layout, 0, 0);
         for (Object[] e : rec.events) f.publish((EventType) e[0], (long) e[1], (long) e[2], (long) e[3], (long) e[4]);
         return f;
     }
