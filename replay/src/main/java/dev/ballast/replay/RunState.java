@@ -73,6 +73,7 @@ public final class RunState {
     /** One line per fact, for {@code ballast inspect --at}; counters are over every migration so far. */
     public String describe() {
         EngineStats s = fold.runStats();
+        RunFold.AllocStalls stalls = fold.allocStalls();
         return String.format(
                 Locale.ROOT,
                 """
@@ -87,6 +88,7 @@ public final class RunState {
                 rejected      %d guest requests
                 link failures %d
                 last check    %d bytes left at %d B/s
+                alloc stalls  %d, %d served after %.3f ms in all (longest %.3f ms)%s
                 """,
                 fold.eventNumber(),
                 fold.timeNs() / 1e6,
@@ -106,7 +108,14 @@ public final class RunState {
                 s.rejected(),
                 fold.linkFailures(),
                 fold.lastRemainingBytes(),
-                fold.lastCheckBandwidthBytesPerSec());
+                fold.lastCheckBandwidthBytesPerSec(),
+                stalls.stalls(),
+                stalls.resumed(),
+                stalls.waitNs() / 1e6,
+                stalls.maxWaitNs() / 1e6,
+                stalls.waitingNs() > 0
+                        ? String.format(Locale.ROOT, "; one waiting for %.3f ms", stalls.waitingNs() / 1e6)
+                        : "");
     }
 
     // ------------------------------------------------------------------ checkpoints

@@ -304,8 +304,17 @@ public class SimGuest implements SourceGuest {
     long shrunkPages;
     /** Pages taken back from the balloon because an allocation found nothing else (DEFLATE_ON_OOM). */
     long oomDeflatedPages;
-    /** Allocations that failed after the shrinker and DEFLATE_ON_OOM had given what they could. */
+    /**
+     * Allocation stalls: allocations that failed after the shrinker and DEFLATE_ON_OOM had given what they could, and
+     * waited (each counted once, however many times it retried).
+     */
     long allocStalls;
+    /** Guest time the stalled allocations waited until they were served, summed. */
+    long allocStallNs;
+    /** When the allocation that stalls now first failed, or -1 when none does. */
+    private long stallSinceNs = -1;
+    /** Pages the shrinker gave back while the allocation that stalls now waited. */
+    private long stallReclaimed;
 
     public SimGuest(Setup setup) {
         this.layout = setup.layout();
@@ -446,7 +455,14 @@ public class SimGuest implements SourceGuest {
     public long allocReclaiming(int order) {
         if (running) completeDeflates();
         long i = allocPages(order);
-        while (i < 0 && shrink(1L << order) > 0) i = allocPages(order);
+        long shrunk = 0;
+        while (i < 0) {
+            long n = shrink(1L << order);
+            if (n == 0) break;
+            shrunk += n;
+            i = allocPages(order);
+        }
+        if (stallSinceNs >= 0) stallReclaimed += shrunk;
         // an allocation that deflated the balloon waits for the pages until the host has taken the message (no stall)
         if (i < 0 && oomDeflateReadyNs > nowNs) return -1;
         while (i < 0 && kernel.deflateOnOom() && balloon.count() > 0) {
@@ -459,11 +475,34 @@ public class SimGuest implements SourceGuest {
             }
             i = allocPages(order);
         }
-        if (i < 0) {
+        if (i >= 0) {
+            allocServed(order);
+        } else if (stallSinceNs < 0) {
+            stallSinceNs = nowNs;
+            stallReclaimed = 0;
             allocStalls++;
             events.publish(EventType.ALLOC_STALL, nowNs, order, allocStalls, alloc.freePages());
         }
         return i;
+    }
+
+    /**
+     * The application's allocation of 2^order pages was served (from the free lists or by reclaim): an allocation
+     * that had stalled ends its wait here ({@link EventType#ALLOC_RESUMED}, with the guest time since it first
+     * failed: the memory it needed came back at one of the guest's later ticks, when the host had taken the reports
+     * of held blocks, said done, or something was freed). Nothing when no allocation stalls.
+     */
+    public void allocServed(int order) {
+        if (stallSinceNs < 0) return;
+        long wait = nowNs - stallSinceNs;
+        allocStallNs += wait;
+        events.publish(EventType.ALLOC_RESUMED, nowNs, order, wait, stallReclaimed);
+        stallSinceNs = -1;
+    }
+
+    /** Whether an allocation of the application is waiting for memory now. */
+    public boolean allocStalled() {
+        return stallSinceNs >= 0;
     }
 
     /** Whether allocations are zeroed: {@code init-on-alloc}, unless page poisoning takes precedence (as Linux 5.11 on). */

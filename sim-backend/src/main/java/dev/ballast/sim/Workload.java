@@ -408,8 +408,9 @@ abstract class Workload {
      * {@link #RATE_BYTES_PER_SEC} while the guest runs, keeps it {@link #HOLD_NS}, exits (frees
      * it all) and starts again. When nothing is free its allocations reclaim as Linux's do
      * ({@link SimGuest#allocReclaiming}): the hint driver's shrinker first, then the balloon with
-     * DEFLATE_ON_OOM; what is still missing stalls until the next tick. It starts once the
-     * workload has booted.
+     * DEFLATE_ON_OOM. An allocation that still finds nothing stalls ({@code ALLOC_STALL}): the
+     * application makes no progress, and tries again at each tick until the memory it needs is
+     * back ({@code ALLOC_RESUMED}, with the wait). It starts once the workload has booted.
      */
     static final class Pressure extends Workload {
         static final long RATE_BYTES_PER_SEC = 1L << 30;
@@ -457,9 +458,10 @@ abstract class Workload {
                 while (i < 0 && order > 0) i = guest.allocPages(--order);
                 if (i < 0) i = guest.allocReclaiming(order);
                 if (i < 0) {
-                    credit = 0; // stalled: the application waits for the next tick
+                    credit = 0; // stalled: the application waits, and tries again at the next tick
                     return;
                 }
+                guest.allocServed(order); // ends a stall: the wait is journaled (ALLOC_RESUMED)
                 guest.writeRange(i, 1L << order);
                 if (count == blocks.length) blocks = java.util.Arrays.copyOf(blocks, count * 2);
                 blocks[count++] = i << 8 | order;

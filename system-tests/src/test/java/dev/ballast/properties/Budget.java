@@ -13,6 +13,8 @@ final class Budget {
     static final int ANY = 2000;
     /** A property focused on one invariant (its generator spends every try where the invariant can break). */
     static final int FOCUSED = 1000;
+    /** The property over hosts that discard hinted pages under memory pressure (finding 2's kind). */
+    static final int DISCARDS = 500;
     /** Properties that run each case twice or more (replay, digest, legacy comparison). */
     static final int PAIRS = 300;
     /** Wire properties: a live writer and reader, or a hostile stream and its prefix. */

@@ -112,11 +112,24 @@ public final class Generators {
 
     /**
      * The hint driver that runs under memory pressure, where its shrinker gives blocks back:
-     * {@code linux-acked}, the changed protocol of docs/findings.md (finding 1), unless
+     * {@code linux-acked}, the changed protocol of docs/findings.md (findings 1 and 2), unless
      * {@code -Dballast.hintDriver=linux} asks for the driver Linux ships, with which the suite finds
-     * the lost write of that finding.
+     * the lost writes of those findings. {@link FindingsTest} sets it while it runs a property
+     * against the protocol as written.
      */
     static final String SHRINKING_DRIVER = System.getProperty("ballast.hintDriver", "linux-acked");
+
+    private static volatile String shrinkingDriver = SHRINKING_DRIVER;
+
+    /** The hint driver the generators draw under memory pressure now. */
+    static String shrinkingDriver() {
+        return shrinkingDriver;
+    }
+
+    /** Makes the generators draw {@code driver} under memory pressure ({@code linux} or {@code linux-acked}). */
+    static void shrinkingDriver(String driver) {
+        shrinkingDriver = driver;
+    }
 
     /**
      * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
@@ -144,11 +157,37 @@ public final class Generators {
                     if (discardHinted && driver.equals("linux")) sb.append(",discard-hinted=1");
                     if (hintRun) sb.append(",hint-run=1");
                     if (driver.equals("ideal")) sb.append(",hint-driver=ideal");
-                    else if (p > 0) sb.append(",hint-driver=").append(SHRINKING_DRIVER);
+                    else if (p > 0) sb.append(",hint-driver=").append(shrinkingDriver());
                     if (zero) sb.append(",init-on-alloc=1");
                     if (p > 0) sb.append(",pressure=").append(p).append('%');
                     if (oom) sb.append(",deflate-on-oom=1");
                     if (syncLog) sb.append(",dirty-log=sync");
+                    return sb.toString();
+                });
+    }
+
+    /**
+     * Kernels of finding 2's kind (docs/findings.md): Linux's driver under memory pressure (10 to
+     * 100 % of RAM) with a host that discards hinted pages, with or without a hint run of its own
+     * before each migration, with or without free page reporting, zeroing on allocation and
+     * DEFLATE_ON_OOM. The driver is {@link #shrinkingDriver()}.
+     */
+    public static Arbitrary<String> discardingKernels() {
+        return Combinators.combine(
+                        percent(10, 100),
+                        Arbitraries.of(true, false),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true),
+                        Arbitraries.of(false, true))
+                .as((p, hintRun, zero, oom, reporting) -> {
+                    StringBuilder sb = new StringBuilder();
+                    if (reporting) sb.append(",reporting=1");
+                    sb.append(",discard-hinted=1");
+                    if (hintRun) sb.append(",hint-run=1");
+                    sb.append(",hint-driver=").append(shrinkingDriver());
+                    if (zero) sb.append(",init-on-alloc=1");
+                    sb.append(",pressure=").append(p).append('%');
+                    if (oom) sb.append(",deflate-on-oom=1");
                     return sb.toString();
                 });
     }

@@ -190,6 +190,28 @@ class InvariantProperties {
     }
 
     /**
+     * 1. No lost write when the host discards what the guest hinted (Firecracker's
+     * {@code free_page_hinting}): Linux's driver under memory pressure, the host discarding hinted
+     * blocks as it reads their reports, in its own hint run before each migration or in a hinting
+     * migration, with every workload, policy (balloon among them) and failure. With the protocol as
+     * Linux and Firecracker write it ({@code -Dballast.hintDriver=linux}) this property finds
+     * finding 2 of docs/findings.md ({@link FindingsTest}); by default it runs the changed protocol
+     * ({@code linux-acked}) and passes.
+     */
+    @Property(tries = Budget.DISCARDS, shrinking = ShrinkingMode.BOUNDED)
+    void hostDiscardsOfHintedPagesLoseNoWrite(@ForAll("discarding") SimCase c) {
+        Checks.clean(SimRunner.run(c));
+    }
+
+    @Provide
+    Arbitrary<SimCase> discarding() {
+        return cases().workload(withKernel(
+                        Arbitraries.oneOf(idle(), memhog(), compile(), randomWrite(), ballooned(), deflateRace()),
+                        discardingKernels()))
+                .build();
+    }
+
+    /**
      * Every combination of the guest options that the KVM properties draw, not left to chance:
      * poisoning off and on (two values), MUST_TELL_HOST on and off, PFN-array and bitmap balloon
      * messages, the first hint command id and two near the wrap, under every policy and every

@@ -1,23 +1,14 @@
 package dev.ballast.properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
-import static org.junit.platform.launcher.EngineFilter.includeEngines;
 
-import java.lang.reflect.Method;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.platform.launcher.Launcher;
-import org.junit.platform.launcher.LauncherDiscoveryRequest;
-import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
-import org.junit.platform.launcher.core.LauncherFactory;
-import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 
 /**
  * Plants each of the seeds' bugs (issue 5's twelve mutants, {@link Mutant}) and runs the property
@@ -65,30 +56,12 @@ class MutantKillTest {
 
     /** Runs one property method through the JUnit platform (the jqwik engine) with mutant {@code m} planted. */
     static PropertyRuns.Run runAgainst(Mutant m, Class<?> cls, String method) {
-        Method target = Arrays.stream(cls.getDeclaredMethods())
-                .filter(x -> x.getName().equals(method))
-                .findFirst()
-                .orElseThrow();
-        String key = cls.getSimpleName() + "#" + method;
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(selectMethod(cls, target))
-                .filters(includeEngines("jqwik"))
-                // a failure's sample must not be replayed on the next run, nor the product's runs be influenced
-                .configurationParameter("jqwik.database", "target/jqwik-database-mutants")
-                .configurationParameter("jqwik.failures.after.default", "RANDOM_SEED")
-                .configurationParameter("jqwik.reporting.usejunitplatform", "true")
-                .build();
-        Launcher launcher = LauncherFactory.create();
-        PropertyRuns.forget(key);
         Mutants.activate(m);
         try {
-            launcher.execute(request, new SummaryGeneratingListener());
+            return PropertyRuns.launch(cls, method);
         } finally {
             Mutants.activate(Mutant.NONE);
         }
-        PropertyRuns.Run r = PropertyRuns.last(key);
-        assertThat(r).as("%s ran", key).isNotNull();
-        return r;
     }
 
     @Test

@@ -204,7 +204,7 @@ public enum EventType {
     SHRINK(48, Kind.INFO, BLOCK, OFFSET, PAGES),
     /**
      * info: an allocation of the guest failed after its shrinker and DEFLATE_ON_OOM gave what they could; the
-     * application waits (sim).
+     * application waits until it is served ({@link #ALLOC_RESUMED}), retrying at each of the guest's ticks (sim).
      */
     ALLOC_STALL(
             49,
@@ -289,7 +289,19 @@ public enum EventType {
             Kind.INFO,
             of("order", DEC, "the allocation's order (2^order pages)"),
             of("waitNs", DEC, "from its first failure to the allocation"),
-            of("stalls", DEC, "stalls so far in the guest's life"));
+            of("stalls", DEC, "stalls so far in the guest's life")),
+
+    /**
+     * info: an allocation of the guest that had stalled ({@link #ALLOC_STALL}) was served: the memory it waited for was
+     * reclaimed (the hint driver's shrinker gave held blocks back once the host had taken their reports, the host
+     * said done) or freed (sim).
+     */
+    ALLOC_RESUMED(
+            61,
+            Kind.INFO,
+            of("order", DEC, "the allocation's order (2^order pages)"),
+            of("waitNs", DEC, "how long it waited, from its stall"),
+            of("reclaimedPages", DEC, "pages the shrinker gave back to serve it"));
 
     /** What an event is to a replay. */
     public enum Kind {

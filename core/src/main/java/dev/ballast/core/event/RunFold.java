@@ -91,6 +91,12 @@ public final class RunFold implements EventSink {
     private long unservedPages;
     private long balloonBitmapBytes;
     private long recoveries;
+    // the guest's allocation stalls over the whole run (sim): not reset with a new migration
+    private long allocStalls;
+    private long allocStallsResumed;
+    private long allocStallNs;
+    private long allocStallMaxNs;
+    private long allocStallSinceNs = -1;
 
     /** Counters that add up over migrations. */
     private static final class Tally {
@@ -292,6 +298,16 @@ public final class RunFold implements EventSink {
                 t.transferredBytes += b;
             }
             case POSTCOPY_RECOVER -> recoveries++;
+            case ALLOC_STALL -> {
+                allocStalls++;
+                allocStallSinceNs = time;
+            }
+            case ALLOC_RESUMED -> {
+                allocStallSinceNs = -1;
+                allocStallsResumed++;
+                allocStallNs += b;
+                allocStallMaxNs = Math.max(allocStallMaxNs, b);
+            }
             case END -> {
                 endNs = time;
                 downtimeNs = c;
@@ -360,7 +376,7 @@ public final class RunFold implements EventSink {
     // ------------------------------------------------------------------ checkpoints
 
     /** The checkpoint format; checkpoints of other versions are not restored (a reader then starts from the first event). */
-    public static final int SNAPSHOT_VERSION = 5;
+    public static final int SNAPSHOT_VERSION = 6;
 
     /**
      * The state as bytes: the version, the scalars and counters, then the pages still to send,
@@ -420,7 +436,12 @@ public final class RunFold implements EventSink {
             requestedPages,
             unservedPages,
             balloonBitmapBytes,
-            recoveries
+            recoveries,
+            allocStalls,
+            allocStallsResumed,
+            allocStallNs,
+            allocStallMaxNs,
+            allocStallSinceNs
         };
     }
 
@@ -462,9 +483,14 @@ public final class RunFold implements EventSink {
         unservedPages = v[34];
         balloonBitmapBytes = v[35];
         recoveries = v[36];
+        allocStalls = v[37];
+        allocStallsResumed = v[38];
+        allocStallNs = v[39];
+        allocStallMaxNs = v[40];
+        allocStallSinceNs = v[41];
     }
 
-    private static final int SCALARS = 37;
+    private static final int SCALARS = 42;
 
     private static void writeRuns(PageBitmap bits, ByteArrayOutputStream out) {
         long[] runs = {0};
@@ -677,6 +703,28 @@ public final class RunFold implements EventSink {
                 unservedPages,
                 balloonBitmapBytes,
                 (int) recoveries);
+    }
+
+    /**
+     * The guest's allocation stalls over the whole run, migrations and the time between them (the simulated guest's
+     * {@code ALLOC_STALL} and {@code ALLOC_RESUMED}).
+     *
+     * @param stalls   allocations that stalled (found nothing free after reclaim and waited)
+     * @param resumed  of those, the ones served by the end of the journal (the rest still wait)
+     * @param waitNs   guest time the resumed ones waited, summed
+     * @param maxWaitNs the longest of those waits
+     * @param waitingNs how long the allocation that still waits has waited, up to the last event (0: none waits)
+     */
+    public record AllocStalls(long stalls, long resumed, long waitNs, long maxWaitNs, long waitingNs) {}
+
+    /** {@link AllocStalls}, folded so far. */
+    public AllocStalls allocStalls() {
+        return new AllocStalls(
+                allocStalls,
+                allocStallsResumed,
+                allocStallNs,
+                allocStallMaxNs,
+                allocStallSinceNs < 0 ? 0 : Math.max(0, lastNs - allocStallSinceNs));
     }
 
     /** Every migration's statistics summed (what a run's report adds up); the rest is the last migration's. */

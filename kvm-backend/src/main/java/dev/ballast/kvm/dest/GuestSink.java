@@ -525,7 +525,26 @@ public final class GuestSink implements PageSink, AutoCloseable {
         } finally {
             completed = true;
         }
-        long micros = (System.nanoTime() - t0) / 1000;
+        return verdict(check, guest.devices().discardViolation(), (System.nanoTime() - t0) / 1000);
+    }
+
+    /**
+     * The verdict of a guest's self-check on this destination and of this destination's own discards while the guest
+     * ran here (free page reports its host discarded): a discard that broke an invariant fails the migration even
+     * when the self-check read every page right, and names that invariant, so that the source's result says so.
+     *
+     * @param discardViolation {@code GuestDevices.discardViolation()} of this destination's guest, or null
+     */
+    static Verdict verdict(SelfCheck check, String discardViolation, long micros) {
+        if (discardViolation != null) {
+            return Verdict.of(
+                    check.checkedPages(),
+                    check.badPages(),
+                    false,
+                    discardViolation + " (on the destination"
+                            + (check.ok() ? ")" : "; its self-check: " + check.violation() + ")"),
+                    micros);
+        }
         return Verdict.of(
                 check.checkedPages(),
                 check.badPages(),
@@ -629,13 +648,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
         } finally {
             completed = true;
         }
-        long micros = (System.nanoTime() - t0) / 1000;
-        return Verdict.of(
-                check.checkedPages(),
-                check.badPages(),
-                check.ok(),
-                check.ok() ? "verified: " + check.checkedPages() + " pages checked" : check.violation(),
-                micros);
+        return verdict(check, guest.devices().discardViolation(), (System.nanoTime() - t0) / 1000);
     }
 
     /** The last self-check, or null. */
