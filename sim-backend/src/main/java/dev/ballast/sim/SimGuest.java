@@ -172,6 +172,7 @@ public class SimGuest implements SourceGuest {
     final SimCosts costs;
     /** What a balloon message and the host's release of an inflated range cost in the guest's time. */
     final BalloonCosts balloonCosts;
+
     final PageAllocator alloc;
     final PageBitmap balloon;
     final PageBitmap held;
@@ -230,6 +231,7 @@ public class SimGuest implements SourceGuest {
     private final RequestQueue zeroedQueue = new RequestQueue();
     /** Dirty-log syncs since the latest {@link #startDirtyLog} (the engine's numbering of this migration's syncs). */
     private long logSyncs;
+
     private final ArrayDeque<long[]> lateDeflates = new ArrayDeque<>();
     /**
      * Deflated pages waiting for the host to take their message before the guest has them again: {when, first page,

@@ -37,7 +37,9 @@ class AllocStallTest {
     void shouldWaitWithTheAcknowledgedShrinkerUntilTheHostHasTakenTheReportsOfTheBlocksItGivesBack() {
         GuestEventsTest.Recorded rec = new GuestEventsTest.Recorded();
         SimGuest g = heldAndExhausted(HintDriver.LINUX_ACKED, rec);
-        assertThat(g.allocReclaiming(0)).as("every held block's report is in flight").isNegative();
+        assertThat(g.allocReclaiming(0))
+                .as("every held block's report is in flight")
+                .isNegative();
         assertThat(g.allocStalled()).isTrue();
         g.setNow(STALL_AT + 1_000_000);
         assertThat(g.allocReclaiming(0)).as("a retry before the host read them").isNegative();
@@ -61,8 +63,7 @@ class AllocStallTest {
 
         RunFold fold = fold(rec);
         assertThat(fold.allocStalls()).isEqualTo(new RunFold.AllocStalls(1, 1, 3_000_000, 3_000_000, 0));
-        RunFold restored =
-                RunFold.restore(GuestEventsTest.LAYOUT, 0, 0, fold.snapshot());
+        RunFold restored = RunFold.restore(GuestEventsTest.LAYOUT, 0, 0, fold.snapshot());
         assertThat(restored.allocStalls()).as("a checkpoint holds them").isEqualTo(fold.allocStalls());
     }
 
@@ -86,7 +87,9 @@ class AllocStallTest {
         assertThat(waiting.allocStalls()).isEqualTo(new RunFold.AllocStalls(1, 0, 0, 0, 250_000));
         g.setNow(HOST_TAKES_AT);
         g.drainRequests((type, a, b, c) -> {}, Integer.MAX_VALUE);
-        assertThat(g.allocReclaiming(0)).as("the host took the hints but holds them").isNegative();
+        assertThat(g.allocReclaiming(0))
+                .as("the host took the hints but holds them")
+                .isNegative();
         long doneAt = HOST_TAKES_AT + 7_000_000;
         g.setNow(doneAt);
         g.hintCommand(CommandIds.DONE);
@@ -95,7 +98,9 @@ class AllocStallTest {
         List<Object[]> resumed = rec.of(EventType.ALLOC_RESUMED);
         assertThat(resumed).hasSize(1);
         assertThat((long) resumed.getFirst()[3]).isEqualTo(doneAt - STALL_AT);
-        assertThat((long) resumed.getFirst()[4]).as("nothing reclaimed: the driver gave its pages back").isZero();
+        assertThat((long) resumed.getFirst()[4])
+                .as("nothing reclaimed: the driver gave its pages back")
+                .isZero();
     }
 
     /**

@@ -120,7 +120,9 @@ class BalloonCostsTest {
         g.setNow(7_619);
         assertThat(g.isFree(d[0])).isFalse();
         assertThat(g.balloonPageCount()).isZero();
-        assertThat(g.inUse(d[0])).as("held by the driver until the host answers").isTrue();
+        assertThat(g.inUse(d[0]))
+                .as("held by the driver until the host answers")
+                .isTrue();
         g.setNow(7_620);
         assertThat(g.isFree(d[0])).isTrue();
         assertThat(g.freePageCount()).isEqualTo(g.totalPages - g.ringPages.length);
@@ -137,8 +139,8 @@ class BalloonCostsTest {
 
     @Test
     void shouldLetAnAllocationThatDeflatesOnOomWaitForTheHostWithoutAStall() {
-        SimGuest g = guest(
-                RamLayout.pcLike(64L << 20), false, ROUND, new SimGuest.Kernel(HintDriver.IDEAL, false, true));
+        SimGuest g =
+                guest(RamLayout.pcLike(64L << 20), false, ROUND, new SimGuest.Kernel(HintDriver.IDEAL, false, true));
         g.inflate(2_048, true); // 8 PFN arrays, never written: 8 x 4,060 = 32,480 ns
         while (g.allocPages(0) >= 0) {}
         assertThat(g.allocReclaiming(0)).isNegative(); // deflates 256 pages: back at 32,480 + 3,560
@@ -157,8 +159,8 @@ class BalloonCostsTest {
     @Test
     void shouldLetDeflateRaceWriteWhatItTookBackOnlyOnceTheHostAnsweredAndWaitForItsLastDeflate() {
         // one message of 1 MiB takes 2.5 ms, longer than the workload's 1 ms between deflates
-        SimGuest g = guest(
-                RamLayout.pcLike(64L << 20), false, new BalloonCosts(2_500_000, 0, 0, 0), SimGuest.Kernel.IDEAL);
+        SimGuest g =
+                guest(RamLayout.pcLike(64L << 20), false, new BalloonCosts(2_500_000, 0, 0, 0), SimGuest.Kernel.IDEAL);
         Workload w = Workload.create(
                 WorkloadSpec.parse("deflate-race:50,step=1M,every=1ms,rate=0MiB/s"), g, new SplittableRandom(1));
         w.boot();
@@ -173,8 +175,12 @@ class BalloonCostsTest {
                 assertThat(g.balloon.get(first)).isFalse();
             }
             if (ms < 3) {
-                assertThat(g.balloonMessages - messages).as("at %d ms: the first deflate only", ms).isEqualTo(1);
-                assertThat(g.read(first)).as("at %d ms: not written before the host answered (2.5 ms)", ms).isZero();
+                assertThat(g.balloonMessages - messages)
+                        .as("at %d ms: the first deflate only", ms)
+                        .isEqualTo(1);
+                assertThat(g.read(first))
+                        .as("at %d ms: not written before the host answered (2.5 ms)", ms)
+                        .isZero();
             }
         }
         // at 3 ms: the first 256 pages written, and the second deflate sent

@@ -60,10 +60,8 @@ class InvariantProperties {
     Arbitrary<SimCase> reporting() {
         return cases().policy(Arbitraries.of("report", "hint+report"))
                 .workload(withKernel(
-                        Arbitraries.oneOf(compile(), memhog(), randomWrite()), kernels().map(k -> k.contains(
-                                        ",reporting=1")
-                                ? k
-                                : ",reporting=1" + k)))
+                        Arbitraries.oneOf(compile(), memhog(), randomWrite()),
+                        kernels().map(k -> k.contains(",reporting=1") ? k : ",reporting=1" + k)))
                 .limits(Arbitraries.oneOf(limits(), manyPassLimits()))
                 .faults(Arbitraries.oneOf(Arbitraries.just(SimCase.Faults.NONE), faults()))
                 .build();

@@ -147,8 +147,7 @@ class KvmProperties {
                         + (oom ? ",deflate-on-oom=1" : "")
                         + (run ? ",hint-run=1,discard-hinted=1" : ""));
         return Combinators.combine(
-                        workload,
-                        Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just("")), Tuple.of(1, keys)))
+                        workload, Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just("")), Tuple.of(1, keys)))
                 .as((w, k) -> w + k);
     }
 

@@ -92,9 +92,8 @@ class KvmWirePostcopyProperties {
                         failAt,
                         Arbitraries.of("1", "2", "auto"),
                         Arbitraries.longs())
-                .as((mem, w, p, poison, tell, f, after, seed) -> new KvmCase(
-                                mem, w, p, poison, tell, "pfn", CommandIds.MIN, f, 1, seed)
-                        .withPostcopy(after));
+                .as((mem, w, p, poison, tell, f, after, seed) ->
+                        new KvmCase(mem, w, p, poison, tell, "pfn", CommandIds.MIN, f, 1, seed).withPostcopy(after));
     }
 
     @Property(tries = Budget.KVM_WIRE_POSTCOPY, shrinking = ShrinkingMode.OFF)
@@ -132,15 +131,21 @@ class KvmWirePostcopyProperties {
             if (last == null) Thread.sleep(20);
         }
         assertThat(last).as("%s: a connection the destination completed", cmd).isNotNull();
-        assertThat(last.verdict().ok()).as("%s: %s", cmd, last.verdict().message()).isTrue();
+        assertThat(last.verdict().ok())
+                .as("%s: %s", cmd, last.verdict().message())
+                .isTrue();
         if (pc != null) {
             // the destination measured its faults and sent them back
             PostcopySummary d = PostcopySummary.parse(last.verdict().message());
             assertThat(d).as("%s: %s", cmd, last.verdict().message()).isNotNull();
             assertThat(pc.faults()).isEqualTo(d.requests() + d.heldZero());
             if (pc.recoveries() > 0) {
-                assertThat(k.failAt()).as("%s: recovered without a failure", cmd).isNotNull();
-                assertThat(r.attempts()).as("%s: recovered within its attempt", cmd).hasSize(1);
+                assertThat(k.failAt())
+                        .as("%s: recovered without a failure", cmd)
+                        .isNotNull();
+                assertThat(r.attempts())
+                        .as("%s: recovered within its attempt", cmd)
+                        .hasSize(1);
             }
         }
     }

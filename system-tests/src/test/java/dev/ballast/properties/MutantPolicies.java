@@ -8,9 +8,9 @@ import dev.ballast.core.policy.CommandIds;
 import dev.ballast.core.policy.HintBalloonPolicy;
 import dev.ballast.core.policy.HintPolicy;
 import dev.ballast.core.policy.HintReportPolicy;
-import dev.ballast.core.policy.ReportPolicy;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.PolicyContext;
+import dev.ballast.core.policy.ReportPolicy;
 import java.util.function.Function;
 import java.util.function.Supplier;
 

@@ -56,7 +56,9 @@ class ReportPolicyTest {
         Harness h = new Harness(g, policy(name), cfg()).run();
         assertThat(h.engine.phase()).isEqualTo(Phase.COMPLETED);
         assertThat(events(h, EventType.SKIP_ZEROED)).isEqualTo(512);
-        assertThat(h.engine.stats().skippedFree()).as("the 512 pages sync 1 reported").isEqualTo(512);
+        assertThat(h.engine.stats().skippedFree())
+                .as("the 512 pages sync 1 reported")
+                .isEqualTo(512);
         assertThat(h.link.content[1200]).as("the write after the discard").isEqualTo(g.content[1200]);
         assertThat(h.engine.stats().resent()).as("page 1200 only").isEqualTo(1);
     }
@@ -81,7 +83,10 @@ class ReportPolicyTest {
         for (int i = 0; i < 1024; i++) g.write(i);
         Harness h = new Harness(g, policy(name), cfg()).run();
         assertThat(h.engine.phase()).isEqualTo(Phase.COMPLETED);
-        assertThat(h.link.content[1100]).as("the write after the discard").isEqualTo(g.content[1100]).isNotZero();
+        assertThat(h.link.content[1100])
+                .as("the write after the discard")
+                .isEqualTo(g.content[1100])
+                .isNotZero();
         assertThat(events(h, EventType.SKIP_ZEROED)).isZero();
     }
 

@@ -107,8 +107,9 @@ class WorkloadSpecTest {
             } else {
                 assertThatThrownBy(make::get)
                         .isInstanceOf(SettingException.class)
-                        .hasMessage("workload=" + w
-                                + ": hint-driver runs on the simulated and KVM guests; the qemu guest runs its own drivers");
+                        .hasMessage(
+                                "workload=" + w
+                                        + ": hint-driver runs on the simulated and KVM guests; the qemu guest runs its own drivers");
             }
         }
     }

@@ -280,6 +280,7 @@ class PageStreamPostcopyTest {
         int cutAfterPolls = -1;
         /** Closes the return direction as COMPLETE goes out: COMPLETE arrives, its COMPLETE_ACK cannot come back. */
         boolean loseTheCompleteAck;
+
         int polls;
         boolean gated;
         long delivered;

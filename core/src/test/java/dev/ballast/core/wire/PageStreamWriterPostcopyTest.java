@@ -236,7 +236,8 @@ class PageStreamWriterPostcopyTest {
         ByteBuffer refused = Frames.error(Reason.REFUSED, "the guest did not resume on the destination");
         // the ack's offset: after the HELLO_ACK of 24 + 2 * 24 bytes
         int at = 72;
-        assertThat(switchOverAnswered(badReserved, true)).contains("BAD_FIELD: SWITCH_OVER_ACK record at stream offset " + at);
+        assertThat(switchOverAnswered(badReserved, true))
+                .contains("BAD_FIELD: SWITCH_OVER_ACK record at stream offset " + at);
         assertThat(switchOverAnswered(longer, true)).contains("BAD_LENGTH").contains("stream offset " + at);
         assertThat(switchOverAnswered(refused, true))
                 .contains("the destination rejected the stream")
@@ -257,7 +258,10 @@ class PageStreamWriterPostcopyTest {
         Pipe toDest = Pipe.open();
         Pipe toSource = Pipe.open();
         PageStreamWriter w = new PageStreamWriter(
-                toDest.sink(), toSource.source(), new WireTestSupport.PatternSource(L), PageStreamWriter.Options.defaults(5));
+                toDest.sink(),
+                toSource.source(),
+                new WireTestSupport.PatternSource(L),
+                PageStreamWriter.Options.defaults(5));
         Frames.writeFully(toSource.sink(), Frames.acceptance(5, new long[] {0, 0, 16, 1, 0, 8}, 2)[0]);
         Frames.writeFully(toSource.sink(), answer);
         if (!keepOpen || answer.capacity() > 0) toSource.sink().close();

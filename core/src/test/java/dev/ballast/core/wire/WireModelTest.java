@@ -191,7 +191,8 @@ class WireModelTest {
                     .isTrue();
             int flags = a[r[0] + 3];
             assertThat(flags & ~(r[2] == WireModel.HELLO_ACK ? 1 : 0)).isZero();
-            if (r[2] == WireModel.SWITCH_OVER_ACK) assertThat(b.getLong(r[0] + 8)).as("reserved").isZero();
+            if (r[2] == WireModel.SWITCH_OVER_ACK)
+                assertThat(b.getLong(r[0] + 8)).as("reserved").isZero();
         }
         // Version 5: a SWITCH_OVER the destination accepted is acknowledged, once; a recovered stream has none.
         boolean switched = got.log().contains(WireModel.Log.switchOver())

@@ -21,9 +21,9 @@ import dev.ballast.core.wire.Verdict;
 import dev.ballast.kvm.Kvm;
 import dev.ballast.kvm.KvmAvailability;
 import dev.ballast.kvm.dest.LocalTarget;
-import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.dest.PostcopyPlacer;
 import dev.ballast.kvm.dest.PostcopySummary;
+import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.guest.KvmGuest;
 import dev.ballast.kvm.guest.SelfCheck;
 import dev.ballast.kvm.guest.WorkloadSettings;
@@ -259,7 +259,8 @@ public final class KvmRun {
         long start = System.nanoTime();
         guest.hintCommand(id);
         while (System.nanoTime() - start < HINT_RUN_CAP_NS) {
-            if (guest.control(GuestAbi.CTL_HINT_STOPPED_OFF) == id && guest.devices().idle()) {
+            if (guest.control(GuestAbi.CTL_HINT_STOPPED_OFF) == id
+                    && guest.devices().idle()) {
                 break;
             }
             java.util.concurrent.locks.LockSupport.parkNanos(100_000);

@@ -665,7 +665,8 @@ public final class DestinationServer implements AutoCloseable {
                     v.ok() ? "verify ok (" + v.checkedPages() + " pages checked)" : "verify FAILED: " + v.message());
             // what broke here, while the guest ran on this host and went on from it (a failed attempt's loss, or a
             // discard of this host): the first hop's source has had its COMPLETE_ACK already, so this log says it
-            String discard = h.violation() != null ? h.violation() : guest.devices().discardViolation();
+            String discard =
+                    h.violation() != null ? h.violation() : guest.devices().discardViolation();
             if (discard != null) s += "; here: " + discard;
             guest.close();
         } else {

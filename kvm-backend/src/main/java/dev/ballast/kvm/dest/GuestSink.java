@@ -66,6 +66,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
 
     /** The handshake of the connection under way (the fault thread reads it to name a block on the wire). */
     private volatile Hello hello;
+
     private long session;
     /** Pages whose contents a stream digest verified (a resume does not ask for them again). */
     private PageBitmap received;
@@ -390,7 +391,12 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private void fault(int block, long offset) {
         try {
             // the reader names blocks as the handshake does
-            reader.requestPages(hello.layout().blockNamed(guest.layout().block(block).name()).index(), offset, 1);
+            reader.requestPages(
+                    hello.layout()
+                            .blockNamed(guest.layout().block(block).name())
+                            .index(),
+                    offset,
+                    1);
         } catch (IOException | RuntimeException e) {
             // The connection is gone (or a recovering one is not in postcopy yet): the page stays requested, and the
             // recovered connection asks for it again (switchOver()).
@@ -407,14 +413,18 @@ public final class GuestSink implements PageSink, AutoCloseable {
     @Override
     public void recover(Hello h, PageRanges lacking) throws WireException {
         PostcopyPlacer p = placer;
-        if (p == null || guest == null || completed || session != h.sessionId() || !sameBlocks(guest.layout(), h.layout()))
+        if (p == null
+                || guest == null
+                || completed
+                || session != h.sessionId()
+                || !sameBlocks(guest.layout(), h.layout()))
             throw new WireException(
                     WireException.Reason.REFUSED,
-                    String.format(
-                            "no postcopy migration of session 0x%x runs here to recover", h.sessionId()));
+                    String.format("no postcopy migration of session 0x%x runs here to recover", h.sessionId()));
         if (p.failure() != null)
             throw new WireException(
-                    WireException.Reason.REFUSED, "the destination's fault thread failed: " + p.failure().getMessage());
+                    WireException.Reason.REFUSED,
+                    "the destination's fault thread failed: " + p.failure().getMessage());
         hello = h;
         PageBitmap bb = ballooned;
         for (RamBlock b : guest.layout().blocks()) {

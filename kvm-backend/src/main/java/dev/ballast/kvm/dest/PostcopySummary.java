@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
  */
 public record PostcopySummary(
         long requests, long heldZero, long balloonZero, long medianNs, long p99Ns, long maxNs, long totalNs) {
-    private static final Pattern CLAUSE = Pattern.compile("postcopy: (\\d{1,18}) requests, (\\d{1,18}) held zero, "
-            + "(\\d{1,18}) balloon zero; latency ns median (\\d{1,18}), p99 (\\d{1,18}), max (\\d{1,18}), total (\\d{1,18})");
+    private static final Pattern CLAUSE = Pattern.compile(
+            "postcopy: (\\d{1,18}) requests, (\\d{1,18}) held zero, "
+                    + "(\\d{1,18}) balloon zero; latency ns median (\\d{1,18}), p99 (\\d{1,18}), max (\\d{1,18}), total (\\d{1,18})");
 
     public static PostcopySummary of(PostcopyPlacer.Figures f, long balloonZero) {
         return new PostcopySummary(

@@ -174,7 +174,8 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
      */
     @Override
     public void startDirtyLog() {
-        logSyncs = 0; // this migration's numbering (the engine's); its devices' earlier notices are dropped at balloonState
+        logSyncs = 0; // this migration's numbering (the engine's); its devices' earlier notices are dropped at
+        // balloonState
         if (logging) {
             return; // a retry: keep everything logged since the failed attempt
         }
@@ -362,7 +363,8 @@ public final class KvmGuest implements SourceGuest, AutoCloseable {
         drainJournal();
         int n = devices.queue().drain(into, max);
         if (n > 0) {
-            devices.hintsDrained(); // what the engine drained it has acted on: the guest may learn which hints are taken
+            devices.hintsDrained(); // what the engine drained it has acted on: the guest may learn which hints are
+            // taken
         }
         return n;
     }

@@ -61,6 +61,7 @@ public final class GuestAbi {
     public static final int CTL_STAT_SHRUNK_PAGES_OFF = 0x1F0;
     /** u64, guest: the longest such wait */
     public static final int CTL_STAT_STALL_MAX_NS_OFF = 0x1F8;
+
     public static final int CTL_SIZE = 0x400;
 
     // ---- rings ----

@@ -154,8 +154,8 @@ public final class HopMigration {
                 // hosts, and a new migration from the paused source would bring back a stale guest. No retry.
                 if (violation == null)
                     violation = Invariant.FAILURE_LOSES_NOTHING.violation(
-                            "the postcopy link could not be recovered after the switch-over ("
-                                    + failureMessage + "): the guest is split between the source and the destination");
+                            "the postcopy link could not be recovered after the switch-over (" + failureMessage
+                                    + "): the guest is split between the source and the destination");
                 break;
             }
             if ((!source.running() || !source.dirtyLogging()) && violation == null) {

@@ -324,7 +324,8 @@ public final class WireLink implements PageLink, AutoCloseable {
         } catch (LinkException e) {
             // what broke the link comes first: a recovery that fails for ever must still say it
             throw down(new LinkException(
-                    e.failureCause(), "postcopy link failed (" + postcopyFailure + "); recovery failed: " + e.getMessage()));
+                    e.failureCause(),
+                    "postcopy link failed (" + postcopyFailure + "); recovery failed: " + e.getMessage()));
         }
         recoveryAttempts = 0;
         recoveries++;

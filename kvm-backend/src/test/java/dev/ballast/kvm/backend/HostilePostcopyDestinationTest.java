@@ -222,11 +222,12 @@ class HostilePostcopyDestinationTest {
         if (type == 8) {
             // a COMPLETE_ACK before COMPLETE: a well-formed answer, sent the wrong way round
             hostile = ByteBuffer.allocate(WireFormat.VERDICT_MESSAGE_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
-            hostile.putShort(0, (short) WireFormat.MAGIC).put(2, (byte) 8).putInt(4, WireFormat.VERDICT_MESSAGE_OFFSET - 8);
+            hostile.putShort(0, (short) WireFormat.MAGIC)
+                    .put(2, (byte) 8)
+                    .putInt(4, WireFormat.VERDICT_MESSAGE_OFFSET - 8);
         }
         try (Hostile d = new Hostile(hostile)) {
-            RunReport r = RemoteMigrationTest.run(
-                    scenario(), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            RunReport r = RemoteMigrationTest.run(scenario(), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
             d.thread.join(TimeUnit.SECONDS.toMillis(30));
             long at = d.hostileAt;
             assertThat(at).as("the destination reached the switch-over").isPositive();
@@ -257,8 +258,7 @@ class HostilePostcopyDestinationTest {
     void shouldFailTheSwitchOverOnAHostileAnswerBeforeItsAcknowledgement() throws Exception {
         KvmTests.assumeKvm();
         try (Hostile d = new Hostile(request(17, 32, 7, 0, 0, 1), true)) {
-            RunReport r = RemoteMigrationTest.run(
-                    scenario(), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            RunReport r = RemoteMigrationTest.run(scenario(), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
             assertThat(r.attempts().getFirst().cause())
                     .contains("UNKNOWN_BLOCK: PAGE_REQUEST record at stream offset " + d.hostileAt);
             assertThat(r.outcome()).isEqualTo("failed");
@@ -341,32 +341,39 @@ class HostilePostcopyDestinationTest {
                     }
                 }
                 // each recovery: its HELLO read raw, a hostile HELLO_ACK answered (the source tries a few times)
-                for (int attempt = 0; ; attempt++) try (SocketChannel ch = server.accept()) {
-                    ByteBuffer head = ByteBuffer.allocate(WireFormat.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-                    while (head.hasRemaining()) if (ch.read(head) < 0) break;
-                    if (head.hasRemaining()) continue;
-                    ByteBuffer hello = ByteBuffer.allocate(head.getInt(WireFormat.LENGTH_OFFSET))
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    while (hello.hasRemaining()) if (ch.read(hello) < 0) break;
-                    if (hello.hasRemaining()) continue;
-                    long session = hello.getLong(WireFormat.HELLO_SESSION_OFFSET - WireFormat.HEADER_LENGTH);
-                    ByteBuffer ack = ByteBuffer.allocate(WireFormat.ACK_RANGES_OFFSET + 24).order(ByteOrder.LITTLE_ENDIAN);
-                    ack.putShort(0, (short) WireFormat.MAGIC).put(2, (byte) 2).putInt(4, ack.capacity() - 8);
-                    ack.putInt(WireFormat.ACK_RANGE_COUNT_OFFSET, 1).putLong(WireFormat.ACK_SESSION_OFFSET, session);
-                    ack.putLong(WireFormat.ACK_RANGES_OFFSET + 8, PAGES - 2).putLong(WireFormat.ACK_RANGES_OFFSET + 16, 10);
-                    while (ack.hasRemaining()) ch.write(ack);
-                    // the source's answer: ERROR, its reason's code, its message
-                    ByteBuffer err = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
-                    while (ch.read(err) > 0) {}
-                    err.flip();
-                    if (attempt == 0 && err.remaining() > WireFormat.ERROR_MESSAGE_OFFSET) {
-                        byte[] m = new byte[err.remaining() - WireFormat.ERROR_MESSAGE_OFFSET];
-                        err.get(WireFormat.ERROR_MESSAGE_OFFSET, m);
-                        sourceSaid.set("type " + err.get(WireFormat.TYPE_OFFSET) + " code "
-                                + err.getShort(WireFormat.ERROR_CODE_OFFSET) + ": "
-                                + new String(m, java.nio.charset.StandardCharsets.UTF_8));
+                for (int attempt = 0; ; attempt++)
+                    try (SocketChannel ch = server.accept()) {
+                        ByteBuffer head =
+                                ByteBuffer.allocate(WireFormat.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+                        while (head.hasRemaining()) if (ch.read(head) < 0) break;
+                        if (head.hasRemaining()) continue;
+                        ByteBuffer hello = ByteBuffer.allocate(head.getInt(WireFormat.LENGTH_OFFSET))
+                                .order(ByteOrder.LITTLE_ENDIAN);
+                        while (hello.hasRemaining()) if (ch.read(hello) < 0) break;
+                        if (hello.hasRemaining()) continue;
+                        long session = hello.getLong(WireFormat.HELLO_SESSION_OFFSET - WireFormat.HEADER_LENGTH);
+                        ByteBuffer ack = ByteBuffer.allocate(WireFormat.ACK_RANGES_OFFSET + 24)
+                                .order(ByteOrder.LITTLE_ENDIAN);
+                        ack.putShort(0, (short) WireFormat.MAGIC)
+                                .put(2, (byte) 2)
+                                .putInt(4, ack.capacity() - 8);
+                        ack.putInt(WireFormat.ACK_RANGE_COUNT_OFFSET, 1)
+                                .putLong(WireFormat.ACK_SESSION_OFFSET, session);
+                        ack.putLong(WireFormat.ACK_RANGES_OFFSET + 8, PAGES - 2)
+                                .putLong(WireFormat.ACK_RANGES_OFFSET + 16, 10);
+                        while (ack.hasRemaining()) ch.write(ack);
+                        // the source's answer: ERROR, its reason's code, its message
+                        ByteBuffer err = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
+                        while (ch.read(err) > 0) {}
+                        err.flip();
+                        if (attempt == 0 && err.remaining() > WireFormat.ERROR_MESSAGE_OFFSET) {
+                            byte[] m = new byte[err.remaining() - WireFormat.ERROR_MESSAGE_OFFSET];
+                            err.get(WireFormat.ERROR_MESSAGE_OFFSET, m);
+                            sourceSaid.set("type " + err.get(WireFormat.TYPE_OFFSET) + " code "
+                                    + err.getShort(WireFormat.ERROR_CODE_OFFSET) + ": "
+                                    + new String(m, java.nio.charset.StandardCharsets.UTF_8));
+                        }
                     }
-                }
             } catch (java.nio.channels.ClosedChannelException e) {
                 // the test is over
             } catch (IOException e) {
@@ -375,10 +382,7 @@ class HostilePostcopyDestinationTest {
         });
         try {
             RunReport r = RemoteMigrationTest.run(
-                    scenario(),
-                    (InetSocketAddress) server.getLocalAddress(),
-                    null,
-                    RemoteMigrationTest.TIMEOUT_NS);
+                    scenario(), (InetSocketAddress) server.getLocalAddress(), null, RemoteMigrationTest.TIMEOUT_NS);
             String cause = r.attempts().getFirst().cause();
             assertThat(cause).contains("OUT_OF_RANGE: HELLO_ACK record at stream offset 0");
             assertThat(sourceSaid.get())

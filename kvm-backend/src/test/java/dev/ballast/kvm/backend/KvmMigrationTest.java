@@ -246,7 +246,9 @@ public class KvmMigrationTest {
         assertThat(sums[0]).as("REPORT pages").isEqualTo(stats.reportedPages()).isPositive();
         assertThat(sums[1]).as("REPORT_DONE pages").isEqualTo(sums[0]);
         assertThat(sums[2]).as("HOST_DISCARD pages of reports").isEqualTo(stats.reportDiscardedPages());
-        assertThat(sums[3]).as("the host's notices: discards while the dirty log ran").isPositive();
+        assertThat(sums[3])
+                .as("the host's notices: discards while the dirty log ran")
+                .isPositive();
         assertThat(staleSkips[0]).as("skips by a notice of an older sync").isZero();
         if (policy.equals("legacy")) assertThat(sums[4]).isZero();
         else assertThat(sums[4]).as("pages skipped as discarded").isPositive();

@@ -9,10 +9,10 @@ import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.run.BackendOptions;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
-import dev.ballast.kvm.testing.KvmTests;
 import dev.ballast.kvm.dest.DestinationServer;
 import dev.ballast.kvm.dest.PostcopySummary;
 import dev.ballast.kvm.net.CuttingProxy;
+import dev.ballast.kvm.testing.KvmTests;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -90,12 +90,15 @@ class KvmPostcopyTest {
             assertThat(pc).as("the migration switched to postcopy").isNotNull();
             assertThat(pc.discardedPages()).isPositive();
             assertThat(pc.postcopyBytes()).isPositive();
-            DestinationServer.Served s = d.awaitServed(1, Duration.ofSeconds(10)).getFirst();
+            DestinationServer.Served s =
+                    d.awaitServed(1, Duration.ofSeconds(10)).getFirst();
             assertThat(s.outcome()).isEqualTo("completed");
             assertThat(s.verdict().ok()).isTrue();
             // the faults are the destination's: they came back in its verdict, and it logged them
             PostcopySummary dest = PostcopySummary.parse(s.verdict().message());
-            assertThat(dest).as("the verdict carries the destination's fault figures").isNotNull();
+            assertThat(dest)
+                    .as("the verdict carries the destination's fault figures")
+                    .isNotNull();
             assertThat(pc.faults()).isEqualTo(dest.requests() + dest.heldZero()).isPositive();
             assertThat(dest.requests())
                     .as("every fault turned into a request reached the source, or its page was on its way")
@@ -151,7 +154,9 @@ class KvmPostcopyTest {
             assertThat(pc.recoveries()).isEqualTo(1);
             List<DestinationServer.Served> served = d.awaitServed(2, Duration.ofSeconds(10));
             assertThat(served.get(0).outcome()).isIn("lost", "rejected");
-            assertThat(served.get(0).guestStarted()).as("the guest runs on, not finished").isFalse();
+            assertThat(served.get(0).guestStarted())
+                    .as("the guest runs on, not finished")
+                    .isFalse();
             assertThat(served.get(1).outcome()).isEqualTo("completed");
             assertThat(served.get(1).verdict().ok()).isTrue();
             assertThat(served.get(1).counters().guestsCreated())
@@ -174,8 +179,8 @@ class KvmPostcopyTest {
         try (DestinationServer d = dest(log);
                 CuttingProxy proxy = new CuttingProxy(
                         d::address, CuttingProxy.Rule.cut(true, dev.ballast.core.wire.RecordType.ITERATION_END, 2))) {
-            RunReport r = RemoteMigrationTest.run(
-                    scenario("balloon"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            RunReport r =
+                    RemoteMigrationTest.run(scenario("balloon"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
             assertThat(proxy.triggered()).as("the cut happened in postcopy").isTrue();
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts()).hasSize(1);
@@ -319,8 +324,8 @@ class KvmPostcopyTest {
         try (DestinationServer d = dest(log);
                 CuttingProxy proxy = new CuttingProxy(
                         d::address, CuttingProxy.Rule.cut(true, dev.ballast.core.wire.RecordType.SWITCH_OVER, 1))) {
-            RunReport r = RemoteMigrationTest.run(
-                    scenario("legacy"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            RunReport r =
+                    RemoteMigrationTest.run(scenario("legacy"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
             assertThat(proxy.triggered()).isTrue();
             KvmMigrationTest.assertVerified(r);
             assertThat(r.attempts()).hasSize(2);

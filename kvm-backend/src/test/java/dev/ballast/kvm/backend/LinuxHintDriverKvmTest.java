@@ -59,9 +59,12 @@ class LinuxHintDriverKvmTest {
         RunReport r = KvmMigrationTest.run(KvmMigrationTest.scenario(MEM, workload, "hint"));
         assertThat(r.verify().ok()).as(r.verify().toString()).isTrue();
         assertThat(r.hints().ranges()).isPositive();
-        assertThat(r.hints().pages()).as("one block of 1024 pages a hint").isEqualTo(r.hints().ranges() * 1024);
+        assertThat(r.hints().pages())
+                .as("one block of 1024 pages a hint")
+                .isEqualTo(r.hints().ranges() * 1024);
         assertThat(r.hints().applied()).isPositive(); // hints that come after their request ended are rejected as stale
-        // under init-on-alloc the driver zeroes each block before it hints it, so the bulk stage may reach a block first
+        // under init-on-alloc the driver zeroes each block before it hints it, so the bulk stage may reach a block
+        // first
         assertThat(r.pages().skippedFree()).isPositive();
     }
 
@@ -91,12 +94,13 @@ class LinuxHintDriverKvmTest {
     void shouldKeepEveryWriteUnderPressureWithLinuxsDriver(String workload, String policy) {
         KvmTests.assumeKvm();
         Recording rec = new Recording();
-        RunReport r = KvmMigrationTest.run(
-                KvmMigrationTest.scenario(MEM, workload, policy), rec, KvmRun.Hooks.NONE);
+        RunReport r = KvmMigrationTest.run(KvmMigrationTest.scenario(MEM, workload, policy), rec, KvmRun.Hooks.NONE);
         assertThat(r.verify().ok()).as(r.verify().toString()).isTrue();
         assertThat(rec.of(EventType.SHRINK)).allSatisfy(e -> assertThat(e[3]).isEqualTo(1024));
-        // whether the application meets the held blocks depends on timing here; LinuxHintDriverGuestTest makes it meet them
-        System.out.println(workload + ": the shrinker gave back " + rec.of(EventType.SHRINK).size() + " blocks");
+        // whether the application meets the held blocks depends on timing here; LinuxHintDriverGuestTest makes it meet
+        // them
+        System.out.println(workload + ": the shrinker gave back "
+                + rec.of(EventType.SHRINK).size() + " blocks");
     }
 
     /**

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.mem.RamLayout;
-import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.Kvm;
+import dev.ballast.kvm.device.GuestDevices;
 import dev.ballast.kvm.guestabi.GuestAbi;
 import dev.ballast.kvm.guestabi.Reply;
 import dev.ballast.kvm.testing.KvmTests;
@@ -97,8 +97,7 @@ class FreePageReportingTest {
     void shouldJournalTheReportsAndDiscardsTheDeviceCounts() throws Exception {
         KvmTests.assumeKvm();
         java.util.List<long[]> events = new java.util.ArrayList<>();
-        dev.ballast.core.event.EventSink sink =
-                (type, t, a, b, c) -> events.add(new long[] {type.id(), a, b, c});
+        dev.ballast.core.event.EventSink sink = (type, t, a, b, c) -> events.add(new long[] {type.id(), a, b, c});
         try (Kvm kvm = Kvm.open();
                 KvmGuest g = boot(kvm, 0, GuestAbi.WF_REPORTING | GuestAbi.WF_DISCARD_HINTED)) {
             g.journalTo(sink);
@@ -120,7 +119,9 @@ class FreePageReportingTest {
                 long first = LAYOUT.block((int) e[1]).firstIndex() + e[2];
                 switch (type) {
                     case REPORT -> {
-                        assertThat(e[3] % BLOCK).as("a report names whole 2 MiB blocks").isZero();
+                        assertThat(e[3] % BLOCK)
+                                .as("a report names whole 2 MiB blocks")
+                                .isZero();
                         assertThat(reportedNow.countRange(first, first + e[3])).isZero();
                         reportedNow.setRange(first, first + e[3]);
                         reported += e[3];

@@ -33,9 +33,11 @@ class LinuxHintDriverGuestTest {
             // aligned free blocks of 1024 pages: 1..3 and 8..15 of the 64 MiB guest
             FreePageReportingTest.await("the driver's stop", () -> g.control(GuestAbi.CTL_HINT_STOPPED_OFF) == id);
             FreePageReportingTest.await("the hints", () -> {
-                g.drainRequests((t, a, b, c) -> {
-                    if (t == EventType.HINT) hints.add(new long[] {a, b, c});
-                }, 1000);
+                g.drainRequests(
+                        (t, a, b, c) -> {
+                            if (t == EventType.HINT) hints.add(new long[] {a, b, c});
+                        },
+                        1000);
                 return hints.size() == 11;
             });
             assertThat(hints).allSatisfy(h -> {
@@ -44,12 +46,15 @@ class LinuxHintDriverGuestTest {
                 assertThat(h[2]).isEqualTo(1024);
             });
             // next-fit from where the allocator last stopped (after page 8000), then around
-            assertThat(hints).extracting(h -> h[1]).containsExactly(8192L, 9216L, 10240L, 11264L, 12288L,
-                    13312L, 14336L, 15360L, 1024L, 2048L, 3072L);
+            assertThat(hints)
+                    .extracting(h -> h[1])
+                    .containsExactly(8192L, 9216L, 10240L, 11264L, 12288L, 13312L, 14336L, 15360L, 1024L, 2048L, 3072L);
             assertThat(g.call(GuestAbi.OP_STATS).arg(2)).as("held").isEqualTo(11 * 1024);
             // the allocator's normal path zeroes what it hands out under init_on_alloc, and only then
             assertThat(FreePageReportingTest.hostReadsZero(g, 1500)).isEqualTo(initOnAlloc);
-            assertThat(FreePageReportingTest.hostReadsZero(g, 4500)).as("freed, not in a whole free block").isFalse();
+            assertThat(FreePageReportingTest.hostReadsZero(g, 4500))
+                    .as("freed, not in a whole free block")
+                    .isFalse();
 
             g.hintCommand(0); // stop: keeps them
             g.hintCommand(id + 1); // a new request: keeps them, and nothing is free to take
@@ -85,27 +90,37 @@ class LinuxHintDriverGuestTest {
             long id = 0x8000_0001L;
             g.hintCommand(id);
             FreePageReportingTest.await("the driver's stop", () -> g.control(GuestAbi.CTL_HINT_STOPPED_OFF) == id);
-            assertThat(g.call(GuestAbi.OP_STATS).arg(2)).as("held: blocks 1..15").isEqualTo(15 * 1024);
+            assertThat(g.call(GuestAbi.OP_STATS).arg(2))
+                    .as("held: blocks 1..15")
+                    .isEqualTo(15 * 1024);
             g.call(GuestAbi.OP_PROLOGUE); // the application starts
             if (acked) {
                 FreePageReportingTest.await("a stall", () -> g.devices().stats().allocStalls() > 0);
                 Thread.sleep(20);
-                assertThat(g.devices().stats().shrunkPages()).as("nothing taken: nothing given back").isZero();
+                assertThat(g.devices().stats().shrunkPages())
+                        .as("nothing taken: nothing given back")
+                        .isZero();
                 g.drainRequests((t, a, b, c) -> {}, 10_000); // the engine acts on the hints: they are taken
             }
-            FreePageReportingTest.await("the shrinker", () -> g.devices().stats().shrunkPages() >= 4 * 1024);
-            FreePageReportingTest.await("the application's 16 MiB", () -> g.call(GuestAbi.OP_STATS).arg(0) >= 4097);
+            FreePageReportingTest.await(
+                    "the shrinker", () -> g.devices().stats().shrunkPages() >= 4 * 1024);
+            FreePageReportingTest.await(
+                    "the application's 16 MiB", () -> g.call(GuestAbi.OP_STATS).arg(0) >= 4097);
             assertThat(g.devices().stats().shrunkPages() % 1024).isZero();
             if (acked) {
-                FreePageReportingTest.await("its wait", () -> g.devices().stats().stallWaitNs() > 0);
+                FreePageReportingTest.await(
+                        "its wait", () -> g.devices().stats().stallWaitNs() > 0);
             } else {
-                assertThat(g.devices().stats().allocStalls()).as("the shrinker gave at once").isZero();
+                assertThat(g.devices().stats().allocStalls())
+                        .as("the shrinker gave at once")
+                        .isZero();
             }
             assertThat(g.call(GuestAbi.OP_SELF_CHECK).arg(1)).isZero();
         }
     }
 
     private static final class GuestFeaturesHolder {
-        final dev.ballast.core.engine.GuestFeatures features = new dev.ballast.core.engine.GuestFeatures(true, true, true, 0);
+        final dev.ballast.core.engine.GuestFeatures features =
+                new dev.ballast.core.engine.GuestFeatures(true, true, true, 0);
     }
 }

@@ -13,8 +13,7 @@ class WorkloadSettingsKernelTest {
     private static final RamLayout LAYOUT = RamLayout.pcLike(1L << 30);
 
     private static long[] wl(String spec) {
-        return WorkloadSettings.of(
-                WorkloadSpec.parse(spec), new GuestFeatures(true, true, true, 0), false, LAYOUT, 1);
+        return WorkloadSettings.of(WorkloadSpec.parse(spec), new GuestFeatures(true, true, true, 0), false, LAYOUT, 1);
     }
 
     @Test
@@ -23,7 +22,8 @@ class WorkloadSettingsKernelTest {
         assertThat(wl("idle")[GuestAbi.WL_FLAGS] & driver).isZero();
         assertThat(wl("idle,hint-driver=ideal")[GuestAbi.WL_FLAGS] & driver).isZero();
         assertThat(wl("idle,hint-driver=linux")[GuestAbi.WL_FLAGS] & driver).isEqualTo(GuestAbi.WF_LINUX_HINTS);
-        assertThat(wl("idle,hint-driver=linux-acked")[GuestAbi.WL_FLAGS] & driver).isEqualTo(driver);
+        assertThat(wl("idle,hint-driver=linux-acked")[GuestAbi.WL_FLAGS] & driver)
+                .isEqualTo(driver);
     }
 
     @Test
@@ -33,7 +33,8 @@ class WorkloadSettingsKernelTest {
         assertThat(w[GuestAbi.WL_FLAGS] & GuestAbi.WF_DEFLATE_ON_OOM).isNotZero();
         assertThat(w[GuestAbi.WL_PRESSURE_PAGES]).isEqualTo(262144L * 30 / 100);
         long[] none = wl("memhog");
-        assertThat(none[GuestAbi.WL_FLAGS] & (GuestAbi.WF_INIT_ON_ALLOC | GuestAbi.WF_DEFLATE_ON_OOM)).isZero();
+        assertThat(none[GuestAbi.WL_FLAGS] & (GuestAbi.WF_INIT_ON_ALLOC | GuestAbi.WF_DEFLATE_ON_OOM))
+                .isZero();
         assertThat(none[GuestAbi.WL_PRESSURE_PAGES]).isZero();
     }
 }

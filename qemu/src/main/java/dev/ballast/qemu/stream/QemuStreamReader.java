@@ -457,7 +457,8 @@ public final class QemuStreamReader {
         String name = cmd < COMMANDS.length ? COMMANDS[cmd] : "unknown";
         if (cmd == CMD_SWITCHOVER_START) {
             if (len != 0) {
-                throw malformed(at, "COMMAND section SWITCHOVER_START (cmd 11) with " + len + " bytes (QEMU sends none)");
+                throw malformed(
+                        at, "COMMAND section SWITCHOVER_START (cmd 11) with " + len + " bytes (QEMU sends none)");
             }
             commit(); // passed through: the destination QEMU expects it
             return;

@@ -96,10 +96,11 @@ class QemuBackendCheckTest {
         assertThat(both.name()).isEqualTo("policy");
         assertThat(both.rule()).contains("003").doesNotContain("\n");
         for (String p : new String[] {"report", "hint+report"}) {
-            SettingException r =
-                    refusal(() -> qemu.check(scenario(512 << 20, "idle", p), BackendOptions.DEFAULTS));
+            SettingException r = refusal(() -> qemu.check(scenario(512 << 20, "idle", p), BackendOptions.DEFAULTS));
             assertThat(r.name()).isEqualTo("policy");
-            assertThat(r.rule()).contains("stock QEMU does not implement", "free page reports").doesNotContain("\n");
+            assertThat(r.rule())
+                    .contains("stock QEMU does not implement", "free page reports")
+                    .doesNotContain("\n");
         }
         assertThat(refusal(() -> qemu.check(scenario(512 << 20, "idle", "com.example.Mine"), BackendOptions.DEFAULTS))
                         .rule())
