@@ -366,6 +366,7 @@ class CrossProcessMigrationTest {
         Path html = tmp.resolve("dest.html");
         Cli.Result report = cli().run("report", journal.toString(), "-o", html.toString());
         assertThat(report.exitCode()).as(report.err()).isZero();
-        assertThat(Files.readString(html)).contains("fault");
+        // the fault latency chart's data: faults in some interval
+        assertThat(Files.readString(html)).containsPattern("\"faultsServed\":\\[[^\\]]*[1-9]");
     }
 }
