@@ -315,7 +315,8 @@ class CrossProcessMigrationTest {
         // the journal is closed when the destination logs it, after the migration
         Matcher logged = d.await(Pattern.compile("journal: (\\S+) \\((\\d+) events, digest ([0-9a-f]+)\\)"), 60);
         Path journal = Path.of(logged.group(1));
-        String session = d.await(Pattern.compile("migration 0x([0-9a-f]+) from"), 10).group(1);
+        String session =
+                d.await(Pattern.compile("migration 0x([0-9a-f]+) from"), 10).group(1);
         assertThat(journal).isEqualTo(dir.resolve(session + "-1"));
 
         long faults = 0, served = 0, zero = 0, others = 0, faultedPfn = -1;
