@@ -44,6 +44,7 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  ballast dest --listen 127.0.0.1:7400",
             "  ballast dest --listen 127.0.0.1:7400 --prealloc 4G",
+            "  ballast dest --listen 127.0.0.1:7400 --journal runs/dest",
             "  ballast dest --listen 10.0.0.2:7400 --secret-file /etc/ballast/secret",
             "  ballast dest --listen 127.0.0.1:7401 --forward 127.0.0.1:7402 --policy hint"
         })
@@ -146,6 +147,16 @@ final class DestCommand implements Callable<Integer> {
             description = "Only with --forward: its downtime limit. Default: ${DEFAULT-VALUE}.")
     long downtimeNs;
 
+    @Option(
+            names = "--journal",
+            paramLabel = "DIR",
+            order = 10,
+            description =
+                    "Journal each migration served into a directory of its own under DIR (created if missing), named "
+                            + "SESSION-N: this destination's events (postcopy faults, placements, zero placements), for "
+                            + "ballast inspect and report. Default: none.")
+    Path journal;
+
     @Spec
     CommandSpec spec;
 
@@ -178,6 +189,14 @@ final class DestCommand implements Callable<Integer> {
             throw new UsageException("--secret-file " + e.getMessage(), e);
         }
         if (secret != null) secret.warmUp(); // not inside the migration's handshake
+        DestJournals journals = journal == null ? null : DestJournals.at(journal);
+        if (journals != null) {
+            try {
+                DestJournals.warmUp(); // not inside the first migration's handshake
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         DestinationServer.Forward fwd = null;
         if (forward != null) {
             EngineConfig cfg = new EngineConfig(
@@ -214,7 +233,7 @@ final class DestCommand implements Callable<Integer> {
         Signals.handle("TERM", stop::countDown);
         DestinationServer server;
         try {
-            server = DestinationServer.start(options);
+            server = DestinationServer.start(options, journals);
         } catch (IOException e) {
             // one line naming the address (the exception's own message does not)
             String why = e instanceof java.net.BindException

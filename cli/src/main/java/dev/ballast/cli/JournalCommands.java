@@ -39,7 +39,8 @@ final class JournalCommands {
                         + "every decision matches; otherwise the first event that differs, expected and actual.",
                 "",
                 "A journal of a real QEMU's migration (ballast tap, ingest --journal) holds QEMU's decisions, which no "
-                        + "engine of Ballast's can re-make: replay says so in one line and checks the journal's digest."
+                        + "engine of Ballast's can re-make: replay says so in one line and checks the journal's digest. So "
+                        + "for a destination's journal (ballast dest --journal), which holds no decisions.",
             },
             footer = {
                 "",
@@ -67,17 +68,23 @@ final class JournalCommands {
             String cutAt;
             long total;
             boolean qemu;
+            boolean dest;
             try (JournalReader r = JournalReader.open(dir)) {
                 cutShort = r.cutShort();
                 cutAt = r.cutShortAt();
                 total = r.events();
                 digest = cutShort ? null : JournalDigest.toHex(r.verifyDigest());
                 qemu = "qemu".equals(r.header().get(dev.ballast.core.run.RunManifest.KEY_BACKEND));
+                dest = DestJournals.DESTINATION.equals(r.header().get(DestJournals.KEY_ROLE));
             }
-            if (qemu) {
-                // a real QEMU's run: its decisions were QEMU's own, there is no engine to re-make them
+            if (qemu || dest) {
+                // a real QEMU's run: its decisions were QEMU's own, there is no engine to re-make them; a destination
+                // (ballast dest --journal) makes none, it records its guest's faults and placements
                 ctx.out()
-                        .println("a QEMU run: its decisions were QEMU's and cannot be re-made; "
+                        .println((qemu
+                                        ? "a QEMU run: its decisions were QEMU's and cannot be re-made; "
+                                        : "a destination's journal (ballast dest): a destination makes no decisions to "
+                                                + "re-make; ")
                                 + (cutShort
                                         ? "the journal reads to event " + total + " and was cut short there"
                                                 + (cutAt == null ? "" : " (" + cutAt + ")")

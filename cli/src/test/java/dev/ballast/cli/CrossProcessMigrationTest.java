@@ -277,4 +277,97 @@ class CrossProcessMigrationTest {
         d.await(Pattern.compile("lost: no authentication and HELLO within 1000 ms"), 20);
         trickler.join(30_000);
     }
+
+    /**
+     * {@code ballast dest --journal DIR}: a postcopy migration over TCP is journaled under DIR in a journal of its
+     * own, holding the destination's faults and placements, and its counts are the fault figures the destination's
+     * verdict gave the source; inspect, report and replay read it.
+     */
+    @Test
+    void shouldJournalAPostcopyMigrationsFaultsAtTheDestination() throws Exception {
+        assumeKvm();
+        Path dir = tmp.resolve("dest-journals");
+        Dest d = dest("--journal", dir.toString());
+        Path json = tmp.resolve("postcopy.json");
+        Cli.Result run = cli().run(
+                        "run",
+                        "--backend",
+                        "kvm",
+                        "--mem",
+                        "64M",
+                        "--workload",
+                        "random-write",
+                        "--postcopy-after",
+                        "1",
+                        "--downtime",
+                        "1ms",
+                        "--dest",
+                        d.address(),
+                        "--no-journal",
+                        "--json",
+                        json.toString());
+        System.out.println(run.out() + run.err());
+        JsonNode r = Json.MAPPER.readTree(json.toFile());
+        r = r.isArray() ? r.get(0) : r;
+        assertThat(r.get("verify").get("ok").asBoolean()).isTrue();
+        JsonNode pc = r.get("postcopy");
+        assertThat(pc.isObject()).as("the run switched over: %s", r).isTrue();
+        // the journal is closed when the destination logs it, after the migration
+        Matcher logged = d.await(Pattern.compile("journal: (\\S+) \\((\\d+) events, digest ([0-9a-f]+)\\)"), 60);
+        Path journal = Path.of(logged.group(1));
+        String session =
+                d.await(Pattern.compile("migration 0x([0-9a-f]+) from"), 10).group(1);
+        assertThat(journal).isEqualTo(dir.resolve(session + "-1"));
+
+        long faults = 0, served = 0, zero = 0, others = 0, faultedPfn = -1;
+        try (dev.ballast.journal.JournalReader j = dev.ballast.journal.JournalReader.open(journal)) {
+            assertThat(j.header().get("role")).isEqualTo("destination");
+            assertThat(j.header().get("session")).isEqualTo("0x" + session);
+            var layout = dev.ballast.core.run.RunManifest.fromMetadata(
+                            j.header().metadata())
+                    .layout();
+            assertThat(layout.totalBytes()).isEqualTo(64L << 20);
+            while (j.next()) {
+                var e = j.record();
+                switch (e.type()) {
+                    case FAULT -> {
+                        faults++;
+                        if (faultedPfn < 0)
+                            faultedPfn = layout.blocks().get((int) e.a()).firstPfn() + e.b();
+                    }
+                    case FAULT_SERVED -> served++;
+                    case FAULT_ZERO -> zero++;
+                    default -> others++;
+                }
+            }
+            assertThat(j.events()).isEqualTo(Long.parseLong(logged.group(2)));
+        }
+        // the verdict's figures, as the source reports them: every page faulted on, asked for or placed as zero
+        assertThat(faults).as("the guest faulted on the destination").isPositive();
+        assertThat(faults + zero).isEqualTo(pc.get("faults").asLong());
+        assertThat(zero).isEqualTo(pc.get("zeroPlaced").asLong());
+        assertThat(served).as("every fault asked for was placed").isEqualTo(faults);
+        assertThat(others).isZero();
+
+        Cli.Result page = cli().run("inspect", journal.toString(), "--page", "0x" + Long.toHexString(faultedPfn));
+        assertThat(page.exitCode()).as(page.err()).isZero();
+        assertThat(page.out())
+                .contains("the guest faulted on it on the destination")
+                .contains("placed on the destination; the fault waited")
+                .doesNotContain("no migration");
+        Cli.Result events = cli().run("inspect", journal.toString(), "--events", "0:5");
+        assertThat(events.exitCode()).as(events.err()).isZero();
+        assertThat(events.out()).contains("FAULT");
+        Cli.Result replay = cli().run("replay", journal.toString());
+        assertThat(replay.exitCode()).as(replay.err()).isZero();
+        assertThat(replay.out().strip())
+                .isEqualTo("a destination's journal (ballast dest): a destination makes no decisions to re-make; "
+                        + "the journal is intact: " + logged.group(2) + " events, digest " + logged.group(3)
+                        + " verified");
+        Path html = tmp.resolve("dest.html");
+        Cli.Result report = cli().run("report", journal.toString(), "-o", html.toString());
+        assertThat(report.exitCode()).as(report.err()).isZero();
+        // the fault latency chart's data: faults in some interval
+        assertThat(Files.readString(html)).containsPattern("\"faultsServed\":\\[[^\\]]*[1-9]");
+    }
 }

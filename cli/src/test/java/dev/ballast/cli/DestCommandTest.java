@@ -34,6 +34,18 @@ class DestCommandTest {
     }
 
     @Test
+    void shouldRefuseAJournalDirectoryItCannotWriteTo() throws IOException {
+        Path file = java.nio.file.Files.writeString(dir.resolve("a-file"), "not a directory\n");
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--journal", file.toString()),
+                "--journal " + file + ": not a directory this process can write to");
+        Path under = file.resolve("journals");
+        assertRefused(
+                dest("--listen", "127.0.0.1:0", "--journal", under.toString()),
+                "--journal " + under + ": not a directory this process can write to");
+    }
+
+    @Test
     void shouldRefuseAnUnknownPolicyEvenWithoutForward() {
         assertRefused(
                 dest("--listen", "127.0.0.1:0", "--policy", "nosuch"),

@@ -56,7 +56,8 @@ public final class PageHistory {
                 + m.layout().describeIndex(m.layout().indexOfPfn(pfn)));
         Event e = new Event();
         while (stream.next(e)) h.apply(e);
-        if (h.migration == 0) h.lines.add("no migration in this journal");
+        // a destination's journal (ballast dest --journal) has no migration of the engine's, only its guest's faults
+        if (h.migration == 0 && h.lines.size() == 1) h.lines.add("no migration in this journal");
         return h.lines;
     }
 

@@ -52,6 +52,10 @@ public final class ReportFold {
     private long balloonLevel;
 
     private long events;
+    /** Postcopy fault events (FAULT, FAULT_SERVED, FAULT_ZERO) and the last time of any event: a destination's journal has only these. */
+    private long faultEvents;
+
+    private long lastAnyNs = Long.MIN_VALUE;
     private long lastNumber = -1;
     private long t0 = Long.MIN_VALUE;
     private long lastNs;
@@ -100,6 +104,9 @@ public final class ReportFold {
     private String spanName;
     private long spanStartNs;
 
+    /** The outcome of a destination's journal: the migration's outcome is the source's to tell. */
+    public static final String DESTINATION_ONLY = "UNKNOWN HERE (A DESTINATION'S JOURNAL)";
+
     /** A fold for the run {@code label} (as messages name it) of this manifest. */
     public ReportFold(String label, RunManifest manifest) {
         this.label = label;
@@ -144,6 +151,8 @@ public final class ReportFold {
         lastNumber = number;
         if (t0 == Long.MIN_VALUE) t0 = t;
         if (type.kind() != EventType.Kind.INFO && t > lastNs) lastNs = t;
+        if (t > lastAnyNs) lastAnyNs = t;
+        if (type == EventType.FAULT || type == EventType.FAULT_SERVED || type == EventType.FAULT_ZERO) faultEvents++;
         try {
             if (type == EventType.PHASE && Phase.byOrdinal(a) == Phase.SETUP) startAttempt(t);
             switch (type) {
@@ -623,13 +632,16 @@ public final class ReportFold {
     /** What the events said; a stream with no events or no migration is a {@link ReportException}. */
     public ReportData finish() {
         if (events == 0) throw new ReportException(label + ": no events (an empty or unreadable journal)");
-        if (hop == 0) throw new ReportException(label + ": no migration in its " + events + " events");
-        long endNs = attemptOpen ? lastNs : lastEndNs;
+        // a destination's journal (ballast dest --journal) holds its guest's faults and no migration of the engine's
+        boolean destinationOnly = hop == 0 && faultEvents > 0;
+        if (hop == 0 && !destinationOnly)
+            throw new ReportException(label + ": no migration in its " + events + " events");
+        long endNs = destinationOnly ? lastAnyNs : attemptOpen ? lastNs : lastEndNs;
         if (attemptOpen && spanName != null) addSpan(phases, spanName, spanStartNs, endNs);
         if (attemptOpen && passOpen) closePass(endNs, -1);
         flushBytes(Math.max(endNs, clockNs));
         int lastAttemptNumber = attempt;
-        closeHop();
+        if (!destinationOnly) closeHop();
         ReportData.Totals totals = totals();
         ReportData.Verify verify =
                 verified ? new ReportData.Verify(verifyChecked, verifyMismatched, verifyFirstBad) : null;
@@ -674,7 +686,9 @@ public final class ReportFold {
             rejected += h.rejected();
             completed &= h.outcome().equals("COMPLETED");
         }
-        String outcome = completed ? "COMPLETED" : hops.getLast().outcome();
+        String outcome = hops.isEmpty()
+                ? DESTINATION_ONLY
+                : completed ? "COMPLETED" : hops.getLast().outcome();
         return new ReportData.Totals(
                 outcome,
                 events,

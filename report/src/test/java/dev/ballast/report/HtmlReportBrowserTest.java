@@ -112,6 +112,29 @@ class HtmlReportBrowserTest {
         assertThat(browser.findElement(By.cssSelector("#faults h2")).getText()).isEqualTo("Postcopy faults over time");
     }
 
+    /** A destination's journal ({@code ballast dest --journal}): its faults alone, no migration of the engine's. */
+    @Test
+    void shouldDrawTheFaultsOfADestinationsJournal() throws Exception {
+        Recorded run = Recorded.run(Scenario.sim(256L << 20, "random-write,rate=4GiB/s", "legacy", 3)
+                .withLimits(10_000_000_000L, 5_000_000L, 30, 0)
+                .withPostcopy(dev.ballast.core.engine.Postcopy.parse("2")));
+        EventRecording faults = new EventRecording();
+        var all = run.events.streams().get();
+        var e = new dev.ballast.replay.Event();
+        while (all.next(e)) {
+            switch (e.type) {
+                case FAULT, FAULT_SERVED, FAULT_ZERO -> faults.publish(e.type, e.timeNs, e.a, e.b, e.c);
+                default -> {}
+            }
+        }
+        assertThat(faults.events()).isPositive();
+        Path html = OUT.resolve("report-destination.html");
+        HtmlReport.write(List.of(RunInput.of(run.manifest, faults.streams())), html);
+        // overview, passes, pages to send, throughput (empty axes), postcopy faults, one memory map
+        check(html, 6, OUT.resolve("report-destination.png"));
+        assertThat(browser.findElement(By.cssSelector("#faults h2")).getText()).isEqualTo("Postcopy faults over time");
+    }
+
     @Test
     void shouldDrawAComparisonOfFivePolicies() throws Exception {
         List<RunInput> runs = new ArrayList<>();

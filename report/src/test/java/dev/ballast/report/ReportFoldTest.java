@@ -56,6 +56,35 @@ class ReportFoldTest {
         }
     }
 
+    /** A destination's journal (ballast dest --journal): faults and placements, no migration of the engine's. */
+    @Test
+    void shouldDrawTheFaultsOfADestinationsJournalWithoutAMigration() {
+        Events e = new Events()
+                .at(100 * MS, EventType.FAULT_ZERO, 0, 0, 0)
+                .at(110 * MS, EventType.FAULT, 0, 7, 1)
+                .at(122 * MS, EventType.FAULT_SERVED, 0, 7, 12 * MS)
+                .at(130 * MS, EventType.FAULT, 0, 9, 1)
+                .at(134 * MS, EventType.FAULT_SERVED, 0, 9, 4 * MS);
+        ReportData d = e.fold.finish();
+        assertThat(d.hops()).isEmpty();
+        assertThat(d.totals().outcome()).isEqualTo(ReportFold.DESTINATION_ONLY);
+        assertThat(d.totals().events()).isEqualTo(5);
+        assertThat(Arrays.stream(d.series().faultsServed()).sum()).isEqualTo(2);
+        assertThat(Arrays.stream(d.series().faultsZero()).sum()).isEqualTo(1);
+        assertThat(Arrays.stream(d.series().faultLatencyMaxMs()).max().orElse(0))
+                .isEqualTo(12.0, within(1e-9));
+        // from the first event to the last
+        assertThat(d.series().endMs()).isEqualTo(34.0, within(1e-9));
+    }
+
+    @Test
+    void shouldStillRefuseEventsWithNeitherAMigrationNorAFault() {
+        Events e = new Events().at(0, EventType.STEP, 0, 0, 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(e.fold::finish)
+                .isInstanceOf(ReportException.class)
+                .hasMessage("test: no migration in its 1 events");
+    }
+
     @Test
     void shouldRetryTheSameHopAfterALinkFailureAndStartTheNextAfterACompletion() {
         Events e = new Events();

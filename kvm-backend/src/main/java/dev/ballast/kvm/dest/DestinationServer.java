@@ -67,6 +67,27 @@ public final class DestinationServer implements AutoCloseable {
     /** Where a verified guest goes next. */
     public record Forward(InetSocketAddress address, WireSecret secret, HopMigration.Settings settings) {}
 
+    /**
+     * Where each migration served is journaled ({@code ballast dest --journal}): the destination's own events (its
+     * postcopy faults and placements), one journal per migration. A postcopy migration whose link failed keeps its
+     * journal open until its recovery completes it.
+     */
+    public interface Journals {
+        /** Opens the journal of the migration this HELLO starts (its session, layout). */
+        Journal open(Hello hello);
+    }
+
+    /** One migration's journal: events go in until it is closed. */
+    public interface Journal extends EventSink, AutoCloseable {
+        /** Closes it and says where it is and what it holds, for the log. */
+        String closeAndDescribe();
+
+        @Override
+        default void close() {
+            closeAndDescribe();
+        }
+    }
+
     /** How long a connection has for its authentication and HELLO, by default. */
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_NS = 5_000_000_000L;
     /** Connections served at once, by default (one receives the guest; the others are in their handshakes or wait for it). */
@@ -205,8 +226,26 @@ public final class DestinationServer implements AutoCloseable {
     private Connection holder;
     private KvmGuest kept;
 
-    private DestinationServer(Options options) throws IOException {
+    private final Journals journals;
+    /** The journal of the migration holding (or last holding) the guest, and its session; touched by the holder. */
+    private Journal journal;
+
+    private long journalSession;
+    /** Where the guest's events go: the current migration's journal, or nowhere. */
+    private final SwitchedSink events = new SwitchedSink();
+
+    private static final class SwitchedSink implements EventSink {
+        volatile EventSink to = EventSink.NONE;
+
+        @Override
+        public void publish(dev.ballast.core.event.EventType type, long timeNs, long a, long b, long c) {
+            to.publish(type, timeNs, a, b, c);
+        }
+    }
+
+    private DestinationServer(Options options, Journals journals) throws IOException {
         this.options = options;
+        this.journals = journals;
         KvmAvailability.require();
         this.kvm = Kvm.open();
         try {
@@ -223,13 +262,38 @@ public final class DestinationServer implements AutoCloseable {
         this.sink = new GuestSink(
                 (l, poison) -> KvmGuest.incoming(kvm, l, new GuestFeatures(true, true, true, poison)),
                 options.maxGuestBytes(),
-                options.dropPage());
+                options.dropPage(),
+                events,
+                null);
         this.thread = Thread.ofPlatform().name("ballast-dest").start(this::serve);
     }
 
     /** Binds and starts serving on a thread of its own. */
     public static DestinationServer start(Options options) throws IOException {
-        return new DestinationServer(options);
+        return new DestinationServer(options, null);
+    }
+
+    /** Binds and starts serving, journaling each migration into a journal of {@code journals} (null: none). */
+    public static DestinationServer start(Options options, Journals journals) throws IOException {
+        return new DestinationServer(options, journals);
+    }
+
+    /** The holder, before its HELLO reaches the sink: the journal of its migration, unless one is open for it already. */
+    private void openJournal(Hello h) {
+        if (journals == null) return;
+        if (journal != null && journalSession == h.sessionId()) return; // a retry or recovery of the same migration
+        closeJournal();
+        journal = journals.open(h);
+        journalSession = h.sessionId();
+        events.to = journal;
+    }
+
+    private void closeJournal() {
+        if (journal == null) return;
+        events.to = EventSink.NONE;
+        Journal j = journal;
+        journal = null;
+        log("journal: " + j.closeAndDescribe());
     }
 
     /** The address it listens on (with the port chosen, for port 0). */
@@ -378,6 +442,7 @@ public final class DestinationServer implements AutoCloseable {
                 throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
             session = h.sessionId();
             acquire(this);
+            openJournal(h);
             sink.attach(reader);
             sink.open(h, missing);
         }
@@ -389,6 +454,7 @@ public final class DestinationServer implements AutoCloseable {
                 throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
             session = h.sessionId();
             acquire(this);
+            openJournal(h);
             recovering = true;
             sink.attach(reader);
             sink.recover(h, lacking);
@@ -587,6 +653,8 @@ public final class DestinationServer implements AutoCloseable {
                     after.balloonRanges() - before.balloonRanges(),
                     after.stateBytes() - before.stateBytes(),
                     after.guestsCreated() - before.guestsCreated());
+            // the migration is over unless a failed one left its guest here for a retry or a postcopy recovery
+            if (started || sink.guest() == null || stopping) closeJournal();
             if (!stopping) prepare();
             synchronized (slot) {
                 holder = null;
@@ -721,6 +789,7 @@ public final class DestinationServer implements AutoCloseable {
             }
         }
         sink.close();
+        closeJournal();
         if (kept != null) kept.close();
         kvm.close();
     }

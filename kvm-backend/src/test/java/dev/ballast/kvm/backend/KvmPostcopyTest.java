@@ -112,18 +112,85 @@ class KvmPostcopyTest {
     }
 
     static DestinationServer dest(List<String> log) throws Exception {
-        return DestinationServer.start(new DestinationServer.Options(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                null,
-                RemoteMigrationTest.TIMEOUT_NS,
-                1L << 30,
-                0,
-                null,
-                null,
-                line -> {
-                    log.add(line);
-                    System.out.println("[dest] " + line);
-                }));
+        return dest(log, null);
+    }
+
+    static DestinationServer dest(List<String> log, DestinationServer.Journals journals) throws Exception {
+        return DestinationServer.start(
+                new DestinationServer.Options(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        null,
+                        RemoteMigrationTest.TIMEOUT_NS,
+                        1L << 30,
+                        0,
+                        null,
+                        null,
+                        line -> {
+                            log.add(line);
+                            System.out.println("[dest] " + line);
+                        }),
+                journals);
+    }
+
+    /** A destination's journals in memory: the sessions opened, each one's events, and whether it was closed. */
+    static final class MemoryJournals implements DestinationServer.Journals {
+        final List<Long> sessions = new CopyOnWriteArrayList<>();
+        final List<Events> events = new CopyOnWriteArrayList<>();
+        final List<Boolean> closed = new CopyOnWriteArrayList<>();
+
+        @Override
+        public DestinationServer.Journal open(dev.ballast.core.wire.Hello hello) {
+            int i = sessions.size();
+            sessions.add(hello.sessionId());
+            Events ev = new Events();
+            events.add(ev);
+            closed.add(false);
+            return new DestinationServer.Journal() {
+                @Override
+                public void publish(EventType type, long timeNs, long a, long b, long c) {
+                    ev.publish(type, timeNs, a, b, c);
+                }
+
+                @Override
+                public String closeAndDescribe() {
+                    closed.set(i, true);
+                    return "journal " + i;
+                }
+            };
+        }
+    }
+
+    /**
+     * {@code ballast dest --journal}: a postcopy migration whose link fails after the switch-over is one journal at
+     * the destination, kept open across the recovery and closed when the migration completes, and its faults are
+     * the ones the verdict counts.
+     */
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldJournalARecoveredPostcopyMigrationInOneJournalAtTheDestination() throws Exception {
+        KvmTests.assumeKvm();
+        List<String> log = new CopyOnWriteArrayList<>();
+        MemoryJournals journals = new MemoryJournals();
+        try (DestinationServer d = dest(log, journals)) {
+            RunReport r = RemoteMigrationTest.run(
+                    scenario("legacy").withFailAt("1.0001x"), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            KvmMigrationTest.assertVerified(r);
+            RunReport.Postcopy pc = r.postcopy();
+            assertThat(pc.recoveries()).isEqualTo(1);
+            d.awaitServed(2, Duration.ofSeconds(10));
+            assertThat(journals.sessions)
+                    .as("one journal for the migration and its recovery")
+                    .hasSize(1);
+            assertThat(journals.closed).containsExactly(true);
+            Events ev = journals.events.getFirst();
+            List<Events.E> faults = ev.of(EventType.FAULT);
+            List<Events.E> zero = ev.of(EventType.FAULT_ZERO);
+            assertThat(faults).as("the guest faulted on the destination").isNotEmpty();
+            assertThat(faults.size() + zero.size()).isEqualTo(pc.faults());
+            assertThat(zero).hasSize((int) pc.zeroPlaced());
+            assertThat(ev.of(EventType.FAULT_SERVED)).hasSameSizeAs(faults);
+            assertThat(log).anyMatch(l -> l.equals("journal: journal 0"));
+        }
     }
 
     /**
