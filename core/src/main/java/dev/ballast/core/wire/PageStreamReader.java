@@ -274,7 +274,10 @@ public final class PageStreamReader implements AutoCloseable {
             case AUTH_INIT -> onAuthInit();
             case AUTH_RESPONSE -> onAuthResponse();
             case STATE -> onState();
-            case HELLO -> onHello();
+            case HELLO -> {
+                onHello();
+                if (state == State.COMPLETED) return false; // a recovery answered with the verdict
+            }
             case PAGES -> onPages();
             case FILL -> onFill();
             case BALLOON -> onBalloon();
@@ -756,6 +759,25 @@ public final class PageStreamReader implements AutoCloseable {
         this.localToWire = back;
         this.wireBase = base;
 
+        if (recover) {
+            Verdict done;
+            try {
+                done = sink.completedBefore(h);
+            } catch (WireException e) {
+                throw frame.reject(e.reason(), e.detail());
+            }
+            if (done != null) {
+                // The migration completed here and its COMPLETE_ACK was lost: the verdict again, over this stream's
+                // digest (its HELLO), and the stream ends.
+                this.hello = h;
+                state = State.COMPLETED;
+                verdict = done.withDigest(digest.digest());
+                synchronized (outLock) {
+                    Frames.writeFully(out, Frames.verdict(verdict));
+                }
+                return;
+            }
+        }
         Missing missing = new Missing();
         if (recover) {
             try {
