@@ -453,7 +453,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
     /** The last {@value #REMEMBERED} postcopy migrations completed here, oldest first (any thread reads it). */
     private final java.util.ArrayDeque<Done> done = new java.util.ArrayDeque<>();
 
-    private void remember(long session, RamLayout layout, Verdict v) {
+    void remember(long session, RamLayout layout, Verdict v) {
         synchronized (done) {
             done.removeIf(d -> d.session() == session);
             if (done.size() == REMEMBERED) done.removeFirst();
