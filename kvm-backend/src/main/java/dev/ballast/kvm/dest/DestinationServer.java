@@ -527,7 +527,9 @@ public final class DestinationServer implements AutoCloseable {
                     peer,
                     c.recovering
                             ? " (recovered postcopy)"
-                            : c.answeredAgain ? " (recovered postcopy, completed here already: its verdict sent again)" : "",
+                            : c.answeredAgain
+                                    ? " (recovered postcopy, completed here already: its verdict sent again)"
+                                    : "",
                     verdict.ok()
                             ? "verify ok (" + verdict.checkedPages() + " pages checked)"
                             : "verify FAILED: " + verdict.message(),

@@ -58,7 +58,9 @@ class GuestSinkCompletedTest {
         GuestSink s = sink();
         for (long session = 1; session <= GuestSink.REMEMBERED + 1; session++)
             s.remember(session, LAYOUT, Verdict.of(session, 0, true, "verified"));
-        assertThat(s.completedBefore(recover(1, LAYOUT))).as("the oldest is forgotten").isNull();
+        assertThat(s.completedBefore(recover(1, LAYOUT)))
+                .as("the oldest is forgotten")
+                .isNull();
         for (long session = 2; session <= GuestSink.REMEMBERED + 1; session++)
             assertThat(s.completedBefore(recover(session, LAYOUT)).checkedPages())
                     .isEqualTo(session);
