@@ -32,7 +32,9 @@ import java.util.Map;
  * SWITCH_OVER on (or from a HELLO flagged RECOVER) the destination's guest runs here, its faults go
  * back as PAGE_REQUEST records, and a page record for a page this end holds already is refused
  * ({@code PLACED_TWICE}). The reader keeps a bit a page of what the destination holds (pages it did
- * not report missing, pages received, less pages discarded) for that check.
+ * not report missing, pages received, less pages discarded) for that check. A HELLO flagged RECOVER of a
+ * migration the sink completed already ({@link PageSink#completedBefore}) is answered with its COMPLETE_ACK
+ * again, and the stream ends there.
  */
 public final class PageStreamReader implements AutoCloseable {
     private enum State {
