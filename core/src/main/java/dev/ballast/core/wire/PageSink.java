@@ -92,6 +92,16 @@ public interface PageSink {
                 WireException.Reason.REFUSED, "no postcopy migration of this session to recover on this destination");
     }
 
+    /**
+     * A HELLO flagged RECOVER of a postcopy migration this destination completed already (its COMPLETE_ACK
+     * lost on the way back): the verdict it sent then, which the reader sends again as the answer, or null
+     * (the default) when no migration of this session and layout completed here. Asked before
+     * {@link #recover}.
+     */
+    default Verdict completedBefore(Hello hello) throws WireException {
+        return null;
+    }
+
     /** The source finished a pass over its bitmap. */
     default void iterationEnd(int iteration) {}
 

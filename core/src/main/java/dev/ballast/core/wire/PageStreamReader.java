@@ -32,7 +32,9 @@ import java.util.Map;
  * SWITCH_OVER on (or from a HELLO flagged RECOVER) the destination's guest runs here, its faults go
  * back as PAGE_REQUEST records, and a page record for a page this end holds already is refused
  * ({@code PLACED_TWICE}). The reader keeps a bit a page of what the destination holds (pages it did
- * not report missing, pages received, less pages discarded) for that check.
+ * not report missing, pages received, less pages discarded) for that check. A HELLO flagged RECOVER of a
+ * migration the sink completed already ({@link PageSink#completedBefore}) is answered with its COMPLETE_ACK
+ * again, and the stream ends there.
  */
 public final class PageStreamReader implements AutoCloseable {
     private enum State {
@@ -274,7 +276,10 @@ public final class PageStreamReader implements AutoCloseable {
             case AUTH_INIT -> onAuthInit();
             case AUTH_RESPONSE -> onAuthResponse();
             case STATE -> onState();
-            case HELLO -> onHello();
+            case HELLO -> {
+                onHello();
+                if (state == State.COMPLETED) return false; // a recovery answered with the verdict
+            }
             case PAGES -> onPages();
             case FILL -> onFill();
             case BALLOON -> onBalloon();
@@ -756,6 +761,25 @@ public final class PageStreamReader implements AutoCloseable {
         this.localToWire = back;
         this.wireBase = base;
 
+        if (recover) {
+            Verdict done;
+            try {
+                done = sink.completedBefore(h);
+            } catch (WireException e) {
+                throw frame.reject(e.reason(), e.detail());
+            }
+            if (done != null) {
+                // The migration completed here and its COMPLETE_ACK was lost: the verdict again, over this stream's
+                // digest (its HELLO), and the stream ends.
+                this.hello = h;
+                state = State.COMPLETED;
+                verdict = done.withDigest(digest.digest());
+                synchronized (outLock) {
+                    Frames.writeFully(out, Frames.verdict(verdict));
+                }
+                return;
+            }
+        }
         Missing missing = new Missing();
         if (recover) {
             try {

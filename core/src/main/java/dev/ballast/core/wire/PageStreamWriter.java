@@ -179,7 +179,7 @@ public final class PageStreamWriter implements PageLink {
         this.blockPages = pages;
         this.poisonByte = poisonByte;
         sendHello(0, names, len);
-        long[] ranges = readAcceptance();
+        long[] ranges = readAcceptance(false);
         for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
     }
 
@@ -403,10 +403,19 @@ public final class PageStreamWriter implements PageLink {
             len += BLOCK_ENTRY_FIXED_LENGTH + names[b.index()].length;
         }
         sendHello(FLAG_RECOVER, names, len);
-        long[] ranges = readAcceptance();
+        long[] ranges = readAcceptance(true);
+        if (ranges == null) {
+            // The destination had completed the migration, its COMPLETE_ACK lost: it sent that verdict again
+            completed = true;
+            completedAtRecovery = true;
+            return;
+        }
         for (int i = 0; i < ranges.length; i += 3) missing.range((int) ranges[i], ranges[i + 1], ranges[i + 2]);
         startReturnPath(false);
     }
+
+    /** A recovery found the migration complete: the last pass's end and COMPLETE have nothing left to do. */
+    private boolean completedAtRecovery;
 
     private static void closeQuietly(java.nio.channels.Channel c) {
         try {
@@ -683,6 +692,7 @@ public final class PageStreamWriter implements PageLink {
 
     @Override
     public void endIteration(int iteration) throws LinkException {
+        if (completedAtRecovery) return;
         streaming();
         if (iteration < 1) throw new IllegalArgumentException("iteration=" + iteration + " must be >= 1");
         try {
@@ -701,6 +711,7 @@ public final class PageStreamWriter implements PageLink {
 
     @Override
     public void complete() throws LinkException {
+        if (completedAtRecovery) return; // the verdict came as the answer to the recovery's HELLO
         streaming();
         try {
             closeOpen();
@@ -978,8 +989,12 @@ public final class PageStreamWriter implements PageLink {
         }
     }
 
-    /** Reads HELLO_ACK records up to the last; returns the missing ranges as (block, offset, count) triples. */
-    private long[] readAcceptance() throws LinkException {
+    /**
+     * Reads HELLO_ACK records up to the last; returns the missing ranges as (block, offset, count) triples. To a
+     * HELLO flagged RECOVER ({@code recovering}) the destination may answer COMPLETE_ACK instead, the verdict of the
+     * migration it completed already: then it sets {@link #verdict} and returns null.
+     */
+    private long[] readAcceptance(boolean recovering) throws LinkException {
         FrameIn f = new FrameIn(in, false);
         long[] ranges = new long[48];
         int n = 0;
@@ -992,6 +1007,10 @@ public final class PageStreamWriter implements PageLink {
                 if (f.type == RecordType.ERROR) {
                     f.readPayload();
                     throw fail(FailureCause.PROTOCOL, "the destination rejected HELLO: " + describeError(f));
+                }
+                if (recovering && f.recordOffset == 0 && f.type == RecordType.COMPLETE_ACK) {
+                    verdict = readVerdict(f, true);
+                    return null;
                 }
                 if (f.type != RecordType.HELLO_ACK)
                     throw f.reject(WireException.Reason.UNEXPECTED_RECORD, "expected HELLO_ACK");

@@ -191,8 +191,24 @@ class PageStreamPostcopyTest {
             }
         }
 
+        /** Remembers its verdict, and answers a recovery of the completed migration with it (as a KVM destination). */
+        boolean remembers;
+
+        volatile Verdict done;
+
+        @Override
+        public Verdict completedBefore(Hello h) {
+            return remembers ? done : null;
+        }
+
         @Override
         public Verdict complete() {
+            Verdict v = completeOnce();
+            if (remembers) done = v;
+            return v;
+        }
+
+        private Verdict completeOnce() {
             try {
                 if (guest != null) guest.join(30_000);
             } catch (InterruptedException e) {
@@ -337,11 +353,23 @@ class PageStreamPostcopyTest {
 
     static Result migrate(long seed, int writesPerSync, String policy, int cutAfterPolls, boolean loseTheCompleteAck)
             throws Exception {
+        return migrate(seed, writesPerSync, policy, cutAfterPolls, loseTheCompleteAck, false);
+    }
+
+    static Result migrate(
+            long seed,
+            int writesPerSync,
+            String policy,
+            int cutAfterPolls,
+            boolean loseTheCompleteAck,
+            boolean destinationRemembers)
+            throws Exception {
         RamLayout src = layout("ram-low", 0, 400, "ram-high", 0x100000, 200);
         RamLayout dst = layout("ram-high", 0x100000, 200, "ram-low", 0, 400);
         TinyGuest guest = new TinyGuest(src, seed, writesPerSync);
         guest.requests.add(new long[] {1, 10, 20}); // ram-low [10, 30) into the balloon
         FaultingDestination sink = new FaultingDestination(dst);
+        sink.remembers = destinationRemembers;
         List<Connection> connections = new ArrayList<>();
         connections.add(new Connection(sink));
         Connection first = connections.getFirst();
@@ -515,6 +543,32 @@ class PageStreamPostcopyTest {
         assertThat(r.engine().postcopyStats().recoveries()).isEqualTo(1);
         assertThat(r.link().connections).hasSize(2);
         assertThat(r.link().connections.getLast().reader.hello().recover()).isTrue();
+        checkPages(r, balloon);
+    }
+
+    /**
+     * COMPLETE_ACK lost, and the destination remembers the verdict of the migration it completed: it answers the
+     * recovery's HELLO flagged RECOVER with that COMPLETE_ACK again, over the new stream's digest (its HELLO), and the
+     * source ends the migration with it: nothing sent again, the stream of the recovery is its HELLO alone.
+     */
+    @Property(tries = 3)
+    void aRecoveryOfACompletedMigrationIsAnsweredWithItsVerdict(@ForAll long seed, @ForAll boolean balloon)
+            throws Exception {
+        Result r = migrate(seed, 20, balloon ? "balloon" : "legacy", -1, true, true);
+        assertThat(r.engine().postcopyStats().recoveries()).isEqualTo(1);
+        assertThat(r.link().connections).hasSize(2);
+        Connection first = r.link().connections.getFirst();
+        Connection second = r.link().connections.getLast();
+        // its reader answered COMPLETE, into a return direction that was closed
+        Verdict firstVerdict = first.reader.verdict();
+        assertThat(firstVerdict).as("the first connection completed").isNotNull();
+        assertThat(second.reader.hello().recover()).isTrue();
+        assertThat(second.reader.records())
+                .as("the recovery's stream: its HELLO, answered with the verdict")
+                .isEqualTo(1 + 1);
+        assertThat(second.verdict.message()).isEqualTo(firstVerdict.message());
+        assertThat(second.verdict.ok()).isEqualTo(firstVerdict.ok()).isTrue();
+        assertThat(second.verdict.digest()).isEqualTo(second.reader.digest()).isNotEqualTo(firstVerdict.digest());
         checkPages(r, balloon);
     }
 }

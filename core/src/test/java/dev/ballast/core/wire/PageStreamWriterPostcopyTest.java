@@ -286,4 +286,77 @@ class PageStreamWriterPostcopyTest {
             toSource.source().close();
         }
     }
+
+    /**
+     * A recovery answered with COMPLETE_ACK (the destination had completed the migration, its first COMPLETE_ACK
+     * lost): taken as the verdict when its digest is the new stream's (its HELLO), and nothing more is sent; a
+     * COMPLETE_ACK that carries another digest (the old stream's, say) fails the recovery, as any verdict whose digest
+     * differs.
+     */
+    @Test
+    void shouldEndARecoveryAnsweredWithTheVerdictOfTheCompletedMigration() throws Exception {
+        Verdict v = Verdict.of(24, 0, true, "verified: 24 pages checked");
+        // the right digest: the destination folds the HELLO it read
+        Object good = recoveryAnswered(hello -> {
+            StreamDigest d = new StreamDigest();
+            d.fold(hello, 0, hello.limit());
+            return Frames.verdict(v.withDigest(d.digest()));
+        });
+        assertThat(good).isInstanceOf(Verdict.class);
+        assertThat(((Verdict) good).message()).isEqualTo(v.message());
+        assertThat(((Verdict) good).ok()).isTrue();
+        Object stale = recoveryAnswered(hello -> Frames.verdict(v.withDigest(0x1234)));
+        assertThat(stale).isInstanceOf(String.class);
+        assertThat((String) stale).contains("digest 0x1234 differs from the source's");
+    }
+
+    /**
+     * Switches a writer over, cuts it, recovers on a new connection whose destination reads the HELLO (whole) and
+     * answers what {@code answer} makes of it; returns the verdict the writer took, or the recovery's failure.
+     */
+    private static Object recoveryAnswered(java.util.function.Function<ByteBuffer, ByteBuffer> answer)
+            throws Exception {
+        try (Source s = new Source()) {
+            Pipe toDest = Pipe.open();
+            Pipe toSource = Pipe.open();
+            Thread dest = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    ByteBuffer head =
+                            ByteBuffer.allocate(WireFormat.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+                    while (head.hasRemaining()) if (toDest.source().read(head) < 0) return;
+                    int len = head.getInt(WireFormat.LENGTH_OFFSET);
+                    ByteBuffer hello =
+                            ByteBuffer.allocate(WireFormat.HEADER_LENGTH + len).order(ByteOrder.LITTLE_ENDIAN);
+                    hello.put(head.flip());
+                    while (hello.hasRemaining()) if (toDest.source().read(hello) < 0) return;
+                    hello.flip();
+                    Frames.writeFully(toSource.sink(), answer.apply(hello));
+                } catch (IOException ignored) {
+                    // the test is over
+                }
+            });
+            s.w.reconnectWith(() -> new PageStreamWriter.Connection(toDest.sink(), toSource.source()));
+            List<long[]> missing = new ArrayList<>();
+            try {
+                s.w.recover((b, o, n) -> missing.add(new long[] {b, o, n}));
+                dest.join(5000);
+                assertThat(missing).isEmpty();
+                s.w.endIteration(1);
+                s.w.complete();
+                toDest.sink().close();
+                toDest.source().configureBlocking(false);
+                assertThat(toDest.source().read(ByteBuffer.allocate(64)))
+                        .as("nothing sent after the recovering HELLO")
+                        .isLessThanOrEqualTo(0);
+                return s.w.verdict();
+            } catch (LinkException e) {
+                return e.getMessage();
+            } finally {
+                dest.join(5000);
+                toDest.source().close();
+                toSource.sink().close();
+                toSource.source().close();
+            }
+        }
+    }
 }

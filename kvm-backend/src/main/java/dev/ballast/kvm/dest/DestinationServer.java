@@ -463,6 +463,25 @@ public final class DestinationServer implements AutoCloseable {
         /** Its HELLO recovered a postcopy migration. */
         volatile boolean recovering;
 
+        /**
+         * A HELLO flagged RECOVER of a postcopy migration completed here, whose COMPLETE_ACK the source did not get: its
+         * verdict, sent again. No guest slot: the guest was forwarded or stopped already.
+         */
+        @Override
+        public Verdict completedBefore(Hello h) throws WireException {
+            Verdict v = sink.completedBefore(h);
+            if (v == null) return null;
+            if (!guard.clearDeadline())
+                throw new WireException(WireException.Reason.REFUSED, "the handshake came too late");
+            session = h.sessionId();
+            answeredAgain = true;
+            pastComplete = true;
+            return v;
+        }
+
+        /** Its HELLO recovered a migration that had completed here: the verdict was sent again. */
+        volatile boolean answeredAgain;
+
         @Override
         public void discard(int block, long offset, long count) throws WireException {
             sink.discard(block, offset, count);
@@ -572,7 +591,11 @@ public final class DestinationServer implements AutoCloseable {
                     "migration 0x%x from %s%s: %s%s; %s stream bytes in %.0f ms; resident memory of this process %d MiB",
                     r.hello().sessionId(),
                     peer,
-                    c.recovering ? " (recovered postcopy)" : "",
+                    c.recovering
+                            ? " (recovered postcopy)"
+                            : c.answeredAgain
+                                    ? " (recovered postcopy, completed here already: its verdict sent again)"
+                                    : "",
                     verdict.ok()
                             ? "verify ok (" + verdict.checkedPages() + " pages checked)"
                             : "verify FAILED: " + verdict.message(),

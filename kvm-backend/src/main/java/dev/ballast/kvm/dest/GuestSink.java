@@ -165,6 +165,10 @@ public final class GuestSink implements PageSink, AutoCloseable {
         unverified.clearAll();
         hello = h;
         session = h.sessionId();
+        // a new migration of the session starts here: a recovery must not end it with an older verdict
+        synchronized (done) {
+            done.removeIf(d -> d.session() == h.sessionId());
+        }
         systemReceived = 0;
         vcpuReceived = 0;
         RamLayout g = guest.layout();
@@ -441,6 +445,36 @@ public final class GuestSink implements PageSink, AutoCloseable {
         recoveries++;
     }
 
+    /** Postcopy migrations remembered after they completed, for a recovery whose COMPLETE_ACK was lost. */
+    static final int REMEMBERED = 4;
+
+    private record Done(long session, RamLayout layout, Verdict verdict) {}
+
+    /** The last {@value #REMEMBERED} postcopy migrations completed here, oldest first (any thread reads it). */
+    private final java.util.ArrayDeque<Done> done = new java.util.ArrayDeque<>();
+
+    void remember(long session, RamLayout layout, Verdict v) {
+        synchronized (done) {
+            done.removeIf(d -> d.session() == session);
+            if (done.size() == REMEMBERED) done.removeFirst();
+            done.addLast(new Done(session, layout, v));
+        }
+    }
+
+    /**
+     * A HELLO flagged RECOVER of a postcopy migration that completed here (its COMPLETE_ACK was lost on the way to the
+     * source): the verdict sent then, if the session is one of the last {@value #REMEMBERED} completed here and its
+     * layout is the same; else null (and {@link #recover} refuses it). Needs no guest slot: it touches no guest.
+     */
+    @Override
+    public Verdict completedBefore(Hello h) {
+        synchronized (done) {
+            for (Done d : done)
+                if (d.session() == h.sessionId() && sameBlocks(d.layout(), h.layout())) return d.verdict();
+        }
+        return null;
+    }
+
     private static boolean has(long[] bits, long i) {
         return (bits[(int) (i >>> 6)] & (1L << i)) != 0;
     }
@@ -625,7 +659,11 @@ public final class GuestSink implements PageSink, AutoCloseable {
 
     @Override
     public Verdict complete() {
-        if (placer != null) return completePostcopy();
+        if (placer != null) {
+            Verdict v = completePostcopy();
+            remember(session, guest.layout(), v);
+            return v;
+        }
         long sysBytes = guest.machine().memory().system().bytes();
         if (systemReceived != sysBytes || vcpuReceived != GuestState.VCPU_BYTES) {
             return Verdict.of(

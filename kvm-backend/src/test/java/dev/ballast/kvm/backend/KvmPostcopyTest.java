@@ -257,6 +257,43 @@ class KvmPostcopyTest {
         }
     }
 
+    /**
+     * The destination completes the migration (its guest verified) but its COMPLETE_ACK never reaches the source: a
+     * proxy closes both sockets as the record starts on its way back. The source recovers, and the destination, which
+     * remembers the verdict of the migration it completed, answers the HELLO flagged RECOVER with that verdict: the run
+     * ends with it, after one recovery, and not as a guest split between the hosts (invariant 6).
+     */
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldEndWithTheDestinationsVerdictWhenItsCompleteAckIsLost() throws Exception {
+        KvmTests.assumeKvm();
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (DestinationServer d = dest(log);
+                CuttingProxy proxy = new CuttingProxy(
+                        d::address, CuttingProxy.Rule.cut(false, dev.ballast.core.wire.RecordType.COMPLETE_ACK, 1))) {
+            RunReport r =
+                    RemoteMigrationTest.run(scenario("legacy"), proxy.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            assertThat(proxy.triggered()).as("the COMPLETE_ACK was cut").isTrue();
+            KvmMigrationTest.assertVerified(r);
+            assertThat(r.attempts()).hasSize(1);
+            assertThat(r.postcopy().recoveries()).isEqualTo(1);
+            assertThat(proxy.connections()).isEqualTo(2);
+            // the recovery's connection may end before the first one (it takes no guest slot)
+            List<DestinationServer.Served> served = d.awaitServed(2, Duration.ofSeconds(10));
+            assertThat(served).allSatisfy(s -> {
+                assertThat(s.outcome()).isEqualTo("completed");
+                assertThat(s.verdict().ok()).isTrue();
+                assertThat(s.verdict().checkedPages())
+                        .as("the same verdict, sent again")
+                        .isEqualTo(r.verify().checkedPages());
+            });
+            assertThat(served.stream().mapToLong(s -> s.counters().guestsCreated()))
+                    .as("one guest, made by the first connection")
+                    .containsExactlyInAnyOrder(1L, 0L);
+            assertThat(log).anyMatch(l -> l.contains("completed here already: its verdict sent again"));
+        }
+    }
+
     /** Every event of a run, from any thread, in the order published. */
     static final class Events implements EventSink {
         record E(EventType type, long t, long a, long b, long c) {}
