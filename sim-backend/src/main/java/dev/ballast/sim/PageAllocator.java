@@ -15,6 +15,15 @@ final class PageAllocator {
     private long freePages;
     private int cursorBlock;
     private long cursor;
+    /**
+     * The smallest order a full search found no block of since the last free (only frees can make one): a larger
+     * or equal order fails at once. A stalled allocation tries again every guest tick, each try from order 9 down,
+     * and each failed order was a search of the whole memory; under memory pressure with fragmented free memory that
+     * made a simulated second cost minutes.
+     */
+    private int failsFrom = Integer.MAX_VALUE;
+    /** Searches of a RAM block for a free aligned range (for tests). */
+    long searches;
 
     PageAllocator(RamLayout layout) {
         this.blocks = layout.blocks().toArray(RamBlock[]::new);
@@ -40,6 +49,12 @@ final class PageAllocator {
     long alloc(int order) {
         long size = 1L << order;
         if (freePages < size) return -1;
+        if (order >= failsFrom) {
+            // where a failed search leaves the cursor: it went round every block once and one more
+            cursorBlock = (cursorBlock + 1) % blocks.length;
+            cursor = blocks[cursorBlock].firstIndex();
+            return -1;
+        }
         for (int pass = 0; pass <= blocks.length; pass++) {
             RamBlock b = blocks[cursorBlock];
             long start = Math.max(cursor, b.firstIndex());
@@ -54,10 +69,12 @@ final class PageAllocator {
             cursorBlock = (cursorBlock + 1) % blocks.length;
             cursor = blocks[cursorBlock].firstIndex();
         }
+        failsFrom = order;
         return -1;
     }
 
     private long findIn(RamBlock b, long from, long size) {
+        searches++;
         long base = b.firstIndex();
         long end = b.endIndex();
         long i = base + ((from - base + size - 1) / size) * size;
@@ -88,5 +105,6 @@ final class PageAllocator {
         if (added != pages)
             throw new IllegalStateException("double free of " + (pages - added) + " pages at index " + index);
         freePages += pages;
+        failsFrom = Integer.MAX_VALUE;
     }
 }

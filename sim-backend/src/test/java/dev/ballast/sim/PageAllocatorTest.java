@@ -63,4 +63,45 @@ class PageAllocatorTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageStartingWith("double free of 4 pages");
     }
+
+    /** Every page taken, then every other one given back: 32 pages free, no two of them adjacent. */
+    private static PageAllocator fragmented() {
+        PageAllocator a = new PageAllocator(LAYOUT);
+        for (int k = 0; k < 64; k++) a.alloc(0);
+        for (long i = 0; i < 40; i += 2) a.free(i, 1);
+        for (long i = 40; i < 64; i += 2) a.free(i, 1);
+        return a;
+    }
+
+    @Test
+    void shouldNotSearchAgainForASizeItFoundNoneOfUntilSomethingIsFreed() {
+        PageAllocator a = fragmented();
+        assertThat(a.alloc(3)).isEqualTo(-1);
+        long searched = a.searches;
+        assertThat(searched).isPositive();
+        // a stalled allocation tries each tick: no second search of the whole memory, for that size or larger
+        assertThat(a.alloc(3)).isEqualTo(-1);
+        assertThat(a.alloc(4)).isEqualTo(-1);
+        assertThat(a.searches).isEqualTo(searched);
+        // a smaller size is searched for
+        assertThat(a.alloc(1)).isEqualTo(-1);
+        assertThat(a.searches).isGreaterThan(searched);
+        // a free can make a block: 0 and 1 both free now
+        a.free(1, 1);
+        assertThat(a.alloc(1)).isEqualTo(0);
+    }
+
+    @Test
+    void shouldLeaveTheCursorWhereAFailedSearchLeavesIt() {
+        PageAllocator remembered = fragmented();
+        assertThat(remembered.alloc(3)).isEqualTo(-1);
+        assertThat(remembered.alloc(3)).isEqualTo(-1); // answered without a search
+        PageAllocator searched = fragmented();
+        assertThat(searched.alloc(3)).isEqualTo(-1);
+        // page 1 (in use) given back and taken again: the same memory and cursor, and what failed forgotten
+        searched.free(1, 1);
+        searched.take(1, 1);
+        assertThat(searched.alloc(3)).isEqualTo(-1); // a second full search
+        assertThat(remembered.alloc(0)).isEqualTo(searched.alloc(0));
+    }
 }
