@@ -340,9 +340,25 @@ public final class PageStreamReader implements AutoCloseable {
         if (BALLOON_RANGES_OFFSET + n * BALLOON_RANGE_LENGTH != frame.length) {
             throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + n + " ranges");
         }
-        long end = 0;
+        checkRanges(block, BALLOON_RANGES_OFFSET, BALLOON_RANGE_LENGTH, n);
+        digest.fold(buf, 0, frame.length);
+        int localBlock = wireToLocal[block];
+        boolean set = op == BALLOON_SET;
         for (int i = 0; i < n; i++) {
             int at = BALLOON_RANGES_OFFSET + i * BALLOON_RANGE_LENGTH;
+            sink.balloon(localBlock, buf.getLong(at), buf.getLong(at + 8), set);
+        }
+    }
+
+    /**
+     * The {@code n} ranges of a BALLOON or DISCARD record, from {@code rangesOffset}, each {@code rangeLength} bytes
+     * (offset, count): each count valid, each range in its block, in order and apart. Returns their pages.
+     */
+    private long checkRanges(int block, int rangesOffset, int rangeLength, long n) throws WireException {
+        long end = 0;
+        long pages = 0;
+        for (int i = 0; i < n; i++) {
+            int at = rangesOffset + i * rangeLength;
             long offset = buf.getLong(at);
             long count = buf.getLong(at + 8);
             checkCount(count);
@@ -354,14 +370,9 @@ public final class PageStreamReader implements AutoCloseable {
                                 + " of the range before it");
             }
             end = offset + count;
+            pages += count;
         }
-        digest.fold(buf, 0, frame.length);
-        int localBlock = wireToLocal[block];
-        boolean set = op == BALLOON_SET;
-        for (int i = 0; i < n; i++) {
-            int at = BALLOON_RANGES_OFFSET + i * BALLOON_RANGE_LENGTH;
-            sink.balloon(localBlock, buf.getLong(at), buf.getLong(at + 8), set);
-        }
+        return pages;
     }
 
     /**
@@ -392,23 +403,7 @@ public final class PageStreamReader implements AutoCloseable {
             throw frame.reject(BAD_COUNT, n + " ranges, expected 1.." + MAX_RANGES_PER_RECORD);
         if (DISCARD_RANGES_OFFSET + n * DISCARD_RANGE_LENGTH != frame.length)
             throw frame.reject(BAD_LENGTH, "length " + frame.length + " does not hold " + n + " ranges");
-        long end = 0;
-        long pages = 0;
-        for (int i = 0; i < n; i++) {
-            int at = DISCARD_RANGES_OFFSET + i * DISCARD_RANGE_LENGTH;
-            long offset = buf.getLong(at);
-            long count = buf.getLong(at + 8);
-            checkCount(count);
-            checkRange(block, offset, count);
-            if (offset < end) {
-                throw frame.reject(
-                        UNORDERED_RANGES,
-                        "range " + i + " [" + offset + ", " + (offset + count) + ") starts before the end " + end
-                                + " of the range before it");
-            }
-            end = offset + count;
-            pages += count;
-        }
+        long pages = checkRanges(block, DISCARD_RANGES_OFFSET, DISCARD_RANGE_LENGTH, n);
         int localBlock = wireToLocal[block];
         for (int i = 0; i < n; i++) {
             int at = DISCARD_RANGES_OFFSET + i * DISCARD_RANGE_LENGTH;

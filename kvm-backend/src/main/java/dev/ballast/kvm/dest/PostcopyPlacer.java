@@ -330,15 +330,7 @@ public final class PostcopyPlacer implements AutoCloseable {
         if (!claim(block, offset)) {
             return false;
         }
-        if (!uffd.zeroPage(bases[block] + offset * PAGE, PAGE, true)) {
-            synchronized (this) {
-                violation("page " + offset + " of " + blocks.get(block).name()
-                        + ": the kernel refused UFFDIO_ZEROPAGE (EEXIST), the page was there");
-            }
-            return false;
-        }
-        placedOne(block, offset, true);
-        return true;
+        return zeroClaimed(block, offset);
     }
 
     /**
@@ -352,6 +344,11 @@ public final class PostcopyPlacer implements AutoCloseable {
             if (isSet(held[block], offset) || isSet(placed[block], offset)) return false;
             set(placed[block], offset);
         }
+        return zeroClaimed(block, offset);
+    }
+
+    /** {@code UFFDIO_ZEROPAGE} on a page this placer has claimed; a refusal (the page was there) is a violation. */
+    private boolean zeroClaimed(int block, long offset) {
         if (!uffd.zeroPage(bases[block] + offset * PAGE, PAGE, true)) {
             synchronized (this) {
                 violation("page " + offset + " of " + blocks.get(block).name()
