@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Assumptions;
@@ -55,7 +56,9 @@ class UffdVcpuFaultTest {
         final KvmMachine dest;
         final long[] latencies = new long[PAGES * 2];
         final Set<Integer> threads = new HashSet<>();
-        final Set<Long> placed = new HashSet<>();
+        /** Read by the test while the handler runs. */
+        final Set<Long> placed = ConcurrentHashMap.newKeySet();
+
         volatile long firstAddress = -1;
         final AtomicBoolean stop = new AtomicBoolean();
         /** While set, faults are read and held, not served. */
@@ -312,6 +315,12 @@ class UffdVcpuFaultTest {
                     Reply check = dest.channel().await(verify, Duration.ofSeconds(60));
                     assertThat(check.arg(0)).isEqualTo(64);
                     assertThat(check.arg(1)).isZero();
+                    // when the check ran before the idle loop first came round, the loop reads the used page
+                    // only after the reply: wait for that fault before the handler stops
+                    long usedDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (!handler.placed.contains(ram) && System.nanoTime() < usedDeadline) {
+                        Thread.sleep(1);
+                    }
                 } finally {
                     handler.hold = false;
                     handler.close();
