@@ -50,6 +50,23 @@ class ReplayTest {
 
     @ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"legacy", "hint"})
+    void shouldReproduceEveryDecisionOfASenderWhoseCapIsLiftedForTheStop(String policy) {
+        // QEMU's sender: 200 MB/s in live passes, none in the stop-and-copy
+        Scenario s = Scenario.sim(
+                        256 * M,
+                        "memhog,init-on-alloc=1,dirty-log=sync,sync-before-stop=1,stop-uncapped=1,os=16M",
+                        policy,
+                        5)
+                .withLimits(200_000_000L, 2_000_000_000L, 30, 0);
+        Recording rec = record(s);
+        assertThat(RunManifest.of(s).engine().uncappedStop()).isTrue();
+        Replay.Result r = Replay.run(RunManifest.of(s), rec.stream());
+        assertThat(r.divergence()).isNull();
+        assertThat(r.events()).isEqualTo(rec.events.size());
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"legacy", "hint"})
     void shouldReproduceEveryDecisionOfAHostThatSyncsBeforeItStops(String policy) {
         // the QEMU-like host at a bandwidth where the rest fits mid-pass, so the engine syncs there
         Scenario s = Scenario.sim(256 * M, "memhog,init-on-alloc=1,dirty-log=sync,sync-before-stop=1,os=16M", policy, 5)

@@ -45,6 +45,12 @@ final class PageAllocator {
         return free.get(index);
     }
 
+    /** The next allocation searches from the start of memory (as Linux hands a process the low pages a boot freed). */
+    void rewind() {
+        cursorBlock = 0;
+        cursor = blocks[0].firstIndex();
+    }
+
     /** Allocates an aligned block of 2^order pages; returns its first page index, or -1 if there is none. */
     long alloc(int order) {
         long size = 1L << order;

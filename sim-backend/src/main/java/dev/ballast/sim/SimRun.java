@@ -175,7 +175,10 @@ public final class SimRun {
         SplittableRandom root = new SplittableRandom(scenario.seed());
         SplittableRandom guestRandom = root.split();
         SplittableRandom faultRandom = root.split();
-        costs = new SimCosts(scenario.costProfile(), scenario.bandwidthBitsPerSec());
+        // A sender's cap lifted for the stop-and-copy (stop-uncapped=1) is the engine's throttle alone: the link
+        // under it is the cost profile's.
+        costs = new SimCosts(
+                scenario.costProfile(), scenario.workload().uncappedStop() ? 0 : scenario.bandwidthBitsPerSec());
         GuestFeatures features = scenario.features();
         checkers = new SimCheckers(layout, features.poisonByte());
         SimGuest.Setup setup = new SimGuest.Setup(

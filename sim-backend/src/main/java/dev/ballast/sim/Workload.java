@@ -33,25 +33,55 @@ abstract class Workload {
 
     /**
      * The operating system's memory ({@code os}): allocated and written at boot before the workload, in blocks as the
-     * workload's, and never freed, hinted nor written again. Returns the pages written.
+     * workload's, and never freed, hinted nor written again; its {@code os-top} part at the top of RAM, as Linux's
+     * memblock allocates top-down, the rest from the bottom. Of the bottom part, the first {@code os-freed} pages go
+     * back to the allocator with their data (what the boot left in free memory), and the workload's allocations start
+     * from them; {@code os-reserved} pages are taken and never written. Returns the pages written.
      */
     long bootOs() {
         long pages = spec.osBytes() / RamLayout.PAGE_SIZE;
+        long top = spec.osTopBytes() / RamLayout.PAGE_SIZE;
+        if (top > 0) {
+            guest.alloc.take(totalPages - top, top);
+            guest.writeRange(totalPages - top, top);
+        }
+        long[] bottom = allocateBlocks(pages - top);
+        long freed = spec.osFreedBytes() / RamLayout.PAGE_SIZE;
+        long done = top;
+        for (int k = 0; k < bottom.length; k++) {
+            long i = bottom[k] >>> 8, n = 1L << (bottom[k] & 0xFF);
+            guest.writeRange(i, n);
+            done += n;
+            long back = Math.min(n, freed);
+            if (back > 0) guest.alloc.free(i, back);
+            freed -= back;
+        }
+        allocateBlocks(spec.osReservedBytes() / RamLayout.PAGE_SIZE);
+        // what the boot left free is what the workload's allocations get first
+        if (spec.osFreedBytes() > 0) guest.alloc.rewind();
+        return done;
+    }
+
+    /** Takes {@code pages} from the allocator, largest blocks first (order 9 down), unwritten: (index << 8 | order) each. */
+    private long[] allocateBlocks(long pages) {
+        long[] blocks = new long[16];
+        int n = 0;
         long done = 0;
         for (int order = 9; done < pages && order >= 0; ) {
             if ((1L << order) > pages - done) {
                 order--;
                 continue;
             }
-            long i = guest.allocPages(order);
+            long i = guest.alloc.alloc(order);
             if (i < 0) {
                 order--;
                 continue;
             }
-            guest.writeRange(i, 1L << order);
+            if (n == blocks.length) blocks = java.util.Arrays.copyOf(blocks, n * 2);
+            blocks[n++] = i << 8 | order;
             done += 1L << order;
         }
-        return done;
+        return java.util.Arrays.copyOf(blocks, n);
     }
 
     /** Before the migration: the guest boots and does what the workload did before it. */

@@ -20,6 +20,10 @@ package dev.ballast.core.engine;
  *                             of the pass if need be, and the guest is stopped only if what is left still fits; a
  *                             pass that ends with more left than fits goes round again without a sync. False: the
  *                             engine syncs and decides only at the end of each pass, on the bandwidth of the pass
+ * @param uncappedStop         the bandwidth limit is a cap on the sender, as QEMU's {@code max-bandwidth}, which
+ *                             QEMU lifts for the stop-and-copy ({@code migration_completion} sets the rate limit to
+ *                             {@code INT64_MAX} before the last pass): the stop-and-copy is not throttled. False: the
+ *                             limit holds to the end, as a link of that bandwidth
  */
 public record EngineConfig(
         long bandwidthBytesPerSec,
@@ -31,8 +35,9 @@ public record EngineConfig(
         int requestsPerStep,
         int pageHeaderBytes,
         boolean countFinalSync,
-        boolean syncBeforeStop) {
-    /** Settings that sync and decide at the end of each pass only. */
+        boolean syncBeforeStop,
+        boolean uncappedStop) {
+    /** Settings that sync and decide at the end of each pass only, throttled to the end. */
     public EngineConfig(
             long bandwidthBytesPerSec,
             long downtimeLimitNs,
@@ -53,6 +58,7 @@ public record EngineConfig(
                 requestsPerStep,
                 pageHeaderBytes,
                 countFinalSync,
+                false,
                 false);
     }
 
@@ -107,7 +113,8 @@ public record EngineConfig(
                 requestsPerStep,
                 pageHeaderBytes,
                 countFinalSync,
-                syncBeforeStop);
+                syncBeforeStop,
+                uncappedStop);
     }
 
     public EngineConfig withFirstCommandId(long id) {
@@ -121,7 +128,8 @@ public record EngineConfig(
                 requestsPerStep,
                 pageHeaderBytes,
                 countFinalSync,
-                syncBeforeStop);
+                syncBeforeStop,
+                uncappedStop);
     }
 
     public EngineConfig withPageHeaderBytes(int bytes) {
@@ -135,7 +143,8 @@ public record EngineConfig(
                 requestsPerStep,
                 bytes,
                 countFinalSync,
-                syncBeforeStop);
+                syncBeforeStop,
+                uncappedStop);
     }
 
     /** These settings under the old switch-over rule (false) or the current one (true); see {@link #countFinalSync()}. */
@@ -150,7 +159,8 @@ public record EngineConfig(
                 requestsPerStep,
                 pageHeaderBytes,
                 count,
-                syncBeforeStop);
+                syncBeforeStop,
+                uncappedStop);
     }
 
     /** These settings with QEMU's sync before the decision to stop, or without it; see {@link #syncBeforeStop()}. */
@@ -165,6 +175,23 @@ public record EngineConfig(
                 requestsPerStep,
                 pageHeaderBytes,
                 countFinalSync,
-                sync);
+                sync,
+                uncappedStop);
+    }
+
+    /** These settings with the limit lifted for the stop-and-copy, as QEMU's, or not; see {@link #uncappedStop()}. */
+    public EngineConfig withUncappedStop(boolean uncapped) {
+        return new EngineConfig(
+                bandwidthBytesPerSec,
+                downtimeLimitNs,
+                maxIterations,
+                timeCapNs,
+                firstCommandId,
+                pagesPerStep,
+                requestsPerStep,
+                pageHeaderBytes,
+                countFinalSync,
+                syncBeforeStop,
+                uncapped);
     }
 }

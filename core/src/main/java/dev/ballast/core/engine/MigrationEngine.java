@@ -821,7 +821,7 @@ public final class MigrationEngine {
 
     private boolean throttled() {
         long bw = cfg.bandwidthBytesPerSec();
-        if (bw == 0) return false;
+        if (bw == 0 || uncapped()) return false;
         if (now - windowStartNs >= RATE_WINDOW_NS) {
             windowStartNs = now;
             windowBytes = 0;
@@ -834,10 +834,15 @@ public final class MigrationEngine {
         return false;
     }
 
+    /** The stop-and-copy of a sender whose cap is lifted for it ({@link EngineConfig#uncappedStop()}). */
+    private boolean uncapped() {
+        return cfg.uncappedStop() && phase == Phase.STOP_AND_COPY;
+    }
+
     /** Pages that still fit the bandwidth window (at least one, so a step always makes progress). */
     private long allowancePages() {
         long bw = cfg.bandwidthBytesPerSec();
-        if (bw == 0) return Long.MAX_VALUE;
+        if (bw == 0 || uncapped()) return Long.MAX_VALUE;
         return Math.max(1, (bw / 10 - windowBytes + pageBytes - 1) / pageBytes);
     }
 

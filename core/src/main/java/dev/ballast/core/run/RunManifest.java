@@ -92,7 +92,8 @@ public record RunManifest(
                         + ",requestsPerStep=" + engine.requestsPerStep() + ",pageHeaderBytes="
                         + engine.pageHeaderBytes()
                         + (engine.countFinalSync() ? ",countFinalSync=true" : "")
-                        + (engine.syncBeforeStop() ? ",syncBeforeStop=true" : ""));
+                        + (engine.syncBeforeStop() ? ",syncBeforeStop=true" : "")
+                        + (engine.uncappedStop() ? ",uncappedStop=true" : ""));
         m.put(
                 KEY_FEATURES,
                 "mustTellHost=" + features.mustTellHost() + ",freePageHint=" + features.freePageHint() + ",freeBitmap="
@@ -135,7 +136,9 @@ public record RunManifest(
                 // rule
                 e.has("countFinalSync") && e.bool("countFinalSync"),
                 // written only when set: a header without it syncs at the end of each pass only
-                e.has("syncBeforeStop") && e.bool("syncBeforeStop"));
+                e.has("syncBeforeStop") && e.bool("syncBeforeStop"),
+                // written only when set: a header without it throttles the stop-and-copy too
+                e.has("uncappedStop") && e.bool("uncappedStop"));
         Fields f = new Fields(KEY_FEATURES, need(m, KEY_FEATURES));
         GuestFeatures features = new GuestFeatures(
                 f.bool("mustTellHost"), f.bool("freePageHint"), f.bool("freeBitmap"), (int) f.num("poisonByte"));

@@ -197,7 +197,8 @@ public record Scenario(
                         postcopy.enabled() && backend.equals("kvm") ? KVM_POSTCOPY_PAGES_PER_STEP : 4096,
                         65_536,
                         costProfile.pageHeaderBytes())
-                .withSyncBeforeStop(workload.syncBeforeStop());
+                .withSyncBeforeStop(workload.syncBeforeStop())
+                .withUncappedStop(workload.uncappedStop());
     }
 
     /** A simulated scenario with the seeds' settings: 10 Gbit/s, 2 s downtime, 30 iterations at most. */

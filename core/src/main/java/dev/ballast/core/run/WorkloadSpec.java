@@ -55,13 +55,23 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
      * sent at the next pass all the same), and {@code sync-before-stop} (1: the host syncs the dirty log whenever
      * what is left to send would fit the downtime limit, in the middle of a pass if need be, and stops the guest only
      * if it still fits after that sync, as QEMU 7.2's {@code ram_save_pending}; 0, the default: a sync and a decision
-     * at the end of each pass: {@code EngineConfig.syncBeforeStop}), {@code hint-rate} (a rate such as 400MB/s: how fast
+     * at the end of each pass: {@code EngineConfig.syncBeforeStop}), {@code stop-uncapped} (1: the bandwidth is a cap
+     * on the sender, as QEMU's {@code max-bandwidth}, lifted for the stop-and-copy as QEMU lifts it, over a link as fast
+     * as the cost profile's; 0, the default: the bandwidth is the link's, to the end: {@code
+     * EngineConfig.uncappedStop}), {@code hint-rate} (a rate such as 400MB/s: how fast
      * the hint driver reports free memory, in virtual time; by default at once, within a tick; a real driver's rate can
      * be read from a QEMU journal: its {@code remaining} falls by more than QEMU sends). And {@code os} (a size, 0 by
      * default): the memory the guest's
      * operating system holds, its kernel, modules, page tables and slab, written at boot before the workload and
      * never freed nor hinted; a real guest's own figure is measured inside it (the QEMU guest's {@code BALLAST OS}
-     * console line).
+     * console line). {@code os-top} (a size up to {@code os}, 0 by default) is the part of it at the top of RAM, the
+     * rest being at the bottom: Linux's memblock allocates top-down at boot (its {@code struct page} array, page
+     * tables, per-CPU areas), so a booted real guest has data at both ends (`scripts/os-footprint.py` counts it).
+     * {@code os-freed} (a size up to {@code os} less {@code os-top}, 0 by default) is the part of it the boot left in
+     * free memory (the compressed kernel its bootloader loaded): free, with data, overwritten by the next allocations.
+     * {@code os-reserved} (a size, 0 by default) is memory the kernel holds and never writes (swiotlb's bounce
+     * buffers): zero, and not free. The guest's free memory, which a memory hog sizes itself on, is then what a real
+     * guest's kernel counts free, not the zero pages a migration finds.
      */
     public static final java.util.List<String> GUEST_KEYS = java.util.List.of(
             "hint-driver",
@@ -74,8 +84,12 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
             "hint-run",
             "dirty-log",
             "sync-before-stop",
+            "stop-uncapped",
             "hint-rate",
-            "os");
+            "os",
+            "os-top",
+            "os-freed",
+            "os-reserved");
 
     /**
      * The {@link #GUEST_KEYS} the KVM backend's guest program runs too: free page reporting, the host's discards, its
@@ -128,9 +142,12 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         flag(text, params, "discard-hinted");
         flag(text, params, "hint-run");
         flag(text, params, "sync-before-stop");
+        flag(text, params, "stop-uncapped");
         percent(text, params, "pressure");
         dirtyLogSyncOnly(text, params);
-        osBytes(text, params);
+        osTopBytes(text, params);
+        osFreedBytes(text, params);
+        osReservedBytes(text, params);
         hintRateBytesPerSec(text, params);
     }
 
@@ -162,9 +179,59 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
         throw new SettingException("workload", text, "os=" + v + ": expected a size (84M)");
     }
 
+    private static long osTopBytes(String text, Map<String, String> params) {
+        return sizeUpTo(text, params, "os-top", osBytes(text, params), "os");
+    }
+
+    private static long osFreedBytes(String text, Map<String, String> params) {
+        return sizeUpTo(text, params, "os-freed", osBytes(text, params) - osTopBytes(text, params), "os less os-top");
+    }
+
+    private static long osReservedBytes(String text, Map<String, String> params) {
+        return sizeUpTo(text, params, "os-reserved", Long.MAX_VALUE, null);
+    }
+
+    /** A size key, 0 by default, at most {@code max} ({@code maxName} says what that is). */
+    private static long sizeUpTo(String text, Map<String, String> params, String key, long max, String maxName) {
+        String v = params.getOrDefault(key, "0");
+        long b;
+        try {
+            b = Units.parseSize(v);
+        } catch (IllegalArgumentException e) {
+            b = -1;
+        }
+        if (b < 0 || b > max)
+            throw new SettingException(
+                    "workload",
+                    text,
+                    key + "=" + v + ": expected a size"
+                            + (maxName == null ? " (16M)" : " up to " + maxName + " (" + Units.formatBytes(max) + ")"));
+        return b;
+    }
+
+    /** The part of {@link #osBytes()} the boot left free, with its data ({@code os-freed}): see {@link #GUEST_KEYS}. */
+    public long osFreedBytes() {
+        return osFreedBytes(toString(), params);
+    }
+
+    /** Zero memory the guest's kernel holds, not free ({@code os-reserved}): see {@link #GUEST_KEYS}. */
+    public long osReservedBytes() {
+        return osReservedBytes(toString(), params);
+    }
+
+    /** The part of {@link #osBytes()} at the top of RAM ({@code os-top}, 0 by default): see {@link #GUEST_KEYS}. */
+    public long osTopBytes() {
+        return osTopBytes(toString(), params);
+    }
+
     /** The memory the guest's operating system holds from boot ({@code os}, 0 by default): see {@link #GUEST_KEYS}. */
     public long osBytes() {
         return osBytes(toString(), params);
+    }
+
+    /** Whether the bandwidth is a sender's cap lifted for the stop-and-copy ({@code stop-uncapped=1}): see {@link #GUEST_KEYS}. */
+    public boolean uncappedStop() {
+        return flag(toString(), params, "stop-uncapped");
     }
 
     /** Whether the host syncs before it decides to stop ({@code sync-before-stop=1}): see {@link #GUEST_KEYS}. */

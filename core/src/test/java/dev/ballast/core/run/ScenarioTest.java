@@ -60,6 +60,22 @@ class ScenarioTest {
     }
 
     @Test
+    void shouldTakeTheCapLiftedForTheStopFromTheWorkloadAndKeepItInTheJournalHeader() {
+        Scenario qemuLike = Scenario.sim(1L << 30, "idle,stop-uncapped=1", "legacy", 1);
+        assertThat(qemuLike.engineConfig().uncappedStop()).isTrue();
+        java.util.Map<String, String> header = RunManifest.of(qemuLike).toMetadata();
+        assertThat(header.get(RunManifest.KEY_ENGINE)).contains(",uncappedStop=true");
+        assertThat(RunManifest.fromMetadata(header).engine().uncappedStop()).isTrue();
+        // a header written before the option, or without it: the cap holds to the end
+        java.util.Map<String, String> plain =
+                RunManifest.of(Scenario.sim(1L << 30, "idle", "legacy", 1)).toMetadata();
+        assertThat(plain.get(RunManifest.KEY_ENGINE)).doesNotContain("uncappedStop");
+        assertThat(RunManifest.fromMetadata(plain).engine().uncappedStop()).isFalse();
+        assertThatThrownBy(() -> WorkloadSpec.parse("idle,stop-uncapped=2"))
+                .hasMessageContaining("stop-uncapped=2: expected 0 or 1");
+    }
+
+    @Test
     void shouldTakeTheSyncBeforeTheStopFromTheWorkloadAndKeepItInTheJournalHeader() {
         Scenario qemuLike = Scenario.sim(1L << 30, "idle,dirty-log=sync,sync-before-stop=1", "hint", 1);
         assertThat(qemuLike.engineConfig().syncBeforeStop()).isTrue();

@@ -269,6 +269,64 @@ static unsigned long memhog(unsigned long pages) {
     return pages;
 }
 
+/*
+ * With ballast.pfnmap=1 (scripts/os-footprint.py): which page frames the kernel has free, from /proc/kpageflags and
+ * /proc/kpagecount, as runs "BALLAST FREE pfn+pages ..." (64 a line), then "BALLAST FREE END runs=N pages=M". A frame
+ * is free when it heads a buddy block (KPF_BUDDY, set on a block's first page only) or follows a free frame with no
+ * flags and no users of its own (the rest of the block). Not free: reserved, in use, no page at all, and frames with
+ * no flags and no users after one in use (the rest of a block the kernel allocated without __GFP_COMP) or alone (a
+ * per-CPU list's page, which MemFree does not count either).
+ */
+#define KPF_BUDDY (1ULL << 10)
+static void report_free_pfns(void) {
+    int flags = open("/proc/kpageflags", O_RDONLY), counts = open("/proc/kpagecount", O_RDONLY);
+    if (flags < 0 || counts < 0) {
+        printf("BALLAST FREE END error=no-kpageflags\n");
+        return;
+    }
+    static uint64_t f[4096], c[4096];
+    unsigned long pfn = 0, start = 0, runs = 0, pages = 0;
+    int in_run = 0, on_line = 0;
+    for (;;) {
+        ssize_t nf = read(flags, f, sizeof f), nc = read(counts, c, sizeof c);
+        if (nf <= 0 || nc <= 0) {
+            break;
+        }
+        size_t n = (size_t) (nf < nc ? nf : nc) / 8;
+        for (size_t i = 0; i < n; i++, pfn++) {
+            int free = (f[i] & KPF_BUDDY) || (in_run && f[i] == 0 && c[i] == 0);
+            if (free && !in_run) {
+                start = pfn;
+                in_run = 1;
+            } else if (!free && in_run) {
+                printf("%s %lu+%lu", on_line ? "" : "BALLAST FREE", start, pfn - start);
+                pages += pfn - start;
+                runs++;
+                in_run = 0;
+                if (++on_line == 64) {
+                    printf("\n");
+                    on_line = 0;
+                }
+            }
+        }
+        if (nc != nf) {
+            lseek(nf < nc ? counts : flags, (off_t) pfn * 8, SEEK_SET);
+        }
+    }
+    if (in_run) {
+        printf("%s %lu+%lu", on_line ? "" : "BALLAST FREE", start, pfn - start);
+        pages += pfn - start;
+        runs++;
+        on_line++;
+    }
+    if (on_line) {
+        printf("\n");
+    }
+    printf("BALLAST FREE END runs=%lu pages=%lu\n", runs, pages);
+    close(flags);
+    close(counts);
+}
+
 /* Checks every stamp; prints the verdict. */
 static void check(void) {
     unsigned long checked = 0, bad = 0;
@@ -362,6 +420,9 @@ int main(void) {
     struct region *u = used ? new_region(used) : NULL;
     struct region *wsr = compile && ws ? new_region(ws) : NULL;
     unsigned long hogged = hog ? memhog(hog) : 0;
+    if (num("pfnmap", 0)) {
+        report_free_pfns();
+    }
     printf("BALLAST READY workload=%s stamped=%lu hogged=%lu free=%lu\n", workload, stamped_pages, hogged,
            free_pages());
 
