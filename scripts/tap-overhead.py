@@ -11,7 +11,20 @@ until the destination runs (the source's includes its vCPU running the guest mea
 after the switchover: context, not the tap's cost) and the tap's own CPU from `migrate` to its exit.
 
   scripts/tap-overhead.py [--pairs 11] [--mem 512] [--workload memhog:300] [--hint off] [--qemu qemu-system-x86_64]
+                          [--bandwidth MBPS|qemu] [--downtime-limit MS|qemu] [--dest-prealloc] [--relay tap|rw|splice|tee]
                           [--pin SRC,DEST,TAP] [--json OUT] [--profile DIR]
+
+--bandwidth caps QEMU's migration (max-bandwidth, MB/s; default: no cap, loopback at memory speed; `qemu`: QEMU's own
+default). --downtime-limit sets QEMU's downtime-limit (default 2000 ms; `qemu`: QEMU's own default). QEMU lifts the cap
+for the stop-and-copy, and a downtime limit of 2 s on a small guest makes most of the migration a stop-and-copy at
+memory speed. --dest-prealloc
+starts every destination with -mem-prealloc, so that its first writes to its RAM do not wait for this machine's host
+to hand it memory (that cost varies several-fold from one destination to the next and hides the tap's).
+
+--relay puts something else than the tap in the relayed arm, to calibrate what any relay costs here:
+scripts/relay-floor.c (built with gcc into the work folder), `rw` (read and write through a 1 MiB buffer: every
+byte through user space once, the least a relay that looks at the stream does), `splice` (no byte in user space) or
+`tee` (splice, tee and read: every byte seen in user space, none written from it).
 
 --pin runs the source QEMU, the destination QEMU and the tap each under `taskset -c` with that CPU list (e.g.
 `--pin 0,1,1`: the source on CPU 0, the destination and the tap on CPU 1), the same in both arms; the other
@@ -73,7 +86,7 @@ def pinned(cpus, cmd):
     return ["taskset", "-c", cpus] + cmd if cpus else cmd
 
 
-def qemu_args(a, work, name, qmps, incoming=None):
+def qemu_args(a, work, name, qmps, incoming=None, prealloc=False):
     cmd = [a.qemu, "-accel", a.accel, "-machine", "q35", "-smp", "1", "-m", f"{a.mem}M", "-nodefaults",
            "-display", "none", "-kernel", a.kernel, "-initrd", a.initrd,
            "-append", f"console=ttyS0 panic=-1 quiet ballast.workload={a.workload}",
@@ -83,6 +96,8 @@ def qemu_args(a, work, name, qmps, incoming=None):
         cmd += ["-qmp", f"unix:{q},server=on,wait=off"]
     if incoming:
         cmd += ["-incoming", incoming]
+    if prealloc:
+        cmd += ["-mem-prealloc"]
     return cmd
 
 
@@ -123,7 +138,8 @@ def cpu_s(pid):
 def one(a, work, src, src_tap_qmp, i, through_tap, src_pid):
     dport = free_port()
     dqmp = f"{work}/dest{i}.qmp"
-    dest = subprocess.Popen(pinned(a.pin_dest, qemu_args(a, work, f"dest{i}", [dqmp], f"tcp:127.0.0.1:{dport}")),
+    dest = subprocess.Popen(pinned(a.pin_dest, qemu_args(a, work, f"dest{i}", [dqmp], f"tcp:127.0.0.1:{dport}",
+                                                         a.dest_prealloc)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tap = None
     try:
@@ -131,15 +147,18 @@ def one(a, work, src, src_tap_qmp, i, through_tap, src_pid):
         uri = f"tcp:127.0.0.1:{dport}"
         if through_tap:
             tport = free_port()
-            cmd = [os.path.join(ROOT, "ballast"), "tap", "--listen", f"127.0.0.1:{tport}", "--forward",
-                   f"127.0.0.1:{dport}", "--qmp", src_tap_qmp, "--journal", f"{work}/journal{i}"]
+            if a.relay == "tap":
+                cmd = [os.path.join(ROOT, "ballast"), "tap", "--listen", f"127.0.0.1:{tport}", "--forward",
+                       f"127.0.0.1:{dport}", "--qmp", src_tap_qmp, "--journal", f"{work}/journal{i}"]
+            else:
+                cmd = [a.relay_floor, a.relay, str(tport), str(dport)]
             if a.profile:  # the tap's CPU by thread (the wrapper's own sampling is counted in tap_cpu_s too)
                 cmd = [sys.executable, os.path.join(ROOT, "scripts", "thread-cpu.py"), "--json",
                        os.path.join(a.profile, f"tap{i}.json"), "--inherit-output", "--"] + cmd
             tap = subprocess.Popen(pinned(a.pin_tap, cmd),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             line = tap.stdout.readline()
-            if not line.startswith("tap: listening"):
+            if not line.startswith(("tap: listening", "relay: listening")):
                 raise RuntimeError("tap did not start: " + line + tap.stderr.read())
             uri = f"tcp:127.0.0.1:{tport}"
         cpu0 = {"src": cpu_s(src_pid), "dest": cpu_s(dest.pid), "tap": cpu_s(tap.pid) if tap else None}
@@ -193,6 +212,11 @@ def main():
                     "(e.g. 0,1,1; a list with several CPUs as 0-1 or 0:1)")
     ap.add_argument("--profile", metavar="DIR", help="run each tap under scripts/thread-cpu.py, its CPU by thread "
                     "into DIR/tapN.json (for where the time goes; not for the overhead figure)")
+    ap.add_argument("--bandwidth", default="0", help="QEMU's max-bandwidth in MB/s (default: no cap; qemu: QEMU's own)")
+    ap.add_argument("--downtime-limit", default="2000", help="QEMU's downtime-limit in ms (qemu: QEMU's own)")
+    ap.add_argument("--dest-prealloc", action="store_true", help="start each destination with -mem-prealloc")
+    ap.add_argument("--relay", default="tap", choices=["tap", "rw", "splice", "tee"],
+                    help="what the relayed arm goes through (rw, splice: scripts/relay-floor.c, to calibrate)")
     ap.add_argument("--json", help="write every migration's figures and the summary to this file")
     ap.add_argument("--seed", type=int, default=1, help="the bootstrap's random seed")
     cache = os.path.expanduser(os.environ.get("XDG_CACHE_HOME", "~/.cache")) + "/ballast/qemu"
@@ -211,6 +235,10 @@ def main():
             sys.exit("tap-overhead: --pin needs taskset (util-linux)")
     if a.profile:
         os.makedirs(a.profile, exist_ok=True)
+    for opt in ("bandwidth", "downtime_limit"):
+        v = getattr(a, opt)
+        if v != "qemu" and not (v.isdigit()):
+            sys.exit(f"tap-overhead: --{opt.replace('_', '-')} is a whole number or qemu, not {v!r}")
     if a.pairs < 1:
         sys.exit("tap-overhead: --pairs must be at least 1")
     if not a.kernel or not a.initrd:
@@ -220,6 +248,9 @@ def main():
     # build the launcher's application once, outside the measurements
     subprocess.run([os.path.join(ROOT, "ballast"), "--version"], check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="ballast-tap-overhead-")
+    if a.relay != "tap":
+        a.relay_floor = f"{work}/relay-floor"
+        subprocess.run(["gcc", "-O2", "-o", a.relay_floor, os.path.join(ROOT, "scripts", "relay-floor.c")], check=True)
     sq, stq = f"{work}/src.qmp", f"{work}/src-tap.qmp"
     src_p = subprocess.Popen(pinned(a.pin_src, qemu_args(a, work, "src", [sq, stq])), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
@@ -227,8 +258,19 @@ def main():
     try:
         src = Qmp(sq)
         wait_serial(f"{work}/src.serial", "BALLAST READY", 300)
-        src.cmd("migrate-set-parameters", **{"max-bandwidth": 100 << 30, "downtime-limit": 2000})
+        params = {}
+        if a.bandwidth != "qemu":
+            params["max-bandwidth"] = int(a.bandwidth) * 1000 * 1000 if int(a.bandwidth) else 100 << 30
+        if a.downtime_limit != "qemu":
+            params["downtime-limit"] = int(a.downtime_limit)
+        if params:
+            src.cmd("migrate-set-parameters", **params)
+        mp = src.cmd("query-migrate-parameters")
         print(f"tap-overhead: {a.mem} MiB guest, workload {a.workload}, free-page-hint={a.hint}, {a.accel}; "
+              f"relayed through {a.relay if a.relay == 'tap' else 'relay-floor ' + a.relay}; "
+              f"max-bandwidth {mp['max-bandwidth'] / 1e6:.1f} MB/s, downtime-limit {mp['downtime-limit']} ms "
+              f"({'QEMU defaults' if a.bandwidth == a.downtime_limit == 'qemu' else 'set'}); "
+              f"destination {'preallocated' if a.dest_prealloc else 'not preallocated'}; "
               f"{a.pairs} interleaved pairs (first a warm-up pair, not counted); "
               f"pinned {'source ' + a.pin_src + ', destination ' + a.pin_dest + ', tap ' + a.pin_tap if a.pin else 'no'}; "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -239,11 +281,11 @@ def main():
                 n += 1
                 r = one(a, work, src, stq, n, through_tap, src_p.pid)
                 got[through_tap] = r
-                print(f"  pair {pair}{' (warm-up)' if pair == 0 else ''}: {'tap   ' if through_tap else 'direct'} "
+                print(f"  pair {pair}{' (warm-up)' if pair == 0 else ''}: {'relay ' if through_tap else 'direct'} "
                       f"total {r['total_ms']} ms, wall {r['wall_ms']:.0f} ms, downtime {r['downtime_ms']} ms, "
                       f"normal {r['normal']}, zero {r['duplicate']}, syncs {r['syncs']}, load {r['load']:.1f}"
                       + f", CPU: source {r['src_cpu_s']:.2f} s, destination {r['dest_cpu_s']:.2f} s"
-                      + (f", tap {r['tap_relay_cpu_s']:.2f} s ({r['tap_cpu_s']:.2f} s with its start)"
+                      + (f", relay {r['tap_relay_cpu_s']:.2f} s ({r['tap_cpu_s']:.2f} s with its start)"
                          if through_tap else ""), flush=True)
             if pair > 0:
                 rows.append(got)
@@ -257,6 +299,7 @@ def main():
         src_p.wait()
         shutil.rmtree(work, ignore_errors=True)
     summary = {}
+    arm = "tap" if a.relay == "tap" else "relay-floor " + a.relay
     for key in ("total_ms", "wall_ms"):
         # QEMU 7.2 answered total-time 0 for a completed migration once: such a pair has no ratio for it
         good = [p for p in rows if p[False][key] > 0 and p[True][key] > 0]
@@ -270,19 +313,19 @@ def main():
         st = ratio_stats(ratios, a.seed)
         summary[key] = dict(direct=d, tap=t, ratios=ratios, **st)
         print(f"{key}: direct median {statistics.median(d):.0f} (range {min(d):.0f}-{max(d):.0f}), "
-              f"tap median {statistics.median(t):.0f} (range {min(t):.0f}-{max(t):.0f}); tap/direct per pair "
+              f"{arm} median {statistics.median(t):.0f} (range {min(t):.0f}-{max(t):.0f}); {arm}/direct per pair "
               f"({len(ratios)}): median {st['median']:.3f} = {(st['median'] - 1) * 100:+.1f} %, "
               f"quartiles {st['q1']:.3f}-{st['q3']:.3f}, range {min(ratios):.3f}-{max(ratios):.3f}; "
               f"bootstrap 95 % interval of the median {st['boot_lo']:.3f}-{st['boot_hi']:.3f}; "
-              f"sign test: tap slower in {st['slower']} of {len(ratios)} pairs (two-sided p {st['sign_p']:.3f}), "
+              f"sign test: {arm} slower in {st['slower']} of {len(ratios)} pairs (two-sided p {st['sign_p']:.3f}), "
               f"order-statistic interval of the median ratio {st['os_lo']:.3f}-{st['os_hi']:.3f} "
               f"({st['os_conf'] * 100:.1f} %)")
     cpu = [p[True]["tap_cpu_s"] for p in rows]
     relay = [p[True]["tap_relay_cpu_s"] for p in rows]
     gb = [p[True]["bytes"] / 1e9 for p in rows]
-    print(f"tap process CPU per migration: from `migrate` to its exit median {statistics.median(relay):.2f} s "
+    print(f"{arm} process CPU per migration: from `migrate` to its exit median {statistics.median(relay):.2f} s "
           f"(range {min(relay):.2f}-{max(relay):.2f}; {statistics.median(r / g for r, g in zip(relay, gb)):.2f} s per GB "
-          f"of query-migrate's transferred), with the JVM's start {statistics.median(cpu):.2f} s"
+          f"of query-migrate's transferred), with its start {statistics.median(cpu):.2f} s"
           + (" (with --profile both include thread-cpu.py's own sampling)" if a.profile else ""))
     if a.json:
         json.dump(dict(args={k: v for k, v in vars(a).items()}, pairs=rows and [{"direct": p[False], "tap": p[True]}
