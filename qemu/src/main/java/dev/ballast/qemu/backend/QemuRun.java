@@ -227,7 +227,18 @@ final class QemuRun {
                 if (!v.matches()) {
                     throw new IOException("the guest's verdict cannot be read: " + verdictLine.strip());
                 }
-                return report(qemu, image, stats, relayed, counts, v, actualBefore, actualAfter, wall0, dir);
+                return report(
+                        qemu,
+                        image,
+                        stats,
+                        relayed,
+                        counts,
+                        journal.passes(),
+                        v,
+                        actualBefore,
+                        actualAfter,
+                        wall0,
+                        dir);
             }
         }
     }
@@ -358,6 +369,7 @@ final class QemuRun {
             MigrationStats q,
             MigrationRelay.Result relayed,
             StreamCounts c,
+            int passes,
             Matcher v,
             long actualBefore,
             long actualAfter,
@@ -437,7 +449,7 @@ final class QemuRun {
                 limitMs,
                 q.downtimeMs() > limitMs,
                 q.setupTimeMs(),
-                (int) q.dirtySyncCount(),
+                passes,
                 relayed.forwardedBytes(),
                 ram,
                 new RunReport.Pages(c.normal, c.zero, 0, 0, c.resent),

@@ -65,7 +65,7 @@ class QemuBackendTest {
         RunReport r = new QemuRun(s, BackendOptions.UserBuild.NONE, events, Backend.Progress.NONE, tap).run();
         System.out.printf(
                 "qemu backend: %s %s %s: %.0f ms (QEMU), wall %.0f ms (test %d ms), normal %d, zero %d, "
-                        + "bytes %d, syncs %d, checked %d; vmm %s%n",
+                        + "bytes %d, passes %d, syncs %d, checked %d; vmm %s%n",
                 s.workload(),
                 s.policy(),
                 r.vmm().accelerator(),
@@ -76,6 +76,7 @@ class QemuBackendTest {
                 r.pages().zero(),
                 r.transferredBytes(),
                 r.iterations(),
+                r.ram().dirtySyncCount(),
                 r.verify().checkedPages(),
                 r.vmm());
         return r;
@@ -172,6 +173,7 @@ class QemuBackendTest {
         long[] syncs = new long[1];
         long[] lastSyncBegin = new long[1];
         long[] completed = new long[1];
+        long[] passes = new long[1];
         try (JournalReader reader = JournalReader.open(dir)) {
             assertThat(reader.cutShort()).isFalse();
             assertThat(reader.header().get(RunManifest.KEY_BACKEND)).isEqualTo("qemu");
@@ -188,6 +190,7 @@ class QemuBackendTest {
                             case STEP -> steps[0]++;
                             case QEMU_STATUS -> syncs[0] = e.a();
                             case SYNC_BEGIN -> lastSyncBegin[0] = e.a();
+                            case ITERATION_END -> passes[0]++;
                             case END -> completed[0] = e.a() == Phase.COMPLETED.ordinal() ? 1 : 0;
                             default -> {}
                         }
@@ -211,6 +214,10 @@ class QemuBackendTest {
                 .isEqualTo(r.vmm().own().get("dirtySyncCount"));
         assertThat(lastSyncBegin[0]).isEqualTo(r.vmm().own().get("dirtySyncCount"));
         assertThat(completed[0]).as("the journal ends COMPLETED").isEqualTo(1);
+        // passes as the stream shows them, the stop-and-copy one of them, as the other backends count them; QEMU's
+        // syncs are the RAM figures' dirty-sync-count
+        assertThat(r.iterations()).as("passes = the journal's ITERATION_END").isEqualTo(passes[0]);
+        assertThat(r.ram().dirtySyncCount()).isEqualTo(r.vmm().own().get("dirtySyncCount"));
     }
 
     /**
