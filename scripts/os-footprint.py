@@ -17,14 +17,15 @@ such as swiotlb's bounce buffers). The first 16 MiB are ZONE_DMA, which Linux ke
 do not take its free pages while other zones have some. So `os-freed=` is the free data pages above 16 MiB (the next
 allocations overwrite them), and `os-reserved=` the zero pages a process cannot get: not free, or free below 16 MiB.
 A guest's free memory (what a memory hog sizes itself on) is the free kinds; the pages a migration finds zero are the
-zero kinds.
+zero kinds. The guest's console line BALLAST OS also gives vm.min_free_kbytes: `min-free=`, the free memory the hint
+driver cannot take.
 
     scripts/os-footprint.py --mem 1048584K --out /tmp/os1g
     scripts/os-footprint.py --mem 4194312K --out /tmp/os4g
 
 Needs qemu-system-x86_64 and the guest image a `ballast run --backend qemu` has cached.
 """
-import argparse, glob, json, os, socket, subprocess, sys, time
+import argparse, glob, json, os, re, socket, subprocess, sys, time
 
 CACHE = os.path.expanduser("~/.cache/ballast/qemu")
 CRASH = ("Kernel panic", "kernel BUG", "BUG: ", "Oops")
@@ -151,7 +152,9 @@ def main():
                 gap += 1
                 if gap == 1024:
                     break
-        result = {"mem": a.mem, "pages": data + zero, "data": data, "zero": zero, "osKiB": data * 4,
+        m = re.search(r"min_free_kib=(\d+)", os_line)
+        min_free = int(m.group(1)) if m else 0
+        result = {"mem": a.mem, "minFreeKiB": min_free, "pages": data + zero, "data": data, "zero": zero, "osKiB": data * 4,
                   "top": top, "osTopKiB": top * 4, "freed": freed, "osFreedKiB": freed * 4, "freedDma": freed_dma, "zeroFreeDma": zero_dma,
                   "reserved": reserved, "osReservedKiB": reserved * 4, "freePages": sum(is_free), "regions16MiB": regions,
                   "guest": os_line}
@@ -159,7 +162,8 @@ def main():
         print(f"{a.mem}: {data} pages with data, {zero} zero pages of {data + zero} right after boot: os={data * 4}K"
               f", {top} of them at the top of RAM: os-top={top * 4}K, {freed} of them free above 16 MiB: "
               f"os-freed={freed * 4}K ({freed_dma} more below); {reserved} zero pages not free or below 16 MiB "
-              f"({zero_dma} of them free there): os-reserved={reserved * 4}K; {sum(is_free)} pages free ({os_line})")
+              f"({zero_dma} of them free there): os-reserved={reserved * 4}K; {sum(is_free)} pages free; "
+              f"vm.min_free_kbytes: min-free={min_free}K ({os_line})")
     finally:
         if p.poll() is None:
             p.kill()

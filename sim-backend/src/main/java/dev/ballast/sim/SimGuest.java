@@ -111,6 +111,9 @@ public class SimGuest implements SourceGuest {
      * @param dirtyLogSyncOnly the host's dirty log is cleared by a sync only ({@code dirty-log=sync}, as QEMU under
      *                     TCG): {@link #clearDirty} does nothing, so a write logged before a range was sent or hinted
      *                     free is reported by the next sync all the same
+     * @param minFreePages the free pages the kernel keeps for its reserves ({@code min-free}, Linux's min watermark):
+     *                     Linux's hint driver takes no block that would leave fewer free (its allocations cannot
+     *                     reclaim)
      */
     public record Kernel(
             HintDriver hintDriver,
@@ -120,7 +123,8 @@ public class SimGuest implements SourceGuest {
             boolean discardPoisoned,
             boolean discardHinted,
             boolean hintRun,
-            boolean dirtyLogSyncOnly) {
+            boolean dirtyLogSyncOnly,
+            long minFreePages) {
         public static final Kernel IDEAL = new Kernel(HintDriver.IDEAL, false, false);
 
         /** Without free page reporting. */
@@ -138,6 +142,28 @@ public class SimGuest implements SourceGuest {
             this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false, false, false);
         }
 
+        /** No reserves kept free. */
+        public Kernel(
+                HintDriver hintDriver,
+                boolean initOnAlloc,
+                boolean deflateOnOom,
+                boolean reporting,
+                boolean discardPoisoned,
+                boolean discardHinted,
+                boolean hintRun,
+                boolean dirtyLogSyncOnly) {
+            this(
+                    hintDriver,
+                    initOnAlloc,
+                    deflateOnOom,
+                    reporting,
+                    discardPoisoned,
+                    discardHinted,
+                    hintRun,
+                    dirtyLogSyncOnly,
+                    0);
+        }
+
         public static Kernel of(WorkloadSpec w) {
             return new Kernel(
                     w.hintDriver(),
@@ -147,7 +173,8 @@ public class SimGuest implements SourceGuest {
                     w.discardPoisoned(),
                     w.discardHinted(),
                     w.hintRun(),
-                    w.dirtyLogSyncOnly());
+                    w.dirtyLogSyncOnly(),
+                    w.minFreeBytes() / RamLayout.PAGE_SIZE);
         }
     }
 
@@ -819,7 +846,8 @@ public class SimGuest implements SourceGuest {
         hintCredit += dtNs * hintBlocksPerNs;
         long size = 1L << hintOrder;
         while (hintCredit >= 1) {
-            long i = allocPages(hintOrder);
+            // as Linux's watermark check: the allocation fails unless more than the reserve stays free after it
+            long i = alloc.freePages() - size + 1 > kernel.minFreePages() ? allocPages(hintOrder) : -1;
             if (i < 0) {
                 hintReporting = false;
                 hintCredit = 0;

@@ -69,6 +69,28 @@ class LinuxHintDriverTest {
     }
 
     @Test
+    void shouldLeaveTheKernelsReserveFree() {
+        // 64 MiB, 16 blocks of 4 MiB, the device rings in one: 15 blocks and 1,022 pages free (16,382). With
+        // min-free=10M (2,560 pages) a block is taken only if, less the block's pages but one, more than 2,560 stay
+        // free (Linux's __zone_watermark_ok): the 13th leaves 3,070 (2 blocks and the 1,022 pages), a 14th would
+        // leave 2,046. A driver whose allocations cannot reclaim stops there.
+        SimGuest g = guest(
+                new SimGuest.Kernel(HintDriver.LINUX, false, false, false, false, false, false, false, 2560), FEATURES);
+        g.hintCommand(ID);
+        g.tick(1_000_000);
+        assertThat(hints(g)).hasSize(13);
+        assertThat(g.freePageCount()).isEqualTo(2 * BLOCK + BLOCK - 2);
+        assertThat(linuxWithoutReserve().freePageCount()).isEqualTo(BLOCK - 2);
+    }
+
+    private static SimGuest linuxWithoutReserve() {
+        SimGuest g = linux(false);
+        g.hintCommand(ID);
+        g.tick(1_000_000);
+        return g;
+    }
+
+    @Test
     void shouldZeroWhatItTakesUnderInitOnAllocAndTheDirtyLogSeesIt() {
         for (boolean initOnAlloc : new boolean[] {false, true}) {
             SimGuest g = linux(initOnAlloc);

@@ -91,13 +91,18 @@ static unsigned long field_kib(const char *path, const char *key) {
 /*
  * The operating system's footprint, measured inside the guest before any workload: the memory the kernel manages
  * (MemTotal) less what is free and what /init itself holds (its resident set), and MemTotal itself (the RAM the
- * kernel keeps for its image and reservations at boot is not in it). In KiB.
+ * kernel keeps for its image and reservations at boot is not in it); and the free memory the kernel keeps for its
+ * own reserves (vm.min_free_kbytes: an allocation that cannot reclaim, as the hint driver's, fails below it). In KiB.
  */
 static void report_os(void) {
+    static char minfree[64];
     unsigned long total = field_kib("/proc/meminfo", "MemTotal:"), memfree = field_kib("/proc/meminfo", "MemFree:");
     unsigned long self = field_kib("/proc/self/status", "VmRSS:");
     unsigned long used = total > memfree + self ? total - memfree - self : 0;
-    printf("BALLAST OS used_kib=%lu mem_total_kib=%lu mem_free_kib=%lu init_rss_kib=%lu\n", used, total, memfree, self);
+    unsigned long min = read_file("/proc/sys/vm/min_free_kbytes", minfree, sizeof minfree) > 0
+            ? strtoul(minfree, NULL, 10) : 0;
+    printf("BALLAST OS used_kib=%lu mem_total_kib=%lu mem_free_kib=%lu init_rss_kib=%lu min_free_kib=%lu\n", used,
+            total, memfree, self, min);
 }
 
 /* The balloon is virtio device id 5; its features file is a string of '0'/'1', bit 0 first. */
@@ -327,6 +332,39 @@ static void report_free_pfns(void) {
     close(counts);
 }
 
+/*
+ * With ballast.memwatch=MS (scripts/qemu-hint-memwatch.py): every MS milliseconds after READY, what the kernel has
+ * free, "BALLAST MEM t=MS free_kib=N zone=NAME:c0,c1,..,c10 ..." (MemFree, and /proc/buddyinfo's free blocks of each
+ * order per zone), so that a run shows how much free memory the hint driver took and what it left.
+ */
+static void report_mem(uint64_t ms) {
+    static char buf[4096];
+    printf("BALLAST MEM t=%lu free_kib=%lu", (unsigned long) ms, field_kib("/proc/meminfo", "MemFree:"));
+    if (read_file("/proc/buddyinfo", buf, sizeof buf) > 0) {
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+            char *zone = strstr(line, "zone");
+            if (!zone) {
+                continue;
+            }
+            zone += 4;
+            while (*zone == ' ') {
+                zone++;
+            }
+            char *end = zone;
+            while (*end && *end != ' ') {
+                end++;
+            }
+            printf(" zone=%.*s:", (int) (end - zone), zone);
+            char *q = end;
+            for (int o = 0; o < 11; o++) {
+                unsigned long n = strtoul(q, &q, 10);
+                printf(o ? ",%lu" : "%lu", n);
+            }
+        }
+    }
+    printf("\n");
+}
+
 /* Checks every stamp; prints the verdict. */
 static void check(void) {
     unsigned long checked = 0, bad = 0;
@@ -428,6 +466,8 @@ int main(void) {
 
     /* Until the host says CHECK: rewrites at `rate`, churn at `churn`, new pages every `every` us (deflate-race). */
     uint64_t t0 = now_us(), last = t0, next_grow = t0 + every;
+    unsigned long memwatch = num("memwatch", 0);
+    uint64_t next_mem = t0;
     double rewrite_due = 0, churn_due = 0;
     unsigned long slot = 0;
     for (;;) {
@@ -435,6 +475,10 @@ int main(void) {
             break;
         }
         uint64_t t = now_us();
+        if (memwatch && t >= next_mem) {
+            report_mem((t - t0) / 1000);
+            next_mem = t + memwatch * 1000;
+        }
         double dt = (double) (t - last) / 1e6;
         last = t;
         if (u && rate) {
