@@ -5,9 +5,10 @@ free-page-hint=on into a sink that discards the stream (`exec:cat > /dev/null`, 
 (`ballast.memwatch=100`: MemFree and /proc/buddyinfo's free blocks by order, per zone) and the script polls QEMU's
 `remaining`. The driver (Linux's drivers/virtio/virtio_balloon.c) takes free 4 MiB blocks (order 10) until an
 allocation fails and holds them until QEMU says done; so the smallest MemFree during the migration, and the blocks
-left then, are what it could not take.
+left then, are what it could not take. It also prints the CPU each of QEMU's threads used during the migration
+(/proc/PID/task/*/stat), to see what the hints cost the host (--hint off: the same migration without them).
 
-    scripts/qemu-hint-memwatch.py [--mem 1048584K] [--workload memhog] [--bandwidth 25] [--json OUT]
+    scripts/qemu-hint-memwatch.py [--mem 1048584K] [--workload memhog] [--bandwidth 25] [--hint on|off] [--json OUT]
 
 Uses the kernel and the newest initramfs in ~/.cache/ballast/qemu (any `ballast run --backend qemu` builds them).
 """
@@ -44,6 +45,27 @@ def qmp(path, timeout=30):
     return cmd
 
 
+def threads_cpu(pid):
+    """CPU seconds by thread name (user + system) of a live process."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{t}/stat").read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        f = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0) + (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def process_cpu(pid):
+    """CPU seconds of a live process, its ended threads included (/proc/PID/stat)."""
+    stat = open(f"/proc/{pid}/stat").read()
+    f = stat[stat.rindex(")") + 2:].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def size_bytes(mem):
     return int(mem[:-1]) << {"K": 10, "M": 20, "G": 30}[mem[-1]]
 
@@ -53,6 +75,7 @@ def main():
     ap.add_argument("--mem", default="1048584K")
     ap.add_argument("--workload", default="memhog", choices=["memhog", "idle"])
     ap.add_argument("--bandwidth", type=int, default=25, help="QEMU's max-bandwidth, MB/s")
+    ap.add_argument("--hint", default="on", choices=["on", "off"])
     ap.add_argument("--json")
     a = ap.parse_args()
     pages = size_bytes(a.mem) // 4096
@@ -64,11 +87,12 @@ def main():
     args = f"ballast.workload={a.workload} ballast.seed=1 ballast.used={pages * 4 // 100} ballast.rate=1048576"
     if a.workload == "memhog":
         args += f" ballast.hog={pages * 90 // 100}"
-    p = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-smp", "1", "-m", a.mem,
+    p = subprocess.Popen(["qemu-system-x86_64", "-name", "ballast,debug-threads=on", "-accel", "tcg", "-machine",
+                          "q35", "-smp", "1", "-m", a.mem,
                           "-nodefaults", "-display", "none", "-kernel", kernel, "-initrd", initrd, "-append",
                           f"console=ttyS0 panic=-1 quiet {args} ballast.memwatch=100", "-serial", f"file:{serial}",
                           "-qmp", f"unix:{sock},server=on,wait=off", "-object", "iothread,id=iot0", "-device",
-                          "virtio-balloon-pci,id=balloon0,free-page-hint=on,iothread=iot0"],
+                          f"virtio-balloon-pci,id=balloon0,free-page-hint={a.hint},iothread=iot0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         cmd = qmp(sock)
@@ -85,6 +109,7 @@ def main():
         lines = open(serial, "rb").read().decode("latin-1").splitlines()
         t_ready = max(int(m.group(1)) for m in (re.match(r"BALLAST MEM t=(\d+)", l) for l in lines) if m)
         t_start = time.monotonic()
+        cpu0, all0 = threads_cpu(p.pid), process_cpu(p.pid)
         cmd("migrate", uri="exec:cat > /dev/null")
         status = []
         while True:
@@ -92,6 +117,8 @@ def main():
             t = (time.monotonic() - t_start) * 1000
             status.append((t, info.get("ram", {}).get("remaining"), info.get("status")))
             if info.get("status") in ("completed", "failed", "cancelled"):
+                cpu1, all1 = threads_cpu(p.pid), process_cpu(p.pid)
+                final = info
                 break
             time.sleep(0.1)
         time.sleep(0.5)
@@ -106,11 +133,22 @@ def main():
         if m:
             zones = {z: [int(x) for x in c.split(",")] for z, c in re.findall(r"zone=(\w+):([\d,]+)", m.group(3))}
             mem.append((int(m.group(1)) - t_ready, int(m.group(2)), zones))
+    cpu = {k: v - cpu0.get(k, 0) for k, v in cpu1.items() if v - cpu0.get(k, 0) >= 0.01}
+    ended = all1 - all0 - sum(cpu.values())
+    if ended >= 0.01:
+        cpu["threads that ended (the migration thread)"] = ended
+    ram = final.get("ram", {})
+    print(f"QEMU: total {final.get('total-time')} ms, setup {final.get('setup-time')} ms, {ram.get('transferred', 0) / 1e6:.0f} MB,"
+          f" {ram.get('normal')} normal and {ram.get('duplicate')} zero pages; its threads' CPU during the migration: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+          + f"; in all {sum(cpu.values()):.2f} s in {status[-1][0] / 1000:.2f} s")
+    if a.hint == "off":
+        return
     before = [x for x in mem if x[0] <= 0][-1]
     during = [x for x in mem if 0 < x[0] <= status[-1][0]]
     low = min(during, key=lambda x: x[1])
     blocks = lambda zones: {z: sum(c[o] << o for o in range(11)) * 4 for z, c in zones.items()}
-    print(f"{a.mem} {a.workload}, free-page-hint=on, {a.bandwidth} MB/s: migration {status[-1][2]} in "
+    print(f"{a.mem} {a.workload}, free-page-hint={a.hint}, {a.bandwidth} MB/s: migration {status[-1][2]} in "
           f"{status[-1][0] / 1000:.1f} s")
     print(f"before: MemFree {before[1]} KiB; by zone, KiB free in blocks: {blocks(before[2])}")
     print(f"lowest while migrating (t={low[0] / 1000:.1f} s after migrate): MemFree {low[1]} KiB; by zone and order "
