@@ -25,42 +25,10 @@ driver cannot take.
 
 Needs qemu-system-x86_64 and the guest image a `ballast run --backend qemu` has cached.
 """
-import argparse, glob, json, os, re, socket, subprocess, sys, time
+import argparse, json, os, re, subprocess, sys, time
 
-CACHE = os.path.expanduser("~/.cache/ballast/qemu")
+from qemu_guest import guest_image, qmp, size_bytes
 CRASH = ("Kernel panic", "kernel BUG", "BUG: ", "Oops")
-
-
-def qmp(path, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.1)
-    f = s.makefile("rw")
-    json.loads(f.readline())
-
-    def cmd(name, **args):
-        f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        f.flush()
-        while True:
-            r = json.loads(f.readline())
-            if "return" in r:
-                return r["return"]
-            if "error" in r:
-                raise RuntimeError(f"{name}: {r['error']}")
-
-    cmd("qmp_capabilities")
-    return cmd
-
-
-def size_bytes(mem):
-    return int(mem[:-1]) << {"K": 10, "M": 20, "G": 30}[mem[-1]]
 
 
 def main():
@@ -70,8 +38,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     size = size_bytes(a.mem)
-    kernel = glob.glob(CACHE + "/kernel/*/boot/vmlinuz-*")[0]
-    initrd = max(glob.glob(CACHE + "/initrd-*.cpio"), key=os.path.getmtime)
+    kernel, initrd = guest_image()
     serial, sock = os.path.join(a.out, "serial.log"), os.path.join(a.out, "qmp.sock")
     for f in (serial, sock):
         if os.path.exists(f):

@@ -12,37 +12,9 @@ left then, are what it could not take. It also prints the CPU each of QEMU's thr
 
 Uses the kernel and the newest initramfs in ~/.cache/ballast/qemu (any `ballast run --backend qemu` builds them).
 """
-import argparse, glob, json, os, re, socket, subprocess, sys, tempfile, time, shutil
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 
-CACHE = os.path.expanduser("~/.cache/ballast/qemu")
-
-
-def qmp(path, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
-    f = s.makefile("rw")
-    json.loads(f.readline())
-
-    def cmd(name, **args):
-        f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        f.flush()
-        while True:
-            r = json.loads(f.readline())
-            if "return" in r:
-                return r["return"]
-            if "error" in r:
-                raise RuntimeError(f"{name}: {r['error']}")
-
-    cmd("qmp_capabilities")
-    return cmd
+from qemu_guest import guest_image, qmp, size_bytes
 
 
 def threads_cpu(pid):
@@ -66,10 +38,6 @@ def process_cpu(pid):
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def size_bytes(mem):
-    return int(mem[:-1]) << {"K": 10, "M": 20, "G": 30}[mem[-1]]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mem", default="1048584K")
@@ -79,8 +47,7 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     pages = size_bytes(a.mem) // 4096
-    kernel = glob.glob(CACHE + "/kernel/*/boot/vmlinuz-*")[0]
-    initrd = max(glob.glob(CACHE + "/initrd-*.cpio"), key=os.path.getmtime)
+    kernel, initrd = guest_image()
     work = tempfile.mkdtemp(prefix="ballast-memwatch-")
     serial, sock = f"{work}/serial.log", f"{work}/qmp.sock"
     # the QEMU backend's workload: 4 % stamped, rewritten at 1 MiB/s; memhog's hog 90 %
