@@ -72,6 +72,6 @@ class OsMemoryTest {
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,os=16M,os-top=12M,os-freed=8M"))
                 .hasMessageContaining("os-freed=8M: expected a size up to os less os-top (4.0 MiB)");
         assertThatThrownBy(() -> WorkloadSpec.parse("idle,os-reserved=lots"))
-                .hasMessageContaining("os-reserved=lots: expected a size (16M)");
+                .hasMessageContaining("os-reserved=lots: expected a size (84M)");
     }
 }

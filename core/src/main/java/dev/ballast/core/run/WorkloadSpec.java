@@ -174,14 +174,7 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
     }
 
     private static long osBytes(String text, Map<String, String> params) {
-        String v = params.getOrDefault("os", "0");
-        try {
-            long b = Units.parseSize(v);
-            if (b >= 0) return b;
-        } catch (IllegalArgumentException e) {
-            // refused below
-        }
-        throw new SettingException("workload", text, "os=" + v + ": expected a size (84M)");
+        return sizeUpTo(text, params, "os", Long.MAX_VALUE, null);
     }
 
     private static long osTopBytes(String text, Map<String, String> params) {
@@ -210,7 +203,7 @@ public record WorkloadSpec(String name, String arg, Map<String, String> params) 
                     "workload",
                     text,
                     key + "=" + v + ": expected a size"
-                            + (maxName == null ? " (16M)" : " up to " + maxName + " (" + Units.formatBytes(max) + ")"));
+                            + (maxName == null ? " (84M)" : " up to " + maxName + " (" + Units.formatBytes(max) + ")"));
         return b;
     }
 
