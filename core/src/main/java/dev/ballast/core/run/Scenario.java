@@ -80,6 +80,22 @@ public record Scenario(
                 }
             }
         }
+        long osHeld = workload.osBytes() + workload.osReservedBytes();
+        if (osHeld > guestMemBytes) {
+            throw new SettingException(
+                    "workload",
+                    workload.toString(),
+                    "os=" + workload.param("os", "0") + " and os-reserved=" + workload.param("os-reserved", "0")
+                            + " hold " + Units.formatBytes(osHeld) + ", more than the guest's "
+                            + Units.formatBytes(guestMemBytes));
+        }
+        if (workload.minFreeBytes() > guestMemBytes) {
+            throw new SettingException(
+                    "workload",
+                    workload.toString(),
+                    "min-free=" + workload.param("min-free", "0") + ": more than the guest's "
+                            + Units.formatBytes(guestMemBytes));
+        }
         if (policy == null || policy.isBlank()) throw new SettingException("policy", policy, "missing");
         checkBandwidth(bandwidthBitsPerSec);
         if (downtimeLimitNs <= 0)

@@ -60,6 +60,23 @@ class ScenarioTest {
     }
 
     @Test
+    void shouldRefuseAnOperatingSystemLargerThanTheGuest() {
+        // a 256 MiB guest: os and os-reserved must fit in it, as must min-free (once an internal error: a range of
+        // a bitmap at -65536)
+        assertThatThrownBy(() -> Scenario.sim(256L << 20, "idle,os=512M,os-top=512M", "legacy", 1))
+                .isInstanceOf(SettingException.class)
+                .hasMessageContaining("os=512M and os-reserved=0 hold 512.0 MiB, more than the guest's 256.0 MiB");
+        assertThatThrownBy(() -> Scenario.sim(256L << 20, "idle,os=100M,os-reserved=200M", "legacy", 1))
+                .hasMessageContaining("hold 300.0 MiB, more than the guest's 256.0 MiB");
+        assertThatThrownBy(() -> Scenario.sim(256L << 20, "idle,min-free=1G", "legacy", 1))
+                .hasMessageContaining("min-free=1G: more than the guest's 256.0 MiB");
+        assertThat(Scenario.sim(256L << 20, "idle,os=64M,os-top=16M,os-reserved=64M,min-free=16M", "legacy", 1)
+                        .workload()
+                        .osBytes())
+                .isEqualTo(64L << 20);
+    }
+
+    @Test
     void shouldTakeTheCapLiftedForTheStopFromTheWorkloadAndKeepItInTheJournalHeader() {
         Scenario qemuLike = Scenario.sim(1L << 30, "idle,stop-uncapped=1", "legacy", 1);
         assertThat(qemuLike.engineConfig().uncappedStop()).isTrue();
