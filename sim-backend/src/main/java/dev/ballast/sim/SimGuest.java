@@ -424,13 +424,19 @@ public class SimGuest implements SourceGuest {
         checkers.resend.onWrite(index);
     }
 
-    /** The guest writes every page of [index, index+pages). */
+    /** The guest writes every page of [index, index+pages), which may span RAM blocks. */
     public void writeRange(long index, long pages) {
         if (onDestination != null) {
             for (long i = index; i < index + pages; i++) write(i);
             return;
         }
         RamBlock b = blockOf(index);
+        if (index + pages > b.endIndex()) {
+            long first = b.endIndex() - index;
+            writeRange(index, first);
+            writeRange(index + first, pages - first);
+            return;
+        }
         int[] c = content[b.index()];
         int off = (int) (index - b.firstIndex());
         for (int i = 0; i < pages; i++) c[off + i] = nextVersion();

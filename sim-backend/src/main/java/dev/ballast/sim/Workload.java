@@ -35,8 +35,8 @@ abstract class Workload {
      * The operating system's memory ({@code os}): allocated and written at boot before the workload, in blocks as the
      * workload's, and never freed, hinted nor written again; its {@code os-top} part at the top of RAM, as Linux's
      * memblock allocates top-down, the rest from the bottom. Of the bottom part, the first {@code os-freed} pages go
-     * back to the allocator with their data (what the boot left in free memory), and the workload's allocations start
-     * from them; {@code os-reserved} pages are taken and never written. Returns the pages written.
+     * back to the allocator with their data (what the boot left in free memory; poisoned, under poisoning, as any page
+     * the guest frees), and the workload's allocations start from them; {@code os-reserved} pages are taken and never written. Returns the pages written.
      */
     long bootOs() {
         long pages = spec.osBytes() / RamLayout.PAGE_SIZE;
@@ -53,7 +53,7 @@ abstract class Workload {
             guest.writeRange(i, n);
             done += n;
             long back = Math.min(n, freed);
-            if (back > 0) guest.alloc.free(i, back);
+            if (back > 0) guest.freePages(i, back); // as the boot frees it: poisoned under poisoning
             freed -= back;
         }
         allocateBlocks(spec.osReservedBytes() / RamLayout.PAGE_SIZE);

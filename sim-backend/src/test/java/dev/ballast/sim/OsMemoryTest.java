@@ -5,11 +5,15 @@ import static dev.ballast.sim.SimRuns.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
+import dev.ballast.core.mem.RamLayout;
+import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.RunReport;
 import dev.ballast.core.run.Scenario;
 import dev.ballast.core.run.SettingException;
 import dev.ballast.core.run.WorkloadSpec;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -62,6 +66,28 @@ class OsMemoryTest {
         };
         new SimRun(s, s.layout(), SimRun.Hooks.NONE, sink, dev.ballast.core.run.Backend.Progress.NONE).run();
         return data[0];
+    }
+
+    @Test
+    void shouldPlaceTheTopAcrossRamBlocksAndPoisonWhatTheBootFreedUnderPoisoning() {
+        // the property suite's shrunk cases: a 16 MiB guest in two blocks, the last (in index order) 64 pages long,
+        // so os-top=1M (256 pages) spans both (once an ArrayIndexOutOfBoundsException); and a poisoning guest, whose
+        // freed leftovers must read the poison like any free page (invariant 2; once they kept their data)
+        RamLayout layout =
+                RamLayout.of(List.of(new RamLayout.Spec("ram-high", 0x40, 4056), new RamLayout.Spec("ram-low", 0, 64)));
+        for (int poison : new int[] {0, 0x5a}) {
+            Scenario s = Scenario.sim(
+                            layout.totalPages() * 4096,
+                            "idle,used=1%,rate=0MiB/s,os=4M,os-top=1M,os-freed=1M,os-reserved=2M,min-free=2M",
+                            "legacy",
+                            1)
+                    .withGuest(poison, true, "pfn", 0x8000_0000L);
+            RunReport r = new SimRun(s, layout, SimRun.Hooks.NONE, EventSink.NONE, Backend.Progress.NONE).run();
+            assertThat(r.outcome()).isEqualTo("completed");
+            assertThat(r.verify().ok())
+                    .as("poison 0x%x: %s", poison, r.verify().violation())
+                    .isTrue();
+        }
     }
 
     @Test

@@ -131,6 +131,10 @@ public final class Generators {
         shrinkingDriver = driver;
     }
 
+    /** The host and guest keys of the simulator held against QEMU (README), scaled to fit a 16 MiB guest. */
+    static final String QEMU_LIKE = ",dirty-log=sync,sync-before-stop=1,stop-uncapped=1"
+            + ",os=4M,os-top=1M,os-freed=1M,os-reserved=2M,min-free=2M";
+
     /**
      * The simulated guest's kernel settings, appended to a workload: free page reporting, the hint
      * driver (Linux's, the default, or the idealised one), zeroing on allocation, memory pressure
@@ -138,7 +142,10 @@ public final class Generators {
      * a host that discards hinted pages as Firecracker's does, with or without a hint run of its own
      * before each migration (only with Linux's driver: the idealised one gives held pages back to
      * the free lists as they are, which a discard would leave unpoisoned), and the host's dirty log
-     * (re-armed range by range, or cleared by syncs only, as under TCG). Shrinks toward none of them.
+     * (re-armed range by range, or cleared by syncs only, as under TCG), or all of a QEMU-like host under TCG and a
+     * real guest's memory as the simulator is held against QEMU with (syncs only, the sync before the stop, the cap
+     * lifted for the stop-and-copy, and an OS at both ends of RAM with leftovers, reserves and a min watermark, small
+     * enough for the smallest guest). Shrinks toward none of them.
      */
     public static Arbitrary<String> kernels() {
         Arbitrary<Integer> pressure = Arbitraries.oneOf(Arbitraries.just(0), percent(10, 100));
@@ -150,8 +157,8 @@ public final class Generators {
                         Arbitraries.of(false, true),
                         Arbitraries.of(false, true),
                         Arbitraries.of(false, true),
-                        Arbitraries.of(false, true))
-                .as((driver, zero, p, oom, reporting, discardHinted, hintRun, syncLog) -> {
+                        Arbitraries.of("", ",dirty-log=sync", QEMU_LIKE))
+                .as((driver, zero, p, oom, reporting, discardHinted, hintRun, host) -> {
                     StringBuilder sb = new StringBuilder();
                     if (reporting) sb.append(",reporting=1");
                     if (discardHinted && driver.equals("linux")) sb.append(",discard-hinted=1");
@@ -161,7 +168,7 @@ public final class Generators {
                     if (zero) sb.append(",init-on-alloc=1");
                     if (p > 0) sb.append(",pressure=").append(p).append('%');
                     if (oom) sb.append(",deflate-on-oom=1");
-                    if (syncLog) sb.append(",dirty-log=sync");
+                    sb.append(host);
                     return sb.toString();
                 });
     }
