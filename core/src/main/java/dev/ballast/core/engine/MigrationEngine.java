@@ -376,7 +376,12 @@ public final class MigrationEngine {
             long left = remainingBytes();
             if (bw > 0 && left > 0 && !fits(left, bw)) {
                 // QEMU syncs only when the rest looks small: its sweep goes round again for what a sync in the
-                // middle of this pass found behind it
+                // middle of this pass found behind it, unless this pass was the last before postcopy (--postcopy-after;
+                // auto decides on the decisions after syncs only)
+                if (postcopy.passesDone(iteration)) {
+                    startPostcopy();
+                    return;
+                }
                 startPass(Phase.ITERATE);
                 return;
             }
@@ -409,10 +414,10 @@ public final class MigrationEngine {
     private void decideAfterSync(long syncNs, boolean midPass) {
         long remainingBytes = remainingBytes();
         Convergence.Decision d = decideSwitchover(remainingBytes, syncNs);
-        if (postcopy.shouldSwitch(d, iteration, remainingBytes, previousRemainingBytes)) {
-            publish(EventType.POSTCOPY_START, iteration, 0, 0);
-            switchPending = true;
-            stopPending = true;
+        // in the middle of a pass, that pass is not done: postcopy "after N passes" waits for its end
+        int passesDone = midPass ? iteration - 1 : iteration;
+        if (postcopy.shouldSwitch(d, passesDone, remainingBytes, previousRemainingBytes)) {
+            startPostcopy();
             return;
         }
         previousRemainingBytes = remainingBytes;
@@ -423,6 +428,13 @@ public final class MigrationEngine {
             // The guest runs on while the decision is acted on; it is paused at the next step.
             stopPending = true;
         }
+    }
+
+    /** The switch to postcopy, acted on at the next step. */
+    private void startPostcopy() {
+        publish(EventType.POSTCOPY_START, iteration, 0, 0);
+        switchPending = true;
+        stopPending = true;
     }
 
     /**

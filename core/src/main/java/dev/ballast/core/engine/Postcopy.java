@@ -75,6 +75,11 @@ public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
         return new Postcopy(mode, afterPasses, allow);
     }
 
+    /** Whether {@code passes} finished passes are what {@code --postcopy-after} asked for before the switch. */
+    public boolean passesDone(int passes) {
+        return mode == Mode.AFTER && passes >= afterPasses;
+    }
+
     /**
      * Whether the migration switches to postcopy after this sync. Never when pre-copy converged
      * (the rest fits the downtime: stop-and-copy is shorter than any postcopy). After N passes:
@@ -83,7 +88,8 @@ public record Postcopy(Mode mode, int afterPasses, boolean allowHints) {
      * previous sync (the guest dirties about as fast as the link sends).
      *
      * @param decision              the pre-copy rule's decision at this sync
-     * @param iteration             the pass that just ended (the bulk stage is 1)
+     * @param iteration             the passes done (the bulk stage is 1): the pass that just ended, or the one
+     *                              before a sync in the middle of a pass
      * @param remainingBytes        bytes to send after this sync
      * @param previousRemainingBytes bytes to send after the previous sync, -1 at the first
      */

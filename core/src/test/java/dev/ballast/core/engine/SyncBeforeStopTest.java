@@ -79,6 +79,26 @@ class SyncBeforeStopTest {
     }
 
     @Test
+    void shouldSwitchToPostcopyAfterTheAskedPassThoughItEndsWithoutASync() {
+        // the first case with --postcopy-after 1: the bulk pass ends at 257 ms with the 8,192 rewritten pages left,
+        // too many to fit, so no sync ends it; the switch-over comes there all the same (the property suite found it
+        // going on to pass 2 and stopping there, converged, without postcopy)
+        FakeGuest g = new FakeGuest(MigrationEngineTest.oneBlock(PAGES));
+        for (int i = 0; i < PAGES; i++) g.write(i);
+        g.beforeEachSync = x -> {
+            if (x.syncs == 1) for (int i = 0; i < PAGES / 2; i++) x.write(i);
+        };
+        EngineConfig cfg = new EngineConfig(0, 101 * MS, 30, 0, CommandIds.MIN, 64, 1024, 8).withSyncBeforeStop(true);
+        EngineStepTest.Rig r = new EngineStepTest.Rig(g, new LegacyPolicy(), cfg, Postcopy.parse("1"));
+        r.run();
+        assertThat(r.of(EventType.POSTCOPY_START)).hasSize(1);
+        assertThat(r.of(EventType.POSTCOPY_START).getFirst()[2])
+                .as("after pass")
+                .isEqualTo(1);
+        assertThat(r.of(EventType.POSTCOPY_START).getFirst()[1] / MS).isEqualTo(257);
+    }
+
+    @Test
     void shouldNotSyncBeforeTheBandwidthIsMeasured() {
         // a guest whose bulk pass ends (64 steps) before the first 100 ms window: nothing to decide on mid-pass, so
         // the only syncs are the setup's, the one that ends the bulk pass (a pass ending with nothing left syncs) and
