@@ -132,36 +132,17 @@ public class SimGuest implements SourceGuest {
             this(hintDriver, initOnAlloc, deflateOnOom, false, false);
         }
 
-        /** A host that keeps hinted pages (QEMU's) and re-arms its dirty log range by range (the default). */
+        /**
+         * A host that keeps hinted pages (QEMU's) and re-arms its dirty log range by range (the default); no reserves
+         * kept free.
+         */
         public Kernel(
                 HintDriver hintDriver,
                 boolean initOnAlloc,
                 boolean deflateOnOom,
                 boolean reporting,
                 boolean discardPoisoned) {
-            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false, false, false);
-        }
-
-        /** No reserves kept free. */
-        public Kernel(
-                HintDriver hintDriver,
-                boolean initOnAlloc,
-                boolean deflateOnOom,
-                boolean reporting,
-                boolean discardPoisoned,
-                boolean discardHinted,
-                boolean hintRun,
-                boolean dirtyLogSyncOnly) {
-            this(
-                    hintDriver,
-                    initOnAlloc,
-                    deflateOnOom,
-                    reporting,
-                    discardPoisoned,
-                    discardHinted,
-                    hintRun,
-                    dirtyLogSyncOnly,
-                    0);
+            this(hintDriver, initOnAlloc, deflateOnOom, reporting, discardPoisoned, false, false, false, 0);
         }
 
         public static Kernel of(WorkloadSpec w) {

@@ -30,7 +30,7 @@ class DiscardHintedTest {
                 costs,
                 new SimCheckers(LAYOUT, poison),
                 SimOptions.DEFAULTS,
-                new SimGuest.Kernel(driver, false, false, false, false, true, false, false)));
+                new SimGuest.Kernel(driver, false, false, false, false, true, false, false, 0)));
         g.publishTo(into);
         return g;
     }
