@@ -81,6 +81,14 @@ public interface PageSink {
     }
 
     /**
+     * Postcopy, just before {@link #switchOver}: the source's pace as its SWITCH_OVER states it (version 6), for
+     * invariant 8's bound: one engine step of the source serves up to {@code requestsPerStep} page requests, and
+     * its link takes {@code stepNs} for one step's pages and requests (0: no limit). A recovered stream keeps the
+     * pace of its switch-over. Ignored by default.
+     */
+    default void faultPace(int requestsPerStep, long stepNs) {}
+
+    /**
      * Postcopy recovery: a new connection from the source of the migration whose guest runs here after a
      * link failure ({@code hello.recover()}). Report, in local block numbering, the pages this destination
      * lacks and wants sent (pages it places itself, such as ballooned zero pages, it leaves out); ask again

@@ -460,7 +460,12 @@ public final class PageStreamReader implements AutoCloseable {
             throw frame.reject(
                     REFUSED, "a layout of more than " + MAX_TRACKED_PAGES + " pages: postcopy is tracked up to that");
         long discarded = buf.getLong(SWITCH_DISCARDED_OFFSET);
-        if (buf.getLong(SWITCH_RESERVED_OFFSET) != 0) throw frame.reject(BAD_FIELD, "reserved field not zero");
+        int requestsPerStep = buf.getInt(SWITCH_REQUESTS_PER_STEP_OFFSET);
+        long stepMicros = Integer.toUnsignedLong(buf.getInt(SWITCH_STEP_MICROS_OFFSET));
+        if (requestsPerStep < 1)
+            throw frame.reject(
+                    BAD_FIELD,
+                    "requests a step " + Integer.toUnsignedString(requestsPerStep) + ": must be in 1..2^31-1");
         if (discarded != discardedPages)
             throw frame.reject(
                     BAD_COUNT,
@@ -474,6 +479,7 @@ public final class PageStreamReader implements AutoCloseable {
         digest.fold(buf, 0, frame.length);
         postcopy = true;
         try {
+            sink.faultPace(requestsPerStep, stepMicros * 1000);
             sink.switchOver();
         } catch (WireException e) {
             throw frame.reject(e.reason(), e.detail());

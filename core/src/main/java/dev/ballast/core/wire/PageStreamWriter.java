@@ -122,6 +122,10 @@ public final class PageStreamWriter implements PageLink {
     private LinkException failure;
     private Verdict verdict;
     private WireSecret secret;
+    /** What SWITCH_OVER states of this source's pace: requests an engine step serves, and a step's link time. */
+    private int requestsPerStep = 1;
+
+    private long stepMicros;
 
     public PageStreamWriter(WritableByteChannel out, ReadableByteChannel in, PageSource source, Options options) {
         this.out = out;
@@ -145,6 +149,20 @@ public final class PageStreamWriter implements PageLink {
     public PageStreamWriter authenticate(WireSecret secret) {
         if (layout != null) throw new IllegalStateException("authenticate() before open()");
         this.secret = secret;
+        return this;
+    }
+
+    /**
+     * States this source's pace in SWITCH_OVER (version 6), for invariant 8 at the destination: an engine step
+     * serves up to {@code requestsPerStep} page requests, and the link takes {@code stepNs} for one step's pages
+     * and requests (0: a link without a limit; a step over 2^32 µs is stated as 2^32 - 1 µs). Without it, a
+     * source states 1 request a step and no limit.
+     */
+    public PageStreamWriter faultPace(int requestsPerStep, long stepNs) {
+        if (requestsPerStep < 1 || stepNs < 0)
+            throw new IllegalArgumentException(requestsPerStep + " requests a step, " + stepNs + " ns a step");
+        this.requestsPerStep = requestsPerStep;
+        this.stepMicros = Math.min(0xFFFF_FFFFL, (stepNs + 999) / 1000);
         return this;
     }
 
@@ -302,7 +320,8 @@ public final class PageStreamWriter implements PageLink {
             ensure(SWITCH_OVER_LENGTH);
             Frames.putHeader(buf, pos, RecordType.SWITCH_OVER, 0, SWITCH_OVER_LENGTH);
             buf.putLong(pos + SWITCH_DISCARDED_OFFSET, discardedPages);
-            buf.putLong(pos + SWITCH_RESERVED_OFFSET, 0);
+            buf.putInt(pos + SWITCH_REQUESTS_PER_STEP_OFFSET, requestsPerStep);
+            buf.putInt(pos + SWITCH_STEP_MICROS_OFFSET, (int) stepMicros);
             digest.fold(buf, pos, SWITCH_OVER_LENGTH);
             pos += SWITCH_OVER_LENGTH;
             drain();

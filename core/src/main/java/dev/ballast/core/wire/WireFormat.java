@@ -38,7 +38,7 @@ package dev.ballast.core.wire;
 public final class WireFormat {
     private WireFormat() {}
 
-    public static final int VERSION = 5;
+    public static final int VERSION = 6;
     public static final int MAGIC = 0xBA11;
     public static final int PAGE_SIZE = 4096;
 
@@ -176,7 +176,11 @@ public final class WireFormat {
     /** SWITCH_OVER: the guest resumes on the destination. */
     public static final int SWITCH_DISCARDED_OFFSET = 8; // u64: pages the stream's DISCARDs named, in all
 
-    public static final int SWITCH_RESERVED_OFFSET = 16; // u64
+    /** u32: requests one engine step of the source serves (at least 1): invariant 8's bound at the destination. */
+    public static final int SWITCH_REQUESTS_PER_STEP_OFFSET = 16;
+    /** u32: the source link's time for one engine step's pages and requests, microseconds (0: no limit). */
+    public static final int SWITCH_STEP_MICROS_OFFSET = 20;
+
     public static final int SWITCH_OVER_LENGTH = 24;
 
     /** SWITCH_OVER_ACK (version 5, destination to source): the guest runs on the destination now. */

@@ -45,10 +45,12 @@ class PageStreamWriterPostcopyTest {
         /** With {@code switchAnswer} instead of a good SWITCH_OVER_ACK (null: the good one). */
         Source(ByteBuffer switchAnswer) throws Exception {
             w = new PageStreamWriter(
-                    toDest.sink(),
-                    toSource.source(),
-                    new WireTestSupport.PatternSource(L),
-                    PageStreamWriter.Options.defaults(5));
+                            toDest.sink(),
+                            toSource.source(),
+                            new WireTestSupport.PatternSource(L),
+                            PageStreamWriter.Options.defaults(5))
+                    // version 6: 16 requests a step, 1.500001 ms a step (stated in whole µs, rounded up)
+                    .faultPace(16, 1_500_001);
             ByteBuffer ack = Frames.acceptance(5, new long[] {0, 0, 16, 1, 0, 8}, 2)[0];
             // the destination's answers, ahead: HELLO_ACK, then (version 5) SWITCH_OVER_ACK, 16 bytes
             ByteBuffer switchAck = Frames.allocate(16);
@@ -123,7 +125,7 @@ class PageStreamWriterPostcopyTest {
                     .bitmap(0, 0, low)
                     .bitmap(1, 0, new boolean[8])
                     .discard(0, 2, 3, 7, 1)
-                    .switchOver(4)
+                    .switchOver(4, 16, 1501)
                     .bytes();
             assertThat(sent).isEqualTo(want);
         }

@@ -33,7 +33,7 @@ final class WireModel {
     private WireModel() {}
 
     // The protocol's numbers, as the document states them.
-    static final int MAGIC = 0xBA11, VERSION = 5, PAGE = 4096;
+    static final int MAGIC = 0xBA11, VERSION = 6, PAGE = 4096;
     static final int HELLO = 1,
             HELLO_ACK = 2,
             PAGES = 3,
@@ -209,8 +209,13 @@ final class WireModel {
         }
 
         Enc switchOver(long discarded) {
+            return switchOver(discarded, 1, 0);
+        }
+
+        /** A SWITCH_OVER stating the source's pace: requests a step, and a step's link time in µs. */
+        Enc switchOver(long discarded, int requestsPerStep, int stepMicros) {
             ByteBuffer b = rec(SWITCH_OVER, 0, 24);
-            b.putLong(discarded).putLong(0);
+            b.putLong(discarded).putInt(requestsPerStep).putInt(stepMicros);
             return emit(b, true);
         }
 
@@ -328,6 +333,10 @@ final class WireModel {
 
         static String switchOver() {
             return "switch-over";
+        }
+
+        static String pace(int requestsPerStep, long stepNs) {
+            return "pace " + requestsPerStep + " requests, " + stepNs + " ns a step";
         }
 
         static long crc(ByteBuffer b) {
@@ -653,11 +662,14 @@ final class WireModel {
                     }
                 }
                 case SWITCH_OVER -> {
-                    if (u64(b, p + 16) != 0) why.add(Reason.BAD_FIELD);
+                    // version 6: the source's pace, at least 1 request a step, a step's time in µs (any)
+                    long requestsPerStep = u32(b, p + 16);
+                    if (requestsPerStep < 1 || requestsPerStep > Integer.MAX_VALUE) why.add(Reason.BAD_FIELD);
                     if (u64(b, p + 8) != discarded) why.add(Reason.BAD_COUNT);
                     if (section != 0) why.add(Reason.BAD_LENGTH);
                     if (why.isEmpty()) {
                         postcopy = true;
+                        effects.add(Log.pace((int) requestsPerStep, u32(b, p + 20) * 1000));
                         effects.add(Log.switchOver());
                     }
                 }

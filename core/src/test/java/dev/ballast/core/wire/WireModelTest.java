@@ -97,6 +97,11 @@ class WireModelTest {
         }
 
         @Override
+        public void faultPace(int requestsPerStep, long stepNs) {
+            log.add(Log.pace(requestsPerStep, stepNs));
+        }
+
+        @Override
         public void switchOver() {
             log.add(Log.switchOver());
         }
@@ -473,7 +478,7 @@ class WireModelTest {
                         new int[] {24, 8},
                         new int[] {32, 1},
                         new int[] {rec[1] - 1, 1}));
-            case WireModel.SWITCH_OVER -> f.addAll(List.of(new int[] {8, 8}, new int[] {16, 8}));
+            case WireModel.SWITCH_OVER -> f.addAll(List.of(new int[] {8, 8}, new int[] {16, 4}, new int[] {20, 4}));
             case WireModel.AUTH_INIT, WireModel.AUTH_RESPONSE ->
                 f.addAll(List.of(new int[] {8, 2}, new int[] {10, 2}, new int[] {12, 4}));
             default -> {}
@@ -717,6 +722,16 @@ class WireModelTest {
                         "SWITCH_OVER counting other discards",
                         new Enc().hello(v, 0, 1, src).discard(0, 0, 2).switchOver(1),
                         Reason.BAD_COUNT,
+                        false),
+                new Case(
+                        "SWITCH_OVER stating 0 requests a step",
+                        new Enc().hello(v, 0, 1, src).switchOver(0, 0, 100),
+                        Reason.BAD_FIELD,
+                        false),
+                new Case(
+                        "SWITCH_OVER stating 2^31 requests a step",
+                        new Enc().hello(v, 0, 1, src).switchOver(0, Integer.MIN_VALUE, 100),
+                        Reason.BAD_FIELD,
                         false),
                 new Case(
                         "SWITCH_OVER with a state section incomplete",

@@ -4,7 +4,6 @@ import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.EventType;
-import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.policy.Policies;
@@ -183,8 +182,7 @@ public final class KvmRun {
                     }
                     try (Target target = remote != null
                             ? Target.remote(remote.address(), remote.timeoutNs())
-                            : new LocalTarget(
-                                    kvm, layout, features, hooks.dropPage(), prealloc, events, faultBound(scenario))) {
+                            : new LocalTarget(kvm, layout, features, hooks.dropPage(), prealloc, events)) {
                         HopMigration.Result h = HopMigration.migrate(
                                 settings(hop, faultRandom),
                                 source,
@@ -277,20 +275,6 @@ public final class KvmRun {
                 after.allocStalls() - before.allocStalls());
         return end - start;
     }
-
-    /**
-     * Invariant 8's bound on a destination in this process: the simulator's ({@link FaultBound}) on this
-     * link's bandwidth and the engine's steps, with a fixed part of {@link #FAULT_BOUND_BASE_NS} instead of its 250
-     * ms (the fault's time here is wall time on a shared host: the vCPU, fault, reader and engine threads wait for
-     * a core).
-     */
-    static FaultBound faultBound(Scenario s) {
-        long bps = s.engineConfig().bandwidthBytesPerSec();
-        return FaultBound.of(FAULT_BOUND_BASE_NS, bps > 0 ? 1e9 / bps : 0, s.engineConfig());
-    }
-
-    /** The fixed part of invariant 8's bound on KVM. */
-    public static final long FAULT_BOUND_BASE_NS = 2_000_000_000L;
 
     private HopMigration.Settings settings(int hop, SplittableRandom faultRandom) {
         long failAfterPages = -1;

@@ -263,8 +263,7 @@ public final class DestinationServer implements AutoCloseable {
                 (l, poison) -> KvmGuest.incoming(kvm, l, new GuestFeatures(true, true, true, poison)),
                 options.maxGuestBytes(),
                 options.dropPage(),
-                events,
-                null);
+                events);
         this.thread = Thread.ofPlatform().name("ballast-dest").start(this::serve);
     }
 
@@ -490,6 +489,11 @@ public final class DestinationServer implements AutoCloseable {
         @Override
         public void balloonBitmap(int block, long offset, long count, boolean ballooned) throws WireException {
             sink.balloonBitmap(block, offset, count, ballooned);
+        }
+
+        @Override
+        public void faultPace(int requestsPerStep, long stepNs) {
+            sink.faultPace(requestsPerStep, stepNs);
         }
 
         @Override

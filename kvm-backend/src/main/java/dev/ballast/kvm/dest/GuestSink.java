@@ -57,8 +57,14 @@ public final class GuestSink implements PageSink, AutoCloseable {
     private final long maxGuestBytes;
     /** Where the postcopy destination's faults and placements are journaled (FAULT, FAULT_SERVED, FAULT_ZERO). */
     private final EventSink events;
-    /** Invariant 8's bound on the faults of a postcopy migration here, or null. */
-    private final FaultBound faultBound;
+    /**
+     * The fixed part of invariant 8's bound here, in place of the simulator's 250 ms: a fault's time is wall time
+     * on a shared host (the vCPU, fault, reader and engine threads wait for a core).
+     */
+    public static final long FAULT_BOUND_BASE_NS = 2_000_000_000L;
+
+    /** Invariant 8's bound on the faults of the postcopy migration under way, from its SWITCH_OVER; or null. */
+    private FaultBound faultBound;
 
     private KvmGuest guest;
     /** A VM made ahead by {@link #prepare}, with its memory allocated, for the next migration. */
@@ -107,20 +113,18 @@ public final class GuestSink implements PageSink, AutoCloseable {
      * @param drop          page indexes whose data this destination loses on purpose (tests of the self-check)
      */
     public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop) {
-        this(factory, maxGuestBytes, drop, EventSink.NONE, null);
+        this(factory, maxGuestBytes, drop, EventSink.NONE);
     }
 
     /**
-     * @param events     where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
-     *                   engine's clock in this process): the run's journal, or {@link EventSink#NONE}
-     * @param faultBound invariant 8's bound for postcopy's faults here (null: not checked)
+     * @param events where postcopy's faults and placements go, timed by {@link System#nanoTime()} (the
+     *               engine's clock in this process): the run's journal, or {@link EventSink#NONE}
      */
-    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events, FaultBound faultBound) {
+    public GuestSink(Factory factory, long maxGuestBytes, LongPredicate drop, EventSink events) {
         this.factory = factory;
         this.maxGuestBytes = maxGuestBytes;
         this.drop = drop == null ? i -> false : drop;
         this.events = events == null ? EventSink.NONE : events;
-        this.faultBound = faultBound;
     }
 
     @Override
@@ -154,6 +158,7 @@ public final class GuestSink implements PageSink, AutoCloseable {
             completed = false;
             check = null;
             ballooned = null;
+            faultBound = null;
             postcopyFigures = null;
             balloonZeroFaults = 0;
             recoveries = 0;
@@ -345,6 +350,15 @@ public final class GuestSink implements PageSink, AutoCloseable {
         long g = local(block).firstIndex() + offset;
         if (in) ballooned.setRange(g, g + count);
         else ballooned.clearRange(g, g + count);
+    }
+
+    /**
+     * Invariant 8's bound for this migration's faults: the source's pace (its SWITCH_OVER) with a fixed part of
+     * {@link #FAULT_BOUND_BASE_NS}.
+     */
+    @Override
+    public void faultPace(int requestsPerStep, long stepNs) {
+        faultBound = new FaultBound(FAULT_BOUND_BASE_NS, stepNs, requestsPerStep);
     }
 
     /**

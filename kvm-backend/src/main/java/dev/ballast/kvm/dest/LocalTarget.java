@@ -2,7 +2,6 @@ package dev.ballast.kvm.dest;
 
 import dev.ballast.core.engine.GuestFeatures;
 import dev.ballast.core.event.EventSink;
-import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.PageStreamReader;
 import dev.ballast.kvm.Kvm;
@@ -33,25 +32,17 @@ public final class LocalTarget implements Target {
     private final GuestSink sink;
 
     public LocalTarget(Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop, boolean prealloc) {
-        this(kvm, layout, features, drop, prealloc, EventSink.NONE, null);
+        this(kvm, layout, features, drop, prealloc, EventSink.NONE);
     }
 
     /**
      * @param events where the destination journals postcopy's faults and placements (the run's events: its
      *               clock, {@link System#nanoTime()}, is the engine's in this process)
-     * @param faultBound invariant 8's bound on postcopy's faults (null: not checked)
      */
     public LocalTarget(
-            Kvm kvm,
-            RamLayout layout,
-            GuestFeatures features,
-            LongPredicate drop,
-            boolean prealloc,
-            EventSink events,
-            FaultBound faultBound) {
+            Kvm kvm, RamLayout layout, GuestFeatures features, LongPredicate drop, boolean prealloc, EventSink events) {
         this.layout = layout;
-        this.sink = new GuestSink(
-                (l, poison) -> KvmGuest.incoming(kvm, l, features), Long.MAX_VALUE, drop, events, faultBound);
+        this.sink = new GuestSink((l, poison) -> KvmGuest.incoming(kvm, l, features), Long.MAX_VALUE, drop, events);
         if (prealloc) {
             try {
                 sink.prepare(layout);

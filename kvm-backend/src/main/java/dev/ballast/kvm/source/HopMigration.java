@@ -10,6 +10,7 @@ import dev.ballast.core.engine.Postcopy;
 import dev.ballast.core.engine.PostcopyStats;
 import dev.ballast.core.event.EventSink;
 import dev.ballast.core.event.RunFold;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.invariant.Invariant;
 import dev.ballast.core.policy.MigrationPolicy;
 import dev.ballast.core.policy.Policies;
@@ -117,11 +118,14 @@ public final class HopMigration {
         long start = System.nanoTime();
         String failureMessage = null;
         PostcopyStats pcStats = null;
+        // the pace SWITCH_OVER states, for invariant 8's bound at the destination: this link's time for a step
+        long bps = s.engine().bandwidthBytesPerSec();
+        FaultBound pace = FaultBound.of(0, bps > 0 ? 1e9 / bps : 0, s.engine());
         for (int attempt = 0; attempt < s.driver().maxAttempts(); attempt++) {
             long failAtNs = attempt == 0 && s.failAtNs() >= 0 ? s.failAtNs() : -1;
             long failAfter = attempt == 0 ? s.failAfterPages() : -1;
             MigrationPolicy policy = Policies.create(s.policy());
-            WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs);
+            WireLink link = new WireLink(source, target.connector(), session, s.secret(), failAfter, failAtNs, pace);
             MigrationEngine engine;
             try {
                 engine = new MigrationEngine(s.engine(), s.postcopy(), source, link, policy, sink, Clock.SYSTEM);

@@ -4,6 +4,7 @@ import dev.ballast.core.engine.LinkException;
 import dev.ballast.core.engine.PageLink;
 import dev.ballast.core.engine.PageRanges;
 import dev.ballast.core.event.FailureCause;
+import dev.ballast.core.invariant.FaultBound;
 import dev.ballast.core.mem.PageBitmap;
 import dev.ballast.core.mem.RamLayout;
 import dev.ballast.core.wire.PageStreamWriter;
@@ -51,6 +52,7 @@ public final class WireLink implements PageLink, AutoCloseable {
     private final Connector connector;
     private final long session;
     private final WireSecret secret;
+    private final FaultBound pace;
     private long failAfterPages;
     private long failAtNs;
     private Connection connection;
@@ -69,15 +71,24 @@ public final class WireLink implements PageLink, AutoCloseable {
      * @param secret         proven to the destination before the handshake, or null
      * @param failAfterPages fail once this many pages were sent (-1: never)
      * @param failAtNs       fail at the first call at or after this {@link System#nanoTime()} (-1: never)
+     * @param pace           the engine's pace on this link, which SWITCH_OVER states for invariant 8's bound at the
+     *                       destination (its step time and requests a step; the fixed part is the destination's)
      */
     public WireLink(
-            KvmGuest source, Connector connector, long session, WireSecret secret, long failAfterPages, long failAtNs) {
+            KvmGuest source,
+            Connector connector,
+            long session,
+            WireSecret secret,
+            long failAfterPages,
+            long failAtNs,
+            FaultBound pace) {
         this.source = source;
         this.connector = connector;
         this.session = session;
         this.secret = secret;
         this.failAfterPages = failAfterPages;
         this.failAtNs = failAtNs;
+        this.pace = pace;
     }
 
     private void copyPages(int block, long offset, int count, MemorySegment dst, long dstOffset) {
@@ -171,7 +182,8 @@ public final class WireLink implements PageLink, AutoCloseable {
                             + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
         }
         writer = new PageStreamWriter(
-                connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session));
+                        connection.out(), connection.in(), this::copyPages, PageStreamWriter.Options.defaults(session))
+                .faultPace(pace.requestsPerStep(), pace.stepNs());
         if (secret != null) writer.authenticate(secret);
         this.layout = layout;
         this.missingAtOpen = new PageBitmap(layout.totalPages());

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -116,6 +117,12 @@ class KvmPostcopyTest {
     }
 
     static DestinationServer dest(List<String> log, DestinationServer.Journals journals) throws Exception {
+        return dest(log, journals, null);
+    }
+
+    /** A destination that loses the pages {@code drop} names (null: none). */
+    static DestinationServer dest(List<String> log, DestinationServer.Journals journals, LongPredicate drop)
+            throws Exception {
         return DestinationServer.start(
                 new DestinationServer.Options(
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
@@ -124,7 +131,7 @@ class KvmPostcopyTest {
                         1L << 30,
                         0,
                         null,
-                        null,
+                        drop,
                         line -> {
                             log.add(line);
                             System.out.println("[dest] " + line);
@@ -385,6 +392,28 @@ class KvmPostcopyTest {
         assertThat(ev.of(EventType.REQUEST_UNSERVED))
                 .anyMatch(e -> e.a() == 0 && e.b() <= page && page < e.b() + e.c());
         assertThat(ev.of(EventType.FAULT_SERVED)).noneMatch(e -> e.a() == 0 && e.b() == page);
+    }
+
+    /**
+     * The same over TCP: a {@code ballast dest} holds the source to invariant 8 with the pace the source's
+     * SWITCH_OVER states (version 6), and its verdict names the page, as the destination in process does.
+     */
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void shouldEndAsAViolationOfInvariant8AtARemoteDestinationWhenAFaultedPageIsNeverSent() throws Exception {
+        KvmTests.assumeKvm();
+        List<String> log = new CopyOnWriteArrayList<>();
+        try (DestinationServer d = dest(log, null, i -> i >= 256 && i % 2 == 1)) {
+            RunReport r =
+                    RemoteMigrationTest.run(scenario("legacy"), d.address(), null, RemoteMigrationTest.TIMEOUT_NS);
+            assertThat(r.outcome()).isEqualTo("completed");
+            assertThat(r.verify().ok()).isFalse();
+            String violation = r.verify().violation();
+            assertThat(violation).contains(Invariant.FAULTS_SERVED.violation("the guest faulted on page ram-low+0x"));
+            Matcher m = Pattern.compile("page ram-low\\+0x([0-9a-f]+) ").matcher(violation);
+            assertThat(m.find()).isTrue();
+            assertThat(Long.parseLong(m.group(1), 16) % 2).isEqualTo(1);
+        }
     }
 
     /**
