@@ -1,4 +1,5 @@
 import dev.ballast.core.event.EventSink;
+import dev.ballast.core.event.EventType;
 import dev.ballast.core.run.Backend;
 import dev.ballast.core.run.BalloonMessages;
 import dev.ballast.core.run.CostProfile;
@@ -12,16 +13,23 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The source VMM's resident guest memory over a KVM migration, with and without free page reporting. Run by
- * scripts/resident-kvm.sh.
+ * The source VMM's resident guest memory over a KVM migration, with and without free page reporting and the host's
+ * discards of hinted pages. Run by scripts/resident-kvm.sh.
  *
- * <p>One in-process migration per variant (the same scenario but for {@code ,reporting=1} appended to the workload):
+ * <p>One in-process migration per variant, the same scenario but for what the variant appends to the workload:
+ * {@code none} nothing, {@code reporting} {@code ,reporting=1}, {@code hint-run} {@code ,hint-run=1,discard-hinted=1}
+ * (the host's own hint run before the migration, discarding what the guest hints, as Firecracker's device),
+ * {@code discard-hinted} {@code ,discard-hinted=1}; a variant may name its policy after a colon ({@code
+ * discard-hinted:hint}), else the command line's. The host's hint run ends before the migration's setup, so its fall
+ * shows in the first sample and in the HOST_HINT_RUN event, which is printed.
+ *
+ * <p>For each variant
  * from the moment the migration leaves its setup, a thread samples the source's resident guest RAM (present pages of
  * its RAM mapping that are not the shared zero page, from /proc/self/pagemap: {@link #rssPages}) every 100 ms until the run ends. Prints the
  * samples as "variant t_ms resident_MiB", then per variant the migration's time, bytes sent and resident memory at the
  * start, its lowest and at the last sample.
  *
- * <p>usage: java -cp 'cli/target/app/lib/*' scripts/ResidentKvm.java MEM_MIB WORKLOAD POLICY BANDWIDTH_BITS
+ * <p>usage: java -cp 'cli/target/app/lib/*' scripts/ResidentKvm.java MEM_MIB WORKLOAD POLICY BANDWIDTH_BITS [VARIANTS]
  */
 public class ResidentKvm {
     /**
@@ -76,12 +84,24 @@ public class ResidentKvm {
     public static void main(String[] args) throws Exception {
         long mem = Long.parseLong(args[0]) << 20;
         String workload = args[1];
-        String policy = args[2];
+        String defaultPolicy = args[2];
         long bandwidth = Long.parseLong(args[3]);
+        String[] variants = (args.length > 4 ? args[4] : "none,reporting").split(",");
         List<String> summary = new ArrayList<>();
         System.out.println("variant t_ms resident_MiB");
-        for (String variant : new String[] {"none", "reporting"}) {
-            String w = variant.equals("reporting") ? workload + ",reporting=1" : workload;
+        for (String spec : variants) {
+            String variant = spec.contains(":") ? spec.substring(0, spec.indexOf(':')) : spec;
+            String policy = spec.contains(":") ? spec.substring(spec.indexOf(':') + 1) : defaultPolicy;
+            String w = workload
+                    + switch (variant) {
+                        case "none" -> "";
+                        case "reporting" -> ",reporting=1";
+                        case "hint-run" -> ",hint-run=1,discard-hinted=1";
+                        case "discard-hinted" -> ",discard-hinted=1";
+                        default ->
+                            throw new IllegalArgumentException(
+                                    "variant " + variant + ": none, reporting, hint-run or discard-hinted");
+                    };
             Scenario s = new Scenario(
                     "kvm",
                     mem,
@@ -121,8 +141,20 @@ public class ResidentKvm {
                 }
             });
             RunReport r;
+            long[] hintRun = {-1, 0};
+            long[] discarded = {0};
+            EventSink events = (type, t, a, b, c) -> {
+                if (type == EventType.HOST_HINT_RUN) {
+                    hintRun[0] = a;
+                    hintRun[1] = b;
+                } else if (type == EventType.HOST_DISCARD) {
+                    synchronized (discarded) {
+                        discarded[0] += EventType.HostDiscard.pages(c);
+                    }
+                }
+            };
             try {
-                r = new KvmRun(s, EventSink.NONE, Backend.Progress.NONE, new KvmRun.Hooks(null, source::set)).run();
+                r = new KvmRun(s, events, Backend.Progress.NONE, new KvmRun.Hooks(null, source::set)).run();
             } finally {
                 done.set(true);
                 sampler.join();
@@ -132,7 +164,7 @@ public class ResidentKvm {
             long last = samples.isEmpty() ? -1 : samples.getLast()[1];
             for (long[] x : samples) System.out.printf("%s %d %.1f%n", variant, x[0], x[1] * 4096 / 1048576.0);
             summary.add(String.format(
-                    "%-9s %s %s: %s in %.0f ms, %.1f MiB sent, verify %s; source resident at the start %.0f MiB, lowest %.0f MiB, last sample %.0f MiB",
+                    "%-9s %s %s: %s in %.0f ms, %.1f MiB sent, verify %s; source resident at the start %.0f MiB, lowest %.0f MiB, last sample %.0f MiB; host discards %.0f MiB%s",
                     variant,
                     w,
                     policy,
@@ -142,7 +174,13 @@ public class ResidentKvm {
                     r.verify().ok() ? "ok" : r.verify().violation(),
                     first * 4096 / 1048576.0,
                     min * 4096 / 1048576.0,
-                    last * 4096 / 1048576.0));
+                    last * 4096 / 1048576.0,
+                    discarded[0] * 4096 / 1048576.0,
+                    hintRun[0] < 0
+                            ? ""
+                            : String.format(
+                                    "; host's hint run before the migration %.1f ms, released %.0f MiB",
+                                    hintRun[0] / 1e6, hintRun[1] * 4096 / 1048576.0)));
         }
         System.out.println();
         summary.forEach(System.out::println);
