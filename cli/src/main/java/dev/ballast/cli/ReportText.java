@@ -161,6 +161,8 @@ final class ReportText {
                 "skip-balloon",
                 "skip-free",
                 "verify"));
+        boolean postcopy = reports.stream().anyMatch(r -> r.postcopy() != null);
+        if (postcopy) header.addAll(POSTCOPY_COLUMNS);
         if (legacy != null) {
             header.add("time %legacy");
             header.add("bytes %legacy");
@@ -179,6 +181,7 @@ final class ReportText {
                     p == null ? "-" : count(p.skippedBalloon()),
                     p == null ? "-" : count(p.skippedFree()),
                     verifyWord(r)));
+            if (postcopy) row.addAll(postcopyCells(r.postcopy()));
             if (legacy != null) {
                 row.add(percent(r.totalTimeMs(), legacy.totalTimeMs()));
                 row.add(percent(r.transferredBytes(), legacy.transferredBytes()));
@@ -186,6 +189,15 @@ final class ReportText {
             rows.add(row);
         }
         return table(header, rows) + overLimitNote(reports);
+    }
+
+    /** A comparison's postcopy columns, when one of its runs switched over. */
+    private static final List<String> POSTCOPY_COLUMNS = List.of("after switch", "faults", "fault p99 ms");
+
+    /** A run's postcopy cells: bytes sent after the switch-over, faults, their 99th percentile; "-" if it did not switch. */
+    private static List<String> postcopyCells(RunReport.Postcopy p) {
+        if (p == null) return List.of("-", "-", "-");
+        return List.of(Units.formatBytes(p.postcopyBytes()), count(p.faults()), ms(p.faultLatencyP99Ms()));
     }
 
     /** Below a table with a row marked {@code OVER}: what the mark means, and the limit. */
@@ -216,6 +228,8 @@ final class ReportText {
                 "zero",
                 "skip-free",
                 "verify"));
+        boolean postcopy = rounds.stream().flatMap(List::stream).anyMatch(r -> r.postcopy() != null);
+        if (postcopy) header.addAll(List.of("switched", "faults", "fault p99 ms"));
         if (legacyIndex >= 0) {
             header.add("time %legacy (range)");
             header.add("bytes %legacy (range)");
@@ -246,6 +260,20 @@ final class ReportText {
                             .mapToDouble(r -> r.pages() == null ? 0 : r.pages().skippedFree())
                             .toArray()))),
                     failed == 0 ? "ok" : "FAILED " + failed + "/" + runs.size()));
+            if (postcopy) {
+                // medians over the rounds that switched over
+                double[] faults = runs.stream()
+                        .filter(r -> r.postcopy() != null)
+                        .mapToDouble(r -> r.postcopy().faults())
+                        .toArray();
+                double[] p99 = runs.stream()
+                        .filter(r -> r.postcopy() != null)
+                        .mapToDouble(r -> r.postcopy().faultLatencyP99Ms())
+                        .toArray();
+                row.add(faults.length + "/" + runs.size());
+                row.add(faults.length == 0 ? "-" : count(Math.round(median(faults))));
+                row.add(p99.length == 0 ? "-" : withRange(p99));
+            }
             if (legacyIndex >= 0) {
                 int l = legacyIndex;
                 row.add(percentRange(rounds.stream()

@@ -59,6 +59,50 @@ class ReportTextTest {
                 .doesNotContain("journal");
     }
 
+    /** A comparison with a run that switched to postcopy gets its postcopy columns; a run that did not shows "-". */
+    @Test
+    void shouldShowPostcopyColumnsWhenARunSwitchedOver() {
+        RunReport.Postcopy pc =
+                new RunReport.Postcopy(16.1, 5L << 30, 3L << 20, 900, 0, 800, 0, 0, 1234, 0, 13.6, 14.8, 20.0, 339);
+        String t = ReportText.compareTable(List.of(report("legacy", null), report("balloon", pc)));
+        List<String> lines = t.lines().toList();
+        assertThat(lines.get(0)).contains("verify  after switch  faults  fault p99 ms  time %legacy");
+        assertThat(lines.get(1)).matches(".*ok\\s+-\\s+-\\s+-\\s+100\\.0%.*");
+        assertThat(lines.get(2)).matches(".*ok\\s+3\\.0 MiB\\s+1,234\\s+14\\.8\\s+.*");
+        // without a postcopy run, the table is as before
+        assertThat(ReportText.compareTable(List.of(report("legacy", null)))).doesNotContain("faults");
+    }
+
+    private static RunReport report(String policy, RunReport.Postcopy postcopy) {
+        return new RunReport(
+                "sim",
+                "idle",
+                policy,
+                1L << 30,
+                1,
+                "virtual",
+                "COMPLETED",
+                100,
+                10,
+                10,
+                300,
+                false,
+                0,
+                2,
+                100L << 20,
+                null,
+                new RunReport.Pages(1000, 20, 0, 0, 3),
+                null,
+                null,
+                new RunReport.Verify(262_144, 0, true, null),
+                null,
+                List.of(),
+                List.of(),
+                40,
+                null,
+                postcopy);
+    }
+
     @Test
     void shouldGivePercentagesOfTheBaseline() {
         assertThat(ReportText.percent(259, 1769)).isEqualTo("14.6%");
