@@ -53,6 +53,11 @@ class PostcopyTest {
         assertThat(p.faultLatencyMedianMs()).isPositive().isLessThanOrEqualTo(p.faultLatencyP99Ms());
         assertThat(p.lostProgressMs()).isPositive();
         assertThat(report.downtimeMs()).isEqualTo(p.switchOverMs()).isLessThan(report.totalTimeMs() / 10);
+        // QEMU's downtime-bytes: what went while the guest ran nowhere, from the pause to the switch-over (the
+        // discards and the device state; the pages after it are postcopy's)
+        assertThat(report.ram().downtimeBytes())
+                .isLessThanOrEqualTo(p.bytesBeforeSwitchOver())
+                .isLessThan(p.postcopyBytes());
         assertThat(seen)
                 .containsSubsequence(
                         EventType.POSTCOPY_START,

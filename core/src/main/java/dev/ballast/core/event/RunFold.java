@@ -289,6 +289,8 @@ public final class RunFold implements EventSink {
             case SWITCH_OVER -> {
                 switchOverNs = b;
                 bytesAtSwitchOver = t.transferredBytes;
+                // the guest runs on the destination from here: what goes after is postcopy's, not the downtime's
+                paused = false;
             }
             case DISCARD -> discardedPages += c;
             case PAGE_REQUEST -> requestedPages += c;

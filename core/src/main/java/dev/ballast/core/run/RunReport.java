@@ -123,7 +123,7 @@ public record RunReport(
      * @param pageSize        the guest page size
      * @param pagesPerSecond  pages sent (normal and zero) per second of the time after setup
      * @param precopyBytes    bytes sent while the guest ran; -1 if not known
-     * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy); -1 if not known
+     * @param downtimeBytes   bytes sent while the guest was paused (stop-and-copy; in postcopy up to the switch-over); -1 if not known
      */
     public record Ram(
             long transferred,
