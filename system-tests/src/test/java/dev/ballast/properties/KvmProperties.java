@@ -181,9 +181,9 @@ class KvmProperties {
      * the destination with its missing pages registered with userfaultfd and faults them in. Every policy, every
      * workload with the guest kernel's keys and free page reporting as {@link #kvmCases} draws them (16 to 32 MiB), but writing at
      * least {@value #POSTCOPY_MIN_RATE_MIB} MiB/s (a guest that writes less meets even the 100 us limit more often and completes
-     * without switching over); a link failure before the switch-over (within pass 1: the retry resumes), at it (just
-     * as pass 1 ends: at the switch-over's discards or its SWITCH_OVER), after it (the destination's guest runs on and
-     * the link is recovered), at a time that falls anywhere, or none; one migration or a chain of two (each hop switches
+     * without switching over); a link failure before the switch-over (within pass 1, or as it ends: the retry
+     * resumes), after it (the destination's guest runs on and the link is recovered), at a time that falls anywhere,
+     * or none; one migration or a chain of two (each hop switches
      * over on its own). The switch after pass 1 is drawn in half the cases: auto and pass 2 converge more often (a
      * short pass may see no write of a bursty guest).
      */
@@ -213,10 +213,11 @@ class KvmProperties {
 
     /**
      * Where the link fails in a postcopy case: nowhere (half the cases); within pass 1 (before the switch-over); after
-     * one guest's worth of pages (1x: as pass 1 ends under a policy that skips nothing, so the next call on the link is
-     * the pass's end, the switch-over's discards or its SWITCH_OVER; later under one that skips); a few pages to 5 %
-     * into postcopy (1.0001x to 1.05x); or at a time since the attempt started (5 to 400 ms: before, during or after
-     * the switch-over, as it falls).
+     * one guest's worth of pages (1x: at the end of pass 1 under a policy that skips nothing, before the switch-over is
+     * decided; later under one that skips); a few pages to 5 % into postcopy (1.0001x to 1.05x); or at a time since the
+     * attempt started (5 to 400 ms: before, during or after the switch-over, as it falls). A failure counted in pages
+     * cannot fall inside the switch-over (no page is sent between its decision and its SWITCH_OVER):
+     * {@code KvmWirePostcopyProperties} cuts the connection there.
      */
     static Arbitrary<String> postcopyFailures() {
         return Arbitraries.frequencyOf(
