@@ -47,18 +47,17 @@ final class Budget {
     static final int KVM_FAULTS = 20;
     /*
      * Postcopy into a KVM destination in this process (KvmProperties): 16 to 32 MiB guests writing at least 64 MiB/s
-     * on a 1 Gbit/s link with a 100 us downtime limit (3 pages), so pre-copy seldom meets the limit. Measured in three
-     * runs of KvmProperties at a load average of 1 to 3 (surefire's per-test times): the invariant property 0.22 to
-     * 0.24 s a migration (100 in 24.2 s, 120 in 26.3 and 26.7 s), the replay property 0.24 to 0.43 s (60 in 14.4 to
-     * 25.9 s: the events recorded and replayed), the hints property 0.16 to 0.21 s (40 in 6.6 to 8.5 s: hints skip
-     * most pages). 73 to 87 % of each property's drawn migrations switched over in every hop (jqwik's statistics; most
-     * of the rest are auto or pass 2 cases whose short pass saw no write of the bursty guest, so pre-copy met even
-     * 100 us), 0 to 8 % recovered a link after the switch-over, 8 to 33 % retried one that failed before it.
+     * on a 1 Gbit/s link with a 100 us downtime limit (3 pages), the switch after pass 1 in three cases of five, so
+     * pre-copy seldom meets the limit. Measured at a load average of about 1 (surefire's per-test times, jqwik's
+     * statistics): the invariant property 120 in 33.9 to 34.6 s (0.29 s a migration), 84 and 86 % switching over in
+     * every hop run alone, 73 % in a run of the whole class; the replay property 60 in 20.1 to 20.5 s (the events
+     * recorded and replayed), 78 to 85 %; the hints property 40 in 8.5 s, 80 % (hints skip most pages). Most of the
+     * rest are auto or pass 2 cases whose short pass saw no write of the bursty guest, so pre-copy met even 100 us.
      *
      * Sized: KVM_POSTCOPY + KVM_POSTCOPY_REPLAY = 180 migrations check every invariant, 8 among them; with 75 % of
      * them switching over, a failure in 2 % of postcopy migrations is missed with (1 - 0.75 x 0.02)^180 = 6.6 %, one in
-     * 5 % with 0.1 %. 49 to 57 s in all (two runs at these tries): what KvmProperties adds to a CI run for postcopy,
-     * the in-process property's old 20 tries (5 s) replaced.
+     * 5 % with 0.1 %. 63 s in all (KvmProperties 95 s with its 503 migrations): what it adds to a CI run for
+     * postcopy is about 58 s, the in-process property's old 20 tries (5 s) replaced.
      */
     /** Postcopy into the KVM destination ({@code KvmProperties.aKvmPostcopyMigrationKeepsEveryInvariant}). */
     static final int KVM_POSTCOPY = 120;
@@ -69,9 +68,9 @@ final class Budget {
     /**
      * Postcopy over TCP to a {@code ballast dest} ({@code KvmWirePostcopyProperties}): 16 to 64 MiB guests writing at
      * least 64 MiB/s, with the guest kernel's keys and free page reporting, link failures injected or connections cut
-     * during the switch-over. 0.46 to 0.52 s a migration here (30 in 13.4 s, 80 in 41.6 s, 50 in 23.5 s, at a load
-     * average of 1 to 3), so 50 tries take about 24 s. 64 to 70 % of them switched over (three runs), 4 to 13 %
-     * recovered a link: a test of
+     * during the switch-over. 0.45 to 0.52 s a migration here (30 in 13.4 s, 80 in 41.6 s, 50 in 22.5 to 25.2 s, at a
+     * load average of 1 to 3), so 50 tries take about 24 s, 5 s more than the 30 tries before. 60 to 70 % of them
+     * switched over (five runs), 4 to 10 % recovered a link (four of them): a test of
      * the wire's postcopy, its recovery and its switch-over's failures, not sized to find a failure in one migration in
      * fifty.
      */
