@@ -68,7 +68,7 @@ final class Budget {
     /**
      * Postcopy over TCP to a {@code ballast dest} ({@code KvmWirePostcopyProperties}): 16 to 64 MiB guests writing at
      * least 64 MiB/s, with the guest kernel's keys and free page reporting, link failures injected or connections cut
-     * during the switch-over. 0.45 to 0.52 s a migration here (30 in 13.4 s, 80 in 41.6 s, 50 in 22.5 to 25.2 s, at a
+     * during the switch-over. 0.45 to 0.56 s a migration here (30 in 13.4 s, 80 in 41.6 s, 50 in 22.5 to 28.2 s, at a
      * load average of 1 to 3), so 50 tries take about 24 s, 5 s more than the 30 tries before. 60 to 70 % of them
      * switched over (five runs), 4 to 10 % recovered a link (four of them): a test of
      * the wire's postcopy, its recovery and its switch-over's failures, not sized to find a failure in one migration in
