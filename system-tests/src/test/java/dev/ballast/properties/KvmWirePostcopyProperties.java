@@ -10,6 +10,7 @@ import dev.ballast.core.run.RunReport;
 import dev.ballast.kvm.backend.KvmRun;
 import dev.ballast.kvm.dest.DestinationServer;
 import dev.ballast.kvm.dest.PostcopySummary;
+import dev.ballast.kvm.net.CuttingProxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -66,8 +67,11 @@ class KvmWirePostcopyProperties {
     }
 
     /**
-     * Busy guests (so that pre-copy does not meet 1 ms and the migration switches over), every policy, a switch-over
-     * point, and a link failure: none, before the switch-over (a share of the guest's pages, within pass 1) or after
+     * Busy guests (so that pre-copy does not meet its limit and the migration switches over), in one case of three with
+     * the guest kernel's keys ({@code KvmProperties.withKernel}: Linux's hint driver or the idealised one, zeroing on
+     * allocation, memory pressure, DEFLATE_ON_OOM, a host's hint run that discards) and in one of three with free page
+     * reporting and the host's discards ({@code KvmProperties.withReporting}), every policy, a switch-over point, and a
+     * link failure: none, before the switch-over (a share of the guest's pages, within pass 1) or after
      * it (just past one guest's worth of pages: pass 1 sends every page once).
      */
     @Provide
@@ -83,7 +87,8 @@ class KvmWirePostcopyProperties {
                                 .map(k -> java.math.BigDecimal.valueOf(10000 + k, 4) + "x")));
         return Combinators.combine(
                         Arbitraries.of(16, 32, 64),
-                        Arbitraries.oneOf(randomWrite(), compile()),
+                        KvmProperties.withReporting(
+                                KvmProperties.withKernel(Arbitraries.oneOf(randomWrite(), compile()))),
                         Arbitraries.of(dev.ballast.kvm.backend.KvmBackend.POLICIES),
                         Arbitraries.frequencyOf(
                                 Tuple.of(3, Arbitraries.just(0)),
@@ -92,31 +97,74 @@ class KvmWirePostcopyProperties {
                         failAt,
                         Arbitraries.of("1", "2", "auto"),
                         Arbitraries.longs())
-                .as((mem, w, p, poison, tell, f, after, seed) ->
-                        new KvmCase(mem, w, p, poison, tell, "pfn", CommandIds.MIN, f, 1, seed).withPostcopy(after));
+                .as((mem, w, p, poison, tell, f, after, seed) -> new KvmCase(
+                        mem,
+                        KvmProperties.reporting(w, poison),
+                        p,
+                        poison,
+                        tell,
+                        "pfn",
+                        CommandIds.MIN,
+                        f,
+                        1,
+                        seed,
+                        w.get3(),
+                        after));
+    }
+
+    /**
+     * A connection cut during the switch-over, on the first connection only (a proxy between the source and the
+     * destination): as the source's first DISCARD starts (the guest is paused on the source), as its SWITCH_OVER starts
+     * (the destination never resumes the guest), or as the destination's SWITCH_OVER_ACK starts on the way back (the
+     * destination's guest runs, the source has not heard it); or none (null, most cases; and the cases that draw an
+     * injected failure).
+     */
+    @Provide
+    Arbitrary<String> switchOverCuts() {
+        return Arbitraries.frequencyOf(
+                Tuple.of(2, Arbitraries.just((String) null)),
+                Tuple.of(1, Arbitraries.just("DISCARD")),
+                Tuple.of(1, Arbitraries.just("SWITCH_OVER")),
+                Tuple.of(1, Arbitraries.just("SWITCH_OVER_ACK")));
     }
 
     @Property(tries = Budget.KVM_WIRE_POSTCOPY, shrinking = ShrinkingMode.OFF)
-    void aPostcopyMigrationOverTheWireKeepsEveryInvariant(@ForAll("wirePostcopyCases") KvmCase k) throws Exception {
+    void aPostcopyMigrationOverTheWireKeepsEveryInvariant(
+            @ForAll("wirePostcopyCases") KvmCase k, @ForAll("switchOverCuts") String cutAt) throws Exception {
         Assumptions.assumeTrue(KvmRunner.usable(), () -> "KVM not usable: " + KvmRunner.whyNot());
+        if (k.failAt() != null) cutAt = null;
         int before = dest.served().size();
         long t0 = System.nanoTime();
         RunReport r;
+        CuttingProxy proxy = cutAt == null
+                ? null
+                : new CuttingProxy(
+                        dest::address,
+                        CuttingProxy.Rule.cut(
+                                !cutAt.equals("SWITCH_OVER_ACK"), dev.ballast.core.wire.RecordType.valueOf(cutAt), 1));
         try {
             r = new KvmRun(
                             k.scenario(),
                             dev.ballast.core.event.EventSink.NONE,
                             Backend.Progress.NONE,
                             k.hooks(),
-                            new BackendOptions.Destination(dest.address(), null, 10_000_000_000L))
+                            new BackendOptions.Destination(
+                                    proxy != null ? proxy.address() : dest.address(), null, 10_000_000_000L))
                     .run();
         } finally {
             Tally.kvmMigration(System.nanoTime() - t0);
+            if (proxy != null) proxy.close();
         }
-        String cmd = k.command() + " --dest HOST:PORT";
+        Statistics.label("connection cut during the switch-over")
+                .collect(cutAt == null ? "none drawn" : cutAt + (proxy.triggered() ? ": cut" : ": not reached"));
+        String cmd = k.command() + " --dest HOST:PORT"
+                + (cutAt == null ? "" : "   # connection cut as " + cutAt + " starts");
         RunReport.Postcopy pc = r.postcopy();
         Statistics.label("switched over").collect(pc != null ? "switched" : "converged first");
         Statistics.label("recovered").collect(pc != null && pc.recoveries() > 0 ? "recovered" : "no recovery");
+        Statistics.label("guest kernel keys, reporting")
+                .collect((k.workload().contains("hint-driver=") ? "kernel keys" : "no keys") + ", "
+                        + (k.workload().contains("reporting=1") ? "reporting" : "no reporting"));
         assertThat(r.verify().violation()).as("%s", cmd).isNull();
         assertThat(r.outcome()).as("%s", cmd).isEqualTo("completed");
         assertThat(r.verify().checkedPages()).as("%s", cmd).isPositive();
@@ -140,9 +188,9 @@ class KvmWirePostcopyProperties {
             assertThat(d).as("%s: %s", cmd, last.verdict().message()).isNotNull();
             assertThat(pc.faults()).isEqualTo(d.requests() + d.heldZero());
             if (pc.recoveries() > 0) {
-                assertThat(k.failAt())
+                assertThat(k.failAt() != null || cutAt != null)
                         .as("%s: recovered without a failure", cmd)
-                        .isNotNull();
+                        .isTrue();
                 assertThat(r.attempts())
                         .as("%s: recovered within its attempt", cmd)
                         .hasSize(1);

@@ -32,7 +32,7 @@ public final class KvmBackend implements Backend {
                     "workload",
                     scenario.workload().toString(),
                     "from=" + scenario.workload().param("from", "start")
-                            + " is the simulator's (the kvm backend does not do postcopy)");
+                            + " is the simulator's (the KVM guest program does not take it)");
         }
         KvmRun.check(scenario, options.destination(), options.preallocate());
     }

@@ -481,6 +481,29 @@ public final class PostcopyPlacer implements AutoCloseable {
         return n;
     }
 
+    /**
+     * At COMPLETE, once no fault waits: places every page still missing as zero and returns how many. No one will send
+     * them (the source had nothing to send: pages free page hints cleared when hints run with postcopy), and a guest
+     * reads such a page as zero once userfaultfd lets go of it, as QEMU's does when postcopy ends; the guest's own
+     * check then tells whether it had a page in use among them (invariant 1) or a free page that must read as poison
+     * (invariant 2).
+     */
+    public long placeZeroWhereMissing() {
+        long n = 0;
+        for (int b = 0; b < blocks.size(); b++) {
+            long[] here = presentPages(b);
+            long pages = blocks.get(b).pages();
+            for (int w = 0; w < here.length; w++) {
+                long absent = ~here[w];
+                if (w == here.length - 1 && pages % 64 != 0) absent &= (1L << (pages % 64)) - 1;
+                for (; absent != 0; absent &= absent - 1) {
+                    if (placeZeroIfMissing(b, 64L * w + Long.numberOfTrailingZeros(absent))) n++;
+                }
+            }
+        }
+        return n;
+    }
+
     /** Whether a page is in place here (held at the switch-over or placed since). */
     public synchronized boolean present(int block, long offset) {
         return isSet(held[block], offset) || isSet(placed[block], offset);
