@@ -131,7 +131,8 @@ class KvmProperties {
      * The workload, in one case of three with the guest kernel's keys the KVM guest runs: its hint driver (Linux's or
      * the idealised one), zeroing on allocation, memory pressure (then with {@link Generators#SHRINKING_DRIVER}, the
      * acknowledged shrinker unless {@code -Dballast.hintDriver=linux}: the shipped one loses writes by design,
-     * docs/findings.md, finding 1), DEFLATE_ON_OOM and a host's hint run before each migration.
+     * docs/findings.md, finding 1), DEFLATE_ON_OOM, a host's hint run before each migration and the host's discards of
+     * hinted pages (Firecracker's use), each alone or both.
      */
     static Arbitrary<String> withKernel(Arbitrary<String> workload) {
         Arbitrary<String> keys = Combinators.combine(
@@ -139,13 +140,13 @@ class KvmProperties {
                         Arbitraries.of(false, true),
                         Arbitraries.of(0, 30, 60),
                         Arbitraries.of(false, true),
-                        Arbitraries.of(false, true))
-                .as((driver, zero, pressure, oom, run) -> ",hint-driver="
+                        Arbitraries.of("", ",hint-run=1", ",discard-hinted=1", ",hint-run=1,discard-hinted=1"))
+                .as((driver, zero, pressure, oom, host) -> ",hint-driver="
                         + (pressure > 0 && !driver.equals("ideal") ? Generators.SHRINKING_DRIVER : driver)
                         + (zero ? ",init-on-alloc=1" : "")
                         + (pressure > 0 ? ",pressure=" + pressure + "%" : "")
                         + (oom ? ",deflate-on-oom=1" : "")
-                        + (run ? ",hint-run=1,discard-hinted=1" : ""));
+                        + host);
         return Combinators.combine(
                         workload, Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.just("")), Tuple.of(1, keys)))
                 .as((w, k) -> w + k);
