@@ -103,95 +103,90 @@ public record EngineConfig(
     }
 
     public EngineConfig withLimits(long bandwidth, long downtimeNs, int iterations, long capNs) {
-        return new EngineConfig(
-                bandwidth,
-                downtimeNs,
-                iterations,
-                capNs,
-                firstCommandId,
-                pagesPerStep,
-                requestsPerStep,
-                pageHeaderBytes,
-                countFinalSync,
-                syncBeforeStop,
-                uncappedStop);
+        Builder b = toBuilder();
+        b.bandwidthBytesPerSec = bandwidth;
+        b.downtimeLimitNs = downtimeNs;
+        b.maxIterations = iterations;
+        b.timeCapNs = capNs;
+        return b.build();
     }
 
     public EngineConfig withFirstCommandId(long id) {
-        return new EngineConfig(
-                bandwidthBytesPerSec,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                id,
-                pagesPerStep,
-                requestsPerStep,
-                pageHeaderBytes,
-                countFinalSync,
-                syncBeforeStop,
-                uncappedStop);
+        Builder b = toBuilder();
+        b.firstCommandId = id;
+        return b.build();
     }
 
     public EngineConfig withPageHeaderBytes(int bytes) {
-        return new EngineConfig(
-                bandwidthBytesPerSec,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                firstCommandId,
-                pagesPerStep,
-                requestsPerStep,
-                bytes,
-                countFinalSync,
-                syncBeforeStop,
-                uncappedStop);
+        Builder b = toBuilder();
+        b.pageHeaderBytes = bytes;
+        return b.build();
     }
 
     /** These settings under the old switch-over rule (false) or the current one (true); see {@link #countFinalSync()}. */
     public EngineConfig withCountFinalSync(boolean count) {
-        return new EngineConfig(
-                bandwidthBytesPerSec,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                firstCommandId,
-                pagesPerStep,
-                requestsPerStep,
-                pageHeaderBytes,
-                count,
-                syncBeforeStop,
-                uncappedStop);
+        Builder b = toBuilder();
+        b.countFinalSync = count;
+        return b.build();
     }
 
     /** These settings with QEMU's sync before the decision to stop, or without it; see {@link #syncBeforeStop()}. */
     public EngineConfig withSyncBeforeStop(boolean sync) {
-        return new EngineConfig(
-                bandwidthBytesPerSec,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                firstCommandId,
-                pagesPerStep,
-                requestsPerStep,
-                pageHeaderBytes,
-                countFinalSync,
-                sync,
-                uncappedStop);
+        Builder b = toBuilder();
+        b.syncBeforeStop = sync;
+        return b.build();
     }
 
     /** These settings with the limit lifted for the stop-and-copy, as QEMU's, or not; see {@link #uncappedStop()}. */
     public EngineConfig withUncappedStop(boolean uncapped) {
-        return new EngineConfig(
-                bandwidthBytesPerSec,
-                downtimeLimitNs,
-                maxIterations,
-                timeCapNs,
-                firstCommandId,
-                pagesPerStep,
-                requestsPerStep,
-                pageHeaderBytes,
-                countFinalSync,
-                syncBeforeStop,
-                uncapped);
+        Builder b = toBuilder();
+        b.uncappedStop = uncapped;
+        return b.build();
+    }
+
+    /** A copy of these settings to change: each {@code with…} sets what it names and builds (checked again). */
+    private Builder toBuilder() {
+        Builder b = new Builder();
+        b.bandwidthBytesPerSec = bandwidthBytesPerSec;
+        b.downtimeLimitNs = downtimeLimitNs;
+        b.maxIterations = maxIterations;
+        b.timeCapNs = timeCapNs;
+        b.firstCommandId = firstCommandId;
+        b.pagesPerStep = pagesPerStep;
+        b.requestsPerStep = requestsPerStep;
+        b.pageHeaderBytes = pageHeaderBytes;
+        b.countFinalSync = countFinalSync;
+        b.syncBeforeStop = syncBeforeStop;
+        b.uncappedStop = uncappedStop;
+        return b;
+    }
+
+    private static final class Builder {
+        long bandwidthBytesPerSec;
+        long downtimeLimitNs;
+        int maxIterations;
+        long timeCapNs;
+        long firstCommandId;
+        int pagesPerStep;
+        int requestsPerStep;
+        int pageHeaderBytes;
+        boolean countFinalSync;
+        boolean syncBeforeStop;
+        boolean uncappedStop;
+
+        EngineConfig build() {
+            return new EngineConfig(
+                    bandwidthBytesPerSec,
+                    downtimeLimitNs,
+                    maxIterations,
+                    timeCapNs,
+                    firstCommandId,
+                    pagesPerStep,
+                    requestsPerStep,
+                    pageHeaderBytes,
+                    countFinalSync,
+                    syncBeforeStop,
+                    uncappedStop);
+        }
     }
 }
