@@ -400,20 +400,11 @@ class KvmProperties {
     void aKvmPostcopyRunReplaysFromItsEvents(@ForAll("kvmPostcopyCases") KvmCase k) {
         assumeKvm();
         JournalProperties.Recording rec = new JournalProperties.Recording();
-        KvmRunner.Outcome o = KvmRunner.run(k, (type, timeNs, a, b, c) -> {
-            synchronized (rec) {
-                rec.publish(type, timeNs, a, b, c);
-            }
-        });
+        KvmRunner.Outcome o = runRecorded(k, rec);
         collectPostcopy(k, o.report());
         net.jqwik.api.statistics.Statistics.label("link failed, by its events").collect(whenTheLinkFailed(rec));
         assertKeepsEveryInvariant(k, o);
-        Replay.Result r = Replay.run(RunManifest.of(k.scenario()), rec.stream());
-        assertThat(r.divergence()).as("%s", k.command()).isNull();
-        assertThat(r.events()).isEqualTo(rec.events.size());
-        assertThat(r.migrations())
-                .as("%s", k.command())
-                .isEqualTo(o.report().attempts().size());
+        assertReplays(k, o, rec);
     }
 
     /** Every invariant the guest can check on the destination (no lost write, poison preserved, host writes tracked). */
@@ -504,15 +495,27 @@ class KvmProperties {
     void aKvmRunReplaysFromItsEvents(@ForAll("kvmCases") KvmCase k) {
         assumeKvm();
         JournalProperties.Recording rec = new JournalProperties.Recording();
-        KvmRunner.Outcome o = KvmRunner.run(k, (type, timeNs, a, b, c) -> {
+        KvmRunner.Outcome o = runRecorded(k, rec);
+        assertKeepsEveryInvariant(k, o);
+        assertReplays(k, o, rec);
+    }
+
+    /** Runs {@code k} with its events recorded in {@code rec} (the VMM's threads publish them concurrently). */
+    private static KvmRunner.Outcome runRecorded(KvmCase k, JournalProperties.Recording rec) {
+        return KvmRunner.run(k, (type, timeNs, a, b, c) -> {
             synchronized (rec) {
                 rec.publish(type, timeNs, a, b, c);
             }
         });
-        assertKeepsEveryInvariant(k, o);
+    }
+
+    /** The recorded events replay with no guest, decision for decision, every event and every migration. */
+    private static void assertReplays(KvmCase k, KvmRunner.Outcome o, JournalProperties.Recording rec) {
         Replay.Result r = Replay.run(RunManifest.of(k.scenario()), rec.stream());
         assertThat(r.divergence()).as("%s", k.command()).isNull();
         assertThat(r.events()).isEqualTo(rec.events.size());
-        assertThat(r.migrations()).isEqualTo(o.report().attempts().size());
+        assertThat(r.migrations())
+                .as("%s", k.command())
+                .isEqualTo(o.report().attempts().size());
     }
 }
